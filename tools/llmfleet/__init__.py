@@ -1,0 +1,3 @@
+"""llmfleet: render, validate and lint a Kustomize repository of vLLM deployments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,212 @@
+"""The ``llmfleet`` command line: a thin click layer over plain functions.
+
+Exit codes (``llmfleet.exitcodes``): 0 clean, 1 findings at error severity (or warnings with
+--strict), 2 usage error, 3 an external tool missing or failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+import click
+
+from llmfleet import __version__, exitcodes
+from llmfleet.config import load_config
+from llmfleet.errors import LlmfleetError
+from llmfleet.reporters import FORMATS, REPORTERS
+from llmfleet.runner import VALIDATORS, Options, run_check, run_lint, run_validate
+
+
+class Main(click.Group):
+    """Turns every LlmfleetError into one message on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LlmfleetError as err:
+            click.echo(f"llmfleet: error: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("llmfleet: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="llmfleet")
+def main():
+    """Render, validate and lint a Kustomize repository of vLLM deployments.
+
+    Exit codes: 0 clean, 1 findings at error severity (warnings too with --strict),
+    2 usage error, 3 a tool (kustomize, kubeconform, promtool, git) missing or failing.
+    """
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print, or write the file whole (a temporary file renamed into place)."""
+    if not output or output == "-":
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def report_options(func):
+    options = [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                     help="Output format."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+                     help="Write the report to this file instead of stdout."),
+        click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1)."),
+        click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Overlays rendered at once."),
+        click.option("-v", "--verbose", is_flag=True, help="Say which tools were used."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def validate_options(func):
+    options = [
+        click.option("--validator", type=click.Choice(VALIDATORS), default="auto", show_default=True,
+                     help="kubeconform when on PATH (auto), or in-process jsonschema."),
+        click.option("--kubernetes-version", metavar="X.Y.Z",
+                     help="Kubernetes version of the built-in schemas (default: llmfleet.yaml, 1.33.0)."),
+        click.option("--schema-location", "schema_locations", multiple=True, metavar="TEMPLATE",
+                     help="CRD schema location in kubeconform's template syntax (repeatable); "
+                          "tried before those in llmfleet.yaml."),
+        click.option("--ignore-missing-schemas", is_flag=True,
+                     help="A kind with no schema is skipped instead of an error."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def lint_options(func):
+    return click.option("--disable", "disabled_rules", multiple=True, metavar="RULE",
+                        help="Turn a rule off for this run (repeatable).")(func)
+
+
+def finish(report, fmt: str, output: str | None, strict: bool) -> None:
+    write_output(REPORTERS[fmt](report), output)
+    sys.exit(report.exit_code(strict))
+
+
+def _options(**kwargs) -> Options:
+    return Options(
+        validator=kwargs.get("validator") or "auto",
+        kubernetes_version=kwargs.get("kubernetes_version"),
+        schema_locations=list(kwargs.get("schema_locations") or []),
+        ignore_missing_schemas=bool(kwargs.get("ignore_missing_schemas")),
+        strict=bool(kwargs.get("strict")),
+        jobs=kwargs.get("jobs"),
+        verbose=bool(kwargs.get("verbose")),
+        disabled_rules=list(kwargs.get("disabled_rules") or []),
+    )
+
+
+def _say_tools(options: Options, validator: bool = True, renderer: bool = True) -> None:
+    if not options.verbose:
+        return
+    from llmfleet.render import find_renderer
+    from llmfleet.runner import choose_validator
+    if renderer:
+        r = find_renderer()
+        click.echo(f"llmfleet: rendering with {r.name} ({r.argv[0]})", err=True)
+    if validator:
+        click.echo(f"llmfleet: validating with {choose_validator(options)}", err=True)
+
+
+@main.command()
+@click.argument("overlay", type=click.Path(exists=True, file_okay=False))
+@click.option("-v", "--verbose", is_flag=True, help="Say which renderer was used (on stderr).")
+def build(overlay: str, verbose: bool):
+    """Render one OVERLAY to stdout (kustomize if on PATH, else kubectl kustomize)."""
+    from llmfleet.render import find_renderer, render
+    renderer = find_renderer()
+    if verbose:
+        click.echo(f"llmfleet: rendering with {renderer.name} ({renderer.argv[0]})", err=True)
+    rendered = render(Path(overlay), renderer)
+    if not rendered.ok:
+        click.echo(f"llmfleet: {overlay}: kustomize build failed: {rendered.error}", err=True)
+        sys.exit(exitcodes.FINDINGS)
+    click.echo(rendered.text, nl=False)
+
+
+@main.command()
+@click.argument("targets", nargs=-1)
+@validate_options
+@report_options
+def validate(targets, fmt, output, strict, **kwargs):
+    """Validate TARGETS against their schemas.
+
+    A target is an overlay folder, a YAML file, a folder of YAML files, or - for stdin;
+    no target means every overlay.
+    """
+    options = _options(strict=strict, **kwargs)
+    config = load_config()
+    _say_tools(options, renderer=any(Path(t).is_dir() for t in targets) or not targets)
+    finish(run_validate(config, list(targets), options), fmt, output, strict)
+
+
+@main.command()
+@click.argument("targets", nargs=-1)
+@lint_options
+@report_options
+def lint(targets, fmt, output, strict, **kwargs):
+    """Run the lint rules over TARGETS (overlays, YAML files or folders, - for stdin);
+    no target means every overlay."""
+    options = _options(strict=strict, **kwargs)
+    config = load_config()
+    finish(run_lint(config, list(targets), options), fmt, output, strict)
+
+
+@main.command()
+@click.argument("overlays", nargs=-1)
+@validate_options
+@lint_options
+@report_options
+def check(overlays, fmt, output, strict, **kwargs):
+    """Build, validate and lint OVERLAYS (default: all) and run the fleet-wide rules."""
+    options = _options(strict=strict, **kwargs)
+    config = load_config()
+    _say_tools(options)
+    finish(run_check(config, list(overlays), options), fmt, output, strict)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(fmt):
+    """List the lint rules: id, severity, description and remediation."""
+    import json
+
+    from llmfleet.lint.registry import all_rules
+    listed = all_rules()
+    if fmt == "json":
+        click.echo(json.dumps([{"id": r.id, "severity": r.severity.value, "scope": r.scope,
+                                "category": r.category, "description": r.description,
+                                "remediation": r.remediation} for r in listed], indent=2))
+        return
+    for r in listed:
+        click.echo(f"{r.id:<24} {r.severity.value:<8} {r.description}")
+        click.echo(f"{'':<33} fix: {r.remediation}")
+
+
+def _register_commands() -> None:
+    """Every module in ``llmfleet.commands`` exposing a click ``command`` becomes a subcommand."""
+    from llmfleet import commands
+    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{commands.__name__}.{module.name}")
+        command = getattr(mod, "command", None)
+        if isinstance(command, click.Command):
+            main.add_command(command)
+
+
+_register_commands()

@@ -1,0 +1,1 @@
+"""The lint engine: rules registered by id, run over one input or the whole fleet."""

@@ -1,0 +1,286 @@
+"""Load Kubernetes YAML into resources that remember where each field came from.
+
+Every input (a file, stdin, or an overlay's rendered output) becomes a list of
+:class:`Resource` plus a list of input :class:`Finding` for what could not be loaded.
+One bad document never hides the others.  Line numbers come from PyYAML's node marks,
+so a finding's JSON pointer can be turned back into a line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from llmfleet.findings import Finding, Severity
+
+#: Upper bound on the number of nodes one file may expand to once aliases are followed.
+#: Kustomize output never uses aliases; a "billion laughs" document hits this in
+#: milliseconds instead of exhausting memory.
+MAX_EXPANDED_NODES = 250_000
+
+#: Input error ids (reported as findings with this ``rule``).
+# libyaml's C scanner and parser when PyYAML was built with it: the same node marks,
+# several times faster on large rendered overlays.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+YAML_SYNTAX = "yaml-syntax"
+YAML_ENCODING = "yaml-encoding"
+YAML_ALIAS_BOMB = "yaml-alias-bomb"
+YAML_DUPLICATE_KEY = "yaml-duplicate-key"
+NOT_KUBERNETES = "not-kubernetes"
+EMPTY_INPUT = "empty-input"
+
+
+@dataclass
+class Resource:
+    """One Kubernetes object and its provenance."""
+
+    data: dict
+    file: str
+    doc_index: int = 0
+    overlay: str = ""
+    lines: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", ""))
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def metadata(self) -> dict:
+        meta = self.data.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", "") or "")
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace", "") or "")
+
+    @property
+    def labels(self) -> dict:
+        labels = self.metadata.get("labels")
+        return labels if isinstance(labels, dict) else {}
+
+    @property
+    def annotations(self) -> dict:
+        annotations = self.metadata.get("annotations")
+        return annotations if isinstance(annotations, dict) else {}
+
+    @property
+    def ref(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {ns}{self.name}"
+
+    def line_of(self, pointer: str) -> int:
+        """Line of the deepest ancestor of ``pointer`` that has a known position."""
+        while True:
+            if pointer in self.lines:
+                return self.lines[pointer]
+            if not pointer:
+                return 0
+            pointer = pointer.rpartition("/")[0]
+
+    def finding(self, rule: str, severity: Severity, message: str, path: str = "",
+                **extra: Any) -> Finding:
+        return Finding(rule=rule, severity=severity, message=message, overlay=self.overlay,
+                       file=self.file, line=self.line_of(path), kind=self.kind,
+                       api_version=self.api_version, name=self.name,
+                       namespace=self.namespace, path=path, extra=extra)
+
+
+def escape_pointer_token(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: Any) -> str:
+    """Build a JSON pointer (RFC 6901) from path tokens."""
+    return "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+class _AliasBomb(Exception):
+    pass
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int, first_line: int):
+        super().__init__(key)
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _Builder:
+    """Turns a composed YAML node graph into Python data and a pointer → line map."""
+
+    def __init__(self, budget: list[int]):
+        self.constructor = SafeConstructor()
+        self.budget = budget
+        self.lines: dict[str, int] = {}
+
+    def build(self, node: Node, path: str = "") -> Any:
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            raise _AliasBomb()
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, MappingNode):
+            self.constructor.flatten_mapping(node)
+            result: dict = {}
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key = self.constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    raise ConstructorError(None, None, "found an unhashable or complex key",
+                                           key_node.start_mark)
+                if key in seen:
+                    raise _DuplicateKey(str(key), key_node.start_mark.line + 1, seen[key])
+                seen[key] = key_node.start_mark.line + 1
+                child = f"{path}/{escape_pointer_token(key)}"
+                self.lines[child] = key_node.start_mark.line + 1
+                result[key] = self.build(value_node, child)
+            return result
+        if isinstance(node, SequenceNode):
+            return [self.build(item, f"{path}/{i}") for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self.constructor.construct_object(node)
+
+
+def _mark_line(exc: yaml.YAMLError) -> int:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return mark.line + 1 if mark is not None else 0
+
+
+def _short_yaml_error(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        parts = [p for p in (exc.context, exc.problem) if p]
+        return ", ".join(parts) or str(exc)
+    return str(exc).splitlines()[0]
+
+
+def decode(raw: bytes, file: str) -> tuple[str | None, Finding | None]:
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, Finding(YAML_ENCODING, Severity.ERROR,
+                             f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
+                             f"cannot be decoded ({exc.reason})", file=file, line=line)
+
+
+def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, int]] | Finding]:
+    """Yield ``(doc_index, data, lines)`` per document, or a Finding for what failed."""
+    loader = _Loader(text)
+    budget = [MAX_EXPANDED_NODES]
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                index += 1
+                continue
+            builder = _Builder(budget)
+            try:
+                data = builder.build(node)
+            except _AliasBomb:
+                yield Finding(YAML_ALIAS_BOMB, Severity.ERROR,
+                              f"document {index + 1} expands to more than {MAX_EXPANDED_NODES:,} "
+                              "nodes through YAML aliases (alias bomb); refusing to load it",
+                              file=file, line=node.start_mark.line + 1)
+                return
+            except _DuplicateKey as dup:
+                yield Finding(YAML_DUPLICATE_KEY, Severity.ERROR,
+                              f"duplicate key {dup.key!r} (first at line {dup.first_line})",
+                              file=file, line=dup.line)
+                index += 1
+                continue
+            except ConstructorError as exc:
+                yield Finding(YAML_SYNTAX, Severity.ERROR, _short_yaml_error(exc),
+                              file=file, line=_mark_line(exc))
+                index += 1
+                continue
+            yield index, data, builder.lines
+            index += 1
+    except yaml.YAMLError as exc:
+        yield Finding(YAML_SYNTAX, Severity.ERROR, f"YAML syntax error: {_short_yaml_error(exc)}",
+                      file=file, line=_mark_line(exc))
+    finally:
+        loader.dispose()
+
+
+def load_text(text: str, file: str, overlay: str = "") -> tuple[list[Resource], list[Finding]]:
+    """Parse a multi-document YAML text into resources and input findings."""
+    resources: list[Resource] = []
+    findings: list[Finding] = []
+    saw_document = False
+    for item in iter_documents(text, file):
+        if isinstance(item, Finding):
+            findings.append(_with_overlay(item, overlay))
+            saw_document = True
+            continue
+        index, data, lines = item
+        if data is None:
+            continue
+        saw_document = True
+        for res, problem in _to_resources(data, lines, file, index, overlay):
+            if problem is not None:
+                findings.append(problem)
+            else:
+                resources.append(res)
+    if not saw_document:
+        findings.append(Finding(EMPTY_INPUT, Severity.ERROR, "no YAML documents: the input is empty",
+                                file=file, overlay=overlay))
+    return resources, findings
+
+
+def load_bytes(raw: bytes, file: str, overlay: str = "") -> tuple[list[Resource], list[Finding]]:
+    text, problem = decode(raw, file)
+    if problem is not None:
+        return [], [_with_overlay(problem, overlay)]
+    return load_text(text, file, overlay)
+
+
+def _with_overlay(finding: Finding, overlay: str) -> Finding:
+    if not overlay:
+        return finding
+    from dataclasses import replace
+    return replace(finding, overlay=overlay)
+
+
+def _to_resources(data: Any, lines: dict[str, int], file: str, index: int, overlay: str):
+    line = lines.get("", 0)
+    if not isinstance(data, dict):
+        yield None, Finding(NOT_KUBERNETES, Severity.ERROR,
+                            f"document {index + 1} is a {type(data).__name__}, not a Kubernetes "
+                            "object (a mapping with apiVersion and kind)",
+                            file=file, line=line, overlay=overlay)
+        return
+    missing = [key for key in ("apiVersion", "kind") if not isinstance(data.get(key), str)
+               or not data.get(key)]
+    if missing:
+        name = data.get("metadata", {}).get("name", "") if isinstance(data.get("metadata"), dict) else ""
+        what = f" ({data.get('kind') or 'object'} {name})" if name else ""
+        yield None, Finding(NOT_KUBERNETES, Severity.ERROR,
+                            f"document {index + 1}{what} has no {' or '.join(missing)}: "
+                            "not a Kubernetes object",
+                            file=file, line=line, overlay=overlay, kind=str(data.get("kind") or ""),
+                            name=str(name or ""), path="/" + missing[0])
+        return
+    if data["kind"].endswith("List") and isinstance(data.get("items"), list):
+        for i, item in enumerate(data["items"]):
+            prefix = f"/items/{i}"
+            sub_lines = {k[len(prefix):]: v for k, v in lines.items()
+                         if k == prefix or k.startswith(prefix + "/")}
+            yield from _to_resources(item, sub_lines, file, index, overlay)
+        return
+    yield Resource(data=data, file=file, doc_index=index, overlay=overlay, lines=lines), None

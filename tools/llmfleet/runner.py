@@ -1,0 +1,270 @@
+"""Plain functions behind ``validate``, ``lint`` and ``check``: collect inputs, render,
+validate, lint, and return one Report.  The CLI only fills :class:`Options` and prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from llmfleet import render as render_mod
+from llmfleet.config import Config, find_kustomization
+from llmfleet.errors import UsageError
+from llmfleet.findings import Finding, Severity
+from llmfleet.lint.context import FleetContext, LintContext
+from llmfleet.lint.engine import lint_fleet, lint_input
+from llmfleet.manifests import Resource, load_bytes
+from llmfleet.report import Report, Subject
+from llmfleet.validate import jsonschema_validator, kubeconform, locations, schemas
+
+RENDER_RULE = "render"
+INPUT_RULE = "input"
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+VALIDATORS = ("auto", "jsonschema", "kubeconform")
+
+
+@dataclass
+class Options:
+    validator: str = "auto"
+    kubernetes_version: str | None = None
+    schema_locations: list[str] = field(default_factory=list)
+    ignore_missing_schemas: bool = False
+    strict: bool = False
+    jobs: int | None = None
+    verbose: bool = False
+    disabled_rules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Loaded:
+    """One input after loading: its resources and what went wrong loading it."""
+
+    name: str                 # overlay name, or the file's display path
+    file: str                 # display path of the kustomization or file
+    resources: list[Resource]
+    findings: list[Finding]
+    is_overlay: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str                 # "overlay" | "file" | "stdin"
+    path: Path | None
+    display: str
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def overlay_name(directory: Path, config: Config) -> str:
+    try:
+        directory.resolve().relative_to(config.overlays_path.resolve())
+        return directory.name
+    except ValueError:
+        return display_path(directory, config.root)
+
+
+def collect_targets(config: Config, targets: list[str], default_all: bool = True) -> list[Target]:
+    """Expand CLI targets: kustomization folders, YAML files, folders of YAML, ``-``."""
+    if not targets:
+        if not default_all:
+            return [Target("stdin", None, "<stdin>")]
+        overlays = config.overlay_dirs()
+        if not overlays:
+            raise UsageError(f"no overlays found under {display_path(config.overlays_path, config.root)}/")
+        return [Target("overlay", d, overlay_name(d, config)) for d in overlays]
+    out: list[Target] = []
+    for raw in targets:
+        if raw == "-":
+            out.append(Target("stdin", None, "<stdin>"))
+            continue
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"{raw}: no such file or directory")
+        if path.is_dir():
+            if find_kustomization(path):
+                out.append(Target("overlay", path, overlay_name(path, config)))
+                continue
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES)
+            if not files:
+                raise UsageError(f"{raw}: a folder with no kustomization and no YAML files")
+            out.extend(Target("file", f, display_path(f, config.root)) for f in files)
+        else:
+            out.append(Target("file", path, display_path(path, config.root)))
+    return out
+
+
+def _load_file(target: Target) -> Loaded:
+    if target.kind == "stdin":
+        raw = sys.stdin.buffer.read()
+    else:
+        try:
+            raw = target.path.read_bytes()
+        except OSError as exc:
+            return Loaded(target.display, target.display, [],
+                          [Finding(INPUT_RULE, Severity.ERROR, f"cannot read: {exc.strerror}",
+                                   file=target.display)])
+    resources, findings = load_bytes(raw, target.display)
+    return Loaded(target.display, target.display, resources, findings)
+
+
+def _load_rendered(target: Target, rendered: render_mod.Rendered, config: Config) -> Loaded:
+    kustomization = find_kustomization(target.path)
+    file = display_path(kustomization, config.root) if kustomization else target.display
+    if not rendered.ok:
+        return Loaded(target.display, file, [],
+                      [Finding(RENDER_RULE, Severity.ERROR,
+                               f"kustomize build failed: {rendered.error}",
+                               overlay=target.display, file=file)], is_overlay=True)
+    resources, findings = load_bytes(rendered.text.encode(), file, overlay=target.display)
+    for res in resources:
+        # Lines of the rendered stream mean nothing in the kustomization file.
+        res.lines = {}
+    return Loaded(target.display, file, resources, findings, is_overlay=True)
+
+
+def load_targets(config: Config, targets: list[Target], jobs: int | None = None) -> Iterator[Loaded]:
+    """Yield each target loaded, in order; overlays render concurrently in the background."""
+    overlay_targets = [t for t in targets if t.kind == "overlay"]
+    renderer = render_mod.find_renderer() if overlay_targets else None
+    pool = None
+    futures = {}
+    if overlay_targets:
+        workers = jobs or min(len(overlay_targets), (os.cpu_count() or 2) * 2)
+        pool = ThreadPoolExecutor(max_workers=workers)
+        futures = {t: pool.submit(render_mod.render, t.path, renderer) for t in overlay_targets}
+    try:
+        for target in targets:
+            if target.kind == "overlay":
+                yield _load_rendered(target, futures[target].result(), config)
+            else:
+                yield _load_file(target)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def subjects_of(loaded: Loaded) -> list[Subject]:
+    subjects = [Subject(loaded.name, loaded.file)]
+    subjects += [Subject(loaded.name, r.file, r.kind, r.api_version, r.name, r.namespace)
+                 for r in loaded.resources]
+    return subjects
+
+
+# -- validation --------------------------------------------------------------------------
+
+def kubernetes_version(config: Config, options: Options) -> str:
+    version = options.kubernetes_version or config.kubernetes_version
+    if not locations.VERSION_RE.match(version):
+        raise UsageError(f"--kubernetes-version {version!r}: use a full x.y.z version such as 1.33.0 "
+                         "(the form kubeconform accepts)")
+    return version
+
+
+def schema_locations(config: Config, options: Options) -> list[str]:
+    raw = [*options.schema_locations, *config.schema_locations]
+    return [config.resolve_location(loc) for loc in dict.fromkeys(raw)]
+
+
+def choose_validator(options: Options) -> str:
+    if options.validator not in VALIDATORS:
+        raise UsageError(f"--validator must be one of {', '.join(VALIDATORS)}")
+    if options.validator == "auto":
+        return "kubeconform" if kubeconform.available() else "jsonschema"
+    return options.validator
+
+
+class Validator:
+    """Validate resources with the chosen engine; schemas are loaded once per run."""
+
+    def __init__(self, config: Config, options: Options):
+        self.engine = choose_validator(options)
+        self.version = kubernetes_version(config, options)
+        self.locations = schema_locations(config, options)
+        self.ignore_missing = options.ignore_missing_schemas
+        self.store = None
+        if self.engine == "jsonschema":
+            if schemas.pick_bundled_version(self.version) is None:
+                raise UsageError(f"--kubernetes-version {self.version}: the bundled schemas cover "
+                                 f"{', '.join(schemas.bundled_versions())}")
+            cache = str(config.root / ".llmfleet-cache" / "schemas")
+            self.store = schemas.shared_store(self.version, tuple(self.locations), cache)
+
+    def __call__(self, resources: list[Resource]) -> list[Finding]:
+        if self.engine == "kubeconform":
+            return kubeconform.validate_resources(resources, self.version, self.locations,
+                                                  self.ignore_missing)
+        return jsonschema_validator.validate_resources(resources, self.store, self.ignore_missing)
+
+
+# -- the three commands --------------------------------------------------------------------
+
+def run_validate(config: Config, targets: list[str], options: Options) -> Report:
+    validator = Validator(config, options)
+    report = Report("validate")
+    for loaded in load_targets(config, collect_targets(config, targets), options.jobs):
+        report.inputs.append(loaded.name)
+        report.subjects += subjects_of(loaded)
+        report.findings += loaded.findings
+        report.findings += validator(loaded.resources)
+    return report
+
+
+def run_lint(config: Config, targets: list[str], options: Options) -> Report:
+    report = Report("lint")
+    disabled = [*config.lint.disabled_rules, *options.disabled_rules]
+    for loaded in load_targets(config, collect_targets(config, targets), options.jobs):
+        report.inputs.append(loaded.name)
+        report.subjects += subjects_of(loaded)
+        report.findings += loaded.findings
+        ctx = LintContext(loaded.resources, config.lint, name=loaded.name if loaded.is_overlay else "")
+        report.findings += lint_input(ctx, disabled=disabled)
+    return report
+
+
+def run_check(config: Config, overlays: list[str], options: Options) -> Report:
+    """Render, validate and lint every overlay (and the namespace-wide kustomizations),
+    then run the fleet rules across them."""
+    validator = Validator(config, options)
+    disabled = [*config.lint.disabled_rules, *options.disabled_rules]
+    targets = collect_targets(config, overlays)
+    for target in targets:
+        if target.kind != "overlay":
+            raise UsageError(f"{target.display}: check takes overlay folders (with a kustomization); "
+                             "use `llmfleet lint` or `llmfleet validate` for files")
+    platform_targets = [Target("overlay", d, display_path(d, config.root))
+                        for d in config.platform_dirs()]
+    selected = {t.display for t in targets}
+    # Fleet rules (GPU quota, duplicate models) need every overlay even when only some are
+    # checked: the others are rendered for context and their own findings are not reported.
+    context_only = [Target("overlay", d, overlay_name(d, config)) for d in config.overlay_dirs()
+                    if overlay_name(d, config) not in selected]
+    platform_names = {t.display for t in platform_targets}
+    report = Report("check")
+    overlay_contexts: dict[str, LintContext] = {}
+    platform_resources: list[Resource] = []
+    for loaded in load_targets(config, [*targets, *platform_targets, *context_only], options.jobs):
+        ctx = LintContext(loaded.resources, config.lint, name=loaded.name)
+        if loaded.name in platform_names:
+            platform_resources += loaded.resources
+        else:
+            overlay_contexts[loaded.name] = ctx
+        if loaded.name not in selected and loaded.name not in platform_names:
+            continue
+        report.inputs.append(loaded.name)
+        report.subjects += subjects_of(loaded)
+        report.findings += loaded.findings
+        report.findings += validator(loaded.resources)
+        report.findings += lint_input(ctx, disabled=disabled)
+    fleet = FleetContext(overlay_contexts, LintContext(platform_resources, config.lint, "platform"),
+                         config.lint, root=str(config.root))
+    report.findings += [f for f in lint_fleet(fleet, disabled=disabled)
+                        if not f.overlay or f.overlay in selected or f.overlay in platform_names]
+    return report

@@ -1,0 +1,1 @@
+"""Schema validation: in-process with jsonschema, or through kubeconform."""

@@ -1,0 +1,93 @@
+"""Validation through the real kubeconform binary, reading its ``-output json``.
+
+Flags and output format: yannh/kubeconform v0.7.0 (``pkg/config/config.go``,
+``pkg/output/json.go``), summarised in ../shared/reference/linters.md §1.  Exit code 0 or 1
+both mean "ran"; the JSON says what was invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import yaml
+
+from llmfleet.errors import ToolError
+from llmfleet.findings import Finding, Severity
+from llmfleet.manifests import Resource
+from llmfleet.validate.jsonschema_validator import MISSING_RULE, SCHEMA_RULE
+
+INSTALL_HINT = ("go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0, or download a "
+                "release from github.com/yannh/kubeconform/releases")
+TIMEOUT_S = 300
+
+
+def available() -> str | None:
+    return shutil.which("kubeconform")
+
+
+def command(kubernetes_version: str, schema_locations: list[str], ignore_missing: bool,
+            binary: str = "kubeconform") -> list[str]:
+    argv = [binary, "-output", "json", "-strict", "-summary",
+            "-kubernetes-version", kubernetes_version]
+    # Built-in kinds come from kubeconform's default registry; the configured locations add CRDs.
+    for location in ["default", *[loc for loc in schema_locations if loc != "default"]]:
+        argv += ["-schema-location", location]
+    if ignore_missing:
+        argv.append("-ignore-missing-schemas")
+    argv.append("-")
+    return argv
+
+
+def validate_resources(resources: list[Resource], kubernetes_version: str,
+                       schema_locations: list[str], ignore_missing: bool = False) -> list[Finding]:
+    if not resources:
+        return []
+    binary = available()
+    if not binary:
+        raise ToolError("kubeconform", "not found on PATH", install_hint=INSTALL_HINT)
+    argv = command(kubernetes_version, schema_locations, ignore_missing, binary)
+    stream = yaml.safe_dump_all([r.data for r in resources], sort_keys=False)
+    try:
+        proc = subprocess.run(argv, input=stream, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise ToolError("kubeconform", f"timed out after {TIMEOUT_S} s", command=argv) from None
+    if proc.returncode not in (0, 1):
+        raise ToolError("kubeconform", "failed", command=argv, returncode=proc.returncode,
+                        output=proc.stderr or proc.stdout)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        raise ToolError("kubeconform", "did not print JSON", command=argv,
+                        returncode=proc.returncode, output=proc.stderr or proc.stdout) from None
+    return parse_report(report, resources)
+
+
+def parse_report(report: dict, resources: list[Resource]) -> list[Finding]:
+    """Map kubeconform's JSON results back onto the resources they describe."""
+    by_identity: dict[tuple[str, str, str], Resource] = {}
+    for res in resources:
+        by_identity.setdefault((res.kind, res.name, res.api_version), res)
+    findings: list[Finding] = []
+    for item in report.get("resources") or []:
+        status = item.get("status", "")
+        res = by_identity.get((item.get("kind", ""), item.get("name", ""), item.get("version", "")))
+        if status == "statusInvalid":
+            errors = item.get("validationErrors") or [{"path": "", "msg": item.get("msg", "")}]
+            for error in errors:
+                findings.append(_finding(res, SCHEMA_RULE, error.get("msg", ""),
+                                         error.get("path", ""), item))
+        elif status == "statusError":
+            message = item.get("msg", "")
+            rule = MISSING_RULE if "could not find schema" in message else SCHEMA_RULE
+            findings.append(_finding(res, rule, message, "", item))
+    return findings
+
+
+def _finding(res: Resource | None, rule: str, message: str, path: str, item: dict) -> Finding:
+    if res is not None:
+        return res.finding(rule, Severity.ERROR, message, path)
+    return Finding(rule, Severity.ERROR, message, file=item.get("filename", ""),
+                   kind=item.get("kind", ""), name=item.get("name", ""),
+                   api_version=item.get("version", ""), path=path)

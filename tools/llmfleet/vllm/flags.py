@@ -1,0 +1,106 @@
+"""The command-line options of ``vllm serve`` in vLLM 0.33.0.
+
+``flags_0_33_0.txt`` is generated from the PyPI wheel by ``tools/scripts/extract_vllm_flags.py``
+(read its header); regenerate it when the pinned vLLM version changes.  ``REMOVED`` lists
+options that manifests still carry from older releases, with what replaces them
+(/work/shared/reference/vllm.md §2.2, §5.11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+DATA_FILE = "flags_0_33_0.txt"
+
+VALUE, OPTIONAL, SWITCH, BOOL = "value", "optional", "switch", "bool"
+
+
+@dataclass(frozen=True)
+class Removed:
+    replacement: str
+    why: str
+    #: error: argparse rejects it ("unrecognized arguments"); warning: still parses
+    fatal: bool = True
+
+
+#: Options removed from ``vllm serve`` (keys without leading dashes).
+REMOVED: dict[str, Removed] = {
+    "swap-space": Removed(
+        "nothing (CPU swap space is gone; drop the flag, use --kv-offloading-size to offload KV "
+        "to CPU memory)",
+        "removed from EngineArgs in v0.18.0 (PR #36216); passing it is an argparse error "
+        "(vllm.md §2.2, §5.11)"),
+    "disable-log-requests": Removed(
+        "nothing: request logging is off by default (--enable-log-requests defaults to False); "
+        "use --enable-log-requests to turn it on",
+        "deprecated by PR #21739 and removed by 0.17.0 (\"unrecognized arguments\", vllm.md §2.2, "
+        "§5.11); 0.33.0 accepts it again only as the generated inverse of --enable-log-requests "
+        "(EnableDisableAction in vllm/utils/argparse_utils.py), so it is a no-op that breaks "
+        "every image from 0.17 up to that change", fatal=False),
+    "engine-use-ray": Removed("nothing (the V0 engine is gone)", "V0-only option"),
+    "use-v2-block-manager": Removed("nothing (the V0 engine is gone)", "V0-only option"),
+    "num-lookahead-slots": Removed("--speculative-config", "V0-only option"),
+    "guided-decoding-backend": Removed("--structured-outputs-config.backend",
+                                       "structured outputs replaced guided decoding"),
+    "task": Removed("--runner pooling and --convert {embed,classify,reward}",
+                    "vLLM's parser adds this hint itself (FlexibleArgumentParser.error)"),
+}
+
+#: Options that 0.33.0 still parses but deprecates (key without dashes → replacement).
+DEPRECATED: dict[str, str] = {
+    "model": "the model as the first positional argument of `vllm serve` (or `model:` in the "
+             "--config file); `--model` \"will be removed in a future version\" (vllm.md §2.1)",
+    "log-config-file": "--logging-config.pylogging_config_file (arg_utils "
+                       "_LOG_CONFIG_FILE_DEPRECATION_MESSAGE)",
+    "mamba-cache-mode": "nothing: Mamba prefix caching follows --enable-prefix-caching",
+    "disable-cascade-attn": "nothing: cascade attention has been removed",
+}
+
+
+@lru_cache(maxsize=None)
+def known_flags() -> dict[str, tuple[str, str]]:
+    """``{option as written: (kind, long option)}`` from the generated data file."""
+    text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
+    table: dict[str, tuple[str, str]] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        option, kind = parts[0], parts[1] if len(parts) > 1 else VALUE
+        table[option] = (kind, parts[2] if len(parts) > 2 else option)
+    return table
+
+
+def normalise(option: str) -> str:
+    """``--max_num_seqs`` → ``--max-num-seqs`` (only the part before a ``.``), as vLLM's
+    FlexibleArgumentParser does; ``--json-arg.key`` and ``--json-arg.key+`` keep the key."""
+    if not option.startswith("--"):
+        return option
+    head, dot, rest = option[2:].partition(".")
+    return "--" + head.replace("_", "-") + dot + rest
+
+
+def base_option(option: str) -> str:
+    """The registered option behind ``--json-arg.key.sub+`` (vLLM's dotted JSON args)."""
+    option = normalise(option)
+    if option.startswith("--") and "." in option:
+        return option.partition(".")[0]
+    return option
+
+
+def lookup(option: str) -> tuple[str, str] | None:
+    """``(kind, canonical long option)`` of an option as written, or None if unknown."""
+    table = known_flags()
+    option = base_option(option)
+    if option in table:
+        return table[option]
+    if option.startswith("-O") and not option.startswith("--"):
+        return (VALUE if option == "-O" else SWITCH, "--optimization-level")
+    return None
+
+
+def is_known(option: str) -> bool:
+    return lookup(option) is not None

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Extract the option strings that ``vllm serve`` accepts from a vLLM wheel, without importing it.
+
+vLLM cannot be imported here (it needs torch and a GPU platform), so this reads the source
+with :mod:`ast` and replays what the parser construction does:
+
+* every ``<parser or group>.add_argument("--flag", "-f", ...)`` call in
+  ``vllm/engine/arg_utils.py`` (``EngineArgs`` / ``AsyncEngineArgs.add_cli_args``) and in
+  ``vllm/entrypoints/common/cli_args.py`` (``make_arg_parser``: ``model_tag``, ``--config``,
+  ``--headless``, ``--api-server-count``...);
+* every field of the ``BaseFrontendArgs`` / ``FrontendArgs`` dataclasses, which
+  ``BaseFrontendArgs.add_cli_args`` registers as ``--<field-with-dashes>`` in a loop;
+* boolean flags: ``action=argparse.BooleanOptionalAction`` or ``**X_kwargs["field"]`` where
+  ``X_kwargs = get_kwargs(SomeConfig)`` and the field's annotation contains ``bool``
+  (``get_kwargs`` then sets ``BooleanOptionalAction``, arg_utils ``_compute_kwargs``).  Such a
+  flag also accepts ``--no-<flag>``; and because ``FlexibleArgumentParser`` registers
+  ``EnableDisableAction`` for ``BooleanOptionalAction`` (vllm/utils/argparse_utils.py), an
+  ``--enable-x`` flag also accepts ``--disable-x`` (and the reverse), plus their ``--no-`` forms.
+
+Usage::
+
+    pip download vllm==0.33.0 --no-deps -d /tmp/vllm
+    python tools/scripts/extract_vllm_flags.py /tmp/vllm/vllm-0.33.0-*.whl \
+        > tools/llmfleet/vllm/flags_0_33_0.txt
+
+The argument may also be an unpacked source tree (the folder that holds ``vllm/``).
+Output: a header, then ``<option> <kind>`` per line, sorted.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+
+FILES = (
+    "vllm/engine/arg_utils.py",
+    "vllm/entrypoints/common/cli_args.py",
+)
+FRONTEND_CLASSES = ("BaseFrontendArgs", "FrontendArgs")
+ENABLE_DISABLE = {"--enable-": "--disable-", "--disable-": "--enable-"}
+
+
+class Source:
+    def __init__(self, path: Path):
+        self.path = path
+        self.zip = zipfile.ZipFile(path) if path.is_file() else None
+
+    def read(self, name: str) -> str:
+        if self.zip is not None:
+            return self.zip.read(name).decode("utf-8")
+        return (self.path / name).read_text(encoding="utf-8")
+
+    def names(self) -> list[str]:
+        if self.zip is not None:
+            return self.zip.namelist()
+        return [str(p.relative_to(self.path)) for p in self.path.rglob("*.py")]
+
+    def version(self) -> str:
+        try:
+            text = self.read("vllm/_version.py")
+        except (KeyError, FileNotFoundError):
+            return "unknown"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id in ("__version__", "version")
+                    for t in node.targets) and isinstance(node.value, ast.Constant):
+                return str(node.value.value)
+        return "unknown"
+
+
+def dataclass_fields(source: Source) -> dict[str, dict[str, str]]:
+    """``{class name: {field: annotation source}}`` for every class under vllm/config and
+    vllm/entrypoints/common (the config dataclasses ``get_kwargs`` reads)."""
+    classes: dict[str, dict[str, str]] = {}
+    for name in source.names():
+        if not name.endswith(".py") or not (name.startswith("vllm/config/")
+                                            or name.startswith("vllm/entrypoints/common/")):
+            continue
+        tree = ast.parse(source.read(name))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                fields = classes.setdefault(node.name, {})
+                for item in node.body:
+                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                        fields[item.target.id] = ast.unparse(item.annotation)
+    return classes
+
+
+#: Kinds written to the data file: how the option consumes command-line words.
+BOOL = "bool"          # BooleanOptionalAction: no value; --no-<flag> exists
+SWITCH = "switch"      # store_true / store_false / store_const / count: no value
+OPTIONAL = "optional"  # nargs="?": a value may follow (bool | str fields, e.g. --hf-token)
+VALUE = "value"        # takes a value
+RANK = {VALUE: 0, OPTIONAL: 1, SWITCH: 2, BOOL: 3}
+
+
+def annotation_kind(annotation: str) -> str:
+    """What ``get_kwargs`` makes of a field annotation (arg_utils ``_compute_kwargs``):
+    ``bool | str | None`` is an optional-valued flag, any other ``bool`` a BooleanOptionalAction."""
+    words = set(annotation.replace("(", " ").replace(")", " ").replace("|", " ")
+                .replace(",", " ").replace("[", " ").replace("]", " ").split())
+    if "bool" not in words:
+        return VALUE
+    if "str" in words:
+        return OPTIONAL
+    return BOOL
+
+
+def add_flag(flags: dict[str, str], option: str, kind: str) -> None:
+    old = flags.get(option, VALUE)
+    flags[option] = kind if RANK[kind] >= RANK[old] else old
+
+
+def extract(source: Source, aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """``{option: kind}``; short options are recorded in ``aliases`` (short → long)."""
+    aliases = {} if aliases is None else aliases
+    classes = dataclass_fields(source)
+    flags: dict[str, str] = {}
+    for name in FILES:
+        tree = ast.parse(source.read(name))
+        for func in ast.walk(tree):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            kwargs_class: dict[str, str] = {}
+            for node in ast.walk(func):
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and isinstance(node.targets[0], ast.Name)
+                        and isinstance(node.value, ast.Call)
+                        and isinstance(node.value.func, ast.Name)
+                        and node.value.func.id == "get_kwargs" and node.value.args
+                        and isinstance(node.value.args[0], ast.Name)):
+                    kwargs_class[node.targets[0].id] = node.value.args[0].id
+            for node in ast.walk(func):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr == "add_argument"):
+                    continue
+                options = [a.value for a in node.args
+                           if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                           and a.value.startswith("-")]
+                kind = VALUE
+                for kw in node.keywords:
+                    text = ast.unparse(kw.value)
+                    if kw.arg == "action":
+                        if "BooleanOptionalAction" in text:
+                            kind = BOOL
+                        elif any(a in text for a in ("store_true", "store_false",
+                                                     "store_const", "count", "version")):
+                            kind = SWITCH
+                    elif kw.arg == "nargs" and text in ("'?'", '"?"'):
+                        kind = OPTIONAL if kind == VALUE else kind
+                    elif kw.arg is None:
+                        # **X_kwargs["field"] or **{**X_kwargs["field"], "default": ...}
+                        for sub in ast.walk(kw.value):
+                            if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
+                                    and sub.value.id in kwargs_class
+                                    and isinstance(sub.slice, ast.Constant)):
+                                annotation = classes.get(kwargs_class[sub.value.id], {}).get(
+                                    sub.slice.value, "")
+                                kind = annotation_kind(annotation)
+                for option in options:
+                    add_flag(flags, option, kind)
+                longs = [o for o in options if o.startswith("--")]
+                for option in options:
+                    if not option.startswith("--") and longs:
+                        aliases[option] = longs[0]
+    for cls in FRONTEND_CLASSES:
+        for field, annotation in classes.get(cls, {}).items():
+            add_flag(flags, "--" + field.replace("_", "-"), annotation_kind(annotation))
+    # BooleanOptionalAction / EnableDisableAction aliases.
+    for option, kind in list(flags.items()):
+        if kind != BOOL or not option.startswith("--"):
+            continue
+        add_flag(flags, "--no-" + option[2:], BOOL)
+        for prefix, inverse in ENABLE_DISABLE.items():
+            if option.startswith(prefix):
+                other = inverse + option[len(prefix):]
+                add_flag(flags, other, BOOL)
+                add_flag(flags, "--no-" + other[2:], BOOL)
+    return flags
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    path = Path(argv[1])
+    source = Source(path)
+    aliases: dict[str, str] = {}
+    flags = extract(source, aliases)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "(source tree)"
+    print(f"# Option strings accepted by `vllm serve` in vLLM {source.version()}.")
+    print("# Generated by tools/scripts/extract_vllm_flags.py from the PyPI wheel")
+    print(f"# {path.name} (sha256 {digest}),")
+    print("# obtained with `pip download vllm==0.33.0 --no-deps`; do not edit by hand.")
+    print("# Sources: vllm/engine/arg_utils.py (EngineArgs/AsyncEngineArgs.add_cli_args),")
+    print("# vllm/entrypoints/common/cli_args.py (make_arg_parser, FrontendArgs fields),")
+    print("# vllm/utils/argparse_utils.py (BooleanOptionalAction -> EnableDisableAction).")
+    print("# Format: '<option> <kind>'; kind: value (takes a value), optional (nargs='?'),")
+    print("# switch (store_true & co, no value), bool (BooleanOptionalAction, no value);")
+    print("# a short option is followed by the long option it stands for.")
+    for option in sorted(flags):
+        alias = f" {aliases[option]}" if option in aliases else ""
+        print(f"{option} {flags[option]}{alias}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
