@@ -74,9 +74,9 @@ def render(directory: Path, renderer: Renderer | None = None) -> Rendered:
     if proc.returncode == 0:
         return Rendered(directory, True, proc.stdout)
     message = proc.stderr.strip() or proc.stdout.strip()
-    # kustomize reports a bad kustomization as "Error: ..." with exit code 1; anything else
-    # (a signal, a panic) is the tool failing, not the input.
-    if proc.returncode == 1 and "Error:" in message and "panic:" not in message:
+    # kustomize ("Error: ...") and kubectl kustomize ("error: ...") exit 1 on a kustomization
+    # that does not build; anything else (a signal, a Go panic's exit 2) is the tool failing.
+    if proc.returncode == 1 and "panic:" not in message:
         return Rendered(directory, False, error=_clean(message))
     raise ToolError(renderer.name, "failed", command=command, returncode=proc.returncode,
                     output=message)

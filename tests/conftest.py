@@ -1,0 +1,97 @@
+"""Shared fixtures: the repository, ../shared, a CLI runner and throw-away repository copies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with a reason on a developer machine; fail in CI, where nothing may skip silently."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    require((SHARED / "schemas" / "crds").is_dir(), f"{SHARED} (the shared schemas) is not beside the repository")
+    return SHARED
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run ``llmfleet ARGS`` in-process from a folder; never lets a traceback pass unseen."""
+    from llmfleet.cli import main
+
+    def run(args: list[str], cwd: Path | None = None, input: bytes | str | None = None) -> CliResult:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        monkeypatch.delenv("LLMFLEET_ROOT", raising=False)
+        result = CliRunner().invoke(main, args, input=input, catch_exceptions=True)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError(f"llmfleet {' '.join(args)} raised {result.exception!r}:\n{result.output}") \
+                from result.exception
+        return CliResult(result.exit_code, result.stdout, result.stderr, result.exception)
+
+    return run
+
+
+def write_config(root: Path, schema_dir: Path | None) -> None:
+    config = yaml.safe_load((REPO_ROOT / "llmfleet.yaml").read_text())
+    if schema_dir is not None:
+        config["validate"]["schema-locations"] = [
+            str(schema_dir / "crds" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")]
+    (root / "llmfleet.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+@pytest.fixture
+def repo_copy(tmp_path, shared_dir) -> Path:
+    """A copy of the repository's manifests and configuration, safe to break."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for folder in ("base", "components", "overlays", "platform"):
+        if (REPO_ROOT / folder).is_dir():
+            shutil.copytree(REPO_ROOT / folder, root / folder)
+    write_config(root, shared_dir / "schemas")
+    return root
+
+
+@pytest.fixture
+def empty_repo(tmp_path, shared_dir) -> Path:
+    """A repository with only a configuration file (for inputs given as files)."""
+    root = tmp_path / "empty"
+    root.mkdir()
+    write_config(root, shared_dir / "schemas")
+    return root
+
+
+def overlay_names() -> list[str]:
+    overlays = REPO_ROOT / "overlays"
+    return sorted(p.name for p in overlays.iterdir()
+                  if p.is_dir() and (p / "kustomization.yaml").is_file()) if overlays.is_dir() else []
