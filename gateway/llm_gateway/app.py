@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .auth import KeyStore, bearer_token, key_id
 from .config import Routes, Settings
-from .errors import error_response, sse_error_event
+from .errors import ERROR_CODE, error_response, sse_error_event
 from .metrics import Metrics, UNKNOWN, endpoint_label
 
 log = logging.getLogger("llm_gateway")
@@ -30,6 +30,28 @@ access_log = logging.getLogger("llm_gateway.access")
 
 # Application keys.
 GATEWAY = web.AppKey("gateway", "Gateway")
+
+
+class RequestState:
+    """What the middleware needs to know about a proxied request (for logs/metrics)."""
+
+    __slots__ = ("start", "request_id", "model", "overlay", "stream", "ttfb", "bytes_in",
+                 "bytes_out", "final_status", "error_code")
+
+    def __init__(self, start: float, request_id: str) -> None:
+        self.start = start
+        self.request_id = request_id
+        self.model = UNKNOWN
+        self.overlay = ""
+        self.stream = False
+        self.ttfb: float | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.final_status: int | None = None  # overrides the response status (mid-stream)
+        self.error_code: str | None = None
+
+
+STATE = web.RequestKey("llm_gateway_state", RequestState)
 
 #: Status used in logs and metrics when the client disconnected before the response ended
 #: (nginx's convention).
@@ -101,10 +123,8 @@ class Gateway:
         if not request.path.startswith("/v1/") and request.path != "/v1":
             return await handler(request)
         start = time.perf_counter()
-        request["start"] = start
-        request["model"] = UNKNOWN
         request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-        request["request_id"] = request_id
+        st = request[STATE] = RequestState(start, request_id)
         endpoint = endpoint_label(request.path)
         m = self.metrics
         status = 500
@@ -121,8 +141,8 @@ class Gateway:
                     code="invalid_api_key")
             else:
                 resp = await handler(request)
-            status = request.get("final_status", resp.status)
-            code = resp.get("error_code") or request.get("error_code")
+            status = st.final_status or resp.status
+            code = resp.get(ERROR_CODE) or st.error_code
             if code is None and status >= 400:
                 code = "backend_error"
             if not resp.prepared:
@@ -140,15 +160,15 @@ class Gateway:
             resp = error_response(500, "Internal gateway error.", code="internal_error")
             return resp
         finally:
-            if request.get("final_status") == CLIENT_CLOSED:
+            if st.final_status == CLIENT_CLOSED:
                 status, code = CLIENT_CLOSED, "client_disconnected"
-            model = request["model"]
+            model = st.model
             duration = time.perf_counter() - start
             m.requests.labels(model, endpoint, str(status)).inc()
             m.latency.labels(model, endpoint).observe(duration)
             if code is not None or status >= 400:
                 m.errors.labels(model, str(status), code or "error").inc()
-            ttfb = request.get("ttfb")
+            ttfb = st.ttfb
             if ttfb is not None:
                 m.ttfb.labels(model, endpoint).observe(ttfb)
             access_log.info("access", extra={
@@ -157,14 +177,14 @@ class Gateway:
                 "method": request.method,
                 "path": request.path,
                 "model": model,
-                "backend": request.get("overlay", ""),
+                "backend": st.overlay,
                 "status": status,
                 "error_code": code,
-                "stream": request.get("stream", False),
+                "stream": st.stream,
                 "duration_ms": round(duration * 1000, 3),
                 "ttfb_ms": None if ttfb is None else round(ttfb * 1000, 3),
-                "bytes_in": request.get("bytes_in", 0),
-                "bytes_out": request.get("bytes_out", 0),
+                "bytes_in": st.bytes_in,
+                "bytes_out": st.bytes_out,
                 "client": request.remote,
                 "key_id": key_id(key) if key else None,
             })
@@ -188,7 +208,7 @@ class Gateway:
         route = self.routes.models.get(name)
         if route is None:
             return self._unknown_model(name)
-        request["model"] = name
+        request[STATE].model = name
         return web.json_response(
             {"id": name, "object": "model", "created": self.started, "owned_by": "vllm"})
 
@@ -210,7 +230,8 @@ class Gateway:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large(max_body)
-        request["bytes_in"] = len(body)
+        st = request[STATE]
+        st.bytes_in = len(body)
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -224,10 +245,9 @@ class Gateway:
         route = self.routes.models.get(model)
         if route is None:
             return self._unknown_model(model)
-        request["model"] = model
-        request["overlay"] = route.overlay
-        stream = payload.get("stream") is True
-        request["stream"] = stream
+        st.model = model
+        st.overlay = route.overlay
+        st.stream = payload.get("stream") is True
         gauge = self.metrics.in_flight.labels(model)
         gauge.inc()
         try:
@@ -241,8 +261,9 @@ class Gateway:
 
     async def _forward(self, request: web.Request, route: Any, body: bytes) -> web.StreamResponse:
         assert self.session is not None, "gateway not started"
+        st = request[STATE]
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST}
-        headers["X-Request-Id"] = request["request_id"]
+        headers["X-Request-Id"] = st.request_id
         peer = request.remote
         if peer:
             prior = request.headers.get("X-Forwarded-For")
@@ -263,7 +284,7 @@ class Gateway:
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             log.warning("backend unreachable", extra={
                 "event": "backend_unavailable", "model": route.name, "backend": route.overlay,
-                "error": f"{type(exc).__name__}: {exc}", "request_id": request["request_id"]})
+                "error": f"{type(exc).__name__}: {exc}", "request_id": st.request_id})
             return error_response(
                 503, f"The backend for model '{route.name}' is unavailable; try again later.",
                 code="backend_unavailable", headers={"Retry-After": "1"})
@@ -274,7 +295,7 @@ class Gateway:
         except _UPSTREAM_ERRORS as exc:
             log.warning("backend request failed", extra={
                 "event": "backend_error", "model": route.name, "backend": route.overlay,
-                "error": f"{type(exc).__name__}: {exc}", "request_id": request["request_id"]})
+                "error": f"{type(exc).__name__}: {exc}", "request_id": st.request_id})
             return error_response(
                 503, f"The backend for model '{route.name}' is unavailable; try again later.",
                 code="backend_unavailable", headers={"Retry-After": "1"})
@@ -285,7 +306,7 @@ class Gateway:
             for name, value in upstream.headers.items():
                 if name.lower() not in _DROP_RESPONSE:
                     resp.headers.add(name, value)
-            resp.headers["X-Request-Id"] = request["request_id"]
+            resp.headers["X-Request-Id"] = st.request_id
             sse = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
             if sse:
                 resp.headers["X-Accel-Buffering"] = "no"
@@ -299,7 +320,7 @@ class Gateway:
                 try:
                     async for chunk in upstream.content.iter_any():
                         if first:
-                            request["ttfb"] = time.perf_counter() - request["start"]
+                            st.ttfb = time.perf_counter() - st.start
                             first = False
                         try:
                             await resp.write(chunk)
@@ -308,12 +329,12 @@ class Gateway:
                         sent += len(chunk)
                 except _UPSTREAM_ERRORS as exc:
                     # The backend failed mid-response: the status line has gone out already.
-                    request["error_code"] = "backend_stream_error"
-                    request["final_status"] = 502
+                    st.error_code = "backend_stream_error"
+                    st.final_status = 502
                     log.warning("backend failed mid-response", extra={
                         "event": "backend_stream_error", "model": route.name,
                         "error": f"{type(exc).__name__}: {exc}",
-                        "request_id": request["request_id"]})
+                        "request_id": st.request_id})
                     if sse:
                         await resp.write(sse_error_event(
                             "The backend failed while streaming the response.",
@@ -325,14 +346,14 @@ class Gateway:
                             request.transport.close()
                         return resp
                 finally:
-                    request["bytes_out"] = sent
+                    st.bytes_out = sent
                 await resp.write_eof()
             except _ClientGone:
-                request["final_status"] = CLIENT_CLOSED
+                st.final_status = CLIENT_CLOSED
                 return resp
             except (ConnectionResetError, aiohttp.ClientConnectionResetError):
                 # prepare()/write_eof() to a client that went away.
-                request["final_status"] = CLIENT_CLOSED
+                st.final_status = CLIENT_CLOSED
                 return resp
             finished = True
             return resp

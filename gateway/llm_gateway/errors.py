@@ -7,6 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
+#: The error code of a gateway-made error response (read by the access log and metrics).
+ERROR_CODE = web.ResponseKey("llm_gateway_error_code", str)
+
 #: HTTP status -> OpenAI error ``type``.
 _TYPES = {
     400: "invalid_request_error",
@@ -41,7 +44,7 @@ def error_response(status: int, message: str, *, code: str | None = None,
         headers=headers,
     )
     # Kept for the access log and the metrics (bounded set of values).
-    resp["error_code"] = code or "error"
+    resp[ERROR_CODE] = code or "error"
     return resp
 
 

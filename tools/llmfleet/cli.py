@@ -168,15 +168,18 @@ def lint(targets, fmt, output, strict, **kwargs):
 
 @main.command()
 @click.argument("overlays", nargs=-1)
+@click.option("--changed-since", metavar="REF",
+              help="Only the overlays (and platform kustomizations) affected by the files changed "
+                   "since this git revision (see `llmfleet affected`), plus the fleet-wide rules.")
 @validate_options
 @lint_options
 @report_options
-def check(overlays, fmt, output, strict, **kwargs):
+def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
     """Build, validate and lint OVERLAYS (default: all) and run the fleet-wide rules."""
     options = _options(strict=strict, **kwargs)
     config = load_config()
     _say_tools(options)
-    finish(run_check(config, list(overlays), options), fmt, output, strict)
+    finish(run_check(config, list(overlays), options, changed_since=changed_since), fmt, output, strict)
 
 
 @main.command()

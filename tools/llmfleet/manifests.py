@@ -9,7 +9,7 @@ so a finding's JSON pointer can be turned back into a line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -44,6 +44,9 @@ class Resource:
     doc_index: int = 0
     overlay: str = ""
     lines: dict[str, int] = field(default_factory=dict, repr=False)
+    #: For rendered overlays: maps a JSON pointer to the (file, line) in the repository that
+    #: the field came from, or None where it cannot be traced (see ``llmfleet.sources``).
+    locate: Callable[[str], tuple[str, int] | None] | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -94,10 +97,19 @@ class Resource:
                 return 0
             pointer = pointer.rpartition("/")[0]
 
+    def source_of(self, path: str) -> tuple[str, int]:
+        """The file and line a finding at ``path`` should point at."""
+        if self.locate is not None:
+            traced = self.locate(path)
+            if traced is not None:
+                return traced
+        return self.file, self.line_of(path)
+
     def finding(self, rule: str, severity: Severity, message: str, path: str = "",
                 **extra: Any) -> Finding:
+        file, line = self.source_of(path)
         return Finding(rule=rule, severity=severity, message=message, overlay=self.overlay,
-                       file=self.file, line=self.line_of(path), kind=self.kind,
+                       file=file, line=line, kind=self.kind,
                        api_version=self.api_version, name=self.name,
                        namespace=self.namespace, path=path, extra=extra)
 

@@ -124,9 +124,13 @@ def _load_rendered(target: Target, rendered: render_mod.Rendered, config: Config
                                f"kustomize build failed: {rendered.error}",
                                overlay=target.display, file=file)], is_overlay=True)
     resources, findings = load_bytes(rendered.text.encode(), file, overlay=target.display)
+    from llmfleet.sources import lazy_locator
+    source_dir = display_path(target.path, config.root)
     for res in resources:
-        # Lines of the rendered stream mean nothing in the kustomization file.
+        # Lines of the rendered stream mean nothing in the kustomization file: findings are
+        # traced to the source file and line instead (llmfleet.sources), else the kustomization.
         res.lines = {}
+        res.locate = lazy_locator(config.root, source_dir, res.data)
     return Loaded(target.display, file, resources, findings, is_overlay=True)
 
 
@@ -229,9 +233,12 @@ def run_lint(config: Config, targets: list[str], options: Options) -> Report:
     return report
 
 
-def run_check(config: Config, overlays: list[str], options: Options) -> Report:
+def run_check(config: Config, overlays: list[str], options: Options,
+              changed_since: str | None = None) -> Report:
     """Render, validate and lint every overlay (and the namespace-wide kustomizations),
-    then run the fleet rules across them."""
+    then run the fleet rules across them.  With ``changed_since`` (a git revision) only the
+    overlays and platform kustomizations affected since then are checked and reported
+    (``llmfleet.affected``); the others are still rendered as context for the fleet rules."""
     validator = Validator(config, options)
     disabled = [*config.lint.disabled_rules, *options.disabled_rules]
     targets = collect_targets(config, overlays)
@@ -239,6 +246,10 @@ def run_check(config: Config, overlays: list[str], options: Options) -> Report:
         if target.kind != "overlay":
             raise UsageError(f"{target.display}: check takes overlay folders (with a kustomization); "
                              "use `llmfleet lint` or `llmfleet validate` for files")
+    affected_platform = None
+    if changed_since is not None:
+        from llmfleet.affected import affected_selection
+        targets, affected_platform = affected_selection(config, targets, changed_since)
     platform_targets = [Target("overlay", d, display_path(d, config.root))
                         for d in config.platform_dirs()]
     selected = {t.display for t in targets}
@@ -247,6 +258,7 @@ def run_check(config: Config, overlays: list[str], options: Options) -> Report:
     context_only = [Target("overlay", d, overlay_name(d, config)) for d in config.overlay_dirs()
                     if overlay_name(d, config) not in selected]
     platform_names = {t.display for t in platform_targets}
+    reported_platform = platform_names if affected_platform is None else platform_names & affected_platform
     report = Report("check")
     overlay_contexts: dict[str, LintContext] = {}
     platform_resources: list[Resource] = []
@@ -256,7 +268,7 @@ def run_check(config: Config, overlays: list[str], options: Options) -> Report:
             platform_resources += loaded.resources
         else:
             overlay_contexts[loaded.name] = ctx
-        if loaded.name not in selected and loaded.name not in platform_names:
+        if loaded.name not in selected and loaded.name not in reported_platform:
             continue
         report.inputs.append(loaded.name)
         report.subjects += subjects_of(loaded)
@@ -266,5 +278,5 @@ def run_check(config: Config, overlays: list[str], options: Options) -> Report:
     fleet = FleetContext(overlay_contexts, LintContext(platform_resources, config.lint, "platform"),
                          config.lint, root=str(config.root))
     report.findings += [f for f in lint_fleet(fleet, disabled=disabled)
-                        if not f.overlay or f.overlay in selected or f.overlay in platform_names]
+                        if not f.overlay or f.overlay in selected or f.overlay in reported_platform]
     return report

@@ -234,6 +234,14 @@ def _argv(settings: VllmSettings, command: list[_Word], args: list[_Word]) -> li
     """The words that reach vLLM's argument parser after ``vllm serve``."""
     if not command:
         settings.entrypoint = "image"
+        starts_with_serve = (len(args) >= 2 and args[0].text.rsplit("/", 1)[-1] == "vllm"
+                             and args[1].text == "serve")
+        if "vllm" not in _image_repository(settings.container.image).lower():
+            # Unknown image entrypoint: only `args: [vllm, serve, ...]` tells what runs.
+            if starts_with_serve:
+                return args[2:]
+            settings.entrypoint = "other"
+            return []
         # The image ENTRYPOINT is `vllm serve` (vllm.md §2.3): args go straight to it.
         if len(args) >= 2 and args[0].text.rsplit("/", 1)[-1] == "vllm" and args[1].text == "serve":
             settings.repeated_serve = Setting("serve", "vllm serve", settings.container.workload.resource,
@@ -431,9 +439,12 @@ def read_settings(ctx: LintContext, container: Container) -> VllmSettings:
 
 
 def all_settings(ctx: LintContext) -> list[VllmSettings]:
-    """Settings of every vLLM container in the input (cached on the context)."""
+    """Settings of every container that runs the vLLM server in the input (cached on the
+    context).  A vLLM-image container whose command runs something else (``python -c``,
+    a download script) is not a server and is left out."""
     cache = ctx.__dict__.setdefault("_vllm_settings", None)
     if cache is None:
-        cache = [read_settings(ctx, c) for c in vllm_containers(ctx)]
+        cache = [s for s in (read_settings(ctx, c) for c in vllm_containers(ctx))
+                 if s.entrypoint != "other"]
         ctx.__dict__["_vllm_settings"] = cache
     return cache

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""Load test: how much latency does the gateway add to streamed requests?
+
+Starts, on loopback only, a fake OpenAI-compatible backend (its own process) that streams
+``--chunks`` SSE chunks ``--interval-ms`` apart, and the real gateway (``python -m
+llm_gateway``, its own process) in front of it.  Then it sends ``--concurrency`` concurrent
+streamed chat completions, first directly to the backend and then through the gateway,
+``--requests`` per phase (each phase also stops after ``--max-seconds``), and reports:
+
+* time to first chunk (TTFB) and time to the end of the stream, p50/p99, per phase;
+* the added latency (gateway minus direct) at p50 and p99;
+* requests per second per phase.
+
+Usage:  python gateway/loadtest.py [--concurrency 100] [--requests 3000] [--json]
+Exit status 1 if any request failed, or with --check if the p99 added TTFB is 5 ms or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+HOST = "127.0.0.1"  # loopback only, by design
+KEY = "loadtest-client-key"
+MODEL = "loadtest/model"
+
+
+# ------------------------------------------------------------------ fake backend process
+def serve_backend(port: int, chunks: int, interval: float) -> None:
+    from aiohttp import web
+
+    def chunk(i: int, text: str) -> bytes:
+        data = {"id": "chatcmpl-load", "object": "chat.completion.chunk", "created": 1,
+                "model": MODEL, "choices": [{"index": 0, "delta": {"content": text},
+                                             "finish_reason": None}]}
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    payloads = [chunk(i, f"tok{i} ") for i in range(2 * chunks)]
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        body = json.loads(await request.read())
+        n = max(1, min(len(payloads), int(body.get("max_tokens") or chunks)))
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for i, p in enumerate(payloads[:n]):
+            if i:
+                await asyncio.sleep(interval)
+            await resp.write(p)
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    web.run_app(app, host=HOST, port=port, access_log=None, print=None, backlog=1024,
+                handler_cancellation=True, loop=new_loop())
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (as for the gateway itself), else the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def host_cpu() -> list[int]:
+    """The machine-wide 'cpu' line of /proc/stat (user nice system idle iowait irq softirq
+    steal ...), to report how busy the machine was and how much the hypervisor stole."""
+    try:
+        return [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    except (OSError, ValueError):
+        return [0] * 8
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process (Linux /proc), for the report."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+# ------------------------------------------------------------------ helpers
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"child exited early with {proc.returncode}: {proc.args}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"port {port} did not open within {timeout} s")
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+# ------------------------------------------------------------------ load generator
+async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
+                    headers: dict[str, str], chunks: int, ramp: float) -> dict:
+    """``concurrency`` workers, each sending one streamed request after another.
+
+    Worker starts are spread evenly over ``ramp`` seconds and stream lengths vary
+    (``chunks`` / 2 .. 3 * ``chunks`` / 2, same seeded sequence in every phase) so the
+    streams are not synchronised: a steady state of ``concurrency`` open streams, not
+    bursts of ``concurrency`` simultaneous requests.
+    """
+    import aiohttp
+
+    rng = random.Random(7)
+    lengths = [rng.randint(max(1, chunks // 2), max(1, chunks * 3 // 2)) for _ in range(total)]
+    bodies = [json.dumps({"model": MODEL, "stream": True, "max_tokens": n,
+                          "messages": [{"role": "user", "content": "x" * 200}]}).encode()
+              for n in lengths]
+    ttfb: list[float] = []
+    full: list[float] = []
+    errors: list[str] = []
+    issued = 0
+    deadline = time.monotonic() + max_seconds
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    hdrs = {"Content-Type": "application/json", **headers}
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        async def worker(i: int) -> None:
+            nonlocal issued
+            await asyncio.sleep(ramp * i / concurrency)  # staggered start (load shape)
+            while issued < total and time.monotonic() < deadline:
+                body = bodies[issued]
+                issued += 1
+                t0 = time.perf_counter()
+                try:
+                    async with session.post(url, data=body, headers=hdrs) as r:
+                        if r.status != 200:
+                            errors.append(f"status {r.status}")
+                            await r.read()
+                            continue
+                        first = await r.content.readany()
+                        t1 = time.perf_counter()
+                        rest = await r.read()
+                        t2 = time.perf_counter()
+                    if not (first + rest).endswith(b"data: [DONE]\n\n"):
+                        errors.append("truncated stream")
+                        continue
+                    ttfb.append(t1 - t0)
+                    full.append(t2 - t0)
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    errors.append(type(exc).__name__)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {"ttfb": ttfb, "full": full, "errors": errors, "elapsed": elapsed,
+            "rps": len(full) / elapsed if elapsed else 0.0}
+
+
+def summarize(name: str, r: dict) -> dict:
+    return {
+        "phase": name,
+        "requests_ok": len(r["full"]),
+        "errors": len(r["errors"]),
+        "rps": round(r["rps"], 1),
+        "ttfb_p50_ms": round(pct(r["ttfb"], 50) * 1000, 3),
+        "ttfb_p99_ms": round(pct(r["ttfb"], 99) * 1000, 3),
+        "total_p50_ms": round(pct(r["full"], 50) * 1000, 3),
+        "total_p99_ms": round(pct(r["full"], 99) * 1000, 3),
+        "ttfb_mean_ms": round(statistics.fmean(r["ttfb"]) * 1000, 3) if r["ttfb"] else None,
+        "host_busy_pct": round(r.get("host_busy", float("nan")) * 100, 1),
+        "host_steal_pct": round(r.get("host_steal", float("nan")) * 100, 1),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--concurrency", type=int, default=100)
+    ap.add_argument("--requests", type=int, default=3000, help="per phase (upper bound)")
+    ap.add_argument("--max-seconds", type=float, default=60, help="per phase (upper bound)")
+    ap.add_argument("--chunks", type=int, default=16, help="mean SSE chunks per response")
+    ap.add_argument("--interval-ms", type=float, default=20, help="gap between chunks")
+    ap.add_argument("--warmup", type=int, default=200, help="requests per phase, not counted")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--check", action="store_true", help="exit 1 unless p99 added TTFB < 5 ms")
+    ap.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.requests > 100_000 or args.max_seconds > 600 or args.concurrency > 1000:
+        ap.error("bounded by design: --requests <= 100000, --max-seconds <= 600, --concurrency <= 1000")
+
+    if args.serve_backend:
+        serve_backend(args.serve_backend, args.chunks, args.interval_ms / 1000)
+        return 0
+
+    backend_port, gateway_port = free_port(), free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="llm-gateway-load-"))
+    (tmp / "routes.yaml").write_text(
+        f"models:\n  - name: {MODEL}\n    url: http://{HOST}:{backend_port}\n    overlay: load\n")
+    (tmp / "keys").write_text(KEY + "\n")
+    log = open(tmp / "gateway.log", "w")
+    procs: list[subprocess.Popen] = []
+    try:
+        backend = subprocess.Popen(
+            [sys.executable, __file__, "--serve-backend", str(backend_port),
+             "--chunks", str(args.chunks), "--interval-ms", str(args.interval_ms)])
+        procs.append(backend)
+        env = {**os.environ, "PYTHONPATH": str(HERE), "GATEWAY_HOST": HOST,
+               "GATEWAY_PORT": str(gateway_port), "GATEWAY_ROUTES_FILE": str(tmp / "routes.yaml"),
+               "GATEWAY_API_KEYS_FILE": str(tmp / "keys"), "GATEWAY_SHUTDOWN_GRACE": "5"}
+        gateway = subprocess.Popen([sys.executable, "-m", "llm_gateway"], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        procs.append(gateway)
+        wait_port(backend_port, backend)
+        wait_port(gateway_port, gateway)
+
+        direct_url = f"http://{HOST}:{backend_port}/v1/chat/completions"
+        gw_url = f"http://{HOST}:{gateway_port}/v1/chat/completions"
+        auth = {"Authorization": f"Bearer {KEY}"}
+        c = args.concurrency
+
+        ramp = args.chunks * args.interval_ms / 1000  # one mean stream duration
+        common = dict(chunks=args.chunks, ramp=ramp)
+
+        async def run_all() -> tuple[dict, dict]:
+            await run_phase(direct_url, c, args.warmup, 30, {}, **common)
+            await run_phase(gw_url, c, args.warmup, 30, auth, **common)
+            h0 = host_cpu()
+            direct = await run_phase(direct_url, c, args.requests, args.max_seconds, {}, **common)
+            h1 = host_cpu()
+            cpu0 = [cpu_seconds(p) for p in (gateway.pid, backend.pid, os.getpid())]
+            via = await run_phase(gw_url, c, args.requests, args.max_seconds, auth, **common)
+            cpu1 = [cpu_seconds(p) for p in (gateway.pid, backend.pid, os.getpid())]
+            h2 = host_cpu()
+            for phase, a, b in ((direct, h0, h1), (via, h1, h2)):
+                d = [y - x for x, y in zip(a, b)]
+                total = sum(d) or 1
+                phase["host_busy"] = 1 - (d[3] + d[4]) / total
+                phase["host_steal"] = d[7] / total
+            via["gateway_cpu"], via["backend_cpu"], via["client_cpu"] = (
+                b - a for a, b in zip(cpu0, cpu1))
+            return direct, via
+
+        loop = new_loop()
+        try:
+            direct, via = loop.run_until_complete(run_all())
+        finally:
+            loop.close()
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()
+
+    d, g = summarize("direct", direct), summarize("gateway", via)
+    result = {
+        "concurrency": c, "chunks": args.chunks, "interval_ms": args.interval_ms,
+        "cpus": os.cpu_count(),
+        "phases": [d, g],
+        "added_ttfb_p50_ms": round(g["ttfb_p50_ms"] - d["ttfb_p50_ms"], 3),
+        "added_ttfb_p99_ms": round(g["ttfb_p99_ms"] - d["ttfb_p99_ms"], 3),
+        "added_total_p50_ms": round(g["total_p50_ms"] - d["total_p50_ms"], 3),
+        "added_total_p99_ms": round(g["total_p99_ms"] - d["total_p99_ms"], 3),
+        "gateway_rps": g["rps"],
+        "gateway_cpu_ms_per_request": round(via["gateway_cpu"] / max(1, len(via["full"])) * 1000, 3),
+        "gateway_cpu_utilisation": round(via["gateway_cpu"] / via["elapsed"], 2),
+        "backend_cpu_utilisation": round(via["backend_cpu"] / via["elapsed"], 2),
+        "client_cpu_utilisation": round(via["client_cpu"] / via["elapsed"], 2),
+        "errors": direct["errors"][:5] + via["errors"][:5],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{c} concurrent streams, {args.chunks} chunks x {args.interval_ms} ms, "
+              f"{os.cpu_count()} CPUs, loopback")
+        cols = ["phase", "requests_ok", "errors", "rps", "ttfb_p50_ms", "ttfb_p99_ms",
+                "total_p50_ms", "total_p99_ms", "host_busy_pct", "host_steal_pct"]
+        print("  ".join(f"{k:>13}" for k in cols))
+        for row in (d, g):
+            print("  ".join(f"{row[k]!s:>13}" for k in cols))
+        print(f"added latency (gateway - direct): TTFB p50 {result['added_ttfb_p50_ms']} ms, "
+              f"p99 {result['added_ttfb_p99_ms']} ms; whole stream p50 "
+              f"{result['added_total_p50_ms']} ms, p99 {result['added_total_p99_ms']} ms; "
+              f"gateway {g['rps']} req/s")
+        print(f"gateway CPU: {result['gateway_cpu_ms_per_request']} ms per request, "
+              f"{result['gateway_cpu_utilisation']} cores busy during its phase "
+              f"(backend {result['backend_cpu_utilisation']}, load generator "
+              f"{result['client_cpu_utilisation']}, of {os.cpu_count()})")
+    failed = bool(direct["errors"] or via["errors"])
+    if args.check and not result["added_ttfb_p99_ms"] < 5:
+        failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

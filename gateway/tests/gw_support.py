@@ -1,0 +1,194 @@
+"""Test support: fake OpenAI-compatible backends and constants (imported by conftest and tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from llm_gateway.config import Settings
+
+CLIENT_KEY = "sk-test-client-key-1"
+OTHER_CLIENT_KEY = "sk-test-client-key-2"
+BACKEND_KEY = "backend-secret-key"
+MODEL_A = "org/model-a"
+MODEL_B = "org/model-b"
+MODEL_DOWN = "org/model-down"
+MODEL_SLOW = "org/model-slow"
+EVENT_TIMEOUT = 10.0  # upper bound for any wait on an event in the tests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class FakeBackend:
+    """An OpenAI-compatible backend that records what it receives.
+
+    Streaming requests send their first chunk, then wait for ``release`` before sending
+    the rest, so a test can check that the first chunk got through before the backend
+    finished.  ``cancelled`` is set when the request's handler is cancelled because the
+    connection was closed.
+    """
+
+    name: str
+    requests: list[dict] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    first_sent: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+    received: asyncio.Event = field(default_factory=asyncio.Event)
+    hang: asyncio.Event = field(default_factory=asyncio.Event)  # set: never answer
+    fail_mid_stream: bool = False
+    port: int = 0
+    runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/completions", self.completions)
+        app.router.add_post("/v1/embeddings", self.embeddings)
+        return app
+
+    async def start(self) -> None:
+        self.runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _record(self, request: web.Request) -> dict:
+        body = await request.json()
+        self.requests.append({"path": request.path, "headers": request.headers.copy(), "body": body})
+        self.received.set()
+        if self.hang.is_set():
+            try:
+                await asyncio.Event().wait()  # until the connection closes
+            except asyncio.CancelledError:
+                self.cancelled.set()
+                raise
+        return body
+
+    def _chunk(self, i: int, text: str, finish: str | None = None) -> bytes:
+        data = {
+            "id": f"chatcmpl-{self.name}", "object": "chat.completion.chunk", "created": 1,
+            "model": self.name,
+            "choices": [{"index": 0, "delta": {"content": text} if text else {},
+                         "finish_reason": finish}],
+        }
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await self._record(request)
+        if not body.get("stream"):
+            return web.json_response({
+                "id": f"chatcmpl-{self.name}", "object": "chat.completion", "created": 1,
+                "model": self.name,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": f"hello from {self.name}"}}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
+            })
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache"})
+        try:
+            await resp.prepare(request)
+            await resp.write(self._chunk(0, "first "))
+            self.first_sent.set()
+            await asyncio.wait_for(self.release.wait(), EVENT_TIMEOUT)
+            if self.fail_mid_stream:
+                request.transport.close()  # type: ignore[union-attr]
+                return resp
+            for i, word in enumerate(["second ", "third"], start=1):
+                await resp.write(self._chunk(i, word))
+            await resp.write(self._chunk(3, "", "stop"))
+            await resp.write(b"data: [DONE]\n\n")
+            await resp.write_eof()
+            self.finished.set()
+            return resp
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def completions(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        return web.json_response({
+            "id": "cmpl-1", "object": "text_completion", "created": 1, "model": self.name,
+            "choices": [{"index": 0, "text": f"completion from {self.name}",
+                         "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4},
+        })
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        return web.json_response({
+            "object": "list", "model": self.name,
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        })
+
+
+@dataclass
+class GatewayHandle:
+    url: str
+    runner: web.AppRunner
+    app: web.Application
+    backends: dict[str, FakeBackend]
+    settings: Settings
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+
+def write_config(tmp_path: Path, a: FakeBackend, b: FakeBackend, slow: FakeBackend) -> tuple[Path, Path]:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(f"""\
+# test routes
+defaults:
+  connect_timeout: 2
+  read_timeout: 30
+models:
+  - name: {MODEL_A}
+    url: {a.url}
+    overlay: model-a
+    api_key: false
+  - name: {MODEL_B}
+    url: {b.url}
+    overlay: model-b
+    api_key: true
+  - name: {MODEL_DOWN}
+    url: http://127.0.0.1:{free_port()}
+    overlay: model-down
+  - name: {MODEL_SLOW}
+    url: {slow.url}
+    overlay: model-slow
+    read_timeout: 0.3
+""")
+    keys = tmp_path / "keys"
+    keys.write_text(f"# client keys\n{CLIENT_KEY}\n\n{OTHER_CLIENT_KEY}\n")
+    return routes, keys
+
+
+
+
+async def wait_event(event: asyncio.Event, what: str, timeout: float = EVENT_TIMEOUT) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except asyncio.TimeoutError:
+        pytest.fail(f"timed out after {timeout} s waiting for: {what}")

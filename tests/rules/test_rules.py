@@ -1,0 +1,138 @@
+"""Each rule: its bad fixture yields exactly the expected findings, its good fixture none.
+
+Fixtures live in ``fixtures/<rule-id>/{good,bad}.yaml`` (input rules) or
+``fixtures/<rule-id>/{good,bad}/`` (fleet rules: one file per overlay, ``platform.yaml``).
+Expected findings are ``(severity, kind, name, JSON pointer)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from llmfleet.lint.engine import RULE_CRASHED
+from llmfleet.lint.registry import all_rules
+
+from rules_helpers import FIXTURES, lint_file, lint_fleet_folder
+
+D = "/spec/template/spec"
+C0 = f"{D}/containers/0"
+
+EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
+    "gpu-request-limit": {("error", "Deployment", "m", f"{C0}/resources/limits/nvidia.com~1gpu")},
+    "gpu-toleration": {("error", "Deployment", "m", D),
+                       ("error", "Deployment", "other-key", f"{D}/tolerations")},
+    "gpu-node-selection": {("warning", "Deployment", "m", D)},
+    "gpu-parallelism": {("error", "ConfigMap", "m-serve-config-7h2k9m4f5t", "/data/serve.yaml")},
+    "gpu-shm": {("error", "Deployment", "m", C0)},
+    "probe-startup": {("error", "Deployment", "big", f"{C0}/startupProbe"),
+                      ("warning", "Deployment", "none", C0)},
+    "probe-target": {("error", "Deployment", "m", f"{C0}/startupProbe/httpGet/port"),
+                     ("error", "Deployment", "m", f"{C0}/readinessProbe/httpGet/port"),
+                     ("error", "Deployment", "m", f"{C0}/readinessProbe/httpGet/path"),
+                     ("error", "Deployment", "m", f"{C0}/livenessProbe/httpGet/path")},
+    "probe-liveness": {("warning", "Deployment", "twitchy", f"{C0}/livenessProbe"),
+                       ("error", "Deployment", "killer", f"{C0}/livenessProbe")},
+    "shutdown-drain": {("warning", "Deployment", "missing", f"{C0}/args"),
+                       ("warning", "Deployment", "zero", f"{C0}/args/1")},
+    "shutdown-prestop": {("warning", "Deployment", "m", C0)},
+    "shutdown-grace": {("error", "Deployment", "short", f"{D}/terminationGracePeriodSeconds"),
+                       ("error", "Deployment", "default", D)},
+    "vllm-serve-repeated": {("error", "Deployment", "m", f"{C0}/args/0")},
+    "vllm-removed-flag": {("error", "ConfigMap", "cfg", "/data/serve.yaml"),
+                          ("error", "Deployment", "m", f"{C0}/args/2"),
+                          ("warning", "Deployment", "m", f"{C0}/args/4"),
+                          ("warning", "Deployment", "m", f"{C0}/args/5")},
+    "vllm-service-links": {("error", "Deployment", "m", D)},
+    "vllm-image-unpinned": {("error", "Deployment", "m", f"{C0}/image")},
+    "vllm-metrics-disabled": {("warning", "Deployment", "m", f"{C0}/args/1")},
+    "scaler-target": {("error", "ScaledObject", "m", "/spec/scaleTargetRef"),
+                      ("error", "ScaledObject", "sts", "/spec/scaleTargetRef")},
+    "scaler-replicas": {("warning", "Deployment", "m", "/spec/replicas")},
+    "scaler-bounds": {("error", "ScaledObject", "m", "/spec/minReplicaCount"),
+                      ("error", "ScaledObject", "m", "/spec/triggers/0/metadata"),
+                      ("warning", "ScaledObject", "m", "/spec/triggers/0/metadata/activationThreshold"),
+                      ("warning", "ScaledObject", "m", "/spec")},
+    "scaler-query-scope": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query")},
+    "promql-syntax": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
+                      ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
+                      ("error", "PrometheusRule", "m", "/spec/groups")},
+    "promql-unknown-metric": {("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
+                              ("error", "PrometheusRule", "m", "/spec/groups/0/rules/1/expr"),
+                              ("error", "PrometheusRule", "m", "/spec/groups/0/rules/2/expr")},
+    "monitor-selector": {("error", "PodMonitor", "wrong-port", "/spec/podMetricsEndpoints/0/port"),
+                         ("error", "PodMonitor", "no-pods", "/spec/selector"),
+                         ("error", "ServiceMonitor", "no-service", "/spec/selector")},
+    "alert-coverage": {("warning", "Deployment", "m-server", C0)},
+    "secret-literal": {("error", "Deployment", "m", f"{C0}/env/0/value"),
+                       ("error", "Deployment", "m", f"{C0}/env/1/value"),
+                       ("error", "ConfigMap", "cfg", "/data/serve.yaml"),
+                       ("error", "Deployment", "m", f"{C0}/args/2")},
+    "auth-exposed": {("error", "Service", "m", "/spec/type"),
+                     ("error", "Ingress", "m", "/spec/rules/0/http/paths/0/backend/service/name"),
+                     ("error", "HTTPRoute", "m", "/spec/rules/0/backendRefs/0/name")},
+    "pod-security": {("warning", "Deployment", "m", f"{D}/hostIPC"),
+                     ("warning", "Deployment", "m", f"{D}/volumes/0"),
+                     ("warning", "Deployment", "m", f"{C0}/securityContext/capabilities/add"),
+                     ("warning", "Deployment", "m", C0)},
+}
+
+FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
+    "fleet-quota": {("error", "platform", "ResourceQuota", "gpu", "/spec/hard/requests.nvidia.com~1gpu")},
+    "fleet-rollout-gpus": {("warning", "big", "Deployment", "big-server",
+                            "/spec/strategy/rollingUpdate/maxSurge")},
+    "fleet-duplicate-model": {("error", "small2", "Deployment", "small2-server", f"{C0}/args/0"),
+                              ("error", "small2", "PodMonitor", "small2-server", "/spec/selector")},
+}
+
+
+def _of(findings, rule_id):
+    assert not [f for f in findings if f.rule == RULE_CRASHED], \
+        [f.message for f in findings if f.rule == RULE_CRASHED]
+    return [f for f in findings if f.rule == rule_id]
+
+
+def test_every_rule_has_fixtures_and_expectations():
+    ids = {r.id for r in all_rules()} - {"gpu-fit"}   # gpu-fit is tested by its owner
+    assert ids <= set(EXPECTED) | set(FLEET_EXPECTED), ids - set(EXPECTED) - set(FLEET_EXPECTED)
+    for rule_id in EXPECTED:
+        assert (FIXTURES / rule_id / "good.yaml").is_file(), rule_id
+        assert (FIXTURES / rule_id / "bad.yaml").is_file(), rule_id
+    for rule_id in FLEET_EXPECTED:
+        assert (FIXTURES / rule_id / "good").is_dir() and (FIXTURES / rule_id / "bad").is_dir()
+
+
+def test_every_rule_documents_examples():
+    for r in all_rules():
+        doc = r.doc.lower()
+        assert "passing" in doc and "failing" in doc, r.id
+        module = __import__(r.check.__module__, fromlist=["__doc__"])
+        assert module.__doc__ and len(module.__doc__) > 100, r.id
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_bad_fixture(rule_id):
+    findings = _of(lint_file(FIXTURES / rule_id / "bad.yaml"), rule_id)
+    got = {(f.severity.value, f.kind, f.name, f.path) for f in findings}
+    assert got == EXPECTED[rule_id], [f.message for f in findings]
+    assert len(findings) == len(EXPECTED[rule_id])
+    for f in findings:
+        assert f.line > 0 and f.message
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_good_fixture(rule_id):
+    findings = _of(lint_file(FIXTURES / rule_id / "good.yaml"), rule_id)
+    assert findings == [], [f.message for f in findings]
+
+
+@pytest.mark.parametrize("rule_id", sorted(FLEET_EXPECTED))
+def test_fleet_bad(rule_id):
+    findings = _of(lint_fleet_folder(FIXTURES / rule_id / "bad"), rule_id)
+    got = {(f.severity.value, f.overlay, f.kind, f.name, f.path) for f in findings}
+    assert got == FLEET_EXPECTED[rule_id], [f.message for f in findings]
+
+
+@pytest.mark.parametrize("rule_id", sorted(FLEET_EXPECTED))
+def test_fleet_good(rule_id):
+    findings = _of(lint_fleet_folder(FIXTURES / rule_id / "good"), rule_id)
+    assert findings == [], [f.message for f in findings]

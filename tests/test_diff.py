@@ -1,0 +1,194 @@
+"""`llmfleet diff`: per-object rendered diff between a base revision and the working tree."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmfleet.diff import HASH_SUFFIX, compare, identity, max_scale
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+
+
+def git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+                          cwd=root, capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def overlay_names() -> list[str]:
+    return sorted(p.parent.name for p in (REPO_ROOT / "overlays").glob("*/kustomization.yaml"))
+
+
+@pytest.fixture
+def git_repo(tmp_path) -> Path:
+    if not overlay_names():
+        pytest.skip("no overlays in this repository yet")
+    root = tmp_path / "repo"
+    root.mkdir()
+    for folder in ("base", "components", "overlays", "platform"):
+        if (REPO_ROOT / folder).is_dir():
+            shutil.copytree(REPO_ROOT / folder, root / folder)
+    shutil.copy(REPO_ROOT / "llmfleet.yaml", root / "llmfleet.yaml")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    return root
+
+
+def run_diff(cli, root: Path, *args: str) -> str:
+    before = git(root, "status", "--porcelain")
+    result = cli(["diff", "--base", "main", *args], cwd=root)
+    assert result.exit_code == 0, result.stderr
+    # the base was rendered from a temporary worktree, removed again; nothing else touched
+    assert len(git(root, "worktree", "list").splitlines()) == 1
+    assert git(root, "status", "--porcelain") == before
+    return result.stdout
+
+
+def objects(text: str) -> dict[str, set[str]]:
+    """{status: {"Kind name-without-hash"}} from the text output."""
+    out: dict[str, set[str]] = {"added": set(), "removed": set(), "changed": set()}
+    for line in text.splitlines():
+        m = re.match(r"^\s*(added|removed|changed)\s+(\S+) (?:\S+/)?(\S+)", line)
+        if m:
+            out[m.group(1)].add(f"{m.group(2)} {HASH_SUFFIX.sub('', m.group(3))}")
+    return out
+
+
+def set_yaml_key(path: Path, key: str, value) -> None:
+    text = path.read_text()
+    new = re.sub(rf"(?m)^({re.escape(key)}:\s*).*$", lambda m: f"{m.group(1)}{value}", text, count=1)
+    assert new != text, f"{key} not in {path}"
+    path.write_text(new)
+
+
+def test_serve_config_change(cli, git_repo):
+    overlay = overlay_names()[0]
+    serve = git_repo / "overlays" / overlay / "serve.yaml"
+    set_yaml_key(serve, "gpu-memory-utilization", "0.85")
+    out = run_diff(cli, git_repo)
+    assert out.startswith(f"=== {overlay} ")
+    assert out.count("=== ") == 1                             # only the affected overlay
+    assert objects(out) == {"added": set(), "removed": set(),
+                            "changed": {f"ConfigMap {overlay}-vllm-serve-config",
+                                        f"Deployment {overlay}-server"}}
+    assert "-    gpu-memory-utilization: 0.92" in out or "gpu-memory-utilization" in out
+    assert re.search(r"\+\s+gpu-memory-utilization: 0.85", out)
+    # the hash suffix is shown, old → new, on the ConfigMap line
+    assert re.search(rf"changed  ConfigMap \S+/{overlay}-vllm-serve-config-\w{{10}} → \S+-\w{{10}}", out)
+    assert "GPUs at max scale" in out and "(unchanged)" in out
+
+
+def test_max_replicas_change_summary(cli, git_repo):
+    overlay = overlay_names()[0]
+    patch = git_repo / "overlays" / overlay / "patch-max-replicas.yaml"
+    old = yaml.safe_load(patch.read_text())["spec"]["maxReplicaCount"]
+    set_yaml_key(patch, "  maxReplicaCount", old + 2)
+    out = run_diff(cli, git_repo, f"overlays/{overlay}")
+    assert objects(out)["changed"] == {f"ScaledObject {overlay}-server"}
+    m = re.search(r"GPUs at max scale (\d+) → (\d+)", out)
+    assert m, out
+    before, after = int(m.group(1)), int(m.group(2))
+    assert after - before == 2 * (before // old)
+    assert re.search(r"-\s+maxReplicaCount: %d\n\+\s+maxReplicaCount: %d" % (old, old + 2), out)
+
+
+def test_base_change_diffs_every_overlay(cli, git_repo):
+    path = git_repo / "base" / "deployment.yaml"
+    path.write_text(path.read_text().replace("revisionHistoryLimit: 3", "revisionHistoryLimit: 4"))
+    out = run_diff(cli, git_repo)
+    assert {m for m in re.findall(r"^=== (\S+)", out, re.M)} == set(overlay_names())
+    for overlay in overlay_names():
+        assert f"Deployment {overlay}-server" in objects(out)["changed"]
+    assert len(objects(out)["changed"]) == len(overlay_names())
+
+
+def test_new_and_deleted_overlay(cli, git_repo):
+    first, last = overlay_names()[0], overlay_names()[-1]
+    new = git_repo / "overlays" / "copy-of-first"
+    shutil.copytree(git_repo / "overlays" / first, new)
+    kustomization = new / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace(f"namePrefix: {first}-", "namePrefix: copy-of-first-"))
+    shutil.rmtree(git_repo / "overlays" / last)
+    out = run_diff(cli, git_repo)
+    sections = dict(re.findall(r"^=== (\S+) \(\S+\) \[(\w+)\]", out, re.M))
+    assert sections == {"copy-of-first": "added", last: "removed"}
+    per = out.split("=== ")
+    added = next(s for s in per if s.startswith("copy-of-first"))
+    removed = next(s for s in per if s.startswith(last))
+    assert objects(added)["removed"] == set() and objects(added)["changed"] == set()
+    assert f"Deployment copy-of-first-server" in objects(added)["added"]
+    assert objects(removed)["added"] == set() and f"Deployment {last}-server" in objects(removed)["removed"]
+
+
+def test_markdown_for_a_pr_comment(cli, git_repo):
+    overlay = overlay_names()[0]
+    set_yaml_key(git_repo / "overlays" / overlay / "serve.yaml", "gpu-memory-utilization", "0.85")
+    out = run_diff(cli, git_repo, "--format", "markdown")
+    assert out.startswith("<!-- llmfleet-diff -->")
+    assert out.count("<details>") == 1 and out.count("</details>") == 1
+    assert f"| `{overlay}` | changed |" in out
+    assert "```diff\n" in out
+
+
+def test_explicit_overlay_by_name_and_unchanged(cli, git_repo):
+    overlay = overlay_names()[0]
+    out = run_diff(cli, git_repo, overlay)
+    assert out.startswith(f"=== {overlay} (overlays/{overlay}) [unchanged]: 0 added, 0 removed, 0 changed")
+
+
+def test_nothing_affected(cli, git_repo):
+    assert run_diff(cli, git_repo) == "no overlay affected since main\n"
+    assert "No overlay is affected" in run_diff(cli, git_repo, "--format", "markdown")
+
+
+def test_unknown_ref_and_missing_overlay(cli, git_repo):
+    result = cli(["diff", "--base", "nope"], cwd=git_repo)
+    assert result.exit_code == 2 and "--base nope: unknown git revision" in result.stderr
+    result = cli(["diff", "--base", "main", "no-such-overlay"], cwd=git_repo)
+    assert result.exit_code == 2 and "no kustomization" in result.stderr
+    assert len(git(git_repo, "worktree", "list").splitlines()) == 1
+
+
+def test_git_missing_is_a_tool_error(cli, git_repo, tmp_path, monkeypatch):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    result = cli(["diff", "--base", "main"], cwd=git_repo)
+    assert result.exit_code == 3 and "git was not found" in result.stderr
+
+
+# -- units -------------------------------------------------------------------------------------
+
+def cm(name: str, data: dict) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}, "data": data}
+
+
+def test_identity_ignores_the_hash_suffix_of_generated_objects_only():
+    assert identity(cm("m-vllm-serve-config-f5h87dck6g", {})) == ("", "ConfigMap", "ns", "m-vllm-serve-config")
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a-f5h87dck6g"}}
+    assert identity(deploy) == ("apps", "Deployment", "", "a-f5h87dck6g")
+    changes = compare([cm("x-f5h87dck6g", {"a": "1"})], [cm("x-tkbt4hf8d5", {"a": "2"})])
+    assert [(c.status, c.label) for c in changes] == [("changed", "ConfigMap ns/x-f5h87dck6g → ns/x-tkbt4hf8d5")]
+    assert "-  a: '1'" in changes[0].diff and "+  a: '2'" in changes[0].diff
+
+
+def test_max_scale_multiplies_replicas_by_gpus_per_pod():
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "s"},
+              "spec": {"template": {"spec": {"containers": [
+                  {"name": "v", "resources": {"limits": {"nvidia.com/gpu": 4}}}]}}}}
+    scaled = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "s"},
+              "spec": {"scaleTargetRef": {"name": "s"}, "maxReplicaCount": 3}}
+    assert max_scale([deploy, scaled])[0] == 12
+    assert max_scale([deploy])[0] == 4

@@ -1,0 +1,52 @@
+"""``llmfleet cost [OVERLAY...]``: $/day per overlay and the break-even against a hosted API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llmfleet.config import load_config
+from llmfleet.cost import (DEFAULT_API_INPUT_PRICE, DEFAULT_API_OUTPUT_PRICE, DEFAULT_INPUT_TOKENS,
+                           DEFAULT_OUTPUT_TOKENS, DEFAULT_REQUESTS_PER_DAY, CostOptions, run_cost)
+from llmfleet.errors import LlmfleetError
+
+
+@click.command("cost")
+@click.argument("overlays", nargs=-1)
+@click.option("--requests-per-day", type=float, default=DEFAULT_REQUESTS_PER_DAY, show_default=True,
+              help="Request volume to price on the hosted API.")
+@click.option("--input-tokens", type=int, default=DEFAULT_INPUT_TOKENS, show_default=True,
+              help="Input (prompt) tokens per request.")
+@click.option("--output-tokens", type=int, default=DEFAULT_OUTPUT_TOKENS, show_default=True,
+              help="Output tokens per request.")
+@click.option("--api-input-price", type=float, default=DEFAULT_API_INPUT_PRICE, show_default=True,
+              help="Hosted API USD per million input tokens (default: GPT-4o-mini).")
+@click.option("--api-output-price", type=float, default=DEFAULT_API_OUTPUT_PRICE, show_default=True,
+              help="Hosted API USD per million output tokens (default: GPT-4o-mini).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write a PNG chart of cost/day against requests/day (needs matplotlib).")
+@click.option("--repo-root", type=click.Path(file_okay=False), hidden=True,
+              help="Repository root (default: the folder with llmfleet.yaml above the cwd).")
+@click.pass_context
+def command(ctx, overlays, requests_per_day, input_tokens, output_tokens, api_input_price,
+            api_output_price, fmt, plot, repo_root):
+    """Cost per day of OVERLAYS (default: all) at min and max replicas, the hosted-API cost at
+    the given volume, and the break-even volume (requests/day) with the arithmetic shown.
+
+    GPU class from the pod's llmfleet.io/gpu-class node affinity, GPUs per pod from
+    nvidia.com/gpu limits, replicas from the KEDA ScaledObject; prices from the catalog
+    (llmfleet/data/gpus.yaml).
+    """
+    options = CostOptions(overlays=list(overlays), requests_per_day=requests_per_day,
+                          input_tokens=input_tokens, output_tokens=output_tokens,
+                          api_input_price=api_input_price, api_output_price=api_output_price,
+                          fmt=fmt, plot=plot)
+    try:
+        config = load_config(Path(repo_root) if repo_root else None)
+        text = run_cost(config, options)
+    except LlmfleetError as err:
+        click.echo(f"llmfleet: error: {err}", err=True)
+        ctx.exit(err.exit_code)
+    click.echo(text, nl=False)

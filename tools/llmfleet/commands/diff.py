@@ -1,0 +1,63 @@
+"""``llmfleet diff --base REF [OVERLAY...]``: per-object diff of the rendered overlays."""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+import click
+
+from llmfleet import affected as affected_mod
+from llmfleet import gitutil
+from llmfleet.config import load_config
+from llmfleet.diff import diff_overlays, render_markdown, render_text
+from llmfleet.errors import UsageError
+
+
+def _overlay_arg(raw: str, config, cwd: Path) -> tuple[str, str]:
+    """An overlay given as a folder (relative to the current folder) or as a bare name."""
+    root = config.root.resolve()
+    candidate = (cwd / raw).resolve()
+    try:
+        rel = candidate.relative_to(root).as_posix()
+    except ValueError:
+        raise UsageError(f"{raw}: not inside the repository {root}") from None
+    if "/" not in raw.strip("/") and not candidate.exists():
+        rel = posixpath.join(posixpath.normpath(config.overlays_dir), raw.strip("/"))
+    overlays_dir = posixpath.normpath(config.overlays_dir)
+    name = posixpath.basename(rel) if posixpath.dirname(rel) == overlays_dir else rel
+    return name, rel
+
+
+@click.command("diff")
+@click.option("--base", "base", required=True, metavar="REF", help="Git revision to compare with (e.g. origin/main).")
+@click.argument("overlays", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="markdown: a PR comment (one collapsible section per overlay).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of stdout.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Renders run at once.")
+def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, jobs: int | None):
+    """Render OVERLAYS (default: those affected since REF, see `llmfleet affected`) at REF
+    and in the working tree, and show the added, removed and changed objects with a unified
+    diff of each changed one and a summary line (GPUs and cost at max scale).
+
+    REF is checked out in a temporary git worktree, removed afterwards."""
+    from llmfleet.cli import write_output
+    config = load_config()
+    root = config.root.resolve()
+    top = gitutil.toplevel(root)
+    gitutil.resolve_ref(top, base)
+    if overlays:
+        selected = [_overlay_arg(raw, config, Path.cwd()) for raw in overlays]
+    else:
+        result = affected_mod.compute(config, base)
+        selected = [(t.name, t.path) for t in result.targets]
+        for note in result.notes:
+            click.echo(f"llmfleet: note: {note}", err=True)
+    prefix = affected_mod.repo_prefix(config, top)
+    with gitutil.worktree(top, base) as tree:
+        base_root = tree / prefix if prefix else tree
+        diffs = diff_overlays(base_root, root, selected, jobs)
+    text = render_markdown(diffs, base) if fmt == "markdown" else render_text(diffs, base)
+    write_output(text, output)

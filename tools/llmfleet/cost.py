@@ -1,0 +1,424 @@
+"""Cost of the deployed models and the break-even against a hosted API.
+
+Per overlay, from its rendered objects: the GPU class (node affinity or nodeSelector on
+``llmfleet.io/gpu-class``), GPUs per pod (``nvidia.com/gpu`` limits of the containers) and
+the replica range (``minReplicaCount``/``maxReplicaCount`` of the KEDA ScaledObject that
+targets the Deployment; ``spec.replicas`` without one).  Prices per GPU-hour come from the
+catalog (``llmfleet/data/gpus.yaml``).
+
+    self-hosted $/day = replicas x GPUs per pod x $/GPU-hour x 24
+    API $/request     = (input tokens x $/M input + output tokens x $/M output) / 1e6
+    API $/day         = requests/day x API $/request
+    break-even        = self-hosted $/day at min replicas / API $/request   [requests/day]
+
+The self-hosted cost is flat (GPUs are paid by the hour, busy or idle) up to what the
+replicas can serve; the API cost grows with the volume.  Below the break-even volume the
+API is cheaper.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmfleet import catalog
+from llmfleet.catalog import GPU_LABEL_KEY, GPU_RESOURCE, GpuClass
+from llmfleet.errors import UsageError
+
+HOURS_PER_DAY = 24
+#: The guide's hosted-API reference: GPT-4o-mini, USD per million tokens.
+DEFAULT_API_INPUT_PRICE = 0.15
+DEFAULT_API_OUTPUT_PRICE = 0.60
+DEFAULT_REQUESTS_PER_DAY = 1000
+DEFAULT_INPUT_TOKENS = 500
+DEFAULT_OUTPUT_TOKENS = 200
+KEDA_DEFAULT_MIN = 0
+KEDA_DEFAULT_MAX = 100
+
+
+def money(value: float) -> str:
+    """$1,234.56; small amounts keep up to 6 decimals ($0.195, $0.000195)."""
+    if abs(value) >= 1 or value == 0:
+        return f"${value:,.2f}"
+    text = f"{value:.6f}".rstrip("0")
+    if len(text.split(".")[1]) < 2:
+        text = f"{value:.2f}"
+    return "$" + text
+
+
+def number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class ApiPricing:
+    input_price: float = DEFAULT_API_INPUT_PRICE      # USD per million input tokens
+    output_price: float = DEFAULT_API_OUTPUT_PRICE    # USD per million output tokens
+    input_tokens: int = DEFAULT_INPUT_TOKENS          # per request
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS        # per request
+
+    @property
+    def per_request(self) -> float:
+        return (self.input_tokens * self.input_price + self.output_tokens * self.output_price) / 1e6
+
+    def per_day(self, requests_per_day: float) -> float:
+        return requests_per_day * self.per_request
+
+    def arithmetic(self, requests_per_day: float) -> str:
+        return (f"API: {number(requests_per_day)} req × ({self.input_tokens} in × "
+                f"{money(self.input_price)} + {self.output_tokens} out × {money(self.output_price)})"
+                f"/1e6 = {money(self.per_day(requests_per_day))}/day")
+
+
+def gpu_label(gpu: GpuClass | str) -> str:
+    """``L4``, ``A100-80GB``: how the class is written in the arithmetic."""
+    return (gpu.name if isinstance(gpu, GpuClass) else str(gpu)).upper()
+
+
+def per_day(replicas: int, gpus_per_pod: int, price_per_hour: float) -> float:
+    return replicas * gpus_per_pod * price_per_hour * HOURS_PER_DAY
+
+
+def per_day_arithmetic(replicas: int, gpus_per_pod: int, gpu: GpuClass) -> str:
+    """``1 × L4 × $0.70/h × 24 h = $16.80/day`` (replicas × GPUs folded when one is 1)."""
+    count = replicas * gpus_per_pod
+    head = f"{count} × {gpu_label(gpu)}" if replicas == 1 or gpus_per_pod == 1 else \
+        f"{replicas} replicas × {gpus_per_pod} × {gpu_label(gpu)}"
+    return (f"{head} × {money(gpu.price_per_hour)}/h × {HOURS_PER_DAY} h = "
+            f"{money(per_day(replicas, gpus_per_pod, gpu.price_per_hour))}/day")
+
+
+@dataclass
+class OverlayCost:
+    name: str
+    gpu: GpuClass
+    gpus_per_pod: int
+    min_replicas: int
+    max_replicas: int
+    replicas_source: str = ""
+
+    @property
+    def per_hour_min(self) -> float:
+        return self.min_replicas * self.gpus_per_pod * self.gpu.price_per_hour
+
+    @property
+    def per_hour_max(self) -> float:
+        return self.max_replicas * self.gpus_per_pod * self.gpu.price_per_hour
+
+    @property
+    def per_day_min(self) -> float:
+        return per_day(self.min_replicas, self.gpus_per_pod, self.gpu.price_per_hour)
+
+    @property
+    def per_day_max(self) -> float:
+        return per_day(self.max_replicas, self.gpus_per_pod, self.gpu.price_per_hour)
+
+    def break_even(self, api: ApiPricing) -> float | None:
+        """Requests/day at which the API costs as much as the minimum self-hosted fleet."""
+        if api.per_request <= 0:
+            return None
+        return self.per_day_min / api.per_request
+
+    def to_json(self, api: ApiPricing, requests_per_day: float) -> dict:
+        be = self.break_even(api)
+        return {
+            "overlay": self.name,
+            "gpu_class": self.gpu.name,
+            "gpus_per_pod": self.gpus_per_pod,
+            "price_per_gpu_hour": self.gpu.price_per_hour,
+            "min_replicas": self.min_replicas,
+            "max_replicas": self.max_replicas,
+            "replicas_source": self.replicas_source,
+            "per_hour_min": round(self.per_hour_min, 6),
+            "per_hour_max": round(self.per_hour_max, 6),
+            "per_day_min": round(self.per_day_min, 6),
+            "per_day_max": round(self.per_day_max, 6),
+            "break_even_requests_per_day": None if be is None else round(be, 3),
+            "cheaper_at_requests_per_day": (
+                "api" if be is None or requests_per_day < be else "self-hosted"),
+        }
+
+
+# -- reading rendered objects ------------------------------------------------------------------
+
+def _dig(data, *keys):
+    for key in keys:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def _int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def gpu_classes_of_pod(spec: dict, label_key: str = GPU_LABEL_KEY) -> list[str]:
+    """GPU classes a pod spec may land on: its nodeSelector value, or the values of the
+    required node-affinity ``In`` expressions on ``label_key`` (every term)."""
+    found: list[str] = []
+    selector = spec.get("nodeSelector") if isinstance(spec, dict) else None
+    if isinstance(selector, dict) and selector.get(label_key):
+        found.append(str(selector[label_key]))
+    terms = _dig(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+                 "nodeSelectorTerms")
+    for term in terms if isinstance(terms, list) else []:
+        for expr in _dig(term, "matchExpressions") or []:
+            if isinstance(expr, dict) and expr.get("key") == label_key and expr.get("operator") == "In":
+                found.extend(str(v) for v in expr.get("values") or [])
+    return list(dict.fromkeys(found))
+
+
+def pod_gpu_count(spec: dict) -> int:
+    total = 0
+    for container in spec.get("containers") or []:
+        if not isinstance(container, dict):
+            continue
+        value = _int(_dig(container, "resources", "limits", GPU_RESOURCE))
+        if value is None:
+            value = _int(_dig(container, "resources", "requests", GPU_RESOURCE))
+        total += value or 0
+    return total
+
+
+def overlay_cost(name: str, objects: list[dict]) -> OverlayCost | None:
+    """Cost facts of one overlay's rendered objects; None when it holds no GPU workload."""
+    deployments = [o for o in objects if isinstance(o, dict) and o.get("kind") in
+                   ("Deployment", "StatefulSet")]
+    gpu_workloads = [(d, _dig(d, "spec", "template", "spec") or {}) for d in deployments]
+    gpu_workloads = [(d, spec) for d, spec in gpu_workloads if pod_gpu_count(spec) > 0]
+    if not gpu_workloads:
+        return None
+    if len(gpu_workloads) > 1:
+        raise UsageError(f"{name}: {len(gpu_workloads)} GPU workloads; cost reads one per overlay")
+    workload, spec = gpu_workloads[0]
+    classes = gpu_classes_of_pod(spec)
+    if not classes:
+        raise UsageError(f"{name}: the GPU pod selects no {GPU_LABEL_KEY} (node affinity or "
+                         "nodeSelector), so its price is unknown")
+    if len(classes) > 1:
+        raise UsageError(f"{name}: the pod may land on several GPU classes ({', '.join(classes)}); "
+                         "cost needs one")
+    gpu = catalog.find_gpu(classes[0])
+    if gpu is None:
+        raise UsageError(f"{name}: GPU class {classes[0]!r} is not in the catalog "
+                         f"(known: {', '.join(catalog.gpu_names())})")
+    wname = _dig(workload, "metadata", "name")
+    scaled = [o for o in objects if isinstance(o, dict) and o.get("kind") == "ScaledObject"
+              and _dig(o, "spec", "scaleTargetRef", "name") == wname]
+    if scaled:
+        so = scaled[0]
+        low = _int(_dig(so, "spec", "minReplicaCount"))
+        high = _int(_dig(so, "spec", "maxReplicaCount"))
+        low = KEDA_DEFAULT_MIN if low is None else low
+        high = KEDA_DEFAULT_MAX if high is None else high
+        source = f"ScaledObject {_dig(so, 'metadata', 'name')}"
+    else:
+        low = high = _int(_dig(workload, "spec", "replicas"))
+        low = high = 1 if low is None else low
+        source = "spec.replicas"
+    return OverlayCost(name, gpu, pod_gpu_count(spec), low, high, source)
+
+
+def render_overlay(directory: Path) -> list[dict]:
+    import yaml
+
+    from llmfleet.render import render
+    rendered = render(directory)
+    if not rendered.ok:
+        raise UsageError(f"{directory}: kustomize build failed: {rendered.error}")
+    return [d for d in yaml.safe_load_all(rendered.text) if isinstance(d, dict)]
+
+
+# -- report ------------------------------------------------------------------------------------
+
+@dataclass
+class CostOptions:
+    overlays: list[str] = field(default_factory=list)
+    requests_per_day: float = DEFAULT_REQUESTS_PER_DAY
+    input_tokens: int = DEFAULT_INPUT_TOKENS
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    api_input_price: float = DEFAULT_API_INPUT_PRICE
+    api_output_price: float = DEFAULT_API_OUTPUT_PRICE
+    fmt: str = "text"
+    plot: str | None = None
+
+    @property
+    def api(self) -> ApiPricing:
+        return ApiPricing(self.api_input_price, self.api_output_price, self.input_tokens,
+                          self.output_tokens)
+
+    def validate(self) -> None:
+        for label, value in (("--requests-per-day", self.requests_per_day),
+                             ("--input-tokens", self.input_tokens),
+                             ("--output-tokens", self.output_tokens),
+                             ("--api-input-price", self.api_input_price),
+                             ("--api-output-price", self.api_output_price)):
+            if value is None or not math.isfinite(value) or value < 0:
+                raise UsageError(f"{label} {value}: must be a number >= 0")
+        if self.fmt not in ("text", "json"):
+            raise UsageError(f"--format {self.fmt}: text or json")
+
+
+def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float,
+                skipped: list[str] = ()) -> str:
+    out: list[str] = []
+    per_request = api.per_request
+    out.append(api.arithmetic(requests_per_day))
+    out.append(f"     per request: ({api.input_tokens} × {money(api.input_price)} + "
+               f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}")
+    for c in costs:
+        out.append("")
+        out.append(f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per pod "
+                   f"({c.gpu.display}, {money(c.gpu.price_per_hour)}/GPU-hour"
+                   f"{', ' + c.gpu.price_note if c.gpu.price_note else ''}); "
+                   f"replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})")
+        out.append(f"  min: {per_day_arithmetic(c.min_replicas, c.gpus_per_pod, c.gpu)}"
+                   f" ({money(c.per_hour_min)}/h)")
+        out.append(f"  max: {per_day_arithmetic(c.max_replicas, c.gpus_per_pod, c.gpu)}"
+                   f" ({money(c.per_hour_max)}/h)")
+        be = c.break_even(api)
+        if be is None:
+            out.append("  break-even: none (the API is free at these prices)")
+        else:
+            cheaper = "API" if requests_per_day < be else "self-hosted"
+            out.append(f"  break-even: {money(c.per_day_min)}/day ÷ {money(per_request)}/request = "
+                       f"{number(be)} requests/day; at {number(requests_per_day)} requests/day "
+                       f"{cheaper} is cheaper")
+    if len(costs) > 1:
+        out.append("")
+        low = sum(c.per_day_min for c in costs)
+        high = sum(c.per_day_max for c in costs)
+        out.append(f"fleet: {money(low)}/day at min replicas, {money(high)}/day at max replicas "
+                   f"({len(costs)} overlays)")
+    for name in skipped:
+        out.append(f"note: {name}: no GPU workload, not priced")
+    return "\n".join(out) + "\n"
+
+
+def format_json(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float,
+                skipped: list[str] = ()) -> str:
+    doc = {
+        "assumptions": {
+            "hours_per_day": HOURS_PER_DAY,
+            "requests_per_day": requests_per_day,
+            "input_tokens": api.input_tokens,
+            "output_tokens": api.output_tokens,
+            "api_input_price_per_million": api.input_price,
+            "api_output_price_per_million": api.output_price,
+        },
+        "api": {"per_request": round(api.per_request, 9),
+                "per_day": round(api.per_day(requests_per_day), 6)},
+        "overlays": [c.to_json(api, requests_per_day) for c in costs],
+        "total": {"per_day_min": round(sum(c.per_day_min for c in costs), 6),
+                  "per_day_max": round(sum(c.per_day_max for c in costs), 6)},
+        "skipped": list(skipped),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def plot(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, path: str | Path) -> Path:
+    """A PNG of cost/day against requests/day: each overlay at min and max replicas (flat),
+    the API (a line through 0), and the break-even points marked."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install matplotlib==3.11.2 "
+                         "(requirements-dev.txt)") from None
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise UsageError(f"--plot {path}: folder {path.parent} does not exist")
+    evens = [b for b in (c.break_even(api) for c in costs) if b]
+    x_max = max([requests_per_day, *evens]) * 1.25 or 1000
+    from matplotlib.ticker import FuncFormatter
+
+    def tex(text: str) -> str:  # a bare $ starts mathtext in matplotlib
+        return text.replace("$", r"\$")
+
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
+    try:
+        ax.plot([0, x_max], [0, api.per_day(x_max)], color="black", linewidth=2,
+                label=tex(f"API ({money(api.input_price)}/M in, {money(api.output_price)}/M out; "
+                          f"{api.input_tokens}+{api.output_tokens} tokens/request)"))
+        colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+        for i, c in enumerate(costs):
+            color = colors[i % len(colors)]
+            ax.hlines(c.per_day_min, 0, x_max, colors=color, linestyles="solid",
+                      label=tex(f"{c.name} min ({c.min_replicas} × {c.gpus_per_pod} {c.gpu.name}): "
+                                f"{money(c.per_day_min)}/day"))
+            ax.hlines(c.per_day_max, 0, x_max, colors=color, linestyles="dashed",
+                      label=tex(f"{c.name} max ({c.max_replicas} × {c.gpus_per_pod} {c.gpu.name}): "
+                                f"{money(c.per_day_max)}/day"))
+            be = c.break_even(api)
+            if be:
+                ax.plot([be], [c.per_day_min], marker="o", markersize=8, color=color)
+                ax.annotate(f"break-even {number(be)} req/day", (be, c.per_day_min),
+                            textcoords="offset points", xytext=(6, 6), fontsize=8, color=color)
+        ax.axvline(requests_per_day, color="grey", linestyle=":", linewidth=1,
+                   label=f"{number(requests_per_day)} requests/day")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: tex(f"${v:,.0f}")))
+        ax.set_xlim(0, x_max)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("requests per day")
+        ax.set_ylabel("USD per day")
+        ax.set_title("Self-hosted (min and max replicas) vs hosted API")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+        fig.tight_layout()
+        tmp = path.with_name(f".{path.name}.tmp")
+        fig.savefig(tmp, format="png")
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def run_cost(config, options: CostOptions) -> str:
+    """Render the overlays, price them and return the formatted report (writes --plot)."""
+    options.validate()
+    if options.overlays:
+        directories = []
+        for raw in options.overlays:
+            path = Path(raw)
+            if not path.is_dir():
+                candidate = config.overlays_path / raw
+                if candidate.is_dir():
+                    path = candidate
+                else:
+                    raise UsageError(f"{raw}: no such overlay folder")
+            directories.append(path)
+    else:
+        directories = config.overlay_dirs()
+        if not directories:
+            raise UsageError(f"no overlays under {config.overlays_path}")
+    costs: list[OverlayCost] = []
+    skipped: list[str] = []
+    for directory in directories:
+        found = overlay_cost(directory.name, render_overlay(directory))
+        if found is None:
+            skipped.append(directory.name)
+        else:
+            costs.append(found)
+    api = options.api
+    if options.plot:
+        plot(costs, api, options.requests_per_day, options.plot)
+    if options.fmt == "json":
+        return format_json(costs, api, options.requests_per_day, skipped)
+    text = format_text(costs, api, options.requests_per_day, skipped)
+    if options.plot:
+        text += f"chart: {options.plot}\n"
+    return text

@@ -1,0 +1,319 @@
+"""The rendered difference of overlays between a base revision and the working tree.
+
+The base is rendered from a temporary ``git worktree add --detach`` of REF (always removed;
+the working tree is never touched).  Objects are matched on their identity: API group,
+kind, namespace and name, where the kustomize hash suffix of a generated ConfigMap or
+Secret name is left out (so a changed serve.yaml is one changed ConfigMap, not a removed
+and an added one; the suffixes are still shown).  Changed objects get a unified diff of
+their YAML.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from llmfleet import render as render_mod
+from llmfleet.errors import UsageError
+
+#: kustomize's name hash: 10 characters from this alphabet (api/hasher/hasher.go encode()).
+HASH_SUFFIX = re.compile(r"-[bcdfghkmt2456789]{10}$")
+HASHED_KINDS = {"ConfigMap", "Secret"}
+GPU = "nvidia.com/gpu"
+KEDA_DEFAULT_MAX = 100
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def identity(obj: dict) -> tuple[str, str, str, str]:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    name = str(meta.get("name") or "")
+    kind = str(obj.get("kind") or "")
+    if kind in HASHED_KINDS:
+        name = HASH_SUFFIX.sub("", name)
+    return (_group(str(obj.get("apiVersion") or "")), kind, str(meta.get("namespace") or ""), name)
+
+
+def label(obj: dict) -> str:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ns = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind')} {ns}{meta.get('name')}"
+
+
+def dump(obj: dict) -> str:
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True)
+
+
+@dataclass
+class Side:
+    """One overlay rendered at one revision."""
+
+    exists: bool
+    objects: list[dict] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class Change:
+    status: str              # "added" | "removed" | "changed"
+    before: dict | None
+    after: dict | None
+    diff: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.before is not None and self.after is not None:
+            old, new = label(self.before), label(self.after)
+            return old if old == new else f"{old} → {new.split(' ', 1)[1]}"
+        return label(self.after if self.after is not None else self.before)
+
+
+@dataclass
+class OverlayDiff:
+    name: str
+    path: str
+    before: Side
+    after: Side
+    changes: list[Change]
+    summary: str = ""
+
+    @property
+    def status(self) -> str:
+        if not self.before.exists:
+            return "added"
+        if not self.after.exists:
+            return "removed"
+        return "changed" if self.changes or self.before.error != self.after.error else "unchanged"
+
+    def counts(self) -> dict[str, int]:
+        out = {"added": 0, "removed": 0, "changed": 0}
+        for c in self.changes:
+            out[c.status] += 1
+        return out
+
+
+def render_side(root: Path, rel: str, renderer: render_mod.Renderer) -> Side:
+    directory = root / rel
+    from llmfleet.config import find_kustomization
+    if not directory.is_dir() or find_kustomization(directory) is None:
+        return Side(False)
+    rendered = render_mod.render(directory, renderer)
+    if not rendered.ok:
+        return Side(True, [], rendered.error)
+    try:
+        docs = [d for d in yaml.load_all(rendered.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                if isinstance(d, dict)]
+    except yaml.YAMLError as exc:
+        return Side(True, [], f"rendered output does not parse: {exc}")
+    return Side(True, docs)
+
+
+def compare(before: list[dict], after: list[dict]) -> list[Change]:
+    old = {identity(o): o for o in before}
+    new = {identity(o): o for o in after}
+    changes: list[Change] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a is None:
+            changes.append(Change("added", None, b, _udiff(None, b)))
+        elif b is None:
+            changes.append(Change("removed", a, None, _udiff(a, None)))
+        elif a != b:
+            changes.append(Change("changed", a, b, _udiff(a, b)))
+    return changes
+
+
+def _udiff(a: dict | None, b: dict | None, context: int = 3) -> str:
+    old = dump(a).splitlines(keepends=True) if a is not None else []
+    new = dump(b).splitlines(keepends=True) if b is not None else []
+    name = label(b if b is not None else a)
+    lines = difflib.unified_diff(old, new, f"a/{name}" if a is not None else "/dev/null",
+                                 f"b/{name}" if b is not None else "/dev/null", n=context)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+# -- the one-line summary: GPUs (and cost) at max scale -------------------------------------
+
+def _quantity(value) -> float:
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _pod_gpus(workload: dict) -> float:
+    spec = (((workload.get("spec") or {}).get("template") or {}).get("spec") or {})
+    total = 0.0
+    for c in spec.get("containers") or []:
+        if isinstance(c, dict):
+            resources = c.get("resources") or {}
+            total += _quantity((resources.get("limits") or {}).get(GPU, (resources.get("requests") or {}).get(GPU, 0)))
+    return total
+
+
+def _gpu_class(workload: dict) -> str | None:
+    spec = (((workload.get("spec") or {}).get("template") or {}).get("spec") or {})
+    selector = spec.get("nodeSelector") or {}
+    if isinstance(selector, dict) and selector.get("llmfleet.io/gpu-class"):
+        return str(selector["llmfleet.io/gpu-class"])
+    terms = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+             .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
+    for term in terms:
+        for expr in (term or {}).get("matchExpressions") or []:
+            if expr.get("key") == "llmfleet.io/gpu-class" and expr.get("operator") == "In" and expr.get("values"):
+                return str(expr["values"][0])
+    return None
+
+
+def max_scale(objects: list[dict]) -> tuple[float, float | None]:
+    """GPUs at max scale (ScaledObject maxReplicaCount × GPUs per pod, or replicas × GPUs
+    per pod without a ScaledObject) and, when the catalog knows the GPU class, USD per day."""
+    workloads = {(o.get("kind"), (o.get("metadata") or {}).get("name")): o for o in objects
+                 if o.get("kind") in ("Deployment", "StatefulSet", "LeaderWorkerSet")}
+    scaled = {}
+    for o in objects:
+        if o.get("kind") == "ScaledObject":
+            ref = (o.get("spec") or {}).get("scaleTargetRef") or {}
+            scaled[(ref.get("kind") or "Deployment", ref.get("name"))] = int(
+                _quantity((o.get("spec") or {}).get("maxReplicaCount", KEDA_DEFAULT_MAX)))
+    gpus, cost, priced = 0.0, 0.0, True
+    for key, workload in workloads.items():
+        per_pod = _pod_gpus(workload)
+        if not per_pod:
+            continue
+        replicas = scaled.get(key, _quantity((workload.get("spec") or {}).get("replicas", 1)) or 1)
+        gpus += per_pod * replicas
+        price = _gpu_price(_gpu_class(workload))
+        if price is None:
+            priced = False
+        else:
+            cost += per_pod * replicas * price * 24
+    return gpus, (cost if priced and gpus else None)
+
+
+def _gpu_price(name: str | None) -> float | None:
+    if not name:
+        return None
+    try:
+        from llmfleet import catalog
+        gpu = catalog.find_gpu(name)
+    except Exception:  # the catalog is optional here: no price, no cost column
+        return None
+    return float(gpu.price_per_hour) if gpu is not None else None
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def summarize(d: OverlayDiff) -> str:
+    c = d.counts()
+    parts = [f"{c['added']} added, {c['removed']} removed, {c['changed']} changed"]
+    if d.before.error or d.after.error:
+        parts.append("does not build " + ("before" if d.before.error and not d.after.error else
+                                          "after" if d.after.error and not d.before.error else "before and after"))
+    g0, cost0 = max_scale(d.before.objects) if d.before.exists else (0.0, 0.0)
+    g1, cost1 = max_scale(d.after.objects) if d.after.exists else (0.0, 0.0)
+    if g0 != g1:
+        parts.append(f"GPUs at max scale {_num(g0)} → {_num(g1)}")
+    else:
+        parts.append(f"GPUs at max scale {_num(g1)} (unchanged)")
+    if cost0 is not None and cost1 is not None and (g0 or g1):
+        delta = cost1 - cost0
+        sign = "+" if delta >= 0 else "-"
+        parts.append(f"cost at max scale ${cost0:,.0f} → ${cost1:,.0f}/day ({sign}${abs(delta):,.0f})")
+    return "; ".join(parts)
+
+
+def diff_overlays(base_root: Path, head_root: Path, overlays: list[tuple[str, str]],
+                  jobs: int | None = None) -> list[OverlayDiff]:
+    """``overlays`` is ``[(name, folder relative to the repository root)]``."""
+    if not overlays:
+        return []
+    renderer = render_mod.find_renderer()
+    jobs = jobs or min(2 * len(overlays), 16)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        before = [pool.submit(render_side, base_root, rel, renderer) for _, rel in overlays]
+        after = [pool.submit(render_side, head_root, rel, renderer) for _, rel in overlays]
+        out = []
+        for (name, rel), b, a in zip(overlays, before, after):
+            sb, sa = b.result(), a.result()
+            if not sb.exists and not sa.exists:
+                raise UsageError(f"{rel}: no kustomization at the base revision nor in the working tree")
+            d = OverlayDiff(name, rel, sb, sa, compare(sb.objects, sa.objects))
+            d.summary = summarize(d)
+            out.append(d)
+    return out
+
+
+# -- output ---------------------------------------------------------------------------------
+
+MARKER = "<!-- llmfleet-diff -->"
+
+
+def render_text(diffs: list[OverlayDiff], base: str) -> str:
+    out = []
+    if not diffs:
+        return f"no overlay affected since {base}\n"
+    for d in diffs:
+        out.append(f"=== {d.name} ({d.path}) [{d.status}]: {d.summary}")
+        for side, label_ in ((d.before, "base"), (d.after, "working tree")):
+            if side.error:
+                out.append(f"  build failed at {label_}: {side.error}")
+        for c in d.changes:
+            out.append(f"{c.status:>8}  {c.label}")
+        for c in d.changes:
+            if c.status == "changed":
+                out.append(c.diff.rstrip("\n"))
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _fence(text: str) -> str:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}diff\n{text.rstrip()}\n{ticks}"
+
+
+#: GitHub refuses comments over 65,536 characters; leave room for the cost section.
+MARKDOWN_LIMIT = 50_000
+
+
+def render_markdown(diffs: list[OverlayDiff], base: str, limit: int = MARKDOWN_LIMIT) -> str:
+    out = [MARKER, f"### Rendered manifests: changes against `{base}`", ""]
+    if not diffs:
+        out.append("No overlay is affected by this change.")
+        return "\n".join(out) + "\n"
+    out += ["| Overlay | Status | Summary |", "|---|---|---|"]
+    for d in diffs:
+        out.append(f"| `{d.name}` | {d.status} | {d.summary} |")
+    out.append("")
+    used = sum(len(x) for x in out)
+    for d in diffs:
+        body = [f"<details><summary><code>{d.name}</code>: {d.summary}</summary>", ""]
+        for side, label_ in ((d.before, "base"), (d.after, "this branch")):
+            if side.error:
+                body.append(f"**Build failed at {label_}:**\n\n{_fence(side.error)}\n")
+        if d.changes:
+            body += [f"- {c.status}: `{c.label}`" for c in d.changes]
+            body.append("")
+        diff_text = "".join(c.diff for c in d.changes if c.status == "changed")
+        if diff_text:
+            body.append(_fence(diff_text))
+        body += ["", "</details>", ""]
+        chunk = "\n".join(body)
+        if used + len(chunk) > limit:
+            chunk = (f"<details><summary><code>{d.name}</code>: {d.summary}</summary>\n\n"
+                     f"Diff too long for a comment: run `llmfleet diff --base {base} {d.path}`.\n\n"
+                     "</details>\n")
+        used += len(chunk)
+        out.append(chunk)
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,91 @@
+"""auth-exposed: vLLM reachable from outside the cluster must require an API key.
+
+vLLM serves its OpenAI API without authentication unless ``--api-key`` or env
+``VLLM_API_KEY`` is set (/work/shared/reference/vllm.md §2.2 "Frontend": only ``/v1``, ``/v2``,
+``/inference`` and ``/cohere`` are guarded then).  A Service of type LoadBalancer or NodePort,
+an Ingress, or a Gateway API HTTPRoute in front of the pods exposes free GPU inference to
+whoever reaches it (kube-score flags NodePort Services: linters.md §4.2 ``service-type``).
+When the container takes env from ``envFrom`` the key may be set there; that case is not
+reported.
+"""
+
+from __future__ import annotations
+
+from llmfleet.findings import Severity
+from llmfleet.lint.context import dig
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import service_workloads, settings_for
+
+EXPOSED_TYPES = ("LoadBalancer", "NodePort")
+
+
+def _unauthenticated(ctx, service) -> list[str]:
+    names = []
+    for workload in service_workloads(ctx, service):
+        for settings in settings_for(ctx, workload):
+            if settings.api_key() is None and not settings.api_key_unknown():
+                names.append(workload.resource.ref)
+    return names
+
+
+def _ingress_services(res) -> list[tuple[str, str]]:
+    """(pointer, service name) of every backend of an Ingress."""
+    out = []
+    default = dig(res.data, "spec", "defaultBackend", "service", "name")
+    if isinstance(default, str):
+        out.append(("/spec/defaultBackend/service/name", default))
+    rules = dig(res.data, "spec", "rules")
+    for ri, item in enumerate(rules if isinstance(rules, list) else []):
+        paths = dig(item, "http", "paths")
+        for pi, path in enumerate(paths if isinstance(paths, list) else []):
+            name = dig(path, "backend", "service", "name")
+            if isinstance(name, str):
+                out.append((f"/spec/rules/{ri}/http/paths/{pi}/backend/service/name", name))
+    return out
+
+
+def _route_services(res) -> list[tuple[str, str]]:
+    out = []
+    rules = dig(res.data, "spec", "rules")
+    for ri, item in enumerate(rules if isinstance(rules, list) else []):
+        refs = dig(item, "backendRefs")
+        for bi, ref in enumerate(refs if isinstance(refs, list) else []):
+            if isinstance(ref, dict) and (ref.get("kind") or "Service") == "Service" \
+                    and isinstance(ref.get("name"), str):
+                out.append((f"/spec/rules/{ri}/backendRefs/{bi}/name", ref["name"]))
+    return out
+
+
+@rule(id="auth-exposed", severity=Severity.ERROR,
+      description="A LoadBalancer/NodePort Service, Ingress or HTTPRoute exposes vLLM pods that "
+                  "have no API key",
+      remediation="Set env VLLM_API_KEY from a Secret on the vLLM container, or keep the Service "
+                  "ClusterIP behind an authenticating gateway.",
+      category="security")
+def check(ctx):
+    """Passing: a ClusterIP Service, or VLLM_API_KEY from a Secret on the container.
+
+    Failing (``/spec/type``)::
+
+        kind: Service
+        spec: {type: LoadBalancer, selector: {app: vllm}}   # pods without an API key
+    """
+    for service in ctx.of_kind("Service"):
+        kind = dig(service.data, "spec", "type")
+        if kind in EXPOSED_TYPES:
+            exposed = _unauthenticated(ctx, service)
+            if exposed:
+                yield Problem(service, "/spec/type",
+                              f"Service type {kind} exposes {', '.join(exposed)}, which has no API "
+                              "key (--api-key or VLLM_API_KEY): anyone who reaches it can use the GPUs")
+    for kind, backends in (("Ingress", _ingress_services), ("HTTPRoute", _route_services)):
+        for res in ctx.of_kind(kind):
+            for path, name in backends(res):
+                service = ctx.get("Service", name, res.namespace)
+                if service is None:
+                    continue
+                exposed = _unauthenticated(ctx, service)
+                if exposed:
+                    yield Problem(res, path,
+                                  f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "
+                                  "has no API key (--api-key or VLLM_API_KEY)")

@@ -1,0 +1,129 @@
+"""gpu-fit: the model must fit the GPU it is scheduled on, with one full-length sequence.
+
+vLLM gives each GPU a budget of ``gpu-memory-utilization x total memory`` (default 0.92) for
+weights, activations, CUDA graphs and the KV cache together, and refuses to start when the
+KV cache left over cannot hold one sequence of ``max-model-len`` ("To serve at least one
+request with the model's max seq len (X), (Y GiB KV cache is needed, which is larger than
+the available KV cache memory (Z GiB)", /work/shared/reference/vllm.md §4.1).  This rule
+runs the same arithmetic as ``llmfleet new-model`` (``llmfleet.sizing``, vllm.md §4.1-4.4)
+before the pod ever reaches a GPU:
+
+    weights / TP + overhead + 2 x layers x max(1, kv_heads / TP) x head_dim x bytes x max-model-len
+        <= gpu-memory-utilization x GPU memory
+
+with the model from the catalog (``llmfleet/data/models.yaml``), the GPU class from the
+pod's ``llmfleet.io/gpu-class`` node label (``llmfleet/data/gpus.yaml``), and TP,
+max-model-len (default: the model's context), gpu-memory-utilization, quantization and
+kv-cache-dtype from the container's vLLM settings (args or the ``--config`` file).  Models
+or GPU classes the catalog does not know, and ``max-model-len: auto`` (vLLM fits it), are
+not checked.
+"""
+
+from __future__ import annotations
+
+import re
+
+from llmfleet import catalog, sizing
+from llmfleet.cost import gpu_classes_of_pod
+from llmfleet.errors import UsageError
+from llmfleet.findings import Severity
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import vllm_workloads
+
+_LEN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$")
+
+
+def parse_len(value) -> int | None:
+    """vLLM's --max-model-len: ``16384``, ``16k`` (x1000), ``16K`` (x1024), ``1.5M``;
+    None for ``auto``/``-1`` or anything unreadable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if value > 0 else None
+    match = _LEN.match(str(value))
+    if not match:
+        return None
+    number, unit = float(match.group(1)), match.group(2)
+    scale = {"": 1, "k": 1000, "K": 1024, "m": 1_000_000, "M": 1024 * 1024}[unit]
+    return int(number * scale) or None
+
+
+def _float(value, default: float) -> float | None:
+    if value is None:
+        return default
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if 0 < result <= 1 else None
+
+
+@rule(id="gpu-fit", severity=Severity.ERROR,
+      description="The model's weights per GPU plus the KV cache of one max-model-len sequence "
+                  "exceed gpu-memory-utilization × GPU memory (minus overhead)",
+      remediation="Use a larger GPU class or tensor-parallel size, a quantized checkpoint or "
+                  "fp8 KV cache, or a smaller max-model-len (llmfleet new-model --gpu CLASS "
+                  "fits max-model-len to a GPU).",
+      category="gpu")
+def check(ctx):
+    """Passing (Llama-3.1-8B on one L4: 15.0 GiB weights + 2.5 GiB overhead + 2 GiB of KV
+    for 16384 tokens = 19.5 GiB <= 0.92 x 22.05 GiB = 20.3 GiB)::
+
+        nodeSelector: {llmfleet.io/gpu-class: l4}
+        containers:
+          - image: vllm/vllm-openai:v0.33.0
+            args: [meta-llama/Llama-3.1-8B-Instruct, --max-model-len, "16384"]
+            resources: {limits: {nvidia.com/gpu: 1}}
+
+    Failing (``/spec/template/spec/containers/0/args/2``: the model's full 131072 tokens
+    need 16 GiB of KV, 13.2 GiB more than the L4 has)::
+
+        nodeSelector: {llmfleet.io/gpu-class: l4}
+        containers:
+          - image: vllm/vllm-openai:v0.33.0
+            args: [meta-llama/Llama-3.1-8B-Instruct, --max-model-len, "131072"]
+            resources: {limits: {nvidia.com/gpu: 1}}
+
+    Source of the arithmetic: /work/shared/reference/vllm.md §4.1-4.4.
+    """
+    label_key = (ctx.settings.gpu_label_keys or [catalog.GPU_LABEL_KEY])[0]
+    for workload, settings in vllm_workloads(ctx):
+        model = catalog.find_model(settings.model_id)
+        if model is None:
+            continue
+        classes = [g for g in (catalog.find_gpu(c) for c in gpu_classes_of_pod(workload.spec, label_key))
+                   if g is not None]
+        if not classes:
+            continue
+        tp = settings.int_value("tensor-parallel-size", 1) or 1
+        if tp < 1:
+            continue
+        raw_len = settings.value("max-model-len")
+        length = model.context if raw_len is None else parse_len(raw_len)
+        util = _float(settings.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
+        if length is None or util is None:
+            continue
+        try:
+            quantization = sizing.normalize_quantization(settings.value("quantization"))
+            kv_dtype = str(settings.value("kv-cache-dtype") or "auto").lower()
+            sizing.kv_bytes_per_element(model, kv_dtype)
+        except UsageError:
+            continue  # a method or dtype the sizing does not model
+        worst = max((sizing.size(model, g, tp, quantization, kv_dtype, util) for g in classes),
+                    key=lambda s: s.shortfall_bytes(length))
+        short = worst.shortfall_bytes(length)
+        if short <= 0:
+            continue
+        where = settings.get("max-model-len") or settings.model
+        resource = where.resource if where is not None else workload.resource
+        path = where.path if where is not None else settings.container.path
+        g = worst.gpu
+        yield Problem(
+            resource, path,
+            f"{model.id} does not fit {tp} x {g.name} with max-model-len {length}: per GPU "
+            f"{sizing.gib(worst.weights_bytes_per_gpu):.2f} GiB weights + "
+            f"{sizing.gib(worst.overhead_bytes_per_gpu):.2f} GiB overhead + "
+            f"{sizing.gib(length * worst.kv_bytes_per_token_per_gpu):.2f} GiB KV for one sequence = "
+            f"{sizing.gib(worst.needed_bytes_per_gpu(length)):.2f} GiB > {util:g} x "
+            f"{g.memory_gib:g} GiB = {sizing.gib(worst.budget_bytes_per_gpu):.2f} GiB; "
+            f"{sizing.gib(short):.2f} GiB short (vllm.md §4); vLLM would refuse to start")

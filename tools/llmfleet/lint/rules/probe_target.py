@@ -1,0 +1,90 @@
+"""probe-target: probes must hit vLLM's port and a path vLLM serves without a token.
+
+vLLM 0.33.0 listens on ``--port`` (default 8000) and serves ``/health``, ``/ping``,
+``/metrics``, ``/version``, ``/load`` and ``/v1/models`` (/work/shared/reference/vllm.md §3.1);
+there is no ``/live`` or ``/ready`` (§3.1 "Not available").  With ``--api-key`` or env
+``VLLM_API_KEY``, every path under ``/v1`` (and ``/v2``, ``/inference``, ``/cohere``) needs
+the token, so a ``/v1/models`` probe gets 401 forever (§2.2 "Frontend", §3.5).  A probe on
+another port, or on a named port the container does not declare, never succeeds
+(kube-linter's liveness-port/readiness-port/startup-port check only the declared ports:
+linters.md §3.1; here the port must also be vLLM's).
+"""
+
+from __future__ import annotations
+
+from llmfleet.findings import Severity
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import PROBES, as_int, probe_of, vllm_workloads
+
+SERVED_PATHS = ("/health", "/ping", "/metrics", "/version", "/load", "/v1/models")
+GUARDED_PREFIXES = ("/v1", "/v2", "/inference", "/cohere")
+
+
+def resolve_port(container, port) -> tuple[int | None, str]:
+    """``(number, problem)`` for a probe port (a number or a named container port)."""
+    number = as_int(port)
+    if number is not None:
+        return number, ""
+    if isinstance(port, str) and port:
+        for item in container.ports:
+            if item.get("name") == port:
+                value = as_int(item.get("containerPort"))
+                if value is not None:
+                    return value, ""
+        return None, f"names port {port!r}, which container {container.name!r} does not declare"
+    return None, "has no port"
+
+
+@rule(id="probe-target", severity=Severity.ERROR,
+      description="A probe of the vLLM container targets another port than vLLM's --port, an "
+                  "undeclared named port, a path vLLM does not serve, or a /v1 path while an API "
+                  "key is set",
+      remediation="Probe httpGet {path: /health, port: 8000} (or the named port of "
+                  "containerPort 8000); never /v1/models when an API key is set.",
+      category="probe")
+def check(ctx):
+    """Passing::
+
+        ports: [{name: http, containerPort: 8000}]
+        readinessProbe: {httpGet: {path: /health, port: http}}
+
+    Failing (``/spec/template/spec/containers/0/readinessProbe/httpGet/port``)::
+
+        ports: [{name: http, containerPort: 8000}]
+        readinessProbe: {httpGet: {path: /health, port: 8080}}
+
+    Failing (``.../livenessProbe/httpGet/path``): ``path: /v1/models`` with env VLLM_API_KEY set.
+    """
+    for workload, settings in vllm_workloads(ctx):
+        container = settings.container
+        vllm_port = settings.port
+        api_key = settings.api_key()
+        for kind in PROBES:
+            probe = probe_of(container, kind)
+            if probe is None:
+                continue
+            base = f"{container.path}/{kind}"
+            for handler in ("httpGet", "tcpSocket"):
+                action = probe.get(handler)
+                if not isinstance(action, dict):
+                    continue
+                number, problem = resolve_port(container, action.get("port"))
+                if problem:
+                    yield Problem(workload.resource, f"{base}/{handler}/port",
+                                  f"{kind} of container {container.name!r} {problem}")
+                elif number != vllm_port:
+                    yield Problem(workload.resource, f"{base}/{handler}/port",
+                                  f"{kind} of container {container.name!r} targets port {number}, "
+                                  f"but vLLM listens on {vllm_port} (--port)")
+                if handler != "httpGet":
+                    continue
+                path = str(action.get("path") or "/").split("?", 1)[0].rstrip("/") or "/"
+                if path not in SERVED_PATHS:
+                    yield Problem(workload.resource, f"{base}/httpGet/path",
+                                  f"{kind} of container {container.name!r} requests {path!r}, which "
+                                  f"vLLM 0.33.0 does not serve (use /health)")
+                elif api_key is not None and path.startswith(GUARDED_PREFIXES):
+                    yield Problem(workload.resource, f"{base}/httpGet/path",
+                                  f"{kind} of container {container.name!r} requests {path!r}, which "
+                                  f"needs the API key ({api_key.where}): the probe gets 401; "
+                                  "use /health")

@@ -1,0 +1,59 @@
+"""promql-unknown-metric: queries must use metrics that vLLM 0.33.0 exports, by their exposed name.
+
+The catalog (``llmfleet/vllm/metrics.py``) is /work/shared/reference/vllm.md §1.2-1.4:
+counters are exposed with ``_total`` (and ``_created``), histograms as ``_bucket``/``_sum``/
+``_count``.  Renamed and removed metrics break dashboards, alerts and autoscalers silently: a
+selector of a missing series returns nothing, so the alert never fires and KEDA reads 0
+(§1.5, §5.4): ``vllm:gpu_cache_usage_perc`` → ``vllm:kv_cache_usage_perc`` (removed 0.12),
+``vllm:time_per_output_token_seconds`` → ``vllm:inter_token_latency_seconds``,
+``vllm:request_latency_seconds`` never existed (→ ``vllm:e2e_request_latency_seconds``, §1.6).
+The query is walked as a PromQL AST (promql-parser); selectors by ``__name__`` count too.
+"""
+
+from __future__ import annotations
+
+from llmfleet.findings import Severity
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import prometheus_queries
+from llmfleet.vllm import VLLM_VERSION, metrics, promql
+
+
+@rule(id="promql-unknown-metric", severity=Severity.ERROR,
+      description="A query uses a vllm: metric that vLLM 0.33.0 does not export (removed, "
+                  "renamed, never existed, or a counter without _total)",
+      remediation="Use the name in the message (see the vLLM 0.33 catalog in "
+                  "tools/llmfleet/vllm/metrics.py).",
+      category="monitor")
+def check(ctx):
+    """Passing::
+
+        expr: histogram_quantile(0.99, sum by (le) (rate(vllm:e2e_request_latency_seconds_bucket[5m])))
+
+    Failing (``/spec/groups/0/rules/0/expr``)::
+
+        expr: vllm:gpu_cache_usage_perc > 0.9
+    """
+    for res, path, query in prometheus_queries(ctx):
+        if not isinstance(query, str):
+            continue
+        try:
+            selectors = promql.selectors(promql.parse(query))
+        except Exception:
+            continue  # promql-syntax reports it
+        reported = set()
+        for selector in selectors:
+            name = selector.name
+            if not metrics.is_vllm_metric(name) or name in reported:
+                continue
+            reported.add(name)
+            found = metrics.lookup(name)
+            if found.status == "ok":
+                continue
+            if found.status == "removed":
+                message = f"{name} is not exported by vLLM {VLLM_VERSION}; use {found.hint}"
+            elif found.status in ("no-total", "histogram-base"):
+                message = f"{name} is not an exposed series; use {found.hint}"
+            else:
+                message = (f"{name} is not a vLLM {VLLM_VERSION} metric (not in vllm.md §1.2-1.4): "
+                           "the selector matches nothing")
+            yield Problem(res, path, message)

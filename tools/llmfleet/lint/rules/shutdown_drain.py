@@ -1,0 +1,45 @@
+"""shutdown-drain: vLLM aborts in-flight requests on SIGTERM unless ``--shutdown-timeout`` is set.
+
+``--shutdown-timeout`` (int seconds, default 0, "0 = abort, >0 = wait", first released in
+v0.18.0) makes vLLM reject new requests and drain in-flight ones for up to N s on SIGTERM;
+with 0 every rollout and scale-down drops the requests being generated
+(/work/shared/reference/vllm.md §3.4, §5.3; RFC vllm#24885, PRs #34730/#36666).  The
+repository contract passes it as an arg: ``--shutdown-timeout N``.
+"""
+
+from __future__ import annotations
+
+from llmfleet.findings import Severity
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import vllm_workloads
+
+
+@rule(id="shutdown-drain", severity=Severity.WARNING,
+      description="vLLM runs without --shutdown-timeout (or with 0): in-flight requests are "
+                  "aborted on every rollout and scale-down",
+      remediation="Pass --shutdown-timeout N (for example 45) and size "
+                  "terminationGracePeriodSeconds for preStop + N + margin.",
+      category="shutdown")
+def check(ctx):
+    """Passing::
+
+        args: [--config, /etc/vllm/serve.yaml, --port, "8000", --shutdown-timeout, "45"]
+
+    Failing (``/spec/template/spec/containers/0/args``)::
+
+        args: [--config, /etc/vllm/serve.yaml, --port, "8000"]
+    """
+    for workload, settings in vllm_workloads(ctx):
+        setting = settings.get("shutdown-timeout")
+        container = settings.container
+        if setting is None:
+            path = f"{container.path}/args" if "args" in container.data else container.path
+            yield Problem(workload.resource, path,
+                          f"container {container.name!r} has no --shutdown-timeout: vLLM's default "
+                          "0 aborts in-flight requests on SIGTERM")
+            continue
+        value = settings.int_value("shutdown-timeout")
+        if value is None or value <= 0:
+            yield Problem(setting.resource, setting.path,
+                          f"--shutdown-timeout is {setting.value!r} ({setting.where}): 0 aborts "
+                          "in-flight requests on SIGTERM; use a positive number of seconds")

@@ -1,0 +1,35 @@
+"""shutdown-prestop: the vLLM container needs a preStop sleep.
+
+While vLLM drains on SIGTERM, ``/health`` stays 200 and the listener stays up: vLLM does not
+flip readiness itself, so the pod keeps receiving new requests until the endpoint controller
+and the load balancers have removed it (/work/shared/reference/vllm.md §3.4).  A preStop
+``sleep`` delays SIGTERM until traffic has moved away; KServe uses 15 s (PR #5496).
+kube-score's README recommends the same, and no linter checks it (linters.md §0).  Accepted:
+``lifecycle.preStop.sleep.seconds`` (Kubernetes 1.30+) or ``exec`` running ``sleep N``.
+"""
+
+from __future__ import annotations
+
+from llmfleet.findings import Severity
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import prestop_sleep, vllm_workloads
+
+
+@rule(id="shutdown-prestop", severity=Severity.WARNING,
+      description="The vLLM container has no preStop sleep, so it is sent traffic while it drains",
+      remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the vLLM container.",
+      category="shutdown")
+def check(ctx):
+    """Passing::
+
+        lifecycle: {preStop: {sleep: {seconds: 15}}}
+
+    Failing (``/spec/template/spec/containers/0``): no ``lifecycle.preStop``; or
+    (``.../lifecycle/preStop``) a preStop that does not sleep.
+    """
+    for workload, settings in vllm_workloads(ctx):
+        seconds, path = prestop_sleep(settings.container)
+        if seconds is None or seconds <= 0:
+            yield Problem(workload.resource, path,
+                          f"container {settings.container.name!r} has no preStop sleep: it gets new "
+                          "requests until endpoints are updated, while it drains or stops")

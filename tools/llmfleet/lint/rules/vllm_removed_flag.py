@@ -1,0 +1,77 @@
+"""vllm-removed-flag: options that vLLM 0.33.0 rejects, ignores or deprecates.
+
+vLLM's parser rejects an option it does not know ("unrecognized arguments"), in the args as
+well as in the ``--config`` YAML file, whose keys become options (src
+vllm/utils/argparse_utils.py ``load_config_file``).  Upgrades broke manifests this way:
+``--swap-space`` was removed in 0.18.0 and ``--disable-log-requests`` by 0.17.0
+(/work/shared/reference/vllm.md §2.2, §5.11).  The list of known options is
+``llmfleet/vllm/flags_0_33_0.txt``, generated from the 0.33.0 wheel by
+``tools/scripts/extract_vllm_flags.py``.
+
+Checked against the 0.33.0 source: ``--disable-log-requests`` parses again, because
+FlexibleArgumentParser registers ``EnableDisableAction`` for ``BooleanOptionalAction`` and so
+adds ``--disable-x`` next to every ``--enable-x``; it is a no-op there (request logging is off
+by default) and fails on every release between its removal and that change, so it is a
+warning that names the replacement.  ``--model`` still works with a deprecation warning
+(vllm.md §2.1) and is reported as a warning.
+"""
+
+from __future__ import annotations
+
+from llmfleet.findings import Severity
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import vllm_workloads
+from llmfleet.vllm import VLLM_VERSION
+from llmfleet.vllm import flags as vflags
+
+
+def _removed_name(setting) -> str | None:
+    written = setting.written
+    name = written.lstrip("-") if setting.source == "config" or written.startswith("--") else ""
+    name = vflags.normalise("--" + name.split("=", 1)[0])[2:] if name else ""
+    for candidate in (name, setting.name):
+        if candidate in vflags.REMOVED:
+            return candidate
+    return None
+
+
+@rule(id="vllm-removed-flag", severity=Severity.ERROR,
+      description="A vLLM option (arg or --config key) that vLLM 0.33.0 removed, does not know, "
+                  "or deprecates",
+      remediation="Remove the option or use its replacement named in the message; check "
+                  "`vllm serve --help` of the pinned release.",
+      category="vllm")
+def check(ctx):
+    """Passing::
+
+        args: [--config, /etc/vllm/serve.yaml, --port, "8000", --shutdown-timeout, "45"]
+
+    Failing (``/spec/template/spec/containers/0/args/2``)::
+
+        args: [--config, /etc/vllm/serve.yaml, --swap-space, "4"]
+
+    Failing (ConfigMap ``/data/serve.yaml``): a ``serve.yaml`` key ``swap-space: 4`` or an
+    unknown key such as ``tensor-paralel-size: 2``.
+    """
+    for workload, settings in vllm_workloads(ctx):
+        if settings.entrypoint == "other":
+            continue
+        for setting in settings.all:
+            removed = _removed_name(setting)
+            where = setting.where
+            if removed is not None:
+                info = vflags.REMOVED[removed]
+                yield Problem(setting.resource, setting.path,
+                              f"--{removed} ({where}): {info.why}; replacement: {info.replacement}",
+                              None if info.fatal else Severity.WARNING)
+                continue
+            if not setting.known:
+                yield Problem(setting.resource, setting.path,
+                              f"{where}: vLLM {VLLM_VERSION} has no option --{setting.name}; "
+                              "`vllm serve` fails with \"unrecognized arguments\"")
+                continue
+            if setting.name in vflags.DEPRECATED and not (
+                    setting.name == "model" and setting.source == "config"):
+                yield Problem(setting.resource, setting.path,
+                              f"--{setting.name} ({where}) is deprecated in vLLM {VLLM_VERSION}; "
+                              f"use {vflags.DEPRECATED[setting.name]}", Severity.WARNING)

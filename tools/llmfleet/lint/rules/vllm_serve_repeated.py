@@ -1,0 +1,41 @@
+"""vllm-serve-repeated: the vllm/vllm-openai image already runs ``vllm serve``.
+
+The image's ENTRYPOINT is ``["vllm", "serve"]`` with no CMD (docker/Dockerfile, confirmed
+on 0.26.0 by jetson-ai-lab PR #420), so a container that keeps the entrypoint (no
+``command``) and starts its ``args`` with ``vllm serve`` or ``serve`` runs
+``vllm serve vllm serve …``: the model becomes ``vllm`` and startup fails with
+"unrecognized arguments: serve" (/work/shared/reference/vllm.md §2.3, §5.11).
+"""
+
+from __future__ import annotations
+
+from llmfleet.findings import Severity
+from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import vllm_workloads
+
+
+@rule(id="vllm-serve-repeated", severity=Severity.ERROR,
+      description="args start with `vllm serve` or `serve` while the image entrypoint (already "
+                  "`vllm serve`) is kept",
+      remediation="Drop `vllm serve` from args (pass the model and options only), or set "
+                  "command: [vllm, serve] explicitly.",
+      category="vllm")
+def check(ctx):
+    """Passing::
+
+        image: vllm/vllm-openai:v0.33.0
+        args: [--config, /etc/vllm/serve.yaml]
+
+    Failing (``/spec/template/spec/containers/0/args/0``)::
+
+        image: vllm/vllm-openai:v0.33.0
+        args: [vllm, serve, --config, /etc/vllm/serve.yaml]
+    """
+    for workload, settings in vllm_workloads(ctx):
+        if settings.repeated_serve is None:
+            continue
+        yield Problem(workload.resource, settings.repeated_serve.path,
+                      f"container {settings.container.name!r} has no command, so the image "
+                      f"entrypoint `vllm serve` runs, and its args start with "
+                      f"`{settings.repeated_serve.value}` again: vLLM fails with "
+                      "\"unrecognized arguments\"")

@@ -1,0 +1,548 @@
+"""``new-model``: size a model, write ``overlays/<name>/`` from templates, check it.
+
+The overlay has the structure of the hand-written ones (``overlays/llama-3-1-8b-instruct``,
+``mistral-7b-instruct-v0-3``, ``llama-3-1-70b-instruct``): the same base, the GPU component
+of the chosen class, ``components/tensor-parallel`` when TP > 1, the model cache, API key,
+network policy and PDB components, ``serve.yaml`` in the generated ConfigMap, and named
+patches for the replica range, the GPU count, CPU/memory, the startup window and the cache
+size where the model needs them.  Output is deterministic: the same options give the same
+bytes.
+
+Writing is atomic: the files go to ``overlays/.tmp-<name>-XXXX`` and that folder is renamed
+into place; with ``--force`` the old overlay is renamed aside first and deleted only once
+the new one is in place and checked.  On any error or interrupt the temporary folders are
+removed and an old overlay is put back, so no half-written overlay is ever left behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from llmfleet import catalog, cost, exitcodes, sizing
+from llmfleet.catalog import ModelSpec
+from llmfleet.errors import UsageError
+from llmfleet.sizing import GIB, Plan
+
+NAMESPACE = "inference"
+#: Components every model overlay uses, in the order the hand-written overlays list them
+#: (the GPU component and, for TP > 1, tensor-parallel come first).
+COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "pdb")
+#: components/model-cache's PVC size; bigger models patch it.
+DEFAULT_CACHE_GIB = 50
+#: base/deployment.yaml's startup probe: 90 x 10 s.
+BASE_STARTUP_FAILURES = 90
+PROBE_PERIOD_S = 10
+#: Rollout deadline beyond the startup window (base: 900 s window, 1200 s deadline).
+PROGRESS_MARGIN_S = 600
+#: Startup windows by weight size (GiB -> failureThreshold x 10 s): download, weight load,
+#: torch.compile and CUDA-graph capture grow with the model (vllm.md §3.2, §5.9).
+STARTUP_TIERS = ((20, BASE_STARTUP_FAILURES), (60, 150), (160, 240), (math.inf, 360))
+#: The cold-load need of lint rule probe-startup: 600 s + 12 s per billion parameters over 8.
+COLD_LOAD_FLOOR_S, COLD_LOAD_PER_BILLION_S, COLD_LOAD_FLOOR_PARAMS_B = 600, 12, 8
+#: Per GPU of a multi-GPU pod (the 70B overlay: 4 GPUs -> 16/32 CPU, 192Gi).
+CPU_REQUEST_PER_GPU, CPU_LIMIT_PER_GPU, MEMORY_GIB_PER_GPU = 4, 8, 48
+#: Longest overlay name: "<name>-server" is a Service name, a DNS-1035 label (<= 63).
+MAX_NAME = 63 - len("-server")
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+WORDS = {1: "one", 2: "two", 4: "four", 8: "eight"}
+
+
+@dataclass
+class NewModelOptions:
+    model_id: str
+    name: str | None = None
+    gpu: str | None = None
+    tp: int | None = None
+    max_model_len: int | None = None
+    quantization: str | None = None
+    kv_cache_dtype: str = "auto"
+    gpu_memory_utilization: float = sizing.DEFAULT_GPU_MEMORY_UTILIZATION
+    min_replicas: int = 1
+    max_replicas: int | None = None
+    dry_run: bool = False
+    force: bool = False
+    config_json: str | None = None
+    params: str | None = None
+    check: bool = True
+
+
+@dataclass
+class Scaffold:
+    """Everything new-model decided, before anything is written."""
+
+    name: str
+    model: ModelSpec
+    plan: Plan
+    min_replicas: int
+    max_replicas: int
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gpus_per_pod(self) -> int:
+        return self.plan.sizing.tp
+
+
+# -- names ---------------------------------------------------------------------------------
+
+def default_name(model_id: str) -> str:
+    """A DNS-1123 label from the model id: ``Qwen/Qwen2.5-7B-Instruct`` -> ``qwen2-5-7b-instruct``."""
+    base = model_id.rsplit("/", 1)[-1].lower()
+    name = re.sub(r"[^a-z0-9]+", "-", base).strip("-")
+    name = name[:MAX_NAME].rstrip("-")
+    if name and not name[0].isalpha():
+        name = ("m-" + name)[:MAX_NAME].rstrip("-")
+    return name
+
+
+def validate_name(name: str) -> str:
+    if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
+        raise UsageError(f"--name {name!r}: must be a plain folder name under overlays/, not a path")
+    if not DNS1123_LABEL.match(name) or len(name) > 63:
+        raise UsageError(f"--name {name!r}: not a DNS-1123 label (lowercase letters, digits and "
+                         "'-', starting and ending with a letter or digit, at most 63 characters)")
+    if not name[0].isalpha():
+        raise UsageError(f"--name {name!r}: must start with a letter (the Service {name}-server "
+                         "is a DNS-1035 label)")
+    if len(name) > MAX_NAME:
+        raise UsageError(f"--name {name!r}: at most {MAX_NAME} characters, so that the Service "
+                         f"name {name}-server fits in 63")
+    return name
+
+
+def overlay_path(overlays_dir: Path, name: str) -> Path:
+    target = (overlays_dir / name).resolve()
+    if target.parent != overlays_dir.resolve():
+        raise UsageError(f"--name {name!r}: resolves to {target}, outside {overlays_dir}")
+    return target
+
+
+# -- templates -----------------------------------------------------------------------------
+
+def _scalar(value) -> str:
+    """One YAML scalar, quoted only when YAML needs it (deterministic)."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return text.removesuffix("...").strip()
+
+
+def _format(s: sizing.Sizing) -> str:
+    return s.quantization or s.model.quantization or {"bfloat16": "bf16", "float16": "fp16"}.get(
+        s.model.dtype, s.model.dtype)
+
+
+def _gpus(n: int, display: str) -> str:
+    return f"one {display}" if n == 1 else f"{WORDS.get(n, str(n))} {display}"
+
+
+def _kustomization(sc: Scaffold, base_rel: str, comp_rel: str, patches: list[str]) -> str:
+    s = sc.plan.sizing
+    tp_note = ", tensor parallel" if s.tp > 1 else ""
+    components = [f"  - {comp_rel}/gpu-{s.gpu.name}"]
+    if s.tp > 1:
+        components += [f"  # tensor-parallel-size {s.tp} > 1: /dev/shm for NCCL.",
+                       f"  - {comp_rel}/tensor-parallel"]
+    components += [f"  - {comp_rel}/{c}" for c in COMMON_COMPONENTS]
+    lines = [
+        f"# {sc.model.id} ({_format(s)}) on {_gpus(s.tp, s.gpu.display)}{tp_note}.",
+        "# Generated by `llmfleet new-model` (sizing in serve.yaml); edit freely.",
+        "apiVersion: kustomize.config.k8s.io/v1beta1",
+        "kind: Kustomization",
+        f"namespace: {NAMESPACE}",
+        "# Makes every object unique per model in the shared namespace:",
+        f"# {sc.name}-server (Deployment, Service, ScaledObject, ...).",
+        f"namePrefix: {sc.name}-",
+        "labels:",
+        "  # The per-model selector label: added to every selector (Deployment, Service,",
+        "  # PodMonitor, NetworkPolicy, PDB), so two models never select each other's pods.",
+        "  - pairs:",
+        f"      app.kubernetes.io/instance: {sc.name}",
+        "    includeSelectors: true",
+        "resources:",
+        f"  - {base_rel}",
+        "components:",
+        *components,
+        "configMapGenerator:",
+        "  - name: vllm-serve-config",
+        "    files:",
+        "      - serve.yaml",
+        "    options:",
+        "      annotations:",
+        "        # The served model name that PromQL (KEDA queries, alerts) selects on; must",
+        "        # equal served-model-name in serve.yaml. base/transformers carries it into",
+        "        # the query strings.",
+        f"        llmfleet.io/served-model-name: {_scalar(sc.model.id)}",
+        "patches:",
+        *[f"  - path: {p}" for p in patches],
+        "transformers:",
+        f"  - {base_rel}/transformers",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _serve(sc: Scaffold) -> str:
+    p = sc.plan
+    s = p.sizing
+    m = sc.model
+    lines = [
+        "# vLLM settings for this model, read with `vllm serve --config /etc/vllm/serve.yaml`.",
+        "# Keys are vLLM flag names without the leading dashes. --port and --shutdown-timeout",
+        "# are set in base/deployment.yaml (they must match other fields there).",
+        f"model: {_scalar(m.id)}",
+        "# vLLM's `model_name` metric label. Keep equal to the annotation",
+        "# llmfleet.io/served-model-name in kustomization.yaml.",
+        f"served-model-name: {_scalar(m.id)}",
+    ]
+    if p.serve_dtype:
+        lines += [f"# {s.gpu.name} ({s.gpu.architecture}) has no bfloat16: float16 instead.",
+                  f"dtype: {p.serve_dtype}"]
+    if s.quantization and s.quantization != m.quantization:
+        lines += [f"# Weights quantized to {s.quantization} ({sizing.QUANTIZATION_BYTES[s.quantization]:g} "
+                  "B/parameter; embeddings stay 16 bit).",
+                  f"quantization: {s.quantization}"]
+    if s.tp > 1:
+        lines += [f"# {gib(s.weights_bytes):.1f} GiB of weights over {s.tp} GPUs: must equal nvidia.com/gpu",
+                  "# in patch-gpu-count.yaml (and needs components/tensor-parallel for /dev/shm)."]
+    lines += [f"tensor-parallel-size: {s.tp}"]
+    lines += [
+        f"# Sizing (llmfleet new-model, vllm.md §4) per GPU on {s.tp} x {s.gpu.name} "
+        f"({s.gpu.memory_gib:g} GiB visible):",
+        f"# {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} = {gib(s.budget_bytes_per_gpu):.2f} GiB "
+        f"for vLLM; weights {m.params / 1e9:.2f} B -> {gib(s.weights_bytes_per_gpu):.2f} GiB;",
+        f"# activations, CUDA graphs, non-torch {gib(s.overhead_bytes_per_gpu):.1f} GiB; leaves "
+        f"{gib(s.kv_cache_bytes_per_gpu):.2f} GiB of KV cache =",
+        f"# {s.kv_tokens:,} tokens at {s.kv_bytes_per_token_per_gpu / 1024:g} KiB/token/GPU "
+        f"({m.layers} layers x {sizing.kv_heads_per_gpu(m, s.tp)} KV heads x {m.head_dim} x 2 x "
+        f"{sizing.kv_bytes_per_element(m, s.kv_cache_dtype)} B):",
+        f"# {p.concurrency:.2f} requests of {p.max_model_len} tokens at once "
+        f"(the model allows {m.context}).",
+        f"max-model-len: {p.max_model_len}",
+    ]
+    if s.kv_cache_dtype != "auto":
+        lines += [f"kv-cache-dtype: {s.kv_cache_dtype}"]
+    lines += [f"gpu-memory-utilization: {s.gpu_memory_utilization:g}"]
+    return "\n".join(lines) + "\n"
+
+
+def _patch_max_replicas(sc: Scaffold) -> str:
+    s = sc.plan.sizing
+    what = f"{s.gpu.name} replicas" if s.tp == 1 else f"replicas x {s.tp} {s.gpu.name}"
+    lines = [
+        f"# Up to {sc.max_replicas} {what} of this model. platform/resource-quota.yaml sums",
+        "# maxReplicaCount x GPUs per pod over all overlays.",
+        "apiVersion: keda.sh/v1alpha1",
+        "kind: ScaledObject",
+        "metadata:",
+        "  name: server",
+        "spec:",
+    ]
+    if sc.min_replicas != 1:
+        lines += [f"  minReplicaCount: {sc.min_replicas}"]
+    lines += [f"  maxReplicaCount: {sc.max_replicas}"]
+    return "\n".join(lines) + "\n"
+
+
+def _patch_gpu_count(sc: Scaffold) -> str:
+    s = sc.plan.sizing
+    word = WORDS.get(s.tp, str(s.tp)).capitalize()
+    return "\n".join([
+        f"# {word} GPUs per pod = tensor-parallel-size in serve.yaml (components/gpu-{s.gpu.name}",
+        "# sets one). Container matched by name.",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        "  name: server",
+        "spec:",
+        "  template:",
+        "    spec:",
+        "      containers:",
+        "        - name: vllm",
+        "          resources:",
+        "            requests:",
+        f"              nvidia.com/gpu: {s.tp}",
+        "            limits:",
+        f"              nvidia.com/gpu: {s.tp}",
+    ]) + "\n"
+
+
+def _patch_resources(sc: Scaffold) -> str:
+    tp = sc.plan.sizing.tp
+    return "\n".join([
+        f"# CPU and memory for a {tp}-GPU pod: {tp} worker processes, weight loading through host",
+        "# memory, and the /dev/shm of components/tensor-parallel, which counts against the limit.",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        "  name: server",
+        "spec:",
+        "  template:",
+        "    spec:",
+        "      containers:",
+        "        - name: vllm",
+        "          resources:",
+        "            requests:",
+        f"              cpu: \"{CPU_REQUEST_PER_GPU * tp}\"",
+        f"              memory: {MEMORY_GIB_PER_GPU * tp}Gi",
+        "            limits:",
+        f"              cpu: \"{CPU_LIMIT_PER_GPU * tp}\"",
+        f"              memory: {MEMORY_GIB_PER_GPU * tp}Gi",
+    ]) + "\n"
+
+
+def startup_failures(model: ModelSpec, weights_gib: float) -> int:
+    tier = next(n for limit, n in STARTUP_TIERS if weights_gib <= limit)
+    need_s = COLD_LOAD_FLOOR_S + max(0.0, model.params / 1e9 - COLD_LOAD_FLOOR_PARAMS_B) \
+        * COLD_LOAD_PER_BILLION_S
+    return max(tier, math.ceil(need_s / PROBE_PERIOD_S))
+
+
+def _patch_startup(sc: Scaffold, failures: int) -> str:
+    window = failures * PROBE_PERIOD_S
+    w = sc.plan.sizing.weights_bytes
+    return "\n".join([
+        f"# A {gib(w):.0f} GiB cold start: download (first start only, then model-cache), weight",
+        f"# load, torch.compile and CUDA-graph capture. {failures} x {PROBE_PERIOD_S} s = "
+        f"{window // 60} min before the startup probe",
+        "# gives up; the rollout deadline must be longer.",
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        "  name: server",
+        "spec:",
+        f"  progressDeadlineSeconds: {window + PROGRESS_MARGIN_S}",
+        "  template:",
+        "    spec:",
+        "      containers:",
+        "        - name: vllm",
+        "          startupProbe:",
+        f"            failureThreshold: {failures}",
+    ]) + "\n"
+
+
+def cache_gib(weights_gib: float) -> int:
+    """PVC size: the weights twice (room for one more revision), in steps of 50 GiB."""
+    return max(DEFAULT_CACHE_GIB, math.ceil(2 * weights_gib / 50) * 50)
+
+
+def _patch_cache(sc: Scaffold, size: int) -> str:
+    return "\n".join([
+        f"# {_format(sc.plan.sizing)} weights are ~{gib(sc.plan.sizing.weights_bytes):.0f} GiB; "
+        "room for one more revision.",
+        "apiVersion: v1",
+        "kind: PersistentVolumeClaim",
+        "metadata:",
+        "  name: model-cache",
+        "spec:",
+        "  resources:",
+        "    requests:",
+        f"      storage: {size}Gi",
+    ]) + "\n"
+
+
+def gib(value: float) -> float:
+    return value / GIB
+
+
+def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
+    """File name -> content of the overlay (deterministic)."""
+    rel = os.path.relpath(root, overlay_dir).replace(os.sep, "/")
+    base_rel, comp_rel = f"{rel}/base", f"{rel}/components"
+    s = sc.plan.sizing
+    files: dict[str, str] = {}
+    patches: list[str] = []
+    if s.tp > 1:
+        files["patch-gpu-count.yaml"] = _patch_gpu_count(sc)
+        files["patch-resources.yaml"] = _patch_resources(sc)
+        patches += ["patch-gpu-count.yaml", "patch-resources.yaml"]
+    weights = gib(s.weights_bytes)
+    failures = startup_failures(sc.model, weights)
+    if failures > BASE_STARTUP_FAILURES:
+        files["patch-startup-window.yaml"] = _patch_startup(sc, failures)
+        patches.append("patch-startup-window.yaml")
+    size = cache_gib(weights)
+    if size > DEFAULT_CACHE_GIB:
+        files["patch-cache-size.yaml"] = _patch_cache(sc, size)
+        patches.append("patch-cache-size.yaml")
+    files["patch-max-replicas.yaml"] = _patch_max_replicas(sc)
+    patches.append("patch-max-replicas.yaml")
+    out = {"kustomization.yaml": _kustomization(sc, base_rel, comp_rel, patches),
+           "serve.yaml": _serve(sc)}
+    out.update(files)
+    return out
+
+
+# -- planning --------------------------------------------------------------------------------
+
+def prepare(options: NewModelOptions, overlays_dir: Path, root: Path) -> Scaffold:
+    """Validate the input, size the model and render the files; writes nothing."""
+    model_id = (options.model_id or "").strip()
+    if not MODEL_ID.match(model_id):
+        raise UsageError(f"model {options.model_id!r}: expected a Hugging Face id such as "
+                         "Qwen/Qwen2.5-7B-Instruct")
+    name = validate_name(options.name if options.name is not None else default_name(model_id))
+    target = overlay_path(overlays_dir, name)
+    if target.exists() and not options.force:
+        raise UsageError(f"overlay {_display(target, root)} already exists; pass --force to "
+                         "replace it")
+    if options.min_replicas < 1:
+        raise UsageError(f"--min-replicas {options.min_replicas}: at least 1 (a GPU model's cold "
+                         "start takes 10-40 min, so the base never scales to zero)")
+    model = catalog.resolve_model(model_id, options.config_json, options.params)
+    quantization = sizing.normalize_quantization(options.quantization)
+    if quantization in ("awq", "awq_marlin", "gptq", "gptq_marlin") and \
+            (model.quantization or "").split("_")[0] != quantization.split("_")[0]:
+        raise UsageError(f"--quantization {quantization}: needs a checkpoint quantized with it "
+                         f"(e.g. {model_id}-AWQ with its config.json via --config-json); "
+                         f"{model_id} is {model.quantization or model.dtype}")
+    if quantization is None and model.quantization in sizing.QUANTIZATION_BYTES:
+        quantization = model.quantization
+    plan = sizing.plan(model, gpu=options.gpu, tp=options.tp, max_model_len=options.max_model_len,
+                       quantization=quantization, kv_cache_dtype=options.kv_cache_dtype,
+                       gpu_memory_utilization=options.gpu_memory_utilization)
+    max_replicas = options.max_replicas if options.max_replicas is not None else \
+        (4 if plan.sizing.tp == 1 else 2)
+    if max_replicas < options.min_replicas:
+        raise UsageError(f"--max-replicas {max_replicas} is below --min-replicas {options.min_replicas}")
+    sc = Scaffold(name, model, plan, options.min_replicas, max_replicas)
+    sc.files = render_files(sc, overlays_dir / name, root)
+    return sc
+
+
+def describe_cost(sc: Scaffold) -> list[str]:
+    s = sc.plan.sizing
+    lines = []
+    for label, replicas in (("min", sc.min_replicas), ("max", sc.max_replicas)):
+        hour = replicas * s.tp * s.gpu.price_per_hour
+        lines.append(f"cost {label}   {replicas} replica{'s' if replicas != 1 else ''}: "
+                     f"{cost.money(hour)}/h, {cost.per_day_arithmetic(replicas, s.tp, s.gpu)}")
+    if s.gpu.price_note:
+        lines.append(f"price      {s.gpu.name} {cost.money(s.gpu.price_per_hour)}/GPU-hour, "
+                     f"{s.gpu.price_note}")
+    return lines
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+def write_overlay(overlays_dir: Path, name: str, files: dict[str, str], force: bool,
+                  after: Callable[[Path], bool] | None = None) -> Path:
+    """Write ``files`` as ``overlays_dir/name`` atomically (module docstring).
+
+    ``after(target)`` runs once the overlay is in place; when it returns False the new
+    overlay is removed again and a replaced one restored.
+    """
+    overlays_dir.mkdir(parents=True, exist_ok=True)
+    target = overlays_dir / name
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=overlays_dir))
+    old: Path | None = None
+    placed = False
+    try:
+        for filename in sorted(files):
+            (tmp / filename).write_text(files[filename], encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        if target.exists():
+            if not force:
+                raise UsageError(f"overlay {target} already exists; pass --force to replace it")
+            old = Path(tempfile.mkdtemp(prefix=f".old-{name}-", dir=overlays_dir))
+            os.rmdir(old)
+            os.replace(target, old)
+        os.replace(tmp, target)
+        placed = True
+        if after is not None and not after(target):
+            shutil.rmtree(target, ignore_errors=True)
+            placed = False
+            if old is not None:
+                os.replace(old, target)
+                old = None
+            return target
+        return target
+    except BaseException:
+        if placed:
+            shutil.rmtree(target, ignore_errors=True)
+        if old is not None and old.exists() and not target.exists():
+            os.replace(old, target)
+            old = None
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -> int:
+    """The whole command; returns the exit code.  ``echo(text, err=False)`` prints."""
+    root = config.root
+    overlays_dir = config.overlays_path
+    sc = prepare(options, overlays_dir, root)
+    s = sc.plan.sizing
+    rel = _display(overlays_dir / sc.name, root)
+    echo(f"new-model {sc.model.id} -> {rel}/")
+    for line in sizing.describe(sc.plan) + describe_cost(sc):
+        echo("  " + line)
+    if sc.model.gated:
+        echo(f"  gated      {sc.model.id} is gated on Hugging Face: the Secret hf-token must hold a "
+             "token with access (docs/deploying.md)")
+    if options.dry_run:
+        for filename in sorted(sc.files):
+            echo(f"--- {rel}/{filename}")
+            echo(sc.files[filename], nl=False)
+        echo("dry run: nothing written")
+        return exitcodes.OK
+
+    outcome: dict = {}
+
+    def check(target: Path) -> bool:
+        if not options.check:
+            return True
+        outcome.update(_check(config, target, sc.name))
+        return not outcome["own_errors"]
+
+    write_overlay(overlays_dir, sc.name, sc.files, options.force, after=check)
+    if not options.check:
+        echo(f"wrote {rel}/ ({', '.join(sorted(sc.files))}); check skipped")
+        return exitcodes.OK
+    report = outcome["report"]
+    if outcome["own_errors"]:
+        echo(outcome["text"], err=True, nl=False)
+        echo(f"llmfleet: error: the generated overlay fails `llmfleet check {rel}` "
+             f"({len(outcome['own_errors'])} error(s) above); nothing was written", err=True)
+        return exitcodes.FINDINGS
+    echo(f"wrote {rel}/ ({', '.join(sorted(sc.files))})")
+    summary = report.summary()
+    if outcome["other_errors"]:
+        echo(outcome["text"], err=True, nl=False)
+        echo(f"llmfleet: the overlay is written and passes its own checks, but `llmfleet check {rel}` "
+             f"fails on fleet-wide findings ({len(outcome['other_errors'])} error(s) above, e.g. the "
+             f"GPU quota: this model adds up to {sc.max_replicas} x {s.tp} = "
+             f"{sc.max_replicas * s.tp} GPUs); fix them before merging", err=True)
+        return exitcodes.FINDINGS
+    echo(f"check      llmfleet check {rel}: passed ({summary['errors']} errors, "
+         f"{summary['warnings']} warnings)")
+    return exitcodes.OK
+
+
+def _check(config, target: Path, name: str) -> dict:
+    from llmfleet.findings import Severity
+    from llmfleet.reporters import REPORTERS
+    from llmfleet.runner import Options, run_check
+    report = run_check(config, [str(target)], Options())
+    errors = [f for f in report.findings if f.severity == Severity.ERROR]
+    own = [f for f in errors if f.overlay == name]
+    return {"report": report, "own_errors": own,
+            "other_errors": [f for f in errors if f.overlay != name],
+            "text": REPORTERS["text"](report)}
