@@ -205,11 +205,15 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=60, help="per phase (upper bound)")
     ap.add_argument("--chunks", type=int, default=16, help="mean SSE chunks per response")
     ap.add_argument("--interval-ms", type=float, default=20, help="gap between chunks")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternating direct/gateway rounds the requests are split into")
     ap.add_argument("--warmup", type=int, default=200, help="requests per phase, not counted")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--check", action="store_true", help="exit 1 unless p99 added TTFB < 5 ms")
     ap.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error("--rounds must be >= 1")
     if args.requests > 100_000 or args.max_seconds > 600 or args.concurrency > 1000:
         ap.error("bounded by design: --requests <= 100000, --max-seconds <= 600, --concurrency <= 1000")
 
@@ -249,21 +253,32 @@ def main() -> int:
         async def run_all() -> tuple[dict, dict]:
             await run_phase(direct_url, c, args.warmup, 30, {}, **common)
             await run_phase(gw_url, c, args.warmup, 30, auth, **common)
-            h0 = host_cpu()
-            direct = await run_phase(direct_url, c, args.requests, args.max_seconds, {}, **common)
-            h1 = host_cpu()
-            cpu0 = [cpu_seconds(p) for p in (gateway.pid, backend.pid, os.getpid())]
-            via = await run_phase(gw_url, c, args.requests, args.max_seconds, auth, **common)
-            cpu1 = [cpu_seconds(p) for p in (gateway.pid, backend.pid, os.getpid())]
-            h2 = host_cpu()
-            for phase, a, b in ((direct, h0, h1), (via, h1, h2)):
-                d = [y - x for x, y in zip(a, b)]
+            # Alternate direct and gateway rounds so that background load on a shared
+            # machine hits both paths alike; samples are pooled per path.
+            per_round = max(1, args.requests // args.rounds)
+            budget = args.max_seconds / args.rounds
+            pooled = {p: {"ttfb": [], "full": [], "errors": [], "elapsed": 0.0, "cpu": [0.0] * 3,
+                          "host": [0] * 8} for p in ("direct", "gateway")}
+            pids = (gateway.pid, backend.pid, os.getpid())
+            for _ in range(args.rounds):
+                for name, url, hdrs in (("direct", direct_url, {}), ("gateway", gw_url, auth)):
+                    h0, c0 = host_cpu(), [cpu_seconds(p) for p in pids]
+                    r = await run_phase(url, c, per_round, budget, hdrs, **common)
+                    h1, c1 = host_cpu(), [cpu_seconds(p) for p in pids]
+                    acc = pooled[name]
+                    for k in ("ttfb", "full", "errors"):
+                        acc[k] += r[k]
+                    acc["elapsed"] += r["elapsed"]
+                    acc["cpu"] = [t + b - a for t, a, b in zip(acc["cpu"], c0, c1)]
+                    acc["host"] = [t + b - a for t, a, b in zip(acc["host"], h0, h1)]
+            for acc in pooled.values():
+                acc["rps"] = len(acc["full"]) / acc["elapsed"] if acc["elapsed"] else 0.0
+                d = acc["host"]
                 total = sum(d) or 1
-                phase["host_busy"] = 1 - (d[3] + d[4]) / total
-                phase["host_steal"] = d[7] / total
-            via["gateway_cpu"], via["backend_cpu"], via["client_cpu"] = (
-                b - a for a, b in zip(cpu0, cpu1))
-            return direct, via
+                acc["host_busy"] = 1 - (d[3] + d[4]) / total
+                acc["host_steal"] = d[7] / total
+                acc["gateway_cpu"], acc["backend_cpu"], acc["client_cpu"] = acc["cpu"]
+            return pooled["direct"], pooled["gateway"]
 
         loop = new_loop()
         try:

@@ -17,7 +17,6 @@ from llmfleet import __version__, exitcodes
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
 from llmfleet.reporters import FORMATS, REPORTERS
-from llmfleet.runner import VALIDATORS, Options, run_check, run_lint, run_validate
 
 
 class Main(click.Group):
@@ -97,7 +96,12 @@ def finish(report, fmt: str, output: str | None, strict: bool) -> None:
     sys.exit(report.exit_code(strict))
 
 
-def _options(**kwargs) -> Options:
+VALIDATORS = ("auto", "jsonschema", "kubeconform")   # llmfleet.runner.VALIDATORS
+
+
+def _options(**kwargs):
+    # The runner (and jsonschema behind it) is imported only when a command needs it.
+    from llmfleet.runner import Options
     return Options(
         validator=kwargs.get("validator") or "auto",
         kubernetes_version=kwargs.get("kubernetes_version"),
@@ -110,7 +114,7 @@ def _options(**kwargs) -> Options:
     )
 
 
-def _say_tools(options: Options, validator: bool = True, renderer: bool = True) -> None:
+def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
     if not options.verbose:
         return
     from llmfleet.render import find_renderer
@@ -151,6 +155,7 @@ def validate(targets, fmt, output, strict, **kwargs):
     options = _options(strict=strict, **kwargs)
     config = load_config()
     _say_tools(options, renderer=any(Path(t).is_dir() for t in targets) or not targets)
+    from llmfleet.runner import run_validate
     finish(run_validate(config, list(targets), options), fmt, output, strict)
 
 
@@ -163,6 +168,7 @@ def lint(targets, fmt, output, strict, **kwargs):
     no target means every overlay."""
     options = _options(strict=strict, **kwargs)
     config = load_config()
+    from llmfleet.runner import run_lint
     finish(run_lint(config, list(targets), options), fmt, output, strict)
 
 
@@ -179,6 +185,7 @@ def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
     options = _options(strict=strict, **kwargs)
     config = load_config()
     _say_tools(options)
+    from llmfleet.runner import run_check
     finish(run_check(config, list(overlays), options, changed_since=changed_since), fmt, output, strict)
 
 

@@ -18,7 +18,7 @@ from llmfleet.lint.context import FleetContext, LintContext
 from llmfleet.lint.engine import lint_fleet, lint_input
 from llmfleet.manifests import Resource, load_bytes
 from llmfleet.report import Report, Subject
-from llmfleet.validate import jsonschema_validator, kubeconform, locations, schemas
+from llmfleet.validate import locations
 
 RENDER_RULE = "render"
 INPUT_RULE = "input"
@@ -135,24 +135,27 @@ def _load_rendered(target: Target, rendered: render_mod.Rendered, config: Config
 
 
 def load_targets(config: Config, targets: list[Target], jobs: int | None = None) -> Iterator[Loaded]:
-    """Yield each target loaded, in order; overlays render concurrently in the background."""
+    """Start rendering every overlay target now, in the background, and return an iterator
+    that yields each target loaded, in order."""
     overlay_targets = [t for t in targets if t.kind == "overlay"]
-    renderer = render_mod.find_renderer() if overlay_targets else None
-    pool = None
-    futures = {}
-    if overlay_targets:
-        workers = jobs or min(len(overlay_targets), (os.cpu_count() or 2) * 2)
-        pool = ThreadPoolExecutor(max_workers=workers)
-        futures = {t: pool.submit(render_mod.render, t.path, renderer) for t in overlay_targets}
-    try:
-        for target in targets:
-            if target.kind == "overlay":
-                yield _load_rendered(target, futures[target].result(), config)
-            else:
-                yield _load_file(target)
-    finally:
-        if pool is not None:
+    if not overlay_targets:
+        return (_load_file(t) for t in targets)
+    renderer = render_mod.find_renderer()
+    workers = jobs or min(len(overlay_targets), (os.cpu_count() or 2) * 2)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = {t: pool.submit(render_mod.render, t.path, renderer) for t in overlay_targets}
+
+    def loaded() -> Iterator[Loaded]:
+        try:
+            for target in targets:
+                if target.kind == "overlay":
+                    yield _load_rendered(target, futures[target].result(), config)
+                else:
+                    yield _load_file(target)
+        finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    return loaded()
 
 
 def subjects_of(loaded: Loaded) -> list[Subject]:
@@ -178,6 +181,7 @@ def schema_locations(config: Config, options: Options) -> list[str]:
 
 
 def choose_validator(options: Options) -> str:
+    from llmfleet.validate import kubeconform
     if options.validator not in VALIDATORS:
         raise UsageError(f"--validator must be one of {', '.join(VALIDATORS)}")
     if options.validator == "auto":
@@ -189,6 +193,9 @@ class Validator:
     """Validate resources with the chosen engine; schemas are loaded once per run."""
 
     def __init__(self, config: Config, options: Options):
+        # Imported here, not at start-up: jsonschema takes a few hundred milliseconds to
+        # import, which overlaps with the renders that load_targets has already started.
+        from llmfleet.validate import schemas
         self.engine = choose_validator(options)
         self.version = kubernetes_version(config, options)
         self.locations = schema_locations(config, options)
@@ -202,6 +209,7 @@ class Validator:
             self.store = schemas.shared_store(self.version, tuple(self.locations), cache)
 
     def __call__(self, resources: list[Resource]) -> list[Finding]:
+        from llmfleet.validate import jsonschema_validator, kubeconform
         if self.engine == "kubeconform":
             return kubeconform.validate_resources(resources, self.version, self.locations,
                                                   self.ignore_missing)
@@ -211,9 +219,10 @@ class Validator:
 # -- the three commands --------------------------------------------------------------------
 
 def run_validate(config: Config, targets: list[str], options: Options) -> Report:
+    loader = load_targets(config, collect_targets(config, targets), options.jobs)
     validator = Validator(config, options)
     report = Report("validate")
-    for loaded in load_targets(config, collect_targets(config, targets), options.jobs):
+    for loaded in loader:
         report.inputs.append(loaded.name)
         report.subjects += subjects_of(loaded)
         report.findings += loaded.findings

@@ -35,8 +35,8 @@ with ``--gpu`` (then the overlay serves in float16, ``dtype: half``).  With ``--
 no ``--max-model-len``, the smallest TP that holds *some* length wins and max-model-len is
 fitted to it: the largest power of two <= the model's context with room for
 MIN_CONCURRENCY sequences (:func:`fit_max_model_len`).  An explicit ``--max-model-len``
-on a pinned GPU is accepted if at least one sequence fits (a note says when fewer than
-MIN_CONCURRENCY do).
+on a pinned GPU takes the smallest TP with room for one sequence of it (a note says when
+fewer than MIN_CONCURRENCY fit).
 """
 
 from __future__ import annotations
@@ -328,25 +328,26 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
             raise UsageError(_does_not_fit(options, MIN_MODEL_LEN, 1, model))
     else:
         need = max_model_len
-        for sequences in (min_concurrency, 1):
-            ordered = sorted(options, key=lambda o: (o.tp, _cheapest_key(o))) if pinned else options
-            for s in ordered:
-                if s.holds(need, sequences):
+        if pinned:
+            # Pinned GPU/TP and length: the smallest TP that can start (one full sequence).
+            for s in sorted(options, key=lambda o: (o.tp, _cheapest_key(o))):
+                if s.holds(need, 1):
                     chosen = Plan(s, need, pinned)
                     break
-            if chosen is not None:
-                if sequences < min_concurrency:
-                    chosen.notes.append(
-                        f"only {chosen.concurrency:.2f} sequences of {need} tokens fit at once "
-                        f"(fewer than {min_concurrency}); longer requests queue")
-                break
-            if not pinned:
-                break
-        if chosen is None:
-            if pinned:
+            if chosen is None:
                 raise UsageError(_does_not_fit(options, need, 1, model))
-            raise UsageError(_fits_nothing(model, need, min_concurrency, quantization,
-                                           kv_cache_dtype, gpu_memory_utilization))
+            if chosen.concurrency < min_concurrency:
+                chosen.notes.append(
+                    f"only {chosen.concurrency:.2f} sequences of {need} tokens fit at once "
+                    f"(fewer than {min_concurrency}); longer requests queue")
+        else:
+            for s in options:
+                if s.holds(need, min_concurrency):
+                    chosen = Plan(s, need, pinned)
+                    break
+            if chosen is None:
+                raise UsageError(_fits_nothing(model, need, min_concurrency, quantization,
+                                               kv_cache_dtype, gpu_memory_utilization))
     if chosen.serve_dtype:
         chosen.notes.append(f"{chosen.sizing.gpu.name} has no bfloat16 ({chosen.sizing.gpu.architecture}): "
                             "serving in float16 (dtype: half)")

@@ -375,14 +375,19 @@ class Tracer:
             return i
         return None
 
-    def _in_ops(self, layer: Layer, tokens: list[str]) -> tuple[int, int]:
+    def _in_ops(self, layer: Layer, obj: dict, tokens: list[str]) -> tuple[int, int]:
         best = (-1, 0)
         for i, op in enumerate(layer.data or []):
             if not isinstance(op, dict) or op.get("op") == "remove" or not isinstance(op.get("path"), str):
                 continue
             op_tokens = split_pointer(op["path"])
             if op_tokens and op_tokens[-1] == "-":
-                op_tokens = op_tokens[:-1]
+                # An append: the element it added is the one equal to its value.
+                n = len(op_tokens)
+                if len(tokens) < n or tokens[:n - 1] != op_tokens[:-1] or not tokens[n - 1].isdigit() \
+                        or _get(obj, tokens[:n]) != op.get("value"):
+                    continue
+                op_tokens = tokens[:n]
             if len(op_tokens) > len(tokens) or tokens[:len(op_tokens)] != op_tokens:
                 continue
             depth, line = len(op_tokens), layer.lines.get(f"/{i}", 0)
@@ -435,8 +440,10 @@ class Tracer:
             if layer.kind == "generator":
                 file, line, depth = self._in_generator(layer, tokens)
             elif layer.kind == "json6902":
-                depth, line = self._in_ops(layer, tokens)
+                depth, line = self._in_ops(layer, obj, tokens)
                 file = layer.file
+                if layer.offset and line:
+                    line += layer.offset
             elif layer.kind == "transform":
                 file, depth, line = layer.file, -1, 0
                 if pointer in layer.fixed:

@@ -59,18 +59,27 @@ DEPRECATED: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Flag:
+    kind: str          # VALUE, OPTIONAL, SWITCH or BOOL
+    canonical: str     # the registered long option it stands for ("--tensor-parallel-size")
+    negates: bool = False  # "--no-x" / the EnableDisableAction inverse: sets it to False
+
+
 @lru_cache(maxsize=None)
-def known_flags() -> dict[str, tuple[str, str]]:
-    """``{option as written: (kind, long option)}`` from the generated data file."""
+def known_flags() -> dict[str, Flag]:
+    """``{option as written: Flag}`` from the generated data file."""
     text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
-    table: dict[str, tuple[str, str]] = {}
+    table: dict[str, Flag] = {}
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        option, kind = parts[0], parts[1] if len(parts) > 1 else VALUE
-        table[option] = (kind, parts[2] if len(parts) > 2 else option)
+        option = parts[0]
+        kind = parts[1] if len(parts) > 1 else VALUE
+        canonical = parts[2] if len(parts) > 2 else option
+        table[option] = Flag(kind, canonical, len(parts) > 3 and parts[3] == "negates")
     return table
 
 
@@ -91,14 +100,22 @@ def base_option(option: str) -> str:
     return option
 
 
-def lookup(option: str) -> tuple[str, str] | None:
-    """``(kind, canonical long option)`` of an option as written, or None if unknown."""
+def lookup(option: str) -> Flag | None:
+    """What an option as written stands for, or None if vLLM 0.33.0 rejects it.
+
+    argparse also accepts an unambiguous prefix of a long option (``allow_abbrev`` is not
+    turned off by vLLM's parser), so ``--tensor-parallel`` is ``--tensor-parallel-size``.
+    """
     table = known_flags()
     option = base_option(option)
     if option in table:
         return table[option]
     if option.startswith("-O") and not option.startswith("--"):
-        return (VALUE if option == "-O" else SWITCH, "--optimization-level")
+        return Flag(VALUE if option == "-O" else SWITCH, "--optimization-level")
+    if option.startswith("--") and len(option) > 3:
+        matches = [name for name in table if name.startswith(option)]
+        if len(matches) == 1:
+            return table[matches[0]]
     return None
 
 

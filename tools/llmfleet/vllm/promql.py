@@ -75,6 +75,21 @@ def selectors(expr) -> list[Selector]:
     return found
 
 
+def histogram_quantile_inputs(expr) -> list[Selector]:
+    """Selectors inside the second argument of every ``histogram_quantile`` call."""
+    found: list[Selector] = []
+
+    def visit(node):
+        if isinstance(node, promql_parser.Call) and getattr(node.func, "name", "") == "histogram_quantile":
+            args = list(node.args or [])
+            if len(args) >= 2:
+                found.extend(selectors(args[1]))
+        return True
+
+    promql_parser.walk(expr, visit)
+    return found
+
+
 def metric_names(query: str) -> list[str]:
     try:
         return [s.name for s in selectors(parse(query)) if s.name]

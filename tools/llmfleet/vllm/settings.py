@@ -291,17 +291,14 @@ def _parse_argv(settings: VllmSettings, argv: list[_Word]) -> None:
         option, eq, inline = text.partition("=") if text.startswith("--") else (text, "", "")
         option = vflags.normalise(option)
         found = vflags.lookup(option)
-        negated = False
-        if found is None and option.startswith("--no-") and vflags.lookup("--" + option[5:]):
-            found, negated = vflags.lookup("--" + option[5:]), True
-        kind, canonical = found if found else (vflags.VALUE, vflags.base_option(option))
+        kind = found.kind if found else vflags.VALUE
+        canonical = found.canonical if found else vflags.base_option(option)
         if option.startswith("-O") and not option.startswith("--") and option != "-O":
             value: Any = option[2:]
-            kind = vflags.SWITCH
         elif eq:
             value = inline
         elif kind in (vflags.BOOL, vflags.SWITCH):
-            value = True
+            value = not (found is not None and found.negates)
         else:
             nxt = argv[i + 1].text if i + 1 < len(argv) else None
             takes = nxt is not None and (not nxt.startswith("-") or _is_number(nxt))
@@ -312,13 +309,10 @@ def _parse_argv(settings: VllmSettings, argv: list[_Word]) -> None:
                 i += 1
             else:
                 value = True if found is None else None
-        name = canonical[2:] if canonical.startswith("--") else canonical.lstrip("-")
-        if kind == vflags.BOOL and not eq:
-            if option.startswith("--no-") and found and found[1] == option:
-                # "--no-x" registered as its own string: the value of "x" is False
-                name, value = option[5:], False
-            elif negated:
-                name, value = option[5:], False
+        if found is not None and "." in option and option.startswith("--"):
+            name = option[2:]          # --compilation-config.mode: keep the key
+        else:
+            name = canonical[2:] if canonical.startswith("--") else canonical.lstrip("-")
         if name == "model" and not positional_seen:
             settings.model = Setting("model", value, resource, word.path, word.source, text)
         settings.cli.append(Setting(name, value, resource, word.path, word.source, text,
@@ -423,7 +417,9 @@ def _read_config(ctx: LintContext, settings: VllmSettings) -> None:
         written = str(raw_key)
         option = vflags.normalise("--" + written)
         found = vflags.lookup(option)
-        name = (found[1] if found else vflags.base_option(option))[2:]
+        name = (found.canonical if found else vflags.base_option(option))[2:]
+        if found is not None and found.negates and isinstance(value, bool):
+            value = not value   # "disable-x: true" in the file is "enable-x: false"
         setting = Setting(name, value, cm, pointer, "config", written, known=found is not None)
         settings.config.append(setting)
         if name == "model" and settings.model is None:

@@ -213,6 +213,48 @@ def prometheus_queries(ctx: LintContext) -> Iterator[tuple[Resource, str, str]]:
                 yield rule_res, f"/spec/groups/{gi}/rules/{ri}/expr", rule["expr"]
 
 
+#: Grafana's built-in interval variables, replaced (plain string replacement) by a duration so
+#: that a dashboard query parses as PromQL; label values such as "$model" parse as they are.
+GRAFANA_INTERVALS = ("${__rate_interval}", "$__rate_interval", "${__interval}", "$__interval",
+                     "${__range}", "$__range")
+
+
+def dashboard_queries(ctx: LintContext) -> Iterator[tuple[Resource, str, str]]:
+    """``(ConfigMap, pointer of the data key, query)`` of every ``expr`` in a Grafana dashboard
+    JSON held by a ConfigMap (the grafana sidecar's ``grafana_dashboard`` label, or any
+    ``*.json`` key with panels)."""
+    import json
+    for cm in ctx.of_kind("ConfigMap"):
+        data = cm.data.get("data")
+        if not isinstance(data, dict):
+            continue
+        for key, text in data.items():
+            if not isinstance(text, str) or not (str(key).endswith(".json")
+                                                 or "grafana_dashboard" in cm.labels):
+                continue
+            try:
+                board = json.loads(text)
+            except ValueError:
+                continue
+            pointer = f"/data/{escape_pointer_token(key)}"
+            for expr in _json_exprs(board):
+                for variable in GRAFANA_INTERVALS:
+                    expr = expr.replace(variable, "5m")
+                yield cm, pointer, expr
+
+
+def _json_exprs(node) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "expr" and isinstance(value, str) and value.strip():
+                yield value
+            else:
+                yield from _json_exprs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _json_exprs(value)
+
+
 def rule_items(rule_res: Resource) -> Iterator[tuple[int, int, dict]]:
     groups = dig(rule_res.data, "spec", "groups")
     if not isinstance(groups, list):

@@ -5,8 +5,10 @@ model name produce the same ``model_name`` metric label (/work/shared/reference/
 so their autoscaling queries and alerts mix, and a model-routing gateway cannot tell them
 apart.  In a shared namespace, an overlay's label selectors (Service, PodMonitor,
 PodDisruptionBudget, NetworkPolicy) that also match another overlay's pod template send
-traffic to, scrape, or block eviction of the wrong model; and the same kind/name in two
-overlays makes two Applications fight over one object.
+traffic to, scrape, or block eviction of the wrong model; a ScaledObject whose
+scaleTargetRef names another overlay's workload scales the wrong model (KEDA resolves the
+target by name in the namespace: linters.md §8); and the same kind/name in two overlays
+makes two Applications fight over one object.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from llmfleet.findings import Severity
 from llmfleet.lint.context import dig, selector_matches
 from llmfleet.lint.registry import Problem, rule
+from llmfleet.lint.rules._common import resolve_target
 from llmfleet.vllm.settings import all_settings
 
 SELECTORS = {
@@ -65,6 +68,14 @@ def check(fleet):
             else:
                 owners.setdefault(key, name)
     for name, ctx in items:
+        for scaled in ctx.of_kind("ScaledObject"):
+            if resolve_target(ctx, scaled)[0] is not None:
+                continue
+            for other, other_ctx in items:
+                target, _ = resolve_target(other_ctx, scaled) if other != name else (None, {})
+                if target is not None:
+                    yield Problem(scaled, "/spec/scaleTargetRef",
+                                  f"{scaled.ref} scales {target.resource.ref} of overlay {other!r}")
         for kind, (keys, path, plain) in SELECTORS.items():
             for res in ctx.of_kind(kind):
                 selector = dig(res.data, *keys)

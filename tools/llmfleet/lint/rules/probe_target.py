@@ -35,6 +35,10 @@ def resolve_port(container, port) -> tuple[int | None, str]:
     return None, "has no port"
 
 
+def declared_ports(container) -> set[int]:
+    return {p for p in (as_int(item.get("containerPort")) for item in container.ports) if p is not None}
+
+
 @rule(id="probe-target", severity=Severity.ERROR,
       description="A probe of the vLLM container targets another port than vLLM's --port, an "
                   "undeclared named port, a path vLLM does not serve, or a /v1 path while an API "
@@ -76,6 +80,10 @@ def check(ctx):
                     yield Problem(workload.resource, f"{base}/{handler}/port",
                                   f"{kind} of container {container.name!r} targets port {number}, "
                                   f"but vLLM listens on {vllm_port} (--port)")
+                elif container.ports and number not in declared_ports(container):
+                    yield Problem(workload.resource, f"{base}/{handler}/port",
+                                  f"{kind} of container {container.name!r} targets port {number}, "
+                                  "which the container's ports do not expose")
                 if handler != "httpGet":
                     continue
                 path = str(action.get("path") or "/").split("?", 1)[0].rstrip("/") or "/"

@@ -7,7 +7,9 @@ linters.md §8: trigger errors "surface only at reconcile time").  Each query is
 the ``promql-parser`` package (the Rust prometheus-parser), and each PrometheusRule's
 ``spec.groups`` is also run through ``promtool check rules`` (written to a temporary rule
 file as ``{"groups": …}``, the standard workaround for the CRD: linters.md §6), which checks
-what the parser does not: rule names, durations, labels, templates.
+what the parser does not: rule names, durations, labels, templates.  Grafana dashboard
+queries in ConfigMaps are parsed too (a warning: Grafana shows the error in the panel), with
+its interval variables (``$__rate_interval``…) read as a duration.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from llmfleet.findings import Severity
 from llmfleet.lint.context import dig
 from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import prometheus_queries
+from llmfleet.lint.rules._common import dashboard_queries, prometheus_queries
 from llmfleet.promtool import check_rule_groups
 from llmfleet.vllm.promql import parse_error
 
@@ -65,6 +67,11 @@ def check(ctx):
         if error is not None:
             failed_paths.add((id(res), path))
             yield Problem(res, path, f"PromQL does not parse: {error}")
+    for res, path, query in dashboard_queries(ctx):
+        error = parse_error(query)
+        if error is not None:
+            yield Problem(res, path, f"a dashboard query does not parse: {error}: {query}",
+                          Severity.WARNING)
     for res in ctx.of_kind("PrometheusRule"):
         for problem in _promtool_problems(res):
             # the parser already reported this expression: do not repeat promtool's copy

@@ -7,6 +7,10 @@ selector of a missing series returns nothing, so the alert never fires and KEDA 
 (§1.5, §5.4): ``vllm:gpu_cache_usage_perc`` → ``vllm:kv_cache_usage_perc`` (removed 0.12),
 ``vllm:time_per_output_token_seconds`` → ``vllm:inter_token_latency_seconds``,
 ``vllm:request_latency_seconds`` never existed (→ ``vllm:e2e_request_latency_seconds``, §1.6).
+``histogram_quantile`` over a vLLM series that is not a ``_bucket`` (a gauge, a counter, a
+histogram's ``_sum``/``_count``) is an error too (vllm.md §6 "Metrics and alerts").
+Grafana dashboards held in ConfigMaps are checked as well ("Dashboards need updating", §1.5),
+with Grafana's interval variables (``$__rate_interval``…) read as a duration.
 The query is walked as a PromQL AST (promql-parser); selectors by ``__name__`` count too.
 """
 
@@ -14,7 +18,9 @@ from __future__ import annotations
 
 from llmfleet.findings import Severity
 from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import prometheus_queries
+import itertools
+
+from llmfleet.lint.rules._common import dashboard_queries, prometheus_queries
 from llmfleet.vllm import VLLM_VERSION, metrics, promql
 
 
@@ -33,11 +39,12 @@ def check(ctx):
 
         expr: vllm:gpu_cache_usage_perc > 0.9
     """
-    for res, path, query in prometheus_queries(ctx):
+    for res, path, query in itertools.chain(prometheus_queries(ctx), dashboard_queries(ctx)):
         if not isinstance(query, str):
             continue
         try:
-            selectors = promql.selectors(promql.parse(query))
+            expr = promql.parse(query)
+            selectors = promql.selectors(expr)
         except Exception:
             continue  # promql-syntax reports it
         reported = set()
@@ -57,3 +64,16 @@ def check(ctx):
                 message = (f"{name} is not a vLLM {VLLM_VERSION} metric (not in vllm.md §1.2-1.4): "
                            "the selector matches nothing")
             yield Problem(res, path, message)
+        quantiled = set()
+        for selector in promql.histogram_quantile_inputs(expr):
+            name = selector.name
+            if not metrics.is_vllm_metric(name) or name in quantiled:
+                continue
+            found = metrics.lookup(name)
+            if found.status == "ok" and not name.endswith("_bucket"):
+                quantiled.add(name)
+                what = "a histogram's " + name.rsplit("_", 1)[-1] if found.kind == metrics.HISTOGRAM \
+                    else f"a {found.kind or 'non-histogram'}"
+                yield Problem(res, path,
+                              f"histogram_quantile over {name}, which is {what} series, not _bucket: "
+                              "the result is meaningless (vllm.md §6)")

@@ -11,7 +11,7 @@ alert on ``vllm:`` metrics sees no data (a KEDA prometheus query then returns em
 from __future__ import annotations
 
 from llmfleet.findings import Severity
-from llmfleet.lint.context import dig
+from llmfleet.lint.context import dig, selector_matches
 from llmfleet.lint.registry import Problem, rule
 from llmfleet.lint.rules._common import (pods_selected, prometheus_queries, service_workloads,
                                          vllm_workloads)
@@ -25,7 +25,6 @@ def _consumers(ctx, workload) -> list[str]:
             found.append(monitor.ref)
     for monitor in ctx.of_kind("ServiceMonitor"):
         for service in ctx.of_kind("Service"):
-            from llmfleet.lint.context import selector_matches
             if selector_matches(dig(monitor.data, "spec", "selector"), service.labels) \
                     and workload in service_workloads(ctx, service):
                 found.append(monitor.ref)

@@ -1,0 +1,326 @@
+"""The GPU/model catalog and the memory sizing (llmfleet.catalog, llmfleet.sizing).
+
+The reference numbers are literals copied from /work/shared/reference/vllm.md §4.3 (the
+"Model configs" table) and §4.4 (the worked example); each test cites its row.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llmfleet import catalog, sizing
+from llmfleet.errors import UsageError
+from llmfleet.sizing import GIB
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+KIB = 1024
+
+# vllm.md §4.3, columns "params (computed from config)" and "KV/token bf16" (bytes), and
+# the head_dim column; the weights are params x 2 B (bf16), as in the §4.3 sanity check
+# "Llama-3.1-8B in bf16 is 8.03e9 x 2 B ≈ 14.96 GiB".
+DOC_TABLE = {
+    # model id:                            (params,  KV B/token, head_dim, context)
+    "meta-llama/Llama-3.1-8B-Instruct":    (8.03e9,  131_072, 128, 131072),
+    "meta-llama/Llama-3.1-70B-Instruct":   (70.55e9, 327_680, 128, 131072),
+    "mistralai/Mistral-7B-Instruct-v0.3":  (7.25e9,  131_072, 128, 32768),
+    "Qwen/Qwen2.5-7B-Instruct":            (7.62e9,  57_344,  128, 32768),
+    "google/gemma-2-9b-it":                (9.24e9,  344_064, 256, 8192),
+    "microsoft/Phi-3-mini-4k-instruct":    (3.82e9,  393_216, 96,  4096),
+}
+# vllm.md §4.3 column "KV for 1 full-ctx sequence, bf16" (GiB).
+DOC_FULL_CONTEXT_KV_GIB = {
+    "meta-llama/Llama-3.1-8B-Instruct": 16, "meta-llama/Llama-3.1-70B-Instruct": 40,
+    "mistralai/Mistral-7B-Instruct-v0.3": 4, "Qwen/Qwen2.5-7B-Instruct": 1.75,
+    "google/gemma-2-9b-it": 2.6, "microsoft/Phi-3-mini-4k-instruct": 1.5,
+}
+
+
+def within(value: float, expected: float, tolerance: float = 0.05) -> bool:
+    return abs(value - expected) <= tolerance * abs(expected)
+
+
+# -- catalog ---------------------------------------------------------------------------------
+
+def test_every_doc_model_is_catalogued_with_a_source():
+    for model_id in DOC_TABLE:
+        spec = catalog.find_model(model_id)
+        assert spec is not None, model_id
+        assert spec.source, model_id
+    assert catalog.find_model("qwen/qwen2.5-7b-INSTRUCT").id == "Qwen/Qwen2.5-7B-Instruct"
+
+
+@pytest.mark.parametrize("model_id", sorted(DOC_TABLE))
+def test_kv_bytes_per_token_matches_vllm_md(model_id):
+    spec = catalog.find_model(model_id)
+    params, kv, head_dim, context = DOC_TABLE[model_id]
+    assert spec.head_dim == head_dim
+    assert spec.context == context
+    assert within(sizing.kv_bytes_per_token(spec), kv), (sizing.kv_bytes_per_token(spec), kv)
+    full = sizing.kv_bytes_per_token(spec) * spec.context / GIB
+    assert within(full, DOC_FULL_CONTEXT_KV_GIB[model_id]), full
+
+
+@pytest.mark.parametrize("model_id", sorted(DOC_TABLE))
+def test_weights_match_vllm_md(model_id):
+    spec = catalog.find_model(model_id)
+    params = DOC_TABLE[model_id][0]
+    assert within(spec.params, params)
+    assert within(sizing.weight_bytes(spec), params * 2)
+
+
+def test_llama_8b_weights_in_gib():
+    # vllm.md §4.3: "8.03e9 × 2 B ≈ 14.96 GiB"; vllm#10517 logs 14.9888 GB.
+    weights = sizing.weight_bytes(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct")) / GIB
+    assert within(weights, 14.96, 0.01)
+
+
+def test_70b_kv_per_gpu_at_tp4():
+    # vllm.md §4.4: "Per GPU with TP=4: 8/4 = 2 KV heads, so 80 KiB per token per GPU."
+    spec = catalog.find_model("meta-llama/Llama-3.1-70B-Instruct")
+    assert sizing.kv_bytes_per_token(spec, tp=4) == 80 * KIB
+    # KV heads are replicated, not split, past the number of KV heads (vllm.md §4.2).
+    assert sizing.kv_bytes_per_token(spec, tp=8) == sizing.kv_bytes_per_token(spec, tp=16) == 40 * KIB
+
+
+def test_worked_example_llama_8b_on_h100():
+    # vllm.md §4.4: budget ≈ 72.9 GiB; 53-56 GiB of KV; about 430-450 k tokens.
+    s = sizing.size(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), catalog.get_gpu("h100-80gb"))
+    assert within(s.budget_bytes_per_gpu / GIB, 72.9, 0.01)
+    assert 53 <= s.kv_cache_bytes_per_gpu / GIB <= 56
+    assert within(s.kv_tokens, 440_000, 0.05)
+    assert 3.2 <= s.concurrency(131072) <= 3.5   # "about 3.3 full 128k-token contexts"
+
+
+def test_gpu_catalog():
+    gpus = catalog.gpus()
+    assert list(gpus) == ["t4", "l4", "a100-40gb", "a100-80gb", "h100-80gb"]
+    expected_support = {"t4": (False, False), "l4": (True, True), "a100-40gb": (True, False),
+                        "a100-80gb": (True, False), "h100-80gb": (True, True)}
+    nominal = {"t4": 16, "l4": 24, "a100-40gb": 40, "a100-80gb": 80, "h100-80gb": 80}
+    for name, gpu in gpus.items():
+        assert (gpu.bf16, gpu.fp8) == expected_support[name]
+        assert gpu.label_value == name and gpu.component == f"components/gpu-{name}"
+        # As the device reports it: a little under the marketing size in GB and GiB.
+        assert 0.9 * nominal[name] < gpu.memory_gib < nominal[name], name
+        assert gpu.memory_source and gpu.price_source and gpu.price_per_hour > 0
+    assert gpus["l4"].price_per_hour == 0.70 and gpus["t4"].price_per_hour == 0.35
+    assert gpus["a100-80gb"].price_per_hour == 3.25 and gpus["a100-40gb"].price_per_hour == 3.00
+    assert "runpod" in gpus["h100-80gb"].price_source.lower()
+
+
+def test_gpu_components_exist_with_the_catalog_label():
+    components = REPO_ROOT / "components"
+    if not components.is_dir():
+        pytest.skip("components/ not written yet")
+    for gpu in catalog.gpus().values():
+        patch = (REPO_ROOT / gpu.component / "patch-gpu.yaml")
+        assert patch.is_file(), gpu.component
+        text = patch.read_text()
+        assert catalog.GPU_LABEL_KEY in text and f'"{gpu.name}"' in text
+
+
+def test_unknown_gpu_lists_the_known_ones():
+    with pytest.raises(UsageError, match=r"unknown GPU class 'x100': known classes are t4, l4, "
+                                         r"a100-40gb, a100-80gb, h100-80gb"):
+        catalog.get_gpu("x100")
+
+
+@pytest.mark.parametrize("text, value", [("7.6e9", 7.6e9), ("7600000000", 7.6e9), ("7.6B", 7.6e9),
+                                         ("7.6b", 7.6e9), ("770M", 7.7e8), (8e9, 8e9)])
+def test_parse_params(text, value):
+    assert catalog.parse_params(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["7.6", "seven", "7.6X", "-1B", ""])
+def test_parse_params_rejects(text):
+    with pytest.raises(UsageError, match="--params"):
+        catalog.parse_params(text)
+
+
+# -- config.json -------------------------------------------------------------------------------
+
+QWEN_CONFIG = {"architectures": ["Qwen2ForCausalLM"], "hidden_size": 3584, "num_hidden_layers": 28,
+               "num_attention_heads": 28, "num_key_value_heads": 4, "max_position_embeddings": 32768,
+               "torch_dtype": "bfloat16", "vocab_size": 152064, "tie_word_embeddings": False}
+
+
+def write_config(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_config_json_matches_catalog(tmp_path):
+    spec = catalog.model_from_config_json(write_config(tmp_path, QWEN_CONFIG), "org/qwen-copy", "7.62B")
+    assert (spec.layers, spec.hidden, spec.heads, spec.kv_heads, spec.head_dim, spec.context) == \
+        (28, 3584, 28, 4, 128, 32768)
+    assert sizing.kv_bytes_per_token(spec) == 57_344
+    assert spec.params == pytest.approx(7.62e9)
+
+
+def test_config_json_defaults_and_head_dim(tmp_path):
+    data = {k: v for k, v in QWEN_CONFIG.items() if k != "num_key_value_heads"}
+    data["head_dim"] = 256          # explicit head_dim wins over hidden/heads (Gemma-2)
+    data["dtype"] = data.pop("torch_dtype")
+    spec = catalog.model_from_config_json(write_config(tmp_path, data), "x/y", "7B")
+    assert spec.kv_heads == 28 and spec.head_dim == 256 and spec.dtype == "bfloat16"
+
+
+def test_config_json_text_config(tmp_path):
+    data = {"architectures": ["X"], "text_config": QWEN_CONFIG, "num_parameters": 8e9}
+    spec = catalog.model_from_config_json(write_config(tmp_path, data), "x/y")
+    assert spec.layers == 28 and spec.params == 8e9
+
+
+@pytest.mark.parametrize("field", ["num_hidden_layers", "hidden_size", "num_attention_heads",
+                                   "max_position_embeddings"])
+def test_config_json_missing_field_names_file_and_field(tmp_path, field):
+    path = write_config(tmp_path, {k: v for k, v in QWEN_CONFIG.items() if k != field})
+    with pytest.raises(UsageError) as err:
+        catalog.model_from_config_json(path, "x/y", "7B")
+    assert str(path) in str(err.value) and repr(field) in str(err.value)
+
+
+def test_config_json_bad_values(tmp_path):
+    path = write_config(tmp_path, {**QWEN_CONFIG, "num_key_value_heads": "four"})
+    with pytest.raises(UsageError, match="'num_key_value_heads' must be a positive whole number"):
+        catalog.model_from_config_json(path, "x/y", "7B")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        catalog.model_from_config_json(bad, "x/y", "7B")
+    with pytest.raises(UsageError, match="no such file"):
+        catalog.model_from_config_json(tmp_path / "nope.json", "x/y", "7B")
+
+
+def test_config_json_without_params(tmp_path):
+    with pytest.raises(UsageError, match="gives no parameter count; pass --params"):
+        catalog.model_from_config_json(write_config(tmp_path, QWEN_CONFIG), "x/y")
+
+
+def test_resolve_unknown_model():
+    with pytest.raises(UsageError, match="not in the catalog.*--config-json"):
+        catalog.resolve_model("org/unknown-7b")
+
+
+# -- weights and KV variants -----------------------------------------------------------------
+
+def test_quantized_weights():
+    spec = catalog.find_model("meta-llama/Llama-3.1-8B-Instruct")
+    embed = 128256 * 4096 * 2          # untied embedding + lm_head stay 16 bit
+    assert sizing.weight_bytes(spec, "fp8") == pytest.approx((spec.params - embed) * 1 + embed * 2)
+    assert sizing.weight_bytes(spec, "awq") == pytest.approx((spec.params - embed) * 0.52 + embed * 2)
+    assert sizing.weight_bytes(spec, "none") == spec.params * 2
+    with pytest.raises(UsageError, match="--quantization 'bitsandbytes'"):
+        sizing.weight_bytes(spec, "bitsandbytes")
+
+
+def test_fp8_kv_cache_halves_the_bytes():
+    spec = catalog.find_model("Qwen/Qwen2.5-7B-Instruct")
+    assert sizing.kv_bytes_per_token(spec, kv_cache_dtype="fp8") == 57_344 // 2
+
+
+def test_tp_rules():
+    qwen = catalog.find_model("Qwen/Qwen2.5-7B-Instruct")       # 28 heads, 4 KV heads
+    assert sizing.valid_tps(qwen) == [1, 2, 4]
+    assert "not divisible" in sizing.tp_problem(qwen, 8)
+    assert sizing.tp_problem(qwen, 3).startswith("TP must be one of")
+    llama = catalog.find_model("meta-llama/Llama-3.1-70B-Instruct")
+    assert sizing.valid_tps(llama) == [1, 2, 4, 8]
+
+
+# -- the plan --------------------------------------------------------------------------------
+
+def test_auto_plans():
+    got = {}
+    for model_id in DOC_TABLE:
+        p = sizing.plan(catalog.find_model(model_id))
+        got[model_id] = (p.sizing.gpu.name, p.sizing.tp, p.max_model_len)
+        assert p.sizing.holds(p.max_model_len, sizing.MIN_CONCURRENCY)
+    assert got["meta-llama/Llama-3.1-8B-Instruct"] == ("l4", 1, 8192)
+    assert got["Qwen/Qwen2.5-7B-Instruct"] == ("l4", 1, 8192)
+    assert got["microsoft/Phi-3-mini-4k-instruct"] == ("l4", 1, 4096)   # capped at its context
+    assert got["google/gemma-2-9b-it"] == ("l4", 2, 8192)
+    # T4 (no bf16) is never auto-picked for bf16 models.
+    assert all(gpu != "t4" for gpu, _, _ in got.values())
+
+
+def test_cheapest_is_price_times_tp():
+    spec = catalog.find_model("meta-llama/Llama-3.1-70B-Instruct")
+    p = sizing.plan(spec, max_model_len=8192)
+    cheaper = [o for o in (sizing.size(spec, g, t) for g in catalog.gpus().values() if g.bf16
+                           for t in sizing.valid_tps(spec))
+               if o.price_per_hour < p.sizing.price_per_hour]
+    assert all(not o.holds(8192, sizing.MIN_CONCURRENCY) for o in cheaper)
+
+
+def test_pinned_gpu_fits_max_model_len():
+    llama = catalog.find_model("meta-llama/Llama-3.1-8B-Instruct")
+    p = sizing.plan(llama, gpu="l4")
+    # 2.83 GiB of KV / 128 KiB = 23k tokens: 8192 holds 2 sequences, 16384 does not.
+    assert (p.sizing.tp, p.max_model_len) == (1, 8192)
+    assert any("fitted" in n for n in p.notes)
+    h100 = sizing.plan(llama, gpu="h100-80gb")
+    assert h100.max_model_len == 131072     # 453k tokens: 3.46 full-length sequences
+    assert sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"), gpu="l4").max_model_len == 32768
+
+
+def test_pinned_length_one_sequence_is_enough():
+    # The hand-written overlay: Llama-3.1-8B on one L4 at 16384 (one full request fits).
+    p = sizing.plan(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", max_model_len=16384)
+    assert p.sizing.tp == 1 and 1 <= p.concurrency < 2
+    assert any("fewer than" in n for n in p.notes)
+
+
+def test_pinned_t4_serves_in_float16():
+    p = sizing.plan(catalog.find_model("microsoft/Phi-3-mini-4k-instruct"), gpu="t4")
+    assert p.serve_dtype == "half" and any("float16" in n for n in p.notes)
+
+
+def test_pinned_does_not_fit_says_how_short():
+    with pytest.raises(UsageError) as err:
+        sizing.plan(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", tp=1,
+                    max_model_len=131072)
+    message = str(err.value)
+    assert "does not fit on l4 at TP 1" in message and "short by 13.17 GiB" in message
+
+
+def test_fits_nothing_says_what_it_needs():
+    big = catalog.ModelSpec(id="meta-llama/Llama-3.1-405B-Instruct", params=405.85e9, layers=126,
+                            hidden=16384, heads=128, kv_heads=8, head_dim=128, context=131072)
+    with pytest.raises(UsageError) as err:
+        sizing.plan(big)
+    message = str(err.value)
+    assert "fits no GPU class even at TP 8" in message
+    assert "756.0 GiB of weights" in message and "the largest class, a100-80gb" in message
+    assert "would need 11 GPUs (TP 16, above 8)" in message
+
+
+def test_plan_rejects_bad_lengths_and_tp():
+    spec = catalog.find_model("Qwen/Qwen2.5-7B-Instruct")
+    with pytest.raises(UsageError, match="above Qwen/Qwen2.5-7B-Instruct's context"):
+        sizing.plan(spec, max_model_len=65536)
+    with pytest.raises(UsageError, match="--tp 8: 28 attention heads are not divisible by TP 8"):
+        sizing.plan(spec, tp=8)
+    with pytest.raises(UsageError, match="--tp 3"):
+        sizing.plan(spec, tp=3)
+
+
+def test_fp8_quantization_not_on_t4():
+    with pytest.raises(UsageError, match="--gpu t4: .*no fp8"):
+        sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"), gpu="t4", quantization="fp8")
+
+
+def test_describe_lists_the_figures():
+    text = "\n".join(sizing.describe(sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"))))
+    for needle in ("weights    14.19 GiB", "kv/token   57,344 B (56 KiB)", "kv cache   67,423 tokens",
+                   "max concurrency at full context 8.23"):
+        assert needle in text
+
+
+def test_params_billion_for_the_vllm_helpers():
+    assert catalog.params_billion("meta-llama/Llama-3.1-70B-Instruct") == pytest.approx(70.55, abs=0.01)
+    assert catalog.params_billion("org/unknown") is None

@@ -1,0 +1,182 @@
+"""``llmfleet cost``: the arithmetic (numbers computed by hand below), reading rendered
+overlays, JSON, the PNG chart, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from llmfleet import cost
+from llmfleet.cost import ApiPricing, overlay_cost
+from llmfleet.errors import UsageError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def objects(gpu_class="l4", gpus=1, min_replicas=1, max_replicas=4, selector="affinity",
+            scaled=True, replicas=None) -> list[dict]:
+    spec: dict = {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.33.0",
+                                  "resources": {"requests": {"nvidia.com/gpu": gpus},
+                                                "limits": {"nvidia.com/gpu": gpus}}}]}
+    if selector == "affinity":
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "llmfleet.io/gpu-class", "operator": "In", "values": [gpu_class]}]}]}}}
+    elif selector == "nodeSelector":
+        spec["nodeSelector"] = {"llmfleet.io/gpu-class": gpu_class}
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "m-server"},
+                  "spec": {"template": {"spec": spec}}}
+    if replicas is not None:
+        deployment["spec"]["replicas"] = replicas
+    out = [deployment]
+    if scaled:
+        so = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "m-server"},
+              "spec": {"scaleTargetRef": {"name": "m-server"}}}
+        if min_replicas is not None:
+            so["spec"]["minReplicaCount"] = min_replicas
+        if max_replicas is not None:
+            so["spec"]["maxReplicaCount"] = max_replicas
+        out.append(so)
+    return out
+
+
+# -- arithmetic, by hand -----------------------------------------------------------------------
+
+def test_one_l4_by_hand():
+    c = overlay_cost("m", objects())
+    assert (c.gpu.name, c.gpus_per_pod, c.min_replicas, c.max_replicas) == ("l4", 1, 1, 4)
+    assert c.per_hour_min == pytest.approx(0.70)              # 1 x 0.70
+    assert c.per_day_min == pytest.approx(16.80)              # 1 x 0.70 x 24
+    assert c.per_day_max == pytest.approx(67.20)              # 4 x 0.70 x 24
+    api = ApiPricing()                                         # GPT-4o-mini: $0.15 / $0.60 per M
+    assert api.per_request == pytest.approx(0.000195)         # (500 x 0.15 + 200 x 0.60) / 1e6
+    assert api.per_day(1000) == pytest.approx(0.195)          # 1000 x 0.000195
+    assert c.break_even(api) == pytest.approx(86_153.846, rel=1e-6)   # 16.80 / 0.000195
+
+
+def test_four_a100_by_hand():
+    c = overlay_cost("big", objects("a100-80gb", gpus=4, min_replicas=1, max_replicas=2))
+    assert c.per_hour_min == pytest.approx(13.00)             # 4 x 3.25
+    assert c.per_day_min == pytest.approx(312.00)             # 4 x 3.25 x 24
+    assert c.per_day_max == pytest.approx(624.00)             # 2 x 4 x 3.25 x 24
+    assert c.break_even(ApiPricing()) == pytest.approx(1_600_000)     # 312 / 0.000195
+
+
+def test_custom_api_prices_by_hand():
+    api = ApiPricing(input_price=2.50, output_price=10.00, input_tokens=1000, output_tokens=300)
+    assert api.per_request == pytest.approx(0.0055)           # (1000 x 2.5 + 300 x 10) / 1e6
+    c = overlay_cost("m", objects("h100-80gb", min_replicas=2, max_replicas=3))
+    assert c.per_day_min == pytest.approx(191.52)             # 2 x 3.99 x 24
+    assert c.break_even(api) == pytest.approx(34_821.818, rel=1e-6)   # 191.52 / 0.0055
+
+
+def test_text_shows_the_arithmetic():
+    text = cost.format_text([overlay_cost("m", objects())], ApiPricing(), 1000)
+    assert "API: 1,000 req × (500 in × $0.15 + 200 out × $0.60)/1e6 = $0.195/day" in text
+    assert "min: 1 × L4 × $0.70/h × 24 h = $16.80/day ($0.70/h)" in text
+    assert "max: 4 × L4 × $0.70/h × 24 h = $67.20/day ($2.80/h)" in text
+    assert ("break-even: $16.80/day ÷ $0.000195/request = 86,154 requests/day; "
+            "at 1,000 requests/day API is cheaper") in text
+    big = cost.format_text([overlay_cost("big", objects("a100-80gb", gpus=4, max_replicas=2))],
+                           ApiPricing(), 2_000_000)
+    assert "max: 2 replicas × 4 × A100-80GB × $3.25/h × 24 h = $624.00/day" in big
+    assert "at 2,000,000 requests/day self-hosted is cheaper" in big
+
+
+def test_money_format():
+    assert cost.money(16.8) == "$16.80"
+    assert cost.money(0.195) == "$0.195"
+    assert cost.money(0.000195) == "$0.000195"
+    assert cost.money(0.7) == "$0.70"
+    assert cost.money(1234.5) == "$1,234.50"
+
+
+# -- reading the objects -----------------------------------------------------------------------
+
+def test_node_selector_and_keda_defaults():
+    c = overlay_cost("m", objects("t4", selector="nodeSelector", min_replicas=None, max_replicas=None))
+    assert (c.gpu.name, c.min_replicas, c.max_replicas) == ("t4", 0, 100)   # KEDA's defaults
+    assert c.per_day_max == pytest.approx(100 * 0.35 * 24)
+
+
+def test_without_scaled_object_uses_spec_replicas():
+    c = overlay_cost("m", objects(scaled=False, replicas=3))
+    assert (c.min_replicas, c.max_replicas, c.replicas_source) == (3, 3, "spec.replicas")
+
+
+def test_no_gpu_workload_is_skipped():
+    assert overlay_cost("cpu", [{"kind": "Deployment", "metadata": {"name": "x"},
+                                 "spec": {"template": {"spec": {"containers": [{"name": "a"}]}}}}]) is None
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(gpu_class="v100"), "GPU class 'v100' is not in the catalog"),
+    (dict(selector=None), "selects no llmfleet.io/gpu-class"),
+])
+def test_unpriceable_overlays(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        overlay_cost("m", objects(**kwargs))
+
+
+# -- the command on a repository copy ---------------------------------------------------------
+
+def test_cost_json_for_the_repository(cli, repo_copy):
+    result = cli(["cost", "--format", "json", "--requests-per-day", "50000"], cwd=repo_copy)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["api"] == {"per_request": 0.000195, "per_day": 9.75}       # 50000 x 0.000195
+    by_name = {o["overlay"]: o for o in doc["overlays"]}
+    assert by_name, "no overlays priced"
+    for name, o in by_name.items():
+        expected_min = o["min_replicas"] * o["gpus_per_pod"] * o["price_per_gpu_hour"] * 24
+        assert o["per_day_min"] == pytest.approx(expected_min)
+        assert o["break_even_requests_per_day"] == pytest.approx(expected_min / 0.000195, rel=1e-6)
+    if "llama-3-1-8b-instruct" in by_name:
+        o = by_name["llama-3-1-8b-instruct"]
+        assert (o["gpu_class"], o["gpus_per_pod"], o["per_day_min"]) == ("l4", 1, 16.8)
+    assert doc["total"]["per_day_min"] == pytest.approx(sum(o["per_day_min"] for o in doc["overlays"]))
+
+
+def test_cost_plot_writes_a_png(cli, repo_copy, tmp_path):
+    png = tmp_path / "cost.png"
+    overlay = sorted((repo_copy / "overlays").iterdir())[0]
+    result = cli(["cost", str(overlay), "--plot", str(png)], cwd=repo_copy)
+    assert result.exit_code == 0, result.stderr
+    data = png.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 10_000
+    assert f"chart: {png}" in result.stdout
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_plot_function_directly(tmp_path):
+    png = tmp_path / "x.png"
+    cost.plot([overlay_cost("m", objects())], ApiPricing(), 1000, png)
+    assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--requests-per-day", "-5"], "--requests-per-day -5.0: must be a number >= 0"),
+    (["--api-input-price", "-1"], "--api-input-price -1.0: must be a number >= 0"),
+    (["overlays/no-such-model"], "overlays/no-such-model: no such overlay folder"),
+    (["--plot", "/no/such/dir/x.png"], "--plot /no/such/dir/x.png: folder /no/such/dir does not exist"),
+])
+def test_cost_bad_input(cli, repo_copy, args, message):
+    result = cli(["cost", *args], cwd=repo_copy)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cost_unknown_gpu_class_in_an_overlay(cli, repo_copy):
+    overlay = sorted((repo_copy / "overlays").iterdir())[0]
+    components = repo_copy / "components"
+    # Point the overlay's GPU component at a class the catalog does not know.
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    gpu_component = next(c for c in kustomization["components"] if "/gpu-" in c)
+    patch = (overlay / gpu_component / "patch-gpu.yaml").resolve()
+    assert components in patch.parents
+    patch.write_text(patch.read_text().replace(f'["{gpu_component.rsplit("gpu-", 1)[1]}"]', '["v100"]'))
+    result = cli(["cost", str(overlay)], cwd=repo_copy)
+    assert result.exit_code == 2
+    assert "GPU class 'v100' is not in the catalog" in result.stderr
