@@ -20,7 +20,7 @@ from llmfleet import render, scaffold
 from llmfleet.findings import Finding, Severity
 from llmfleet.scaffold import NewModelOptions
 
-from conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 HAND_WRITTEN = ["llama-3-1-8b-instruct", "mistral-7b-instruct-v0-3", "llama-3-1-70b-instruct"]
 

@@ -173,15 +173,28 @@ def test_which_containers_are_vllm():
 
 def test_flag_catalog():
     table = vflags.known_flags()
-    assert table["--tensor-parallel-size"][0] == vflags.VALUE
-    assert table["-tp"] == (vflags.VALUE, "--tensor-parallel-size")
-    assert table["--enable-prefix-caching"][0] == vflags.BOOL
-    assert "--no-enable-prefix-caching" in table
-    assert table["--disable-log-stats"][0] == vflags.SWITCH
-    assert "--swap-space" not in table
-    assert vflags.lookup("--max_num_seqs") == (vflags.VALUE, "--max-num-seqs")
-    assert vflags.lookup("--compilation-config.mode") is not None
+    assert table["--tensor-parallel-size"].kind == vflags.VALUE
+    assert table["-tp"].canonical == "--tensor-parallel-size"
+    assert table["--enable-prefix-caching"].kind == vflags.BOOL
+    assert table["--no-enable-prefix-caching"].negates
+    assert table["--disable-log-requests"] == vflags.Flag(vflags.BOOL, "--enable-log-requests", True)
+    assert table["--disable-log-stats"].kind == vflags.SWITCH
+    assert "--swap-space" not in table and "--no-disable-log-requests" not in table
+    assert vflags.lookup("--max_num_seqs").canonical == "--max-num-seqs"
+    assert vflags.lookup("--compilation-config.mode").canonical == "--compilation-config"
     assert vflags.lookup("-O3") is not None
+    # argparse accepts unambiguous prefixes (allow_abbrev), not ambiguous ones
+    assert vflags.lookup("--tensor-parallel").canonical == "--tensor-parallel-size"
+    assert vflags.lookup("--max") is None
+
+
+def test_negative_and_inverse_options():
+    s = settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m, '
+                               '--disable-prefix-caching, --no-trust-remote-code, --tensor_parallel, "2"]}'))
+    assert s.flag("enable-prefix-caching", default=True) is False
+    assert s.get("enable-prefix-caching").written == "--disable-prefix-caching"
+    assert s.flag("trust-remote-code", default=True) is False
+    assert s.int_value("tensor-parallel-size") == 2
 
 
 def test_read_settings_on_a_container_without_args():

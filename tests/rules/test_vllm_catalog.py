@@ -101,7 +101,9 @@ def test_extractor_on_a_miniature_source_tree(tmp_path):
     assert "vLLM 9.9.9" in out
     assert {"--tensor-parallel-size value", "-tp value --tensor-parallel-size", "--port value",
             "--config value", "--disable-log-stats switch", "--hf-token optional",
-            "--enable-eplb bool", "--no-enable-eplb bool", "--disable-eplb bool",
-            "--enable-log-requests bool", "--disable-log-requests bool",
-            "--allow-credentials bool", "--no-allow-credentials bool"} <= lines
-    assert "--no-hf-token bool" not in lines and "--no-disable-log-stats bool" not in lines
+            "--enable-eplb bool", "--no-enable-eplb bool --enable-eplb negates",
+            "--disable-eplb bool --enable-eplb negates",
+            "--enable-log-requests bool", "--disable-log-requests bool --enable-log-requests negates",
+            "--allow-credentials bool", "--no-allow-credentials bool --allow-credentials negates"} <= lines
+    names = {line.split()[0] for line in lines}
+    assert not names & {"--no-hf-token", "--no-disable-log-stats", "--no-disable-eplb"}

@@ -50,6 +50,10 @@ STARTUP_TIERS = ((20, BASE_STARTUP_FAILURES), (60, 150), (160, 240), (math.inf, 
 COLD_LOAD_FLOOR_S, COLD_LOAD_PER_BILLION_S, COLD_LOAD_FLOOR_PARAMS_B = 600, 12, 8
 #: Per GPU of a multi-GPU pod (the 70B overlay: 4 GPUs -> 16/32 CPU, 192Gi).
 CPU_REQUEST_PER_GPU, CPU_LIMIT_PER_GPU, MEMORY_GIB_PER_GPU = 4, 8, 48
+#: Host memory per GPU where the usual node shapes have less than 48 GiB per GPU:
+#: GKE g2-standard-24/48/96 (2/4/8 L4) have 96/192/384 GB, EKS g6.12xlarge/48xlarge
+#: (4/8 L4) 192/768 GiB; n1 T4 nodes are sized freely.  A2/A3 (A100, H100) have 85+ GB/GPU.
+MEMORY_GIB_PER_GPU_BY_CLASS = {"t4": 24, "l4": 32}
 #: Longest overlay name: "<name>-server" is a Service name, a DNS-1035 label (<= 63).
 MAX_NAME = 63 - len("-server")
 
@@ -276,6 +280,7 @@ def _patch_gpu_count(sc: Scaffold) -> str:
 
 def _patch_resources(sc: Scaffold) -> str:
     tp = sc.plan.sizing.tp
+    memory = MEMORY_GIB_PER_GPU_BY_CLASS.get(sc.plan.sizing.gpu.name, MEMORY_GIB_PER_GPU) * tp
     return "\n".join([
         f"# CPU and memory for a {tp}-GPU pod: {tp} worker processes, weight loading through host",
         "# memory, and the /dev/shm of components/tensor-parallel, which counts against the limit.",
@@ -291,10 +296,10 @@ def _patch_resources(sc: Scaffold) -> str:
         "          resources:",
         "            requests:",
         f"              cpu: \"{CPU_REQUEST_PER_GPU * tp}\"",
-        f"              memory: {MEMORY_GIB_PER_GPU * tp}Gi",
+        f"              memory: {memory}Gi",
         "            limits:",
         f"              cpu: \"{CPU_LIMIT_PER_GPU * tp}\"",
-        f"              memory: {MEMORY_GIB_PER_GPU * tp}Gi",
+        f"              memory: {memory}Gi",
     ]) + "\n"
 
 
@@ -531,6 +536,8 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
              f"GPU quota: this model adds up to {sc.max_replicas} x {s.tp} = "
              f"{sc.max_replicas * s.tp} GPUs); fix them before merging", err=True)
         return exitcodes.FINDINGS
+    if summary["warnings"]:
+        echo(outcome["text"], nl=False)
     echo(f"check      llmfleet check {rel}: passed ({summary['errors']} errors, "
          f"{summary['warnings']} warnings)")
     return exitcodes.OK

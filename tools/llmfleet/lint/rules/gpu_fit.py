@@ -75,8 +75,8 @@ def check(ctx):
             args: [meta-llama/Llama-3.1-8B-Instruct, --max-model-len, "16384"]
             resources: {limits: {nvidia.com/gpu: 1}}
 
-    Failing (``/spec/template/spec/containers/0/args/2``: the model's full 131072 tokens
-    need 16 GiB of KV, 13.2 GiB more than the L4 has)::
+    Failing (``/spec/template/spec/containers/0/args/1``, the option; the model's full
+    131072 tokens need 16 GiB of KV, 13.2 GiB more than the L4 has)::
 
         nodeSelector: {llmfleet.io/gpu-class: l4}
         containers:

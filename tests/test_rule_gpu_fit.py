@@ -1,0 +1,122 @@
+"""Lint rule gpu-fit: weights + one max-model-len sequence of KV must fit the GPU budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmfleet.config import LintSettings
+from llmfleet.lint.context import LintContext
+from llmfleet.lint.engine import RULE_CRASHED, lint_input
+from llmfleet.lint.registry import get_rule
+from llmfleet.lint.rules.gpu_fit import parse_len
+from llmfleet.manifests import load_text
+
+
+def deployment(args: list[str], gpu_class: str = "l4", gpus: int = 1, name: str = "m") -> str:
+    quoted = ", ".join(f'"{a}"' for a in args)
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: inference}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      nodeSelector: {{llmfleet.io/gpu-class: {gpu_class}}}
+      containers:
+        - name: vllm
+          image: vllm/vllm-openai:v0.33.0
+          args: [{quoted}]
+          resources:
+            requests: {{nvidia.com/gpu: {gpus}}}
+            limits: {{nvidia.com/gpu: {gpus}}}
+"""
+
+
+def gpu_fit(text: str):
+    resources, problems = load_text(text, "test.yaml")
+    assert not problems, [p.message for p in problems]
+    findings = lint_input(LintContext(resources, LintSettings()))
+    assert not [f for f in findings if f.rule == RULE_CRASHED], [f.message for f in findings]
+    return [f for f in findings if f.rule == "gpu-fit"]
+
+
+def test_good_small_manifest():
+    # Llama-3.1-8B on one L4 at 16384: 14.96 + 2.5 + 2.0 = 19.46 GiB <= 20.29 GiB.
+    assert gpu_fit(deployment(["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "16384"])) == []
+
+
+def test_bad_small_manifest():
+    # The model's default 131072 tokens need 16 GiB of KV: 13.17 GiB over the L4 budget.
+    findings = gpu_fit(deployment(["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "131072"]))
+    assert len(findings) == 1
+    f = findings[0]
+    assert (f.rule, f.severity.value, f.kind, f.name) == ("gpu-fit", "error", "Deployment", "m")
+    assert f.path == "/spec/template/spec/containers/0/args/1"   # the --max-model-len option
+    assert f.message == (
+        "meta-llama/Llama-3.1-8B-Instruct does not fit 1 x l4 with max-model-len 131072: per GPU "
+        "14.96 GiB weights + 2.50 GiB overhead + 16.00 GiB KV for one sequence = 33.46 GiB > "
+        "0.92 x 22.05 GiB = 20.29 GiB; 13.17 GiB short (vllm.md §4); vLLM would refuse to start")
+
+
+def test_default_length_is_the_model_context():
+    # No --max-model-len: vLLM uses max_position_embeddings (131072): the finding points at
+    # the model argument.
+    findings = gpu_fit(deployment(["meta-llama/Llama-3.1-8B-Instruct"]))
+    assert [f.path for f in findings] == ["/spec/template/spec/containers/0/args/0"]
+
+
+def test_tensor_parallel_70b():
+    good = deployment(["meta-llama/Llama-3.1-70B-Instruct", "--tensor-parallel-size", "4",
+                       "--max-model-len", "65536"], gpu_class="a100-80gb", gpus=4)
+    assert gpu_fit(good) == []
+    bad = deployment(["meta-llama/Llama-3.1-70B-Instruct", "--tensor-parallel-size", "2",
+                      "--max-model-len", "65536"], gpu_class="a100-80gb", gpus=2)
+    findings = gpu_fit(bad)
+    assert [f.path for f in findings] == ["/spec/template/spec/containers/0/args/3"]
+    assert "does not fit 2 x a100-80gb" in findings[0].message
+
+
+def test_config_file_setting_is_the_finding_path():
+    text = deployment(["--config", "/etc/vllm/serve.yaml"]).replace(
+        "          resources:", "          volumeMounts: [{name: cfg, mountPath: /etc/vllm}]\n"
+                                "          resources:") + """      volumes: [{name: cfg, configMap: {name: serve}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: serve, namespace: inference}
+data:
+  serve.yaml: |
+    model: Qwen/Qwen2.5-7B-Instruct
+    max-model-len: 32768
+    gpu-memory-utilization: 0.5
+"""
+    findings = gpu_fit(text)
+    assert [(f.kind, f.name, f.path) for f in findings] == [("ConfigMap", "serve", "/data/serve.yaml")]
+    assert "> 0.5 x 22.05 GiB = 11.03 GiB" in findings[0].message
+
+
+@pytest.mark.parametrize("args, gpu_class", [
+    (["acme/Unknown-70B", "--max-model-len", "131072"], "l4"),                 # unknown model
+    (["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "131072"], "v100"),  # unknown GPU
+    (["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "auto"], "l4"),   # vLLM fits it
+    (["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "16k"], "l4"),    # 16000 fits
+    (["meta-llama/Llama-3.1-8B-Instruct", "--quantization", "fp8", "--max-model-len", "32768"], "l4"),
+    (["meta-llama/Llama-3.1-8B-Instruct", "--kv-cache-dtype", "fp8", "--max-model-len", "32768"], "l4"),
+])
+def test_silent(args, gpu_class):
+    assert gpu_fit(deployment(args, gpu_class=gpu_class)) == []
+
+
+def test_parse_len():
+    assert parse_len("16384") == 16384 and parse_len(8192) == 8192
+    assert parse_len("16k") == 16000 and parse_len("16K") == 16384 and parse_len("25.6k") == 25600
+    assert parse_len("auto") is None and parse_len("-1") is None and parse_len(-1) is None
+
+
+def test_rule_is_registered_and_documented():
+    r = get_rule("gpu-fit")
+    assert r.severity.value == "error" and r.scope == "input"
+    doc = r.doc.lower()
+    assert "passing" in doc and "failing" in doc and "vllm.md §4" in r.doc
