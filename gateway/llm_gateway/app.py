@@ -260,8 +260,54 @@ class Gateway:
                               code="request_too_large")
 
     async def _forward(self, request: web.Request, route: Any, body: bytes) -> web.StreamResponse:
-        assert self.session is not None, "gateway not started"
+        """Send the request to the backend and stream its response back.
+
+        Read timeout: ``route.read_timeout`` seconds without a byte from the backend, for
+        the response headers and between body chunks.  It is one ``asyncio.timeout``
+        whose deadline moves forward lazily (only when it is more than a tenth of the
+        timeout behind ``now + read_timeout``), rather than aiohttp's ``sock_read``, which
+        re-arms a timer for every chunk; the effective limit is 0.9-1.0 x read_timeout.
+        """
         st = request[STATE]
+        loop = asyncio.get_running_loop()
+        read_timeout = route.read_timeout
+        slack = read_timeout / 10
+        state: dict[str, Any] = {"resp": None, "sse": False}
+        try:
+            async with asyncio.timeout(read_timeout) as deadline:
+                return await self._exchange(request, route, body, st, loop, deadline, slack, state)
+        except TimeoutError:
+            resp = state["resp"]
+            if resp is None or not resp.prepared:
+                return error_response(
+                    504, f"The backend for model '{route.name}' sent nothing for "
+                         f"{read_timeout:g} s.", code="backend_timeout")
+            # Timed out mid-response: the status line has gone out already.
+            st.error_code, st.final_status = "backend_timeout", 504
+            log.warning("backend timed out mid-response", extra={
+                "event": "backend_timeout", "model": route.name, "request_id": st.request_id})
+            await self._end_broken_stream(request, resp, state["sse"], "backend_timeout",
+                                          f"The backend sent nothing for {read_timeout:g} s.")
+            return resp
+
+    async def _end_broken_stream(self, request: web.Request, resp: web.StreamResponse,
+                                 sse: bool, code: str, message: str) -> None:
+        """End a response whose backend failed after the headers were sent: an SSE error
+        event then a normal end for event streams; otherwise close the connection without
+        the terminating chunk, so the client sees a truncated body, not a complete one."""
+        try:
+            if sse:
+                await resp.write(sse_error_event(message, code))
+                await resp.write_eof()
+            elif request.transport is not None:
+                request.transport.close()
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            pass
+
+    async def _exchange(self, request: web.Request, route: Any, body: bytes, st: RequestState,
+                        loop: asyncio.AbstractEventLoop, deadline: asyncio.Timeout,
+                        slack: float, state: dict[str, Any]) -> web.StreamResponse:
+        assert self.session is not None, "gateway not started"
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST}
         headers["X-Request-Id"] = st.request_id
         peer = request.remote
@@ -274,33 +320,23 @@ class Gateway:
             total=None,
             connect=route.pool_timeout + route.connect_timeout,  # pool wait + connect
             sock_connect=route.connect_timeout,
-            sock_read=route.read_timeout,
+            sock_read=None,  # see _forward
         )
         url = route.url + request.rel_url.raw_path_qs
         try:
             upstream = await self.session.request(
                 request.method, url, data=body, headers=headers, timeout=timeout,
                 allow_redirects=False)
-        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+        except _UPSTREAM_ERRORS as exc:
             log.warning("backend unreachable", extra={
                 "event": "backend_unavailable", "model": route.name, "backend": route.overlay,
                 "error": f"{type(exc).__name__}: {exc}", "request_id": st.request_id})
             return error_response(
                 503, f"The backend for model '{route.name}' is unavailable; try again later.",
                 code="backend_unavailable", headers={"Retry-After": "1"})
-        except aiohttp.SocketTimeoutError:
-            return error_response(
-                504, f"The backend for model '{route.name}' did not answer within "
-                     f"{route.read_timeout:g} s.", code="backend_timeout")
-        except _UPSTREAM_ERRORS as exc:
-            log.warning("backend request failed", extra={
-                "event": "backend_error", "model": route.name, "backend": route.overlay,
-                "error": f"{type(exc).__name__}: {exc}", "request_id": st.request_id})
-            return error_response(
-                503, f"The backend for model '{route.name}' is unavailable; try again later.",
-                code="backend_unavailable", headers={"Retry-After": "1"})
 
         finished = False
+        read_timeout = route.read_timeout
         try:
             resp = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for name, value in upstream.headers.items():
@@ -313,46 +349,36 @@ class Gateway:
             length = upstream.headers.get("Content-Length")
             if length is not None and "Transfer-Encoding" not in upstream.headers:
                 resp.content_length = int(length)
+            state["resp"], state["sse"] = resp, sse
             try:
                 await resp.prepare(request)
                 sent = 0
-                first = True
                 try:
                     async for chunk in upstream.content.iter_any():
-                        if first:
+                        now = loop.time()
+                        if sent == 0:
                             st.ttfb = time.perf_counter() - st.start
-                            first = False
+                        if now + read_timeout - deadline.when() > slack:  # type: ignore[operator]
+                            deadline.reschedule(now + read_timeout)
                         try:
                             await resp.write(chunk)
                         except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
                             raise _ClientGone() from exc
                         sent += len(chunk)
                 except _UPSTREAM_ERRORS as exc:
-                    # The backend failed mid-response: the status line has gone out already.
-                    st.error_code = "backend_stream_error"
-                    st.final_status = 502
+                    st.error_code, st.final_status = "backend_stream_error", 502
                     log.warning("backend failed mid-response", extra={
                         "event": "backend_stream_error", "model": route.name,
-                        "error": f"{type(exc).__name__}: {exc}",
-                        "request_id": st.request_id})
-                    if sse:
-                        await resp.write(sse_error_event(
-                            "The backend failed while streaming the response.",
-                            "backend_stream_error"))
-                    else:
-                        # Close without the terminating chunk so the client sees a
-                        # truncated body rather than a complete one.
-                        if request.transport is not None:
-                            request.transport.close()
-                        return resp
+                        "error": f"{type(exc).__name__}: {exc}", "request_id": st.request_id})
+                    await self._end_broken_stream(
+                        request, resp, sse, "backend_stream_error",
+                        "The backend failed while streaming the response.")
+                    return resp
                 finally:
                     st.bytes_out = sent
                 await resp.write_eof()
-            except _ClientGone:
-                st.final_status = CLIENT_CLOSED
-                return resp
-            except (ConnectionResetError, aiohttp.ClientConnectionResetError):
-                # prepare()/write_eof() to a client that went away.
+            except (_ClientGone, ConnectionResetError, aiohttp.ClientConnectionResetError):
+                # The client went away (a write failed before the handler was cancelled).
                 st.final_status = CLIENT_CLOSED
                 return resp
             finished = True
@@ -361,8 +387,8 @@ class Gateway:
             if finished:
                 upstream.release()
             else:
-                # Client gone, cancelled, or error: drop the upstream connection so the
-                # backend sees the disconnect and aborts the generation.
+                # Client gone, cancelled, timed out or failed: drop the upstream connection
+                # so the backend sees the disconnect and aborts the generation.
                 upstream.close()
 
 

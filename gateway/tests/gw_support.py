@@ -48,6 +48,8 @@ class FakeBackend:
     received: asyncio.Event = field(default_factory=asyncio.Event)
     hang: asyncio.Event = field(default_factory=asyncio.Event)  # set: never answer
     fail_mid_stream: bool = False
+    drip_interval: float = 0.0
+    drip_count: int = 0
     port: int = 0
     runner: web.AppRunner | None = None
 
@@ -110,6 +112,12 @@ class FakeBackend:
             await resp.prepare(request)
             await resp.write(self._chunk(0, "first "))
             self.first_sent.set()
+            if self.drip_interval:
+                # Chunks spaced below the read timeout, lasting longer than it in total.
+                for i in range(self.drip_count):
+                    await asyncio.sleep(self.drip_interval)
+                    await resp.write(self._chunk(i + 1, "."))
+                self.release.set()
             await asyncio.wait_for(self.release.wait(), EVENT_TIMEOUT)
             if self.fail_mid_stream:
                 request.transport.close()  # type: ignore[union-attr]

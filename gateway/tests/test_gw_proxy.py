@@ -161,6 +161,30 @@ async def test_backend_read_timeout_is_504(gateway):
     assert_openai_error(exc.value.response.json(), "backend_timeout")
 
 
+async def test_read_timeout_mid_stream_ends_with_sse_error(gateway):
+    slow = gateway.backends[MODEL_SLOW]  # read_timeout 0.3 s; sends one chunk, then waits
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{gateway.base_url}/chat/completions",
+                          headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+                          json={"model": MODEL_SLOW, "stream": True}) as r:
+            assert r.status == 200
+            body = await asyncio.wait_for(r.read(), 5)
+    assert body.startswith(slow._chunk(0, "first "))
+    assert b'"code": "backend_timeout"' in body
+    await wait_event(slow.cancelled, "backend to see the upstream connection close")
+
+
+async def test_read_timeout_is_between_reads_not_total(gateway):
+    slow = gateway.backends[MODEL_SLOW]  # read_timeout 0.3 s
+    slow.drip_interval, slow.drip_count = 0.1, 8  # 0.8 s in all, never 0.3 s silent
+    async with client(gateway) as c:
+        stream = await c.chat.completions.create(model=MODEL_SLOW, messages=[], stream=True)
+        chunks = [chunk async for chunk in stream]
+    assert len(chunks) == 1 + 8 + 3  # first, drip, second/third/finish
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    await wait_event(slow.finished, "backend to finish")
+
+
 async def test_client_disconnect_cancels_upstream(gateway):
     backend = gateway.backends[MODEL_A]
     async with client(gateway) as c:

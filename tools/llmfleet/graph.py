@@ -31,7 +31,9 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Reader(Protocol):
-    files: Any
+    def is_file(self, path: str) -> bool: ...
+
+    def is_dir(self, path: str) -> bool: ...
 
     def read_text(self, path: str) -> str | None: ...
 
@@ -120,7 +122,7 @@ def _strings(value: Any) -> list[str]:
 class Graph:
     """Parsed kustomizations, cached per folder, and their transitive file sets."""
 
-    def __init__(self, reader):
+    def __init__(self, reader: Reader):
         self.reader = reader
         self._nodes: dict[str, Kustomization] = {}
         self._deps: dict[str, frozenset[str]] = {}
@@ -185,25 +187,22 @@ class Graph:
 
     def _plugin_config(self, node: Kustomization, path: str) -> None:
         """Builtin transformer/generator configurations name files too (relative to the
-        kustomization's folder)."""
+        kustomization's folder): ``path``/``paths`` of the patch transformers, ``files``,
+        ``envs``, ``env`` of the generators, ``replacements[].path``."""
         text = self.reader.read_text(path) or ""
         try:
             docs = list(yaml.load_all(text, Loader=_Loader))
         except yaml.YAMLError:
             return
-        for doc in docs:
-            if isinstance(doc, dict):
-                self._file_fields(node, doc, plugin=True)
-
-    def _file_fields(self, node: Kustomization, data: dict, plugin: bool = False) -> None:
-        for key in ("path", "valuesFile", "env"):
-            if plugin and isinstance(data.get(key), str) and not is_inline(data[key]):
-                self._ref(node, key, data[key], False)
-        for key in ("paths", "envs", "files", "additionalValuesFiles"):
-            if plugin:
+        for data in docs:
+            if not isinstance(data, dict):
+                continue
+            for key in ("path", "env", "valuesFile"):
+                if isinstance(data.get(key), str) and not is_inline(data[key]):
+                    self._ref(node, key, data[key], False)
+            for key in ("paths", "envs", "files", "additionalValuesFiles"):
                 for ref in _strings(data.get(key)):
                     self._ref(node, key, ref.split("=", 1)[-1] if key == "files" else ref, False)
-        if plugin:
             for item in _as_list(data.get("replacements")):
                 if isinstance(item, dict) and isinstance(item.get("path"), str):
                     self._ref(node, "replacements", item["path"], False)

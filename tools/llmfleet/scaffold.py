@@ -282,8 +282,9 @@ def _patch_resources(sc: Scaffold) -> str:
     tp = sc.plan.sizing.tp
     memory = MEMORY_GIB_PER_GPU_BY_CLASS.get(sc.plan.sizing.gpu.name, MEMORY_GIB_PER_GPU) * tp
     return "\n".join([
-        f"# CPU and memory for a {tp}-GPU pod: {tp} worker processes, weight loading through host",
-        "# memory, and the /dev/shm of components/tensor-parallel, which counts against the limit.",
+        f"# CPU and memory for {'an' if tp == 8 else 'a'} {tp}-GPU pod: {tp} worker processes, weight",
+        "# loading through host memory, and the /dev/shm of components/tensor-parallel, which",
+        "# counts against the limit.",
         "apiVersion: apps/v1",
         "kind: Deployment",
         "metadata:",

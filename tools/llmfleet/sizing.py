@@ -31,9 +31,9 @@ it divides them).  A configuration *holds* the model when its KV cache has room 
 ``min(model context, DEFAULT_TARGET_CONTEXT)`` and the cheapest holding configuration wins
 (price x TP; then fewer GPUs; then more memory); classes without bf16 (T4) are left
 out for bf16 models, which can overflow in float16 (Gemma 2 is known to), unless pinned
-with ``--gpu`` (then the overlay serves in float16, ``dtype: half``).  With ``--gpu`` and/or ``--tp`` pinned and
-no ``--max-model-len``, the smallest TP that holds *some* length wins and max-model-len is
-fitted to it: the largest power of two <= the model's context with room for
+with ``--gpu`` (then the overlay serves in float16, ``dtype: half``).  With ``--gpu``
+and/or ``--tp`` pinned and no ``--max-model-len``, the smallest TP that holds *some* length
+wins and max-model-len is fitted to it: the largest power of two <= the model's context with room for
 MIN_CONCURRENCY sequences (:func:`fit_max_model_len`).  An explicit ``--max-model-len``
 on a pinned GPU takes the smallest TP with room for one sequence of it (a note says when
 fewer than MIN_CONCURRENCY fit).
@@ -386,17 +386,19 @@ def _fits_nothing(model: ModelSpec, length: int, sequences: int, quantization, k
 def _does_not_fit(options: list[Sizing], length: int, sequences: int, model: ModelSpec) -> str:
     if not options:
         return f"{model.id}: no GPU class and TP to try"
-    best = min(options, key=lambda o: o.shortfall_bytes(length, sequences))
-    s = best
-    return (f"{model.id} does not fit on {s.gpu.name} at TP {s.tp if len({o.tp for o in options}) == 1 else '<= ' + str(max(o.tp for o in options))}: "
-            f"per GPU {gib(s.weights_bytes_per_gpu):.2f} GiB weights + "
+    s = min(options, key=lambda o: o.shortfall_bytes(length, sequences))
+    tps = sorted({o.tp for o in options})
+    where = f"TP {s.tp}" if len(tps) == 1 else f"TP <= {tps[-1]} (closest: TP {s.tp})"
+    plural = "s" if sequences > 1 else ""
+    return (f"{model.id} does not fit on {s.gpu.name} at {where}: per GPU "
+            f"{gib(s.weights_bytes_per_gpu):.2f} GiB weights + "
             f"{gib(s.overhead_bytes_per_gpu):.2f} GiB overhead + "
             f"{gib(sequences * length * s.kv_bytes_per_token_per_gpu):.2f} GiB KV for "
-            f"{sequences} sequence{'s' if sequences > 1 else ''} of {length} tokens = "
+            f"{sequences} sequence{plural} of {length} tokens = "
             f"{gib(s.needed_bytes_per_gpu(length, sequences)):.2f} GiB > budget "
             f"{gib(s.budget_bytes_per_gpu):.2f} GiB ({s.gpu_memory_utilization:g} x "
-            f"{s.gpu.memory_gib:g} GiB); short by {gib(s.shortfall_bytes(length, sequences)):.2f} GiB"
-            f"{' at the best TP (' + str(s.tp) + ')' if len({o.tp for o in options}) > 1 else ''}. "
+            f"{s.gpu.memory_gib:g} GiB); short by "
+            f"{gib(s.shortfall_bytes(length, sequences)):.2f} GiB. "
             "Try a larger --tp, another --gpu, --quantization, or a smaller --max-model-len")
 
 
@@ -413,8 +415,9 @@ def describe(p: Plan) -> list[str]:
         f"kv/token   {s.kv_bytes_per_token:,} B ({s.kv_bytes_per_token / 1024:g} KiB) for the model, "
         f"{s.kv_bytes_per_token_per_gpu:,} B per GPU at TP {s.tp}",
         f"budget     {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} GiB = "
-        f"{gib(s.budget_bytes_per_gpu):.2f} GiB per GPU - {gib(s.weights_bytes_per_gpu):.2f} weights - "
-        f"{gib(s.overhead_bytes_per_gpu):.2f} overhead = {gib(s.kv_cache_bytes_per_gpu):.2f} GiB KV cache per GPU",
+        f"{gib(s.budget_bytes_per_gpu):.2f} GiB per GPU - {gib(s.weights_bytes_per_gpu):.2f} weights"
+        f" - {gib(s.overhead_bytes_per_gpu):.2f} overhead = "
+        f"{gib(s.kv_cache_bytes_per_gpu):.2f} GiB KV cache per GPU",
         f"kv cache   {s.kv_tokens:,} tokens",
         f"max len    {p.max_model_len} tokens; max concurrency at full context {p.concurrency:.2f}",
     ]
