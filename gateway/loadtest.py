@@ -2,16 +2,16 @@
 """Load test: how much latency does the gateway add to streamed requests?
 
 Starts, on loopback only, a fake OpenAI-compatible backend (its own process) that streams
-``--chunks`` SSE chunks ``--interval-ms`` apart, and the real gateway (``python -m
-llm_gateway``, its own process) in front of it.  Then it sends ``--concurrency`` concurrent
-streamed chat completions, first directly to the backend and then through the gateway,
-``--requests`` per phase (each phase also stops after ``--max-seconds``), and reports:
+SSE chunks ``--interval-ms`` apart (``--chunks`` on average per response), and the real
+gateway (``python -m llm_gateway``, its own process) in front of it.  Then it keeps
+``--concurrency`` streamed chat completions open at a time, directly to the backend and
+through the gateway, in alternating rounds (``--rounds``) so that other load on the
+machine affects both paths alike; ``--requests`` per path in all, each path also stopping
+after ``--max-seconds``.  It reports, per path, time to first chunk (TTFB) and time to the
+end of the stream at p50/p99 and requests per second, the added latency (gateway minus
+direct) at p50 and p99, the gateway's CPU time per request, and how busy the machine was.
 
-* time to first chunk (TTFB) and time to the end of the stream, p50/p99, per phase;
-* the added latency (gateway minus direct) at p50 and p99;
-* requests per second per phase.
-
-Usage:  python gateway/loadtest.py [--concurrency 100] [--requests 3000] [--json]
+Usage:  python gateway/loadtest.py [--concurrency 100] [--requests 3000] [--json] [--check]
 Exit status 1 if any request failed, or with --check if the p99 added TTFB is 5 ms or more.
 """
 

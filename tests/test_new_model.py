@@ -346,3 +346,40 @@ def test_generated_overlay_renders_like_the_hand_written_one(repo, name):
     for g, w in zip(got, want):
         assert g == w, (f"{w['kind']} {w['metadata']['name']} differs:\n--- hand-written\n"
                         f"{yaml.safe_dump(w, sort_keys=True)}\n--- generated\n{yaml.safe_dump(g, sort_keys=True)}")
+
+
+# -- generated overlays pass every lint rule -----------------------------------------------------
+
+VARIANTS = [
+    ("meta-llama/Llama-3.1-8B-Instruct", []),
+    ("meta-llama/Llama-3.1-70B-Instruct", []),                       # auto: TP 8 on L4
+    ("mistralai/Mistral-7B-Instruct-v0.3", ["--gpu", "h100-80gb", "--min-replicas", "2"]),
+    ("Qwen/Qwen2.5-7B-Instruct", ["--quantization", "fp8", "--kv-cache-dtype", "fp8"]),
+    ("google/gemma-2-9b-it", []),                                    # TP 2, longer startup
+    ("microsoft/Phi-3-mini-4k-instruct", ["--gpu", "t4"]),           # dtype: half
+]
+
+
+@pytest.mark.parametrize("model, flags", VARIANTS, ids=[v[0].split("/")[1] for v in VARIANTS])
+def test_generated_overlays_lint_clean(repo, model, flags):
+    from llmfleet.config import load_config
+    from llmfleet.runner import Options, run_lint
+    name = "gen-" + scaffold.default_name(model)[:40]
+    opts = NewModelOptions(model, name=name)
+    args = iter(flags)
+    for flag in args:
+        key = flag[2:].replace("-", "_")
+        value = next(args)
+        setattr(opts, key, int(value) if key in ("min_replicas", "max_replicas", "tp") else value)
+    sc = scaffold.prepare(opts, repo / "overlays", repo)
+    scaffold.write_overlay(repo / "overlays", name, sc.files, force=False)
+    report = run_lint(load_config(repo), [str(repo / "overlays" / name)], Options())
+    assert [(f.rule, f.severity.value, f.path, f.message) for f in report.findings] == []
+
+
+def test_base_defaults_are_read_from_the_repository(repo):
+    d = scaffold.base_defaults(repo)
+    deployment = yaml.safe_load((repo / "base" / "deployment.yaml").read_text())
+    probe = deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
+    assert (d.startup_failures, d.probe_period_s) == (probe["failureThreshold"], probe["periodSeconds"])
+    assert scaffold.base_defaults(repo / "nowhere") == scaffold.BaseDefaults()

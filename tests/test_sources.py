@@ -114,6 +114,13 @@ def test_generated_configmap_maps_to_serve_yaml_and_kustomization(repo):
         (f"overlays/{overlay}/kustomization.yaml", line_of(kustomization, r"^\s+llmfleet.io/served-model-name:"))
     assert locate(repo, overlay, "Deployment", "/metadata/namespace") == \
         (f"overlays/{overlay}/kustomization.yaml", line_of(kustomization, r"^namespace:"))
+    # a label the overlay adds, wherever kustomize puts it (selectors too)
+    label = line_of(kustomization, r"^\s+app.kubernetes.io/instance:")
+    for pointer in ("/metadata/labels/app.kubernetes.io~1instance",
+                    "/spec/selector/matchLabels/app.kubernetes.io~1instance"):
+        assert locate(repo, overlay, "Deployment", pointer) == (f"overlays/{overlay}/kustomization.yaml", label)
+    # a label from the base stays in the base
+    assert locate(repo, overlay, "Deployment", "/metadata/labels/app.kubernetes.io~1name")[0] == "base/deployment.yaml"
 
 
 def test_inline_json6902_and_images_transformer(repo):

@@ -176,7 +176,8 @@ def lint(targets, fmt, output, strict, **kwargs):
 @click.argument("overlays", nargs=-1)
 @click.option("--changed-since", metavar="REF",
               help="Only the overlays (and platform kustomizations) affected by the files changed "
-                   "since this git revision (see `llmfleet affected`), plus the fleet-wide rules.")
+                   "since this git revision (see `llmfleet affected`; with OVERLAYS, those of them "
+                   "that are affected), plus the fleet-wide rules.")
 @validate_options
 @lint_options
 @report_options

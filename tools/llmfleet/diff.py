@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from llmfleet import render as render_mod
+from llmfleet.config import find_kustomization
 from llmfleet.errors import UsageError
 
 #: kustomize's name hash: 10 characters from this alphabet (api/hasher/hasher.go encode()).
@@ -101,7 +102,6 @@ class OverlayDiff:
 
 def render_side(root: Path, rel: str, renderer: render_mod.Renderer) -> Side:
     directory = root / rel
-    from llmfleet.config import find_kustomization
     if not directory.is_dir() or find_kustomization(directory) is None:
         return Side(False)
     rendered = render_mod.render(directory, renderer)

@@ -36,16 +36,20 @@ NAMESPACE = "inference"
 #: Components every model overlay uses, in the order the hand-written overlays list them
 #: (the GPU component and, for TP > 1, tensor-parallel come first).
 COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "pdb")
-#: components/model-cache's PVC size; bigger models patch it.
+#: components/model-cache's PVC size; bigger models patch it.  Read from the repository
+#: (:func:`base_defaults`); these are the fallbacks.
 DEFAULT_CACHE_GIB = 50
-#: base/deployment.yaml's startup probe: 90 x 10 s.
-BASE_STARTUP_FAILURES = 90
+#: base/deployment.yaml's startup probe (failureThreshold x periodSeconds).
+BASE_STARTUP_FAILURES = 60
 PROBE_PERIOD_S = 10
-#: Rollout deadline beyond the startup window (base: 900 s window, 1200 s deadline).
+#: Rollout deadline beyond the startup window (base: 600 s window, 1200 s deadline).
 PROGRESS_MARGIN_S = 600
 #: Startup windows by weight size (GiB -> failureThreshold x 10 s): download, weight load,
-#: torch.compile and CUDA-graph capture grow with the model (vllm.md §3.2, §5.9).
-STARTUP_TIERS = ((20, BASE_STARTUP_FAILURES), (60, 150), (160, 240), (math.inf, 360))
+#: torch.compile and CUDA-graph capture grow with the model (vllm.md §3.2, §5.9).  The
+#: first tier is the base's own window; the scale-down stabilization window follows the
+#: startup window (lint rule scaler-bounds: a replica must not be given back faster than
+#: a new one can load).
+STARTUP_TIERS = ((20, None), (60, 150), (160, 240), (math.inf, 360))
 #: The cold-load need of lint rule probe-startup: 600 s + 12 s per billion parameters over 8.
 COLD_LOAD_FLOOR_S, COLD_LOAD_PER_BILLION_S, COLD_LOAD_FLOOR_PARAMS_B = 600, 12, 8
 #: Per GPU of a multi-GPU pod (the 70B overlay: 4 GPUs -> 16/32 CPU, 192Gi).
@@ -304,19 +308,83 @@ def _patch_resources(sc: Scaffold) -> str:
     ]) + "\n"
 
 
-def startup_failures(model: ModelSpec, weights_gib: float) -> int:
-    tier = next(n for limit, n in STARTUP_TIERS if weights_gib <= limit)
-    need_s = COLD_LOAD_FLOOR_S + max(0.0, model.params / 1e9 - COLD_LOAD_FLOOR_PARAMS_B) \
-        * COLD_LOAD_PER_BILLION_S
-    return max(tier, math.ceil(need_s / PROBE_PERIOD_S))
+@dataclass(frozen=True)
+class BaseDefaults:
+    """The values of base/ and components/ that the patches are measured against."""
+
+    startup_failures: int = BASE_STARTUP_FAILURES
+    probe_period_s: int = PROBE_PERIOD_S
+    scale_down_window_s: int = 600
+    cache_gib: int = DEFAULT_CACHE_GIB
 
 
-def _patch_startup(sc: Scaffold, failures: int) -> str:
-    window = failures * PROBE_PERIOD_S
+def base_defaults(root: Path) -> BaseDefaults:
+    """Read the startup probe, scale-down window and cache size from the repository, so the
+    scaffold patches exactly what the base does not cover; fallbacks where unreadable."""
+    d = BaseDefaults()
+    values = {}
+
+    def load(rel: str) -> dict:
+        try:
+            data = yaml.safe_load((root / rel).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    containers = (((load("base/deployment.yaml").get("spec") or {}).get("template") or {})
+                  .get("spec") or {}).get("containers") or []
+    probe = next((c.get("startupProbe") for c in containers
+                  if isinstance(c, dict) and c.get("name") == "vllm"), None) or {}
+    if isinstance(probe.get("failureThreshold"), int):
+        values["startup_failures"] = probe["failureThreshold"]
+    if isinstance(probe.get("periodSeconds"), int):
+        values["probe_period_s"] = probe["periodSeconds"]
+    window = (((((load("base/scaledobject.yaml").get("spec") or {}).get("advanced") or {})
+                .get("horizontalPodAutoscalerConfig") or {}).get("behavior") or {})
+              .get("scaleDown") or {}).get("stabilizationWindowSeconds")
+    if isinstance(window, int):
+        values["scale_down_window_s"] = window
+    storage = str((((load("components/model-cache/pvc.yaml").get("spec") or {}).get("resources")
+                    or {}).get("requests") or {}).get("storage", ""))
+    if re.fullmatch(r"\d+Gi", storage):
+        values["cache_gib"] = int(storage[:-2])
+    return BaseDefaults(**{**d.__dict__, **values})
+
+
+def startup_failures(model: ModelSpec, weights_gib: float, base: BaseDefaults = BaseDefaults()) -> int:
+    """failureThreshold of the startup probe: the weight-size tier, at least the cold-load
+    need of lint rule probe-startup, never below the base."""
+    tier = next(n for limit, n in STARTUP_TIERS if weights_gib <= limit) or base.startup_failures
+    need_s = int(round(COLD_LOAD_FLOOR_S + max(0.0, model.params / 1e9 - COLD_LOAD_FLOOR_PARAMS_B)
+                       * COLD_LOAD_PER_BILLION_S))   # as lint rule probe-startup rounds it
+    return max(tier, base.startup_failures, math.ceil(need_s / base.probe_period_s))
+
+
+def _patch_scale_down(sc: Scaffold, window: int) -> str:
+    return "\n".join([
+        f"# A replica removed too early costs a {gib(sc.plan.sizing.weights_bytes):.0f} GiB cold start "
+        f"(up to the {window // 60} min",
+        "# startup window in patch-startup-window.yaml): keep load for as long before giving a",
+        "# replica back.",
+        "apiVersion: keda.sh/v1alpha1",
+        "kind: ScaledObject",
+        "metadata:",
+        "  name: server",
+        "spec:",
+        "  advanced:",
+        "    horizontalPodAutoscalerConfig:",
+        "      behavior:",
+        "        scaleDown:",
+        f"          stabilizationWindowSeconds: {window}",
+    ]) + "\n"
+
+
+def _patch_startup(sc: Scaffold, failures: int, period: int = PROBE_PERIOD_S) -> str:
+    window = failures * period
     w = sc.plan.sizing.weights_bytes
     return "\n".join([
         f"# A {gib(w):.0f} GiB cold start: download (first start only, then model-cache), weight",
-        f"# load, torch.compile and CUDA-graph capture. {failures} x {PROBE_PERIOD_S} s = "
+        f"# load, torch.compile and CUDA-graph capture. {failures} x {period} s = "
         f"{window // 60} min before the startup probe",
         "# gives up; the rollout deadline must be longer.",
         "apiVersion: apps/v1",
@@ -334,9 +402,9 @@ def _patch_startup(sc: Scaffold, failures: int) -> str:
     ]) + "\n"
 
 
-def cache_gib(weights_gib: float) -> int:
+def cache_gib(weights_gib: float, default: int = DEFAULT_CACHE_GIB) -> int:
     """PVC size: the weights twice (room for one more revision), in steps of 50 GiB."""
-    return max(DEFAULT_CACHE_GIB, math.ceil(2 * weights_gib / 50) * 50)
+    return max(default, math.ceil(2 * weights_gib / 50) * 50)
 
 
 def _patch_cache(sc: Scaffold, size: int) -> str:
@@ -369,13 +437,18 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
         files["patch-gpu-count.yaml"] = _patch_gpu_count(sc)
         files["patch-resources.yaml"] = _patch_resources(sc)
         patches += ["patch-gpu-count.yaml", "patch-resources.yaml"]
+    base = base_defaults(root)
     weights = gib(s.weights_bytes)
-    failures = startup_failures(sc.model, weights)
-    if failures > BASE_STARTUP_FAILURES:
-        files["patch-startup-window.yaml"] = _patch_startup(sc, failures)
+    failures = startup_failures(sc.model, weights, base)
+    if failures > base.startup_failures:
+        files["patch-startup-window.yaml"] = _patch_startup(sc, failures, base.probe_period_s)
         patches.append("patch-startup-window.yaml")
-    size = cache_gib(weights)
-    if size > DEFAULT_CACHE_GIB:
+    window = failures * base.probe_period_s
+    if window > base.scale_down_window_s:
+        files["patch-scale-down-window.yaml"] = _patch_scale_down(sc, window)
+        patches.append("patch-scale-down-window.yaml")
+    size = cache_gib(weights, base.cache_gib)
+    if size > base.cache_gib:
         files["patch-cache-size.yaml"] = _patch_cache(sc, size)
         patches.append("patch-cache-size.yaml")
     files["patch-max-replicas.yaml"] = _patch_max_replicas(sc)

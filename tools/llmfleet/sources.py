@@ -107,6 +107,9 @@ class Layer:
     # transform: pointer -> line in the kustomization, and an image matcher
     fixed: dict[str, int] = field(default_factory=dict)
     images: list[tuple[str, int]] = field(default_factory=list)
+    # transform: label/annotation key -> line, for pointers ending in labels|matchLabels/<key>
+    labels: dict[str, int] = field(default_factory=dict)
+    annotations: dict[str, int] = field(default_factory=dict)
 
 
 def _group(api_version: Any) -> str:
@@ -275,8 +278,18 @@ class Tracer:
                 line = klines.get(f"/images/{i}/newTag", klines.get(f"/images/{i}/digest",
                                   klines.get(f"/images/{i}", 0)))
                 images.append((repo, line))
-        if fixed or images:
-            self.layers.append(Layer("transform", kfile, fixed=fixed, images=images))
+        labels: dict[str, int] = {}
+        for i, item in enumerate(data.get("labels") or []):
+            if isinstance(item, dict) and isinstance(item.get("pairs"), dict):
+                for k in item["pairs"]:
+                    labels[str(k)] = klines.get(f"/labels/{i}/pairs/{escape_pointer_token(k)}", 0)
+        for k in data.get("commonLabels") or {}:
+            labels[str(k)] = klines.get(f"/commonLabels/{escape_pointer_token(k)}", 0)
+        annotations = {str(k): klines.get(f"/commonAnnotations/{escape_pointer_token(k)}", 0)
+                       for k in data.get("commonAnnotations") or {}}
+        if fixed or images or labels or annotations:
+            self.layers.append(Layer("transform", kfile, fixed=fixed, images=images, labels=labels,
+                                     annotations=annotations))
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -446,8 +459,14 @@ class Tracer:
                     line += layer.offset
             elif layer.kind == "transform":
                 file, depth, line = layer.file, -1, 0
+                key = _unescape(tokens[-1]) if tokens else ""
+                parent = tokens[-2] if len(tokens) >= 2 else ""
                 if pointer in layer.fixed:
                     depth, line = len(tokens), layer.fixed[pointer]
+                elif parent in ("labels", "matchLabels") and key in layer.labels:
+                    depth, line = len(tokens), layer.labels[key]
+                elif parent == "annotations" and key in layer.annotations:
+                    depth, line = len(tokens), layer.annotations[key]
                 elif tokens and tokens[-1] == "image" and layer.images:
                     value = _get(obj, tokens)
                     if isinstance(value, str):
