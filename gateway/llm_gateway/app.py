@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -63,6 +64,9 @@ _HOP_BY_HOP = frozenset(h.lower() for h in (
 ))
 _DROP_REQUEST = _HOP_BY_HOP | {"authorization", "x-forwarded-for", "x-forwarded-proto"}
 _DROP_RESPONSE = _HOP_BY_HOP | {"server", "date"}
+
+#: A client-sent X-Request-Id is kept (and forwarded) only if it looks like an id.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 _UPSTREAM_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
@@ -123,7 +127,9 @@ class Gateway:
         if not request.path.startswith("/v1/") and request.path != "/v1":
             return await handler(request)
         start = time.perf_counter()
-        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        request_id = request.headers.get("X-Request-Id", "")
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
         st = request[STATE] = RequestState(start, request_id)
         endpoint = endpoint_label(request.path)
         m = self.metrics

@@ -1,17 +1,31 @@
-"""Test support: fake OpenAI-compatible backends and constants (imported by conftest and tests)."""
+"""Test support for gateway/tests: fake OpenAI-compatible backends, the real gateway on
+loopback, and the fixtures ``backends`` and ``gateway``.
+
+There is deliberately no conftest.py here: pytest imports every conftest.py in this
+repository as the module ``conftest``, and tests/ imports helpers from its own.  Test
+modules import the fixtures from this module instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
-from llm_gateway.config import Settings
+GATEWAY_DIR = Path(__file__).resolve().parents[1]
+if str(GATEWAY_DIR) not in sys.path:
+    sys.path.insert(0, str(GATEWAY_DIR))  # the llm_gateway package
+
+from llm_gateway.app import create_app, make_runner  # noqa: E402
+from llm_gateway.auth import KeyStore  # noqa: E402
+from llm_gateway.config import Settings, load_routes  # noqa: E402
 
 CLIENT_KEY = "sk-test-client-key-1"
 OTHER_CLIENT_KEY = "sk-test-client-key-2"
@@ -200,3 +214,36 @@ async def wait_event(event: asyncio.Event, what: str, timeout: float = EVENT_TIM
         await asyncio.wait_for(event.wait(), timeout)
     except asyncio.TimeoutError:
         pytest.fail(f"timed out after {timeout} s waiting for: {what}")
+
+
+@pytest_asyncio.fixture
+async def backends():
+    made = {}
+    for name in (MODEL_A, MODEL_B, MODEL_SLOW):
+        backend = FakeBackend(name)
+        await backend.start()
+        made[name] = backend
+    yield made
+    for backend in made.values():
+        backend.release.set()
+        await backend.stop()
+
+
+@pytest_asyncio.fixture
+async def gateway(tmp_path, backends):
+    routes_file, keys_file = write_config(tmp_path, backends[MODEL_A], backends[MODEL_B],
+                                          backends[MODEL_SLOW])
+    settings = Settings(routes_file=str(routes_file), api_keys_file=str(keys_file),
+                        host="127.0.0.1", port=0, max_body_bytes=64 * 1024, shutdown_grace=5)
+    app = create_app(load_routes(routes_file), KeyStore(str(keys_file)), settings,
+                     backend_api_key=BACKEND_KEY)
+    runner = make_runner(app, settings)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    handle = GatewayHandle(f"http://127.0.0.1:{port}", runner, app, backends, settings)
+    yield handle
+    for backend in backends.values():
+        backend.release.set()
+    await runner.cleanup()

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+import gw_support  # noqa: F401 (puts llm_gateway on sys.path)
+
 from llm_gateway.auth import KeyStore, bearer_token
 from llm_gateway.config import (
     DEFAULT_READ_TIMEOUT, ConfigError, Settings, load_routes, parse_routes,

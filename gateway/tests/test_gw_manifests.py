@@ -12,6 +12,8 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import pytest
+
+import gw_support  # noqa: F401 (puts llm_gateway on sys.path)
 import yaml
 
 from llm_gateway.config import parse_routes

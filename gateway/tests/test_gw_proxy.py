@@ -10,7 +10,8 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from gw_support import (
+from gw_support import (  # noqa: F401 (fixtures: backends, gateway)
+    backends, gateway,
     BACKEND_KEY, CLIENT_KEY, MODEL_A, MODEL_B, MODEL_DOWN, MODEL_SLOW, OTHER_CLIENT_KEY,
     wait_event,
 )
@@ -286,3 +287,17 @@ async def test_access_log_is_json_without_prompt(gateway, caplog):
     assert secret_prompt not in line
     import json
     assert json.loads(line)["path"] == "/v1/chat/completions"
+
+
+async def test_request_id_is_kept_forwarded_and_sanitised(gateway):
+    backend = gateway.backends[MODEL_A]
+    async with aiohttp.ClientSession() as s:
+        for sent, kept in (("req-123.abc", True), ("x" * 200, False), ("a b", False)):
+            async with s.post(f"{gateway.base_url}/embeddings",
+                              headers={"Authorization": f"Bearer {CLIENT_KEY}",
+                                       "X-Request-Id": sent},
+                              json={"model": MODEL_A, "input": "x"}) as r:
+                assert r.status == 200
+                got = r.headers["X-Request-Id"]
+            assert backend.requests[-1]["headers"]["X-Request-Id"] == got
+            assert (got == sent) is kept

@@ -277,7 +277,7 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
     quantization = normalize_quantization(quantization)
     kv_bytes_per_element(model, kv_cache_dtype)  # validates the name
     if not 0 < gpu_memory_utilization <= 1:
-        raise UsageError(f"gpu-memory-utilization {gpu_memory_utilization}: must be in (0, 1]")
+        raise UsageError(f"--gpu-memory-utilization {gpu_memory_utilization}: must be in (0, 1]")
     if max_model_len is not None:
         if max_model_len < 1:
             raise UsageError(f"--max-model-len {max_model_len}: must be positive")
