@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,18 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-IN_CI = bool(os.environ.get("CI"))
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip with a reason on a developer machine; fail in CI, where nothing may skip silently."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
+from llmfleet_testlib import REPO_ROOT, SHARED, require
 
 
 @pytest.fixture(scope="session")
@@ -89,9 +77,3 @@ def empty_repo(tmp_path, shared_dir) -> Path:
     root.mkdir()
     write_config(root, shared_dir / "schemas")
     return root
-
-
-def overlay_names() -> list[str]:
-    overlays = REPO_ROOT / "overlays"
-    return sorted(p.name for p in overlays.iterdir()
-                  if p.is_dir() and (p / "kustomization.yaml").is_file()) if overlays.is_dir() else []

@@ -12,7 +12,7 @@ import yaml
 
 from llmfleet import exitcodes
 
-from conftest import overlay_names
+from llmfleet_testlib import overlay_names
 
 CASES = Path(__file__).parent / "e2e"
 SOURCE_OVERLAY = "llama-3-1-8b-instruct"

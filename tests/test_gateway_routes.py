@@ -173,7 +173,7 @@ def render_overlay(overlay: Path) -> list[dict]:
 
 
 def test_real_overlays_match_the_committed_routes_file():
-    from conftest import require
+    from llmfleet_testlib import require
 
     overlays_dir = REPO / "overlays"
     require(overlays_dir.is_dir(), "overlays/ does not exist yet")

@@ -12,9 +12,9 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 import gw_support  # noqa: F401 (puts llm_gateway on sys.path)
-import yaml
 
 from llm_gateway.config import parse_routes
 

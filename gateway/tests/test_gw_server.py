@@ -12,7 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gw_support import backends, CLIENT_KEY, MODEL_A, MODEL_B, MODEL_SLOW, free_port, wait_event, write_config
+from gw_support import (  # noqa: F401 (fixture: backends)
+    CLIENT_KEY, MODEL_A, MODEL_B, MODEL_SLOW, backends, free_port, wait_event, write_config,
+)
 
 pytestmark = pytest.mark.asyncio
 
