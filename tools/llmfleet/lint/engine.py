@@ -76,6 +76,13 @@ def _run(rule: Rule, target, overlay: str) -> list[Finding]:
     return findings
 
 
+def prepare(contexts: list[LintContext], disabled: Iterable[str] = ()) -> None:
+    """Let the input rules that batch work see every input of the run first."""
+    for rule in select_rules("input", disabled):
+        if rule.prepare is not None:
+            rule.prepare(contexts)
+
+
 def lint_input(ctx: LintContext, rules: list[Rule] | None = None,
                disabled: Iterable[str] = ()) -> list[Finding]:
     """Run every input-scope rule over one input."""

@@ -41,6 +41,9 @@ class Rule:
     scope: str
     check: Callable[..., Iterable[Problem]]
     category: str = ""
+    #: Optional: called once with every input's context before any check runs, to batch
+    #: expensive work (one promtool process for all PrometheusRules of a run).
+    prepare: Callable[[list], None] | None = None
 
     @property
     def doc(self) -> str:
@@ -51,7 +54,7 @@ _RULES: dict[str, Rule] = {}
 
 
 def rule(*, id: str, severity: Severity, description: str, remediation: str,
-         scope: str = "input", category: str = ""):
+         scope: str = "input", category: str = "", prepare: Callable[[list], None] | None = None):
     """Register the decorated check function as a rule."""
     if scope not in SCOPES:
         raise ValueError(f"rule {id}: scope must be one of {SCOPES}")
@@ -63,7 +66,8 @@ def rule(*, id: str, severity: Severity, description: str, remediation: str,
             raise ValueError(f"rule {id}: the check function needs a docstring with examples")
         _RULES[id] = Rule(id=id, severity=severity, description=description,
                           remediation=remediation, scope=scope, check=func,
-                          category=category or func.__module__.rsplit(".", 1)[-1].split("_")[0])
+                          category=category or func.__module__.rsplit(".", 1)[-1].split("_")[0],
+                          prepare=prepare)
         return func
 
     return register

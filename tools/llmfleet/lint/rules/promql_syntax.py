@@ -20,7 +20,7 @@ from llmfleet.findings import Severity
 from llmfleet.lint.context import dig
 from llmfleet.lint.registry import Problem, rule
 from llmfleet.lint.rules._common import dashboard_queries, prometheus_queries
-from llmfleet.promtool import check_rule_groups
+from llmfleet.promtool import check_rule_groups, prefetch
 from llmfleet.vllm.promql import parse_error
 
 _RULE_REF = re.compile(r'group "(?P<group>[^"]*)", rule (?P<rule>\d+)')
@@ -46,12 +46,17 @@ def _promtool_problems(res):
         yield Problem(res, path, f"promtool check rules: {message}")
 
 
+def _prefetch(contexts) -> None:
+    prefetch([groups for ctx in contexts for res in ctx.of_kind("PrometheusRule")
+              if isinstance(groups := dig(res.data, "spec", "groups"), list) and groups])
+
+
 @rule(id="promql-syntax", severity=Severity.ERROR,
       description="A ScaledObject query or PrometheusRule expr does not parse, or promtool "
                   "check rules rejects the PrometheusRule",
       remediation="Fix the expression; `promtool check rules` on the rendered spec shows the "
                   "same error.",
-      category="monitor")
+      category="monitor", prepare=_prefetch)
 def check(ctx):
     """Passing::
 
