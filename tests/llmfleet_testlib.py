@@ -26,3 +26,23 @@ def overlay_names() -> list[str]:
     overlays = REPO_ROOT / "overlays"
     return sorted(p.name for p in overlays.iterdir()
                   if p.is_dir() and (p / "kustomization.yaml").is_file()) if overlays.is_dir() else []
+
+
+def copy_overlay(repo: Path, source: str, name: str, served_model_name: str) -> Path:
+    """Copy overlays/<source> to overlays/<name> as another model: its own name prefix,
+    instance label and served model name (in serve.yaml and the PromQL annotation)."""
+    import shutil
+
+    import yaml
+    target = repo / "overlays" / name
+    shutil.copytree(repo / "overlays" / source, target)
+    kustomization = yaml.safe_load((target / "kustomization.yaml").read_text())
+    kustomization["namePrefix"] = f"{name}-"
+    kustomization["labels"][0]["pairs"]["app.kubernetes.io/instance"] = name
+    annotations = kustomization["configMapGenerator"][0]["options"]["annotations"]
+    annotations["llmfleet.io/served-model-name"] = served_model_name
+    (target / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    serve = yaml.safe_load((target / "serve.yaml").read_text())
+    serve["served-model-name"] = served_model_name
+    (target / "serve.yaml").write_text(yaml.safe_dump(serve, sort_keys=False))
+    return target

@@ -12,7 +12,7 @@ import yaml
 
 from llmfleet import exitcodes
 
-from llmfleet_testlib import overlay_names
+from llmfleet_testlib import copy_overlay, overlay_names
 
 CASES = Path(__file__).parent / "e2e"
 SOURCE_OVERLAY = "llama-3-1-8b-instruct"
@@ -28,19 +28,12 @@ def test_repository_check_is_clean_even_strict(cli, repo_copy):
 def _break_overlay(repo: Path, case: Path) -> str:
     """Copy the source overlay to overlays/bad-<case> and apply the case's change."""
     name = f"bad-{case.name}"
-    target = repo / "overlays" / name
-    shutil.copytree(repo / "overlays" / SOURCE_OVERLAY, target)
+    target = copy_overlay(repo, SOURCE_OVERLAY, name, f"bad/{case.name}")
     kustomization = yaml.safe_load((target / "kustomization.yaml").read_text())
-    kustomization["namePrefix"] = f"{name}-"
-    kustomization["labels"][0]["pairs"]["app.kubernetes.io/instance"] = name
-    # Another served model name, so the copy is not a duplicate of its source.
-    served = f"bad/{case.name}"
-    kustomization["configMapGenerator"][0]["options"]["annotations"]["llmfleet.io/served-model-name"] = served
-    serve = yaml.safe_load((target / "serve.yaml").read_text())
-    serve["served-model-name"] = served
     if (case / "serve-extra.yaml").is_file():
+        serve = yaml.safe_load((target / "serve.yaml").read_text())
         serve.update(yaml.safe_load((case / "serve-extra.yaml").read_text()))
-    (target / "serve.yaml").write_text(yaml.safe_dump(serve, sort_keys=False))
+        (target / "serve.yaml").write_text(yaml.safe_dump(serve, sort_keys=False))
     if (case / "patch.yaml").is_file():
         shutil.copy(case / "patch.yaml", target / "patch-e2e.yaml")
         patch = {"path": "patch-e2e.yaml"}

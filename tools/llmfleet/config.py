@@ -22,6 +22,8 @@ class LintSettings:
     gpu_label_keys: list[str] = field(default_factory=lambda: [
         "llmfleet.io/gpu-class", "cloud.google.com/gke-accelerator", "nvidia.com/gpu.product"])
     disabled_rules: list[str] = field(default_factory=list)
+    #: The model gateway's committed routing table (relative to the root; "" = no gateway).
+    gateway_routes_file: str = ""
 
 
 @dataclass
@@ -107,4 +109,5 @@ def load_config(root: Path | None = None) -> Config:
     if lint.get("gpu-label-keys"):
         settings.gpu_label_keys = [str(x) for x in lint["gpu-label-keys"]]
     settings.disabled_rules = [str(x) for x in lint.get("disabled-rules", []) or []]
+    settings.gateway_routes_file = str(lint.get("gateway-routes-file", "") or "")
     return config
