@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from llmfleet_testlib import REPO_ROOT, SHARED, require
+from llmfleet_testlib import REPO_ROOT, SHARED, git, require
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +77,12 @@ def empty_repo(tmp_path, shared_dir) -> Path:
     root.mkdir()
     write_config(root, shared_dir / "schemas")
     return root
+
+
+@pytest.fixture
+def git_repo(repo_copy) -> Path:
+    """The repository copy, committed on `main` in a new git repository."""
+    git(repo_copy, "init", "-q")
+    git(repo_copy, "add", "-A")
+    git(repo_copy, "commit", "-q", "-m", "initial")
+    return repo_copy

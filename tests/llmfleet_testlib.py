@@ -4,6 +4,8 @@ path too, so nothing here may be called ``conftest`` or ``helpers``)."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,25 @@ def copy_overlay(repo: Path, source: str, name: str, served_model_name: str) -> 
     serve["served-model-name"] = served_model_name
     (target / "serve.yaml").write_text(yaml.safe_dump(serve, sort_keys=False))
     return target
+
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root`` with a throw-away identity; fail the test on a git error."""
+    proc = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+                          cwd=root, capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def line_of(path: Path, pattern: str, after: str | None = None) -> int:
+    """1-based line of the first line matching ``pattern`` (after the first matching ``after``)."""
+    lines = path.read_text().splitlines()
+    start = 0
+    if after is not None:
+        start = next(i for i, line in enumerate(lines) if re.search(after, line)) + 1
+    return next(i + 1 for i in range(start, len(lines)) if re.search(pattern, lines[i]))

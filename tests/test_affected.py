@@ -4,54 +4,20 @@ this repository's manifests; and `check --changed-since`."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from llmfleet.graph import DirReader, Graph
+from llmfleet_testlib import REPO_ROOT, git, overlay_names
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-
-
-def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                          cwd=root, capture_output=True, text=True, env={**os.environ, **GIT_ENV})
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
-
-
-def overlay_names() -> list[str]:
-    return sorted(p.parent.name for p in (REPO_ROOT / "overlays").glob("*/kustomization.yaml"))
 
 
 def uses(overlay: str, component: str) -> bool:
     data = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "kustomization.yaml").read_text())
     return any(str(c).rstrip("/").endswith(f"components/{component}") for c in data.get("components") or [])
-
-
-@pytest.fixture
-def git_repo(tmp_path) -> Path:
-    """This repository's manifests and configuration, committed on `main` in a new repository."""
-    if not overlay_names():
-        pytest.skip("no overlays in this repository yet")
-    root = tmp_path / "repo"
-    root.mkdir()
-    for folder in ("base", "components", "overlays", "platform"):
-        if (REPO_ROOT / folder).is_dir():
-            shutil.copytree(REPO_ROOT / folder, root / folder)
-    shutil.copy(REPO_ROOT / "llmfleet.yaml", root / "llmfleet.yaml")
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial")
-    return root
 
 
 def affected(cli, root: Path, base: str = "main") -> dict:
@@ -247,21 +213,11 @@ def test_graph_survives_a_cycle(tmp_path):
 
 # -- check --changed-since ---------------------------------------------------------------------
 
-@pytest.fixture
-def checked_repo(git_repo, shared_dir) -> Path:
-    config = yaml.safe_load((git_repo / "llmfleet.yaml").read_text())
-    schemas = shared_dir / "schemas" / "crds"
-    config["validate"]["schema-locations"] = [str(schemas / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")]
-    (git_repo / "llmfleet.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    git(git_repo, "commit", "-q", "-am", "local schemas")
-    return git_repo
-
-
-def test_check_changed_since_checks_only_affected_overlays(cli, checked_repo):
+def test_check_changed_since_checks_only_affected_overlays(cli, git_repo):
     overlay = overlay_names()[0]
-    append(checked_repo / "overlays" / overlay / "serve.yaml", "\n# touched\n")
+    append(git_repo / "overlays" / overlay / "serve.yaml", "\n# touched\n")
     result = cli(["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"],
-                 cwd=checked_repo)
+                 cwd=git_repo)
     assert result.exit_code in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["summary"]["checked"] == [overlay]
@@ -269,24 +225,24 @@ def test_check_changed_since_checks_only_affected_overlays(cli, checked_repo):
     assert f"1 of {len(overlay_names())} overlay(s)" in result.stderr
 
 
-def test_check_changed_since_nothing_changed(cli, checked_repo):
+def test_check_changed_since_nothing_changed(cli, git_repo):
     result = cli(["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"],
-                 cwd=checked_repo)
+                 cwd=git_repo)
     assert result.exit_code in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["summary"]["checked"] == []
     assert all(not f["overlay"] for f in report["findings"])   # only fleet-wide findings
 
 
-def test_check_changed_since_platform(cli, checked_repo):
-    platform = Graph(DirReader(checked_repo)).node("platform")
+def test_check_changed_since_platform(cli, git_repo):
+    platform = Graph(DirReader(git_repo)).node("platform")
     resource = next(p for f, _, p, t in platform.refs if f == "resources" and t == "file")
-    append(checked_repo / resource, "\n# touched\n")
+    append(git_repo / resource, "\n# touched\n")
     result = cli(["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"],
-                 cwd=checked_repo)
+                 cwd=git_repo)
     assert json.loads(result.stdout)["summary"]["checked"] == ["platform"]
 
 
-def test_check_changed_since_unknown_ref(cli, checked_repo):
-    result = cli(["check", "--changed-since", "nope"], cwd=checked_repo)
+def test_check_changed_since_unknown_ref(cli, git_repo):
+    result = cli(["check", "--changed-since", "nope"], cwd=git_repo)
     assert result.exit_code == 2 and "--changed-since nope: unknown git revision" in result.stderr

@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from llmfleet.diff import HASH_SUFFIX, compare, identity, max_scale
+from llmfleet_testlib import git, overlay_names
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-
-
-def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                          cwd=root, capture_output=True, text=True, env={**os.environ, **GIT_ENV})
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
-
-
-def overlay_names() -> list[str]:
-    return sorted(p.parent.name for p in (REPO_ROOT / "overlays").glob("*/kustomization.yaml"))
-
-
-@pytest.fixture
-def git_repo(tmp_path) -> Path:
-    if not overlay_names():
-        pytest.skip("no overlays in this repository yet")
-    root = tmp_path / "repo"
-    root.mkdir()
-    for folder in ("base", "components", "overlays", "platform"):
-        if (REPO_ROOT / folder).is_dir():
-            shutil.copytree(REPO_ROOT / folder, root / folder)
-    shutil.copy(REPO_ROOT / "llmfleet.yaml", root / "llmfleet.yaml")
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial")
-    return root
 
 
 def run_diff(cli, root: Path, *args: str) -> str:

@@ -4,7 +4,6 @@ every location is a repository file and line where the problem is written."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -13,30 +12,11 @@ import pytest
 import yaml
 
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip with a reason on a developer machine; fail in CI (env CI set).  (Not imported
-    from conftest: gateway/tests has a conftest module too.)"""
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
+from llmfleet_testlib import line_of, require
 
 
 def overlay_names(root: Path) -> list[str]:
     return sorted(p.parent.name for p in (root / "overlays").glob("*/kustomization.yaml"))
-
-
-def line_of(path: Path, pattern: str, after: str | None = None) -> int:
-    lines = path.read_text().splitlines()
-    start = 0
-    if after is not None:
-        start = next(i for i, line in enumerate(lines) if re.search(after, line)) + 1
-    return next(i + 1 for i in range(start, len(lines)) if re.search(pattern, lines[i]))
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ field came from (base, component patch, overlay patch, serve.yaml, kustomization
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import time
 from pathlib import Path
 
@@ -17,35 +15,14 @@ from llmfleet.findings import Severity
 from llmfleet.manifests import Resource, load_text
 from llmfleet.render import render
 from llmfleet.sources import Tracer, tracer_for
+from llmfleet_testlib import REPO_ROOT, line_of, overlay_names
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
-
-def overlay_names() -> list[str]:
-    return sorted(p.parent.name for p in (REPO_ROOT / "overlays").glob("*/kustomization.yaml"))
 
 
 @pytest.fixture
-def repo(tmp_path) -> Path:
-    if not overlay_names():
-        pytest.skip("no overlays in this repository yet")
-    root = tmp_path / "repo"
-    root.mkdir()
-    for folder in ("base", "components", "overlays", "platform"):
-        if (REPO_ROOT / folder).is_dir():
-            shutil.copytree(REPO_ROOT / folder, root / folder)
-    shutil.copy(REPO_ROOT / "llmfleet.yaml", root / "llmfleet.yaml")
-    return root
-
-
-def line_of(path: Path, pattern: str, after: str | None = None) -> int:
-    """1-based line of the first line matching ``pattern`` (after the first matching ``after``)."""
-    lines = path.read_text().splitlines()
-    start = 0
-    if after is not None:
-        start = next(i for i, line in enumerate(lines) if re.search(after, line)) + 1
-    return next(i + 1 for i in range(start, len(lines)) if re.search(pattern, lines[i]))
-
+def repo(repo_copy) -> Path:
+    return repo_copy
 
 def rendered(root: Path, overlay: str) -> dict[str, dict]:
     out = render(root / "overlays" / overlay)

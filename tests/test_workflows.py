@@ -3,7 +3,6 @@ action pinned, and every llmfleet command they run is one click accepts (and the
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -14,18 +13,9 @@ import click
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+from llmfleet_testlib import REPO_ROOT, SHARED, require
 
 
-def require(condition: bool, reason: str) -> None:
-    """Skip with a reason on a developer machine; fail in CI (env CI set).  (Not imported
-    from conftest: gateway/tests has a conftest module too.)"""
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml"))
 SCHEMA = SHARED / "schemas" / "other" / "github-workflow.json"
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -28,6 +29,11 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
     await site.start()
+    # Move everything allocated so far (modules, routes, the app) out of the garbage
+    # collector's view: full collections then scan only per-request garbage, which
+    # keeps their pauses (seen at ~30 ms with 100 streams open) out of stream latency.
+    gc.collect()
+    gc.freeze()
     log.info("listening", extra={"event": "start", "host": settings.host, "port": settings.port,
                                  "models": routes.names})
 
