@@ -63,6 +63,10 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
     assert serve == {"model": "Qwen/Qwen2.5-7B-Instruct", "served-model-name": "Qwen/Qwen2.5-7B-Instruct",
                      "tensor-parallel-size": 1, "max-model-len": 8192, "gpu-memory-utilization": 0.92}
     assert not [p for p in (repo / "overlays").iterdir() if p.name.startswith(".")]
+    # The gateway routes the new model, and the whole repository checks clean afterwards.
+    assert "routes     wrote platform/gateway/routes.yaml (4 models from 4 overlays)" in out
+    assert "name: Qwen/Qwen2.5-7B-Instruct" in (repo / "platform" / "gateway" / "routes.yaml").read_text()
+    assert cli(["check"], cwd=repo).exit_code == 0
 
 
 def test_dry_run_writes_nothing(cli, repo):

@@ -11,11 +11,11 @@ from llmfleet.config import load_config
 from llmfleet.errors import UsageError
 
 
-def generate(check_only: bool, output: str | None) -> int:
+def generate(config, check_only: bool = False, output: str | None = None, echo=click.echo) -> int:
+    """Write (or verify) the routes file; returns the exit code."""
     from llmfleet.gateway_routes import diff_routes, render_routes_file, routes_from_rendered
     from llmfleet.runner import Target, load_targets, overlay_name
 
-    config = load_config()
     relative = output or config.lint.gateway_routes_file
     if not relative:
         raise UsageError("no routes file: pass --output or set lint.gateway-routes-file in llmfleet.yaml")
@@ -35,17 +35,17 @@ def generate(check_only: bool, output: str | None) -> int:
         current = path.read_text(encoding="utf-8") if path.is_file() else ""
         differences = diff_routes(current, text) if current else [f"{relative} does not exist"]
         for line in differences:
-            click.echo(f"{relative}: {line}")
+            echo(f"{relative}: {line}")
         if differences:
-            click.echo("run `llmfleet gateway-routes` and commit the file", err=True)
+            echo("run `llmfleet gateway-routes` and commit the file", err=True)
             return exitcodes.FINDINGS
-        click.echo(f"{relative} is up to date")
+        echo(f"{relative} is up to date")
         return exitcodes.OK
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    click.echo(f"wrote {relative} ({text.count('- name: ')} models from {len(rendered)} overlays)")
+    echo(f"wrote {relative} ({text.count('- name: ')} models from {len(rendered)} overlays)")
     return exitcodes.OK
 
 
@@ -56,4 +56,4 @@ def generate(check_only: bool, output: str | None) -> int:
               help="Routes file (default: lint.gateway-routes-file in llmfleet.yaml).")
 def command(check_only: bool, output: str | None):
     """Generate the model gateway's routing table from every overlay's rendered output."""
-    sys.exit(generate(check_only, output))
+    sys.exit(generate(load_config(), check_only, output))
