@@ -208,6 +208,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=4,
                     help="alternating direct/gateway rounds the requests are split into")
     ap.add_argument("--warmup", type=int, default=200, help="requests per phase, not counted")
+    ap.add_argument("--pin", action="store_true",
+                    help="pin the gateway to one CPU and the backend and load generator to the "
+                         "others (Linux)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--check", action="store_true", help="exit 1 unless p99 added TTFB < 5 ms")
     ap.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
@@ -241,6 +244,16 @@ def main() -> int:
         procs.append(gateway)
         wait_port(backend_port, backend)
         wait_port(gateway_port, gateway)
+        if args.pin:
+            # The gateway on its own CPU, the backend and this load generator on another:
+            # like production, where the gateway pod has its CPU request to itself and the
+            # clients and vLLM run elsewhere.  Affinity only; priorities are unchanged.
+            cpus = sorted(os.sched_getaffinity(0))
+            if len(cpus) < 2:
+                ap.error("--pin needs at least 2 CPUs")
+            os.sched_setaffinity(gateway.pid, {cpus[-1]})
+            os.sched_setaffinity(backend.pid, set(cpus[:-1]))
+            os.sched_setaffinity(0, set(cpus[:-1]))
 
         direct_url = f"http://{HOST}:{backend_port}/v1/chat/completions"
         gw_url = f"http://{HOST}:{gateway_port}/v1/chat/completions"
@@ -299,6 +312,7 @@ def main() -> int:
     d, g = summarize("direct", direct), summarize("gateway", via)
     result = {
         "concurrency": c, "chunks": args.chunks, "interval_ms": args.interval_ms,
+        "pinned": args.pin,
         "cpus": os.cpu_count(),
         "phases": [d, g],
         "added_ttfb_p50_ms": round(g["ttfb_p50_ms"] - d["ttfb_p50_ms"], 3),
