@@ -66,7 +66,7 @@ def parse_llmfleet(args: list[str]) -> click.Context:
     bad choices or missing values raise click.UsageError."""
     from llmfleet.cli import main
     assert args, "llmfleet without a subcommand"
-    command = main.commands.get(args[0])
+    command = main.get_command(click.Context(main), args[0])
     assert command is not None, f"llmfleet has no subcommand {args[0]!r}"
     return command.make_context(args[0], list(args[1:]))
 

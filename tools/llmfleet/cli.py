@@ -20,7 +20,27 @@ from llmfleet.reporters import FORMATS, REPORTERS
 
 
 class Main(click.Group):
-    """Turns every LlmfleetError into one message on stderr and its exit code."""
+    """Turns every LlmfleetError into one message on stderr and its exit code, and loads the
+    subcommands of ``llmfleet.commands`` only when they are called (or listed by --help):
+    module ``new_model`` is command ``new-model`` and exposes a click ``command``."""
+
+    def _plugin_names(self) -> dict[str, str]:
+        from llmfleet import commands
+        return {m.name.replace("_", "-"): m.name for m in pkgutil.iter_modules(commands.__path__)
+                if not m.name.startswith("_")}
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self._plugin_names()})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        module = self._plugin_names().get(name)
+        if module is None:
+            return None
+        command = getattr(importlib.import_module(f"llmfleet.commands.{module}"), "command", None)
+        return command if isinstance(command, click.Command) else None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -206,18 +226,3 @@ def rules(fmt):
     for r in listed:
         click.echo(f"{r.id:<24} {r.severity.value:<8} {r.description}")
         click.echo(f"{'':<33} fix: {r.remediation}")
-
-
-def _register_commands() -> None:
-    """Every module in ``llmfleet.commands`` exposing a click ``command`` becomes a subcommand."""
-    from llmfleet import commands
-    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"{commands.__name__}.{module.name}")
-        command = getattr(mod, "command", None)
-        if isinstance(command, click.Command):
-            main.add_command(command)
-
-
-_register_commands()
