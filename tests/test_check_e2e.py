@@ -22,7 +22,7 @@ def test_repository_check_is_clean_even_strict(cli, repo_copy):
     result = cli(["check", "--strict", "--format", "json"], cwd=repo_copy)
     data = json.loads(result.stdout)
     assert data["findings"] == [] and result.exit_code == exitcodes.OK, result.stdout
-    assert sorted(data["summary"]["checked"]) == sorted([*overlay_names(), "platform"])
+    assert sorted(data["summary"]["checked"]) == sorted([*overlay_names(), "platform", "argocd"])
 
 
 def _break_overlay(repo: Path, case: Path) -> str:

@@ -277,7 +277,7 @@ def run_check(config: Config, overlays: list[str], options: Options,
     loader = load_targets(config, [*targets, *platform_targets, *context_only], options.jobs)
     validator = Validator(config, options)   # while the renders run
 
-    reported: list[LintContext] = []
+    reported: list[tuple[Loaded, LintContext]] = []
     for loaded in loader:
         ctx = LintContext(loaded.resources, config.lint, name=loaded.name)
         if loaded.name in platform_names:
@@ -285,13 +285,16 @@ def run_check(config: Config, overlays: list[str], options: Options,
         else:
             overlay_contexts[loaded.name] = ctx
         if loaded.name in selected or loaded.name in reported_platform:
-            reported.append(ctx)
+            reported.append((loaded, ctx))
             report.inputs.append(loaded.name)
             report.subjects += subjects_of(loaded)
-            # Validated as each render arrives, while the others still run.
+    # The rules' batched external work (one promtool process) runs while Python validates.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        prepared = background.submit(prepare, [ctx for _, ctx in reported], disabled)
+        for loaded, _ in reported:
             report.findings += [*loaded.findings, *validator(loaded.resources)]
-    prepare(reported, disabled)
-    for ctx in reported:
+        prepared.result()
+    for _, ctx in reported:
         report.findings += lint_input(ctx, disabled=disabled)
     fleet = FleetContext(overlay_contexts, LintContext(platform_resources, config.lint, "platform"),
                          config.lint, root=str(config.root))
