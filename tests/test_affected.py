@@ -105,7 +105,8 @@ def test_toolkit_configuration_affects_everything(cli, git_repo):
     append(git_repo / "llmfleet.yaml", "\n# touched\n")
     data = affected(cli, git_repo)
     assert names(data) == set(overlay_names())
-    assert [p["name"] for p in data["platform"]] == ["platform"]
+    # every namespace-wide kustomization the configuration names (platform/, argocd/)
+    assert sorted(p["name"] for p in data["platform"]) == ["argocd", "platform"]
     assert data["toolkit_changed"] == ["llmfleet.yaml"]
 
 
