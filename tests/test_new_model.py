@@ -57,7 +57,7 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
                    "kv cache   67,423 tokens", "max concurrency at full context 8.23",
                    "cost min   1 replica: $0.70/h, 1 × L4 × $0.70/h × 24 h = $16.80/day",
                    "cost max   4 replicas: $2.80/h, 4 × L4 × $0.70/h × 24 h = $67.20/day",
-                   "check      llmfleet check overlays/qwen2-5-7b-instruct: passed"):
+                   "check      llmfleet check overlays/qwen2-5-7b-instruct: passed (0 errors, 0 warnings)"):
         assert needle in out, out
     serve = yaml.safe_load((target / "serve.yaml").read_text())
     assert serve == {"model": "Qwen/Qwen2.5-7B-Instruct", "served-model-name": "Qwen/Qwen2.5-7B-Instruct",
