@@ -259,21 +259,27 @@ def _patch_max_replicas(sc: Scaffold) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: A strategic-merge patch of the base Deployment's vLLM container (matched by name).
+_VLLM_CONTAINER_PATCH = (
+    "apiVersion: apps/v1",
+    "kind: Deployment",
+    "metadata:",
+    "  name: server",
+    "spec:",
+    "  template:",
+    "    spec:",
+    "      containers:",
+    "        - name: vllm",
+)
+
+
 def _patch_gpu_count(sc: Scaffold) -> str:
     s = sc.plan.sizing
     word = WORDS.get(s.tp, str(s.tp)).capitalize()
     return "\n".join([
         f"# {word} GPUs per pod = tensor-parallel-size in serve.yaml (components/gpu-{s.gpu.name}",
         "# sets one). Container matched by name.",
-        "apiVersion: apps/v1",
-        "kind: Deployment",
-        "metadata:",
-        "  name: server",
-        "spec:",
-        "  template:",
-        "    spec:",
-        "      containers:",
-        "        - name: vllm",
+        *_VLLM_CONTAINER_PATCH,
         "          resources:",
         "            requests:",
         f"              nvidia.com/gpu: {s.tp}",
@@ -289,15 +295,7 @@ def _patch_resources(sc: Scaffold) -> str:
         f"# CPU and memory for {'an' if tp == 8 else 'a'} {tp}-GPU pod: {tp} worker processes, weight",
         "# loading through host memory, and the /dev/shm of components/tensor-parallel, which",
         "# counts against the limit.",
-        "apiVersion: apps/v1",
-        "kind: Deployment",
-        "metadata:",
-        "  name: server",
-        "spec:",
-        "  template:",
-        "    spec:",
-        "      containers:",
-        "        - name: vllm",
+        *_VLLM_CONTAINER_PATCH,
         "          resources:",
         "            requests:",
         f"              cpu: \"{CPU_REQUEST_PER_GPU * tp}\"",
