@@ -26,6 +26,7 @@ from pathlib import Path
 from llmfleet import catalog
 from llmfleet.catalog import GPU_LABEL_KEY, GPU_RESOURCE, GpuClass
 from llmfleet.errors import UsageError
+from llmfleet.lint.context import dig, quantity_int
 
 HOURS_PER_DAY = 24
 #: The guide's hosted-API reference: GPT-4o-mini, USD per million tokens.
@@ -143,27 +144,6 @@ class OverlayCost:
 
 # -- reading rendered objects ------------------------------------------------------------------
 
-def _dig(data, *keys):
-    for key in keys:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        else:
-            return None
-    return data
-
-
-def _int(value) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def gpu_classes_of_pod(spec: dict, label_key: str = GPU_LABEL_KEY) -> list[str]:
     """GPU classes a pod spec may land on: its nodeSelector value, or the values of the
     required node-affinity ``In`` expressions on ``label_key`` (every term)."""
@@ -171,10 +151,10 @@ def gpu_classes_of_pod(spec: dict, label_key: str = GPU_LABEL_KEY) -> list[str]:
     selector = spec.get("nodeSelector") if isinstance(spec, dict) else None
     if isinstance(selector, dict) and selector.get(label_key):
         found.append(str(selector[label_key]))
-    terms = _dig(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
+    terms = dig(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
                  "nodeSelectorTerms")
     for term in terms if isinstance(terms, list) else []:
-        for expr in _dig(term, "matchExpressions") or []:
+        for expr in dig(term, "matchExpressions") or []:
             if isinstance(expr, dict) and expr.get("key") == label_key and expr.get("operator") == "In":
                 found.extend(str(v) for v in expr.get("values") or [])
     return list(dict.fromkeys(found))
@@ -185,9 +165,9 @@ def pod_gpu_count(spec: dict) -> int:
     for container in spec.get("containers") or []:
         if not isinstance(container, dict):
             continue
-        value = _int(_dig(container, "resources", "limits", GPU_RESOURCE))
+        value = quantity_int(dig(container, "resources", "limits", GPU_RESOURCE))
         if value is None:
-            value = _int(_dig(container, "resources", "requests", GPU_RESOURCE))
+            value = quantity_int(dig(container, "resources", "requests", GPU_RESOURCE))
         total += value or 0
     return total
 
@@ -196,7 +176,7 @@ def overlay_cost(name: str, objects: list[dict]) -> OverlayCost | None:
     """Cost facts of one overlay's rendered objects; None when it holds no GPU workload."""
     deployments = [o for o in objects if isinstance(o, dict) and o.get("kind") in
                    ("Deployment", "StatefulSet")]
-    gpu_workloads = [(d, _dig(d, "spec", "template", "spec") or {}) for d in deployments]
+    gpu_workloads = [(d, dig(d, "spec", "template", "spec") or {}) for d in deployments]
     gpu_workloads = [(d, spec) for d, spec in gpu_workloads if pod_gpu_count(spec) > 0]
     if not gpu_workloads:
         return None
@@ -214,18 +194,18 @@ def overlay_cost(name: str, objects: list[dict]) -> OverlayCost | None:
     if gpu is None:
         raise UsageError(f"{name}: GPU class {classes[0]!r} is not in the catalog "
                          f"(known: {', '.join(catalog.gpu_names())})")
-    wname = _dig(workload, "metadata", "name")
+    wname = dig(workload, "metadata", "name")
     scaled = [o for o in objects if isinstance(o, dict) and o.get("kind") == "ScaledObject"
-              and _dig(o, "spec", "scaleTargetRef", "name") == wname]
+              and dig(o, "spec", "scaleTargetRef", "name") == wname]
     if scaled:
         so = scaled[0]
-        low = _int(_dig(so, "spec", "minReplicaCount"))
-        high = _int(_dig(so, "spec", "maxReplicaCount"))
+        low = quantity_int(dig(so, "spec", "minReplicaCount"))
+        high = quantity_int(dig(so, "spec", "maxReplicaCount"))
         low = KEDA_DEFAULT_MIN if low is None else low
         high = KEDA_DEFAULT_MAX if high is None else high
-        source = f"ScaledObject {_dig(so, 'metadata', 'name')}"
+        source = f"ScaledObject {dig(so, 'metadata', 'name')}"
     else:
-        low = high = _int(_dig(workload, "spec", "replicas"))
+        low = high = quantity_int(dig(workload, "spec", "replicas"))
         low = high = 1 if low is None else low
         source = "spec.replicas"
     return OverlayCost(name, gpu, pod_gpu_count(spec), low, high, source)

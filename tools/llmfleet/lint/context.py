@@ -37,6 +37,19 @@ def dig(data, *keys, default=None):
     return data
 
 
+def quantity_int(value) -> int | None:
+    """A whole-number quantity (``2``, ``"2"``, ``2.0``) or None (booleans, fractions, units)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 @dataclass
 class Container:
     workload: "Workload"

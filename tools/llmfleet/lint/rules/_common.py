@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from llmfleet.lint.context import Container, LintContext, Workload, dig, selector_matches
+from llmfleet.lint.context import (Container, LintContext, Workload, dig, quantity_int,  # noqa: F401
+                                   selector_matches)
 from llmfleet.manifests import Resource, escape_pointer_token
 from llmfleet.vllm import models
 from llmfleet.vllm.settings import VllmSettings, all_settings, to_int
@@ -30,19 +31,6 @@ SHUTDOWN_MARGIN_S = 10       # headroom for worker teardown (VLLM_WORKER_SHUTDOW
 
 def as_int(value: Any, default: int | None = None) -> int | None:
     return to_int(value, default)
-
-
-def quantity_int(value: Any) -> int | None:
-    """A whole-number extended-resource quantity ("2", 2) or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
-        return int(value)
-    return None
 
 
 def container_gpus(container: Container) -> int:
