@@ -57,7 +57,7 @@ def test_bad_small_manifest():
     assert f.message == (
         "meta-llama/Llama-3.1-8B-Instruct does not fit 1 x l4 with max-model-len 131072: per GPU "
         "14.96 GiB weights + 2.50 GiB overhead + 16.00 GiB KV for one sequence = 33.46 GiB > "
-        "0.92 x 22.05 GiB = 20.29 GiB; 13.17 GiB short (vllm.md §4); vLLM would refuse to start")
+        "0.92 x 22.05 GiB = 20.29 GiB; 13.17 GiB short (docs/reference/vllm-0.33.md §4); vLLM would refuse to start")
 
 
 def test_default_length_is_the_model_context():
@@ -119,4 +119,4 @@ def test_rule_is_registered_and_documented():
     r = get_rule("gpu-fit")
     assert r.severity.value == "error" and r.scope == "input"
     doc = r.doc.lower()
-    assert "passing" in doc and "failing" in doc and "vllm.md §4" in r.doc
+    assert "passing" in doc and "failing" in doc and "docs/reference/vllm-0.33.md §4" in r.doc

@@ -24,7 +24,7 @@ spec:
 
 
 @pytest.mark.parametrize("api_version,kind,expected", [
-    # The table in ../shared/reference/linters.md §1.2.
+    # The table in docs/reference/tooling.md §1.2.
     ("apps/v1", "Deployment", {"Group": "apps", "ResourceKind": "deployment", "ResourceAPIVersion": "v1",
                                "KindSuffix": "-apps-v1"}),
     ("v1", "Service", {"Group": "v1", "ResourceKind": "service", "ResourceAPIVersion": "v1",

@@ -2,7 +2,7 @@
 
 promtool reads plain rule files only (the maintainers declined CRD support, prometheus#5767,
 #9195); the standard workaround writes the CRD's ``spec`` (which has ``groups:`` at its top)
-to a temporary file (/work/shared/reference/linters.md §6).
+to a temporary file (docs/reference/tooling.md §6).
 """
 
 from __future__ import annotations

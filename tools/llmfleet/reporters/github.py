@@ -1,7 +1,7 @@
 """GitHub Actions workflow commands (``::error file=…,line=…,title=…::message``).
 
 Escaping follows @actions/core ``command.ts``: data escapes ``%``, CR and LF; property
-values also escape ``:`` and ``,`` (../shared/reference/linters.md §7.1).  Annotations do not
+values also escape ``:`` and ``,`` (docs/reference/tooling.md §7.1).  Annotations do not
 fail a step by themselves: the exit code does.
 """
 

@@ -1,7 +1,7 @@
 """JUnit XML: one test suite per input (overlay or file), one test case per object.
 
 Format as kubeconform's junit output and the windyroad JUnit.xsd
-(../shared/reference/linters.md §7.3); findings with no object go to an ``(input)`` case.
+(docs/reference/tooling.md §7.3); findings with no object go to an ``(input)`` case.
 """
 
 from __future__ import annotations

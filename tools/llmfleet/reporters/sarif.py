@@ -2,7 +2,7 @@
 
 GitHub requires a physical location with a region for every result (startLine ≥ 1) and
 URIs relative to the repository root; ``partialFingerprints`` keep alerts stable across runs
-(GitHub docs "SARIF support for code scanning", ../shared/reference/linters.md §7.2).
+(GitHub docs "SARIF support for code scanning", docs/reference/tooling.md §7.2).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Validation through the real kubeconform binary, reading its ``-output json``.
 
 Flags and output format: yannh/kubeconform v0.7.0 (``pkg/config/config.go``,
-``pkg/output/json.go``), summarised in ../shared/reference/linters.md §1.  Exit code 0 or 1
+``pkg/output/json.go``), summarised in docs/reference/tooling.md §1.  Exit code 0 or 1
 both mean "ran"; the JSON says what was invalid.
 """
 

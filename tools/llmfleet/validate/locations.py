@@ -1,7 +1,7 @@
 """kubeconform's schema-location templates, expanded the way kubeconform does.
 
 Source: yannh/kubeconform ``pkg/registry/registry.go`` (v0.7.0), summarised in
-../shared/reference/linters.md §1.2: ``{{.Group}}`` is the first segment of apiVersion (the
+docs/reference/tooling.md §1.2: ``{{.Group}}`` is the first segment of apiVersion (the
 version itself for core kinds), ``{{.ResourceKind}}`` the lower-cased kind,
 ``{{.ResourceAPIVersion}}`` the last segment of apiVersion, ``{{.KindSuffix}}``
 ``-<first label of group>-<version>``, ``{{.StrictSuffix}}`` ``-strict`` in strict mode, and

@@ -3,7 +3,7 @@
 ``flags_0_33_0.txt`` is generated from the PyPI wheel by ``tools/scripts/extract_vllm_flags.py``
 (read its header); regenerate it when the pinned vLLM version changes.  ``REMOVED`` lists
 options that manifests still carry from older releases, with what replaces them
-(/work/shared/reference/vllm.md §2.2, §5.11).
+(docs/reference/vllm-0.33.md §2.2, §5.11).
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ REMOVED: dict[str, Removed] = {
         "nothing (CPU swap space is gone; drop the flag, use --kv-offloading-size to offload KV "
         "to CPU memory)",
         "removed from EngineArgs in v0.18.0 (PR #36216); passing it is an argparse error "
-        "(vllm.md §2.2, §5.11)"),
+        "(docs/reference/vllm-0.33.md §2.2, §5.11)"),
     "disable-log-requests": Removed(
         "nothing: request logging is off by default (--enable-log-requests defaults to False); "
         "use --enable-log-requests to turn it on",
-        "deprecated by PR #21739 and removed by 0.17.0 (\"unrecognized arguments\", vllm.md §2.2, "
+        "deprecated by PR #21739 and removed by 0.17.0 (\"unrecognized arguments\", docs/reference/vllm-0.33.md §2.2, "
         "§5.11); 0.33.0 accepts it again only as the generated inverse of --enable-log-requests "
         "(EnableDisableAction in vllm/utils/argparse_utils.py), so it is a no-op that breaks "
         "every image from 0.17 up to that change", fatal=False),
@@ -51,7 +51,7 @@ REMOVED: dict[str, Removed] = {
 #: Options that 0.33.0 still parses but deprecates (key without dashes → replacement).
 DEPRECATED: dict[str, str] = {
     "model": "the model as the first positional argument of `vllm serve` (or `model:` in the "
-             "--config file); `--model` \"will be removed in a future version\" (vllm.md §2.1)",
+             "--config file); `--model` \"will be removed in a future version\" (docs/reference/vllm-0.33.md §2.1)",
     "log-config-file": "--logging-config.pylogging_config_file (arg_utils "
                        "_LOG_CONFIG_FILE_DEPRECATION_MESSAGE)",
     "mamba-cache-mode": "nothing: Mamba prefix caching follows --enable-prefix-caching",

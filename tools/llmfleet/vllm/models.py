@@ -1,6 +1,6 @@
 """Model size from a model id, for cold-load estimates.
 
-Parameter counts of the models in /work/shared/reference/vllm.md §4.3 (computed from their
+Parameter counts of the models in docs/reference/vllm-0.33.md §4.3 (computed from their
 config.json values); otherwise the size written in the id ("70B", "8b", "0.5B", "8x7B").
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-#: Billions of parameters (vllm.md §4.3).
+#: Billions of parameters (docs/reference/vllm-0.33.md §4.3).
 KNOWN_PARAMS_B: dict[str, float] = {
     "meta-llama/llama-3.1-8b-instruct": 8.03,
     "meta-llama/llama-3.1-70b-instruct": 70.55,

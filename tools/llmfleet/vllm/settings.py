@@ -1,15 +1,15 @@
 """Read a vLLM container's settings wherever the manifests put them.
 
-vLLM 0.33.0 takes its options from (vllm.md §2.1; src vllm/utils/argparse_utils.py):
+vLLM 0.33.0 takes its options from (docs/reference/vllm-0.33.md §2.1; src vllm/utils/argparse_utils.py):
 
 * the command line: ``vllm serve [model] --flag value --flag=value --bool-flag --no-bool-flag``,
   with underscores in option names normalised to dashes (FlexibleArgumentParser);
-  the ``vllm/vllm-openai`` image's ENTRYPOINT is already ``vllm serve`` (vllm.md §2.3), so
+  the ``vllm/vllm-openai`` image's ENTRYPOINT is already ``vllm serve`` (docs/reference/vllm-0.33.md §2.3), so
   a container without ``command`` passes its ``args`` straight to it;
 * a YAML file given with ``--config PATH`` (``load_config_file``): keys are option names
   without dashes, ``true`` becomes ``--key``, ``false`` becomes ``--no-key``; the command line
   wins over the file ("cli > config > defaults", ``_pull_args_from_config``);
-* env ``VLLM_API_KEY`` when ``--api-key`` is not given (vllm.md §2.2 "Frontend").
+* env ``VLLM_API_KEY`` when ``--api-key`` is not given (docs/reference/vllm-0.33.md §2.2 "Frontend").
 
 Here the ``--config`` file is found in the same input: the container's volumeMount whose
 mountPath is the longest prefix of PATH (or equals it with ``subPath``), its volume's
@@ -114,7 +114,7 @@ class VllmSettings:
     @property
     def served_model_name(self) -> str:
         """The ``model_name`` metric label: the first --served-model-name, else the model
-        (vllm.md §1.1, §2.2)."""
+        (docs/reference/vllm-0.33.md §1.1, §2.2)."""
         served = self.value("served-model-name")
         if isinstance(served, list) and served:
             return str(served[0])
@@ -242,7 +242,7 @@ def _argv(settings: VllmSettings, command: list[_Word], args: list[_Word]) -> li
                 return args[2:]
             settings.entrypoint = "other"
             return []
-        # The image ENTRYPOINT is `vllm serve` (vllm.md §2.3): args go straight to it.
+        # The image ENTRYPOINT is `vllm serve` (docs/reference/vllm-0.33.md §2.3): args go straight to it.
         if len(args) >= 2 and args[0].text.rsplit("/", 1)[-1] == "vllm" and args[1].text == "serve":
             settings.repeated_serve = Setting("serve", "vllm serve", settings.container.workload.resource,
                                               args[0].path, "args", "vllm serve")

@@ -19,7 +19,7 @@ PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThresho
                   "timeoutSeconds": 1}
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 
-#: Cold-load floor and growth (vllm.md §3.2: nothing listens until the model is loaded;
+#: Cold-load floor and growth (docs/reference/vllm-0.33.md §3.2: nothing listens until the model is loaded;
 #: §5.9: cold starts are 10+ minutes: download, weight load, torch.compile, CUDA graphs).
 COLD_LOAD_FLOOR_S = 600
 COLD_LOAD_PER_BILLION_S = 12
@@ -89,7 +89,7 @@ def probe_window(probe: dict) -> int:
 
 def startup_need_s(settings: VllmSettings | None) -> tuple[int, str]:
     """Expected worst-case cold load of the served model and how it was derived:
-    600 s, plus 12 s per billion parameters above 8 B (vllm.md §3.2, §5.2, §5.9)."""
+    600 s, plus 12 s per billion parameters above 8 B (docs/reference/vllm-0.33.md §3.2, §5.2, §5.9)."""
     params = models.params_billion(settings.model_id) if settings is not None else None
     if params is None:
         return COLD_LOAD_FLOOR_S, "model size unknown: the 10-minute floor"

@@ -1,7 +1,7 @@
 """alert-coverage: every served model needs alerts on queue depth, latency and availability.
 
 The three signals that tell an LLM endpoint is failing its users, from vLLM's metrics
-(/work/shared/reference/vllm.md §1.2): requests piling up (``vllm:num_requests_waiting``),
+(docs/reference/vllm-0.33.md §1.2): requests piling up (``vllm:num_requests_waiting``),
 latency (the ``vllm:e2e_request_latency_seconds``, ``vllm:time_to_first_token_seconds``,
 ``vllm:inter_token_latency_seconds`` or ``vllm:request_queue_time_seconds`` histograms), and
 replicas available (kube-state-metrics ``kube_deployment_status_replicas_available`` /

@@ -1,10 +1,10 @@
 """auth-exposed: vLLM reachable from outside the cluster must require an API key.
 
 vLLM serves its OpenAI API without authentication unless ``--api-key`` or env
-``VLLM_API_KEY`` is set (/work/shared/reference/vllm.md §2.2 "Frontend": only ``/v1``, ``/v2``,
+``VLLM_API_KEY`` is set (docs/reference/vllm-0.33.md §2.2 "Frontend": only ``/v1``, ``/v2``,
 ``/inference`` and ``/cohere`` are guarded then).  A Service of type LoadBalancer or NodePort,
 an Ingress, or a Gateway API HTTPRoute in front of the pods exposes free GPU inference to
-whoever reaches it (kube-score flags NodePort Services: linters.md §4.2 ``service-type``).
+whoever reaches it (kube-score flags NodePort Services: docs/reference/tooling.md §4.2 ``service-type``).
 When the container takes env from ``envFrom`` the key may be set there; that case is not
 reported.
 """

@@ -1,13 +1,13 @@
 """fleet-duplicate-model: overlays must not serve the same model or select each other's pods.
 
-Each overlay is one Argo CD Application (linters.md §9).  Two overlays that serve the same
-model name produce the same ``model_name`` metric label (/work/shared/reference/vllm.md §1.1),
+Each overlay is one Argo CD Application (docs/reference/tooling.md §9).  Two overlays that serve the same
+model name produce the same ``model_name`` metric label (docs/reference/vllm-0.33.md §1.1),
 so their autoscaling queries and alerts mix, and a model-routing gateway cannot tell them
 apart.  In a shared namespace, an overlay's label selectors (Service, PodMonitor,
 PodDisruptionBudget, NetworkPolicy) that also match another overlay's pod template send
 traffic to, scrape, or block eviction of the wrong model; a ScaledObject whose
 scaleTargetRef names another overlay's workload scales the wrong model (KEDA resolves the
-target by name in the namespace: linters.md §8); and the same kind/name in two overlays
+target by name in the namespace: docs/reference/tooling.md §8); and the same kind/name in two overlays
 makes two Applications fight over one object.
 """
 

@@ -1,6 +1,6 @@
 """fleet-quota: the fleet at maximum scale must fit the namespace's GPU quota.
 
-KEDA scales each model up to its ``maxReplicaCount`` (default 100: linters.md §8) without
+KEDA scales each model up to its ``maxReplicaCount`` (default 100: docs/reference/tooling.md §8) without
 knowing about the other models.  When the sum over the overlays of maxReplicaCount × GPUs per
 pod exceeds the namespace's ``ResourceQuota`` ``requests.nvidia.com/gpu`` (or
 ``limits.nvidia.com/gpu``), the API server rejects the extra pods (exceeded quota) and the

@@ -7,8 +7,8 @@ fleet's sum at maximum scale (see fleet-quota), a rollout at peak blocks: the su
 rejected by the quota and the rollout stalls until load drops.  Either leave headroom for the
 largest surge, or use ``maxSurge: 0`` / ``maxUnavailable: 1`` (replace in place) for GPU
 models.  Replica count for the surge is maxReplicaCount (the worst case; KEDA's default
-maxReplicaCount is 100: /work/shared/reference/linters.md §8).  A surge pod also pays a full
-cold load before the old pod goes (10+ minutes: /work/shared/reference/vllm.md §5.9), so the
+maxReplicaCount is 100: docs/reference/tooling.md §8).  A surge pod also pays a full
+cold load before the old pod goes (10+ minutes: docs/reference/vllm-0.33.md §5.9), so the
 extra GPUs are held for that long.
 """
 

@@ -4,8 +4,8 @@ vLLM gives each GPU a budget of ``gpu-memory-utilization x total memory`` (defau
 weights, activations, CUDA graphs and the KV cache together, and refuses to start when the
 KV cache left over cannot hold one sequence of ``max-model-len`` ("To serve at least one
 request with the model's max seq len (X), (Y GiB KV cache is needed, which is larger than
-the available KV cache memory (Z GiB)", /work/shared/reference/vllm.md §4.1).  This rule
-runs the same arithmetic as ``llmfleet new-model`` (``llmfleet.sizing``, vllm.md §4.1-4.4)
+the available KV cache memory (Z GiB)", docs/reference/vllm-0.33.md §4.1).  This rule
+runs the same arithmetic as ``llmfleet new-model`` (``llmfleet.sizing``, docs/reference/vllm-0.33.md §4.1-4.4)
 before the pod ever reaches a GPU:
 
     weights / TP + overhead + 2 x layers x max(1, kv_heads / TP) x head_dim x bytes x max-model-len
@@ -84,7 +84,7 @@ def check(ctx):
             args: [meta-llama/Llama-3.1-8B-Instruct, --max-model-len, "131072"]
             resources: {limits: {nvidia.com/gpu: 1}}
 
-    Source of the arithmetic: /work/shared/reference/vllm.md §4.1-4.4.
+    Source of the arithmetic: docs/reference/vllm-0.33.md §4.1-4.4.
     """
     label_key = (ctx.settings.gpu_label_keys or [catalog.GPU_LABEL_KEY])[0]
     for workload, settings in vllm_workloads(ctx):
@@ -126,4 +126,4 @@ def check(ctx):
             f"{sizing.gib(length * worst.kv_bytes_per_token_per_gpu):.2f} GiB KV for one sequence = "
             f"{sizing.gib(worst.needed_bytes_per_gpu(length)):.2f} GiB > {util:g} x "
             f"{g.memory_gib:g} GiB = {sizing.gib(worst.budget_bytes_per_gpu):.2f} GiB; "
-            f"{sizing.gib(short):.2f} GiB short (vllm.md §4); vLLM would refuse to start")
+            f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); vLLM would refuse to start")

@@ -2,9 +2,9 @@
 
 A pod that only requests ``nvidia.com/gpu`` runs on whatever GPU node has room: a 70B model
 sized for 80 GB H100s lands on a 24 GB L4 and fails at startup with "No available memory for
-the cache blocks" (/work/shared/reference/vllm.md §4.1, §5.8).  Pin the GPU type with a
+the cache blocks" (docs/reference/vllm-0.33.md §4.1, §5.8).  Pin the GPU type with a
 nodeSelector or a required node affinity on one of the node labels in ``lint.gpu-label-keys``
-(llmfleet.yaml).  No generic linter checks this (linters.md §4.3).
+(llmfleet.yaml).  No generic linter checks this (docs/reference/tooling.md §4.3).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 One vLLM instance uses tensor-parallel × pipeline-parallel × local data-parallel GPUs
 (``--tensor-parallel-size``/``-tp``, ``--pipeline-parallel-size``/``-pp``, default 1;
 ``--data-parallel-size``/``-dp``, or ``--data-parallel-size-local`` when set:
-/work/shared/reference/vllm.md §2.2 "Parallelism").  With fewer GPUs than that the engine
+docs/reference/vllm-0.33.md §2.2 "Parallelism").  With fewer GPUs than that the engine
 fails at startup; with more, the extra GPUs sit idle while the quota pays for them.  The
-settings are read from the args and from the ``--config`` file (vllm.md §2.1).
+settings are read from the args and from the ``--config`` file (docs/reference/vllm-0.33.md §2.1).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ limit.  A request with no limit is rejected by the API server, and unequal value
 rejected too (Kubernetes docs, "Schedule GPUs": "you can specify GPU limits without
 specifying requests ... if you specify both, they must be equal").  Writing both, equal,
 makes the GPU count obvious to reviewers and to the other GPU rules.  No generic linter
-checks GPU resources (/work/shared/reference/linters.md §0, §4.3), and the GPU count is what
-vLLM's parallel size must match (vllm.md §2.2 "Parallelism", rule gpu-parallelism).
+checks GPU resources (docs/reference/tooling.md §0, §4.3), and the GPU count is what
+vLLM's parallel size must match (docs/reference/vllm-0.33.md §2.2 "Parallelism", rule gpu-parallelism).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ With tensor or pipeline parallelism (world size > 1) the workers talk through NC
 allocates shared-memory segments in /dev/shm.  Kubernetes gives a container a 64 MB /dev/shm,
 and startup fails with "Error while creating shared memory segment /dev/shm/nccl-…".  The fix
 is an ``emptyDir: {medium: Memory, sizeLimit: …}`` volume mounted at ``/dev/shm``; vLLM's
-k8s doc uses 2Gi (/work/shared/reference/vllm.md §5.1; vllm#1710, #7466).
+k8s doc uses 2Gi (docs/reference/vllm-0.33.md §5.1; vllm#1710, #7466).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """pod-security: vLLM pods should meet the Pod Security Standards "restricted" profile.
 
 The fields and allowed values are those of the PSA implementation
-(/work/shared/reference/linters.md §5, kubernetes/pod-security-admission policy/check_*.go):
+(docs/reference/tooling.md §5, kubernetes/pod-security-admission policy/check_*.go):
 Baseline (hostProcess, hostNetwork/hostPID/hostIPC, privileged, capabilities.add, hostPath
 volumes, hostPort, AppArmor, SELinux type/user/role, procMount, seccomp not Unconfined,
 sysctls, probe/lifecycle host) plus Restricted (volume types, allowPrivilegeEscalation: false
@@ -10,7 +10,7 @@ RuntimeDefault/Localhost required, capabilities.drop includes ALL and add only
 NET_BIND_SERVICE).  Containers, initContainers and ephemeralContainers are checked; Windows
 pods are exempt from the capability, escalation and seccomp checks.
 
-vLLM specifics (/work/shared/reference/vllm.md §2.3, §5.6): the vllm/vllm-openai image runs as
+vLLM specifics (docs/reference/vllm-0.33.md §2.3, §5.6): the vllm/vllm-openai image runs as
 root; its ``vllm`` user is UID 2000 (GID 0), so use runAsUser: 2000, and give HOME/HF_HOME,
 VLLM_CACHE_ROOT, TRITON_CACHE_DIR and TORCHINDUCTOR_CACHE_DIR writable volumes, or vLLM fails
 with ``PermissionError: '/.cache'``.  The rule reports a ``runAsNonRoot`` pod whose vLLM

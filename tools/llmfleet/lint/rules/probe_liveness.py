@@ -1,7 +1,7 @@
 """probe-liveness: the liveness probe must be tolerant and must not kill a loading pod.
 
 vLLM's ``/health`` answers 503 only when the engine is dead, and vLLM then exits by itself
-within about 5 s (watchdog, /work/shared/reference/vllm.md §3.3); a liveness probe is a
+within about 5 s (watchdog, docs/reference/vllm-0.33.md §3.3); a liveness probe is a
 safety net, so it should tolerate a minute of failures (failureThreshold × periodSeconds
 ≥ 60 s) rather than restart a GPU pod, which costs a full cold load, on a blip (§3.5: "a
 tolerant threshold").  Without a startupProbe, the liveness probe runs from the start, while

@@ -3,15 +3,15 @@
 vLLM does not listen on its port until the model is loaded, profiled and the CUDA graphs are
 captured: ``setup_server()`` only binds the socket, and uvicorn starts after
 ``build_async_engine_client()`` returns, so every probe gets "connection refused" during the
-load (/work/shared/reference/vllm.md §3.2).  Cold loads take 10+ minutes for big models
-(download, weight load, torch.compile, CUDA graphs: vllm.md §5.9), and a liveness probe that
+load (docs/reference/vllm-0.33.md §3.2).  Cold loads take 10+ minutes for big models
+(download, weight load, torch.compile, CUDA graphs: docs/reference/vllm-0.33.md §5.9), and a liveness probe that
 fires first kills the pod ("KeyboardInterrupt: terminated", CrashLoopBackOff: §5.2).  The
 fix is a startupProbe on /health whose window covers the worst case (§3.5; KServe uses
 60 × 10 s).
 
 Expected cold load used here: 600 s for models up to 8 B parameters, plus 12 s per billion
 parameters above 8 B (70.55 B → 600 + 12 × 62.55 ≈ 1351 s).  The size comes from the model
-id (the sizes of vllm.md §4.3, the sizing catalog when present, or "70B"/"8B" in the name).
+id (the sizes of docs/reference/vllm-0.33.md §4.3, the sizing catalog when present, or "70B"/"8B" in the name).
 Window = initialDelaySeconds + failureThreshold × periodSeconds.
 """
 

@@ -1,13 +1,13 @@
 """probe-target: probes must hit vLLM's port and a path vLLM serves without a token.
 
 vLLM 0.33.0 listens on ``--port`` (default 8000) and serves ``/health``, ``/ping``,
-``/metrics``, ``/version``, ``/load`` and ``/v1/models`` (/work/shared/reference/vllm.md §3.1);
+``/metrics``, ``/version``, ``/load`` and ``/v1/models`` (docs/reference/vllm-0.33.md §3.1);
 there is no ``/live`` or ``/ready`` (§3.1 "Not available").  With ``--api-key`` or env
 ``VLLM_API_KEY``, every path under ``/v1`` (and ``/v2``, ``/inference``, ``/cohere``) needs
 the token, so a ``/v1/models`` probe gets 401 forever (§2.2 "Frontend", §3.5).  A probe on
 another port, or on a named port the container does not declare, never succeeds
 (kube-linter's liveness-port/readiness-port/startup-port check only the declared ports:
-linters.md §3.1; here the port must also be vLLM's).
+docs/reference/tooling.md §3.1; here the port must also be vLLM's).
 """
 
 from __future__ import annotations

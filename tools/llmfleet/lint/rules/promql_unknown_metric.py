@@ -1,6 +1,6 @@
 """promql-unknown-metric: queries must use metrics that vLLM 0.33.0 exports, by their exposed name.
 
-The catalog (``llmfleet/vllm/metrics.py``) is /work/shared/reference/vllm.md §1.2-1.4:
+The catalog (``llmfleet/vllm/metrics.py``) is docs/reference/vllm-0.33.md §1.2-1.4:
 counters are exposed with ``_total`` (and ``_created``), histograms as ``_bucket``/``_sum``/
 ``_count``.  Renamed and removed metrics break dashboards, alerts and autoscalers silently: a
 selector of a missing series returns nothing, so the alert never fires and KEDA reads 0
@@ -8,7 +8,7 @@ selector of a missing series returns nothing, so the alert never fires and KEDA 
 ``vllm:time_per_output_token_seconds`` → ``vllm:inter_token_latency_seconds``,
 ``vllm:request_latency_seconds`` never existed (→ ``vllm:e2e_request_latency_seconds``, §1.6).
 ``histogram_quantile`` over a vLLM series that is not a ``_bucket`` (a gauge, a counter, a
-histogram's ``_sum``/``_count``) is an error too (vllm.md §6 "Metrics and alerts").
+histogram's ``_sum``/``_count``) is an error too (docs/reference/vllm-0.33.md §6 "Metrics and alerts").
 Grafana dashboards held in ConfigMaps are checked as well ("Dashboards need updating", §1.5),
 with Grafana's interval variables (``$__rate_interval``…) read as a duration.
 The query is walked as a PromQL AST (promql-parser); selectors by ``__name__`` count too.
@@ -61,7 +61,7 @@ def check(ctx):
             elif found.status in ("no-total", "histogram-base"):
                 message = f"{name} is not an exposed series; use {found.hint}"
             else:
-                message = (f"{name} is not a vLLM {VLLM_VERSION} metric (not in vllm.md §1.2-1.4): "
+                message = (f"{name} is not a vLLM {VLLM_VERSION} metric (not in docs/reference/vllm-0.33.md §1.2-1.4): "
                            "the selector matches nothing")
             yield Problem(res, path, message)
         quantiled = set()
@@ -76,4 +76,4 @@ def check(ctx):
                     else f"a {found.kind or 'non-histogram'}"
                 yield Problem(res, path,
                               f"histogram_quantile over {name}, which is {what} series, not _bucket: "
-                              "the result is meaningless (vllm.md §6)")
+                              "the result is meaningless (docs/reference/vllm-0.33.md §6)")

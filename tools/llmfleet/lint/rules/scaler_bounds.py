@@ -1,6 +1,6 @@
 """scaler-bounds: a ScaledObject's bounds and prometheus triggers must make sense.
 
-From KEDA's own rules (/work/shared/reference/linters.md §8):
+From KEDA's own rules (docs/reference/tooling.md §8):
 
 * ``minReplicaCount`` must not exceed ``maxReplicaCount`` (default 100): the CRD's CEL rule and
   the webhook reject it;
@@ -13,7 +13,7 @@ And for vLLM: the HPA scale-down stabilization window
 (``spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds``,
 HPA default 300 s) shorter than the workload's startup window (its startupProbe,
 initialDelaySeconds + failureThreshold × periodSeconds) removes replicas faster than a new
-one can load the model (10+ minutes: /work/shared/reference/vllm.md §3.2, §5.9), so the
+one can load the model (10+ minutes: docs/reference/vllm-0.33.md §3.2, §5.9), so the
 fleet flaps and pays cold loads.
 """
 

@@ -4,7 +4,7 @@ KEDA drives ``spec.replicas`` through the HPA it creates.  A manifest that also 
 every sync (kubectl apply, Argo CD self-heal) reset the replica count to the manifest's value:
 the fleet drops to that count, and for vLLM each pod that comes back costs a cold load
 (kube-score: deployment-targeted-by-hpa-does-not-have-replicas-configured,
-/work/shared/reference/linters.md §4.2).
+docs/reference/tooling.md §4.2).
 """
 
 from __future__ import annotations

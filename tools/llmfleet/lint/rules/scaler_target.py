@@ -2,7 +2,7 @@
 
 KEDA's admission webhook does not check that ``scaleTargetRef`` exists; the controller only
 marks the ScaledObject ``Ready=False`` (ScaleTargetNotFound) at reconcile time
-(/work/shared/reference/linters.md §8 "Not checked by the webhook").  ``kind`` defaults to
+(docs/reference/tooling.md §8 "Not checked by the webhook").  ``kind`` defaults to
 Deployment and ``apiVersion`` to apps/v1 (KEDA ScaleTarget), and the target must live in the
 ScaledObject's namespace.  An overlay renders both, so the target must be in the same input.
 """

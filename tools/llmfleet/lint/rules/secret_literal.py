@@ -4,8 +4,8 @@ A literal ``value`` for ``HF_TOKEN``/``HUGGING_FACE_HUB_TOKEN`` (gated-model dow
 ``VLLM_API_KEY`` (vLLM's API key when ``--api-key`` is not given), or ``--api-key`` /
 ``--hf-token`` as a literal arg or ``serve.yaml`` key, puts the credential in git, in the
 rendered overlay and in ``kubectl get -o yaml``.  vLLM's k8s doc takes the HF token with
-``valueFrom.secretKeyRef`` (/work/shared/reference/vllm.md §2.2 "Frontend", §5.12); Polaris
-flags the same as ``sensitiveContainerEnvVar`` / ``sensitiveConfigmapContent`` (linters.md §4.1).
+``valueFrom.secretKeyRef`` (docs/reference/vllm-0.33.md §2.2 "Frontend", §5.12); Polaris
+flags the same as ``sensitiveContainerEnvVar`` / ``sensitiveConfigmapContent`` (docs/reference/tooling.md §4.1).
 Names checked: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, VLLM_API_KEY, ``*_TOKEN``, ``*_KEY``,
 ``*_SECRET``, ``*PASSWORD*``.  ``$(VAR)`` references (Kubernetes dependent env) are not literals.
 """

@@ -5,7 +5,7 @@ after it starts the shutdown, and the preStop hook runs inside that period.  vLL
 (``--shutdown-timeout``) starts only after the preStop sleep, so the grace period must be at
 least preStop sleep + shutdown-timeout + a margin, here 10 s for the worker teardown
 (``VLLM_WORKER_SHUTDOWN_TIMEOUT_SECONDS`` 5 s) and process exit
-(/work/shared/reference/vllm.md §3.4: "terminationGracePeriodSeconds >= preStop sleep +
+(docs/reference/vllm-0.33.md §3.4: "terminationGracePeriodSeconds >= preStop sleep +
 --shutdown-timeout (+ buffer)"; KServe: 15 + 45 = 60 s).
 """
 

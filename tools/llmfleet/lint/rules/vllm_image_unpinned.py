@@ -2,7 +2,7 @@
 
 A tag-less or ``latest`` image changes under a running fleet: the next node to pull it gets
 another vLLM, with other flags and metrics (vLLM removes flags and renames metrics between
-releases: /work/shared/reference/vllm.md §1.5, §2.2).  Pin a version tag (``v0.33.0``) or a
+releases: docs/reference/vllm-0.33.md §1.5, §2.2).  Pin a version tag (``v0.33.0``) or a
 digest.
 """
 

@@ -2,10 +2,10 @@
 
 vLLM builds its Prometheus stat logger only when stats logging is on, so with
 ``--disable-log-stats`` ``/metrics`` keeps only the ``http_*`` series
-(/work/shared/reference/vllm.md §1.1, src vllm/v1/engine/async_llm.py).  A PodMonitor or
+(docs/reference/vllm-0.33.md §1.1, src vllm/v1/engine/async_llm.py).  A PodMonitor or
 ServiceMonitor that scrapes the pods then collects nothing useful, and a ScaledObject or an
 alert on ``vllm:`` metrics sees no data (a KEDA prometheus query then returns empty; with
-``ignoreNullValues`` the autoscaler reads 0: linters.md §8).
+``ignoreNullValues`` the autoscaler reads 0: docs/reference/tooling.md §8).
 """
 
 from __future__ import annotations

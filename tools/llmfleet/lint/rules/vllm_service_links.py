@@ -4,7 +4,7 @@ With ``enableServiceLinks`` on (the default), Kubernetes injects ``<SERVICE>_POR
 for every Service of the namespace; a Service named ``vllm`` yields
 ``VLLM_PORT=tcp://10.x.x.x:8000``, and vLLM reads ``VLLM_PORT`` as its internal port and
 fails at startup ("VLLM_PORT '…' appears to be a URI", src vllm/envs.py ``get_vllm_port``;
-/work/shared/reference/vllm.md §5.5, vllm#15613, #34199).
+docs/reference/vllm-0.33.md §5.5, vllm#15613, #34199).
 """
 
 from __future__ import annotations
