@@ -27,10 +27,12 @@ from typing import Callable
 
 import yaml
 
-from llmfleet import catalog, cost, exitcodes, sizing
-from llmfleet.catalog import ModelSpec
+from llmfleet import cost, exitcodes
 from llmfleet.errors import UsageError
-from llmfleet.sizing import GIB, Plan
+from llmfleet.model import catalog, sizing
+from llmfleet.model.catalog import ModelSpec
+from llmfleet.model.sizing import GIB, Plan
+from llmfleet.model.vllm.startup import cold_load_for
 
 NAMESPACE = "inference"
 #: Components every model overlay uses, in the order the hand-written overlays list them
@@ -50,8 +52,6 @@ PROGRESS_MARGIN_S = 600
 #: startup window (lint rule scaler-bounds: a replica must not be given back faster than
 #: a new one can load).
 STARTUP_TIERS = ((20, None), (60, 150), (160, 240), (math.inf, 360))
-#: The cold-load need of lint rule probe-startup: 600 s + 12 s per billion parameters over 8.
-COLD_LOAD_FLOOR_S, COLD_LOAD_PER_BILLION_S, COLD_LOAD_FLOOR_PARAMS_B = 600, 12, 8
 #: Per GPU of a multi-GPU pod (the 70B overlay: 4 GPUs -> 16/32 CPU, 192Gi).
 CPU_REQUEST_PER_GPU, CPU_LIMIT_PER_GPU, MEMORY_GIB_PER_GPU = 4, 8, 48
 #: Host memory per GPU where the usual node shapes have less than 48 GiB per GPU:
@@ -353,8 +353,7 @@ def startup_failures(model: ModelSpec, weights_gib: float, base: BaseDefaults = 
     """failureThreshold of the startup probe: the weight-size tier, at least the cold-load
     need of lint rule probe-startup, never below the base."""
     tier = next(n for limit, n in STARTUP_TIERS if weights_gib <= limit) or base.startup_failures
-    need_s = int(round(COLD_LOAD_FLOOR_S + max(0.0, model.params / 1e9 - COLD_LOAD_FLOOR_PARAMS_B)
-                       * COLD_LOAD_PER_BILLION_S))   # as lint rule probe-startup rounds it
+    need_s = cold_load_for(model.params / 1e9).seconds   # the rule probe-startup's definition
     return max(tier, base.startup_failures, math.ceil(need_s / base.probe_period_s))
 
 
@@ -619,11 +618,11 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
 
 def _update_gateway_routes(config, echo) -> None:
     """The gateway must route the new model: regenerate its table from the overlays."""
-    relative = config.lint.gateway_routes_file
+    relative = config.routes_file
     if not relative or not (config.root / relative).parent.is_dir():
         return
-    from llmfleet.commands.gateway_routes import generate
     from llmfleet.errors import LlmfleetError
+    from llmfleet.gateway_routes import generate
     try:
         generate(config, echo=lambda text, err=False: echo("routes     " + text, err=err))
     except LlmfleetError as exc:
@@ -634,7 +633,7 @@ def _update_gateway_routes(config, echo) -> None:
 def _check(config, target: Path, name: str) -> dict:
     from llmfleet.findings import Severity
     from llmfleet.reporters import REPORTERS
-    from llmfleet.runner import Options, run_check
+    from llmfleet.checker import Options, run_check
     report = run_check(config, [str(target)], Options())
     # The gateway's routes lack the new model until run_new_model regenerates them.
     report.findings = [f for f in report.findings if f.rule != "gateway-routes-stale"]

@@ -1,7 +1,7 @@
 """The GPU and model catalog (``llmfleet/data/gpus.yaml``, ``llmfleet/data/models.yaml``)
 and a reader for a Hugging Face ``config.json`` of a model the catalog does not list.
 
-Every value in the data files cites its source there.  Sizing (``llmfleet.sizing``),
+Every value in the data files cites its source there.  Sizing (``llmfleet.model.sizing``),
 ``new-model``, ``cost`` and the lint rule ``gpu-fit`` all read the catalog through here.
 """
 
@@ -18,7 +18,7 @@ import yaml
 
 from llmfleet.errors import UsageError
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: The node label the GPU components select on, with the class name as value.
 GPU_LABEL_KEY = "llmfleet.io/gpu-class"
 #: The taint the GPU node pools carry (tolerated by every GPU component).
@@ -159,7 +159,7 @@ def find_model(model_id: str | None) -> ModelSpec | None:
 
 
 def params_billion(model_id: str) -> float | None:
-    """Billions of parameters of a catalogued model (used by ``llmfleet.vllm.models``)."""
+    """Billions of parameters of a catalogued model (used by ``llmfleet.model.vllm.params``)."""
     spec = find_model(model_id)
     return spec.params / 1e9 if spec else None
 

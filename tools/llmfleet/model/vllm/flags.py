@@ -13,6 +13,8 @@ from functools import lru_cache
 from importlib import resources
 
 DATA_FILE = "flags_0_33_0.txt"
+#: The newest vLLM release whose options are known: what `:latest` or an unknown tag means.
+NEWEST = "0.33.0"
 
 VALUE, OPTIONAL, SWITCH, BOOL = "value", "optional", "switch", "bool"
 
@@ -100,7 +102,7 @@ def base_option(option: str) -> str:
     return option
 
 
-def lookup(option: str) -> Flag | None:
+def lookup(option: str, version: str | None = None) -> Flag | None:
     """What an option as written stands for, or None if vLLM 0.33.0 rejects it.
 
     argparse also accepts an unambiguous prefix of a long option (``allow_abbrev`` is not

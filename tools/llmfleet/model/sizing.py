@@ -44,8 +44,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from llmfleet import catalog
-from llmfleet.catalog import GpuClass, ModelSpec
+from llmfleet.model import catalog
+from llmfleet.model.catalog import GpuClass, ModelSpec
 from llmfleet.errors import UsageError
 
 GIB = 1024 ** 3
