@@ -367,7 +367,7 @@ VARIANTS = [
 @pytest.mark.parametrize("model, flags", VARIANTS, ids=[v[0].split("/")[1] for v in VARIANTS])
 def test_generated_overlays_lint_clean(repo, model, flags):
     from llmfleet.config import load_config
-    from llmfleet.runner import Options, run_lint
+    from llmfleet.checker import Options, run_lint
     name = "gen-" + scaffold.default_name(model)[:40]
     opts = NewModelOptions(model, name=name)
     args = iter(flags)

@@ -1,3 +1,12 @@
+"""fleet-duplicate-model: overlays in one namespace must not collide.
+
+Across every overlay of ``check``: a served model name served by two overlays (the gateway
+and the ``model_name`` metric label cannot tell them apart), an object rendered by two
+overlays (two Argo CD Applications would own it), a ScaledObject that scales another
+overlay's workload, and a Service, PodMonitor, PodDisruptionBudget or NetworkPolicy whose
+selector matches another overlay's pods.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,3 +1,12 @@
+"""fleet-quota: the fleet at maximum scale must fit the namespace's accelerator quota.
+
+Per namespace, the accelerators every overlay's workloads hold at their maximum scale
+(``AcceleratorUse.at_max``: the autoscaler's maximum, KEDA's default 100 when unset, × the
+accelerators one replica holds, a LeaderWorkerSet group counting all its pods) are added and
+compared with each ResourceQuota's ``requests.<resource>``/``limits.<resource>`` for that
+accelerator.  Above it, KEDA asks for replicas the quota rejects.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

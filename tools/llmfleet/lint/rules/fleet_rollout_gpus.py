@@ -1,3 +1,10 @@
+"""fleet-rollout-gpus: a rolling update needs spare accelerators when the fleet is at peak.
+
+A Deployment's rolling update creates ``maxSurge`` extra pods (25% by default, rounded up)
+before it removes old ones; at maximum scale those pods need accelerators beyond the fleet's
+total.  When the quota has no such headroom the rollout stalls until load drops.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

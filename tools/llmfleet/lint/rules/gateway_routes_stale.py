@@ -1,3 +1,12 @@
+"""gateway-routes-stale: the committed gateway routing table must match the overlays.
+
+The model gateway routes by ``platform/gateway/routes.yaml`` (``gateway.routes-file``), which
+``llmfleet gateway-routes`` derives from every overlay's fleet model: served model names,
+the Service that selects each vLLM server and its port, and whether the server wants an API
+key.  The pipeline reads the committed file; this check compares it with what the overlays
+render now.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,11 @@
-"""gpu-node-selection: a pod that requests accelerators should say which ones."""
+"""gpu-node-selection: a pod that requests accelerators should say which ones.
+
+A node selection counts when the nodeSelector, or every ORed term of the required node
+affinity, names a label that identifies accelerator nodes: this repository's
+``llmfleet.io/gpu-class``, GKE's ``cloud.google.com/gke-accelerator`` and compute classes,
+NVIDIA GPU Feature Discovery's ``nvidia.com/gpu.product``, Karpenter's GPU labels, or a GPU
+instance type (``llmfleet/data/accelerators.yaml``, plus ``cluster.gpu-label-keys``).
+"""
 
 from __future__ import annotations
 

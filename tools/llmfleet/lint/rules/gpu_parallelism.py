@@ -1,4 +1,11 @@
-"""gpu-parallelism: vLLM's parallel sizes must match the accelerators it is given."""
+"""gpu-parallelism: vLLM's parallel sizes must match the accelerators it is given.
+
+One pod: tensor × pipeline × data parallel (the local data-parallel size when set) must equal
+the accelerators the vLLM container requests.  A server whose engine spans several pods (a
+LeaderWorkerSet group, a Ray cluster, a KServe multi-node predictor) must have tensor ×
+pipeline parallel equal to GPUs per pod × pods of the group.  Settings that depend on a value
+the input does not hold (``$(TP)`` from a Secret) are not judged.
+"""
 
 from __future__ import annotations
 

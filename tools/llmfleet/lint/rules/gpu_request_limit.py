@@ -1,4 +1,9 @@
-"""gpu-request-limit: accelerators must be requested and limited equally."""
+"""gpu-request-limit: accelerators must be requested and limited equally.
+
+Kubernetes cannot overcommit extended resources (``nvidia.com/gpu``, ``amd.com/gpu``,
+``google.com/tpu``, ...): the API server rejects a container whose request of one has no
+limit, or differs from its limit.  A limit alone is valid (the request defaults to it).
+"""
 
 from __future__ import annotations
 

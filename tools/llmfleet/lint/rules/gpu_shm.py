@@ -1,4 +1,9 @@
-"""gpu-shm: multi-GPU vLLM needs a memory-backed /dev/shm."""
+"""gpu-shm: multi-GPU vLLM needs a memory-backed /dev/shm.
+
+With tensor, pipeline or data parallelism (a world size above 1) vLLM's workers exchange
+tensors through shared memory and NCCL; the container runtime's 64 MiB /dev/shm is far too
+small.  The fix is an ``emptyDir: {medium: Memory}`` volume mounted at ``/dev/shm``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,12 @@
-"""gpu-toleration: a GPU pod must tolerate the GPU nodes' taint, unless the cluster adds the
-toleration itself."""
+"""gpu-toleration: a GPU pod must tolerate the GPU nodes' taint.
+
+GPU node pools carry a ``nvidia.com/gpu`` NoSchedule taint (``cluster.gpu-taint-key``); a pod
+requesting ``nvidia.com/gpu`` without a matching toleration stays Pending.  GKE, and clusters
+with the ExtendedResourceToleration admission plugin, add that toleration themselves: pods
+that select GKE accelerator nodes, or any pod when ``cluster.adds-gpu-tolerations`` is true,
+are not reported — except for a toleration whose key looks meant for the GPU taint but is
+misspelt (``nvidia/gpu``), which matches nothing.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""probe-liveness: a liveness probe must not restart vLLM for a short hiccup, nor during load."""
+"""probe-liveness: liveness must not restart vLLM for a hiccup, nor while it loads.
+
+A restart costs a full cold load, so liveness should act only after a minute of failures
+(option ``min-window-seconds``); and a liveness probe without a startupProbe runs during the
+model load, killing the pod in a loop when its window is shorter than the cold load.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""probe-startup: the vLLM container needs a startup window as long as its cold load."""
+"""probe-startup: the vLLM container needs a startup window as long as its cold load.
+
+Nothing listens until vLLM has downloaded (first start), loaded and compiled the model and
+captured its CUDA graphs.  The expected cold load is 600 s plus 12 s per billion parameters
+above 8 B (``llmfleet.model.vllm.startup``; total parameters, every expert of a mixture
+counted), with the model found wherever it is set (args, the ``--config`` file, env).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""llmfleet.vllm.settings: a vLLM container's options from args, the --config ConfigMap and env."""
+"""llmfleet.model.vllm.server: a vLLM container's options from args, command, scripts, the
+--config ConfigMap and env, with $(VAR) expansion."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import textwrap
 
 import pytest
 
-from llmfleet.lint.context import LintContext
 from llmfleet.manifests import load_text
-from llmfleet.vllm import flags as vflags
-from llmfleet.vllm.settings import all_settings, is_vllm_container, read_settings
+from llmfleet.model import OverlayModel
+from llmfleet.model.vllm import flags as vflags
+from llmfleet.model.vllm.server import IMAGE, OPENAI_API_SERVER, VLLM_SERVE, read_server
 
 C0 = "/spec/template/spec/containers/0"
 
@@ -28,11 +29,14 @@ def deployment(container: str, volumes: str = "[]", extra: str = "") -> str:
         """) + extra
 
 
-def settings_of(text: str):
+def model_of(text: str) -> OverlayModel:
     resources, findings = load_text(text, "t.yaml")
     assert not findings
-    ctx = LintContext(resources)
-    found = all_settings(ctx)
+    return OverlayModel("", resources)
+
+
+def settings_of(text: str):
+    found = model_of(text).servers
     assert len(found) == 1, found
     return found[0]
 
@@ -59,7 +63,7 @@ def test_args_forms():
 
 def test_defaults_and_unknown_options():
     s = settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m, --swap-space, "4", --bogus]}'))
-    assert s.port == 8000 and s.parallel_size == 1
+    assert s.port == 8000 and s.world_size == 1
     unknown = {x.name: x for x in s.cli if not x.known}
     assert set(unknown) == {"swap-space", "bogus"}
     assert unknown["swap-space"].value == "4" and unknown["bogus"].value is True
@@ -98,7 +102,10 @@ def test_config_file_from_configmap_with_hash_suffix():
     assert s.get("tensor-parallel-size").source == "args"
     config_tp = [x for x in s.config if x.name == "tensor-parallel-size"][0]
     assert config_tp.value == 4 and config_tp.path == "/data/serve.yaml"
-    assert s.flag("enable-prefix-caching", default=True) is False
+    # `enable-prefix-caching: false` in the file is dropped by vLLM 0.33's load_config_file
+    # (only `true` becomes an argument): the default stays, and the key is kept as ignored.
+    assert s.flag("enable-prefix-caching", default=True) is True
+    assert [x.name for x in s.config_ignored] == ["enable-prefix-caching"]
     assert s.value("max-num-seqs") == 32
 
 
@@ -134,16 +141,19 @@ def test_api_key_from_env_or_args():
     assert settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m]}')).api_key() is None
 
 
-@pytest.mark.parametrize("container, entrypoint", [
-    ('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [vllm, serve], args: [m, -tp, "2"]}', "vllm serve"),
-    ('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [/bin/sh, -c], args: ["exec vllm serve m -tp 2 && true"]}', "shell"),
-    ('{name: v, image: "ghcr.io/acme/server:1", command: [python3, -m, vllm.entrypoints.openai.api_server], args: [--model, m, -tp, "2"]}', "api_server"),
-    ('{name: v, image: "vllm/vllm-openai:v0.33.0", args: [vllm, serve, m, -tp, "2"]}', "image"),
+@pytest.mark.parametrize("container, entrypoint, script", [
+    ('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [vllm, serve], args: [m, -tp, "2"]}', VLLM_SERVE, False),
+    ('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [/bin/sh, -c], args: ["exec vllm serve m -tp 2 && true"]}', VLLM_SERVE, True),
+    ('{name: v, image: "ghcr.io/acme/server:1", command: [python3, -m, vllm.entrypoints.openai.api_server], args: [--model, m, -tp, "2"]}', OPENAI_API_SERVER, False),
+    ('{name: v, image: "vllm/vllm-openai:v0.33.0", args: [vllm, serve, m, -tp, "2"]}', IMAGE, False),
+    # a private registry's copy: recognised by what it runs, not by the image name
+    ('{name: v, image: "registry.corp/vllm/gpu:0.10.1", args: [--model, m, --tensor-parallel-size, "2"]}', IMAGE, False),
+    ('{name: v, image: "python:3.12", command: [bash, -c], args: ["pip install vllm && python3 -m vllm.entrypoints.openai.api_server --model m -tp 2"]}', OPENAI_API_SERVER, True),
 ])
-def test_entrypoints(container, entrypoint):
+def test_entrypoints(container, entrypoint, script):
     s = settings_of(deployment(container))
-    assert s.entrypoint == entrypoint
-    assert s.model_id == "m" and s.parallel_size == 2
+    assert s.entrypoint == entrypoint and s.script is script
+    assert s.model_id == "m" and s.world_size == 2
 
 
 def test_repeated_serve_is_recorded():
@@ -165,10 +175,8 @@ def test_which_containers_are_vllm():
             - {name: job, image: "vllm/vllm-openai:v0.33.0", command: [python, -c, "print(1)"]}
             - {name: custom, image: "registry.local/llm/server:1", command: [vllm, serve], args: [m]}
         """)
-    resources, _ = load_text(text, "t.yaml")
-    ctx = LintContext(resources)
-    assert [c.name for c in ctx.containers() if is_vllm_container(c)] == ["job", "custom"]
-    assert [s.container.name for s in all_settings(ctx)] == ["custom"]   # "job" runs python
+    # the init container and "job" (python -c) run no server
+    assert [s.container.name for s in model_of(text).servers] == ["custom"]
 
 
 def test_flag_catalog():
@@ -198,7 +206,47 @@ def test_negative_and_inverse_options():
 
 
 def test_read_settings_on_a_container_without_args():
-    resources, _ = load_text(deployment('{name: v, image: "vllm/vllm-openai:v0.33.0"}'), "t.yaml")
-    ctx = LintContext(resources)
-    s = read_settings(ctx, next(ctx.containers()))
+    model = model_of(deployment('{name: v, image: "vllm/vllm-openai:v0.33.0"}'))
+    s = read_server(next(model.containers()), model.find_configmap)
+    assert s is not None
     assert s.model is None and s.served_model_name == "" and s.port == 8000
+
+
+ENV_CONFIGMAP = textwrap.dedent("""\
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: params, namespace: llm}
+    data: {MODEL_ID: Qwen/Qwen2.5-7B-Instruct, TP: "2"}
+    ---
+    """)
+
+
+def test_kubernetes_expansion_from_env_and_configmaps():
+    s = settings_of(ENV_CONFIGMAP + deployment(
+        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", '
+        'args: [$(MODEL_ID), --tensor-parallel-size=$(TP), --max-model-len, "$(LEN)", --served-model-name, "$$(LITERAL)"], '
+        'env: [{name: MODEL_ID, valueFrom: {configMapKeyRef: {name: params, key: MODEL_ID}}}, '
+        '{name: TP, valueFrom: {configMapKeyRef: {name: params, key: TP}}}, '
+        '{name: BASE, value: "40"}, {name: LEN, value: "$(BASE)96"}]}'))
+    assert s.model_id == "Qwen/Qwen2.5-7B-Instruct" and s.model.raw == "$(MODEL_ID)"
+    assert s.tensor_parallel == 2
+    assert s.int_value("max-model-len") == 4096          # env values expand earlier variables
+    assert s.served_model_names == ["$(LITERAL)"]       # $$ escapes the reference
+
+
+def test_unresolved_references_are_not_guessed():
+    s = settings_of(deployment(
+        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [$(MODEL), --tensor-parallel-size, $(TP)], '
+        'env: [{name: TP, valueFrom: {secretKeyRef: {name: s, key: tp}}}]}'))
+    assert s.model_id == "" and s.model_unresolved and s.served_model_names == []
+    assert s.is_unresolved("tensor-parallel-size")
+    assert s.tensor_parallel is None and s.world_size is None
+    assert s.get("tensor-parallel-size").shown == "$(TP)"
+
+
+def test_shell_variables_in_a_script():
+    s = settings_of(deployment(
+        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", command: [sh, -c], '
+        'args: ["vllm serve ${MODEL} --tensor-parallel-size $TP --port ${PORT:-8080}"], '
+        'env: [{name: MODEL, value: org/m}, {name: TP, value: "4"}]}'))
+    assert s.model_id == "org/m" and s.tensor_parallel == 4 and s.port == 8080
