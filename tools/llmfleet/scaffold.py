@@ -27,7 +27,7 @@ from typing import Callable
 
 import yaml
 
-from llmfleet import catalog, cost, exitcodes, sizing
+from llmfleet import autoscaling, catalog, cost, exitcodes, sizing
 from llmfleet.catalog import ModelSpec
 from llmfleet.errors import UsageError
 from llmfleet.sizing import GIB, Plan
@@ -190,11 +190,56 @@ def _kustomization(sc: Scaffold, base_rel: str, comp_rel: str, patches: list[str
         "        # the query strings.",
         f"        llmfleet.io/served-model-name: {_scalar(sc.model.id)}",
         "patches:",
-        *[f"  - path: {p}" for p in patches],
+        *[line for p in patches for line in _patch_entry(p)],
         "transformers:",
         f"  - {base_rel}/transformers",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: JSON patches need a target; strategic-merge patches find theirs by kind and name.
+AUTOSCALING_PATCH = "patch-autoscaling-targets.yaml"
+
+
+def _patch_entry(path: str) -> list[str]:
+    if path == AUTOSCALING_PATCH:
+        return [f"  - path: {path}", "    target:", "      group: keda.sh",
+                "      kind: ScaledObject", "      name: server"]
+    return [f"  - path: {path}"]
+
+
+def scaler_targets(sc: Scaffold) -> autoscaling.ScalerTargets:
+    s = sc.plan.sizing
+    return autoscaling.derive_targets(
+        s.kv_tokens, sc.plan.max_model_len,
+        autoscaling.default_max_num_seqs(s.gpu.memory_gib, s.gpu.name))
+
+
+def _patch_autoscaling(sc: Scaffold) -> str:
+    """The base ScaledObject's two thresholds, derived from the sizing (JSON patch: each
+    threshold is replaced only after a test of its trigger's name)."""
+    t = scaler_targets(sc)
+    lines = [
+        "# KEDA thresholds derived from this model's sizing (tools/llmfleet/autoscaling.py,",
+        "# docs/architecture.md \"Autoscaling\"); per replica, as the queries sum over pods.",
+        *[f"#   {r}" for r in _wrap(t.reasoning)],
+        "# Each `test` checks the trigger's name before its threshold is replaced: a reordered",
+        "# trigger list in base/scaledobject.yaml fails the build instead of patching the wrong one.",
+    ]
+    for index, (name, value) in enumerate(t.thresholds().items()):
+        lines += ["- op: test", f"  path: /spec/triggers/{index}/name", f"  value: {name}",
+                  "- op: replace", f"  path: /spec/triggers/{index}/metadata/threshold",
+                  f"  value: \"{value}\""]
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(paragraphs, width: int = 84) -> list[str]:
+    import textwrap
+    out: list[str] = []
+    for text in paragraphs:
+        wrapped = textwrap.wrap(text, width)
+        out += [wrapped[0]] + ["  " + w for w in wrapped[1:]]
+    return out
 
 
 def _serve(sc: Scaffold) -> str:
@@ -451,6 +496,8 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
         patches.append("patch-cache-size.yaml")
     files["patch-max-replicas.yaml"] = _patch_max_replicas(sc)
     patches.append("patch-max-replicas.yaml")
+    files[AUTOSCALING_PATCH] = _patch_autoscaling(sc)
+    patches.append(AUTOSCALING_PATCH)
     out = {"kustomization.yaml": _kustomization(sc, base_rel, comp_rel, patches),
            "serve.yaml": _serve(sc)}
     out.update(files)
