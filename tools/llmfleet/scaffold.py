@@ -3,9 +3,10 @@
 The overlay has the structure of the hand-written ones (``overlays/llama-3-1-8b-instruct``,
 ``mistral-7b-instruct-v0-3``, ``llama-3-1-70b-instruct``): the same base, the GPU component
 of the chosen class, ``components/tensor-parallel`` when TP > 1, the model cache, API key,
-network policy and PDB components, ``serve.yaml`` in the generated ConfigMap, and named
-patches for the replica range, the GPU count, CPU/memory, the startup window and the cache
-size where the model needs them.  Output is deterministic: the same options give the same
+network policy, egress policy and PDB components, ``serve.yaml`` in the generated ConfigMap,
+named patches for the replica range, the GPU count, CPU/memory, the startup window and the
+cache size where the model needs them, and always the KEDA thresholds derived from the
+sizing (``patch-autoscaling-targets.yaml``, :mod:`llmfleet.autoscaling`).  Output is deterministic: the same options give the same
 bytes.
 
 Writing is atomic: the files go to ``overlays/.tmp-<name>-XXXX`` and that folder is renamed
