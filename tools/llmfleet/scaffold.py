@@ -3,9 +3,10 @@
 The overlay has the structure of the hand-written ones (``overlays/llama-3-1-8b-instruct``,
 ``mistral-7b-instruct-v0-3``, ``llama-3-1-70b-instruct``): the same base, the GPU component
 of the chosen class, ``components/tensor-parallel`` when TP > 1, the model cache, API key,
-network policy and PDB components, ``serve.yaml`` in the generated ConfigMap, and named
-patches for the replica range, the GPU count, CPU/memory, the startup window and the cache
-size where the model needs them.  Output is deterministic: the same options give the same
+network policy, egress policy and PDB components, ``serve.yaml`` in the generated ConfigMap,
+named patches for the replica range, the GPU count, CPU/memory, the startup window and the
+cache size where the model needs them, and always the KEDA thresholds derived from the
+sizing (``patch-autoscaling-targets.yaml``, :mod:`llmfleet.model.autoscaling`).  Output is deterministic: the same options give the same
 bytes.
 
 Writing is atomic: the files go to ``overlays/.tmp-<name>-XXXX`` and that folder is renamed
@@ -29,7 +30,7 @@ import yaml
 
 from llmfleet import cost, exitcodes
 from llmfleet.errors import UsageError
-from llmfleet.model import catalog, sizing
+from llmfleet.model import autoscaling, catalog, sizing
 from llmfleet.model.catalog import ModelSpec
 from llmfleet.model.sizing import GIB, Plan
 from llmfleet.model.vllm.startup import cold_load_for
@@ -37,7 +38,7 @@ from llmfleet.model.vllm.startup import cold_load_for
 NAMESPACE = "inference"
 #: Components every model overlay uses, in the order the hand-written overlays list them
 #: (the GPU component and, for TP > 1, tensor-parallel come first).
-COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "pdb")
+COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "egress-policy", "pdb")
 #: components/model-cache's PVC size; bigger models patch it.  Read from the repository
 #: (:func:`base_defaults`); these are the fallbacks.
 DEFAULT_CACHE_GIB = 50
@@ -190,11 +191,56 @@ def _kustomization(sc: Scaffold, base_rel: str, comp_rel: str, patches: list[str
         "        # the query strings.",
         f"        llmfleet.io/served-model-name: {_scalar(sc.model.id)}",
         "patches:",
-        *[f"  - path: {p}" for p in patches],
+        *[line for p in patches for line in _patch_entry(p)],
         "transformers:",
         f"  - {base_rel}/transformers",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: JSON patches need a target; strategic-merge patches find theirs by kind and name.
+AUTOSCALING_PATCH = "patch-autoscaling-targets.yaml"
+
+
+def _patch_entry(path: str) -> list[str]:
+    if path == AUTOSCALING_PATCH:
+        return [f"  - path: {path}", "    target:", "      group: keda.sh",
+                "      kind: ScaledObject", "      name: server"]
+    return [f"  - path: {path}"]
+
+
+def scaler_targets(sc: Scaffold) -> autoscaling.ScalerTargets:
+    s = sc.plan.sizing
+    return autoscaling.derive_targets(
+        s.kv_tokens, sc.plan.max_model_len,
+        autoscaling.default_max_num_seqs(s.gpu.memory_gib, s.gpu.name))
+
+
+def _patch_autoscaling(sc: Scaffold) -> str:
+    """The base ScaledObject's two thresholds, derived from the sizing (JSON patch: each
+    threshold is replaced only after a test of its trigger's name)."""
+    t = scaler_targets(sc)
+    lines = [
+        "# KEDA thresholds derived from this model's sizing (tools/llmfleet/model/autoscaling.py,",
+        "# docs/architecture.md \"Autoscaling\"); per replica, as the queries sum over pods.",
+        *[f"#   {r}" for r in _wrap(t.reasoning)],
+        "# Each `test` checks the trigger's name before its threshold is replaced: a reordered",
+        "# trigger list in base/scaledobject.yaml fails the build instead of patching the wrong one.",
+    ]
+    for index, (name, value) in enumerate(t.thresholds().items()):
+        lines += ["- op: test", f"  path: /spec/triggers/{index}/name", f"  value: {name}",
+                  "- op: replace", f"  path: /spec/triggers/{index}/metadata/threshold",
+                  f"  value: \"{value}\""]
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(paragraphs, width: int = 84) -> list[str]:
+    import textwrap
+    out: list[str] = []
+    for text in paragraphs:
+        wrapped = textwrap.wrap(text, width)
+        out += [wrapped[0]] + ["  " + w for w in wrapped[1:]]
+    return out
 
 
 def _serve(sc: Scaffold) -> str:
@@ -450,6 +496,8 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
         patches.append("patch-cache-size.yaml")
     files["patch-max-replicas.yaml"] = _patch_max_replicas(sc)
     patches.append("patch-max-replicas.yaml")
+    files[AUTOSCALING_PATCH] = _patch_autoscaling(sc)
+    patches.append(AUTOSCALING_PATCH)
     out = {"kustomization.yaml": _kustomization(sc, base_rel, comp_rel, patches),
            "serve.yaml": _serve(sc)}
     out.update(files)
