@@ -63,7 +63,7 @@ def repo_copy(tmp_path, shared_dir) -> Path:
     """A copy of the repository's manifests and configuration, safe to break."""
     root = tmp_path / "repo"
     root.mkdir()
-    for folder in ("base", "components", "overlays", "platform", "argocd"):
+    for folder in ("base", "base-multinode", "components", "overlays", "platform", "argocd"):
         if (REPO_ROOT / folder).is_dir():
             shutil.copytree(REPO_ROOT / folder, root / folder)
     write_config(root, shared_dir / "schemas")
