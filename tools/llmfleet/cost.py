@@ -207,7 +207,7 @@ def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
                f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}")
     for c in costs:
         out.append("")
-        out.append(f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per pod "
+        out.append(f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica "
                    f"({c.gpu.display}, {money(c.gpu.price_per_hour)}/GPU-hour"
                    f"{', ' + c.gpu.price_note if c.gpu.price_note else ''}); "
                    f"replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})")

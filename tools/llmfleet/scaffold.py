@@ -399,7 +399,7 @@ def startup_failures(model: ModelSpec, weights_gib: float, base: BaseDefaults = 
     """failureThreshold of the startup probe: the weight-size tier, at least the cold-load
     need of lint rule probe-startup, never below the base."""
     tier = next(n for limit, n in STARTUP_TIERS if weights_gib <= limit) or base.startup_failures
-    need_s = cold_load_for(model.params / 1e9).seconds   # the rule probe-startup's definition
+    need_s = cold_load_for(weights_gib).seconds   # the rule probe-startup's definition
     return max(tier, base.startup_failures, math.ceil(need_s / base.probe_period_s))
 
 

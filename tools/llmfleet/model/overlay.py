@@ -161,6 +161,11 @@ class OverlayModel:
                     found.append(server)
         return found
 
+    @property
+    def api_servers(self) -> list[VllmServer]:
+        """The servers that answer the OpenAI API (not ``--headless`` multi-node workers)."""
+        return [s for s in self.servers if not s.headless]
+
     def servers_in(self, workload: Workload) -> list[VllmServer]:
         return [s for s in self.servers if s.workload is workload]
 
@@ -288,7 +293,7 @@ class OverlayModel:
     # -- served models ------------------------------------------------------------------------
     @property
     def served_models(self) -> list[tuple[str, VllmServer]]:
-        return [(name, server) for server in self.servers for name in server.served_model_names]
+        return [(name, server) for server in self.api_servers for name in server.served_model_names]
 
 
 @dataclass(frozen=True)

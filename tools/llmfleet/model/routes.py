@@ -64,7 +64,7 @@ def _selects(service: dict, labels: dict) -> bool:
 def overlay_routes(model: OverlayModel, cluster_domain: str = "cluster.local") -> list[dict]:
     """The routes of one overlay: one per served model name of each vLLM server."""
     overlay = model.name
-    servers = model.servers
+    servers = model.api_servers
     if not servers:
         raise ValueError(f"overlay {overlay}: no vLLM server container in the rendered output")
     services = [r for r in model.of_kind("Service") if r.api_version == "v1"]

@@ -74,7 +74,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     selectors = [s for item in model.rule_items if item.alert and (q := item.expr) is not None
                  for s in q.selectors]
-    for server in model.servers:
+    for server in model.api_servers:
         served = server.served_model_name
         if not served:
             continue  # the model name depends on a value the input does not hold

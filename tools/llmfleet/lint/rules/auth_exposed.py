@@ -22,7 +22,7 @@ EXPOSED_TYPES = ("LoadBalancer", "NodePort")
 def _unauthenticated(model: OverlayModel, service: Resource) -> list[str]:
     names = []
     for template in model.service_templates(service):
-        for server in model.servers:
+        for server in model.api_servers:
             if server.template is template and server.api_key() is None and not server.api_key_unknown():
                 names.append(template.ref)
     return list(dict.fromkeys(names))

@@ -86,7 +86,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             args: [meta-llama/Llama-3.1-8B-Instruct, --max-model-len, "131072"]
             resources: {limits: {nvidia.com/gpu: 1}}
     """
-    for server in model.servers:
+    for server in model.api_servers:
         spec = catalog.find_model(server.model_id)
         if spec is None:
             continue

@@ -62,7 +62,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         args: [--tensor-parallel-size, "4"]
         resources: {limits: {nvidia.com/gpu: 2}}
     """
-    for server in model.servers:
+    for server in model.api_servers:
         size = server.world_size
         if size is None:
             continue   # a parallel size depends on a value the input does not hold

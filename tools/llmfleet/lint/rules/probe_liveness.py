@@ -42,7 +42,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     than the model load.
     """
     minimum = options["min-window-seconds"]
-    for server in model.servers:
+    for server in model.api_servers:
         container = server.container
         probe = container.probe("livenessProbe")
         if probe is None:
@@ -50,7 +50,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         path = f"{container.path}/livenessProbe"
         tolerance = probe_field(probe, "failureThreshold") * probe_field(probe, "periodSeconds")
         if container.probe("startupProbe") is None:
-            need = cold_load(server.model_id)
+            need = cold_load(server.model_id, server.value("quantization"), server.nodes or 1)
             window = probe_window(probe)
             if window < need.seconds:
                 yield Problem(server.resource, path,

@@ -1,9 +1,10 @@
 """probe-startup: the vLLM container needs a startup window as long as its cold load.
 
 Nothing listens until vLLM has downloaded (first start), loaded and compiled the model and
-captured its CUDA graphs.  The expected cold load is 600 s plus 12 s per billion parameters
-above 8 B (``llmfleet.model.vllm.startup``; total parameters, every expert of a mixture
-counted), with the model found wherever it is set (args, the ``--config`` file, env).
+captured its CUDA graphs.  The expected cold load is 600 s plus 6 s per GiB of weights one node
+loads above 15 GiB (``llmfleet.model.vllm.startup``: every expert of a mixture counted, at its
+stored precision, divided over the nodes of a multi-node group), with the model found
+wherever it is set (args, the ``--config`` file, env, ConfigMaps).
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
     Failing, warning (``/spec/template/spec/containers/0``): no startupProbe at all.
     """
-    for server in model.servers:
+    for server in model.api_servers:
         container = server.container
-        need = cold_load(server.model_id)
+        need = cold_load(server.model_id, server.value("quantization"), server.nodes or 1)
         probe = container.probe("startupProbe")
         if probe is None:
             yield Problem(server.resource, container.path,

@@ -66,7 +66,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
     Failing (``.../livenessProbe/httpGet/path``): ``path: /v1/models`` with env VLLM_API_KEY set.
     """
-    for server in model.servers:
+    for server in model.api_servers:
         container = server.container
         vllm_port = server.port
         if vllm_port is None:

@@ -32,7 +32,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
         args: [--config, /etc/vllm/serve.yaml, --port, "8000"]
     """
-    for server in model.servers:
+    for server in model.api_servers:
         setting = server.get("shutdown-timeout")
         container = server.container
         if setting is None:

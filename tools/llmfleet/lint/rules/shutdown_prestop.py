@@ -32,7 +32,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     Failing (``/spec/template/spec/containers/0``): no ``lifecycle.preStop``; or
     (``.../lifecycle/preStop``) a preStop that does not sleep.
     """
-    for server in model.servers:
+    for server in model.api_servers:
         seconds, path = prestop_sleep(server.container)
         if seconds is None or seconds <= 0:
             yield Problem(server.resource, path,

@@ -52,7 +52,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         args: [--config, /etc/vllm/serve.yaml, --disable-log-stats]
         # and a PodMonitor whose selector matches the pod template labels
     """
-    for server in model.servers:
+    for server in model.api_servers:
         setting = server.get("disable-log-stats")
         if setting is None or not server.flag("disable-log-stats"):
             continue

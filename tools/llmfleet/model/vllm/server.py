@@ -173,6 +173,16 @@ class VllmServer:
         return [*self.config, *self.cli]
 
     @property
+    def headless(self) -> bool:
+        """A multi-node worker (``--headless``): it runs engine ranks and serves no HTTP API."""
+        return bool(self.flag("headless"))
+
+    @property
+    def nodes(self) -> int | None:
+        """Nodes one engine spans (``--nnodes``, default 1); None when unknown."""
+        return self.int_value("nnodes", 1)
+
+    @property
     def port(self) -> int | None:
         """The port vLLM listens on (``--port``, default 8000); None when unknown."""
         return self.int_value("port", DEFAULT_PORT)
