@@ -76,13 +76,16 @@ def test_format_fraction():
 # -- the hand-written overlays carry the derived values ------------------------------------------
 
 def _overlay_sizing(overlay: Path):
+    """serve.yaml and the sizing of ONE replica: a pod, or a multi-node group whose
+    pipeline stages (pipeline-parallel-size, one per node) share one KV cache size."""
     serve = yaml.safe_load((overlay / "serve.yaml").read_text())
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     gpu = next(c.rsplit("/gpu-", 1)[1] for c in kustomization["components"] if "/gpu-" in c)
     model = catalog.resolve_model(serve["model"], None, None)
     s = sizing.size(model, catalog.get_gpu(gpu), serve.get("tensor-parallel-size", 1),
                     serve.get("quantization"), serve.get("kv-cache-dtype", "auto"),
-                    serve.get("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION))
+                    serve.get("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION),
+                    pp=serve.get("pipeline-parallel-size", 1))
     return serve, s
 
 

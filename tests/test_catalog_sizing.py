@@ -94,6 +94,71 @@ def test_worked_example_llama_8b_on_h100():
     assert 3.2 <= s.concurrency(131072) <= 3.5   # "about 3.3 full 128k-token contexts"
 
 
+# -- pipeline parallelism (multi-node groups) ------------------------------------------------
+
+LLAMA_405B_FP8 = "meta-llama/Llama-3.1-405B-Instruct-FP8"
+
+
+def test_405b_fp8_is_catalogued_as_a_prequantized_checkpoint():
+    spec = catalog.find_model(LLAMA_405B_FP8)
+    assert spec.quantization == "fbgemm_fp8" and spec.source
+    # By hand: 126 x (2 x 16384^2 + 2 x 16384 x 1024 + 3 x 16384 x 53248 + 2 x 16384)
+    # + 2 x 128256 x 16384 + 16384 = 405,853,388,800 parameters.
+    per_layer = 2 * 16384 ** 2 + 2 * 16384 * 1024 + 3 * 16384 * 53248 + 2 * 16384
+    assert spec.params == 126 * per_layer + 2 * 128256 * 16384 + 16384
+    # No --quantization: the checkpoint's own method (vLLM reads quantization_config):
+    # one byte per weight, the embedding and LM head in 16 bit.
+    s = sizing.size(spec, catalog.get_gpu("h100-80gb"), tp=8)
+    assert s.quantization == "fbgemm_fp8"
+    assert s.weights_bytes == (spec.params - 2 * 128256 * 16384) + 2 * 128256 * 16384 * 2
+
+
+def test_pipeline_parallel_sizing_by_hand():
+    """TP 8 x PP 2 on H100 (the 405B overlay): a GPU of the heaviest stage holds 63 layers and
+    one vocabulary matrix, / TP 8, and the KV of 63 layers."""
+    spec = catalog.find_model(LLAMA_405B_FP8)
+    h100 = catalog.get_gpu("h100-80gb")
+    s = sizing.size(spec, h100, tp=8, pp=2)
+    layer_bytes = spec.params - 2 * 128256 * 16384            # fp8: 1 byte each
+    stage = layer_bytes * 63 / 126 + 128256 * 16384 * 2      # + the embedding (stage 0)
+    assert s.weights_bytes_per_gpu == pytest.approx(stage / 8)
+    assert round(s.weights_bytes_per_gpu / GIB, 2) == 23.87
+    assert s.kv_bytes_per_token_per_gpu == 2 * 63 * 1 * 128 * 2 == 32_256
+    assert s.overhead_bytes_per_gpu == 3.0 * GIB             # 2.5 + 0.5 (world of 16 GPUs)
+    kv = 0.92 * 79.11 * GIB - stage / 8 - 3.0 * GIB
+    assert s.kv_tokens == int(kv // 32_256) == 1_528_350
+    assert s.gpus == 16 and s.price_per_hour == pytest.approx(16 * h100.price_per_hour)
+    # Two stages hold 4.2x the KV cache of one node (TP 8, PP 1) for twice the GPUs.
+    one = sizing.size(spec, h100, tp=8)
+    assert one.kv_tokens == 366_908 and s.kv_tokens / one.kv_tokens == pytest.approx(4.17, abs=0.01)
+
+
+def test_pipeline_parallel_one_is_the_tensor_parallel_sizing():
+    for model_id in DOC_TABLE:
+        spec = catalog.find_model(model_id)
+        for tp in sizing.valid_tps(spec):
+            a, b = sizing.size(spec, catalog.get_gpu("a100-80gb"), tp), \
+                sizing.size(spec, catalog.get_gpu("a100-80gb"), tp, pp=1)
+            assert a.weights_bytes_per_gpu == b.weights_bytes_per_gpu == a.weights_bytes / tp
+            assert a.kv_tokens == b.kv_tokens and b.gpus == tp
+
+
+def test_uneven_pipeline_split_sizes_the_largest_stage():
+    # 126 layers over 4 stages: vLLM's get_pp_indices gives 31, 32, 32, 31; the bound
+    # counts 32 layers (and one vocabulary matrix).
+    spec = catalog.find_model(LLAMA_405B_FP8)
+    assert sizing.stage_layers(spec, 4) == 32 and sizing.stage_layers(spec, 2) == 63
+    s = sizing.size(spec, catalog.get_gpu("h100-80gb"), tp=8, pp=4)
+    assert s.kv_bytes_per_token_per_gpu == 2 * 32 * 1 * 128 * 2
+    # A model of unknown vocabulary: the layers' share of every weight.
+    bare = catalog.ModelSpec("x/y", params=1.2e9, layers=12, hidden=1024, heads=8, kv_heads=8,
+                             head_dim=128, context=4096)
+    assert sizing.size(bare, catalog.get_gpu("l4"), 1, pp=5).weights_bytes_per_gpu == \
+        pytest.approx(1.2e9 * 2 * 3 / 12)                   # ceil(12 / 5) = 3 layers
+    with pytest.raises(UsageError, match="pipeline-parallel-size 0"):
+        sizing.size(spec, catalog.get_gpu("h100-80gb"), tp=8, pp=0)
+
+
 def test_gpu_catalog():
     gpus = catalog.gpus()
     assert list(gpus) == ["t4", "l4", "a100-40gb", "a100-80gb", "h100-80gb"]

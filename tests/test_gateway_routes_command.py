@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from llmfleet import exitcodes
 from llmfleet_testlib import copy_overlay
 
@@ -18,6 +20,8 @@ def test_committed_routes_are_current(cli, repo_copy):
 
 
 def test_new_overlay_makes_check_fail_until_routes_are_regenerated(cli, repo_copy):
+    routed = yaml.safe_load((repo_copy / ROUTES).read_text())["models"]
+    models, overlays = len(routed), len({m["overlay"] for m in routed})
     copy_overlay(repo_copy, "llama-3-1-8b-instruct", "llama-3-1-8b-canary", "llama-8b-canary")
     result = cli(["check", "--format", "json"], cwd=repo_copy)
     assert result.exit_code == exitcodes.FINDINGS
@@ -33,7 +37,7 @@ def test_new_overlay_makes_check_fail_until_routes_are_regenerated(cli, repo_cop
 
     written = cli(["gateway-routes"], cwd=repo_copy)
     assert written.exit_code == exitcodes.OK
-    assert written.stdout.strip() == f"wrote {ROUTES} (4 models from 4 overlays)"
+    assert written.stdout.strip() == f"wrote {ROUTES} ({models + 1} models from {overlays + 1} overlays)"
     assert "name: llama-8b-canary" in (repo_copy / ROUTES).read_text()
     again = cli(["check", "--format", "json"], cwd=repo_copy)
     assert again.exit_code == exitcodes.OK, again.stdout

@@ -46,7 +46,14 @@ def new_model(cli, repo: Path, *args: str):
 
 # -- the happy path --------------------------------------------------------------------------
 
+def routed(repo: Path) -> tuple[int, int]:
+    """(models, overlays) in the repository's gateway routes file."""
+    models = yaml.safe_load((repo / "platform" / "gateway" / "routes.yaml").read_text())["models"]
+    return len(models), len({m["overlay"] for m in models})
+
+
 def test_qwen_is_written_sized_priced_and_checked(cli, repo):
+    models, overlays = routed(repo)
     result = new_model(cli, repo, "Qwen/Qwen2.5-7B-Instruct")
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
@@ -64,7 +71,9 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
                      "tensor-parallel-size": 1, "max-model-len": 8192, "gpu-memory-utilization": 0.92}
     assert not [p for p in (repo / "overlays").iterdir() if p.name.startswith(".")]
     # The gateway routes the new model, and the whole repository checks clean afterwards.
-    assert "routes     wrote platform/gateway/routes.yaml (4 models from 4 overlays)" in out
+    assert (f"routes     wrote platform/gateway/routes.yaml ({models + 1} models from "
+            f"{overlays + 1} overlays)") in out
+    assert routed(repo) == (models + 1, overlays + 1)
     assert "name: Qwen/Qwen2.5-7B-Instruct" in (repo / "platform" / "gateway" / "routes.yaml").read_text()
     assert cli(["check"], cwd=repo).exit_code == 0
 

@@ -78,6 +78,47 @@ def test_tensor_parallel_70b():
     assert "does not fit 2 x a100-80gb" in findings[0].message
 
 
+def leaderworkerset(pp: int, util: str) -> str:
+    """A two-node group of 8 x H100 per pod serving the 405B FP8 checkpoint."""
+    def template(extra: str) -> str:
+        return f"""
+      spec:
+        nodeSelector: {{llmfleet.io/gpu-class: h100-80gb}}
+        containers:
+          - name: vllm
+            image: vllm/vllm-openai:v0.33.0
+            args: [meta-llama/Llama-3.1-405B-Instruct-FP8, --tensor-parallel-size, "8",
+                   --pipeline-parallel-size, "{pp}", --max-model-len, "131072",
+                   --gpu-memory-utilization, "{util}", --nnodes, "2"{extra}]
+            resources:
+              requests: {{nvidia.com/gpu: 8}}
+              limits: {{nvidia.com/gpu: 8}}"""
+    return f"""
+apiVersion: leaderworkerset.x-k8s.io/v1
+kind: LeaderWorkerSet
+metadata: {{name: g, namespace: inference}}
+spec:
+  leaderWorkerTemplate:
+    size: 2
+    leaderTemplate:{template(', --node-rank, "0"')}
+    workerTemplate:{template(', --node-rank, "1", --headless')}
+"""
+
+
+def test_pipeline_stages_of_a_multinode_group():
+    """The heaviest stage is what must fit: 405B FP8 at TP 8 x PP 2 holds one 131072-token
+    sequence in 0.55 x 79.11 GiB (23.87 GiB of weights per GPU), at PP 1 it does not
+    (47.74 GiB); the headless worker is not reported on its own."""
+    assert gpu_fit(leaderworkerset(2, "0.55")) == []
+    findings = gpu_fit(leaderworkerset(1, "0.55"))
+    assert [(f.kind, f.path) for f in findings] == \
+        [("LeaderWorkerSet", "/spec/leaderWorkerTemplate/leaderTemplate/spec/containers/0/args/5")]  # the option
+    assert findings[0].message.startswith(
+        "meta-llama/Llama-3.1-405B-Instruct-FP8 does not fit 8 x h100-80gb with max-model-len "
+        "131072: per GPU 47.74 GiB weights + 3.00 GiB overhead + 7.88 GiB KV for one sequence")
+    assert "x 2 pipeline stages" not in findings[0].message
+
+
 def test_config_file_setting_is_the_finding_path():
     text = deployment(["--config", "/etc/vllm/serve.yaml"]).replace(
         "          resources:", "          volumeMounts: [{name: cfg, mountPath: /etc/vllm}]\n"

@@ -87,14 +87,29 @@ def test_deployment_is_restricted_and_wired(rendered):
     assert re.search(r"^EXPOSE 8080$", dockerfile, re.M)
 
 
+def _overlay_models() -> dict[str, str]:
+    """Served model name -> the overlay's Service URL, for every overlay of the repository
+    (the served name is the first of serve.yaml's served-model-name, else its model)."""
+    out = {}
+    for serve_file in sorted((REPO / "overlays").glob("*/serve.yaml")):
+        serve = yaml.safe_load(serve_file.read_text())
+        served = serve.get("served-model-name") or serve["model"]
+        names = served if isinstance(served, list) else [served]
+        overlay = serve_file.parent.name
+        for name in names:
+            out[str(name)] = f"http://{overlay}-server.inference.svc.cluster.local:8000"
+    return out
+
+
 def test_routes_configmap_loads_in_the_gateway(rendered):
     routes = parse_routes(yaml.safe_load(rendered["ConfigMap"]["data"]["routes.yaml"]))
-    assert routes.names == sorted([
-        "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3",
-        "meta-llama/Llama-3.1-70B-Instruct"])
-    for route in routes.models.values():
+    expected = _overlay_models()
+    assert expected, "no overlays/*/serve.yaml found"
+    assert routes.names == sorted(expected)
+    for name, route in routes.models.items():
         assert re.fullmatch(r"http://[a-z0-9-]+-server\.inference\.svc\.cluster\.local:8000",
                             route.url)
+        assert route.url == expected[name], name
 
 
 def test_selectors_match(rendered):

@@ -11,9 +11,15 @@ from llmfleet.model import FleetModel, OverlayModel
 
 def test_overlay_settings_and_rules(repository_model, overlay_name):
     model = repository_model.overlays[overlay_name]
-    assert len(model.servers) == 1
-    s = model.servers[0]
-    assert s.config_problem == "" and s.config_pointer == "/data/serve.yaml"
+    # One API server per overlay; a multi-node overlay's other pods are --headless workers
+    # of the same engine, reading the same serve.yaml.
+    assert len(model.api_servers) == 1
+    s = model.api_servers[0]
+    workers = [w for w in model.servers if w is not s]
+    assert all(w.headless and w.workload is s.workload for w in workers)
+    for server in model.servers:
+        assert server.config_problem == "" and server.config_pointer == "/data/serve.yaml"
+        assert server.model_id == s.model_id
     assert s.model_id and s.served_model_name
     assert (s.int_value("shutdown-timeout", 0) or 0) > 0 and s.port == 8000
     findings = lint_model(model, RuleSet.configure())

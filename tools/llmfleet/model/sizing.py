@@ -23,6 +23,14 @@ The model follows vLLM 0.33.0 (docs/reference/vllm-0.33.md §4):
   measured run logs the real figures ("Available KV cache memory", "GPU KV cache size").
 * **KV cache per GPU** = budget - weights per GPU - overhead; **tokens of KV** = that
   / KV bytes per token per GPU; **concurrency at full context** = tokens / max-model-len.
+* **Pipeline parallelism** (``pp`` > 1, multi-node groups; docs/reference/vllm-multinode.md
+  §9): vLLM gives each stage ``layers / PP`` of the layers (the remainder to the middle
+  stages), the input embedding to the first stage and the LM head to the last, and cuts
+  every worker's KV cache to the smallest worker's block count.  So the heaviest stage
+  bounds the instance: per GPU, the weights of ``ceil(layers / PP)`` layers plus one
+  vocabulary x hidden matrix (16 bit when quantized), / TP; KV bytes per token per GPU
+  count ``ceil(layers / PP)`` layers.  With PP = 1 these are the formulas above.  The
+  overhead's NCCL part applies whenever the world (TP x PP) is above one GPU.
 
 Choice of GPU class and TP (:func:`plan`): a TP size is a power of two up to 8 that
 vLLM accepts for the model (it divides the attention heads, and the KV heads divide it or
@@ -77,7 +85,13 @@ QUANTIZATION_BYTES: dict[str, float] = {
     "awq_marlin": 0.5 + INT4_SCALE_BYTES,
     "gptq": 0.5 + INT4_SCALE_BYTES,
     "gptq_marlin": 0.5 + INT4_SCALE_BYTES,
+    # FBGEMM's row-wise FP8 checkpoints (e.g. meta-llama/Llama-3.1-405B-Instruct-FP8):
+    # one byte per weight plus a scale per output row, which rounds away.
+    "fbgemm_fp8": 1.0,
 }
+#: FP8 weight formats: without fp8 tensor cores (before Ada/Hopper) vLLM runs them
+#: weight-only through Marlin (fp8.py and fbgemm_fp8.py: use_marlin below capability 8.9).
+FP8_METHODS = ("fp8", "fbgemm_fp8")
 KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "bfloat16", "float16")
 
 
@@ -103,6 +117,25 @@ def weight_bytes(model: ModelSpec, quantization: str | None = None) -> float:
     return (model.params - embed) * per_param + embed * 2
 
 
+def stage_layers(model: ModelSpec, pp: int = 1) -> int:
+    """Layers of the largest pipeline stage (vLLM's get_pp_indices splits them evenly)."""
+    return math.ceil(model.layers / max(pp, 1))
+
+
+def stage_weight_bytes(model: ModelSpec, quantization: str | None = None, pp: int = 1) -> float:
+    """Bytes of the weights of the heaviest pipeline stage (all of them when pp is 1): its
+    layers and one vocabulary x hidden matrix (the first stage's embedding or the last
+    stage's LM head)."""
+    total = weight_bytes(model, quantization)
+    if pp <= 1:
+        return total
+    quantization = normalize_quantization(quantization)
+    embed = min(model.embedding_params, model.params)
+    embed_bytes = embed * (model.dtype_bytes if quantization is None else 2)
+    matrix = embed_bytes / (1 if model.tied else 2) if embed else 0.0
+    return (total - embed_bytes) * stage_layers(model, pp) / model.layers + matrix
+
+
 def kv_bytes_per_element(model: ModelSpec, kv_cache_dtype: str = "auto") -> int:
     kv = (kv_cache_dtype or "auto").lower()
     if kv not in KV_CACHE_DTYPES:
@@ -119,14 +152,17 @@ def kv_heads_per_gpu(model: ModelSpec, tp: int = 1) -> int:
     return max(1, model.kv_heads // tp)
 
 
-def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto") -> int:
-    """KV-cache bytes one token takes on ONE GPU of a TP group (tp=1: the whole model)."""
-    return (2 * model.layers * kv_heads_per_gpu(model, tp) * model.head_dim
+def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto",
+                       pp: int = 1) -> int:
+    """KV-cache bytes one token takes on ONE GPU of a TP group, in the largest pipeline
+    stage (tp=1, pp=1: the whole model)."""
+    return (2 * stage_layers(model, pp) * kv_heads_per_gpu(model, tp) * model.head_dim
             * kv_bytes_per_element(model, kv_cache_dtype))
 
 
-def overhead_bytes(tp: int = 1) -> float:
-    return (OVERHEAD_GIB + (OVERHEAD_TP_GIB if tp > 1 else 0.0)) * GIB
+def overhead_bytes(world: int = 1) -> float:
+    """Overhead per GPU of an instance of ``world`` GPUs (TP x PP)."""
+    return (OVERHEAD_GIB + (OVERHEAD_TP_GIB if world > 1 else 0.0)) * GIB
 
 
 def tp_problem(model: ModelSpec, tp: int) -> str | None:
@@ -146,7 +182,8 @@ def valid_tps(model: ModelSpec) -> list[int]:
 
 @dataclass(frozen=True)
 class Sizing:
-    """Memory of one vLLM instance of ``model`` on ``tp`` GPUs of class ``gpu``."""
+    """Memory of one vLLM instance of ``model`` on ``tp`` x ``pp`` GPUs of class ``gpu``
+    (``pp`` pipeline stages of ``tp`` GPUs each; a multi-node group has one stage per node)."""
 
     model: ModelSpec
     gpu: GpuClass
@@ -154,6 +191,12 @@ class Sizing:
     quantization: str | None = None
     kv_cache_dtype: str = "auto"
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
+    pp: int = 1
+
+    @property
+    def gpus(self) -> int:
+        """GPUs of the instance: tensor x pipeline parallel."""
+        return self.tp * self.pp
 
     @property
     def weights_bytes(self) -> float:
@@ -161,7 +204,8 @@ class Sizing:
 
     @property
     def weights_bytes_per_gpu(self) -> float:
-        return self.weights_bytes / self.tp
+        """On a GPU of the heaviest pipeline stage."""
+        return stage_weight_bytes(self.model, self.quantization, self.pp) / self.tp
 
     @property
     def kv_bytes_per_token(self) -> int:
@@ -170,7 +214,7 @@ class Sizing:
 
     @property
     def kv_bytes_per_token_per_gpu(self) -> int:
-        return kv_bytes_per_token(self.model, self.tp, self.kv_cache_dtype)
+        return kv_bytes_per_token(self.model, self.tp, self.kv_cache_dtype, self.pp)
 
     @property
     def budget_bytes_per_gpu(self) -> float:
@@ -178,7 +222,7 @@ class Sizing:
 
     @property
     def overhead_bytes_per_gpu(self) -> float:
-        return overhead_bytes(self.tp)
+        return overhead_bytes(self.gpus)
 
     @property
     def kv_cache_bytes_per_gpu(self) -> float:
@@ -211,14 +255,20 @@ class Sizing:
 
     @property
     def price_per_hour(self) -> float:
-        return self.gpu.price_per_hour * self.tp
+        return self.gpu.price_per_hour * self.gpus
 
 
 def size(model: ModelSpec, gpu: GpuClass, tp: int = 1, quantization: str | None = None,
          kv_cache_dtype: str = "auto",
-         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION) -> Sizing:
+         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION, pp: int = 1) -> Sizing:
+    """The sizing of one instance.  Without ``quantization``, a pre-quantized checkpoint's
+    own method (``model.quantization``) applies, as in vLLM, when the sizing knows it."""
+    if quantization is None and model.quantization in QUANTIZATION_BYTES:
+        quantization = model.quantization
+    if pp < 1:
+        raise UsageError(f"pipeline-parallel-size {pp}: must be at least 1")
     return Sizing(model, gpu, tp, normalize_quantization(quantization), kv_cache_dtype or "auto",
-                  gpu_memory_utilization)
+                  gpu_memory_utilization, pp)
 
 
 def fit_max_model_len(sizing: Sizing, sequences: int = MIN_CONCURRENCY) -> int | None:
@@ -237,7 +287,7 @@ def fit_max_model_len(sizing: Sizing, sequences: int = MIN_CONCURRENCY) -> int |
 
 def gpu_problem(model: ModelSpec, gpu: GpuClass, quantization: str | None) -> str | None:
     """Why this GPU class cannot run the model's weights format at all, or None."""
-    if quantization == "fp8" and not gpu.fp8 and gpu.name == "t4":
+    if quantization in FP8_METHODS and not gpu.fp8 and gpu.name == "t4":
         return (f"{gpu.name} ({gpu.architecture}) has no fp8 support and is too old for vLLM's "
                 "weight-only FP8 (Marlin needs compute capability 8.0)")
     return None
@@ -351,7 +401,7 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
     if chosen.serve_dtype:
         chosen.notes.append(f"{chosen.sizing.gpu.name} has no bfloat16 ({chosen.sizing.gpu.architecture}): "
                             "serving in float16 (dtype: half)")
-    if quantization == "fp8" and not chosen.sizing.gpu.fp8:
+    if chosen.sizing.quantization in FP8_METHODS and not chosen.sizing.gpu.fp8:
         chosen.notes.append(f"{chosen.sizing.gpu.name} has no fp8 tensor cores: vLLM runs FP8 "
                             "weight-only (Marlin); memory as fp8, speed as bf16")
     if model.sliding_window:
@@ -407,13 +457,15 @@ def describe(p: Plan) -> list[str]:
     s = p.sizing
     m = s.model
     fmt = s.quantization or m.dtype
+    parallel = f"TP {s.tp}" + (f" x PP {s.pp}" if s.pp > 1 else "")
     lines = [
         f"model      {m.id}: {m.params / 1e9:.2f} B parameters, {m.layers} layers, "
         f"{m.heads} heads / {m.kv_heads} KV heads x {m.head_dim}, context {m.context}",
-        f"gpu        {s.tp} x {s.gpu.name} ({s.gpu.display}, {s.gpu.memory_gib:g} GiB each)",
+        f"gpu        {s.gpus} x {s.gpu.name} ({s.gpu.display}, {s.gpu.memory_gib:g} GiB each)"
+        + (f", {parallel}" if s.pp > 1 else ""),
         f"weights    {gib(s.weights_bytes):.2f} GiB ({fmt}), {gib(s.weights_bytes_per_gpu):.2f} GiB per GPU",
         f"kv/token   {s.kv_bytes_per_token:,} B ({s.kv_bytes_per_token / 1024:g} KiB) for the model, "
-        f"{s.kv_bytes_per_token_per_gpu:,} B per GPU at TP {s.tp}",
+        f"{s.kv_bytes_per_token_per_gpu:,} B per GPU at {parallel}",
         f"budget     {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} GiB = "
         f"{gib(s.budget_bytes_per_gpu):.2f} GiB per GPU - {gib(s.weights_bytes_per_gpu):.2f} weights"
         f" - {gib(s.overhead_bytes_per_gpu):.2f} overhead = "

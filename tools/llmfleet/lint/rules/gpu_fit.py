@@ -11,6 +11,8 @@ before the pod ever reaches a GPU:
     weights / TP + overhead + 2 x layers x max(1, kv_heads / TP) x head_dim x bytes x max-model-len
         <= gpu-memory-utilization x GPU memory
 
+(with pipeline parallelism, the weights and layers of the heaviest stage: ``llmfleet.model.sizing``)
+
 with the model from the catalog (``llmfleet/data/models.yaml``), the GPU class from the
 pod's node selection (any known GPU label, ``llmfleet/data/accelerators.yaml``), and TP,
 max-model-len (default: the model's context), gpu-memory-utilization, quantization and
@@ -94,8 +96,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                    if g is not None]
         if not classes:
             continue
-        tp = server.tensor_parallel
-        if tp is None or tp < 1:
+        tp, pp = server.tensor_parallel, server.pipeline_parallel
+        if tp is None or tp < 1 or pp is None or pp < 1:
             continue
         if server.is_unresolved("max-model-len") or server.is_unresolved("gpu-memory-utilization"):
             continue
@@ -110,7 +112,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             sizing.kv_bytes_per_element(spec, kv_dtype)
         except UsageError:
             continue  # a method or dtype the sizing does not model
-        worst = max((sizing.size(spec, g, tp, quantization, kv_dtype, util) for g in classes),
+        worst = max((sizing.size(spec, g, tp, quantization, kv_dtype, util, pp) for g in classes),
                     key=lambda s: s.shortfall_bytes(length))
         short = worst.shortfall_bytes(length)
         if short <= 0:
@@ -121,7 +123,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         g = worst.gpu
         yield Problem(
             resource, path,
-            f"{spec.id} does not fit {tp} x {g.name} with max-model-len {length}: per GPU "
+            f"{spec.id} does not fit {tp} x {g.name}" + (f" x {pp} pipeline stages" if pp > 1 else "")
+            + f" with max-model-len {length}: per GPU "
             f"{sizing.gib(worst.weights_bytes_per_gpu):.2f} GiB weights + "
             f"{sizing.gib(worst.overhead_bytes_per_gpu):.2f} GiB overhead + "
             f"{sizing.gib(length * worst.kv_bytes_per_token_per_gpu):.2f} GiB KV for one sequence = "
