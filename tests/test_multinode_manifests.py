@@ -351,6 +351,72 @@ def test_pods_of_a_model_may_reach_each_other(docs):
     assert group_policies, "no NetworkPolicy admits leader <-> worker traffic on every port"
 
 
+def _selects_all(selector: dict, labels: dict) -> bool:
+    """A NetworkPolicy podSelector (matchLabels only here) matches these pod labels; an
+    empty selector matches every pod."""
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()) \
+        and not selector.get("matchExpressions")
+
+
+def _isolating(docs: list[dict], labels: dict, direction: str) -> list[dict]:
+    """The NetworkPolicies that isolate pods with these labels for Ingress or Egress."""
+    return [p for p in docs if p["kind"] == "NetworkPolicy"
+            and direction in (p["spec"].get("policyTypes") or ["Ingress"])
+            and _selects_all(p["spec"].get("podSelector") or {}, labels)]
+
+
+def _admits_every_tcp_port(rules: list[dict], key: str, peer_labels: dict) -> bool:
+    for rule in rules:
+        peers = [p for p in rule.get(key) or [] if "podSelector" in p and "namespaceSelector" not in p]
+        open_ports = all("port" not in p and p.get("protocol", "TCP") == "TCP" for p in rule.get("ports") or [])
+        if open_ports and any(_selects_all(p["podSelector"], peer_labels) for p in peers):
+            return True
+    return False
+
+
+def group_traffic_problems(docs: list[dict]) -> list[str]:
+    """Why the pods of a group could not open connections to each other on any TCP port
+    (vLLM's store, message queues and NCCL pick ports at run time), given the model's
+    NetworkPolicies ([] when they can). Policies add up: a direction is open when no policy
+    isolates the pod for it, or when one of the isolating policies admits the peer."""
+    problems = []
+    roles = {r: t["metadata"]["labels"] for r, t in templates(one(docs, "LeaderWorkerSet")).items()}
+    for src, src_labels in roles.items():
+        for dst, dst_labels in roles.items():
+            egress = _isolating(docs, src_labels, "Egress")
+            if egress and not _admits_every_tcp_port(
+                    [r for p in egress for r in p["spec"].get("egress") or []], "to", dst_labels):
+                problems.append(f"egress {src} -> {dst} blocked by "
+                                f"{sorted(p['metadata']['name'] for p in egress)}")
+            ingress = _isolating(docs, dst_labels, "Ingress")
+            if ingress and not _admits_every_tcp_port(
+                    [r for p in ingress for r in p["spec"].get("ingress") or []], "from", src_labels):
+                problems.append(f"ingress {src} -> {dst} blocked by "
+                                f"{sorted(p['metadata']['name'] for p in ingress)}")
+    return problems
+
+
+def test_group_traffic_passes_the_network_policies_both_ways(docs):
+    """The overlays isolate their pods for ingress and egress (network-policy and
+    egress-policy, multi-node flavours), and the pods of a group still reach each other."""
+    lws_labels = templates(one(docs, "LeaderWorkerSet"))["leader"]["metadata"]["labels"]
+    assert _isolating(docs, lws_labels, "Egress"), "no egress policy on the model's pods"
+    assert _isolating(docs, lws_labels, "Ingress"), "no ingress policy on the model's pods"
+    assert group_traffic_problems(docs) == []
+
+
+@pytest.mark.parametrize("dropped, expected", [
+    ("-group-egress", "egress leader -> worker blocked"),
+    ("-group", "ingress leader -> worker blocked"),
+])
+def test_group_traffic_check_catches_a_missing_policy(docs, dropped, expected):
+    """The single-node egress-policy alone (or network-policy alone) would stop a group
+    from forming: the check says so."""
+    kept = [d for d in docs if not (d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith(dropped))]
+    assert len(kept) == len(docs) - 1
+    assert any(expected in p for p in group_traffic_problems(kept)), group_traffic_problems(kept)
+
+
 def test_alerts_watch_the_leader_statefulset(docs):
     lws = one(docs, "LeaderWorkerSet")
     rule = one(docs, "PrometheusRule")
