@@ -2,7 +2,9 @@
 
 Every allocatable figure is recomputed from the documented reservation rules (GKE's table,
 EKS AL2023 nodeadm's code), every GPU class of the catalog has shapes on both clouds, and
-the node pools docs/deploying.md creates fit every overlay's pod (GPUs on one node, CPU and
+the node pools the deploy guide creates (docs/deploying.md, and docs/multi-node.md for the
+models bigger than one node) fit every pod of every overlay: a Deployment's pod, or the
+leader and the workers of a LeaderWorkerSet group, one node each (GPUs on one node, CPU and
 memory requests plus the headroom within allocatable)."""
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from llmfleet_testlib import REPO_ROOT, overlay_names
 DATA = REPO_ROOT / "tools" / "llmfleet" / "data"
 SHAPES = yaml.safe_load((DATA / "node_shapes.yaml").read_text())
 GPUS = yaml.safe_load((DATA / "gpus.yaml").read_text())["gpus"]
-GUIDE = (REPO_ROOT / "docs" / "deploying.md").read_text()
+#: The deploy guide: deploying.md, and multi-node.md, which it links for the models that
+#: span nodes. Both create node pools.
+GUIDE_FILES = ("docs/deploying.md", "docs/multi-node.md")
+GUIDE = "\n".join((REPO_ROOT / f).read_text() for f in GUIDE_FILES if (REPO_ROOT / f).is_file())
 MI = 1024 ** 2
 GI = 1024 ** 3
 
@@ -99,17 +104,22 @@ def test_shapes_are_unique_and_sourced():
 # -- the deploy guide's node pools fit the overlays ---------------------------------------------
 
 def guide_pools() -> dict[str, list[tuple[str, str, int]]]:
-    """cloud -> [(gpu class, machine type, GPUs per node)] of the pools the guide creates."""
+    """cloud -> [(gpu class, machine type, GPUs per node)] of the pools the guide creates:
+    every `gcloud container node-pools create` command and every eksctl ClusterConfig
+    block (```yaml starting with `# eksctl-<name>.yaml`) of the guide's files."""
     pools: dict[str, list[tuple[str, str, int]]] = {"gke": [], "eks": []}
     for command in re.findall(r"gcloud container node-pools create .*?(?:\n(?!\s)|\Z)", GUIDE, re.S):
         machine = re.search(r"--machine-type=(\S+)", command).group(1)
         count = int(re.search(r"--accelerator=type=[\w-]+,count=(\d+)", command).group(1))
         gpu_class = re.search(r"llmfleet\.io/gpu-class=([\w-]+)", command).group(1)
         pools["gke"].append((gpu_class, machine, count))
-    block = re.search(r"```yaml\n(# eksctl-gpu-nodegroups\.yaml.*?)```", GUIDE, re.S).group(1)
-    for group in yaml.safe_load(block)["managedNodeGroups"]:
-        shape = next(r for c, k, r in shapes() if k == "eks" and r["name"] == group["instanceType"])
-        pools["eks"].append((group["labels"]["llmfleet.io/gpu-class"], group["instanceType"], shape["gpus"]))
+    blocks = re.findall(r"```yaml\n(# eksctl-[\w.-]+\.yaml.*?)```", GUIDE, re.S)
+    assert blocks, "no eksctl node group file in the deploy guide"
+    for block in blocks:
+        for group in yaml.safe_load(block)["managedNodeGroups"]:
+            shape = next(r for c, k, r in shapes() if k == "eks" and r["name"] == group["instanceType"])
+            pools["eks"].append((group["labels"]["llmfleet.io/gpu-class"], group["instanceType"],
+                                 shape["gpus"]))
     return pools
 
 
@@ -122,11 +132,24 @@ def test_guide_pools_are_known_shapes():
             assert known, f"{cloud} pool {machine} x {count} {gpu_class} is not in node_shapes.yaml"
 
 
-def _pod(overlay: str) -> dict:
-    result = render.render(REPO_ROOT / "overlays" / overlay)
-    assert result.ok, result.error
-    deployment = next(d for d in yaml.safe_load_all(result.text) if d and d["kind"] == "Deployment")
-    spec = deployment["spec"]["template"]["spec"]
+def pod_templates(docs: list[dict]) -> dict[str, dict]:
+    """The GPU pod templates of an overlay's serving workload, by role: a Deployment's pod,
+    or a LeaderWorkerSet's leader and workers (the workers default to the leader's template)."""
+    out = {}
+    for d in docs:
+        if d["kind"] == "Deployment":
+            out[f"Deployment {d['metadata']['name']}"] = d["spec"]["template"]
+        elif d["kind"] == "LeaderWorkerSet":
+            lwt = d["spec"]["leaderWorkerTemplate"]
+            leader = lwt["leaderTemplate"] if "leaderTemplate" in lwt else lwt["workerTemplate"]
+            out[f"LeaderWorkerSet {d['metadata']['name']} leader"] = leader
+            out[f"LeaderWorkerSet {d['metadata']['name']} workers"] = lwt["workerTemplate"]
+    return out
+
+
+def pod_needs(template: dict) -> dict:
+    """GPU class (required node affinity), and the GPUs, CPU and memory one pod requests."""
+    spec = template["spec"]
     terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     gpu_class = next(e["values"][0] for t in terms for e in t["matchExpressions"]
                      if e["key"] == "llmfleet.io/gpu-class")
@@ -139,6 +162,14 @@ def _pod(overlay: str) -> dict:
     return {"class": gpu_class, **requests}
 
 
+def _pods(overlay: str) -> dict[str, dict]:
+    result = render.render(REPO_ROOT / "overlays" / overlay)
+    assert result.ok, result.error
+    templates = pod_templates([d for d in yaml.safe_load_all(result.text) if d])
+    assert templates, f"{overlay}: no Deployment or LeaderWorkerSet"
+    return {role: pod_needs(t) for role, t in templates.items()}
+
+
 def fits(pod: dict, row: dict) -> bool:
     headroom = SHAPES["pod_headroom"]
     return (pod["gpus"] <= row["gpus"]
@@ -148,13 +179,24 @@ def fits(pod: dict, row: dict) -> bool:
 
 @pytest.mark.parametrize("overlay", overlay_names())
 def test_the_guide_creates_a_pool_for_every_overlay(overlay):
-    pod = _pod(overlay)
-    assert pod["gpus"] >= 1
-    for cloud, pools in guide_pools().items():
-        fitting = [machine for gpu_class, machine, count in pools if gpu_class == pod["class"]
-                   and fits(pod, next(r for c, k, r in shapes()
-                                      if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)))]
-        assert fitting, f"{overlay}: no {cloud} node pool in docs/deploying.md fits {pod}"
+    for role, pod in _pods(overlay).items():
+        assert pod["gpus"] >= 1, role
+        for cloud, pools in guide_pools().items():
+            fitting = [machine for gpu_class, machine, count in pools if gpu_class == pod["class"]
+                       and fits(pod, next(r for c, k, r in shapes()
+                                          if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)))]
+            assert fitting, f"{overlay} ({role}): no {cloud} node pool in {', '.join(GUIDE_FILES)} fits {pod}"
+
+
+def test_a_group_pod_needs_a_whole_eight_gpu_node():
+    """The 8-GPU pods of a multi-node group fit only the 8-GPU H100 shapes, and the guide
+    creates pools of them (docs/multi-node.md, section 3)."""
+    pod = {"class": "h100-80gb", "gpus": 8, "cpu": 64.0, "memory": 640 * GI}
+    h100 = {(k, r["name"]): r for c, k, r in shapes() if c == "h100-80gb"}
+    assert fits(pod, h100[("gke", "a3-highgpu-8g")]) and fits(pod, h100[("eks", "p5.48xlarge")])
+    assert not fits(pod, h100[("gke", "a3-highgpu-4g")]) and not fits(pod, h100[("eks", "p5.4xlarge")])
+    created = [(c, m) for rows in guide_pools().values() for c, m, _ in rows]
+    assert ("h100-80gb", "a3-highgpu-8g") in created and ("h100-80gb", "p5.48xlarge") in created
 
 
 def test_a_four_gpu_pod_does_not_fit_a_one_gpu_node():
