@@ -30,6 +30,47 @@ def overlay_names() -> list[str]:
                   if p.is_dir() and (p / "kustomization.yaml").is_file()) if overlays.is_dir() else []
 
 
+#: The multi-node base (LeaderWorkerSet groups); every other overlay builds on base/
+#: (one Deployment pod per replica).
+MULTINODE_BASE = "base-multinode"
+
+
+def is_multinode(overlay: str, root: Path = REPO_ROOT) -> bool:
+    """The overlay builds on base-multinode/ (a LeaderWorkerSet), not on base/."""
+    import yaml
+    kustomization = yaml.safe_load((root / "overlays" / overlay / "kustomization.yaml").read_text()) or {}
+    return any(Path(str(r)).name == MULTINODE_BASE for r in kustomization.get("resources") or [])
+
+
+def single_node_overlays(root: Path = REPO_ROOT) -> list[str]:
+    """Overlays served by base/'s Deployment, for tests about Deployment behaviour."""
+    return [o for o in _overlays(root) if not is_multinode(o, root)]
+
+
+def multinode_overlays(root: Path = REPO_ROOT) -> list[str]:
+    return [o for o in _overlays(root) if is_multinode(o, root)]
+
+
+def representative_overlays(root: Path = REPO_ROOT) -> list[str]:
+    """The first overlay of each serving unit the repository has (Deployment, LeaderWorkerSet),
+    for tests that hold for both."""
+    return [group[0] for group in (single_node_overlays(root), multinode_overlays(root)) if group]
+
+
+def _overlays(root: Path) -> list[str]:
+    return sorted(p.parent.name for p in (root / "overlays").glob("*/kustomization.yaml"))
+
+
+def serving_workload(overlay: str, prefix: str | None = None, root: Path = REPO_ROOT) -> str:
+    """``"<Kind> <name>"`` of the overlay's vLLM workload as rendered: base/'s Deployment or
+    base-multinode/'s LeaderWorkerSet, under the name prefix (default ``<overlay>-``)."""
+    import yaml
+    source = root / (f"{MULTINODE_BASE}/leaderworkerset.yaml" if is_multinode(overlay, root)
+                     else "base/deployment.yaml")
+    doc = yaml.safe_load(source.read_text())
+    return f"{doc['kind']} {overlay + '-' if prefix is None else prefix}{doc['metadata']['name']}"
+
+
 def copy_overlay(repo: Path, source: str, name: str, served_model_name: str) -> Path:
     """Copy overlays/<source> to overlays/<name> as another model: its own name prefix,
     instance label and served model name (in serve.yaml and the PromQL annotation)."""

@@ -6,10 +6,12 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
-from llmfleet.diff import HASH_SUFFIX, compare, identity, max_scale
-from llmfleet_testlib import git, overlay_names
+from llmfleet.diff import HASH_SUFFIX, REDACTED, compare, identity, max_scale
+from llmfleet_testlib import (REPO_ROOT, git, multinode_overlays, overlay_names, representative_overlays,
+                              serving_workload, single_node_overlays)
 
 
 
@@ -40,8 +42,10 @@ def set_yaml_key(path: Path, key: str, value) -> None:
     path.write_text(new)
 
 
-def test_serve_config_change(cli, git_repo):
-    overlay = overlay_names()[0]
+@pytest.mark.parametrize("overlay", representative_overlays())
+def test_serve_config_change(cli, git_repo, overlay):
+    """A serve.yaml edit changes the ConfigMap (new hash suffix) and the workload that mounts
+    it: a Deployment, or both pod templates of a LeaderWorkerSet."""
     serve = git_repo / "overlays" / overlay / "serve.yaml"
     set_yaml_key(serve, "gpu-memory-utilization", "0.85")
     out = run_diff(cli, git_repo)
@@ -49,16 +53,19 @@ def test_serve_config_change(cli, git_repo):
     assert out.count("=== ") == 1                             # only the affected overlay
     assert objects(out) == {"added": set(), "removed": set(),
                             "changed": {f"ConfigMap {overlay}-vllm-serve-config",
-                                        f"Deployment {overlay}-server"}}
-    assert "-    gpu-memory-utilization: 0.92" in out or "gpu-memory-utilization" in out
-    assert re.search(r"\+\s+gpu-memory-utilization: 0.85", out)
+                                        serving_workload(overlay)}}
+    # serve.yaml is shown line by line (a literal block), as it is written
+    assert re.search(r"(?m)^-\s+gpu-memory-utilization: 0.92$", out)
+    assert re.search(r"(?m)^\+\s+gpu-memory-utilization: 0.85$", out)
     # the hash suffix is shown, old → new, on the ConfigMap line
     assert re.search(rf"changed  ConfigMap \S+/{overlay}-vllm-serve-config-\w{{10}} → \S+-\w{{10}}", out)
     assert "GPUs at max scale" in out and "(unchanged)" in out
 
 
-def test_max_replicas_change_summary(cli, git_repo):
-    overlay = overlay_names()[0]
+@pytest.mark.parametrize("overlay", representative_overlays())
+def test_max_replicas_change_summary(cli, git_repo, overlay):
+    """GPUs at max scale = maxReplicaCount x GPUs of one replica: a pod, or a whole group of a
+    LeaderWorkerSet (tensor x pipeline parallel: 16 for the 405B overlay)."""
     patch = git_repo / "overlays" / overlay / "patch-max-replicas.yaml"
     old = yaml.safe_load(patch.read_text())["spec"]["maxReplicaCount"]
     set_yaml_key(patch, "  maxReplicaCount", old + 2)
@@ -67,22 +74,41 @@ def test_max_replicas_change_summary(cli, git_repo):
     m = re.search(r"GPUs at max scale (\d+) → (\d+)", out)
     assert m, out
     before, after = int(m.group(1)), int(m.group(2))
-    assert after - before == 2 * (before // old)
+    serve = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "serve.yaml").read_text())
+    per_replica = serve.get("tensor-parallel-size", 1) * serve.get("pipeline-parallel-size", 1)
+    assert (before, after) == (old * per_replica, (old + 2) * per_replica)
     assert re.search(r"-\s+maxReplicaCount: %d\n\+\s+maxReplicaCount: %d" % (old, old + 2), out)
 
 
 def test_base_change_diffs_every_overlay(cli, git_repo):
+    """base/ is under every overlay (base-multinode/ builds on it): all are diffed; the
+    Deployment changes where there is one, and a multi-node overlay, which deletes it,
+    renders the same."""
     path = git_repo / "base" / "deployment.yaml"
     path.write_text(path.read_text().replace("revisionHistoryLimit: 3", "revisionHistoryLimit: 4"))
     out = run_diff(cli, git_repo)
-    assert {m for m in re.findall(r"^=== (\S+)", out, re.M)} == set(overlay_names())
-    for overlay in overlay_names():
-        assert f"Deployment {overlay}-server" in objects(out)["changed"]
-    assert len(objects(out)["changed"]) == len(overlay_names())
+    status = dict(re.findall(r"^=== (\S+) \(\S+\) \[(\w+)\]", out, re.M))
+    assert set(status) == set(overlay_names())
+    assert objects(out)["changed"] == {serving_workload(o) for o in single_node_overlays()}
+    assert {o for o, st in status.items() if st == "unchanged"} == set(multinode_overlays())
+
+
+@pytest.mark.skipif(not multinode_overlays(), reason="no multi-node overlay")
+def test_multinode_base_change_diffs_only_the_multinode_overlays(cli, git_repo):
+    path = git_repo / "base-multinode" / "leaderworkerset.yaml"
+    text = path.read_text()
+    assert text.count("sizeLimit: 20Gi") == 2                 # the home volume, leader and workers
+    path.write_text(text.replace("sizeLimit: 20Gi", "sizeLimit: 30Gi"))
+    out = run_diff(cli, git_repo)
+    assert {m for m in re.findall(r"^=== (\S+)", out, re.M)} == set(multinode_overlays())
+    assert objects(out)["changed"] == {serving_workload(o) for o in multinode_overlays()}
+    assert len(re.findall(r"(?m)^\+\s+sizeLimit: 30Gi$", out)) == 2 * len(multinode_overlays())
 
 
 def test_new_and_deleted_overlay(cli, git_repo):
-    first, last = overlay_names()[0], overlay_names()[-1]
+    first, last = single_node_overlays()[0], overlay_names()[-1]
+    if first == last:
+        last = overlay_names()[0]
     new = git_repo / "overlays" / "copy-of-first"
     shutil.copytree(git_repo / "overlays" / first, new)
     kustomization = new / "kustomization.yaml"
@@ -95,8 +121,8 @@ def test_new_and_deleted_overlay(cli, git_repo):
     added = next(s for s in per if s.startswith("copy-of-first"))
     removed = next(s for s in per if s.startswith(last))
     assert objects(added)["removed"] == set() and objects(added)["changed"] == set()
-    assert f"Deployment copy-of-first-server" in objects(added)["added"]
-    assert objects(removed)["added"] == set() and f"Deployment {last}-server" in objects(removed)["removed"]
+    assert serving_workload(first, "copy-of-first-") in objects(added)["added"]
+    assert objects(removed)["added"] == set() and serving_workload(last) in objects(removed)["removed"]
 
 
 def test_markdown_for_a_pr_comment(cli, git_repo):
@@ -149,6 +175,19 @@ def test_identity_ignores_the_hash_suffix_of_generated_objects_only():
     changes = compare([cm("x-f5h87dck6g", {"a": "1"})], [cm("x-tkbt4hf8d5", {"a": "2"})])
     assert [(c.status, c.label) for c in changes] == [("changed", "ConfigMap ns/x-f5h87dck6g → ns/x-tkbt4hf8d5")]
     assert "-  a: '1'" in changes[0].diff and "+  a: '2'" in changes[0].diff
+
+
+def test_secret_values_never_reach_the_diff():
+    def secret(value: str, extra: dict | None = None) -> dict:
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"},
+                "data": {"token": value}, "stringData": {"key": value + "-plain", **(extra or {})}}
+    changes = compare([secret("c2VjcmV0LW9uZQ==")], [secret("c2VjcmV0LXR3bw==")])
+    assert [c.status for c in changes] == ["changed"]
+    assert "c2VjcmV0" not in changes[0].diff and "-plain" not in changes[0].diff
+    assert "Secret values changed (not shown)" in changes[0].diff
+    added = compare([secret("old")], [secret("old", {"new-key": "c2VjcmV0LXRocmVl"})])
+    assert "+  new-key: " + REDACTED in added[0].diff and "c2VjcmV0" not in added[0].diff
+    assert "c2VjcmV0" not in compare([], [secret("c2VjcmV0LW9uZQ==")])[0].diff
 
 
 def test_max_scale_multiplies_replicas_by_gpus_per_pod():

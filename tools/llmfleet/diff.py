@@ -44,8 +44,24 @@ def label(obj: dict) -> str:
     return f"{obj.get('kind')} {ns}{meta.get('name')}"
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (a ConfigMap's serve.yaml, a PromQL expr) as literal blocks, so a
+    diff shows their lines as they are written, not folded into a quoted scalar with a
+    blank line per newline.  PyYAML falls back to a quoted style when a string cannot be a
+    block (trailing spaces, control characters)."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _represent_str)
+
+
 def dump(obj: dict) -> str:
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True)
+    return yaml.dump(obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=1000,
+                     allow_unicode=True)
 
 
 @dataclass
@@ -126,13 +142,32 @@ def compare(before: list[dict], after: list[dict]) -> list[Change]:
     return changes
 
 
+#: What a Secret's values become in a diff (its keys stay visible).
+REDACTED = "<redacted>"
+
+
+def redact(obj: dict) -> dict:
+    """``obj`` with the values of a Secret's ``data`` and ``stringData`` replaced: a diff goes
+    to PR comments and CI logs, where no Secret value may appear."""
+    if obj.get("kind") != "Secret":
+        return obj
+    out = dict(obj)
+    for section in ("data", "stringData"):
+        if isinstance(obj.get(section), dict):
+            out[section] = {k: REDACTED for k in obj[section]}
+    return out
+
+
 def _udiff(a: dict | None, b: dict | None, context: int = 3) -> str:
-    old = dump(a).splitlines(keepends=True) if a is not None else []
-    new = dump(b).splitlines(keepends=True) if b is not None else []
+    old = dump(redact(a)).splitlines(keepends=True) if a is not None else []
+    new = dump(redact(b)).splitlines(keepends=True) if b is not None else []
     name = label(b if b is not None else a)
     lines = difflib.unified_diff(old, new, f"a/{name}" if a is not None else "/dev/null",
                                  f"b/{name}" if b is not None else "/dev/null", n=context)
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    if not text and a is not None and b is not None and a != b:
+        text = f"# {name}: Secret values changed (not shown)\n"
+    return text
 
 
 # -- the one-line summary: GPUs (and cost) at max scale -------------------------------------

@@ -11,7 +11,8 @@ source document with a pointer → line map (from :func:`llmfleet.manifests.iter
 * strategic-merge patches (component and overlay patches, files or inline), matched on the
   patch's own kind and name, or on ``target`` (kind, name regex, label selector);
 * JSON 6902 operations, matched on ``target``; an operation defines its ``path`` and what
-  its ``value`` holds;
+  its ``value`` holds (``test`` and ``remove`` define nothing: the components' patches on a
+  LeaderWorkerSet test ``containers/0/name`` before they touch container 0);
 * ConfigMaps and Secrets from ``configMapGenerator``/``secretGenerator``: ``/data/<key>``
   maps to the file (line 1) and, deeper (``/data/serve.yaml/max-model-len``), to the line
   of that key inside the file; literals and ``options`` map to the kustomization.
@@ -39,6 +40,9 @@ from llmfleet.manifests import escape_pointer_token, iter_documents
 HASH_SUFFIX = re.compile(r"-[bcdfghkmt2456789]{10}$")
 MERGE_KEYS = ("name", "containerPort", "mountPath", "devicePath", "alert", "record", "key",
               "topologyKey", "port", "ip")
+#: JSON 6902 operations that leave no value at their path: ``test`` only checks one (the
+#: value stays the earlier layer's), ``remove`` deletes it.
+NON_DEFINING_OPS = ("test", "remove")
 #: Fields a patch carries only to name its target: never "defined" by the patch.
 IDENTITY = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
 
@@ -391,7 +395,8 @@ class Tracer:
     def _in_ops(self, layer: Layer, obj: dict, tokens: list[str]) -> tuple[int, int]:
         best = (-1, 0)
         for i, op in enumerate(layer.data or []):
-            if not isinstance(op, dict) or op.get("op") == "remove" or not isinstance(op.get("path"), str):
+            if not isinstance(op, dict) or op.get("op") in NON_DEFINING_OPS \
+                    or not isinstance(op.get("path"), str):
                 continue
             op_tokens = split_pointer(op["path"])
             if op_tokens and op_tokens[-1] == "-":
