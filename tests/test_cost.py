@@ -18,6 +18,7 @@ def overlay_cost(name: str, objs: list[dict]):
     """cost.overlay_cost over the fleet model of these rendered objects."""
     return cost.overlay_cost(OverlayModel(name, [Resource(o, "<rendered>", i) for i, o in enumerate(objs)]))
 from llmfleet.errors import UsageError
+from llmfleet_testlib import representative_overlays
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -143,6 +144,11 @@ def test_cost_json_for_the_repository(cli, repo_copy):
     if "llama-3-1-8b-instruct" in by_name:
         o = by_name["llama-3-1-8b-instruct"]
         assert (o["gpu_class"], o["gpus_per_pod"], o["per_day_min"]) == ("l4", 1, 16.8)
+    # GPUs of one replica (the `gpus_per_pod` field): a pod, or a whole multi-node group,
+    # = tensor x pipeline parallel of its serve.yaml (16 H100 for the 405B group).
+    for name, o in by_name.items():
+        serve = yaml.safe_load((repo_copy / "overlays" / name / "serve.yaml").read_text())
+        assert o["gpus_per_pod"] == serve.get("tensor-parallel-size", 1) * serve.get("pipeline-parallel-size", 1), name
     assert doc["total"]["per_day_min"] == pytest.approx(sum(o["per_day_min"] for o in doc["overlays"]))
 
 
@@ -175,15 +181,21 @@ def test_cost_bad_input(cli, repo_copy, args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_cost_unknown_gpu_class_in_an_overlay(cli, repo_copy):
-    overlay = sorted((repo_copy / "overlays").iterdir())[0]
+@pytest.mark.parametrize("name", representative_overlays())
+def test_cost_unknown_gpu_class_in_an_overlay(cli, repo_copy, name):
+    overlay = repo_copy / "overlays" / name
     components = repo_copy / "components"
-    # Point the overlay's GPU component at a class the catalog does not know.
+    # Point the overlay's GPU component at a class the catalog does not know, in every
+    # patch of it (the Deployment's and the LeaderWorkerSet's).
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     gpu_component = next(c for c in kustomization["components"] if "/gpu-" in c)
-    patch = (overlay / gpu_component / "patch-gpu.yaml").resolve()
-    assert components in patch.parents
-    patch.write_text(patch.read_text().replace(f'["{gpu_component.rsplit("gpu-", 1)[1]}"]', '["v100"]'))
+    folder = (overlay / gpu_component).resolve()
+    assert components in folder.parents
+    gpu_class = f'["{gpu_component.rsplit("gpu-", 1)[1]}"]'
+    patches = [p for p in folder.glob("patch-*.yaml") if gpu_class in p.read_text()]
+    assert len(patches) == 2, patches
+    for patch in patches:
+        patch.write_text(patch.read_text().replace(gpu_class, '["v100"]'))
     result = cli(["cost", str(overlay)], cwd=repo_copy)
     assert result.exit_code == 2
     assert "GPU class 'v100' is not in the catalog" in result.stderr

@@ -23,24 +23,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet_testlib import REPO_ROOT, require
+from llmfleet_testlib import MULTINODE_BASE, REPO_ROOT, multinode_overlays, require
 
-MULTINODE_BASE = "base-multinode"
 LWS_API = "leaderworkerset.x-k8s.io/v1"
 LWS_SCHEMA = REPO_ROOT / "schemas" / "crds" / "leaderworkerset.x-k8s.io" / "leaderworkerset_v1.json"
 SCHEMA_LOCATION = str(REPO_ROOT / "schemas" / "crds" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")
 GPU = "nvidia.com/gpu"
 GPU_CLASS_LABEL = "llmfleet.io/gpu-class"
 HPA_MAX_STABILIZATION = 3600  # autoscaling/v2 HPAScalingRules.stabilizationWindowSeconds maximum
-
-
-def multinode_overlays() -> list[str]:
-    found = []
-    for kustomization in sorted((REPO_ROOT / "overlays").glob("*/kustomization.yaml")):
-        resources = (yaml.safe_load(kustomization.read_text()) or {}).get("resources") or []
-        if any(Path(r).name == MULTINODE_BASE for r in resources):
-            found.append(kustomization.parent.name)
-    return found
 
 
 OVERLAYS = multinode_overlays()

@@ -12,11 +12,15 @@ import pytest
 import yaml
 
 
-from llmfleet_testlib import line_of, require
+from llmfleet_testlib import line_of, multinode_overlays, require, single_node_overlays
 
 
 def overlay_names(root: Path) -> list[str]:
     return sorted(p.parent.name for p in (root / "overlays").glob("*/kustomization.yaml"))
+
+
+def lines_of(path: Path, pattern: str) -> list[int]:
+    return [i + 1 for i, line in enumerate(path.read_text().splitlines()) if re.search(pattern, line)]
 
 
 @pytest.fixture
@@ -30,11 +34,21 @@ def test_sarif_of_a_bad_fleet(cli, repo_copy, sarif_schema, tmp_path):
     overlays = overlay_names(repo_copy)
     if len(overlays) < 2:
         pytest.skip("needs two overlays")
-    first, second = overlays[0], overlays[1]
-    # 1. a floating image tag in the base: every overlay, at the base's line
-    deployment = repo_copy / "base" / "deployment.yaml"
-    deployment.write_text(deployment.read_text().replace("vllm/vllm-openai:v0.33.0", "vllm/vllm-openai:latest"))
-    image_line = line_of(deployment, r"^\s+image: vllm/vllm-openai:latest")
+    # min > max in the first overlay (whatever it serves with), a Deployment patch in a
+    # single-node overlay that is not the first
+    first = overlays[0]
+    second = next(o for o in single_node_overlays(repo_copy) if o != first)
+    # 1. a floating image tag in both bases: every overlay, at its base's line(s) (the
+    #    multi-node base has two: the leader's and the workers' container)
+    bases = {"base/deployment.yaml": single_node_overlays(repo_copy),
+             "base-multinode/leaderworkerset.yaml": multinode_overlays(repo_copy)}
+    expected_images = set()
+    for rel, users in bases.items():
+        path = repo_copy / rel
+        path.write_text(path.read_text().replace("vllm/vllm-openai:v0.33.0", "vllm/vllm-openai:latest"))
+        expected_images |= {(o, rel, n) for o in users
+                            for n in lines_of(path, r"^\s+image: vllm/vllm-openai:latest")}
+    assert {o for o, _, _ in expected_images} == set(overlays)
     # 2. min > max in one overlay's patch
     patch = repo_copy / "overlays" / first / "patch-max-replicas.yaml"
     data = yaml.safe_load(patch.read_text())
@@ -76,7 +90,7 @@ def test_sarif_of_a_bad_fleet(cli, repo_copy, sarif_schema, tmp_path):
             out.add((overlay, phys["artifactLocation"]["uri"], phys["region"]["startLine"]))
         return out
 
-    assert where("vllm-image-unpinned") == {(o, "base/deployment.yaml", image_line) for o in overlays}
+    assert where("vllm-image-unpinned") == expected_images
     # min > max is reported at whichever of the two the rule names: each where it is written
     min_line = line_of(repo_copy / "base" / "scaledobject.yaml", r"^\s+minReplicaCount:")
     bounds = {(o, uri, line) for o, uri, line in where("scaler-bounds") if o == first}
