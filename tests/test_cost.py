@@ -12,13 +12,13 @@ from llmfleet import cost
 from llmfleet.cost import ApiPricing
 from llmfleet.model import OverlayModel
 from llmfleet.model.k8s import Resource
+from llmfleet_testlib import representative_overlays
 
 
 def overlay_cost(name: str, objs: list[dict]):
     """cost.overlay_cost over the fleet model of these rendered objects."""
     return cost.overlay_cost(OverlayModel(name, [Resource(o, "<rendered>", i) for i, o in enumerate(objs)]))
 from llmfleet.errors import UsageError
-from llmfleet_testlib import representative_overlays
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -154,7 +154,7 @@ def redact(obj: dict) -> dict:
     out = dict(obj)
     for section in ("data", "stringData"):
         if isinstance(obj.get(section), dict):
-            out[section] = {k: REDACTED for k in obj[section]}
+            out[section] = dict.fromkeys(obj[section], REDACTED)
     return out
 
 

@@ -103,7 +103,7 @@ class Layer:
     match_group: str | None = None
     names: tuple[str, ...] = ()   # acceptable names (resource: rendered names; patch: aliases)
     name_regex: str | None = None
-    labels: dict[str, str | None] | None = None
+    labels: dict[str, str | None] | None = None    # patch target: labelSelector requirements
     hashed: bool = False          # generated ConfigMap/Secret: a hash suffix may follow
     origin: str = ""              # resource/generator: the name as written in the source
     # generator: data key -> (file, None) or (kustomization, line)
@@ -112,7 +112,7 @@ class Layer:
     fixed: dict[str, int] = field(default_factory=dict)
     images: list[tuple[str, int]] = field(default_factory=list)
     # transform: label/annotation key -> line, for pointers ending in labels|matchLabels/<key>
-    labels: dict[str, int] = field(default_factory=dict)
+    label_lines: dict[str, int] = field(default_factory=dict)
     annotations: dict[str, int] = field(default_factory=dict)
 
 
@@ -292,7 +292,7 @@ class Tracer:
         annotations = {str(k): klines.get(f"/commonAnnotations/{escape_pointer_token(k)}", 0)
                        for k in data.get("commonAnnotations") or {}}
         if fixed or images or labels or annotations:
-            self.layers.append(Layer("transform", kfile, fixed=fixed, images=images, labels=labels,
+            self.layers.append(Layer("transform", kfile, fixed=fixed, images=images, label_lines=labels,
                                      annotations=annotations))
 
     # -- matching ---------------------------------------------------------------------------
@@ -468,8 +468,8 @@ class Tracer:
                 parent = tokens[-2] if len(tokens) >= 2 else ""
                 if pointer in layer.fixed:
                     depth, line = len(tokens), layer.fixed[pointer]
-                elif parent in ("labels", "matchLabels") and key in layer.labels:
-                    depth, line = len(tokens), layer.labels[key]
+                elif parent in ("labels", "matchLabels") and key in layer.label_lines:
+                    depth, line = len(tokens), layer.label_lines[key]
                 elif parent == "annotations" and key in layer.annotations:
                     depth, line = len(tokens), layer.annotations[key]
                 elif tokens and tokens[-1] == "image" and layer.images:
