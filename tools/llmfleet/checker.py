@@ -9,7 +9,7 @@ rules across every overlay and the namespace-wide kustomizations.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,7 +203,7 @@ class Checker:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def _tool_runner(self, models: list[OverlayModel]):  # -> Callable[[], None] | None
+    def _tool_runner(self, models: list[OverlayModel]) -> Callable[[], None] | None:
         """Start the rules' external tools (promtool) in the background, while Python
         validates; the returned function waits and attaches the results to the models."""
         assert self.rules is not None

@@ -264,7 +264,7 @@ class Plan:
         return None
 
 
-def _cheapest_key(s: Sizing):
+def _cheapest_key(s: Sizing) -> tuple[float, int, float]:
     return (round(s.price_per_hour, 6), s.tp, -s.gpu.memory_gib)
 
 
@@ -364,7 +364,7 @@ def gib(value: float) -> float:
     return value / GIB
 
 
-def _fits_nothing(model: ModelSpec, length: int, sequences: int, quantization, kv_cache_dtype,
+def _fits_nothing(model: ModelSpec, length: int, sequences: int, quantization: str | None, kv_cache_dtype: str,
                   util: float) -> str:
     largest = max(catalog.gpus().values(), key=lambda g: (g.memory_gib, -g.price_per_hour))
     weights = weight_bytes(model, quantization)

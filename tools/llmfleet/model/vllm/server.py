@@ -37,7 +37,7 @@ from llmfleet.model.k8s import Resource, as_list, dig, escape_pointer_token
 from llmfleet.model.vllm import flags as vflags
 from llmfleet.model.vllm import images
 from llmfleet.model.vllm.expansion import ConfigMapFinder, Environment
-from llmfleet.model.workloads import Container
+from llmfleet.model.workloads import Container, PodTemplate, Workload
 
 DEFAULT_PORT = 8000
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
@@ -103,11 +103,11 @@ class VllmServer:
 
     # -- identity ----------------------------------------------------------------------------
     @property
-    def template(self):  # -> PodTemplate
+    def template(self) -> PodTemplate:
         return self.container.template
 
     @property
-    def workload(self):  # -> Workload
+    def workload(self) -> Workload:
         return self.container.template.workload
 
     @property
