@@ -11,8 +11,8 @@ from llmfleet.model import FleetModel, OverlayModel
 
 def test_overlay_settings_and_rules(repository_model, overlay_name):
     model = repository_model.overlays[overlay_name]
-    assert len(model.servers) == 1
-    s = model.servers[0]
+    assert len(model.api_servers) == 1          # multi-node workers are --headless
+    s = model.api_servers[0]
     assert s.config_problem == "" and s.config_pointer == "/data/serve.yaml"
     assert s.model_id and s.served_model_name
     assert (s.int_value("shutdown-timeout", 0) or 0) > 0 and s.port == 8000

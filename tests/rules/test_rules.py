@@ -78,6 +78,14 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
                      ("warning", "Deployment", "m", f"{D}/volumes/0"),
                      ("warning", "Deployment", "m", f"{C0}/securityContext/capabilities/add"),
                      ("warning", "Deployment", "m", C0)},
+    "vllm-deprecated-entrypoint": {("warning", "Deployment", "openai", f"{C0}/command"),
+                                   ("error", "Deployment", "demo", f"{C0}/command")},
+    "gpu-missing": {("error", "Deployment", "m", f"{C0}/resources")},
+    "vllm-config-false": {("error", "ConfigMap", "cfg", "/data/serve.yaml")},
+    "model-cache": {("warning", "Deployment", "none", C0), ("warning", "Deployment", "emptydir", C0)},
+    "scaler-name-length": {("error", "ScaledObject",
+                            "meta-llama-3-1-8b-instruct-with-a-rather-long-name-server", "/metadata/name")},
+    "alert-namespace": {("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr")},
 }
 
 FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {

@@ -170,7 +170,9 @@ class VllmServer:
 
     @property
     def all(self) -> list[Setting]:
-        return [*self.config, *self.cli]
+        """Every option as written: the config file's (ignored ``key: false`` included), then
+        the command line's."""
+        return [*self.config, *self.config_ignored, *self.cli]
 
     @property
     def headless(self) -> bool:
