@@ -125,7 +125,8 @@ def models() -> dict[str, ModelSpec]:
             head_dim=int(e.get("head_dim") or int(e["hidden"]) // int(e["heads"])),
             context=int(e["context"]), dtype=str(e.get("dtype", "bfloat16")),
             gated=bool(e.get("gated", False)), vocab=e.get("vocab"), tied=e.get("tied"),
-            sliding_window=e.get("sliding_window"), source=str(e.get("source", "")).strip())
+            sliding_window=e.get("sliding_window"), source=str(e.get("source", "")).strip(),
+            quantization=e.get("quantization"))
     return out
 
 

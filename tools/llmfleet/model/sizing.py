@@ -73,6 +73,8 @@ INT4_SCALE_BYTES = 0.02
 #: --quantization value -> bytes per (quantized) parameter; None: the model dtype.
 QUANTIZATION_BYTES: dict[str, float] = {
     "fp8": 1.0,
+    "fbgemm_fp8": 1.0,
+    "modelopt": 1.0,
     "awq": 0.5 + INT4_SCALE_BYTES,
     "awq_marlin": 0.5 + INT4_SCALE_BYTES,
     "gptq": 0.5 + INT4_SCALE_BYTES,
@@ -119,14 +121,16 @@ def kv_heads_per_gpu(model: ModelSpec, tp: int = 1) -> int:
     return max(1, model.kv_heads // tp)
 
 
-def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto") -> int:
-    """KV-cache bytes one token takes on ONE GPU of a TP group (tp=1: the whole model)."""
-    return (2 * model.layers * kv_heads_per_gpu(model, tp) * model.head_dim
+def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto", pp: int = 1) -> int:
+    """KV-cache bytes one token takes on ONE GPU of a TP group (tp=1: the whole model); with
+    pipeline parallelism each GPU holds the KV of its stage's layers only."""
+    layers = math.ceil(model.layers / max(pp, 1))
+    return (2 * layers * kv_heads_per_gpu(model, tp) * model.head_dim
             * kv_bytes_per_element(model, kv_cache_dtype))
 
 
-def overhead_bytes(tp: int = 1) -> float:
-    return (OVERHEAD_GIB + (OVERHEAD_TP_GIB if tp > 1 else 0.0)) * GIB
+def overhead_bytes(tp: int = 1, pp: int = 1) -> float:
+    return (OVERHEAD_GIB + (OVERHEAD_TP_GIB if tp * pp > 1 else 0.0)) * GIB
 
 
 def tp_problem(model: ModelSpec, tp: int) -> str | None:
@@ -154,6 +158,13 @@ class Sizing:
     quantization: str | None = None
     kv_cache_dtype: str = "auto"
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
+    #: Pipeline-parallel stages (across nodes with multi-node serving): each GPU holds
+    #: 1/(tp × pp) of the weights and the KV of its stage's layers.
+    pp: int = 1
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp
 
     @property
     def weights_bytes(self) -> float:
@@ -161,7 +172,7 @@ class Sizing:
 
     @property
     def weights_bytes_per_gpu(self) -> float:
-        return self.weights_bytes / self.tp
+        return self.weights_bytes / (self.tp * self.pp)
 
     @property
     def kv_bytes_per_token(self) -> int:
@@ -170,7 +181,7 @@ class Sizing:
 
     @property
     def kv_bytes_per_token_per_gpu(self) -> int:
-        return kv_bytes_per_token(self.model, self.tp, self.kv_cache_dtype)
+        return kv_bytes_per_token(self.model, self.tp, self.kv_cache_dtype, self.pp)
 
     @property
     def budget_bytes_per_gpu(self) -> float:
@@ -178,7 +189,7 @@ class Sizing:
 
     @property
     def overhead_bytes_per_gpu(self) -> float:
-        return overhead_bytes(self.tp)
+        return overhead_bytes(self.tp, self.pp)
 
     @property
     def kv_cache_bytes_per_gpu(self) -> float:
@@ -211,14 +222,54 @@ class Sizing:
 
     @property
     def price_per_hour(self) -> float:
-        return self.gpu.price_per_hour * self.tp
+        return self.gpu.price_per_hour * self.tp * self.pp
 
 
 def size(model: ModelSpec, gpu: GpuClass, tp: int = 1, quantization: str | None = None,
          kv_cache_dtype: str = "auto",
-         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION) -> Sizing:
+         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION, pp: int = 1) -> Sizing:
     return Sizing(model, gpu, tp, normalize_quantization(quantization), kv_cache_dtype or "auto",
-                  gpu_memory_utilization)
+                  gpu_memory_utilization, pp)
+
+
+# -- models outside the catalog: what the name and the settings tell ---------------------------
+
+#: Families whose attention stores a compressed latent KV (multi-head latent attention): far
+#: fewer KV bytes per token than the catalog's models, so no KV lower bound applies to them.
+LATENT_KV_FAMILIES = ("deepseek", "kimi", "moonlight", "minimax")
+
+
+@dataclass(frozen=True)
+class WeightsEstimate:
+    """Memory of a model known only by its size (from its id), per GPU."""
+
+    params: float
+    bytes_per_param: float
+    gpu: GpuClass
+    gpus: int
+    gpu_memory_utilization: float
+
+    @property
+    def weights_bytes_per_gpu(self) -> float:
+        return self.params * self.bytes_per_param / self.gpus
+
+    @property
+    def budget_bytes_per_gpu(self) -> float:
+        return self.gpu_memory_utilization * self.gpu.memory_gib * GIB
+
+    @property
+    def overhead_bytes_per_gpu(self) -> float:
+        return overhead_bytes(self.gpus)
+
+    @property
+    def left_bytes_per_gpu(self) -> float:
+        return self.budget_bytes_per_gpu - self.weights_bytes_per_gpu - self.overhead_bytes_per_gpu
+
+
+def kv_per_param_lower_bound() -> float:
+    """The fewest KV-cache bytes per token per parameter of any catalogued model (16-bit KV):
+    a model of unknown architecture needs at least about this much."""
+    return min(kv_bytes_per_token(m) / m.params for m in catalog.models().values())
 
 
 def fit_max_model_len(sizing: Sizing, sequences: int = MIN_CONCURRENCY) -> int | None:
