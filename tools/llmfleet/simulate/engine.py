@@ -221,7 +221,9 @@ class Simulation:
         while queue:
             arrival, amount, lin, lout = queue[0]
             per_request = lin + lout
-            seats = min(replica.max_num_seqs - pod.running, (replica.kv_tokens - pod.tokens) / per_request)
+            # Whole sequences only: a cohort of this length fills the batch up to batch_limit().
+            seats = min(replica.batch_limit(lin, lout) - pod.running,
+                        (replica.kv_tokens - pod.tokens) / per_request)
             if seats <= EPSILON:
                 break
             take = min(amount, seats)

@@ -143,7 +143,7 @@ class Decision:
     proposals: tuple[Proposal, ...] = ()
     metric_desired: int | None = None     # the largest proposal, before stabilization and limits
     stabilized: int | None = None         # after the stabilization window(s)
-    reason: str = ""                      # the condition reason Kubernetes would set
+    reason: str = ""                      # why: the rescale reason and the limiting condition
 
     @property
     def rescaled(self) -> bool:
@@ -224,10 +224,20 @@ class HorizontalController:
         desired = max(0, metric_desired)
         if self.behavior is None:
             stabilized = self._stabilize_legacy(now, desired)
-            final, reason = self._limit_legacy(current, stabilized)
+            final, limit = self._limit_legacy(current, stabilized)
         else:
             stabilized = self._stabilize(now, current, desired)
-            final, reason = self._limit(now, current, stabilized)
+            final, limit = self._limit(now, current, stabilized)
+        # The event's reason as the controller words it (rescaleReason), plus the limit hit.
+        winner = next((p.trigger for p in proposals if p.replicas == metric_desired), "")
+        if stabilized > current:
+            reason = f"{winner} above target"
+        elif stabilized < current:
+            reason = "All metrics below target"
+        else:
+            reason = "within tolerance or stabilized"
+        if limit != "DesiredWithinRange":
+            reason += f" ({limit})"
         return self._commit(Decision(now, current, final, proposals, metric_desired, stabilized, reason))
 
     # -- no behavior (normalizeDesiredReplicas) ---------------------------------------------

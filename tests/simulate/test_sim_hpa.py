@@ -168,7 +168,7 @@ def test_one_pod_per_ten_minutes_policy():
     ups = [(t, c) for (t, c), (_, prev) in zip(decisions[1:], decisions) if c > prev]
     assert decisions[0] == (0, 2)
     assert ups == [(600, 3), (1200, 4), (1800, 5)]
-    assert hpa.reconcile(1815, 5, 5, 5, [100.0]).reason == "ScaleUpLimit"
+    assert hpa.reconcile(1815, 5, 5, 5, [100.0]).reason == "q above target (ScaleUpLimit)"
 
 
 def test_largest_proposal_wins_across_triggers():
