@@ -35,7 +35,7 @@ from llmfleet.sizing import GIB, Plan
 NAMESPACE = "inference"
 #: Components every model overlay uses, in the order the hand-written overlays list them
 #: (the GPU component and, for TP > 1, tensor-parallel come first).
-COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "pdb")
+COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "pdb", "smoke-test")
 #: components/model-cache's PVC size; bigger models patch it.  Read from the repository
 #: (:func:`base_defaults`); these are the fallbacks.
 DEFAULT_CACHE_GIB = 50
