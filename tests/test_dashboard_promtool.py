@@ -95,7 +95,7 @@ def test_dcgm_metric_names_exist_in_the_exporter():
              if line.strip() and not line.startswith("#")}
     assert {"DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_POWER_USAGE"} <= known
     used = set()
-    for title, ref, expr in exprs():
+    for _title, _ref, expr in exprs():
         used |= {n for n in selectors(promql_parser.parse(expr)) if n.startswith("DCGM_")}
     assert used, "no DCGM metric in the dashboard"
     assert used <= known, f"not exported by dcgm-exporter: {sorted(used - known)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from llmfleet.simulate import ScalingSpec, SimulationOptions, Trigger, constant, simulate, spike
+from llmfleet.simulate import ScalingSpec, SimulationOptions, Trigger, simulate, spike
 from llmfleet.simulate.traffic import Segment, Trace
 from sim_testlib import make_replica
 
