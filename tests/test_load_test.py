@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet_testlib import REPO_ROOT, overlay_names, require
+from llmfleet_testlib import REPO_ROOT, require
+from verify_testlib import single_node_overlays
 
-OVERLAYS = overlay_names()
+OVERLAYS = single_node_overlays()
 COMPONENT = REPO_ROOT / "components" / "load-test"
 SCRIPT = COMPONENT / "load_test.sh"
 BENCH_FLAGS = REPO_ROOT / "tests" / "data" / "vllm-bench-serve-flags-0.33.0.txt"

@@ -22,8 +22,9 @@ import pytest
 import yaml
 
 from llmfleet_testlib import REPO_ROOT, overlay_names, require
+from verify_testlib import single_node_overlays
 
-OVERLAYS = overlay_names()
+OVERLAYS = single_node_overlays()
 COMPONENT = REPO_ROOT / "components" / "smoke-test"
 API_KEY = "sk-test-5f1c2a9b7d"
 #: Upper bound for one failing run of the script (the wait step is configured to 2 s).
@@ -58,6 +59,16 @@ def smoke_job(docs) -> dict:
 
 def env_of(container: dict) -> dict:
     return {e["name"]: e for e in container.get("env", [])}
+
+
+def test_every_single_node_overlay_lists_the_component():
+    assert OVERLAYS and set(OVERLAYS) <= set(overlay_names())
+    for overlay in OVERLAYS:
+        components = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "kustomization.yaml").read_text())["components"]
+        assert "../../components/smoke-test" in components, overlay
+        # After api-key (it copies the key reference) and network-policy (it adds a rule).
+        assert components.index("../../components/smoke-test") > max(
+            components.index(c) for c in components if c.endswith(("/api-key", "/network-policy")))
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

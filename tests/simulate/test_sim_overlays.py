@@ -17,12 +17,28 @@ from functools import lru_cache
 import pytest
 import yaml
 
-from llmfleet import catalog, sizing
-from llmfleet.lint.rules._common import COLD_LOAD_FLOOR_PARAMS_B, COLD_LOAD_FLOOR_S, COLD_LOAD_PER_BILLION_S
 from llmfleet.simulate import ScalingSpec, default_spike, replica_from_sizing, simulate
-from llmfleet_testlib import REPO_ROOT, overlay_names, require
 
-OVERLAYS = overlay_names()
+try:  # the toolkit before the fleet model
+    from llmfleet import catalog, sizing
+except ImportError:  # llmfleet.model (the lead's refactoring)
+    from llmfleet.model import catalog, sizing
+
+
+def cold_load_s(model) -> int:
+    """The toolkit's one cold-load estimate (what lint rule probe-startup expects)."""
+    try:
+        from llmfleet.model.vllm.startup import cold_load
+        return cold_load(model.id).seconds
+    except ImportError:
+        from llmfleet.lint.rules._common import (COLD_LOAD_FLOOR_PARAMS_B, COLD_LOAD_FLOOR_S,
+                                                 COLD_LOAD_PER_BILLION_S)
+        return round(COLD_LOAD_FLOOR_S + max(0.0, model.params / 1e9 - COLD_LOAD_FLOOR_PARAMS_B)
+                     * COLD_LOAD_PER_BILLION_S)
+from llmfleet_testlib import REPO_ROOT, require
+from verify_testlib import single_node_overlays
+
+OVERLAYS = single_node_overlays()
 ONE_POD_PER_TEN_MINUTES = {"stabilizationWindowSeconds": 0,
                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}]}
 
@@ -56,9 +72,7 @@ def inputs(overlay: str):
     tp = int(serve.get("tensor-parallel-size", 1))
     size = sizing.size(model, catalog.get_gpu(gpu_class), tp,
                        gpu_memory_utilization=float(serve.get("gpu-memory-utilization", 0.92)))
-    params_b = model.params / 1e9
-    # As lint rule probe-startup computes it (rounded to the second).
-    load_s = round(COLD_LOAD_FLOOR_S + max(0.0, params_b - COLD_LOAD_FLOOR_PARAMS_B) * COLD_LOAD_PER_BILLION_S)
+    load_s = cold_load_s(model)
     shutdown = int(vllm["args"][vllm["args"].index("--shutdown-timeout") + 1])
     replica = replica_from_sizing(size, int(serve["max-model-len"]), load_s=load_s,
                                   startup_probe=vllm["startupProbe"], readiness_probe=vllm["readinessProbe"],
