@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -44,7 +44,7 @@ def load_test_kustomization(root: Path, overlay: str) -> Path:
     return folder
 
 
-@lru_cache(maxsize=None)
+@cache
 def render(overlay: str, tmp: str) -> tuple[dict, ...]:
     folder = load_test_kustomization(Path(tmp), overlay)
     proc = subprocess.run([kubectl(), "kustomize", str(folder)], capture_output=True, text=True, timeout=120)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from functools import lru_cache
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def kubectl() -> str:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def render(overlay: str) -> tuple[dict, ...]:
     result = subprocess.run([kubectl(), "kustomize", str(REPO_ROOT / "overlays" / overlay)],
                             capture_output=True, text=True, timeout=120)

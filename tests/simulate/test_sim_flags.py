@@ -20,8 +20,8 @@ def good_spec(**overrides) -> ScalingSpec:
                             "policies": [{"type": "Pods", "value": 4, "periodSeconds": 60}]},
                 "scaleDown": {"stabilizationWindowSeconds": 600,
                               "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]}}
-    values = dict(triggers=(Trigger("queue", "queue", 5.0),), min_replicas=1, max_replicas=6,
-                  behavior=behavior, name="good")
+    values = {"triggers": (Trigger("queue", "queue", 5.0),), "min_replicas": 1, "max_replicas": 6,
+                  "behavior": behavior, "name": "good"}
     values.update(overrides)
     return ScalingSpec(**values)
 

@@ -5,10 +5,24 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.simulate.hpa import (HorizontalController, HpaSettings, average_value_replicas, scale_down_limit,
-                                   scale_up_limit, to_milli, value_replicas)
-from llmfleet.simulate.spec import (DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, ScalingPolicy, ScalingRules,
-                                    ScalingSpec, Trigger, resolve_behavior)
+from llmfleet.simulate.hpa import (
+    HorizontalController,
+    HpaSettings,
+    average_value_replicas,
+    scale_down_limit,
+    scale_up_limit,
+    to_milli,
+    value_replicas,
+)
+from llmfleet.simulate.spec import (
+    DEFAULT_SCALE_DOWN,
+    DEFAULT_SCALE_UP,
+    ScalingPolicy,
+    ScalingRules,
+    ScalingSpec,
+    Trigger,
+    resolve_behavior,
+)
 
 
 def spec(behavior=None, min_replicas=1, max_replicas=10, triggers=None) -> ScalingSpec:

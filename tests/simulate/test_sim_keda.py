@@ -10,7 +10,7 @@ from sim_testlib import make_replica
 
 
 def spec(**overrides) -> ScalingSpec:
-    values = dict(triggers=(Trigger("queue", "queue", 5.0, activation=2.0),), min_replicas=0, max_replicas=3)
+    values = {"triggers": (Trigger("queue", "queue", 5.0, activation=2.0),), "min_replicas": 0, "max_replicas": 3}
     values.update(overrides)
     return ScalingSpec(**values)
 

@@ -12,12 +12,14 @@ import copy
 import json
 import shutil
 import subprocess
-from functools import lru_cache
+from functools import cache
 
 import pytest
 import yaml
 
 from llmfleet.simulate import ScalingSpec, default_spike, replica_from_sizing, simulate
+from llmfleet_testlib import REPO_ROOT, require
+from verify_testlib import single_node_overlays
 
 try:  # the toolkit before the fleet model
     from llmfleet import catalog, sizing
@@ -31,19 +33,21 @@ def cold_load_s(model) -> int:
         from llmfleet.model.vllm.startup import cold_load
         return cold_load(model.id).seconds
     except ImportError:
-        from llmfleet.lint.rules._common import (COLD_LOAD_FLOOR_PARAMS_B, COLD_LOAD_FLOOR_S,
-                                                 COLD_LOAD_PER_BILLION_S)
+        from llmfleet.lint.rules._common import (
+            COLD_LOAD_FLOOR_PARAMS_B,
+            COLD_LOAD_FLOOR_S,
+            COLD_LOAD_PER_BILLION_S,
+        )
         return round(COLD_LOAD_FLOOR_S + max(0.0, model.params / 1e9 - COLD_LOAD_FLOOR_PARAMS_B)
                      * COLD_LOAD_PER_BILLION_S)
-from llmfleet_testlib import REPO_ROOT, require
-from verify_testlib import single_node_overlays
+
 
 OVERLAYS = single_node_overlays()
 ONE_POD_PER_TEN_MINUTES = {"stabilizationWindowSeconds": 0,
                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}]}
 
 
-@lru_cache(maxsize=None)
+@cache
 def rendered(overlay: str) -> tuple[dict, ...]:
     venv = REPO_ROOT / ".venv" / "bin" / "kubectl"
     kubectl = str(venv) if venv.is_file() else shutil.which("kubectl")

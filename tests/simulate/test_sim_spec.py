@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.simulate import KV_CACHE_USAGE, QUEUE, REQUEST_RATE, RUNNING, ScalingSpec, SpecError, classify_query
+from llmfleet.simulate import (
+    KV_CACHE_USAGE,
+    QUEUE,
+    REQUEST_RATE,
+    RUNNING,
+    ScalingSpec,
+    SpecError,
+    classify_query,
+)
 
 SO = {
     "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "m-server"},

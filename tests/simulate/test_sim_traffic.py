@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.simulate import ScalingSpec, Trigger, TraceError, constant, default_spike, diurnal, from_csv, ramp, spike
+from llmfleet.simulate import (
+    ScalingSpec,
+    TraceError,
+    Trigger,
+    constant,
+    default_spike,
+    diurnal,
+    from_csv,
+    ramp,
+    spike,
+)
 from sim_testlib import make_replica
 
 

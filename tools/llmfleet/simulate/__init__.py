@@ -68,10 +68,28 @@ from llmfleet.simulate.hpa import Decision, HorizontalController, HpaSettings
 from llmfleet.simulate.plot import PlotError, plot
 from llmfleet.simulate.replica import ReplicaModel, ReplicaModelError, pod_startup_s
 from llmfleet.simulate.result import Episode, Flag, ScaleEvent, SimulationResult, Timeline
-from llmfleet.simulate.spec import (KV_CACHE_USAGE, METRIC_KINDS, QUEUE, REQUEST_RATE, RUNNING,
-                                    ScalingSpec, SpecError, Trigger, classify_query)
-from llmfleet.simulate.traffic import (Segment, Trace, TraceError, constant, default_spike, diurnal,
-                                       from_csv, ramp, spike)
+from llmfleet.simulate.spec import (
+                                    KV_CACHE_USAGE,
+                                    METRIC_KINDS,
+                                    QUEUE,
+                                    REQUEST_RATE,
+                                    RUNNING,
+                                    ScalingSpec,
+                                    SpecError,
+                                    Trigger,
+                                    classify_query,
+)
+from llmfleet.simulate.traffic import (
+                                    Segment,
+                                    Trace,
+                                    TraceError,
+                                    constant,
+                                    default_spike,
+                                    diurnal,
+                                    from_csv,
+                                    ramp,
+                                    spike,
+)
 
 __all__ = ["ScalingSpec", "Trigger", "SpecError", "classify_query", "QUEUE", "RUNNING",
            "KV_CACHE_USAGE", "REQUEST_RATE", "METRIC_KINDS", "ReplicaModel", "ReplicaModelError",

@@ -11,9 +11,10 @@ Nothing here reads manifests; the fleet model hands over the numbers.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -26,7 +27,7 @@ DEFAULT_MAX_NUM_SEQS = 256
 LARGE_GPU_MAX_NUM_SEQS = 1024
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gpu_table() -> dict:
     data = yaml.safe_load(GPUS_FILE.read_text(encoding="utf-8")) or {}
     return data.get("gpus") or {}

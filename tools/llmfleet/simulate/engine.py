@@ -136,7 +136,7 @@ class Simulation:
         self.replicas = 0
         self.scrapes: deque = deque()         # (time, {pod id: (waiting, running, kv, completed)})
         self.events: list[ScaleEvent] = []
-        self.decisions = []
+        self.decisions: list = []
         self.waits = _WaitHistogram()
         self.offered = self.served = self.rejected = self.aborted = 0.0
         self.first_rejected_at: float | None = None
@@ -311,7 +311,7 @@ class Simulation:
             for pod in [p for p in self.pods if p.state == "draining"]:
                 if pod.running <= EPSILON and not pod.queue:
                     self.pods.remove(pod)
-                elif now + dt >= pod.drain_until:
+                elif pod.drain_until is not None and now + dt >= pod.drain_until:
                     self.aborted += pod.running + pod.waiting
                     self.pods.remove(pod)
             self.gpu_seconds += len(self.pods) * self.replica.gpus * dt

@@ -267,12 +267,17 @@ class HorizontalController:
         return desired, "DesiredWithinRange"
 
     # -- behavior (normalizeDesiredReplicasWithBehaviors) -----------------------------------
+    def _rules(self) -> Behavior:
+        assert self.behavior is not None, "only called on the behavior path"
+        return self.behavior
+
     def _down_window(self) -> int:
-        window = self.behavior.scale_down.stabilization_window_s
+        window = self._rules().scale_down.stabilization_window_s
         return self.settings.downscale_stabilization_s if window is None else window
 
     def _stabilize(self, now: float, current: int, prenormalized: int) -> int:
-        up_cutoff = now - self.behavior.scale_up.stabilization_window_s
+        up_window = self._rules().scale_up.stabilization_window_s or 0
+        up_cutoff = now - up_window
         down_cutoff = now - self._down_window()
         up_rec = down_rec = prenormalized
         kept = []
@@ -295,7 +300,7 @@ class HorizontalController:
     def _limit(self, now: float, current: int, desired: int) -> tuple[int, str]:
         if desired > current:
             limit = scale_up_limit(current, self.scale_up_events, self.scale_down_events,
-                                   self.behavior.scale_up, now)
+                                   self._rules().scale_up, now)
             limit = max(limit, current)
             if self.max_replicas > limit:
                 maximum, reason = limit, "ScaleUpLimit"
@@ -305,7 +310,7 @@ class HorizontalController:
                 return maximum, reason
         elif desired < current:
             limit = scale_down_limit(current, self.scale_up_events, self.scale_down_events,
-                                     self.behavior.scale_down, now)
+                                     self._rules().scale_down, now)
             limit = min(limit, current)
             if self.min_replicas < limit:
                 minimum, reason = limit, "ScaleDownLimit"

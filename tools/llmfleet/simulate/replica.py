@@ -21,8 +21,9 @@ of ``I`` input and ``O`` output tokens on a replica of ``g`` GPUs:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 GB = 1e9
 TFLOP = 1e12

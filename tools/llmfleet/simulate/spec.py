@@ -14,8 +14,9 @@ Defaults are KEDA's and Kubernetes' (docs/reference/autoscaling.md):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 #: Metric kinds the simulation can compute from its replica model (the vLLM series named).
 QUEUE = "queue"                    # sum(vllm:num_requests_waiting)
@@ -132,7 +133,7 @@ class ScalingSpec:
         return self.min_replicas if self.min_replicas > 0 else 1
 
     @classmethod
-    def from_scaled_object(cls, obj: Mapping[str, Any], classify=None) -> "ScalingSpec":
+    def from_scaled_object(cls, obj: Mapping[str, Any], classify=None) -> ScalingSpec:
         """The ScalingSpec of a rendered ``keda.sh/v1alpha1`` ScaledObject (a dict).
 
         ``classify(query) -> (kind | None, rate_window_s, reason)`` maps a Prometheus query to
@@ -271,7 +272,8 @@ def classify_query(query: str) -> tuple[str | None, float | None, str]:
         return kind, None, ""
     if type(inner).__name__ == "Call" and inner.func.name in _RATE_FUNCTIONS and op == "sum":
         arg = inner.args[0] if inner.args else None
-        if type(arg).__name__ == "MatrixSelector" and arg.vector_selector.name == "vllm:request_success_total":
+        if arg is not None and type(arg).__name__ == "MatrixSelector" \
+                and arg.vector_selector.name == "vllm:request_success_total":
             return REQUEST_RATE, arg.range.total_seconds(), ""
     return None, None, "not a vLLM queue, running, KV-cache or request-rate query"
 
