@@ -88,7 +88,8 @@ def inputs(overlay: str):
 def test_default_spike_report(overlay):
     scaled, replica = inputs(overlay)
     spec = ScalingSpec.from_scaled_object(scaled)
-    assert {t.kind for t in spec.triggers} <= {"queue", "request_rate", "running", "kv_cache_usage"}
+    assert {t.kind for t in spec.triggers} <= {"queue", "request_rate", "running", "kv_cache_usage",
+                                              "kv_cache_usage_sum"}
     assert replica.startup_s is not None, f"{overlay}: the load estimate exceeds the startup probe"
     result = simulate(spec, replica, default_spike(replica, spec))
     text = result.report()

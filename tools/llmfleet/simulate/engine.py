@@ -32,7 +32,8 @@ from llmfleet.simulate.hpa import HorizontalController, HpaSettings
 from llmfleet.simulate.keda import KedaOperator
 from llmfleet.simulate.replica import ReplicaModel
 from llmfleet.simulate.result import ScaleEvent, SimulationResult, Timeline, analyse
-from llmfleet.simulate.spec import KV_CACHE_USAGE, QUEUE, REQUEST_RATE, RUNNING, ScalingSpec
+from llmfleet.simulate.spec import (KV_CACHE_USAGE, KV_CACHE_USAGE_SUM, QUEUE, REQUEST_RATE, RUNNING,
+                                    ScalingSpec)
 from llmfleet.simulate.traffic import Trace, TraceError
 
 EPSILON = 1e-9
@@ -273,6 +274,8 @@ class Simulation:
             return sum(v[1] for v in latest.values())
         if trigger.kind == KV_CACHE_USAGE:
             return sum(v[2] for v in latest.values()) / len(latest)
+        if trigger.kind == KV_CACHE_USAGE_SUM:
+            return sum(v[2] for v in latest.values())
         if trigger.kind == REQUEST_RATE:
             window_start = now - trigger.rate_window_s
             total = 0.0

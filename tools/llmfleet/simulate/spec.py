@@ -22,8 +22,11 @@ from typing import Any
 QUEUE = "queue"                    # sum(vllm:num_requests_waiting)
 RUNNING = "running"                # sum(vllm:num_requests_running)
 KV_CACHE_USAGE = "kv_cache_usage"  # avg(vllm:kv_cache_usage_perc), a 0..1 fraction
+#: sum(vllm:kv_cache_usage_perc): with an AverageValue target the HPA divides it by the
+#: replicas, so its target is the average usage per replica (base/scaledobject.yaml's trigger)
+KV_CACHE_USAGE_SUM = "kv_cache_usage_sum"
 REQUEST_RATE = "request_rate"      # sum(rate(vllm:request_success_total[w]))
-METRIC_KINDS = (QUEUE, RUNNING, KV_CACHE_USAGE, REQUEST_RATE)
+METRIC_KINDS = (QUEUE, RUNNING, KV_CACHE_USAGE, KV_CACHE_USAGE_SUM, REQUEST_RATE)
 
 AVERAGE_VALUE = "AverageValue"
 VALUE = "Value"
@@ -267,6 +270,8 @@ def classify_query(query: str) -> tuple[str | None, float | None, str]:
         if found is None:
             return None, None, f"{inner.name} is not a vLLM series the replica model produces"
         aggregation, kind = found
+        if kind == KV_CACHE_USAGE and op == "sum":
+            return KV_CACHE_USAGE_SUM, None, ""
         if aggregation != op:
             return None, None, f"{op}({inner.name}) is not simulated (use {aggregation})"
         return kind, None, ""
@@ -393,7 +398,7 @@ def resolve_behavior(behavior: Mapping[str, Any] | None) -> Behavior | None:
                     scale_down=_rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN, "behavior.scaleDown"))
 
 
-__all__ = ["AVERAGE_VALUE", "VALUE", "QUEUE", "RUNNING", "KV_CACHE_USAGE", "REQUEST_RATE",
+__all__ = ["AVERAGE_VALUE", "VALUE", "QUEUE", "RUNNING", "KV_CACHE_USAGE", "KV_CACHE_USAGE_SUM", "REQUEST_RATE",
            "METRIC_KINDS", "SpecError", "Trigger", "ScalingSpec", "classify_query", "Behavior",
            "ScalingRules", "ScalingPolicy", "resolve_behavior", "validate_behavior", "parse_quantity",
            "DEFAULT_SCALE_UP", "DEFAULT_SCALE_DOWN"]
