@@ -18,8 +18,9 @@ with :mod:`ast` and replays what the parser construction does:
   ``--enable-x`` flag also accepts ``--disable-x`` (and the reverse); there is no
   ``--no-<inverse>``.
 
-Older releases keep the frontend options in ``vllm/entrypoints/openai/cli_args.py`` and the
-config dataclasses in one module, ``vllm/config.py``; both layouts are read.  The generated
+Older releases keep the frontend options in ``vllm/entrypoints/openai/cli_args.py`` (0.8.5 ...
+0.28.0) or ``vllm/entrypoints/launchers/cli_args.py`` (0.29.0 ... 0.32.0), and 0.8.5 keeps the
+config dataclasses in one module, ``vllm/config.py``; every layout is read.  The generated
 ``--disable-x`` inverse of ``--enable-x`` is added only when the wheel's
 ``vllm/utils/argparse_utils.py`` defines ``EnableDisableAction`` (first in the 0.33.0 wheel of the
 releases tabled; absent from 0.8.5 ... 0.18.0).
@@ -50,8 +51,10 @@ from pathlib import Path
 
 FILES = (
     "vllm/engine/arg_utils.py",
-    "vllm/entrypoints/common/cli_args.py",   # 0.33.0 layout
-    "vllm/entrypoints/openai/cli_args.py",   # 0.8.5 ... 0.18.0 layout
+    "vllm/entrypoints/common/cli_args.py",     # 0.33.0 layout
+    "vllm/entrypoints/launchers/cli_args.py",  # 0.29.0 ... 0.32.0 layout
+    "vllm/entrypoints/openai/cli_args.py",     # 0.8.5 ... 0.28.0 layout
+    "vllm/entrypoints/cli/serve.py",           # `vllm serve` subparser extras (--config in 0.8.5)
 )
 ARGPARSE_UTILS = "vllm/utils/argparse_utils.py"
 FRONTEND_CLASSES = ("BaseFrontendArgs", "FrontendArgs")
@@ -99,7 +102,7 @@ def dataclass_fields(source: Source) -> dict[str, dict[str, str]]:
         if not name.endswith(".py") or not (name.startswith("vllm/config/")
                                             or name == "vllm/config.py"
                                             or name.startswith("vllm/entrypoints/common/")
-                                            or name == "vllm/entrypoints/openai/cli_args.py"):
+                                            or name in FILES[1:-1]):
             continue
         tree = ast.parse(source.read(name))
         for node in tree.body:
