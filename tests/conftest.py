@@ -63,7 +63,7 @@ def repo_copy(tmp_path, shared_dir) -> Path:
     """A copy of the repository's manifests and configuration, safe to break."""
     root = tmp_path / "repo"
     root.mkdir()
-    for folder in ("base", "components", "overlays", "platform", "argocd"):
+    for folder in ("base", "base-multinode", "components", "overlays", "platform", "argocd"):
         if (REPO_ROOT / folder).is_dir():
             shutil.copytree(REPO_ROOT / folder, root / folder)
     write_config(root, shared_dir / "schemas")
@@ -86,3 +86,42 @@ def git_repo(repo_copy) -> Path:
     git(repo_copy, "add", "-A")
     git(repo_copy, "commit", "-q", "-m", "initial")
     return repo_copy
+
+
+# -- the real repository, rendered once per test session ---------------------------------------
+
+def pytest_configure(config):
+    """One content-addressed render cache for the whole session (in-process and CLI runs in
+    subprocesses alike): each real overlay is rendered once, repository copies whose files
+    are unchanged hit the same entries, and changed copies get their own."""
+    import os
+    import tempfile
+    if "LLMFLEET_CACHE_DIR" not in os.environ:
+        os.environ["LLMFLEET_CACHE_DIR"] = tempfile.mkdtemp(prefix="llmfleet-test-cache-")
+
+
+def pytest_generate_tests(metafunc):
+    if "overlay_name" in metafunc.fixturenames:
+        from llmfleet_testlib import overlay_names
+        metafunc.parametrize("overlay_name", overlay_names())
+
+
+@pytest.fixture(scope="session")
+def repository_model():
+    """The FleetModel of this repository: every overlay and platform kustomization rendered
+    once (through the render cache)."""
+    from llmfleet.checker import iter_overlay_models
+    from llmfleet.config import load_config
+    from llmfleet.model import FleetModel, OverlayModel
+    config = load_config(REPO_ROOT)
+    overlays = {}
+    for loaded, model in iter_overlay_models(config):
+        assert not loaded.findings, [f.message for f in loaded.findings]
+        overlays[loaded.name] = model
+    platform = []
+    for loaded, _ in iter_overlay_models(config, directories=config.platform_dirs()):
+        assert not loaded.findings, [f.message for f in loaded.findings]
+        platform += loaded.resources
+    routes = config.root / config.routes_file if config.routes_file else None
+    return FleetModel(overlays, OverlayModel("platform", platform, config.cluster), config.cluster,
+                      config.routes_file, routes.read_text() if routes and routes.is_file() else None)

@@ -4,7 +4,8 @@ For each ``overlays/<model>``: render it with kustomize, take the PrometheusRule
 ``{"groups": spec.groups}`` to a rule file, run ``promtool check rules`` and then
 ``promtool test rules`` with ``tests/promtool/vllm-alerts.test.yaml``, whose
 placeholders are filled from the rendered objects (served model name from the
-generated serve.yaml, namespace and name of the Deployment). The test file makes each
+generated serve.yaml, namespace and name of the Deployment, or of the LeaderWorkerSet of a
+multi-node overlay, whose alerts watch its leader StatefulSet). The test file makes each
 alert fire on a series that should trigger it and stay silent on healthy series and
 on another model's or namespace's series.
 
@@ -27,6 +28,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 OVERLAYS = sorted(p.name for p in (REPO / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
 TEST_TEMPLATE = REPO / "tests" / "promtool" / "vllm-alerts.test.yaml"
+# Serving workload kind -> the kube-state-metrics series of its available replicas and
+# its workload label. A LeaderWorkerSet's leaders run as a StatefulSet of the same name
+# (base-multinode/patch-alerts-leaderworkerset.yaml).
+WORKLOAD_SERIES = {
+    "Deployment": ("kube_deployment_status_replicas_available", "deployment"),
+    "LeaderWorkerSet": ("kube_statefulset_status_replicas_ready", "statefulset"),
+}
 
 
 def _require_tool(name: str, path: str | None) -> str:
@@ -56,8 +64,9 @@ def _render(overlay: str) -> list[dict]:
 
 
 def _one(docs: list[dict], kind: str, predicate=lambda d: True) -> dict:
-    found = [d for d in docs if d.get("kind") == kind and predicate(d)]
-    assert len(found) == 1, f"expected exactly one {kind}, found {len(found)}"
+    """The one object of ``kind`` (any kind when empty) that satisfies ``predicate``."""
+    found = [d for d in docs if (not kind or d.get("kind") == kind) and predicate(d)]
+    assert len(found) == 1, f"expected exactly one {kind or 'match'}, found {len(found)}"
     return found[0]
 
 
@@ -80,14 +89,18 @@ def rendered(request, tmp_path):
     overlay = request.param
     docs = _render(overlay)
     rule = _one(docs, "PrometheusRule")
-    deployment = _one(docs, "Deployment")
+    workload = _one(docs, "", lambda d: d.get("kind") in WORKLOAD_SERIES)
+    metric, label = WORKLOAD_SERIES[workload["kind"]]
     values = {
         "model_name": _served_model_name(docs),
-        "namespace": deployment["metadata"]["namespace"],
-        "deployment": deployment["metadata"]["name"],
+        "namespace": workload["metadata"]["namespace"],
+        "deployment": workload["metadata"]["name"],
+        "workload_kind": workload["kind"],
+        "workload_metric": metric,
+        "workload_label": label,
         "other_model": "example-org/some-other-model",
         "other_deployment": "some-other-model-server",
-        "other_namespace": "not-" + deployment["metadata"]["namespace"],
+        "other_namespace": "not-" + workload["metadata"]["namespace"],
     }
     rules_file = tmp_path / "rules.yaml"
     rules_file.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False))
@@ -108,8 +121,8 @@ def test_promql_selects_served_model_and_namespace(rendered):
         assert "SERVED_MODEL_NAME" not in expr, f"{overlay}: {alert} still has the placeholder"
         if "vllm:" in expr:
             assert selector in expr, f"{overlay}: {alert} does not select {selector}: {expr}"
-        if "kube_deployment_" in expr:
-            assert f'deployment="{v["deployment"]}"' in expr, f"{overlay}: {alert}: {expr}"
+        if v["workload_metric"] in expr:
+            assert f'{v["workload_label"]}="{v["deployment"]}"' in expr, f"{overlay}: {alert}: {expr}"
     for r in (r for g in rule["spec"]["groups"] for r in g["rules"]):
         assert r["labels"]["model_name"] == v["model_name"], f"{overlay}: {r['alert']} label"
     scaled = _one(docs, "ScaledObject")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet import catalog, sizing
+from llmfleet.model import catalog, sizing
 from llmfleet.errors import UsageError
-from llmfleet.sizing import GIB
+from llmfleet.model.sizing import GIB
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KIB = 1024

@@ -9,7 +9,14 @@ import pytest
 import yaml
 
 from llmfleet import cost
-from llmfleet.cost import ApiPricing, overlay_cost
+from llmfleet.cost import ApiPricing
+from llmfleet.model import OverlayModel
+from llmfleet.model.k8s import Resource
+
+
+def overlay_cost(name: str, objs: list[dict]):
+    """cost.overlay_cost over the fleet model of these rendered objects."""
+    return cost.overlay_cost(OverlayModel(name, [Resource(o, "<rendered>", i) for i, o in enumerate(objs)]))
 from llmfleet.errors import UsageError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -103,7 +110,7 @@ def test_node_selector_and_keda_defaults():
 
 def test_without_scaled_object_uses_spec_replicas():
     c = overlay_cost("m", objects(scaled=False, replicas=3))
-    assert (c.min_replicas, c.max_replicas, c.replicas_source) == (3, 3, "spec.replicas")
+    assert (c.min_replicas, c.max_replicas, c.replicas_source) == (3, 3, "spec.replicas 3")
 
 
 def test_no_gpu_workload_is_skipped():
@@ -113,7 +120,7 @@ def test_no_gpu_workload_is_skipped():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(gpu_class="v100"), "GPU class 'v100' is not in the catalog"),
-    (dict(selector=None), "selects no llmfleet.io/gpu-class"),
+    (dict(selector=None), "select no GPU class"),
 ])
 def test_unpriceable_overlays(kwargs, message):
     with pytest.raises(UsageError, match=message):

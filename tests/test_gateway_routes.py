@@ -1,17 +1,22 @@
-"""llmfleet.gateway_routes: gateway routes from rendered overlays, the routes file, diffs."""
+"""llmfleet.model.routes: gateway routes from the fleet model, the routes file, diffs."""
 
 from __future__ import annotations
 
 import copy
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from llmfleet.gateway_routes import diff_routes, render_routes_file, routes_from_rendered
+from llmfleet.model import OverlayModel
+from llmfleet.model.k8s import Resource
+from llmfleet.model.routes import diff_routes, render_routes_file, routes_of
+
+
+def routes_from_rendered(overlays: dict[str, list[dict]], **kwargs) -> dict:
+    return routes_of({name: OverlayModel(name, [Resource(o, f"<{name}>", i) for i, o in enumerate(objs)])
+                      for name, objs in overlays.items()}, **kwargs)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED_OVERLAYS = {
@@ -164,24 +169,8 @@ def test_diff_routes():
     assert "not valid YAML" in diff_routes("models: [", expected)[0]
 
 
-def render_overlay(overlay: Path) -> list[dict]:
-    kubectl = REPO / ".venv" / "bin" / "kubectl"
-    cmd = str(kubectl) if kubectl.exists() else shutil.which("kubectl")
-    out = subprocess.run([cmd, "kustomize", str(overlay)], check=True, capture_output=True,
-                         text=True, timeout=120).stdout
-    return [d for d in yaml.safe_load_all(out) if d]
-
-
-def test_real_overlays_match_the_committed_routes_file():
-    from llmfleet_testlib import require
-
-    overlays_dir = REPO / "overlays"
-    require(overlays_dir.is_dir(), "overlays/ does not exist yet")
-    kubectl = REPO / ".venv" / "bin" / "kubectl"
-    require(kubectl.exists() or shutil.which("kubectl") is not None, "kubectl not installed")
-    rendered = {p.name: render_overlay(p) for p in sorted(overlays_dir.iterdir())
-                if (p / "kustomization.yaml").is_file()}
-    routes = routes_from_rendered(rendered)
+def test_real_overlays_match_the_committed_routes_file(repository_model):
+    routes = routes_of(repository_model.overlays)
     by_overlay = {m["overlay"]: m for m in routes["models"]}
     for overlay, model in EXPECTED_OVERLAYS.items():
         assert by_overlay[overlay]["name"] == model

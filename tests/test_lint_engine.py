@@ -6,10 +6,11 @@ import json
 
 from llmfleet import exitcodes
 from llmfleet.findings import Severity
-from llmfleet.lint.context import LintContext
-from llmfleet.lint.engine import lint_input
-from llmfleet.lint.registry import Problem, Rule, all_rules
+from llmfleet.lint.api import Options, Problem, Rule
+from llmfleet.lint.engine import Enabled, RuleSet, lint_model
+from llmfleet.lint.registry import all_checks, all_rules
 from llmfleet.manifests import load_text
+from llmfleet.model import OverlayModel
 
 UNPINNED = """\
 apiVersion: apps/v1
@@ -29,11 +30,17 @@ spec:
 def _lint(text: str, rules=None):
     resources, problems = load_text(text, "x.yaml")
     assert problems == []
-    return lint_input(LintContext(resources), rules=rules)
+    ruleset = RuleSet([Enabled(r, r.resolve_options(), r.severity) for r in rules]) if rules is not None \
+        else RuleSet.configure()
+    return lint_model(OverlayModel("", resources), ruleset)
 
 
 def _unpinned_rule():
     return [r for r in all_rules() if r.id == "vllm-image-unpinned"]
+
+
+def _rule(id, check, severity=Severity.ERROR):
+    return Rule(id, severity, "d", "r", "why", "input", check)
 
 
 def test_every_rule_has_metadata_and_examples():
@@ -63,24 +70,24 @@ def test_suppression_without_reason_does_not_suppress():
 
 
 def test_a_crashing_rule_is_reported_and_others_still_run():
-    def explode(ctx):
+    def explode(model, options):
         """Passing:: x  Failing:: y"""
         raise KeyError("spec")
         yield  # pragma: no cover
 
-    broken = Rule("exploding", Severity.ERROR, "d", "r", "input", explode)
+    broken = _rule("exploding", explode)
     findings = _lint(UNPINNED.format(ANNOTATIONS="{}"), [broken, *_unpinned_rule()])
     assert [f.rule for f in findings] == ["rule-crashed", "vllm-image-unpinned"]
     assert "rule exploding failed on this input: KeyError" in findings[0].message
 
 
 def test_problem_severity_override():
-    def warn(ctx):
+    def warn(model, options):
         """Passing:: x  Failing:: y"""
-        for res in ctx.resources:
+        for res in model.resources:
             yield Problem(res, "/metadata", "just a note", Severity.INFO)
 
-    findings = _lint(UNPINNED.format(ANNOTATIONS="{}"), [Rule("noting", Severity.ERROR, "d", "r", "input", warn)])
+    findings = _lint(UNPINNED.format(ANNOTATIONS="{}"), [_rule("noting", warn)])
     assert [(f.severity, f.line) for f in findings] == [(Severity.INFO, 3)]
 
 
@@ -88,7 +95,10 @@ def test_rules_command_lists_every_rule(cli, empty_repo):
     result = cli(["rules", "--format", "json"], cwd=empty_repo)
     assert result.exit_code == exitcodes.OK
     listed = json.loads(result.stdout)
-    assert [r["id"] for r in listed] == [r.id for r in all_rules()]
+    assert [r["id"] for r in listed] == [c.id for c in all_checks()]
+    builtin = {r["id"] for r in listed if r["builtin"]}
+    assert {"render", "yaml-syntax", "schema", "schema-missing", "rule-crashed",
+            "invalid-suppression", "input"} <= builtin
     assert all(set(r) >= {"id", "severity", "description", "remediation"} for r in listed)
 
 

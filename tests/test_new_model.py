@@ -52,7 +52,7 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
     out = result.stdout
     target = repo / "overlays" / "qwen2-5-7b-instruct"
     assert sorted(p.name for p in target.iterdir()) == \
-        ["kustomization.yaml", "patch-max-replicas.yaml", "serve.yaml"]
+        ["kustomization.yaml", "patch-autoscaling-targets.yaml", "patch-max-replicas.yaml", "serve.yaml"]
     for needle in ("gpu        1 x l4", "weights    14.19 GiB", "kv/token   57,344 B",
                    "kv cache   67,423 tokens", "max concurrency at full context 8.23",
                    "cost min   1 replica: $0.70/h, 1 × L4 × $0.70/h × 24 h = $16.80/day",
@@ -204,7 +204,7 @@ def test_force_replaces_atomically(cli, repo):
     result = new_model(cli, repo, "Qwen/Qwen2.5-7B-Instruct", "--name", "qwen", "--force", "--skip-check")
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in target.iterdir()) == \
-        ["kustomization.yaml", "patch-max-replicas.yaml", "serve.yaml"]
+        ["kustomization.yaml", "patch-autoscaling-targets.yaml", "patch-max-replicas.yaml", "serve.yaml"]
     assert not [p for p in (repo / "overlays").iterdir() if p.name.startswith(".")]
 
 
@@ -367,7 +367,7 @@ VARIANTS = [
 @pytest.mark.parametrize("model, flags", VARIANTS, ids=[v[0].split("/")[1] for v in VARIANTS])
 def test_generated_overlays_lint_clean(repo, model, flags):
     from llmfleet.config import load_config
-    from llmfleet.runner import Options, run_lint
+    from llmfleet.checker import Options, run_lint
     name = "gen-" + scaffold.default_name(model)[:40]
     opts = NewModelOptions(model, name=name)
     args = iter(flags)

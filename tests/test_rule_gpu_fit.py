@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.config import LintSettings
-from llmfleet.lint.context import LintContext
-from llmfleet.lint.engine import RULE_CRASHED, lint_input
+from llmfleet.checks import RULE_CRASHED
+from llmfleet.lint.engine import RuleSet, lint_model
 from llmfleet.lint.registry import get_rule
+from llmfleet.model import OverlayModel
 from llmfleet.lint.rules.gpu_fit import parse_len
 from llmfleet.manifests import load_text
 
@@ -37,7 +37,7 @@ spec:
 def gpu_fit(text: str):
     resources, problems = load_text(text, "test.yaml")
     assert not problems, [p.message for p in problems]
-    findings = lint_input(LintContext(resources, LintSettings()))
+    findings = lint_model(OverlayModel("", resources), RuleSet.configure())
     assert not [f for f in findings if f.rule == RULE_CRASHED], [f.message for f in findings]
     return [f for f in findings if f.rule == "gpu-fit"]
 
@@ -119,4 +119,4 @@ def test_rule_is_registered_and_documented():
     r = get_rule("gpu-fit")
     assert r.severity.value == "error" and r.scope == "input"
     doc = r.doc.lower()
-    assert "passing" in doc and "failing" in doc and "docs/reference/vllm-0.33.md §4" in r.doc
+    assert "passing" in doc and "failing" in doc and "docs/reference/vllm-0.33.md §4" in r.rationale

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet.vllm import flags as vflags
+from llmfleet.model.vllm import flags as vflags
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tools" / "llmfleet" / "vllm"
+DATA = REPO / "tools" / "llmfleet" / "model" / "vllm"
 FLAGS_SCRIPT = REPO / "tools" / "scripts" / "extract_vllm_flags.py"
 METRICS_SCRIPT = REPO / "tools" / "scripts" / "extract_vllm_metrics.py"
 VERSIONS = vflags.table_versions()
 
 
 def test_tables_exist_for_a_span_of_releases():
-    assert VERSIONS[0] == "0.8.5" and VERSIONS[-1] == vflags.PINNED_VERSION
+    assert VERSIONS[0] == "0.8.5" and VERSIONS[-1] == vflags.NEWEST
     assert len(VERSIONS) >= 6
     for version in VERSIONS:
         assert (DATA / ("metrics_" + version.replace(".", "_") + ".txt")).is_file(), version

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet.lint.engine import RULE_CRASHED
-from rules_helpers import FIXTURES, fleet_of, lint_file, lint_fleet
+from llmfleet.checks import RULE_CRASHED
+from llmfleet.lint.engine import lint_fleet
+from rules_helpers import FIXTURES, default_rules, fleet_of, lint_file
 
 ODD = FIXTURES / "_odd"
 ALL_FIXTURES = sorted(p for p in FIXTURES.rglob("*.yaml"))
@@ -24,7 +25,7 @@ def test_odd_manifests_do_not_crash_input_rules(path: Path):
 def test_odd_manifests_do_not_crash_fleet_rules():
     fleet = fleet_of(ODD)
     # one overlay per odd file plus a mix of everything as the platform input
-    findings = lint_fleet(fleet)
+    findings = lint_fleet(fleet, default_rules())
     assert [f.message for f in findings if f.rule == RULE_CRASHED] == []
 
 

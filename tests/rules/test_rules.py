@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.lint.engine import RULE_CRASHED
+from llmfleet.checks import RULE_CRASHED
 from llmfleet.lint.registry import all_rules
 
 from rules_helpers import FIXTURES, lint_file, lint_fleet_folder
@@ -56,8 +56,8 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "scaler-query-scope": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query")},
     "promql-syntax": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
                       ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
-                      ("error", "PrometheusRule", "m", "/spec/groups"),
                       ("warning", "ConfigMap", "dashboard", "/data/vllm.json")},
+    "promtool-rules": {("error", "PrometheusRule", "m", "/spec/groups")},
     "promql-unknown-metric": {("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
                               ("error", "PrometheusRule", "m", "/spec/groups/0/rules/1/expr"),
                               ("error", "PrometheusRule", "m", "/spec/groups/0/rules/2/expr"),

@@ -16,6 +16,7 @@ import click
 from llmfleet import __version__, exitcodes
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
+from llmfleet.output import write_output
 from llmfleet.reporters import FORMATS, REPORTERS
 
 
@@ -63,17 +64,6 @@ def main():
     """
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Print, or write the file whole (a temporary file renamed into place)."""
-    if not output or output == "-":
-        click.echo(text, nl=False)
-        return
-    path = Path(output)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def report_options(func):
     options = [
         click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -83,6 +73,8 @@ def report_options(func):
         click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1)."),
         click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Overlays rendered at once."),
         click.option("-v", "--verbose", is_flag=True, help="Say which tools were used."),
+        click.option("--no-cache", is_flag=True,
+                     help="Render every kustomization again (ignore .llmfleet-cache/render)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -116,12 +108,12 @@ def finish(report, fmt: str, output: str | None, strict: bool) -> None:
     sys.exit(report.exit_code(strict))
 
 
-VALIDATORS = ("auto", "jsonschema", "kubeconform")   # llmfleet.runner.VALIDATORS
+VALIDATORS = ("auto", "jsonschema", "kubeconform")   # llmfleet.checker.VALIDATORS
 
 
 def _options(**kwargs):
-    # The runner (and jsonschema behind it) is imported only when a command needs it.
-    from llmfleet.runner import Options
+    # The checker (and jsonschema behind it) is imported only when a command needs it.
+    from llmfleet.checker import Options
     return Options(
         validator=kwargs.get("validator") or "auto",
         kubernetes_version=kwargs.get("kubernetes_version"),
@@ -131,14 +123,15 @@ def _options(**kwargs):
         jobs=kwargs.get("jobs"),
         verbose=bool(kwargs.get("verbose")),
         disabled_rules=list(kwargs.get("disabled_rules") or []),
+        cache=not kwargs.get("no_cache"),
     )
 
 
 def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
     if not options.verbose:
         return
+    from llmfleet.checker import choose_validator
     from llmfleet.render import find_renderer
-    from llmfleet.runner import choose_validator
     if renderer:
         r = find_renderer()
         click.echo(f"llmfleet: rendering with {r.name} ({r.argv[0]})", err=True)
@@ -147,15 +140,18 @@ def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
 
 
 @main.command()
-@click.argument("overlay", type=click.Path(exists=True, file_okay=False))
+@click.argument("overlay")
 @click.option("-v", "--verbose", is_flag=True, help="Say which renderer was used (on stderr).")
 def build(overlay: str, verbose: bool):
-    """Render one OVERLAY to stdout (kustomize if on PATH, else kubectl kustomize)."""
+    """Render one OVERLAY (a folder, or an overlay's name) to stdout (kustomize if on PATH,
+    else kubectl kustomize)."""
     from llmfleet.render import find_renderer, render
+    config = load_config()
+    directory = config.resolve_overlay_arg(overlay)
     renderer = find_renderer()
     if verbose:
         click.echo(f"llmfleet: rendering with {renderer.name} ({renderer.argv[0]})", err=True)
-    rendered = render(Path(overlay), renderer)
+    rendered = render(directory, renderer, config.limits.render_timeout_s)
     if not rendered.ok:
         click.echo(f"llmfleet: {overlay}: kustomize build failed: {rendered.error}", err=True)
         sys.exit(exitcodes.FINDINGS)
@@ -175,7 +171,7 @@ def validate(targets, fmt, output, strict, **kwargs):
     options = _options(strict=strict, **kwargs)
     config = load_config()
     _say_tools(options, renderer=any(Path(t).is_dir() for t in targets) or not targets)
-    from llmfleet.runner import run_validate
+    from llmfleet.checker import run_validate
     finish(run_validate(config, list(targets), options), fmt, output, strict)
 
 
@@ -188,7 +184,7 @@ def lint(targets, fmt, output, strict, **kwargs):
     no target means every overlay."""
     options = _options(strict=strict, **kwargs)
     config = load_config()
-    from llmfleet.runner import run_lint
+    from llmfleet.checker import run_lint
     finish(run_lint(config, list(targets), options), fmt, output, strict)
 
 
@@ -206,23 +202,16 @@ def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
     options = _options(strict=strict, **kwargs)
     config = load_config()
     _say_tools(options)
-    from llmfleet.runner import run_check
+    from llmfleet.checker import run_check
     finish(run_check(config, list(overlays), options, changed_since=changed_since), fmt, output, strict)
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown: the rule reference (docs/rules.md).")
 def rules(fmt):
-    """List the lint rules: id, severity, description and remediation."""
-    import json
-
-    from llmfleet.lint.registry import all_rules
-    listed = all_rules()
-    if fmt == "json":
-        click.echo(json.dumps([{"id": r.id, "severity": r.severity.value, "scope": r.scope,
-                                "category": r.category, "description": r.description,
-                                "remediation": r.remediation} for r in listed], indent=2))
-        return
-    for r in listed:
-        click.echo(f"{r.id:<24} {r.severity.value:<8} {r.description}")
-        click.echo(f"{'':<33} fix: {r.remediation}")
+    """List the lint rules and the built-in finding ids: id, severity (as lint reports it with
+    this repository's llmfleet.yaml), description and remediation."""
+    from llmfleet import rules_doc
+    config = load_config()
+    click.echo(rules_doc.render(fmt, config.rule_options, config.disabled_rules), nl=False)

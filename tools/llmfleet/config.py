@@ -1,29 +1,39 @@
-"""The project configuration (``llmfleet.yaml`` at the repository root) and its defaults."""
+"""The project configuration (``llmfleet.yaml`` at the repository root) and its defaults.
+
+The file is validated against ``llmfleet/data/llmfleet.schema.json``: an unknown key or a
+value of the wrong type is a usage error naming the file and the key.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from llmfleet.errors import UsageError
+from llmfleet.model.overlay import ClusterSettings
 
 CONFIG_FILE = "llmfleet.yaml"
+SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "llmfleet.schema.json"
 DEFAULT_KUBERNETES_VERSION = "1.33.0"
 #: kubeconform's "default" location (yannh/kubernetes-json-schema), also the default here.
 DEFAULT_SCHEMA_LOCATION = "default"
 
 
-@dataclass
-class LintSettings:
-    gpu_taint_key: str = "nvidia.com/gpu"
-    gpu_label_keys: list[str] = field(default_factory=lambda: [
-        "llmfleet.io/gpu-class", "cloud.google.com/gke-accelerator", "nvidia.com/gpu.product"])
-    disabled_rules: list[str] = field(default_factory=list)
-    #: The model gateway's committed routing table (relative to the root; "" = no gateway).
-    gateway_routes_file: str = ""
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on input and on external tools (``limits:`` in llmfleet.yaml)."""
+
+    render_timeout_s: float = 300.0
+    git_timeout_s: float = 120.0
+    promtool_timeout_s: float = 60.0
+    kubeconform_timeout_s: float = 300.0
+    max_input_bytes: int = 256 * 1024 * 1024
 
 
 @dataclass
@@ -33,7 +43,12 @@ class Config:
     platform: list[str] = field(default_factory=lambda: ["platform"])
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
     schema_locations: list[str] = field(default_factory=list)
-    lint: LintSettings = field(default_factory=LintSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    #: The model gateway's committed routing table (relative to the root; "" = no gateway).
+    routes_file: str = ""
+    disabled_rules: list[str] = field(default_factory=list)
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
     source: Path | None = None
 
     @property
@@ -60,6 +75,32 @@ class Config:
             path = (self.root / path)
         return os.path.normpath(str(path))
 
+    def overlay_name(self, directory: Path) -> str:
+        """An overlay's name (its folder under ``overlays/``), else its path from the root."""
+        try:
+            directory.resolve().relative_to(self.overlays_path.resolve())
+            return directory.name
+        except ValueError:
+            return display_path(directory, self.root)
+
+    def resolve_overlay_arg(self, raw: str) -> Path:
+        """An overlay given as a folder (``overlays/x``, a path) or as a bare name (``x``)."""
+        path = Path(raw)
+        if path.is_dir():
+            return path
+        candidate = self.overlays_path / raw
+        if "/" not in raw.strip("/") and candidate.is_dir():
+            return candidate
+        known = ", ".join(p.name for p in self.overlay_dirs()) or "none"
+        raise UsageError(f"{raw}: no such overlay folder (overlays: {known})")
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -84,6 +125,27 @@ def find_root(start: Path | None = None) -> Path:
     return start
 
 
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def _check_schema(raw: dict[str, Any], path: Path) -> None:
+    import jsonschema
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return
+    error = errors[0]
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted((error.schema or {}).get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        prefix = f"{where}." if error.absolute_path else ""
+        raise UsageError(f"{path}: unknown key {prefix}{extra[0]} (known here: {', '.join(allowed)})")
+    raise UsageError(f"{path}: {where}: {error.message}")
+
+
 def load_config(root: Path | None = None) -> Config:
     root = find_root(root)
     path = root / CONFIG_FILE
@@ -92,10 +154,11 @@ def load_config(root: Path | None = None) -> Config:
         return config
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         raise UsageError(f"{path}: cannot read the configuration: {exc}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: the configuration must be a mapping")
+    _check_schema(raw, path)
     config.source = path
     config.overlays_dir = str(raw.get("overlays", config.overlays_dir))
     platform = raw.get("platform", config.platform)
@@ -103,11 +166,22 @@ def load_config(root: Path | None = None) -> Config:
     validate = raw.get("validate") or {}
     config.kubernetes_version = str(validate.get("kubernetes-version", config.kubernetes_version))
     config.schema_locations = [str(x) for x in validate.get("schema-locations", []) or []]
+    cluster = raw.get("cluster") or {}
+    defaults = ClusterSettings()
+    config.cluster = ClusterSettings(
+        gpu_taint_key=str(cluster.get("gpu-taint-key", defaults.gpu_taint_key)),
+        gpu_label_keys=tuple(str(x) for x in cluster.get("gpu-label-keys", defaults.gpu_label_keys)),
+        adds_gpu_tolerations=bool(cluster.get("adds-gpu-tolerations", defaults.adds_gpu_tolerations)))
+    config.routes_file = str((raw.get("gateway") or {}).get("routes-file", "") or "")
     lint = raw.get("lint") or {}
-    settings = config.lint
-    settings.gpu_taint_key = str(lint.get("gpu-taint-key", settings.gpu_taint_key))
-    if lint.get("gpu-label-keys"):
-        settings.gpu_label_keys = [str(x) for x in lint["gpu-label-keys"]]
-    settings.disabled_rules = [str(x) for x in lint.get("disabled-rules", []) or []]
-    settings.gateway_routes_file = str(lint.get("gateway-routes-file", "") or "")
+    config.disabled_rules = [str(x) for x in lint.get("disabled-rules", []) or []]
+    config.rule_options = {str(k): dict(v or {}) for k, v in (lint.get("rules") or {}).items()}
+    limits = raw.get("limits") or {}
+    base = Limits()
+    config.limits = Limits(
+        render_timeout_s=float(limits.get("render-timeout-seconds", base.render_timeout_s)),
+        git_timeout_s=float(limits.get("git-timeout-seconds", base.git_timeout_s)),
+        promtool_timeout_s=float(limits.get("promtool-timeout-seconds", base.promtool_timeout_s)),
+        kubeconform_timeout_s=float(limits.get("kubeconform-timeout-seconds", base.kubeconform_timeout_s)),
+        max_input_bytes=int(limits.get("max-input-bytes", base.max_input_bytes)))
     return config

@@ -1,10 +1,10 @@
 """Cost of the deployed models and the break-even against a hosted API.
 
-Per overlay, from its rendered objects: the GPU class (node affinity or nodeSelector on
-``llmfleet.io/gpu-class``), GPUs per pod (``nvidia.com/gpu`` limits of the containers) and
-the replica range (``minReplicaCount``/``maxReplicaCount`` of the KEDA ScaledObject that
-targets the Deployment; ``spec.replicas`` without one).  Prices per GPU-hour come from the
-catalog (``llmfleet/data/gpus.yaml``).
+Per overlay, from its fleet model (``llmfleet.model``): the GPU class (its node selection,
+any known GPU label), GPUs per replica (the pods' effective accelerator requests; a
+LeaderWorkerSet group counts all its pods) and the replica range (the KEDA ScaledObject or HPA
+that targets the workload, with KEDA's defaults; ``spec.replicas`` without one).  Prices per
+GPU-hour come from the catalog (``llmfleet/data/gpus.yaml``).
 
     self-hosted $/day = replicas x GPUs per pod x $/GPU-hour x 24
     API $/request     = (input tokens x $/M input + output tokens x $/M output) / 1e6
@@ -23,10 +23,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmfleet import catalog
-from llmfleet.catalog import GPU_LABEL_KEY, GPU_RESOURCE, GpuClass
 from llmfleet.errors import UsageError
-from llmfleet.lint.context import dig, quantity_int
+from llmfleet.model import OverlayModel, catalog
+from llmfleet.model.catalog import GpuClass
 
 HOURS_PER_DAY = 24
 #: The guide's hosted-API reference: GPT-4o-mini, USD per million tokens.
@@ -35,8 +34,6 @@ DEFAULT_API_OUTPUT_PRICE = 0.60
 DEFAULT_REQUESTS_PER_DAY = 1000
 DEFAULT_INPUT_TOKENS = 500
 DEFAULT_OUTPUT_TOKENS = 200
-KEDA_DEFAULT_MIN = 0
-KEDA_DEFAULT_MAX = 100
 
 
 def money(value: float) -> str:
@@ -142,83 +139,33 @@ class OverlayCost:
         }
 
 
-# -- reading rendered objects ------------------------------------------------------------------
+# -- reading the model ------------------------------------------------------------------------
 
-def gpu_classes_of_pod(spec: dict, label_key: str = GPU_LABEL_KEY) -> list[str]:
-    """GPU classes a pod spec may land on: its nodeSelector value, or the values of the
-    required node-affinity ``In`` expressions on ``label_key`` (every term)."""
-    found: list[str] = []
-    selector = spec.get("nodeSelector") if isinstance(spec, dict) else None
-    if isinstance(selector, dict) and selector.get(label_key):
-        found.append(str(selector[label_key]))
-    terms = dig(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
-                 "nodeSelectorTerms")
-    for term in terms if isinstance(terms, list) else []:
-        for expr in dig(term, "matchExpressions") or []:
-            if isinstance(expr, dict) and expr.get("key") == label_key and expr.get("operator") == "In":
-                found.extend(str(v) for v in expr.get("values") or [])
-    return list(dict.fromkeys(found))
-
-
-def pod_gpu_count(spec: dict) -> int:
-    total = 0
-    for container in spec.get("containers") or []:
-        if not isinstance(container, dict):
-            continue
-        value = quantity_int(dig(container, "resources", "limits", GPU_RESOURCE))
-        if value is None:
-            value = quantity_int(dig(container, "resources", "requests", GPU_RESOURCE))
-        total += value or 0
-    return total
-
-
-def overlay_cost(name: str, objects: list[dict]) -> OverlayCost | None:
-    """Cost facts of one overlay's rendered objects; None when it holds no GPU workload."""
-    deployments = [o for o in objects if isinstance(o, dict) and o.get("kind") in
-                   ("Deployment", "StatefulSet")]
-    gpu_workloads = [(d, dig(d, "spec", "template", "spec") or {}) for d in deployments]
-    gpu_workloads = [(d, spec) for d, spec in gpu_workloads if pod_gpu_count(spec) > 0]
-    if not gpu_workloads:
+def overlay_cost(model: OverlayModel) -> OverlayCost | None:
+    """Cost facts of one overlay; None when it holds no accelerator workload."""
+    name = model.name
+    uses = model.accelerator_uses
+    if not uses:
         return None
-    if len(gpu_workloads) > 1:
-        raise UsageError(f"{name}: {len(gpu_workloads)} GPU workloads; cost reads one per overlay")
-    workload, spec = gpu_workloads[0]
-    classes = gpu_classes_of_pod(spec)
-    if not classes:
-        raise UsageError(f"{name}: the GPU pod selects no {GPU_LABEL_KEY} (node affinity or "
-                         "nodeSelector), so its price is unknown")
-    if len(classes) > 1:
-        raise UsageError(f"{name}: the pod may land on several GPU classes ({', '.join(classes)}); "
+    if len(uses) > 1:
+        raise UsageError(f"{name}: {len(uses)} accelerator workloads "
+                         f"({', '.join(u.workload.resource.ref for u in uses)}); cost reads one per overlay")
+    use = uses[0]
+    if not use.classes:
+        raise UsageError(f"{name}: the GPU pods of {use.workload.resource.ref} select no GPU class "
+                         "(node affinity or nodeSelector on a GPU label), so their price is unknown")
+    if len(use.classes) > 1:
+        raise UsageError(f"{name}: the pod may land on several GPU classes ({', '.join(use.classes)}); "
                          "cost needs one")
-    gpu = catalog.find_gpu(classes[0])
+    gpu = catalog.find_gpu(use.classes[0])
     if gpu is None:
-        raise UsageError(f"{name}: GPU class {classes[0]!r} is not in the catalog "
+        raise UsageError(f"{name}: GPU class {use.classes[0]!r} is not in the catalog "
                          f"(known: {', '.join(catalog.gpu_names())})")
-    wname = dig(workload, "metadata", "name")
-    scaled = [o for o in objects if isinstance(o, dict) and o.get("kind") == "ScaledObject"
-              and dig(o, "spec", "scaleTargetRef", "name") == wname]
-    if scaled:
-        so = scaled[0]
-        low = quantity_int(dig(so, "spec", "minReplicaCount"))
-        high = quantity_int(dig(so, "spec", "maxReplicaCount"))
-        low = KEDA_DEFAULT_MIN if low is None else low
-        high = KEDA_DEFAULT_MAX if high is None else high
-        source = f"ScaledObject {dig(so, 'metadata', 'name')}"
-    else:
-        low = high = quantity_int(dig(workload, "spec", "replicas"))
-        low = high = 1 if low is None else low
-        source = "spec.replicas"
-    return OverlayCost(name, gpu, pod_gpu_count(spec), low, high, source)
-
-
-def render_overlay(directory: Path) -> list[dict]:
-    import yaml
-
-    from llmfleet.render import render
-    rendered = render(directory)
-    if not rendered.ok:
-        raise UsageError(f"{directory}: kustomize build failed: {rendered.error}")
-    return [d for d in yaml.safe_load_all(rendered.text) if isinstance(d, dict)]
+    if use.replicas.minimum is None or use.replicas.maximum is None:
+        raise UsageError(f"{name}: the replica count of {use.workload.resource.ref} cannot be told "
+                         f"({use.replicas.source})")
+    return OverlayCost(name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum,
+                       use.replicas.source)
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -369,28 +316,20 @@ def plot(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, pat
 
 def run_cost(config, options: CostOptions) -> str:
     """Render the overlays, price them and return the formatted report (writes --plot)."""
+    from llmfleet.checker import iter_overlay_models
     options.validate()
-    if options.overlays:
-        directories = []
-        for raw in options.overlays:
-            path = Path(raw)
-            if not path.is_dir():
-                candidate = config.overlays_path / raw
-                if candidate.is_dir():
-                    path = candidate
-                else:
-                    raise UsageError(f"{raw}: no such overlay folder")
-            directories.append(path)
-    else:
-        directories = config.overlay_dirs()
-        if not directories:
-            raise UsageError(f"no overlays under {config.overlays_path}")
+    directories = [config.resolve_overlay_arg(raw) for raw in options.overlays] if options.overlays \
+        else config.overlay_dirs()
+    if not directories:
+        raise UsageError(f"no overlays under {config.overlays_path}")
     costs: list[OverlayCost] = []
     skipped: list[str] = []
-    for directory in directories:
-        found = overlay_cost(directory.name, render_overlay(directory))
+    for loaded, model in iter_overlay_models(config, directories=directories):
+        if loaded.findings and not loaded.resources:
+            raise UsageError(f"{loaded.name}: {loaded.findings[0].message}")
+        found = overlay_cost(model)
         if found is None:
-            skipped.append(directory.name)
+            skipped.append(loaded.name)
         else:
             costs.append(found)
     api = options.api

@@ -11,7 +11,6 @@ their YAML.
 from __future__ import annotations
 
 import difflib
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,9 @@ import yaml
 from llmfleet import render as render_mod
 from llmfleet.config import find_kustomization
 from llmfleet.errors import UsageError
+from llmfleet.model import ClusterSettings, OverlayModel
+from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
 
-#: kustomize's name hash: 10 characters from this alphabet (api/hasher/hasher.go encode()).
-HASH_SUFFIX = re.compile(r"-[bcdfghkmt2456789]{10}$")
-HASHED_KINDS = {"ConfigMap", "Secret"}
-GPU = "nvidia.com/gpu"
-KEDA_DEFAULT_MAX = 100
 
 
 def _group(api_version: str) -> str:
@@ -141,86 +137,30 @@ def _udiff(a: dict | None, b: dict | None, context: int = 3) -> str:
 
 # -- the one-line summary: GPUs (and cost) at max scale -------------------------------------
 
-def _quantity(value) -> float:
-    try:
-        return float(str(value))
-    except (TypeError, ValueError):
-        return 0.0
+def max_scale(objects: list[dict], cluster: ClusterSettings | None = None
+              ) -> tuple[int | None, float | None]:
+    """GPUs at maximum scale and USD per day at it, from the fleet model of the rendered
+    objects (``OverlayModel.gpus``/``price_per_hour``: the one definition); None when a
+    replica count, class or price is unknown."""
+    resources = [Resource(o, "<rendered>", i) for i, o in enumerate(objects)]
+    model = OverlayModel("", resources, cluster)
+    gpus = model.gpus("max")
+    price = model.price_per_hour("max")
+    return gpus, (price * 24 if price is not None else None)
 
 
-def _pod_gpus(workload: dict) -> float:
-    spec = (((workload.get("spec") or {}).get("template") or {}).get("spec") or {})
-    total = 0.0
-    for c in spec.get("containers") or []:
-        if isinstance(c, dict):
-            resources = c.get("resources") or {}
-            total += _quantity((resources.get("limits") or {}).get(GPU, (resources.get("requests") or {}).get(GPU, 0)))
-    return total
+def _num(x: float | None) -> str:
+    return "unknown" if x is None else f"{x:g}"
 
 
-def _gpu_class(workload: dict) -> str | None:
-    spec = (((workload.get("spec") or {}).get("template") or {}).get("spec") or {})
-    selector = spec.get("nodeSelector") or {}
-    if isinstance(selector, dict) and selector.get("llmfleet.io/gpu-class"):
-        return str(selector["llmfleet.io/gpu-class"])
-    terms = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-             .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or []
-    for term in terms:
-        for expr in (term or {}).get("matchExpressions") or []:
-            if expr.get("key") == "llmfleet.io/gpu-class" and expr.get("operator") == "In" and expr.get("values"):
-                return str(expr["values"][0])
-    return None
-
-
-def max_scale(objects: list[dict]) -> tuple[float, float | None]:
-    """GPUs at max scale (ScaledObject maxReplicaCount × GPUs per pod, or replicas × GPUs
-    per pod without a ScaledObject) and, when the catalog knows the GPU class, USD per day."""
-    workloads = {(o.get("kind"), (o.get("metadata") or {}).get("name")): o for o in objects
-                 if o.get("kind") in ("Deployment", "StatefulSet", "LeaderWorkerSet")}
-    scaled = {}
-    for o in objects:
-        if o.get("kind") == "ScaledObject":
-            ref = (o.get("spec") or {}).get("scaleTargetRef") or {}
-            scaled[(ref.get("kind") or "Deployment", ref.get("name"))] = int(
-                _quantity((o.get("spec") or {}).get("maxReplicaCount", KEDA_DEFAULT_MAX)))
-    gpus, cost, priced = 0.0, 0.0, True
-    for key, workload in workloads.items():
-        per_pod = _pod_gpus(workload)
-        if not per_pod:
-            continue
-        replicas = scaled.get(key, _quantity((workload.get("spec") or {}).get("replicas", 1)) or 1)
-        gpus += per_pod * replicas
-        price = _gpu_price(_gpu_class(workload))
-        if price is None:
-            priced = False
-        else:
-            cost += per_pod * replicas * price * 24
-    return gpus, (cost if priced and gpus else None)
-
-
-def _gpu_price(name: str | None) -> float | None:
-    if not name:
-        return None
-    try:
-        from llmfleet import catalog
-        gpu = catalog.find_gpu(name)
-    except Exception:  # the catalog is optional here: no price, no cost column
-        return None
-    return float(gpu.price_per_hour) if gpu is not None else None
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"
-
-
-def summarize(d: OverlayDiff) -> str:
+def summarize(d: OverlayDiff, cluster: ClusterSettings | None = None) -> str:
     c = d.counts()
     parts = [f"{c['added']} added, {c['removed']} removed, {c['changed']} changed"]
     if d.before.error or d.after.error:
         parts.append("does not build " + ("before" if d.before.error and not d.after.error else
                                           "after" if d.after.error and not d.before.error else "before and after"))
-    g0, cost0 = max_scale(d.before.objects) if d.before.exists else (0.0, 0.0)
-    g1, cost1 = max_scale(d.after.objects) if d.after.exists else (0.0, 0.0)
+    g0, cost0 = max_scale(d.before.objects, cluster) if d.before.exists else (0, 0.0)
+    g1, cost1 = max_scale(d.after.objects, cluster) if d.after.exists else (0, 0.0)
     if g0 != g1:
         parts.append(f"GPUs at max scale {_num(g0)} → {_num(g1)}")
     else:
@@ -233,7 +173,7 @@ def summarize(d: OverlayDiff) -> str:
 
 
 def diff_overlays(base_root: Path, head_root: Path, overlays: list[tuple[str, str]],
-                  jobs: int | None = None) -> list[OverlayDiff]:
+                  jobs: int | None = None, cluster: ClusterSettings | None = None) -> list[OverlayDiff]:
     """``overlays`` is ``[(name, folder relative to the repository root)]``."""
     if not overlays:
         return []
@@ -248,7 +188,7 @@ def diff_overlays(base_root: Path, head_root: Path, overlays: list[tuple[str, st
             if not sb.exists and not sa.exists:
                 raise UsageError(f"{rel}: no kustomization at the base revision nor in the working tree")
             d = OverlayDiff(name, rel, sb, sa, compare(sb.objects, sa.objects))
-            d.summary = summarize(d)
+            d.summary = summarize(d, cluster)
             out.append(d)
     return out
 

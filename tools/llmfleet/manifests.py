@@ -8,14 +8,14 @@ so a finding's JSON pointer can be turned back into a line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from llmfleet.findings import Finding, Severity
+from llmfleet.model.k8s import Resource, escape_pointer_token, pointer  # noqa: F401  (re-exported)
 
 #: Upper bound on the number of nodes one file may expand to once aliases are followed.
 #: Kustomize output never uses aliases; a "billion laughs" document hits this in
@@ -33,94 +33,6 @@ YAML_ALIAS_BOMB = "yaml-alias-bomb"
 YAML_DUPLICATE_KEY = "yaml-duplicate-key"
 NOT_KUBERNETES = "not-kubernetes"
 EMPTY_INPUT = "empty-input"
-
-
-@dataclass
-class Resource:
-    """One Kubernetes object and its provenance."""
-
-    data: dict
-    file: str
-    doc_index: int = 0
-    overlay: str = ""
-    lines: dict[str, int] = field(default_factory=dict, repr=False)
-    #: For rendered overlays: maps a JSON pointer to the (file, line) in the repository that
-    #: the field came from, or None where it cannot be traced (see ``llmfleet.sources``).
-    locate: Callable[[str], tuple[str, int] | None] | None = field(default=None, repr=False)
-
-    @property
-    def kind(self) -> str:
-        return str(self.data.get("kind", ""))
-
-    @property
-    def api_version(self) -> str:
-        return str(self.data.get("apiVersion", ""))
-
-    @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0]
-
-    @property
-    def metadata(self) -> dict:
-        meta = self.data.get("metadata")
-        return meta if isinstance(meta, dict) else {}
-
-    @property
-    def name(self) -> str:
-        return str(self.metadata.get("name", "") or "")
-
-    @property
-    def namespace(self) -> str:
-        return str(self.metadata.get("namespace", "") or "")
-
-    @property
-    def labels(self) -> dict:
-        labels = self.metadata.get("labels")
-        return labels if isinstance(labels, dict) else {}
-
-    @property
-    def annotations(self) -> dict:
-        annotations = self.metadata.get("annotations")
-        return annotations if isinstance(annotations, dict) else {}
-
-    @property
-    def ref(self) -> str:
-        ns = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind} {ns}{self.name}"
-
-    def line_of(self, pointer: str) -> int:
-        """Line of the deepest ancestor of ``pointer`` that has a known position."""
-        while True:
-            if pointer in self.lines:
-                return self.lines[pointer]
-            if not pointer:
-                return 0
-            pointer = pointer.rpartition("/")[0]
-
-    def source_of(self, path: str) -> tuple[str, int]:
-        """The file and line a finding at ``path`` should point at."""
-        if self.locate is not None:
-            traced = self.locate(path)
-            if traced is not None:
-                return traced
-        return self.file, self.line_of(path)
-
-    def finding(self, rule: str, severity: Severity, message: str, path: str = "",
-                **extra: Any) -> Finding:
-        file, line = self.source_of(path)
-        return Finding(rule=rule, severity=severity, message=message, overlay=self.overlay,
-                       file=file, line=line, kind=self.kind,
-                       api_version=self.api_version, name=self.name,
-                       namespace=self.namespace, path=path, extra=extra)
-
-
-def escape_pointer_token(token: Any) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def pointer(*tokens: Any) -> str:
-    """Build a JSON pointer (RFC 6901) from path tokens."""
-    return "".join("/" + escape_pointer_token(t) for t in tokens)
 
 
 class _AliasBomb(Exception):

@@ -7,13 +7,16 @@ to a temporary file (docs/reference/tooling.md §6).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,40 +34,78 @@ def find_promtool() -> str:
     return path
 
 
-_cache: dict[str, tuple[bool, str]] = {}
-_cache_lock = threading.Lock()
+def _identity(exe: str) -> str:
+    """Which promtool build this is (path, size, mtime), without running it."""
+    try:
+        real = Path(exe).resolve()
+        info = real.stat()
+        return f"{real}:{info.st_size}:{info.st_mtime_ns}"
+    except OSError:
+        return exe
 
 
-def _key(groups) -> str:
-    return json.dumps(groups, sort_keys=True, default=str)
+def results_for(models: Iterable[Any], cache_dir: Path | None,
+                timeout: float = TIMEOUT_S) -> dict[str, tuple[bool, str]]:
+    """``promtool check rules`` for every PrometheusRule of the models: one promtool process
+    for all rule files not already in the on-disk cache (keyed on the promtool build and the
+    rule groups' content).  Returns ``{rule_groups_key: (ok, output)}``."""
+    from llmfleet.model.monitoring import rule_groups, rule_groups_key
+    wanted: dict[str, list[Any]] = {}
+    for model in models:
+        for res in model.of_kind("PrometheusRule"):
+            groups = rule_groups(res)
+            if groups:
+                wanted[rule_groups_key(groups)] = groups
+    if not wanted:
+        return {}
+    exe = find_promtool()
+    identity = _identity(exe)
+    results: dict[str, tuple[bool, str]] = {}
+    todo: dict[str, list[Any]] = {}
+    for key, groups in wanted.items():
+        entry = _entry(cache_dir, identity, key)
+        cached = _read(entry)
+        if cached is not None:
+            results[key] = cached
+        else:
+            todo[key] = groups
+    if todo:
+        for (key, groups), result in zip(todo.items(), check_many(list(todo.values()), timeout)):
+            results[key] = result
+            _write(_entry(cache_dir, identity, key), result)
+    return results
 
 
-def check_rule_groups(groups) -> tuple[bool, str]:
-    """``(ok, output)`` of ``promtool check rules`` on ``{"groups": groups}`` (cached per run)."""
-    find_promtool()   # a missing promtool is reported even when the result is cached
-    key = _key(groups)
-    with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-    result = check_many([groups])[0]
-    with _cache_lock:
-        _cache[key] = result
-    return result
+def _entry(cache_dir: Path | None, identity: str, key: str) -> Path | None:
+    if cache_dir is None:
+        return None
+    return cache_dir / (hashlib.sha256(f"{identity}\0{key}".encode()).hexdigest() + ".json")
 
 
-def prefetch(groups_list: list) -> None:
-    """Check many rule files with ONE promtool process and keep the results for
-    :func:`check_rule_groups` (one Go start-up instead of one per PrometheusRule)."""
-    with _cache_lock:
-        todo = {_key(g): g for g in groups_list if _key(g) not in _cache}
-    if not todo:
+def _read(entry: Path | None) -> tuple[bool, str] | None:
+    if entry is None or not entry.is_file():
+        return None
+    try:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        return bool(data["ok"]), str(data["output"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write(entry: Path | None, result: tuple[bool, str]) -> None:
+    if entry is None:
         return
-    results = check_many(list(todo.values()))
-    with _cache_lock:
-        _cache.update(zip(todo, results))
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=entry.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"ok": result[0], "output": result[1]}, handle)
+        os.replace(tmp, entry)
+    except OSError:
+        pass
 
 
-def check_many(groups_list: list) -> list[tuple[bool, str]]:
+def check_many(groups_list: list[Any], timeout: float = TIMEOUT_S) -> list[tuple[bool, str]]:
     """Run promtool once over one temporary rule file per entry; split its output per file."""
     exe = find_promtool()
     with tempfile.TemporaryDirectory(prefix="llmfleet-promtool-") as tmp:
@@ -76,13 +117,14 @@ def check_many(groups_list: list) -> list[tuple[bool, str]]:
             paths.append(path)
         command = [exe, "check", "rules", *paths]
         try:
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
-                                  check=False)
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                  check=False, stdin=subprocess.DEVNULL)
         except OSError as exc:
             raise ToolError("promtool", f"cannot run it: {exc}", command=command,
                             install_hint=INSTALL_HINT) from None
         except subprocess.TimeoutExpired:
-            raise ToolError("promtool", f"timed out after {TIMEOUT_S} s", command=command) from None
+            raise ToolError("promtool", f"timed out after {timeout:g} s (limits.promtool-timeout-seconds)",
+                            command=command) from None
         if proc.returncode not in (0, 1) or (proc.returncode == 1 and "FAILED" not in proc.stderr):
             raise ToolError("promtool", "failed unexpectedly", command=command,
                             returncode=proc.returncode, output=proc.stdout + proc.stderr)

@@ -30,6 +30,18 @@ class Renderer:
     def command(self, directory: Path) -> list[str]:
         return [*self.argv, str(directory)]
 
+    @property
+    def identity(self) -> str:
+        """Which build of the renderer this is: its resolved path, size and modification time
+        (a new kustomize or kubectl is a new file), without running it."""
+        path = Path(self.argv[0])
+        try:
+            real = path.resolve()
+            stat = real.stat()
+        except OSError:
+            return f"{self.name}:{path}"
+        return f"{self.name}:{real}:{stat.st_size}:{stat.st_mtime_ns}"
+
 
 @dataclass
 class Rendered:
@@ -60,17 +72,23 @@ def find_renderer() -> Renderer:
                     install_hint=INSTALL_HINT)
 
 
-def render(directory: Path, renderer: Renderer | None = None) -> Rendered:
+def render(directory: Path, renderer: Renderer | None = None,
+           timeout: float = RENDER_TIMEOUT_S) -> Rendered:
+    """Render one kustomization.  A kustomization that does not build, or a render that
+    times out (a remote resource that never answers), is a ``render`` finding for that
+    overlay; a renderer that is missing or crashes is a ToolError."""
     renderer = renderer or find_renderer()
     command = renderer.command(directory)
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S,
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise ToolError(renderer.name, "the program disappeared while running",
                         command=command, install_hint=INSTALL_HINT) from None
     except subprocess.TimeoutExpired:
-        raise ToolError(renderer.name, f"timed out after {RENDER_TIMEOUT_S} s", command=command) from None
+        return Rendered(directory, False, error=f"{renderer.name} timed out after {timeout:g} s "
+                        "(limits.render-timeout-seconds in llmfleet.yaml); a remote resource may "
+                        "not answer")
     if proc.returncode == 0:
         return Rendered(directory, True, proc.stdout)
     message = proc.stderr.strip() or proc.stdout.strip()

@@ -3,9 +3,10 @@
 The overlay has the structure of the hand-written ones (``overlays/llama-3-1-8b-instruct``,
 ``mistral-7b-instruct-v0-3``, ``llama-3-1-70b-instruct``): the same base, the GPU component
 of the chosen class, ``components/tensor-parallel`` when TP > 1, the model cache, API key,
-network policy and PDB components, ``serve.yaml`` in the generated ConfigMap, and named
-patches for the replica range, the GPU count, CPU/memory, the startup window and the cache
-size where the model needs them.  Output is deterministic: the same options give the same
+network policy, egress policy and PDB components, ``serve.yaml`` in the generated ConfigMap,
+named patches for the replica range, the GPU count, CPU/memory, the startup window and the
+cache size where the model needs them, and always the KEDA thresholds derived from the
+sizing (``patch-autoscaling-targets.yaml``, :mod:`llmfleet.model.autoscaling`).  Output is deterministic: the same options give the same
 bytes.
 
 Writing is atomic: the files go to ``overlays/.tmp-<name>-XXXX`` and that folder is renamed
@@ -27,15 +28,17 @@ from typing import Callable
 
 import yaml
 
-from llmfleet import catalog, cost, exitcodes, sizing
-from llmfleet.catalog import ModelSpec
+from llmfleet import cost, exitcodes
 from llmfleet.errors import UsageError
-from llmfleet.sizing import GIB, Plan
+from llmfleet.model import autoscaling, catalog, sizing
+from llmfleet.model.catalog import ModelSpec
+from llmfleet.model.sizing import GIB, Plan
+from llmfleet.model.vllm.startup import cold_load_for
 
 NAMESPACE = "inference"
 #: Components every model overlay uses, in the order the hand-written overlays list them
 #: (the GPU component and, for TP > 1, tensor-parallel come first).
-COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "pdb")
+COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "egress-policy", "pdb")
 #: components/model-cache's PVC size; bigger models patch it.  Read from the repository
 #: (:func:`base_defaults`); these are the fallbacks.
 DEFAULT_CACHE_GIB = 50
@@ -50,8 +53,6 @@ PROGRESS_MARGIN_S = 600
 #: startup window (lint rule scaler-bounds: a replica must not be given back faster than
 #: a new one can load).
 STARTUP_TIERS = ((20, None), (60, 150), (160, 240), (math.inf, 360))
-#: The cold-load need of lint rule probe-startup: 600 s + 12 s per billion parameters over 8.
-COLD_LOAD_FLOOR_S, COLD_LOAD_PER_BILLION_S, COLD_LOAD_FLOOR_PARAMS_B = 600, 12, 8
 #: Per GPU of a multi-GPU pod (the 70B overlay: 4 GPUs -> 16/32 CPU, 192Gi).
 CPU_REQUEST_PER_GPU, CPU_LIMIT_PER_GPU, MEMORY_GIB_PER_GPU = 4, 8, 48
 #: Host memory per GPU where the usual node shapes have less than 48 GiB per GPU:
@@ -190,11 +191,56 @@ def _kustomization(sc: Scaffold, base_rel: str, comp_rel: str, patches: list[str
         "        # the query strings.",
         f"        llmfleet.io/served-model-name: {_scalar(sc.model.id)}",
         "patches:",
-        *[f"  - path: {p}" for p in patches],
+        *[line for p in patches for line in _patch_entry(p)],
         "transformers:",
         f"  - {base_rel}/transformers",
     ]
     return "\n".join(lines) + "\n"
+
+
+#: JSON patches need a target; strategic-merge patches find theirs by kind and name.
+AUTOSCALING_PATCH = "patch-autoscaling-targets.yaml"
+
+
+def _patch_entry(path: str) -> list[str]:
+    if path == AUTOSCALING_PATCH:
+        return [f"  - path: {path}", "    target:", "      group: keda.sh",
+                "      kind: ScaledObject", "      name: server"]
+    return [f"  - path: {path}"]
+
+
+def scaler_targets(sc: Scaffold) -> autoscaling.ScalerTargets:
+    s = sc.plan.sizing
+    return autoscaling.derive_targets(
+        s.kv_tokens, sc.plan.max_model_len,
+        autoscaling.default_max_num_seqs(s.gpu.memory_gib, s.gpu.name))
+
+
+def _patch_autoscaling(sc: Scaffold) -> str:
+    """The base ScaledObject's two thresholds, derived from the sizing (JSON patch: each
+    threshold is replaced only after a test of its trigger's name)."""
+    t = scaler_targets(sc)
+    lines = [
+        "# KEDA thresholds derived from this model's sizing (tools/llmfleet/model/autoscaling.py,",
+        "# docs/architecture.md \"Autoscaling\"); per replica, as the queries sum over pods.",
+        *[f"#   {r}" for r in _wrap(t.reasoning)],
+        "# Each `test` checks the trigger's name before its threshold is replaced: a reordered",
+        "# trigger list in base/scaledobject.yaml fails the build instead of patching the wrong one.",
+    ]
+    for index, (name, value) in enumerate(t.thresholds().items()):
+        lines += ["- op: test", f"  path: /spec/triggers/{index}/name", f"  value: {name}",
+                  "- op: replace", f"  path: /spec/triggers/{index}/metadata/threshold",
+                  f"  value: \"{value}\""]
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(paragraphs, width: int = 84) -> list[str]:
+    import textwrap
+    out: list[str] = []
+    for text in paragraphs:
+        wrapped = textwrap.wrap(text, width)
+        out += [wrapped[0]] + ["  " + w for w in wrapped[1:]]
+    return out
 
 
 def _serve(sc: Scaffold) -> str:
@@ -353,8 +399,7 @@ def startup_failures(model: ModelSpec, weights_gib: float, base: BaseDefaults = 
     """failureThreshold of the startup probe: the weight-size tier, at least the cold-load
     need of lint rule probe-startup, never below the base."""
     tier = next(n for limit, n in STARTUP_TIERS if weights_gib <= limit) or base.startup_failures
-    need_s = int(round(COLD_LOAD_FLOOR_S + max(0.0, model.params / 1e9 - COLD_LOAD_FLOOR_PARAMS_B)
-                       * COLD_LOAD_PER_BILLION_S))   # as lint rule probe-startup rounds it
+    need_s = cold_load_for(model.params / 1e9).seconds   # the rule probe-startup's definition
     return max(tier, base.startup_failures, math.ceil(need_s / base.probe_period_s))
 
 
@@ -451,6 +496,8 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
         patches.append("patch-cache-size.yaml")
     files["patch-max-replicas.yaml"] = _patch_max_replicas(sc)
     patches.append("patch-max-replicas.yaml")
+    files[AUTOSCALING_PATCH] = _patch_autoscaling(sc)
+    patches.append(AUTOSCALING_PATCH)
     out = {"kustomization.yaml": _kustomization(sc, base_rel, comp_rel, patches),
            "serve.yaml": _serve(sc)}
     out.update(files)
@@ -619,11 +666,11 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
 
 def _update_gateway_routes(config, echo) -> None:
     """The gateway must route the new model: regenerate its table from the overlays."""
-    relative = config.lint.gateway_routes_file
+    relative = config.routes_file
     if not relative or not (config.root / relative).parent.is_dir():
         return
-    from llmfleet.commands.gateway_routes import generate
     from llmfleet.errors import LlmfleetError
+    from llmfleet.gateway_routes import generate
     try:
         generate(config, echo=lambda text, err=False: echo("routes     " + text, err=err))
     except LlmfleetError as exc:
@@ -634,7 +681,7 @@ def _update_gateway_routes(config, echo) -> None:
 def _check(config, target: Path, name: str) -> dict:
     from llmfleet.findings import Severity
     from llmfleet.reporters import REPORTERS
-    from llmfleet.runner import Options, run_check
+    from llmfleet.checker import Options, run_check
     report = run_check(config, [str(target)], Options())
     # The gateway's routes lack the new model until run_new_model regenerates them.
     report.findings = [f for f in report.findings if f.rule != "gateway-routes-stale"]

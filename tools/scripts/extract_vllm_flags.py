@@ -29,12 +29,12 @@ Usage::
 
     # one wheel or unpacked source tree (the folder that holds ``vllm/``) to stdout
     python tools/scripts/extract_vllm_flags.py /tmp/vllm/vllm-0.33.0-*.whl \
-        > tools/llmfleet/vllm/flags_0_33_0.txt
+        > tools/llmfleet/model/vllm/flags_0_33_0.txt
     # download each release's wheel from PyPI (pip download --no-deps), write
     # flags_<version>.txt into DIR, delete the wheel
-    python tools/scripts/extract_vllm_flags.py --pypi 0.8.5 0.10.2 0.33.0 --out tools/llmfleet/vllm
+    python tools/scripts/extract_vllm_flags.py --pypi 0.8.5 0.10.2 0.33.0 --out tools/llmfleet/model/vllm
     # which options appear and disappear between the tables in DIR (markdown)
-    python tools/scripts/extract_vllm_flags.py --history tools/llmfleet/vllm
+    python tools/scripts/extract_vllm_flags.py --history tools/llmfleet/model/vllm
 
 Output: a header, then ``<option> <kind>`` per line, sorted.
 """

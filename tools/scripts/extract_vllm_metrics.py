@@ -21,9 +21,9 @@ connectors, MFU counters) add families only when those features are on.
 
 Usage::
 
-    python tools/scripts/extract_vllm_metrics.py WHEEL_OR_SOURCE_TREE > tools/llmfleet/vllm/metrics_0_33_0.txt
-    python tools/scripts/extract_vllm_metrics.py --pypi 0.8.5 0.33.0 --out tools/llmfleet/vllm
-    python tools/scripts/extract_vllm_metrics.py --history tools/llmfleet/vllm   # markdown diff
+    python tools/scripts/extract_vllm_metrics.py WHEEL_OR_SOURCE_TREE > tools/llmfleet/model/vllm/metrics_0_33_0.txt
+    python tools/scripts/extract_vllm_metrics.py --pypi 0.8.5 0.33.0 --out tools/llmfleet/model/vllm
+    python tools/scripts/extract_vllm_metrics.py --history tools/llmfleet/model/vllm   # markdown diff
 
 Output: a header, then ``<exposed name> <type> <module> [if <condition>; ...]`` per family, sorted.
 """

@@ -43,7 +43,7 @@ def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, 
     diff of each changed one and a summary line (GPUs and cost at max scale).
 
     REF is checked out in a temporary git worktree, removed afterwards."""
-    from llmfleet.cli import write_output
+    from llmfleet.output import write_output
     config = load_config()
     root = config.root.resolve()
     top = gitutil.toplevel(root)
@@ -58,6 +58,6 @@ def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, 
     prefix = affected_mod.repo_prefix(config, top)
     with gitutil.worktree(top, base) as tree:
         base_root = tree / prefix if prefix else tree
-        diffs = diff_overlays(base_root, root, selected, jobs)
+        diffs = diff_overlays(base_root, root, selected, jobs, config.cluster)
     text = render_markdown(diffs, base) if fmt == "markdown" else render_text(diffs, base)
     write_output(text, output)

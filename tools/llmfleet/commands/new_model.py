@@ -9,7 +9,7 @@ import click
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
 from llmfleet.scaffold import NewModelOptions, run_new_model
-from llmfleet.sizing import DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES
+from llmfleet.model.sizing import DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES
 
 
 @click.command("new-model")

@@ -1,70 +1,126 @@
-"""Run registered rules and turn their problems into findings.
+"""Run the enabled rules over models and turn their problems into findings.
 
 Per-object suppression: an annotation ``ignore-check.llmfleet.io/<rule-id>: "<reason>"`` on
-the object (or on its pod template) silences that rule for that object.  The reason is
-required: an empty one does not suppress and is itself reported.
+the object (or on one of its pod templates) silences that rule for that object.  The reason is
+required: an empty one does not suppress and is itself reported, as is a rule id that does
+not exist.
 """
 
 from __future__ import annotations
 
 import traceback
-from typing import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from llmfleet.errors import LlmfleetError
+from llmfleet.checks import INVALID_SUPPRESSION, RULE_CRASHED
+from llmfleet.errors import LlmfleetError, UsageError
 from llmfleet.findings import Finding, Severity
-from llmfleet.lint.context import FleetContext, LintContext, dig
-from llmfleet.lint.registry import Problem, Rule, all_rules
-from llmfleet.manifests import Resource
+from llmfleet.lint.api import Options, Problem, Rule
+from llmfleet.lint.registry import all_checks, all_rules, close_matches
+from llmfleet.model import FleetModel, OverlayModel
+from llmfleet.model.k8s import Resource, as_dict
 
 SUPPRESS_PREFIX = "ignore-check.llmfleet.io/"
-INVALID_SUPPRESSION = "invalid-suppression"
-RULE_CRASHED = "rule-crashed"
 
 
-def select_rules(scope: str, disabled: Iterable[str] = ()) -> list[Rule]:
-    disabled = set(disabled)
-    return [r for r in all_rules() if r.scope == scope and r.id not in disabled]
+@dataclass(frozen=True)
+class Enabled:
+    rule: Rule
+    options: Options
+    severity: Severity
 
 
-def _suppressions(resource: Resource) -> dict[str, str]:
+@dataclass
+class RuleSet:
+    """The rules a run uses, with their options and severities."""
+
+    enabled: list[Enabled] = field(default_factory=list)
+
+    @classmethod
+    def configure(cls, configured: Mapping[str, Any] | None = None,
+                  disabled: Iterable[str] = ()) -> RuleSet:
+        """From ``lint.rules`` of llmfleet.yaml and the disabled ids (config and --disable);
+        UsageError for an unknown id, option or value."""
+        rules = {r.id: r for r in all_rules()}
+        known = {c.id for c in all_checks()}
+        disabled = list(disabled)
+        for rule_id in [*disabled, *(configured or {})]:
+            if rule_id not in known:
+                hint = close_matches(rule_id)
+                raise UsageError(f"unknown rule id {rule_id!r}"
+                                 + (f"; did you mean {', '.join(hint)}?" if hint else "")
+                                 + " (`llmfleet rules` lists them)")
+        enabled = []
+        for rule_id, rule in rules.items():
+            if rule_id in disabled:
+                continue
+            settings = as_dict((configured or {}).get(rule_id))
+            try:
+                options = rule.resolve_options(settings)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            severity = rule.severity
+            if "severity" in settings:
+                try:
+                    severity = Severity(str(settings["severity"]))
+                except ValueError:
+                    raise UsageError(f"lint.rules.{rule_id}.severity: {settings['severity']!r} is "
+                                     "not error, warning or info") from None
+            enabled.append(Enabled(rule, options, severity))
+        return cls(enabled)
+
+    def of_scope(self, scope: str) -> list[Enabled]:
+        return [e for e in self.enabled if e.rule.scope == scope]
+
+    def tools(self) -> set[str]:
+        return {e.rule.tool for e in self.enabled if e.rule.tool}
+
+
+def suppressions(resource: Resource, model: OverlayModel | None = None) -> dict[str, str]:
+    """``{rule id: reason}`` from the object's annotations and its pod templates'."""
+    sources = [resource.annotations]
+    workload = model.workload_of(resource) if model is not None else None
+    if workload is not None:
+        sources += [t.annotations for t in workload.templates]
     found: dict[str, str] = {}
-    template_meta = dig(resource.data, "spec", "template", "metadata", "annotations", default={})
-    for source in (template_meta, resource.annotations):
-        if isinstance(source, dict):
-            for key, value in source.items():
-                if isinstance(key, str) and key.startswith(SUPPRESS_PREFIX):
-                    found[key[len(SUPPRESS_PREFIX):]] = str(value or "").strip()
+    for source in sources:
+        for key, value in source.items():
+            if isinstance(key, str) and key.startswith(SUPPRESS_PREFIX):
+                found[key[len(SUPPRESS_PREFIX):]] = str(value or "").strip()
     return found
 
 
-def _to_finding(rule: Rule, problem: Problem, default_overlay: str) -> Finding:
-    severity = problem.severity or rule.severity
+def _to_finding(rule_id: str, severity: Severity, problem: Problem, overlay: str) -> Finding:
+    severity = problem.severity or severity
     res = problem.resource
     if res is None:
-        return Finding(rule=rule.id, severity=severity, message=problem.message,
-                       overlay=default_overlay, file=problem.file, path=problem.path)
-    finding = res.finding(rule.id, severity, problem.message, problem.path)
-    if not finding.overlay and default_overlay:
-        from dataclasses import replace
-        finding = replace(finding, overlay=default_overlay)
+        return Finding(rule=rule_id, severity=severity, message=problem.message, overlay=overlay,
+                       file=problem.file, path=problem.path)
+    finding = res.finding(rule_id, severity, problem.message, problem.path)
+    if not finding.overlay and overlay:
+        finding = replace(finding, overlay=overlay)
     return finding
 
 
-def _run(rule: Rule, target, overlay: str) -> list[Finding]:
-    findings: list[Finding] = []
+def _run(enabled: Enabled, target: OverlayModel | FleetModel, overlay: str,
+         model: OverlayModel | None) -> list[Finding]:
+    rule = enabled.rule
     try:
-        problems = list(rule.check(target))
+        problems = list(rule.check(target, enabled.options))
     except LlmfleetError:
-        raise  # a missing or failing external tool: exit code TOOL, reported by the CLI
+        raise
     except Exception as exc:  # a rule bug must not hide the other rules' findings
         last = traceback.extract_tb(exc.__traceback__)[-1]
         return [Finding(RULE_CRASHED, Severity.ERROR,
-                        f"rule {rule.id} failed on this input: {type(exc).__name__}: {exc} "
+                        f"rule {rule.id} failed on this input: {type(exc).__name__} "
                         f"({last.filename.rsplit('/', 1)[-1]}:{last.lineno}); please report it",
                         overlay=overlay)]
+    findings: list[Finding] = []
     for problem in problems:
         if problem.resource is not None:
-            reasons = _suppressions(problem.resource)
+            owner = model if model is not None else _model_of(target, problem.resource)
+            reasons = suppressions(problem.resource, owner)
             if rule.id in reasons:
                 if reasons[rule.id]:
                     continue
@@ -72,35 +128,51 @@ def _run(rule: Rule, target, overlay: str) -> list[Finding]:
                     INVALID_SUPPRESSION, Severity.WARNING,
                     f"annotation {SUPPRESS_PREFIX}{rule.id} has no reason; it does not suppress",
                     "/metadata/annotations"))
-        findings.append(_to_finding(rule, problem, overlay))
+        findings.append(_to_finding(rule.id, enabled.severity, problem, overlay))
     return findings
 
 
-def prepare(contexts: list[LintContext], disabled: Iterable[str] = ()) -> None:
-    """Let the input rules that batch work see every input of the run first."""
-    for rule in select_rules("input", disabled):
-        if rule.prepare is not None:
-            rule.prepare(contexts)
+def _model_of(target: OverlayModel | FleetModel, resource: Resource) -> OverlayModel | None:
+    if isinstance(target, OverlayModel):
+        return target
+    for model in target.models():
+        if any(r is resource for r in model.resources):
+            return model
+    return None
 
 
-def lint_input(ctx: LintContext, rules: list[Rule] | None = None,
-               disabled: Iterable[str] = ()) -> list[Finding]:
-    """Run every input-scope rule over one input."""
-    rules = rules if rules is not None else select_rules("input", disabled)
+def unknown_suppressions(model: OverlayModel) -> list[Finding]:
+    """Suppression annotations that name no known rule."""
+    known = {c.id for c in all_checks()}
+    findings = []
+    for res in model.resources:
+        for rule_id in suppressions(res, model):
+            if rule_id not in known:
+                hint = close_matches(rule_id)
+                findings.append(res.finding(
+                    INVALID_SUPPRESSION, Severity.WARNING,
+                    f"annotation {SUPPRESS_PREFIX}{rule_id} names no rule"
+                    + (f" (did you mean {', '.join(hint)}?)" if hint else ""), "/metadata/annotations"))
+    return findings
+
+
+def lint_model(model: OverlayModel, rules: RuleSet) -> list[Finding]:
+    """Every enabled input-scope rule over one model."""
     findings: list[Finding] = []
-    for rule in rules:
-        findings.extend(_run(rule, ctx, ctx.name))
-    return _dedupe(findings)
+    for enabled in rules.of_scope("input"):
+        findings.extend(_run(enabled, model, model.name, model))
+    findings.extend(unknown_suppressions(model))
+    return dedupe(findings)
 
 
-def lint_fleet(fleet: FleetContext, disabled: Iterable[str] = ()) -> list[Finding]:
+def lint_fleet(fleet: FleetModel, rules: RuleSet) -> list[Finding]:
     findings: list[Finding] = []
-    for rule in select_rules("fleet", disabled):
-        findings.extend(_run(rule, fleet, ""))
-    return _dedupe(findings)
+    for enabled in rules.of_scope("fleet"):
+        findings.extend(_run(enabled, fleet, "", None))
+    return dedupe(findings)
 
 
-def _dedupe(findings: list[Finding]) -> list[Finding]:
+def dedupe(findings: list[Finding]) -> list[Finding]:
     seen = set()
     out = []
     for f in findings:

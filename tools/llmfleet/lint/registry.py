@@ -1,77 +1,15 @@
-"""Rule registration.  A rule is a module in ``llmfleet.lint.rules`` with a check function
-decorated by :func:`rule`; the engine discovers every module there and knows none by name.
-
-A check function takes a :class:`~llmfleet.lint.context.LintContext` (scope ``input``: one
-overlay's rendered output, or the files given to ``lint``) or a
-:class:`~llmfleet.lint.context.FleetContext` (scope ``fleet``: every overlay in ``check``),
-and yields :class:`Problem`.
-"""
+"""Rule discovery: every module in ``llmfleet.lint.rules`` registers its check with
+:func:`llmfleet.lint.api.rule`; the engine knows none by name.  Built-in finding ids
+(``llmfleet.checks``) are listed beside the rules."""
 
 from __future__ import annotations
 
+import difflib
 import importlib
-import inspect
 import pkgutil
-from dataclasses import dataclass
-from typing import Callable, Iterable
 
-from llmfleet.findings import Severity
-from llmfleet.manifests import Resource
-
-SCOPES = ("input", "fleet")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """What a check yields: the object, a JSON pointer into it and a message."""
-
-    resource: Resource | None
-    path: str
-    message: str
-    severity: Severity | None = None   # None: the rule's own severity
-    file: str = ""                      # for problems with no resource (fleet rules)
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: Severity
-    description: str
-    remediation: str
-    scope: str
-    check: Callable[..., Iterable[Problem]]
-    category: str = ""
-    #: Optional: called once with every input's context before any check runs, to batch
-    #: expensive work (one promtool process for all PrometheusRules of a run).
-    prepare: Callable[[list], None] | None = None
-
-    @property
-    def doc(self) -> str:
-        return inspect.getdoc(self.check) or ""
-
-
-_RULES: dict[str, Rule] = {}
-
-
-def rule(*, id: str, severity: Severity, description: str, remediation: str,
-         scope: str = "input", category: str = "", prepare: Callable[[list], None] | None = None):
-    """Register the decorated check function as a rule."""
-    if scope not in SCOPES:
-        raise ValueError(f"rule {id}: scope must be one of {SCOPES}")
-
-    def register(func):
-        if id in _RULES and _RULES[id].check is not func:
-            raise ValueError(f"rule id {id!r} registered twice")
-        if not (inspect.getdoc(func) or "").strip():
-            raise ValueError(f"rule {id}: the check function needs a docstring with examples")
-        _RULES[id] = Rule(id=id, severity=severity, description=description,
-                          remediation=remediation, scope=scope, check=func,
-                          category=category or func.__module__.rsplit(".", 1)[-1].split("_")[0],
-                          prepare=prepare)
-        return func
-
-    return register
-
+from llmfleet.checks import BUILTINS, BuiltinCheck
+from llmfleet.lint.api import Problem, Rule, registered, rule  # noqa: F401  (re-exported)
 
 _loaded = False
 
@@ -85,9 +23,22 @@ def all_rules() -> list[Rule]:
             if not module.name.startswith("_"):
                 importlib.import_module(f"{package.__name__}.{module.name}")
         _loaded = True
-    return sorted(_RULES.values(), key=lambda r: r.id)
+    return sorted(registered().values(), key=lambda r: r.id)
 
 
 def get_rule(rule_id: str) -> Rule:
-    rules = {r.id: r for r in all_rules()}
-    return rules[rule_id]
+    return {r.id: r for r in all_rules()}[rule_id]
+
+
+def all_checks() -> list[Rule | BuiltinCheck]:
+    """Rules and built-in ids, sorted by id."""
+    return sorted([*all_rules(), *BUILTINS.values()], key=lambda c: c.id)
+
+
+def close_matches(rule_id: str) -> list[str]:
+    return difflib.get_close_matches(rule_id, [c.id for c in all_checks()], n=3, cutoff=0.6)
+
+
+def unknown_ids(ids: list[str]) -> list[str]:
+    known = {c.id for c in all_checks()}
+    return [i for i in ids if i not in known]

@@ -15,10 +15,11 @@ the served model name; an availability alert covers a workload when its
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import regex_full_match, rule_items, vllm_workloads
-from llmfleet.vllm import promql
+import re
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.promql import Selector
 
 QUEUE = {"vllm:num_requests_waiting", "vllm:num_requests_waiting_by_reason"}
 LATENCY_BASES = ("vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds",
@@ -30,33 +31,28 @@ AVAILABILITY = {"kube_deployment_status_replicas_available",
                 "kube_deployment_status_replicas_ready",
                 "kube_statefulset_status_replicas_ready",
                 "kube_statefulset_status_replicas_available", "up"}
+WORKLOAD_LABEL = {"StatefulSet": "statefulset", "Deployment": "deployment"}
 
 
-def _matches(selector: promql.Selector, label: str, value: str) -> bool:
+def _full_match(pattern: str, value: str) -> bool:
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return False
+
+
+def _matches(selector: Selector, label: str, value: str) -> bool:
     relevant = [(op, v) for name, op, v in selector.matchers if name == label]
-    if not relevant:
-        return True
     for op, pattern in relevant:
         if op == "=" and pattern != value:
             return False
-        if op == "=~" and not regex_full_match(pattern, value):
+        if op == "=~" and not _full_match(pattern, value):
             return False
         if op == "!=" and pattern == value:
             return False
-        if op == "!~" and regex_full_match(pattern, value):
+        if op == "!~" and _full_match(pattern, value):
             return False
     return True
-
-
-def _alert_selectors(ctx):
-    for res in ctx.of_kind("PrometheusRule"):
-        for _gi, _ri, item in rule_items(res):
-            if not item.get("alert") or not isinstance(item.get("expr"), str):
-                continue
-            try:
-                yield from promql.selectors(promql.parse(item["expr"]))
-            except Exception:
-                continue
 
 
 @rule(id="alert-coverage", severity=Severity.WARNING,
@@ -65,8 +61,10 @@ def _alert_selectors(ctx):
       remediation="Add PrometheusRule alerts for the model: vllm:num_requests_waiting, a latency "
                   "histogram_quantile over vllm:e2e_request_latency_seconds_bucket, and "
                   "kube_deployment_status_replicas_available (the monitoring component).",
+      rationale="These three fail first when a model is overloaded, slow or down; without them "
+                "the first signal is a user's complaint (docs/reference/vllm-0.33.md §1.2).",
       category="monitor")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: a PrometheusRule with alerts on
     ``vllm:num_requests_waiting{model_name="m"}``,
     ``histogram_quantile(0.99, sum by (le) (rate(vllm:e2e_request_latency_seconds_bucket{model_name="m"}[5m])))``
@@ -74,18 +72,21 @@ def check(ctx):
 
     Failing (the Deployment, ``/spec/template/spec/containers/0``): no alert on one of them.
     """
-    selectors = list(_alert_selectors(ctx))
-    for workload, settings in vllm_workloads(ctx):
-        model = settings.served_model_name
+    selectors = [s for item in model.rule_items if item.alert and (q := item.expr) is not None
+                 for s in q.selectors]
+    for server in model.servers:
+        served = server.served_model_name
+        if not served:
+            continue  # the model name depends on a value the input does not hold
         missing = []
         for label, names in (("queue depth", QUEUE), ("latency", LATENCY)):
-            if not any(s.name in names and _matches(s, "model_name", model) for s in selectors):
+            if not any(s.name in names and _matches(s, "model_name", served) for s in selectors):
                 missing.append(label)
-        workload_label = "statefulset" if workload.resource.kind == "StatefulSet" else "deployment"
-        if not any(s.name in AVAILABILITY and _matches(s, workload_label, workload.resource.name)
-                   for s in selectors):
+        workload = server.workload
+        label_name = WORKLOAD_LABEL.get(workload.kind)
+        if label_name is not None and not any(
+                s.name in AVAILABILITY and _matches(s, label_name, workload.name) for s in selectors):
             missing.append("available replicas")
         if missing:
-            yield Problem(workload.resource, settings.container.path,
-                          f"served model {model or '<unknown>'!r} has no alert on "
-                          f"{', '.join(missing)}")
+            yield Problem(server.resource, server.container.path,
+                          f"served model {served!r} has no alert on {', '.join(missing)}")

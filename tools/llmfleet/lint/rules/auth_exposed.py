@@ -11,24 +11,24 @@ reported.
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.context import dig
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import service_workloads, settings_for
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.k8s import Resource, dig
 
 EXPOSED_TYPES = ("LoadBalancer", "NodePort")
 
 
-def _unauthenticated(ctx, service) -> list[str]:
+def _unauthenticated(model: OverlayModel, service: Resource) -> list[str]:
     names = []
-    for workload in service_workloads(ctx, service):
-        for settings in settings_for(ctx, workload):
-            if settings.api_key() is None and not settings.api_key_unknown():
-                names.append(workload.resource.ref)
-    return names
+    for template in model.service_templates(service):
+        for server in model.servers:
+            if server.template is template and server.api_key() is None and not server.api_key_unknown():
+                names.append(template.ref)
+    return list(dict.fromkeys(names))
 
 
-def _ingress_services(res) -> list[tuple[str, str]]:
+def _ingress_services(res: Resource) -> list[tuple[str, str]]:
     """(pointer, service name) of every backend of an Ingress."""
     out = []
     default = dig(res.data, "spec", "defaultBackend", "service", "name")
@@ -44,7 +44,7 @@ def _ingress_services(res) -> list[tuple[str, str]]:
     return out
 
 
-def _route_services(res) -> list[tuple[str, str]]:
+def _route_services(res: Resource) -> list[tuple[str, str]]:
     out = []
     rules = dig(res.data, "spec", "rules")
     for ri, item in enumerate(rules if isinstance(rules, list) else []):
@@ -61,8 +61,11 @@ def _route_services(res) -> list[tuple[str, str]]:
                   "have no API key",
       remediation="Set env VLLM_API_KEY from a Secret on the vLLM container, or keep the Service "
                   "ClusterIP behind an authenticating gateway.",
+      rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
+                "route hands the GPUs (and any private model) to the internet "
+                "(docs/reference/vllm-0.33.md §2.2 Frontend).",
       category="security")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: a ClusterIP Service, or VLLM_API_KEY from a Secret on the container.
 
     Failing (``/spec/type``)::
@@ -70,21 +73,21 @@ def check(ctx):
         kind: Service
         spec: {type: LoadBalancer, selector: {app: vllm}}   # pods without an API key
     """
-    for service in ctx.of_kind("Service"):
+    for service in model.of_kind("Service"):
         kind = dig(service.data, "spec", "type")
         if kind in EXPOSED_TYPES:
-            exposed = _unauthenticated(ctx, service)
+            exposed = _unauthenticated(model, service)
             if exposed:
                 yield Problem(service, "/spec/type",
                               f"Service type {kind} exposes {', '.join(exposed)}, which has no API "
                               "key (--api-key or VLLM_API_KEY): anyone who reaches it can use the GPUs")
     for kind, backends in (("Ingress", _ingress_services), ("HTTPRoute", _route_services)):
-        for res in ctx.of_kind(kind):
+        for res in model.of_kind(kind):
             for path, name in backends(res):
-                service = ctx.get("Service", name, res.namespace)
+                service = model.get("Service", name, res.namespace)
                 if service is None:
                     continue
-                exposed = _unauthenticated(ctx, service)
+                exposed = _unauthenticated(model, service)
                 if exposed:
                     yield Problem(res, path,
                                   f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "

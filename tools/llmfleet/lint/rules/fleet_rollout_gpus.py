@@ -1,22 +1,16 @@
-"""fleet-rollout-gpus: a rolling update needs GPUs beyond the fleet's maximum.
+"""fleet-rollout-gpus: a rolling update needs spare accelerators when the fleet is at peak.
 
-A Deployment's RollingUpdate starts ``maxSurge`` extra pods (default 25%, rounded up) before
-it stops old ones.  For a vLLM Deployment each surge pod needs the GPUs of a full replica;
-when the namespace's GPU quota (``requests.nvidia.com/gpu``) has no headroom beyond the
-fleet's sum at maximum scale (see fleet-quota), a rollout at peak blocks: the surge pod is
-rejected by the quota and the rollout stalls until load drops.  Either leave headroom for the
-largest surge, or use ``maxSurge: 0`` / ``maxUnavailable: 1`` (replace in place) for GPU
-models.  Replica count for the surge is maxReplicaCount (the worst case; KEDA's default
-maxReplicaCount is 100: docs/reference/tooling.md §8).  A surge pod also pays a full
-cold load before the old pod goes (10+ minutes: docs/reference/vllm-0.33.md §5.9), so the
-extra GPUs are held for that long.
+A Deployment's rolling update creates ``maxSurge`` extra pods (25% by default, rounded up)
+before it removes old ones; at maximum scale those pods need accelerators beyond the fleet's
+total.  When the quota has no such headroom the rollout stalls until load drops.
 """
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._fleet import all_uses, quotas, surge_pods
+from collections.abc import Iterator
+
+from llmfleet.lint.api import FleetModel, Options, Problem, Severity, rule
+from llmfleet.model.scaling import rollout_surge
 
 
 @rule(id="fleet-rollout-gpus", severity=Severity.WARNING, scope="fleet",
@@ -24,8 +18,11 @@ from llmfleet.lint.rules._fleet import all_uses, quotas, surge_pods
                   "headroom beyond the fleet at maximum scale",
       remediation="Set strategy.rollingUpdate {maxSurge: 0, maxUnavailable: 1} on GPU "
                   "Deployments, or leave quota headroom for the largest surge.",
+      rationale="A surge pod needs its GPUs before an old pod is removed; with the quota used up "
+                "at peak, the rollout waits for a quota that never frees (apps/v1 "
+                "DeploymentStrategy; docs/reference/kubernetes.md).",
       category="fleet")
-def check(fleet):
+def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}
@@ -33,21 +30,25 @@ def check(fleet):
     Failing (the Deployment, ``/spec/strategy``): default maxSurge 25% while the quota equals
     the fleet's GPUs at maximum scale.
     """
-    uses = all_uses(fleet)
-    table = quotas(fleet)
+    uses = fleet.accelerator_uses()
+    quotas = fleet.quotas()
     for use in uses:
-        entries = table.get(use.workload.namespace)
-        if not entries:
+        hard = [q.hard for q in quotas if q.resource.namespace == use.workload.namespace
+                and q.accelerator == use.resource_name]
+        if not hard or use.replicas.maximum is None:
             continue
-        surge, path = surge_pods(use.workload, use.max_replicas)
+        surge, path = rollout_surge(use.workload, use.replicas.maximum)
         if surge <= 0:
             continue
-        total = sum(u.at_max for u in uses if u.workload.namespace == use.workload.namespace)
-        hard = min(value for _, _, value in entries)
-        need = total + surge * use.gpus_per_pod
-        if need > hard:
+        same = [u for u in uses if u.workload.namespace == use.workload.namespace
+                and u.resource_name == use.resource_name]
+        if any(u.at_max is None for u in same):
+            continue
+        total = sum(u.at_max or 0 for u in same)
+        need = total + surge * use.per_replica_max
+        if need > min(hard):
             yield Problem(use.workload.resource, path,
-                          f"a rolling update surges {surge} pod(s) × {use.gpus_per_pod} GPUs at "
-                          f"maximum scale: {total} + {surge * use.gpus_per_pod} = {need} GPUs, "
-                          f"above the quota of {hard} in namespace {use.workload.namespace!r}; the "
-                          "rollout stalls at peak")
+                          f"a rolling update surges {surge} pod(s) × {use.per_replica_max} GPUs at "
+                          f"maximum scale: {total} + {surge * use.per_replica_max} = {need} GPUs, "
+                          f"above the quota of {min(hard)} in namespace {use.workload.namespace!r}; "
+                          "the rollout stalls at peak")

@@ -12,7 +12,7 @@ before the pod ever reaches a GPU:
         <= gpu-memory-utilization x GPU memory
 
 with the model from the catalog (``llmfleet/data/models.yaml``), the GPU class from the
-pod's ``llmfleet.io/gpu-class`` node label (``llmfleet/data/gpus.yaml``), and TP,
+pod's node selection (any known GPU label, ``llmfleet/data/accelerators.yaml``), and TP,
 max-model-len (default: the model's context), gpu-memory-utilization, quantization and
 kv-cache-dtype from the container's vLLM settings (args or the ``--config`` file).  Models
 or GPU classes the catalog does not know, and ``max-model-len: auto`` (vLLM fits it), are
@@ -22,18 +22,17 @@ not checked.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
-from llmfleet import catalog, sizing
-from llmfleet.cost import gpu_classes_of_pod
 from llmfleet.errors import UsageError
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import vllm_workloads
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model import catalog, sizing
 
 _LEN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$")
 
 
-def parse_len(value) -> int | None:
+def parse_len(value: Any) -> int | None:
     """vLLM's --max-model-len: ``16384``, ``16k`` (x1000), ``16K`` (x1024), ``1.5M``;
     None for ``auto``/``-1`` or anything unreadable."""
     if isinstance(value, bool) or value is None:
@@ -48,7 +47,7 @@ def parse_len(value) -> int | None:
     return int(number * scale) or None
 
 
-def _float(value, default: float) -> float | None:
+def _fraction(value: Any, default: float) -> float | None:
     if value is None:
         return default
     try:
@@ -64,8 +63,11 @@ def _float(value, default: float) -> float | None:
       remediation="Use a larger GPU class or tensor-parallel size, a quantized checkpoint or "
                   "fp8 KV cache, or a smaller max-model-len (llmfleet new-model --gpu CLASS "
                   "fits max-model-len to a GPU).",
+      rationale="vLLM refuses to start when the KV cache left after the weights cannot hold one "
+                "max-model-len sequence; the pod then crash-loops on an expensive GPU "
+                "(docs/reference/vllm-0.33.md §4.1-4.4).",
       category="gpu")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (Llama-3.1-8B on one L4: 15.0 GiB weights + 2.5 GiB overhead + 2 GiB of KV
     for 16384 tokens = 19.5 GiB <= 0.92 x 22.05 GiB = 20.3 GiB)::
 
@@ -83,44 +85,43 @@ def check(ctx):
           - image: vllm/vllm-openai:v0.33.0
             args: [meta-llama/Llama-3.1-8B-Instruct, --max-model-len, "131072"]
             resources: {limits: {nvidia.com/gpu: 1}}
-
-    Source of the arithmetic: docs/reference/vllm-0.33.md §4.1-4.4.
     """
-    label_key = (ctx.settings.gpu_label_keys or [catalog.GPU_LABEL_KEY])[0]
-    for workload, settings in vllm_workloads(ctx):
-        model = catalog.find_model(settings.model_id)
-        if model is None:
+    for server in model.servers:
+        spec = catalog.find_model(server.model_id)
+        if spec is None:
             continue
-        classes = [g for g in (catalog.find_gpu(c) for c in gpu_classes_of_pod(workload.spec, label_key))
+        classes = [g for g in (catalog.find_gpu(c) for c in model.node_selection(server.template).classes)
                    if g is not None]
         if not classes:
             continue
-        tp = settings.int_value("tensor-parallel-size", 1) or 1
-        if tp < 1:
+        tp = server.tensor_parallel
+        if tp is None or tp < 1:
             continue
-        raw_len = settings.value("max-model-len")
-        length = model.context if raw_len is None else parse_len(raw_len)
-        util = _float(settings.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
+        if server.is_unresolved("max-model-len") or server.is_unresolved("gpu-memory-utilization"):
+            continue
+        raw_len = server.value("max-model-len")
+        length = spec.context if raw_len is None else parse_len(raw_len)
+        util = _fraction(server.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
         if length is None or util is None:
             continue
         try:
-            quantization = sizing.normalize_quantization(settings.value("quantization"))
-            kv_dtype = str(settings.value("kv-cache-dtype") or "auto").lower()
-            sizing.kv_bytes_per_element(model, kv_dtype)
+            quantization = sizing.normalize_quantization(server.value("quantization"))
+            kv_dtype = str(server.value("kv-cache-dtype") or "auto").lower()
+            sizing.kv_bytes_per_element(spec, kv_dtype)
         except UsageError:
             continue  # a method or dtype the sizing does not model
-        worst = max((sizing.size(model, g, tp, quantization, kv_dtype, util) for g in classes),
+        worst = max((sizing.size(spec, g, tp, quantization, kv_dtype, util) for g in classes),
                     key=lambda s: s.shortfall_bytes(length))
         short = worst.shortfall_bytes(length)
         if short <= 0:
             continue
-        where = settings.get("max-model-len") or settings.model
-        resource = where.resource if where is not None else workload.resource
-        path = where.path if where is not None else settings.container.path
+        where = server.get("max-model-len") or server.model
+        resource = where.resource if where is not None else server.resource
+        path = where.path if where is not None else server.container.path
         g = worst.gpu
         yield Problem(
             resource, path,
-            f"{model.id} does not fit {tp} x {g.name} with max-model-len {length}: per GPU "
+            f"{spec.id} does not fit {tp} x {g.name} with max-model-len {length}: per GPU "
             f"{sizing.gib(worst.weights_bytes_per_gpu):.2f} GiB weights + "
             f"{sizing.gib(worst.overhead_bytes_per_gpu):.2f} GiB overhead + "
             f"{sizing.gib(length * worst.kv_bytes_per_token_per_gpu):.2f} GiB KV for one sequence = "

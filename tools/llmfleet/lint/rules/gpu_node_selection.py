@@ -1,49 +1,35 @@
-"""gpu-node-selection: a GPU pod should say which GPU it needs.
+"""gpu-node-selection: a pod that requests accelerators should say which ones.
 
-A pod that only requests ``nvidia.com/gpu`` runs on whatever GPU node has room: a 70B model
-sized for 80 GB H100s lands on a 24 GB L4 and fails at startup with "No available memory for
-the cache blocks" (docs/reference/vllm-0.33.md §4.1, §5.8).  Pin the GPU type with a
-nodeSelector or a required node affinity on one of the node labels in ``lint.gpu-label-keys``
-(llmfleet.yaml).  No generic linter checks this (docs/reference/tooling.md §4.3).
+A node selection counts when the nodeSelector, or every ORed term of the required node
+affinity, names a label that identifies accelerator nodes: this repository's
+``llmfleet.io/gpu-class``, GKE's ``cloud.google.com/gke-accelerator`` and compute classes,
+NVIDIA GPU Feature Discovery's ``nvidia.com/gpu.product``, Karpenter's GPU labels, or a GPU
+instance type (``llmfleet/data/accelerators.yaml``, plus ``cluster.gpu-label-keys``).
 """
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.context import dig
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import gpu_workloads
+from collections.abc import Iterator
 
-
-def selects_gpu(spec: dict, keys: list[str]) -> bool:
-    selector = spec.get("nodeSelector")
-    if isinstance(selector, dict) and any(k in selector for k in keys):
-        return True
-    terms = dig(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
-                "nodeSelectorTerms")
-    if not isinstance(terms, list) or not terms:
-        return False
-    # Terms are ORed: every term must pin a GPU label.
-    for term in terms:
-        expressions = dig(term, "matchExpressions")
-        if not isinstance(expressions, list) or not any(
-                isinstance(e, dict) and e.get("key") in keys
-                and e.get("operator") in ("In", "Exists") for e in expressions):
-            return False
-    return True
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
 @rule(id="gpu-node-selection", severity=Severity.WARNING,
-      description="A pod requesting GPUs does not select a GPU type (nodeSelector or required "
-                  "node affinity on a GPU label)",
-      remediation="Add nodeSelector {<gpu-label-key>: <gpu class>} (for example "
-                  "llmfleet.io/gpu-class: h100-80gb) through the GPU component.",
+      description="A pod requesting accelerators does not select an accelerator type "
+                  "(nodeSelector or required node affinity on a GPU label)",
+      remediation="Add nodeSelector {<gpu label>: <class>} or a required node affinity on it "
+                  "(llmfleet.io/gpu-class through the GPU component, or a cloud's label such as "
+                  "cloud.google.com/gke-accelerator: nvidia-l4).",
+      rationale="Without a selection the scheduler may place the pod on any node that has the "
+                "resource, a T4 as well as an H100: the model may not fit, and capacity planning "
+                "and cost cannot tell which GPU the pod uses. Known labels: "
+                "tools/llmfleet/data/accelerators.yaml (docs/reference/kubernetes.md).",
       category="gpu")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         spec:
-          nodeSelector: {llmfleet.io/gpu-class: h100-80gb}
+          nodeSelector: {cloud.google.com/gke-accelerator: nvidia-l4}
           containers: [{name: vllm, resources: {limits: {nvidia.com/gpu: 1}}}]
 
     Failing (``/spec/template/spec``)::
@@ -51,10 +37,12 @@ def check(ctx):
         spec:
           containers: [{name: vllm, resources: {limits: {nvidia.com/gpu: 1}}}]
     """
-    keys = list(ctx.settings.gpu_label_keys)
-    for workload in gpu_workloads(ctx):
-        if selects_gpu(workload.spec, keys):
+    for template in model.templates:
+        if not model.pod_accelerators(template):
             continue
-        yield Problem(workload.resource, workload.spec_path,
-                      "the pod requests GPUs but selects no GPU type: no nodeSelector or required "
-                      f"node affinity on any of {', '.join(keys)}")
+        if model.node_selection(template).selects:
+            continue
+        yield Problem(template.resource, template.spec_path,
+                      f"the pod of {template.ref} requests accelerators but selects no accelerator "
+                      "type: no nodeSelector or required node affinity on a GPU label such as "
+                      f"{', '.join(model.cluster.gpu_label_keys)} or cloud.google.com/gke-accelerator")

@@ -1,60 +1,54 @@
-"""gpu-request-limit: GPUs must be requested and limited alike.
+"""gpu-request-limit: accelerators must be requested and limited equally.
 
-Extended resources such as ``nvidia.com/gpu`` cannot be overcommitted: Kubernetes requires
-the request to equal the limit when both are given, and fills a missing request from the
-limit.  A request with no limit is rejected by the API server, and unequal values are
-rejected too (Kubernetes docs, "Schedule GPUs": "you can specify GPU limits without
-specifying requests ... if you specify both, they must be equal").  Writing both, equal,
-makes the GPU count obvious to reviewers and to the other GPU rules.  No generic linter
-checks GPU resources (docs/reference/tooling.md §0, §4.3), and the GPU count is what
-vLLM's parallel size must match (docs/reference/vllm-0.33.md §2.2 "Parallelism", rule gpu-parallelism).
+Kubernetes cannot overcommit extended resources (``nvidia.com/gpu``, ``amd.com/gpu``,
+``google.com/tpu``, ...): the API server rejects a container whose request of one has no
+limit, or differs from its limit.  A limit alone is valid (the request defaults to it).
 """
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
+from collections.abc import Iterator
 
-GPU_RESOURCE = "nvidia.com/gpu"
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.accelerators import is_accelerator
+from llmfleet.model.k8s import as_dict, dig, escape_pointer_token, parse_quantity
 
 
 @rule(id="gpu-request-limit", severity=Severity.ERROR,
-      description="nvidia.com/gpu is requested without an equal limit, or limited without a request",
-      remediation="Set resources.requests and resources.limits of nvidia.com/gpu to the same "
-                  "whole number (the GPU components do this).",
+      description="An accelerator (nvidia.com/gpu, amd.com/gpu, google.com/tpu, ...) is requested "
+                  "without a limit, or its request and limit differ",
+      remediation="Set resources.limits of the accelerator (requests default to it), or requests "
+                  "and limits to the same whole number (the GPU components do this).",
+      rationale="Extended resources cannot be overcommitted: the API server rejects a container "
+                "whose request has no limit or differs from it (Kubernetes docs, 'Extended "
+                "resources'; docs/reference/kubernetes.md). A limit alone is valid: the request "
+                "defaults to it.",
       category="gpu")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         resources:
-          requests: {nvidia.com/gpu: 1}
           limits: {nvidia.com/gpu: 1}
 
-    Failing (``/spec/template/spec/containers/0/resources/limits``)::
+    Failing (``/spec/template/spec/containers/0/resources/limits/nvidia.com~1gpu``)::
 
         resources:
           requests: {nvidia.com/gpu: 2}
           limits: {nvidia.com/gpu: 1}
     """
-    for container in ctx.containers():
-        requested = container.resource_quantity("requests", GPU_RESOURCE)
-        limited = container.resource_quantity("limits", GPU_RESOURCE)
-        base = f"{container.path}/resources"
-        if requested is None and limited is None:
-            continue
-        if limited is None:
-            yield Problem(container.workload.resource, f"{base}/requests/{_escaped()}",
-                          f"container {container.name!r} requests {requested} {GPU_RESOURCE} "
-                          "with no limit")
-        elif requested is None:
-            yield Problem(container.workload.resource, f"{base}/limits/{_escaped()}",
-                          f"container {container.name!r} limits {GPU_RESOURCE} to {limited} "
-                          "without a request; write the request too, equal to the limit")
-        elif str(requested) != str(limited):
-            yield Problem(container.workload.resource, f"{base}/limits/{_escaped()}",
-                          f"container {container.name!r} requests {requested} but limits "
-                          f"{limited} {GPU_RESOURCE}; they must be equal")
-
-
-def _escaped() -> str:
-    return GPU_RESOURCE.replace("~", "~0").replace("/", "~1")
+    for container in model.containers():
+        requests = as_dict(dig(container.data, "resources", "requests"))
+        limits = as_dict(dig(container.data, "resources", "limits"))
+        for name in dict.fromkeys([*requests, *limits]):
+            if not is_accelerator(str(name)):
+                continue
+            token = escape_pointer_token(name)
+            base = f"{container.path}/resources"
+            if name not in limits:
+                yield Problem(container.resource, f"{base}/requests/{token}",
+                              f"container {container.name!r} requests {requests[name]} {name} with no "
+                              "limit: the API server rejects it (extended resources need a limit)")
+            elif name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name]):
+                yield Problem(container.resource, f"{base}/limits/{token}",
+                              f"container {container.name!r} requests {requests[name]} but limits "
+                              f"{limits[name]} {name}; they must be equal")

@@ -11,24 +11,13 @@ need are simply absent (docs/reference/vllm-0.33.md §1, §5.4).  kube-linter's
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.context import dig, selector_matches
-from llmfleet.lint.registry import Problem, rule
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.k8s import as_list, dig, selector_matches
 
 
-def _namespaces(monitor) -> set[str] | None:
-    """Namespaces the monitor looks at; None means any."""
-    selector = dig(monitor.data, "spec", "namespaceSelector")
-    if isinstance(selector, dict):
-        if selector.get("any") is True:
-            return None
-        names = selector.get("matchNames")
-        if isinstance(names, list) and names:
-            return {str(n) for n in names}
-    return {monitor.namespace}
-
-
-def _in(namespaces, namespace) -> bool:
+def _in(namespaces: list[str] | None, namespace: str) -> bool:
     return namespaces is None or namespace in namespaces
 
 
@@ -37,8 +26,11 @@ def _in(namespaces, namespace) -> bool:
                   "port name they do not declare",
       remediation="Make spec.selector match the pod template (PodMonitor) or Service "
                   "(ServiceMonitor) labels, and name a port that they declare (e.g. http).",
+      rationale="prometheus-operator generates no scrape target for a monitor that matches "
+                "nothing, or for an endpoint port name no pod declares: the dashboards, alerts and "
+                "KEDA's queries then see no data (docs/reference/tooling.md §5).",
       category="monitor")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         kind: PodMonitor
@@ -48,39 +40,33 @@ def check(ctx):
     Failing (``/spec/selector``): a selector no pod template matches; or
     (``/spec/podMetricsEndpoints/0/port``) a port name no container declares.
     """
-    for monitor in ctx.of_kind("PodMonitor"):
-        selector = dig(monitor.data, "spec", "selector")
-        namespaces = _namespaces(monitor)
-        pods = [w for w in ctx.workloads if _in(namespaces, w.namespace)
-                and (selector == {} or selector_matches(selector, w.template_labels))]
-        if not pods:
-            yield Problem(monitor, "/spec/selector" if selector is not None else "/spec",
-                          "the PodMonitor selects no pod template in this input: nothing is scraped")
-            continue
-        names = {str(p.get("name")) for w in pods for c in w.main_containers for p in c.ports
-                 if p.get("name")}
-        endpoints = dig(monitor.data, "spec", "podMetricsEndpoints")
-        for i, endpoint in enumerate(endpoints if isinstance(endpoints, list) else []):
-            port = dig(endpoint, "port")
+    for monitor in model.monitors:
+        res = monitor.resource
+        selector = monitor.selector
+        namespaces = monitor.namespaces()
+        if res.kind == "PodMonitor":
+            pods = [t for t in model.templates if _in(namespaces, t.namespace)
+                    and (selector == {} or selector_matches(selector, t.labels))]
+            if not pods:
+                yield Problem(res, "/spec/selector" if selector is not None else "/spec",
+                              "the PodMonitor selects no pod template in this input: nothing is scraped")
+                continue
+            names = {str(p.get("name")) for t in pods for c in t.app_containers for p in c.ports
+                     if p.get("name")}
+            what = "a container port name of the selected pods"
+        else:
+            services = [s for s in model.of_kind("Service") if _in(namespaces, s.namespace)
+                        and (selector == {} or selector_matches(selector, s.labels))]
+            if not services:
+                yield Problem(res, "/spec/selector" if selector is not None else "/spec",
+                              "the ServiceMonitor selects no Service in this input: nothing is scraped")
+                continue
+            names = {str(p.get("name")) for s in services for p in as_list(dig(s.data, "spec", "ports"))
+                     if isinstance(p, dict) and p.get("name")}
+            what = "a port name of the selected Services"
+        for i, endpoint in monitor.endpoints:
+            port = endpoint.get("port")
             if isinstance(port, str) and port and port not in names:
-                yield Problem(monitor, f"/spec/podMetricsEndpoints/{i}/port",
-                              f"port {port!r} is not a container port name of the selected pods "
+                yield Problem(res, f"/spec/{monitor.endpoints_key}/{i}/port",
+                              f"port {port!r} is not {what} "
                               f"({', '.join(sorted(names)) or 'none declared'})")
-    for monitor in ctx.of_kind("ServiceMonitor"):
-        selector = dig(monitor.data, "spec", "selector")
-        namespaces = _namespaces(monitor)
-        services = [s for s in ctx.of_kind("Service") if _in(namespaces, s.namespace)
-                    and (selector == {} or selector_matches(selector, s.labels))]
-        if not services:
-            yield Problem(monitor, "/spec/selector" if selector is not None else "/spec",
-                          "the ServiceMonitor selects no Service in this input: nothing is scraped")
-            continue
-        names = {str(p.get("name")) for s in services
-                 for p in (dig(s.data, "spec", "ports") or []) if isinstance(p, dict) and p.get("name")}
-        endpoints = dig(monitor.data, "spec", "endpoints")
-        for i, endpoint in enumerate(endpoints if isinstance(endpoints, list) else []):
-            port = dig(endpoint, "port")
-            if isinstance(port, str) and port and port not in names:
-                yield Problem(monitor, f"/spec/endpoints/{i}/port",
-                              f"port {port!r} is not a port name of the selected Services "
-                              f"({', '.join(sorted(names)) or 'none named'})")

@@ -19,10 +19,13 @@ container has no writable HOME or HF_HOME.
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.context import dig
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import as_int, settings_for
+from collections.abc import Iterator
+from typing import Any
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.k8s import dig, to_int
+from llmfleet.model.vllm import images
+from llmfleet.model.workloads import Container, PodTemplate
 
 ALLOWED_CAPS_BASELINE = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
                          "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
@@ -42,7 +45,7 @@ CONTAINER_SECTIONS = ("initContainers", "containers", "ephemeralContainers")
 CACHE_ENV = ("HOME", "HF_HOME")
 
 
-def _containers(spec):
+def _containers(spec: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
     for section in CONTAINER_SECTIONS:
         items = spec.get(section)
         for i, container in enumerate(items if isinstance(items, list) else []):
@@ -50,7 +53,7 @@ def _containers(spec):
                 yield section, i, container
 
 
-def _baseline_sc(sc: dict, base: str):
+def _baseline_sc(sc: dict[str, Any], base: str) -> Iterator[tuple[str, str]]:
     """Baseline checks shared by the pod and container securityContext."""
     if dig(sc, "windowsOptions", "hostProcess") is True:
         yield f"{base}/windowsOptions/hostProcess", "windowsOptions.hostProcess must not be true"
@@ -67,13 +70,13 @@ def _baseline_sc(sc: dict, base: str):
     apparmor = dig(sc, "appArmorProfile", "type")
     if apparmor is not None and apparmor not in APPARMOR_OK:
         yield f"{base}/appArmorProfile/type", f"appArmorProfile.type {apparmor!r} is not allowed"
-    if as_int(sc.get("runAsUser")) == 0:
-        yield f"{base}/runAsUser", "runAsUser 0 (root) is not allowed; use 2000 (the image's vllm user)"
+    if to_int(sc.get("runAsUser"), None) == 0:
+        yield f"{base}/runAsUser", "runAsUser 0 (root) is not allowed"
 
 
-def violations(workload):
-    spec = workload.spec
-    sp = workload.spec_path
+def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
+    spec = template.spec
+    sp = template.spec_path
     windows = dig(spec, "os", "name") == "windows"
     host_users_off = spec.get("hostUsers") is False
     for key in ("hostNetwork", "hostPID", "hostIPC"):
@@ -92,9 +95,8 @@ def violations(workload):
         bad = [k for k in kinds if k not in ALLOWED_VOLUMES]
         if bad:
             yield f"{sp}/volumes/{i}", f"volume {volume.get('name')!r} of type {bad[0]} is not allowed"
-    template_keys = workload.spec_path.strip("/").split("/")[:-1]
-    annotations = dig(workload.resource.data, *template_keys, "metadata", "annotations")
-    if isinstance(annotations, dict):
+    annotations = template.annotations
+    if annotations:
         for key, value in annotations.items():
             if str(key).startswith("container.apparmor.security.beta.kubernetes.io/") and \
                     value not in ("runtime/default", "") and not str(value).startswith("localhost/"):
@@ -112,7 +114,7 @@ def violations(workload):
         if sc.get("procMount") not in (None, "Default") and not host_users_off:
             yield f"{scp}/procMount", f"container {name!r}: procMount must be Default"
         for j, port in enumerate(container.get("ports") or []):
-            if isinstance(port, dict) and as_int(port.get("hostPort"), 0):
+            if isinstance(port, dict) and to_int(port.get("hostPort"), 0):
                 yield f"{base}/ports/{j}/hostPort", f"container {name!r}: hostPort must not be set"
         for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
             for handler in ("httpGet", "tcpSocket"):
@@ -131,14 +133,25 @@ def violations(workload):
         if not host_users_off and sc.get("runAsNonRoot") is not True and not (
                 pod_non_root and sc.get("runAsNonRoot") is None):
             yield (f"{scp}/runAsNonRoot" if "runAsNonRoot" in sc else scp,
-                   f"container {name!r}: runAsNonRoot must be true (on the pod or the container); "
-                   "the vllm/vllm-openai image runs as root, set runAsUser: 2000")
+                   f"container {name!r}: runAsNonRoot must be true (on the pod or the container)"
+                   + (f"; {image_hint(container)}" if image_hint(container) else ""))
         if dig(sc, "seccompProfile", "type") not in SECCOMP_OK and not (
                 pod_seccomp and dig(sc, "seccompProfile", "type") is None):
             yield scp, f"container {name!r}: seccompProfile.type must be RuntimeDefault or Localhost"
         drops = dig(sc, "capabilities", "drop")
         if not (isinstance(drops, list) and "ALL" in drops):
             yield scp, f"container {name!r}: capabilities.drop must include ALL"
+
+
+def image_hint(container: dict[str, Any]) -> str:
+    """What to run as, for an image whose user is known: UID 2000 is the ``vllm`` user of the
+    vllm/vllm-openai image (docs/reference/vllm-0.33.md §2.3); other images are named only."""
+    image = images.parse(str(container.get("image") or ""))
+    if image.serves_by_default:
+        return f"image {image.reference} runs as root by default: set runAsUser: 2000 (its vllm user)"
+    if image.reference:
+        return f"image {image.reference}: set runAsUser to a non-root UID it supports"
+    return ""
 
 
 @rule(id="pod-security", severity=Severity.WARNING,
@@ -148,8 +161,11 @@ def violations(workload):
                   "RuntimeDefault}}; per container allowPrivilegeEscalation: false, capabilities: "
                   "{drop: [ALL]}; set HOME/HF_HOME, VLLM_CACHE_ROOT, TRITON_CACHE_DIR and "
                   "TORCHINDUCTOR_CACHE_DIR to writable volumes (emptyDir or the cache PVC).",
+      rationale="A namespace that enforces the restricted profile rejects such pods; and vLLM "
+                "running as non-root writes its caches under HOME, which is / in the image "
+                "(docs/reference/tooling.md §2; docs/reference/vllm-0.33.md §5.6).",
       category="security")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         securityContext: {runAsNonRoot: true, runAsUser: 2000, seccompProfile: {type: RuntimeDefault}}
@@ -162,32 +178,34 @@ def check(ctx):
     Failing (``/spec/template/spec/containers/0/securityContext``): no securityContext at all.
     """
     seen = set()
-    for settings_workload in ctx.workloads:
-        vllm = settings_for(ctx, settings_workload)
-        if not vllm or id(settings_workload) in seen:
+    for server in model.servers:
+        template = server.template
+        if id(template) in seen:
             continue
-        seen.add(id(settings_workload))
-        for path, message in violations(settings_workload):
-            yield Problem(settings_workload.resource, path, message)
-        pod_sc = settings_workload.spec.get("securityContext")
+        seen.add(id(template))
+        for path, message in violations(template):
+            yield Problem(server.resource, path, message)
+        pod_sc = template.spec.get("securityContext")
         non_root = isinstance(pod_sc, dict) and (pod_sc.get("runAsNonRoot") is True
-                                                 or (as_int(pod_sc.get("runAsUser")) or 0) > 0)
-        for settings in vllm:
-            container = settings.container
+                                                 or (to_int(pod_sc.get("runAsUser"), None) or 0) > 0)
+        for other in model.servers:
+            if other.template is not template:
+                continue
+            container = other.container
             csc = container.data.get("securityContext")
             if not (non_root or (isinstance(csc, dict) and csc.get("runAsNonRoot") is True)):
                 continue
             if not _writable_home(container):
-                yield Problem(settings_workload.resource, f"{container.path}/env" if container.env
+                yield Problem(server.resource, f"{container.path}/env" if container.env
                               else container.path,
                               f"container {container.name!r} runs as non-root but neither HOME nor "
                               "HF_HOME points into a mounted volume: vLLM and Hugging Face fail "
                               "with PermissionError on '/.cache'")
 
 
-def _writable_home(container) -> bool:
-    mounts = [str(m.get("mountPath", "")).rstrip("/") for m in container.data.get("volumeMounts") or []
-              if isinstance(m, dict) and not m.get("readOnly")]
+def _writable_home(container: Container) -> bool:
+    mounts = [str(m.get("mountPath", "")).rstrip("/") for m in container.volume_mounts
+              if not m.get("readOnly")]
     for name in CACHE_ENV:
         found = container.env_var(name)
         if found is None:

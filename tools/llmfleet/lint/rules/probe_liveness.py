@@ -1,34 +1,34 @@
-"""probe-liveness: the liveness probe must be tolerant and must not kill a loading pod.
+"""probe-liveness: liveness must not restart vLLM for a hiccup, nor while it loads.
 
-vLLM's ``/health`` answers 503 only when the engine is dead, and vLLM then exits by itself
-within about 5 s (watchdog, docs/reference/vllm-0.33.md §3.3); a liveness probe is a
-safety net, so it should tolerate a minute of failures (failureThreshold × periodSeconds
-≥ 60 s) rather than restart a GPU pod, which costs a full cold load, on a blip (§3.5: "a
-tolerant threshold").  Without a startupProbe, the liveness probe runs from the start, while
-vLLM refuses connections for the whole model load (§3.2), so its window
-(initialDelaySeconds + failureThreshold × periodSeconds) must cover the cold load or the pod
-is killed during startup ("KeyboardInterrupt: terminated", §5.2); the expected load is the
-one of probe-startup (600 s + 12 s per billion parameters above 8 B).
+A restart costs a full cold load, so liveness should act only after a minute of failures
+(option ``min-window-seconds``); and a liveness probe without a startupProbe runs during the
+model load, killing the pod in a loop when its window is shorter than the cold load.
 """
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import (probe_field, probe_of, probe_window, startup_need_s,
-                                         vllm_workloads)
+from collections.abc import Iterator
 
-MIN_LIVENESS_WINDOW_S = 60
+from llmfleet.lint.api import Option, Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.pods import probe_field, probe_window
+from llmfleet.model.vllm.startup import cold_load
 
 
 @rule(id="probe-liveness", severity=Severity.WARNING,
-      description="The liveness probe of the vLLM container restarts it after less than 60 s of "
-                  "failures, or would kill it while the model loads (no startupProbe)",
+      description="The liveness probe of the vLLM container restarts it after less than the "
+                  "minimum window of failures, or would kill it while the model loads (no "
+                  "startupProbe)",
       remediation="Use livenessProbe {httpGet: {path: /health, port: 8000}, periodSeconds: 10, "
                   "failureThreshold: 6} and guard startup with a startupProbe, not "
                   "initialDelaySeconds.",
-      category="probe")
-def check(ctx):
+      rationale="Every restart costs a full cold load (minutes of GPU time and a replica out of "
+                "service), so liveness should only act on a server that has been down for a "
+                "while; without a startupProbe, liveness runs during the model load and kills it "
+                "(docs/reference/vllm-0.33.md §3.5).",
+      category="probe",
+      options=[Option("min-window-seconds", int, 60,
+                      "Least failureThreshold × periodSeconds of a liveness probe.", minimum=1)])
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         startupProbe: {httpGet: {path: /health, port: 8000}, failureThreshold: 60, periodSeconds: 10}
@@ -41,24 +41,25 @@ def check(ctx):
     Failing, error (``.../livenessProbe``): no startupProbe and a liveness window shorter
     than the model load.
     """
-    for workload, settings in vllm_workloads(ctx):
-        container = settings.container
-        probe = probe_of(container, "livenessProbe")
+    minimum = options["min-window-seconds"]
+    for server in model.servers:
+        container = server.container
+        probe = container.probe("livenessProbe")
         if probe is None:
             continue
         path = f"{container.path}/livenessProbe"
         tolerance = probe_field(probe, "failureThreshold") * probe_field(probe, "periodSeconds")
-        if probe_of(container, "startupProbe") is None:
-            need, why = startup_need_s(settings)
+        if container.probe("startupProbe") is None:
+            need = cold_load(server.model_id)
             window = probe_window(probe)
-            if window < need:
-                yield Problem(workload.resource, path,
+            if window < need.seconds:
+                yield Problem(server.resource, path,
                               f"container {container.name!r} has no startupProbe and its liveness "
                               f"probe restarts it after {window} s, before the model is loaded "
-                              f"(expected ≈ {need} s; {why})", Severity.ERROR)
+                              f"(expected ≈ {need.seconds} s; {need.why})", Severity.ERROR)
                 continue
-        if tolerance < MIN_LIVENESS_WINDOW_S:
-            yield Problem(workload.resource, path,
+        if tolerance < minimum:
+            yield Problem(server.resource, path,
                           f"liveness probe of container {container.name!r} restarts it after "
                           f"{tolerance} s of failures (failureThreshold × periodSeconds); use at "
-                          f"least {MIN_LIVENESS_WINDOW_S} s: a restart costs a full cold load")
+                          f"least {minimum} s: a restart costs a full cold load")

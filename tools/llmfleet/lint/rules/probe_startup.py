@@ -1,25 +1,18 @@
-"""probe-startup: the vLLM container needs a startupProbe that outlasts the cold load.
+"""probe-startup: the vLLM container needs a startup window as long as its cold load.
 
-vLLM does not listen on its port until the model is loaded, profiled and the CUDA graphs are
-captured: ``setup_server()`` only binds the socket, and uvicorn starts after
-``build_async_engine_client()`` returns, so every probe gets "connection refused" during the
-load (docs/reference/vllm-0.33.md §3.2).  Cold loads take 10+ minutes for big models
-(download, weight load, torch.compile, CUDA graphs: docs/reference/vllm-0.33.md §5.9), and a liveness probe that
-fires first kills the pod ("KeyboardInterrupt: terminated", CrashLoopBackOff: §5.2).  The
-fix is a startupProbe on /health whose window covers the worst case (§3.5; KServe uses
-60 × 10 s).
-
-Expected cold load used here: 600 s for models up to 8 B parameters, plus 12 s per billion
-parameters above 8 B (70.55 B → 600 + 12 × 62.55 ≈ 1351 s).  The size comes from the model
-id (the sizes of docs/reference/vllm-0.33.md §4.3, the sizing catalog when present, or "70B"/"8B" in the name).
-Window = initialDelaySeconds + failureThreshold × periodSeconds.
+Nothing listens until vLLM has downloaded (first start), loaded and compiled the model and
+captured its CUDA graphs.  The expected cold load is 600 s plus 12 s per billion parameters
+above 8 B (``llmfleet.model.vllm.startup``; total parameters, every expert of a mixture
+counted), with the model found wherever it is set (args, the ``--config`` file, env).
 """
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import probe_of, probe_window, startup_need_s, vllm_workloads
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.pods import probe_window
+from llmfleet.model.vllm.startup import cold_load
 
 
 @rule(id="probe-startup", severity=Severity.ERROR,
@@ -28,8 +21,11 @@ from llmfleet.lint.rules._common import probe_of, probe_window, startup_need_s, 
       remediation="Add startupProbe {httpGet: {path: /health, port: 8000}, periodSeconds: 10, "
                   "failureThreshold: N} with N × 10 s at or above the cold load (60 for 7-8B "
                   "models, 90 or more for 70B).",
+      rationale="vLLM listens only once the model is downloaded, loaded, compiled and its CUDA "
+                "graphs captured: ten minutes and more. A shorter window restarts the pod in a "
+                "loop that never ends (docs/reference/vllm-0.33.md §3.2, §5.9).",
       category="probe")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (Llama-3.1-8B: needs 600 s)::
 
         startupProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 10, failureThreshold: 60}
@@ -40,19 +36,19 @@ def check(ctx):
 
     Failing, warning (``/spec/template/spec/containers/0``): no startupProbe at all.
     """
-    for workload, settings in vllm_workloads(ctx):
-        container = settings.container
-        need, why = startup_need_s(settings)
-        probe = probe_of(container, "startupProbe")
+    for server in model.servers:
+        container = server.container
+        need = cold_load(server.model_id)
+        probe = container.probe("startupProbe")
         if probe is None:
-            yield Problem(workload.resource, container.path,
+            yield Problem(server.resource, container.path,
                           f"container {container.name!r} has no startupProbe: vLLM refuses "
-                          f"connections until the model is loaded (expected ≈ {need} s; {why})",
+                          f"connections until the model is loaded (expected ≈ {need.seconds} s; {need.why})",
                           Severity.WARNING)
             continue
         window = probe_window(probe)
-        if window < need:
-            yield Problem(workload.resource, f"{container.path}/startupProbe",
+        if window < need.seconds:
+            yield Problem(server.resource, f"{container.path}/startupProbe",
                           f"startupProbe window of container {container.name!r} is {window} s "
                           f"(initialDelaySeconds + failureThreshold × periodSeconds), shorter "
-                          f"than the expected cold load of {need} s ({why})")
+                          f"than the expected cold load of {need.seconds} s ({need.why})")

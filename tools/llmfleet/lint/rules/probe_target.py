@@ -12,31 +12,35 @@ docs/reference/tooling.md §3.1; here the port must also be vLLM's).
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import PROBES, as_int, probe_of, vllm_workloads
+from collections.abc import Iterator
+from typing import Any
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.k8s import to_int
+from llmfleet.model.pods import PROBES
+from llmfleet.model.workloads import Container
 
 SERVED_PATHS = ("/health", "/ping", "/metrics", "/version", "/load", "/v1/models")
 GUARDED_PREFIXES = ("/v1", "/v2", "/inference", "/cohere")
 
 
-def resolve_port(container, port) -> tuple[int | None, str]:
+def resolve_port(container: Container, port: Any) -> tuple[int | None, str]:
     """``(number, problem)`` for a probe port (a number or a named container port)."""
-    number = as_int(port)
+    number = to_int(port, None)
     if number is not None:
         return number, ""
     if isinstance(port, str) and port:
         for item in container.ports:
             if item.get("name") == port:
-                value = as_int(item.get("containerPort"))
+                value = to_int(item.get("containerPort"), None)
                 if value is not None:
                     return value, ""
         return None, f"names port {port!r}, which container {container.name!r} does not declare"
     return None, "has no port"
 
 
-def declared_ports(container) -> set[int]:
-    return {p for p in (as_int(item.get("containerPort")) for item in container.ports) if p is not None}
+def declared_ports(container: Container) -> set[int]:
+    return {p for p in (to_int(item.get("containerPort"), None) for item in container.ports) if p is not None}
 
 
 @rule(id="probe-target", severity=Severity.ERROR,
@@ -45,8 +49,11 @@ def declared_ports(container) -> set[int]:
                   "key is set",
       remediation="Probe httpGet {path: /health, port: 8000} (or the named port of "
                   "containerPort 8000); never /v1/models when an API key is set.",
+      rationale="A probe that cannot succeed keeps the pod unready or restarts it forever; "
+                "vLLM's --api-key guards every /v1 route, so a probe there gets 401 "
+                "(docs/reference/vllm-0.33.md §3.1).",
       category="probe")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         ports: [{name: http, containerPort: 8000}]
@@ -59,12 +66,14 @@ def check(ctx):
 
     Failing (``.../livenessProbe/httpGet/path``): ``path: /v1/models`` with env VLLM_API_KEY set.
     """
-    for workload, settings in vllm_workloads(ctx):
-        container = settings.container
-        vllm_port = settings.port
-        api_key = settings.api_key()
+    for server in model.servers:
+        container = server.container
+        vllm_port = server.port
+        if vllm_port is None:
+            continue
+        api_key = server.api_key()
         for kind in PROBES:
-            probe = probe_of(container, kind)
+            probe = container.probe(kind)
             if probe is None:
                 continue
             base = f"{container.path}/{kind}"
@@ -74,25 +83,25 @@ def check(ctx):
                     continue
                 number, problem = resolve_port(container, action.get("port"))
                 if problem:
-                    yield Problem(workload.resource, f"{base}/{handler}/port",
+                    yield Problem(server.resource, f"{base}/{handler}/port",
                                   f"{kind} of container {container.name!r} {problem}")
                 elif number != vllm_port:
-                    yield Problem(workload.resource, f"{base}/{handler}/port",
+                    yield Problem(server.resource, f"{base}/{handler}/port",
                                   f"{kind} of container {container.name!r} targets port {number}, "
                                   f"but vLLM listens on {vllm_port} (--port)")
                 elif container.ports and number not in declared_ports(container):
-                    yield Problem(workload.resource, f"{base}/{handler}/port",
+                    yield Problem(server.resource, f"{base}/{handler}/port",
                                   f"{kind} of container {container.name!r} targets port {number}, "
                                   "which the container's ports do not expose")
                 if handler != "httpGet":
                     continue
                 path = str(action.get("path") or "/").split("?", 1)[0].rstrip("/") or "/"
                 if path not in SERVED_PATHS:
-                    yield Problem(workload.resource, f"{base}/httpGet/path",
+                    yield Problem(server.resource, f"{base}/httpGet/path",
                                   f"{kind} of container {container.name!r} requests {path!r}, which "
-                                  f"vLLM 0.33.0 does not serve (use /health)")
+                                  f"vLLM does not serve (use /health)")
                 elif api_key is not None and path.startswith(GUARDED_PREFIXES):
-                    yield Problem(workload.resource, f"{base}/httpGet/path",
+                    yield Problem(server.resource, f"{base}/httpGet/path",
                                   f"{kind} of container {container.name!r} requests {path!r}, which "
                                   f"needs the API key ({api_key.where}): the probe gets 401; "
                                   "use /health")

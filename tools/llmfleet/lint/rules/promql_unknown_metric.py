@@ -16,21 +16,24 @@ The query is walked as a PromQL AST (promql-parser); selectors by ``__name__`` c
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
 import itertools
+from collections.abc import Iterator
 
-from llmfleet.lint.rules._common import dashboard_queries, prometheus_queries
-from llmfleet.vllm import VLLM_VERSION, metrics, promql
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.promql import histogram_quantile_inputs
+from llmfleet.model.vllm import VLLM_VERSION, metrics
 
 
 @rule(id="promql-unknown-metric", severity=Severity.ERROR,
       description="A query uses a vllm: metric that vLLM 0.33.0 does not export (removed, "
                   "renamed, never existed, or a counter without _total)",
-      remediation="Use the name in the message (see the vLLM 0.33 catalog in "
-                  "tools/llmfleet/vllm/metrics.py).",
+      remediation="Use the name in the message (the vLLM 0.33 catalog: "
+                  "tools/llmfleet/model/vllm/metrics.py).",
+      rationale="A selector on a metric that does not exist returns nothing: an alert that can "
+                "never fire, a scaler that never scales, a blank panel "
+                "(docs/reference/vllm-0.33.md §1.2-1.6).",
       category="monitor")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         expr: histogram_quantile(0.99, sum by (le) (rate(vllm:e2e_request_latency_seconds_bucket[5m])))
@@ -39,16 +42,12 @@ def check(ctx):
 
         expr: vllm:gpu_cache_usage_perc > 0.9
     """
-    for res, path, query in itertools.chain(prometheus_queries(ctx), dashboard_queries(ctx)):
-        if not isinstance(query, str):
-            continue
-        try:
-            expr = promql.parse(query)
-            selectors = promql.selectors(expr)
-        except Exception:
+    for ref in itertools.chain(model.queries, model.dashboard_queries):
+        query = ref.query
+        if not query.ok:
             continue  # promql-syntax reports it
         reported = set()
-        for selector in selectors:
+        for selector in query.selectors:
             name = selector.name
             if not metrics.is_vllm_metric(name) or name in reported:
                 continue
@@ -61,11 +60,11 @@ def check(ctx):
             elif found.status in ("no-total", "histogram-base"):
                 message = f"{name} is not an exposed series; use {found.hint}"
             else:
-                message = (f"{name} is not a vLLM {VLLM_VERSION} metric (not in docs/reference/vllm-0.33.md §1.2-1.4): "
-                           "the selector matches nothing")
-            yield Problem(res, path, message)
+                message = (f"{name} is not a vLLM {VLLM_VERSION} metric (not in "
+                           "docs/reference/vllm-0.33.md §1.2-1.4): the selector matches nothing")
+            yield Problem(ref.resource, ref.path, message)
         quantiled = set()
-        for selector in promql.histogram_quantile_inputs(expr):
+        for selector in histogram_quantile_inputs(query.ast):
             name = selector.name
             if not metrics.is_vllm_metric(name) or name in quantiled:
                 continue
@@ -74,6 +73,6 @@ def check(ctx):
                 quantiled.add(name)
                 what = "a histogram's " + name.rsplit("_", 1)[-1] if found.kind == metrics.HISTOGRAM \
                     else f"a {found.kind or 'non-histogram'}"
-                yield Problem(res, path,
+                yield Problem(ref.resource, ref.path,
                               f"histogram_quantile over {name}, which is {what} series, not _bucket: "
                               "the result is meaningless (docs/reference/vllm-0.33.md §6)")

@@ -19,24 +19,12 @@ fleet flaps and pays cold loads.
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.context import dig
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import (as_int, resolve_target, triggers,
-                                         workload_startup_window)
+from collections.abc import Iterator
 
-DEFAULT_MAX = 100
-HPA_DEFAULT_SCALE_DOWN_WINDOW_S = 300
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.pods import probe_window
+
 REQUIRED = ("serverAddress", "query", "threshold")
-
-
-def _float(value) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @rule(id="scaler-bounds", severity=Severity.ERROR,
@@ -47,8 +35,12 @@ def _float(value) -> float | None:
                   "serverAddress, query and a numeric threshold, drop activationThreshold when "
                   "minReplicaCount ≥ 1, and set scaleDown.stabilizationWindowSeconds at or above "
                   "the startupProbe window.",
+      rationale="KEDA rejects min > max and cannot build a prometheus scaler without its three "
+                "fields; activationThreshold only matters when scaling from zero; and a replica "
+                "removed sooner than a new one can load the model makes the fleet flap "
+                "(docs/reference/tooling.md §8).",
       category="scaler")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         spec:
@@ -63,53 +55,46 @@ def check(ctx):
 
     Failing (``/spec/triggers/0/metadata``): a prometheus trigger without ``threshold``.
     """
-    for scaled in ctx.of_kind("ScaledObject"):
-        spec = scaled.data.get("spec")
-        if not isinstance(spec, dict):
+    for scaler in model.scaled_objects:
+        scaled = scaler.resource
+        if not isinstance(scaled.data.get("spec"), dict):
             continue
-        minimum = as_int(spec.get("minReplicaCount"), 0)
-        maximum = as_int(spec.get("maxReplicaCount"), DEFAULT_MAX)
-        minimum = 0 if minimum is None else minimum
-        maximum = DEFAULT_MAX if maximum is None else maximum
-        if minimum > maximum:
+        if scaler.minimum > scaler.maximum:
             yield Problem(scaled, "/spec/minReplicaCount",
-                          f"minReplicaCount {minimum} is above maxReplicaCount {maximum}"
-                          + ("" if "maxReplicaCount" in spec else " (the default)")
+                          f"minReplicaCount {scaler.minimum} is above maxReplicaCount {scaler.maximum}"
+                          + ("" if scaler.max_explicit else " (the default)")
                           + ": KEDA rejects the ScaledObject")
-        for i, trig in triggers(scaled):
-            metadata = trig.get("metadata")
-            base = f"/spec/triggers/{i}"
-            if trig.get("type") == "prometheus":
-                meta = metadata if isinstance(metadata, dict) else {}
-                missing = [k for k in REQUIRED if meta.get(k) in (None, "")]
+        for trigger in scaler.triggers:
+            base = trigger.path
+            raw_meta = scaled.data["spec"]["triggers"][trigger.index].get("metadata")
+            if trigger.type == "prometheus":
+                missing = [k for k in REQUIRED if trigger.metadata.get(k) in (None, "")]
                 if missing:
-                    yield Problem(scaled, f"{base}/metadata" if isinstance(metadata, dict) else base,
-                                  f"prometheus trigger {i} has no {', '.join(missing)}: KEDA "
-                                  "cannot build the scaler")
-                elif _float(meta.get("threshold")) is None:
+                    yield Problem(scaled, f"{base}/metadata" if isinstance(raw_meta, dict) else base,
+                                  f"prometheus trigger {trigger.index} has no {', '.join(missing)}: "
+                                  "KEDA cannot build the scaler")
+                elif trigger.threshold is None:
                     yield Problem(scaled, f"{base}/metadata/threshold",
-                                  f"prometheus trigger {i} threshold {meta.get('threshold')!r} is "
-                                  "not a number")
-            if isinstance(metadata, dict) and "activationThreshold" in metadata and minimum >= 1:
+                                  f"prometheus trigger {trigger.index} threshold "
+                                  f"{trigger.metadata.get('threshold')!r} is not a number")
+            if "activationThreshold" in trigger.metadata and scaler.minimum >= 1:
                 yield Problem(scaled, f"{base}/metadata/activationThreshold",
                               f"activationThreshold is ignored because minReplicaCount is "
-                              f"{minimum} (≥ 1): the scaler is always active", Severity.WARNING)
-        workload, _ = resolve_target(ctx, scaled)
+                              f"{scaler.minimum} (≥ 1): the scaler is always active", Severity.WARNING)
+        workload = scaler.target
         if workload is None:
             continue
-        startup = workload_startup_window(ctx, workload)
-        if startup is None:
+        windows = [probe_window(probe) for server in model.servers_in(workload)
+                   if (probe := server.container.probe("startupProbe")) is not None]
+        if not windows:
             continue
-        behavior_path = ("spec", "advanced", "horizontalPodAutoscalerConfig", "behavior",
-                         "scaleDown", "stabilizationWindowSeconds")
-        raw = dig(scaled.data, *behavior_path)
-        window = as_int(raw, HPA_DEFAULT_SCALE_DOWN_WINDOW_S)
-        window = HPA_DEFAULT_SCALE_DOWN_WINDOW_S if window is None else window
+        startup = windows[0]
+        window, explicit = scaler.scale_down_window_s()
         if window < startup:
-            path = "/" + "/".join(behavior_path) if raw is not None else "/spec"
+            path = f"{scaler.behavior_pointer}/scaleDown/stabilizationWindowSeconds" if explicit else "/spec"
             yield Problem(scaled, path,
                           f"scale-down stabilization window is {window} s"
-                          + ("" if raw is not None else " (the HPA default)")
+                          + ("" if explicit else " (the HPA default)")
                           + f", shorter than the startup window of {workload.resource.ref} "
                           f"({startup} s): replicas are removed faster than one can load the model",
                           Severity.WARNING)

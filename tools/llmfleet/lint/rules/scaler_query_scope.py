@@ -12,23 +12,29 @@ served model name and ``namespace`` equal to (or matching) the ScaledObject's na
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.context import dig
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import regex_full_match, resolve_target, settings_for, triggers
-from llmfleet.vllm import promql
+import re
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.promql import Selector
 
 
-def selects(selector: promql.Selector, label: str, value: str) -> bool:
-    groups = [selector.matchers] + selector.alternatives if selector.alternatives else [selector.matchers]
-    for group in groups:
+def _full_match(pattern: str, value: str) -> bool:
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return False
+
+
+def selects(selector: Selector, label: str, value: str) -> bool:
+    for group in selector.groups():
         ok = False
         for name, op, pattern in group:
             if name != label:
                 continue
             if op == "=" and pattern == value:
                 ok = True
-            elif op == "=~" and regex_full_match(pattern, value):
+            elif op == "=~" and _full_match(pattern, value):
                 ok = True
         if not ok:
             return False
@@ -41,8 +47,11 @@ def selects(selector: promql.Selector, label: str, value: str) -> bool:
       remediation="Filter every vllm: selector with model_name=\"<served-model-name>\" and "
                   "namespace=\"<namespace>\", e.g. "
                   "sum(vllm:num_requests_waiting{model_name=\"m\",namespace=\"ns\"}).",
+      rationale="KEDA divides the query's value by the target per replica: a query that also "
+                "counts other models' or namespaces' queues scales this model for their load "
+                "(docs/reference/tooling.md §8).",
       category="scaler")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (served model ``llama``, namespace ``llm``)::
 
         query: sum(vllm:num_requests_waiting{model_name="llama", namespace="llm"})
@@ -51,28 +60,25 @@ def check(ctx):
 
         query: sum(vllm:num_requests_waiting)
     """
-    for scaled in ctx.of_kind("ScaledObject"):
-        workload, _ = resolve_target(ctx, scaled)
+    for scaler in model.scaled_objects:
+        workload = scaler.target
         if workload is None:
             continue
-        served = [s.served_model_name for s in settings_for(ctx, workload) if s.served_model_name]
-        for i, trig in triggers(scaled):
-            query = dig(trig, "metadata", "query")
-            if trig.get("type") != "prometheus" or not isinstance(query, str):
-                continue
-            try:
-                selectors = promql.selectors(promql.parse(query))
-            except Exception:
-                continue  # promql-syntax reports it
-            checked = [s for s in selectors if s.name.startswith("vllm:")] or selectors
+        served = [s.served_model_name for s in model.servers_in(workload) if s.served_model_name]
+        namespace = scaler.resource.namespace
+        for trigger in scaler.triggers:
+            query = trigger.query
+            if query is None or not query.ok:
+                continue  # promql-syntax reports a query that does not parse
+            checked = [s for s in query.selectors if s.name.startswith("vllm:")] or query.selectors
             missing = set()
             for sel in checked:
                 if served and not any(selects(sel, "model_name", m) for m in served):
                     missing.add(f"model_name=\"{served[0]}\"")
-                if scaled.namespace and not selects(sel, "namespace", scaled.namespace):
-                    missing.add(f"namespace=\"{scaled.namespace}\"")
+                if namespace and not selects(sel, "namespace", namespace):
+                    missing.add(f"namespace=\"{namespace}\"")
             if missing:
-                yield Problem(scaled, f"/spec/triggers/{i}/metadata/query",
-                              f"the query of trigger {i} does not filter on "
+                yield Problem(scaler.resource, f"{trigger.path}/metadata/query",
+                              f"the query of trigger {trigger.index} does not filter on "
                               f"{' and '.join(sorted(missing))}: it measures other models or "
                               "namespaces too")

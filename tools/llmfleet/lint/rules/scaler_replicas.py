@@ -9,17 +9,19 @@ docs/reference/tooling.md §4.2).
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import resolve_target
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
 @rule(id="scaler-replicas", severity=Severity.WARNING,
       description="A workload managed by a ScaledObject also sets spec.replicas",
       remediation="Remove spec.replicas from the Deployment (a kustomize patch with "
                   "`$patch: delete`, or do not set it in the base); minReplicaCount rules.",
+      rationale="Every GitOps sync writes spec.replicas back, fighting the HPA that KEDA created; "
+                "the replica count jumps on each sync (docs/reference/tooling.md §8).",
       category="scaler")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: the Deployment has no ``spec.replicas``.
 
     Failing (``/spec/replicas`` of the Deployment)::
@@ -27,12 +29,12 @@ def check(ctx):
         kind: Deployment
         spec: {replicas: 1}    # and a ScaledObject targets it
     """
-    for scaled in ctx.of_kind("ScaledObject"):
-        workload, _ = resolve_target(ctx, scaled)
+    for scaler in model.scaled_objects:
+        workload = scaler.target
         if workload is None:
             continue
         spec = workload.resource.data.get("spec")
         if isinstance(spec, dict) and "replicas" in spec:
             yield Problem(workload.resource, "/spec/replicas",
-                          f"{scaled.ref} manages the replicas of this workload, but it sets "
+                          f"{scaler.resource.ref} manages the replicas of this workload, but it sets "
                           f"spec.replicas: {spec['replicas']!r}: every sync resets the scale")

@@ -9,9 +9,9 @@ ScaledObject's namespace.  An overlay renders both, so the target must be in the
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import resolve_target
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
 @rule(id="scaler-target", severity=Severity.ERROR,
@@ -19,8 +19,11 @@ from llmfleet.lint.rules._common import resolve_target
                   "namespace",
       remediation="Point spec.scaleTargetRef.name (and kind/apiVersion) at the rendered "
                   "Deployment of the overlay; mind name prefixes and suffixes from kustomize.",
+      rationale="KEDA reports ScaleTargetNotFound and never scales; with kustomize, a namePrefix "
+                "that the ScaledObject's reference does not follow is the usual cause "
+                "(docs/reference/tooling.md §8).",
       category="scaler")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         kind: ScaledObject
@@ -31,16 +34,15 @@ def check(ctx):
         kind: ScaledObject
         spec: {scaleTargetRef: {name: vllm}}           # no such Deployment
     """
-    for scaled in ctx.of_kind("ScaledObject"):
-        workload, ref = resolve_target(ctx, scaled)
-        if workload is not None:
+    for scaler in model.scaled_objects:
+        if scaler.target is not None:
             continue
-        if not ref:
+        scaled = scaler.resource
+        ref = scaler.target_ref
+        if not ref.explicit:
             yield Problem(scaled, "/spec", "the ScaledObject has no spec.scaleTargetRef")
             continue
-        kind = ref.get("kind") or "Deployment"
-        api = ref.get("apiVersion") or "apps/v1"
         yield Problem(scaled, "/spec/scaleTargetRef",
-                      f"scaleTargetRef {api} {kind} {ref.get('name')!r} is not in this input "
+                      f"scaleTargetRef {ref.api_version} {ref.kind} {ref.name!r} is not in this input "
                       f"(namespace {scaled.namespace or '<none>'!r}): KEDA reports "
                       "ScaleTargetNotFound and never scales")

@@ -13,10 +13,10 @@ Names checked: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, VLLM_API_KEY, ``*_TOKEN``, ``*_
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import vllm_workloads
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 SENSITIVE = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|VLLM_API_KEY|.*_TOKEN|.*_KEY|.*_SECRET"
                        r"|.*PASSWORD.*)$", re.IGNORECASE)
@@ -24,7 +24,7 @@ SECRET_OPTIONS = ("api-key", "hf-token")
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
 
 
-def is_literal(value) -> bool:
+def is_literal(value: Any) -> bool:
     if value is None or value is True or value is False or value == "":
         return False
     if isinstance(value, list):
@@ -37,8 +37,11 @@ def is_literal(value) -> bool:
                   "written literally in args or serve.yaml",
       remediation="Put the value in a Secret and use env valueFrom.secretKeyRef (VLLM_API_KEY, "
                   "HF_TOKEN) instead of --api-key/--hf-token.",
+      rationale="A manifest is committed, rendered in CI logs and PR diffs, and readable by anyone "
+                "who can read the Deployment: a credential in it is published "
+                "(docs/reference/vllm-0.33.md §5.12).",
       category="security")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         env: [{name: HF_TOKEN, valueFrom: {secretKeyRef: {name: hf-token, key: token}}}]
@@ -47,18 +50,18 @@ def check(ctx):
 
         env: [{name: HF_TOKEN, value: hf_abcdef}]
     """
-    for container in ctx.containers():
+    for container in model.containers():
         for i, item in enumerate(container.data.get("env") or []):
             if not isinstance(item, dict):
                 continue
             name = str(item.get("name") or "")
             if SENSITIVE.match(name) and "value" in item and is_literal(item.get("value")):
-                yield Problem(container.workload.resource, f"{container.path}/env/{i}/value",
+                yield Problem(container.resource, f"{container.path}/env/{i}/value",
                               f"env {name} of container {container.name!r} has a literal value; "
                               "take it from a Secret (valueFrom.secretKeyRef)")
-    for _workload, settings in vllm_workloads(ctx):
-        for setting in settings.all:
-            if setting.name in SECRET_OPTIONS and is_literal(setting.value):
+    for server in model.servers:
+        for setting in server.all:
+            if setting.name in SECRET_OPTIONS and is_literal(setting.raw or setting.value):
                 yield Problem(setting.resource, setting.path,
                               f"--{setting.name} is written literally ({setting.where}); use env "
                               + ("VLLM_API_KEY" if setting.name == "api-key" else "HF_TOKEN")

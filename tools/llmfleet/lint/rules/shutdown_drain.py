@@ -9,9 +9,9 @@ repository contract passes it as an arg: ``--shutdown-timeout N``.
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import vllm_workloads
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
 @rule(id="shutdown-drain", severity=Severity.WARNING,
@@ -19,8 +19,11 @@ from llmfleet.lint.rules._common import vllm_workloads
                   "aborted on every rollout and scale-down",
       remediation="Pass --shutdown-timeout N (for example 45) and size "
                   "terminationGracePeriodSeconds for preStop + N + margin.",
+      rationale="On SIGTERM vLLM stops accepting requests and, with --shutdown-timeout N, lets "
+                "running ones finish for up to N seconds; the default 0 aborts them at once "
+                "(docs/reference/vllm-0.33.md §3.4).",
       category="shutdown")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         args: [--config, /etc/vllm/serve.yaml, --port, "8000", --shutdown-timeout, "45"]
@@ -29,16 +32,18 @@ def check(ctx):
 
         args: [--config, /etc/vllm/serve.yaml, --port, "8000"]
     """
-    for workload, settings in vllm_workloads(ctx):
-        setting = settings.get("shutdown-timeout")
-        container = settings.container
+    for server in model.servers:
+        setting = server.get("shutdown-timeout")
+        container = server.container
         if setting is None:
             path = f"{container.path}/args" if "args" in container.data else container.path
-            yield Problem(workload.resource, path,
+            yield Problem(server.resource, path,
                           f"container {container.name!r} has no --shutdown-timeout: vLLM's default "
                           "0 aborts in-flight requests on SIGTERM")
             continue
-        value = settings.int_value("shutdown-timeout")
+        if not setting.resolved:
+            continue
+        value = server.int_value("shutdown-timeout")
         if value is None or value <= 0:
             yield Problem(setting.resource, setting.path,
                           f"--shutdown-timeout is {setting.value!r} ({setting.where}): 0 aborts "

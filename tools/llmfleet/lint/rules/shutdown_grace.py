@@ -11,19 +11,25 @@ least preStop sleep + shutdown-timeout + a margin, here 10 s for the worker tear
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import (DEFAULT_GRACE_S, SHUTDOWN_MARGIN_S, as_int,
-                                         prestop_sleep, vllm_workloads)
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Option, Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.pods import grace_period, prestop_sleep
 
 
 @rule(id="shutdown-grace", severity=Severity.ERROR,
       description="terminationGracePeriodSeconds is shorter than preStop sleep + "
-                  "--shutdown-timeout + 10 s",
-      remediation="Set terminationGracePeriodSeconds ≥ preStop sleep + --shutdown-timeout + 10 "
+                  "--shutdown-timeout + a margin",
+      remediation="Set terminationGracePeriodSeconds ≥ preStop sleep + --shutdown-timeout + margin "
                   "(for example 15 + 45 + 10 = 70).",
-      category="shutdown")
-def check(ctx):
+      rationale="The grace period counts from the start of preStop; the kubelet sends SIGKILL "
+                "when it ends, so the sleep and vLLM's drain must both fit, with time for the "
+                "workers to exit (VLLM_WORKER_SHUTDOWN_TIMEOUT_SECONDS 5 s; "
+                "docs/reference/vllm-0.33.md §3.4).",
+      category="shutdown",
+      options=[Option("margin-seconds", int, 10, "Seconds left after preStop and the drain.",
+                      minimum=0)])
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         terminationGracePeriodSeconds: 70
@@ -34,21 +40,22 @@ def check(ctx):
         terminationGracePeriodSeconds: 60
         containers: [{args: [--shutdown-timeout, "45"], lifecycle: {preStop: {sleep: {seconds: 15}}}}]
     """
-    for workload, settings in vllm_workloads(ctx):
-        sleep, _ = prestop_sleep(settings.container)
-        drain = settings.int_value("shutdown-timeout", 0) or 0
+    margin = options["margin-seconds"]
+    for server in model.servers:
+        sleep, _ = prestop_sleep(server.container)
+        drain = server.int_value("shutdown-timeout", 0)
+        if drain is None:
+            continue
         sleep = max(sleep or 0, 0)
         if sleep == 0 and drain <= 0:
             continue  # nothing to fit in (shutdown-drain / shutdown-prestop report that)
-        raw = workload.spec.get("terminationGracePeriodSeconds")
-        grace = as_int(raw, DEFAULT_GRACE_S)
-        grace = DEFAULT_GRACE_S if grace is None else grace
-        need = sleep + max(drain, 0) + SHUTDOWN_MARGIN_S
+        grace, explicit = grace_period(server.template)
+        need = sleep + max(drain, 0) + margin
         if grace < need:
-            path = (f"{workload.spec_path}/terminationGracePeriodSeconds" if raw is not None
-                    else workload.spec_path)
-            shown = f"{grace} s" + ("" if raw is not None else " (the default)")
-            yield Problem(workload.resource, path,
+            template = server.template
+            path = f"{template.spec_path}/terminationGracePeriodSeconds" if explicit else template.spec_path
+            shown = f"{grace} s" + ("" if explicit else " (the default)")
+            yield Problem(server.resource, path,
                           f"terminationGracePeriodSeconds is {shown}, shorter than preStop sleep "
-                          f"{sleep} s + --shutdown-timeout {drain} s + {SHUTDOWN_MARGIN_S} s margin "
+                          f"{sleep} s + --shutdown-timeout {drain} s + {margin} s margin "
                           f"= {need} s: the kubelet kills vLLM while it drains")

@@ -10,16 +10,21 @@ kube-score's README recommends the same, and no linter checks it (docs/reference
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import prestop_sleep, vllm_workloads
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.pods import prestop_sleep
 
 
 @rule(id="shutdown-prestop", severity=Severity.WARNING,
       description="The vLLM container has no preStop sleep, so it is sent traffic while it drains",
       remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the vLLM container.",
+      rationale="Endpoints are removed asynchronously after a pod starts terminating; during "
+                "that time kube-proxy and gateways still send it requests, which a draining vLLM "
+                "refuses. A preStop sleep keeps it serving until they have moved on "
+                "(docs/reference/vllm-0.33.md §3.4).",
       category="shutdown")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         lifecycle: {preStop: {sleep: {seconds: 15}}}
@@ -27,9 +32,9 @@ def check(ctx):
     Failing (``/spec/template/spec/containers/0``): no ``lifecycle.preStop``; or
     (``.../lifecycle/preStop``) a preStop that does not sleep.
     """
-    for workload, settings in vllm_workloads(ctx):
-        seconds, path = prestop_sleep(settings.container)
+    for server in model.servers:
+        seconds, path = prestop_sleep(server.container)
         if seconds is None or seconds <= 0:
-            yield Problem(workload.resource, path,
-                          f"container {settings.container.name!r} has no preStop sleep: it gets new "
+            yield Problem(server.resource, path,
+                          f"container {server.container.name!r} has no preStop sleep: it gets new "
                           "requests until endpoints are updated, while it drains or stops")

@@ -8,32 +8,22 @@ digest.
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.vllm import images
 
 FLOATING_TAGS = {"latest", "nightly", "main", "stable"}
-
-
-def split_image(image: str) -> tuple[str, str, str]:
-    """``(repository, tag, digest)`` of an image reference."""
-    image, _, digest = image.partition("@")
-    last_slash = image.rfind("/")
-    colon = image.rfind(":")
-    if colon > last_slash:
-        return image[:colon], image[colon + 1:], digest
-    return image, "", digest
-
-
-def is_vllm_image(image: str) -> bool:
-    repository = split_image(image)[0]
-    return "vllm" in repository.rsplit("/", 1)[-1]
 
 
 @rule(id="vllm-image-unpinned", severity=Severity.ERROR,
       description="vLLM image without a version tag or digest, or a floating tag such as latest",
       remediation="Pin the image to a release tag (vllm/vllm-openai:v0.33.0) or a digest.",
+      rationale="vLLM changes flags, metrics and defaults between releases; a floating tag "
+                "changes the server under an unchanged manifest at the next pull "
+                "(docs/reference/vllm-0.33.md §2.3).",
       category="vllm")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         image: vllm/vllm-openai:v0.33.0
@@ -42,16 +32,16 @@ def check(ctx):
 
         image: vllm/vllm-openai:latest
     """
-    for container in ctx.containers():
-        image = container.image
-        if not image or not is_vllm_image(image):
+    servers = {id(s.container) for s in model.servers}
+    for container in model.containers():
+        image = images.parse(container.image)
+        if not container.image or not (image.mentions_vllm or id(container) in servers):
             continue
-        _, tag, digest = split_image(image)
-        if digest:
+        if image.digest:
             continue
-        if not tag:
-            yield Problem(container.workload.resource, f"{container.path}/image",
-                          f"image {image!r} has no tag: it resolves to latest")
-        elif tag in FLOATING_TAGS:
-            yield Problem(container.workload.resource, f"{container.path}/image",
-                          f"image {image!r} uses the floating tag {tag!r}")
+        if not image.tag:
+            yield Problem(container.resource, f"{container.path}/image",
+                          f"image {container.image!r} has no tag: it resolves to latest")
+        elif image.tag in FLOATING_TAGS:
+            yield Problem(container.resource, f"{container.path}/image",
+                          f"image {container.image!r} uses the floating tag {image.tag!r}")

@@ -10,29 +10,29 @@ alert on ``vllm:`` metrics sees no data (a KEDA prometheus query then returns em
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.context import dig, selector_matches
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import (pods_selected, prometheus_queries, service_workloads,
-                                         vllm_workloads)
-from llmfleet.vllm.promql import metric_names
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.k8s import selector_matches
+from llmfleet.model.workloads import Workload
 
 
-def _consumers(ctx, workload) -> list[str]:
+def _consumers(model: OverlayModel, workload: Workload) -> list[str]:
     found = []
-    for monitor in ctx.of_kind("PodMonitor"):
-        if workload in pods_selected(ctx, dig(monitor.data, "spec", "selector"), None):
-            found.append(monitor.ref)
-    for monitor in ctx.of_kind("ServiceMonitor"):
-        for service in ctx.of_kind("Service"):
-            if selector_matches(dig(monitor.data, "spec", "selector"), service.labels) \
-                    and workload in service_workloads(ctx, service):
-                found.append(monitor.ref)
-                break
-    for res, _path, query in prometheus_queries(ctx):
-        if isinstance(query, str) and any(n.startswith("vllm:") for n in metric_names(query)):
-            if res.ref not in found:
+    for monitor in model.monitors:
+        res = monitor.resource
+        if res.kind == "PodMonitor":
+            if any(t.workload is workload for t in model.pods_selected(monitor.selector, None)):
                 found.append(res.ref)
+        else:
+            for service in model.of_kind("Service"):
+                if selector_matches(monitor.selector, service.labels) and any(
+                        t.workload is workload for t in model.service_templates(service)):
+                    found.append(res.ref)
+                    break
+    for ref in model.queries:
+        if any(n.startswith("vllm:") for n in ref.query.metric_names) and ref.resource.ref not in found:
+            found.append(ref.resource.ref)
     return found
 
 
@@ -40,8 +40,11 @@ def _consumers(ctx, workload) -> list[str]:
       description="--disable-log-stats while a monitor scrapes the pods or a ScaledObject or "
                   "PrometheusRule queries vllm: metrics",
       remediation="Remove --disable-log-stats (or disable-log-stats: true in serve.yaml).",
+      rationale="--disable-log-stats turns off the stat loggers, the Prometheus one included: "
+                "every vllm: series disappears and the scalers and alerts built on them go blind "
+                "(docs/reference/vllm-0.33.md §1.1).",
       category="vllm")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: no ``--disable-log-stats``, with a PodMonitor selecting the pods.
 
     Failing (``/spec/template/spec/containers/0/args/2``)::
@@ -49,11 +52,11 @@ def check(ctx):
         args: [--config, /etc/vllm/serve.yaml, --disable-log-stats]
         # and a PodMonitor whose selector matches the pod template labels
     """
-    for workload, settings in vllm_workloads(ctx):
-        setting = settings.get("disable-log-stats")
-        if setting is None or not settings.flag("disable-log-stats"):
+    for server in model.servers:
+        setting = server.get("disable-log-stats")
+        if setting is None or not server.flag("disable-log-stats"):
             continue
-        consumers = _consumers(ctx, workload)
+        consumers = _consumers(model, server.workload)
         if not consumers:
             continue
         yield Problem(setting.resource, setting.path,

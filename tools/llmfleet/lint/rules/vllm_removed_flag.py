@@ -18,14 +18,15 @@ warning that names the replacement.  ``--model`` still works with a deprecation 
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import vllm_workloads
-from llmfleet.vllm import VLLM_VERSION
-from llmfleet.vllm import flags as vflags
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.vllm import VLLM_VERSION
+from llmfleet.model.vllm import flags as vflags
+from llmfleet.model.vllm.server import IMAGE, VLLM_SERVE, Setting
 
 
-def _removed_name(setting) -> str | None:
+def _removed_name(setting: Setting) -> str | None:
     written = setting.written
     name = written.lstrip("-") if setting.source == "config" or written.startswith("--") else ""
     name = vflags.normalise("--" + name.split("=", 1)[0])[2:] if name else ""
@@ -40,8 +41,11 @@ def _removed_name(setting) -> str | None:
                   "or deprecates",
       remediation="Remove the option or use its replacement named in the message; check "
                   "`vllm serve --help` of the pinned release.",
+      rationale="vLLM's argument parser exits on an unknown option (\"unrecognized arguments\"), "
+                "so the pod crash-loops; options were removed across releases "
+                "(docs/reference/vllm-0.33.md §2.2).",
       category="vllm")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         args: [--config, /etc/vllm/serve.yaml, --port, "8000", --shutdown-timeout, "45"]
@@ -53,10 +57,8 @@ def check(ctx):
     Failing (ConfigMap ``/data/serve.yaml``): a ``serve.yaml`` key ``swap-space: 4`` or an
     unknown key such as ``tensor-paralel-size: 2``.
     """
-    for workload, settings in vllm_workloads(ctx):
-        if settings.entrypoint == "other":
-            continue
-        for setting in settings.all:
+    for server in model.servers:
+        for setting in server.all:
             removed = _removed_name(setting)
             where = setting.where
             if removed is not None:
@@ -70,8 +72,10 @@ def check(ctx):
                               f"{where}: vLLM {VLLM_VERSION} has no option --{setting.name}; "
                               "`vllm serve` fails with \"unrecognized arguments\"")
                 continue
-            if setting.name in vflags.DEPRECATED and not (
-                    setting.name == "model" and setting.source == "config"):
+            if setting.name == "model" and (setting.source == "config"
+                                            or server.entrypoint not in (VLLM_SERVE, IMAGE)):
+                continue   # `model:` in the file, and --model of the api_server entrypoint
+            if setting.name in vflags.DEPRECATED:
                 yield Problem(setting.resource, setting.path,
                               f"--{setting.name} ({where}) is deprecated in vLLM {VLLM_VERSION}; "
                               f"use {vflags.DEPRECATED[setting.name]}", Severity.WARNING)

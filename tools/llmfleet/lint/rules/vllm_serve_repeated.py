@@ -9,9 +9,9 @@ on 0.26.0 by jetson-ai-lab PR #420), so a container that keeps the entrypoint (n
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import vllm_workloads
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
 @rule(id="vllm-serve-repeated", severity=Severity.ERROR,
@@ -19,8 +19,11 @@ from llmfleet.lint.rules._common import vllm_workloads
                   "`vllm serve`) is kept",
       remediation="Drop `vllm serve` from args (pass the model and options only), or set "
                   "command: [vllm, serve] explicitly.",
+      rationale="The vllm/vllm-openai ENTRYPOINT is `vllm serve`; args are appended to it, so "
+                "`vllm serve vllm serve MODEL` takes `vllm` as the model and fails "
+                "(docs/reference/vllm-0.33.md §2.3).",
       category="vllm")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         image: vllm/vllm-openai:v0.33.0
@@ -31,11 +34,11 @@ def check(ctx):
         image: vllm/vllm-openai:v0.33.0
         args: [vllm, serve, --config, /etc/vllm/serve.yaml]
     """
-    for workload, settings in vllm_workloads(ctx):
-        if settings.repeated_serve is None:
+    for server in model.servers:
+        if server.repeated_serve is None:
             continue
-        yield Problem(workload.resource, settings.repeated_serve.path,
-                      f"container {settings.container.name!r} has no command, so the image "
+        yield Problem(server.resource, server.repeated_serve.path,
+                      f"container {server.container.name!r} has no command, so the image "
                       f"entrypoint `vllm serve` runs, and its args start with "
-                      f"`{settings.repeated_serve.value}` again: vLLM fails with "
+                      f"`{server.repeated_serve.value}` again: vLLM fails with "
                       "\"unrecognized arguments\"")

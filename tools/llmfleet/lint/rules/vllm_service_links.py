@@ -9,9 +9,9 @@ docs/reference/vllm-0.33.md §5.5, vllm#15613, #34199).
 
 from __future__ import annotations
 
-from llmfleet.findings import Severity
-from llmfleet.lint.registry import Problem, rule
-from llmfleet.lint.rules._common import vllm_workloads
+from collections.abc import Iterator
+
+from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
 @rule(id="vllm-service-links", severity=Severity.ERROR,
@@ -19,8 +19,10 @@ from llmfleet.lint.rules._common import vllm_workloads
                   "enableServiceLinks on",
       remediation="Rename the Service (for example to the model name) or set "
                   "enableServiceLinks: false in the pod spec.",
+      rationale="Kubernetes injects VLLM_PORT=tcp://ip:port for a Service named vllm; vLLM reads "
+                "VLLM_PORT as its own setting and fails to start (docs/reference/vllm-0.33.md §5.5).",
       category="vllm")
-def check(ctx):
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         kind: Service
@@ -31,18 +33,19 @@ def check(ctx):
         kind: Service
         metadata: {name: vllm}      # same namespace, pods without enableServiceLinks: false
     """
-    services = [s for s in ctx.of_kind("Service") if s.name == "vllm"]
+    services = [s for s in model.of_kind("Service") if s.name == "vllm"]
     if not services:
         return
     seen = set()
-    for workload, _settings in vllm_workloads(ctx):
-        if id(workload) in seen:
+    for server in model.servers:
+        template = server.template
+        if id(template) in seen:
             continue
-        seen.add(id(workload))
-        if workload.spec.get("enableServiceLinks") is False:
+        seen.add(id(template))
+        if template.spec.get("enableServiceLinks") is False:
             continue
-        if any(s.namespace == workload.namespace for s in services):
-            yield Problem(workload.resource, workload.spec_path,
+        if any(s.namespace == template.namespace for s in services):
+            yield Problem(server.resource, template.spec_path,
                           "a Service named 'vllm' is in this namespace and the pod keeps "
                           "enableServiceLinks on: Kubernetes sets VLLM_PORT=tcp://…, which vLLM "
                           "reads as its own port and fails")

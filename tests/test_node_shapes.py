@@ -1,0 +1,168 @@
+"""tools/llmfleet/data/node_shapes.yaml: the node shapes per GPU class and cloud.
+
+Every allocatable figure is recomputed from the documented reservation rules (GKE's table,
+EKS AL2023 nodeadm's code), every GPU class of the catalog has shapes on both clouds, and
+the node pools docs/deploying.md creates fit every overlay's pod (GPUs on one node, CPU and
+memory requests plus the headroom within allocatable)."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmfleet import render
+from llmfleet_testlib import REPO_ROOT, overlay_names
+
+DATA = REPO_ROOT / "tools" / "llmfleet" / "data"
+SHAPES = yaml.safe_load((DATA / "node_shapes.yaml").read_text())
+GPUS = yaml.safe_load((DATA / "gpus.yaml").read_text())["gpus"]
+GUIDE = (REPO_ROOT / "docs" / "deploying.md").read_text()
+MI = 1024 ** 2
+GI = 1024 ** 3
+
+
+def quantity(value) -> float:
+    """A Kubernetes CPU (cores) or memory (bytes) quantity, for the forms used here."""
+    text = str(value)
+    units = {"m": 1e-3, "Ki": 1024, "Mi": MI, "Gi": GI, "Ti": 1024 * GI, "k": 1e3, "M": 1e6, "G": 1e9}
+    for suffix in sorted(units, key=len, reverse=True):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * units[suffix]
+    return float(text)
+
+
+def shapes():
+    for gpu_class, clouds in SHAPES["shapes"].items():
+        for cloud, rows in clouds.items():
+            for row in rows:
+                yield gpu_class, cloud, row
+
+
+def cpu_reserved_millicores(vcpus: int) -> int:
+    """GKE's table and nodeadm's getCPUMillicoresToReserve: 6 %, 1 %, 0.5 %, 0.25 %."""
+    total = vcpus * 1000
+    reserved = 0
+    for start, end, per_10000 in ((0, 1000, 600), (1000, 2000, 100), (2000, 4000, 50), (4000, total, 25)):
+        if total > start:
+            reserved += (min(total, end) - start) * per_10000 // 10000
+    return reserved
+
+
+def gke_memory_reserved_mib(gib: float) -> float:
+    tiers = ((4, 0.25), (4, 0.20), (8, 0.10), (112, 0.06), (math.inf, 0.02))
+    left, reserved = gib * 1024, 0.0
+    for size_gib, fraction in tiers:
+        take = min(left, size_gib * 1024)
+        reserved += take * fraction
+        left -= take
+    return reserved
+
+
+@pytest.mark.parametrize("gpu_class, cloud, row", list(shapes()),
+                         ids=[f"{c}-{k}-{r['name']}-{r['gpus']}" for c, k, r in shapes()])
+def test_allocatable_follows_the_documented_reservations(gpu_class, cloud, row):
+    assert row["gpus"] >= 1 and row["cpu"] >= 1 and row["memory_gib"] >= 1
+    cpu = row["cpu"] * 1000 - cpu_reserved_millicores(row["cpu"])
+    if cloud == "gke":
+        memory = row["memory_gib"] * 1024 - gke_memory_reserved_mib(row["memory_gib"]) - 100
+    else:
+        assert cloud == "eks", cloud
+        assert row["max_pods"] >= 8
+        memory = row["memory_gib"] * 1024 - (11 * row["max_pods"] + 255) - 100
+    assert row["allocatable"]["cpu"] == f"{cpu}m"
+    assert row["allocatable"]["memory"] == f"{math.floor(memory)}Mi"
+
+
+def test_every_catalog_class_has_shapes_on_both_clouds():
+    for gpu_class in GPUS:
+        assert set(SHAPES["shapes"].get(gpu_class, {})) >= {"gke", "eks"}, gpu_class
+
+
+def test_shapes_are_unique_and_sourced():
+    header = (DATA / "node_shapes.yaml").read_text().split("\nversion:")[0]
+    for url in ("cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes",
+                "cloud.google.com/compute/docs/accelerator-optimized-machines",
+                "docs.aws.amazon.com/ec2/latest/instancetypes/ac.html", "awslabs/amazon-eks-ami"):
+        assert url in header
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", SHAPES["read"])
+    seen = set()
+    for gpu_class, cloud, row in shapes():
+        key = (gpu_class, cloud, row["name"], row["gpus"])
+        assert key not in seen, key
+        seen.add(key)
+
+
+# -- the deploy guide's node pools fit the overlays ---------------------------------------------
+
+def guide_pools() -> dict[str, list[tuple[str, str, int]]]:
+    """cloud -> [(gpu class, machine type, GPUs per node)] of the pools the guide creates."""
+    pools: dict[str, list[tuple[str, str, int]]] = {"gke": [], "eks": []}
+    for command in re.findall(r"gcloud container node-pools create .*?(?:\n(?!\s)|\Z)", GUIDE, re.S):
+        machine = re.search(r"--machine-type=(\S+)", command).group(1)
+        count = int(re.search(r"--accelerator=type=[\w-]+,count=(\d+)", command).group(1))
+        gpu_class = re.search(r"llmfleet\.io/gpu-class=([\w-]+)", command).group(1)
+        pools["gke"].append((gpu_class, machine, count))
+    block = re.search(r"```yaml\n(# eksctl-gpu-nodegroups\.yaml.*?)```", GUIDE, re.S).group(1)
+    for group in yaml.safe_load(block)["managedNodeGroups"]:
+        shape = next(r for c, k, r in shapes() if k == "eks" and r["name"] == group["instanceType"])
+        pools["eks"].append((group["labels"]["llmfleet.io/gpu-class"], group["instanceType"], shape["gpus"]))
+    return pools
+
+
+def test_guide_pools_are_known_shapes():
+    pools = guide_pools()
+    assert len(pools["gke"]) >= 2 and len(pools["eks"]) >= 2
+    for cloud, rows in pools.items():
+        for gpu_class, machine, count in rows:
+            known = [r for c, k, r in shapes() if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)]
+            assert known, f"{cloud} pool {machine} x {count} {gpu_class} is not in node_shapes.yaml"
+
+
+def _pod(overlay: str) -> dict:
+    result = render.render(REPO_ROOT / "overlays" / overlay)
+    assert result.ok, result.error
+    deployment = next(d for d in yaml.safe_load_all(result.text) if d and d["kind"] == "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    gpu_class = next(e["values"][0] for t in terms for e in t["matchExpressions"]
+                     if e["key"] == "llmfleet.io/gpu-class")
+    requests = {"cpu": 0.0, "memory": 0.0, "gpus": 0}
+    for container in spec["containers"]:
+        r = container["resources"]["requests"]
+        requests["cpu"] += quantity(r.get("cpu", 0))
+        requests["memory"] += quantity(r.get("memory", 0))
+        requests["gpus"] += int(r.get("nvidia.com/gpu", 0))
+    return {"class": gpu_class, **requests}
+
+
+def fits(pod: dict, row: dict) -> bool:
+    headroom = SHAPES["pod_headroom"]
+    return (pod["gpus"] <= row["gpus"]
+            and pod["cpu"] + quantity(headroom["cpu"]) <= quantity(row["allocatable"]["cpu"])
+            and pod["memory"] + quantity(headroom["memory"]) <= quantity(row["allocatable"]["memory"]))
+
+
+@pytest.mark.parametrize("overlay", overlay_names())
+def test_the_guide_creates_a_pool_for_every_overlay(overlay):
+    pod = _pod(overlay)
+    assert pod["gpus"] >= 1
+    for cloud, pools in guide_pools().items():
+        fitting = [machine for gpu_class, machine, count in pools if gpu_class == pod["class"]
+                   and fits(pod, next(r for c, k, r in shapes()
+                                      if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)))]
+        assert fitting, f"{overlay}: no {cloud} node pool in docs/deploying.md fits {pod}"
+
+
+def test_a_four_gpu_pod_does_not_fit_a_one_gpu_node():
+    pod = {"class": "a100-80gb", "gpus": 4, "cpu": 16.0, "memory": 192 * GI}
+    one = next(r for c, k, r in shapes() if c == "a100-80gb" and r["name"] == "a2-ultragpu-1g")
+    four = next(r for c, k, r in shapes() if c == "a100-80gb" and r["name"] == "a2-ultragpu-4g")
+    assert not fits(pod, one) and fits(pod, four)
+    # memory alone: a 1-GPU L4 pod asking for more than g2-standard-8 leaves
+    l4 = next(r for c, k, r in shapes() if r["name"] == "g2-standard-8")
+    assert fits({"gpus": 1, "cpu": 4.0, "memory": 24 * GI}, l4)
+    assert not fits({"gpus": 1, "cpu": 4.0, "memory": 28 * GI}, l4)

@@ -1,0 +1,278 @@
+"""One pipeline behind ``validate``, ``lint`` and ``check``: targets → loader (renders each
+kustomization once) → validator → the fleet model → rules → a :class:`Report`.
+
+The commands are configurations of :class:`Checker` (check-jsonschema's shape): ``validate``
+has a validator and no rules, ``lint`` rules and no validator, ``check`` both plus the fleet
+rules across every overlay and the namespace-wide kustomizations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmfleet import checks
+from llmfleet.config import Config, display_path
+from llmfleet.errors import UsageError
+from llmfleet.findings import Finding, Severity
+from llmfleet.inputs import KUSTOMIZATION, Loaded, Loader, Target, collect, kustomization_target
+from llmfleet.model import FleetModel, OverlayModel
+from llmfleet.model.k8s import Resource
+from llmfleet.report import Report, Subject
+from llmfleet.validate import locations
+
+VALIDATORS = ("auto", "jsonschema", "kubeconform")
+
+
+@dataclass
+class Options:
+    validator: str = "auto"
+    kubernetes_version: str | None = None
+    schema_locations: list[str] = field(default_factory=list)
+    ignore_missing_schemas: bool = False
+    strict: bool = False
+    jobs: int | None = None
+    verbose: bool = False
+    disabled_rules: list[str] = field(default_factory=list)
+    cache: bool = True
+
+
+# -- validation --------------------------------------------------------------------------
+
+def kubernetes_version(config: Config, options: Options) -> str:
+    version = options.kubernetes_version or config.kubernetes_version
+    if not locations.VERSION_RE.match(version):
+        raise UsageError(f"--kubernetes-version {version!r}: use a full x.y.z version such as 1.33.0 "
+                         "(the form kubeconform accepts)")
+    return version
+
+
+def schema_locations(config: Config, options: Options) -> list[str]:
+    raw = [*options.schema_locations, *config.schema_locations]
+    return [config.resolve_location(loc) for loc in dict.fromkeys(raw)]
+
+
+def choose_validator(options: Options) -> str:
+    from llmfleet.validate import kubeconform
+    if options.validator not in VALIDATORS:
+        raise UsageError(f"--validator must be one of {', '.join(VALIDATORS)}")
+    if options.validator == "auto":
+        return "kubeconform" if kubeconform.available() else "jsonschema"
+    return options.validator
+
+
+class Validator:
+    """Validate resources with the chosen engine; schemas are loaded once per run."""
+
+    def __init__(self, config: Config, options: Options):
+        # Imported here, not at start-up: jsonschema takes a few hundred milliseconds to
+        # import, which overlaps with the renders the loader has already started.
+        from llmfleet.validate import schemas
+        self.engine = choose_validator(options)
+        self.version = kubernetes_version(config, options)
+        self.locations = schema_locations(config, options)
+        self.ignore_missing = options.ignore_missing_schemas
+        self.store = None
+        if self.engine == "jsonschema":
+            if schemas.pick_bundled_version(self.version) is None:
+                raise UsageError(f"--kubernetes-version {self.version}: the bundled schemas cover "
+                                 f"{', '.join(schemas.bundled_versions())}")
+            from llmfleet.render_cache import cache_root
+            cache = str(cache_root(config.root) / "schemas")
+            self.store = schemas.shared_store(self.version, tuple(self.locations), cache)
+
+    def __call__(self, resources: list[Resource]) -> list[Finding]:
+        from llmfleet.validate import jsonschema_validator, kubeconform
+        if self.engine == "kubeconform":
+            return kubeconform.validate_resources(resources, self.version, self.locations,
+                                                  self.ignore_missing)
+        assert self.store is not None
+        return jsonschema_validator.validate_resources(resources, self.store, self.ignore_missing)
+
+
+# -- the pipeline ----------------------------------------------------------------------------
+
+def subjects_of(loaded: Loaded) -> list[Subject]:
+    subjects = [Subject(loaded.name, loaded.file)]
+    subjects += [Subject(loaded.name, r.file, r.kind, r.api_version, r.name, r.namespace)
+                 for r in loaded.resources]
+    return subjects
+
+
+def duplicate_objects(loaded: Loaded) -> list[Finding]:
+    """Objects of one input with the same group, kind, namespace and name."""
+    seen: dict[tuple[str, str, str, str], Resource] = {}
+    findings = []
+    for res in loaded.resources:
+        if not res.name:
+            continue
+        first = seen.setdefault(res.identity, res)
+        if first is not res:
+            findings.append(res.finding(checks.DUPLICATE_OBJECT, Severity.ERROR,
+                                        f"{res.ref} is defined twice in this input (first in "
+                                        f"{first.file}); the second replaces the first when applied",
+                                        "/metadata/name"))
+    return findings
+
+
+class Checker:
+    """Load, validate, model and lint a set of targets; return one Report."""
+
+    def __init__(self, config: Config, options: Options, *, command: str,
+                 validate: bool, lint: bool, fleet: bool = False):
+        self.config = config
+        self.options = options
+        self.command = command
+        self.validate = validate
+        self.lint = lint
+        self.fleet = fleet
+        self.rules = None
+        if lint:
+            from llmfleet.lint.engine import RuleSet
+            self.rules = RuleSet.configure(config.rule_options,
+                                           [*config.disabled_rules, *options.disabled_rules])
+
+    def _loader(self, targets: list[Target]) -> Loader:
+        cache = None
+        if any(t.kind == KUSTOMIZATION for t in targets):
+            from llmfleet.render import find_renderer
+            from llmfleet.render_cache import RenderCache
+            cache = RenderCache(self.config.root, find_renderer(), enabled=self.options.cache)
+        return Loader(self.config, cache, self.options.jobs)
+
+    def run(self, targets: list[Target], platform: list[Target] | None = None,
+            context: list[Target] | None = None, quiet: frozenset[str] = frozenset()) -> Report:
+        """``targets`` are reported.  ``platform`` targets are the fleet's namespace-wide part,
+        reported unless named in ``quiet``; ``context`` targets (other overlays) are rendered
+        only for the fleet rules."""
+        platform, context = platform or [], context or []
+        report = Report(self.command)
+        everything = list(dict.fromkeys([*targets, *platform, *context]))
+        loader = self._loader(everything)
+        loader.start(everything)
+        reported: list[tuple[Loaded, OverlayModel]] = []
+        overlay_models: dict[str, OverlayModel] = {}
+        platform_resources: list[Resource] = []
+        try:
+            validator = Validator(self.config, self.options) if self.validate else None
+            for target in everything:
+                loaded = loader.load(target)
+                model = OverlayModel(loaded.name, loaded.resources, self.config.cluster,
+                                     is_overlay=loaded.is_kustomization)
+                if target in platform:
+                    platform_resources += loaded.resources
+                elif loaded.is_kustomization:
+                    overlay_models.setdefault(loaded.name, model)
+                if target in targets or (target in platform and target.display not in quiet):
+                    reported.append((loaded, model))
+                    report.inputs.append(loaded.name)
+                    report.subjects += subjects_of(loaded)
+        finally:
+            loader.close()
+        tools = self._tool_runner([m for _, m in reported]) if self.rules else None
+        for loaded, _ in reported:
+            report.findings += loaded.findings
+            report.findings += duplicate_objects(loaded)
+            if validator is not None:
+                report.findings += validator(loaded.resources)
+        if tools is not None:
+            tools()
+        if self.rules is not None:
+            from llmfleet.lint.engine import lint_fleet, lint_model
+            for _, model in reported:
+                report.findings += lint_model(model, self.rules)
+            if self.fleet:
+                fleet = FleetModel(overlay_models,
+                                   OverlayModel("platform", platform_resources, self.config.cluster),
+                                   self.config.cluster, self.config.routes_file,
+                                   self._committed_routes())
+                shown = set(report.inputs)
+                report.findings += [f for f in lint_fleet(fleet, self.rules)
+                                    if not f.overlay or f.overlay in shown]
+        return report
+
+    def _committed_routes(self) -> str | None:
+        if not self.config.routes_file:
+            return None
+        path = self.config.root / self.config.routes_file
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _tool_runner(self, models: list[OverlayModel]):  # -> Callable[[], None] | None
+        """Start the rules' external tools (promtool) in the background, while Python
+        validates; the returned function waits and attaches the results to the models."""
+        assert self.rules is not None
+        if "promtool" not in self.rules.tools():
+            return None
+        from llmfleet import promtool
+        from llmfleet.render_cache import cache_root
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(promtool.results_for, models, cache_root(self.config.root) / "promtool",
+                             self.config.limits.promtool_timeout_s)
+
+        def finish() -> None:
+            try:
+                results = future.result()
+            finally:
+                pool.shutdown(wait=True)
+            for model in models:
+                model.tool_results["promtool"] = results
+        return finish
+
+
+# -- the three commands ------------------------------------------------------------------------
+
+def run_validate(config: Config, args: list[str], options: Options) -> Report:
+    return Checker(config, options, command="validate", validate=True, lint=False).run(
+        collect(config, args))
+
+
+def run_lint(config: Config, args: list[str], options: Options) -> Report:
+    return Checker(config, options, command="lint", validate=False, lint=True).run(
+        collect(config, args))
+
+
+def run_check(config: Config, overlays: list[str], options: Options,
+              changed_since: str | None = None) -> Report:
+    """Render, validate and lint every overlay (and the namespace-wide kustomizations), then
+    run the fleet rules across them.  With ``changed_since`` (a git revision) only the overlays
+    and platform kustomizations affected since then are checked and reported
+    (``llmfleet.affected``); the others are still rendered as context for the fleet rules."""
+    targets = collect(config, overlays)
+    for target in targets:
+        if target.kind != KUSTOMIZATION:
+            raise UsageError(f"{target.display}: check takes overlay folders (with a kustomization); "
+                             "use `llmfleet lint` or `llmfleet validate` for files")
+    platform = [Target(KUSTOMIZATION, d, display_path(d, config.root)) for d in config.platform_dirs()]
+    quiet: frozenset[str] = frozenset()
+    if changed_since is not None:
+        from llmfleet.affected import affected_selection
+        targets, affected_platform = affected_selection(config, targets, changed_since)
+        quiet = frozenset(t.display for t in platform if t.display not in affected_platform)
+    selected = {t.display for t in targets}
+    context = [kustomization_target(config, d) for d in config.overlay_dirs()
+               if config.overlay_name(d) not in selected]
+    checker = Checker(config, options, command="check", validate=True, lint=True, fleet=True)
+    return checker.run(targets, platform, context, quiet)
+
+
+def iter_overlay_models(config: Config, jobs: int | None = None,
+                        directories: list[Path] | None = None) -> Iterator[tuple[Loaded, OverlayModel]]:
+    """Each overlay rendered (through the render cache) and modelled: for the features
+    (cost, gateway-routes, diff summaries) that need the model without the checks."""
+    from llmfleet.render import find_renderer
+    from llmfleet.render_cache import RenderCache
+    dirs = directories if directories is not None else config.overlay_dirs()
+    targets = [kustomization_target(config, d) for d in dirs]
+    loader = Loader(config, RenderCache(config.root, find_renderer(),
+                                        enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1"), jobs)
+    try:
+        for loaded in loader.load_all(targets):
+            yield loaded, OverlayModel(loaded.name, loaded.resources, config.cluster, is_overlay=True)
+    finally:
+        loader.close()

@@ -1,0 +1,212 @@
+"""What a run reads: targets from the command line (kustomizations, YAML files, folders of
+YAML, stdin) and each one loaded into resources and input findings.
+
+A folder without a kustomization is one input, as ``kustomize build`` would see a folder of
+resources: selectors, scale targets and alert coverage resolve across its files.  Only
+regular files and stdin are read (a FIFO or a device is an ``input`` finding), each up to
+``limits.max-input-bytes``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmfleet import checks
+from llmfleet.config import Config, display_path, find_kustomization
+from llmfleet.errors import UsageError
+from llmfleet.findings import Finding, Severity
+from llmfleet.manifests import Resource, load_bytes
+from llmfleet.render import Rendered
+from llmfleet.render_cache import RenderCache
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+KUSTOMIZATION, FILE, FOLDER, STDIN = "kustomization", "file", "folder", "stdin"
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str                 # kustomization | file | folder | stdin
+    path: Path | None
+    display: str              # overlay name, or the path from the repository root
+
+
+@dataclass
+class Loaded:
+    """One input after loading: its resources and what went wrong loading it."""
+
+    target: Target
+    file: str                 # display path of the kustomization, file or folder
+    resources: list[Resource] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.target.display
+
+    @property
+    def is_kustomization(self) -> bool:
+        return self.target.kind == KUSTOMIZATION
+
+
+def kustomization_target(config: Config, directory: Path) -> Target:
+    return Target(KUSTOMIZATION, directory, config.overlay_name(directory))
+
+
+def collect(config: Config, args: list[str], default: str = "overlays") -> list[Target]:
+    """Expand command-line targets; with none, every overlay (``default="overlays"``) or
+    stdin.  A bare name that is not a path names an overlay."""
+    if not args:
+        if default == "stdin":
+            return [Target(STDIN, None, "<stdin>")]
+        overlays = config.overlay_dirs()
+        if not overlays:
+            raise UsageError(f"no overlays found under {display_path(config.overlays_path, config.root)}/")
+        return [kustomization_target(config, d) for d in overlays]
+    out: list[Target] = []
+    for raw in args:
+        if raw == "-":
+            out.append(Target(STDIN, None, "<stdin>"))
+            continue
+        path = Path(raw)
+        if not os.path.lexists(path):
+            candidate = config.overlays_path / raw
+            if "/" not in raw.strip("/") and find_kustomization(candidate):
+                out.append(kustomization_target(config, candidate))
+                continue
+            raise UsageError(f"{raw}: no such file, folder or overlay")
+        if path.is_dir():
+            if find_kustomization(path):
+                out.append(kustomization_target(config, path))
+                continue
+            files = _yaml_files(path)
+            if not files:
+                raise UsageError(f"{raw}: a folder with no kustomization and no YAML files")
+            out.append(Target(FOLDER, path, display_path(path, config.root)))
+        else:
+            out.append(Target(FILE, path, display_path(path, config.root)))
+    return list(dict.fromkeys(out))
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+                  and (p.is_file() or p.is_fifo()))
+
+
+def read_input(path: Path | None, display: str, limit: int) -> tuple[bytes | None, Finding | None]:
+    """The bytes of a regular file or of stdin, or an ``input`` finding saying why not."""
+    def problem(message: str) -> tuple[None, Finding]:
+        return None, Finding(checks.INPUT, Severity.ERROR, message, file=display)
+    if path is None:
+        try:
+            raw = sys.stdin.buffer.read(limit + 1)
+        except (OSError, ValueError) as exc:
+            return problem(f"cannot read stdin: {getattr(exc, 'strerror', None) or exc}")
+        if len(raw) > limit:
+            return problem(f"stdin is larger than {limit:,} bytes (limits.max-input-bytes)")
+        return raw, None
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return problem(f"cannot read: {exc.strerror}")
+    if not stat.S_ISREG(info.st_mode):
+        what = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" \
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
+        return problem(f"{what}: only regular files and - (stdin) are read")
+    if info.st_size > limit:
+        return problem(f"{info.st_size:,} bytes, larger than {limit:,} (limits.max-input-bytes)")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        return problem(f"cannot read: {exc.strerror}")
+    if len(raw) > limit:
+        return problem(f"larger than {limit:,} bytes (limits.max-input-bytes)")
+    return raw, None
+
+
+class Loader:
+    """Loads targets; kustomizations render in the background (each once per run)."""
+
+    def __init__(self, config: Config, cache: RenderCache | None, jobs: int | None = None):
+        self.config = config
+        self.cache = cache
+        self.jobs = jobs
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[Path, Future[Rendered]] = {}
+
+    def start(self, targets: list[Target]) -> None:
+        """Start rendering every kustomization target now."""
+        dirs = list(dict.fromkeys(t.path.resolve() for t in targets
+                                  if t.kind == KUSTOMIZATION and t.path is not None))
+        dirs = [d for d in dirs if d not in self._futures]
+        if not dirs or self.cache is None:
+            return
+        if self._pool is None:
+            workers = self.jobs or min(max(len(dirs), 1), (os.cpu_count() or 2) * 2)
+            self._pool = ThreadPoolExecutor(max_workers=workers)
+        timeout = self.config.limits.render_timeout_s
+        for directory in dirs:
+            self._futures[directory] = self._pool.submit(self.cache.render, directory, timeout)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def load(self, target: Target) -> Loaded:
+        if target.kind == KUSTOMIZATION:
+            return self._load_rendered(target)
+        if target.kind == FOLDER:
+            return self._load_folder(target)
+        return self._load_file(target, target.path, target.display)
+
+    def load_all(self, targets: list[Target]) -> Iterator[Loaded]:
+        self.start(targets)
+        for target in targets:
+            yield self.load(target)
+
+    def _load_file(self, target: Target, path: Path | None, display: str) -> Loaded:
+        raw, problem = read_input(path, display, self.config.limits.max_input_bytes)
+        if problem is not None or raw is None:
+            return Loaded(target, display, [], [problem] if problem else [])
+        resources, findings = load_bytes(raw, display)
+        return Loaded(target, display, resources, findings)
+
+    def _load_folder(self, target: Target) -> Loaded:
+        assert target.path is not None
+        loaded = Loaded(target, target.display)
+        for path in _yaml_files(target.path):
+            part = self._load_file(target, path, display_path(path, self.config.root))
+            loaded.resources += part.resources
+            loaded.findings += part.findings
+        return loaded
+
+    def _load_rendered(self, target: Target) -> Loaded:
+        assert target.path is not None
+        directory = target.path.resolve()
+        if directory not in self._futures:
+            self.start([target])
+        rendered = self._futures[directory].result()
+        kustomization = find_kustomization(target.path)
+        file = display_path(kustomization, self.config.root) if kustomization else target.display
+        if not rendered.ok:
+            return Loaded(target, file, [], [Finding(checks.RENDER, Severity.ERROR,
+                                                     f"kustomize build failed: {rendered.error}",
+                                                     overlay=target.display, file=file)])
+        resources, findings = load_bytes(rendered.text.encode(), file, overlay=target.display)
+        from llmfleet.sources import lazy_locator
+        source_dir = display_path(target.path, self.config.root)
+        for res in resources:
+            # Lines of the rendered stream mean nothing in the kustomization file: findings are
+            # traced to the source file and line instead (llmfleet.sources), else the kustomization.
+            res.lines = {}
+            res.locate = lazy_locator(self.config.root, source_dir, res.data)
+        return Loaded(target, file, resources, findings)

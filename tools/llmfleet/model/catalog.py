@@ -1,0 +1,289 @@
+"""The GPU and model catalog (``llmfleet/data/gpus.yaml``, ``llmfleet/data/models.yaml``)
+and a reader for a Hugging Face ``config.json`` of a model the catalog does not list.
+
+Every value in the data files cites its source there.  Sizing (``llmfleet.model.sizing``),
+``new-model``, ``cost`` and the lint rule ``gpu-fit`` all read the catalog through here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from llmfleet.errors import UsageError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: The node label the GPU components select on, with the class name as value.
+GPU_LABEL_KEY = "llmfleet.io/gpu-class"
+#: The taint the GPU node pools carry (tolerated by every GPU component).
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+#: config.json torch_dtype -> bytes per element.
+DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4, "bf16": 2, "fp16": 2, "half": 2,
+               "float": 4, "fp32": 4}
+
+
+@dataclass(frozen=True)
+class GpuClass:
+    name: str                  # class name = node label value (llmfleet.io/gpu-class)
+    display: str
+    memory_gib: float          # total device memory as the CUDA runtime reports it
+    price_per_hour: float      # USD per GPU per hour
+    bf16: bool
+    fp8: bool
+    architecture: str = ""
+    memory_source: str = ""
+    price_source: str = ""
+    price_note: str = ""
+
+    @property
+    def label_value(self) -> str:
+        return self.name
+
+    @property
+    def component(self) -> str:
+        """Path of the Kustomize component, relative to the repository root."""
+        return f"components/gpu-{self.name}"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    params: float              # parameter count
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    context: int               # max_position_embeddings: vLLM's default max-model-len
+    dtype: str = "bfloat16"
+    gated: bool = False
+    vocab: int | None = None
+    tied: bool | None = None
+    sliding_window: int | None = None
+    source: str = ""
+    #: quantization_config.quant_method of a pre-quantized checkpoint (awq, gptq, fp8).
+    quantization: str | None = None
+
+    @property
+    def dtype_bytes(self) -> int:
+        return DTYPE_BYTES.get(self.dtype, 2)
+
+    @property
+    def embedding_params(self) -> float:
+        """Parameters of the input embedding and lm_head (0 when the vocabulary is unknown).
+        Quantization methods leave these in 16 bit."""
+        if not self.vocab:
+            return 0.0
+        return self.vocab * self.hidden * (1 if self.tied else 2)
+
+
+# -- loading -------------------------------------------------------------------------------
+
+def _load_yaml(name: str) -> dict:
+    path = DATA_DIR / name
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a mapping")
+    return data
+
+
+@lru_cache(maxsize=None)
+def gpus() -> dict[str, GpuClass]:
+    """Every GPU class, by name, in file order."""
+    raw = _load_yaml("gpus.yaml").get("gpus") or {}
+    out: dict[str, GpuClass] = {}
+    for name, entry in raw.items():
+        out[name] = GpuClass(
+            name=name, display=str(entry.get("display", name)),
+            memory_gib=float(entry["memory_gib"]), price_per_hour=float(entry["price_per_hour"]),
+            bf16=bool(entry.get("bf16")), fp8=bool(entry.get("fp8")),
+            architecture=str(entry.get("architecture", "")),
+            memory_source=str(entry.get("memory_source", "")).strip(),
+            price_source=str(entry.get("price_source", "")).strip(),
+            price_note=str(entry.get("price_note", "")).strip())
+    return out
+
+
+@lru_cache(maxsize=None)
+def models() -> dict[str, ModelSpec]:
+    """Every catalogued model, by Hugging Face id (as spelled on the Hub)."""
+    raw = _load_yaml("models.yaml").get("models") or {}
+    out: dict[str, ModelSpec] = {}
+    for model_id, e in raw.items():
+        out[model_id] = ModelSpec(
+            id=model_id, params=float(e["params"]), layers=int(e["layers"]),
+            hidden=int(e["hidden"]), heads=int(e["heads"]), kv_heads=int(e["kv_heads"]),
+            head_dim=int(e.get("head_dim") or int(e["hidden"]) // int(e["heads"])),
+            context=int(e["context"]), dtype=str(e.get("dtype", "bfloat16")),
+            gated=bool(e.get("gated", False)), vocab=e.get("vocab"), tied=e.get("tied"),
+            sliding_window=e.get("sliding_window"), source=str(e.get("source", "")).strip())
+    return out
+
+
+def gpu_names() -> list[str]:
+    return list(gpus())
+
+
+def get_gpu(name: str) -> GpuClass:
+    """The GPU class ``name``; a UsageError listing the known classes otherwise."""
+    key = (name or "").strip().lower()
+    found = gpus().get(key)
+    if found is None:
+        raise UsageError(f"unknown GPU class {name!r}: known classes are {', '.join(gpu_names())}")
+    return found
+
+
+def find_gpu(name: str | None) -> GpuClass | None:
+    if not name:
+        return None
+    return gpus().get(str(name).strip().lower())
+
+
+def find_model(model_id: str | None) -> ModelSpec | None:
+    """The catalogued model with this id (case-insensitive), or None."""
+    if not model_id:
+        return None
+    key = str(model_id).strip().lower()
+    for mid, spec in models().items():
+        if mid.lower() == key:
+            return spec
+    return None
+
+
+def params_billion(model_id: str) -> float | None:
+    """Billions of parameters of a catalogued model (used by ``llmfleet.model.vllm.params``)."""
+    spec = find_model(model_id)
+    return spec.params / 1e9 if spec else None
+
+
+# -- parameter counts ------------------------------------------------------------------------
+
+_PARAMS_RE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([kmbt])?\s*$", re.IGNORECASE)
+_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+
+
+def parse_params(text: str | float | int) -> float:
+    """``7.6e9``, ``7600000000``, ``7.6B``, ``770M`` -> a parameter count."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        match = _PARAMS_RE.match(str(text))
+        if not match:
+            raise UsageError(f"--params {text!r}: give a parameter count such as 7.6e9, "
+                             "7600000000 or 7.6B")
+        value = float(match.group(1)) * _SUFFIX.get((match.group(2) or "").lower(), 1.0)
+    if not math.isfinite(value) or value < 1e6:
+        raise UsageError(f"--params {text!r}: a model has at least a million parameters "
+                         "(write 7.6B or 7.6e9, not 7.6)")
+    return value
+
+
+# -- config.json -----------------------------------------------------------------------------
+
+REQUIRED_CONFIG_FIELDS = ("num_hidden_layers", "hidden_size", "num_attention_heads",
+                          "max_position_embeddings")
+#: Keys some configs use for a parameter count.
+PARAM_COUNT_KEYS = ("num_parameters", "n_params", "num_params")
+
+
+def model_from_config_json(path: str | Path, model_id: str, params: float | str | None = None,
+                           gated: bool = False) -> ModelSpec:
+    """A ModelSpec from a local Hugging Face ``config.json``.
+
+    Reads num_hidden_layers, hidden_size, num_attention_heads, num_key_value_heads
+    (default: the attention heads), head_dim (default: hidden_size // heads, as vLLM),
+    max_position_embeddings and torch_dtype (or dtype; default bfloat16).  Multimodal
+    configs keep these under ``text_config``, which is read when present.  The parameter
+    count comes from ``params`` unless the file gives one.  A missing or bad field is a
+    UsageError naming the file and the field.
+    """
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--config-json {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--config-json {path}: cannot read it: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--config-json {path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"--config-json {path}: not a JSON object")
+    config = raw.get("text_config") if isinstance(raw.get("text_config"), dict) else raw
+    # Fields a text_config may leave to the top level.
+    merged = {**{k: v for k, v in raw.items() if k != "text_config"}, **config}
+
+    def positive_int(field: str, default: int | None = None) -> int:
+        value = merged.get(field)
+        if value is None:
+            if default is not None:
+                return default
+            raise UsageError(f"{path}: field {field!r} is missing (needed to size the model)")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
+                or int(value) != value:
+            raise UsageError(f"{path}: field {field!r} must be a positive whole number, got {value!r}")
+        return int(value)
+
+    missing = [f for f in REQUIRED_CONFIG_FIELDS if merged.get(f) is None]
+    if missing:
+        raise UsageError(f"{path}: missing field{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(repr(m) for m in missing)} (needed to size the model)")
+    layers = positive_int("num_hidden_layers")
+    hidden = positive_int("hidden_size")
+    heads = positive_int("num_attention_heads")
+    kv_heads = positive_int("num_key_value_heads", heads)
+    head_dim_raw = merged.get("head_dim")
+    head_dim = positive_int("head_dim") if head_dim_raw not in (None, 0) else hidden // heads
+    context = positive_int("max_position_embeddings")
+    dtype = str(merged.get("torch_dtype") or merged.get("dtype") or "bfloat16")
+    if dtype not in DTYPE_BYTES:
+        raise UsageError(f"{path}: field 'torch_dtype' is {dtype!r}; expected one of "
+                         "bfloat16, float16, float32")
+    if dtype in ("float32", "float", "fp32"):
+        dtype = "bfloat16"  # vLLM's dtype auto serves float32 checkpoints in 16 bit
+    count = None
+    for key in PARAM_COUNT_KEYS:
+        if isinstance(merged.get(key), (int, float)) and not isinstance(merged.get(key), bool):
+            count = float(merged[key])
+            break
+    if params is not None:
+        count = parse_params(params)
+    if count is None:
+        raise UsageError(f"{path}: the file gives no parameter count; pass --params "
+                         "(e.g. --params 7.6B)")
+    vocab = merged.get("vocab_size") if isinstance(merged.get("vocab_size"), int) else None
+    tied = merged.get("tie_word_embeddings")
+    window = merged.get("sliding_window") if isinstance(merged.get("sliding_window"), int) else None
+    quant = merged.get("quantization_config")
+    method = str(quant.get("quant_method") or "").lower() if isinstance(quant, dict) else ""
+    return ModelSpec(id=model_id, params=count, layers=layers, hidden=hidden, heads=heads,
+                     kv_heads=kv_heads, head_dim=head_dim, context=context, dtype=dtype,
+                     gated=gated, vocab=vocab, tied=bool(tied) if tied is not None else None,
+                     sliding_window=window, source=f"config.json at {path}",
+                     quantization=method or None)
+
+
+def resolve_model(model_id: str, config_json: str | Path | None = None,
+                  params: str | float | None = None) -> ModelSpec:
+    """The catalog entry for ``model_id``, or one read from ``config_json``.
+
+    ``params`` overrides the catalog's parameter count too (a fine-tune with a bigger
+    vocabulary, say).
+    """
+    if config_json:
+        return model_from_config_json(config_json, model_id, params)
+    spec = find_model(model_id)
+    if spec is None:
+        known = ", ".join(models())
+        raise UsageError(f"model {model_id!r} is not in the catalog ({known}); give its "
+                         "Hugging Face config.json with --config-json PATH (and --params N)")
+    if params is not None:
+        spec = replace(spec, params=parse_params(params))
+    return spec

@@ -1,0 +1,282 @@
+"""Kubernetes basics, each in one place: objects with provenance, JSON pointers, quantities,
+names, label selectors and kustomize's name hash suffix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from llmfleet.findings import Finding, Severity
+
+# --- objects --------------------------------------------------------------------------------
+
+
+@dataclass
+class Resource:
+    """One Kubernetes object and where it came from."""
+
+    data: dict[str, Any]
+    file: str
+    doc_index: int = 0
+    overlay: str = ""
+    lines: dict[str, int] = field(default_factory=dict, repr=False)
+    #: For rendered overlays: maps a JSON pointer to the (file, line) in the repository that
+    #: the field came from, or None where it cannot be traced (see ``llmfleet.sources``).
+    locate: Callable[[str], tuple[str, int] | None] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"Resource({self.ref!r}, file={self.file!r})"
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", ""))
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.data.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", "") or "")
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace", "") or "")
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        labels = self.metadata.get("labels")
+        return labels if isinstance(labels, dict) else {}
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        annotations = self.metadata.get("annotations")
+        return annotations if isinstance(annotations, dict) else {}
+
+    @property
+    def ref(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {ns}{self.name}"
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """(group, kind, namespace, name): what the API server keys an object on."""
+        return (self.group, self.kind, self.namespace, self.name)
+
+    def line_of(self, pointer: str) -> int:
+        """Line of the deepest ancestor of ``pointer`` that has a known position."""
+        while True:
+            if pointer in self.lines:
+                return self.lines[pointer]
+            if not pointer:
+                return 0
+            pointer = pointer.rpartition("/")[0]
+
+    def source_of(self, path: str) -> tuple[str, int]:
+        """The file and line a finding at ``path`` should point at."""
+        if self.locate is not None:
+            traced = self.locate(path)
+            if traced is not None:
+                return traced
+        return self.file, self.line_of(path)
+
+    def finding(self, rule: str, severity: Severity, message: str, path: str = "",
+                **extra: Any) -> Finding:
+        file, line = self.source_of(path)
+        return Finding(rule=rule, severity=severity, message=message, overlay=self.overlay,
+                       file=file, line=line, kind=self.kind, api_version=self.api_version,
+                       name=self.name, namespace=self.namespace, path=path, extra=extra)
+
+
+# --- JSON pointers (RFC 6901) and safe access -----------------------------------------------
+
+
+def escape_pointer_token(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: Any) -> str:
+    """A JSON pointer from path tokens: ``pointer("spec", "containers", 0)``."""
+    return "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+def dig(data: Any, *keys: Any, default: Any = None) -> Any:
+    """``data[k1][k2]...`` or ``default`` when any step is missing or of the wrong type."""
+    for key in keys:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            data = data[key]
+        else:
+            return default
+    return data
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+# --- quantities -----------------------------------------------------------------------------
+
+#: Suffixes of a Kubernetes resource quantity (k8s.io/apimachinery pkg/api/resource
+#: quantity.go: binarySI Ki..Ei, decimalSI n u m "" k M G T P E, and decimal exponents).
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
+            "P": Decimal("1e15"), "E": Decimal("1e18")}
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$")
+
+
+def parse_quantity(value: Any) -> Decimal | None:
+    """A resource quantity (``2``, ``"500m"``, ``"16Gi"``, ``"1e3"``) as a number, or None when
+    it is not one (booleans, lists, bad strings)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value)) if value == value and abs(value) != float("inf") else None
+    if not isinstance(value, str):
+        return None
+    match = _QUANTITY.match(value.strip())
+    if not match:
+        return None
+    number, exponent, suffix = match.groups()
+    try:
+        base = Decimal(number)
+        if exponent:
+            return base * (Decimal(10) ** int(exponent[1:]))
+    except (InvalidOperation, ValueError):
+        return None
+    suffix = suffix or ""
+    return base * (_BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix])
+
+
+def quantity_int(value: Any) -> int | None:
+    """A whole-number quantity (``2``, ``"2"``, ``2.0``, ``"2000m"``), or None (fractions,
+    booleans, anything that is not a quantity).  Extended resources such as GPUs must be
+    whole numbers."""
+    number = parse_quantity(value)
+    if number is None or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def to_int(value: Any, default: int | None = None) -> int | None:
+    """An integer field (``2``, ``"2"``, ``2.0``) or ``default``."""
+    if isinstance(value, bool) or value is None:
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else default
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return default
+    return default
+
+
+def to_float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if result == result and abs(result) != float("inf") else None
+
+
+# --- names ----------------------------------------------------------------------------------
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_LABEL_MAX = 63
+DNS1123_SUBDOMAIN_MAX = 253
+
+
+def is_dns1123_label(name: str) -> bool:
+    return len(name) <= DNS1123_LABEL_MAX and bool(_DNS1123_LABEL.match(name))
+
+
+def is_dns1123_subdomain(name: str) -> bool:
+    return len(name) <= DNS1123_SUBDOMAIN_MAX and bool(_DNS1123_SUBDOMAIN.match(name))
+
+
+#: kustomize's name hash suffix: ``-`` and 10 characters of the hex digest with 0 1 3 a e
+#: replaced by g h k m t (kustomize api/hasher/hasher.go, ``encode``).
+HASH_SUFFIX = re.compile(r"-[bcdfghkmt2456789]{10}$")
+HASHED_KINDS = frozenset({"ConfigMap", "Secret"})
+
+
+def strip_hash_suffix(name: str) -> str:
+    return HASH_SUFFIX.sub("", name)
+
+
+def same_generated_name(a: str, b: str) -> bool:
+    """Two ConfigMap/Secret names that differ at most by a kustomize hash suffix."""
+    return a == b or strip_hash_suffix(a) == b or strip_hash_suffix(b) == a
+
+
+# --- label selectors ------------------------------------------------------------------------
+
+
+def label_selector(selector: Any) -> dict[str, Any] | None:
+    """A LabelSelector (matchLabels/matchExpressions) from either form; a plain map (Service,
+    ReplicationController) becomes ``{"matchLabels": map}``.  None when empty or not one."""
+    if not isinstance(selector, dict) or not selector:
+        return None
+    if "matchLabels" in selector or "matchExpressions" in selector:
+        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            return None
+        return selector
+    return {"matchLabels": selector}
+
+
+def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
+    """Does a selector (either form) match these labels?  An empty or missing selector matches
+    nothing here: the rules ask "which pods does this object pick", and Kubernetes objects
+    that treat an empty selector as "everything" are reported on their own."""
+    normal = label_selector(selector)
+    if normal is None:
+        return False
+    match_labels = as_dict(normal.get("matchLabels"))
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for expr in as_list(normal.get("matchExpressions")):
+        if not isinstance(expr, dict):
+            return False
+        key, op, values = expr.get("key"), expr.get("operator"), as_list(expr.get("values"))
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
