@@ -130,6 +130,15 @@ class Report:
     def precision(self) -> tuple[int, int]:
         return len(self.right), len(self.judged)
 
+    def files_failing_only_on_false_errors(self) -> list[str]:
+        """Files where the linter fails (an error finding) and every error is a false one."""
+        out = []
+        for name in sorted({f.file for f in self.findings}):
+            errors = [f for f in self.judged if f.file == name and f.severity == "error"]
+            if errors and all(f.verdict == "false-error" for f in errors):
+                out.append(name)
+        return out
+
     def summary(self) -> dict[str, Any]:
         right, judged = self.precision
         caught, total = self.recall()
@@ -140,6 +149,7 @@ class Report:
             "findings_right": right,
             "precision": round(right / judged, 3) if judged else None,
             "false_errors": len(self.false_errors),
+            "files_failing_only_on_false_errors": len(self.files_failing_only_on_false_errors()),
             "problems": total,
             "problems_caught": caught,
             "recall": round(caught / total, 3) if total else None,
@@ -245,9 +255,14 @@ def class_table(report: Report) -> list[tuple[str, int, int, int, int]]:
         row = rows.setdefault(problem["class"], [0, 0, 0, 0])
         row[0] += 1
         row[1] += problem["caught"]
+    known = set().union(*RULE_CLASSES.values())
     for finding in report.wrong:
-        cls = finding.matched.split(":")[1].strip() if finding.matched.startswith("fine:") else (
-            "(" + finding.rule + ")")
+        if finding.matched.startswith("fine:"):
+            cls = finding.matched.split(":")[1].strip()
+        elif finding.matched in known:        # a real problem, reported too loudly
+            cls = finding.matched
+        else:                                 # nothing listed on that object
+            cls = "(" + finding.rule + ")"
         row = rows.setdefault(cls, [0, 0, 0, 0])
         row[2] += 1
         row[3] += finding.verdict == "false-error"
@@ -261,7 +276,8 @@ def print_report(report: Report) -> None:
           f" ({s['precision']}); not judged: {s['not_judged_findings']}")
     print(f"recall: {s['problems_caught']}/{s['problems']} real problems caught ({s['recall']});"
           f" major: {s['major_caught']}/{s['major_problems']} ({s['major_recall']})")
-    print(f"false errors: {s['false_errors']}; linter input errors: {s['input_errors']}")
+    print(f"false errors: {s['false_errors']} (files that fail only because of them:"
+          f" {s['files_failing_only_on_false_errors']}); linter input errors: {s['input_errors']}")
     print("\nper class: real / caught / wrong findings / of which errors")
     for cls, total, caught, wrong, errors in class_table(report):
         print(f"  {cls:34} {total:3} {caught:3} {wrong:3} {errors:3}")
