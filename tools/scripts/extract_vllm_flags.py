@@ -99,9 +99,8 @@ def dataclass_fields(source: Source) -> dict[str, dict[str, str]]:
     vllm/entrypoints/common (the config dataclasses ``get_kwargs`` reads)."""
     classes: dict[str, dict[str, str]] = {}
     for name in source.names():
-        if not name.endswith(".py") or not (name.startswith("vllm/config/")
+        if not name.endswith(".py") or not (name.startswith(("vllm/config/", "vllm/entrypoints/common/"))
                                             or name == "vllm/config.py"
-                                            or name.startswith("vllm/entrypoints/common/")
                                             or name in FILES[1:-1]):
             continue
         tree = ast.parse(source.read(name))

@@ -162,7 +162,7 @@ def render(path: Path) -> str:
     version = source.version()
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "(source tree)"
     rows: dict[tuple[str, str, str], set[str]] = {}
-    for name, kind, module, line, conditions in extract(source):
+    for name, kind, module, _line, conditions in extract(source):
         key = (exposed(name, kind), kind, module)
         rows.setdefault(key, set())
         if conditions:
