@@ -68,10 +68,29 @@ class Flag:
     negates: bool = False  # "--no-x" / the EnableDisableAction inverse: sets it to False
 
 
+def data_file(version: str) -> str:
+    """``0.18.0`` → ``flags_0_18_0.txt``."""
+    return "flags_" + version.replace(".", "_") + ".txt"
+
+
+def table_versions() -> list[str]:
+    """The releases with a committed flag table (``flags_<version>.txt``), oldest first."""
+    names = [entry.name for entry in resources.files(__package__).iterdir()
+             if entry.name.startswith("flags_") and entry.name.endswith(".txt")]
+    versions = [name[len("flags_"):-len(".txt")].replace("_", ".") for name in names]
+    return sorted(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()))
+
+
 @lru_cache(maxsize=None)
-def known_flags() -> dict[str, Flag]:
-    """``{option as written: Flag}`` from the generated data file."""
-    text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
+def known_flags(version: str = NEWEST) -> dict[str, Flag]:
+    """``{option as written: Flag}`` from the generated data file of ``version`` (one of
+    :func:`table_versions`, each extracted from that release's PyPI wheel; the newest by
+    default)."""
+    name = DATA_FILE if version == NEWEST else data_file(version)
+    path = resources.files(__package__).joinpath(name)
+    if not path.is_file():
+        raise KeyError(f"no vLLM flag table for {version} (have {', '.join(table_versions())})")
+    text = path.read_text(encoding="utf-8")
     table: dict[str, Flag] = {}
     for line in text.splitlines():
         line = line.strip()
