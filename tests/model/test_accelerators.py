@@ -56,9 +56,12 @@ def test_every_ored_term_must_select():
 
 
 def test_cluster_label_keys_name_classes():
-    spec = {"nodeSelector": {"example.com/accelerator": "l4"}}
+    spec = {"nodeSelector": {"example.com/pool": "pool-a"}}
     assert not node_selection(spec).selects
-    assert node_selection(spec, ["example.com/accelerator"]).classes == ("l4",)
+    assert node_selection(spec, ["example.com/pool"]).classes == ("pool-a",)
+    # an unknown label that names an accelerator: a pool of them, class unknown
+    hinted = node_selection({"nodeSelector": {"NodeGroupType": "g5-gpu-karpenter"}})
+    assert hinted.selects and hinted.classes == ()
 
 
 def test_accelerator_resources():

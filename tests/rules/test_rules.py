@@ -20,7 +20,9 @@ C0 = f"{D}/containers/0"
 EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "gpu-request-limit": {("error", "Deployment", "m", f"{C0}/resources/limits/nvidia.com~1gpu")},
     "gpu-toleration": {("error", "Deployment", "m", D),
-                       ("error", "Deployment", "other-key", f"{D}/tolerations")},
+                       ("warning", "Deployment", "other-key", f"{D}/tolerations"),
+                       ("warning", "Deployment", "anywhere", D),
+                       ("warning", "Deployment", "misspelt", f"{D}/tolerations/0/key")},
     "gpu-node-selection": {("warning", "Deployment", "m", D)},
     "gpu-parallelism": {("error", "ConfigMap", "m-serve-config-7h2k9m4f5t", "/data/serve.yaml")},
     "gpu-shm": {("error", "Deployment", "m", C0)},

@@ -32,6 +32,8 @@ from llmfleet.model.vllm import params
 from llmfleet.model.vllm.server import VllmServer
 from llmfleet.model.vllm.startup import bytes_per_parameter
 
+#: A shortfall within this fraction of the GPU budget is a warning, not an error.
+BORDERLINE = 0.10
 _LEN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$")
 
 
@@ -135,6 +137,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         short = worst.shortfall_bytes(length)
         if short <= 0:
             continue
+        # Within 10% of the budget the sizing's overhead estimate decides: a warning.
+        borderline = short <= BORDERLINE * worst.budget_bytes_per_gpu
         where = server.get("max-model-len") or server.model
         resource = where.resource if where is not None else server.resource
         path = where.path if where is not None else server.container.path
@@ -148,7 +152,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             f"{sizing.gib(length * worst.kv_bytes_per_token_per_gpu):.2f} GiB KV for one sequence = "
             f"{sizing.gib(worst.needed_bytes_per_gpu(length)):.2f} GiB > {util:g} x "
             f"{g.memory_gib:g} GiB = {sizing.gib(worst.budget_bytes_per_gpu):.2f} GiB; "
-            f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); vLLM would refuse to start")
+            f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); "
+            + ("borderline: the overhead is an estimate, vLLM may refuse to start" if borderline
+               else "vLLM would refuse to start"),
+            Severity.WARNING if borderline else None)
 
 
 def _estimate(model: OverlayModel, server: VllmServer, classes: list[catalog.GpuClass], tp: int,

@@ -41,6 +41,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     for server in model.servers:
         if server.image.build == "cpu" or str(server.value("device") or "").lower() == "cpu":
             continue
+        if not server.workload.runs_pods:
+            continue   # a ServingRuntime's resources are defaults its InferenceServices override
         if model.pod_accelerators(server.template):
             continue
         container = server.container

@@ -17,8 +17,11 @@ from typing import Any
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.pods import mounted_volume
+from llmfleet.model.ray import serve_models
 from llmfleet.model.vllm.server import VllmServer
 
+#: The HOME of the Ray images (rayproject/ray): where a Ray worker's Hugging Face cache is.
+RAY_HOME = "/home/ray"
 PERSISTENT = ("persistentVolumeClaim", "hostPath", "nfs", "csi", "cephfs", "glusterfs", "iscsi",
               "azureFile", "image", "gcePersistentDisk", "awsElasticBlockStore")
 DEFAULT_HOME = "/root"
@@ -46,6 +49,11 @@ def hub_cache(server: VllmServer) -> tuple[str | None, str]:
             return None, name
         return value.rstrip("/") + suffix, name
     return DEFAULT_HOME + "/.cache/huggingface/hub", "the image's HOME (/root)"
+
+
+def is_hub_id(model_id: str) -> bool:
+    return bool(model_id) and not model_id.startswith(("/", "./", "s3://", "gs://", "gcs://", "pvc://", "oci://",
+                                                         "hf://", "http://", "https://"))
 
 
 def _kind(volume: dict[str, Any] | None) -> str:
@@ -77,9 +85,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
         containers: [{name: vllm, image: vllm/vllm-openai:v0.33.0, args: [meta-llama/Llama-3.1-8B-Instruct]}]
     """
+    yield from _ray_serve(model)
     for server in model.servers:
         model_id = server.model_id
-        if not model_id or model_id.startswith(("/", "./", "s3://", "gs://", "gcs://", "pvc://", "oci://")):
+        if not is_hub_id(model_id):
             continue
         folder, source = hub_cache(server)
         if folder is None:
@@ -92,3 +101,28 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                       f"container {server.container.name!r} downloads {model_id} into {folder} "
                       f"({source}), which is on {kind}: every new pod downloads the weights again; "
                       "mount a persistent volume there")
+
+
+def _ray_serve(model: OverlayModel) -> Iterator[Problem]:
+    """Ray Serve LLM apps: vLLM downloads into the Hugging Face cache of the GPU workers."""
+    for workload in model.workloads:
+        if workload.kind != "RayService":
+            continue
+        sources = [m for m in serve_models(workload.resource) if is_hub_id(m)]
+        if not sources:
+            continue
+        for template in workload.templates:
+            if not model.pod_accelerators(template):
+                continue
+            for container in template.main_containers:
+                env = {e.get("name"): e.get("value") for e in container.env}
+                folder = (env.get("HF_HUB_CACHE") or (env.get("HF_HOME") and f"{env['HF_HOME']}/hub")
+                          or f"{env.get('HOME') or RAY_HOME}/.cache/huggingface/hub")
+                kind = _kind(mounted_volume(container, str(folder)))
+                if kind in PERSISTENT:
+                    continue
+                yield Problem(workload.resource, template.spec_path,
+                              f"the Ray workers of {template.ref} download {', '.join(sources)} into "
+                              f"{folder}, which is on {kind}: every new or restarted worker downloads "
+                              "the weights again; mount a persistent volume at the Hugging Face cache")
+                break

@@ -1,9 +1,11 @@
-"""The command-line options of ``vllm serve`` in vLLM 0.33.0.
+"""The command-line options of ``vllm serve`` per vLLM release.
 
-``flags_0_33_0.txt`` is generated from the PyPI wheel by ``tools/scripts/extract_vllm_flags.py``
-(read its header); regenerate it when the pinned vLLM version changes.  ``REMOVED`` lists
-options that manifests still carry from older releases, with what replaces them
-(docs/reference/vllm-0.33.md §2.2, §5.11).
+``flags_<version>.txt`` are generated from the releases' PyPI wheels by
+``tools/scripts/extract_vllm_flags.py`` (each header names the wheel and its sha256).  A
+manifest is judged against the table of its image's release: the newest table at or below
+the image tag (an unknown tag or ``latest``: the newest).  ``REMOVED`` lists options that
+manifests still carry from older releases, with what replaces them
+(docs/reference/vllm-0.33.md §2.2, §5.11; docs/reference/vllm-versions.md).
 """
 
 from __future__ import annotations
@@ -121,13 +123,35 @@ def base_option(option: str) -> str:
     return option
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")[:3] if p.isdigit())
+
+
+@lru_cache(maxsize=256)
+def table_for(version: str | None) -> str:
+    """The flag table that judges ``version``: the newest release at or below it; the oldest
+    table for an older release; the newest for None."""
+    versions = table_versions()
+    if not version:
+        return NEWEST
+    wanted = version_key(version)
+    older = [v for v in versions if version_key(v) <= wanted]
+    return older[-1] if older else versions[0]
+
+
+def at_least(version: str | None, minimum: str) -> bool:
+    """Is the judged release (None: the newest) ``minimum`` or later?"""
+    return version_key(version or NEWEST) >= version_key(minimum)
+
+
 def lookup(option: str, version: str | None = None) -> Flag | None:
-    """What an option as written stands for, or None if vLLM 0.33.0 rejects it.
+    """What an option as written stands for in ``version`` (default: the newest release), or
+    None when that release's ``vllm serve`` rejects it.
 
     argparse also accepts an unambiguous prefix of a long option (``allow_abbrev`` is not
     turned off by vLLM's parser), so ``--tensor-parallel`` is ``--tensor-parallel-size``.
     """
-    table = known_flags()
+    table = known_flags(table_for(version))
     option = base_option(option)
     if option in table:
         return table[option]
