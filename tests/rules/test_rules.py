@@ -88,6 +88,8 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "scaler-name-length": {("error", "ScaledObject",
                             "meta-llama-3-1-8b-instruct-with-a-rather-long-name-server", "/metadata/name")},
     "alert-namespace": {("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr")},
+    "gpu-node-shape": {("error", "Deployment", "many", f"{C0}/resources"),
+                       ("error", "Deployment", "hungry", f"{C0}/resources")},
 }
 
 FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
