@@ -133,7 +133,8 @@ class Checker:
         if lint:
             from llmfleet.lint.engine import RuleSet
             self.rules = RuleSet.configure(config.rule_options,
-                                           [*config.disabled_rules, *options.disabled_rules])
+                                           [*config.disabled_rules, *options.disabled_rules],
+                                           config.enabled_rules)
 
     def _loader(self, targets: list[Target]) -> Loader:
         cache = None

@@ -47,6 +47,7 @@ class Config:
     #: The model gateway's committed routing table (relative to the root; "" = no gateway).
     routes_file: str = ""
     disabled_rules: list[str] = field(default_factory=list)
+    enabled_rules: list[str] = field(default_factory=list)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     source: Path | None = None
@@ -176,6 +177,7 @@ def load_config(root: Path | None = None) -> Config:
     config.routes_file = str((raw.get("gateway") or {}).get("routes-file", "") or "")
     lint = raw.get("lint") or {}
     config.disabled_rules = [str(x) for x in lint.get("disabled-rules", []) or []]
+    config.enabled_rules = [str(x) for x in lint.get("enabled-rules", []) or []]
     config.rule_options = {str(k): dict(v or {}) for k, v in (lint.get("rules") or {}).items()}
     limits = raw.get("limits") or {}
     base = Limits()
