@@ -101,7 +101,7 @@ LLAMA_405B_FP8 = "meta-llama/Llama-3.1-405B-Instruct-FP8"
 
 def test_405b_fp8_is_catalogued_as_a_prequantized_checkpoint():
     spec = catalog.find_model(LLAMA_405B_FP8)
-    assert spec.quantization == "fbgemm_fp8" and spec.source
+    assert spec.quantization in sizing.FP8_METHODS and spec.source
     # By hand: 126 x (2 x 16384^2 + 2 x 16384 x 1024 + 3 x 16384 x 53248 + 2 x 16384)
     # + 2 x 128256 x 16384 + 16384 = 405,853,388,800 parameters.
     per_layer = 2 * 16384 ** 2 + 2 * 16384 * 1024 + 3 * 16384 * 53248 + 2 * 16384
@@ -109,7 +109,7 @@ def test_405b_fp8_is_catalogued_as_a_prequantized_checkpoint():
     # No --quantization: the checkpoint's own method (vLLM reads quantization_config):
     # one byte per weight, the embedding and LM head in 16 bit.
     s = sizing.size(spec, catalog.get_gpu("h100-80gb"), tp=8)
-    assert s.quantization == "fbgemm_fp8"
+    assert s.quantization == spec.quantization
     assert s.weights_bytes == (spec.params - 2 * 128256 * 16384) + 2 * 128256 * 16384 * 2
 
 

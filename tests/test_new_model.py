@@ -172,7 +172,7 @@ BAD_INPUTS = [
     ("max-below-min", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--min-replicas", "3", "--max-replicas", "2"],
      r"--max-replicas 2 is below --min-replicas 3"),
     ("bad-quantization", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--quantization", "bnb"],
-     r"--quantization 'bnb': sizing knows fp8, awq"),
+     r"--quantization 'bnb': sizing knows fp8, .*awq"),
     ("awq-needs-checkpoint", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--quantization", "awq"],
      r"--quantization awq: needs a checkpoint quantized with it"),
 ]

@@ -139,7 +139,7 @@ data:
 
 
 @pytest.mark.parametrize("args, gpu_class", [
-    (["acme/Unknown-70B", "--max-model-len", "131072"], "l4"),                 # unknown model
+    (["acme/Custom-Chat", "--max-model-len", "131072"], "l4"),                 # size unknown
     (["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "131072"], "v100"),  # unknown GPU
     (["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "auto"], "l4"),   # vLLM fits it
     (["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "16k"], "l4"),    # 16000 fits
@@ -161,3 +161,26 @@ def test_rule_is_registered_and_documented():
     assert r.severity.value == "error" and r.scope == "input"
     doc = r.doc.lower()
     assert "passing" in doc and "failing" in doc and "docs/reference/vllm-0.33.md §4" in r.rationale
+
+
+def test_a_model_outside_the_catalog_is_sized_from_its_name():
+    # 70 B parameters in bf16 are 130 GiB: more than one L4 holds, whatever the length
+    [finding] = gpu_fit(deployment(["acme/Custom-70B-Chat"]))
+    assert finding.severity.value == "error" and finding.path.endswith("/args/0")
+    assert "≈ 70 B parameters by its name" in finding.message and "does not fit 1 x l4" in finding.message
+    # the same model quantized (AWQ, by its name) on 4 × A100: fits
+    assert gpu_fit(deployment(["acme/Custom-70B-Chat-AWQ", "--tensor-parallel-size", "4"],
+                              gpu_class="a100-80gb", gpus=4)) == []
+    # a mixture of experts counts every expert: 235 B in FP8 on 8 × H100 fits, on 2 does not
+    assert gpu_fit(deployment(["Qwen/Qwen3-235B-A22B-FP8", "-tp", "8"], gpu_class="h100-80gb", gpus=8)) == []
+    [moe] = gpu_fit(deployment(["Qwen/Qwen3-235B-A22B-FP8", "-tp", "2"], gpu_class="h100-80gb", gpus=2))
+    assert "≈ 235 B parameters" in moe.message
+
+
+def test_no_room_for_one_sequence_is_a_warning_for_an_estimate():
+    # 13 B in bf16 leave ~2 GiB of a 40 GB A100 ... on an L4 nothing: 13 B x 2 = 24 GiB > 20.3
+    text = deployment(["acme/Custom-7B-Chat", "--max-model-len", "1000000"], gpu_class="l4")
+    [finding] = gpu_fit(text)
+    assert finding.severity.value == "warning" and finding.path.endswith("/args/1")   # the option
+    assert "an estimate" in finding.message
+    assert gpu_fit(deployment(["acme/Custom-7B-Chat", "--max-model-len", "8192"], gpu_class="l4")) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from llmfleet.checks import RULE_CRASHED
+from llmfleet.lint.engine import RuleSet
 from llmfleet.lint.registry import all_rules
 
 from rules_helpers import FIXTURES, lint_file, lint_fleet_folder
@@ -20,7 +21,9 @@ C0 = f"{D}/containers/0"
 EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "gpu-request-limit": {("error", "Deployment", "m", f"{C0}/resources/limits/nvidia.com~1gpu")},
     "gpu-toleration": {("error", "Deployment", "m", D),
-                       ("error", "Deployment", "other-key", f"{D}/tolerations")},
+                       ("warning", "Deployment", "other-key", f"{D}/tolerations"),
+                       ("warning", "Deployment", "anywhere", D),
+                       ("warning", "Deployment", "misspelt", f"{D}/tolerations/0/key")},
     "gpu-node-selection": {("warning", "Deployment", "m", D)},
     "gpu-parallelism": {("error", "ConfigMap", "m-serve-config-7h2k9m4f5t", "/data/serve.yaml")},
     "gpu-shm": {("error", "Deployment", "m", C0)},
@@ -52,7 +55,8 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "scaler-bounds": {("error", "ScaledObject", "m", "/spec/minReplicaCount"),
                       ("error", "ScaledObject", "m", "/spec/triggers/0/metadata"),
                       ("warning", "ScaledObject", "m", "/spec/triggers/0/metadata/activationThreshold"),
-                      ("warning", "ScaledObject", "m", "/spec")},
+                      ("warning", "ScaledObject", "m", "/spec"),
+                      ("warning", "ScaledObject", "sized", "/spec/triggers/0/metadata/threshold")},
     "scaler-query-scope": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query")},
     "promql-syntax": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
                       ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
@@ -78,6 +82,20 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
                      ("warning", "Deployment", "m", f"{D}/volumes/0"),
                      ("warning", "Deployment", "m", f"{C0}/securityContext/capabilities/add"),
                      ("warning", "Deployment", "m", C0)},
+    "vllm-deprecated-entrypoint": {("warning", "Deployment", "openai", f"{C0}/command"),
+                                   ("error", "Deployment", "demo", f"{C0}/command")},
+    "gpu-missing": {("error", "Deployment", "m", f"{C0}/resources")},
+    "vllm-config-false": {("error", "ConfigMap", "cfg", "/data/serve.yaml")},
+    "model-cache": {("warning", "Deployment", "none", C0), ("warning", "Deployment", "emptydir", C0)},
+    "scaler-name-length": {("error", "ScaledObject",
+                            "meta-llama-3-1-8b-instruct-with-a-rather-long-name-server", "/metadata/name")},
+    "alert-namespace": {("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr")},
+    "image-placeholder": {("error", "Deployment", "m", f"{D}/containers/0/image"),
+                          ("error", "Deployment", "m", f"{D}/containers/1/image"),
+                          ("error", "Deployment", "m", f"{D}/containers/2/image")},
+    "image-digest": {("error", "Deployment", "m", f"{C0}/image")},
+    "gpu-node-shape": {("error", "Deployment", "many", f"{C0}/resources"),
+                       ("error", "Deployment", "hungry", f"{C0}/resources")},
 }
 
 FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
@@ -88,6 +106,10 @@ FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
                               ("error", "small2", "PodMonitor", "small2-server", "/spec/selector"),
                               ("error", "small2", "ScaledObject", "small2-extra", "/spec/scaleTargetRef")},
 }
+
+
+#: Rules that are off by default run in their tests as a repository that enables them would.
+OPT_IN = RuleSet.configure(enabled=["image-digest"])
 
 
 def _of(findings, rule_id):
@@ -118,7 +140,7 @@ def test_every_rule_documents_examples():
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))
 def test_bad_fixture(rule_id):
-    findings = _of(lint_file(FIXTURES / rule_id / "bad.yaml"), rule_id)
+    findings = _of(lint_file(FIXTURES / rule_id / "bad.yaml", OPT_IN), rule_id)
     got = {(f.severity.value, f.kind, f.name, f.path) for f in findings}
     assert got == EXPECTED[rule_id], [f.message for f in findings]
     assert len(findings) == len(EXPECTED[rule_id])
@@ -128,7 +150,7 @@ def test_bad_fixture(rule_id):
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))
 def test_good_fixture(rule_id):
-    findings = _of(lint_file(FIXTURES / rule_id / "good.yaml"), rule_id)
+    findings = _of(lint_file(FIXTURES / rule_id / "good.yaml", OPT_IN), rule_id)
     assert findings == [], [f.message for f in findings]
 
 
@@ -143,3 +165,7 @@ def test_fleet_bad(rule_id):
 def test_fleet_good(rule_id):
     findings = _of(lint_fleet_folder(FIXTURES / rule_id / "good"), rule_id)
     assert findings == [], [f.message for f in findings]
+
+
+def test_an_opt_in_rule_is_off_until_enabled():
+    assert _of(lint_file(FIXTURES / "image-digest" / "bad.yaml"), "image-digest") == []

@@ -71,6 +71,8 @@ def test_extractor_on_a_miniature_source_tree(tmp_path):
     (pkg / "engine").mkdir(parents=True)
     (pkg / "entrypoints" / "common").mkdir(parents=True)
     (pkg / "config").mkdir()
+    (pkg / "utils").mkdir()
+    (pkg / "utils" / "argparse_utils.py").write_text("class EnableDisableAction:\n    pass\n")
     (pkg / "_version.py").write_text('__version__ = "9.9.9"\n')
     (pkg / "config" / "parallel.py").write_text(textwrap.dedent("""\
         class ParallelConfig:

@@ -9,7 +9,7 @@ rules across every overlay and the namespace-wide kustomizations.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +133,8 @@ class Checker:
         if lint:
             from llmfleet.lint.engine import RuleSet
             self.rules = RuleSet.configure(config.rule_options,
-                                           [*config.disabled_rules, *options.disabled_rules])
+                                           [*config.disabled_rules, *options.disabled_rules],
+                                           config.enabled_rules)
 
     def _loader(self, targets: list[Target]) -> Loader:
         cache = None
@@ -203,7 +204,7 @@ class Checker:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def _tool_runner(self, models: list[OverlayModel]):  # -> Callable[[], None] | None
+    def _tool_runner(self, models: list[OverlayModel]) -> Callable[[], None] | None:
         """Start the rules' external tools (promtool) in the background, while Python
         validates; the returned function waits and attaches the results to the models."""
         assert self.rules is not None

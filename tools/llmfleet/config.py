@@ -47,6 +47,7 @@ class Config:
     #: The model gateway's committed routing table (relative to the root; "" = no gateway).
     routes_file: str = ""
     disabled_rules: list[str] = field(default_factory=list)
+    enabled_rules: list[str] = field(default_factory=list)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     source: Path | None = None
@@ -171,10 +172,12 @@ def load_config(root: Path | None = None) -> Config:
     config.cluster = ClusterSettings(
         gpu_taint_key=str(cluster.get("gpu-taint-key", defaults.gpu_taint_key)),
         gpu_label_keys=tuple(str(x) for x in cluster.get("gpu-label-keys", defaults.gpu_label_keys)),
-        adds_gpu_tolerations=bool(cluster.get("adds-gpu-tolerations", defaults.adds_gpu_tolerations)))
+        adds_gpu_tolerations=bool(cluster.get("adds-gpu-tolerations", defaults.adds_gpu_tolerations)),
+        node_shapes=tuple(cluster.get("node-shapes") or ()))
     config.routes_file = str((raw.get("gateway") or {}).get("routes-file", "") or "")
     lint = raw.get("lint") or {}
     config.disabled_rules = [str(x) for x in lint.get("disabled-rules", []) or []]
+    config.enabled_rules = [str(x) for x in lint.get("enabled-rules", []) or []]
     config.rule_options = {str(k): dict(v or {}) for k, v in (lint.get("rules") or {}).items()}
     limits = raw.get("limits") or {}
     base = Limits()

@@ -199,7 +199,7 @@ class CostOptions:
 
 
 def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float,
-                skipped: list[str] = ()) -> str:
+                skipped: list[str] | None = None) -> str:
     out: list[str] = []
     per_request = api.per_request
     out.append(api.arithmetic(requests_per_day))
@@ -229,13 +229,13 @@ def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
         high = sum(c.per_day_max for c in costs)
         out.append(f"fleet: {money(low)}/day at min replicas, {money(high)}/day at max replicas "
                    f"({len(costs)} overlays)")
-    for name in skipped:
+    for name in skipped or []:
         out.append(f"note: {name}: no GPU workload, not priced")
     return "\n".join(out) + "\n"
 
 
 def format_json(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float,
-                skipped: list[str] = ()) -> str:
+                skipped: list[str] | None = None) -> str:
     doc = {
         "assumptions": {
             "hours_per_day": HOURS_PER_DAY,
@@ -250,7 +250,7 @@ def format_json(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
         "overlays": [c.to_json(api, requests_per_day) for c in costs],
         "total": {"per_day_min": round(sum(c.per_day_min for c in costs), 6),
                   "per_day_max": round(sum(c.per_day_max for c in costs), 6)},
-        "skipped": list(skipped),
+        "skipped": list(skipped or []),
     }
     return json.dumps(doc, indent=2) + "\n"
 

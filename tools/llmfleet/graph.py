@@ -237,7 +237,7 @@ class Graph:
         openapi = data.get("openapi")
         if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
             self._ref(node, "openapi", openapi["path"], False)
-        globals_ = data.get("helmGlobals") if isinstance(data.get("helmGlobals"), dict) else {}
+        globals_: dict[str, Any] = data["helmGlobals"] if isinstance(data.get("helmGlobals"), dict) else {}
         chart_home = globals_.get("chartHome") or "charts"
         for chart in _as_list(data.get("helmCharts")):
             if not isinstance(chart, dict):

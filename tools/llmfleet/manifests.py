@@ -8,34 +8,37 @@ so a finding's JSON pointer can be turned back into a line.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from llmfleet.checks import (EMPTY_INPUT, NOT_KUBERNETES, YAML_ALIAS_BOMB, YAML_DEPTH,
+                             YAML_DUPLICATE_KEY, YAML_ENCODING, YAML_SYNTAX)
 from llmfleet.findings import Finding, Severity
 from llmfleet.model.k8s import Resource, escape_pointer_token, pointer  # noqa: F401  (re-exported)
 
-#: Upper bound on the number of nodes one file may expand to once aliases are followed.
-#: Kustomize output never uses aliases; a "billion laughs" document hits this in
-#: milliseconds instead of exhausting memory.
-MAX_EXPANDED_NODES = 250_000
+#: Alias expansions allowed in one document: Kubernetes manifests use few or none; a
+#: "billion laughs" document hits this in milliseconds instead of exhausting memory.
+MAX_ALIAS_EXPANSIONS = 100_000
+#: Nesting depth allowed in one document (Kubernetes objects nest a few dozen levels).
+MAX_DEPTH = 200
 
 #: Input error ids (reported as findings with this ``rule``).
 # libyaml's C scanner and parser when PyYAML was built with it: the same node marks,
 # several times faster on large rendered overlays.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-YAML_SYNTAX = "yaml-syntax"
-YAML_ENCODING = "yaml-encoding"
-YAML_ALIAS_BOMB = "yaml-alias-bomb"
-YAML_DUPLICATE_KEY = "yaml-duplicate-key"
-NOT_KUBERNETES = "not-kubernetes"
-EMPTY_INPUT = "empty-input"
+
 
 
 class _AliasBomb(Exception):
+    pass
+
+
+class _TooDeep(Exception):
     pass
 
 
@@ -46,18 +49,29 @@ class _DuplicateKey(Exception):
 
 
 class _Builder:
-    """Turns a composed YAML node graph into Python data and a pointer → line map."""
+    """Turns a composed YAML node graph into Python data and a pointer → line map.
 
-    def __init__(self, budget: list[int]):
+    Alias expansions (a node built again because an alias refers to it) are counted per
+    document: a "billion laughs" document trips the limit in milliseconds, while a large
+    document without aliases, or a stream of many documents, loads whatever its size."""
+
+    def __init__(self, line_offset: int = 0):
         self.constructor = SafeConstructor()
-        self.budget = budget
         self.lines: dict[str, int] = {}
+        self.offset = line_offset
+        self.built: set[int] = set()
+        self.expansions = 0
 
-    def build(self, node: Node, path: str = "") -> Any:
-        self.budget[0] -= 1
-        if self.budget[0] < 0:
-            raise _AliasBomb()
-        self.lines.setdefault(path, node.start_mark.line + 1)
+    def build(self, node: Node, path: str = "", depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise _TooDeep()
+        if id(node) in self.built:
+            self.expansions += 1
+            if self.expansions > MAX_ALIAS_EXPANSIONS:
+                raise _AliasBomb()
+        else:
+            self.built.add(id(node))
+        self.lines.setdefault(path, node.start_mark.line + 1 + self.offset)
         if isinstance(node, MappingNode):
             self.constructor.flatten_mapping(node)
             result: dict = {}
@@ -67,22 +81,23 @@ class _Builder:
                 if not isinstance(key, (str, int, float, bool)) and key is not None:
                     raise ConstructorError(None, None, "found an unhashable or complex key",
                                            key_node.start_mark)
+                line = key_node.start_mark.line + 1 + self.offset
                 if key in seen:
-                    raise _DuplicateKey(str(key), key_node.start_mark.line + 1, seen[key])
-                seen[key] = key_node.start_mark.line + 1
+                    raise _DuplicateKey(str(key), line, seen[key])
+                seen[key] = line
                 child = f"{path}/{escape_pointer_token(key)}"
-                self.lines[child] = key_node.start_mark.line + 1
-                result[key] = self.build(value_node, child)
+                self.lines[child] = line
+                result[key] = self.build(value_node, child, depth + 1)
             return result
         if isinstance(node, SequenceNode):
-            return [self.build(item, f"{path}/{i}") for i, item in enumerate(node.value)]
+            return [self.build(item, f"{path}/{i}", depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
         return self.constructor.construct_object(node)
 
 
-def _mark_line(exc: yaml.YAMLError) -> int:
+def _mark_line(exc: yaml.YAMLError, offset: int = 0) -> int:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return mark.line + 1 if mark is not None else 0
+    return mark.line + 1 + offset if mark is not None else 0
 
 
 def _short_yaml_error(exc: yaml.YAMLError) -> str:
@@ -102,44 +117,67 @@ def decode(raw: bytes, file: str) -> tuple[str | None, Finding | None]:
                              f"cannot be decoded ({exc.reason})", file=file, line=line)
 
 
+#: A document start or end marker at the start of a line.  Block scalars are indented, so a
+#: marker at column 0 always separates documents.
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
+
+
+def split_documents(text: str) -> Iterator[tuple[int, str]]:
+    """``(first line, text)`` of each document of a stream, so that one broken document
+    cannot hide the ones after it."""
+    starts = [m.start() for m in _MARKER.finditer(text)]
+    bounds = [0, *starts, len(text)]
+    for begin, end in zip(bounds, bounds[1:]):
+        chunk = text[begin:end]
+        if begin in starts and chunk.startswith("..."):
+            continue                                   # document end: nothing after it
+        if chunk.strip() and not all(line.lstrip().startswith("#") or not line.strip()
+                                     or line.startswith("%") or line.strip() == "---"
+                                     for line in chunk.splitlines()):
+            yield text.count("\n", 0, begin), chunk
+
+
 def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, int]] | Finding]:
-    """Yield ``(doc_index, data, lines)`` per document, or a Finding for what failed."""
-    loader = _Loader(text)
-    budget = [MAX_EXPANDED_NODES]
-    index = 0
-    try:
-        while loader.check_node():
-            node = loader.get_node()
+    """Yield ``(doc_index, data, lines)`` per document, or a Finding for each document that
+    cannot be loaded; the other documents are still loaded."""
+    for index, (offset, chunk) in enumerate(split_documents(text)):
+        loader = _Loader(chunk)
+        try:
+            node = loader.get_single_node()
             if node is None:
-                index += 1
                 continue
-            builder = _Builder(budget)
+            builder = _Builder(offset)
             try:
                 data = builder.build(node)
             except _AliasBomb:
                 yield Finding(YAML_ALIAS_BOMB, Severity.ERROR,
-                              f"document {index + 1} expands to more than {MAX_EXPANDED_NODES:,} "
-                              "nodes through YAML aliases (alias bomb); refusing to load it",
-                              file=file, line=node.start_mark.line + 1)
-                return
+                              f"document {index + 1} expands YAML aliases more than "
+                              f"{MAX_ALIAS_EXPANSIONS:,} times (alias bomb); refusing to load it",
+                              file=file, line=node.start_mark.line + 1 + offset)
+                continue
+            except _TooDeep:
+                yield Finding(YAML_DEPTH, Severity.ERROR,
+                              f"document {index + 1} nests deeper than {MAX_DEPTH} levels; "
+                              "refusing to load it", file=file, line=node.start_mark.line + 1 + offset)
+                continue
             except _DuplicateKey as dup:
                 yield Finding(YAML_DUPLICATE_KEY, Severity.ERROR,
                               f"duplicate key {dup.key!r} (first at line {dup.first_line})",
                               file=file, line=dup.line)
-                index += 1
                 continue
             except ConstructorError as exc:
                 yield Finding(YAML_SYNTAX, Severity.ERROR, _short_yaml_error(exc),
-                              file=file, line=_mark_line(exc))
-                index += 1
+                              file=file, line=_mark_line(exc, offset))
                 continue
             yield index, data, builder.lines
-            index += 1
-    except yaml.YAMLError as exc:
-        yield Finding(YAML_SYNTAX, Severity.ERROR, f"YAML syntax error: {_short_yaml_error(exc)}",
-                      file=file, line=_mark_line(exc))
-    finally:
-        loader.dispose()
+        except yaml.YAMLError as exc:
+            yield Finding(YAML_SYNTAX, Severity.ERROR, f"YAML syntax error: {_short_yaml_error(exc)}",
+                          file=file, line=_mark_line(exc, offset))
+        except RecursionError:
+            yield Finding(YAML_DEPTH, Severity.ERROR,
+                          f"document {index + 1} nests too deeply to load", file=file, line=offset + 1)
+        finally:
+            loader.dispose()
 
 
 def load_text(text: str, file: str, overlay: str = "") -> tuple[list[Resource], list[Finding]]:
@@ -169,8 +207,8 @@ def load_text(text: str, file: str, overlay: str = "") -> tuple[list[Resource], 
 
 def load_bytes(raw: bytes, file: str, overlay: str = "") -> tuple[list[Resource], list[Finding]]:
     text, problem = decode(raw, file)
-    if problem is not None:
-        return [], [_with_overlay(problem, overlay)]
+    if problem is not None or text is None:
+        return [], [_with_overlay(problem, overlay)] if problem is not None else []
     return load_text(text, file, overlay)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from llmfleet import render as render_mod
@@ -51,6 +52,9 @@ class RenderCache:
         self.enabled = enabled
         self.folder = cache_root(self.root) / "render"
         self.graph = Graph(DirReader(self.root))
+        # Renders run in threads; the graph's caches are not thread-safe (a dependency being
+        # computed by one thread looks empty to another), so keys are computed one at a time.
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
@@ -61,8 +65,10 @@ class RenderCache:
         except ValueError:
             return None
         relative = "" if relative == "." else relative
-        deps = self.graph.deps(relative)
-        if any("remote" in note for note in self.graph.notes(relative)):
+        with self._lock:
+            deps = self.graph.deps(relative)
+            notes = self.graph.notes(relative)
+        if any("remote" in note for note in notes):
             return None
         if any(dep.startswith("../") for dep in deps):
             return None

@@ -48,7 +48,8 @@ def _entries(configured: Mapping[str, Any], disabled: list[str]) -> list[dict[st
             "default_severity": check.severity.value, "scope": check.scope,
             "category": check.category, "description": check.description,
             "rationale": check.rationale, "remediation": check.remediation,
-            "enabled": check.id not in disabled, "builtin": isinstance(check, BuiltinCheck),
+            "enabled": check.id not in disabled and getattr(check, "default_enabled", True),
+            "builtin": isinstance(check, BuiltinCheck),
             "options": [{"name": o.name, "type": o.type.__name__, "default": o.default, "help": o.help}
                         for o in check.options],
         }

@@ -38,7 +38,7 @@ from llmfleet.model.vllm.startup import cold_load_for
 NAMESPACE = "inference"
 #: Components every model overlay uses, in the order the hand-written overlays list them
 #: (the GPU component and, for TP > 1, tensor-parallel come first).
-COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "egress-policy", "pdb")
+COMMON_COMPONENTS = ("model-cache", "api-key", "network-policy", "egress-policy", "pdb", "smoke-test")
 #: components/model-cache's PVC size; bigger models patch it.  Read from the repository
 #: (:func:`base_defaults`); these are the fallbacks.
 DEFAULT_CACHE_GIB = 50

@@ -18,13 +18,24 @@ with :mod:`ast` and replays what the parser construction does:
   ``--enable-x`` flag also accepts ``--disable-x`` (and the reverse); there is no
   ``--no-<inverse>``.
 
+Older releases keep the frontend options in ``vllm/entrypoints/openai/cli_args.py`` (0.8.5 ...
+0.28.0) or ``vllm/entrypoints/launchers/cli_args.py`` (0.29.0 ... 0.32.0), and 0.8.5 keeps the
+config dataclasses in one module, ``vllm/config.py``; every layout is read.  The generated
+``--disable-x`` inverse of ``--enable-x`` is added only when the wheel's
+``vllm/utils/argparse_utils.py`` defines ``EnableDisableAction`` (first in the 0.33.0 wheel of the
+releases tabled; absent from 0.8.5 ... 0.18.0).
+
 Usage::
 
-    pip download vllm==0.33.0 --no-deps -d /tmp/vllm
+    # one wheel or unpacked source tree (the folder that holds ``vllm/``) to stdout
     python tools/scripts/extract_vllm_flags.py /tmp/vllm/vllm-0.33.0-*.whl \
-        > tools/llmfleet/vllm/flags_0_33_0.txt
+        > tools/llmfleet/model/vllm/flags_0_33_0.txt
+    # download each release's wheel from PyPI (pip download --no-deps), write
+    # flags_<version>.txt into DIR, delete the wheel
+    python tools/scripts/extract_vllm_flags.py --pypi 0.8.5 0.10.2 0.33.0 --out tools/llmfleet/model/vllm
+    # which options appear and disappear between the tables in DIR (markdown)
+    python tools/scripts/extract_vllm_flags.py --history tools/llmfleet/model/vllm
 
-The argument may also be an unpacked source tree (the folder that holds ``vllm/``).
 Output: a header, then ``<option> <kind>`` per line, sorted.
 """
 
@@ -32,14 +43,20 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 FILES = (
     "vllm/engine/arg_utils.py",
-    "vllm/entrypoints/common/cli_args.py",
+    "vllm/entrypoints/common/cli_args.py",     # 0.33.0 layout
+    "vllm/entrypoints/launchers/cli_args.py",  # 0.29.0 ... 0.32.0 layout
+    "vllm/entrypoints/openai/cli_args.py",     # 0.8.5 ... 0.28.0 layout
+    "vllm/entrypoints/cli/serve.py",           # `vllm serve` subparser extras (--config in 0.8.5)
 )
+ARGPARSE_UTILS = "vllm/utils/argparse_utils.py"
 FRONTEND_CLASSES = ("BaseFrontendArgs", "FrontendArgs")
 ENABLE_DISABLE = {"--enable-": "--disable-", "--disable-": "--enable-"}
 
@@ -48,6 +65,11 @@ class Source:
     def __init__(self, path: Path):
         self.path = path
         self.zip = zipfile.ZipFile(path) if path.is_file() else None
+
+    def has(self, name: str) -> bool:
+        if self.zip is not None:
+            return name in self.zip.namelist()
+        return (self.path / name).is_file()
 
     def read(self, name: str) -> str:
         if self.zip is not None:
@@ -77,8 +99,9 @@ def dataclass_fields(source: Source) -> dict[str, dict[str, str]]:
     vllm/entrypoints/common (the config dataclasses ``get_kwargs`` reads)."""
     classes: dict[str, dict[str, str]] = {}
     for name in source.names():
-        if not name.endswith(".py") or not (name.startswith("vllm/config/")
-                                            or name.startswith("vllm/entrypoints/common/")):
+        if not name.endswith(".py") or not (name.startswith(("vllm/config/", "vllm/entrypoints/common/"))
+                                            or name == "vllm/config.py"
+                                            or name in FILES[1:-1]):
             continue
         tree = ast.parse(source.read(name))
         for node in tree.body:
@@ -121,9 +144,10 @@ def extract(source: Source, aliases: dict[str, str] | None = None,
     they stand for), generated negative options in ``negations`` (→ the option they negate)."""
     aliases = {} if aliases is None else aliases
     negations = {} if negations is None else negations
+    enable_disable = has_enable_disable_action(source)
     classes = dataclass_fields(source)
     flags: dict[str, str] = {}
-    for name in FILES:
+    for name in used_files(source):
         tree = ast.parse(source.read(name))
         for func in ast.walk(tree):
             if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -182,7 +206,7 @@ def extract(source: Source, aliases: dict[str, str] | None = None,
         if negated not in flags:
             add_flag(flags, negated, BOOL)
             negations[negated] = option
-        for prefix, inverse in ENABLE_DISABLE.items():
+        for prefix, inverse in (ENABLE_DISABLE.items() if enable_disable else ()):
             if option.startswith(prefix):
                 other = inverse + option[len(prefix):]
                 if other not in flags:  # only the inverse itself, no "--no-<inverse>"
@@ -191,29 +215,41 @@ def extract(source: Source, aliases: dict[str, str] | None = None,
     return flags
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    path = Path(argv[1])
+def used_files(source: Source) -> list[str]:
+    """The parser-building modules this release has (see FILES)."""
+    return [name for name in FILES if source.has(name)]
+
+
+def has_enable_disable_action(source: Source) -> bool:
+    """FlexibleArgumentParser turns BooleanOptionalAction into EnableDisableAction (0.33.0)."""
+    return source.has(ARGPARSE_UTILS) and "class EnableDisableAction" in source.read(ARGPARSE_UTILS)
+
+
+def render(path: Path) -> str:
+    """The data file for one wheel (or source tree)."""
     source = Source(path)
     aliases: dict[str, str] = {}
     negations: dict[str, str] = {}
     flags = extract(source, aliases, negations)
+    version = source.version()
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "(source tree)"
-    print(f"# Option strings accepted by `vllm serve` in vLLM {source.version()}.")
-    print("# Generated by tools/scripts/extract_vllm_flags.py from the PyPI wheel")
-    print(f"# {path.name} (sha256 {digest}),")
-    print("# obtained with `pip download vllm==0.33.0 --no-deps`; do not edit by hand.")
-    print("# Sources: vllm/engine/arg_utils.py (EngineArgs/AsyncEngineArgs.add_cli_args),")
-    print("# vllm/entrypoints/common/cli_args.py (make_arg_parser, FrontendArgs fields),")
-    print("# vllm/utils/argparse_utils.py (BooleanOptionalAction -> EnableDisableAction).")
-    print("# Format: '<option> <kind>'; kind: value (takes a value), optional (nargs='?'),")
-    print("# switch (store_true & co, no value), bool (BooleanOptionalAction, no value);")
-    print("# a third column names the registered option it stands for (short options and")
-    print("# aliases) or, followed by 'negates', the boolean option it sets to False")
-    print("# (--no-x; --disable-x for --enable-x and the reverse: EnableDisableAction).")
-    print("# argparse prefix abbreviations are not listed.")
+    files = used_files(source)
+    lines = [
+        f"# Option strings accepted by `vllm serve` in vLLM {version}.",
+        "# Generated by tools/scripts/extract_vllm_flags.py from the PyPI wheel",
+        f"# {path.name} (sha256 {digest}),",
+        f"# obtained with `pip download vllm=={version} --no-deps`; do not edit by hand.",
+        "# Sources: " + ", ".join(files) + " (add_argument calls, FrontendArgs fields,",
+        "# get_kwargs of the config dataclasses under vllm/config).",
+        "# Inverse --disable-x/--enable-x aliases (EnableDisableAction in "
+        + ARGPARSE_UTILS + "): " + ("yes" if has_enable_disable_action(source) else "no") + ".",
+        "# Format: '<option> <kind>'; kind: value (takes a value), optional (nargs='?'),",
+        "# switch (store_true & co, no value), bool (BooleanOptionalAction, no value);",
+        "# a third column names the registered option it stands for (short options and",
+        "# aliases) or, followed by 'negates', the boolean option it sets to False",
+        "# (--no-x; --disable-x for --enable-x and the reverse: EnableDisableAction).",
+        "# argparse prefix abbreviations are not listed.",
+    ]
     for option in sorted(flags):
         if option in negations:
             extra = f" {negations[option]} negates"
@@ -221,7 +257,71 @@ def main(argv: list[str]) -> int:
             extra = f" {aliases[option]}"
         else:
             extra = ""
-        print(f"{option} {flags[option]}{extra}")
+        lines.append(f"{option} {flags[option]}{extra}")
+    return "\n".join(lines) + "\n"
+
+
+def data_file_name(version: str) -> str:
+    return "flags_" + version.replace(".", "_") + ".txt"
+
+
+def from_pypi(versions: list[str], out: Path) -> int:
+    """Download each release's wheel with pip (no dependencies), write its table, delete it."""
+    for version in versions:
+        with tempfile.TemporaryDirectory(prefix="vllm-wheel-") as tmp:
+            subprocess.run([sys.executable, "-m", "pip", "download", f"vllm=={version}", "--no-deps",
+                            "--only-binary=:all:", "--quiet", "-d", tmp], check=True)
+            wheels = sorted(Path(tmp).glob("vllm-*.whl"))
+            if not wheels:
+                print(f"no wheel downloaded for vllm=={version}", file=sys.stderr)
+                return 1
+            (out / data_file_name(version)).write_text(render(wheels[0]), encoding="utf-8")
+            print(f"wrote {out / data_file_name(version)}", file=sys.stderr)
+    return 0
+
+
+def read_table(path: Path) -> tuple[str, set[str]]:
+    version, options = "", set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# Option strings accepted by `vllm serve` in vLLM "):
+            version = line.rsplit(" ", 1)[1].rstrip(".")
+        elif line and not line.startswith("#"):
+            options.add(line.split()[0])
+    return version, options
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def history(folder: Path) -> str:
+    """Markdown: the options each table adds and drops against the previous one."""
+    tables = sorted((read_table(p) for p in folder.glob("flags_*.txt")), key=lambda t: version_key(t[0]))
+    out = ["| release | options added since the previous table | options gone since the previous table |",
+           "|---|---|---|"]
+    for (old, old_opts), (new, new_opts) in zip(tables, tables[1:]):
+        added = " ".join(f"`{o}`" for o in sorted(new_opts - old_opts)) or "—"
+        gone = " ".join(f"`{o}`" for o in sorted(old_opts - new_opts)) or "—"
+        out.append(f"| {old} → {new} | {added} | {gone} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 3 and argv[1] == "--pypi":
+        args = argv[2:]
+        out = Path(".")
+        if "--out" in args:
+            i = args.index("--out")
+            out = Path(args[i + 1])
+            args = args[:i] + args[i + 2:]
+        return from_pypi(args, out)
+    if len(argv) == 3 and argv[1] == "--history":
+        sys.stdout.write(history(Path(argv[2])))
+        return 0
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    sys.stdout.write(render(Path(argv[1])))
     return 0
 
 

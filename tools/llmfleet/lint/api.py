@@ -110,6 +110,8 @@ class Rule:
     #: An external tool whose results the pipeline attaches to the model before the check
     #: runs (``model.tool_results[tool]``), e.g. promtool.
     tool: str = ""
+    #: False for a rule that runs only when ``lint.enabled-rules`` names it.
+    default_enabled: bool = True
 
     @property
     def doc(self) -> str:
@@ -134,7 +136,7 @@ _RULES: dict[str, Rule] = {}
 
 def rule(*, id: str, severity: Severity, description: str, remediation: str, rationale: str,
          scope: str = "input", category: str = "", options: Iterable[Option] = (),
-         tool: str = "") -> Callable[[Callable[..., Iterable[Problem]]], Callable[..., Iterable[Problem]]]:
+         tool: str = "", default_enabled: bool = True) -> Callable[[Callable[..., Iterable[Problem]]], Callable[..., Iterable[Problem]]]:
     """Register the decorated check function as a rule."""
     if scope not in SCOPES:
         raise ValueError(f"rule {id}: scope must be one of {SCOPES}")
@@ -147,7 +149,7 @@ def rule(*, id: str, severity: Severity, description: str, remediation: str, rat
         _RULES[id] = Rule(id=id, severity=severity, description=description,
                           remediation=remediation, rationale=rationale, scope=scope, check=func,
                           category=category or func.__module__.rsplit(".", 1)[-1].split("_")[0],
-                          options=tuple(options), tool=tool)
+                          options=tuple(options), tool=tool, default_enabled=default_enabled)
         return func
 
     return register

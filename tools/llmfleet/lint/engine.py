@@ -39,21 +39,22 @@ class RuleSet:
 
     @classmethod
     def configure(cls, configured: Mapping[str, Any] | None = None,
-                  disabled: Iterable[str] = ()) -> RuleSet:
+                  disabled: Iterable[str] = (), enabled: Iterable[str] = ()) -> RuleSet:
         """From ``lint.rules`` of llmfleet.yaml and the disabled ids (config and --disable);
         UsageError for an unknown id, option or value."""
         rules = {r.id: r for r in all_rules()}
         known = {c.id for c in all_checks()}
         disabled = list(disabled)
-        for rule_id in [*disabled, *(configured or {})]:
+        opted_in = set(enabled)
+        for rule_id in [*disabled, *opted_in, *(configured or {})]:
             if rule_id not in known:
                 hint = close_matches(rule_id)
                 raise UsageError(f"unknown rule id {rule_id!r}"
                                  + (f"; did you mean {', '.join(hint)}?" if hint else "")
                                  + " (`llmfleet rules` lists them)")
-        enabled = []
+        enabled_rules = []
         for rule_id, rule in rules.items():
-            if rule_id in disabled:
+            if rule_id in disabled or not (rule.default_enabled or rule_id in opted_in):
                 continue
             settings = as_dict((configured or {}).get(rule_id))
             try:
@@ -67,8 +68,8 @@ class RuleSet:
                 except ValueError:
                     raise UsageError(f"lint.rules.{rule_id}.severity: {settings['severity']!r} is "
                                      "not error, warning or info") from None
-            enabled.append(Enabled(rule, options, severity))
-        return cls(enabled)
+            enabled_rules.append(Enabled(rule, options, severity))
+        return cls(enabled_rules)
 
     def of_scope(self, scope: str) -> list[Enabled]:
         return [e for e in self.enabled if e.rule.scope == scope]

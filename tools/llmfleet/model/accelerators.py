@@ -53,6 +53,7 @@ class Table:
     resources: dict[str, AcceleratorResource]
     prefixes: tuple[tuple[str, AcceleratorResource], ...]
     labels: dict[str, LabelRule]
+    hint: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +70,9 @@ def table() -> Table:
             values=tuple((str(k), str(v)) for k, v in (spec.get("values") or {}).items()),
             patterns=tuple((re.compile(str(p), re.IGNORECASE), str(v))
                            for p, v in (spec.get("patterns") or {}).items()))
-    return Table(resources, prefixes, labels)
+    words = "|".join(re.escape(str(w)) for w in raw.get("hint_words") or [])
+    hint = re.compile(rf"(?i)(^|[^a-z0-9])({words})([^a-z0-9]|$)" if words else r"(?!)")
+    return Table(resources, prefixes, labels, hint)
 
 
 def accelerator_resource(name: str) -> AcceleratorResource | None:
@@ -144,7 +147,10 @@ def _judge(rules: dict[str, LabelRule], key: str, values: Sequence[str], operato
     """(selects accelerator nodes, classes, unmapped values) of one requirement."""
     rule = rules.get(key)
     if rule is None:
-        return False, [], []
+        # An unknown label that names an accelerator in its key or value: a pool of them.
+        hint = table().hint
+        named = bool(hint.search(key)) or any(hint.search(str(v)) for v in values)
+        return named and operator in ("In", "=", "Exists"), [], []
     if operator == "Exists":
         return rule.any_value, [], []
     if operator not in ("In", "="):
@@ -157,7 +163,9 @@ def _judge(rules: dict[str, LabelRule], key: str, values: Sequence[str], operato
             classes.append(gpu_class)
         else:
             unmapped.append((key, str(value)))
-    selects = bool(values) and (rule.any_value or not unmapped)
+    hint = table().hint
+    selects = bool(values) and (rule.any_value or not unmapped
+                                or all(hint.search(value) for _, value in unmapped))
     return selects, classes, unmapped
 
 

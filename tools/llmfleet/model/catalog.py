@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -125,7 +126,7 @@ def models() -> dict[str, ModelSpec]:
             context=int(e["context"]), dtype=str(e.get("dtype", "bfloat16")),
             gated=bool(e.get("gated", False)), vocab=e.get("vocab"), tied=e.get("tied"),
             sliding_window=e.get("sliding_window"), source=str(e.get("source", "")).strip(),
-            quantization=str(e["quantization"]).lower() if e.get("quantization") else None)
+            quantization=e.get("quantization"))
     return out
 
 
@@ -217,7 +218,7 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
         raise UsageError(f"--config-json {path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"--config-json {path}: not a JSON object")
-    config = raw.get("text_config") if isinstance(raw.get("text_config"), dict) else raw
+    config: dict[str, Any] = raw["text_config"] if isinstance(raw.get("text_config"), dict) else raw
     # Fields a text_config may leave to the top level.
     merged = {**{k: v for k, v in raw.items() if k != "text_config"}, **config}
 

@@ -268,7 +268,7 @@ def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
     for expr in as_list(normal.get("matchExpressions")):
         if not isinstance(expr, dict):
             return False
-        key, op, values = expr.get("key"), expr.get("operator"), as_list(expr.get("values"))
+        key, op, values = str(expr.get("key")), expr.get("operator"), as_list(expr.get("values"))
         if op == "In" and labels.get(key) not in values:
             return False
         if op == "NotIn" and key in labels and labels.get(key) in values:

@@ -34,6 +34,9 @@ class ClusterSettings:
     #: The cluster adds the GPU toleration to pods that request GPUs itself (GKE, or the
     #: ExtendedResourceToleration admission plugin).
     adds_gpu_tolerations: bool = False
+    #: The GPU node shapes the cluster has (names from llmfleet/data/node_shapes.yaml, or
+    #: shapes written out); empty: every shape the catalog knows.
+    node_shapes: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

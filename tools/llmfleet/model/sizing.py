@@ -24,8 +24,8 @@ The model follows vLLM 0.33.0 (docs/reference/vllm-0.33.md §4):
 * **KV cache per GPU** = budget - weights per GPU - overhead; **tokens of KV** = that
   / KV bytes per token per GPU; **concurrency at full context** = tokens / max-model-len.
 * **Pipeline parallelism** (``pp`` > 1, multi-node groups; docs/reference/vllm-multinode.md
-  §9): vLLM gives each stage ``layers / PP`` of the layers (the remainder to the middle
-  stages), the input embedding to the first stage and the LM head to the last, and cuts
+  §9): vLLM gives each stage ``layers // PP`` of the layers (the remainder one each to
+  the stages before the last), the input embedding to the first stage and the LM head to the last, and cuts
   every worker's KV cache to the smallest worker's block count.  So the heaviest stage
   bounds the instance: per GPU, the weights of ``ceil(layers / PP)`` layers plus one
   vocabulary x hidden matrix (16 bit when quantized), / TP; KV bytes per token per GPU
@@ -81,17 +81,16 @@ INT4_SCALE_BYTES = 0.02
 #: --quantization value -> bytes per (quantized) parameter; None: the model dtype.
 QUANTIZATION_BYTES: dict[str, float] = {
     "fp8": 1.0,
+    "fbgemm_fp8": 1.0,
+    "modelopt": 1.0,
     "awq": 0.5 + INT4_SCALE_BYTES,
     "awq_marlin": 0.5 + INT4_SCALE_BYTES,
     "gptq": 0.5 + INT4_SCALE_BYTES,
     "gptq_marlin": 0.5 + INT4_SCALE_BYTES,
-    # FBGEMM's row-wise FP8 checkpoints (e.g. meta-llama/Llama-3.1-405B-Instruct-FP8):
-    # one byte per weight plus a scale per output row, which rounds away.
-    "fbgemm_fp8": 1.0,
 }
 #: FP8 weight formats: without fp8 tensor cores (before Ada/Hopper) vLLM runs them
 #: weight-only through Marlin (fp8.py and fbgemm_fp8.py: use_marlin below capability 8.9).
-FP8_METHODS = ("fp8", "fbgemm_fp8")
+FP8_METHODS = ("fp8", "fbgemm_fp8", "modelopt")
 KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "bfloat16", "float16")
 
 
@@ -160,9 +159,9 @@ def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "aut
             * kv_bytes_per_element(model, kv_cache_dtype))
 
 
-def overhead_bytes(world: int = 1) -> float:
-    """Overhead per GPU of an instance of ``world`` GPUs (TP x PP)."""
-    return (OVERHEAD_GIB + (OVERHEAD_TP_GIB if world > 1 else 0.0)) * GIB
+def overhead_bytes(tp: int = 1, pp: int = 1) -> float:
+    """Overhead per GPU of an instance of tp x pp GPUs."""
+    return (OVERHEAD_GIB + (OVERHEAD_TP_GIB if tp * pp > 1 else 0.0)) * GIB
 
 
 def tp_problem(model: ModelSpec, tp: int) -> str | None:
@@ -191,6 +190,8 @@ class Sizing:
     quantization: str | None = None
     kv_cache_dtype: str = "auto"
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
+    #: Pipeline-parallel stages (across nodes with multi-node serving): each GPU holds
+    #: its stage's layers / TP, and the heaviest stage sizes the instance.
     pp: int = 1
 
     @property
@@ -222,7 +223,7 @@ class Sizing:
 
     @property
     def overhead_bytes_per_gpu(self) -> float:
-        return overhead_bytes(self.gpus)
+        return overhead_bytes(self.tp, self.pp)
 
     @property
     def kv_cache_bytes_per_gpu(self) -> float:
@@ -271,6 +272,46 @@ def size(model: ModelSpec, gpu: GpuClass, tp: int = 1, quantization: str | None 
                   gpu_memory_utilization, pp)
 
 
+# -- models outside the catalog: what the name and the settings tell ---------------------------
+
+#: Families whose attention stores a compressed latent KV (multi-head latent attention): far
+#: fewer KV bytes per token than the catalog's models, so no KV lower bound applies to them.
+LATENT_KV_FAMILIES = ("deepseek", "kimi", "moonlight", "minimax")
+
+
+@dataclass(frozen=True)
+class WeightsEstimate:
+    """Memory of a model known only by its size (from its id), per GPU."""
+
+    params: float
+    bytes_per_param: float
+    gpu: GpuClass
+    gpus: int
+    gpu_memory_utilization: float
+
+    @property
+    def weights_bytes_per_gpu(self) -> float:
+        return self.params * self.bytes_per_param / self.gpus
+
+    @property
+    def budget_bytes_per_gpu(self) -> float:
+        return self.gpu_memory_utilization * self.gpu.memory_gib * GIB
+
+    @property
+    def overhead_bytes_per_gpu(self) -> float:
+        return overhead_bytes(self.gpus)
+
+    @property
+    def left_bytes_per_gpu(self) -> float:
+        return self.budget_bytes_per_gpu - self.weights_bytes_per_gpu - self.overhead_bytes_per_gpu
+
+
+def kv_per_param_lower_bound() -> float:
+    """The fewest KV-cache bytes per token per parameter of any catalogued model (16-bit KV):
+    a model of unknown architecture needs at least about this much."""
+    return min(kv_bytes_per_token(m) / m.params for m in catalog.models().values())
+
+
 def fit_max_model_len(sizing: Sizing, sequences: int = MIN_CONCURRENCY) -> int | None:
     """The largest power of two <= the model's context (or the context itself) with room
     for ``sequences`` sequences of it; None below MIN_MODEL_LEN."""
@@ -314,7 +355,7 @@ class Plan:
         return None
 
 
-def _cheapest_key(s: Sizing):
+def _cheapest_key(s: Sizing) -> tuple[float, int, float]:
     return (round(s.price_per_hour, 6), s.tp, -s.gpu.memory_gib)
 
 
@@ -414,7 +455,7 @@ def gib(value: float) -> float:
     return value / GIB
 
 
-def _fits_nothing(model: ModelSpec, length: int, sequences: int, quantization, kv_cache_dtype,
+def _fits_nothing(model: ModelSpec, length: int, sequences: int, quantization: str | None, kv_cache_dtype: str,
                   util: float) -> str:
     largest = max(catalog.gpus().values(), key=lambda g: (g.memory_gib, -g.price_per_hour))
     weights = weight_bytes(model, quantization)

@@ -21,19 +21,19 @@ def render(report: Report) -> str:
             cases[subject.key] = []
             order.setdefault(subject.input, []).append(subject)
     for f in report.findings:
-        suite = f.overlay or f.file or "(input)"
-        cases = suites.setdefault(suite, {})
-        key = (suite, f.kind, f.namespace, f.name)
+        suite_key = f.overlay or f.file or "(input)"
+        cases = suites.setdefault(suite_key, {})
+        key = (suite_key, f.kind, f.namespace, f.name)
         if key not in cases:
             cases[key] = []
-            order.setdefault(suite, []).append(Subject(suite, f.file, f.kind, f.api_version,
+            order.setdefault(suite_key, []).append(Subject(suite_key, f.file, f.kind, f.api_version,
                                                        f.name, f.namespace))
         cases[key].append(f)
 
     root = ET.Element("testsuites", name="llmfleet " + report.command)
     total = failures = 0
     for suite_name, subjects in order.items():
-        suite = ET.SubElement(root, "testsuite", name=suite_name)
+        suite: ET.Element = ET.SubElement(root, "testsuite", name=suite_name)
         suite_failures = 0
         for subject in subjects:
             problems = suites[suite_name][subject.key]

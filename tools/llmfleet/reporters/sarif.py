@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from llmfleet import __version__
 from llmfleet.findings import Severity
@@ -70,7 +71,7 @@ def render(report: Report) -> str:
             message += f" (at {f.path})"
         if f.overlay:
             message = f"[{f.overlay}] {message}"
-        result = {
+        result: dict[str, Any] = {
             "ruleId": f.rule,
             "level": LEVEL[f.severity],
             "message": {"text": message},

@@ -84,10 +84,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     for kind, backends in (("Ingress", _ingress_services), ("HTTPRoute", _route_services)):
         for res in model.of_kind(kind):
             for path, name in backends(res):
-                service = model.get("Service", name, res.namespace)
-                if service is None:
+                target = model.get("Service", name, res.namespace)
+                if target is None:
                     continue
-                exposed = _unauthenticated(model, service)
+                exposed = _unauthenticated(model, target)
                 if exposed:
                     yield Problem(res, path,
                                   f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "

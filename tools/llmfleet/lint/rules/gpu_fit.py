@@ -11,8 +11,6 @@ before the pod ever reaches a GPU:
     weights / TP + overhead + 2 x layers x max(1, kv_heads / TP) x head_dim x bytes x max-model-len
         <= gpu-memory-utilization x GPU memory
 
-(with pipeline parallelism, the weights and layers of the heaviest stage: ``llmfleet.model.sizing``)
-
 with the model from the catalog (``llmfleet/data/models.yaml``), the GPU class from the
 pod's node selection (any known GPU label, ``llmfleet/data/accelerators.yaml``), and TP,
 max-model-len (default: the model's context), gpu-memory-utilization, quantization and
@@ -30,7 +28,12 @@ from typing import Any
 from llmfleet.errors import UsageError
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model import catalog, sizing
+from llmfleet.model.vllm import params
+from llmfleet.model.vllm.server import VllmServer
+from llmfleet.model.vllm.startup import bytes_per_parameter
 
+#: A shortfall within this fraction of the GPU budget is a warning, not an error.
+BORDERLINE = 0.10
 _LEN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$")
 
 
@@ -59,15 +62,23 @@ def _fraction(value: Any, default: float) -> float | None:
     return result if 0 < result <= 1 else None
 
 
+def _gpus_of(model: OverlayModel, server: VllmServer) -> tuple[list[catalog.GpuClass], int, int]:
+    """(GPU classes the server's pods may land on, tensor-parallel, pipeline-parallel)."""
+    classes = [g for g in (catalog.find_gpu(c) for c in model.node_selection(server.template).classes)
+               if g is not None]
+    return classes, server.tensor_parallel or 0, server.pipeline_parallel or 0
+
+
 @rule(id="gpu-fit", severity=Severity.ERROR,
       description="The model's weights per GPU plus the KV cache of one max-model-len sequence "
-                  "exceed gpu-memory-utilization × GPU memory (minus overhead)",
+                  "exceed gpu-memory-utilization × GPU memory (minus overhead); for a model outside "
+                  "the catalog, the weights alone (error) or an estimate of one sequence (warning)",
       remediation="Use a larger GPU class or tensor-parallel size, a quantized checkpoint or "
                   "fp8 KV cache, or a smaller max-model-len (llmfleet new-model --gpu CLASS "
                   "fits max-model-len to a GPU).",
-      rationale="vLLM refuses to start when the KV cache left after the weights cannot hold one "
-                "max-model-len sequence; the pod then crash-loops on an expensive GPU "
-                "(docs/reference/vllm-0.33.md §4.1-4.4).",
+      rationale="vLLM refuses to start when the weights do not fit or the KV cache left after "
+                "them cannot hold one max-model-len sequence; the pod then crash-loops on an "
+                "expensive GPU (docs/reference/vllm-0.33.md §4.1-4.4).",
       category="gpu")
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (Llama-3.1-8B on one L4: 15.0 GiB weights + 2.5 GiB overhead + 2 GiB of KV
@@ -87,27 +98,36 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
           - image: vllm/vllm-openai:v0.33.0
             args: [meta-llama/Llama-3.1-8B-Instruct, --max-model-len, "131072"]
             resources: {limits: {nvidia.com/gpu: 1}}
+
+    Failing (``.../args/0``; a model outside the catalog: 70 B in bf16 is 130 GiB, more than
+    one A100's 72.7 GiB budget)::
+
+        nodeSelector: {cloud.google.com/gke-accelerator: nvidia-a100-80gb}
+        containers:
+          - image: vllm/vllm-openai:v0.33.0
+            args: [acme/Custom-70B-Chat]
+            resources: {limits: {nvidia.com/gpu: 1}}
     """
     for server in model.api_servers:
+        classes, tp, pp = _gpus_of(model, server)
+        if not classes or tp < 1 or pp < 1:
+            continue
+        if server.is_unresolved("max-model-len") or server.is_unresolved("gpu-memory-utilization") \
+                or server.is_unresolved("quantization") or server.is_unresolved("kv-cache-dtype"):
+            continue
+        util = _fraction(server.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
+        if util is None:
+            continue
         spec = catalog.find_model(server.model_id)
         if spec is None:
-            continue
-        classes = [g for g in (catalog.find_gpu(c) for c in model.node_selection(server.template).classes)
-                   if g is not None]
-        if not classes:
-            continue
-        tp, pp = server.tensor_parallel, server.pipeline_parallel
-        if tp is None or tp < 1 or pp is None or pp < 1:
-            continue
-        if server.is_unresolved("max-model-len") or server.is_unresolved("gpu-memory-utilization"):
+            yield from _estimate(model, server, classes, tp, pp, util)
             continue
         raw_len = server.value("max-model-len")
         length = spec.context if raw_len is None else parse_len(raw_len)
-        util = _fraction(server.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
-        if length is None or util is None:
+        if length is None:
             continue
         try:
-            quantization = sizing.normalize_quantization(server.value("quantization"))
+            quantization = sizing.normalize_quantization(server.value("quantization") or spec.quantization)
             kv_dtype = str(server.value("kv-cache-dtype") or "auto").lower()
             sizing.kv_bytes_per_element(spec, kv_dtype)
         except UsageError:
@@ -117,17 +137,67 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         short = worst.shortfall_bytes(length)
         if short <= 0:
             continue
+        # Within 10% of the budget the sizing's overhead estimate decides: a warning.
+        borderline = short <= BORDERLINE * worst.budget_bytes_per_gpu
         where = server.get("max-model-len") or server.model
         resource = where.resource if where is not None else server.resource
         path = where.path if where is not None else server.container.path
         g = worst.gpu
+        shape = f"{tp} x {g.name}" if pp == 1 else f"{tp} x {pp} (pipeline) x {g.name}"
         yield Problem(
             resource, path,
-            f"{spec.id} does not fit {tp} x {g.name}" + (f" x {pp} pipeline stages" if pp > 1 else "")
-            + f" with max-model-len {length}: per GPU "
+            f"{spec.id} does not fit {shape} with max-model-len {length}: per GPU "
             f"{sizing.gib(worst.weights_bytes_per_gpu):.2f} GiB weights + "
             f"{sizing.gib(worst.overhead_bytes_per_gpu):.2f} GiB overhead + "
             f"{sizing.gib(length * worst.kv_bytes_per_token_per_gpu):.2f} GiB KV for one sequence = "
             f"{sizing.gib(worst.needed_bytes_per_gpu(length)):.2f} GiB > {util:g} x "
             f"{g.memory_gib:g} GiB = {sizing.gib(worst.budget_bytes_per_gpu):.2f} GiB; "
-            f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); vLLM would refuse to start")
+            f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); "
+            + ("borderline: the overhead is an estimate, vLLM may refuse to start" if borderline
+               else "vLLM would refuse to start"),
+            Severity.WARNING if borderline else None)
+
+
+def _estimate(model: OverlayModel, server: VllmServer, classes: list[catalog.GpuClass], tp: int,
+              pp: int, util: float) -> Iterator[Problem]:
+    """A model outside the catalog, sized from its id: weights that cannot fit are an error;
+    too little room for one max-model-len sequence, by the least KV any catalogued model
+    needs per parameter, is a warning.  Unknown size or precision: nothing."""
+    size = params.estimate(server.model_id)
+    if size is None or size.total_b is None:
+        return
+    dtype = str(server.value("dtype") or "auto").lower()
+    dtype_bytes = 4.0 if dtype in ("float32", "float") else 2.0
+    bpp = bytes_per_parameter(server.model_id, server.value("quantization"), dtype_bytes)
+    smallest = min(classes, key=lambda g: g.memory_gib)
+    estimate = sizing.WeightsEstimate(size.total_b * 1e9, bpp, smallest, tp * pp, util)
+    where = server.model
+    resource = where.resource if where is not None else server.resource
+    path = where.path if where is not None else server.container.path
+    gpus = f"{tp * pp} x {smallest.name}"
+    if estimate.left_bytes_per_gpu < 0:
+        yield Problem(
+            resource, path,
+            f"{server.model_id} (≈ {size.total_b:g} B parameters by its name, {bpp:g} byte(s) each) "
+            f"does not fit {gpus}: {sizing.gib(estimate.weights_bytes_per_gpu):.1f} GiB of weights + "
+            f"{sizing.gib(estimate.overhead_bytes_per_gpu):.1f} GiB overhead per GPU > {util:g} x "
+            f"{smallest.memory_gib:g} GiB = {sizing.gib(estimate.budget_bytes_per_gpu):.1f} GiB; "
+            "vLLM would refuse to start")
+        return
+    raw_len = server.value("max-model-len")
+    length = parse_len(raw_len) if raw_len is not None else None
+    name = server.model_id.lower()
+    if length is None or any(family in name for family in sizing.LATENT_KV_FAMILIES):
+        return
+    kv_bytes = 1 if str(server.value("kv-cache-dtype") or "").startswith("fp8") else 2
+    need = length * size.total_b * 1e9 * sizing.kv_per_param_lower_bound() * kv_bytes / 2 / (tp * pp)
+    if need > estimate.left_bytes_per_gpu:
+        setting = server.get("max-model-len")
+        yield Problem(
+            setting.resource if setting else resource, setting.path if setting else path,
+            f"{server.model_id} (≈ {size.total_b:g} B parameters by its name) on {gpus}: after "
+            f"{sizing.gib(estimate.weights_bytes_per_gpu):.1f} GiB of weights and overhead, "
+            f"{sizing.gib(estimate.left_bytes_per_gpu):.2f} GiB per GPU are left for the KV cache, "
+            f"less than the ≈ {sizing.gib(need):.2f} GiB one {length}-token sequence needs even for "
+            "the most KV-efficient catalogued architecture: vLLM would likely refuse to start "
+            "(an estimate: the model is not in the catalog)", Severity.WARNING)

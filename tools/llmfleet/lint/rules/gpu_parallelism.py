@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.accelerators import whole
-from llmfleet.model.vllm.server import VllmServer
+from llmfleet.model.vllm.server import RAY_KINDS, VllmServer
 
 
 def container_accelerators(model: OverlayModel, server: VllmServer) -> int:
@@ -33,11 +33,10 @@ def group_accelerators(model: OverlayModel, server: VllmServer) -> tuple[int, in
 
 
 def spans_pods(server: VllmServer) -> bool:
-    """The server's engine spans several pods: a LeaderWorkerSet group, a Ray cluster or a
-    KServe multi-node predictor."""
+    """The server's engine spans several pods: a LeaderWorkerSet group or a KServe multi-node
+    predictor (a Ray cluster places vLLM's workers itself: not judged here)."""
     return sum(t.pods_max for t in server.workload.templates) > 1 and server.workload.kind in (
-        "LeaderWorkerSet", "RayCluster", "RayService", "RayJob", "InferenceService",
-        "ServingRuntime", "ClusterServingRuntime")
+        "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
 
 
 @rule(id="gpu-parallelism", severity=Severity.ERROR,
@@ -63,6 +62,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         resources: {limits: {nvidia.com/gpu: 2}}
     """
     for server in model.api_servers:
+        if server.workload.kind in RAY_KINDS:
+            continue   # Ray schedules vLLM's workers on the cluster's GPUs itself
         size = server.world_size
         if size is None:
             continue   # a parallel size depends on a value the input does not hold

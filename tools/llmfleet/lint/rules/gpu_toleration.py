@@ -69,9 +69,11 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
           nodeSelector: {cloud.google.com/gke-accelerator: nvidia-l4}
           containers: [{name: vllm, resources: {limits: {nvidia.com/gpu: 1}}}]
 
-    Failing (``/spec/template/spec``)::
+    Failing (``/spec/template/spec``; an error on this cluster's own GPU nodes, a warning
+    where the taint depends on the cluster)::
 
         spec:
+          nodeSelector: {llmfleet.io/gpu-class: l4}
           containers: [{name: vllm, resources: {limits: {nvidia.com/gpu: 1}}}]
 
     Failing (``/spec/template/spec/tolerations/0/key``)::
@@ -100,6 +102,11 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if added:
             continue
         path = f"{template.spec_path}/tolerations" if items else template.spec_path
+        ours = any(k in model.cluster.gpu_label_keys for k in model.node_selection(template).keys)
         yield Problem(template.resource, path,
                       f"the pod of {template.ref} requests {gpus} GPU(s) but does not tolerate the "
-                      f"{key!r} NoSchedule taint of GPU nodes: it will stay Pending")
+                      f"{key!r} NoSchedule taint of GPU nodes: it will stay Pending"
+                      + ("" if ours else " where GPU nodes are tainted (cluster.gpu-label-keys nodes "
+                                         "are; set cluster.adds-gpu-tolerations where the cluster "
+                                         "adds the toleration)"),
+                      None if ours else Severity.WARNING)

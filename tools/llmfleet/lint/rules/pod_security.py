@@ -82,7 +82,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(key) is True:
             yield f"{sp}/{key}", f"{key} must not be true"
-    pod_sc = spec.get("securityContext") if isinstance(spec.get("securityContext"), dict) else {}
+    pod_sc: dict[str, Any] = spec["securityContext"] if isinstance(spec.get("securityContext"), dict) else {}
     yield from _baseline_sc(pod_sc, f"{sp}/securityContext")
     sysctls = pod_sc.get("sysctls")
     for i, item in enumerate(sysctls if isinstance(sysctls, list) else []):
@@ -106,7 +106,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
     for section, i, container in _containers(spec):
         base = f"{sp}/{section}/{i}"
         name = container.get("name")
-        sc = container.get("securityContext") if isinstance(container.get("securityContext"), dict) else {}
+        sc: dict[str, Any] = container["securityContext"] if isinstance(container.get("securityContext"), dict) else {}
         scp = f"{base}/securityContext"
         if sc.get("privileged") is True:
             yield f"{scp}/privileged", f"container {name!r}: privileged must not be true"

@@ -58,6 +58,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                               f"probe restarts it after {window} s, before the model is loaded "
                               f"(expected ≈ {need.seconds} s; {need.why})", Severity.ERROR)
                 continue
+            delay = probe_field(probe, "initialDelaySeconds")
+            if delay >= options["min-window-seconds"]:
+                yield Problem(server.resource, f"{path}/initialDelaySeconds",
+                              f"the liveness probe of container {container.name!r} waits "
+                              f"initialDelaySeconds {delay} s instead of a startupProbe: a load "
+                              "slower than that is killed, a faster one waits it out; use a "
+                              "startupProbe (its window can be long, it stops once the model is up)")
+                continue
         if tolerance < minimum:
             yield Problem(server.resource, path,
                           f"liveness probe of container {container.name!r} restarts it after "

@@ -17,8 +17,8 @@ from llmfleet.model.vllm.startup import cold_load
 
 
 @rule(id="probe-startup", severity=Severity.ERROR,
-      description="The vLLM container has no startupProbe, or its window is shorter than the "
-                  "expected cold load of the model",
+      description="The vLLM container's startupProbe window is shorter than the expected cold load "
+                  "of the model, or it has neither a startupProbe nor a readinessProbe",
       remediation="Add startupProbe {httpGet: {path: /health, port: 8000}, periodSeconds: 10, "
                   "failureThreshold: N} with N × 10 s at or above the cold load (60 for 7-8B "
                   "models, 90 or more for 70B).",
@@ -35,21 +35,27 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
         startupProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 10, failureThreshold: 30}
 
-    Failing, warning (``/spec/template/spec/containers/0``): no startupProbe at all.
+    Failing, warning (``/spec/template/spec/containers/0``): no startupProbe and no
+    readinessProbe (the pod is Ready, and gets traffic, before the model is loaded).  Without a
+    startupProbe a readinessProbe gates traffic, and probe-liveness judges a liveness probe.
+    A window between half the estimate and the estimate is a warning: the estimate is rough.
     """
     for server in model.api_servers:
         container = server.container
         need = cold_load(server.model_id, server.value("quantization"), server.nodes or 1)
         probe = container.probe("startupProbe")
         if probe is None:
-            yield Problem(server.resource, container.path,
-                          f"container {container.name!r} has no startupProbe: vLLM refuses "
-                          f"connections until the model is loaded (expected ≈ {need.seconds} s; {need.why})",
-                          Severity.WARNING)
+            if container.probe("readinessProbe") is None:
+                yield Problem(server.resource, container.path,
+                              f"container {container.name!r} has neither a startupProbe nor a "
+                              "readinessProbe: the pod is Ready, and the Service sends it requests, "
+                              f"before vLLM listens (expected load ≈ {need.seconds} s; {need.why})",
+                              Severity.WARNING)
             continue
         window = probe_window(probe)
         if window < need.seconds:
             yield Problem(server.resource, f"{container.path}/startupProbe",
                           f"startupProbe window of container {container.name!r} is {window} s "
                           f"(initialDelaySeconds + failureThreshold × periodSeconds), shorter "
-                          f"than the expected cold load of {need.seconds} s ({need.why})")
+                          f"than the expected cold load of {need.seconds} s ({need.why})",
+                          None if window < need.seconds / 2 else Severity.WARNING)

@@ -21,16 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from llmfleet.errors import UsageError
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model import autoscaling, catalog, sizing
 from llmfleet.model.pods import probe_window
+from llmfleet.model.scaling import Autoscaler, Trigger
+from llmfleet.model.vllm.server import VllmServer
 
 REQUIRED = ("serverAddress", "query", "threshold")
 
 
 @rule(id="scaler-bounds", severity=Severity.ERROR,
       description="ScaledObject min > max, a prometheus trigger without serverAddress/query/"
-                  "threshold, a dead activationThreshold, or a scale-down window shorter than "
-                  "the startup window",
+                  "threshold, a dead activationThreshold, a scale-down window shorter than the "
+                  "startup window, or a queue/KV-cache threshold above what a replica holds",
       remediation="Keep minReplicaCount ≤ maxReplicaCount, give every prometheus trigger "
                   "serverAddress, query and a numeric threshold, drop activationThreshold when "
                   "minReplicaCount ≥ 1, and set scaleDown.stabilizationWindowSeconds at or above "
@@ -84,6 +88,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         workload = scaler.target
         if workload is None:
             continue
+        yield from _against_sizing(model, scaler)
         windows = [probe_window(probe) for server in model.servers_in(workload)
                    if (probe := server.container.probe("startupProbe")) is not None]
         if not windows:
@@ -97,4 +102,57 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                           + ("" if explicit else " (the HPA default)")
                           + f", shorter than the startup window of {workload.resource.ref} "
                           f"({startup} s): replicas are removed faster than one can load the model",
+                          Severity.WARNING)
+
+
+def _metric(trigger: Trigger) -> str | None:
+    """Which vLLM gauge a per-replica (AverageValue) trigger targets."""
+    query = trigger.query
+    if query is None or not query.ok or trigger.metric_type != "AverageValue":
+        return None
+    names = set(query.metric_names)
+    if names == {"vllm:num_requests_waiting"}:
+        return "queue"
+    if names == {"vllm:kv_cache_usage_perc"}:
+        return "kv"
+    return None
+
+
+def _targets(model: OverlayModel, server: VllmServer) -> autoscaling.ScalerTargets | None:
+    """What one replica of this server holds, from the sizing (catalogued models and GPUs)."""
+    spec = catalog.find_model(server.model_id)
+    gpu = catalog.find_gpu(model.node_selection(server.template).gpu_class or "")
+    tp, pp = server.tensor_parallel, server.pipeline_parallel
+    length = server.int_value("max-model-len", spec.context if spec else None)
+    util = server.value("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
+    if spec is None or gpu is None or not tp or not pp or not length:
+        return None
+    try:
+        size = sizing.size(spec, gpu, tp, server.value("quantization") or spec.quantization,
+                           str(server.value("kv-cache-dtype") or "auto"), float(util), pp)
+        seqs = server.int_value("max-num-seqs", autoscaling.default_max_num_seqs(gpu.memory_gib, gpu.name))
+        return autoscaling.derive_targets(size.kv_tokens, length, seqs or 256)
+    except (UsageError, ValueError, TypeError):
+        return None
+
+
+def _against_sizing(model: OverlayModel, scaler: Autoscaler) -> Iterator[Problem]:
+    """A per-replica threshold above what one replica holds scales out only once requests
+    already wait longer than a whole request (llmfleet.model.autoscaling)."""
+    servers = [s for s in model.api_servers if s.workload is scaler.target]
+    targets = _targets(model, servers[0]) if len(servers) == 1 else None
+    if targets is None:
+        return
+    for trigger in scaler.triggers:
+        metric, threshold = _metric(trigger), trigger.threshold
+        if metric is None or threshold is None:
+            continue
+        derived = targets.queue_depth if metric == "queue" else targets.kv_cache_usage
+        if threshold > derived * 1.1 + 1e-9:
+            what = "waiting requests" if metric == "queue" else "KV-cache usage"
+            yield Problem(scaler.resource, f"{trigger.path}/metadata/threshold",
+                          f"trigger {trigger.name or trigger.index} scales out at {threshold:g} {what} "
+                          f"per replica, but one replica holds {targets.concurrency:.2f} sequences of "
+                          f"max-model-len (the sizing), which gives a target of {derived:g}: the fleet "
+                          "scales out only after requests queue for longer than a whole request",
                           Severity.WARNING)

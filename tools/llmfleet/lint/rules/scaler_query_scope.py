@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import promql_parser
+
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model.promql import Selector
+from llmfleet.model.promql import Query, Selector, parse_query
 
 
 def _full_match(pattern: str, value: str) -> bool:
@@ -41,14 +43,47 @@ def selects(selector: Selector, label: str, value: str) -> bool:
     return True
 
 
+#: Labels that scope a query to the target's own pods when the served model is not known.
+POD_SCOPE_LABELS = ("model_name", "pod", "pod_name", "service", "job", "deployment", "instance")
+#: Aggregations that return one element whatever the input (without by/without).
+SINGLE = {"sum", "max", "min", "avg", "count", "stddev", "stdvar", "quantile", "group"}
+
+
+def multi_series(query: Query) -> str | None:
+    """Why a query may return more than one element, or None when it returns one number."""
+    node = query.ast
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    if isinstance(node, (promql_parser.NumberLiteral, promql_parser.StringLiteral)):
+        return None
+    if isinstance(node, promql_parser.Call) and getattr(node.func, "name", "") in ("scalar", "vector"):
+        return None
+    if isinstance(node, promql_parser.BinaryExpr):
+        left = multi_series(parse_query(str(node.lhs)))
+        right = multi_series(parse_query(str(node.rhs)))
+        return left or right
+    if isinstance(node, promql_parser.AggregateExpr):
+        op = str(node.op).lower().rsplit(".", 1)[-1].strip()
+        modifier = node.modifier
+        labels = list(getattr(modifier, "labels", None) or []) if modifier is not None else []
+        grouping = str(getattr(modifier, "type", "")).lower()
+        if op in SINGLE and not labels and "without" not in grouping:
+            return None
+        if op in SINGLE and "without" not in grouping:
+            return f"{op} by ({', '.join(labels)}) returns one series per {', '.join(labels)}"
+        return f"{op} can return several series"
+    return "it is not aggregated: it returns one series per pod (and engine)"
+
+
 @rule(id="scaler-query-scope", severity=Severity.ERROR,
-      description="A ScaledObject prometheus query does not select the target's served model "
-                  "(model_name) and namespace",
-      remediation="Filter every vllm: selector with model_name=\"<served-model-name>\" and "
-                  "namespace=\"<namespace>\", e.g. "
+      description="A ScaledObject prometheus query may return more than one series, or does not "
+                  "select the target's served model (model_name) or pods and its namespace",
+      remediation="Aggregate to one number and filter every vllm: selector with "
+                  "model_name=\"<served-model-name>\" and namespace=\"<namespace>\", e.g. "
                   "sum(vllm:num_requests_waiting{model_name=\"m\",namespace=\"ns\"}).",
-      rationale="KEDA divides the query's value by the target per replica: a query that also "
-                "counts other models' or namespaces' queues scales this model for their load "
+      rationale="KEDA's Prometheus scaler errors when a query returns more than one element, and "
+                "divides the value by the target per replica: a query that also counts other "
+                "models' or namespaces' queues scales this model for their load "
                 "(docs/reference/tooling.md §8).",
       category="scaler")
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
@@ -59,26 +94,41 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     Failing (``/spec/triggers/0/metadata/query``)::
 
         query: sum(vllm:num_requests_waiting)
+
+    Failing (``/spec/triggers/0/metadata/query``; one series per pod)::
+
+        query: vllm:num_requests_waiting{model_name="llama", namespace="llm"}
     """
     for scaler in model.scaled_objects:
         workload = scaler.target
-        if workload is None:
-            continue
-        served = [s.served_model_name for s in model.servers_in(workload) if s.served_model_name]
+        served = [s.served_model_name for s in model.servers_in(workload) if s.served_model_name] \
+            if workload is not None else []
         namespace = scaler.resource.namespace
         for trigger in scaler.triggers:
             query = trigger.query
             if query is None or not query.ok:
                 continue  # promql-syntax reports a query that does not parse
+            path = f"{trigger.path}/metadata/query"
+            several = multi_series(query)
+            if several:
+                yield Problem(scaler.resource, path,
+                              f"the query of trigger {trigger.index} may return more than one series "
+                              f"({several}): KEDA's prometheus scaler fails when a query returns more "
+                              "than one element; wrap it in sum(...)")
             checked = [s for s in query.selectors if s.name.startswith("vllm:")] or query.selectors
             missing = set()
             for sel in checked:
-                if served and not any(selects(sel, "model_name", m) for m in served):
-                    missing.add(f"model_name=\"{served[0]}\"")
+                if served:
+                    if not any(selects(sel, "model_name", m) for m in served):
+                        missing.add(f"model_name=\"{served[0]}\"")
+                elif not any(sel.has_label(label) for label in POD_SCOPE_LABELS):
+                    missing.add("model_name (or the target's pods)")
                 if namespace and not selects(sel, "namespace", namespace):
                     missing.add(f"namespace=\"{namespace}\"")
+                elif not namespace and not sel.has_label("namespace"):
+                    missing.add("namespace")
             if missing:
-                yield Problem(scaler.resource, f"{trigger.path}/metadata/query",
+                yield Problem(scaler.resource, path,
                               f"the query of trigger {trigger.index} does not filter on "
                               f"{' and '.join(sorted(missing))}: it measures other models or "
                               "namespaces too")

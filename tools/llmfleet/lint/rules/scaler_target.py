@@ -39,6 +39,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             continue
         scaled = scaler.resource
         ref = scaler.target_ref
+        if ref.explicit and not model.is_overlay and not model.workloads:
+            continue   # a lone ScaledObject file: its target is deployed from elsewhere
         if not ref.explicit:
             yield Problem(scaled, "/spec", "the ScaledObject has no spec.scaleTargetRef")
             continue

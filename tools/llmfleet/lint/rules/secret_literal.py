@@ -17,11 +17,28 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.k8s import escape_pointer_token
 
+#: A value that only holds a place for the real one (filled by envsubst, a template or a person).
+PLACEHOLDER = re.compile(r"^\s*(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\([A-Za-z_][A-Za-z0-9_]*\)|<[^>]*>|\{\{.*\}\}|"
+                         r"(?i:replace[_-]?(me|with.*)?|change[_-]?me|todo|xxx+|your[_-].*|dummy|placeholder|"
+                         r"example|\*+|redacted))\s*$")
+#: Values that look like credentials whatever the variable is called.
+TOKEN_LIKE = re.compile(r"^(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
+                        r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+|AKIA[0-9A-Z]{16})$")
 SENSITIVE = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|VLLM_API_KEY|.*_TOKEN|.*_KEY|.*_SECRET"
                        r"|.*PASSWORD.*)$", re.IGNORECASE)
 SECRET_OPTIONS = ("api-key", "hf-token")
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
+
+
+def _decoded(value: Any) -> str:
+    import base64
+    import binascii
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return str(value)
 
 
 def is_literal(value: Any) -> bool:
@@ -33,10 +50,12 @@ def is_literal(value: Any) -> bool:
 
 
 @rule(id="secret-literal", severity=Severity.ERROR,
-      description="A token/key/password env var with a literal value, or --api-key/--hf-token "
-                  "written literally in args or serve.yaml",
-      remediation="Put the value in a Secret and use env valueFrom.secretKeyRef (VLLM_API_KEY, "
-                  "HF_TOKEN) instead of --api-key/--hf-token.",
+      description="A credential in the manifests: a token/key/password env var with a literal "
+                  "value, --api-key/--hf-token written in args or serve.yaml, or a Secret whose "
+                  "data the manifests carry (secretGenerator literals and files included)",
+      remediation="Create the Secret out of band (kubectl create secret, External Secrets, SOPS) "
+                  "and reference it with env valueFrom.secretKeyRef (VLLM_API_KEY, HF_TOKEN) instead "
+                  "of --api-key/--hf-token or a committed Secret.",
       rationale="A manifest is committed, rendered in CI logs and PR diffs, and readable by anyone "
                 "who can read the Deployment: a credential in it is published "
                 "(docs/reference/vllm-0.33.md §5.12).",
@@ -49,6 +68,12 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     Failing (``/spec/template/spec/containers/0/env/0/value``)::
 
         env: [{name: HF_TOKEN, value: hf_abcdef}]
+
+    Failing (``/stringData/token``; a warning when the value is a placeholder such as
+    ``REPLACE_WITH_TOKEN`` or ``$HF_TOKEN``)::
+
+        kind: Secret
+        stringData: {token: hf_0123456789abcdefghij}
     """
     for container in model.containers():
         for i, item in enumerate(container.data.get("env") or []):
@@ -59,6 +84,34 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 yield Problem(container.resource, f"{container.path}/env/{i}/value",
                               f"env {name} of container {container.name!r} has a literal value; "
                               "take it from a Secret (valueFrom.secretKeyRef)")
+    for secret in model.of_kind("Secret"):
+        for section in ("stringData", "data"):
+            values = secret.data.get(section)
+            if not isinstance(values, dict):
+                continue
+            for key, value in values.items():
+                text = _decoded(value) if section == "data" else str(value)
+                if value is None or text == "":
+                    continue
+                path = f"/{section}/{escape_pointer_token(key)}"
+                if PLACEHOLDER.match(text):
+                    yield Problem(secret, path,
+                                  f"Secret {secret.name!r} key {key!r} is part of the manifests with a "
+                                  "placeholder (<redacted>): the real value gets written into a file "
+                                  "that can be committed or logged; create the Secret out of band",
+                                  Severity.WARNING)
+                else:
+                    yield Problem(secret, path,
+                                  f"Secret {secret.name!r} key {key!r} holds a value committed with the "
+                                  "manifests (<redacted>, from a Secret manifest or a secretGenerator "
+                                  "literal or file): anyone who reads the repository has it")
+    for container in model.containers():
+        for i, item in enumerate(container.data.get("env") or []):
+            if isinstance(item, dict) and not SENSITIVE.match(str(item.get("name") or "")) \
+                    and TOKEN_LIKE.match(str(item.get("value") or "")):
+                yield Problem(container.resource, f"{container.path}/env/{i}/value",
+                              f"env {item.get('name')} of container {container.name!r} holds what looks "
+                              "like a token (<redacted>); take it from a Secret")
     for server in model.servers:
         for setting in server.all:
             if setting.name in SECRET_OPTIONS and is_literal(setting.raw or setting.value):

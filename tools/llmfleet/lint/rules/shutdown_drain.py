@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.vllm import flags as vflags
 
 
 @rule(id="shutdown-drain", severity=Severity.WARNING,
@@ -33,6 +34,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         args: [--config, /etc/vllm/serve.yaml, --port, "8000"]
     """
     for server in model.api_servers:
+        if vflags.lookup("--shutdown-timeout", server.version) is None:
+            continue   # the release predates --shutdown-timeout (0.18.0): nothing to ask for
         setting = server.get("shutdown-timeout")
         container = server.container
         if setting is None:

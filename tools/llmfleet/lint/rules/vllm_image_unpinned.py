@@ -37,6 +37,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         image = images.parse(container.image)
         if not container.image or not (image.mentions_vllm or id(container) in servers):
             continue
+        if "$" in container.image or "{{" in container.image:
+            continue   # a template placeholder, filled before apply: no tag to judge
         if image.digest:
             continue
         if not image.tag:

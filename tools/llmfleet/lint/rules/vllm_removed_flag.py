@@ -36,19 +36,29 @@ def _removed_name(setting: Setting) -> str | None:
     return None
 
 
+#: The image ENTRYPOINT became `vllm serve` after the 0.8 releases (vllm#17172, 2025-05): with
+#: older images and the api_server module, --model is the normal option.
+SERVE_ENTRYPOINT_FROM = "0.9.0"
+
+
 @rule(id="vllm-removed-flag", severity=Severity.ERROR,
-      description="A vLLM option (arg or --config key) that vLLM 0.33.0 removed, does not know, "
-                  "or deprecates",
+      description="A vLLM option (arg or --config key) that the image's vLLM release removed, does "
+                  "not know, or deprecates",
       remediation="Remove the option or use its replacement named in the message; check "
                   "`vllm serve --help` of the pinned release.",
       rationale="vLLM's argument parser exits on an unknown option (\"unrecognized arguments\"), "
-                "so the pod crash-loops; options were removed across releases "
-                "(docs/reference/vllm-0.33.md §2.2).",
+                "so the pod crash-loops; options were added and removed across releases, so each "
+                "manifest is judged against its image's release (docs/reference/vllm-versions.md).",
       category="vllm")
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
         args: [--config, /etc/vllm/serve.yaml, --port, "8000", --shutdown-timeout, "45"]
+
+    Passing (``--swap-space`` still exists in 0.10)::
+
+        image: vllm/vllm-openai:v0.10.1
+        args: [org/m, --swap-space, "4"]
 
     Failing (``/spec/template/spec/containers/0/args/2``)::
 
@@ -58,24 +68,33 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     unknown key such as ``tensor-paralel-size: 2``.
     """
     for server in model.servers:
+        release = server.image.vllm_version
+        judged = f"vLLM {release}" if release else f"vLLM {VLLM_VERSION} (the newest; the image names no release)"
         for setting in server.all:
             removed = _removed_name(setting)
             where = setting.where
-            if removed is not None:
+            if not setting.known:
+                if removed is not None:
+                    info = vflags.REMOVED[removed]
+                    yield Problem(setting.resource, setting.path,
+                                  f"--{removed} ({where}) is not an option of {judged}: {info.why}; "
+                                  f"replacement: {info.replacement}")
+                else:
+                    yield Problem(setting.resource, setting.path,
+                                  f"{where}: {judged} has no option --{setting.name}; "
+                                  "`vllm serve` fails with \"unrecognized arguments\"")
+                continue
+            if removed is not None and not vflags.REMOVED[removed].fatal and vflags.at_least(release, VLLM_VERSION):
                 info = vflags.REMOVED[removed]
                 yield Problem(setting.resource, setting.path,
                               f"--{removed} ({where}): {info.why}; replacement: {info.replacement}",
-                              None if info.fatal else Severity.WARNING)
-                continue
-            if not setting.known:
-                yield Problem(setting.resource, setting.path,
-                              f"{where}: vLLM {VLLM_VERSION} has no option --{setting.name}; "
-                              "`vllm serve` fails with \"unrecognized arguments\"")
+                              Severity.WARNING)
                 continue
             if setting.name == "model" and (setting.source == "config"
-                                            or server.entrypoint not in (VLLM_SERVE, IMAGE)):
-                continue   # `model:` in the file, and --model of the api_server entrypoint
-            if setting.name in vflags.DEPRECATED:
+                                            or server.entrypoint not in (VLLM_SERVE, IMAGE)
+                                            or not vflags.at_least(release, SERVE_ENTRYPOINT_FROM)):
+                continue   # `model:` in the file, --model of the api_server entrypoint
+            if setting.name in vflags.DEPRECATED and vflags.at_least(release, VLLM_VERSION):
                 yield Problem(setting.resource, setting.path,
                               f"--{setting.name} ({where}) is deprecated in vLLM {VLLM_VERSION}; "
                               f"use {vflags.DEPRECATED[setting.name]}", Severity.WARNING)

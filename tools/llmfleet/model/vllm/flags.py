@@ -1,9 +1,11 @@
-"""The command-line options of ``vllm serve`` in vLLM 0.33.0.
+"""The command-line options of ``vllm serve`` per vLLM release.
 
-``flags_0_33_0.txt`` is generated from the PyPI wheel by ``tools/scripts/extract_vllm_flags.py``
-(read its header); regenerate it when the pinned vLLM version changes.  ``REMOVED`` lists
-options that manifests still carry from older releases, with what replaces them
-(docs/reference/vllm-0.33.md §2.2, §5.11).
+``flags_<version>.txt`` are generated from the releases' PyPI wheels by
+``tools/scripts/extract_vllm_flags.py`` (each header names the wheel and its sha256).  A
+manifest is judged against the table of its image's release: the newest table at or below
+the image tag (an unknown tag or ``latest``: the newest).  ``REMOVED`` lists options that
+manifests still carry from older releases, with what replaces them
+(docs/reference/vllm-0.33.md §2.2, §5.11; docs/reference/vllm-versions.md).
 """
 
 from __future__ import annotations
@@ -68,10 +70,29 @@ class Flag:
     negates: bool = False  # "--no-x" / the EnableDisableAction inverse: sets it to False
 
 
+def data_file(version: str) -> str:
+    """``0.18.0`` → ``flags_0_18_0.txt``."""
+    return "flags_" + version.replace(".", "_") + ".txt"
+
+
+def table_versions() -> list[str]:
+    """The releases with a committed flag table (``flags_<version>.txt``), oldest first."""
+    names = [entry.name for entry in resources.files(__package__).iterdir()
+             if entry.name.startswith("flags_") and entry.name.endswith(".txt")]
+    versions = [name[len("flags_"):-len(".txt")].replace("_", ".") for name in names]
+    return sorted(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()))
+
+
 @lru_cache(maxsize=None)
-def known_flags() -> dict[str, Flag]:
-    """``{option as written: Flag}`` from the generated data file."""
-    text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
+def known_flags(version: str = NEWEST) -> dict[str, Flag]:
+    """``{option as written: Flag}`` from the generated data file of ``version`` (one of
+    :func:`table_versions`, each extracted from that release's PyPI wheel; the newest by
+    default)."""
+    name = DATA_FILE if version == NEWEST else data_file(version)
+    path = resources.files(__package__).joinpath(name)
+    if not path.is_file():
+        raise KeyError(f"no vLLM flag table for {version} (have {', '.join(table_versions())})")
+    text = path.read_text(encoding="utf-8")
     table: dict[str, Flag] = {}
     for line in text.splitlines():
         line = line.strip()
@@ -102,13 +123,35 @@ def base_option(option: str) -> str:
     return option
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")[:3] if p.isdigit())
+
+
+@lru_cache(maxsize=256)
+def table_for(version: str | None) -> str:
+    """The flag table that judges ``version``: the newest release at or below it; the oldest
+    table for an older release; the newest for None."""
+    versions = table_versions()
+    if not version:
+        return NEWEST
+    wanted = version_key(version)
+    older = [v for v in versions if version_key(v) <= wanted]
+    return older[-1] if older else versions[0]
+
+
+def at_least(version: str | None, minimum: str) -> bool:
+    """Is the judged release (None: the newest) ``minimum`` or later?"""
+    return version_key(version or NEWEST) >= version_key(minimum)
+
+
 def lookup(option: str, version: str | None = None) -> Flag | None:
-    """What an option as written stands for, or None if vLLM 0.33.0 rejects it.
+    """What an option as written stands for in ``version`` (default: the newest release), or
+    None when that release's ``vllm serve`` rejects it.
 
     argparse also accepts an unambiguous prefix of a long option (``allow_abbrev`` is not
     turned off by vLLM's parser), so ``--tensor-parallel`` is ``--tensor-parallel-size``.
     """
-    table = known_flags()
+    table = known_flags(table_for(version))
     option = base_option(option)
     if option in table:
         return table[option]

@@ -37,7 +37,7 @@ from llmfleet.model.k8s import Resource, as_list, dig, escape_pointer_token
 from llmfleet.model.vllm import flags as vflags
 from llmfleet.model.vllm import images
 from llmfleet.model.vllm.expansion import ConfigMapFinder, Environment
-from llmfleet.model.workloads import Container
+from llmfleet.model.workloads import Container, PodTemplate, Workload
 
 DEFAULT_PORT = 8000
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
@@ -50,6 +50,10 @@ OPENAI_API_SERVER = "openai.api_server"         # python -m vllm.entrypoints.ope
 LEGACY_API_SERVER = "api_server"                # python -m vllm.entrypoints.api_server (demo server)
 IMAGE = "image"                                 # no command: the image ENTRYPOINT (vllm serve)
 
+#: Workloads whose pods run Ray (KubeRay): vLLM runs inside Ray Serve replicas, configured by
+#: the serve application, not by the container's command line.
+RAY_KINDS = frozenset({"RayService", "RayCluster", "RayJob"})
+#: ``vllm bench``, ``vllm run-batch`` and other subcommands are not the server.
 OPENAI_MODULE = "vllm.entrypoints.openai.api_server"
 LEGACY_MODULE = "vllm.entrypoints.api_server"
 
@@ -103,11 +107,11 @@ class VllmServer:
 
     # -- identity ----------------------------------------------------------------------------
     @property
-    def template(self):  # -> PodTemplate
+    def template(self) -> PodTemplate:
         return self.container.template
 
     @property
-    def workload(self):  # -> Workload
+    def workload(self) -> Workload:
         return self.container.template.workload
 
     @property
@@ -170,7 +174,9 @@ class VllmServer:
 
     @property
     def all(self) -> list[Setting]:
-        return [*self.config, *self.cli]
+        """Every option as written: the config file's (ignored ``key: false`` included), then
+        the command line's."""
+        return [*self.config, *self.config_ignored, *self.cli]
 
     @property
     def headless(self) -> bool:
@@ -396,6 +402,9 @@ def read_server(container: Container, find_configmap: ConfigMapFinder) -> VllmSe
     (a download script, Ray worker, another program)."""
     if container.is_init:
         return None
+    if container.template.workload.kind in RAY_KINDS and not container.command \
+            and not any("vllm" in a for a in container.args):
+        return None   # KubeRay runs `ray start` in Ray pods, never the image's ENTRYPOINT
     env = Environment(container.data, container.path, container.template.namespace, find_configmap)
     server = VllmServer(container, env)
     command = _expand_words(container, env, "command")
