@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from llmfleet import __version__, exitcodes
-from llmfleet.config import load_config
-from llmfleet.errors import LlmfleetError
+from llmfleet.config import load_config, resolve_overlay_arg
+from llmfleet.errors import LlmfleetError, UsageError
 from llmfleet.reporters import FORMATS, REPORTERS
 
 
@@ -64,14 +64,20 @@ def main():
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Print, or write the file whole (a temporary file renamed into place)."""
+    """Print, or write the file whole (a temporary file renamed into place), creating its
+    folder when it does not exist.  A file that cannot be written is a usage error (exit 2)."""
     if not output or output == "-":
         click.echo(text, nl=False)
         return
     path = Path(output)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True) if tmp.parent.is_dir() else None
+        raise UsageError(f"-o {output}: cannot write the report: {exc.strerror or exc}") from None
 
 
 def report_options(func):
@@ -99,7 +105,11 @@ def validate_options(func):
                      help="CRD schema location in kubeconform's template syntax (repeatable); "
                           "tried before those in llmfleet.yaml."),
         click.option("--ignore-missing-schemas", is_flag=True,
-                     help="A kind with no schema is skipped instead of an error."),
+                     help="A kind with no schema (or whose download failed) is not an error; "
+                          "its apiVersion, kind and metadata are still checked."),
+        click.option("--offline", is_flag=True,
+                     help="Never download a schema: local locations and the cache only "
+                          "(also LLMFLEET_OFFLINE=1)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -131,7 +141,25 @@ def _options(**kwargs):
         jobs=kwargs.get("jobs"),
         verbose=bool(kwargs.get("verbose")),
         disabled_rules=list(kwargs.get("disabled_rules") or []),
+        offline=bool(kwargs.get("offline")),
     )
+
+
+def check_rule_ids(disabled: list[str], config) -> None:
+    """--disable and lint.disabled-rules name rules that exist; else exit 2 with close matches."""
+    import difflib
+
+    from llmfleet.lint.registry import all_rules
+    known = [r.id for r in all_rules()]
+    sources = [(rule_id, "--disable") for rule_id in disabled]
+    sources += [(rule_id, f"{config.source.name if config.source else 'llmfleet.yaml'} "
+                          "lint.disabled-rules") for rule_id in config.lint.disabled_rules]
+    for rule_id, where in sources:
+        if rule_id in known:
+            continue
+        close = difflib.get_close_matches(rule_id, known, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else "`llmfleet rules` lists them"
+        raise UsageError(f"{where} {rule_id}: no such rule; {hint}")
 
 
 def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
@@ -147,15 +175,18 @@ def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
 
 
 @main.command()
-@click.argument("overlay", type=click.Path(exists=True, file_okay=False))
+@click.argument("overlay")
 @click.option("-v", "--verbose", is_flag=True, help="Say which renderer was used (on stderr).")
 def build(overlay: str, verbose: bool):
-    """Render one OVERLAY to stdout (kustomize if on PATH, else kubectl kustomize)."""
+    """Render one OVERLAY to stdout (kustomize if on PATH, else kubectl kustomize).
+
+    OVERLAY is a kustomization folder or an overlay name (overlays/<name> or <name>)."""
     from llmfleet.render import find_renderer, render
+    directory = resolve_overlay_arg(load_config(), overlay)
     renderer = find_renderer()
     if verbose:
         click.echo(f"llmfleet: rendering with {renderer.name} ({renderer.argv[0]})", err=True)
-    rendered = render(Path(overlay), renderer)
+    rendered = render(directory, renderer)
     if not rendered.ok:
         click.echo(f"llmfleet: {overlay}: kustomize build failed: {rendered.error}", err=True)
         sys.exit(exitcodes.FINDINGS)
@@ -188,6 +219,7 @@ def lint(targets, fmt, output, strict, **kwargs):
     no target means every overlay."""
     options = _options(strict=strict, **kwargs)
     config = load_config()
+    check_rule_ids(options.disabled_rules, config)
     from llmfleet.runner import run_lint
     finish(run_lint(config, list(targets), options), fmt, output, strict)
 
@@ -202,27 +234,65 @@ def lint(targets, fmt, output, strict, **kwargs):
 @lint_options
 @report_options
 def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
-    """Build, validate and lint OVERLAYS (default: all) and run the fleet-wide rules."""
+    """Build, validate and lint OVERLAYS (default: all) and run the fleet-wide rules.
+
+    An overlay is a folder (overlays/<name>) or a bare overlay name (<name>)."""
     options = _options(strict=strict, **kwargs)
     config = load_config()
+    check_rule_ids(options.disabled_rules, config)
     _say_tools(options)
     from llmfleet.runner import run_check
     finish(run_check(config, list(overlays), options, changed_since=changed_since), fmt, output, strict)
 
 
+def reported_severities(rule) -> list[str]:
+    """Every severity the rule can report: its default first, then any other that its
+    module passes to a Problem (a rule may raise or lower one case, e.g. probe-liveness
+    reports an error when there is no startupProbe at all)."""
+    import ast
+    import inspect
+    import sys as _sys
+
+    found = [rule.severity.value]
+    try:
+        tree = ast.parse(inspect.getsource(_sys.modules[rule.check.__module__]))
+    except (OSError, TypeError, KeyError, SyntaxError):
+        return found
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.decorator_list:
+            # The @rule(severity=...) decorator itself is the default, already listed.
+            node.decorator_list = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "Severity"):
+            value = node.attr.lower()
+            if value in ("error", "warning", "info") and value not in found:
+                found.append(value)
+    return found
+
+
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules(fmt):
-    """List the lint rules: id, severity, description and remediation."""
+    """List the lint rules: id, the severities lint reports (default first), description and
+    remediation.  Rules turned off in llmfleet.yaml (lint.disabled-rules) are marked."""
     import json
 
     from llmfleet.lint.registry import all_rules
     listed = all_rules()
+    try:
+        disabled = set(load_config().lint.disabled_rules)
+    except LlmfleetError:
+        disabled = set()
     if fmt == "json":
-        click.echo(json.dumps([{"id": r.id, "severity": r.severity.value, "scope": r.scope,
+        click.echo(json.dumps([{"id": r.id, "severity": r.severity.value,
+                                "severities": reported_severities(r),
+                                "enabled": r.id not in disabled, "scope": r.scope,
                                 "category": r.category, "description": r.description,
                                 "remediation": r.remediation} for r in listed], indent=2))
         return
     for r in listed:
-        click.echo(f"{r.id:<24} {r.severity.value:<8} {r.description}")
-        click.echo(f"{'':<33} fix: {r.remediation}")
+        severity = "/".join(reported_severities(r))
+        note = " (disabled in llmfleet.yaml)" if r.id in disabled else ""
+        click.echo(f"{r.id:<24} {severity:<14} {r.description}{note}")
+        click.echo(f"{'':<39} fix: {r.remediation}")
