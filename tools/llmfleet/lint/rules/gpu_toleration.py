@@ -3,8 +3,8 @@
 GPU node pools are tainted so that ordinary pods stay off them: GKE adds
 ``nvidia.com/gpu=present:NoSchedule`` to every GPU node, and the repository's node pools use
 the key configured as ``lint.gpu-taint-key`` in llmfleet.yaml.  A GPU pod without a matching
-toleration stays Pending forever.  No generic linter checks this (/work/shared/reference/
-docs/reference/tooling.md §0, §4.3: "GPU requests/limits, tolerations, nodeSelector: none").  A toleration
+toleration stays Pending forever.  No generic linter checks this
+(docs/reference/tooling.md §0, §4.3: "GPU requests/limits, tolerations, nodeSelector: none").  A toleration
 with ``operator: Exists`` and no key tolerates every taint (Kubernetes, "Taints and
 Tolerations").
 """
