@@ -4,6 +4,8 @@
 # so that stdout is the command's own output:
 #   make build MODEL=<overlay> | .venv/bin/llmfleet lint -
 #   make check ARGS="--format json" | python3 -m json.tool
+# (Run from another make or with -C, GNU make itself prints "Entering directory" before it
+# reads this file: add --no-print-directory there.)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv

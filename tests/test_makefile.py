@@ -18,9 +18,12 @@ LLMFLEET = REPO_ROOT / ".venv" / "bin" / "llmfleet"
 
 
 def make(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """make as a user runs it from a shell: not nested in the `make test` that runs pytest
+    (a nested make prints "Entering directory" itself, before it reads the Makefile)."""
     require(MAKE is not None, "make is not installed (.ci/run installs it)")
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     return subprocess.run([MAKE, *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+                          env={**clean, **(env or {})}, timeout=timeout)
 
 
 def fake_python(tmp_path: Path, version: str) -> Path:

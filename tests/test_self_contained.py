@@ -50,8 +50,9 @@ def headings(name: str) -> set[str]:
 
 
 def test_no_path_outside_the_repository():
+    here = Path(__file__).relative_to(REPO_ROOT).as_posix()      # the patterns themselves
     offenders = [f"{name}:{i}: {line.strip()}"
-                 for name, text in tracked_text_files() if not name.startswith(NOT_YET)
+                 for name, text in tracked_text_files() if not name.startswith(NOT_YET) and name != here
                  for i, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
     assert not offenders, "paths outside the repository:\n" + "\n".join(offenders)
 

@@ -94,6 +94,8 @@ def collect_targets(config: Config, targets: list[str], default_all: bool = True
             continue
         path = Path(raw)
         if not path.exists():
+            if path.suffix in YAML_SUFFIXES:
+                raise UsageError(f"{raw}: no such file or directory")
             # A bare overlay name (or overlays/<name> from another folder); else a clear error.
             path = resolve_overlay_arg(config, raw)
         if path.is_dir():
