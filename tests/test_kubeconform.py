@@ -72,8 +72,19 @@ def test_parse_report_maps_results_to_objects():
     findings = kubeconform.parse_report(report, resources)
     assert [(f.rule, f.kind, f.name, f.path, f.line, f.message) for f in findings] == [
         ("schema", "Deployment", "my-app", "/spec/replicas", 5, "got string, want null or integer"),
-        ("schema-missing", "Widget", "w", "", 0, "could not find schema for Widget"),
+        ("schema-missing", "Widget", "w", "", 0, "could not find schema for Widget (reported once per kind)"),
     ]
+
+
+def test_parse_report_missing_and_undownloadable_schemas_once_per_kind():
+    resources, _ = load_text(DEPLOYMENT, "d.yaml")
+    failed = "failed downloading schema at https://x/widget_v1.json: dial tcp: no such host"
+    report = {"resources": [
+        {"filename": "stdin", "kind": "Widget", "name": f"w{i}", "version": "example.com/v1",
+         "status": "statusError", "msg": failed} for i in range(3)]}
+    findings = kubeconform.parse_report(report, resources)
+    assert [(f.rule, f.name) for f in findings] == [("schema-missing", "w0")]
+    assert kubeconform.parse_report(report, resources, ignore_missing=True) == []
 
 
 def test_missing_kubeconform_is_exit_3(cli, empty_repo, monkeypatch, tmp_path):

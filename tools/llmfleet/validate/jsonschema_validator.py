@@ -23,14 +23,16 @@ MISSING_RULE = "schema-missing"
 MAX_ERRORS_PER_OBJECT = 20
 
 
-def _error_findings(resource: Resource, error: jsonschema.ValidationError) -> list[Finding]:
+def _error_findings(resource: Resource, error: jsonschema.ValidationError,
+                    schema_name: str = "") -> list[Finding]:
     path = pointer(*error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set((error.schema or {}).get("properties", {}))
         extras = sorted(k for k in error.instance if k not in allowed)
+        where = schema_name or f"the {resource.kind} schema"
         if extras:
             return [resource.finding(SCHEMA_RULE, Severity.ERROR,
-                                     f"unknown field {extra!r} (not in the {resource.kind} schema)",
+                                     f"unknown field {extra!r} (not in {where})",
                                      path + pointer(extra)) for extra in extras]
     if error.validator in ("oneOf", "anyOf") and error.context:
         required = [e for e in error.context if e.validator == "required" and not e.path]
@@ -63,12 +65,12 @@ def missing_message(miss: SchemaMiss, kubernetes_version: str, display=str) -> s
             f"Tried: {tried}. Fix: {hint}")
 
 
-def _validate(resource: Resource, hit: SchemaHit) -> list[Finding]:
+def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "") -> list[Finding]:
     errors = sorted(hit.validator.iter_errors(resource.data),
                     key=lambda e: (list(map(str, e.absolute_path)), e.message))
     findings: list[Finding] = []
     for error in errors[:MAX_ERRORS_PER_OBJECT]:
-        findings.extend(_error_findings(resource, error))
+        findings.extend(_error_findings(resource, error, schema_name))
     return findings
 
 
@@ -93,5 +95,5 @@ def validate_resources(resources: list[Resource], store: SchemaStore,
                 MISSING_RULE, Severity.ERROR, missing_message(found, store.kubernetes_version, display)))
         basic = store.basic()
         if basic is not None:
-            findings.extend(_validate(resource, basic))
+            findings.extend(_validate(resource, basic, "Kubernetes ObjectMeta"))
     return findings
