@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
+#: The JSON schemas vendored in the repository (schemas/README.md): CRDs, SARIF, workflows.
+SCHEMAS = REPO_ROOT / "schemas"
 IN_CI = bool(os.environ.get("CI"))
 
 
