@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from llmfleet import exitcodes
-from llmfleet_testlib import REPO_ROOT, overlay_names
+from llmfleet_testlib import REPO_ROOT, overlay_names, single_node_overlays
 
-OVERLAY = overlay_names()[0]
+OVERLAY = single_node_overlays()[0]
 
 
 @pytest.mark.parametrize("form", [OVERLAY, f"overlays/{OVERLAY}", f"overlays/{OVERLAY}/"])
@@ -88,7 +88,8 @@ def test_rules_lists_every_severity_lint_reports(cli, repo_copy):
     by_id = {r["id"]: r for r in json.loads(result.stdout)}
     # probe-liveness warns by default and reports an error when there is no startupProbe.
     assert by_id["probe-liveness"]["severities"] == ["warning", "error"]
-    assert by_id["gpu-toleration"]["severities"] == ["error"]
+    assert by_id["gpu-toleration"]["severities"] == ["error", "warning"]
+    assert by_id["gpu-shm"]["severities"] == ["error"]
     text = cli(["rules"], cwd=repo_copy).stdout
     assert next(line for line in text.splitlines() if line.startswith("probe-liveness ")).split()[1] \
         == "warning/error"

@@ -18,7 +18,7 @@ import click
 import pytest
 import yaml
 
-from llmfleet_testlib import REPO_ROOT, SCHEMAS
+from llmfleet_testlib import REPO_ROOT, SCHEMAS, require
 
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml"))

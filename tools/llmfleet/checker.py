@@ -155,9 +155,14 @@ class Checker:
         self.rules = None
         if lint:
             from llmfleet.lint.engine import RuleSet
+            name = config.source.name if config.source else "llmfleet.yaml"
+            origin = {**{r: f"{name} lint.rules" for r in config.rule_options},
+                      **{r: f"{name} lint.enabled-rules" for r in config.enabled_rules},
+                      **{r: f"{name} lint.disabled-rules" for r in config.disabled_rules},
+                      **{r: "--disable" for r in options.disabled_rules}}
             self.rules = RuleSet.configure(config.rule_options,
                                            [*config.disabled_rules, *options.disabled_rules],
-                                           config.enabled_rules)
+                                           config.enabled_rules, origin)
 
     def _loader(self, targets: list[Target]) -> Loader:
         cache = None
