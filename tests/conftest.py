@@ -1,4 +1,6 @@
-"""Shared fixtures: the repository, ../shared, a CLI runner and throw-away repository copies."""
+"""Shared fixtures: the repository, its vendored schemas, a CLI runner and throw-away
+repository copies.  No test reaches for the network: LLMFLEET_OFFLINE=1 is set for the
+session (a test of the download path unsets it and points at a local or unroutable URL)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from llmfleet_testlib import REPO_ROOT, SHARED, git, require
+from llmfleet_testlib import REPO_ROOT, SCHEMAS, git
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline():
+    """Schema downloads are off for every test (and for the llmfleet processes they start)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LLMFLEET_OFFLINE", "1")
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +29,9 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    require((SHARED / "schemas" / "crds").is_dir(), f"{SHARED} (the shared schemas) is not beside the repository")
-    return SHARED
+def schemas_dir() -> Path:
+    """The repository's vendored schemas (crds/, other/)."""
+    return SCHEMAS
 
 
 @dataclass
@@ -59,23 +69,23 @@ def write_config(root: Path, schema_dir: Path | None) -> None:
 
 
 @pytest.fixture
-def repo_copy(tmp_path, shared_dir) -> Path:
+def repo_copy(tmp_path, schemas_dir) -> Path:
     """A copy of the repository's manifests and configuration, safe to break."""
     root = tmp_path / "repo"
     root.mkdir()
     for folder in ("base", "base-multinode", "components", "overlays", "platform", "argocd"):
         if (REPO_ROOT / folder).is_dir():
             shutil.copytree(REPO_ROOT / folder, root / folder)
-    write_config(root, shared_dir / "schemas")
+    write_config(root, schemas_dir)
     return root
 
 
 @pytest.fixture
-def empty_repo(tmp_path, shared_dir) -> Path:
+def empty_repo(tmp_path, schemas_dir) -> Path:
     """A repository with only a configuration file (for inputs given as files)."""
     root = tmp_path / "empty"
     root.mkdir()
-    write_config(root, shared_dir / "schemas")
+    write_config(root, schemas_dir)
     return root
 
 

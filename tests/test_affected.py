@@ -156,7 +156,7 @@ def test_graph_follows_every_kind_of_reference(tmp_path):
     """Every field of a kustomization that names a file, and nothing else."""
     files = {
         "app/kustomization.yaml": """
-            resources: [deploy.yaml, ../shared, https://github.com/x/y//z?ref=v1]
+            resources: [deploy.yaml, ../common, https://github.com/x/y//z?ref=v1]
             bases: [../legacy]
             components: [../comp]
             patches: [{path: p1.yaml}, {patch: "inline: true"}]
@@ -172,7 +172,7 @@ def test_graph_follows_every_kind_of_reference(tmp_path):
             transformers: [tr.yaml]
             """,
         "app/tr.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: t}\npath: p4.yaml\n",
-        "shared/kustomization.yaml": "resources: [svc.yaml]\n",
+        "common/kustomization.yaml": "resources: [svc.yaml]\n",
         "legacy/kustomization.yaml": "resources: []\n",
         "comp/kustomization.yaml": "kind: Component\npatches: [{path: cp.yaml}]\n",
         "app/unrelated.yaml": "x: 1\n",
@@ -180,7 +180,7 @@ def test_graph_follows_every_kind_of_reference(tmp_path):
     referenced = ["app/deploy.yaml", "app/p1.yaml", "app/p2.yaml", "app/p3.yaml", "app/cfg/serve.yaml",
                   "app/other.txt", "app/a.env", "app/s.env", "app/conf.yaml", "app/crd.json",
                   "app/schema.json", "app/repl.yaml", "app/values.yaml", "app/p4.yaml",
-                  "shared/svc.yaml", "comp/cp.yaml"]
+                  "common/svc.yaml", "comp/cp.yaml"]
     for name in referenced:
         files.setdefault(name, "x: 1\n")
     for name, text in files.items():
@@ -188,11 +188,11 @@ def test_graph_follows_every_kind_of_reference(tmp_path):
         (tmp_path / name).write_text(re.sub(r"(?m)^ {12}", "", text))
     graph = Graph(DirReader(tmp_path))
     deps = {d for d in graph.deps("app") if not d.endswith("/")}
-    assert deps == {*referenced, "app/tr.yaml", "app/kustomization.yaml", "shared/kustomization.yaml",
+    assert deps == {*referenced, "app/tr.yaml", "app/kustomization.yaml", "common/kustomization.yaml",
                     "legacy/kustomization.yaml", "comp/kustomization.yaml"}
     assert "app/charts/chart/" in graph.deps("app")          # a local helm chart: its whole folder
-    assert graph.matches("app", ["app/unrelated.yaml", "shared/svc.yaml", "app/charts/chart/t.yaml"]) == \
-        ["app/charts/chart/t.yaml", "shared/svc.yaml"]
+    assert graph.matches("app", ["app/unrelated.yaml", "common/svc.yaml", "app/charts/chart/t.yaml"]) == \
+        ["app/charts/chart/t.yaml", "common/svc.yaml"]
     assert any("remote reference not followed" in n for n in graph.notes("app"))
 
 

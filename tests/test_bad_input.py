@@ -98,7 +98,7 @@ def test_unknown_format_is_a_usage_error(cli, empty_repo):
 def test_missing_target_is_a_usage_error(cli, empty_repo):
     result = cli(["lint", "nope.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.USAGE
-    assert result.stderr.strip() == "llmfleet: error: nope.yaml: no such file, folder or overlay"
+    assert result.stderr.strip() == "llmfleet: error: nope.yaml: no such file or directory"
 
 
 def test_stdin(cli, empty_repo):

@@ -44,7 +44,8 @@ def test_a_folder_is_one_input(cli, empty_repo):
     folder = empty_repo / "app"
     folder.mkdir()
     (folder / "a.yaml").write_text(DEPLOYMENT)
-    (folder / "b.yaml").write_text(SCALED)
+    other = DEPLOYMENT.replace("name: m,", "name: other,").replace("app: m", "app: other")
+    (folder / "b.yaml").write_text(other + "---\n" + SCALED)
     result, rules = _rules(cli, empty_repo, "app")
     assert "scaler-target" not in rules               # the target is in the other file
     assert json.loads(result.stdout)["summary"]["inputs"] == 1

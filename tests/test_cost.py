@@ -172,7 +172,7 @@ def test_plot_function_directly(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--requests-per-day", "-5"], "--requests-per-day -5.0: must be a number >= 0"),
     (["--api-input-price", "-1"], "--api-input-price -1.0: must be a number >= 0"),
-    (["overlays/no-such-model"], "overlays/no-such-model: no such overlay folder"),
+    (["overlays/no-such-model"], "overlays/no-such-model: no such overlay (neither a folder nor overlays/no-such-model)"),
     (["--plot", "/no/such/dir/x.png"], "--plot /no/such/dir/x.png: folder /no/such/dir does not exist"),
 ])
 def test_cost_bad_input(cli, repo_copy, args, message):

@@ -27,6 +27,31 @@ spec:
 """
 
 
+@pytest.fixture(autouse=True)
+def online(monkeypatch):
+    """kubeconform downloads the built-in schemas itself: these tests run it online (the
+    fake and missing binaries never reach the network)."""
+    monkeypatch.delenv("LLMFLEET_OFFLINE", raising=False)
+
+
+def test_kubeconform_refuses_offline(cli, empty_repo, monkeypatch):
+    (empty_repo / "d.yaml").write_text(DEPLOYMENT)
+    result = cli(["validate", "--validator", "kubeconform", "--offline", "d.yaml"], cwd=empty_repo)
+    assert result.exit_code == exitcodes.USAGE
+    assert "--validator kubeconform cannot run offline" in result.stderr
+
+
+def test_auto_picks_jsonschema_offline_even_with_kubeconform(cli, empty_repo, monkeypatch, tmp_path):
+    fake = tmp_path / "kubeconform"
+    fake.write_text("#!/bin/sh\necho 'must not run offline' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    (empty_repo / "d.yaml").write_text(DEPLOYMENT)
+    result = cli(["validate", "--offline", "--format", "json", "d.yaml"], cwd=empty_repo)
+    assert result.exit_code == exitcodes.FINDINGS, result.stderr
+    assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["/spec/replicas"]
+
+
 def test_command_line():
     argv = kubeconform.command("1.33.0", ["/s/{{.Group}}/{{.ResourceKind}}.json"], True, "kc")
     assert argv == ["kc", "-output", "json", "-strict", "-summary", "-kubernetes-version", "1.33.0",
@@ -47,8 +72,19 @@ def test_parse_report_maps_results_to_objects():
     findings = kubeconform.parse_report(report, resources)
     assert [(f.rule, f.kind, f.name, f.path, f.line, f.message) for f in findings] == [
         ("schema", "Deployment", "my-app", "/spec/replicas", 5, "got string, want null or integer"),
-        ("schema-missing", "Widget", "w", "", 0, "could not find schema for Widget"),
+        ("schema-missing", "Widget", "w", "", 0, "could not find schema for Widget (reported once per kind)"),
     ]
+
+
+def test_parse_report_missing_and_undownloadable_schemas_once_per_kind():
+    resources, _ = load_text(DEPLOYMENT, "d.yaml")
+    failed = "failed downloading schema at https://x/widget_v1.json: dial tcp: no such host"
+    report = {"resources": [
+        {"filename": "stdin", "kind": "Widget", "name": f"w{i}", "version": "example.com/v1",
+         "status": "statusError", "msg": failed} for i in range(3)]}
+    findings = kubeconform.parse_report(report, resources)
+    assert [(f.rule, f.name) for f in findings] == [("schema-missing", "w0")]
+    assert kubeconform.parse_report(report, resources, ignore_missing=True) == []
 
 
 def test_missing_kubeconform_is_exit_3(cli, empty_repo, monkeypatch, tmp_path):

@@ -55,8 +55,8 @@ def test_github_annotations_escape_properties_and_data():
     assert error.startswith("::error file=overlays/a/kustomization.yaml,line=1,")
 
 
-def test_sarif_validates_against_the_2_1_0_schema(shared_dir):
-    schema = json.loads((shared_dir / "schemas" / "other" / "sarif-2.1.0.json").read_text())
+def test_sarif_validates_against_the_2_1_0_schema(schemas_dir):
+    schema = json.loads((schemas_dir / "other" / "sarif-2.1.0.json").read_text())
     log = json.loads(REPORTERS["sarif"](sample_report()))
     jsonschema.validate(log, schema)
     run = log["runs"][0]

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 
-from llmfleet_testlib import line_of, multinode_overlays, require, single_node_overlays
+from llmfleet_testlib import line_of, multinode_overlays, single_node_overlays
 
 
 def overlay_names(root: Path) -> list[str]:
@@ -24,10 +24,8 @@ def lines_of(path: Path, pattern: str) -> list[int]:
 
 
 @pytest.fixture
-def sarif_schema(shared_dir) -> dict:
-    path = shared_dir / "schemas" / "other" / "sarif-2.1.0.json"
-    require(path.is_file(), f"{path} is missing")
-    return json.loads(path.read_text())
+def sarif_schema(schemas_dir) -> dict:
+    return json.loads((schemas_dir / "other" / "sarif-2.1.0.json").read_text())
 
 
 def test_sarif_of_a_bad_fleet(cli, repo_copy, sarif_schema, tmp_path):

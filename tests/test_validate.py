@@ -48,7 +48,7 @@ def test_location_expansion():
         locations.expand("/s/{{.Nope}}.json", variables)
 
 
-def test_crd_schema_error_from_shared_schemas(cli, empty_repo):
+def test_crd_schema_error_from_vendored_schemas(cli, empty_repo):
     (empty_repo / "so.yaml").write_text(SCALED_OBJECT)
     result = cli(["validate", "--format", "json", "--validator", "jsonschema", "so.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.FINDINGS

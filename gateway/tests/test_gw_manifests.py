@@ -20,7 +20,7 @@ from llm_gateway.config import parse_routes
 
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM = REPO / "platform" / "gateway"
-CRD_SCHEMA = REPO.parent / "shared" / "schemas" / "crds" / "monitoring.coreos.com" / "podmonitor_v1.json"
+CRD_SCHEMA = REPO / "schemas" / "crds" / "monitoring.coreos.com" / "podmonitor_v1.json"  # vendored
 
 
 def kubectl() -> str:

@@ -52,7 +52,7 @@ def test_unknown_option_type_or_rule_is_a_usage_error(cli, empty_repo):
     for rules, message in [
         ({"probe-liveness": {"min-window": 90}}, "lint.rules.probe-liveness: unknown option min-window"),
         ({"probe-liveness": {"min-window-seconds": "ninety"}}, "'ninety' is not an integer"),
-        ({"probe-livenes": {}}, "unknown rule id 'probe-livenes'; did you mean probe-liveness"),
+        ({"probe-livenes": {}}, "llmfleet.yaml lint.rules probe-livenes: no such rule; did you mean probe-liveness"),
         ({"probe-liveness": {"severity": "fatal"}}, "is not error, warning or info"),
     ]:
         _configure(empty_repo, rules=rules)
@@ -65,7 +65,7 @@ def test_disable_with_a_typo_names_the_close_matches(cli, empty_repo):
     (empty_repo / "d.yaml").write_text(TWITCHY)
     result = cli(["lint", "--disable", "probe-livness", "d.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.USAGE
-    assert "unknown rule id 'probe-livness'; did you mean probe-liveness" in result.stderr
+    assert "--disable probe-livness: no such rule; did you mean probe-liveness" in result.stderr
 
 
 def test_unknown_configuration_key_is_a_usage_error(cli, empty_repo):

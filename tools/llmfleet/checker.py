@@ -38,6 +38,13 @@ class Options:
     verbose: bool = False
     disabled_rules: list[str] = field(default_factory=list)
     cache: bool = True
+    #: Never download a schema (--offline, or LLMFLEET_OFFLINE=1 in the environment).
+    offline: bool = False
+
+    @property
+    def is_offline(self) -> bool:
+        from llmfleet.validate.schemas import offline_from_env
+        return self.offline or offline_from_env()
 
 
 # -- validation --------------------------------------------------------------------------
@@ -60,7 +67,13 @@ def choose_validator(options: Options) -> str:
     if options.validator not in VALIDATORS:
         raise UsageError(f"--validator must be one of {', '.join(VALIDATORS)}")
     if options.validator == "auto":
-        return "kubeconform" if kubeconform.available() else "jsonschema"
+        # kubeconform reads the built-in kinds' schemas from the network: offline, the
+        # in-process validator with kubernetes-validate's bundled schemas is the one that works.
+        return "kubeconform" if kubeconform.available() and not options.is_offline else "jsonschema"
+    if options.validator == "kubeconform" and options.is_offline:
+        raise UsageError("--validator kubeconform cannot run offline (it downloads the built-in "
+                         "Kubernetes schemas); use --validator jsonschema, or drop --offline / "
+                         "LLMFLEET_OFFLINE")
     return options.validator
 
 
@@ -75,14 +88,23 @@ class Validator:
         self.version = kubernetes_version(config, options)
         self.locations = schema_locations(config, options)
         self.ignore_missing = options.ignore_missing_schemas
+        self.root = config.root
         self.store = None
+        #: Kinds already reported as having no schema: once per run, not once per overlay.
+        self.reported_missing: set[tuple[str, str]] = set()
         if self.engine == "jsonschema":
             if schemas.pick_bundled_version(self.version) is None:
                 raise UsageError(f"--kubernetes-version {self.version}: the bundled schemas cover "
                                  f"{', '.join(schemas.bundled_versions())}")
             from llmfleet.render_cache import cache_root
             cache = str(cache_root(config.root) / "schemas")
-            self.store = schemas.shared_store(self.version, tuple(self.locations), cache)
+            self.store = schemas.shared_store(self.version, tuple(self.locations), cache,
+                                              offline=options.is_offline)
+
+    def _display(self, location: str) -> str:
+        if location.startswith(("http://", "https://")):
+            return location
+        return display_path(Path(location), self.root)
 
     def __call__(self, resources: list[Resource]) -> list[Finding]:
         from llmfleet.validate import jsonschema_validator, kubeconform
@@ -90,7 +112,8 @@ class Validator:
             return kubeconform.validate_resources(resources, self.version, self.locations,
                                                   self.ignore_missing)
         assert self.store is not None
-        return jsonschema_validator.validate_resources(resources, self.store, self.ignore_missing)
+        return jsonschema_validator.validate_resources(resources, self.store, self.ignore_missing,
+                                                       self.reported_missing, self._display)
 
 
 # -- the pipeline ----------------------------------------------------------------------------
@@ -132,9 +155,14 @@ class Checker:
         self.rules = None
         if lint:
             from llmfleet.lint.engine import RuleSet
+            name = config.source.name if config.source else "llmfleet.yaml"
+            origin = {**{r: f"{name} lint.rules" for r in config.rule_options},
+                      **{r: f"{name} lint.enabled-rules" for r in config.enabled_rules},
+                      **{r: f"{name} lint.disabled-rules" for r in config.disabled_rules},
+                      **{r: "--disable" for r in options.disabled_rules}}
             self.rules = RuleSet.configure(config.rule_options,
                                            [*config.disabled_rules, *options.disabled_rules],
-                                           config.enabled_rules)
+                                           config.enabled_rules, origin)
 
     def _loader(self, targets: list[Target]) -> Loader:
         cache = None

@@ -91,7 +91,11 @@ def validate_options(func):
                      help="CRD schema location in kubeconform's template syntax (repeatable); "
                           "tried before those in llmfleet.yaml."),
         click.option("--ignore-missing-schemas", is_flag=True,
-                     help="A kind with no schema is skipped instead of an error."),
+                     help="A kind with no schema (or whose download failed) is not an error; "
+                          "its apiVersion, kind and metadata are still checked."),
+        click.option("--offline", is_flag=True,
+                     help="Never download a schema: local locations and the cache only "
+                          "(also LLMFLEET_OFFLINE=1)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -124,6 +128,7 @@ def _options(**kwargs):
         verbose=bool(kwargs.get("verbose")),
         disabled_rules=list(kwargs.get("disabled_rules") or []),
         cache=not kwargs.get("no_cache"),
+        offline=bool(kwargs.get("offline")),
     )
 
 

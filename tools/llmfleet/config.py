@@ -6,6 +6,7 @@ value of the wrong type is a usage error naming the file and the key.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,6 +24,21 @@ SCHEMA_FILE = Path(__file__).resolve().parent / "data" / "llmfleet.schema.json"
 DEFAULT_KUBERNETES_VERSION = "1.33.0"
 #: kubeconform's "default" location (yannh/kubernetes-json-schema), also the default here.
 DEFAULT_SCHEMA_LOCATION = "default"
+#: kubeconform's template for the kubeconform/CRDs-catalog layout (docs/reference/tooling.md §1.3).
+CATALOG_LAYOUT = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+#: datreeio/CRDs-catalog, pinned to the commit the vendored copies come from (schemas/sources.yaml).
+CATALOG_LOCATION = ("https://raw.githubusercontent.com/datreeio/CRDs-catalog/"
+                    "7b1e26ef9deea49293714d204c1a2270aab1178f/" + CATALOG_LAYOUT)
+#: The CRD schemas vendored in this repository (schemas/crds), when llmfleet runs from a
+#: checkout of it (``pip install -e .``, as ``make setup`` does).
+VENDORED_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "crds"
+
+
+def default_schema_locations() -> list[str]:
+    """Used when llmfleet.yaml (or its ``schema-locations``) is absent: the vendored CRD
+    schemas of this checkout, then the pinned remote catalog."""
+    found = [str(VENDORED_SCHEMAS) + "/" + CATALOG_LAYOUT] if VENDORED_SCHEMAS.is_dir() else []
+    return [*found, CATALOG_LOCATION]
 
 
 @dataclass(frozen=True)
@@ -42,7 +58,7 @@ class Config:
     overlays_dir: str = "overlays"
     platform: list[str] = field(default_factory=lambda: ["platform"])
     kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
-    schema_locations: list[str] = field(default_factory=list)
+    schema_locations: list[str] = field(default_factory=default_schema_locations)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     #: The model gateway's committed routing table (relative to the root; "" = no gateway).
     routes_file: str = ""
@@ -84,16 +100,8 @@ class Config:
         except ValueError:
             return display_path(directory, self.root)
 
-    def resolve_overlay_arg(self, raw: str) -> Path:
-        """An overlay given as a folder (``overlays/x``, a path) or as a bare name (``x``)."""
-        path = Path(raw)
-        if path.is_dir():
-            return path
-        candidate = self.overlays_path / raw
-        if "/" not in raw.strip("/") and candidate.is_dir():
-            return candidate
-        known = ", ".join(p.name for p in self.overlay_dirs()) or "none"
-        raise UsageError(f"{raw}: no such overlay folder (overlays: {known})")
+    def resolve_overlay_arg(self, raw: str, cwd: Path | None = None) -> Path:
+        return resolve_overlay_arg(self, raw, cwd)
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -112,6 +120,34 @@ def find_kustomization(directory: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def resolve_overlay_arg(config: Config, raw: str, cwd: Path | None = None) -> Path:
+    """An overlay named on the command line: a folder (relative to the current folder or to
+    the repository root, e.g. ``overlays/<name>``) or a bare overlay name (``<name>``).
+    Raises UsageError naming the close matches when it is none of them."""
+    cwd = cwd or Path.cwd()
+    given = Path(raw)
+    candidates = [given if given.is_absolute() else cwd / given]
+    if not given.is_absolute():
+        candidates += [config.root / given, config.overlays_path / given]
+    for candidate in candidates:
+        if candidate.is_dir() and find_kustomization(candidate):
+            return candidate if candidate != cwd / given else given
+    names = [d.name for d in config.overlay_dirs()]
+    wanted = given.name or raw
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
+    if given.is_dir() or (cwd / given).is_dir():
+        problem = f"{raw}: a folder with no kustomization.yaml"
+    else:
+        problem = f"{raw}: no such overlay (neither a folder nor {config.overlays_dir}/{wanted})"
+    if close:
+        hint = "did you mean " + ", ".join(close) + "?"
+    elif names:
+        hint = "overlays: " + ", ".join(names)
+    else:
+        hint = f"no overlays under {config.overlays_dir}/"
+    raise UsageError(f"{problem}; {hint}")
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -166,7 +202,8 @@ def load_config(root: Path | None = None) -> Config:
     config.platform = [platform] if isinstance(platform, str) else list(platform or [])
     validate = raw.get("validate") or {}
     config.kubernetes_version = str(validate.get("kubernetes-version", config.kubernetes_version))
-    config.schema_locations = [str(x) for x in validate.get("schema-locations", []) or []]
+    if "schema-locations" in validate:
+        config.schema_locations = [str(x) for x in validate.get("schema-locations") or []]
     cluster = raw.get("cluster") or {}
     defaults = ClusterSettings()
     config.cluster = ClusterSettings(

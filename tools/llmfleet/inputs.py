@@ -76,11 +76,11 @@ def collect(config: Config, args: list[str], default: str = "overlays") -> list[
             continue
         path = Path(raw)
         if not os.path.lexists(path):
-            candidate = config.overlays_path / raw
-            if "/" not in raw.strip("/") and find_kustomization(candidate):
-                out.append(kustomization_target(config, candidate))
-                continue
-            raise UsageError(f"{raw}: no such file, folder or overlay")
+            if path.suffix in YAML_SUFFIXES:
+                raise UsageError(f"{raw}: no such file or directory")
+            # a bare overlay name, or overlays/<name> from another folder; else close matches
+            out.append(kustomization_target(config, config.resolve_overlay_arg(raw)))
+            continue
         if path.is_dir():
             if find_kustomization(path):
                 out.append(kustomization_target(config, path))

@@ -32,6 +32,32 @@ template); the reason is required.
 """
 
 
+def reported_severities(check: Rule | BuiltinCheck) -> list[str]:
+    """Every severity a rule can report: its default first, then any other its module passes
+    to a Problem (probe-liveness, a warning, reports an error when there is no startupProbe
+    and the model loads longer than the probe waits)."""
+    import ast
+    import inspect
+    import sys
+
+    found = [check.severity.value]
+    if not isinstance(check, Rule):
+        return found
+    try:
+        tree = ast.parse(inspect.getsource(sys.modules[check.check.__module__]))
+    except (OSError, TypeError, KeyError, SyntaxError):
+        return found
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            node.decorator_list = []      # @rule(severity=...) is the default, listed first
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == "Severity" and node.attr.lower() in ("error", "warning", "info") \
+                and node.attr.lower() not in found:
+            found.append(node.attr.lower())
+    return found
+
+
 def _severity(check: Rule | BuiltinCheck, configured: Mapping[str, Any]) -> Severity:
     value = (configured.get(check.id) or {}).get("severity") if isinstance(check, Rule) else None
     try:
@@ -40,11 +66,20 @@ def _severity(check: Rule | BuiltinCheck, configured: Mapping[str, Any]) -> Seve
         return check.severity
 
 
+def _configured_list(check: Rule | BuiltinCheck, configured: Mapping[str, Any]) -> list[str]:
+    """The severities lint reports for this check with this configuration: a configured
+    severity replaces the rule's default; the cases a rule raises or lowers stay."""
+    found = reported_severities(check)
+    chosen = _severity(check, configured).value
+    return [chosen, *[s for s in found[1:] if s != chosen]]
+
+
 def _entries(configured: Mapping[str, Any], disabled: list[str]) -> list[dict[str, Any]]:
     out = []
     for check in all_checks():
         entry: dict[str, Any] = {
             "id": check.id, "severity": _severity(check, configured).value,
+            "severities": _configured_list(check, configured),
             "default_severity": check.severity.value, "scope": check.scope,
             "category": check.category, "description": check.description,
             "rationale": check.rationale, "remediation": check.remediation,
@@ -96,8 +131,9 @@ def render(fmt: str, configured: Mapping[str, Any] | None = None, disabled: list
     lines = []
     for e in entries:
         state = "" if e["enabled"] else " (disabled)"
-        lines.append(f"{e['id']:<26} {e['severity']:<8} {e['description']}{state}")
-        lines.append(f"{'':<35} fix: {e['remediation']}")
+        severities = "/".join(e["severities"])
+        lines.append(f"{e['id']:<26} {severities:<14} {e['description']}{state}")
+        lines.append(f"{'':<41} fix: {e['remediation']}")
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llmfleet.config import load_config
+from llmfleet.config import load_config, resolve_overlay_arg
 from llmfleet.cost import (DEFAULT_API_INPUT_PRICE, DEFAULT_API_OUTPUT_PRICE, DEFAULT_INPUT_TOKENS,
                            DEFAULT_OUTPUT_TOKENS, DEFAULT_REQUESTS_PER_DAY, CostOptions, run_cost)
 from llmfleet.errors import LlmfleetError
@@ -39,12 +39,14 @@ def command(ctx, overlays, requests_per_day, input_tokens, output_tokens, api_in
     nvidia.com/gpu limits, replicas from the KEDA ScaledObject; prices from the catalog
     (llmfleet/data/gpus.yaml).
     """
-    options = CostOptions(overlays=list(overlays), requests_per_day=requests_per_day,
-                          input_tokens=input_tokens, output_tokens=output_tokens,
-                          api_input_price=api_input_price, api_output_price=api_output_price,
-                          fmt=fmt, plot=plot)
     try:
         config = load_config(Path(repo_root) if repo_root else None)
+        # overlays/<name> or a bare <name>, one helper for every command (llmfleet.config).
+        directories = [str(resolve_overlay_arg(config, raw)) for raw in overlays]
+        options = CostOptions(overlays=directories, requests_per_day=requests_per_day,
+                              input_tokens=input_tokens, output_tokens=output_tokens,
+                              api_input_price=api_input_price, api_output_price=api_output_price,
+                              fmt=fmt, plot=plot)
         text = run_cost(config, options)
     except LlmfleetError as err:
         click.echo(f"llmfleet: error: {err}", err=True)

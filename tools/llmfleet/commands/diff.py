@@ -9,21 +9,26 @@ import click
 
 from llmfleet import affected as affected_mod
 from llmfleet import gitutil
-from llmfleet.config import load_config
+from llmfleet.config import load_config, resolve_overlay_arg
 from llmfleet.diff import diff_overlays, render_markdown, render_text
 from llmfleet.errors import UsageError
 
 
 def _overlay_arg(raw: str, config, cwd: Path) -> tuple[str, str]:
-    """An overlay given as a folder (relative to the current folder) or as a bare name."""
+    """An overlay given as a folder (overlays/<name>, relative to the current folder or the
+    root) or as a bare name; one that is not in the working tree may exist at the base (an
+    overlay this change removes)."""
     root = config.root.resolve()
-    candidate = (cwd / raw).resolve()
+    try:
+        candidate = (cwd / resolve_overlay_arg(config, raw, cwd)).resolve()
+    except UsageError:
+        candidate = (cwd / raw).resolve()
+        if "/" not in raw.strip("/"):
+            candidate = (config.overlays_path / raw.strip("/")).resolve()
     try:
         rel = candidate.relative_to(root).as_posix()
     except ValueError:
         raise UsageError(f"{raw}: not inside the repository {root}") from None
-    if "/" not in raw.strip("/") and not candidate.exists():
-        rel = posixpath.join(posixpath.normpath(config.overlays_dir), raw.strip("/"))
     overlays_dir = posixpath.normpath(config.overlays_dir)
     name = posixpath.basename(rel) if posixpath.dirname(rel) == overlays_dir else rel
     return name, rel

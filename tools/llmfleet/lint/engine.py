@@ -39,9 +39,11 @@ class RuleSet:
 
     @classmethod
     def configure(cls, configured: Mapping[str, Any] | None = None,
-                  disabled: Iterable[str] = (), enabled: Iterable[str] = ()) -> RuleSet:
+                  disabled: Iterable[str] = (), enabled: Iterable[str] = (),
+                  origin: Mapping[str, str] | None = None) -> RuleSet:
         """From ``lint.rules`` of llmfleet.yaml and the disabled ids (config and --disable);
-        UsageError for an unknown id, option or value."""
+        UsageError for an unknown id, option or value.  ``origin`` says where each id came
+        from, for the message (``--disable``, ``llmfleet.yaml lint.disabled-rules``)."""
         rules = {r.id: r for r in all_rules()}
         known = {c.id for c in all_checks()}
         disabled = list(disabled)
@@ -49,9 +51,9 @@ class RuleSet:
         for rule_id in [*disabled, *opted_in, *(configured or {})]:
             if rule_id not in known:
                 hint = close_matches(rule_id)
-                raise UsageError(f"unknown rule id {rule_id!r}"
-                                 + (f"; did you mean {', '.join(hint)}?" if hint else "")
-                                 + " (`llmfleet rules` lists them)")
+                where = (origin or {}).get(rule_id, "rule id")
+                raise UsageError(f"{where} {rule_id}: no such rule; "
+                                 + (f"did you mean {', '.join(hint)}?" if hint else "`llmfleet rules` lists them"))
         enabled_rules = []
         for rule_id, rule in rules.items():
             if rule_id in disabled or not (rule.default_enabled or rule_id in opted_in):

@@ -69,19 +69,19 @@ def replica_from_sizing(sizing, max_model_len: int, *, load_s: float,
     return ReplicaModel(
         params=float(sizing.model.params),
         weight_bytes=float(sizing.weights_bytes),
-        kv_bytes_per_token=float(sizing.kv_bytes_per_token_per_gpu * sizing.tp),
+        kv_bytes_per_token=float(sizing.kv_bytes_per_token_per_gpu * sizing.tp * getattr(sizing, "pp", 1)),
         kv_tokens=int(sizing.kv_tokens),
         max_model_len=int(max_model_len),
         memory_bandwidth_gbps=bandwidth,
         bf16_tflops=tflops,
         startup_s=pod_startup_s(load_s, startup_probe, readiness_probe, schedule_s),
-        gpus=int(sizing.tp),
+        gpus=int(sizing.tp * getattr(sizing, "pp", 1)),
         max_num_seqs=int(max_num_seqs or default_max_num_seqs(gpu.name, gpu.memory_gib)),
         drain_s=float(drain_s),
         price_per_gpu_hour=float(gpu.price_per_hour),
         bandwidth_efficiency=bandwidth_efficiency,
         compute_efficiency=compute_efficiency,
-        name=name or f"{sizing.model.id} on {sizing.tp} x {gpu.name}",
+        name=name or f"{sizing.model.id} on {sizing.tp * getattr(sizing, 'pp', 1)} x {gpu.name}",
     )
 
 

@@ -1,12 +1,21 @@
-"""In-process validation with jsonschema against the schemas of a :class:`SchemaStore`."""
+"""In-process validation with jsonschema against the schemas of a :class:`SchemaStore`.
+
+A kind with no schema anywhere is reported once per run (``schema-missing``, on its first
+object, naming every location tried), not once per object, and with
+``--ignore-missing-schemas`` not at all, a failed download included.  Either way its objects
+are still checked for what every Kubernetes object must have: apiVersion, kind and an
+ObjectMeta ``metadata`` (:meth:`SchemaStore.basic`).
+"""
 
 from __future__ import annotations
+
+import re
 
 import jsonschema
 
 from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource, pointer
-from llmfleet.validate.schemas import SchemaStore, SchemaUnavailable
+from llmfleet.validate.schemas import SchemaHit, SchemaMiss, SchemaStore
 
 SCHEMA_RULE = "schema"
 MISSING_RULE = "schema-missing"
@@ -14,18 +23,25 @@ MISSING_RULE = "schema-missing"
 MAX_ERRORS_PER_OBJECT = 20
 
 
-def _error_findings(resource: Resource, error: jsonschema.ValidationError) -> list[Finding]:
+def _error_findings(resource: Resource, error: jsonschema.ValidationError,
+                    schema_name: str = "") -> list[Finding]:
     path = pointer(*error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set((error.schema or {}).get("properties", {}))
         extras = sorted(k for k in error.instance if k not in allowed)
+        where = schema_name or f"the {resource.kind} schema"
         if extras:
             return [resource.finding(SCHEMA_RULE, Severity.ERROR,
-                                     f"unknown field {extra!r} (not in the {resource.kind} schema)",
+                                     f"unknown field {extra!r} (not in {where})",
                                      path + pointer(extra)) for extra in extras]
     if error.validator in ("oneOf", "anyOf") and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
-        message = best.message
+        required = [e for e in error.context if e.validator == "required" and not e.path]
+        if required and len(required) == len(error.context):
+            names = sorted({m.group(1) for e in required
+                            for m in [re.match(r"'([^']+)' is a required property", e.message)] if m})
+            message = f"needs one of {', '.join(repr(n) for n in names)}"
+        else:
+            message = jsonschema.exceptions.best_match(error.context).message
     else:
         message = error.message
     return [resource.finding(SCHEMA_RULE, Severity.ERROR, _shorten(message), path)]
@@ -35,26 +51,49 @@ def _shorten(message: str, limit: int = 300) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
+def missing_message(miss: SchemaMiss, kubernetes_version: str, display=str) -> str:
+    tried = "; ".join(f"{display(a.location)} ({a.outcome})" for a in miss.attempts) \
+        or "no schema location is configured"
+    if miss.download_failed:
+        hint = ("no network? put the schema in a local --schema-location (this repository "
+                "vendors its CRD schemas under schemas/crds), or pass --ignore-missing-schemas")
+    else:
+        hint = "add its schema to a --schema-location, or pass --ignore-missing-schemas"
+    return (f"no schema for {miss.kind} ({miss.api_version}): not a Kubernetes "
+            f"{kubernetes_version} built-in kind and no schema location has it, so its objects "
+            f"are checked for apiVersion, kind and metadata only (reported once per kind). "
+            f"Tried: {tried}. Fix: {hint}")
+
+
+def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "") -> list[Finding]:
+    errors = sorted(hit.validator.iter_errors(resource.data),
+                    key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    findings: list[Finding] = []
+    for error in errors[:MAX_ERRORS_PER_OBJECT]:
+        findings.extend(_error_findings(resource, error, schema_name))
+    return findings
+
+
 def validate_resources(resources: list[Resource], store: SchemaStore,
-                       ignore_missing: bool = False) -> list[Finding]:
+                       ignore_missing: bool = False,
+                       reported_missing: set[tuple[str, str]] | None = None,
+                       display=str) -> list[Finding]:
+    """Findings for ``resources``.  ``reported_missing`` carries the kinds already reported
+    as missing across calls (one call per overlay), so that each is reported once per run."""
+    if reported_missing is None:
+        reported_missing = set()
     findings: list[Finding] = []
     for resource in resources:
-        try:
-            hit = store.lookup(resource.api_version, resource.kind)
-        except SchemaUnavailable as exc:
-            findings.append(resource.finding(MISSING_RULE, Severity.ERROR,
-                                             f"could not fetch the schema: {exc}"))
+        found = store.find(resource.api_version, resource.kind)
+        if isinstance(found, SchemaHit):
+            findings.extend(_validate(resource, found))
             continue
-        if hit is None:
-            if not ignore_missing:
-                findings.append(resource.finding(
-                    MISSING_RULE, Severity.ERROR,
-                    f"no schema for {resource.kind} ({resource.api_version}) in the Kubernetes "
-                    f"{store.kubernetes_version} schemas or any schema location; add a "
-                    "--schema-location or pass --ignore-missing-schemas"))
-            continue
-        errors = sorted(hit.validator.iter_errors(resource.data),
-                        key=lambda e: (list(map(str, e.absolute_path)), e.message))
-        for error in errors[:MAX_ERRORS_PER_OBJECT]:
-            findings.extend(_error_findings(resource, error))
+        key = (resource.api_version, resource.kind)
+        if not ignore_missing and key not in reported_missing:
+            reported_missing.add(key)
+            findings.append(resource.finding(
+                MISSING_RULE, Severity.ERROR, missing_message(found, store.kubernetes_version, display)))
+        basic = store.basic()
+        if basic is not None:
+            findings.extend(_validate(resource, basic, "Kubernetes ObjectMeta"))
     return findings

@@ -18,6 +18,9 @@ from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource
 from llmfleet.validate.jsonschema_validator import MISSING_RULE, SCHEMA_RULE
 
+#: kubeconform's messages for a schema it could not download (pkg/registry/http.go, v0.7.0):
+#: with --ignore-missing-schemas llmfleet ignores these too, as it does in-process.
+DOWNLOAD_FAILED = ("failed downloading schema at", "error while downloading schema at")
 INSTALL_HINT = ("go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0, or download a "
                 "release from github.com/yannh/kubeconform/releases")
 TIMEOUT_S = 300
@@ -61,15 +64,17 @@ def validate_resources(resources: list[Resource], kubernetes_version: str,
     except json.JSONDecodeError:
         raise ToolError("kubeconform", "did not print JSON", command=argv,
                         returncode=proc.returncode, output=proc.stderr or proc.stdout) from None
-    return parse_report(report, resources)
+    return parse_report(report, resources, ignore_missing)
 
 
-def parse_report(report: dict, resources: list[Resource]) -> list[Finding]:
-    """Map kubeconform's JSON results back onto the resources they describe."""
+def parse_report(report: dict, resources: list[Resource], ignore_missing: bool = False) -> list[Finding]:
+    """Map kubeconform's JSON results back onto the resources they describe.  A missing or
+    undownloadable schema is reported once per kind (and not at all with ignore_missing)."""
     by_identity: dict[tuple[str, str, str], Resource] = {}
     for res in resources:
         by_identity.setdefault((res.kind, res.name, res.api_version), res)
     findings: list[Finding] = []
+    missing_kinds: set[tuple[str, str]] = set()
     for item in report.get("resources") or []:
         status = item.get("status", "")
         res = by_identity.get((item.get("kind", ""), item.get("name", ""), item.get("version", "")))
@@ -80,8 +85,16 @@ def parse_report(report: dict, resources: list[Resource]) -> list[Finding]:
                                          error.get("path", ""), item))
         elif status == "statusError":
             message = item.get("msg", "")
-            rule = MISSING_RULE if "could not find schema" in message else SCHEMA_RULE
-            findings.append(_finding(res, rule, message, "", item))
+            failed_download = any(marker in message for marker in DOWNLOAD_FAILED)
+            if "could not find schema" in message or failed_download:
+                kind = (item.get("version", ""), item.get("kind", ""))
+                if (failed_download and ignore_missing) or kind in missing_kinds:
+                    continue
+                missing_kinds.add(kind)
+                findings.append(_finding(res, MISSING_RULE, message + " (reported once per kind)",
+                                         "", item))
+            else:
+                findings.append(_finding(res, SCHEMA_RULE, message, "", item))
     return findings
 
 

@@ -2,17 +2,23 @@
 
 Built-in kinds use the strict schemas that the ``kubernetes-validate`` package ships (the
 same layout as kubeconform's ``-local-strict`` folders, with a shared ``_definitions.json``).
-Other kinds (CRDs) come from the configured schema locations, tried in order; remote ones
-are downloaded once and kept in a cache folder.
+Other kinds (CRDs) come from the configured schema locations, tried in order: local folders
+(the repository's vendored ``schemas/crds``) and remote ones, downloaded once and kept in a
+cache folder.  Offline (``offline=True``, set by ``--offline`` or ``LLMFLEET_OFFLINE=1``) a
+remote location is used only from that cache.  A kind that no location has is a
+:class:`SchemaMiss` that says what was tried; a failed download is one of those outcomes,
+never an exception, and a host that failed once is not asked again in the same run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,19 +28,76 @@ import importlib_resources
 import jsonschema
 from referencing import Registry, Resource as RefResource
 
-from llmfleet.validate import locations
+from llmfleet.validate import go_regex, locations
 
-DOWNLOAD_TIMEOUT_S = 30
+#: Per socket operation (connect, each read), not for the whole download.
+DOWNLOAD_TIMEOUT_S = 15
+OFFLINE_ENV = "LLMFLEET_OFFLINE"
+#: Kubernetes' ObjectMeta in kubernetes-validate's ``_definitions.json`` (its ``$id``).
+OBJECT_META_REF = ("https://kubernetes.io/api/_definitions.json#/$defs/"
+                   "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
 
 
-class SchemaUnavailable(Exception):
-    """A schema location failed in a way that is not "not found" (network, bad JSON)."""
+def offline_from_env() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+class DownloadFailed(Exception):
+    """A remote location failed in a way that is not "not found" (network, HTTP 5xx)."""
 
 
 @dataclass(frozen=True)
 class SchemaHit:
     validator: jsonschema.protocols.Validator
     source: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    location: str      # the expanded location: a path or a URL
+    outcome: str       # "not found", "download failed: ...", "not tried (offline)", ...
+
+
+@dataclass(frozen=True)
+class SchemaMiss:
+    """No location had the kind's schema: what was tried, in order."""
+
+    api_version: str
+    kind: str
+    attempts: tuple[Attempt, ...]
+
+    @property
+    def download_failed(self) -> bool:
+        return any(a.outcome.startswith("download failed") for a in self.attempts)
+
+
+def _tolerant_pattern(validator, pattern, instance, schema):
+    if not validator.is_type(instance, "string"):
+        return
+    compiled = go_regex.compile_pattern(pattern)
+    if compiled is not None and not compiled.search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _tolerant_pattern_properties(validator, patterns, instance, schema):
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        compiled = go_regex.compile_pattern(pattern)
+        if compiled is None:
+            continue
+        for key, value in instance.items():
+            if compiled.search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
+    """A validator for a CRD schema whose ``pattern`` keywords are Go regular expressions
+    (llmfleet.validate.go_regex): RE2-only syntax is translated, never a crash."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    tolerant = jsonschema.validators.extend(cls, {"pattern": _tolerant_pattern,
+                                                  "patternProperties": _tolerant_pattern_properties})
+    return tolerant(schema)
 
 
 def bundled_versions() -> list[str]:
@@ -59,15 +122,19 @@ def pick_bundled_version(kubernetes_version: str) -> str | None:
 
 class SchemaStore:
     def __init__(self, kubernetes_version: str, schema_locations: list[str], cache_dir: Path | None,
-                 strict: bool = True):
+                 strict: bool = True, offline: bool = False):
         self.kubernetes_version = kubernetes_version
         self.locations = schema_locations
         self.cache_dir = cache_dir
         self.strict = strict
-        self._lock = threading.Lock()
-        self._validators: dict[tuple[str, str], SchemaHit | None] = {}
+        self.offline = offline
+        self._lock = threading.Lock()          # guards _found and _basic (held while finding)
+        self._hosts_lock = threading.Lock()    # guards _failed_hosts
+        self._found: dict[tuple[str, str], SchemaHit | SchemaMiss] = {}
+        self._failed_hosts: dict[str, str] = {}
         self._bundled_dir = None
         self._registry: Registry | None = None
+        self._basic: SchemaHit | None = None
         version = pick_bundled_version(kubernetes_version)
         if version:
             suffix = "-local-strict" if strict else "-local"
@@ -81,29 +148,59 @@ class SchemaStore:
             self._registry = RefResource.from_contents(definitions) @ Registry()
         return self._registry
 
-    def lookup(self, api_version: str, kind: str) -> SchemaHit | None:
-        """The validator for a kind, or None when no location has its schema."""
+    def find(self, api_version: str, kind: str) -> SchemaHit | SchemaMiss:
+        """The kind's validator, or what was tried when no location has its schema."""
         key = (api_version, kind)
         with self._lock:
-            if key not in self._validators:
-                self._validators[key] = self._find(api_version, kind)
-            return self._validators[key]
+            if key not in self._found:
+                self._found[key] = self._find(api_version, kind)
+            return self._found[key]
 
-    def _find(self, api_version: str, kind: str) -> SchemaHit | None:
+    def lookup(self, api_version: str, kind: str) -> SchemaHit | None:
+        """The validator for a kind, or None when no location has its schema."""
+        found = self.find(api_version, kind)
+        return found if isinstance(found, SchemaHit) else None
+
+    def basic(self) -> SchemaHit | None:
+        """For a kind with no schema: apiVersion and kind are strings and metadata is a
+        Kubernetes ObjectMeta (strict, from the bundled definitions) with a name or a
+        generateName, as the API server requires of every object."""
+        if self._bundled_dir is None:
+            return None
+        with self._lock:
+            if self._basic is None:
+                schema = {
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "type": "object",
+                    "required": ["apiVersion", "kind", "metadata"],
+                    "properties": {
+                        "apiVersion": {"type": "string", "minLength": 1},
+                        "kind": {"type": "string", "minLength": 1},
+                        "metadata": {"$ref": OBJECT_META_REF,
+                                     "anyOf": [{"required": ["name"]}, {"required": ["generateName"]}]},
+                    },
+                }
+                validator = jsonschema.Draft202012Validator(schema, registry=self._definitions_registry())
+                self._basic = SchemaHit(validator, f"kubernetes-validate v{self.bundled_version} "
+                                                   "ObjectMeta")
+            return self._basic
+
+    def _find(self, api_version: str, kind: str) -> SchemaHit | SchemaMiss:
         bundled = self._bundled(api_version, kind)
         if bundled:
             return bundled
         variables = locations.template_variables(api_version, kind, self.kubernetes_version,
                                                  self.strict)
+        attempts: list[Attempt] = []
         for location in self.locations:
             if location == "default":
                 continue  # kubeconform's default registry holds the built-ins bundled above
             target = locations.expand(location, variables)
-            schema = self._load(target)
+            schema, outcome = self._load(target)
             if schema is not None:
-                cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-                return SchemaHit(cls(schema), target)
-        return None
+                return SchemaHit(crd_validator(schema), target)
+            attempts.append(Attempt(target, outcome))
+        return SchemaMiss(api_version, kind, tuple(attempts))
 
     def _bundled(self, api_version: str, kind: str) -> SchemaHit | None:
         if self._bundled_dir is None:
@@ -124,45 +221,77 @@ class SchemaStore:
         validator = jsonschema.Draft202012Validator(schema, registry=self._definitions_registry())
         return SchemaHit(validator, f"kubernetes-validate v{self.bundled_version} {entry.name}")
 
-    def _load(self, target: str) -> dict | None:
+    def _load(self, target: str) -> tuple[dict | None, str]:
+        """(schema, "") or (None, why not)."""
         if target.startswith(("http://", "https://")):
-            return self._download(target)
+            return self._remote(target)
         path = Path(target)
         if not path.is_file():
-            return None
+            return None, "not found"
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return json.loads(path.read_text(encoding="utf-8")), ""
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return None  # kubeconform moves on from non-JSON content too
+            return None, "not JSON"  # kubeconform moves on from non-JSON content too
+        except OSError as exc:
+            return None, f"cannot read: {exc.strerror}"
 
-    def _download(self, url: str) -> dict | None:
-        cached = self.cache_dir / (hashlib.sha256(url.encode()).hexdigest() + ".json") \
-            if self.cache_dir else None
+    def _cached_path(self, url: str) -> Path | None:
+        if not self.cache_dir:
+            return None
+        return self.cache_dir / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def _remote(self, url: str) -> tuple[dict | None, str]:
+        cached = self._cached_path(url)
         if cached is not None and cached.is_file():
-            return json.loads(cached.read_text())
+            try:
+                return json.loads(cached.read_text(encoding="utf-8")), ""
+            except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+                pass   # a damaged cache entry: download it again
+        if self.offline:
+            return None, f"not tried: offline ({OFFLINE_ENV}=1 or --offline) and not in the cache"
+        host = urllib.parse.urlsplit(url).netloc
+        with self._hosts_lock:
+            earlier = self._failed_hosts.get(host)
+        if earlier:
+            return None, f"download failed: {earlier} (not retried)"
+        try:
+            body = self._download(url)
+        except DownloadFailed as exc:
+            with self._hosts_lock:
+                self._failed_hosts.setdefault(host, str(exc))
+            return None, f"download failed: {exc}"
+        if body is None:
+            return None, "not found (HTTP 404)"
+        try:
+            schema = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None, "not JSON"
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(body)
+                tmp.replace(cached)
+            except OSError:
+                pass   # an unwritable cache only costs a download next time
+        return schema, ""
+
+    @staticmethod
+    def _download(url: str) -> bytes | None:
+        """The body, None on 404; DownloadFailed on anything else."""
         try:
             with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-                body = response.read()
+                return response.read()
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
-            raise SchemaUnavailable(f"{url}: HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise SchemaUnavailable(f"{url}: {getattr(exc, 'reason', exc)}") from None
-        try:
-            schema = json.loads(body)
-        except json.JSONDecodeError:
-            return None
-        if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_bytes(body)
-            tmp.replace(cached)
-        return schema
+            raise DownloadFailed(f"HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise DownloadFailed(str(getattr(exc, "reason", exc))) from None
 
 
 @lru_cache(maxsize=8)
 def shared_store(kubernetes_version: str, schema_locations: tuple[str, ...], cache_dir: str | None,
-                 strict: bool = True) -> SchemaStore:
+                 strict: bool = True, offline: bool = False) -> SchemaStore:
     return SchemaStore(kubernetes_version, list(schema_locations),
-                       Path(cache_dir) if cache_dir else None, strict)
+                       Path(cache_dir) if cache_dir else None, strict, offline)

@@ -2,8 +2,8 @@
 
 A ScaledObject's prometheus query is only parsed when KEDA builds the scaler, and a
 PrometheusRule is only loaded by Prometheus after the operator syncs it: a typo surfaces in
-production, as a scaler error or a silently missing alert (/work/shared/reference/
-docs/reference/tooling.md §8: trigger errors "surface only at reconcile time").  Each query is parsed with
+production, as a scaler error or a silently missing alert
+(docs/reference/tooling.md §8: trigger errors "surface only at reconcile time").  Each query is parsed with
 the ``promql-parser`` package (the Rust prometheus-parser), and each PrometheusRule's
 ``spec.groups`` is also run through ``promtool check rules`` (written to a temporary rule
 file as ``{"groups": …}``, the standard workaround for the CRD: docs/reference/tooling.md §6), which checks

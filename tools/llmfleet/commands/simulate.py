@@ -1,0 +1,91 @@
+"""``llmfleet simulate OVERLAY``: replay a traffic trace against the overlay's KEDA
+ScaledObject (KEDA's and the HPA's rules) and a replica model from the sizing."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from llmfleet import exitcodes
+from llmfleet.config import load_config
+from llmfleet.errors import UsageError
+from llmfleet.output import write_output
+
+SHAPES = ("spike", "ramp", "diurnal", "constant")
+
+
+def build_trace(shape: str, replica, spec, rps: float | None, duration: float | None):
+    from llmfleet.simulate import constant, default_spike, diurnal, from_csv, ramp
+    if shape not in SHAPES:
+        return from_csv(shape)
+    if shape == "spike" and rps is None and duration is None:
+        return default_spike(replica, spec)
+    from llmfleet.simulate.traffic import DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS
+    capacity = replica.capacity_rps(DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS)
+    peak = rps if rps is not None else max(capacity * spec.max_replicas * 0.8, 0.1)
+    length = duration if duration is not None else 3600.0
+    if shape == "spike":
+        from llmfleet.simulate import spike
+        return spike(peak * 0.1, peak, length * 0.2, length * 0.4, length * 0.4)
+    if shape == "ramp":
+        return ramp(peak * 0.05, peak, length * 0.4, length * 0.4, 0.0, length * 0.2)
+    if shape == "diurnal":
+        return diurnal(peak * 0.1, peak, duration or 86400.0)
+    return constant(peak, length)
+
+
+@click.command("simulate")
+@click.argument("overlay")
+@click.option("--trace", "shape", default="spike", show_default=True, metavar="SHAPE|FILE",
+              help="spike (default: the overlay's own default spike), ramp, diurnal, constant, or a "
+                   "CSV file with time_s,rps,input_tokens,output_tokens.")
+@click.option("--rps", type=click.FloatRange(min=0, min_open=True), help="Peak requests per second.")
+@click.option("--duration", type=click.FloatRange(min=60), help="Seconds of traffic.")
+@click.option("--absorb-bound", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="Flag a spike not absorbed within this many seconds (default: one pod start-up + 5 min).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write a PNG of replicas and queue over time (needs matplotlib).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to this file.")
+def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
+    """Simulate how OVERLAY's autoscaling follows a traffic trace: replicas, queue depth and
+    waiting time over the trace, GPU-hours and cost, and flags (never scales out, flaps, hits
+    maxReplicaCount while the queue grows, slow to absorb a spike).
+
+    Exit codes: 0 no problem flagged, 1 a problem flagged, 2 bad input."""
+    from llmfleet.checker import iter_overlay_models
+    from llmfleet.simulate import SimulationOptions, simulate
+    from llmfleet.simulate.overlay import OverlayInputError, inputs_for
+    config = load_config()
+    directory = config.resolve_overlay_arg(overlay)
+    [(loaded, model)] = list(iter_overlay_models(config, directories=[directory]))
+    if loaded.findings and not loaded.resources:
+        raise UsageError(f"{overlay}: {loaded.findings[0].message}")
+    try:
+        runs = inputs_for(model)
+    except (OverlayInputError, ValueError) as exc:
+        raise UsageError(f"{overlay}: {exc}") from None
+    reports, documents, ok = [], [], True
+    for run in runs:
+        try:
+            trace = build_trace(shape, run.replica, run.spec, rps, duration)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        result = simulate(run.spec, run.replica, trace, SimulationOptions(absorb_bound_s=absorb_bound))
+        ok = ok and result.ok
+        reports.append(result.report())
+        documents.append(result.to_dict())
+        if plot:
+            from llmfleet.simulate import plot as draw
+            try:
+                draw(result, plot)
+            except Exception as exc:  # PlotError: matplotlib missing or the file not writable
+                raise UsageError(f"--plot {plot}: {exc}") from None
+    if fmt == "json":
+        import json
+        text = json.dumps(documents[0] if len(documents) == 1 else documents, indent=2) + "\n"
+    else:
+        text = "\n".join(reports) + ("" if reports and reports[-1].endswith("\n") else "\n")
+    write_output(text, output)
+    sys.exit(exitcodes.OK if ok else exitcodes.FINDINGS)
