@@ -112,15 +112,3 @@ def line_of(path: Path, pattern: str, after: str | None = None) -> int:
     if after is not None:
         start = next(i for i, line in enumerate(lines) if re.search(after, line)) + 1
     return next(i + 1 for i in range(start, len(lines)) if re.search(pattern, lines[i]))
-
-
-def single_node_overlays() -> list[str]:
-    """Overlays built on base/ (one Deployment per model); a multi-node overlay (a
-    LeaderWorkerSet on base-multinode/) is not one."""
-    import yaml
-    out = []
-    for name in overlay_names():
-        kustomization = yaml.safe_load((REPO_ROOT / "overlays" / name / "kustomization.yaml").read_text())
-        if any(str(r).rstrip("/").endswith("/base") for r in kustomization.get("resources") or []):
-            out.append(name)
-    return out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from llmfleet_testlib import REPO_ROOT, overlay_names, require
+from llmfleet_testlib import REPO_ROOT, overlay_names, require, serving_workload
 
 MAKE = shutil.which("make")
 LLMFLEET = REPO_ROOT / ".venv" / "bin" / "llmfleet"
@@ -76,7 +76,9 @@ def test_build_pipes_into_lint_with_a_bare_overlay_name():
     build = make("build", f"MODEL={name}")
     assert build.returncode == 0, build.stderr
     assert build.stdout.startswith("apiVersion:")             # nothing of make's own
-    assert {d["kind"] for d in yaml.safe_load_all(build.stdout) if d} >= {"Deployment", "Service"}
+    # the overlay's vLLM workload (a Deployment, or a multi-node LeaderWorkerSet) and its Service
+    workload_kind = serving_workload(name).split()[0]
+    assert {d["kind"] for d in yaml.safe_load_all(build.stdout) if d} >= {workload_kind, "Service"}
     lint = subprocess.run([str(LLMFLEET), "lint", "-"], input=build.stdout, capture_output=True,
                           text=True, cwd=REPO_ROOT, timeout=120)
     assert lint.returncode == 0, lint.stdout + lint.stderr
