@@ -8,7 +8,7 @@ import json
 import pytest
 
 from llmfleet import exitcodes
-from llmfleet.validate import locations
+from llmfleet.validate import locations, schemas
 
 SCALED_OBJECT = """\
 apiVersion: keda.sh/v1alpha1
@@ -121,3 +121,71 @@ def test_kubernetes_version_selects_schemas(cli, empty_repo):
     new = cli(["validate", "--kubernetes-version", "1.30.0", "vap.yaml"], cwd=empty_repo)
     assert [f["rule"] for f in json.loads(old.stdout)["findings"]] == ["schema-missing"]
     assert new.exit_code == exitcodes.OK, new.stdout
+
+
+# -- objects known valid from an earlier run (llmfleet.validate.valid_cache) -----------------
+
+VALID_SCALED_OBJECT = SCALED_OBJECT.replace('minReplicaCount: "one"', "minReplicaCount: 1")
+
+
+def _crd_schema_copy(empty_repo, schemas_dir):
+    """A local schema location with its own copy of the ScaledObject schema, listed first."""
+    [original] = schemas_dir.rglob("scaledobject_v1alpha1.json")
+    local = empty_repo / "local-schemas" / "keda.sh"
+    local.mkdir(parents=True)
+    copy = local / "scaledobject_v1alpha1.json"
+    copy.write_text(original.read_text())
+    location = str(empty_repo / "local-schemas" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")
+    return copy, location
+
+
+def test_known_valid_objects_are_remembered_and_forgotten_when_the_schema_changes(
+        cli, empty_repo, schemas_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(cache))
+    schema, location = _crd_schema_copy(empty_repo, schemas_dir)
+    (empty_repo / "so.yaml").write_text(VALID_SCALED_OBJECT)
+    args = ["validate", "--format", "json", "--validator", "jsonschema", "--schema-location", location, "so.yaml"]
+    assert cli(args, cwd=empty_repo).exit_code == exitcodes.OK
+    remembered = (cache / "validate" / "valid-objects").read_text().split()
+    assert len(remembered) == 1
+    assert cli(args, cwd=empty_repo).exit_code == exitcodes.OK
+    # The schema now wants minReplicaCount as a string: the object is validated again (a
+    # new fingerprint), not passed on the strength of the earlier run.
+    data = json.loads(schema.read_text())
+    data["properties"]["spec"]["properties"]["minReplicaCount"] = {"type": "string"}
+    schema.write_text(json.dumps(data))
+    schemas.shared_store.cache_clear()   # what a new process starts with
+    result = cli(args, cwd=empty_repo)
+    assert result.exit_code == exitcodes.FINDINGS
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["path"] == "/spec/minReplicaCount"
+
+
+def test_invalid_objects_are_never_remembered(cli, empty_repo, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(cache))
+    (empty_repo / "so.yaml").write_text(SCALED_OBJECT)
+    for _ in range(2):
+        result = cli(["validate", "--format", "json", "--validator", "jsonschema", "so.yaml"], cwd=empty_repo)
+        assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["/spec/minReplicaCount"]
+    assert not (cache / "validate" / "valid-objects").exists()
+
+
+def test_no_cache_neither_reads_nor_writes_known_valid_objects(cli, empty_repo, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(cache))
+    (empty_repo / "so.yaml").write_text(VALID_SCALED_OBJECT)
+    result = cli(["validate", "--no-cache", "--validator", "jsonschema", "so.yaml"], cwd=empty_repo)
+    assert result.exit_code == exitcodes.OK
+    assert not (cache / "validate").exists()
+
+
+def test_a_damaged_known_valid_file_only_costs_a_validation(cli, empty_repo, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    (cache / "validate").mkdir(parents=True)
+    (cache / "validate" / "valid-objects").write_bytes(b"\xff\xfe not keys \x00")
+    monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(cache))
+    (empty_repo / "so.yaml").write_text(SCALED_OBJECT)
+    result = cli(["validate", "--format", "json", "--validator", "jsonschema", "so.yaml"], cwd=empty_repo)
+    assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["/spec/minReplicaCount"]

@@ -90,6 +90,7 @@ class Validator:
         self.ignore_missing = options.ignore_missing_schemas
         self.root = config.root
         self.store = None
+        self.known = None
         #: Kinds already reported as having no schema: once per run, not once per overlay.
         self.reported_missing: set[tuple[str, str]] = set()
         if self.engine == "jsonschema":
@@ -100,6 +101,8 @@ class Validator:
             cache = str(cache_root(config.root) / "schemas")
             self.store = schemas.shared_store(self.version, tuple(self.locations), cache,
                                               offline=options.is_offline)
+            from llmfleet.validate.valid_cache import ValidCache
+            self.known = ValidCache(cache_root(config.root) / "validate" if options.cache else None)
 
     def _display(self, location: str) -> str:
         if location.startswith(("http://", "https://")):
@@ -113,7 +116,13 @@ class Validator:
                                                   self.ignore_missing)
         assert self.store is not None
         return jsonschema_validator.validate_resources(resources, self.store, self.ignore_missing,
-                                                       self.reported_missing, self._display)
+                                                       self.reported_missing, self._display,
+                                                       self.known)
+
+    def save(self) -> None:
+        """Remember the objects that passed, for the next run."""
+        if self.known is not None:
+            self.known.save()
 
 
 # -- the pipeline ----------------------------------------------------------------------------
@@ -207,6 +216,8 @@ class Checker:
             report.findings += duplicate_objects(loaded)
             if validator is not None:
                 report.findings += validator(loaded.resources)
+        if validator is not None:
+            validator.save()
         if tools is not None:
             tools()
         if self.rules is not None:

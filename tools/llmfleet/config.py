@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from llmfleet.errors import UsageError
+from llmfleet.model import yamlio
 from llmfleet.model.overlay import ClusterSettings
 
 CONFIG_FILE = "llmfleet.yaml"
@@ -190,7 +191,7 @@ def load_config(root: Path | None = None) -> Config:
     if not path.is_file():
         return config
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         raise UsageError(f"{path}: cannot read the configuration: {exc}") from None
     if not isinstance(raw, dict):

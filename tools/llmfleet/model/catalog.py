@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from llmfleet.errors import UsageError
+from llmfleet.model import yamlio
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: The node label the GPU components select on, with the class name as value.
@@ -90,13 +89,13 @@ class ModelSpec:
 
 def _load_yaml(name: str) -> dict:
     path = DATA_DIR / name
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a mapping")
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def gpus() -> dict[str, GpuClass]:
     """Every GPU class, by name, in file order."""
     raw = _load_yaml("gpus.yaml").get("gpus") or {}
@@ -113,7 +112,7 @@ def gpus() -> dict[str, GpuClass]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def models() -> dict[str, ModelSpec]:
     """Every catalogued model, by Hugging Face id (as spelled on the Hub)."""
     raw = _load_yaml("models.yaml").get("models") or {}

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from llmfleet.model import yamlio
 from llmfleet.model.k8s import Resource
 
 
@@ -35,7 +36,7 @@ def serve_models(resource: Resource) -> list[str]:
     if not isinstance(text, str):
         return []
     try:
-        config = yaml.safe_load(text)
+        config = yamlio.safe_load(text)
     except yaml.YAMLError:
         return []
     found = []

@@ -16,8 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from llmfleet.model import yamlio
 from llmfleet.simulate.replica import ReplicaModel, ReplicaModelError, pod_startup_s
 
 GPUS_FILE = Path(__file__).resolve().parent.parent / "data" / "gpus.yaml"
@@ -29,7 +28,7 @@ LARGE_GPU_MAX_NUM_SEQS = 1024
 
 @cache
 def _gpu_table() -> dict:
-    data = yaml.safe_load(GPUS_FILE.read_text(encoding="utf-8")) or {}
+    data = yamlio.safe_load(GPUS_FILE.read_text(encoding="utf-8")) or {}
     return data.get("gpus") or {}
 
 

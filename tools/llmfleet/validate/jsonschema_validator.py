@@ -16,6 +16,7 @@ import jsonschema
 from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource, pointer
 from llmfleet.validate.schemas import SchemaHit, SchemaMiss, SchemaStore
+from llmfleet.validate.valid_cache import ValidCache
 
 SCHEMA_RULE = "schema"
 MISSING_RULE = "schema-missing"
@@ -65,9 +66,15 @@ def missing_message(miss: SchemaMiss, kubernetes_version: str, display=str) -> s
             f"Tried: {tried}. Fix: {hint}")
 
 
-def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "") -> list[Finding]:
+def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "",
+              known: ValidCache | None = None) -> list[Finding]:
+    key = known.key(hit.fingerprint, resource.data) if known is not None else ""
+    if known is not None and known.known_valid(key):
+        return []
     errors = sorted(hit.validator.iter_errors(resource.data),
                     key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not errors and known is not None:
+        known.remember(key)
     findings: list[Finding] = []
     for error in errors[:MAX_ERRORS_PER_OBJECT]:
         findings.extend(_error_findings(resource, error, schema_name))
@@ -77,16 +84,17 @@ def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "") -> list
 def validate_resources(resources: list[Resource], store: SchemaStore,
                        ignore_missing: bool = False,
                        reported_missing: set[tuple[str, str]] | None = None,
-                       display=str) -> list[Finding]:
+                       display=str, known: ValidCache | None = None) -> list[Finding]:
     """Findings for ``resources``.  ``reported_missing`` carries the kinds already reported
-    as missing across calls (one call per overlay), so that each is reported once per run."""
+    as missing across calls (one call per overlay), so that each is reported once per run.
+    ``known``: objects that passed in an earlier run are not validated again."""
     if reported_missing is None:
         reported_missing = set()
     findings: list[Finding] = []
     for resource in resources:
         found = store.find(resource.api_version, resource.kind)
         if isinstance(found, SchemaHit):
-            findings.extend(_validate(resource, found))
+            findings.extend(_validate(resource, found, known=known))
             continue
         key = (resource.api_version, resource.kind)
         if not ignore_missing and key not in reported_missing:
@@ -95,5 +103,5 @@ def validate_resources(resources: list[Resource], store: SchemaStore,
                 MISSING_RULE, Severity.ERROR, missing_message(found, store.kubernetes_version, display)))
         basic = store.basic()
         if basic is not None:
-            findings.extend(_validate(resource, basic, "Kubernetes ObjectMeta"))
+            findings.extend(_validate(resource, basic, "Kubernetes ObjectMeta", known))
     return findings

@@ -13,6 +13,7 @@ never an exception, and a host that failed once is not asked again in the same r
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,10 +48,29 @@ class DownloadFailed(Exception):
     """A remote location failed in a way that is not "not found" (network, HTTP 5xx)."""
 
 
-@dataclass(frozen=True)
 class SchemaHit:
-    validator: jsonschema.protocols.Validator
-    source: str
+    """A kind's schema: where it came from, a fingerprint of its content, and its validator,
+    built on first use (a run whose objects are all known valid never builds it)."""
+
+    def __init__(self, source: str, fingerprint: str,
+                 build: Callable[[], jsonschema.protocols.Validator]):
+        self.source = source
+        #: Changes whenever the schema's content (or the package that ships it) changes.
+        self.fingerprint = fingerprint
+        self._build = build
+        self._validator: jsonschema.protocols.Validator | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def validator(self) -> jsonschema.protocols.Validator:
+        with self._lock:
+            if self._validator is None:
+                self._validator = self._build()
+            return self._validator
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -180,9 +201,10 @@ class SchemaStore:
                                      "anyOf": [{"required": ["name"]}, {"required": ["generateName"]}]},
                     },
                 }
-                validator = jsonschema.Draft202012Validator(schema, registry=self._definitions_registry())
-                self._basic = SchemaHit(validator, f"kubernetes-validate v{self.bundled_version} "
-                                                   "ObjectMeta")
+                source = f"kubernetes-validate v{self.bundled_version} ObjectMeta"
+                self._basic = SchemaHit(
+                    source, _digest(f"{self._package_identity()} {json.dumps(schema, sort_keys=True)}"),
+                    lambda: jsonschema.Draft202012Validator(schema, registry=self._definitions_registry()))
             return self._basic
 
     def _find(self, api_version: str, kind: str) -> SchemaHit | SchemaMiss:
@@ -196,9 +218,10 @@ class SchemaStore:
             if location == "default":
                 continue  # kubeconform's default registry holds the built-ins bundled above
             target = locations.expand(location, variables)
-            schema, outcome = self._load(target)
+            schema, text, outcome = self._load(target)
             if schema is not None:
-                return SchemaHit(crd_validator(schema), target)
+                return SchemaHit(target, _digest(f"crd {text}"),
+                                 lambda schema=schema: crd_validator(schema))
             attempts.append(Attempt(target, outcome))
         return SchemaMiss(api_version, kind, tuple(attempts))
 
@@ -213,59 +236,70 @@ class SchemaStore:
         entry = self._bundled_dir.joinpath(f"{kind.lower()}-{prefix}{version}.json")
         if not entry.is_file():
             return None
-        schema = json.loads(entry.read_text())
+        text = entry.read_text()
+        schema = json.loads(text)
         if "x-kubernetes-group-version-kind" in schema:
             gvks = schema["x-kubernetes-group-version-kind"]
             if not any(g.get("group", "") == group and g.get("version") == version for g in gvks):
                 return None
-        validator = jsonschema.Draft202012Validator(schema, registry=self._definitions_registry())
-        return SchemaHit(validator, f"kubernetes-validate v{self.bundled_version} {entry.name}")
+        # The kind's file refers to the shared _definitions.json of the same package version.
+        return SchemaHit(f"kubernetes-validate v{self.bundled_version} {entry.name}",
+                         _digest(f"{self._package_identity()} {entry.name} {text}"),
+                         lambda: jsonschema.Draft202012Validator(
+                             schema, registry=self._definitions_registry()))
 
-    def _load(self, target: str) -> tuple[dict | None, str]:
-        """(schema, "") or (None, why not)."""
+    def _package_identity(self) -> str:
+        return (f"kubernetes-validate {_package_version('kubernetes-validate')} "
+                f"v{self.bundled_version} strict={self.strict}")
+
+    def _load(self, target: str) -> tuple[dict | None, str, str]:
+        """(schema, its text, "") or (None, "", why not)."""
         if target.startswith(("http://", "https://")):
             return self._remote(target)
         path = Path(target)
         if not path.is_file():
-            return None, "not found"
+            return None, "", "not found"
         try:
-            return json.loads(path.read_text(encoding="utf-8")), ""
+            text = path.read_text(encoding="utf-8")
+            return json.loads(text), text, ""
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return None, "not JSON"  # kubeconform moves on from non-JSON content too
+            return None, "", "not JSON"  # kubeconform moves on from non-JSON content too
         except OSError as exc:
-            return None, f"cannot read: {exc.strerror}"
+            return None, "", f"cannot read: {exc.strerror}"
 
     def _cached_path(self, url: str) -> Path | None:
         if not self.cache_dir:
             return None
         return self.cache_dir / (hashlib.sha256(url.encode()).hexdigest() + ".json")
 
-    def _remote(self, url: str) -> tuple[dict | None, str]:
+    def _remote(self, url: str) -> tuple[dict | None, str, str]:
         cached = self._cached_path(url)
         if cached is not None and cached.is_file():
             try:
-                return json.loads(cached.read_text(encoding="utf-8")), ""
+                text = cached.read_text(encoding="utf-8")
+                return json.loads(text), text, ""
             except (json.JSONDecodeError, UnicodeDecodeError, OSError):
                 pass   # a damaged cache entry: download it again
         if self.offline:
-            return None, f"not tried: offline ({OFFLINE_ENV}=1 or --offline) and not in the cache"
+            return None, "", f"not tried: offline ({OFFLINE_ENV}=1 or --offline) and not in the cache"
         host = urllib.parse.urlsplit(url).netloc
         with self._hosts_lock:
             earlier = self._failed_hosts.get(host)
         if earlier:
-            return None, f"download failed: {earlier} (not retried)"
+            return None, "", f"download failed: {earlier} (not retried)"
         try:
             body = self._download(url)
         except DownloadFailed as exc:
             with self._hosts_lock:
                 self._failed_hosts.setdefault(host, str(exc))
-            return None, f"download failed: {exc}"
+            return None, "", f"download failed: {exc}"
         if body is None:
-            return None, "not found (HTTP 404)"
+            return None, "", "not found (HTTP 404)"
         try:
-            schema = json.loads(body)
+            text = body.decode("utf-8")
+            schema = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return None, "not JSON"
+            return None, "", "not JSON"
         if cached is not None:
             try:
                 cached.parent.mkdir(parents=True, exist_ok=True)
@@ -274,7 +308,7 @@ class SchemaStore:
                 tmp.replace(cached)
             except OSError:
                 pass   # an unwritable cache only costs a download next time
-        return schema, ""
+        return schema, text, ""
 
     @staticmethod
     def _download(url: str) -> bytes | None:
@@ -288,6 +322,14 @@ class SchemaStore:
             raise DownloadFailed(f"HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise DownloadFailed(str(getattr(exc, "reason", exc))) from None
+
+
+@lru_cache(maxsize=None)
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @lru_cache(maxsize=8)

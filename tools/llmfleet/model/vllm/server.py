@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from llmfleet.model import yamlio
 from llmfleet.model.k8s import Resource, as_list, dig, escape_pointer_token
 from llmfleet.model.vllm import flags as vflags
 from llmfleet.model.vllm import images
@@ -599,7 +600,7 @@ def _read_config(server: VllmServer, find_configmap: ConfigMapFinder) -> None:
     pointer = f"/data/{escape_pointer_token(key)}"
     server.config_resource, server.config_pointer = cm, pointer
     try:
-        data = yaml.safe_load(str(cm.data["data"][key]))
+        data = yamlio.safe_load(str(cm.data["data"][key]))
     except yaml.YAMLError as exc:
         server.config_problem = f"{cm.ref} {pointer} is not YAML: {str(exc).splitlines()[0]}"
         return
