@@ -105,6 +105,12 @@ FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
     "fleet-duplicate-model": {("error", "small2", "Deployment", "small2-server", f"{C0}/args/0"),
                               ("error", "small2", "PodMonitor", "small2-server", "/spec/selector"),
                               ("error", "small2", "ScaledObject", "small2-extra", "/spec/scaleTargetRef")},
+    # The gateway's default lifetime (10 s) + 5 s: 5 s and no preStop are too short; a
+    # lifetime of "10s" is no number to the gateway.
+    "gateway-backend-lifetime": {
+        ("error", "short", "Deployment", "short-server", f"{C0}/lifecycle/preStop/sleep/seconds"),
+        ("error", "none", "Deployment", "none-server", C0),
+        ("error", "platform", "Deployment", "typo-gateway", f"{C0}/env/1/value")},
 }
 
 
