@@ -198,3 +198,75 @@ def test_max_scale_multiplies_replicas_by_gpus_per_pod():
               "spec": {"scaleTargetRef": {"name": "s"}, "maxReplicaCount": 3}}
     assert max_scale([deploy, scaled])[0] == 12
     assert max_scale([deploy])[0] == 4
+
+
+# -- the simulated response to the default spike (llmfleet.diff_simulation) -----------------
+
+SIMULATED = re.compile(r"simulated default spike of (the base|this overlay): [\d.]+->[\d.]+ rps, [\d.]+ min: "
+                       r"peak queue (?P<queue>[^;]+); time to absorb (?P<absorb>[^;]+); "
+                       r"GPU-hours (?P<hours>[^;]+); flagged (?P<flags>.+)$", re.M)
+
+
+def _before_after(figure: str) -> tuple[float, float]:
+    numbers = [float(n.replace(",", "")) for n in re.findall(r"[\d,]+(?:\.\d+)?", figure)]
+    return (numbers[0], numbers[0]) if "(unchanged)" in figure else (numbers[0], numbers[1])
+
+
+def _widest_scaling_overlay() -> str:
+    """The single-node overlay with the most replicas to scale to (where a slow scale-up
+    policy matters: with two replicas, one pod per 10 minutes is all it ever needs)."""
+    def max_replicas(name: str) -> int:
+        patch = REPO_ROOT / "overlays" / name / "patch-max-replicas.yaml"
+        return yaml.safe_load(patch.read_text())["spec"]["maxReplicaCount"] if patch.is_file() else 0
+    return max(single_node_overlays(), key=max_replicas)
+
+
+def test_diff_simulates_the_default_spike_before_and_after(cli, git_repo):
+    """A scale-up of one pod per 10 minutes: the same spike (the base's) now waits longer and
+    is flagged slow to absorb; the PR comment has the same figures in a table."""
+    overlay = _widest_scaling_overlay()
+    folder = git_repo / "overlays" / overlay
+    (folder / "patch-slow-scale-up.yaml").write_text(yaml.safe_dump([{
+        "op": "replace", "path": "/spec/advanced/horizontalPodAutoscalerConfig/behavior/scaleUp",
+        "value": {"stabilizationWindowSeconds": 0,
+                  "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}]}}]))
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    kustomization.setdefault("patches", []).append(
+        {"path": "patch-slow-scale-up.yaml", "target": {"kind": "ScaledObject", "name": "server"}})
+    (folder / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    out = run_diff(cli, git_repo, overlay)
+    match = SIMULATED.search(out)
+    assert match and match.group(1) == "the base", out
+    absorb_before, absorb_after = _before_after(match.group("absorb"))
+    queue_before, queue_after = _before_after(match.group("queue"))
+    assert absorb_after > absorb_before and queue_after > queue_before
+    assert match.group("flags") == "none → slow-to-absorb"
+    markdown = run_diff(cli, git_repo, overlay, "--format", "markdown")
+    assert "#### Autoscaling under the default spike (simulated)" in markdown
+    row = next(line for line in markdown.splitlines() if line.startswith(f"| `{overlay}` | default spike"))
+    assert "none → slow-to-absorb |" in row and match.group("queue") in row
+    assert SIMULATED.search(run_diff(cli, git_repo, overlay, "--no-simulate")) is None
+
+
+def test_more_replicas_absorb_the_base_spike_no_worse(cli, git_repo):
+    overlay = _widest_scaling_overlay()
+    patch = git_repo / "overlays" / overlay / "patch-max-replicas.yaml"
+    old = yaml.safe_load(patch.read_text())["spec"]["maxReplicaCount"]
+    set_yaml_key(patch, "  maxReplicaCount", old + 4)
+    match = SIMULATED.search(run_diff(cli, git_repo, overlay))
+    assert match, "no simulated line"
+    queue_before, queue_after = _before_after(match.group("queue"))
+    assert queue_after <= queue_before
+
+
+def test_a_new_overlay_is_simulated_with_its_own_spike_and_unsimulable_sides_say_why(repository_model):
+    from llmfleet.diff_simulation import compare_spike
+    from llmfleet.model import ClusterSettings
+    objects = [r.data for r in repository_model.overlays[single_node_overlays()[0]].resources]
+    added = compare_spike(None, objects, ClusterSettings())
+    assert added.trace.startswith("default spike of this overlay:") and added.after is not None
+    assert added.before is None and added.after.gpu_hours > 0
+    no_scaler = [o for o in objects if o.get("kind") != "ScaledObject"]
+    removed_scaler = compare_spike(objects, no_scaler, ClusterSettings())
+    assert removed_scaler.before is not None and removed_scaler.after is None
+    assert "no ScaledObject" in removed_scaler.after_note

@@ -19,6 +19,7 @@ import yaml
 
 from llmfleet import render as render_mod
 from llmfleet.config import find_kustomization
+from llmfleet.diff_simulation import SpikeComparison, compare_spike, figures, text_lines
 from llmfleet.errors import UsageError
 from llmfleet.model import ClusterSettings, OverlayModel
 from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
@@ -96,6 +97,8 @@ class OverlayDiff:
     after: Side
     changes: list[Change]
     summary: str = ""
+    #: The simulated response to the default spike, before and after (llmfleet.diff_simulation).
+    spike: SpikeComparison | None = None
 
     @property
     def status(self) -> str:
@@ -208,8 +211,11 @@ def summarize(d: OverlayDiff, cluster: ClusterSettings | None = None) -> str:
 
 
 def diff_overlays(base_root: Path, head_root: Path, overlays: list[tuple[str, str]],
-                  jobs: int | None = None, cluster: ClusterSettings | None = None) -> list[OverlayDiff]:
-    """``overlays`` is ``[(name, folder relative to the repository root)]``."""
+                  jobs: int | None = None, cluster: ClusterSettings | None = None,
+                  simulate: bool = True) -> list[OverlayDiff]:
+    """``overlays`` is ``[(name, folder relative to the repository root)]``.  With
+    ``simulate``, each changed overlay's response to the default spike is simulated on both
+    sides."""
     if not overlays:
         return []
     renderer = render_mod.find_renderer()
@@ -224,6 +230,9 @@ def diff_overlays(base_root: Path, head_root: Path, overlays: list[tuple[str, st
                 raise UsageError(f"{rel}: no kustomization at the base revision nor in the working tree")
             d = OverlayDiff(name, rel, sb, sa, compare(sb.objects, sa.objects))
             d.summary = summarize(d, cluster)
+            if simulate and d.status != "unchanged":
+                d.spike = compare_spike(sb.objects if sb.exists and not sb.error else None,
+                                        sa.objects if sa.exists and not sa.error else None, cluster)
             out.append(d)
     return out
 
@@ -242,6 +251,8 @@ def render_text(diffs: list[OverlayDiff], base: str) -> str:
         for side, label_ in ((d.before, "base"), (d.after, "working tree")):
             if side.error:
                 out.append(f"  build failed at {label_}: {side.error}")
+        if d.spike is not None:
+            out += text_lines(d.spike)
         for c in d.changes:
             out.append(f"{c.status:>8}  {c.label}")
         for c in d.changes:
@@ -249,6 +260,11 @@ def render_text(diffs: list[OverlayDiff], base: str) -> str:
                 out.append(c.diff.rstrip("\n"))
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text that cannot break out of a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _fence(text: str) -> str:
@@ -271,6 +287,23 @@ def render_markdown(diffs: list[OverlayDiff], base: str, limit: int = MARKDOWN_L
     for d in diffs:
         out.append(f"| `{d.name}` | {d.status} | {d.summary} |")
     out.append("")
+    simulated = [d for d in diffs if d.spike is not None and (d.spike.shown or d.spike.before_note
+                                                               or d.spike.after_note)]
+    if simulated:
+        out += ["#### Autoscaling under the default spike (simulated)", "",
+                "| Overlay | Trace | Peak queue | Time to absorb | GPU-hours | Flagged |",
+                "|---|---|---|---|---|---|"]
+        for d in simulated:
+            assert d.spike is not None
+            if d.spike.shown:
+                f = figures(d.spike)
+                out.append(f"| `{d.name}` | {d.spike.trace} | {f['peak queue']} | {f['time to absorb']} "
+                           f"| {f['GPU-hours']} | {f['flags']} |")
+            notes = "; ".join(n for n in (d.spike.before_note and f"base: {d.spike.before_note}",
+                                          d.spike.after_note and f"this branch: {d.spike.after_note}") if n)
+            if notes:
+                out.append(f"| `{d.name}` | not simulated: {_cell(notes)} | | | | |")
+        out.append("")
     used = sum(len(x) for x in out)
     for d in diffs:
         body = [f"<details><summary><code>{d.name}</code>: {d.summary}</summary>", ""]

@@ -42,10 +42,16 @@ def _overlay_arg(raw: str, config, cwd: Path) -> tuple[str, str]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Renders run at once.")
-def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, jobs: int | None):
+@click.option("--no-simulate", is_flag=True,
+              help="Leave out the simulated response of each changed overlay to the default spike.")
+def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, jobs: int | None,
+            no_simulate: bool):
     """Render OVERLAYS (default: those affected since REF, see `llmfleet affected`) at REF
     and in the working tree, and show the added, removed and changed objects with a unified
-    diff of each changed one and a summary line (GPUs and cost at max scale).
+    diff of each changed one and a summary line (GPUs and cost at max scale). For each
+    changed overlay, the autoscaling simulation (`llmfleet simulate`) replays the base's
+    default spike against both sides: peak queue, time to absorb and GPU-hours, before and
+    after.
 
     REF is checked out in a temporary git worktree, removed afterwards."""
     from llmfleet.output import write_output
@@ -63,6 +69,6 @@ def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, 
     prefix = affected_mod.repo_prefix(config, top)
     with gitutil.worktree(top, base) as tree:
         base_root = tree / prefix if prefix else tree
-        diffs = diff_overlays(base_root, root, selected, jobs, config.cluster)
+        diffs = diff_overlays(base_root, root, selected, jobs, config.cluster, simulate=not no_simulate)
     text = render_markdown(diffs, base) if fmt == "markdown" else render_text(diffs, base)
     write_output(text, output)
