@@ -3,8 +3,16 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+
+
+def multiprocess_dir() -> str | None:
+    """Set by the supervisor when there are several worker processes: each worker writes
+    its values there and the supervisor serves the sum (prometheus_client multiprocess)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 UNKNOWN = "unknown"
 
@@ -56,7 +64,11 @@ class Metrics:
             ["model", "endpoint"], buckets=_TTFB_BUCKETS, registry=self.registry)
         self.in_flight = Gauge(
             "llm_gateway_requests_in_flight", "Requests being proxied now, by model.",
-            ["model"], registry=self.registry)
+            ["model"], registry=self.registry, multiprocess_mode="livesum")
+        self.retries = Counter(
+            "llm_gateway_backend_retries",
+            "Requests retried on a fresh backend connection before their first byte, by "
+            "model and reason.", ["model", "reason"], registry=self.registry)
         self.errors = Counter(
             "llm_gateway_errors",
             "Failed requests by model, HTTP status and error code (gateway error codes, "
@@ -65,6 +77,28 @@ class Metrics:
         # Pre-create the in-flight series so dashboards see 0 rather than nothing.
         for name in self.known:
             self.in_flight.labels(name)
+        self._children: dict[tuple, tuple] = {}
+
+    def observe(self, model: str, endpoint: str, status: int, code: str | None,
+                duration: float, ttfb: float | None) -> None:
+        """Record one finished request (label children cached: no lookups per request)."""
+        key = (model, endpoint, status, code)
+        children = self._children.get(key)
+        if children is None:
+            error = None
+            if code is not None or status >= 400:
+                error = self.errors.labels(model, str(status), code or "error")
+            children = (self.requests.labels(model, endpoint, str(status)),
+                        self.latency.labels(model, endpoint), self.ttfb.labels(model, endpoint),
+                        error)
+            if len(self._children) < 10000:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(duration)
+        if ttfb is not None:
+            children[2].observe(ttfb)
+        if children[3] is not None:
+            children[3].inc()
 
     def model_label(self, model: object) -> str:
         return model if isinstance(model, str) and model in self.known else UNKNOWN

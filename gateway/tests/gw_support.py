@@ -23,9 +23,10 @@ GATEWAY_DIR = Path(__file__).resolve().parents[1]
 if str(GATEWAY_DIR) not in sys.path:
     sys.path.insert(0, str(GATEWAY_DIR))  # the llm_gateway package
 
-from llm_gateway.app import create_app, make_runner  # noqa: E402
+from llm_gateway.app import Gateway, start  # noqa: E402
 from llm_gateway.auth import KeyStore  # noqa: E402
 from llm_gateway.config import Settings, load_routes  # noqa: E402
+from llm_gateway.httpserver import HttpServer  # noqa: E402
 
 CLIENT_KEY = "sk-test-client-key-1"
 OTHER_CLIENT_KEY = "sk-test-client-key-2"
@@ -168,8 +169,9 @@ class FakeBackend:
 @dataclass
 class GatewayHandle:
     url: str
-    runner: web.AppRunner
-    app: web.Application
+    gw: Gateway
+    server: asyncio.AbstractServer
+    http: HttpServer
     backends: dict[str, FakeBackend]
     settings: Settings
 
@@ -229,21 +231,39 @@ async def backends():
         await backend.stop()
 
 
+async def start_gateway(routes_file: Path, keys_file: Path, backends: dict[str, FakeBackend],
+                        **overrides) -> GatewayHandle:
+    """The real gateway (one worker, in this process) on a random loopback port."""
+    values = dict(routes_file=str(routes_file), api_keys_file=str(keys_file),
+                  host="127.0.0.1", port=0, metrics_port=0, max_body_bytes=64 * 1024,
+                  shutdown_grace=5)
+    values.update(overrides)
+    settings = Settings(**values)
+    gw = Gateway(load_routes(routes_file), KeyStore(str(keys_file)), settings,
+                 backend_api_key=BACKEND_KEY)
+    server, http = await start(gw, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return GatewayHandle(f"http://127.0.0.1:{port}", gw, server, http, backends, settings)
+
+
+async def stop_gateway(handle: GatewayHandle) -> None:
+    handle.server.close()
+    handle.gw.begin_shutdown()
+    for conn in list(handle.http.connections):
+        conn.abort()
+    for task in list(handle.gw.tasks):
+        task.cancel()
+    if handle.gw.tasks:
+        await asyncio.wait(set(handle.gw.tasks), timeout=5)
+    handle.gw.close()
+
+
 @pytest_asyncio.fixture
 async def gateway(tmp_path, backends):
     routes_file, keys_file = write_config(tmp_path, backends[MODEL_A], backends[MODEL_B],
                                           backends[MODEL_SLOW])
-    settings = Settings(routes_file=str(routes_file), api_keys_file=str(keys_file),
-                        host="127.0.0.1", port=0, max_body_bytes=64 * 1024, shutdown_grace=5)
-    app = create_app(load_routes(routes_file), KeyStore(str(keys_file)), settings,
-                     backend_api_key=BACKEND_KEY)
-    runner = make_runner(app, settings)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    handle = GatewayHandle(f"http://127.0.0.1:{port}", runner, app, backends, settings)
+    handle = await start_gateway(routes_file, keys_file, backends)
     yield handle
     for backend in backends.values():
         backend.release.set()
-    await runner.cleanup()
+    await stop_gateway(handle)
