@@ -51,6 +51,8 @@ async def start_gateway(tmp_path, backends, grace: float, extra_env=None) -> Pro
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(port),
         "GATEWAY_SHUTDOWN_GRACE": str(grace),
+        "GATEWAY_WORKERS": "1",
+        "GATEWAY_METRICS_PORT": str(free_port()),
         **(extra_env or {}),
     }
     proc = await asyncio.create_subprocess_exec(
