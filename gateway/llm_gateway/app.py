@@ -206,7 +206,8 @@ class Gateway:
                 conn, backend, request, model=route.name, request_id=request_id,
                 connect_timeout=route.connect_timeout, pool_timeout=route.pool_timeout,
                 read_timeout=route.read_timeout, retries=self.settings.backend_retries,
-                registry=self.exchanges)
+                registry=self.exchanges,
+                on_retry=lambda why: self.metrics.retries.labels(route.name, why).inc())
         except Exception as exc:  # never a traceback with request data in it
             log.error("proxy failed", extra={"event": "internal_error",
                                              "error": type(exc).__name__, "model": route.name})

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
@@ -401,7 +401,8 @@ class Exchange:
 
 async def forward(client: "ClientConnection", backend: Backend, request: bytes, *,
                   model: str, request_id: bytes, connect_timeout: float, pool_timeout: float,
-                  read_timeout: float, retries: int, registry: set[Exchange]) -> Outcome:
+                  read_timeout: float, retries: int, registry: set[Exchange],
+                  on_retry: Callable[[str], None] | None = None) -> Outcome:
     """Send ``request`` (serialised) to ``backend`` and relay the answer to ``client``."""
     outcome = Outcome()
     for attempt in range(retries + 1):
@@ -415,7 +416,7 @@ async def forward(client: "ClientConnection", backend: Backend, request: bytes, 
             return outcome
         except (OSError, TimeoutError) as exc:
             if not last and isinstance(exc, ConnectionError):
-                _log_retry(model, type(exc).__name__, attempt)
+                _log_retry(model, "connection_refused", attempt, on_retry)
                 continue
             _unavailable(client, model, outcome, type(exc).__name__)
             return outcome
@@ -432,7 +433,7 @@ async def forward(client: "ClientConnection", backend: Backend, request: bytes, 
             registry.discard(exchange)
         if not outcome.retry:
             return outcome
-        why = outcome.code or "connection closed before a response"
+        why = outcome.code or "connection_closed"
         if last:
             if outcome.code == "backend_draining":
                 _unavailable(client, model, outcome, "backend draining")
@@ -444,13 +445,16 @@ async def forward(client: "ClientConnection", backend: Backend, request: bytes, 
                          "answering.", code="backend_unavailable"),
                     headers=[(b"Retry-After", b"1")])
             return outcome
-        _log_retry(model, why, attempt)
+        _log_retry(model, why, attempt, on_retry)
     return outcome
 
 
-def _log_retry(model: str, why: str, attempt: int) -> None:
+def _log_retry(model: str, why: str, attempt: int,
+               on_retry: Callable[[str], None] | None) -> None:
     log.info("retrying on a fresh backend connection", extra={
         "event": "backend_retry", "model": model, "reason": why, "attempt": attempt + 1})
+    if on_retry is not None:
+        on_retry(why)
 
 
 def _unavailable(client: "ClientConnection", model: str, outcome: Outcome, why: str) -> None:
