@@ -21,6 +21,7 @@ _ESCAPED_SEPARATOR = re.compile(rb"%(2f|5c)", re.I)
 
 
 def _is_dot_segment(segment: bytes) -> bool:
+    segment = segment.split(b";", 1)[0]  # '..;x' is '..' with a path parameter
     for _ in range(3):  # %2e, %252e, %25252e
         if segment in (b".", b".."):
             return True
@@ -33,7 +34,7 @@ def _is_dot_segment(segment: bytes) -> bool:
             # An encoded separator: refused if any resulting piece is a dot segment.
             pieces = decoded.replace(b"\\", b"/").split(b"/")
             return any(_is_dot_segment(p) for p in pieces)
-        segment = decoded
+        segment = decoded.split(b";", 1)[0]
     return True  # still encoded after three rounds: refuse rather than guess
 
 

@@ -44,6 +44,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class _Reject(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+async def raw_request(port: int, data: bytes, *, host: str = "127.0.0.1",
+                      local: str | None = None, timeout: float = 5.0) -> tuple[int, dict, bytes]:
+    """Send raw bytes (clients normalise what these tests must send as is) and read one
+    response: (status, headers with lower-case names, body); status 0 if the connection
+    closed without an answer."""
+    reader, writer = await asyncio.open_connection(
+        host, port, local_addr=(local, 0) if local else None)
+    try:
+        writer.write(data)
+        await writer.drain()
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return 0, {}, b""
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                headers[k.strip().lower()] = v.strip()
+        length = int(headers.get("content-length", "0"))
+        body = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
+        return status, headers, body
+    finally:
+        writer.close()
+
+
 @dataclass
 class FakeBackend:
     """An OpenAI-compatible backend that records what it receives.
@@ -63,6 +96,7 @@ class FakeBackend:
     received: asyncio.Event = field(default_factory=asyncio.Event)
     hang: asyncio.Event = field(default_factory=asyncio.Event)  # set: never answer
     fail_mid_stream: bool = False
+    reject_status: int = 0  # answer every request with this status (e.g. 401)
     drip_interval: float = 0.0
     drip_count: int = 0
     port: int = 0
@@ -73,7 +107,15 @@ class FakeBackend:
         return f"http://127.0.0.1:{self.port}"
 
     def app(self) -> web.Application:
-        app = web.Application()
+        @web.middleware
+        async def reject(request: web.Request, handler):
+            try:
+                return await handler(request)
+            except _Reject as exc:
+                return web.json_response({"error": "Unauthorized"}, status=exc.status,
+                                         headers={"Server": "fake-vllm", "Keep-Alive": "timeout=5"})
+
+        app = web.Application(middlewares=[reject])
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/completions", self.completions)
         app.router.add_post("/v1/embeddings", self.embeddings)
@@ -94,6 +136,8 @@ class FakeBackend:
         body = await request.json()
         self.requests.append({"path": request.path, "headers": request.headers.copy(), "body": body})
         self.received.set()
+        if self.reject_status:
+            raise _Reject(self.reject_status)
         if self.hang.is_set():
             try:
                 await asyncio.Event().wait()  # until the connection closes
