@@ -89,9 +89,9 @@ class Gateway:
                             max_body_bytes=s.max_body_bytes, max_connections=s.max_connections,
                             max_per_client=s.max_connections_per_client)
 
-    def fd_reserved(self) -> int:
-        """File descriptors kept for backend connections and the process itself."""
-        return min(self.settings.pool_limit * len(self.backends), 1 << 16) + 64
+    def backend_connections(self) -> int:
+        """The most backend connections this process may open."""
+        return self.settings.pool_limit * len(self.backends)
 
     # ----------------------------------------------------------------- dispatch
     def dispatch(self, conn: ClientConnection, req: Request) -> None:
@@ -295,7 +295,8 @@ async def start(gateway: Gateway, host: str, port: int, *, reuse_port: bool = Fa
                 backlog: int = 1024) -> tuple[asyncio.AbstractServer, HttpServer]:
     """Listen for clients; returns the asyncio server and the connection bookkeeping."""
     loop = asyncio.get_running_loop()
-    http = HttpServer(gateway.dispatch, gateway.limits(), fd_reserved=gateway.fd_reserved())
+    http = HttpServer(gateway.dispatch, gateway.limits(),
+                      backend_connections=gateway.backend_connections())
     server = await loop.create_server(http, host, port, reuse_port=reuse_port or None,
                                       backlog=backlog)
     return server, http

@@ -86,23 +86,23 @@ class ServerLimits:
         self.max_per_client = max_per_client
 
 
-def fd_budget(reserved: int) -> int:
-    """How many client connections the open-file limit allows, keeping ``reserved``
-    descriptors for backend connections, listeners, logs and the like."""
+def fd_budget(backend_connections: int) -> int:
+    """How many client connections the open-file limit allows: what is left after the
+    backend connections (at most half the limit) and 32 for listeners, logs and the like."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 1 << 20
-    return max(8, soft - reserved)
+    return max(8, soft - min(backend_connections, soft // 2) - 32)
 
 
 class HttpServer:
     """Connection bookkeeping shared by the connections of one listener."""
 
     def __init__(self, dispatch: Callable[["ClientConnection", Request], None],
-                 limits: ServerLimits, *, fd_reserved: int = 64) -> None:
+                 limits: ServerLimits, *, backend_connections: int = 0) -> None:
         self.dispatch = dispatch
         self.limits = limits
-        self.max_connections = min(limits.max_connections, fd_budget(fd_reserved))
+        self.max_connections = min(limits.max_connections, fd_budget(backend_connections))
         self.loop = asyncio.get_running_loop()
         self.connections: set[ClientConnection] = set()
         #: Connections that could be closed to make room: waiting for a request's
