@@ -10,6 +10,7 @@ Everything else about connections (timeouts, limits) is httpserver.py's.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 import uuid
@@ -38,11 +39,16 @@ _REQUEST_ID_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 _JSON = b"application/json"
 
 
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
+
+
 def _request_id(value: bytes | None) -> bytes:
-    """A client's X-Request-Id is kept only if it looks like an id."""
+    """A client's X-Request-Id is kept only if it looks like an id; otherwise a new one:
+    a random per-process prefix and a counter (unique without a syscall per request)."""
     if value and len(value) <= 128 and all(c in _REQUEST_ID_CHARS for c in value):
         return value
-    return uuid.uuid4().hex.encode()
+    return b"%s%016x" % (_ID_PREFIX.encode(), next(_ID_COUNTER))
 
 
 class Gateway:

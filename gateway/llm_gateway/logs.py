@@ -67,6 +67,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: str = "INFO", stream=None) -> None:
+    # No caller lookup (a stack walk per record), thread or process attributes (a
+    # getpid() syscall per record): the JSON lines do not use them.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactingFilter())
