@@ -23,6 +23,7 @@ from .auth import KeyStore, bearer_token, key_id
 from .config import Route, Routes, Settings
 from .errors import error_json
 from .httpserver import ClientConnection, HttpServer, Request, ServerLimits
+from .logs import write_access
 from .metrics import UNKNOWN, Metrics, endpoint_label
 from .paths import split_target
 from .proxy import Exchange, Outcome, forwarded_headers, forward
@@ -204,7 +205,7 @@ class Gateway:
 
     async def _proxy(self, conn: ClientConnection, req: Request, request_id: bytes, kid: str,
                      route: Route, backend: Backend, request: bytes, stream: bool) -> None:
-        gauge = self.metrics.in_flight.labels(route.name)
+        gauge = self.metrics.in_flight_child(route.name)
         gauge.inc()
         outcome: Outcome | None = None
         try:
@@ -248,7 +249,7 @@ class Gateway:
         duration = asyncio.get_running_loop().time() - req.start
         path = target.decode("ascii", "replace")
         self.metrics.observe(model, endpoint_label(path), status, code, duration, ttfb)
-        access_log.info("access", extra={
+        fields = {
             "event": "access",
             "request_id": request_id.decode("ascii"),
             "method": req.method.decode("latin-1"),
@@ -264,7 +265,9 @@ class Gateway:
             "bytes_out": bytes_out,
             "client": req.peer,
             "key_id": kid,
-        })
+        }
+        if not write_access(fields):
+            access_log.info("access", extra=fields)
 
     # ----------------------------------------------------------------- shutdown
     def begin_shutdown(self) -> None:

@@ -338,6 +338,9 @@ class ClientConnection(asyncio.Protocol):
             parts.append(b"Connection: keep-alive\r\n")
         self.keep_alive = keep
         parts.append(b"\r\n")
+        if first and self.request is not None and self.request.method == b"HEAD":
+            first = b""
+            self.chunked = False
         if first:
             self.bytes_out += len(first)
             parts.append(b"%x\r\n%b\r\n" % (len(first), first) if self.chunked else first)

@@ -78,6 +78,13 @@ class Metrics:
         for name in self.known:
             self.in_flight.labels(name)
         self._children: dict[tuple, tuple] = {}
+        self._in_flight: dict[str, object] = {}
+
+    def in_flight_child(self, model: str):
+        child = self._in_flight.get(model)
+        if child is None:
+            child = self._in_flight[model] = self.in_flight.labels(model)
+        return child
 
     def observe(self, model: str, endpoint: str, status: int, code: str | None,
                 duration: float, ttfb: float | None) -> None:

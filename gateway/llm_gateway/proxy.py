@@ -198,6 +198,7 @@ class Exchange:
             self._signal(COMPLETE)
 
     def _client_gone(self) -> None:
+        self.up.out = None
         self.up.close()
         self._signal(CLIENT_GONE)
 
@@ -372,6 +373,8 @@ class Exchange:
             self._finish_relay()
             return
         up.sink = client.write
+        if client.transport is not None and client.state == BUSY:
+            up.out, up.out_chunked = client.transport, client.chunked
         transport = up.transport
         if transport is not None:
             client.on_pause = transport.pause_reading
@@ -381,8 +384,16 @@ class Exchange:
 
     def _finish_relay(self) -> None:
         self.done = True
+        self._take_out()
         self.client.end_response()
         self._signal(COMPLETE)
+
+    def _take_out(self) -> None:
+        """Stop relaying directly; count what was relayed."""
+        up = self.up
+        up.out = None
+        self.client.bytes_out += up.out_bytes
+        up.out_bytes = 0
 
     def _end_broken(self, code: str, message: str, status: int = 502) -> None:
         """End a response whose backend failed after the headers went out: an SSE error
@@ -390,6 +401,7 @@ class Exchange:
         if self.done:
             return
         self.done = True
+        self._take_out()
         self.up.sink = None
         client = self.client
         if self.sse:

@@ -64,6 +64,7 @@ class Backend:
                     conn = self.idle.pop()
                     if conn.reusable(now):
                         self.reused += 1
+                        conn.in_use = True
                         return conn
                     conn.close()
             if self.open < self.limit:
@@ -93,6 +94,7 @@ class Backend:
             self._wake()
             raise
         self.created += 1
+        conn.in_use = True
         return conn
 
     def release(self, conn: "UpstreamConnection", *, reuse: bool) -> None:
@@ -102,7 +104,11 @@ class Backend:
                 and loop_time - conn.born < self.max_lifetime):
             conn.released_at = loop_time
             conn.sink = None
+            conn.out = None
             conn.on_lost = None
+            conn.on_headers = None
+            conn.on_complete = None
+            conn.in_use = False
             self.idle.append(conn)
             if self._sweeper is None:
                 self._sweeper = conn.loop.call_later(self.idle_timeout / 2 + 0.05, self._sweep)
@@ -169,6 +175,12 @@ class UpstreamConnection(asyncio.Protocol):
         self.on_complete: Callable[[bool], None] | None = None
         self.on_lost: Callable[[Exception | None], None] | None = None
         self.last_rx = self.born
+        self.in_use = False
+        #: Relay target once the response is committed: the client's transport, whether
+        #: to frame pieces as chunks, and the bytes written (see on_body).
+        self.out: asyncio.Transport | None = None
+        self.out_chunked = False
+        self.out_bytes = 0
 
     def reusable(self, now: float) -> bool:
         return (not self.closed and now - self.born < self.backend.max_lifetime
@@ -179,6 +191,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.received_any = False
         self.status = 0
         self.headers = []
+        self.out = None
+        self.out_bytes = 0
         self.last_rx = self.loop.time()
         assert self.transport is not None
         self.transport.write(data)
@@ -204,6 +218,9 @@ class UpstreamConnection(asyncio.Protocol):
             on_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if not self.in_use:  # bytes nobody asked for on a pooled connection
+            self.close()
+            return
         self.received_any = True
         try:
             self.parser.feed_data(data)
@@ -238,6 +255,11 @@ class UpstreamConnection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self.last_rx = self.loop.time()
+        out = self.out
+        if out is not None:  # the streaming phase: straight to the client's socket
+            self.out_bytes += len(body)
+            out.write(b"%x\r\n%b\r\n" % (len(body), body) if self.out_chunked else body)
+            return
         sink = self.sink
         if sink is not None:
             sink(body)
@@ -249,5 +271,6 @@ class UpstreamConnection(asyncio.Protocol):
         self.on_complete = None
         self.on_lost = None
         self.sink = None
+        self.out = None
         if on_complete is not None:
             on_complete(self.parser.should_keep_alive())
