@@ -156,6 +156,7 @@ class Exchange:
         self.pending: list[str] = []
         self.peek = False
         self.length: int | None = None
+        self.outcome = Outcome()
 
     # ------------------------------------------------------------- events
     def _signal(self, event: str) -> None:
@@ -184,6 +185,10 @@ class Exchange:
             self.sse or (ctype.startswith(b"application/json") and self.length is not None
                          and self.length <= PEEK_LIMIT))
         up.sink = self._hold
+        if not self.peek and up.status not in (401, 403):
+            # Nothing to decide: the response goes out from this callback, without
+            # waiting for the request's task to run (less latency, less work).
+            self._commit()
         self._signal(HEADERS)
 
     def _on_lost(self, exc: BaseException | None) -> None:
@@ -192,6 +197,9 @@ class Exchange:
     def _on_complete(self, keep_alive: bool) -> None:
         self.complete = True
         self.keep_alive = keep_alive
+        if (not self.committed and self.peek and not self.sse
+                and not is_abort_json(bytes(self.held))):
+            self._commit()  # a small JSON answer that is not the drain-time abort
         if self.committed:
             self._finish_relay()
         else:
@@ -239,6 +247,8 @@ class Exchange:
                     break
         else:
             return  # JSON: decided on completion
+        if self.verdict == PASS and not self.committed:
+            self._commit()  # from this callback: no task switch before the first byte
         self._signal(DECIDED)
 
     def shutdown(self) -> None:
@@ -261,6 +271,7 @@ class Exchange:
             self.fut = None
 
     async def run(self, request: bytes, outcome: Outcome) -> None:
+        self.outcome = outcome
         up, client = self.up, self.client
         up.on_headers = self._on_headers
         up.on_lost = self._on_lost
@@ -290,24 +301,24 @@ class Exchange:
                     code="backend_auth_failed"))
                 return
             outcome.stream = self.sse
-            if self.peek:
-                while not self.complete and (self.verdict == HOLD or not self.sse):
-                    event = await self.wait()
-                    if event == LOST:
-                        outcome.retry = True
-                        return
-                    if event not in (DECIDED, COMPLETE, HEADERS):
-                        return self._early_end(event, outcome)
+            while not self.committed and not self.complete and self.verdict == HOLD:
+                event = await self.wait()
+                if event == LOST:
+                    outcome.retry = True
+                    return
+                if event not in (DECIDED, COMPLETE, HEADERS):
+                    return self._early_end(event, outcome)
+            if not self.committed:
                 if self.sse:
                     abort = self.verdict == ABORT
                 else:
-                    abort = is_abort_json(bytes(self.held))
+                    abort = self.peek and is_abort_json(bytes(self.held))
                 if abort:
                     up.close()
                     outcome.retry = True
                     outcome.code = "backend_draining"
                     return
-            self._commit(status, up.headers, self.length, outcome)
+                self._commit()
             while not self.done:
                 event = await self.wait()
                 if event == TIMEOUT:
@@ -355,9 +366,10 @@ class Exchange:
                 503, "The gateway is shutting down; retry the request.",
                 code="gateway_shutdown"), headers=[(b"Retry-After", b"1")])
 
-    def _commit(self, status: int, headers: list[tuple[bytes, bytes]], length: int | None,
-                outcome: Outcome) -> None:
-        client, up = self.client, self.up
+    def _commit(self) -> None:
+        """Send the response headers and what was held back; relay the rest."""
+        client, up, outcome = self.client, self.up, self.outcome
+        status, headers, length = up.status, up.headers, self.length
         out = [b"%s: %s\r\n" % (n, v) for n, v in headers if n.lower() not in DROP_RESPONSE]
         out.append(b"X-Request-Id: %s\r\n" % self.request_id)
         if self.sse:
@@ -367,6 +379,7 @@ class Exchange:
         self.committed = True
         outcome.committed = True
         outcome.status = status
+        outcome.stream = self.sse
         outcome.ttfb = self.loop.time()
         client.start_response(status, b"".join(out), length=length, first=held)
         if self.complete:

@@ -98,12 +98,13 @@ async def serve_worker(settings: Settings, *, reuse_port: bool, metrics_inline: 
 
     grace = settings.shutdown_grace
     t0 = loop.time()
-    log.info("shutting down: no new connections, finishing in-flight requests",
-             extra={"event": "shutdown", "grace_seconds": grace, "worker": worker,
-                    "in_flight": len(gw.tasks)})
     server.close()
     gw.begin_shutdown()
     http.start_shutdown()
+    await asyncio.sleep(0)  # the listening sockets are closed once this loop turn ends
+    log.info("shutting down: no new connections, finishing in-flight requests",
+             extra={"event": "shutdown", "grace_seconds": grace, "worker": worker,
+                    "in_flight": len(gw.tasks)})
     if gw.tasks:
         await asyncio.wait(set(gw.tasks), timeout=max(0.0, t0 + grace - loop.time()))
     if gw.tasks:
