@@ -365,8 +365,10 @@ class ClientConnection(asyncio.Protocol):
         self.on_pause = self.on_resume = None
         self.requests_served += 1
         if not complete:
+            # A reset, never a clean close: with a close-delimited body (HTTP/1.0) a
+            # FIN would look like the end of a complete response.
             self.state = CLOSED
-            self.transport.close() if not self.chunked else self.transport.abort()
+            self.transport.abort()
             return
         if self.chunked:
             self.transport.write(b"0\r\n\r\n")
