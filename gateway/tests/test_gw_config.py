@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -154,3 +155,32 @@ def test_worker_count_without_a_limit_is_the_cpus_we_may_use(tmp_path):
 ])
 def test_bearer_token_refuses_bad_bytes(header):
     assert bearer_token(header) is None
+
+
+def test_library_log_records_lose_arguments_and_exception_text():
+    import io
+    import logging
+
+    from llm_gateway import logs
+    from llm_gateway.logs import setup_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logs._access_fd)
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream=stream)
+    try:
+        secret = "Bearer sk-live-SECRET"
+        try:
+            raise ValueError(f"bad header {secret!r}")
+        except ValueError:
+            logging.getLogger("asyncio").exception("Error handling request %r", secret.encode())
+        logging.getLogger("some.library").warning("value %s", secret, extra={"raw": secret})
+        logging.getLogger("llm_gateway").info("own record", extra={"event": "x"})
+    finally:
+        root.handlers[:], level, logs._access_fd = saved
+        root.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert "SECRET" not in stream.getvalue()
+    assert lines[0]["logger"] == "asyncio" and "[ValueError]" in lines[0]["msg"]
+    assert "raw" not in lines[1]
+    assert lines[2]["event"] == "x"
