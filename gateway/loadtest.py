@@ -332,7 +332,7 @@ def main() -> int:
         common = dict(chunks=args.chunks, ramp=ramp)
 
         async def run_all() -> dict[str, dict]:
-            for name, url, hdrs in paths:
+            for _, url, hdrs in paths:
                 await run_phase(url, c, args.warmup, 30, hdrs, **common)
             per_round = max(1, args.requests // args.rounds)
             budget = args.max_seconds / args.rounds
@@ -348,7 +348,7 @@ def main() -> int:
                         acc[k] += r[k]
                     acc["elapsed"] += r["elapsed"]
                     acc["cpu"] += c1 - c0
-                    acc["host"] = [t + b - a for t, a, b in zip(acc["host"], h0, h1)]
+                    acc["host"] = [t + b - a for t, a, b in zip(acc["host"], h0, h1, strict=True)]
             for acc in pooled.values():
                 acc["rps"] = len(acc["full"]) / acc["elapsed"] if acc["elapsed"] else 0.0
                 d = acc["host"]

@@ -3,6 +3,7 @@ header sanitising, the metrics port."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -166,3 +167,100 @@ async def test_metrics_port_separate_from_the_api(tmp_path, backends):
         await stop_gateway(handle)
     assert ('llm_gateway_requests_total{endpoint="embeddings",model="org/model-a",'
             'status="200"} 1.0') in text
+
+
+class OneShotBackend:
+    """Answers the first request on each connection; a second request on the same
+    connection is read and the connection closed without an answer (the keep-alive
+    race: the backend closed a pooled connection just as the gateway reused it)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.server = None
+        self.port = 0
+
+    async def start(self) -> None:
+        async def handle(reader, writer):
+            served = 0
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    await reader.readexactly(length)
+                    self.requests += 1
+                    if served:
+                        writer.transport.abort()
+                        return
+                    served += 1
+                    body = b'{"object":"list","data":[]}'
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+
+        self.server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+
+@pytest.mark.asyncio
+async def test_connection_closed_before_an_answer_is_retried_on_a_fresh_one(tmp_path):
+    backend = OneShotBackend()
+    await backend.start()
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(f"models:\n  - name: m\n    url: http://127.0.0.1:{backend.port}\n")
+    keys = tmp_path / "keys"
+    keys.write_text(CLIENT_KEY + "\n")
+    handle = await start_gateway(routes, keys, {})
+    try:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(3):
+                async with s.post(f"{handle.base_url}/embeddings",
+                                  headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+                                  json={"model": "m", "input": "x"}) as r:
+                    assert r.status == 200
+    finally:
+        await stop_gateway(handle)
+        backend.server.close()
+    retried = handle.gw.metrics.registry.get_sample_value(
+        "llm_gateway_backend_retries_total", {"model": "m", "reason": "connection_closed"})
+    assert retried == 2  # requests 2 and 3 each met a dead pooled connection once
+    assert backend.requests == 5
+
+
+@pytest.mark.asyncio
+async def test_refused_connection_is_retried_once_then_503(tmp_path):
+    from gw_support import free_port
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(f"models:\n  - name: m\n    url: http://127.0.0.1:{free_port()}\n")
+    keys = tmp_path / "keys"
+    keys.write_text(CLIENT_KEY + "\n")
+    handle = await start_gateway(routes, keys, {})
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"{handle.base_url}/embeddings",
+                              headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+                              json={"model": "m", "input": "x"}) as r:
+                assert r.status == 503
+                assert (await r.json())["error"]["code"] == "backend_unavailable"
+                assert r.headers["Retry-After"] == "1"
+    finally:
+        await stop_gateway(handle)
+    retried = handle.gw.metrics.registry.get_sample_value(
+        "llm_gateway_backend_retries_total", {"model": "m", "reason": "connection_refused"})
+    assert retried == 1
+
+
+@pytest.mark.asyncio
+async def test_no_retry_after_the_first_byte(gateway):
+    backend = gateway.backends[MODEL_A]
+    backend.fail_mid_stream = True
+    backend.release.set()
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{gateway.base_url}/chat/completions",
+                          headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+                          json={"model": MODEL_A, "stream": True}) as r:
+            body = await r.read()
+    assert b'"code":"backend_stream_error"' in body
+    assert len(backend.requests) == 1
