@@ -26,7 +26,7 @@ from .httpserver import ClientConnection, HttpServer, Request, ServerLimits
 from .logs import write_access
 from .metrics import UNKNOWN, Metrics, endpoint_label
 from .paths import split_target
-from .proxy import Exchange, Outcome, forwarded_headers, forward
+from .proxy import Exchange, Outcome, forward, forwarded_headers, start_on_idle_connection
 from .upstream import Backend
 
 log = logging.getLogger("llm_gateway")
@@ -198,13 +198,18 @@ class Gateway:
             b"\r\nX-Forwarded-For: ", req.peer.encode("ascii", "replace"),
             b"\r\nX-Forwarded-Proto: http\r\nContent-Length: %d\r\n" % len(body),
             auth, b"\r\n", body))
+        started = start_on_idle_connection(
+            conn, backend, request, model=route.name, request_id=request_id,
+            read_timeout=route.read_timeout, registry=self.exchanges)
         task = asyncio.ensure_future(self._proxy(
-            conn, req, request_id, kid, route, backend, request, payload.get("stream") is True))
+            conn, req, request_id, kid, route, backend, request, payload.get("stream") is True,
+            started))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def _proxy(self, conn: ClientConnection, req: Request, request_id: bytes, kid: str,
-                     route: Route, backend: Backend, request: bytes, stream: bool) -> None:
+                     route: Route, backend: Backend, request: bytes, stream: bool,
+                     started: Any = None) -> None:
         gauge = self.metrics.in_flight_child(route.name)
         gauge.inc()
         outcome: Outcome | None = None
@@ -213,7 +218,7 @@ class Gateway:
                 conn, backend, request, model=route.name, request_id=request_id,
                 connect_timeout=route.connect_timeout, pool_timeout=route.pool_timeout,
                 read_timeout=route.read_timeout, retries=self.settings.backend_retries,
-                registry=self.exchanges,
+                registry=self.exchanges, started=started,
                 on_retry=lambda why: self.metrics.retries.labels(route.name, why).inc())
         except Exception as exc:  # never a traceback with request data in it
             log.error("proxy failed", extra={"event": "internal_error",
@@ -226,8 +231,9 @@ class Gateway:
             if code is None and status >= 400:
                 code = "backend_error"
             ttfb = None if outcome is None or outcome.ttfb is None else outcome.ttfb - req.start
+            sent = outcome.bytes_out if outcome and outcome.bytes_out is not None else conn.bytes_out
             self._log(req, request_id, kid, route.name, route.overlay, status, code,
-                      stream or bool(outcome and outcome.stream), ttfb, conn.bytes_out)
+                      stream or bool(outcome and outcome.stream), ttfb, sent)
 
     def _unknown_model(self, name: str) -> bytes:
         known = ", ".join(self.routes.names)

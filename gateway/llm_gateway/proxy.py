@@ -121,9 +121,10 @@ def is_abort_json(body: bytes) -> bool:
 class Outcome:
     """What happened, for the access log and the metrics."""
 
-    __slots__ = ("status", "code", "retry", "ttfb", "stream", "committed")
+    __slots__ = ("status", "code", "retry", "ttfb", "stream", "committed", "bytes_out")
 
     def __init__(self) -> None:
+        self.bytes_out: int | None = None
         self.status = 0
         self.code: str | None = None
         self.retry = False
@@ -270,17 +271,25 @@ class Exchange:
         finally:
             self.fut = None
 
-    async def run(self, request: bytes, outcome: Outcome) -> None:
+    def start(self, request: bytes, outcome: Outcome) -> None:
+        """Send the request (synchronously: from the client's read callback when a
+        pooled connection is free, so the request leaves without a loop turn)."""
         self.outcome = outcome
-        up, client = self.up, self.client
+        up = self.up
         up.on_headers = self._on_headers
         up.on_lost = self._on_lost
         up.on_complete = self._on_complete
         up.sink = None
-        client.on_client_gone = self._client_gone
+        self.client.on_client_gone = self._client_gone
         self.timer = self.loop.call_at(self.loop.time() + self.read_timeout, self._check_timeout)
+        up.send(request)
+
+    async def run(self, request: bytes | None, outcome: Outcome) -> None:
+        """Run the exchange to its end (``request`` None: already started)."""
+        if request is not None:
+            self.start(request, outcome)
+        up, client = self.up, self.client
         try:
-            up.send(request)
             event = await self.wait()
             if event == LOST:
                 outcome.retry = True
@@ -407,6 +416,9 @@ class Exchange:
         up.out = None
         self.client.bytes_out += up.out_bytes
         up.out_bytes = 0
+        # Read now: the connection may carry the client's next request before the
+        # request's task logs this one.
+        self.outcome.bytes_out = self.client.bytes_out
 
     def _end_broken(self, code: str, message: str, status: int = 502) -> None:
         """End a response whose backend failed after the headers went out: an SSE error
@@ -419,19 +431,49 @@ class Exchange:
         client = self.client
         if self.sse:
             client.write(sse_error_event(message, code, status))
+            self.outcome.bytes_out = client.bytes_out
             client.end_response()
         else:
             client.end_response(complete=False)
 
 
+def start_on_idle_connection(client: "ClientConnection", backend: Backend, request: bytes, *,
+                              model: str, request_id: bytes, read_timeout: float,
+                              registry: set[Exchange]) -> tuple[Exchange, Outcome] | None:
+    """The first attempt, started at once on a pooled connection if one is free."""
+    up = backend.take_idle()
+    if up is None:
+        return None
+    exchange = Exchange(client, up, read_timeout=read_timeout, request_id=request_id,
+                        model=model)
+    outcome = Outcome()
+    registry.add(exchange)
+    exchange.start(request, outcome)
+    return exchange, outcome
+
+
 async def forward(client: "ClientConnection", backend: Backend, request: bytes, *,
                   model: str, request_id: bytes, connect_timeout: float, pool_timeout: float,
                   read_timeout: float, retries: int, registry: set[Exchange],
-                  on_retry: Callable[[str], None] | None = None) -> Outcome:
-    """Send ``request`` (serialised) to ``backend`` and relay the answer to ``client``."""
+                  on_retry: Callable[[str], None] | None = None,
+                  started: tuple[Exchange, Outcome] | None = None) -> Outcome:
+    """Send ``request`` (serialised) to ``backend`` and relay the answer to ``client``
+    (``started``: the first attempt, already sent by start_on_idle_connection)."""
     outcome = Outcome()
     for attempt in range(retries + 1):
         last = attempt == retries
+        if attempt == 0 and started is not None:
+            exchange, outcome = started
+            try:
+                await exchange.run(None, outcome)
+            finally:
+                registry.discard(exchange)
+            if not outcome.retry:
+                return outcome
+            if last:
+                return _give_up(client, model, outcome)
+            _log_retry(model, outcome.code or "connection_closed", attempt, on_retry)
+            continue
         outcome = Outcome()
         try:
             up = await backend.acquire(fresh=attempt > 0, connect_timeout=connect_timeout,
@@ -458,19 +500,23 @@ async def forward(client: "ClientConnection", backend: Backend, request: bytes, 
             registry.discard(exchange)
         if not outcome.retry:
             return outcome
-        why = outcome.code or "connection_closed"
         if last:
-            if outcome.code == "backend_draining":
-                _unavailable(client, model, outcome, "backend draining")
-            else:
-                outcome.retry = False
-                outcome.status, outcome.code = 502, "backend_unavailable"
-                client.respond(502, error_json(
-                    502, f"The backend for model '{model}' closed the connection before "
-                         "answering.", code="backend_unavailable"),
-                    headers=[(b"Retry-After", b"1")])
-            return outcome
-        _log_retry(model, why, attempt, on_retry)
+            return _give_up(client, model, outcome)
+        _log_retry(model, outcome.code or "connection_closed", attempt, on_retry)
+    return outcome
+
+
+def _give_up(client: "ClientConnection", model: str, outcome: Outcome) -> Outcome:
+    """The last attempt failed before the first byte as well."""
+    if outcome.code == "backend_draining":
+        _unavailable(client, model, outcome, "backend draining")
+    else:
+        outcome.retry = False
+        outcome.status, outcome.code = 502, "backend_unavailable"
+        client.respond(502, error_json(
+            502, f"The backend for model '{model}' closed the connection before "
+                 "answering.", code="backend_unavailable"),
+            headers=[(b"Retry-After", b"1")])
     return outcome
 
 

@@ -53,6 +53,20 @@ class Backend:
         self.created = 0  # connections opened, for tests and metrics
         self.reused = 0
 
+    def take_idle(self) -> "UpstreamConnection | None":
+        """A pooled connection that may carry a new request, or None (no waiting)."""
+        if not self.idle:
+            return None
+        now = self.idle[-1].loop.time()
+        while self.idle:
+            conn = self.idle.pop()
+            if conn.reusable(now):
+                self.reused += 1
+                conn.in_use = True
+                return conn
+            conn.close()
+        return None
+
     async def acquire(self, *, fresh: bool, connect_timeout: float,
                       pool_timeout: float) -> "UpstreamConnection":
         loop = asyncio.get_running_loop()
