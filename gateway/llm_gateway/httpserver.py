@@ -165,7 +165,12 @@ class ClientConnection(asyncio.Protocol):
         self.state = NEW
         self.request: Request | None = None
         self.header_bytes = 0
+        #: One timer per connection, re-armed lazily: state changes only move
+        #: ``deadline`` (no timer churn per request); the timer, when it fires, acts if
+        #: the deadline has passed and otherwise waits for it.
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_when = 0.0
+        self.deadline: float | None = None
         self.paused = False  # our writes are paused (client not reading)
         self.on_pause: Callable[[], None] | None = None
         self.on_resume: Callable[[], None] | None = None
@@ -191,6 +196,9 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.state = CLOSED
         self._disarm()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         self.server.forget(self)
         gone = self.on_client_gone
         self.on_client_gone = None
@@ -418,20 +426,31 @@ class ClientConnection(asyncio.Protocol):
         except (OSError, RuntimeError):
             self.transport.abort()
             return
+        if self.timer is not None:
+            self.timer.cancel()
         self.timer = self.loop.call_later(2.0, self.abort)
 
     def _arm(self, timeout: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.loop.call_later(timeout, self._expired)
+        deadline = self.loop.time() + timeout
+        self.deadline = deadline
+        if self.timer is None or self.timer_when > deadline:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = self.loop.call_at(deadline, self._expired)
+            self.timer_when = deadline
 
     def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadline = None
 
     def _expired(self) -> None:
         self.timer = None
+        deadline = self.deadline
+        if deadline is None or self.state in (BUSY, CLOSED):
+            return
+        if self.loop.time() < deadline:
+            self.timer = self.loop.call_at(deadline, self._expired)
+            self.timer_when = deadline
+            return
         if self.state in (NEW, IDLE):
             self.abort()  # silent: nothing was asked
         elif self.state in (HEADERS, BODY):
