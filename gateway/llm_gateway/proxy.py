@@ -145,7 +145,6 @@ class Exchange:
         self.request_id = request_id
         self.model = model
         self.fut: asyncio.Future[str] | None = None
-        self.timer: asyncio.TimerHandle | None = None
         self.held = bytearray()
         self.scan = 0
         self.verdict = HOLD
@@ -211,19 +210,14 @@ class Exchange:
         self.up.close()
         self._signal(CLIENT_GONE)
 
-    def _check_timeout(self) -> None:
-        self.timer = None
+    def _timed_out(self) -> None:
+        """Nothing from the backend for read_timeout seconds (UpstreamConnection.watch)."""
         if self.done:
             return
-        due = self.up.last_rx + self.read_timeout
-        now = self.loop.time()
-        if now >= due:
-            self._signal(TIMEOUT)
-            if self.committed:
-                self._end_broken("backend_timeout",
-                                 f"The backend sent nothing for {self.read_timeout:g} s.")
-        else:
-            self.timer = self.loop.call_at(due, self._check_timeout)
+        self._signal(TIMEOUT)
+        if self.committed:
+            self._end_broken("backend_timeout",
+                             f"The backend sent nothing for {self.read_timeout:g} s.")
 
     def _hold(self, body: bytes) -> None:
         self.held += body
@@ -281,8 +275,8 @@ class Exchange:
         up.on_complete = self._on_complete
         up.sink = None
         self.client.on_client_gone = self._client_gone
-        self.timer = self.loop.call_at(self.loop.time() + self.read_timeout, self._check_timeout)
         up.send(request)
+        up.watch(self.read_timeout, self._timed_out)
 
     async def run(self, request: bytes | None, outcome: Outcome) -> None:
         """Run the exchange to its end (``request`` None: already started)."""
@@ -350,8 +344,7 @@ class Exchange:
             raise
         finally:
             self.done = True
-            if self.timer is not None:
-                self.timer.cancel()
+            up.unwatch()
             if client.on_client_gone == self._client_gone:
                 client.on_client_gone = None
             if self.complete and self.committed:

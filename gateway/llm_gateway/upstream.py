@@ -195,6 +195,12 @@ class UpstreamConnection(asyncio.Protocol):
         self.out: asyncio.Transport | None = None
         self.out_chunked = False
         self.out_bytes = 0
+        #: Read timeout of the current exchange: one timer per connection, re-armed
+        #: lazily from ``last_rx`` (no timer created or cancelled per request or chunk).
+        self.watch_timeout = 0.0
+        self.watcher: Callable[[], None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_when = 0.0
 
     def reusable(self, now: float) -> bool:
         return (not self.closed and now - self.born < self.backend.max_lifetime
@@ -211,6 +217,33 @@ class UpstreamConnection(asyncio.Protocol):
         assert self.transport is not None
         self.transport.write(data)
 
+    def watch(self, timeout: float, on_timeout: Callable[[], None]) -> None:
+        """Call ``on_timeout`` once nothing has been received for ``timeout`` seconds."""
+        self.watch_timeout = timeout
+        self.watcher = on_timeout
+        due = self.last_rx + timeout
+        if self.timer is None or self.timer_when > due:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = self.loop.call_at(due, self._tick)
+            self.timer_when = due
+
+    def unwatch(self) -> None:
+        self.watcher = None
+
+    def _tick(self) -> None:
+        self.timer = None
+        watcher = self.watcher
+        if watcher is None or self.closed:
+            return
+        due = self.last_rx + self.watch_timeout
+        if self.loop.time() >= due:
+            self.watcher = None
+            watcher()
+        else:
+            self.timer = self.loop.call_at(due, self._tick)
+            self.timer_when = due
+
     def close(self) -> None:
         """Close (FIN, not RST: the backend sees a client disconnect and aborts the
         generation, as vLLM does for a closed connection)."""
@@ -225,6 +258,9 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         self.backend._lost(self)
         on_lost = self.on_lost
         self.on_lost = None
