@@ -113,9 +113,17 @@ def process_tree(pid: int) -> list[int]:
 
 
 def cpu_seconds(pids: list[int] | int) -> float:
-    """User+system CPU time of processes (Linux /proc), for the report."""
+    """CPU time of processes (all their threads), for the report: the scheduler's
+    nanosecond count (/proc/PID/task/TID/schedstat) where there is one, else the
+    user+system ticks of /proc/PID/stat (1/100 s granularity)."""
     total = 0.0
     for pid in [pids] if isinstance(pids, int) else pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            total += sum(int((t / "schedstat").read_text().split()[0]) for t in tasks) / 1e9
+            continue
+        except (OSError, IndexError, ValueError):
+            pass
         try:
             fields = _stat(pid)
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
