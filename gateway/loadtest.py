@@ -47,9 +47,13 @@ def serve_backend(port: int, chunks: int, interval: float) -> None:
     from aiohttp import web
 
     def chunk(i: int, text: str) -> bytes:
-        data = {"id": "chatcmpl-load", "object": "chat.completion.chunk", "created": 1,
-                "model": MODEL, "choices": [{"index": 0, "delta": {"content": text},
-                                             "finish_reason": None}]}
+        data = {
+            "id": "chatcmpl-load",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": MODEL,
+            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+        }
         return b"data: " + json.dumps(data).encode() + b"\n\n"
 
     payloads = [chunk(i, f"tok{i} ") for i in range(2 * chunks)]
@@ -69,8 +73,16 @@ def serve_backend(port: int, chunks: int, interval: float) -> None:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
-    web.run_app(app, host=HOST, port=port, access_log=None, print=None, backlog=1024,
-                handler_cancellation=True, loop=new_loop())
+    web.run_app(
+        app,
+        host=HOST,
+        port=port,
+        access_log=None,
+        print=None,
+        backlog=1024,
+        handler_cancellation=True,
+        loop=new_loop(),
+    )
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -166,10 +178,12 @@ def start_nginx(tmp: Path, port: int, backend_port: int, workers: int) -> subpro
     if not Path(nginx).exists():
         raise SystemExit("nginx not found: apt-get install -y nginx (or pass --no-nginx)")
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(workers=workers, tmp=tmp, host=HOST, port=port,
-                                      backend_port=backend_port))
-    return subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conf.write_text(
+        NGINX_CONF.format(workers=workers, tmp=tmp, host=HOST, port=port, backend_port=backend_port)
+    )
+    return subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 # ------------------------------------------------------------------ helpers
@@ -201,8 +215,15 @@ def pct(values: list[float], p: float) -> float:
 
 
 # ------------------------------------------------------------------ load generator
-async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
-                    headers: dict[str, str], chunks: int, ramp: float) -> dict:
+async def run_phase(
+    url: str,
+    concurrency: int,
+    total: int,
+    max_seconds: float,
+    headers: dict[str, str],
+    chunks: int,
+    ramp: float,
+) -> dict:
     """``concurrency`` workers, each sending one streamed request after another.
 
     Worker starts are spread evenly over ``ramp`` seconds and stream lengths vary
@@ -214,9 +235,17 @@ async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
 
     rng = random.Random(7)
     lengths = [rng.randint(max(1, chunks // 2), max(1, chunks * 3 // 2)) for _ in range(total)]
-    bodies = [json.dumps({"model": MODEL, "stream": True, "max_tokens": n,
-                          "messages": [{"role": "user", "content": "x" * 200}]}).encode()
-              for n in lengths]
+    bodies = [
+        json.dumps(
+            {
+                "model": MODEL,
+                "stream": True,
+                "max_tokens": n,
+                "messages": [{"role": "user", "content": "x" * 200}],
+            }
+        ).encode()
+        for n in lengths
+    ]
     ttfb: list[float] = []
     full: list[float] = []
     errors: list[str] = []
@@ -227,6 +256,7 @@ async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
     hdrs = {"Content-Type": "application/json", **headers}
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
         async def worker(i: int) -> None:
             nonlocal issued
             await asyncio.sleep(ramp * i / concurrency)  # staggered start (load shape)
@@ -249,14 +279,19 @@ async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
                         continue
                     ttfb.append(t1 - t0)
                     full.append(t2 - t0)
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     errors.append(type(exc).__name__)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return {"ttfb": ttfb, "full": full, "errors": errors, "elapsed": elapsed,
-            "rps": len(full) / elapsed if elapsed else 0.0}
+    return {
+        "ttfb": ttfb,
+        "full": full,
+        "errors": errors,
+        "elapsed": elapsed,
+        "rps": len(full) / elapsed if elapsed else 0.0,
+    }
 
 
 def summarize(name: str, r: dict) -> dict:
@@ -282,15 +317,21 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=60, help="per path (upper bound)")
     ap.add_argument("--chunks", type=int, default=20, help="mean SSE chunks per response")
     ap.add_argument("--interval-ms", type=float, default=20, help="gap between chunks")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="worker processes of the gateway and of nginx")
-    ap.add_argument("--rounds", type=int, default=4,
-                    help="alternating direct/gateway/nginx rounds the requests are split into")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes of the gateway and of nginx")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternating direct/gateway/nginx rounds the requests are split into",
+    )
     ap.add_argument("--warmup", type=int, default=100, help="requests per path, not counted")
     ap.add_argument("--no-nginx", action="store_true", help="gateway and direct only")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 unless gateway CPU/request <= 2x nginx's and added p50 TTFB < 1 ms")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless gateway CPU/request <= 2x nginx's and added p50 TTFB < 1 ms",
+    )
     ap.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.rounds < 1 or args.workers < 1:
@@ -305,25 +346,48 @@ def main() -> int:
     backend_port, gateway_port, nginx_port, metrics_port = (free_port() for _ in range(4))
     tmp = Path(tempfile.mkdtemp(prefix="llm-gateway-load-"))
     (tmp / "routes.yaml").write_text(
-        f"models:\n  - name: {MODEL}\n    url: http://{HOST}:{backend_port}\n    overlay: load\n")
+        f"models:\n  - name: {MODEL}\n    url: http://{HOST}:{backend_port}\n    overlay: load\n"
+    )
     (tmp / "keys").write_text(KEY + "\n")
     log = open(tmp / "gateway.log", "w")
     procs: list[subprocess.Popen] = []
     try:
         backend = subprocess.Popen(
-            [sys.executable, __file__, "--serve-backend", str(backend_port),
-             "--chunks", str(args.chunks), "--interval-ms", str(args.interval_ms)])
+            [
+                sys.executable,
+                __file__,
+                "--serve-backend",
+                str(backend_port),
+                "--chunks",
+                str(args.chunks),
+                "--interval-ms",
+                str(args.interval_ms),
+            ]
+        )
         procs.append(backend)
-        env = {**os.environ, "PYTHONPATH": str(HERE), "GATEWAY_HOST": HOST,
-               "GATEWAY_PORT": str(gateway_port), "GATEWAY_ROUTES_FILE": str(tmp / "routes.yaml"),
-               "GATEWAY_API_KEYS_FILE": str(tmp / "keys"), "GATEWAY_SHUTDOWN_GRACE": "5",
-               "GATEWAY_WORKERS": str(args.workers), "GATEWAY_METRICS_PORT": str(metrics_port)}
-        gateway = subprocess.Popen([sys.executable, "-m", "llm_gateway"], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(HERE),
+            "GATEWAY_HOST": HOST,
+            "GATEWAY_PORT": str(gateway_port),
+            "GATEWAY_ROUTES_FILE": str(tmp / "routes.yaml"),
+            "GATEWAY_API_KEYS_FILE": str(tmp / "keys"),
+            "GATEWAY_SHUTDOWN_GRACE": "5",
+            "GATEWAY_WORKERS": str(args.workers),
+            "GATEWAY_METRICS_PORT": str(metrics_port),
+        }
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "llm_gateway"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         procs.append(gateway)
-        paths = [("direct", f"http://{HOST}:{backend_port}/v1/chat/completions", {}),
-                 ("gateway", f"http://{HOST}:{gateway_port}/v1/chat/completions",
-                  {"Authorization": f"Bearer {KEY}"})]
+        paths = [
+            ("direct", f"http://{HOST}:{backend_port}/v1/chat/completions", {}),
+            (
+                "gateway",
+                f"http://{HOST}:{gateway_port}/v1/chat/completions",
+                {"Authorization": f"Bearer {KEY}"},
+            ),
+        ]
         wait_port(backend_port, backend)
         wait_port(gateway_port, gateway)
         nginx = None
@@ -333,19 +397,24 @@ def main() -> int:
             wait_port(nginx_port, nginx)
             paths.append(("nginx", f"http://{HOST}:{nginx_port}/v1/chat/completions", {}))
         time.sleep(0.5)  # let worker processes finish starting
-        trees = {"gateway": process_tree(gateway.pid), "direct": [],
-                 "nginx": process_tree(nginx.pid) if nginx else []}
+        trees = {
+            "gateway": process_tree(gateway.pid),
+            "direct": [],
+            "nginx": process_tree(nginx.pid) if nginx else [],
+        }
         c = args.concurrency
         ramp = args.chunks * args.interval_ms / 1000  # one mean stream duration
-        common = dict(chunks=args.chunks, ramp=ramp)
+        common = {"chunks": args.chunks, "ramp": ramp}
 
         async def run_all() -> dict[str, dict]:
             for _, url, hdrs in paths:
                 await run_phase(url, c, args.warmup, 30, hdrs, **common)
             per_round = max(1, args.requests // args.rounds)
             budget = args.max_seconds / args.rounds
-            pooled = {name: {"ttfb": [], "full": [], "errors": [], "elapsed": 0.0, "cpu": 0.0,
-                             "host": [0] * 8} for name, _, _ in paths}
+            pooled = {
+                name: {"ttfb": [], "full": [], "errors": [], "elapsed": 0.0, "cpu": 0.0, "host": [0] * 8}
+                for name, _, _ in paths
+            }
             for _ in range(args.rounds):
                 for name, url, hdrs in paths:
                     h0, c0 = host_cpu(), cpu_seconds(trees[name])
@@ -383,9 +452,15 @@ def main() -> int:
 
     rows = {name: summarize(name, acc) for name, acc in pooled.items()}
     d = rows["direct"]
-    result: dict = {"concurrency": c, "chunks": args.chunks, "interval_ms": args.interval_ms,
-                    "workers": args.workers, "cpus": os.cpu_count(),
-                    "phases": list(rows.values()), "proxies": {}}
+    result: dict = {
+        "concurrency": c,
+        "chunks": args.chunks,
+        "interval_ms": args.interval_ms,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "phases": list(rows.values()),
+        "proxies": {},
+    }
     for name in rows:
         if name == "direct":
             continue
@@ -401,27 +476,46 @@ def main() -> int:
     gw = result["proxies"]["gateway"]
     ng = result["proxies"].get("nginx")
     if ng:
-        result["cpu_ratio_gateway_to_nginx"] = round(
-            gw["cpu_ms_per_request"] / ng["cpu_ms_per_request"], 2) if ng["cpu_ms_per_request"] else None
+        result["cpu_ratio_gateway_to_nginx"] = (
+            round(gw["cpu_ms_per_request"] / ng["cpu_ms_per_request"], 2)
+            if ng["cpu_ms_per_request"]
+            else None
+        )
         result["rps_ratio_gateway_to_nginx"] = round(gw["rps"] / ng["rps"], 3) if ng["rps"] else None
     result["errors"] = [e for acc in pooled.values() for e in acc["errors"][:5]]
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{c} concurrent streams, {args.chunks} chunks x {args.interval_ms} ms, "
-              f"{args.workers} worker(s) per proxy, {os.cpu_count()} CPUs, loopback")
-        cols = ["phase", "requests_ok", "errors", "rps", "ttfb_p50_ms", "ttfb_p99_ms",
-                "total_p50_ms", "total_p99_ms", "host_busy_pct", "host_steal_pct"]
+        print(
+            f"{c} concurrent streams, {args.chunks} chunks x {args.interval_ms} ms, "
+            f"{args.workers} worker(s) per proxy, {os.cpu_count()} CPUs, loopback"
+        )
+        cols = [
+            "phase",
+            "requests_ok",
+            "errors",
+            "rps",
+            "ttfb_p50_ms",
+            "ttfb_p99_ms",
+            "total_p50_ms",
+            "total_p99_ms",
+            "host_busy_pct",
+            "host_steal_pct",
+        ]
         print("  ".join(f"{k:>13}" for k in cols))
         for row in rows.values():
             print("  ".join(f"{row[k]!s:>13}" for k in cols))
         for name, p in result["proxies"].items():
-            print(f"{name:>8}: +{p['added_ttfb_p50_ms']} ms TTFB p50, +{p['added_ttfb_p99_ms']} ms "
-                  f"p99; {p['cpu_ms_per_request']} ms CPU per request ({p['cores_busy']} cores); "
-                  f"{p['rps']} req/s")
+            print(
+                f"{name:>8}: +{p['added_ttfb_p50_ms']} ms TTFB p50, +{p['added_ttfb_p99_ms']} ms "
+                f"p99; {p['cpu_ms_per_request']} ms CPU per request ({p['cores_busy']} cores); "
+                f"{p['rps']} req/s"
+            )
         if ng:
-            print(f"gateway/nginx: CPU per request x{result['cpu_ratio_gateway_to_nginx']}, "
-                  f"throughput x{result['rps_ratio_gateway_to_nginx']}")
+            print(
+                f"gateway/nginx: CPU per request x{result['cpu_ratio_gateway_to_nginx']}, "
+                f"throughput x{result['rps_ratio_gateway_to_nginx']}"
+            )
     failed = bool(result["errors"])
     if args.check:
         if not gw["added_ttfb_p50_ms"] < 1:

@@ -53,9 +53,16 @@ def _request_id(value: bytes | None) -> bytes:
 
 
 class Gateway:
-    def __init__(self, routes: Routes, keys: KeyStore, settings: Settings, *,
-                 backend_api_key: str = "", metrics: Metrics | None = None,
-                 serve_metrics: bool | None = None) -> None:
+    def __init__(
+        self,
+        routes: Routes,
+        keys: KeyStore,
+        settings: Settings,
+        *,
+        backend_api_key: str = "",
+        metrics: Metrics | None = None,
+        serve_metrics: bool | None = None,
+    ) -> None:
         self.routes = routes
         self.keys = keys
         self.settings = settings
@@ -76,25 +83,39 @@ class Gateway:
             backend = self.backends.get(route.url)
             if backend is None:
                 backend = self.backends[route.url] = Backend(
-                    route.url, limit=pool_limit, idle_timeout=settings.backend_idle_timeout,
-                    max_lifetime=settings.backend_max_lifetime)
+                    route.url,
+                    limit=pool_limit,
+                    idle_timeout=settings.backend_idle_timeout,
+                    max_lifetime=settings.backend_max_lifetime,
+                )
             self.targets[name] = (route, backend, auth if route.api_key else b"")
-        self._models_body = orjson.dumps({
-            "object": "list",
-            "data": [{"id": n, "object": "model", "created": self.started, "owned_by": "vllm"}
-                     for n in routes.names],
-        })
+        self._models_body = orjson.dumps(
+            {
+                "object": "list",
+                "data": [
+                    {"id": n, "object": "model", "created": self.started, "owned_by": "vllm"}
+                    for n in routes.names
+                ],
+            }
+        )
         missing = [r.name for r in routes.models.values() if r.api_key and not backend_api_key]
         if missing:
-            log.warning("routes need a backend API key but none is configured",
-                        extra={"event": "backend_key_missing", "models": missing})
+            log.warning(
+                "routes need a backend API key but none is configured",
+                extra={"event": "backend_key_missing", "models": missing},
+            )
 
     def limits(self) -> ServerLimits:
         s = self.settings
-        return ServerLimits(header_timeout=s.header_timeout, body_timeout=s.body_timeout,
-                            idle_timeout=s.idle_timeout, max_header_bytes=s.max_header_bytes,
-                            max_body_bytes=s.max_body_bytes, max_connections=s.max_connections,
-                            max_per_client=s.max_connections_per_client)
+        return ServerLimits(
+            header_timeout=s.header_timeout,
+            body_timeout=s.body_timeout,
+            idle_timeout=s.idle_timeout,
+            max_header_bytes=s.max_header_bytes,
+            max_body_bytes=s.max_body_bytes,
+            max_connections=s.max_connections,
+            max_per_client=s.max_connections_per_client,
+        )
 
     def backend_connections(self) -> int:
         """The most backend connections this process may open."""
@@ -112,8 +133,9 @@ class Gateway:
                 conn.respond(200, b'{"status":"ok","models":%d}' % len(self.routes.models))
             return
         if path == b"/metrics" and self.serve_metrics:
-            conn.respond(200, generate_latest(self.metrics.registry),
-                         content_type=CONTENT_TYPE_LATEST.encode())
+            conn.respond(
+                200, generate_latest(self.metrics.registry), content_type=CONTENT_TYPE_LATEST.encode()
+            )
             return
         if not (path == b"/v1" or path.startswith(b"/v1/")):
             conn.respond(404, error_json(404, "Not found.", code="unknown_url"))
@@ -125,104 +147,232 @@ class Gateway:
         method = req.method
         split = split_target(target, encoded_separators=True)
         if split is None or (method != b"GET" and split_target(target) is None):
-            self._finish(conn, req, request_id, None, UNKNOWN, "", 404, "unknown_url",
-                         body=error_json(404, "Invalid URL: the path must not contain "
-                                         "'.', '..', empty or encoded-separator segments.",
-                                         code="unknown_url"))
+            self._finish(
+                conn,
+                req,
+                request_id,
+                None,
+                UNKNOWN,
+                "",
+                404,
+                "unknown_url",
+                body=error_json(
+                    404,
+                    "Invalid URL: the path must not contain '.', '..', empty or encoded-separator segments.",
+                    code="unknown_url",
+                ),
+            )
             return
         path, query = split
         key = bearer_token(req.header(b"authorization"))
         if key is None or not self.keys.check(key):
-            message = ("Incorrect API key provided." if req.header(b"authorization")
-                       else "Missing API key: send it as 'Authorization: Bearer <key>'.")
-            self._finish(conn, req, request_id, None, UNKNOWN, "", 401, "invalid_api_key",
-                         body=error_json(401, message, code="invalid_api_key"))
+            message = (
+                "Incorrect API key provided."
+                if req.header(b"authorization")
+                else "Missing API key: send it as 'Authorization: Bearer <key>'."
+            )
+            self._finish(
+                conn,
+                req,
+                request_id,
+                None,
+                UNKNOWN,
+                "",
+                401,
+                "invalid_api_key",
+                body=error_json(401, message, code="invalid_api_key"),
+            )
             return
         kid = key_id(key)
         if method == b"GET" and path == b"/v1/models":
-            self._finish(conn, req, request_id, kid, UNKNOWN, "", 200, None,
-                         body=self._models_body)
+            self._finish(conn, req, request_id, kid, UNKNOWN, "", 200, None, body=self._models_body)
             return
         if method == b"GET" and path.startswith(b"/v1/models/"):
             from urllib.parse import unquote_to_bytes
-            name = unquote_to_bytes(path[len(b"/v1/models/"):]).decode("utf-8", "replace")
+
+            name = unquote_to_bytes(path[len(b"/v1/models/") :]).decode("utf-8", "replace")
             if name in self.targets:
-                body = orjson.dumps({"id": name, "object": "model", "created": self.started,
-                                     "owned_by": "vllm"})
+                body = orjson.dumps(
+                    {"id": name, "object": "model", "created": self.started, "owned_by": "vllm"}
+                )
                 self._finish(conn, req, request_id, kid, name, "", 200, None, body=body)
             else:
-                self._finish(conn, req, request_id, kid, UNKNOWN, "", 404, "model_not_found",
-                             body=self._unknown_model(name))
+                self._finish(
+                    conn,
+                    req,
+                    request_id,
+                    kid,
+                    UNKNOWN,
+                    "",
+                    404,
+                    "model_not_found",
+                    body=self._unknown_model(name),
+                )
             return
         if method != b"POST":
-            self._finish(conn, req, request_id, kid, UNKNOWN, "", 404, "unknown_url",
-                         body=error_json(404, f"Invalid URL ({method.decode('latin-1')} "
-                                         f"{path.decode('latin-1')})", code="unknown_url"))
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                404,
+                "unknown_url",
+                body=error_json(
+                    404,
+                    f"Invalid URL ({method.decode('latin-1')} {path.decode('latin-1')})",
+                    code="unknown_url",
+                ),
+            )
             return
         body = bytes(req.body)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             payload = None
-            self._finish(conn, req, request_id, kid, UNKNOWN, "", 400, "invalid_json",
-                         body=error_json(400, "The request body is not valid JSON.",
-                                         code="invalid_json"))
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                400,
+                "invalid_json",
+                body=error_json(400, "The request body is not valid JSON.", code="invalid_json"),
+            )
             return
         if not isinstance(payload, dict):
-            self._finish(conn, req, request_id, kid, UNKNOWN, "", 400, "invalid_json",
-                         body=error_json(400, "The request body must be a JSON object.",
-                                         code="invalid_json"))
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                400,
+                "invalid_json",
+                body=error_json(400, "The request body must be a JSON object.", code="invalid_json"),
+            )
             return
         model = payload.get("model")
         if not isinstance(model, str) or not model:
-            self._finish(conn, req, request_id, kid, UNKNOWN, "", 400, "missing_model",
-                         body=error_json(400, "You must provide a model parameter.",
-                                         code="missing_model", param="model"))
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                400,
+                "missing_model",
+                body=error_json(
+                    400, "You must provide a model parameter.", code="missing_model", param="model"
+                ),
+            )
             return
         target_info = self.targets.get(model)
         if target_info is None:
-            self._finish(conn, req, request_id, kid, UNKNOWN, "", 404, "model_not_found",
-                         body=self._unknown_model(model))
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                404,
+                "model_not_found",
+                body=self._unknown_model(model),
+            )
             return
         if self.shutting_down:
-            self._finish(conn, req, request_id, kid, model, "", 503, "gateway_shutdown",
-                         body=error_json(503, "The gateway is shutting down; retry the request.",
-                                         code="gateway_shutdown"))
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                model,
+                "",
+                503,
+                "gateway_shutdown",
+                body=error_json(
+                    503, "The gateway is shutting down; retry the request.", code="gateway_shutdown"
+                ),
+            )
             return
         route, backend, auth = target_info
         upstream_target = path + (b"?" + query if query else b"")
-        request = b"".join((
-            b"POST ", upstream_target, b" HTTP/1.1\r\nHost: ", backend.host_header,
-            b"\r\n", forwarded_headers(req.headers),
-            b"X-Request-Id: ", request_id,
-            b"\r\nX-Forwarded-For: ", req.peer.encode("ascii", "replace"),
-            b"\r\nX-Forwarded-Proto: http\r\nContent-Length: %d\r\n" % len(body),
-            auth, b"\r\n", body))
+        request = b"".join(
+            (
+                b"POST ",
+                upstream_target,
+                b" HTTP/1.1\r\nHost: ",
+                backend.host_header,
+                b"\r\n",
+                forwarded_headers(req.headers),
+                b"X-Request-Id: ",
+                request_id,
+                b"\r\nX-Forwarded-For: ",
+                req.peer.encode("ascii", "replace"),
+                b"\r\nX-Forwarded-Proto: http\r\nContent-Length: %d\r\n" % len(body),
+                auth,
+                b"\r\n",
+                body,
+            )
+        )
         started = start_on_idle_connection(
-            conn, backend, request, model=route.name, request_id=request_id,
-            read_timeout=route.read_timeout, registry=self.exchanges)
-        task = asyncio.ensure_future(self._proxy(
-            conn, req, request_id, kid, route, backend, request, payload.get("stream") is True,
-            started))
+            conn,
+            backend,
+            request,
+            model=route.name,
+            request_id=request_id,
+            read_timeout=route.read_timeout,
+            registry=self.exchanges,
+        )
+        task = asyncio.ensure_future(
+            self._proxy(
+                conn, req, request_id, kid, route, backend, request, payload.get("stream") is True, started
+            )
+        )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _proxy(self, conn: ClientConnection, req: Request, request_id: bytes, kid: str,
-                     route: Route, backend: Backend, request: bytes, stream: bool,
-                     started: Any = None) -> None:
+    async def _proxy(
+        self,
+        conn: ClientConnection,
+        req: Request,
+        request_id: bytes,
+        kid: str,
+        route: Route,
+        backend: Backend,
+        request: bytes,
+        stream: bool,
+        started: Any = None,
+    ) -> None:
         gauge = self.metrics.in_flight_child(route.name)
         gauge.inc()
         outcome: Outcome | None = None
         try:
             outcome = await forward(
-                conn, backend, request, model=route.name, request_id=request_id,
-                connect_timeout=route.connect_timeout, pool_timeout=route.pool_timeout,
-                read_timeout=route.read_timeout, retries=self.settings.backend_retries,
-                registry=self.exchanges, started=started,
-                on_retry=lambda why: self.metrics.retries.labels(route.name, why).inc())
+                conn,
+                backend,
+                request,
+                model=route.name,
+                request_id=request_id,
+                connect_timeout=route.connect_timeout,
+                pool_timeout=route.pool_timeout,
+                read_timeout=route.read_timeout,
+                retries=self.settings.backend_retries,
+                registry=self.exchanges,
+                started=started,
+                on_retry=lambda why: self.metrics.retries.labels(route.name, why).inc(),
+            )
         except Exception as exc:  # never a traceback with request data in it
-            log.error("proxy failed", extra={"event": "internal_error",
-                                             "error": type(exc).__name__, "model": route.name})
+            log.error(
+                "proxy failed",
+                extra={"event": "internal_error", "error": type(exc).__name__, "model": route.name},
+            )
             conn.respond(500, error_json(500, "Internal gateway error.", code="internal_error"))
         finally:
             gauge.dec()
@@ -232,25 +382,60 @@ class Gateway:
                 code = "backend_error"
             ttfb = None if outcome is None or outcome.ttfb is None else outcome.ttfb - req.start
             sent = outcome.bytes_out if outcome and outcome.bytes_out is not None else conn.bytes_out
-            self._log(req, request_id, kid, route.name, route.overlay, status, code,
-                      stream or bool(outcome and outcome.stream), ttfb, sent)
+            self._log(
+                req,
+                request_id,
+                kid,
+                route.name,
+                route.overlay,
+                status,
+                code,
+                stream or bool(outcome and outcome.stream),
+                ttfb,
+                sent,
+            )
 
     def _unknown_model(self, name: str) -> bytes:
         known = ", ".join(self.routes.names)
         if len(name) > 200:
             name = name[:200] + "..."
-        return error_json(404, f"The model '{name}' does not exist. Known models: {known}.",
-                          code="model_not_found", param="model")
+        return error_json(
+            404,
+            f"The model '{name}' does not exist. Known models: {known}.",
+            code="model_not_found",
+            param="model",
+        )
 
-    def _finish(self, conn: ClientConnection, req: Request, request_id: bytes, kid: str | None,
-                model: str, overlay: str, status: int, code: str | None, *, body: bytes) -> None:
+    def _finish(
+        self,
+        conn: ClientConnection,
+        req: Request,
+        request_id: bytes,
+        kid: str | None,
+        model: str,
+        overlay: str,
+        status: int,
+        code: str | None,
+        *,
+        body: bytes,
+    ) -> None:
         """Answer locally and log."""
         conn.respond(status, body, headers=[(b"X-Request-Id", request_id)])
         self._log(req, request_id, kid, model, overlay, status, code, False, None, len(body))
 
-    def _log(self, req: Request, request_id: bytes, kid: str | None, model: str, overlay: str,
-             status: int, code: str | None, stream: bool, ttfb: float | None,
-             bytes_out: int) -> None:
+    def _log(
+        self,
+        req: Request,
+        request_id: bytes,
+        kid: str | None,
+        model: str,
+        overlay: str,
+        status: int,
+        code: str | None,
+        stream: bool,
+        ttfb: float | None,
+        bytes_out: int,
+    ) -> None:
         target = bytes(req.target).split(b"?", 1)[0]
         duration = asyncio.get_running_loop().time() - req.start
         path = target.decode("ascii", "replace")
@@ -300,26 +485,30 @@ class MetricsApp:
     def dispatch(self, conn: ClientConnection, req: Request) -> None:
         path = bytes(req.target).split(b"?", 1)[0]
         if req.method == b"GET" and path == b"/metrics":
-            conn.respond(200, generate_latest(self.registry),
-                         content_type=CONTENT_TYPE_LATEST.encode())
+            conn.respond(200, generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST.encode())
         else:
             conn.respond(404, error_json(404, "Not found.", code="unknown_url"))
 
 
-async def start(gateway: Gateway, host: str, port: int, *, reuse_port: bool = False,
-                backlog: int = 1024) -> tuple[asyncio.AbstractServer, HttpServer]:
+async def start(
+    gateway: Gateway, host: str, port: int, *, reuse_port: bool = False, backlog: int = 1024
+) -> tuple[asyncio.AbstractServer, HttpServer]:
     """Listen for clients; returns the asyncio server and the connection bookkeeping."""
     loop = asyncio.get_running_loop()
-    http = HttpServer(gateway.dispatch, gateway.limits(),
-                      backend_connections=gateway.backend_connections())
-    server = await loop.create_server(http, host, port, reuse_port=reuse_port or None,
-                                      backlog=backlog)
+    http = HttpServer(gateway.dispatch, gateway.limits(), backend_connections=gateway.backend_connections())
+    server = await loop.create_server(http, host, port, reuse_port=reuse_port or None, backlog=backlog)
     return server, http
 
 
 async def start_metrics(app: MetricsApp, host: str, port: int) -> asyncio.AbstractServer:
     loop = asyncio.get_running_loop()
-    limits = ServerLimits(header_timeout=10, body_timeout=10, idle_timeout=60,
-                          max_header_bytes=16384, max_body_bytes=0, max_connections=64,
-                          max_per_client=16)
+    limits = ServerLimits(
+        header_timeout=10,
+        body_timeout=10,
+        idle_timeout=60,
+        max_header_bytes=16384,
+        max_body_bytes=0,
+        max_connections=64,
+        max_per_client=16,
+    )
     return await loop.create_server(HttpServer(app.dispatch, limits), host, port)

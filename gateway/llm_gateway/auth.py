@@ -59,8 +59,10 @@ class KeyStore:
             digests = _parse(fh.read())
         if self._signature is not None:
             if not digests:
-                log.error("api keys file is now empty; keeping the previous keys",
-                          extra={"event": "keys_reload_failed", "path": self.path})
+                log.error(
+                    "api keys file is now empty; keeping the previous keys",
+                    extra={"event": "keys_reload_failed", "path": self.path},
+                )
                 return
             log.info("api keys reloaded", extra={"event": "keys_reloaded", "count": len(digests)})
         self._digests = digests
@@ -74,8 +76,10 @@ class KeyStore:
         try:
             self._load()
         except (OSError, UnicodeDecodeError) as exc:
-            log.error("cannot re-read api keys file; keeping the previous keys",
-                      extra={"event": "keys_reload_failed", "error": str(exc)})
+            log.error(
+                "cannot re-read api keys file; keeping the previous keys",
+                extra={"event": "keys_reload_failed", "error": str(exc)},
+            )
 
     def check(self, presented: str) -> bool:
         self._maybe_reload()

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -123,10 +124,13 @@ def parse_routes(data: Any, source: str = "routes") -> Routes:
             url=f"{parts.scheme}://{parts.netloc}",
             overlay=overlay,
             api_key=api_key,
-            connect_timeout=_timeout(entry.get("connect_timeout", defaults["connect_timeout"]),
-                                     f"{where} ({name}): connect_timeout"),
-            read_timeout=_timeout(entry.get("read_timeout", defaults["read_timeout"]),
-                                  f"{where} ({name}): read_timeout"),
+            connect_timeout=_timeout(
+                entry.get("connect_timeout", defaults["connect_timeout"]),
+                f"{where} ({name}): connect_timeout",
+            ),
+            read_timeout=_timeout(
+                entry.get("read_timeout", defaults["read_timeout"]), f"{where} ({name}): read_timeout"
+            ),
             pool_timeout=defaults["pool_timeout"],
         )
     return Routes(models=models)
@@ -205,7 +209,7 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         d = cls()
         values: dict[str, Any] = {}
@@ -234,7 +238,8 @@ class Settings:
                 values["workers"] = int(workers_raw)
             except ValueError:
                 raise ConfigError(
-                    f"GATEWAY_WORKERS must be an integer or 'auto', got {workers_raw!r}") from None
+                    f"GATEWAY_WORKERS must be an integer or 'auto', got {workers_raw!r}"
+                ) from None
             if values["workers"] < 1:
                 raise ConfigError("GATEWAY_WORKERS must be >= 1 (or 'auto')")
         level = (env.get("GATEWAY_LOG_LEVEL") or d.log_level).upper()
@@ -256,7 +261,8 @@ class Settings:
         if self.backend_idle_timeout > self.backend_max_lifetime:
             raise ConfigError(
                 f"GATEWAY_BACKEND_IDLE_TIMEOUT ({self.backend_idle_timeout:g}) must not exceed "
-                f"GATEWAY_BACKEND_MAX_LIFETIME ({self.backend_max_lifetime:g})")
+                f"GATEWAY_BACKEND_MAX_LIFETIME ({self.backend_max_lifetime:g})"
+            )
         if self.metrics_port and self.metrics_port == self.port:
             raise ConfigError("GATEWAY_METRICS_PORT must differ from GATEWAY_PORT (0 = same port)")
 
@@ -268,5 +274,3 @@ class Settings:
             except OSError as exc:
                 raise ConfigError(f"cannot read GATEWAY_BACKEND_API_KEY_FILE: {exc}") from exc
         return self.backend_api_key.strip()
-
-

@@ -18,21 +18,20 @@ _TYPES = {
 }
 
 
-def error_body(status: int, message: str, *, code: str | None = None,
-               param: str | None = None, type_: str | None = None) -> dict[str, Any]:
+def error_body(
+    status: int, message: str, *, code: str | None = None, param: str | None = None, type_: str | None = None
+) -> dict[str, Any]:
     return {
         "error": {
             "message": message,
-            "type": type_ or _TYPES.get(status, "server_error" if status >= 500
-                                        else "invalid_request_error"),
+            "type": type_ or _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
             "param": param,
             "code": code,
         }
     }
 
 
-def error_json(status: int, message: str, *, code: str | None = None,
-               param: str | None = None) -> bytes:
+def error_json(status: int, message: str, *, code: str | None = None, param: str | None = None) -> bytes:
     return orjson.dumps(error_body(status, message, code=code, param=param))
 
 

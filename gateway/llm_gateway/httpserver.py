@@ -25,17 +25,26 @@ import asyncio
 import logging
 import resource
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import httptools
 
 log = logging.getLogger("llm_gateway.http")
 
 _REASONS = {
-    100: "Continue", 200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
-    413: "Content Too Large", 431: "Request Header Fields Too Large",
-    500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    100: "Continue",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
     504: "Gateway Timeout",
 }
 
@@ -48,8 +57,7 @@ def reason(status: int) -> bytes:
 
 
 class Request:
-    __slots__ = ("method", "target", "headers", "body", "version", "keep_alive", "start",
-                 "peer")
+    __slots__ = ("method", "target", "headers", "body", "version", "keep_alive", "start", "peer")
 
     def __init__(self) -> None:
         self.method = b""
@@ -71,12 +79,27 @@ class Request:
 class ServerLimits:
     """Time and size limits of the client side (from Settings)."""
 
-    __slots__ = ("header_timeout", "body_timeout", "idle_timeout", "max_header_bytes",
-                 "max_body_bytes", "max_connections", "max_per_client")
+    __slots__ = (
+        "header_timeout",
+        "body_timeout",
+        "idle_timeout",
+        "max_header_bytes",
+        "max_body_bytes",
+        "max_connections",
+        "max_per_client",
+    )
 
-    def __init__(self, *, header_timeout: float, body_timeout: float, idle_timeout: float,
-                 max_header_bytes: int, max_body_bytes: int, max_connections: int,
-                 max_per_client: int) -> None:
+    def __init__(
+        self,
+        *,
+        header_timeout: float,
+        body_timeout: float,
+        idle_timeout: float,
+        max_header_bytes: int,
+        max_body_bytes: int,
+        max_connections: int,
+        max_per_client: int,
+    ) -> None:
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
         self.idle_timeout = idle_timeout
@@ -98,8 +121,13 @@ def fd_budget(backend_connections: int) -> int:
 class HttpServer:
     """Connection bookkeeping shared by the connections of one listener."""
 
-    def __init__(self, dispatch: Callable[["ClientConnection", Request], None],
-                 limits: ServerLimits, *, backend_connections: int = 0) -> None:
+    def __init__(
+        self,
+        dispatch: Callable[[ClientConnection, Request], None],
+        limits: ServerLimits,
+        *,
+        backend_connections: int = 0,
+    ) -> None:
         self.dispatch = dispatch
         self.limits = limits
         self.max_connections = min(limits.max_connections, fd_budget(backend_connections))
@@ -113,10 +141,10 @@ class HttpServer:
         self.refused = 0
         self.evicted = 0
 
-    def __call__(self) -> "ClientConnection":
+    def __call__(self) -> ClientConnection:
         return ClientConnection(self)
 
-    def admit(self, conn: "ClientConnection") -> bool:
+    def admit(self, conn: ClientConnection) -> bool:
         peer = conn.peer
         count = self.per_client.get(peer, 0)
         if count >= self.limits.max_per_client or self.shutting_down:
@@ -133,7 +161,7 @@ class HttpServer:
         self.connections.add(conn)
         return True
 
-    def forget(self, conn: "ClientConnection") -> None:
+    def forget(self, conn: ClientConnection) -> None:
         if conn in self.connections:
             self.connections.discard(conn)
             self.evictable.pop(conn, None)
@@ -216,8 +244,10 @@ class ClientConnection(asyncio.Protocol):
             if isinstance(cause, _TooLarge):
                 self._reject(431, "Request line or headers too large.", "request_too_large")
             elif not isinstance(cause, _Stop):
-                log.error("request handling failed", extra={
-                    "event": "internal_error", "error": type(cause).__name__})
+                log.error(
+                    "request handling failed",
+                    extra={"event": "internal_error", "error": type(cause).__name__},
+                )
                 self._reject(500, "Internal gateway error.", "internal_error")
         except httptools.HttpParserUpgrade:
             self._reject(400, "Protocol upgrades are not supported.", "bad_request")
@@ -226,8 +256,10 @@ class ClientConnection(asyncio.Protocol):
                 self.pipelined = True  # garbage after a request: close after the response
                 return
             # The class only: a parser message could be mistaken for content.
-            log.info("malformed request", extra={
-                "event": "bad_request", "error": type(exc).__name__, "client": self.peer})
+            log.info(
+                "malformed request",
+                extra={"event": "bad_request", "error": type(exc).__name__, "client": self.peer},
+            )
             self._reject(400, "Malformed HTTP request.", "bad_request")
 
     def pause_writing(self) -> None:
@@ -288,8 +320,11 @@ class ClientConnection(asyncio.Protocol):
         length = req.header(b"content-length")
         limits = self.server.limits
         if length is not None and length.isdigit() and int(length) > limits.max_body_bytes:
-            self._reject(413, f"Request body too large: the limit is {limits.max_body_bytes} bytes.",
-                         "request_too_large")
+            self._reject(
+                413,
+                f"Request body too large: the limit is {limits.max_body_bytes} bytes.",
+                "request_too_large",
+            )
             raise _Stop()
         expect = req.header(b"expect")
         if expect is not None and expect.lower() == b"100-continue" and self.transport is not None:
@@ -303,8 +338,7 @@ class ClientConnection(asyncio.Protocol):
         req_body += body
         if len(req_body) > self.server.limits.max_body_bytes:
             limit = self.server.limits.max_body_bytes
-            self._reject(413, f"Request body too large: the limit is {limit} bytes.",
-                         "request_too_large")
+            self._reject(413, f"Request body too large: the limit is {limit} bytes.", "request_too_large")
             raise _Stop()
 
     def on_message_complete(self) -> None:
@@ -316,8 +350,14 @@ class ClientConnection(asyncio.Protocol):
         self.server.dispatch(self, self.request)
 
     # --------------------------------------------------------------- responses
-    def start_response(self, status: int, headers: list[tuple[bytes, bytes]] | bytes,
-                       *, length: int | None, first: bytes = b"") -> None:
+    def start_response(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]] | bytes,
+        *,
+        length: int | None,
+        first: bytes = b"",
+    ) -> None:
         """Send the status line and headers; ``length`` None means a body of unknown
         length (chunked for HTTP/1.1, close-delimited for HTTP/1.0).  ``headers`` is a
         list of pairs or pre-serialised ``Name: value\\r\\n`` lines."""
@@ -389,10 +429,17 @@ class ClientConnection(asyncio.Protocol):
         self.server.evictable[self] = None
         self._arm(self.server.limits.idle_timeout)
 
-    def respond(self, status: int, body: bytes, *, content_type: bytes = b"application/json",
-                headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self.start_response(status, [(b"Content-Type", content_type), *(headers or ())],
-                            length=len(body), first=body)
+    def respond(
+        self,
+        status: int,
+        body: bytes,
+        *,
+        content_type: bytes = b"application/json",
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.start_response(
+            status, [(b"Content-Type", content_type), *(headers or ())], length=len(body), first=body
+        )
         self.end_response()
 
     def abort(self) -> None:
@@ -414,8 +461,7 @@ class ClientConnection(asyncio.Protocol):
         self.keep_alive = False
         self.on_client_gone = None
         body = error_json(status, message, code=code)
-        self.start_response(status, [(b"Content-Type", b"application/json")],
-                            length=len(body), first=body)
+        self.start_response(status, [(b"Content-Type", b"application/json")], length=len(body), first=body)
         self.state = CLOSED
         self.server.evictable.pop(self, None)
         if not linger:
@@ -454,9 +500,14 @@ class ClientConnection(asyncio.Protocol):
         if self.state in (NEW, IDLE):
             self.abort()  # silent: nothing was asked
         elif self.state in (HEADERS, BODY):
-            log.info("client too slow", extra={
-                "event": "client_timeout", "client": self.peer,
-                "phase": "headers" if self.state == HEADERS else "body"})
+            log.info(
+                "client too slow",
+                extra={
+                    "event": "client_timeout",
+                    "client": self.peer,
+                    "phase": "headers" if self.state == HEADERS else "body",
+                },
+            )
             self._reject(408, "Request not received in time.", "request_timeout", linger=False)
 
 

@@ -18,8 +18,7 @@ import time
 import orjson
 
 OWN_LOGGERS = ("llm_gateway",)
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
 def _is_own(name: str) -> bool:
@@ -86,8 +85,12 @@ def write_access(fields: dict) -> bool:
     if second != _second:
         _second = second
         _second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    line = {"ts": f"{_second_text}.{int((now - second) * 1000):03d}Z", "level": "info",
-            "logger": "llm_gateway.access", "msg": "access"}
+    line = {
+        "ts": f"{_second_text}.{int((now - second) * 1000):03d}Z",
+        "level": "info",
+        "logger": "llm_gateway.access",
+        "msg": "access",
+    }
     line.update(fields)
     try:
         os.write(fd, orjson.dumps(line, default=_default) + b"\n")

@@ -39,12 +39,13 @@ def _is_dot_segment(segment: bytes) -> bool:
 
 
 #: The common case, checked with one regex: no '%', no '\\', no empty or dot segment.
-_PLAIN = re.compile(rb"(?:/(?!\.\.?(?:/|;|$))[A-Za-z0-9\-._~!$&'()*+,=:@]+)+/?"
-                    rb"(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?")
+_PLAIN = re.compile(
+    rb"(?:/(?!\.\.?(?:/|;|$))[A-Za-z0-9\-._~!$&'()*+,=:@]+)+/?"
+    rb"(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?"
+)
 
 
-def split_target(target: bytes, *, encoded_separators: bool = False
-                 ) -> tuple[bytes, bytes] | None:
+def split_target(target: bytes, *, encoded_separators: bool = False) -> tuple[bytes, bytes] | None:
     """``(path, query)`` of a safe origin-form request target, else None.
 
     ``encoded_separators`` allows ``%2F`` inside a segment (for a model id in a path

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -36,24 +37,64 @@ PEEK_LIMIT = 64 * 1024
 
 # Exchange events.
 HEADERS, DECIDED, COMPLETE, LOST, TIMEOUT, CLIENT_GONE, SHUTDOWN = (
-    "headers", "decided", "complete", "lost", "timeout", "client_gone", "shutdown")
+    "headers",
+    "decided",
+    "complete",
+    "lost",
+    "timeout",
+    "client_gone",
+    "shutdown",
+)
 PASS, HOLD, ABORT = 0, 1, 2
 
-_HOP_BY_HOP = frozenset((
-    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
-    b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"))
+_HOP_BY_HOP = frozenset(
+    (
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    )
+)
 #: Client request headers never forwarded: hop-by-hop ones, the ones the gateway sets
 #: itself, credentials meant for the gateway, and client-supplied forwarding claims.
-DROP_REQUEST = _HOP_BY_HOP | frozenset((
-    b"host", b"content-length", b"expect", b"authorization", b"cookie", b"forwarded",
-    b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-port",
-    b"x-forwarded-prefix", b"x-forwarded-server", b"x-real-ip", b"x-request-id",
-    b"x-client-ip", b"true-client-ip", b"accept-encoding", b"via"))
-DROP_RESPONSE = _HOP_BY_HOP | frozenset((b"content-length", b"server", b"x-request-id",
-                                         b"set-cookie"))
+DROP_REQUEST = _HOP_BY_HOP | frozenset(
+    (
+        b"host",
+        b"content-length",
+        b"expect",
+        b"authorization",
+        b"cookie",
+        b"forwarded",
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-forwarded-port",
+        b"x-forwarded-prefix",
+        b"x-forwarded-server",
+        b"x-real-ip",
+        b"x-request-id",
+        b"x-client-ip",
+        b"true-client-ip",
+        b"accept-encoding",
+        b"via",
+    )
+)
+DROP_RESPONSE = _HOP_BY_HOP | frozenset((b"content-length", b"server", b"x-request-id", b"set-cookie"))
 
-_CONTENT_KEYS = ("content", "tool_calls", "reasoning", "reasoning_content", "function_call",
-                 "refusal", "audio")
+_CONTENT_KEYS = (
+    "content",
+    "tool_calls",
+    "reasoning",
+    "reasoning_content",
+    "function_call",
+    "refusal",
+    "audio",
+)
 
 
 def forwarded_headers(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -136,8 +177,15 @@ class Outcome:
 class Exchange:
     """One attempt of a request on one backend connection."""
 
-    def __init__(self, client: "ClientConnection", up: UpstreamConnection, *,
-                 read_timeout: float, request_id: bytes, model: str) -> None:
+    def __init__(
+        self,
+        client: ClientConnection,
+        up: UpstreamConnection,
+        *,
+        read_timeout: float,
+        request_id: bytes,
+        model: str,
+    ) -> None:
         self.client = client
         self.up = up
         self.loop = up.loop
@@ -181,9 +229,18 @@ class Exchange:
             elif lname == b"content-encoding":
                 encoded = True
         self.sse = ctype.startswith(b"text/event-stream")
-        self.peek = up.status == 200 and not encoded and (
-            self.sse or (ctype.startswith(b"application/json") and self.length is not None
-                         and self.length <= PEEK_LIMIT))
+        self.peek = (
+            up.status == 200
+            and not encoded
+            and (
+                self.sse
+                or (
+                    ctype.startswith(b"application/json")
+                    and self.length is not None
+                    and self.length <= PEEK_LIMIT
+                )
+            )
+        )
         up.sink = self._hold
         if not self.peek and up.status not in (401, 403):
             # Nothing to decide: the response goes out from this callback, without
@@ -197,8 +254,7 @@ class Exchange:
     def _on_complete(self, keep_alive: bool) -> None:
         self.complete = True
         self.keep_alive = keep_alive
-        if (not self.committed and self.peek and not self.sse
-                and not is_abort_json(bytes(self.held))):
+        if not self.committed and self.peek and not self.sse and not is_abort_json(bytes(self.held)):
             self._commit()  # a small JSON answer that is not the drain-time abort
         if self.committed:
             self._finish_relay()
@@ -216,8 +272,7 @@ class Exchange:
             return
         self._signal(TIMEOUT)
         if self.committed:
-            self._end_broken("backend_timeout",
-                             f"The backend sent nothing for {self.read_timeout:g} s.")
+            self._end_broken("backend_timeout", f"The backend sent nothing for {self.read_timeout:g} s.")
 
     def _hold(self, body: bytes) -> None:
         self.held += body
@@ -234,7 +289,7 @@ class Exchange:
                     sep = 4
                     if end < 0:
                         return
-                event = bytes(self.held[self.scan:end]).replace(b"\r\n", b"\n")
+                event = bytes(self.held[self.scan : end]).replace(b"\r\n", b"\n")
                 self.scan = end + sep
                 verdict = classify_event(event)
                 if verdict != HOLD:
@@ -251,8 +306,9 @@ class Exchange:
         if self.done:
             return
         if self.committed:
-            self._end_broken("gateway_shutdown", "The gateway is shutting down; retry the request.",
-                             status=503)
+            self._end_broken(
+                "gateway_shutdown", "The gateway is shutting down; retry the request.", status=503
+            )
         self._signal(SHUTDOWN)
 
     # ------------------------------------------------------------- the exchange
@@ -292,16 +348,27 @@ class Exchange:
                 return self._early_end(event, outcome)
             status = up.status
             if status in (401, 403):
-                log.error("the backend refused the gateway's backend key: check the "
-                          "vllm-api-key Secret and the route's api_key", extra={
-                              "event": "backend_auth_failed", "model": self.model,
-                              "backend_status": status, "config_error": True})
+                log.error(
+                    "the backend refused the gateway's backend key: check the "
+                    "vllm-api-key Secret and the route's api_key",
+                    extra={
+                        "event": "backend_auth_failed",
+                        "model": self.model,
+                        "backend_status": status,
+                        "config_error": True,
+                    },
+                )
                 up.close()
                 outcome.status, outcome.code = 502, "backend_auth_failed"
-                client.respond(502, error_json(
-                    502, f"The backend for model '{self.model}' refused the gateway's "
-                         "credentials (a gateway configuration error).",
-                    code="backend_auth_failed"))
+                client.respond(
+                    502,
+                    error_json(
+                        502,
+                        f"The backend for model '{self.model}' refused the gateway's "
+                        "credentials (a gateway configuration error).",
+                        code="backend_auth_failed",
+                    ),
+                )
                 return
             outcome.stream = self.sse
             while not self.committed and not self.complete and self.verdict == HOLD:
@@ -326,14 +393,19 @@ class Exchange:
                 event = await self.wait()
                 if event == TIMEOUT:
                     outcome.status, outcome.code = 504, "backend_timeout"
-                    log.warning("backend timed out mid-response", extra={
-                        "event": "backend_timeout", "model": self.model})
+                    log.warning(
+                        "backend timed out mid-response",
+                        extra={"event": "backend_timeout", "model": self.model},
+                    )
                 elif event == LOST:
                     outcome.status, outcome.code = 502, "backend_stream_error"
-                    log.warning("backend failed mid-response", extra={
-                        "event": "backend_stream_error", "model": self.model})
-                    self._end_broken("backend_stream_error",
-                                     "The backend failed while streaming the response.")
+                    log.warning(
+                        "backend failed mid-response",
+                        extra={"event": "backend_stream_error", "model": self.model},
+                    )
+                    self._end_broken(
+                        "backend_stream_error", "The backend failed while streaming the response."
+                    )
                 elif event == CLIENT_GONE:
                     outcome.status, outcome.code = 499, "client_disconnected"
                     self.done = True
@@ -357,16 +429,23 @@ class Exchange:
         """An event before anything was sent to the client."""
         if event == TIMEOUT:
             outcome.status, outcome.code = 504, "backend_timeout"
-            self.client.respond(504, error_json(
-                504, f"The backend for model '{self.model}' sent nothing for "
-                     f"{self.read_timeout:g} s.", code="backend_timeout"))
+            self.client.respond(
+                504,
+                error_json(
+                    504,
+                    f"The backend for model '{self.model}' sent nothing for {self.read_timeout:g} s.",
+                    code="backend_timeout",
+                ),
+            )
         elif event == CLIENT_GONE:
             outcome.status, outcome.code = 499, "client_disconnected"
         elif event == SHUTDOWN:
             outcome.status, outcome.code = 503, "gateway_shutdown"
-            self.client.respond(503, error_json(
-                503, "The gateway is shutting down; retry the request.",
-                code="gateway_shutdown"), headers=[(b"Retry-After", b"1")])
+            self.client.respond(
+                503,
+                error_json(503, "The gateway is shutting down; retry the request.", code="gateway_shutdown"),
+                headers=[(b"Retry-After", b"1")],
+            )
 
     def _commit(self) -> None:
         """Send the response headers and what was held back; relay the rest."""
@@ -430,26 +509,42 @@ class Exchange:
             client.end_response(complete=False)
 
 
-def start_on_idle_connection(client: "ClientConnection", backend: Backend, request: bytes, *,
-                              model: str, request_id: bytes, read_timeout: float,
-                              registry: set[Exchange]) -> tuple[Exchange, Outcome] | None:
+def start_on_idle_connection(
+    client: ClientConnection,
+    backend: Backend,
+    request: bytes,
+    *,
+    model: str,
+    request_id: bytes,
+    read_timeout: float,
+    registry: set[Exchange],
+) -> tuple[Exchange, Outcome] | None:
     """The first attempt, started at once on a pooled connection if one is free."""
     up = backend.take_idle()
     if up is None:
         return None
-    exchange = Exchange(client, up, read_timeout=read_timeout, request_id=request_id,
-                        model=model)
+    exchange = Exchange(client, up, read_timeout=read_timeout, request_id=request_id, model=model)
     outcome = Outcome()
     registry.add(exchange)
     exchange.start(request, outcome)
     return exchange, outcome
 
 
-async def forward(client: "ClientConnection", backend: Backend, request: bytes, *,
-                  model: str, request_id: bytes, connect_timeout: float, pool_timeout: float,
-                  read_timeout: float, retries: int, registry: set[Exchange],
-                  on_retry: Callable[[str], None] | None = None,
-                  started: tuple[Exchange, Outcome] | None = None) -> Outcome:
+async def forward(
+    client: ClientConnection,
+    backend: Backend,
+    request: bytes,
+    *,
+    model: str,
+    request_id: bytes,
+    connect_timeout: float,
+    pool_timeout: float,
+    read_timeout: float,
+    retries: int,
+    registry: set[Exchange],
+    on_retry: Callable[[str], None] | None = None,
+    started: tuple[Exchange, Outcome] | None = None,
+) -> Outcome:
     """Send ``request`` (serialised) to ``backend`` and relay the answer to ``client``
     (``started``: the first attempt, already sent by start_on_idle_connection)."""
     outcome = Outcome()
@@ -469,8 +564,9 @@ async def forward(client: "ClientConnection", backend: Backend, request: bytes, 
             continue
         outcome = Outcome()
         try:
-            up = await backend.acquire(fresh=attempt > 0, connect_timeout=connect_timeout,
-                                       pool_timeout=pool_timeout)
+            up = await backend.acquire(
+                fresh=attempt > 0, connect_timeout=connect_timeout, pool_timeout=pool_timeout
+            )
         except PoolTimeout:
             _unavailable(client, model, outcome, "no free backend connection")
             return outcome
@@ -484,8 +580,7 @@ async def forward(client: "ClientConnection", backend: Backend, request: bytes, 
             backend.release(up, reuse=True)
             outcome.status, outcome.code = 499, "client_disconnected"
             return outcome
-        exchange = Exchange(client, up, read_timeout=read_timeout, request_id=request_id,
-                            model=model)
+        exchange = Exchange(client, up, read_timeout=read_timeout, request_id=request_id, model=model)
         registry.add(exchange)
         try:
             await exchange.run(request, outcome)
@@ -499,33 +594,44 @@ async def forward(client: "ClientConnection", backend: Backend, request: bytes, 
     return outcome
 
 
-def _give_up(client: "ClientConnection", model: str, outcome: Outcome) -> Outcome:
+def _give_up(client: ClientConnection, model: str, outcome: Outcome) -> Outcome:
     """The last attempt failed before the first byte as well."""
     if outcome.code == "backend_draining":
         _unavailable(client, model, outcome, "backend draining")
     else:
         outcome.retry = False
         outcome.status, outcome.code = 502, "backend_unavailable"
-        client.respond(502, error_json(
-            502, f"The backend for model '{model}' closed the connection before "
-                 "answering.", code="backend_unavailable"),
-            headers=[(b"Retry-After", b"1")])
+        client.respond(
+            502,
+            error_json(
+                502,
+                f"The backend for model '{model}' closed the connection before answering.",
+                code="backend_unavailable",
+            ),
+            headers=[(b"Retry-After", b"1")],
+        )
     return outcome
 
 
-def _log_retry(model: str, why: str, attempt: int,
-               on_retry: Callable[[str], None] | None) -> None:
-    log.info("retrying on a fresh backend connection", extra={
-        "event": "backend_retry", "model": model, "reason": why, "attempt": attempt + 1})
+def _log_retry(model: str, why: str, attempt: int, on_retry: Callable[[str], None] | None) -> None:
+    log.info(
+        "retrying on a fresh backend connection",
+        extra={"event": "backend_retry", "model": model, "reason": why, "attempt": attempt + 1},
+    )
     if on_retry is not None:
         on_retry(why)
 
 
-def _unavailable(client: "ClientConnection", model: str, outcome: Outcome, why: str) -> None:
-    log.warning("backend unavailable", extra={
-        "event": "backend_unavailable", "model": model, "error": why})
+def _unavailable(client: ClientConnection, model: str, outcome: Outcome, why: str) -> None:
+    log.warning("backend unavailable", extra={"event": "backend_unavailable", "model": model, "error": why})
     outcome.retry = False
     outcome.status, outcome.code = 503, "backend_unavailable"
-    client.respond(503, error_json(
-        503, f"The backend for model '{model}' is unavailable; try again later.",
-        code="backend_unavailable"), headers=[(b"Retry-After", b"1")])
+    client.respond(
+        503,
+        error_json(
+            503,
+            f"The backend for model '{model}' is unavailable; try again later.",
+            code="backend_unavailable",
+        ),
+        headers=[(b"Retry-After", b"1")],
+    )

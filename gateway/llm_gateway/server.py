@@ -57,15 +57,20 @@ def cpu_limit(cgroup_root: str = "/sys/fs/cgroup") -> int:
 
 def _install_quiet_hooks(loop: asyncio.AbstractEventLoop) -> None:
     """Unhandled errors are logged by type only (no values that could quote input)."""
+
     def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
         exc = context.get("exception")
-        log.error("unhandled error in the event loop", extra={
-            "event": "internal_error", "error": type(exc).__name__ if exc else None})
+        log.error(
+            "unhandled error in the event loop",
+            extra={"event": "internal_error", "error": type(exc).__name__ if exc else None},
+        )
+
     loop.set_exception_handler(handler)
 
 
-async def serve_worker(settings: Settings, *, reuse_port: bool, metrics_inline: bool,
-                       worker: int = 0) -> None:
+async def serve_worker(
+    settings: Settings, *, reuse_port: bool, metrics_inline: bool, worker: int = 0
+) -> None:
     from .app import Gateway, MetricsApp, start, start_metrics
     from .auth import KeyStore
     from .metrics import Metrics, multiprocess_dir
@@ -80,17 +85,26 @@ async def serve_worker(settings: Settings, *, reuse_port: bool, metrics_inline: 
     server, http = await start(gw, settings.host, settings.port, reuse_port=reuse_port)
     metrics_server = None
     if metrics_inline and settings.metrics_port:
-        metrics_server = await start_metrics(MetricsApp(metrics.registry), settings.host,
-                                             settings.metrics_port)
+        metrics_server = await start_metrics(
+            MetricsApp(metrics.registry), settings.host, settings.metrics_port
+        )
     # Move everything allocated so far out of the garbage collector's view: full
     # collections then scan only per-request garbage (shorter pauses in streams).
     gc.collect()
     gc.freeze()
     port = server.sockets[0].getsockname()[1]
-    log.info("listening", extra={"event": "start", "host": settings.host, "port": port,
-                                 "metrics_port": settings.metrics_port or None,
-                                 "worker": worker, "models": routes.names,
-                                 "max_connections": http.max_connections})
+    log.info(
+        "listening",
+        extra={
+            "event": "start",
+            "host": settings.host,
+            "port": port,
+            "metrics_port": settings.metrics_port or None,
+            "worker": worker,
+            "models": routes.names,
+            "max_connections": http.max_connections,
+        },
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -102,14 +116,17 @@ async def serve_worker(settings: Settings, *, reuse_port: bool, metrics_inline: 
     gw.begin_shutdown()
     http.start_shutdown()
     await asyncio.sleep(0)  # the listening sockets are closed once this loop turn ends
-    log.info("shutting down: no new connections, finishing in-flight requests",
-             extra={"event": "shutdown", "grace_seconds": grace, "worker": worker,
-                    "in_flight": len(gw.tasks)})
+    log.info(
+        "shutting down: no new connections, finishing in-flight requests",
+        extra={"event": "shutdown", "grace_seconds": grace, "worker": worker, "in_flight": len(gw.tasks)},
+    )
     if gw.tasks:
         await asyncio.wait(set(gw.tasks), timeout=max(0.0, t0 + grace - loop.time()))
     if gw.tasks:
-        log.warning("grace period over: ending open requests", extra={
-            "event": "shutdown_cut", "open": len(gw.tasks), "worker": worker})
+        log.warning(
+            "grace period over: ending open requests",
+            extra={"event": "shutdown_cut", "open": len(gw.tasks), "worker": worker},
+        )
         gw.end_in_flight()
         await asyncio.wait(set(gw.tasks), timeout=1.0)
         for task in list(gw.tasks):
@@ -121,8 +138,7 @@ async def serve_worker(settings: Settings, *, reuse_port: bool, metrics_inline: 
         metrics_server.close()
     gw.close()
     await asyncio.sleep(0)
-    log.info("stopped", extra={"event": "stop", "worker": worker,
-                               "seconds": round(loop.time() - t0, 3)})
+    log.info("stopped", extra={"event": "stop", "worker": worker, "seconds": round(loop.time() - t0, 3)})
 
 
 def _run(coro) -> None:
@@ -156,8 +172,7 @@ def _reserve_port(host: str, port: int) -> socket.socket:
 
 async def supervise(settings: Settings, workers: int) -> None:
     """Run ``workers`` worker processes and serve the summed metrics."""
-    from prometheus_client import CollectorRegistry
-    from prometheus_client import multiprocess
+    from prometheus_client import CollectorRegistry, multiprocess
 
     from .app import MetricsApp, start_metrics
 
@@ -166,13 +181,19 @@ async def supervise(settings: Settings, workers: int) -> None:
     metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-metrics-")
     reserved = _reserve_port(settings.host, settings.port)
     port = reserved.getsockname()[1]
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir, "GATEWAY_PORT": str(port),
-           "GATEWAY_WORKERS": str(workers), "GATEWAY_WORKER_ID": ""}
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_WORKERS": str(workers),
+        "GATEWAY_WORKER_ID": "",
+    }
     procs: dict[int, subprocess.Popen] = {}
 
     def spawn(index: int) -> None:
-        proc = subprocess.Popen([sys.executable, "-m", "llm_gateway"],
-                                env={**env, "GATEWAY_WORKER_ID": str(index)})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llm_gateway"], env={**env, "GATEWAY_WORKER_ID": str(index)}
+        )
         procs[index] = proc
 
     for i in range(workers):
@@ -181,10 +202,8 @@ async def supervise(settings: Settings, workers: int) -> None:
     multiprocess.MultiProcessCollector(registry, path=metrics_dir)
     metrics_server = None
     if settings.metrics_port:
-        metrics_server = await start_metrics(MetricsApp(registry), settings.host,
-                                             settings.metrics_port)
-    log.info("supervising workers", extra={"event": "supervisor_start", "workers": workers,
-                                           "port": port})
+        metrics_server = await start_metrics(MetricsApp(registry), settings.host, settings.metrics_port)
+    log.info("supervising workers", extra={"event": "supervisor_start", "workers": workers, "port": port})
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -198,8 +217,10 @@ async def supervise(settings: Settings, workers: int) -> None:
         for index, proc in list(procs.items()):
             code = proc.poll()
             if code is not None:
-                log.error("worker exited; starting a new one", extra={
-                    "event": "worker_exit", "worker": index, "exit_code": code})
+                log.error(
+                    "worker exited; starting a new one",
+                    extra={"event": "worker_exit", "worker": index, "exit_code": code},
+                )
                 multiprocess.mark_process_dead(proc.pid, metrics_dir)
                 spawn(index)
     for proc in procs.values():
@@ -220,7 +241,8 @@ async def supervise(settings: Settings, workers: int) -> None:
 
 def main() -> int:
     sys.excepthook = lambda t, v, tb: log.critical(
-        "unhandled error", extra={"event": "internal_error", "error": t.__name__})
+        "unhandled error", extra={"event": "internal_error", "error": t.__name__}
+    )
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
@@ -231,8 +253,7 @@ def main() -> int:
     worker_id = os.environ.get("GATEWAY_WORKER_ID", "")
     try:
         if worker_id:
-            _run(serve_worker(settings, reuse_port=True, metrics_inline=False,
-                              worker=int(worker_id)))
+            _run(serve_worker(settings, reuse_port=True, metrics_inline=False, worker=int(worker_id)))
             return 0
         _check_config(settings)
         workers = settings.workers or cpu_limit()

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import ssl as ssl_module
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
@@ -36,7 +37,7 @@ class Backend:
         self.host = parts.hostname or ""
         self.tls = parts.scheme == "https"
         self.port = parts.port or (443 if self.tls else 80)
-        default_port = (443 if self.tls else 80)
+        default_port = 443 if self.tls else 80
         netloc = self.host if self.port == default_port else f"{self.host}:{self.port}"
         if ":" in self.host:  # IPv6 literal
             netloc = f"[{self.host}]" if self.port == default_port else f"[{self.host}]:{self.port}"
@@ -53,7 +54,7 @@ class Backend:
         self.created = 0  # connections opened, for tests and metrics
         self.reused = 0
 
-    def take_idle(self) -> "UpstreamConnection | None":
+    def take_idle(self) -> UpstreamConnection | None:
         """A pooled connection that may carry a new request, or None (no waiting)."""
         if not self.idle:
             return None
@@ -67,8 +68,9 @@ class Backend:
             conn.close()
         return None
 
-    async def acquire(self, *, fresh: bool, connect_timeout: float,
-                      pool_timeout: float) -> "UpstreamConnection":
+    async def acquire(
+        self, *, fresh: bool, connect_timeout: float, pool_timeout: float
+    ) -> UpstreamConnection:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + pool_timeout
         while True:
@@ -100,9 +102,12 @@ class Backend:
         try:
             async with asyncio.timeout(connect_timeout):
                 _, conn = await loop.create_connection(
-                    lambda: UpstreamConnection(self), self.host, self.port,
+                    lambda: UpstreamConnection(self),
+                    self.host,
+                    self.port,
                     ssl=self.ssl_context,
-                    server_hostname=self.host if self.tls else None)
+                    server_hostname=self.host if self.tls else None,
+                )
         except BaseException:
             self.open -= 1
             self._wake()
@@ -111,11 +116,10 @@ class Backend:
         conn.in_use = True
         return conn
 
-    def release(self, conn: "UpstreamConnection", *, reuse: bool) -> None:
+    def release(self, conn: UpstreamConnection, *, reuse: bool) -> None:
         """Back to the pool if it may carry another request, else closed."""
         loop_time = conn.loop.time()
-        if (reuse and not conn.closed and not self.closed
-                and loop_time - conn.born < self.max_lifetime):
+        if reuse and not conn.closed and not self.closed and loop_time - conn.born < self.max_lifetime:
             conn.released_at = loop_time
             conn.sink = None
             conn.out = None
@@ -146,7 +150,7 @@ class Backend:
         if keep:
             self._sweeper = keep[0].loop.call_later(self.idle_timeout / 2 + 0.05, self._sweep)
 
-    def _lost(self, conn: "UpstreamConnection") -> None:
+    def _lost(self, conn: UpstreamConnection) -> None:
         self.open -= 1
         if conn in self.idle:
             self.idle.remove(conn)
@@ -203,8 +207,11 @@ class UpstreamConnection(asyncio.Protocol):
         self.timer_when = 0.0
 
     def reusable(self, now: float) -> bool:
-        return (not self.closed and now - self.born < self.backend.max_lifetime
-                and now - self.released_at < self.backend.idle_timeout)
+        return (
+            not self.closed
+            and now - self.born < self.backend.max_lifetime
+            and now - self.released_at < self.backend.idle_timeout
+        )
 
     def send(self, data: bytes) -> None:
         """Start an exchange: reset the per-response state and write the request."""

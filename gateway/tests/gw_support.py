@@ -49,13 +49,13 @@ class _Reject(Exception):
         self.status = status
 
 
-async def raw_request(port: int, data: bytes, *, host: str = "127.0.0.1",
-                      local: str | None = None, timeout: float = 5.0) -> tuple[int, dict, bytes]:
+async def raw_request(
+    port: int, data: bytes, *, host: str = "127.0.0.1", local: str | None = None, timeout: float = 5.0
+) -> tuple[int, dict, bytes]:
     """Send raw bytes (clients normalise what these tests must send as is) and read one
     response: (status, headers with lower-case names, body); status 0 if the connection
     closed without an answer."""
-    reader, writer = await asyncio.open_connection(
-        host, port, local_addr=(local, 0) if local else None)
+    reader, writer = await asyncio.open_connection(host, port, local_addr=(local, 0) if local else None)
     try:
         writer.write(data)
         await writer.drain()
@@ -112,8 +112,11 @@ class FakeBackend:
             try:
                 return await handler(request)
             except _Reject as exc:
-                return web.json_response({"error": "Unauthorized"}, status=exc.status,
-                                         headers={"Server": "fake-vllm", "Keep-Alive": "timeout=5"})
+                return web.json_response(
+                    {"error": "Unauthorized"},
+                    status=exc.status,
+                    headers={"Server": "fake-vllm", "Keep-Alive": "timeout=5"},
+                )
 
         app = web.Application(middlewares=[reject])
         app.router.add_post("/v1/chat/completions", self.chat)
@@ -148,25 +151,34 @@ class FakeBackend:
 
     def _chunk(self, i: int, text: str, finish: str | None = None) -> bytes:
         data = {
-            "id": f"chatcmpl-{self.name}", "object": "chat.completion.chunk", "created": 1,
+            "id": f"chatcmpl-{self.name}",
+            "object": "chat.completion.chunk",
+            "created": 1,
             "model": self.name,
-            "choices": [{"index": 0, "delta": {"content": text} if text else {},
-                         "finish_reason": finish}],
+            "choices": [{"index": 0, "delta": {"content": text} if text else {}, "finish_reason": finish}],
         }
         return b"data: " + json.dumps(data).encode() + b"\n\n"
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
         if not body.get("stream"):
-            return web.json_response({
-                "id": f"chatcmpl-{self.name}", "object": "chat.completion", "created": 1,
-                "model": self.name,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": f"hello from {self.name}"}}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
-            })
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache"})
+            return web.json_response(
+                {
+                    "id": f"chatcmpl-{self.name}",
+                    "object": "chat.completion",
+                    "created": 1,
+                    "model": self.name,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": f"hello from {self.name}"},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
+                }
+            )
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         try:
             await resp.prepare(request)
             await resp.write(self._chunk(0, "first "))
@@ -194,20 +206,34 @@ class FakeBackend:
 
     async def completions(self, request: web.Request) -> web.Response:
         await self._record(request)
-        return web.json_response({
-            "id": "cmpl-1", "object": "text_completion", "created": 1, "model": self.name,
-            "choices": [{"index": 0, "text": f"completion from {self.name}",
-                         "finish_reason": "stop", "logprobs": None}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4},
-        })
+        return web.json_response(
+            {
+                "id": "cmpl-1",
+                "object": "text_completion",
+                "created": 1,
+                "model": self.name,
+                "choices": [
+                    {
+                        "index": 0,
+                        "text": f"completion from {self.name}",
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4},
+            }
+        )
 
     async def embeddings(self, request: web.Request) -> web.Response:
         await self._record(request)
-        return web.json_response({
-            "object": "list", "model": self.name,
-            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
-            "usage": {"prompt_tokens": 1, "total_tokens": 1},
-        })
+        return web.json_response(
+            {
+                "object": "list",
+                "model": self.name,
+                "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
+        )
 
 
 @dataclass
@@ -253,12 +279,10 @@ models:
     return routes, keys
 
 
-
-
 async def wait_event(event: asyncio.Event, what: str, timeout: float = EVENT_TIMEOUT) -> None:
     try:
         await asyncio.wait_for(event.wait(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pytest.fail(f"timed out after {timeout} s waiting for: {what}")
 
 
@@ -275,16 +299,22 @@ async def backends():
         await backend.stop()
 
 
-async def start_gateway(routes_file: Path, keys_file: Path, backends: dict[str, FakeBackend],
-                        **overrides) -> GatewayHandle:
+async def start_gateway(
+    routes_file: Path, keys_file: Path, backends: dict[str, FakeBackend], **overrides
+) -> GatewayHandle:
     """The real gateway (one worker, in this process) on a random loopback port."""
-    values = dict(routes_file=str(routes_file), api_keys_file=str(keys_file),
-                  host="127.0.0.1", port=0, metrics_port=0, max_body_bytes=64 * 1024,
-                  shutdown_grace=5)
+    values: dict = {
+        "routes_file": str(routes_file),
+        "api_keys_file": str(keys_file),
+        "host": "127.0.0.1",
+        "port": 0,
+        "metrics_port": 0,
+        "max_body_bytes": 64 * 1024,
+        "shutdown_grace": 5,
+    }
     values.update(overrides)
     settings = Settings(**values)
-    gw = Gateway(load_routes(routes_file), KeyStore(str(keys_file)), settings,
-                 backend_api_key=BACKEND_KEY)
+    gw = Gateway(load_routes(routes_file), KeyStore(str(keys_file)), settings, backend_api_key=BACKEND_KEY)
     server, http = await start(gw, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     return GatewayHandle(f"http://127.0.0.1:{port}", gw, server, http, backends, settings)
@@ -304,8 +334,9 @@ async def stop_gateway(handle: GatewayHandle) -> None:
 
 @pytest_asyncio.fixture
 async def gateway(tmp_path, backends):
-    routes_file, keys_file = write_config(tmp_path, backends[MODEL_A], backends[MODEL_B],
-                                          backends[MODEL_SLOW])
+    routes_file, keys_file = write_config(
+        tmp_path, backends[MODEL_A], backends[MODEL_B], backends[MODEL_SLOW]
+    )
     handle = await start_gateway(routes_file, keys_file, backends)
     yield handle
     for backend in backends.values():

@@ -119,10 +119,15 @@ class VllmPod:
         return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
     def chunk(self, delta: dict, finish: str | None = None) -> bytes:
-        return self.event({"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 1,
-                           "model": MODEL, "choices": [{"index": 0, "delta": delta,
-                                                        "logprobs": None,
-                                                        "finish_reason": finish}]})
+        return self.event(
+            {
+                "id": "chatcmpl-x",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": MODEL,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
+        )
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -130,11 +135,23 @@ class VllmPod:
         if self.draining:  # the engine rejects the new request: finish_reason "abort"
             self.aborted += 1
             if not stream:
-                return web.json_response({
-                    "id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": MODEL,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": ""},
-                                 "logprobs": None, "finish_reason": "abort"}],
-                    "usage": {"prompt_tokens": 3, "completion_tokens": 0, "total_tokens": 3}})
+                return web.json_response(
+                    {
+                        "id": "chatcmpl-x",
+                        "object": "chat.completion",
+                        "created": 1,
+                        "model": MODEL,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": ""},
+                                "logprobs": None,
+                                "finish_reason": "abort",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 3, "completion_tokens": 0, "total_tokens": 3},
+                    }
+                )
             resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await resp.prepare(request)
             await resp.write(self.chunk({"role": "assistant", "content": ""}))
@@ -148,16 +165,29 @@ class VllmPod:
             if not stream:
                 await asyncio.sleep(self.interval * self.chunks)
                 self.served += 1
-                return web.json_response({
-                    "id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": MODEL,
-                    "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                 "message": {"role": "assistant", "content": "all tokens"}}],
-                    "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}})
+                return web.json_response(
+                    {
+                        "id": "chatcmpl-x",
+                        "object": "chat.completion",
+                        "created": 1,
+                        "model": MODEL,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "logprobs": None,
+                                "message": {"role": "assistant", "content": "all tokens"},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+                    }
+                )
             resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await resp.prepare(request)
             # vLLM sends the role chunk and the first token in the same engine step.
-            await resp.write(self.chunk({"role": "assistant", "content": ""})
-                             + self.chunk({"content": "t0 "}))
+            await resp.write(
+                self.chunk({"role": "assistant", "content": ""}) + self.chunk({"content": "t0 "})
+            )
             for i in range(1, self.chunks):
                 await asyncio.sleep(self.interval)
                 await resp.write(self.chunk({"content": f"t{i} "}))
@@ -184,15 +214,18 @@ class VllmPod:
 
 def write_routes(tmp_path, port: int):
     routes = tmp_path / "routes.yaml"
-    routes.write_text(f"models:\n  - name: {MODEL}\n    url: http://127.0.0.1:{port}\n"
-                      "    overlay: rolling\n    api_key: false\n")
+    routes.write_text(
+        f"models:\n  - name: {MODEL}\n    url: http://127.0.0.1:{port}\n"
+        "    overlay: rolling\n    api_key: false\n"
+    )
     keys = tmp_path / "keys"
     keys.write_text(CLIENT_KEY + "\n")
     return routes, keys
 
 
-async def rollout_under_load(tmp_path, *, pre_stop: float, lifetime: float, idle: float,
-                             clients: int = 220, rollouts: int = 2) -> tuple[dict, list, object]:
+async def rollout_under_load(
+    tmp_path, *, pre_stop: float, lifetime: float, idle: float, clients: int = 220, rollouts: int = 2
+) -> tuple[dict, list, object]:
     chunks, interval = 6, 0.04
     service = ServiceProxy()
     await service.start()
@@ -200,9 +233,16 @@ async def rollout_under_load(tmp_path, *, pre_stop: float, lifetime: float, idle
     await pods[0].start()
     service.ready.append(pods[0])
     routes, keys = write_routes(tmp_path, service.port)
-    handle = await start_gateway(routes, keys, {}, backend_max_lifetime=lifetime,
-                                 backend_idle_timeout=idle, pool_limit=1024,
-                                 max_connections_per_client=4096, backend_retries=1)
+    handle = await start_gateway(
+        routes,
+        keys,
+        {},
+        backend_max_lifetime=lifetime,
+        backend_idle_timeout=idle,
+        pool_limit=1024,
+        max_connections_per_client=4096,
+        backend_retries=1,
+    )
     results = {"ok": 0, "stream_ok": 0}
     failures: list[str] = []
     stop = asyncio.Event()
@@ -215,14 +255,15 @@ async def rollout_under_load(tmp_path, *, pre_stop: float, lifetime: float, idle
             stream = (i % 10) != 0
             try:
                 async with session.post(
-                        f"{handle.url}/v1/chat/completions",
-                        headers={"Authorization": f"Bearer {CLIENT_KEY}"},
-                        json={"model": MODEL, "stream": stream, "messages": []}) as r:
+                    f"{handle.url}/v1/chat/completions",
+                    headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+                    json={"model": MODEL, "stream": stream, "messages": []},
+                ) as r:
                     raw = await r.read()
                     if r.status != 200:
                         failures.append(f"status {r.status}: {raw[:200]!r}")
                         continue
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 failures.append(f"{type(exc).__name__}: {exc}")
                 continue
             if stream:
@@ -277,8 +318,7 @@ async def rollout_under_load(tmp_path, *, pre_stop: float, lifetime: float, idle
 async def test_rollout_with_recycled_connections_has_no_client_errors(tmp_path):
     """The shipped relation (lifetime and idle time below preStop): 220 clients, two
     rollouts, every request succeeds."""
-    results, failures, handle = await rollout_under_load(
-        tmp_path, pre_stop=1.2, lifetime=0.6, idle=0.3)
+    results, failures, handle = await rollout_under_load(tmp_path, pre_stop=1.2, lifetime=0.6, idle=0.3)
     assert failures == []
     assert results["stream_ok"] >= 400, results
     # Every answer a client got was generated by a pod (none made up on the way).
@@ -290,10 +330,12 @@ async def test_drain_abort_answers_are_retried_on_a_fresh_connection(tmp_path):
     which answer as vLLM does; those answers never reach a client: each is retried once
     on a fresh connection, which goes to a ready pod."""
     results, failures, handle = await rollout_under_load(
-        tmp_path, pre_stop=0.4, lifetime=30, idle=30, clients=200)
+        tmp_path, pre_stop=0.4, lifetime=30, idle=30, clients=200
+    )
     assert failures == []
     assert results["aborted"] > 0, "the rollout never hit a draining pod: the test proves nothing"
     assert results["stream_ok"] >= 300, results
     retried = handle.gw.metrics.registry.get_sample_value(
-        "llm_gateway_backend_retries_total", {"model": MODEL, "reason": "backend_draining"})
+        "llm_gateway_backend_retries_total", {"model": MODEL, "reason": "backend_draining"}
+    )
     assert retried == results["aborted"]

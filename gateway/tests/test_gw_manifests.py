@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 import gw_support  # noqa: F401 (puts llm_gateway on sys.path)
-
 from llm_gateway.config import parse_routes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,8 +33,9 @@ def kubectl() -> str:
 
 @pytest.fixture(scope="module")
 def objects() -> list[dict]:
-    out = subprocess.run([kubectl(), "kustomize", str(PLATFORM)], check=True,
-                         capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(
+        [kubectl(), "kustomize", str(PLATFORM)], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
 
@@ -50,8 +50,15 @@ def rendered(objects) -> dict[str, dict]:
 
 
 def test_objects_and_schemas(rendered):
-    assert set(rendered) == {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget",
-                             "llm-gateway", "llm-gateway-metrics", "PodMonitor"}
+    assert set(rendered) == {
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "llm-gateway",
+        "llm-gateway-metrics",
+        "PodMonitor",
+    }
     for kind, obj in rendered.items():
         assert obj["metadata"]["namespace"] == "inference", kind
         if kind == "PodMonitor":
@@ -84,8 +91,11 @@ def test_deployment_is_restricted_and_wired(rendered):
     env = {e["name"]: e["value"] for e in c["env"]}
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    for var, source in (("GATEWAY_ROUTES_FILE", "configMap"), ("GATEWAY_API_KEYS_FILE", "secret"),
-                        ("GATEWAY_BACKEND_API_KEY_FILE", "secret")):
+    for var, source in (
+        ("GATEWAY_ROUTES_FILE", "configMap"),
+        ("GATEWAY_API_KEYS_FILE", "secret"),
+        ("GATEWAY_BACKEND_API_KEY_FILE", "secret"),
+    ):
         directory = str(Path(env[var]).parent)
         assert directory in mounts, var
         assert source in volumes[mounts[directory]], var
@@ -103,17 +113,25 @@ def test_deployment_is_restricted_and_wired(rendered):
 
 def test_routes_configmap_loads_in_the_gateway(rendered):
     routes = parse_routes(yaml.safe_load(rendered["ConfigMap"]["data"]["routes.yaml"]))
-    assert routes.names == sorted([
-        "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3",
-        "meta-llama/Llama-3.1-70B-Instruct"])
+    assert routes.names == sorted(
+        [
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "mistralai/Mistral-7B-Instruct-v0.3",
+            "meta-llama/Llama-3.1-70B-Instruct",
+        ]
+    )
     for route in routes.models.values():
-        assert re.fullmatch(r"http://[a-z0-9-]+-server\.inference\.svc\.cluster\.local:8000",
-                            route.url)
+        assert re.fullmatch(r"http://[a-z0-9-]+-server\.inference\.svc\.cluster\.local:8000", route.url)
 
 
 def test_no_placeholder_image_in_platform():
-    out = subprocess.run([kubectl(), "kustomize", str(REPO / "platform")], check=True,
-                         capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(
+        [kubectl(), "kustomize", str(REPO / "platform")],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     images = re.findall(r"^\s*image:\s*(\S+)", out, re.M)
     assert images and not [i for i in images if PLACEHOLDERS.search(i)]
 
@@ -154,14 +172,15 @@ def test_backend_connections_recycled_inside_the_models_prestop(rendered):
 
 def test_selectors_match(rendered):
     labels = rendered["Deployment"]["spec"]["template"]["metadata"]["labels"]
-    for kind in ("Service", "PodDisruptionBudget", "llm-gateway", "llm-gateway-metrics",
-                 "PodMonitor"):
+    for kind in ("Service", "PodDisruptionBudget", "llm-gateway", "llm-gateway-metrics", "PodMonitor"):
         spec = rendered[kind]["spec"]
         selector = spec.get("selector") or spec.get("podSelector")
         selector = selector.get("matchLabels", selector)
         assert selector and all(labels.get(k) == v for k, v in selector.items()), kind
     # Egress reaches the model pods on the vLLM port.
     egress = rendered["llm-gateway"]["spec"]["egress"]
-    assert any(rule["to"][0].get("podSelector", {}).get("matchLabels") ==
-               {"app.kubernetes.io/name": "vllm"} and rule["ports"][0]["port"] == 8000
-               for rule in egress)
+    assert any(
+        rule["to"][0].get("podSelector", {}).get("matchLabels") == {"app.kubernetes.io/name": "vllm"}
+        and rule["ports"][0]["port"] == 8000
+        for rule in egress
+    )

@@ -13,7 +13,14 @@ import aiohttp
 import pytest
 
 from gw_support import (  # noqa: F401 (fixture: backends)
-    CLIENT_KEY, MODEL_A, MODEL_B, MODEL_SLOW, backends, free_port, wait_event, write_config,
+    CLIENT_KEY,
+    MODEL_A,
+    MODEL_B,
+    MODEL_SLOW,
+    backends,
+    free_port,
+    wait_event,
+    write_config,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -37,11 +44,11 @@ class Proc:
                 self.lines.append(line)
                 if line.get("event") == event:
                     return line
+
         return await asyncio.wait_for(read(), timeout)
 
 
-async def start_gateway(tmp_path, backends, grace: float, extra_env=None,
-                        preexec_fn=None) -> Proc:
+async def start_gateway(tmp_path, backends, grace: float, extra_env=None, preexec_fn=None) -> Proc:
     routes, keys = write_config(tmp_path, backends[MODEL_A], backends[MODEL_B], backends[MODEL_SLOW])
     port = free_port()
     env = {
@@ -57,8 +64,15 @@ async def start_gateway(tmp_path, backends, grace: float, extra_env=None,
         **(extra_env or {}),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "llm_gateway", env=env, cwd=str(tmp_path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=preexec_fn)
+        sys.executable,
+        "-m",
+        "llm_gateway",
+        env=env,
+        cwd=str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        preexec_fn=preexec_fn,
+    )
     return Proc(proc, port)
 
 
@@ -66,7 +80,8 @@ async def open_stream(session: aiohttp.ClientSession, port: int):
     r = await session.post(
         f"http://127.0.0.1:{port}/v1/chat/completions",
         headers={"Authorization": f"Bearer {CLIENT_KEY}"},
-        json={"model": MODEL_A, "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+        json={"model": MODEL_A, "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status == 200
     first = await asyncio.wait_for(r.content.readuntil(b"\n\n"), 5)
     assert b"first " in first
@@ -120,8 +135,9 @@ async def test_sigterm_grace_period_bounds_shutdown(tmp_path, backends):
 
 
 async def test_config_error_exits_2(tmp_path, backends):
-    gw = await start_gateway(tmp_path, backends, grace=1,
-                             extra_env={"GATEWAY_API_KEYS_FILE": str(tmp_path / "missing")})
+    gw = await start_gateway(
+        tmp_path, backends, grace=1, extra_env={"GATEWAY_API_KEYS_FILE": str(tmp_path / "missing")}
+    )
     try:
         line = await gw.wait_for_event("config_error")
         assert "API keys file" in line["msg"]
@@ -145,12 +161,18 @@ async def test_malformed_requests_never_put_keys_or_bodies_in_logs(tmp_path, bac
         cases = [
             # control byte, over-long value, non-UTF-8 in Authorization
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + s + b"\x01\r\n\r\n",
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + s * 3000 + b"\r\n\r\n",
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff" + s
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + s * 3000
+            + b"\r\n\r\n",
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff"
+            + s
             + b"\r\nContent-Length: 2\r\n\r\n{}",
             # broken chunked framing with prompt text after it
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + s
-            + b"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{\"prompt\": \"" + s + b"\"}\r\n",
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + s
+            + b'\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{"prompt": "'
+            + s
+            + b'"}\r\n',
             # obs-folded header, bare LF, header without colon, bad request line
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n " + s + b"\r\n\r\n",
             b"POST /v1/chat/completions HTTP/1.1\nAuthorization: Bearer " + s + b"\n\n",
@@ -159,8 +181,12 @@ async def test_malformed_requests_never_put_keys_or_bodies_in_logs(tmp_path, bac
             # Content-Length and Transfer-Encoding together, body not JSON
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + s,
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + CLIENT_KEY.encode()
-            + b"\r\nContent-Length: %d\r\n\r\n" % (len(s) + 2) + b"{" + s + b"}",
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + CLIENT_KEY.encode()
+            + b"\r\nContent-Length: %d\r\n\r\n" % (len(s) + 2)
+            + b"{"
+            + s
+            + b"}",
             b"GET /v1/../metrics?k=" + s + b" HTTP/1.1\r\nHost: x\r\n\r\n",
         ]
         statuses = []
@@ -215,6 +241,7 @@ def _low_fd_limit(limit: int):
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
     return apply
 
 
@@ -237,18 +264,27 @@ async def _normal_request(port: int, local: str) -> int:
 
     body = json.dumps({"model": MODEL_A, "input": "x"}).encode()
     status, _, _ = await raw_request(
-        port, b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-        + CLIENT_KEY.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
-        local=local, timeout=3)
+        port,
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + CLIENT_KEY.encode()
+        + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+        + body,
+        local=local,
+        timeout=3,
+    )
     return status
 
 
 async def test_hundreds_of_slow_clients_with_a_low_fd_limit(tmp_path, backends):
     """300 connections that never finish their headers, open-file limit 256: the gateway
     closes the oldest unfinished ones to make room and keeps answering real requests."""
-    gw = await start_gateway(tmp_path, backends, grace=1, extra_env={
-        "GATEWAY_HEADER_TIMEOUT": "30", "GATEWAY_MAX_CONNECTIONS_PER_CLIENT": "1000"},
-        preexec_fn=_low_fd_limit(256))
+    gw = await start_gateway(
+        tmp_path,
+        backends,
+        grace=1,
+        extra_env={"GATEWAY_HEADER_TIMEOUT": "30", "GATEWAY_MAX_CONNECTIONS_PER_CLIENT": "1000"},
+        preexec_fn=_low_fd_limit(256),
+    )
     writers = []
     try:
         start = await gw.wait_for_event("start")
@@ -260,8 +296,8 @@ async def test_hundreds_of_slow_clients_with_a_low_fd_limit(tmp_path, backends):
         room = start["max_connections"]
         assert room >= 64
         closed = [await _is_closed(w) for w in writers]
-        assert all(closed[:300 - room])
-        assert not any(closed[-(room - 20):])
+        assert all(closed[: 300 - room])
+        assert not any(closed[-(room - 20) :])
     finally:
         for _, w in writers:
             w.close()
@@ -275,7 +311,7 @@ async def _is_closed(pair) -> bool:
     reader, _ = pair
     try:
         data = await asyncio.wait_for(reader.read(1), 0.01)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     except ConnectionError:
         return True
@@ -285,9 +321,16 @@ async def _is_closed(pair) -> bool:
 async def test_per_client_cap_and_header_and_idle_timeouts(tmp_path, backends):
     from gw_support import raw_request
 
-    gw = await start_gateway(tmp_path, backends, grace=1, extra_env={
-        "GATEWAY_HEADER_TIMEOUT": "1.5", "GATEWAY_IDLE_TIMEOUT": "0.5",
-        "GATEWAY_MAX_CONNECTIONS_PER_CLIENT": "20"})
+    gw = await start_gateway(
+        tmp_path,
+        backends,
+        grace=1,
+        extra_env={
+            "GATEWAY_HEADER_TIMEOUT": "1.5",
+            "GATEWAY_IDLE_TIMEOUT": "0.5",
+            "GATEWAY_MAX_CONNECTIONS_PER_CLIENT": "20",
+        },
+    )
     writers = []
     try:
         await gw.wait_for_event("start")
@@ -320,8 +363,12 @@ async def test_per_client_cap_and_header_and_idle_timeouts(tmp_path, backends):
 
 async def test_several_workers_share_the_port_and_sum_their_metrics(tmp_path, backends):
     metrics_port = free_port()
-    gw = await start_gateway(tmp_path, backends, grace=1, extra_env={
-        "GATEWAY_WORKERS": "2", "GATEWAY_METRICS_PORT": str(metrics_port)})
+    gw = await start_gateway(
+        tmp_path,
+        backends,
+        grace=1,
+        extra_env={"GATEWAY_WORKERS": "2", "GATEWAY_METRICS_PORT": str(metrics_port)},
+    )
     try:
         await gw.wait_for_event("supervisor_start")
         starts = [await gw.wait_for_event("start") for _ in range(2)]
@@ -331,8 +378,9 @@ async def test_several_workers_share_the_port_and_sum_their_metrics(tmp_path, ba
         async with aiohttp.ClientSession() as s:
             async with s.get(f"http://127.0.0.1:{metrics_port}/metrics") as r:
                 text = await r.text()
-        assert ('llm_gateway_requests_total{endpoint="embeddings",model="org/model-a",'
-                'status="200"} 40.0') in text
+        assert (
+            'llm_gateway_requests_total{endpoint="embeddings",model="org/model-a",status="200"} 40.0'
+        ) in text
         gw.proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(gw.proc.wait(), 10) == 0
     finally:

@@ -25,14 +25,19 @@ def tool(name: str) -> str:
 
 
 def test_actionlint_is_clean():
-    out = subprocess.run([tool("actionlint"), "-no-color", str(WORKFLOW)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [tool("actionlint"), "-no-color", str(WORKFLOW)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_zizmor_is_clean_even_pedantic():
-    out = subprocess.run([tool("zizmor"), "--offline", "--persona", "pedantic", "--no-progress",
-                          str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [tool("zizmor"), "--offline", "--persona", "pedantic", "--no-progress", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -46,8 +51,12 @@ def test_pins_credentials_and_permissions():
     doc = yaml.safe_load(text)
     assert doc["permissions"] == {}
     [job] = doc["jobs"].values()
-    assert job["permissions"] == {"contents": "read", "packages": "write",
-                                  "id-token": "write", "attestations": "write"}
+    assert job["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
     checkout = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
     assert checkout and all(s["with"]["persist-credentials"] is False for s in checkout)
     build = [s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push-action@")]
