@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Load test: how much latency does the gateway add to streamed requests?
+"""Load test: the gateway side by side with nginx, on the same backend, in one run.
 
 Starts, on loopback only, a fake OpenAI-compatible backend (its own process) that streams
-SSE chunks ``--interval-ms`` apart (``--chunks`` on average per response), and the real
-gateway (``python -m llm_gateway``, its own process) in front of it.  Then it keeps
-``--concurrency`` streamed chat completions open at a time, directly to the backend and
-through the gateway, in alternating rounds (``--rounds``) so that other load on the
-machine affects both paths alike; ``--requests`` per path in all, each path also stopping
-after ``--max-seconds``.  It reports, per path, time to first chunk (TTFB) and time to the
-end of the stream at p50/p99 and requests per second, the added latency (gateway minus
-direct) at p50 and p99, the gateway's CPU time per request, and how busy the machine was.
+SSE chunks ``--interval-ms`` apart (``--chunks`` on average per response), the real
+gateway (``python -m llm_gateway``, ``--workers`` processes) and nginx (Debian's
+``nginx``, a plain reverse proxy from a config written here: ``--workers`` worker
+processes, HTTP/1.1 keep-alive upstream, ``proxy_buffering off``) in front of it.  Then it
+keeps ``--concurrency`` streamed chat completions open at a time, directly to the backend,
+through the gateway and through nginx, in alternating rounds (``--rounds``) so that other
+load on the machine affects every path alike; ``--requests`` per path in all, each path
+also stopping after ``--max-seconds``.  It reports, per path, time to first chunk (TTFB)
+and to the end of the stream at p50/p99 and requests per second; for each proxy the
+added TTFB (proxy minus direct) and its CPU time per request (all its processes).
 
-Usage:  python gateway/loadtest.py [--concurrency 100] [--requests 3000] [--json] [--check]
-Exit status 1 if any request failed, or with --check if the p99 added TTFB is 5 ms or more.
+Usage:  python gateway/loadtest.py [--concurrency 10] [--chunks 20] [--workers 1] [--json]
+        [--check] [--no-nginx]
+Exit status 1 if any request failed, or with --check unless the gateway costs at most
+2x nginx's CPU per request and adds under 1 ms to the p50 TTFB.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -42,9 +47,13 @@ def serve_backend(port: int, chunks: int, interval: float) -> None:
     from aiohttp import web
 
     def chunk(i: int, text: str) -> bytes:
-        data = {"id": "chatcmpl-load", "object": "chat.completion.chunk", "created": 1,
-                "model": MODEL, "choices": [{"index": 0, "delta": {"content": text},
-                                             "finish_reason": None}]}
+        data = {
+            "id": "chatcmpl-load",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": MODEL,
+            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+        }
         return b"data: " + json.dumps(data).encode() + b"\n\n"
 
     payloads = [chunk(i, f"tok{i} ") for i in range(2 * chunks)]
@@ -64,8 +73,16 @@ def serve_backend(port: int, chunks: int, interval: float) -> None:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
-    web.run_app(app, host=HOST, port=port, access_log=None, print=None, backlog=1024,
-                handler_cancellation=True, loop=new_loop())
+    web.run_app(
+        app,
+        host=HOST,
+        port=port,
+        access_log=None,
+        print=None,
+        backlog=1024,
+        handler_cancellation=True,
+        loop=new_loop(),
+    )
 
 
 def new_loop() -> asyncio.AbstractEventLoop:
@@ -86,13 +103,87 @@ def host_cpu() -> list[int]:
         return [0] * 8
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU time of a process (Linux /proc), for the report."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (nginx and gateway workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(pids: list[int] | int) -> float:
+    """CPU time of processes (all their threads), for the report: the scheduler's
+    nanosecond count (/proc/PID/task/TID/schedstat) where there is one, else the
+    user+system ticks of /proc/PID/stat (1/100 s granularity)."""
+    total = 0.0
+    for pid in [pids] if isinstance(pids, int) else pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            total += sum(int((t / "schedstat").read_text().split()[0]) for t in tasks) / 1e9
+            continue
+        except (OSError, IndexError, ValueError):
+            pass
+        try:
+            fields = _stat(pid)
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+NGINX_CONF = """\
+worker_processes {workers};
+daemon off;
+master_process on;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/nginx-body;
+  proxy_temp_path {tmp}/nginx-proxy;
+  fastcgi_temp_path {tmp}/nginx-fastcgi;
+  uwsgi_temp_path {tmp}/nginx-uwsgi;
+  scgi_temp_path {tmp}/nginx-scgi;
+  upstream backend {{ server {host}:{backend_port}; keepalive 512; }}
+  server {{
+    listen {host}:{port} reuseport;
+    location / {{
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 600s;
+    }}
+  }}
+}}
+"""
+
+
+def start_nginx(tmp: Path, port: int, backend_port: int, workers: int) -> subprocess.Popen:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise SystemExit("nginx not found: apt-get install -y nginx (or pass --no-nginx)")
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(workers=workers, tmp=tmp, host=HOST, port=port, backend_port=backend_port)
+    )
+    return subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 # ------------------------------------------------------------------ helpers
@@ -124,8 +215,15 @@ def pct(values: list[float], p: float) -> float:
 
 
 # ------------------------------------------------------------------ load generator
-async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
-                    headers: dict[str, str], chunks: int, ramp: float) -> dict:
+async def run_phase(
+    url: str,
+    concurrency: int,
+    total: int,
+    max_seconds: float,
+    headers: dict[str, str],
+    chunks: int,
+    ramp: float,
+) -> dict:
     """``concurrency`` workers, each sending one streamed request after another.
 
     Worker starts are spread evenly over ``ramp`` seconds and stream lengths vary
@@ -137,9 +235,17 @@ async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
 
     rng = random.Random(7)
     lengths = [rng.randint(max(1, chunks // 2), max(1, chunks * 3 // 2)) for _ in range(total)]
-    bodies = [json.dumps({"model": MODEL, "stream": True, "max_tokens": n,
-                          "messages": [{"role": "user", "content": "x" * 200}]}).encode()
-              for n in lengths]
+    bodies = [
+        json.dumps(
+            {
+                "model": MODEL,
+                "stream": True,
+                "max_tokens": n,
+                "messages": [{"role": "user", "content": "x" * 200}],
+            }
+        ).encode()
+        for n in lengths
+    ]
     ttfb: list[float] = []
     full: list[float] = []
     errors: list[str] = []
@@ -150,6 +256,7 @@ async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
     hdrs = {"Content-Type": "application/json", **headers}
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
         async def worker(i: int) -> None:
             nonlocal issued
             await asyncio.sleep(ramp * i / concurrency)  # staggered start (load shape)
@@ -172,14 +279,19 @@ async def run_phase(url: str, concurrency: int, total: int, max_seconds: float,
                         continue
                     ttfb.append(t1 - t0)
                     full.append(t2 - t0)
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     errors.append(type(exc).__name__)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return {"ttfb": ttfb, "full": full, "errors": errors, "elapsed": elapsed,
-            "rps": len(full) / elapsed if elapsed else 0.0}
+    return {
+        "ttfb": ttfb,
+        "full": full,
+        "errors": errors,
+        "elapsed": elapsed,
+        "rps": len(full) / elapsed if elapsed else 0.0,
+    }
 
 
 def summarize(name: str, r: dict) -> dict:
@@ -200,23 +312,30 @@ def summarize(name: str, r: dict) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--concurrency", type=int, default=100)
-    ap.add_argument("--requests", type=int, default=3000, help="per phase (upper bound)")
-    ap.add_argument("--max-seconds", type=float, default=60, help="per phase (upper bound)")
-    ap.add_argument("--chunks", type=int, default=16, help="mean SSE chunks per response")
+    ap.add_argument("--concurrency", type=int, default=10)
+    ap.add_argument("--requests", type=int, default=1000, help="per path (upper bound)")
+    ap.add_argument("--max-seconds", type=float, default=60, help="per path (upper bound)")
+    ap.add_argument("--chunks", type=int, default=20, help="mean SSE chunks per response")
     ap.add_argument("--interval-ms", type=float, default=20, help="gap between chunks")
-    ap.add_argument("--rounds", type=int, default=4,
-                    help="alternating direct/gateway rounds the requests are split into")
-    ap.add_argument("--warmup", type=int, default=200, help="requests per phase, not counted")
-    ap.add_argument("--pin", action="store_true",
-                    help="pin the gateway to one CPU and the backend and load generator to the "
-                         "others (Linux)")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes of the gateway and of nginx")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="alternating direct/gateway/nginx rounds the requests are split into",
+    )
+    ap.add_argument("--warmup", type=int, default=100, help="requests per path, not counted")
+    ap.add_argument("--no-nginx", action="store_true", help="gateway and direct only")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--check", action="store_true", help="exit 1 unless p99 added TTFB < 5 ms")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless gateway CPU/request <= 2x nginx's and added p50 TTFB < 1 ms",
+    )
     ap.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.rounds < 1:
-        ap.error("--rounds must be >= 1")
+    if args.rounds < 1 or args.workers < 1:
+        ap.error("--rounds and --workers must be >= 1")
     if args.requests > 100_000 or args.max_seconds > 600 or args.concurrency > 1000:
         ap.error("bounded by design: --requests <= 100000, --max-seconds <= 600, --concurrency <= 1000")
 
@@ -224,78 +343,100 @@ def main() -> int:
         serve_backend(args.serve_backend, args.chunks, args.interval_ms / 1000)
         return 0
 
-    backend_port, gateway_port = free_port(), free_port()
+    backend_port, gateway_port, nginx_port, metrics_port = (free_port() for _ in range(4))
     tmp = Path(tempfile.mkdtemp(prefix="llm-gateway-load-"))
     (tmp / "routes.yaml").write_text(
-        f"models:\n  - name: {MODEL}\n    url: http://{HOST}:{backend_port}\n    overlay: load\n")
+        f"models:\n  - name: {MODEL}\n    url: http://{HOST}:{backend_port}\n    overlay: load\n"
+    )
     (tmp / "keys").write_text(KEY + "\n")
     log = open(tmp / "gateway.log", "w")
     procs: list[subprocess.Popen] = []
     try:
         backend = subprocess.Popen(
-            [sys.executable, __file__, "--serve-backend", str(backend_port),
-             "--chunks", str(args.chunks), "--interval-ms", str(args.interval_ms)])
+            [
+                sys.executable,
+                __file__,
+                "--serve-backend",
+                str(backend_port),
+                "--chunks",
+                str(args.chunks),
+                "--interval-ms",
+                str(args.interval_ms),
+            ]
+        )
         procs.append(backend)
-        env = {**os.environ, "PYTHONPATH": str(HERE), "GATEWAY_HOST": HOST,
-               "GATEWAY_PORT": str(gateway_port), "GATEWAY_ROUTES_FILE": str(tmp / "routes.yaml"),
-               "GATEWAY_API_KEYS_FILE": str(tmp / "keys"), "GATEWAY_SHUTDOWN_GRACE": "5"}
-        gateway = subprocess.Popen([sys.executable, "-m", "llm_gateway"], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(HERE),
+            "GATEWAY_HOST": HOST,
+            "GATEWAY_PORT": str(gateway_port),
+            "GATEWAY_ROUTES_FILE": str(tmp / "routes.yaml"),
+            "GATEWAY_API_KEYS_FILE": str(tmp / "keys"),
+            "GATEWAY_SHUTDOWN_GRACE": "5",
+            "GATEWAY_WORKERS": str(args.workers),
+            "GATEWAY_METRICS_PORT": str(metrics_port),
+        }
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "llm_gateway"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         procs.append(gateway)
+        paths = [
+            ("direct", f"http://{HOST}:{backend_port}/v1/chat/completions", {}),
+            (
+                "gateway",
+                f"http://{HOST}:{gateway_port}/v1/chat/completions",
+                {"Authorization": f"Bearer {KEY}"},
+            ),
+        ]
         wait_port(backend_port, backend)
         wait_port(gateway_port, gateway)
-        if args.pin:
-            # The gateway on its own CPU, the backend and this load generator on another:
-            # like production, where the gateway pod has its CPU request to itself and the
-            # clients and vLLM run elsewhere.  Affinity only; priorities are unchanged.
-            cpus = sorted(os.sched_getaffinity(0))
-            if len(cpus) < 2:
-                ap.error("--pin needs at least 2 CPUs")
-            os.sched_setaffinity(gateway.pid, {cpus[-1]})
-            os.sched_setaffinity(backend.pid, set(cpus[:-1]))
-            os.sched_setaffinity(0, set(cpus[:-1]))
-
-        direct_url = f"http://{HOST}:{backend_port}/v1/chat/completions"
-        gw_url = f"http://{HOST}:{gateway_port}/v1/chat/completions"
-        auth = {"Authorization": f"Bearer {KEY}"}
+        nginx = None
+        if not args.no_nginx:
+            nginx = start_nginx(tmp, nginx_port, backend_port, args.workers)
+            procs.append(nginx)
+            wait_port(nginx_port, nginx)
+            paths.append(("nginx", f"http://{HOST}:{nginx_port}/v1/chat/completions", {}))
+        time.sleep(0.5)  # let worker processes finish starting
+        trees = {
+            "gateway": process_tree(gateway.pid),
+            "direct": [],
+            "nginx": process_tree(nginx.pid) if nginx else [],
+        }
         c = args.concurrency
-
         ramp = args.chunks * args.interval_ms / 1000  # one mean stream duration
-        common = dict(chunks=args.chunks, ramp=ramp)
+        common = {"chunks": args.chunks, "ramp": ramp}
 
-        async def run_all() -> tuple[dict, dict]:
-            await run_phase(direct_url, c, args.warmup, 30, {}, **common)
-            await run_phase(gw_url, c, args.warmup, 30, auth, **common)
-            # Alternate direct and gateway rounds so that background load on a shared
-            # machine hits both paths alike; samples are pooled per path.
+        async def run_all() -> dict[str, dict]:
+            for _, url, hdrs in paths:
+                await run_phase(url, c, args.warmup, 30, hdrs, **common)
             per_round = max(1, args.requests // args.rounds)
             budget = args.max_seconds / args.rounds
-            pooled = {p: {"ttfb": [], "full": [], "errors": [], "elapsed": 0.0, "cpu": [0.0] * 3,
-                          "host": [0] * 8} for p in ("direct", "gateway")}
-            pids = (gateway.pid, backend.pid, os.getpid())
+            pooled = {
+                name: {"ttfb": [], "full": [], "errors": [], "elapsed": 0.0, "cpu": 0.0, "host": [0] * 8}
+                for name, _, _ in paths
+            }
             for _ in range(args.rounds):
-                for name, url, hdrs in (("direct", direct_url, {}), ("gateway", gw_url, auth)):
-                    h0, c0 = host_cpu(), [cpu_seconds(p) for p in pids]
+                for name, url, hdrs in paths:
+                    h0, c0 = host_cpu(), cpu_seconds(trees[name])
                     r = await run_phase(url, c, per_round, budget, hdrs, **common)
-                    h1, c1 = host_cpu(), [cpu_seconds(p) for p in pids]
+                    h1, c1 = host_cpu(), cpu_seconds(trees[name])
                     acc = pooled[name]
                     for k in ("ttfb", "full", "errors"):
                         acc[k] += r[k]
                     acc["elapsed"] += r["elapsed"]
-                    acc["cpu"] = [t + b - a for t, a, b in zip(acc["cpu"], c0, c1)]
-                    acc["host"] = [t + b - a for t, a, b in zip(acc["host"], h0, h1)]
+                    acc["cpu"] += c1 - c0
+                    acc["host"] = [t + b - a for t, a, b in zip(acc["host"], h0, h1, strict=True)]
             for acc in pooled.values():
                 acc["rps"] = len(acc["full"]) / acc["elapsed"] if acc["elapsed"] else 0.0
                 d = acc["host"]
                 total = sum(d) or 1
                 acc["host_busy"] = 1 - (d[3] + d[4]) / total
                 acc["host_steal"] = d[7] / total
-                acc["gateway_cpu"], acc["backend_cpu"], acc["client_cpu"] = acc["cpu"]
-            return pooled["direct"], pooled["gateway"]
+            return pooled
 
         loop = new_loop()
         try:
-            direct, via = loop.run_until_complete(run_all())
+            pooled = loop.run_until_complete(run_all())
         finally:
             loop.close()
     finally:
@@ -304,49 +445,83 @@ def main() -> int:
                 p.send_signal(signal.SIGTERM)
         for p in procs:
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
         log.close()
 
-    d, g = summarize("direct", direct), summarize("gateway", via)
-    result = {
-        "concurrency": c, "chunks": args.chunks, "interval_ms": args.interval_ms,
-        "pinned": args.pin,
+    rows = {name: summarize(name, acc) for name, acc in pooled.items()}
+    d = rows["direct"]
+    result: dict = {
+        "concurrency": c,
+        "chunks": args.chunks,
+        "interval_ms": args.interval_ms,
+        "workers": args.workers,
         "cpus": os.cpu_count(),
-        "phases": [d, g],
-        "added_ttfb_p50_ms": round(g["ttfb_p50_ms"] - d["ttfb_p50_ms"], 3),
-        "added_ttfb_p99_ms": round(g["ttfb_p99_ms"] - d["ttfb_p99_ms"], 3),
-        "added_total_p50_ms": round(g["total_p50_ms"] - d["total_p50_ms"], 3),
-        "added_total_p99_ms": round(g["total_p99_ms"] - d["total_p99_ms"], 3),
-        "gateway_rps": g["rps"],
-        "gateway_cpu_ms_per_request": round(via["gateway_cpu"] / max(1, len(via["full"])) * 1000, 3),
-        "gateway_cpu_utilisation": round(via["gateway_cpu"] / via["elapsed"], 2),
-        "backend_cpu_utilisation": round(via["backend_cpu"] / via["elapsed"], 2),
-        "client_cpu_utilisation": round(via["client_cpu"] / via["elapsed"], 2),
-        "errors": direct["errors"][:5] + via["errors"][:5],
+        "phases": list(rows.values()),
+        "proxies": {},
     }
+    for name in rows:
+        if name == "direct":
+            continue
+        row, acc = rows[name], pooled[name]
+        result["proxies"][name] = {
+            "added_ttfb_p50_ms": round(row["ttfb_p50_ms"] - d["ttfb_p50_ms"], 3),
+            "added_ttfb_p99_ms": round(row["ttfb_p99_ms"] - d["ttfb_p99_ms"], 3),
+            "added_total_p50_ms": round(row["total_p50_ms"] - d["total_p50_ms"], 3),
+            "cpu_ms_per_request": round(acc["cpu"] / max(1, len(acc["full"])) * 1000, 3),
+            "cores_busy": round(acc["cpu"] / acc["elapsed"], 2) if acc["elapsed"] else None,
+            "rps": row["rps"],
+        }
+    gw = result["proxies"]["gateway"]
+    ng = result["proxies"].get("nginx")
+    if ng:
+        result["cpu_ratio_gateway_to_nginx"] = (
+            round(gw["cpu_ms_per_request"] / ng["cpu_ms_per_request"], 2)
+            if ng["cpu_ms_per_request"]
+            else None
+        )
+        result["rps_ratio_gateway_to_nginx"] = round(gw["rps"] / ng["rps"], 3) if ng["rps"] else None
+    result["errors"] = [e for acc in pooled.values() for e in acc["errors"][:5]]
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{c} concurrent streams, {args.chunks} chunks x {args.interval_ms} ms, "
-              f"{os.cpu_count()} CPUs, loopback")
-        cols = ["phase", "requests_ok", "errors", "rps", "ttfb_p50_ms", "ttfb_p99_ms",
-                "total_p50_ms", "total_p99_ms", "host_busy_pct", "host_steal_pct"]
+        print(
+            f"{c} concurrent streams, {args.chunks} chunks x {args.interval_ms} ms, "
+            f"{args.workers} worker(s) per proxy, {os.cpu_count()} CPUs, loopback"
+        )
+        cols = [
+            "phase",
+            "requests_ok",
+            "errors",
+            "rps",
+            "ttfb_p50_ms",
+            "ttfb_p99_ms",
+            "total_p50_ms",
+            "total_p99_ms",
+            "host_busy_pct",
+            "host_steal_pct",
+        ]
         print("  ".join(f"{k:>13}" for k in cols))
-        for row in (d, g):
+        for row in rows.values():
             print("  ".join(f"{row[k]!s:>13}" for k in cols))
-        print(f"added latency (gateway - direct): TTFB p50 {result['added_ttfb_p50_ms']} ms, "
-              f"p99 {result['added_ttfb_p99_ms']} ms; whole stream p50 "
-              f"{result['added_total_p50_ms']} ms, p99 {result['added_total_p99_ms']} ms; "
-              f"gateway {g['rps']} req/s")
-        print(f"gateway CPU: {result['gateway_cpu_ms_per_request']} ms per request, "
-              f"{result['gateway_cpu_utilisation']} cores busy during its phase "
-              f"(backend {result['backend_cpu_utilisation']}, load generator "
-              f"{result['client_cpu_utilisation']}, of {os.cpu_count()})")
-    failed = bool(direct["errors"] or via["errors"])
-    if args.check and not result["added_ttfb_p99_ms"] < 5:
-        failed = True
+        for name, p in result["proxies"].items():
+            print(
+                f"{name:>8}: +{p['added_ttfb_p50_ms']} ms TTFB p50, +{p['added_ttfb_p99_ms']} ms "
+                f"p99; {p['cpu_ms_per_request']} ms CPU per request ({p['cores_busy']} cores); "
+                f"{p['rps']} req/s"
+            )
+        if ng:
+            print(
+                f"gateway/nginx: CPU per request x{result['cpu_ratio_gateway_to_nginx']}, "
+                f"throughput x{result['rps_ratio_gateway_to_nginx']}"
+            )
+    failed = bool(result["errors"])
+    if args.check:
+        if not gw["added_ttfb_p50_ms"] < 1:
+            failed = True
+        if ng and not (result["cpu_ratio_gateway_to_nginx"] or 99) <= 2:
+            failed = True
     return 1 if failed else 0
 
 

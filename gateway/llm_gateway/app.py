@@ -1,434 +1,514 @@
 """The gateway: one OpenAI-compatible endpoint in front of every vLLM backend.
 
-Request flow for ``/v1/*``: check the client's Bearer key -> read the body (size-limited)
--> take ``model`` from the JSON body -> forward the *unchanged* body to that model's
-backend -> pass the response through byte for byte as it arrives (SSE streams are never
-buffered).  If the client goes away, the handler is cancelled (``handler_cancellation``)
-and the upstream connection is closed, which makes vLLM abort the generation.
+Request flow for ``/v1/*``: refuse unsafe paths (404) -> check the client's Bearer key
+(401) -> local answers for ``GET /v1/models[/{id}]`` -> for ``POST``, take ``model``
+from the JSON body (orjson, the one parse) -> forward the unchanged body to that model's
+backend with the gateway's own headers (proxy.py) -> relay the response as it arrives.
+Everything else about connections (timeouts, limits) is httpserver.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 import logging
-import re
 import time
 import uuid
 from typing import Any
 
-import aiohttp
-from aiohttp import web
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .auth import KeyStore, bearer_token, key_id
-from .config import Routes, Settings
-from .errors import ERROR_CODE, error_response, sse_error_event
-from .metrics import Metrics, UNKNOWN, endpoint_label
+from .config import Route, Routes, Settings
+from .errors import error_json
+from .httpserver import ClientConnection, HttpServer, Request, ServerLimits
+from .logs import write_access
+from .metrics import UNKNOWN, Metrics, endpoint_label
+from .paths import split_target
+from .proxy import Exchange, Outcome, forward, forwarded_headers, start_on_idle_connection
+from .upstream import Backend
 
 log = logging.getLogger("llm_gateway")
 access_log = logging.getLogger("llm_gateway.access")
 
-# Application keys.
-GATEWAY = web.AppKey("gateway", "Gateway")
-
-
-class RequestState:
-    """What the middleware needs to know about a proxied request (for logs/metrics)."""
-
-    __slots__ = ("start", "request_id", "model", "overlay", "stream", "ttfb", "bytes_in",
-                 "bytes_out", "final_status", "error_code")
-
-    def __init__(self, start: float, request_id: str) -> None:
-        self.start = start
-        self.request_id = request_id
-        self.model = UNKNOWN
-        self.overlay = ""
-        self.stream = False
-        self.ttfb: float | None = None
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self.final_status: int | None = None  # overrides the response status (mid-stream)
-        self.error_code: str | None = None
-
-
-STATE = web.RequestKey("llm_gateway_state", RequestState)
-
-#: Status used in logs and metrics when the client disconnected before the response ended
-#: (nginx's convention).
+#: Status used in logs and metrics when the client disconnected before the response
+#: ended (nginx's convention).
 CLIENT_CLOSED = 499
 
-_HOP_BY_HOP = frozenset(h.lower() for h in (
-    "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
-    "Transfer-Encoding", "Upgrade", "Host", "Content-Length",
-))
-_DROP_REQUEST = _HOP_BY_HOP | {"authorization", "x-forwarded-for", "x-forwarded-proto"}
-_DROP_RESPONSE = _HOP_BY_HOP | {"server", "date"}
+_REQUEST_ID_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
+_JSON = b"application/json"
 
-#: A client-sent X-Request-Id is kept (and forwarded) only if it looks like an id.
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
-_UPSTREAM_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
+
+
+def _request_id(value: bytes | None) -> bytes:
+    """A client's X-Request-Id is kept only if it looks like an id; otherwise a new one:
+    a random per-process prefix and a counter (unique without a syscall per request)."""
+    if value and len(value) <= 128 and all(c in _REQUEST_ID_CHARS for c in value):
+        return value
+    return b"%s%016x" % (_ID_PREFIX.encode(), next(_ID_COUNTER))
 
 
 class Gateway:
-    def __init__(self, routes: Routes, keys: KeyStore, settings: Settings, *,
-                 backend_api_key: str = "", metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        routes: Routes,
+        keys: KeyStore,
+        settings: Settings,
+        *,
+        backend_api_key: str = "",
+        metrics: Metrics | None = None,
+        serve_metrics: bool | None = None,
+    ) -> None:
         self.routes = routes
         self.keys = keys
         self.settings = settings
-        self.backend_api_key = backend_api_key
         self.metrics = metrics or Metrics(routes.names)
-        self.session: aiohttp.ClientSession | None = None
+        #: /metrics on the main port only when there is no metrics port.
+        self.serve_metrics = (settings.metrics_port == 0) if serve_metrics is None else serve_metrics
         self.started = int(time.time())
         self.shutting_down = False
-        self._models_body = json.dumps({
-            "object": "list",
-            "data": [
-                {"id": name, "object": "model", "created": self.started, "owned_by": "vllm"}
-                for name in routes.names
-            ],
-        }).encode()
+        self.exchanges: set[Exchange] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.backends: dict[str, Backend] = {}
+        self.targets: dict[str, tuple[Route, Backend, bytes]] = {}
+        auth = b""
+        if backend_api_key:
+            auth = b"Authorization: Bearer " + backend_api_key.encode("latin-1") + b"\r\n"
+        pool_limit = settings.pool_limit
+        for name, route in routes.models.items():
+            backend = self.backends.get(route.url)
+            if backend is None:
+                backend = self.backends[route.url] = Backend(
+                    route.url,
+                    limit=pool_limit,
+                    idle_timeout=settings.backend_idle_timeout,
+                    max_lifetime=settings.backend_max_lifetime,
+                )
+            self.targets[name] = (route, backend, auth if route.api_key else b"")
+        self._models_body = orjson.dumps(
+            {
+                "object": "list",
+                "data": [
+                    {"id": n, "object": "model", "created": self.started, "owned_by": "vllm"}
+                    for n in routes.names
+                ],
+            }
+        )
         missing = [r.name for r in routes.models.values() if r.api_key and not backend_api_key]
         if missing:
-            log.warning("routes need a backend API key but none is configured",
-                        extra={"event": "backend_key_missing", "models": missing})
+            log.warning(
+                "routes need a backend API key but none is configured",
+                extra={"event": "backend_key_missing", "models": missing},
+            )
 
-    # ----------------------------------------------------------------- lifecycle
-    async def on_startup(self, app: web.Application) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self.settings.pool_limit,
-            limit_per_host=self.settings.pool_limit_per_host,
-            keepalive_timeout=30,
+    def limits(self) -> ServerLimits:
+        s = self.settings
+        return ServerLimits(
+            header_timeout=s.header_timeout,
+            body_timeout=s.body_timeout,
+            idle_timeout=s.idle_timeout,
+            max_header_bytes=s.max_header_bytes,
+            max_body_bytes=s.max_body_bytes,
+            max_connections=s.max_connections,
+            max_per_client=s.max_connections_per_client,
         )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,  # bytes pass through unchanged, with Content-Encoding
-            skip_auto_headers=("Accept-Encoding", "User-Agent"),
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
 
-    async def on_shutdown(self, app: web.Application) -> None:
-        # Listening sockets are already closed; in-flight requests still run and are
-        # awaited (up to shutdown_timeout) after this returns.
-        self.shutting_down = True
-        log.info("shutting down: no new connections, finishing in-flight requests",
-                 extra={"event": "shutdown", "grace_seconds": self.settings.shutdown_grace})
+    def backend_connections(self) -> int:
+        """The most backend connections this process may open."""
+        return self.settings.pool_limit * len(self.backends)
 
-    async def on_cleanup(self, app: web.Application) -> None:
-        if self.session is not None:
-            await self.session.close()
-            self.session = None
-
-    # ----------------------------------------------------------------- middleware
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Authentication, access log and metrics for ``/v1/*``."""
-        if not request.path.startswith("/v1/") and request.path != "/v1":
-            return await handler(request)
-        start = time.perf_counter()
-        request_id = request.headers.get("X-Request-Id", "")
-        if not _REQUEST_ID.fullmatch(request_id):
-            request_id = uuid.uuid4().hex
-        st = request[STATE] = RequestState(start, request_id)
-        endpoint = endpoint_label(request.path)
-        m = self.metrics
-        status = 500
-        code: str | None = None
-        key: str | None = None
-        resp: web.StreamResponse | None = None
-        try:
-            key = bearer_token(request.headers.get("Authorization"))
-            if key is None or not self.keys.check(key):
-                resp = error_response(
-                    401,
-                    "Incorrect API key provided." if key else
-                    "Missing API key: send it as 'Authorization: Bearer <key>'.",
-                    code="invalid_api_key")
+    # ----------------------------------------------------------------- dispatch
+    def dispatch(self, conn: ClientConnection, req: Request) -> None:
+        """A complete request (called by the connection; must not block)."""
+        target = bytes(req.target)
+        path = target.split(b"?", 1)[0]
+        if path == b"/healthz":
+            if self.shutting_down:
+                conn.respond(503, b'{"status":"shutting down"}')
             else:
-                resp = await handler(request)
-            status = st.final_status or resp.status
-            code = resp.get(ERROR_CODE) or st.error_code
+                conn.respond(200, b'{"status":"ok","models":%d}' % len(self.routes.models))
+            return
+        if path == b"/metrics" and self.serve_metrics:
+            conn.respond(
+                200, generate_latest(self.metrics.registry), content_type=CONTENT_TYPE_LATEST.encode()
+            )
+            return
+        if not (path == b"/v1" or path.startswith(b"/v1/")):
+            conn.respond(404, error_json(404, "Not found.", code="unknown_url"))
+            return
+        self._v1(conn, req, target)
+
+    def _v1(self, conn: ClientConnection, req: Request, target: bytes) -> None:
+        request_id = _request_id(req.header(b"x-request-id"))
+        method = req.method
+        split = split_target(target, encoded_separators=True)
+        if split is None or (method != b"GET" and split_target(target) is None):
+            self._finish(
+                conn,
+                req,
+                request_id,
+                None,
+                UNKNOWN,
+                "",
+                404,
+                "unknown_url",
+                body=error_json(
+                    404,
+                    "Invalid URL: the path must not contain '.', '..', empty or encoded-separator segments.",
+                    code="unknown_url",
+                ),
+            )
+            return
+        path, query = split
+        key = bearer_token(req.header(b"authorization"))
+        if key is None or not self.keys.check(key):
+            message = (
+                "Incorrect API key provided."
+                if req.header(b"authorization")
+                else "Missing API key: send it as 'Authorization: Bearer <key>'."
+            )
+            self._finish(
+                conn,
+                req,
+                request_id,
+                None,
+                UNKNOWN,
+                "",
+                401,
+                "invalid_api_key",
+                body=error_json(401, message, code="invalid_api_key"),
+            )
+            return
+        kid = key_id(key)
+        if method == b"GET" and path == b"/v1/models":
+            self._finish(conn, req, request_id, kid, UNKNOWN, "", 200, None, body=self._models_body)
+            return
+        if method == b"GET" and path.startswith(b"/v1/models/"):
+            from urllib.parse import unquote_to_bytes
+
+            name = unquote_to_bytes(path[len(b"/v1/models/") :]).decode("utf-8", "replace")
+            if name in self.targets:
+                body = orjson.dumps(
+                    {"id": name, "object": "model", "created": self.started, "owned_by": "vllm"}
+                )
+                self._finish(conn, req, request_id, kid, name, "", 200, None, body=body)
+            else:
+                self._finish(
+                    conn,
+                    req,
+                    request_id,
+                    kid,
+                    UNKNOWN,
+                    "",
+                    404,
+                    "model_not_found",
+                    body=self._unknown_model(name),
+                )
+            return
+        if method != b"POST":
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                404,
+                "unknown_url",
+                body=error_json(
+                    404,
+                    f"Invalid URL ({method.decode('latin-1')} {path.decode('latin-1')})",
+                    code="unknown_url",
+                ),
+            )
+            return
+        body = bytes(req.body)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            payload = None
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                400,
+                "invalid_json",
+                body=error_json(400, "The request body is not valid JSON.", code="invalid_json"),
+            )
+            return
+        if not isinstance(payload, dict):
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                400,
+                "invalid_json",
+                body=error_json(400, "The request body must be a JSON object.", code="invalid_json"),
+            )
+            return
+        model = payload.get("model")
+        if not isinstance(model, str) or not model:
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                400,
+                "missing_model",
+                body=error_json(
+                    400, "You must provide a model parameter.", code="missing_model", param="model"
+                ),
+            )
+            return
+        target_info = self.targets.get(model)
+        if target_info is None:
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                UNKNOWN,
+                "",
+                404,
+                "model_not_found",
+                body=self._unknown_model(model),
+            )
+            return
+        if self.shutting_down:
+            self._finish(
+                conn,
+                req,
+                request_id,
+                kid,
+                model,
+                "",
+                503,
+                "gateway_shutdown",
+                body=error_json(
+                    503, "The gateway is shutting down; retry the request.", code="gateway_shutdown"
+                ),
+            )
+            return
+        route, backend, auth = target_info
+        upstream_target = path + (b"?" + query if query else b"")
+        request = b"".join(
+            (
+                b"POST ",
+                upstream_target,
+                b" HTTP/1.1\r\nHost: ",
+                backend.host_header,
+                b"\r\n",
+                forwarded_headers(req.headers),
+                b"X-Request-Id: ",
+                request_id,
+                b"\r\nX-Forwarded-For: ",
+                req.peer.encode("ascii", "replace"),
+                b"\r\nX-Forwarded-Proto: http\r\nContent-Length: %d\r\n" % len(body),
+                auth,
+                b"\r\n",
+                body,
+            )
+        )
+        started = start_on_idle_connection(
+            conn,
+            backend,
+            request,
+            model=route.name,
+            request_id=request_id,
+            read_timeout=route.read_timeout,
+            registry=self.exchanges,
+        )
+        task = asyncio.ensure_future(
+            self._proxy(
+                conn, req, request_id, kid, route, backend, request, payload.get("stream") is True, started
+            )
+        )
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _proxy(
+        self,
+        conn: ClientConnection,
+        req: Request,
+        request_id: bytes,
+        kid: str,
+        route: Route,
+        backend: Backend,
+        request: bytes,
+        stream: bool,
+        started: Any = None,
+    ) -> None:
+        gauge = self.metrics.in_flight_child(route.name)
+        gauge.inc()
+        outcome: Outcome | None = None
+        try:
+            outcome = await forward(
+                conn,
+                backend,
+                request,
+                model=route.name,
+                request_id=request_id,
+                connect_timeout=route.connect_timeout,
+                pool_timeout=route.pool_timeout,
+                read_timeout=route.read_timeout,
+                retries=self.settings.backend_retries,
+                registry=self.exchanges,
+                started=started,
+                on_retry=lambda why: self.metrics.retries.labels(route.name, why).inc(),
+            )
+        except Exception as exc:  # never a traceback with request data in it
+            log.error(
+                "proxy failed",
+                extra={"event": "internal_error", "error": type(exc).__name__, "model": route.name},
+            )
+            conn.respond(500, error_json(500, "Internal gateway error.", code="internal_error"))
+        finally:
+            gauge.dec()
+            status = outcome.status if outcome else 500
+            code = outcome.code if outcome else "internal_error"
             if code is None and status >= 400:
                 code = "backend_error"
-            if not resp.prepared:
-                resp.headers["X-Request-Id"] = request_id
-            return resp
-        except asyncio.CancelledError:
-            status, code = CLIENT_CLOSED, "client_disconnected"
-            raise
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        except Exception:
-            status, code = 500, "internal_error"
-            log.exception("unhandled error", extra={"event": "error", "request_id": request_id})
-            resp = error_response(500, "Internal gateway error.", code="internal_error")
-            return resp
-        finally:
-            if st.final_status == CLIENT_CLOSED:
-                status, code = CLIENT_CLOSED, "client_disconnected"
-            model = st.model
-            duration = time.perf_counter() - start
-            m.requests.labels(model, endpoint, str(status)).inc()
-            m.latency.labels(model, endpoint).observe(duration)
-            if code is not None or status >= 400:
-                m.errors.labels(model, str(status), code or "error").inc()
-            ttfb = st.ttfb
-            if ttfb is not None:
-                m.ttfb.labels(model, endpoint).observe(ttfb)
-            access_log.info("access", extra={
-                "event": "access",
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "model": model,
-                "backend": st.overlay,
-                "status": status,
-                "error_code": code,
-                "stream": st.stream,
-                "duration_ms": round(duration * 1000, 3),
-                "ttfb_ms": None if ttfb is None else round(ttfb * 1000, 3),
-                "bytes_in": st.bytes_in,
-                "bytes_out": st.bytes_out,
-                "client": request.remote,
-                "key_id": key_id(key) if key else None,
-            })
+            ttfb = None if outcome is None or outcome.ttfb is None else outcome.ttfb - req.start
+            sent = outcome.bytes_out if outcome and outcome.bytes_out is not None else conn.bytes_out
+            self._log(
+                req,
+                request_id,
+                kid,
+                route.name,
+                route.overlay,
+                status,
+                code,
+                stream or bool(outcome and outcome.stream),
+                ttfb,
+                sent,
+            )
 
-    # ----------------------------------------------------------------- handlers
-    async def healthz(self, request: web.Request) -> web.Response:
-        if self.shutting_down:
-            return web.json_response({"status": "shutting down"}, status=503)
-        return web.json_response({"status": "ok", "models": len(self.routes.models)})
-
-    async def metrics_handler(self, request: web.Request) -> web.Response:
-        resp = web.Response(body=generate_latest(self.metrics.registry))
-        resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return resp
-
-    async def list_models(self, request: web.Request) -> web.Response:
-        return web.Response(body=self._models_body, content_type="application/json")
-
-    async def get_model(self, request: web.Request) -> web.Response:
-        name = request.match_info["model"]
-        route = self.routes.models.get(name)
-        if route is None:
-            return self._unknown_model(name)
-        request[STATE].model = name
-        return web.json_response(
-            {"id": name, "object": "model", "created": self.started, "owned_by": "vllm"})
-
-    async def not_found(self, request: web.Request) -> web.Response:
-        return error_response(404, f"Invalid URL ({request.method} {request.path})",
-                              code="unknown_url")
-
-    def _unknown_model(self, name: str) -> web.Response:
+    def _unknown_model(self, name: str) -> bytes:
         known = ", ".join(self.routes.names)
         if len(name) > 200:
             name = name[:200] + "..."
-        return error_response(
-            404, f"The model '{name}' does not exist. Known models: {known}.",
-            code="model_not_found", param="model")
-
-    async def proxy(self, request: web.Request) -> web.StreamResponse:
-        max_body = self.settings.max_body_bytes
-        if request.content_length is not None and request.content_length > max_body:
-            return self._too_large(max_body)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return self._too_large(max_body)
-        st = request[STATE]
-        st.bytes_in = len(body)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return error_response(400, "The request body is not valid JSON.", code="invalid_json")
-        if not isinstance(payload, dict):
-            return error_response(400, "The request body must be a JSON object.", code="invalid_json")
-        model = payload.get("model")
-        if not isinstance(model, str) or not model:
-            return error_response(400, "You must provide a model parameter.",
-                                  code="missing_model", param="model")
-        route = self.routes.models.get(model)
-        if route is None:
-            return self._unknown_model(model)
-        st.model = model
-        st.overlay = route.overlay
-        st.stream = payload.get("stream") is True
-        gauge = self.metrics.in_flight.labels(model)
-        gauge.inc()
-        try:
-            return await self._forward(request, route, body)
-        finally:
-            gauge.dec()
-
-    def _too_large(self, max_body: int) -> web.Response:
-        return error_response(413, f"Request body too large: the limit is {max_body} bytes.",
-                              code="request_too_large")
-
-    async def _forward(self, request: web.Request, route: Any, body: bytes) -> web.StreamResponse:
-        """Send the request to the backend and stream its response back.
-
-        Read timeout: ``route.read_timeout`` seconds without a byte from the backend, for
-        the response headers and between body chunks.  It is one ``asyncio.timeout``
-        whose deadline moves forward lazily (only when it is more than a tenth of the
-        timeout behind ``now + read_timeout``), rather than aiohttp's ``sock_read``, which
-        re-arms a timer for every chunk; the effective limit is 0.9-1.0 x read_timeout.
-        """
-        st = request[STATE]
-        loop = asyncio.get_running_loop()
-        read_timeout = route.read_timeout
-        slack = read_timeout / 10
-        state: dict[str, Any] = {"resp": None, "sse": False}
-        try:
-            async with asyncio.timeout(read_timeout) as deadline:
-                return await self._exchange(request, route, body, st, loop, deadline, slack, state)
-        except TimeoutError:
-            resp = state["resp"]
-            if resp is None or not resp.prepared:
-                return error_response(
-                    504, f"The backend for model '{route.name}' sent nothing for "
-                         f"{read_timeout:g} s.", code="backend_timeout")
-            # Timed out mid-response: the status line has gone out already.
-            st.error_code, st.final_status = "backend_timeout", 504
-            log.warning("backend timed out mid-response", extra={
-                "event": "backend_timeout", "model": route.name, "request_id": st.request_id})
-            await self._end_broken_stream(request, resp, state["sse"], "backend_timeout",
-                                          f"The backend sent nothing for {read_timeout:g} s.")
-            return resp
-
-    async def _end_broken_stream(self, request: web.Request, resp: web.StreamResponse,
-                                 sse: bool, code: str, message: str) -> None:
-        """End a response whose backend failed after the headers were sent: an SSE error
-        event then a normal end for event streams; otherwise close the connection without
-        the terminating chunk, so the client sees a truncated body, not a complete one."""
-        try:
-            if sse:
-                await resp.write(sse_error_event(message, code))
-                await resp.write_eof()
-            elif request.transport is not None:
-                request.transport.close()
-        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
-            pass
-
-    async def _exchange(self, request: web.Request, route: Any, body: bytes, st: RequestState,
-                        loop: asyncio.AbstractEventLoop, deadline: asyncio.Timeout,
-                        slack: float, state: dict[str, Any]) -> web.StreamResponse:
-        assert self.session is not None, "gateway not started"
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST}
-        headers["X-Request-Id"] = st.request_id
-        peer = request.remote
-        if peer:
-            prior = request.headers.get("X-Forwarded-For")
-            headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
-        if route.api_key and self.backend_api_key:
-            headers["Authorization"] = f"Bearer {self.backend_api_key}"
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=route.pool_timeout + route.connect_timeout,  # pool wait + connect
-            sock_connect=route.connect_timeout,
-            sock_read=None,  # see _forward
+        return error_json(
+            404,
+            f"The model '{name}' does not exist. Known models: {known}.",
+            code="model_not_found",
+            param="model",
         )
-        url = route.url + request.rel_url.raw_path_qs
-        try:
-            upstream = await self.session.request(
-                request.method, url, data=body, headers=headers, timeout=timeout,
-                allow_redirects=False)
-        except _UPSTREAM_ERRORS as exc:
-            log.warning("backend unreachable", extra={
-                "event": "backend_unavailable", "model": route.name, "backend": route.overlay,
-                "error": f"{type(exc).__name__}: {exc}", "request_id": st.request_id})
-            return error_response(
-                503, f"The backend for model '{route.name}' is unavailable; try again later.",
-                code="backend_unavailable", headers={"Retry-After": "1"})
 
-        finished = False
-        read_timeout = route.read_timeout
-        try:
-            resp = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-            for name, value in upstream.headers.items():
-                if name.lower() not in _DROP_RESPONSE:
-                    resp.headers.add(name, value)
-            resp.headers["X-Request-Id"] = st.request_id
-            sse = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
-            if sse:
-                resp.headers["X-Accel-Buffering"] = "no"
-            length = upstream.headers.get("Content-Length")
-            if length is not None and "Transfer-Encoding" not in upstream.headers:
-                resp.content_length = int(length)
-            state["resp"], state["sse"] = resp, sse
-            try:
-                await resp.prepare(request)
-                sent = 0
-                try:
-                    async for chunk in upstream.content.iter_any():
-                        now = loop.time()
-                        if sent == 0:
-                            st.ttfb = time.perf_counter() - st.start
-                        if now + read_timeout - deadline.when() > slack:  # type: ignore[operator]
-                            deadline.reschedule(now + read_timeout)
-                        try:
-                            await resp.write(chunk)
-                        except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
-                            raise _ClientGone() from exc
-                        sent += len(chunk)
-                except _UPSTREAM_ERRORS as exc:
-                    st.error_code, st.final_status = "backend_stream_error", 502
-                    log.warning("backend failed mid-response", extra={
-                        "event": "backend_stream_error", "model": route.name,
-                        "error": f"{type(exc).__name__}: {exc}", "request_id": st.request_id})
-                    await self._end_broken_stream(
-                        request, resp, sse, "backend_stream_error",
-                        "The backend failed while streaming the response.")
-                    return resp
-                finally:
-                    st.bytes_out = sent
-                await resp.write_eof()
-            except (_ClientGone, ConnectionResetError, aiohttp.ClientConnectionResetError):
-                # The client went away (a write failed before the handler was cancelled).
-                st.final_status = CLIENT_CLOSED
-                return resp
-            finished = True
-            return resp
-        finally:
-            if finished:
-                upstream.release()
-            else:
-                # Client gone, cancelled, timed out or failed: drop the upstream connection
-                # so the backend sees the disconnect and aborts the generation.
-                upstream.close()
+    def _finish(
+        self,
+        conn: ClientConnection,
+        req: Request,
+        request_id: bytes,
+        kid: str | None,
+        model: str,
+        overlay: str,
+        status: int,
+        code: str | None,
+        *,
+        body: bytes,
+    ) -> None:
+        """Answer locally and log."""
+        conn.respond(status, body, headers=[(b"X-Request-Id", request_id)])
+        self._log(req, request_id, kid, model, overlay, status, code, False, None, len(body))
 
+    def _log(
+        self,
+        req: Request,
+        request_id: bytes,
+        kid: str | None,
+        model: str,
+        overlay: str,
+        status: int,
+        code: str | None,
+        stream: bool,
+        ttfb: float | None,
+        bytes_out: int,
+    ) -> None:
+        target = bytes(req.target).split(b"?", 1)[0]
+        duration = asyncio.get_running_loop().time() - req.start
+        path = target.decode("ascii", "replace")
+        self.metrics.observe(model, endpoint_label(path), status, code, duration, ttfb)
+        fields = {
+            "event": "access",
+            "request_id": request_id.decode("ascii"),
+            "method": req.method.decode("latin-1"),
+            "path": path if len(path) <= 256 else path[:256] + "...",
+            "model": model,
+            "backend": overlay,
+            "status": status,
+            "error_code": code,
+            "stream": stream,
+            "duration_ms": round(duration * 1000, 3),
+            "ttfb_ms": None if ttfb is None else round(ttfb * 1000, 3),
+            "bytes_in": len(req.body),
+            "bytes_out": bytes_out,
+            "client": req.peer,
+            "key_id": kid,
+        }
+        if not write_access(fields):
+            access_log.info("access", extra=fields)
 
-class _ClientGone(Exception):
-    pass
+    # ----------------------------------------------------------------- shutdown
+    def begin_shutdown(self) -> None:
+        self.shutting_down = True
+        for backend in self.backends.values():
+            backend.close()
+
+    def end_in_flight(self) -> None:
+        """The grace period is over: every open stream gets an SSE error event and ends."""
+        for exchange in list(self.exchanges):
+            exchange.shutdown()
+
+    def close(self) -> None:
+        for backend in self.backends.values():
+            backend.close()
 
 
-def create_app(routes: Routes, keys: KeyStore, settings: Settings, *,
-               backend_api_key: str = "", metrics: Metrics | None = None) -> web.Application:
-    gw = Gateway(routes, keys, settings, backend_api_key=backend_api_key, metrics=metrics)
-    # client_max_size is a backstop; proxy() answers 413 in OpenAI format itself.
-    app = web.Application(middlewares=[gw.middleware], client_max_size=settings.max_body_bytes)
-    app[GATEWAY] = gw
-    app.on_startup.append(gw.on_startup)
-    app.on_shutdown.append(gw.on_shutdown)
-    app.on_cleanup.append(gw.on_cleanup)
-    app.router.add_get("/healthz", gw.healthz)
-    app.router.add_get("/metrics", gw.metrics_handler)
-    app.router.add_get("/v1/models", gw.list_models)
-    app.router.add_get("/v1/models/{model:.+}", gw.get_model)
-    app.router.add_post("/v1/{tail:.+}", gw.proxy)
-    app.router.add_route("*", "/v1/{tail:.*}", gw.not_found)
-    return app
+class MetricsApp:
+    """The metrics port: ``GET /metrics`` only."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    def dispatch(self, conn: ClientConnection, req: Request) -> None:
+        path = bytes(req.target).split(b"?", 1)[0]
+        if req.method == b"GET" and path == b"/metrics":
+            conn.respond(200, generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST.encode())
+        else:
+            conn.respond(404, error_json(404, "Not found.", code="unknown_url"))
 
 
-def make_runner(app: web.Application, settings: Settings, **kwargs: Any) -> web.AppRunner:
-    """An AppRunner configured as in production: handler cancellation on client
-    disconnect, our own access log, and the shutdown grace period."""
-    return web.AppRunner(
-        app,
-        handler_cancellation=True,
-        access_log=None,
-        shutdown_timeout=settings.shutdown_grace,
-        **kwargs,
+async def start(
+    gateway: Gateway, host: str, port: int, *, reuse_port: bool = False, backlog: int = 1024
+) -> tuple[asyncio.AbstractServer, HttpServer]:
+    """Listen for clients; returns the asyncio server and the connection bookkeeping."""
+    loop = asyncio.get_running_loop()
+    http = HttpServer(gateway.dispatch, gateway.limits(), backend_connections=gateway.backend_connections())
+    server = await loop.create_server(http, host, port, reuse_port=reuse_port or None, backlog=backlog)
+    return server, http
+
+
+async def start_metrics(app: MetricsApp, host: str, port: int) -> asyncio.AbstractServer:
+    loop = asyncio.get_running_loop()
+    limits = ServerLimits(
+        header_timeout=10,
+        body_timeout=10,
+        idle_timeout=60,
+        max_header_bytes=16384,
+        max_body_bytes=0,
+        max_connections=64,
+        max_per_client=16,
     )
+    return await loop.create_server(HttpServer(app.dispatch, limits), host, port)

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import time
 
 from .config import ConfigError
@@ -58,8 +59,10 @@ class KeyStore:
             digests = _parse(fh.read())
         if self._signature is not None:
             if not digests:
-                log.error("api keys file is now empty; keeping the previous keys",
-                          extra={"event": "keys_reload_failed", "path": self.path})
+                log.error(
+                    "api keys file is now empty; keeping the previous keys",
+                    extra={"event": "keys_reload_failed", "path": self.path},
+                )
                 return
             log.info("api keys reloaded", extra={"event": "keys_reloaded", "count": len(digests)})
         self._digests = digests
@@ -73,8 +76,10 @@ class KeyStore:
         try:
             self._load()
         except (OSError, UnicodeDecodeError) as exc:
-            log.error("cannot re-read api keys file; keeping the previous keys",
-                      extra={"event": "keys_reload_failed", "error": str(exc)})
+            log.error(
+                "cannot re-read api keys file; keeping the previous keys",
+                extra={"event": "keys_reload_failed", "error": str(exc)},
+            )
 
     def check(self, presented: str) -> bool:
         self._maybe_reload()
@@ -85,12 +90,27 @@ class KeyStore:
         return ok
 
 
-def bearer_token(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, else None."""
+#: A token: visible ASCII only (RFC 6750 b64token is narrower; keys are often wider).
+_TOKEN = re.compile(rb"[\x21-\x7e]{1,%d}" % 1024)
+
+
+def bearer_token(header: str | bytes | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None.
+
+    Anything else (another scheme, control or non-ASCII bytes, invalid UTF-8, a token
+    over 1024 bytes) is None, which the caller answers with 401: a bad header is a bad
+    key, never an internal error."""
     if not header:
         return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
+    if isinstance(header, str):
+        try:
+            header = header.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+    scheme, _, token = header.strip(b" \t").partition(b" ")
+    if scheme.lower() != b"bearer":
         return None
-    token = token.strip()
-    return token or None
+    token = token.strip(b" \t")
+    if not _TOKEN.fullmatch(token):
+        return None
+    return token.decode("ascii")

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -123,10 +124,13 @@ def parse_routes(data: Any, source: str = "routes") -> Routes:
             url=f"{parts.scheme}://{parts.netloc}",
             overlay=overlay,
             api_key=api_key,
-            connect_timeout=_timeout(entry.get("connect_timeout", defaults["connect_timeout"]),
-                                     f"{where} ({name}): connect_timeout"),
-            read_timeout=_timeout(entry.get("read_timeout", defaults["read_timeout"]),
-                                  f"{where} ({name}): read_timeout"),
+            connect_timeout=_timeout(
+                entry.get("connect_timeout", defaults["connect_timeout"]),
+                f"{where} ({name}): connect_timeout",
+            ),
+            read_timeout=_timeout(
+                entry.get("read_timeout", defaults["read_timeout"]), f"{where} ({name}): read_timeout"
+            ),
             pool_timeout=defaults["pool_timeout"],
         )
     return Routes(models=models)
@@ -144,9 +148,29 @@ def load_routes(path: str | os.PathLike[str]) -> Routes:
     return parse_routes(data, str(path))
 
 
+#: Every process setting: field name -> (environment variable, kind, minimum).
+#: Durations are seconds (floats); counts are integers.
+_ENV: dict[str, tuple[str, str, float]] = {
+    "port": ("GATEWAY_PORT", "int", 0),
+    "metrics_port": ("GATEWAY_METRICS_PORT", "int", 0),
+    "max_body_bytes": ("GATEWAY_MAX_BODY_BYTES", "int", 1),
+    "max_header_bytes": ("GATEWAY_MAX_HEADER_BYTES", "int", 1024),
+    "shutdown_grace": ("GATEWAY_SHUTDOWN_GRACE", "seconds", 0),
+    "idle_timeout": ("GATEWAY_IDLE_TIMEOUT", "seconds", 0.001),
+    "header_timeout": ("GATEWAY_HEADER_TIMEOUT", "seconds", 0.001),
+    "body_timeout": ("GATEWAY_BODY_TIMEOUT", "seconds", 0.001),
+    "max_connections": ("GATEWAY_MAX_CONNECTIONS", "int", 1),
+    "max_connections_per_client": ("GATEWAY_MAX_CONNECTIONS_PER_CLIENT", "int", 1),
+    "pool_limit": ("GATEWAY_POOL_LIMIT", "int", 1),
+    "backend_idle_timeout": ("GATEWAY_BACKEND_IDLE_TIMEOUT", "seconds", 0.001),
+    "backend_max_lifetime": ("GATEWAY_BACKEND_MAX_LIFETIME", "seconds", 0.001),
+    "backend_retries": ("GATEWAY_BACKEND_RETRIES", "int", 0),
+}
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Process settings, all from ``GATEWAY_*`` environment variables."""
+    """Process settings, all from ``GATEWAY_*`` environment variables (gateway/README.md)."""
 
     routes_file: str = "/etc/llm-gateway/routes/routes.yaml"
     api_keys_file: str = "/etc/llm-gateway/api-keys/keys"
@@ -154,44 +178,93 @@ class Settings:
     backend_api_key: str = field(default="", repr=False)
     host: str = "0.0.0.0"
     port: int = 8080
+    #: /metrics on its own port; 0 serves it on the main port instead (no key needed).
+    metrics_port: int = 9091
     max_body_bytes: int = 8 * 1024 * 1024
+    max_header_bytes: int = 32 * 1024
+    #: Seconds in-flight requests get after SIGTERM; open streams then get an SSE error.
     shutdown_grace: float = 90.0
-    pool_limit: int = 512
-    pool_limit_per_host: int = 256
+    #: Client side: idle keep-alive, time to send the request headers, time to send the body.
+    idle_timeout: float = 60.0
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    #: Open client connections per worker process (also capped by the open-file limit),
+    #: and per client address.
+    max_connections: int = 4096
+    max_connections_per_client: int = 256
+    #: Backend connections per model, per worker.
+    pool_limit: int = 256
+    #: Backend connection recycling, both below the models' preStop sleep (15 s in
+    #: base/deployment.yaml) so that no request is sent on a connection to a pod that
+    #: was removed from the Service before it starts draining: an idle pooled
+    #: connection is closed after backend_idle_timeout, and no new request goes on a
+    #: connection opened more than backend_max_lifetime ago.
+    backend_idle_timeout: float = 4.0
+    backend_max_lifetime: float = 10.0
+    #: Retries on a fresh connection when a backend fails before the first byte reached
+    #: the client (reset, refused, closed, or vLLM's drain-time abort answer).
+    backend_retries: int = 1
+    #: Worker processes sharing the port (SO_REUSEPORT); 0 = one per CPU of the limit.
+    workers: int = 0
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         d = cls()
-
-        def integer(name: str, default: int, minimum: int = 1) -> int:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        values: dict[str, Any] = {}
+        for name, (var, kind, minimum) in _ENV.items():
+            raw = env.get(var, "").strip()
+            if raw == "":
+                continue
+            if kind == "int":
+                try:
+                    value: float = int(raw)
+                except ValueError:
+                    raise ConfigError(f"{var} must be an integer, got {raw!r}") from None
+            else:
+                try:
+                    value = float(raw)
+                except ValueError:
+                    raise ConfigError(f"{var} must be a number of seconds, got {raw!r}") from None
+                if not math.isfinite(value):
+                    raise ConfigError(f"{var} must be finite, got {raw!r}")
             if value < minimum:
-                raise ConfigError(f"{name} must be >= {minimum}, got {value}")
-            return value
-
-        grace_raw = env.get("GATEWAY_SHUTDOWN_GRACE", "")
-        grace = d.shutdown_grace if grace_raw == "" else _timeout_env(grace_raw)
-        return cls(
+                raise ConfigError(f"{var} must be >= {minimum:g}, got {raw}")
+            values[name] = value
+        workers_raw = env.get("GATEWAY_WORKERS", "").strip().lower()
+        if workers_raw not in ("", "auto"):
+            try:
+                values["workers"] = int(workers_raw)
+            except ValueError:
+                raise ConfigError(
+                    f"GATEWAY_WORKERS must be an integer or 'auto', got {workers_raw!r}"
+                ) from None
+            if values["workers"] < 1:
+                raise ConfigError("GATEWAY_WORKERS must be >= 1 (or 'auto')")
+        level = (env.get("GATEWAY_LOG_LEVEL") or d.log_level).upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError(f"GATEWAY_LOG_LEVEL must be a log level name, got {level!r}")
+        settings = cls(
             routes_file=env.get("GATEWAY_ROUTES_FILE") or d.routes_file,
             api_keys_file=env.get("GATEWAY_API_KEYS_FILE") or d.api_keys_file,
             backend_api_key_file=env.get("GATEWAY_BACKEND_API_KEY_FILE", ""),
             backend_api_key=env.get("GATEWAY_BACKEND_API_KEY", ""),
             host=env.get("GATEWAY_HOST") or d.host,
-            port=integer("GATEWAY_PORT", d.port, 0),
-            max_body_bytes=integer("GATEWAY_MAX_BODY_BYTES", d.max_body_bytes),
-            shutdown_grace=grace,
-            pool_limit=integer("GATEWAY_POOL_LIMIT", d.pool_limit),
-            pool_limit_per_host=integer("GATEWAY_POOL_LIMIT_PER_HOST", d.pool_limit_per_host),
-            log_level=(env.get("GATEWAY_LOG_LEVEL") or d.log_level).upper(),
+            log_level=level,
+            **values,
         )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.backend_idle_timeout > self.backend_max_lifetime:
+            raise ConfigError(
+                f"GATEWAY_BACKEND_IDLE_TIMEOUT ({self.backend_idle_timeout:g}) must not exceed "
+                f"GATEWAY_BACKEND_MAX_LIFETIME ({self.backend_max_lifetime:g})"
+            )
+        if self.metrics_port and self.metrics_port == self.port:
+            raise ConfigError("GATEWAY_METRICS_PORT must differ from GATEWAY_PORT (0 = same port)")
 
     def resolve_backend_api_key(self) -> str:
         """The key sent to backends whose route has ``api_key: true`` (file wins over env)."""
@@ -201,10 +274,3 @@ class Settings:
             except OSError as exc:
                 raise ConfigError(f"cannot read GATEWAY_BACKEND_API_KEY_FILE: {exc}") from exc
         return self.backend_api_key.strip()
-
-
-def _timeout_env(raw: str) -> float:
-    try:
-        return _timeout(float(raw), "GATEWAY_SHUTDOWN_GRACE")
-    except ValueError:
-        raise ConfigError(f"GATEWAY_SHUTDOWN_GRACE must be a number, got {raw!r}") from None

@@ -3,8 +3,24 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+
+def multiprocess_dir() -> str | None:
+    """Set by the supervisor when there are several worker processes: each worker writes
+    its values there and the supervisor serves the sum (prometheus_client multiprocess)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
 
 UNKNOWN = "unknown"
 
@@ -35,8 +51,13 @@ def endpoint_label(path: str) -> str:
 
 
 class Metrics:
-    def __init__(self, known_models: list[str], registry: CollectorRegistry | None = None,
-                 *, process_metrics: bool = False) -> None:
+    def __init__(
+        self,
+        known_models: list[str],
+        registry: CollectorRegistry | None = None,
+        *,
+        process_metrics: bool = False,
+    ) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         if process_metrics:
             ProcessCollector(registry=self.registry)
@@ -44,27 +65,81 @@ class Metrics:
             GCCollector(registry=self.registry)
         self.known = frozenset(known_models)
         self.requests = Counter(
-            "llm_gateway_requests", "Requests handled, by model, endpoint and HTTP status.",
-            ["model", "endpoint", "status"], registry=self.registry)
+            "llm_gateway_requests",
+            "Requests handled, by model, endpoint and HTTP status.",
+            ["model", "endpoint", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "llm_gateway_request_duration_seconds",
             "Time from request received to response finished (whole stream), by model and endpoint.",
-            ["model", "endpoint"], buckets=_LATENCY_BUCKETS, registry=self.registry)
+            ["model", "endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.ttfb = Histogram(
             "llm_gateway_upstream_first_byte_seconds",
             "Time from request received to the first body byte from the backend.",
-            ["model", "endpoint"], buckets=_TTFB_BUCKETS, registry=self.registry)
+            ["model", "endpoint"],
+            buckets=_TTFB_BUCKETS,
+            registry=self.registry,
+        )
         self.in_flight = Gauge(
-            "llm_gateway_requests_in_flight", "Requests being proxied now, by model.",
-            ["model"], registry=self.registry)
+            "llm_gateway_requests_in_flight",
+            "Requests being proxied now, by model.",
+            ["model"],
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.retries = Counter(
+            "llm_gateway_backend_retries",
+            "Requests retried on a fresh backend connection before their first byte, by model and reason.",
+            ["model", "reason"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "llm_gateway_errors",
             "Failed requests by model, HTTP status and error code (gateway error codes, "
             "'backend_error' for a backend 4xx/5xx, 'client_disconnected').",
-            ["model", "status", "code"], registry=self.registry)
+            ["model", "status", "code"],
+            registry=self.registry,
+        )
         # Pre-create the in-flight series so dashboards see 0 rather than nothing.
         for name in self.known:
             self.in_flight.labels(name)
+        self._children: dict[tuple, tuple] = {}
+        self._in_flight: dict[str, object] = {}
+
+    def in_flight_child(self, model: str):
+        child = self._in_flight.get(model)
+        if child is None:
+            child = self._in_flight[model] = self.in_flight.labels(model)
+        return child
+
+    def observe(
+        self, model: str, endpoint: str, status: int, code: str | None, duration: float, ttfb: float | None
+    ) -> None:
+        """Record one finished request (label children cached: no lookups per request)."""
+        key = (model, endpoint, status, code)
+        children = self._children.get(key)
+        if children is None:
+            error = None
+            if code is not None or status >= 400:
+                error = self.errors.labels(model, str(status), code or "error")
+            children = (
+                self.requests.labels(model, endpoint, str(status)),
+                self.latency.labels(model, endpoint),
+                self.ttfb.labels(model, endpoint),
+                error,
+            )
+            if len(self._children) < 10000:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(duration)
+        if ttfb is not None:
+            children[2].observe(ttfb)
+        if children[3] is not None:
+            children[3].inc()
 
     def model_label(self, model: object) -> str:
         return model if isinstance(model, str) and model in self.known else UNKNOWN

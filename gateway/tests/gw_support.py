@@ -23,9 +23,10 @@ GATEWAY_DIR = Path(__file__).resolve().parents[1]
 if str(GATEWAY_DIR) not in sys.path:
     sys.path.insert(0, str(GATEWAY_DIR))  # the llm_gateway package
 
-from llm_gateway.app import create_app, make_runner  # noqa: E402
+from llm_gateway.app import Gateway, start  # noqa: E402
 from llm_gateway.auth import KeyStore  # noqa: E402
 from llm_gateway.config import Settings, load_routes  # noqa: E402
+from llm_gateway.httpserver import HttpServer  # noqa: E402
 
 CLIENT_KEY = "sk-test-client-key-1"
 OTHER_CLIENT_KEY = "sk-test-client-key-2"
@@ -41,6 +42,39 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class _Reject(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+async def raw_request(
+    port: int, data: bytes, *, host: str = "127.0.0.1", local: str | None = None, timeout: float = 5.0
+) -> tuple[int, dict, bytes]:
+    """Send raw bytes (clients normalise what these tests must send as is) and read one
+    response: (status, headers with lower-case names, body); status 0 if the connection
+    closed without an answer."""
+    reader, writer = await asyncio.open_connection(host, port, local_addr=(local, 0) if local else None)
+    try:
+        writer.write(data)
+        await writer.drain()
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return 0, {}, b""
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                headers[k.strip().lower()] = v.strip()
+        length = int(headers.get("content-length", "0"))
+        body = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
+        return status, headers, body
+    finally:
+        writer.close()
 
 
 @dataclass
@@ -62,6 +96,7 @@ class FakeBackend:
     received: asyncio.Event = field(default_factory=asyncio.Event)
     hang: asyncio.Event = field(default_factory=asyncio.Event)  # set: never answer
     fail_mid_stream: bool = False
+    reject_status: int = 0  # answer every request with this status (e.g. 401)
     drip_interval: float = 0.0
     drip_count: int = 0
     port: int = 0
@@ -72,7 +107,18 @@ class FakeBackend:
         return f"http://127.0.0.1:{self.port}"
 
     def app(self) -> web.Application:
-        app = web.Application()
+        @web.middleware
+        async def reject(request: web.Request, handler):
+            try:
+                return await handler(request)
+            except _Reject as exc:
+                return web.json_response(
+                    {"error": "Unauthorized"},
+                    status=exc.status,
+                    headers={"Server": "fake-vllm", "Keep-Alive": "timeout=5"},
+                )
+
+        app = web.Application(middlewares=[reject])
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/completions", self.completions)
         app.router.add_post("/v1/embeddings", self.embeddings)
@@ -93,6 +139,8 @@ class FakeBackend:
         body = await request.json()
         self.requests.append({"path": request.path, "headers": request.headers.copy(), "body": body})
         self.received.set()
+        if self.reject_status:
+            raise _Reject(self.reject_status)
         if self.hang.is_set():
             try:
                 await asyncio.Event().wait()  # until the connection closes
@@ -103,25 +151,34 @@ class FakeBackend:
 
     def _chunk(self, i: int, text: str, finish: str | None = None) -> bytes:
         data = {
-            "id": f"chatcmpl-{self.name}", "object": "chat.completion.chunk", "created": 1,
+            "id": f"chatcmpl-{self.name}",
+            "object": "chat.completion.chunk",
+            "created": 1,
             "model": self.name,
-            "choices": [{"index": 0, "delta": {"content": text} if text else {},
-                         "finish_reason": finish}],
+            "choices": [{"index": 0, "delta": {"content": text} if text else {}, "finish_reason": finish}],
         }
         return b"data: " + json.dumps(data).encode() + b"\n\n"
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await self._record(request)
         if not body.get("stream"):
-            return web.json_response({
-                "id": f"chatcmpl-{self.name}", "object": "chat.completion", "created": 1,
-                "model": self.name,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": f"hello from {self.name}"}}],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
-            })
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache"})
+            return web.json_response(
+                {
+                    "id": f"chatcmpl-{self.name}",
+                    "object": "chat.completion",
+                    "created": 1,
+                    "model": self.name,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": f"hello from {self.name}"},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
+                }
+            )
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         try:
             await resp.prepare(request)
             await resp.write(self._chunk(0, "first "))
@@ -149,27 +206,42 @@ class FakeBackend:
 
     async def completions(self, request: web.Request) -> web.Response:
         await self._record(request)
-        return web.json_response({
-            "id": "cmpl-1", "object": "text_completion", "created": 1, "model": self.name,
-            "choices": [{"index": 0, "text": f"completion from {self.name}",
-                         "finish_reason": "stop", "logprobs": None}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4},
-        })
+        return web.json_response(
+            {
+                "id": "cmpl-1",
+                "object": "text_completion",
+                "created": 1,
+                "model": self.name,
+                "choices": [
+                    {
+                        "index": 0,
+                        "text": f"completion from {self.name}",
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4},
+            }
+        )
 
     async def embeddings(self, request: web.Request) -> web.Response:
         await self._record(request)
-        return web.json_response({
-            "object": "list", "model": self.name,
-            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
-            "usage": {"prompt_tokens": 1, "total_tokens": 1},
-        })
+        return web.json_response(
+            {
+                "object": "list",
+                "model": self.name,
+                "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
+        )
 
 
 @dataclass
 class GatewayHandle:
     url: str
-    runner: web.AppRunner
-    app: web.Application
+    gw: Gateway
+    server: asyncio.AbstractServer
+    http: HttpServer
     backends: dict[str, FakeBackend]
     settings: Settings
 
@@ -207,12 +279,10 @@ models:
     return routes, keys
 
 
-
-
 async def wait_event(event: asyncio.Event, what: str, timeout: float = EVENT_TIMEOUT) -> None:
     try:
         await asyncio.wait_for(event.wait(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pytest.fail(f"timed out after {timeout} s waiting for: {what}")
 
 
@@ -229,21 +299,46 @@ async def backends():
         await backend.stop()
 
 
+async def start_gateway(
+    routes_file: Path, keys_file: Path, backends: dict[str, FakeBackend], **overrides
+) -> GatewayHandle:
+    """The real gateway (one worker, in this process) on a random loopback port."""
+    values: dict = {
+        "routes_file": str(routes_file),
+        "api_keys_file": str(keys_file),
+        "host": "127.0.0.1",
+        "port": 0,
+        "metrics_port": 0,
+        "max_body_bytes": 64 * 1024,
+        "shutdown_grace": 5,
+    }
+    values.update(overrides)
+    settings = Settings(**values)
+    gw = Gateway(load_routes(routes_file), KeyStore(str(keys_file)), settings, backend_api_key=BACKEND_KEY)
+    server, http = await start(gw, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return GatewayHandle(f"http://127.0.0.1:{port}", gw, server, http, backends, settings)
+
+
+async def stop_gateway(handle: GatewayHandle) -> None:
+    handle.server.close()
+    handle.gw.begin_shutdown()
+    for conn in list(handle.http.connections):
+        conn.abort()
+    for task in list(handle.gw.tasks):
+        task.cancel()
+    if handle.gw.tasks:
+        await asyncio.wait(set(handle.gw.tasks), timeout=5)
+    handle.gw.close()
+
+
 @pytest_asyncio.fixture
 async def gateway(tmp_path, backends):
-    routes_file, keys_file = write_config(tmp_path, backends[MODEL_A], backends[MODEL_B],
-                                          backends[MODEL_SLOW])
-    settings = Settings(routes_file=str(routes_file), api_keys_file=str(keys_file),
-                        host="127.0.0.1", port=0, max_body_bytes=64 * 1024, shutdown_grace=5)
-    app = create_app(load_routes(routes_file), KeyStore(str(keys_file)), settings,
-                     backend_api_key=BACKEND_KEY)
-    runner = make_runner(app, settings)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    handle = GatewayHandle(f"http://127.0.0.1:{port}", runner, app, backends, settings)
+    routes_file, keys_file = write_config(
+        tmp_path, backends[MODEL_A], backends[MODEL_B], backends[MODEL_SLOW]
+    )
+    handle = await start_gateway(routes_file, keys_file, backends)
     yield handle
     for backend in backends.values():
         backend.release.set()
-    await runner.cleanup()
+    await stop_gateway(handle)

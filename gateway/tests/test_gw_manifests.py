@@ -15,12 +15,12 @@ import pytest
 import yaml
 
 import gw_support  # noqa: F401 (puts llm_gateway on sys.path)
-
 from llm_gateway.config import parse_routes
 
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM = REPO / "platform" / "gateway"
 CRD_SCHEMA = REPO / "schemas" / "crds" / "monitoring.coreos.com" / "podmonitor_v1.json"  # vendored
+PLACEHOLDERS = re.compile(r"example\.(com|org)|example-org|REPLACE_ME|CHANGEME|<owner>", re.I)
 
 
 def kubectl() -> str:
@@ -32,15 +32,33 @@ def kubectl() -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, dict]:
-    out = subprocess.run([kubectl(), "kustomize", str(PLATFORM)], check=True,
-                         capture_output=True, text=True, timeout=120).stdout
-    return {d["kind"]: d for d in yaml.safe_load_all(out) if d}
+def objects() -> list[dict]:
+    out = subprocess.run(
+        [kubectl(), "kustomize", str(PLATFORM)], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+@pytest.fixture(scope="module")
+def rendered(objects) -> dict[str, dict]:
+    """One object per kind; the NetworkPolicies under their names."""
+    out = {}
+    for d in objects:
+        key = d["metadata"]["name"] if d["kind"] == "NetworkPolicy" else d["kind"]
+        out[key] = d
+    return out
 
 
 def test_objects_and_schemas(rendered):
-    assert set(rendered) == {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget",
-                             "NetworkPolicy", "PodMonitor"}
+    assert set(rendered) == {
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "llm-gateway",
+        "llm-gateway-metrics",
+        "PodMonitor",
+    }
     for kind, obj in rendered.items():
         assert obj["metadata"]["namespace"] == "inference", kind
         if kind == "PodMonitor":
@@ -56,7 +74,10 @@ def test_deployment_is_restricted_and_wired(rendered):
     pod = spec["template"]["spec"]
     [c] = pod["containers"]
     assert spec["replicas"] == 2
-    assert c["image"] == "ghcr.io/example-org/llm-gateway:0.1.0"
+    kustomization = yaml.safe_load((PLATFORM / "kustomization.yaml").read_text())
+    [entry] = kustomization["images"]
+    assert c["image"] == f"{entry['newName']}:{entry['newTag']}"
+    assert re.fullmatch(r"ghcr\.io/[a-z0-9-]+/llm-gateway:[0-9A-Za-z._-]+", c["image"])
     assert spec["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "llm-gateway"
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == 10001
@@ -70,8 +91,11 @@ def test_deployment_is_restricted_and_wired(rendered):
     env = {e["name"]: e["value"] for e in c["env"]}
     mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    for var, source in (("GATEWAY_ROUTES_FILE", "configMap"), ("GATEWAY_API_KEYS_FILE", "secret"),
-                        ("GATEWAY_BACKEND_API_KEY_FILE", "secret")):
+    for var, source in (
+        ("GATEWAY_ROUTES_FILE", "configMap"),
+        ("GATEWAY_API_KEYS_FILE", "secret"),
+        ("GATEWAY_BACKEND_API_KEY_FILE", "secret"),
+    ):
         directory = str(Path(env[var]).parent)
         assert directory in mounts, var
         assert source in volumes[mounts[directory]], var
@@ -84,7 +108,7 @@ def test_deployment_is_restricted_and_wired(rendered):
     # The image's user matches the pod's (gateway/Dockerfile).
     dockerfile = (REPO / "gateway" / "Dockerfile").read_text()
     assert re.search(r"^USER 10001(:10001)?$", dockerfile, re.M)
-    assert re.search(r"^EXPOSE 8080$", dockerfile, re.M)
+    assert re.search(r"^EXPOSE 8080 9091$", dockerfile, re.M)
 
 
 def _overlay_models() -> dict[str, str]:
@@ -112,15 +136,63 @@ def test_routes_configmap_loads_in_the_gateway(rendered):
         assert route.url == expected[name], name
 
 
+def test_no_placeholder_image_in_platform():
+    out = subprocess.run(
+        [kubectl(), "kustomize", str(REPO / "platform")],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    images = re.findall(r"^\s*image:\s*(\S+)", out, re.M)
+    assert images and not [i for i in images if PLACEHOLDERS.search(i)]
+
+
+def _env(rendered) -> dict[str, str]:
+    [c] = rendered["Deployment"]["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e["value"] for e in c["env"]}
+
+
+def test_metrics_port_is_scraped_and_admits_only_prometheus(rendered):
+    [c] = rendered["Deployment"]["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert int(_env(rendered)["GATEWAY_METRICS_PORT"]) == ports["metrics"] != ports["http"]
+    [endpoint] = rendered["PodMonitor"]["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] == "metrics" and endpoint["path"] == "/metrics"
+    # The Service exposes the API port only.
+    assert [p["targetPort"] for p in rendered["Service"]["spec"]["ports"]] == ["http"]
+    api = rendered["llm-gateway"]["spec"]["ingress"]
+    assert [p["port"] for rule in api for p in rule["ports"]] == ["http"]
+    [rule] = rendered["llm-gateway-metrics"]["spec"]["ingress"]
+    assert [p["port"] for p in rule["ports"]] == ["metrics"]
+    [peer] = rule["from"]
+    # Both selectors in one peer: Prometheus pods (prometheus-operator's label) in the
+    # monitoring namespace, not every pod there.
+    assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+
+
+def test_backend_connections_recycled_inside_the_models_prestop(rendered):
+    env = _env(rendered)
+    base = yaml.safe_load((REPO / "base" / "deployment.yaml").read_text())
+    [vllm] = base["spec"]["template"]["spec"]["containers"]
+    pre_stop = vllm["lifecycle"]["preStop"]["sleep"]["seconds"]
+    lifetime = float(env["GATEWAY_BACKEND_MAX_LIFETIME"])
+    idle = float(env["GATEWAY_BACKEND_IDLE_TIMEOUT"])
+    assert idle <= lifetime and lifetime + 5 <= pre_stop
+
+
 def test_selectors_match(rendered):
     labels = rendered["Deployment"]["spec"]["template"]["metadata"]["labels"]
-    for kind in ("Service", "PodDisruptionBudget", "NetworkPolicy", "PodMonitor"):
+    for kind in ("Service", "PodDisruptionBudget", "llm-gateway", "llm-gateway-metrics", "PodMonitor"):
         spec = rendered[kind]["spec"]
         selector = spec.get("selector") or spec.get("podSelector")
         selector = selector.get("matchLabels", selector)
         assert selector and all(labels.get(k) == v for k, v in selector.items()), kind
     # Egress reaches the model pods on the vLLM port.
-    egress = rendered["NetworkPolicy"]["spec"]["egress"]
-    assert any(rule["to"][0].get("podSelector", {}).get("matchLabels") ==
-               {"app.kubernetes.io/name": "vllm"} and rule["ports"][0]["port"] == 8000
-               for rule in egress)
+    egress = rendered["llm-gateway"]["spec"]["egress"]
+    assert any(
+        rule["to"][0].get("podSelector", {}).get("matchLabels") == {"app.kubernetes.io/name": "vllm"}
+        and rule["ports"][0]["port"] == 8000
+        for rule in egress
+    )

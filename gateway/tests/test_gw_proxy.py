@@ -11,8 +11,15 @@ import pytest
 from openai import AsyncOpenAI
 
 from gw_support import (  # noqa: F401 (fixtures: backends, gateway)
-    backends, gateway,
-    BACKEND_KEY, CLIENT_KEY, MODEL_A, MODEL_B, MODEL_DOWN, MODEL_SLOW, OTHER_CLIENT_KEY,
+    BACKEND_KEY,
+    CLIENT_KEY,
+    MODEL_A,
+    MODEL_B,
+    MODEL_DOWN,
+    MODEL_SLOW,
+    OTHER_CLIENT_KEY,
+    backends,
+    gateway,
     wait_event,
 )
 
@@ -35,8 +42,7 @@ def assert_openai_error(body: dict, code: str) -> dict:
 async def test_chat_completion_routed_to_each_model(gateway):
     async with client(gateway) as c:
         for model in (MODEL_A, MODEL_B):
-            out = await c.chat.completions.create(
-                model=model, messages=[{"role": "user", "content": "hi"}])
+            out = await c.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
             assert out.model == model
             assert out.choices[0].message.content == f"hello from {model}"
     a, b = gateway.backends[MODEL_A], gateway.backends[MODEL_B]
@@ -64,7 +70,8 @@ async def test_stream_first_chunk_arrives_before_backend_finishes(gateway):
     backend = gateway.backends[MODEL_A]
     async with client(gateway) as c:
         stream = await c.chat.completions.create(
-            model=MODEL_A, messages=[{"role": "user", "content": "hi"}], stream=True)
+            model=MODEL_A, messages=[{"role": "user", "content": "hi"}], stream=True
+        )
         # The backend holds the rest of the stream until `release` is set, which only
         # happens below: a buffering gateway would time out here.
         first = await asyncio.wait_for(stream.__anext__(), 5)
@@ -82,15 +89,23 @@ async def test_sse_bytes_pass_through_unchanged(gateway):
     backend = gateway.backends[MODEL_B]
     backend.release.set()
     async with aiohttp.ClientSession() as s:
-        async with s.post(f"{gateway.base_url}/chat/completions",
-                          headers={"Authorization": f"Bearer {CLIENT_KEY}"},
-                          json={"model": MODEL_B, "stream": True, "messages": []}) as r:
+        async with s.post(
+            f"{gateway.base_url}/chat/completions",
+            headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+            json={"model": MODEL_B, "stream": True, "messages": []},
+        ) as r:
             assert r.status == 200
             assert r.headers["Content-Type"].startswith("text/event-stream")
             body = await r.read()
-    expected = b"".join([backend._chunk(0, "first "), backend._chunk(1, "second "),
-                         backend._chunk(2, "third"), backend._chunk(3, "", "stop"),
-                         b"data: [DONE]\n\n"])
+    expected = b"".join(
+        [
+            backend._chunk(0, "first "),
+            backend._chunk(1, "second "),
+            backend._chunk(2, "third"),
+            backend._chunk(3, "", "stop"),
+            b"data: [DONE]\n\n",
+        ]
+    )
     assert body == expected
 
 
@@ -127,10 +142,14 @@ async def test_bad_or_missing_key_is_401(gateway):
         with pytest.raises(openai.AuthenticationError):
             await c.models.list()
     async with aiohttp.ClientSession() as s:
-        for headers in ({}, {"Authorization": f"Basic {CLIENT_KEY}"},
-                        {"Authorization": f"Bearer {CLIENT_KEY}x"}):
-            async with s.post(f"{gateway.base_url}/chat/completions", headers=headers,
-                              json={"model": MODEL_A}) as r:
+        for headers in (
+            {},
+            {"Authorization": f"Basic {CLIENT_KEY}"},
+            {"Authorization": f"Bearer {CLIENT_KEY}x"},
+        ):
+            async with s.post(
+                f"{gateway.base_url}/chat/completions", headers=headers, json={"model": MODEL_A}
+            ) as r:
                 assert r.status == 401
                 assert_openai_error(await r.json(), "invalid_api_key")
         # Probes and metrics stay open.
@@ -144,8 +163,7 @@ async def test_bad_or_missing_key_is_401(gateway):
 async def test_backend_down_is_503(gateway):
     async with client(gateway) as c:
         with pytest.raises(openai.InternalServerError) as exc:
-            await asyncio.wait_for(
-                c.chat.completions.create(model=MODEL_DOWN, messages=[]), 10)
+            await asyncio.wait_for(c.chat.completions.create(model=MODEL_DOWN, messages=[]), 10)
     assert exc.value.status_code == 503
     err = assert_openai_error(exc.value.response.json(), "backend_unavailable")
     assert err["type"] == "server_error"
@@ -156,8 +174,7 @@ async def test_backend_read_timeout_is_504(gateway):
     slow.hang.set()  # accepts the request, never answers; the route's read_timeout is 0.3 s
     async with client(gateway) as c:
         with pytest.raises(openai.APIStatusError) as exc:
-            await asyncio.wait_for(
-                c.chat.completions.create(model=MODEL_SLOW, messages=[]), 10)
+            await asyncio.wait_for(c.chat.completions.create(model=MODEL_SLOW, messages=[]), 10)
     assert exc.value.status_code == 504
     assert_openai_error(exc.value.response.json(), "backend_timeout")
 
@@ -165,13 +182,15 @@ async def test_backend_read_timeout_is_504(gateway):
 async def test_read_timeout_mid_stream_ends_with_sse_error(gateway):
     slow = gateway.backends[MODEL_SLOW]  # read_timeout 0.3 s; sends one chunk, then waits
     async with aiohttp.ClientSession() as s:
-        async with s.post(f"{gateway.base_url}/chat/completions",
-                          headers={"Authorization": f"Bearer {CLIENT_KEY}"},
-                          json={"model": MODEL_SLOW, "stream": True}) as r:
+        async with s.post(
+            f"{gateway.base_url}/chat/completions",
+            headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+            json={"model": MODEL_SLOW, "stream": True},
+        ) as r:
             assert r.status == 200
             body = await asyncio.wait_for(r.read(), 5)
     assert body.startswith(slow._chunk(0, "first "))
-    assert b'"code": "backend_timeout"' in body
+    assert b'"code":"backend_timeout"' in body
     await wait_event(slow.cancelled, "backend to see the upstream connection close")
 
 
@@ -190,7 +209,8 @@ async def test_client_disconnect_cancels_upstream(gateway):
     backend = gateway.backends[MODEL_A]
     async with client(gateway) as c:
         stream = await c.chat.completions.create(
-            model=MODEL_A, messages=[{"role": "user", "content": "hi"}], stream=True)
+            model=MODEL_A, messages=[{"role": "user", "content": "hi"}], stream=True
+        )
         first = await asyncio.wait_for(stream.__anext__(), 5)
         assert first.choices[0].delta.content == "first "
         await stream.close()  # the client goes away mid-stream
@@ -205,9 +225,13 @@ async def test_client_disconnect_while_backend_silent(gateway):
     backend = gateway.backends[MODEL_A]
     backend.hang.set()
     async with aiohttp.ClientSession() as s:
-        task = asyncio.create_task(s.post(
-            f"{gateway.base_url}/chat/completions",
-            headers={"Authorization": f"Bearer {CLIENT_KEY}"}, json={"model": MODEL_A}))
+        task = asyncio.create_task(
+            s.post(
+                f"{gateway.base_url}/chat/completions",
+                headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+                json={"model": MODEL_A},
+            )
+        )
         await wait_event(backend.received, "backend to receive the request")
         task.cancel()  # closes the client's connection to the gateway
         with pytest.raises(asyncio.CancelledError):
@@ -220,13 +244,15 @@ async def test_mid_stream_backend_failure_ends_with_sse_error(gateway):
     backend.fail_mid_stream = True
     backend.release.set()
     async with aiohttp.ClientSession() as s:
-        async with s.post(f"{gateway.base_url}/chat/completions",
-                          headers={"Authorization": f"Bearer {CLIENT_KEY}"},
-                          json={"model": MODEL_A, "stream": True}) as r:
+        async with s.post(
+            f"{gateway.base_url}/chat/completions",
+            headers={"Authorization": f"Bearer {CLIENT_KEY}"},
+            json={"model": MODEL_A, "stream": True},
+        ) as r:
             assert r.status == 200
             body = await r.read()
     assert body.startswith(backend._chunk(0, "first "))
-    assert b'"code": "backend_stream_error"' in body
+    assert b'"code":"backend_stream_error"' in body
 
 
 async def test_bad_requests_are_400_and_413(gateway):
@@ -239,8 +265,11 @@ async def test_bad_requests_are_400_and_413(gateway):
             (b'{"model": 3}', "missing_model"),
         ]
         for body, code in cases:
-            async with s.post(f"{gateway.base_url}/chat/completions", data=body,
-                              headers={**auth, "Content-Type": "application/json"}) as r:
+            async with s.post(
+                f"{gateway.base_url}/chat/completions",
+                data=body,
+                headers={**auth, "Content-Type": "application/json"},
+            ) as r:
                 assert r.status == 400, body
                 assert_openai_error(await r.json(), code)
         big = b'{"model": "%s", "prompt": "%s"}' % (MODEL_A.encode(), b"x" * (70 * 1024))
@@ -261,10 +290,10 @@ async def test_metrics_have_bounded_model_label(gateway):
     async with aiohttp.ClientSession() as s:
         async with s.get(f"{gateway.url}/metrics") as r:
             text = await r.text()
-    assert ('llm_gateway_requests_total{endpoint="chat_completions",model="org/model-a",'
-            'status="200"} 1.0') in text
-    assert ('llm_gateway_errors_total{code="model_not_found",model="unknown",status="404"} 1.0'
-            in text)
+    assert (
+        'llm_gateway_requests_total{endpoint="chat_completions",model="org/model-a",status="200"} 1.0'
+    ) in text
+    assert 'llm_gateway_errors_total{code="model_not_found",model="unknown",status="404"} 1.0' in text
     assert "attacker" not in text
     assert 'llm_gateway_requests_in_flight{model="org/model-a"} 0.0' in text
     assert "llm_gateway_request_duration_seconds_bucket" in text
@@ -272,20 +301,22 @@ async def test_metrics_have_bounded_model_label(gateway):
 
 async def test_access_log_is_json_without_prompt(gateway, caplog):
     import logging
+
     caplog.set_level(logging.INFO, logger="llm_gateway.access")
     secret_prompt = "my-very-private-prompt-text"
     async with client(gateway) as c:
-        await c.chat.completions.create(
-            model=MODEL_A, messages=[{"role": "user", "content": secret_prompt}])
+        await c.chat.completions.create(model=MODEL_A, messages=[{"role": "user", "content": secret_prompt}])
     records = [r for r in caplog.records if r.name == "llm_gateway.access"]
     assert len(records) == 1
     rec = records[0]
     assert rec.model == MODEL_A and rec.status == 200 and rec.method == "POST"
     assert rec.key_id and CLIENT_KEY not in str(rec.__dict__)
     from llm_gateway.logs import JsonFormatter
+
     line = JsonFormatter().format(rec)
     assert secret_prompt not in line
     import json
+
     assert json.loads(line)["path"] == "/v1/chat/completions"
 
 
@@ -293,10 +324,11 @@ async def test_request_id_is_kept_forwarded_and_sanitised(gateway):
     backend = gateway.backends[MODEL_A]
     async with aiohttp.ClientSession() as s:
         for sent, kept in (("req-123.abc", True), ("x" * 200, False), ("a b", False)):
-            async with s.post(f"{gateway.base_url}/embeddings",
-                              headers={"Authorization": f"Bearer {CLIENT_KEY}",
-                                       "X-Request-Id": sent},
-                              json={"model": MODEL_A, "input": "x"}) as r:
+            async with s.post(
+                f"{gateway.base_url}/embeddings",
+                headers={"Authorization": f"Bearer {CLIENT_KEY}", "X-Request-Id": sent},
+                json={"model": MODEL_A, "input": "x"},
+            ) as r:
                 assert r.status == 200
                 got = r.headers["X-Request-Id"]
             assert backend.requests[-1]["headers"]["X-Request-Id"] == got
