@@ -116,9 +116,11 @@ def test_failed_download_is_one_finding_per_kind_and_ignorable(cli, empty_repo, 
     assert result.exit_code == exitcodes.OK, result.stdout
 
 
-def test_cached_download_is_used_offline(cli, empty_repo, schemas_dir):
+def test_cached_download_is_used_offline(cli, empty_repo, schemas_dir, monkeypatch):
     url = "https://schemas.example.com/keda.sh/scaledobject_v1alpha1.json"
     set_locations(empty_repo, ["https://schemas.example.com/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"])
+    # The repository's own cache folder (the test session points LLMFLEET_CACHE_DIR elsewhere).
+    monkeypatch.delenv("LLMFLEET_CACHE_DIR", raising=False)
     cache = empty_repo / ".llmfleet-cache" / "schemas"
     cache.mkdir(parents=True)
     shutil.copy(schemas_dir / "crds" / "keda.sh" / "scaledobject_v1alpha1.json",

@@ -106,8 +106,10 @@ FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
                               ("error", "small2", "PodMonitor", "small2-server", "/spec/selector"),
                               ("error", "small2", "ScaledObject", "small2-extra", "/spec/scaleTargetRef")},
     # The gateway's default lifetime (10 s) + 5 s: 5 s and no preStop are too short; a
-    # lifetime of "10s" is no number to the gateway.
+    # lifetime of "10s" is no number to the gateway, and an idle timeout above the lifetime
+    # stops it at start.
     "gateway-backend-lifetime": {
+        ("error", "platform", "Deployment", "idle-gateway", f"{C0}/env/2/value"),
         ("error", "short", "Deployment", "short-server", f"{C0}/lifecycle/preStop/sleep/seconds"),
         ("error", "none", "Deployment", "none-server", C0),
         ("error", "platform", "Deployment", "typo-gateway", f"{C0}/env/1/value")},

@@ -28,8 +28,21 @@ from llmfleet.model.workloads import Container
 
 GATEWAY_MARKER = "GATEWAY_ROUTES_FILE"
 LIFETIME_ENV = "GATEWAY_BACKEND_MAX_LIFETIME"
-#: The gateway's own default (gateway/llm_gateway/config.py).
+IDLE_ENV = "GATEWAY_BACKEND_IDLE_TIMEOUT"
+#: The gateway's own defaults (gateway/llm_gateway/config.py).
 DEFAULT_LIFETIME_S = 10.0
+DEFAULT_IDLE_S = 4.0
+
+
+def _seconds(raw: object, default: float) -> float | None:
+    """The setting in seconds (its default when unset); None when the gateway would refuse it."""
+    if raw is None:
+        return default
+    try:
+        value = float(str(raw))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _env(container: Container) -> dict[str, tuple[int, object]]:
@@ -61,7 +74,8 @@ def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
 
     Failing (the model's ``.../lifecycle/preStop/sleep/seconds``): the same gateway in front of
     a model with ``preStop: {sleep: {seconds: 5}}``; or (the gateway's
-    ``.../env/N/value``) a lifetime that is not a number of seconds.
+    ``.../env/N/value``) a lifetime that is not a number of seconds, or an idle timeout
+    longer than the lifetime (the gateway refuses both at start).
     """
     margin = options["propagation-seconds"]
     gateways = []
@@ -72,18 +86,23 @@ def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
                     env = _env(container)
                     if GATEWAY_MARKER not in env:
                         continue
-                    index, raw = env.get(LIFETIME_ENV, (None, None))
-                    lifetime = DEFAULT_LIFETIME_S
-                    if raw is not None:
-                        try:
-                            lifetime = float(str(raw))
-                        except ValueError:
-                            lifetime = math.nan
-                        if not math.isfinite(lifetime) or lifetime <= 0:
+                    settings = {}
+                    for variable, default in ((LIFETIME_ENV, DEFAULT_LIFETIME_S), (IDLE_ENV, DEFAULT_IDLE_S)):
+                        index, raw = env.get(variable, (None, None))
+                        settings[variable] = _seconds(raw, default)
+                        if settings[variable] is None:
                             yield Problem(workload.resource, f"{container.path}/env/{index}/value",
-                                          f"{LIFETIME_ENV} is {raw!r}, not a positive number of "
+                                          f"{variable} is {raw!r}, not a positive number of "
                                           "seconds: the gateway refuses to start")
-                            continue
+                    lifetime, idle = settings[LIFETIME_ENV], settings[IDLE_ENV]
+                    if lifetime is None:
+                        continue
+                    if idle is not None and idle > lifetime:
+                        index = env.get(IDLE_ENV, env.get(LIFETIME_ENV, (None, None)))[0]
+                        where = f"{container.path}/env/{index}/value" if index is not None else container.path
+                        yield Problem(workload.resource, where,
+                                      f"{IDLE_ENV} ({idle:g} s) is longer than {LIFETIME_ENV} "
+                                      f"({lifetime:g} s): the gateway refuses to start")
                     gateways.append((workload.resource, container.name, lifetime))
     if not gateways:
         return
