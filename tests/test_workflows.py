@@ -130,14 +130,39 @@ def _writes(job: dict) -> list[str]:
     return [k for k, v in (perms or {}).items() if v == "write"]
 
 
+#: Events whose code is reviewed and merged (a push to main or a tag, or a maintainer's
+#: manual run of such a ref): only there may a job that runs the repository's code publish.
+TRUSTED_EVENTS = {"push", "workflow_dispatch"}
+PUBLISH_REFS = {"main", "v*"}
+
+
+def _events(wf: dict) -> dict:
+    # PyYAML reads the key `on` as the boolean True.
+    on = wf.get("on", wf.get(True))
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on or {})
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_no_job_that_runs_repository_code_holds_a_write_token(path):
+def test_no_job_that_runs_untrusted_code_holds_a_write_token(path):
+    """A workflow that pull requests trigger never holds a write token while it runs their
+    code; one that writes while running the repository's code (publishing the gateway image)
+    runs only on pushes to main and version tags, never on a pull request."""
     wf = load(path)
     assert wf.get("permissions") == {}, f"{path.name}: workflow-level permissions must be {{}}"
+    events = _events(wf)
     for job_id, job in wf["jobs"].items():
         assert "permissions" in job, f"{path.name}:{job_id}: no explicit permissions"
-        if _runs_repository_code(job):
-            assert not _writes(job), f"{path.name}:{job_id} runs the checked-out code with {_writes(job)}"
+        if not (_runs_repository_code(job) and _writes(job)):
+            continue
+        assert set(events) <= TRUSTED_EVENTS, \
+            f"{path.name}:{job_id} runs the checked-out code with {_writes(job)} on {sorted(events)}"
+        push = events.get("push") or {}
+        refs = set(push.get("branches", [])) | set(push.get("tags", []))
+        assert refs and refs <= PUBLISH_REFS, f"{path.name}:{job_id} publishes from {sorted(refs)}"
 
 
 def test_writing_jobs_only_read_artifacts():
