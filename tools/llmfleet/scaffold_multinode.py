@@ -99,9 +99,14 @@ def cache_size(weights_gib: float) -> str:
 
 
 def _pod_fits_a_shape(sc: Scaffold, b: MultinodeBase, catalog_shapes: node_shapes.Catalog) -> bool:
+    """base-multinode's pod fits a node of the class with enough GPUs on every cloud (or
+    cluster) that has one: the overlay must schedule wherever the class is rented."""
     s = sc.plan.sizing
-    return any(shape.gpus >= s.tp and shape.fits(s.tp, b.cpu_request, b.memory, catalog_shapes.headroom)
-               for shape in catalog_shapes.of_class(s.gpu.name))
+    candidates = [shape for shape in catalog_shapes.of_class(s.gpu.name) if shape.gpus >= s.tp]
+    clouds = {shape.cloud for shape in candidates}
+    return bool(clouds) and all(
+        any(shape.fits(s.tp, b.cpu_request, b.memory, catalog_shapes.headroom)
+            for shape in candidates if shape.cloud == cloud) for cloud in clouds)
 
 
 def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:

@@ -22,9 +22,9 @@ from llmfleet.scaffold import NewModelOptions, run_new_model
                                              "cheapest that fits.")
 @click.option("--tp", type=int, help="Pin the tensor-parallel size (1, 2, 4, 8): GPUs per pod, or per "
                                      "node with --nodes.")
-@click.option("--nodes", type=click.IntRange(1, MAX_NODES), metavar="N",
-              help="Nodes per replica (pipeline parallel across them, a LeaderWorkerSet group); "
-                   "default: 1, or more when no single node holds the model.")
+@click.option("--nodes", type=int, metavar="N",
+              help=f"Nodes per replica, 1-{MAX_NODES} (pipeline parallel across them, a "
+                   "LeaderWorkerSet group); default: 1, or more when no single node holds the model.")
 @click.option("--dtype", type=click.Choice(DTYPES), help="vLLM's --dtype; default auto, refusing a "
               "GPU where vLLM would refuse the model's dtype or fall back to float32.")
 @click.option("--served-model-name", metavar="NAME", help="The name clients, the gateway and the "
