@@ -22,6 +22,7 @@ vLLM 0.33.0 (docs/reference/vllm-versions.md §6.1-6.2, read from the 0.33.0 whe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from llmfleet.model import catalog
@@ -131,3 +132,24 @@ def resolve(model: ModelSpec, gpu: GpuClass, requested: str | None = "auto",
                    f"(get_supported_act_dtypes, checked in vllm/config/vllm.py), not float32"
                    + (f"; {fallback}" if fallback else ""))
     return Resolution(asked, served, refused, fallback)
+
+
+#: model_type of families vLLM keys dtype checks on, recognised from a Hugging Face id when
+#: the model is outside the catalog (the catalog and config.json say it exactly):
+#: ``gemma-2-*`` is Gemma 2 (``gemma-2b`` is Gemma 1), ``gemma-3-1b`` is ``gemma3_text``, the
+#: larger Gemma 3 are ``gemma3`` (``gemma-3n`` is another family), ``GLM-4-*-0414`` and
+#: ``GLM-Z1-*-0414`` are ``glm4`` (``glm-4-9b-chat`` is ``chatglm``, ``GLM-4.5`` ``glm4_moe``).
+_NAME_TYPES = (
+    (re.compile(r"(^|[/_-])gemma-?2-", re.IGNORECASE), "gemma2"),
+    (re.compile(r"(^|[/_-])gemma-?3-1b", re.IGNORECASE), "gemma3_text"),
+    (re.compile(r"(^|[/_-])gemma-?3-(?!n)", re.IGNORECASE), "gemma3"),
+    (re.compile(r"(^|[/_-])glm-(4|z1)-.*0414", re.IGNORECASE), "glm4"),
+)
+
+
+def model_type_from_name(model_id: str) -> str | None:
+    """The model_type a Hugging Face id names, for the families above; None otherwise."""
+    for pattern, model_type in _NAME_TYPES:
+        if pattern.search(model_id or ""):
+            return model_type
+    return None
