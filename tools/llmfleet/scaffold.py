@@ -716,7 +716,7 @@ def describe_cost(sc: Scaffold) -> list[str]:
         hour = replicas * gpus * s.gpu.price_per_hour
         lines.append(f"cost {label}   {replicas} replica{'s' if replicas != 1 else ''}: "
                      f"{cost.money(hour)}/h, {cost.per_day_arithmetic(replicas, gpus, s.gpu)}")
-    lines.append(f"price      {s.gpu.name} {cost.money(s.gpu.price_per_hour)}/GPU-hour, {s.gpu.price_note}"
+    lines.append(f"price      {s.gpu.name} {cost.price(s.gpu.price_per_hour)}/GPU-hour, {s.gpu.price_note}"
                  + (f"; spot {cost.money(s.gpu.spot_price_per_hour)}/GPU-hour ({s.gpu.spot_price_source})"
                     if s.gpu.spot_price_per_hour is not None else ""))
     lines.append(f"quota      up to {sc.max_replicas} x {gpus} = {sc.max_replicas * gpus} GPUs at max replicas "
