@@ -323,10 +323,10 @@ def fit_numbers(message: str) -> tuple[float, float, float, float, float]:
 
 
 @pytest.mark.parametrize("model_id, kwargs", [
-    ("meta-llama/Llama-3.1-70B-Instruct", dict(gpu="l4", tp=1)),              # pinned, length fitted
-    ("meta-llama/Llama-3.1-70B-Instruct", dict(gpu="l4", tp=2, max_model_len=8192)),
-    ("meta-llama/Llama-3.1-8B-Instruct", dict(gpu="t4", tp=1)),
-    ("google/gemma-2-9b-it", dict(gpu="l4", tp=1, max_model_len=8192)),
+    ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 1}),              # pinned, length fitted
+    ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 2, "max_model_len": 8192}),
+    ("meta-llama/Llama-3.1-8B-Instruct", {"gpu": "t4", "tp": 1}),
+    ("google/gemma-2-9b-it", {"gpu": "l4", "tp": 1, "max_model_len": 8192}),
 ])
 def test_the_refusal_message_is_the_decision(model_id, kwargs):
     """One arithmetic: the numbers in the message add up, and say "short" only when short."""

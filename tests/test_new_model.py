@@ -490,9 +490,11 @@ def test_dry_run_exits_like_the_real_run(cli, repo, case, args):
         assert real.exit_code == 2 and dry.stderr == real.stderr
     else:
         # The same findings decide both: the check's error lines are the same.
-        errors = lambda text: sorted(line for line in text.splitlines() if ": error: " in line
-                                     and "llmfleet: error" not in line)
-        assert errors(dry.stderr) == errors(real.stderr)
+        assert check_errors(dry.stderr) == check_errors(real.stderr)
+
+
+def check_errors(text: str) -> list[str]:
+    return sorted(line for line in text.splitlines() if ": error: " in line and "llmfleet: error" not in line)
 
 
 # -- multi-node ------------------------------------------------------------------------------------

@@ -531,9 +531,10 @@ def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
                        f" ({money(c.per_hour_max)}/h)")
         if c.pricing == "on-demand":
             spot_min, spot_max = c.spot_per_day(c.min_replicas), c.spot_per_day(c.max_replicas)
+            spot_hour = c.gpu.spot_price_per_hour
             out.append(f"  spot: {money(spot_min)}/day at min, {money(spot_max)}/day at max "
-                       f"({money(c.gpu.spot_price_per_hour)}/GPU-hour, {c.gpu.spot_price_source})"
-                       if spot_min is not None and spot_max is not None else
+                       f"({price(spot_hour)}/GPU-hour, {c.gpu.spot_price_source})"
+                       if spot_min is not None and spot_max is not None and spot_hour is not None else
                        "  spot: no sourced spot price for this class")
         out.append(_capacity_text(c, api))
         out += _break_even_text(c, api, requests_per_day)

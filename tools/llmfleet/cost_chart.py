@@ -42,7 +42,7 @@ LABEL_OFFSETS = [(int(r * fx), int(r * fy)) for r in (14, 30, 55, 90, 140, 200)
 def overlay_styles(count: int) -> list[tuple[Any, Any]]:
     """(colour, line style) per overlay: both distinct across the overlays."""
     from matplotlib import colormaps
-    palette = list(colormaps["tab10"].colors)
+    palette: list[Any] = list(getattr(colormaps["tab10"], "colors", ()))
     if count > len(palette):
         palette += [colormaps["hsv"](i / count) for i in range(count - len(palette))]
     styles = list(LINESTYLES)
@@ -134,8 +134,7 @@ def build(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float) ->
     for index, (c, (colour, style), (xs, ys, capped)) in enumerate(zip(costs, styles, drawn)):
         y_values += ys
         # Overlays that cost the same (within 3 %, a pixel on this scale) lie on one line: each
-        # earlier one is drawn wider, a halo
-        # around the later ones, so no line hides another.
+        # earlier one is drawn wider, a halo around the later ones, so no line hides another.
         same = sum(1 for later in drawn[index + 1:] if math.isclose(later[1][0], ys[0], rel_tol=0.03))
         ax.plot(xs, ys, color=colour, linestyle=style, linewidth=LINE_WIDTH + 2.5 * same,
                 label=_legend_label(c, api), gid=f"overlay:{c.name}", zorder=2 + index)

@@ -110,8 +110,12 @@ def _pod_fits_a_shape(sc: Scaffold, b: MultinodeBase, catalog_shapes: node_shape
 
 
 def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
-    from llmfleet.scaffold import (CPU_LIMIT_PER_GPU, CPU_REQUEST_PER_GPU, MEMORY_GIB_PER_GPU,
-                                   MEMORY_GIB_PER_GPU_BY_CLASS)
+    from llmfleet.scaffold import (
+        CPU_LIMIT_PER_GPU,
+        CPU_REQUEST_PER_GPU,
+        MEMORY_GIB_PER_GPU,
+        MEMORY_GIB_PER_GPU_BY_CLASS,
+    )
     s = sc.plan.sizing
     memory = MEMORY_GIB_PER_GPU_BY_CLASS.get(s.gpu.name, MEMORY_GIB_PER_GPU) * s.tp
     return CPU_REQUEST_PER_GPU * s.tp, CPU_LIMIT_PER_GPU * s.tp, memory
@@ -174,8 +178,8 @@ def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> s
 
 
 def _serve(sc: Scaffold) -> str:
-    from llmfleet.scaffold import _dtype_lines, _format, _kv_formula, _scalar
     from llmfleet.model import sizing
+    from llmfleet.scaffold import _dtype_lines, _format, _kv_formula, _scalar
     p = sc.plan
     s = p.sizing
     m = sc.model
@@ -202,7 +206,7 @@ def _serve(sc: Scaffold) -> str:
         f"#   = nvidia.com/gpu per pod ({s.tp}, patch-gpu-count.yaml) x pods per group (size {s.pp})",
         f"tensor-parallel-size: {s.tp}",
         f"pipeline-parallel-size: {s.pp}",
-        f"# Sizing (llmfleet new-model; docs/reference/vllm-0.33.md §4, docs/reference/vllm-multinode.md §9)",
+        "# Sizing (llmfleet new-model; docs/reference/vllm-0.33.md §4, docs/reference/vllm-multinode.md §9)",
         f"# per GPU on {s.pp} nodes x {s.tp} x {s.gpu.name} ({s.gpu.memory_gib:g} GiB visible):",
         f"#   {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} = {gib(s.budget_bytes_per_gpu):.2f} GiB for "
         f"vLLM; weights {m.params / 1e9:.2f} B in {_format(s)} = {gib(s.weights_bytes):.2f} GiB,",

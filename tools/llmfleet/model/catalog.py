@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -125,7 +125,7 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def price_basis() -> str:
     """What every price_per_hour of gpus.yaml is (one basis for all classes)."""
     return str(_load_yaml("gpus.yaml").get("price_basis") or "on demand").strip()
@@ -158,7 +158,7 @@ def gpus() -> dict[str, GpuClass]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def float16_refusals() -> dict[str, str]:
     """model_type -> the reason vLLM 0.33 gives for refusing float16 (models.yaml)."""
     raw = (_load_yaml("models.yaml").get("float16_refused") or {}).get("model_types") or {}

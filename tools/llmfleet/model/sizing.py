@@ -519,7 +519,7 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
         elif requested == "auto" and r.served == "float32" and checkpoint != "float32":
             excluded[g.name] = f"{r.fallback}; pass --dtype float32 to accept that"
         elif not gpu and requested == "auto" and not g.bf16 and checkpoint == "bfloat16":
-            excluded[g.name] = (f"no bfloat16: the bf16 checkpoint would be cast to float16, which "
+            excluded[g.name] = ("no bfloat16: the bf16 checkpoint would be cast to float16, which "
                                 "can overflow (pin --gpu to accept)")
         else:
             usable.append((g, r.served))
