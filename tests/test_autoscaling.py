@@ -81,8 +81,9 @@ def _overlay_sizing(overlay: Path):
     gpu = next(c.rsplit("/gpu-", 1)[1] for c in kustomization["components"] if "/gpu-" in c)
     model = catalog.resolve_model(serve["model"], None, None)
     s = sizing.size(model, catalog.get_gpu(gpu), serve.get("tensor-parallel-size", 1),
-                    serve.get("quantization"), serve.get("kv-cache-dtype", "auto"),
-                    serve.get("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION))
+                    serve.get("quantization") or model.quantization, serve.get("kv-cache-dtype", "auto"),
+                    serve.get("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION),
+                    serve.get("pipeline-parallel-size", 1))
     return serve, s
 
 
