@@ -567,3 +567,20 @@ def test_base_defaults_are_read_from_the_repository(repo):
     probe = deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
     assert (d.startup_failures, d.probe_period_s) == (probe["failureThreshold"], probe["periodSeconds"])
     assert scaffold.base_defaults(repo / "nowhere") == scaffold.BaseDefaults()
+
+
+@pytest.mark.parametrize("model, gpu, bound", [("Qwen/Qwen2.5-7B-Instruct", "l4", 47),
+                                               ("meta-llama/Llama-3.1-405B-Instruct", "h100-80gb", 44)])
+def test_name_bound_from_the_render_and_without_a_renderer(repo, monkeypatch, model, gpu, bound):
+    """The bound comes from the objects the overlay renders; without kustomize, the same
+    figure from the known object names."""
+    from llmfleet import render
+    from llmfleet.errors import ToolError
+    options = NewModelOptions(model, gpu=gpu, name="x", served_model_name="x")
+    assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound
+
+    def missing():
+        raise ToolError("kustomize", "not found")
+
+    monkeypatch.setattr(render, "find_renderer", missing)
+    assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound

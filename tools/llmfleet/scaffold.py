@@ -685,6 +685,11 @@ def name_limit(sc: Scaffold, root: Path) -> tuple[int, str]:
     from llmfleet.render import render
     fallback = (MAX_NAME, f"the ScaledObject {sc.name}-server must leave room for KEDA's HPA "
                           f"keda-hpa-{sc.name}-server (63)")
+    if sc.multinode:
+        worker = f"-group-{max(0, sc.max_replicas - 1)}"
+        fallback = (object_names.STATEFULSET_MAX - len(worker),
+                    f"the worker StatefulSet {sc.name}{worker} may have at most "
+                    f"{object_names.STATEFULSET_MAX} characters (controller-revision-hash label)")
     with tempfile.TemporaryDirectory(prefix="llmfleet-new-model-") as tmp:
         folder = Path(tmp) / sc.name
         folder.mkdir()
