@@ -6,6 +6,8 @@ The reference numbers are literals copied from docs/reference/vllm-0.33.md §4.3
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 
@@ -161,19 +163,35 @@ def test_uneven_pipeline_split_sizes_the_largest_stage():
 
 def test_gpu_catalog():
     gpus = catalog.gpus()
-    assert list(gpus) == ["t4", "l4", "a100-40gb", "a100-80gb", "h100-80gb"]
-    expected_support = {"t4": (False, False), "l4": (True, True), "a100-40gb": (True, False),
-                        "a100-80gb": (True, False), "h100-80gb": (True, True)}
-    nominal = {"t4": 16, "l4": 24, "a100-40gb": 40, "a100-80gb": 80, "h100-80gb": 80}
+    assert list(gpus) == ["t4", "l4", "a10g-24gb", "l40s", "a100-40gb", "a100-80gb", "h100-80gb",
+                          "h200-141gb", "b200"]
+    expected_support = {"t4": (False, False), "l4": (True, True), "a10g-24gb": (True, False),
+                        "l40s": (True, True), "a100-40gb": (True, False), "a100-80gb": (True, False),
+                        "h100-80gb": (True, True), "h200-141gb": (True, True), "b200": (True, True)}
+    nominal = {"t4": 16, "l4": 24, "a10g-24gb": 24, "l40s": 48, "a100-40gb": 40, "a100-80gb": 80,
+               "h100-80gb": 80, "h200-141gb": 141, "b200": 192}
     for name, gpu in gpus.items():
         assert (gpu.bf16, gpu.fp8) == expected_support[name]
+        # vLLM serves bfloat16 from compute capability 8.0 (docs/reference/vllm-versions.md §6.2).
+        assert gpu.capability is not None and gpu.bf16 == (gpu.capability >= 8.0), name
         assert gpu.label_value == name and gpu.component == f"components/gpu-{name}"
         # As the device reports it: a little under the marketing size in GB and GiB.
         assert 0.9 * nominal[name] < gpu.memory_gib < nominal[name], name
         assert gpu.memory_source and gpu.price_source and gpu.price_per_hour > 0
-    assert gpus["l4"].price_per_hour == 0.70 and gpus["t4"].price_per_hour == 0.35
-    assert gpus["a100-80gb"].price_per_hour == 3.25 and gpus["a100-40gb"].price_per_hour == 3.00
-    assert "runpod" in gpus["h100-80gb"].price_source.lower()
+        assert gpu.memory_bandwidth_gbps and gpu.bf16_tflops
+        # One basis: every price is on demand, from a dated price list, for a named instance.
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", gpu.price_date), name
+        assert gpu.price_instance and "aws price list" in gpu.price_source.lower(), name
+        assert "spot" not in gpu.price_note.lower() and gpu.price_note.startswith("on demand"), name
+    assert "on demand" in catalog.price_basis()
+    # Per GPU = instance price / GPUs, as the sources give them.
+    assert gpus["t4"].price_per_hour == 0.526 and gpus["l4"].price_per_hour == 0.8048
+    assert gpus["h100-80gb"].price_per_hour == pytest.approx(55.04 / 8)
+    assert gpus["a100-40gb"].price_per_hour == pytest.approx(21.957642 / 8, abs=1e-4)
+    assert gpus["b200"].price_per_hour == pytest.approx(113.9328 / 8, abs=1e-4)
+    # Spot is a separate column, only where sourced.
+    assert gpus["t4"].spot_price_per_hour == 0.35 and gpus["t4"].spot_price_source
+    assert all(g.spot_price_per_hour is None or g.spot_price_source for g in gpus.values())
 
 
 def test_gpu_components_exist_with_the_catalog_label():
@@ -189,7 +207,8 @@ def test_gpu_components_exist_with_the_catalog_label():
 
 def test_unknown_gpu_lists_the_known_ones():
     with pytest.raises(UsageError, match=r"unknown GPU class 'x100': known classes are t4, l4, "
-                                         r"a100-40gb, a100-80gb, h100-80gb"):
+                                         r"a10g-24gb, l40s, a100-40gb, a100-80gb, h100-80gb, "
+                                         r"h200-141gb, b200"):
         catalog.get_gpu("x100")
 
 
@@ -262,8 +281,13 @@ def test_config_json_bad_values(tmp_path):
 
 
 def test_config_json_without_params(tmp_path):
-    with pytest.raises(UsageError, match="gives no parameter count; pass --params"):
+    """The count follows from the config; a config without the fields it needs names them."""
+    with pytest.raises(UsageError, match="field 'intermediate_size' is missing .*pass --params"):
         catalog.model_from_config_json(write_config(tmp_path, QWEN_CONFIG), "x/y")
+    full = {**QWEN_CONFIG, "intermediate_size": 18944, "vocab_size": 152064, "model_type": "qwen2"}
+    spec = catalog.model_from_config_json(write_config(tmp_path, full), "x/y")
+    assert spec.params == 7615616512 and spec.model_type == "qwen2"
+    assert catalog.model_from_config_json(write_config(tmp_path, full), "x/y", "7B").params == 7e9
 
 
 def test_resolve_unknown_model():
@@ -350,18 +374,87 @@ def test_pinned_does_not_fit_says_how_short():
         sizing.plan(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", tp=1,
                     max_model_len=131072)
     message = str(err.value)
-    assert "does not fit on l4 at TP 1" in message and "short by 13.17 GiB" in message
+    assert "does not fit on l4 at TP 1 (closest: 1 x l4)" in message and "short by 13.17 GiB" in message
+
+
+def fit_numbers(message: str) -> tuple[float, float, float, float, float]:
+    """(weights, overhead, kv, need, budget, short) from a Fit message."""
+    m = re.search(r"per GPU ([\d.]+) GiB weights \(\w+\) \+ ([\d.]+) GiB overhead \+ ([\d.]+) GiB KV "
+                  r"for (\d+) sequences? of (\d+) tokens = ([\d.]+) GiB > budget ([\d.]+) GiB .*?"
+                  r"short by ([\d.]+) GiB", message)
+    assert m, message
+    weights, overhead, kv, _, _, need, budget, short = map(float, m.groups())
+    return weights, overhead, kv, need, budget, short
+
+
+@pytest.mark.parametrize("model_id, kwargs", [
+    ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 1}),              # pinned, length fitted
+    ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 2, "max_model_len": 8192}),
+    ("meta-llama/Llama-3.1-8B-Instruct", {"gpu": "t4", "tp": 1}),
+    ("google/gemma-2-9b-it", {"gpu": "l4", "tp": 1, "max_model_len": 8192}),
+])
+def test_the_refusal_message_is_the_decision(model_id, kwargs):
+    """One arithmetic: the numbers in the message add up, and say "short" only when short."""
+    with pytest.raises(UsageError) as err:
+        sizing.plan(catalog.find_model(model_id), **kwargs)
+    weights, overhead, kv, need, budget, short = fit_numbers(str(err.value))
+    assert need == pytest.approx(weights + overhead + kv, abs=0.015)
+    assert short > 0 and need > budget
+    assert short == pytest.approx(need - budget, abs=0.015)
+
+
+def test_fit_is_the_decision():
+    spec = catalog.find_model("meta-llama/Llama-3.1-8B-Instruct")
+    s = sizing.size(spec, catalog.get_gpu("l4"), 1)
+    for length in (1024, 8192, 16384, 32768, 131072):
+        for sequences in (1, 2):
+            fit = s.fit(length, sequences)
+            assert fit.fits == s.holds(length, sequences) == (fit.needed <= fit.budget)
+            assert ("to spare" in fit.message()) == fit.fits
+            assert ("short by" in fit.message()) != fit.fits
+
+
+def test_multi_node_when_one_node_is_not_enough():
+    spec = catalog.find_model("meta-llama/Llama-3.1-405B-Instruct")
+    p = sizing.plan(spec, gpu="h100-80gb")
+    s = p.sizing
+    assert (s.gpu.name, s.tp, s.pp, p.nodes, s.gpus) == ("h100-80gb", 8, 2, 2, 16)
+    # weights / (TP x PP) and the KV of 63 of the 126 layers on each GPU.
+    assert s.weights_bytes_per_gpu == pytest.approx(s.weights_bytes / 16)
+    assert s.kv_bytes_per_token_per_gpu == 2 * 63 * 1 * 128 * 2
+    assert p.max_model_len == 131072 and p.concurrency >= sizing.MIN_CONCURRENCY
+    assert any("no single node holds" in n for n in p.notes)
+    # Unpinned, one node of 8 x H200 holds it and is cheaper than two H100 nodes.
+    auto = sizing.plan(spec)
+    assert (auto.sizing.gpu.name, auto.sizing.tp, auto.nodes) == ("h200-141gb", 8, 1)
+    # --nodes asks for it.
+    three = sizing.plan(spec, gpu="h100-80gb", nodes=3)
+    assert (three.sizing.tp, three.nodes) == (8, 3)
+    assert three.sizing.kv_bytes_per_token_per_gpu == 2 * 42 * 1 * 128 * 2
+
+
+def test_multi_node_explains_why_not():
+    from decimal import Decimal
+
+    from llmfleet.model.nodes import Catalog, NodeShape
+    spec = catalog.find_model("meta-llama/Llama-3.1-405B-Instruct")
+    single_gpu = Catalog((NodeShape("g6.xlarge", "l4", "eks", 1, Decimal(4), Decimal(16 * 2**30)),), (Decimal(0), Decimal(0)))
+    with pytest.raises(UsageError, match=r"no multi-node plan: l4: no node shape with several GPUs"):
+        sizing.plan(spec, gpu="l4", nodes=2, shapes=single_gpu)
+    with pytest.raises(UsageError, match=r"--nodes 9: 1 to 4"):
+        sizing.plan(spec, nodes=9)
 
 
 def test_fits_nothing_says_what_it_needs():
-    big = catalog.ModelSpec(id="meta-llama/Llama-3.1-405B-Instruct", params=405.85e9, layers=126,
-                            hidden=16384, heads=128, kv_heads=8, head_dim=128, context=131072)
+    huge = catalog.ModelSpec(id="acme/Huge-4T", params=4.0e12, layers=160, hidden=20480, heads=160,
+                             kv_heads=8, head_dim=128, context=131072)
     with pytest.raises(UsageError) as err:
-        sizing.plan(big)
+        sizing.plan(huge)
     message = str(err.value)
-    assert "fits no GPU class even at TP 8" in message
-    assert "756.0 GiB of weights" in message and "the largest class, a100-80gb" in message
-    assert "would need 11 GPUs (TP 16, above 8)" in message
+    assert "does not fit on any GPU class of the catalog on up to 4 nodes" in message
+    assert "(closest: 4 nodes x 8 x b200)" in message
+    weights, overhead, kv, need, budget, short = fit_numbers(message)
+    assert weights == pytest.approx(4.0e12 * 2 / 32 / 2**30, abs=0.01)
 
 
 def test_plan_rejects_bad_lengths_and_tp():

@@ -55,42 +55,45 @@ def objects(gpu_class="l4", gpus=1, min_replicas=1, max_replicas=4, selector="af
 def test_one_l4_by_hand():
     c = overlay_cost("m", objects())
     assert (c.gpu.name, c.gpus_per_pod, c.min_replicas, c.max_replicas) == ("l4", 1, 1, 4)
-    assert c.per_hour_min == pytest.approx(0.70)              # 1 x 0.70
-    assert c.per_day_min == pytest.approx(16.80)              # 1 x 0.70 x 24
-    assert c.per_day_max == pytest.approx(67.20)              # 4 x 0.70 x 24
+    assert c.per_hour_min == pytest.approx(0.8048)            # 1 x 0.8048 (g6.xlarge, on demand)
+    assert c.per_day_min == pytest.approx(19.3152)            # 1 x 0.8048 x 24
+    assert c.per_day_max == pytest.approx(77.2608)            # 4 x 0.8048 x 24
     api = ApiPricing()                                         # GPT-4o-mini: $0.15 / $0.60 per M
     assert api.per_request == pytest.approx(0.000195)         # (500 x 0.15 + 200 x 0.60) / 1e6
     assert api.per_day(1000) == pytest.approx(0.195)          # 1000 x 0.000195
-    assert c.break_even(api) == pytest.approx(86_153.846, rel=1e-6)   # 16.80 / 0.000195
+    assert c.break_even(api) == pytest.approx(99_052.308, rel=1e-6)   # 19.3152 / 0.000195
 
 
 def test_four_a100_by_hand():
     c = overlay_cost("big", objects("a100-80gb", gpus=4, min_replicas=1, max_replicas=2))
-    assert c.per_hour_min == pytest.approx(13.00)             # 4 x 3.25
-    assert c.per_day_min == pytest.approx(312.00)             # 4 x 3.25 x 24
-    assert c.per_day_max == pytest.approx(624.00)             # 2 x 4 x 3.25 x 24
-    assert c.break_even(ApiPricing()) == pytest.approx(1_600_000)     # 312 / 0.000195
+    assert c.per_hour_min == pytest.approx(13.7236, abs=1e-4)          # 4 x 3.4309
+    assert c.per_day_min == pytest.approx(329.3664, abs=1e-3)          # 4 x 3.4309 x 24
+    assert c.per_day_max == pytest.approx(658.7328, abs=1e-3)          # 2 x 4 x 3.4309 x 24
+    assert c.break_even(ApiPricing()) == pytest.approx(1_689_058, rel=1e-6)   # 329.3664 / 0.000195
 
 
 def test_custom_api_prices_by_hand():
     api = ApiPricing(input_price=2.50, output_price=10.00, input_tokens=1000, output_tokens=300)
     assert api.per_request == pytest.approx(0.0055)           # (1000 x 2.5 + 300 x 10) / 1e6
     c = overlay_cost("m", objects("h100-80gb", min_replicas=2, max_replicas=3))
-    assert c.per_day_min == pytest.approx(191.52)             # 2 x 3.99 x 24
-    assert c.break_even(api) == pytest.approx(34_821.818, rel=1e-6)   # 191.52 / 0.0055
+    assert c.per_day_min == pytest.approx(330.24)             # 2 x 6.88 x 24
+    assert c.break_even(api) == pytest.approx(60_043.636, rel=1e-6)   # 330.24 / 0.0055
 
 
 def test_text_shows_the_arithmetic():
     text = cost.format_text([overlay_cost("m", objects())], ApiPricing(), 1000)
     assert "API: 1,000 req × (500 in × $0.15 + 200 out × $0.60)/1e6 = $0.195/day" in text
-    assert "min: 1 × L4 × $0.70/h × 24 h = $16.80/day ($0.70/h)" in text
-    assert "max: 4 × L4 × $0.70/h × 24 h = $67.20/day ($2.80/h)" in text
-    assert ("break-even: $16.80/day ÷ $0.000195/request = 86,154 requests/day; "
-            "at 1,000 requests/day API is cheaper") in text
+    assert "min: 1 × L4 × $0.8048/h × 24 h = $19.32/day ($0.8048/h)" in text
+    assert "max: 4 × L4 × $0.8048/h × 24 h = $77.26/day ($3.22/h)" in text
+    assert "break-even: $19.32/day ÷ $0.000195/request = 99,052 requests/day" in text
+    assert "at 1,000 requests/day the API is cheaper" in text
+    # No vLLM server in these objects: the capacity is unknown, and the report says so.
+    assert "capacity: unknown" in text and "reachability unknown" in text
     big = cost.format_text([overlay_cost("big", objects("a100-80gb", gpus=4, max_replicas=2))],
                            ApiPricing(), 2_000_000)
-    assert "max: 2 replicas × 4 × A100-80GB × $3.25/h × 24 h = $624.00/day" in big
+    assert "max: 2 replicas × 4 × A100-80GB × $3.4309/h × 24 h = $658.73/day" in big
     assert "at 2,000,000 requests/day self-hosted is cheaper" in big
+    assert "GPU prices: on demand, Amazon EC2 us-east-1" in big
 
 
 def test_money_format():
@@ -106,7 +109,8 @@ def test_money_format():
 def test_node_selector_and_keda_defaults():
     c = overlay_cost("m", objects("t4", selector="nodeSelector", min_replicas=None, max_replicas=None))
     assert (c.gpu.name, c.min_replicas, c.max_replicas) == ("t4", 0, 100)   # KEDA's defaults
-    assert c.per_day_max == pytest.approx(100 * 0.35 * 24)
+    assert c.per_day_max == pytest.approx(100 * 0.526 * 24)                 # on demand
+    assert c.spot_per_day(100) == pytest.approx(100 * 0.35 * 24)            # its own column
 
 
 def test_without_scaled_object_uses_spec_replicas():
@@ -143,13 +147,32 @@ def test_cost_json_for_the_repository(cli, repo_copy):
         assert o["break_even_requests_per_day"] == pytest.approx(expected_min / 0.000195, rel=1e-6)
     if "llama-3-1-8b-instruct" in by_name:
         o = by_name["llama-3-1-8b-instruct"]
-        assert (o["gpu_class"], o["gpus_per_pod"], o["per_day_min"]) == ("l4", 1, 16.8)
+        assert (o["gpu_class"], o["gpus_per_pod"], o["per_day_min"]) == ("l4", 1, 19.3152)
     # GPUs of one replica (the `gpus_per_pod` field): a pod, or a whole multi-node group,
     # = tensor x pipeline parallel of its serve.yaml (16 H100 for the 405B group).
     for name, o in by_name.items():
         serve = yaml.safe_load((repo_copy / "overlays" / name / "serve.yaml").read_text())
         assert o["gpus_per_pod"] == serve.get("tensor-parallel-size", 1) * serve.get("pipeline-parallel-size", 1), name
     assert doc["total"]["per_day_min"] == pytest.approx(sum(o["per_day_min"] for o in doc["overlays"]))
+    # Capacity and reachability for every overlay, on one price basis.
+    assert "on demand" in doc["assumptions"]["gpu_price_basis"]
+    for name, o in by_name.items():
+        cap = o["capacity"]
+        assert cap is not None, (name, o["capacity_unknown_because"])
+        assert cap["basis"] in ("autoscaling-target", "sizing") and cap["detail"]
+        assert cap["requests_per_day_at_max_replicas"] == pytest.approx(
+            cap["requests_per_day_per_replica"] * o["max_replicas"], rel=1e-3)
+        assert o["break_even_reachable"] in (True, False)
+        assert o["break_even_status"] in ("reachable", "api-cheaper", "not-reachable")
+        reachable_at_min = o["break_even_requests_per_day"] <= cap["requests_per_day_per_replica"] * o["min_replicas"]
+        assert o["break_even_reachable"] == reachable_at_min
+        if o["break_even_status"] == "not-reachable":
+            assert o["break_even_requests_per_day"] > cap["requests_per_day_at_max_replicas"]
+            assert o["replicas_for_break_even"] > o["max_replicas"]
+        assert o["price_date"] and o["price_instance"] and o["pricing"] == "on-demand"
+    if "llama-3-1-405b-instruct-fp8" in by_name:
+        o = by_name["llama-3-1-405b-instruct-fp8"]
+        assert o["gpus_per_replica"] == 16 and o["per_day_min"] == pytest.approx(16 * 6.88 * 24)
 
 
 def test_cost_plot_writes_a_png(cli, repo_copy, tmp_path):

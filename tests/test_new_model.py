@@ -22,7 +22,9 @@ from llmfleet.scaffold import NewModelOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-HAND_WRITTEN = ["llama-3-1-8b-instruct", "mistral-7b-instruct-v0-3", "llama-3-1-70b-instruct"]
+HAND_WRITTEN = ["llama-3-1-8b-instruct", "mistral-7b-instruct-v0-3", "llama-3-1-70b-instruct",
+                "llama-3-1-405b-instruct-fp8"]
+CONFIGS = REPO_ROOT / "tests" / "data" / "hf_configs"
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -62,8 +64,8 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
         ["kustomization.yaml", "patch-autoscaling-targets.yaml", "patch-max-replicas.yaml", "serve.yaml"]
     for needle in ("gpu        1 x l4", "weights    14.19 GiB", "kv/token   57,344 B",
                    "kv cache   67,423 tokens", "max concurrency at full context 8.23",
-                   "cost min   1 replica: $0.70/h, 1 × L4 × $0.70/h × 24 h = $16.80/day",
-                   "cost max   4 replicas: $2.80/h, 4 × L4 × $0.70/h × 24 h = $67.20/day",
+                   "cost min   1 replica: $0.8048/h, 1 × L4 × $0.8048/h × 24 h = $19.32/day",
+                   "cost max   4 replicas: $3.22/h, 4 × L4 × $0.8048/h × 24 h = $77.26/day",
                    "check      llmfleet check overlays/qwen2-5-7b-instruct: passed (0 errors, 0 warnings)"):
         assert needle in out, out
     serve = yaml.safe_load((target / "serve.yaml").read_text())
@@ -80,11 +82,11 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
 
 def test_dry_run_writes_nothing(cli, repo):
     before = tree(repo / "overlays")
-    result = new_model(cli, repo, "google/gemma-2-9b-it", "--dry-run")
+    result = new_model(cli, repo, "google/gemma-2-9b-it", "--dry-run", "--skip-check")
     assert result.exit_code == 0, result.stderr
     assert "--- overlays/gemma-2-9b-it/serve.yaml" in result.stdout
     assert "--- overlays/gemma-2-9b-it/patch-gpu-count.yaml" in result.stdout   # TP 2 on L4
-    assert "dry run: nothing written" in result.stdout
+    assert "dry run: nothing written; check skipped" in result.stdout
     assert tree(repo / "overlays") == before
 
 
@@ -100,7 +102,7 @@ def test_default_names():
     assert scaffold.default_name("meta-llama/Llama-3.1-8B-Instruct") == "llama-3-1-8b-instruct"
     assert scaffold.default_name("mistralai/Mistral-7B-Instruct-v0.3") == "mistral-7b-instruct-v0-3"
     assert scaffold.default_name("01-ai/01-Yi__6B") == "m-01-yi-6b"
-    assert len(scaffold.default_name("org/" + "x" * 100)) == scaffold.MAX_NAME
+    assert len(scaffold.default_name("org/" + "x" * 100)) == scaffold.MAX_NAME == 47
 
 
 def test_config_json_model(cli, repo, tmp_path):
@@ -109,9 +111,17 @@ def test_config_json_model(cli, repo, tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     result = new_model(cli, repo, "acme/Small-2B", "--config-json", str(path), "--params", "2.1B",
-                       "--dry-run")
+                       "--dry-run", "--skip-check")
     assert result.exit_code == 0, result.stderr
     assert "acme/Small-2B: 2.10 B parameters, 24 layers, 16 heads / 2 KV heads x 128" in result.stdout
+
+
+def test_config_json_counts_the_parameters(cli, repo):
+    """No --params: the count follows from config.json (a mixture of experts here)."""
+    result = new_model(cli, repo, "Qwen/Qwen3-30B-A3B", "--config-json", str(CONFIGS / "Qwen--Qwen3-30B-A3B.json"),
+                       "--dry-run", "--skip-check")
+    assert result.exit_code == 0, result.stderr
+    assert "Qwen/Qwen3-30B-A3B: 30.53 B parameters (3.35 B active per token), 48 layers" in result.stdout
 
 
 # -- bad input: exit 2, a clear message, nothing written ----------------------------------------
@@ -137,7 +147,28 @@ BAD_INPUTS = [
     ("digit-first", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "7b-qwen"],
      r"--name '7b-qwen': must start with a letter"),
     ("too-long", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "q" * 60],
-     r"at most 56 characters"),
+     r"--name 'q{60}' has 60 characters: at most 47 for this overlay, because ScaledObject "
+     r"<name>-server may have at most 54 characters: KEDA's HPA keda-hpa-q{60}-server must fit"),
+    # 55 characters: the Service <name>-server (62) would still be a valid DNS label, but
+    # KEDA's HPA keda-hpa-<name>-server (71) would not.
+    ("55-characters", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "a" * 55], r"at most 47"),
+    ("multi-node-name", lambda t: ["meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb",
+                                   "--name", "m" * 45],
+     r"at most 44 for this overlay, because LeaderWorkerSet <name>-group-1 may have at most 52"),
+    ("gemma2-on-t4", lambda t: ["google/gemma-2-9b-it", "--gpu", "t4"],
+     r"google/gemma-2-9b-it on t4: .*refuses float16 for model type 'gemma2'.*"
+     r"Alternatives: \(1\) another GPU class: 2 x l4 .*\(2\) float32 on t4.*\(3\) a quantized variant"),
+    ("gemma2-half", lambda t: ["google/gemma-2-9b-it", "--gpu", "l4", "--dtype", "half"],
+     r"refuses float16 for model type 'gemma2'"),
+    ("bf16-on-t4", lambda t: ["meta-llama/Llama-3.1-8B-Instruct", "--gpu", "t4", "--dtype", "bfloat16",
+                              "--name", "t4-8b", "--served-model-name", "t4-8b"],
+     r"t4 \(Turing, compute capability 7.5\) has no bfloat16"),
+    ("nodes-out-of-range", lambda t: ["meta-llama/Llama-3.1-405B-Instruct", "--nodes", "9"], r"--nodes"),
+    ("same-served-name", lambda t: ["meta-llama/Llama-3.1-70B-Instruct", "--gpu", "l4", "--name", "l4-70b"],
+     r"overlay llama-3-1-70b-instruct already serves model name 'meta-llama/Llama-3.1-70B-Instruct'.*"
+     r"--served-model-name"),
+    ("bad-served-name", lambda t: ["meta-llama/Llama-3.1-8B-Instruct", "--served-model-name", "a b"],
+     r"--served-model-name 'a b'"),
     ("path-outside", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "../x"],
      r"--name '../x': must be a plain folder name under overlays/, not a path"),
     ("absolute-path", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "/tmp/x"],
@@ -148,18 +179,20 @@ BAD_INPUTS = [
      r"model 'acme/Mystery-13B' is not in the catalog .*--config-json PATH"),
     ("bad-model-id", lambda t: ["not a model id"], r"expected a Hugging Face id"),
     ("unknown-gpu", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--gpu", "x100"],
-     r"unknown GPU class 'x100': known classes are t4, l4, a100-40gb, a100-80gb, h100-80gb"),
-    ("fits-nothing", lambda t: ["meta-llama/Llama-3.1-405B-Instruct", "--config-json", _config_huge(t),
-                                "--params", "405.85B"],
-     r"fits no GPU class even at TP 8: .*756\.0 GiB of weights.* GiB of KV cache.*would need 11 GPUs"),
+     r"unknown GPU class 'x100': known classes are t4, l4, a10g-24gb, l40s, a100-40gb, a100-80gb, "
+     r"h100-80gb, h200-141gb, b200"),
+    ("fits-nothing", lambda t: ["acme/Huge-4T", "--config-json", _config_huge(t), "--params", "4T"],
+     r"does not fit on any GPU class of the catalog on up to 4 nodes \(closest: 4 nodes x 8 x b200\): "
+     r"per GPU .* > budget .*short by \d+\.\d\d GiB"),
     ("pinned-too-small", lambda t: ["meta-llama/Llama-3.1-70B-Instruct", "--name", "big", "--gpu", "l4",
                                     "--tp", "1"],
-     r"does not fit on l4 at TP 1: .*short by \d+\.\d\d GiB"),
+     r"does not fit on l4 at TP 1 \(closest: 1 x l4\): per GPU 131.42 GiB weights \(bfloat16\) \+ 2.50 GiB "
+     r"overhead \+ 0.62 GiB KV for 2 sequences of 1024 tokens = 134.54 GiB > budget 20.29 GiB"),
     ("config-missing-field", lambda t: ["acme/Broken-7B", "--config-json", _config_missing_heads(t),
                                         "--params", "7B"],
      r"config\.json: missing field 'num_attention_heads'"),
-    ("config-no-params", lambda t: ["acme/Broken-7B", "--config-json", _config_huge(t)],
-     r"gives no parameter count; pass --params"),
+    ("config-no-count", lambda t: ["acme/Broken-7B", "--config-json", _config_huge(t)],
+     r"huge.json: field 'vocab_size' is missing \(needed to count the parameters; pass --params"),
     ("config-not-found", lambda t: ["acme/Broken-7B", "--config-json", str(t / "none.json"), "--params", "7B"],
      r"no such file"),
     ("bad-params", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--params", "lots"], r"--params 'lots'"),
@@ -334,13 +367,16 @@ def flags_of(overlay: Path, objects: list[dict]) -> NewModelOptions:
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     gpu = [c.rsplit("/gpu-", 1)[1] for c in kustomization["components"] if "/gpu-" in c]
     scaled = next(o for o in objects if o["kind"] == "ScaledObject")["spec"]
+    pp = serve.get("pipeline-parallel-size", 1)
     return NewModelOptions(
         serve["model"], name=overlay.name, gpu=gpu[0], tp=serve.get("tensor-parallel-size"),
         max_model_len=serve.get("max-model-len"), quantization=serve.get("quantization"),
         kv_cache_dtype=serve.get("kv-cache-dtype", "auto"),
         gpu_memory_utilization=serve.get("gpu-memory-utilization", 0.92),
         min_replicas=scaled.get("minReplicaCount", 1), max_replicas=scaled.get("maxReplicaCount"),
-        force=True)
+        force=True, dtype=serve.get("dtype"), nodes=pp if pp > 1 else None,
+        served_model_name=serve.get("served-model-name") if serve.get("served-model-name") != serve["model"]
+        else None)
 
 
 @pytest.mark.parametrize("name", HAND_WRITTEN)
@@ -369,26 +405,168 @@ VARIANTS = [
     ("mistralai/Mistral-7B-Instruct-v0.3", ["--gpu", "h100-80gb", "--min-replicas", "2"]),
     ("Qwen/Qwen2.5-7B-Instruct", ["--quantization", "fp8", "--kv-cache-dtype", "fp8"]),
     ("google/gemma-2-9b-it", []),                                    # TP 2, longer startup
+    ("google/gemma-2-9b-it", ["--gpu", "t4", "--dtype", "float32"]), # float32: twice the weights
     ("microsoft/Phi-3-mini-4k-instruct", ["--gpu", "t4"]),           # dtype: half
+    ("meta-llama/Llama-3.1-405B-Instruct", ["--gpu", "h100-80gb"]),  # two nodes (LeaderWorkerSet)
+    ("meta-llama/Llama-3.1-405B-Instruct", ["--gpu", "a100-80gb", "--nodes", "3"]),
 ]
 
 
-@pytest.mark.parametrize("model, flags", VARIANTS, ids=[v[0].split("/")[1] for v in VARIANTS])
+@pytest.mark.parametrize("model, flags", VARIANTS,
+                         ids=[v[0].split("/")[1] + "".join(v[1][:2]) for v in VARIANTS])
 def test_generated_overlays_lint_clean(repo, model, flags):
     from llmfleet.config import load_config
     from llmfleet.checker import Options, run_lint
-    name = "gen-" + scaffold.default_name(model)[:40]
-    opts = NewModelOptions(model, name=name)
+    name = "gen-" + scaffold.default_name(model)[:30]
+    opts = NewModelOptions(model, name=name, served_model_name=name)
     args = iter(flags)
     for flag in args:
         key = flag[2:].replace("-", "_")
         value = next(args)
-        setattr(opts, key, int(value) if key in ("min_replicas", "max_replicas", "tp") else value)
+        setattr(opts, key, int(value) if key in ("min_replicas", "max_replicas", "tp", "nodes") else value)
     sc = scaffold.prepare(opts, repo / "overlays", repo)
     scaffold.write_overlay(repo / "overlays", name, sc.files, force=False)
     report = run_lint(load_config(repo), [str(repo / "overlays" / name)], Options())
     assert [(f.rule, f.severity.value, f.path, f.message) for f in report.findings
             if f.severity.value != "info"] == []
+
+
+# -- dtypes vLLM accepts --------------------------------------------------------------------------
+
+def test_gemma2_on_t4_is_refused_and_float32_is_written_only_when_asked(cli, repo):
+    before = tree(repo / "overlays")
+    refused = new_model(cli, repo, "google/gemma-2-9b-it", "--gpu", "t4")
+    assert refused.exit_code == 2 and tree(repo / "overlays") == before
+    assert "vllm/config/model.py _FLOAT16_NOT_SUPPORTED_MODELS" in refused.stderr
+    result = new_model(cli, repo, "google/gemma-2-9b-it", "--gpu", "t4", "--dtype", "float32",
+                       "--dry-run", "--skip-check")
+    assert result.exit_code == 0, result.stderr
+    assert "dtype      float32 (--dtype float32, serve.yaml dtype: float32)" in result.stdout
+    assert "weights    34.43 GiB (float32)" in result.stdout
+    serve = result.stdout.split("--- overlays/gemma-2-9b-it/serve.yaml\n")[1]
+    assert yaml.safe_load(serve.split("--- ")[0])["dtype"] == "float32"
+    assert "# google/gemma-2-9b-it (fp32) on four NVIDIA T4 16 GB" in result.stdout
+
+
+def test_comments_state_the_dtype_configured(repo):
+    sc = scaffold.prepare(NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="t4"), repo / "overlays", repo)
+    assert sc.files["kustomization.yaml"].startswith("# microsoft/Phi-3-mini-4k-instruct (fp16) on one NVIDIA T4")
+    serve = yaml.safe_load(sc.files["serve.yaml"])
+    assert serve["dtype"] == "half"
+    assert "in fp16 ->" in sc.files["serve.yaml"] and "(bf16)" not in sc.files["kustomization.yaml"]
+    l4 = scaffold.prepare(NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="l4"), repo / "overlays", repo)
+    assert "(bf16)" in l4.files["kustomization.yaml"] and "dtype" not in yaml.safe_load(l4.files["serve.yaml"])
+
+
+# -- served model names ---------------------------------------------------------------------------
+
+def test_served_model_name_lets_a_second_overlay_coexist(cli, repo):
+    result = new_model(cli, repo, "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "l4", "--name", "llama-70b-l4",
+                       "--served-model-name", "llama-3.1-70b-l4")
+    assert "fleet-duplicate-model" not in result.stdout + result.stderr
+    assert result.exit_code in (0, 1), result.stderr
+    target = repo / "overlays" / "llama-70b-l4"
+    serve = yaml.safe_load((target / "serve.yaml").read_text())
+    assert serve["served-model-name"] == "llama-3.1-70b-l4" and serve["model"] == "meta-llama/Llama-3.1-70B-Instruct"
+    assert "llmfleet.io/served-model-name: llama-3.1-70b-l4" in (target / "kustomization.yaml").read_text()
+    check = cli(["check", "--format", "json"], cwd=repo)
+    rules = {f["rule"] for f in json.loads(check.stdout)["findings"]}
+    assert "fleet-duplicate-model" not in rules
+
+
+# -- one arithmetic, and --dry-run runs what the real run runs -----------------------------------------
+
+PARITY = [
+    ("accepted", ["Qwen/Qwen2.5-7B-Instruct", "--name", "qwen-parity"]),
+    ("accepted-t4", ["microsoft/Phi-3-mini-4k-instruct", "--gpu", "t4", "--name", "phi-parity"]),
+    ("multi-node", ["meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb", "--name", "big-parity"]),
+    ("refused-dtype", ["google/gemma-2-9b-it", "--gpu", "t4"]),
+    ("refused-name", ["Qwen/Qwen2.5-7B-Instruct", "--name", "n" * 55]),
+    ("refused-fit", ["meta-llama/Llama-3.1-70B-Instruct", "--gpu", "l4", "--tp", "1", "--name", "x70"]),
+    ("refused-served-name", ["meta-llama/Llama-3.1-8B-Instruct", "--name", "second-8b"]),
+]
+
+
+@pytest.mark.parametrize("case, args", PARITY, ids=[c[0] for c in PARITY])
+def test_dry_run_exits_like_the_real_run(cli, repo, case, args):
+    before = tree(repo / "overlays")
+    dry = new_model(cli, repo, *args, "--dry-run")
+    assert tree(repo / "overlays") == before, "a dry run wrote something"
+    real = new_model(cli, repo, *args)
+    assert dry.exit_code == real.exit_code, (case, dry.stderr, real.stderr)
+    if case.startswith("refused"):
+        assert real.exit_code == 2 and dry.stderr == real.stderr
+    else:
+        # The same findings decide both: the check's error lines are the same.
+        assert check_errors(dry.stderr) == check_errors(real.stderr)
+
+
+def check_errors(text: str) -> list[str]:
+    return sorted(line for line in text.splitlines() if ": error: " in line and "llmfleet: error" not in line)
+
+
+# -- multi-node ------------------------------------------------------------------------------------
+
+def test_multi_node_overlay_when_one_node_is_not_enough(cli, repo):
+    result = new_model(cli, repo, "meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb", "--skip-check")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "gpu        2 nodes x 8 x h100-80gb = 16 GPUs per replica (TP 8 x PP 2" in out
+    assert "no single node holds meta-llama/Llama-3.1-405B-Instruct in bfloat16" in out
+    assert "quota      up to 2 x 16 = 32 GPUs at max replicas" in out
+    target = repo / "overlays" / "llama-3-1-405b-instruct"
+    serve = yaml.safe_load((target / "serve.yaml").read_text())
+    assert (serve["tensor-parallel-size"], serve["pipeline-parallel-size"], serve["max-model-len"]) == (8, 2, 131072)
+    assert serve["distributed-timeout-seconds"] == 1800
+    objects = rendered_objects(target)
+    lws = next(o for o in objects if o["kind"] == "LeaderWorkerSet")
+    tpl = lws["spec"]["leaderWorkerTemplate"]
+    assert tpl["size"] == 2
+    for role in ("leaderTemplate", "workerTemplate"):
+        vllm = tpl[role]["spec"]["containers"][0]
+        assert vllm["resources"]["limits"]["nvidia.com/gpu"] == 8
+    scaled = next(o for o in objects if o["kind"] == "ScaledObject")
+    thresholds = {t["name"]: t["metadata"]["threshold"] for t in scaled["spec"]["triggers"]}
+    # 750,102 tokens per group / 131072 = 5.72 sequences: queue 5, KV 1 - 1/5.72 = 0.82.
+    assert thresholds == {"queue-depth": "5", "kv-cache-usage": "0.82"}
+    assert scaled["spec"]["scaleTargetRef"]["kind"] == "LeaderWorkerSet"
+    assert not any(o["kind"] == "Deployment" for o in objects)
+    kinds = {o["kind"] for o in objects}
+    assert "NetworkPolicy" in kinds and "PersistentVolumeClaim" in kinds
+
+
+def test_three_nodes_patch_the_group_size(repo):
+    sc = scaffold.prepare(NewModelOptions("meta-llama/Llama-3.1-405B-Instruct", gpu="h100-80gb", nodes=3),
+                          repo / "overlays", repo)
+    assert "patch-size.yaml" in sc.files
+    serve = yaml.safe_load(sc.files["serve.yaml"])
+    assert (serve["tensor-parallel-size"], serve["pipeline-parallel-size"]) == (8, 3)
+    scaffold.write_overlay(repo / "overlays", sc.name, sc.files, force=False)
+    lws = next(o for o in rendered_objects(repo / "overlays" / sc.name) if o["kind"] == "LeaderWorkerSet")
+    assert lws["spec"]["leaderWorkerTemplate"]["size"] == 3
+
+
+def test_l4_groups_get_resources_that_fit_their_nodes(repo):
+    """base-multinode asks 640Gi per pod (an 8 x H100 node); an 8 x L4 node has less."""
+    sc = scaffold.prepare(NewModelOptions("meta-llama/Llama-3.1-70B-Instruct", gpu="l4", nodes=2,
+                                          served_model_name="l4-70b", name="l4-70b"),
+                          repo / "overlays", repo)
+    assert "patch-resources.yaml" in sc.files
+    scaffold.write_overlay(repo / "overlays", sc.name, sc.files, force=False)
+    lws = next(o for o in rendered_objects(repo / "overlays" / sc.name) if o["kind"] == "LeaderWorkerSet")
+    for role in ("leaderTemplate", "workerTemplate"):
+        resources = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]["resources"]
+        assert resources["requests"]["memory"] == "256Gi" and resources["requests"]["cpu"] == "32"
+
+
+def test_multi_node_explains_why_not(cli, repo):
+    config = yaml.safe_load((repo / "llmfleet.yaml").read_text())
+    config.setdefault("cluster", {})["node-shapes"] = ["g6.xlarge", "g2-standard-8", "a3-highgpu-1g"]
+    (repo / "llmfleet.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = new_model(cli, repo, "meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb")
+    assert result.exit_code == 2
+    assert ("no node shape with several GPUs in the cluster's node shapes (cluster.node-shapes in "
+            "llmfleet.yaml) (largest: 1)") in result.stderr
 
 
 def test_base_defaults_are_read_from_the_repository(repo):
@@ -397,3 +575,20 @@ def test_base_defaults_are_read_from_the_repository(repo):
     probe = deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
     assert (d.startup_failures, d.probe_period_s) == (probe["failureThreshold"], probe["periodSeconds"])
     assert scaffold.base_defaults(repo / "nowhere") == scaffold.BaseDefaults()
+
+
+@pytest.mark.parametrize("model, gpu, bound", [("Qwen/Qwen2.5-7B-Instruct", "l4", 47),
+                                               ("meta-llama/Llama-3.1-405B-Instruct", "h100-80gb", 44)])
+def test_name_bound_from_the_render_and_without_a_renderer(repo, monkeypatch, model, gpu, bound):
+    """The bound comes from the objects the overlay renders; without kustomize, the same
+    figure from the known object names."""
+    from llmfleet import render
+    from llmfleet.errors import ToolError
+    options = NewModelOptions(model, gpu=gpu, name="x", served_model_name="x")
+    assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound
+
+    def missing():
+        raise ToolError("kustomize", "not found")
+
+    monkeypatch.setattr(render, "find_renderer", missing)
+    assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound

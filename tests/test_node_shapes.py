@@ -83,8 +83,13 @@ def test_allocatable_follows_the_documented_reservations(gpu_class, cloud, row):
 
 
 def test_every_catalog_class_has_shapes_on_both_clouds():
+    """On both clouds, unless the data says the cloud does not rent the class."""
+    not_offered = SHAPES.get("not_offered") or {}
     for gpu_class in GPUS:
-        assert set(SHAPES["shapes"].get(gpu_class, {})) >= {"gke", "eks"}, gpu_class
+        clouds = set(SHAPES["shapes"].get(gpu_class, {}))
+        assert clouds, gpu_class
+        assert clouds | set(not_offered.get(gpu_class, [])) == {"gke", "eks"}, gpu_class
+        assert not clouds & set(not_offered.get(gpu_class, [])), gpu_class
 
 
 def test_shapes_are_unique_and_sourced():

@@ -184,3 +184,44 @@ def test_no_room_for_one_sequence_is_a_warning_for_an_estimate():
     assert finding.severity.value == "warning" and finding.path.endswith("/args/1")   # the option
     assert "an estimate" in finding.message
     assert gpu_fit(deployment(["acme/Custom-7B-Chat", "--max-model-len", "8192"], gpu_class="l4")) == []
+
+
+# -- dtypes vLLM 0.33 refuses or falls back on (docs/reference/vllm-versions.md §6) ----------------
+
+def test_float16_for_gemma2_is_refused_whatever_the_memory():
+    findings = gpu_fit(deployment(["google/gemma-2-9b-it", "--dtype", "half", "--max-model-len", "4096"],
+                                  "a100-80gb"))
+    assert len(findings) == 1
+    f = findings[0]
+    assert f.severity.value == "error" and f.path == "/spec/template/spec/containers/0/args/1"  # --dtype
+    assert "google/gemma-2-9b-it with --dtype half on a100-80gb: vLLM 0.33 refuses float16 for model " \
+           "type 'gemma2' (vllm/config/model.py _FLOAT16_NOT_SUPPORTED_MODELS" in f.message
+
+
+def test_bfloat16_on_a_t4_is_refused():
+    findings = gpu_fit(deployment(["microsoft/Phi-3-mini-4k-instruct", "--dtype", "bfloat16"], "t4"))
+    assert len(findings) == 1 and "t4 (Turing, compute capability 7.5) has no bfloat16" in findings[0].message
+
+
+def test_auto_on_a_t4_falls_back_to_float32_and_is_sized_so():
+    # Gemma 2 on one T4: float32 weights are 34.4 GiB, far over the 13.6 GiB budget.
+    findings = gpu_fit(deployment(["google/gemma-2-9b-it", "--max-model-len", "4096"], "t4"))
+    assert len(findings) == 1 and findings[0].severity.value == "error"
+    assert "34.43 GiB weights in float32 (dtype auto on t4:" in findings[0].message
+    # On four T4 it fits in float32; the fallback is still worth a warning.
+    fits = gpu_fit(deployment(["google/gemma-2-9b-it", "--max-model-len", "4096", "--tensor-parallel-size", "4"],
+                              "t4", gpus=4))
+    assert len(fits) == 1 and fits[0].severity.value == "warning"
+    assert "runs in float32 on t4" in fits[0].message and "8.61 GiB of weights per GPU" in fits[0].message
+    # The same model with bf16 on an L4: no finding.
+    assert gpu_fit(deployment(["google/gemma-2-9b-it", "--max-model-len", "4096", "--tensor-parallel-size", "2"],
+                              "l4", gpus=2)) == []
+
+
+def test_a_model_outside_the_catalog_is_recognised_by_its_name():
+    findings = gpu_fit(deployment(["google/gemma-2-27b-it", "--dtype", "float16"], "h100-80gb"))
+    assert len(findings) == 1
+    assert "google/gemma-2-27b-it (gemma2 by its name) with --dtype float16 on h100-80gb" in findings[0].message
+    # gemma-2b is Gemma 1, which vLLM serves in float16.
+    assert [f for f in gpu_fit(deployment(["google/gemma-2b-it", "--dtype", "half"], "t4"))
+            if "float16" in f.message] == []

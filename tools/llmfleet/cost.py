@@ -1,19 +1,33 @@
-"""Cost of the deployed models and the break-even against a hosted API.
+"""Cost of the deployed models, what they can serve, and the break-even against a hosted API.
 
 Per overlay, from its fleet model (``llmfleet.model``): the GPU class (its node selection,
 any known GPU label), GPUs per replica (the pods' effective accelerator requests; a
 LeaderWorkerSet group counts all its pods) and the replica range (the KEDA ScaledObject or HPA
 that targets the workload, with KEDA's defaults; ``spec.replicas`` without one).  Prices per
-GPU-hour come from the catalog (``llmfleet/data/gpus.yaml``).
+GPU-hour come from the catalog (``llmfleet/data/gpus.yaml``): every class on one basis, on
+demand (the basis and the date in that file); ``--spot`` prices the classes that have a
+sourced spot price at it instead, and leaves the others out of the break-even.
 
-    self-hosted $/day = replicas x GPUs per pod x $/GPU-hour x 24
+    self-hosted $/day = replicas x GPUs per replica x $/GPU-hour x 24
     API $/request     = (input tokens x $/M input + output tokens x $/M output) / 1e6
     API $/day         = requests/day x API $/request
     break-even        = self-hosted $/day at min replicas / API $/request   [requests/day]
 
-The self-hosted cost is flat (GPUs are paid by the hour, busy or idle) up to what the
-replicas can serve; the API cost grows with the volume.  Below the break-even volume the
-API is cheaper.
+**Capacity** (requests/day at max replicas): what the replicas serve when the autoscaler
+holds them at their targets, max replicas x the throughput of one replica at the load where
+its ScaledObject asks for another (the KV-cache-usage target: running sequences = target x
+KV tokens / (input + output/2) tokens; a running-requests or request-rate target directly;
+a queue target: the full batch), from the roofline replica model of the sizing
+(``llmfleet.simulate.replica``, docs/reference/roofline.md: an upper bound, not a
+measurement).  Without a target the model can read, the sizing's batch limit (every KV
+token in use) is the capacity; the report says which.
+
+The break-even is **reachable** when the replicas can serve it: break-even <= capacity at
+max replicas.  Beyond that the report says "not reachable at max replicas: raise max
+replicas to N" (N replicas at their target serve the break-even volume) and what those
+replicas would cost: since the break-even is then above what min replicas serve at their
+target, a replica costs more per request at its target than the API charges, so adding
+replicas never makes self-hosting cheaper.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from llmfleet.errors import UsageError
 from llmfleet.model import OverlayModel, catalog
@@ -79,53 +94,221 @@ def per_day(replicas: int, gpus_per_pod: int, price_per_hour: float) -> float:
     return replicas * gpus_per_pod * price_per_hour * HOURS_PER_DAY
 
 
+def price(value: float) -> str:
+    """A catalog price with all its digits (up to 4 decimals), so the arithmetic shown adds
+    up: $3.4309, $0.8048, $6.88."""
+    text = f"{value:,.4f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"${whole}.{decimals.ljust(2, '0')}"
+
+
 def per_day_arithmetic(replicas: int, gpus_per_pod: int, gpu: GpuClass) -> str:
-    """``1 × L4 × $0.70/h × 24 h = $16.80/day`` (replicas × GPUs folded when one is 1)."""
+    """``1 × L4 × $0.8048/h × 24 h = $19.32/day`` (replicas × GPUs folded when one is 1)."""
     count = replicas * gpus_per_pod
     head = f"{count} × {gpu_label(gpu)}" if replicas == 1 or gpus_per_pod == 1 else \
         f"{replicas} replicas × {gpus_per_pod} × {gpu_label(gpu)}"
-    return (f"{head} × {money(gpu.price_per_hour)}/h × {HOURS_PER_DAY} h = "
+    return (f"{head} × {price(gpu.price_per_hour)}/h × {HOURS_PER_DAY} h = "
             f"{money(per_day(replicas, gpus_per_pod, gpu.price_per_hour))}/day")
+
+
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Requests per day one overlay serves at max replicas, and on what basis."""
+
+    per_replica_rps: float          # one replica at the operating point
+    max_replicas: int
+    basis: str                      # "autoscaling-target" or "sizing"
+    detail: str                     # which target (or the batch limit), and the batch it means
+    full_per_replica_rps: float     # one replica at the sizing's batch limit (every KV token used)
+
+    @property
+    def per_replica_per_day(self) -> float:
+        return self.per_replica_rps * SECONDS_PER_DAY
+
+    @property
+    def at_max_per_day(self) -> float:
+        return self.per_replica_per_day * self.max_replicas
+
+    @property
+    def full_at_max_per_day(self) -> float:
+        return self.full_per_replica_rps * SECONDS_PER_DAY * self.max_replicas
+
+    def replicas_for(self, requests_per_day: float) -> int:
+        return max(1, math.ceil(requests_per_day / self.per_replica_per_day)) if self.per_replica_rps > 0 else 0
+
+
+def _capacity(replica: Any, spec: Any, max_replicas: int, input_tokens: int, output_tokens: int) -> Capacity:
+    """The operating point of one replica under its ScaledObject's targets (module docstring)."""
+    from llmfleet.simulate import spec as scaling
+    tokens = input_tokens + output_tokens
+    batch_limit = replica.batch_limit(input_tokens, output_tokens)
+    full = replica.throughput(batch_limit, input_tokens, output_tokens)
+    found: list[tuple[float, str]] = []
+    for trigger in (spec.triggers if spec is not None else ()):
+        kind, target = trigger.kind, trigger.target
+        per_replica = trigger.metric_type == scaling.AVERAGE_VALUE or kind == scaling.KV_CACHE_USAGE
+        if kind is None or not per_replica:
+            continue
+        if kind in (scaling.KV_CACHE_USAGE, scaling.KV_CACHE_USAGE_SUM):
+            held = input_tokens + output_tokens / 2
+            batch = min(float(batch_limit), target * replica.kv_tokens / held)
+            found.append((replica.throughput(batch, input_tokens, output_tokens),
+                          f"{trigger.name} target {target:g}: {batch:.1f} running requests per replica "
+                          f"({target:g} x {replica.kv_tokens:,} KV tokens / {held:g} tokens held each)"))
+        elif kind == scaling.RUNNING:
+            batch = min(float(batch_limit), target)
+            found.append((replica.throughput(batch, input_tokens, output_tokens),
+                          f"{trigger.name} target {target:g} running requests per replica"))
+        elif kind == scaling.REQUEST_RATE:
+            found.append((min(target, full), f"{trigger.name} target {target:g} requests/s per replica"))
+        elif kind == scaling.QUEUE:
+            found.append((full, f"{trigger.name} target {target:g} waiting: the full batch of "
+                                f"{batch_limit} requests per replica runs first"))
+    if found:
+        rps, detail = min(found, key=lambda item: item[0])
+        return Capacity(rps, max_replicas, "autoscaling-target", detail, full)
+    return Capacity(full, max_replicas, "sizing",
+                    f"the sizing's batch limit: {batch_limit} requests of {tokens} tokens per replica "
+                    "(no autoscaling target the replica model can read)", full)
 
 
 @dataclass
 class OverlayCost:
     name: str
     gpu: GpuClass
-    gpus_per_pod: int
+    gpus_per_pod: int               # GPUs per replica (a LeaderWorkerSet group: all its pods)
     min_replicas: int
     max_replicas: int
     replicas_source: str = ""
+    #: The roofline replica model and the ScaledObject's scaling settings (llmfleet.simulate),
+    #: or None with the reason the capacity is unknown.
+    replica: Any = None
+    scaling: Any = None
+    capacity_problem: str = ""
+    #: "on-demand" or "spot": the price the figures use.
+    pricing: str = "on-demand"
+
+    @property
+    def price_per_gpu_hour(self) -> float | None:
+        if self.pricing == "spot":
+            return self.gpu.spot_price_per_hour
+        return self.gpu.price_per_hour
+
+    @property
+    def priced(self) -> bool:
+        return self.price_per_gpu_hour is not None
+
+    def _hour(self, replicas: int) -> float:
+        return replicas * self.gpus_per_pod * (self.price_per_gpu_hour or 0.0)
 
     @property
     def per_hour_min(self) -> float:
-        return self.min_replicas * self.gpus_per_pod * self.gpu.price_per_hour
+        return self._hour(self.min_replicas)
 
     @property
     def per_hour_max(self) -> float:
-        return self.max_replicas * self.gpus_per_pod * self.gpu.price_per_hour
+        return self._hour(self.max_replicas)
 
     @property
     def per_day_min(self) -> float:
-        return per_day(self.min_replicas, self.gpus_per_pod, self.gpu.price_per_hour)
+        return self.per_hour_min * HOURS_PER_DAY
 
     @property
     def per_day_max(self) -> float:
-        return per_day(self.max_replicas, self.gpus_per_pod, self.gpu.price_per_hour)
+        return self.per_hour_max * HOURS_PER_DAY
+
+    @property
+    def per_day_per_replica(self) -> float:
+        return self._hour(1) * HOURS_PER_DAY
+
+    def spot_per_day(self, replicas: int) -> float | None:
+        if self.gpu.spot_price_per_hour is None:
+            return None
+        return per_day(replicas, self.gpus_per_pod, self.gpu.spot_price_per_hour)
+
+    def capacity(self, api: ApiPricing) -> Capacity | None:
+        if self.replica is None:
+            return None
+        return _capacity(self.replica, self.scaling, self.max_replicas, api.input_tokens, api.output_tokens)
 
     def break_even(self, api: ApiPricing) -> float | None:
         """Requests/day at which the API costs as much as the minimum self-hosted fleet."""
-        if api.per_request <= 0:
+        if api.per_request <= 0 or not self.priced:
             return None
         return self.per_day_min / api.per_request
 
-    def to_json(self, api: ApiPricing, requests_per_day: float) -> dict:
+    def cost_at(self, requests_per_day: float, api: ApiPricing) -> float | None:
+        """Self-hosted $/day at this volume: the replicas the autoscaler runs for it at their
+        target (at least min replicas); None above capacity at max replicas or unknown."""
+        cap = self.capacity(api)
+        if cap is None or requests_per_day > cap.at_max_per_day + 1e-6:
+            return None
+        return max(self.min_replicas, cap.replicas_for(requests_per_day)) * self.per_day_per_replica
+
+    def verdict(self, api: ApiPricing) -> dict[str, Any]:
+        """Break-even, capacity and reachability, as numbers (text, JSON and chart read this).
+
+        ``status``: ``reachable`` (min replicas serve the break-even volume at their target:
+        self-hosting is cheaper from there), ``api-cheaper`` (the replicas could serve it, but
+        the autoscaler would run more than min replicas for it and a replica at its target
+        costs more per request than the API: no volume makes self-hosting cheaper),
+        ``not-reachable`` (above the capacity at max replicas, and api-cheaper as well), or
+        None when the capacity or the price is unknown."""
         be = self.break_even(api)
+        cap = self.capacity(api)
+        out: dict[str, Any] = {"break_even": be, "capacity": cap, "reachable": None, "status": None,
+                               "replicas_for_break_even": None, "cost_per_request_at_target": None,
+                               "cost_at_break_even_replicas": None}
+        if cap is None or be is None or cap.per_replica_rps <= 0:
+            return out
+        out["cost_per_request_at_target"] = self.per_day_per_replica / cap.per_replica_per_day
+        replicas = cap.replicas_for(be)
+        out["replicas_for_break_even"] = replicas
+        out["cost_at_break_even_replicas"] = max(replicas, self.min_replicas) * self.per_day_per_replica
+        if be <= self.min_replicas * cap.per_replica_per_day:
+            out["reachable"], out["status"] = True, "reachable"
+        elif be <= cap.at_max_per_day:
+            out["reachable"], out["status"] = False, "api-cheaper"
+        else:
+            out["reachable"], out["status"] = False, "not-reachable"
+        return out
+
+    def cheaper_at(self, requests_per_day: float, api: ApiPricing) -> str | None:
+        """"api" or "self-hosted" at this volume: the replicas the autoscaler runs for it
+        against the API's bill (the API when the replicas cannot serve it); without a
+        capacity, the flat min-replica cost against the API."""
+        be = self.break_even(api)
+        if be is None:
+            return "api" if api.per_request <= 0 else None
+        if self.capacity(api) is None:
+            return "api" if requests_per_day < be else "self-hosted"
+        there = self.cost_at(requests_per_day, api)
+        if there is None:
+            return "api"
+        return "self-hosted" if there <= api.per_day(requests_per_day) else "api"
+
+    def to_json(self, api: ApiPricing, requests_per_day: float) -> dict:
+        v = self.verdict(api)
+        be, cap = v["break_even"], v["capacity"]
+        serve_cost = self.cost_at(requests_per_day, api)
+        cheaper = self.cheaper_at(requests_per_day, api)
         return {
             "overlay": self.name,
             "gpu_class": self.gpu.name,
             "gpus_per_pod": self.gpus_per_pod,
-            "price_per_gpu_hour": self.gpu.price_per_hour,
+            "gpus_per_replica": self.gpus_per_pod,
+            "pricing": self.pricing,
+            "price_per_gpu_hour": self.price_per_gpu_hour,
+            "price_basis": catalog.price_basis() if self.pricing == "on-demand" else "spot",
+            "price_instance": self.gpu.price_instance,
+            "price_date": self.gpu.price_date,
+            "price_source": self.gpu.price_source,
+            "spot_price_per_gpu_hour": self.gpu.spot_price_per_hour,
+            "spot_per_day_min": _round(self.spot_per_day(self.min_replicas)),
+            "spot_per_day_max": _round(self.spot_per_day(self.max_replicas)),
             "min_replicas": self.min_replicas,
             "max_replicas": self.max_replicas,
             "replicas_source": self.replicas_source,
@@ -133,10 +316,28 @@ class OverlayCost:
             "per_hour_max": round(self.per_hour_max, 6),
             "per_day_min": round(self.per_day_min, 6),
             "per_day_max": round(self.per_day_max, 6),
+            "capacity": None if cap is None else {
+                "requests_per_day_at_max_replicas": round(cap.at_max_per_day, 1),
+                "requests_per_day_per_replica": round(cap.per_replica_per_day, 1),
+                "basis": cap.basis,
+                "detail": cap.detail,
+                "full_load_requests_per_day_at_max_replicas": round(cap.full_at_max_per_day, 1),
+                "model": "roofline estimate (docs/reference/roofline.md): an upper bound",
+            },
+            "capacity_unknown_because": self.capacity_problem or None if cap is None else None,
             "break_even_requests_per_day": None if be is None else round(be, 3),
-            "cheaper_at_requests_per_day": (
-                "api" if be is None or requests_per_day < be else "self-hosted"),
+            "break_even_reachable": v["reachable"],
+            "break_even_status": v["status"],
+            "replicas_for_break_even": v["replicas_for_break_even"],
+            "cost_per_request_at_target": _round(v["cost_per_request_at_target"], 9),
+            "per_day_at_requests_per_day": _round(serve_cost),
+            "serves_requests_per_day": None if cap is None else requests_per_day <= cap.at_max_per_day,
+            "cheaper_at_requests_per_day": cheaper,
         }
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 # -- reading the model ------------------------------------------------------------------------
@@ -164,8 +365,53 @@ def overlay_cost(model: OverlayModel) -> OverlayCost | None:
     if use.replicas.minimum is None or use.replicas.maximum is None:
         raise UsageError(f"{name}: the replica count of {use.workload.resource.ref} cannot be told "
                          f"({use.replicas.source})")
-    return OverlayCost(name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum,
-                       use.replicas.source)
+    found = OverlayCost(name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum,
+                        use.replicas.source)
+    _attach_replica_model(found, model, use)
+    return found
+
+
+def _attach_replica_model(found: OverlayCost, model: OverlayModel, use: Any) -> None:
+    """The roofline replica model and scaling settings of the overlay's vLLM server, from the
+    same inputs `llmfleet simulate` uses; the reason when there are none."""
+    from llmfleet.simulate.overlay import OverlayInputError, inputs_for
+    from llmfleet.simulate.replica import ReplicaModelError
+    from llmfleet.simulate.spec import SpecError
+    try:
+        inputs = inputs_for(model)
+    except OverlayInputError as exc:
+        found.capacity_problem = str(exc)
+        servers = [s for s in model.api_servers if s.workload is use.workload]
+        if not servers:
+            return
+        _attach_sizing_only(found, model, servers[0])
+        return
+    except (ReplicaModelError, SpecError, ValueError) as exc:
+        found.capacity_problem = f"the replica model cannot be built: {exc}"
+        return
+    first = inputs[0]
+    found.replica, found.scaling = first.replica, first.spec
+
+
+def _attach_sizing_only(found: OverlayCost, model: OverlayModel, server: Any) -> None:
+    """No ScaledObject to simulate (spec.replicas, an HPA): the sizing alone, when the model
+    and class are catalogued."""
+    from llmfleet.model import sizing
+    from llmfleet.simulate.adapters import replica_from_sizing
+    spec_model = catalog.find_model(server.model_id)
+    tp, pp = server.tensor_parallel, server.pipeline_parallel
+    if spec_model is None or not tp or not pp:
+        return
+    length = server.int_value("max-model-len", spec_model.context) or spec_model.context
+    try:
+        size = sizing.size(spec_model, found.gpu, tp, server.value("quantization") or spec_model.quantization,
+                           str(server.value("kv-cache-dtype") or "auto"),
+                           float(server.value("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION)),
+                           pp)
+        found.replica = replica_from_sizing(size, length, load_s=0.0, name=found.name)
+        found.capacity_problem = ""
+    except (UsageError, ValueError):
+        return
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -180,6 +426,7 @@ class CostOptions:
     api_output_price: float = DEFAULT_API_OUTPUT_PRICE
     fmt: str = "text"
     plot: str | None = None
+    spot: bool = False
 
     @property
     def api(self) -> ApiPricing:
@@ -194,8 +441,68 @@ class CostOptions:
                              ("--api-output-price", self.api_output_price)):
             if value is None or not math.isfinite(value) or value < 0:
                 raise UsageError(f"{label} {value}: must be a number >= 0")
+        if self.input_tokens + self.output_tokens <= 0 or self.output_tokens <= 0:
+            raise UsageError("--output-tokens: a request produces at least one token")
         if self.fmt not in ("text", "json"):
             raise UsageError(f"--format {self.fmt}: text or json")
+
+
+def self_min(c: OverlayCost, cap: Capacity) -> float:
+    """Requests/day the min replicas serve at their target."""
+    return c.min_replicas * cap.per_replica_per_day
+
+
+def _capacity_text(c: OverlayCost, api: ApiPricing) -> str:
+    cap = c.capacity(api)
+    if cap is None:
+        return f"  capacity: unknown ({c.capacity_problem or 'no sizing for this model and GPU class'})"
+    basis = "at its autoscaling target" if cap.basis == "autoscaling-target" else "from the sizing"
+    return (f"  capacity: {number(cap.at_max_per_day)} requests/day at max replicas ({c.max_replicas} × "
+            f"{number(cap.per_replica_per_day)}, {basis}: {cap.detail}; "
+            f"{api.input_tokens}+{api.output_tokens} tokens per request, roofline estimate); "
+            f"{number(cap.full_at_max_per_day)}/day with every KV token in use")
+
+
+def _break_even_text(c: OverlayCost, api: ApiPricing, requests_per_day: float) -> list[str]:
+    per_request = api.per_request
+    if not c.priced:
+        return [f"  break-even: none ({c.gpu.name} has no {c.pricing} price in the catalog)"]
+    v = c.verdict(api)
+    be = v["break_even"]
+    if be is None:
+        return ["  break-even: none (the API is free at these prices)"]
+    arithmetic = f"{money(c.per_day_min)}/day ÷ {money(per_request)}/request = {number(be)} requests/day"
+    cap = v["capacity"]
+    lines: list[str] = []
+    replicas = v["replicas_for_break_even"]
+    at_target = v["cost_per_request_at_target"]
+    even_then = (f"a replica at its target costs {money(at_target or 0.0)}/request, the API "
+                 f"{money(per_request)}: more replicas never catch up, the API is cheaper at every volume")
+    if v["status"] == "not-reachable":
+        lines.append(f"  break-even: not reachable at max replicas: raise max replicas to {replicas} "
+                     f"({arithmetic}, above the {number(cap.at_max_per_day)} requests/day that "
+                     f"{c.max_replicas} replica{'s' if c.max_replicas != 1 else ''} serve)")
+        lines.append(f"    and even then: {replicas} replicas cost {money(v['cost_at_break_even_replicas'])}/day "
+                     f"at that volume, the API {money(c.per_day_min)}/day; {even_then}")
+    elif v["status"] == "api-cheaper":
+        lines.append(f"  break-even: none ({arithmetic} at min replicas, but serving that needs {replicas} "
+                     f"replicas, {money(v['cost_at_break_even_replicas'])}/day; {even_then})")
+    elif v["status"] == "reachable":
+        lines.append(f"  break-even: {arithmetic}, within what min replicas serve "
+                     f"({number(self_min(c, cap))} requests/day; {number(cap.at_max_per_day)} at max replicas)")
+    else:
+        lines.append(f"  break-even: {arithmetic} (reachability unknown: capacity unknown)")
+    if cap is not None and requests_per_day > cap.at_max_per_day:
+        lines.append(f"  at {number(requests_per_day)} requests/day: more than the overlay serves at max "
+                     f"replicas; it would need {cap.replicas_for(requests_per_day)} replicas")
+    elif c.cheaper_at(requests_per_day, api) == "self-hosted":
+        there = c.cost_at(requests_per_day, api)
+        shown = f" ({money(there)}/day against the API's {money(api.per_day(requests_per_day))})" \
+            if there is not None else ""
+        lines.append(f"  at {number(requests_per_day)} requests/day self-hosted is cheaper{shown}")
+    else:
+        lines.append(f"  at {number(requests_per_day)} requests/day the API is cheaper")
+    return lines
 
 
 def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float,
@@ -205,24 +512,32 @@ def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
     out.append(api.arithmetic(requests_per_day))
     out.append(f"     per request: ({api.input_tokens} × {money(api.input_price)} + "
                f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}")
+    spot = any(c.pricing == "spot" for c in costs)
+    out.append("GPU prices: " + ("spot, where the catalog has a sourced spot price"
+                                if spot else catalog.price_basis()) + " (tools/llmfleet/data/gpus.yaml)")
     for c in costs:
         out.append("")
+        shown = price(c.price_per_gpu_hour or 0.0) if c.priced else "no price"
         out.append(f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica "
-                   f"({c.gpu.display}, {money(c.gpu.price_per_hour)}/GPU-hour"
-                   f"{', ' + c.gpu.price_note if c.gpu.price_note else ''}); "
-                   f"replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})")
-        out.append(f"  min: {per_day_arithmetic(c.min_replicas, c.gpus_per_pod, c.gpu)}"
-                   f" ({money(c.per_hour_min)}/h)")
-        out.append(f"  max: {per_day_arithmetic(c.max_replicas, c.gpus_per_pod, c.gpu)}"
-                   f" ({money(c.per_hour_max)}/h)")
-        be = c.break_even(api)
-        if be is None:
-            out.append("  break-even: none (the API is free at these prices)")
-        else:
-            cheaper = "API" if requests_per_day < be else "self-hosted"
-            out.append(f"  break-even: {money(c.per_day_min)}/day ÷ {money(per_request)}/request = "
-                       f"{number(be)} requests/day; at {number(requests_per_day)} requests/day "
-                       f"{cheaper} is cheaper")
+                   f"({c.gpu.display}, {shown}/GPU-hour {c.pricing}"
+                   + (f", {c.gpu.price_instance}, {c.gpu.price_date}" if c.pricing == "on-demand" else "")
+                   + f"); replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})")
+        if c.priced:
+            gpu = c.gpu if c.pricing == "on-demand" else GpuClass(
+                c.gpu.name, c.gpu.display, c.gpu.memory_gib, c.price_per_gpu_hour or 0.0, c.gpu.bf16, c.gpu.fp8)
+            out.append(f"  min: {per_day_arithmetic(c.min_replicas, c.gpus_per_pod, gpu)}"
+                       f" ({money(c.per_hour_min)}/h)")
+            out.append(f"  max: {per_day_arithmetic(c.max_replicas, c.gpus_per_pod, gpu)}"
+                       f" ({money(c.per_hour_max)}/h)")
+        if c.pricing == "on-demand":
+            spot_min, spot_max = c.spot_per_day(c.min_replicas), c.spot_per_day(c.max_replicas)
+            spot_hour = c.gpu.spot_price_per_hour
+            out.append(f"  spot: {money(spot_min)}/day at min, {money(spot_max)}/day at max "
+                       f"({price(spot_hour)}/GPU-hour, {c.gpu.spot_price_source})"
+                       if spot_min is not None and spot_max is not None and spot_hour is not None else
+                       "  spot: no sourced spot price for this class")
+        out.append(_capacity_text(c, api))
+        out += _break_even_text(c, api, requests_per_day)
     if len(costs) > 1:
         out.append("")
         low = sum(c.per_day_min for c in costs)
@@ -244,6 +559,8 @@ def format_json(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
             "output_tokens": api.output_tokens,
             "api_input_price_per_million": api.input_price,
             "api_output_price_per_million": api.output_price,
+            "gpu_price_basis": catalog.price_basis(),
+            "capacity_model": "roofline replica model at each ScaledObject's targets (docs/reference/roofline.md)",
         },
         "api": {"per_request": round(api.per_request, 9),
                 "per_day": round(api.per_day(requests_per_day), 6)},
@@ -256,61 +573,18 @@ def format_json(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
 
 
 def plot(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, path: str | Path) -> Path:
-    """A PNG of cost/day against requests/day: each overlay at min and max replicas (flat),
-    the API (a line through 0), and the break-even points marked."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install matplotlib==3.11.2 "
-                         "(requirements-dev.txt)") from None
+    """Write the chart of :mod:`llmfleet.cost_chart` as a PNG (atomically)."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise UsageError(f"--plot {path}: folder {path.parent} does not exist")
-    evens = [b for b in (c.break_even(api) for c in costs) if b]
-    x_max = max([requests_per_day, *evens]) * 1.25 or 1000
-    from matplotlib.ticker import FuncFormatter
-
-    def tex(text: str) -> str:  # a bare $ starts mathtext in matplotlib
-        return text.replace("$", r"\$")
-
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
+    from llmfleet import cost_chart
+    fig = cost_chart.build(costs, api, requests_per_day)
     try:
-        ax.plot([0, x_max], [0, api.per_day(x_max)], color="black", linewidth=2,
-                label=tex(f"API ({money(api.input_price)}/M in, {money(api.output_price)}/M out; "
-                          f"{api.input_tokens}+{api.output_tokens} tokens/request)"))
-        colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
-        for i, c in enumerate(costs):
-            color = colors[i % len(colors)]
-            ax.hlines(c.per_day_min, 0, x_max, colors=color, linestyles="solid",
-                      label=tex(f"{c.name} min ({c.min_replicas} × {c.gpus_per_pod} {c.gpu.name}): "
-                                f"{money(c.per_day_min)}/day"))
-            ax.hlines(c.per_day_max, 0, x_max, colors=color, linestyles="dashed",
-                      label=tex(f"{c.name} max ({c.max_replicas} × {c.gpus_per_pod} {c.gpu.name}): "
-                                f"{money(c.per_day_max)}/day"))
-            be = c.break_even(api)
-            if be:
-                ax.plot([be], [c.per_day_min], marker="o", markersize=8, color=color)
-                ax.annotate(f"break-even {number(be)} req/day", (be, c.per_day_min),
-                            textcoords="offset points", xytext=(6, 6), fontsize=8, color=color)
-        ax.axvline(requests_per_day, color="grey", linestyle=":", linewidth=1,
-                   label=f"{number(requests_per_day)} requests/day")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: tex(f"${v:,.0f}")))
-        ax.set_xlim(0, x_max)
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("requests per day")
-        ax.set_ylabel("USD per day")
-        ax.set_title("Self-hosted (min and max replicas) vs hosted API")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
-        fig.tight_layout()
         tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", dpi=cost_chart.DPI, bbox_inches="tight")
         tmp.replace(path)
     finally:
-        plt.close(fig)
+        cost_chart.close(fig)
     return path
 
 
@@ -331,10 +605,11 @@ def run_cost(config, options: CostOptions) -> str:
         if found is None:
             skipped.append(loaded.name)
         else:
+            found.pricing = "spot" if options.spot else "on-demand"
             costs.append(found)
     api = options.api
     if options.plot:
-        plot(costs, api, options.requests_per_day, options.plot)
+        plot([c for c in costs if c.priced], api, options.requests_per_day, options.plot)
     if options.fmt == "json":
         return format_json(costs, api, options.requests_per_day, skipped)
     text = format_text(costs, api, options.requests_per_day, skipped)

@@ -17,6 +17,7 @@ removed and an old overlay is put back, so no half-written overlay is ever left 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -24,14 +25,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import yaml
 
 from llmfleet import cost, exitcodes
 from llmfleet.errors import UsageError
-from llmfleet.model import autoscaling, catalog, sizing
+from llmfleet.model import autoscaling, catalog, dtypes, sizing
+from llmfleet.model import names as object_names
 from llmfleet.model.catalog import ModelSpec
+from llmfleet.model.scaling import KEDA_MAX_NAME
 from llmfleet.model.sizing import GIB, Plan
 from llmfleet.model.vllm.startup import cold_load_for
 
@@ -59,8 +62,11 @@ CPU_REQUEST_PER_GPU, CPU_LIMIT_PER_GPU, MEMORY_GIB_PER_GPU = 4, 8, 48
 #: GKE g2-standard-24/48/96 (2/4/8 L4) have 96/192/384 GB, EKS g6.12xlarge/48xlarge
 #: (4/8 L4) 192/768 GiB; n1 T4 nodes are sized freely.  A2/A3 (A100, H100) have 85+ GB/GPU.
 MEMORY_GIB_PER_GPU_BY_CLASS = {"t4": 24, "l4": 32}
-#: Longest overlay name: "<name>-server" is a Service name, a DNS-1035 label (<= 63).
-MAX_NAME = 63 - len("-server")
+#: Longest overlay name of a single-node overlay: the ScaledObject "<name>-server" must
+#: leave room for KEDA's HPA "keda-hpa-<name>-server" (63): 54 - len("-server").  The bound
+#: new-model enforces is computed from the objects the overlay renders
+#: (:func:`name_limit`, llmfleet.model.names); this is the fallback and the default names' cap.
+MAX_NAME = KEDA_MAX_NAME - len("-server")
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
@@ -84,6 +90,14 @@ class NewModelOptions:
     config_json: str | None = None
     params: str | None = None
     check: bool = True
+    #: --dtype as vLLM takes it; None: auto, refusing combinations vLLM would refuse or
+    #: silently run in float32.
+    dtype: str | None = None
+    #: --served-model-name: the name clients, the gateway and the metrics use (default:
+    #: the model id); a second overlay of the same weights needs its own.
+    served_model_name: str | None = None
+    #: --nodes: nodes per replica (multi-node, LeaderWorkerSet); None: chosen by sizing.
+    nodes: int | None = None
 
 
 @dataclass
@@ -97,24 +111,45 @@ class Scaffold:
     max_replicas: int
     files: dict[str, str] = field(default_factory=dict)
 
+    served_model_name: str = ""
+    #: The node shapes new-model planned with (the cluster's, from llmfleet.yaml, or the catalog's).
+    shapes: Any = None
+    #: The longest overlay name every object of this overlay allows, and why.
+    name_limit: int = MAX_NAME
+    name_limit_why: str = ""
+
     @property
     def gpus_per_pod(self) -> int:
         return self.plan.sizing.tp
 
+    @property
+    def nodes(self) -> int:
+        return self.plan.sizing.pp
+
+    @property
+    def multinode(self) -> bool:
+        return self.plan.sizing.pp > 1
+
+    @property
+    def served(self) -> str:
+        return self.served_model_name or self.model.id
+
 
 # -- names ---------------------------------------------------------------------------------
 
-def default_name(model_id: str) -> str:
+def default_name(model_id: str, limit: int = MAX_NAME) -> str:
     """A DNS-1123 label from the model id: ``Qwen/Qwen2.5-7B-Instruct`` -> ``qwen2-5-7b-instruct``."""
     base = model_id.rsplit("/", 1)[-1].lower()
     name = re.sub(r"[^a-z0-9]+", "-", base).strip("-")
-    name = name[:MAX_NAME].rstrip("-")
+    name = name[:limit].rstrip("-")
     if name and not name[0].isalpha():
-        name = ("m-" + name)[:MAX_NAME].rstrip("-")
+        name = ("m-" + name)[:limit].rstrip("-")
     return name
 
 
 def validate_name(name: str) -> str:
+    """The name's form (a DNS-1123 label starting with a letter); its length is checked
+    against the objects the overlay renders (:func:`check_name_length`)."""
     if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
         raise UsageError(f"--name {name!r}: must be a plain folder name under overlays/, not a path")
     if not DNS1123_LABEL.match(name) or len(name) > 63:
@@ -123,10 +158,14 @@ def validate_name(name: str) -> str:
     if not name[0].isalpha():
         raise UsageError(f"--name {name!r}: must start with a letter (the Service {name}-server "
                          "is a DNS-1035 label)")
-    if len(name) > MAX_NAME:
-        raise UsageError(f"--name {name!r}: at most {MAX_NAME} characters, so that the Service "
-                         f"name {name}-server fits in 63")
     return name
+
+
+def check_name_length(name: str, limit: int, why: str) -> None:
+    """Exit 2 with the limit when an object name derived from ``name`` would be too long."""
+    if len(name) > limit:
+        raise UsageError(f"--name {name!r} has {len(name)} characters: at most {limit} for this "
+                         f"overlay, because {why}. Pass a shorter --name")
 
 
 def overlay_path(overlays_dir: Path, name: str) -> Path:
@@ -145,8 +184,9 @@ def _scalar(value) -> str:
 
 
 def _format(s: sizing.Sizing) -> str:
-    return s.quantization or s.model.quantization or {"bfloat16": "bf16", "float16": "fp16"}.get(
-        s.model.dtype, s.model.dtype)
+    """How the weights are served: the quantization, else the dtype vLLM computes in (the
+    one serve.yaml configures, not the checkpoint's)."""
+    return s.quantization or s.model.quantization or dtypes.SHORT.get(s.dtype, s.dtype)
 
 
 def _gpus(n: int, display: str) -> str:
@@ -189,7 +229,7 @@ def _kustomization(sc: Scaffold, base_rel: str, comp_rel: str, patches: list[str
         "        # The served model name that PromQL (KEDA queries, alerts) selects on; must",
         "        # equal served-model-name in serve.yaml. base/transformers carries it into",
         "        # the query strings.",
-        f"        llmfleet.io/served-model-name: {_scalar(sc.model.id)}",
+        f"        llmfleet.io/served-model-name: {_scalar(sc.served)}",
         "patches:",
         *[line for p in patches for line in _patch_entry(p)],
         "transformers:",
@@ -220,9 +260,14 @@ def _patch_autoscaling(sc: Scaffold) -> str:
     """The base ScaledObject's two thresholds, derived from the sizing (JSON patch: each
     threshold is replaced only after a test of its trigger's name)."""
     t = scaler_targets(sc)
+    if sc.multinode:
+        per = [f"# docs/architecture.md \"Autoscaling\"); per replica = per GROUP of {sc.nodes} pods: one",
+               "# vLLM engine whose leader reports the metrics and holds the group's KV tokens."]
+    else:
+        per = ["# docs/architecture.md \"Autoscaling\"); per replica, as the queries sum over pods."]
     lines = [
         "# KEDA thresholds derived from this model's sizing (tools/llmfleet/model/autoscaling.py,",
-        "# docs/architecture.md \"Autoscaling\"); per replica, as the queries sum over pods.",
+        *per,
         *[f"#   {r}" for r in _wrap(t.reasoning)],
         "# Each `test` checks the trigger's name before its threshold is replaced: a reordered",
         "# trigger list in base/scaledobject.yaml fails the build instead of patching the wrong one.",
@@ -254,11 +299,9 @@ def _serve(sc: Scaffold) -> str:
         f"model: {_scalar(m.id)}",
         "# vLLM's `model_name` metric label. Keep equal to the annotation",
         "# llmfleet.io/served-model-name in kustomization.yaml.",
-        f"served-model-name: {_scalar(m.id)}",
+        f"served-model-name: {_scalar(sc.served)}",
     ]
-    if p.serve_dtype:
-        lines += [f"# {s.gpu.name} ({s.gpu.architecture}) has no bfloat16: float16 instead.",
-                  f"dtype: {p.serve_dtype}"]
+    lines += _dtype_lines(sc)
     if s.quantization and s.quantization != m.quantization:
         lines += [f"# Weights quantized to {s.quantization} ({sizing.QUANTIZATION_BYTES[s.quantization]:g} "
                   "B/parameter; embeddings stay 16 bit).",
@@ -271,12 +314,12 @@ def _serve(sc: Scaffold) -> str:
         f"# Sizing (llmfleet new-model, docs/reference/vllm-0.33.md §4) per GPU on {s.tp} x {s.gpu.name} "
         f"({s.gpu.memory_gib:g} GiB visible):",
         f"# {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} = {gib(s.budget_bytes_per_gpu):.2f} GiB "
-        f"for vLLM; weights {m.params / 1e9:.2f} B -> {gib(s.weights_bytes_per_gpu):.2f} GiB;",
+        f"for vLLM; weights {m.params / 1e9:.2f} B in {_format(s)} -> "
+        f"{gib(s.weights_bytes_per_gpu):.2f} GiB;",
         f"# activations, CUDA graphs, non-torch {gib(s.overhead_bytes_per_gpu):.1f} GiB; leaves "
         f"{gib(s.kv_cache_bytes_per_gpu):.2f} GiB of KV cache =",
         f"# {s.kv_tokens:,} tokens at {s.kv_bytes_per_token_per_gpu / 1024:g} KiB/token/GPU "
-        f"({m.layers} layers x {sizing.kv_heads_per_gpu(m, s.tp)} KV heads x {m.head_dim} x 2 x "
-        f"{sizing.kv_bytes_per_element(m, s.kv_cache_dtype)} B):",
+        f"({_kv_formula(s)}):",
         f"# {p.concurrency:.2f} requests of {p.max_model_len} tokens at once "
         f"(the model allows {m.context}).",
         f"max-model-len: {p.max_model_len}",
@@ -285,6 +328,34 @@ def _serve(sc: Scaffold) -> str:
         lines += [f"kv-cache-dtype: {s.kv_cache_dtype}"]
     lines += [f"gpu-memory-utilization: {s.gpu_memory_utilization:g}"]
     return "\n".join(lines) + "\n"
+
+
+def _dtype_lines(sc: Scaffold) -> list[str]:
+    """``dtype:`` when vLLM's auto would not be what the overlay runs, with why."""
+    p = sc.plan
+    s = p.sizing
+    if not p.serve_dtype:
+        return []
+    if p.requested_dtype == "auto":
+        why = (f"# {s.gpu.name} ({s.gpu.architecture}) has no bfloat16: the "
+               f"{dtypes.checkpoint_dtype(s.model)} checkpoint is served in {s.dtype}.")
+    elif s.dtype == "float32":
+        why = (f"# float32 (asked for with --dtype float32): {gib(s.weights_bytes):.1f} GiB of weights, "
+               "twice 16 bit.")
+    else:
+        why = f"# {s.dtype} (asked for with --dtype {p.requested_dtype})."
+    return [why, f"dtype: {p.serve_dtype}"]
+
+
+def _kv_formula(s: sizing.Sizing) -> str:
+    m = s.model
+    element = sizing.kv_bytes_per_element(m, s.kv_cache_dtype, s.dtype)
+    layers = math.ceil(m.layers / s.pp)
+    per_stage = f"{layers} layers" + (f" of {m.layers} (PP {s.pp})" if s.pp > 1 else "")
+    if m.kv_latent_dim:
+        return f"{per_stage} x latent {m.kv_latent_dim} x {element} B"
+    return (f"{per_stage} x {sizing.kv_heads_per_gpu(m, s.tp)} KV heads x {m.head_dim} x 2 x "
+            f"{element} B")
 
 
 def _patch_max_replicas(sc: Scaffold) -> str:
@@ -471,6 +542,9 @@ def gib(value: float) -> float:
 
 def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
     """File name -> content of the overlay (deterministic)."""
+    if sc.multinode:
+        from llmfleet import scaffold_multinode
+        return scaffold_multinode.render_files(sc, overlay_dir, root, sc.shapes)
     rel = os.path.relpath(root, overlay_dir).replace(os.sep, "/")
     base_rel, comp_rel = f"{rel}/base", f"{rel}/components"
     s = sc.plan.sizing
@@ -506,13 +580,19 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
 
 # -- planning --------------------------------------------------------------------------------
 
-def prepare(options: NewModelOptions, overlays_dir: Path, root: Path) -> Scaffold:
-    """Validate the input, size the model and render the files; writes nothing."""
+def prepare(options: NewModelOptions, overlays_dir: Path, root: Path,
+            shapes: Any = None) -> Scaffold:
+    """Validate the input, size the model and render the files; writes nothing (the object
+    names are measured in a throw-away render outside the repository)."""
     model_id = (options.model_id or "").strip()
     if not MODEL_ID.match(model_id):
         raise UsageError(f"model {options.model_id!r}: expected a Hugging Face id such as "
                          "Qwen/Qwen2.5-7B-Instruct")
-    name = validate_name(options.name if options.name is not None else default_name(model_id))
+    served = validate_served_name(options.served_model_name)
+    if options.name is not None:
+        name = validate_name(options.name)
+    else:
+        name = validate_name(default_name(served or model_id))
     target = overlay_path(overlays_dir, name)
     if target.exists() and not options.force:
         raise UsageError(f"overlay {_display(target, root)} already exists; pass --force to "
@@ -531,26 +611,122 @@ def prepare(options: NewModelOptions, overlays_dir: Path, root: Path) -> Scaffol
         quantization = model.quantization
     plan = sizing.plan(model, gpu=options.gpu, tp=options.tp, max_model_len=options.max_model_len,
                        quantization=quantization, kv_cache_dtype=options.kv_cache_dtype,
-                       gpu_memory_utilization=options.gpu_memory_utilization)
+                       gpu_memory_utilization=options.gpu_memory_utilization,
+                       dtype=options.dtype or "auto", nodes=options.nodes, shapes=shapes)
     max_replicas = options.max_replicas if options.max_replicas is not None else \
-        (4 if plan.sizing.tp == 1 else 2)
+        (4 if plan.sizing.gpus == 1 else 2)
     if max_replicas < options.min_replicas:
         raise UsageError(f"--max-replicas {max_replicas} is below --min-replicas {options.min_replicas}")
-    sc = Scaffold(name, model, plan, options.min_replicas, max_replicas)
+    sc = Scaffold(name, model, plan, options.min_replicas, max_replicas,
+                  served_model_name=served or "", shapes=shapes)
     sc.files = render_files(sc, overlays_dir / name, root)
+    sc.name_limit, sc.name_limit_why = name_limit(sc, root)
+    check_name_length(name, sc.name_limit, sc.name_limit_why)
+    check_served_name_is_free(sc, overlays_dir, options.force)
     return sc
+
+
+#: What a served model name may contain (vLLM takes any string; the gateway routes by it
+#: and PromQL selects on it, so keep to the characters Hugging Face ids use).
+SERVED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+
+
+def validate_served_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not SERVED_NAME.match(text):
+        raise UsageError(f"--served-model-name {value!r}: letters, digits and . _ : / - (at most 200, "
+                         "starting with a letter or digit), as in a Hugging Face id")
+    return text
+
+
+def served_names_of(overlay: Path) -> list[str]:
+    """The served model names an overlay declares (its serve.yaml, else the annotation)."""
+    names: list[str] = []
+    try:
+        serve = yaml.safe_load((overlay / "serve.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        serve = None
+    if isinstance(serve, dict):
+        value = serve.get("served-model-name", serve.get("served_model_name"))
+        if isinstance(value, str):
+            names.append(value)
+        elif isinstance(value, list):
+            names += [str(v) for v in value]
+        elif isinstance(serve.get("model"), str):
+            names.append(serve["model"])
+    return names
+
+
+def check_served_name_is_free(sc: Scaffold, overlays_dir: Path, force: bool) -> None:
+    """Exit 2 when another overlay already serves this name: two overlays of one name would
+    fail fleet-duplicate-model (the gateway and the metrics could not tell them apart)."""
+    if not overlays_dir.is_dir():
+        return
+    for other in sorted(overlays_dir.iterdir()):
+        # The overlay being replaced (--force) does not count.
+        if not other.is_dir() or other.name.startswith(".") or other.name == sc.name:
+            continue
+        if sc.served in served_names_of(other):
+            raise UsageError(
+                f"overlay {other.name} already serves model name {sc.served!r}; a second overlay of "
+                f"the same weights (another GPU class, another max length) needs its own name: pass "
+                f"--served-model-name (e.g. {sc.served.rsplit('/', 1)[-1].lower()}-{sc.plan.sizing.gpu.name}) "
+                "and --name")
+
+
+def name_limit(sc: Scaffold, root: Path) -> tuple[int, str]:
+    """The longest overlay name the objects of ``sc.files`` allow (llmfleet.model.names),
+    measured on a render of the files in a temporary folder outside the repository; the
+    ScaledObject's KEDA bound when no renderer can run."""
+    from llmfleet.errors import ToolError
+    from llmfleet.model.k8s import Resource
+    from llmfleet.render import render
+    fallback = (MAX_NAME, f"the ScaledObject {sc.name}-server must leave room for KEDA's HPA "
+                          f"keda-hpa-{sc.name}-server (63)")
+    if sc.multinode:
+        worker = f"-group-{max(0, sc.max_replicas - 1)}"
+        fallback = (object_names.STATEFULSET_MAX - len(worker),
+                    f"the worker StatefulSet {sc.name}{worker} may have at most "
+                    f"{object_names.STATEFULSET_MAX} characters (controller-revision-hash label)")
+    with tempfile.TemporaryDirectory(prefix="llmfleet-new-model-") as tmp:
+        folder = Path(tmp) / sc.name
+        folder.mkdir()
+        for filename, text in render_files(sc, folder, root).items():
+            (folder / filename).write_text(text, encoding="utf-8")
+        try:
+            rendered = render(folder)
+        except ToolError:
+            return fallback
+    if not rendered.ok:
+        return fallback
+    docs = [d for d in yaml.safe_load_all(rendered.text) if isinstance(d, dict)]
+    resources = [Resource(d, "<rendered>", i) for i, d in enumerate(docs)]
+    groups = {f"{sc.name}-group": sc.max_replicas} if sc.multinode else {}
+    found = object_names.limits(resources, groups)
+    bound, binding = object_names.name_bound(found, sc.name)
+    if binding is None:
+        return fallback
+    derived = binding.name.replace(sc.name, "<name>", 1)
+    return bound, (f"{binding.resource.kind} {derived} may have at most {binding.limit} characters: "
+                   f"{binding.why}")
 
 
 def describe_cost(sc: Scaffold) -> list[str]:
     s = sc.plan.sizing
+    gpus = s.gpus
     lines = []
     for label, replicas in (("min", sc.min_replicas), ("max", sc.max_replicas)):
-        hour = replicas * s.tp * s.gpu.price_per_hour
+        hour = replicas * gpus * s.gpu.price_per_hour
         lines.append(f"cost {label}   {replicas} replica{'s' if replicas != 1 else ''}: "
-                     f"{cost.money(hour)}/h, {cost.per_day_arithmetic(replicas, s.tp, s.gpu)}")
-    if s.gpu.price_note:
-        lines.append(f"price      {s.gpu.name} {cost.money(s.gpu.price_per_hour)}/GPU-hour, "
-                     f"{s.gpu.price_note}")
+                     f"{cost.money(hour)}/h, {cost.per_day_arithmetic(replicas, gpus, s.gpu)}")
+    lines.append(f"price      {s.gpu.name} {cost.price(s.gpu.price_per_hour)}/GPU-hour, {s.gpu.price_note}"
+                 + (f"; spot {cost.money(s.gpu.spot_price_per_hour)}/GPU-hour ({s.gpu.spot_price_source})"
+                    if s.gpu.spot_price_per_hour is not None else ""))
+    lines.append(f"quota      up to {sc.max_replicas} x {gpus} = {sc.max_replicas * gpus} GPUs at max replicas "
+                 f"(+{gpus} while a rollout surges): platform/resource-quota.yaml must have room "
+                 "(lint rule fleet-quota)")
     return lines
 
 
@@ -612,7 +788,12 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
     """The whole command; returns the exit code.  ``echo(text, err=False)`` prints."""
     root = config.root
     overlays_dir = config.overlays_path
-    sc = prepare(options, overlays_dir, root)
+    shapes = None
+    cluster = getattr(config, "cluster", None)
+    if cluster is not None and cluster.node_shapes:
+        from llmfleet.model.nodes import cluster_shapes
+        shapes = cluster_shapes(cluster.node_shapes)
+    sc = prepare(options, overlays_dir, root, shapes)
     s = sc.plan.sizing
     rel = _display(overlays_dir / sc.name, root)
     echo(f"new-model {sc.model.id} -> {rel}/")
@@ -621,12 +802,15 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
     if sc.model.gated:
         echo(f"  gated      {sc.model.id} is gated on Hugging Face: the Secret hf-token must hold a "
              "token with access (docs/deploying.md)")
+    if sc.multinode:
+        from llmfleet import scaffold_multinode
+        for note in scaffold_multinode.notes(sc, root):
+            echo(f"  note       {note}")
     if options.dry_run:
         for filename in sorted(sc.files):
             echo(f"--- {rel}/{filename}")
             echo(sc.files[filename], nl=False)
-        echo("dry run: nothing written")
-        return exitcodes.OK
+        return _dry_run_check(config, sc, options, rel, echo)
 
     outcome: dict = {}
 
@@ -676,6 +860,64 @@ def _update_gateway_routes(config, echo) -> None:
     except LlmfleetError as exc:
         echo(f"llmfleet: warning: could not update {relative}: {exc}; run `llmfleet gateway-routes`",
              err=True)
+
+
+def _dry_run_check(config, sc: Scaffold, options: NewModelOptions, rel: str, echo) -> int:
+    """The checks of the real run on the files it would write, and the exit code it would
+    give: `llmfleet check` of the overlay, rendered from a temporary folder outside the
+    repository under the overlay's own name, with the other overlays as context."""
+    if not options.check:
+        echo("dry run: nothing written; check skipped")
+        return exitcodes.OK
+    outcome = check_files(config, sc)
+    if outcome["own_errors"]:
+        echo(outcome["text"], err=True, nl=False)
+        echo(f"llmfleet: error: dry run: the generated overlay would fail `llmfleet check {rel}` "
+             f"({len(outcome['own_errors'])} error(s) above); nothing written", err=True)
+        return exitcodes.FINDINGS
+    if outcome["other_errors"]:
+        echo(outcome["text"], err=True, nl=False)
+        echo(f"llmfleet: dry run: `llmfleet check {rel}` would fail on fleet-wide findings "
+             f"({len(outcome['other_errors'])} error(s) above); nothing written", err=True)
+        return exitcodes.FINDINGS
+    summary = outcome["report"].summary()
+    echo(f"check      llmfleet check {rel} (dry run): passed ({summary['errors']} errors, "
+         f"{summary['warnings']} warnings)")
+    echo("dry run: nothing written")
+    return exitcodes.OK
+
+
+def check_files(config, sc: Scaffold) -> dict:
+    """`llmfleet check` of an overlay that is not written: its files rendered into a
+    temporary folder named like the overlay outside the repository (the paths to base/ and
+    components/ made relative to it), reported as that overlay, with every other overlay as
+    context (an existing overlay of the same name is the one being replaced)."""
+    from llmfleet.checker import Checker, Options
+    from llmfleet.config import display_path
+    from llmfleet.findings import Severity
+    from llmfleet.inputs import KUSTOMIZATION, Target, kustomization_target
+    from llmfleet.reporters import REPORTERS
+    root = config.root
+    name = sc.name
+    with tempfile.TemporaryDirectory(prefix="llmfleet-dry-run-") as tmp:
+        folder = Path(tmp) / name
+        folder.mkdir()
+        for filename, text in render_files(sc, folder, root).items():
+            (folder / filename).write_text(text, encoding="utf-8")
+        target = Target(KUSTOMIZATION, folder, name)
+        platform = [Target(KUSTOMIZATION, d, display_path(d, root)) for d in config.platform_dirs()]
+        context = [kustomization_target(config, d) for d in config.overlay_dirs()
+                   if config.overlay_name(d) != name]
+        report = Checker(config, Options(), command="check", validate=True, lint=True,
+                         fleet=True).run([target], platform, context)
+    report.findings = [f for f in report.findings if f.rule != "gateway-routes-stale"]
+    shown = display_path(config.overlays_path / name, root)
+    report.findings = [dataclasses.replace(f, file=f.file.replace(str(folder), shown))
+                       if f.file and str(folder) in f.file else f for f in report.findings]
+    errors = [f for f in report.findings if f.severity == Severity.ERROR]
+    own = [f for f in errors if f.overlay == name]
+    return {"report": report, "own_errors": own, "other_errors": [f for f in errors if f.overlay != name],
+            "text": REPORTERS["text"](report)}
 
 
 def _check(config, target: Path, name: str) -> dict:

@@ -27,17 +27,21 @@ from llmfleet.errors import LlmfleetError
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write a PNG chart of cost/day against requests/day (needs matplotlib).")
+@click.option("--spot", is_flag=True, help="Price at the catalog's sourced spot prices (own column in the "
+                                          "default report); classes without one are not priced.")
 @click.option("--repo-root", type=click.Path(file_okay=False), hidden=True,
               help="Repository root (default: the folder with llmfleet.yaml above the cwd).")
 @click.pass_context
 def command(ctx, overlays, requests_per_day, input_tokens, output_tokens, api_input_price,
-            api_output_price, fmt, plot, repo_root):
-    """Cost per day of OVERLAYS (default: all) at min and max replicas, the hosted-API cost at
-    the given volume, and the break-even volume (requests/day) with the arithmetic shown.
+            api_output_price, fmt, plot, spot, repo_root):
+    """Cost per day of OVERLAYS (default: all) at min and max replicas, what they serve at
+    max replicas (requests/day, from their autoscaling targets and sizing), the hosted-API
+    cost at the given volume, and the break-even volume (requests/day) with the arithmetic
+    shown and whether the replicas can reach it.
 
-    GPU class from the pod's llmfleet.io/gpu-class node affinity, GPUs per pod from
-    nvidia.com/gpu limits, replicas from the KEDA ScaledObject; prices from the catalog
-    (llmfleet/data/gpus.yaml).
+    GPU class from the pods' node selection, GPUs per replica from nvidia.com/gpu (a
+    LeaderWorkerSet group: all its pods), replicas from the KEDA ScaledObject; on-demand
+    prices from the catalog (llmfleet/data/gpus.yaml), spot in its own column.
     """
     try:
         config = load_config(Path(repo_root) if repo_root else None)
@@ -46,7 +50,7 @@ def command(ctx, overlays, requests_per_day, input_tokens, output_tokens, api_in
         options = CostOptions(overlays=directories, requests_per_day=requests_per_day,
                               input_tokens=input_tokens, output_tokens=output_tokens,
                               api_input_price=api_input_price, api_output_price=api_output_price,
-                              fmt=fmt, plot=plot)
+                              fmt=fmt, plot=plot, spot=spot)
         text = run_cost(config, options)
     except LlmfleetError as err:
         click.echo(f"llmfleet: error: {err}", err=True)

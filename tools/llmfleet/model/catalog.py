@@ -35,17 +35,34 @@ class GpuClass:
     name: str                  # class name = node label value (llmfleet.io/gpu-class)
     display: str
     memory_gib: float          # total device memory as the CUDA runtime reports it
-    price_per_hour: float      # USD per GPU per hour
+    price_per_hour: float      # USD per GPU per hour, on demand (gpus.yaml: one basis)
     bf16: bool
     fp8: bool
     architecture: str = ""
     memory_source: str = ""
     price_source: str = ""
     price_note: str = ""
+    compute_capability: str = ""
+    price_instance: str = ""
+    price_date: str = ""
+    #: A spot / preemptible price where one is sourced (never mixed into price_per_hour).
+    spot_price_per_hour: float | None = None
+    spot_price_source: str = ""
+    spot_price_date: str = ""
+    memory_bandwidth_gbps: float | None = None
+    bf16_tflops: float | None = None
 
     @property
     def label_value(self) -> str:
         return self.name
+
+    @property
+    def capability(self) -> float | None:
+        """Compute capability as a number (8.9), or None when the catalog does not say."""
+        try:
+            return float(self.compute_capability)
+        except ValueError:
+            return None
 
     @property
     def component(self) -> str:
@@ -71,6 +88,14 @@ class ModelSpec:
     source: str = ""
     #: quantization_config.quant_method of a pre-quantized checkpoint (awq, gptq, fp8).
     quantization: str | None = None
+    #: config.json model_type (llama, gemma2, qwen3_moe, ...): the family vLLM keys checks on.
+    model_type: str | None = None
+    #: Multi-head latent attention (DeepSeek V2/V3, Kimi K2): elements of the compressed KV
+    #: one token keeps per layer (kv_lora_rank + qk_rope_head_dim), the same on every TP
+    #: rank; None for ordinary attention.
+    kv_latent_dim: int | None = None
+    #: Parameters one token runs through (mixtures of experts: the routed top-k), when known.
+    active_params: float | None = None
 
     @property
     def dtype_bytes(self) -> int:
@@ -95,12 +120,26 @@ def _load_yaml(name: str) -> dict:
     return data
 
 
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@cache
+def price_basis() -> str:
+    """What every price_per_hour of gpus.yaml is (one basis for all classes)."""
+    return str(_load_yaml("gpus.yaml").get("price_basis") or "on demand").strip()
+
+
 @cache
 def gpus() -> dict[str, GpuClass]:
     """Every GPU class, by name, in file order."""
     raw = _load_yaml("gpus.yaml").get("gpus") or {}
     out: dict[str, GpuClass] = {}
     for name, entry in raw.items():
+        instance = str(entry.get("price_instance", "")).strip()
+        date = str(entry.get("price_date", "")).strip()
+        note = str(entry.get("price_note", "")).strip() or \
+            ", ".join(p for p in ("on demand", instance, f"price list of {date}" if date else "") if p)
         out[name] = GpuClass(
             name=name, display=str(entry.get("display", name)),
             memory_gib=float(entry["memory_gib"]), price_per_hour=float(entry["price_per_hour"]),
@@ -108,8 +147,26 @@ def gpus() -> dict[str, GpuClass]:
             architecture=str(entry.get("architecture", "")),
             memory_source=str(entry.get("memory_source", "")).strip(),
             price_source=str(entry.get("price_source", "")).strip(),
-            price_note=str(entry.get("price_note", "")).strip())
+            price_note=note, compute_capability=str(entry.get("compute_capability", "")),
+            price_instance=instance, price_date=date,
+            spot_price_per_hour=_optional_float(entry.get("spot_price_per_hour")),
+            spot_price_source=str(entry.get("spot_price_source", "")).strip(),
+            spot_price_date=str(entry.get("spot_price_date", "")).strip(),
+            memory_bandwidth_gbps=_optional_float(entry.get("memory_bandwidth_gbps")),
+            bf16_tflops=_optional_float(entry.get("bf16_tflops")))
     return out
+
+
+@cache
+def float16_refusals() -> dict[str, str]:
+    """model_type -> the reason vLLM 0.33 gives for refusing float16 (models.yaml)."""
+    raw = (_load_yaml("models.yaml").get("float16_refused") or {}).get("model_types") or {}
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def float16_refusal(model_type: str | None) -> str | None:
+    """Why vLLM refuses float16 for this model type, or None when it does not."""
+    return float16_refusals().get(model_type or "")
 
 
 @cache
@@ -125,7 +182,7 @@ def models() -> dict[str, ModelSpec]:
             context=int(e["context"]), dtype=str(e.get("dtype", "bfloat16")),
             gated=bool(e.get("gated", False)), vocab=e.get("vocab"), tied=e.get("tied"),
             sliding_window=e.get("sliding_window"), source=str(e.get("source", "")).strip(),
-            quantization=e.get("quantization"))
+            quantization=e.get("quantization"), model_type=e.get("model_type"))
     return out
 
 
@@ -201,11 +258,13 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
 
     Reads num_hidden_layers, hidden_size, num_attention_heads, num_key_value_heads
     (default: the attention heads), head_dim (default: hidden_size // heads, as vLLM),
-    max_position_embeddings and torch_dtype (or dtype; default bfloat16).  Multimodal
-    configs keep these under ``text_config``, which is read when present.  The parameter
-    count comes from ``params`` unless the file gives one.  A missing or bad field is a
+    max_position_embeddings, torch_dtype (or dtype; default bfloat16) and model_type.
+    Multimodal configs keep these under ``text_config``, which is read when present.  The
+    parameter count is computed from the config (:mod:`llmfleet.model.hf_config`) unless
+    ``params`` is given (an override) or the file states one.  A missing or bad field is a
     UsageError naming the file and the field.
     """
+    from llmfleet.model import hf_config
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -217,9 +276,7 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
         raise UsageError(f"--config-json {path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"--config-json {path}: not a JSON object")
-    config: dict[str, Any] = raw["text_config"] if isinstance(raw.get("text_config"), dict) else raw
-    # Fields a text_config may leave to the top level.
-    merged = {**{k: v for k, v in raw.items() if k != "text_config"}, **config}
+    merged = hf_config.text_config(raw)
 
     def positive_int(field: str, default: int | None = None) -> int:
         value = merged.get(field)
@@ -247,9 +304,10 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"{path}: field 'torch_dtype' is {dtype!r}; expected one of "
                          "bfloat16, float16, float32")
-    if dtype in ("float32", "float", "fp32"):
-        dtype = "bfloat16"  # vLLM's dtype auto serves float32 checkpoints in 16 bit
-    count = None
+    dtype = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32",
+             "fp32": "float32"}.get(dtype, dtype)
+    count: float | None = None
+    active: float | None = None
     for key in PARAM_COUNT_KEYS:
         if isinstance(merged.get(key), (int, float)) and not isinstance(merged.get(key), bool):
             count = float(merged[key])
@@ -257,18 +315,23 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
     if params is not None:
         count = parse_params(params)
     if count is None:
-        raise UsageError(f"{path}: the file gives no parameter count; pass --params "
-                         "(e.g. --params 7.6B)")
+        counted = hf_config.count_parameters(raw, str(path))
+        count, active = float(counted.total), float(counted.active)
     vocab = merged.get("vocab_size") if isinstance(merged.get("vocab_size"), int) else None
     tied = merged.get("tie_word_embeddings")
     window = merged.get("sliding_window") if isinstance(merged.get("sliding_window"), int) else None
     quant = merged.get("quantization_config")
     method = str(quant.get("quant_method") or "").lower() if isinstance(quant, dict) else ""
+    model_type = str(raw.get("model_type") or merged.get("model_type") or "") or None
+    latent = hf_config.kv_latent_dim(raw)
     return ModelSpec(id=model_id, params=count, layers=layers, hidden=hidden, heads=heads,
-                     kv_heads=kv_heads, head_dim=head_dim, context=context, dtype=dtype,
-                     gated=gated, vocab=vocab, tied=bool(tied) if tied is not None else None,
+                     kv_heads=1 if latent else kv_heads, head_dim=head_dim, context=context,
+                     dtype=dtype, gated=gated, vocab=vocab,
+                     tied=bool(tied) if tied is not None else
+                     (model_type in hf_config.TIED_BY_DEFAULT),
                      sliding_window=window, source=f"config.json at {path}",
-                     quantization=method or None)
+                     quantization=method or None, model_type=model_type,
+                     kv_latent_dim=latent, active_params=active)
 
 
 def resolve_model(model_id: str, config_json: str | Path | None = None,
@@ -284,7 +347,8 @@ def resolve_model(model_id: str, config_json: str | Path | None = None,
     if spec is None:
         known = ", ".join(models())
         raise UsageError(f"model {model_id!r} is not in the catalog ({known}); give its "
-                         "Hugging Face config.json with --config-json PATH (and --params N)")
+                         "Hugging Face config.json with --config-json PATH (the parameter count "
+                         "follows from it; --params N overrides)")
     if params is not None:
         spec = replace(spec, params=parse_params(params))
     return spec

@@ -23,14 +23,22 @@ The model follows vLLM 0.33.0 (docs/reference/vllm-0.33.md §4):
   measured run logs the real figures ("Available KV cache memory", "GPU KV cache size").
 * **KV cache per GPU** = budget - weights per GPU - overhead; **tokens of KV** = that
   / KV bytes per token per GPU; **concurrency at full context** = tokens / max-model-len.
+* **Dtype**: the weights and a ``--kv-cache-dtype auto`` cache take the bytes of the dtype
+  vLLM actually computes in on that GPU (:mod:`llmfleet.model.dtypes`): bf16/fp16 2, fp32 4
+  (``--dtype auto`` of a Gemma 2/3 or GLM-4 on a T4 falls back to float32).
 * **Pipeline parallelism** (``pp`` > 1, multi-node groups; docs/reference/vllm-multinode.md
   §9): vLLM gives each stage ``layers // PP`` of the layers (the remainder one each to
-  the stages before the last), the input embedding to the first stage and the LM head to the last, and cuts
-  every worker's KV cache to the smallest worker's block count.  So the heaviest stage
-  bounds the instance: per GPU, the weights of ``ceil(layers / PP)`` layers plus one
-  vocabulary x hidden matrix (16 bit when quantized), / TP; KV bytes per token per GPU
-  count ``ceil(layers / PP)`` layers.  With PP = 1 these are the formulas above.  The
+  the stages before the last), the input embedding to the first stage and the LM head to
+  the last, and cuts every worker's KV cache to the smallest worker's block count.  So the
+  heaviest stage bounds the instance: per GPU, the weights of ``ceil(layers / PP)`` layers
+  plus one vocabulary x hidden matrix (in the served dtype), / TP; KV bytes per token per
+  GPU count ``ceil(layers / PP)`` layers.  With PP = 1 these are the formulas above.  The
   overhead's NCCL part applies whenever the world (TP x PP) is above one GPU.
+* **Multi-head latent attention** (DeepSeek V2/V3): one compressed KV vector of
+  ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer, held whole by every TP rank.
+
+Every fit decision and the message that explains it come from one :class:`Fit` (the same
+length, the same number of sequences, the same bytes).
 
 Choice of GPU class and TP (:func:`plan`): a TP size is a power of two up to 8 that
 vLLM accepts for the model (it divides the attention heads, and the KV heads divide it or
@@ -44,7 +52,12 @@ and/or ``--tp`` pinned and no ``--max-model-len``, the smallest TP that holds *s
 wins and max-model-len is fitted to it: the largest power of two <= the model's context with room for
 MIN_CONCURRENCY sequences (:func:`fit_max_model_len`).  An explicit ``--max-model-len``
 on a pinned GPU takes the smallest TP with room for one sequence of it (a note says when
-fewer than MIN_CONCURRENCY fit).
+fewer than MIN_CONCURRENCY fit).  When no single node holds the model (or ``nodes`` asks
+for it) the plan spreads it over nodes of the class's largest node shape (TP = GPUs per
+node up to 8, PP = nodes, at most :data:`MAX_NODES`), cheapest first; classes whose node
+shapes carry fewer than two GPUs cannot host a multi-node group.  Classes on which vLLM
+refuses the dtype, or where ``--dtype auto`` would fall back to float32, are left out (the
+latter unless ``--dtype float32`` is asked for).
 """
 
 from __future__ import annotations
@@ -52,9 +65,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from llmfleet.model import catalog
-from llmfleet.model.catalog import GpuClass, ModelSpec
 from llmfleet.errors import UsageError
+from llmfleet.model import catalog, dtypes
+from llmfleet.model.catalog import GpuClass, ModelSpec
+from llmfleet.model.nodes import Catalog as NodeCatalog
 
 GIB = 1024 ** 3
 #: vLLM 0.33.0's --gpu-memory-utilization default (docs/reference/vllm-0.33.md §2.2, §4.1).
@@ -74,6 +88,8 @@ DEFAULT_TARGET_CONTEXT = 8192
 MIN_MODEL_LEN = 1024
 MAX_TP = 8
 TP_SIZES = (1, 2, 4, 8)
+#: The most nodes new-model spreads one replica over (pipeline-parallel stages).
+MAX_NODES = 4
 #: Bytes per parameter of int4 group quantization beyond the 0.5 of the weights:
 #: a 16-bit scale per group of 128 (2/128 = 0.016) and a 4-bit zero point (0.004).
 INT4_SCALE_BYTES = 0.02
@@ -88,10 +104,10 @@ QUANTIZATION_BYTES: dict[str, float] = {
     "gptq": 0.5 + INT4_SCALE_BYTES,
     "gptq_marlin": 0.5 + INT4_SCALE_BYTES,
 }
+KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "bfloat16", "float16")
 #: FP8 weight formats: without fp8 tensor cores (before Ada/Hopper) vLLM runs them
 #: weight-only through Marlin (fp8.py and fbgemm_fp8.py: use_marlin below capability 8.9).
 FP8_METHODS = ("fp8", "fbgemm_fp8", "modelopt")
-KV_CACHE_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "bfloat16", "float16")
 
 
 def normalize_quantization(quantization: str | None) -> str | None:
@@ -106,14 +122,23 @@ def normalize_quantization(quantization: str | None) -> str | None:
     return q
 
 
-def weight_bytes(model: ModelSpec, quantization: str | None = None) -> float:
-    """Bytes of all the weights (every GPU together)."""
+def _dtype_bytes(model: ModelSpec, dtype: str | None) -> int:
+    """Bytes of the served dtype; without one, the checkpoint's 16-bit default (a float32
+    checkpoint is served in 16 bit on every GPU with bfloat16)."""
+    if dtype:
+        return dtypes.BYTES[dtype]
+    return min(model.dtype_bytes, 2)
+
+
+def weight_bytes(model: ModelSpec, quantization: str | None = None, dtype: str | None = None) -> float:
+    """Bytes of all the weights (every GPU together), in the served ``dtype``."""
     quantization = normalize_quantization(quantization)
+    unit = _dtype_bytes(model, dtype)
     if quantization is None:
-        return model.params * model.dtype_bytes
+        return model.params * unit
     per_param = QUANTIZATION_BYTES[quantization]
     embed = min(model.embedding_params, model.params)
-    return (model.params - embed) * per_param + embed * 2
+    return (model.params - embed) * per_param + embed * unit
 
 
 def stage_layers(model: ModelSpec, pp: int = 1) -> int:
@@ -121,28 +146,28 @@ def stage_layers(model: ModelSpec, pp: int = 1) -> int:
     return math.ceil(model.layers / max(pp, 1))
 
 
-def stage_weight_bytes(model: ModelSpec, quantization: str | None = None, pp: int = 1) -> float:
+def stage_weight_bytes(model: ModelSpec, quantization: str | None = None, pp: int = 1,
+                       dtype: str | None = None) -> float:
     """Bytes of the weights of the heaviest pipeline stage (all of them when pp is 1): its
     layers and one vocabulary x hidden matrix (the first stage's embedding or the last
-    stage's LM head)."""
-    total = weight_bytes(model, quantization)
+    stage's LM head), in the served ``dtype``."""
+    total = weight_bytes(model, quantization, dtype)
     if pp <= 1:
         return total
-    quantization = normalize_quantization(quantization)
     embed = min(model.embedding_params, model.params)
-    embed_bytes = embed * (model.dtype_bytes if quantization is None else 2)
+    embed_bytes = embed * _dtype_bytes(model, dtype)
     matrix = embed_bytes / (1 if model.tied else 2) if embed else 0.0
     return (total - embed_bytes) * stage_layers(model, pp) / model.layers + matrix
 
 
-def kv_bytes_per_element(model: ModelSpec, kv_cache_dtype: str = "auto") -> int:
+def kv_bytes_per_element(model: ModelSpec, kv_cache_dtype: str = "auto", dtype: str | None = None) -> int:
     kv = (kv_cache_dtype or "auto").lower()
     if kv not in KV_CACHE_DTYPES:
         raise UsageError(f"--kv-cache-dtype {kv_cache_dtype!r}: one of {', '.join(KV_CACHE_DTYPES)}")
     if kv.startswith("fp8"):
         return 1
     if kv == "auto":
-        return min(model.dtype_bytes, 2)
+        return _dtype_bytes(model, dtype)
     return 2
 
 
@@ -151,16 +176,19 @@ def kv_heads_per_gpu(model: ModelSpec, tp: int = 1) -> int:
     return max(1, model.kv_heads // tp)
 
 
-def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto",
-                       pp: int = 1) -> int:
-    """KV-cache bytes one token takes on ONE GPU of a TP group, in the largest pipeline
-    stage (tp=1, pp=1: the whole model)."""
-    return (2 * stage_layers(model, pp) * kv_heads_per_gpu(model, tp) * model.head_dim
-            * kv_bytes_per_element(model, kv_cache_dtype))
+def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto", pp: int = 1,
+                       dtype: str | None = None) -> int:
+    """KV-cache bytes one token takes on ONE GPU of a TP group (tp=1: the whole model); with
+    pipeline parallelism each GPU holds the KV of its stage's layers only.  Multi-head latent
+    attention keeps one latent vector per layer, whole on every TP rank."""
+    layers = stage_layers(model, pp)
+    element = kv_bytes_per_element(model, kv_cache_dtype, dtype)
+    if model.kv_latent_dim:
+        return layers * model.kv_latent_dim * element
+    return 2 * layers * kv_heads_per_gpu(model, tp) * model.head_dim * element
 
 
 def overhead_bytes(tp: int = 1, pp: int = 1) -> float:
-    """Overhead per GPU of an instance of tp x pp GPUs."""
     return (OVERHEAD_GIB + (OVERHEAD_TP_GIB if tp * pp > 1 else 0.0)) * GIB
 
 
@@ -181,8 +209,7 @@ def valid_tps(model: ModelSpec) -> list[int]:
 
 @dataclass(frozen=True)
 class Sizing:
-    """Memory of one vLLM instance of ``model`` on ``tp`` x ``pp`` GPUs of class ``gpu``
-    (``pp`` pipeline stages of ``tp`` GPUs each; a multi-node group has one stage per node)."""
+    """Memory of one vLLM instance of ``model`` on ``tp`` GPUs of class ``gpu``."""
 
     model: ModelSpec
     gpu: GpuClass
@@ -191,31 +218,37 @@ class Sizing:
     kv_cache_dtype: str = "auto"
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION
     #: Pipeline-parallel stages (across nodes with multi-node serving): each GPU holds
-    #: its stage's layers / TP, and the heaviest stage sizes the instance.
+    #: 1/(tp × pp) of the weights and the KV of its stage's layers.
     pp: int = 1
+    #: The dtype vLLM computes in (bfloat16, float16, float32); "" = what --dtype auto gives.
+    dtype: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.dtype:
+            served = dtypes.resolve(self.model, self.gpu, "auto", self.quantization).served
+            object.__setattr__(self, "dtype", served)
 
     @property
     def gpus(self) -> int:
-        """GPUs of the instance: tensor x pipeline parallel."""
         return self.tp * self.pp
 
     @property
     def weights_bytes(self) -> float:
-        return weight_bytes(self.model, self.quantization)
+        return weight_bytes(self.model, self.quantization, self.dtype)
 
     @property
     def weights_bytes_per_gpu(self) -> float:
         """On a GPU of the heaviest pipeline stage."""
-        return stage_weight_bytes(self.model, self.quantization, self.pp) / self.tp
+        return stage_weight_bytes(self.model, self.quantization, self.pp, self.dtype) / self.tp
 
     @property
     def kv_bytes_per_token(self) -> int:
         """Whole model (all KV heads) -- the figure docs/reference/vllm-0.33.md §4.3 tabulates."""
-        return kv_bytes_per_token(self.model, 1, self.kv_cache_dtype)
+        return kv_bytes_per_token(self.model, 1, self.kv_cache_dtype, 1, self.dtype)
 
     @property
     def kv_bytes_per_token_per_gpu(self) -> int:
-        return kv_bytes_per_token(self.model, self.tp, self.kv_cache_dtype, self.pp)
+        return kv_bytes_per_token(self.model, self.tp, self.kv_cache_dtype, self.pp, self.dtype)
 
     @property
     def budget_bytes_per_gpu(self) -> float:
@@ -252,24 +285,91 @@ class Sizing:
         return self.needed_bytes_per_gpu(max_model_len, sequences) - self.budget_bytes_per_gpu
 
     def holds(self, max_model_len: int, sequences: int = 1) -> bool:
-        return self.shortfall_bytes(max_model_len, sequences) <= 0
+        return self.fit(max_model_len, sequences).fits
+
+    def fit(self, max_model_len: int, sequences: int = 1) -> Fit:
+        return Fit(self, max_model_len, sequences)
+
+    @property
+    def shape(self) -> str:
+        """``2 x l4`` or ``2 nodes x 8 x h100-80gb``."""
+        if self.pp > 1:
+            return f"{self.pp} nodes x {self.tp} x {self.gpu.name}"
+        return f"{self.tp} x {self.gpu.name}"
 
     @property
     def price_per_hour(self) -> float:
         return self.gpu.price_per_hour * self.gpus
 
 
+@dataclass(frozen=True)
+class Fit:
+    """Whether ``sequences`` sequences of ``length`` tokens fit one sizing, and the numbers
+    that say so: the decision and its message are made from the same object."""
+
+    sizing: Sizing
+    length: int
+    sequences: int = 1
+
+    @property
+    def weights(self) -> float:
+        return self.sizing.weights_bytes_per_gpu
+
+    @property
+    def overhead(self) -> float:
+        return self.sizing.overhead_bytes_per_gpu
+
+    @property
+    def kv(self) -> float:
+        return self.sequences * self.length * self.sizing.kv_bytes_per_token_per_gpu
+
+    @property
+    def needed(self) -> float:
+        return self.weights + self.overhead + self.kv
+
+    @property
+    def budget(self) -> float:
+        return self.sizing.budget_bytes_per_gpu
+
+    @property
+    def shortfall(self) -> float:
+        """Bytes per GPU missing (> 0), or to spare (<= 0)."""
+        return self.needed - self.budget
+
+    @property
+    def fits(self) -> bool:
+        return self.shortfall <= 0
+
+    def arithmetic(self) -> str:
+        """Per GPU: weights + overhead + KV = need <op> budget, with the same numbers."""
+        s = self.sizing
+        plural = "s" if self.sequences != 1 else ""
+        return (f"per GPU {gib(self.weights):.2f} GiB weights ({s.dtype}) + {gib(self.overhead):.2f} GiB "
+                f"overhead + {gib(self.kv):.2f} GiB KV for {self.sequences} sequence{plural} of "
+                f"{self.length} tokens = {gib(self.needed):.2f} GiB "
+                f"{'<=' if self.fits else '>'} budget {gib(self.budget):.2f} GiB "
+                f"({s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} GiB)")
+
+    def message(self) -> str:
+        amount = gib(abs(self.shortfall))
+        shown = f"{amount:.2f} GiB" if amount >= 0.005 else "less than 0.01 GiB"
+        return self.arithmetic() + (f"; {shown} to spare" if self.fits else f"; short by {shown}")
+
+
 def size(model: ModelSpec, gpu: GpuClass, tp: int = 1, quantization: str | None = None,
          kv_cache_dtype: str = "auto",
-         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION, pp: int = 1) -> Sizing:
-    """The sizing of one instance.  Without ``quantization``, a pre-quantized checkpoint's
-    own method (``model.quantization``) applies, as in vLLM, when the sizing knows it."""
+         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION, pp: int = 1,
+         dtype: str | None = None) -> Sizing:
+    """The sizing of ``model`` on ``tp`` x ``pp`` GPUs; ``dtype`` is the served dtype
+    (default: what ``--dtype auto`` gives on that class).  Without ``quantization``, a
+    pre-quantized checkpoint's own method (``model.quantization``) applies, as in vLLM, when
+    the sizing knows it."""
     if quantization is None and model.quantization in QUANTIZATION_BYTES:
         quantization = model.quantization
     if pp < 1:
         raise UsageError(f"pipeline-parallel-size {pp}: must be at least 1")
     return Sizing(model, gpu, tp, normalize_quantization(quantization), kv_cache_dtype or "auto",
-                  gpu_memory_utilization, pp)
+                  gpu_memory_utilization, pp, dtype or "")
 
 
 # -- models outside the catalog: what the name and the settings tell ---------------------------
@@ -342,30 +442,80 @@ class Plan:
     max_model_len: int
     pinned: bool
     notes: list[str] = field(default_factory=list)
+    #: --dtype as asked (auto, half, float32, ...); the sizing holds the served dtype.
+    requested_dtype: str = "auto"
 
     @property
     def concurrency(self) -> float:
         return self.sizing.concurrency(self.max_model_len)
 
     @property
+    def nodes(self) -> int:
+        return self.sizing.pp
+
+    @property
+    def resolution(self) -> dtypes.Resolution:
+        s = self.sizing
+        return dtypes.resolve(s.model, s.gpu, self.requested_dtype, s.quantization)
+
+    @property
     def serve_dtype(self) -> str | None:
-        """``half`` when the model is bf16 and the GPU has no bf16 (T4); else None (auto)."""
-        if self.sizing.model.dtype == "bfloat16" and not self.sizing.gpu.bf16:
-            return "half"
+        """The ``dtype:`` serve.yaml needs: what was asked for, ``half`` when a 16-bit
+        checkpoint is cast to float16 (a GPU without bf16), else None (vLLM's auto)."""
+        if self.requested_dtype != "auto":
+            return self.requested_dtype
+        if self.sizing.dtype != dtypes.checkpoint_dtype(self.sizing.model) \
+                and dtypes.checkpoint_dtype(self.sizing.model) != "float32":
+            return "half" if self.sizing.dtype == "float16" else self.sizing.dtype
         return None
 
 
-def _cheapest_key(s: Sizing) -> tuple[float, int, float]:
-    return (round(s.price_per_hour, 6), s.tp, -s.gpu.memory_gib)
+def _cheapest_key(s: Sizing) -> tuple[float, int, int, float]:
+    return (round(s.price_per_hour, 6), s.pp, s.tp, -s.gpu.memory_gib)
+
+
+def _smallest_key(s: Sizing) -> tuple[int, int, tuple[float, int, int, float]]:
+    return (s.pp, s.tp, _cheapest_key(s))
+
+
+def gpus_per_node(model: ModelSpec, gpu: GpuClass, shapes: NodeCatalog | None,
+                  tp: int | None = None) -> tuple[int | None, str]:
+    """GPUs per node (= TP) of a multi-node group of ``gpu``, or None and why not."""
+    from llmfleet.model import nodes as node_shapes
+    catalog_shapes = shapes if shapes is not None else node_shapes.catalog()
+    largest = max((s.gpus for s in catalog_shapes.of_class(gpu.name)), default=0)
+    if largest < 2:
+        where = "the cluster's node shapes (cluster.node-shapes in llmfleet.yaml)" if shapes is not None \
+            else "tools/llmfleet/data/node_shapes.yaml"
+        return None, (f"{gpu.name}: no node shape with several GPUs in {where} (largest: "
+                      f"{largest or 'none'}); a multi-node group runs tensor parallelism inside "
+                      "each node and pipeline parallelism across nodes, so it needs multi-GPU nodes")
+    if tp is not None:
+        if tp < 2:
+            return None, (f"{gpu.name}: TP {tp} per node; a multi-node group runs tensor "
+                          "parallelism inside each node, so it needs at least 2 GPUs per node")
+        if tp > largest:
+            return None, f"{gpu.name}: --tp {tp} GPUs per node, but its largest node shape has {largest}"
+        return tp, ""
+    for size in sorted((t for t in TP_SIZES if 2 <= t <= min(largest, MAX_TP)), reverse=True):
+        if tp_problem(model, size) is None:
+            return size, ""
+    return None, f"{gpu.name}: no TP of 2-{min(largest, MAX_TP)} that {model.id} allows ({', '.join(map(str, valid_tps(model)))})"
 
 
 def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
          max_model_len: int | None = None, quantization: str | None = None,
          kv_cache_dtype: str = "auto",
          gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
-         min_concurrency: int = MIN_CONCURRENCY) -> Plan:
-    """Pick the GPU class, TP and max-model-len (module docstring); UsageError if nothing fits."""
+         min_concurrency: int = MIN_CONCURRENCY, dtype: str | None = "auto",
+         nodes: int | None = None, shapes: NodeCatalog | None = None) -> Plan:
+    """Pick the GPU class, TP, nodes (PP) and max-model-len (module docstring); UsageError
+    if nothing fits or vLLM would refuse the dtype."""
     quantization = normalize_quantization(quantization)
+    try:
+        requested = dtypes.normalize(dtype)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
     kv_bytes_per_element(model, kv_cache_dtype)  # validates the name
     if not 0 < gpu_memory_utilization <= 1:
         raise UsageError(f"--gpu-memory-utilization {gpu_memory_utilization}: must be in (0, 1]")
@@ -380,70 +530,93 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
         if problem:
             raise UsageError(f"--tp {tp}: {problem}; valid for {model.id}: "
                              f"{', '.join(map(str, valid_tps(model)))}")
+    if nodes is not None:
+        if not 1 <= nodes <= MAX_NODES:
+            raise UsageError(f"--nodes {nodes}: 1 to {MAX_NODES}")
+        if nodes > model.layers:
+            raise UsageError(f"--nodes {nodes}: {model.id} has {model.layers} layers to split "
+                             "into pipeline stages")
     classes = [catalog.get_gpu(gpu)] if gpu else list(catalog.gpus().values())
-    tps = [tp] if tp else valid_tps(model)
     pinned = bool(gpu or tp)
-    if gpu:
-        problem = gpu_problem(model, classes[0], quantization)
+    checkpoint = dtypes.checkpoint_dtype(model)
+    usable: list[tuple[GpuClass, str]] = []
+    excluded: dict[str, str] = {}
+    for g in classes:
+        problem = gpu_problem(model, g, quantization)
         if problem:
-            raise UsageError(f"--gpu {gpu}: {problem}")
-    if not gpu and model.dtype == "bfloat16":
-        classes = [g for g in classes if g.bf16]
-    options = [size(model, g, t, quantization, kv_cache_dtype, gpu_memory_utilization)
-               for g in classes if gpu_problem(model, g, quantization) is None for t in tps]
-    options.sort(key=_cheapest_key)
-
-    chosen: Plan | None = None
-    if max_model_len is None and not pinned:
-        target = min(model.context, DEFAULT_TARGET_CONTEXT)
-        for s in options:
-            if s.holds(target, min_concurrency):
-                chosen = Plan(s, target, pinned)
-                break
-        if chosen is None:
-            raise UsageError(_fits_nothing(model, target, min_concurrency, quantization,
-                                           kv_cache_dtype, gpu_memory_utilization))
-    elif max_model_len is None:
-        # Pinned: the smallest TP (cheapest) that holds some length, length fitted to it.
-        for s in sorted(options, key=lambda o: (o.tp, _cheapest_key(o))):
-            length = fit_max_model_len(s, min_concurrency)
-            if length:
-                chosen = Plan(s, length, pinned)
-                if length < model.context:
-                    chosen.notes.append(
-                        f"max-model-len fitted to {s.tp} x {s.gpu.name}: {length} tokens "
-                        f"(the model allows {model.context}); the largest power of two with "
-                        f"room for {min_concurrency} full-length sequences")
-                break
-        if chosen is None:
-            raise UsageError(_does_not_fit(options, MIN_MODEL_LEN, 1, model))
-    else:
-        need = max_model_len
-        if pinned:
-            # Pinned GPU/TP and length: the smallest TP that can start (one full sequence).
-            for s in sorted(options, key=lambda o: (o.tp, _cheapest_key(o))):
-                if s.holds(need, 1):
-                    chosen = Plan(s, need, pinned)
-                    break
-            if chosen is None:
-                raise UsageError(_does_not_fit(options, need, 1, model))
-            if chosen.concurrency < min_concurrency:
-                chosen.notes.append(
-                    f"only {chosen.concurrency:.2f} sequences of {need} tokens fit at once "
-                    f"(fewer than {min_concurrency}); longer requests queue")
+            if gpu:
+                raise UsageError(f"--gpu {gpu}: {problem}")
+            excluded[g.name] = problem
+            continue
+        r = dtypes.resolve(model, g, requested, quantization)
+        if r.refused:
+            excluded[g.name] = r.refused
+        elif requested == "auto" and r.served == "float32" and checkpoint != "float32":
+            excluded[g.name] = f"{r.fallback}; pass --dtype float32 to accept that"
+        elif not gpu and requested == "auto" and not g.bf16 and checkpoint == "bfloat16":
+            excluded[g.name] = ("no bfloat16: the bf16 checkpoint would be cast to float16, which "
+                                "can overflow (pin --gpu to accept)")
         else:
-            for s in options:
-                if s.holds(need, min_concurrency):
-                    chosen = Plan(s, need, pinned)
-                    break
-            if chosen is None:
-                raise UsageError(_fits_nothing(model, need, min_concurrency, quantization,
-                                               kv_cache_dtype, gpu_memory_utilization))
-    if chosen.serve_dtype:
-        chosen.notes.append(f"{chosen.sizing.gpu.name} has no bfloat16 ({chosen.sizing.gpu.architecture}): "
-                            "serving in float16 (dtype: half)")
-    if chosen.sizing.quantization in FP8_METHODS and not chosen.sizing.gpu.fp8:
-        chosen.notes.append(f"{chosen.sizing.gpu.name} has no fp8 tensor cores: vLLM runs FP8 "
+            usable.append((g, r.served))
+    if gpu and not usable:
+        raise UsageError(dtype_refusal(model, classes[0], excluded[classes[0].name], requested,
+                                       quantization, kv_cache_dtype, gpu_memory_utilization, tp,
+                                       max_model_len, nodes, shapes))
+
+    def single() -> list[Sizing]:
+        tps = [tp] if tp else valid_tps(model)
+        return [size(model, g, t, quantization, kv_cache_dtype, gpu_memory_utilization, 1, served)
+                for g, served in usable for t in tps]
+
+    multi_reasons: list[str] = []
+
+    def multi(counts: list[int]) -> list[Sizing]:
+        found = []
+        for g, served in usable:
+            per_node, why = gpus_per_node(model, g, shapes, tp)
+            if per_node is None:
+                multi_reasons.append(why)
+                continue
+            found += [size(model, g, per_node, quantization, kv_cache_dtype, gpu_memory_utilization,
+                           n, served) for n in counts if n <= model.layers]
+        return found
+
+    if nodes is None and tp is None:
+        stages = [single, lambda: multi(list(range(2, MAX_NODES + 1)))]
+    elif nodes is None:
+        stages = [single]   # a pinned TP is the pod's GPUs: no automatic spread over nodes
+    elif nodes == 1:
+        stages = [single]
+    else:
+        stages = [lambda: multi([nodes])]
+    tried: list[Sizing] = []
+    chosen: Plan | None = None
+    for stage in stages:
+        options = sorted(stage(), key=_cheapest_key)
+        tried += options
+        chosen = _choose(options, model, max_model_len, pinned, min_concurrency)
+        if chosen is not None:
+            break
+    if chosen is None:
+        if not tried and multi_reasons:
+            raise UsageError(f"{model.id}: no multi-node plan: " + "; ".join(dict.fromkeys(multi_reasons)))
+        length = max_model_len or (min(model.context, DEFAULT_TARGET_CONTEXT) if not pinned else MIN_MODEL_LEN)
+        sequences = min_concurrency if (not pinned or max_model_len is None) else 1
+        raise UsageError(_does_not_fit(tried, length, sequences, model, excluded, multi_reasons,
+                                       pinned, nodes))
+    chosen.requested_dtype = requested
+    s = chosen.sizing
+    if s.pp > 1 and nodes is None:
+        chosen.notes.insert(0, f"no single node holds {model.id} in {s.dtype}: spread over {s.pp} "
+                               f"nodes of {s.tp} x {s.gpu.name} (TP {s.tp} x PP {s.pp})")
+    fell = chosen.resolution.fallback
+    if fell:
+        chosen.notes.append(fell)
+    elif chosen.serve_dtype == "half":
+        chosen.notes.append(f"{s.gpu.name} has no bfloat16 ({s.gpu.architecture}): serving in "
+                            "float16 (dtype: half)")
+    if s.quantization in FP8_METHODS and not s.gpu.fp8:
+        chosen.notes.append(f"{s.gpu.name} has no fp8 tensor cores: vLLM runs FP8 "
                             "weight-only (Marlin); memory as fp8, speed as bf16")
     if model.sliding_window:
         chosen.notes.append(f"{model.id} uses a sliding window ({model.sliding_window}) on some "
@@ -451,62 +624,138 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
     return chosen
 
 
+def _choose(options: list[Sizing], model: ModelSpec, max_model_len: int | None, pinned: bool,
+            min_concurrency: int) -> Plan | None:
+    """The first option (in the order the rules of the module docstring give) that holds."""
+    if max_model_len is None and not pinned:
+        target = min(model.context, DEFAULT_TARGET_CONTEXT)
+        for s in options:
+            if s.holds(target, min_concurrency):
+                return Plan(s, target, pinned)
+        return None
+    if max_model_len is None:
+        # Pinned: the smallest TP (cheapest) that holds some length, length fitted to it.
+        for s in sorted(options, key=_smallest_key):
+            length = fit_max_model_len(s, min_concurrency)
+            if length:
+                chosen = Plan(s, length, pinned)
+                if length < model.context:
+                    chosen.notes.append(
+                        f"max-model-len fitted to {s.shape}: {length} tokens "
+                        f"(the model allows {model.context}); the largest power of two with "
+                        f"room for {min_concurrency} full-length sequences")
+                return chosen
+        return None
+    if pinned:
+        # Pinned GPU/TP and length: the smallest group that can start (one full sequence).
+        for s in sorted(options, key=_smallest_key):
+            if s.holds(max_model_len, 1):
+                chosen = Plan(s, max_model_len, pinned)
+                if chosen.concurrency < min_concurrency:
+                    chosen.notes.append(
+                        f"only {chosen.concurrency:.2f} sequences of {max_model_len} tokens fit at "
+                        f"once (fewer than {min_concurrency}); longer requests queue")
+                return chosen
+        return None
+    for s in options:
+        if s.holds(max_model_len, min_concurrency):
+            return Plan(s, max_model_len, pinned)
+    return None
+
+
+def dtype_refusal(model: ModelSpec, gpu: GpuClass, reason: str, requested: str,
+                  quantization: str | None, kv_cache_dtype: str, util: float, tp: int | None,
+                  max_model_len: int | None, nodes: int | None, shapes: NodeCatalog | None) -> str:
+    """Why the pinned class cannot run the model's dtype, and the alternatives that can."""
+    alternatives: list[str] = []
+    try:
+        other = plan(model, max_model_len=max_model_len, quantization=quantization,
+                     kv_cache_dtype=kv_cache_dtype, gpu_memory_utilization=util,
+                     dtype=requested if requested not in ("half", "float16") else "auto",
+                     nodes=nodes, shapes=shapes)
+        s = other.sizing
+        alternatives.append(f"another GPU class: {s.shape} in {s.dtype} at "
+                            f"${s.price_per_hour:,.2f}/h (--gpu {s.gpu.name})")
+    except UsageError:
+        alternatives.append("another GPU class: none of the catalog's holds it either")
+    checkpoint = dtypes.checkpoint_dtype(model)
+    if requested != "float32" and checkpoint != "float32":
+        try:
+            fp32 = plan(model, gpu=gpu.name, tp=tp, max_model_len=max_model_len,
+                        quantization=quantization, kv_cache_dtype=kv_cache_dtype,
+                        gpu_memory_utilization=util, dtype="float32", nodes=nodes, shapes=shapes)
+            f = fp32.sizing
+            alternatives.append(f"float32 on {gpu.name}, which vLLM accepts: fits {f.shape} with "
+                                f"max-model-len {fp32.max_model_len} ({gib(f.weights_bytes):.1f} GiB of "
+                                f"weights, twice bf16; --dtype float32)")
+        except UsageError as exc:
+            short = str(exc).split(". Try")[0]
+            alternatives.append(f"float32 on {gpu.name} does not fit: {short}")
+    if quantization in dtypes.HALF_PRECISION_ONLY or not gpu.bf16:
+        alternatives.append(f"a quantized variant (AWQ, GPTQ, FP8) does not help on {gpu.name}: "
+                            "vLLM's kernels for them compute in float16 or bfloat16 only "
+                            "(get_supported_act_dtypes)")
+    else:
+        alternatives.append("a quantized variant (an AWQ/GPTQ checkpoint with --config-json, or "
+                            "--quantization fp8)")
+    return (f"{model.id} on {gpu.name}: {reason}. Alternatives: "
+            + "; ".join(f"({i}) {a}" for i, a in enumerate(alternatives, 1)))
+
+
 def gib(value: float) -> float:
     return value / GIB
 
 
-def _fits_nothing(model: ModelSpec, length: int, sequences: int, quantization: str | None, kv_cache_dtype: str,
-                  util: float) -> str:
-    largest = max(catalog.gpus().values(), key=lambda g: (g.memory_gib, -g.price_per_hour))
-    weights = weight_bytes(model, quantization)
-    kv_total = sequences * length * kv_bytes_per_token(model, 1, kv_cache_dtype)
-    usable = util * largest.memory_gib * GIB - overhead_bytes(2)
-    gpus_needed = max(1, math.ceil((weights + kv_total) / usable))
-    tp_needed = 2 ** math.ceil(math.log2(gpus_needed))
-    fmt = (quantization or model.dtype)
-    return (f"{model.id} fits no GPU class even at TP {MAX_TP}: {sequences} sequences of "
-            f"{length} tokens need {gib(weights):.1f} GiB of weights ({fmt}) + "
-            f"{gib(kv_total):.1f} GiB of KV cache = {gib(weights + kv_total):.1f} GiB, plus "
-            f"{OVERHEAD_GIB + OVERHEAD_TP_GIB:g} GiB overhead per GPU; the largest class, "
-            f"{largest.name}, gives {gib(usable):.1f} GiB per GPU at gpu-memory-utilization "
-            f"{util:g}, so it would need {gpus_needed} GPUs (TP {tp_needed}, above {MAX_TP}). "
-            "Use a quantized checkpoint (--quantization awq/gptq/fp8) or a smaller "
-            "--max-model-len")
-
-
-def _does_not_fit(options: list[Sizing], length: int, sequences: int, model: ModelSpec) -> str:
+def _does_not_fit(options: list[Sizing], length: int, sequences: int, model: ModelSpec,
+                  excluded: dict[str, str], multi_reasons: list[str], pinned: bool,
+                  nodes: int | None) -> str:
+    """The closest option's arithmetic, from the same Fit the decision used."""
     if not options:
-        return f"{model.id}: no GPU class and TP to try"
-    s = min(options, key=lambda o: o.shortfall_bytes(length, sequences))
-    tps = sorted({o.tp for o in options})
-    where = f"TP {s.tp}" if len(tps) == 1 else f"TP <= {tps[-1]} (closest: TP {s.tp})"
-    plural = "s" if sequences > 1 else ""
-    return (f"{model.id} does not fit on {s.gpu.name} at {where}: per GPU "
-            f"{gib(s.weights_bytes_per_gpu):.2f} GiB weights + "
-            f"{gib(s.overhead_bytes_per_gpu):.2f} GiB overhead + "
-            f"{gib(sequences * length * s.kv_bytes_per_token_per_gpu):.2f} GiB KV for "
-            f"{sequences} sequence{plural} of {length} tokens = "
-            f"{gib(s.needed_bytes_per_gpu(length, sequences)):.2f} GiB > budget "
-            f"{gib(s.budget_bytes_per_gpu):.2f} GiB ({s.gpu_memory_utilization:g} x "
-            f"{s.gpu.memory_gib:g} GiB); short by "
-            f"{gib(s.shortfall_bytes(length, sequences)):.2f} GiB. "
-            "Try a larger --tp, another --gpu, --quantization, or a smaller --max-model-len")
+        why = "; ".join(f"{k}: {v}" for k, v in excluded.items()) or "no GPU class and TP to try"
+        return f"{model.id}: nothing to try ({why})"
+    closest = min((o.fit(length, sequences) for o in options), key=lambda f: f.shortfall)
+    s = closest.sizing
+    largest_nodes = max(o.pp for o in options)
+    if largest_nodes > 1:
+        scope = f"on up to {largest_nodes} nodes"
+    else:
+        tps = sorted({o.tp for o in options})
+        scope = f"at TP {tps[0]}" if len(tps) == 1 else f"at TP <= {tps[-1]}"
+    classes = sorted({o.gpu.name for o in options})
+    which = f"on {classes[0]}" if len(classes) == 1 else "on any GPU class of the catalog"
+    text = (f"{model.id} does not fit {which} {scope} (closest: {s.shape}): {closest.message()}. "
+            "Try a larger --tp, another --gpu, --nodes, --quantization, or a smaller --max-model-len")
+    skipped = [f"{k} ({v})" for k, v in excluded.items()]
+    if skipped:
+        text += "; left out: " + "; ".join(skipped)
+    if multi_reasons and nodes != 1:
+        text += "; no multi-node plan: " + "; ".join(dict.fromkeys(multi_reasons))
+    return text
 
 
 def describe(p: Plan) -> list[str]:
     """The sizing as text lines (new-model prints them)."""
     s = p.sizing
     m = s.model
-    fmt = s.quantization or m.dtype
-    parallel = f"TP {s.tp}" + (f" x PP {s.pp}" if s.pp > 1 else "")
+    fmt = s.quantization or s.dtype
+    dtype_line = f"dtype      {s.dtype} (--dtype {p.requested_dtype}"
+    dtype_line += f", serve.yaml dtype: {p.serve_dtype})" if p.serve_dtype else ": the checkpoint's)"
+    where = (f"gpu        {s.tp} x {s.gpu.name} ({s.gpu.display}, {s.gpu.memory_gib:g} GiB each)"
+             if s.pp == 1 else
+             f"gpu        {s.pp} nodes x {s.tp} x {s.gpu.name} = {s.gpus} GPUs per replica "
+             f"(TP {s.tp} x PP {s.pp}; {s.gpu.display}, {s.gpu.memory_gib:g} GiB each)")
+    per = "TP" if s.pp == 1 else "TP x PP"
     lines = [
-        f"model      {m.id}: {m.params / 1e9:.2f} B parameters, {m.layers} layers, "
-        f"{m.heads} heads / {m.kv_heads} KV heads x {m.head_dim}, context {m.context}",
-        f"gpu        {s.gpus} x {s.gpu.name} ({s.gpu.display}, {s.gpu.memory_gib:g} GiB each)"
-        + (f", {parallel}" if s.pp > 1 else ""),
+        f"model      {m.id}: {m.params / 1e9:.2f} B parameters"
+        + (f" ({m.active_params / 1e9:.2f} B active per token)" if m.active_params and
+           m.active_params < m.params * 0.99 else "")
+        + f", {m.layers} layers, {m.heads} heads / {m.kv_heads} KV heads x {m.head_dim}, "
+        f"context {m.context}" + (f", {m.model_type}" if m.model_type else ""),
+        where,
+        dtype_line,
         f"weights    {gib(s.weights_bytes):.2f} GiB ({fmt}), {gib(s.weights_bytes_per_gpu):.2f} GiB per GPU",
         f"kv/token   {s.kv_bytes_per_token:,} B ({s.kv_bytes_per_token / 1024:g} KiB) for the model, "
-        f"{s.kv_bytes_per_token_per_gpu:,} B per GPU at {parallel}",
+        f"{s.kv_bytes_per_token_per_gpu:,} B per GPU at {per} {s.tp}" + (f" x {s.pp}" if s.pp > 1 else ""),
         f"budget     {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} GiB = "
         f"{gib(s.budget_bytes_per_gpu):.2f} GiB per GPU - {gib(s.weights_bytes_per_gpu):.2f} weights"
         f" - {gib(s.overhead_bytes_per_gpu):.2f} overhead = "

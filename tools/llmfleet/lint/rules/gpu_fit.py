@@ -1,4 +1,5 @@
-"""gpu-fit: the model must fit the GPU it is scheduled on, with one full-length sequence.
+"""gpu-fit: the model must fit the GPU it is scheduled on, with one full-length sequence,
+in a dtype vLLM accepts there.
 
 vLLM gives each GPU a budget of ``gpu-memory-utilization x total memory`` (default 0.92) for
 weights, activations, CUDA graphs and the KV cache together, and refuses to start when the
@@ -17,6 +18,13 @@ max-model-len (default: the model's context), gpu-memory-utilization, quantizati
 kv-cache-dtype from the container's vLLM settings (args or the ``--config`` file).  Models
 or GPU classes the catalog does not know, and ``max-model-len: auto`` (vLLM fits it), are
 not checked.
+
+The dtype is the one vLLM 0.33 runs (``llmfleet.model.dtypes``, docs/reference/vllm-versions.md
+§6.1-6.2): an explicit ``--dtype half``/``float16`` for an architecture vLLM refuses in
+float16 (Gemma 2/3, GLM-4: ``_FLOAT16_NOT_SUPPORTED_MODELS``) or ``bfloat16`` on a GPU without
+it (T4) is an error whatever the memory; ``--dtype auto`` for such an architecture on a GPU
+without bfloat16 falls back to float32, so the weights are sized at 4 bytes (and a warning
+says so).  Outside the catalog the architecture is recognised from the model's id.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 
 from llmfleet.errors import UsageError
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model import catalog, sizing
+from llmfleet.model import catalog, dtypes, sizing
 from llmfleet.model.vllm import params
 from llmfleet.model.vllm.server import VllmServer
 from llmfleet.model.vllm.startup import bytes_per_parameter
@@ -71,14 +79,18 @@ def _gpus_of(model: OverlayModel, server: VllmServer) -> tuple[list[catalog.GpuC
 
 @rule(id="gpu-fit", severity=Severity.ERROR,
       description="The model's weights per GPU plus the KV cache of one max-model-len sequence "
-                  "exceed gpu-memory-utilization × GPU memory (minus overhead); for a model outside "
-                  "the catalog, the weights alone (error) or an estimate of one sequence (warning)",
+                  "exceed gpu-memory-utilization × GPU memory (minus overhead), in the dtype vLLM "
+                  "runs there; or vLLM refuses the dtype on that GPU (float16 for Gemma 2/3 and "
+                  "GLM-4, bfloat16 on a T4); for a model outside the catalog, the weights alone "
+                  "(error) or an estimate of one sequence (warning)",
       remediation="Use a larger GPU class or tensor-parallel size, a quantized checkpoint or "
                   "fp8 KV cache, or a smaller max-model-len (llmfleet new-model --gpu CLASS "
-                  "fits max-model-len to a GPU).",
-      rationale="vLLM refuses to start when the weights do not fit or the KV cache left after "
-                "them cannot hold one max-model-len sequence; the pod then crash-loops on an "
-                "expensive GPU (docs/reference/vllm-0.33.md §4.1-4.4).",
+                  "fits max-model-len to a GPU); for a refused dtype, a GPU class with bfloat16 "
+                  "(compute capability >= 8.0) or --dtype float32 where it fits.",
+      rationale="vLLM refuses to start when the weights do not fit, when the KV cache left after "
+                "them cannot hold one max-model-len sequence, or when the dtype is one it refuses "
+                "for the architecture or the GPU; the pod then crash-loops on an expensive GPU "
+                "(docs/reference/vllm-0.33.md §4.1-4.4, docs/reference/vllm-versions.md §6).",
       category="gpu")
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (Llama-3.1-8B on one L4: 15.0 GiB weights + 2.5 GiB overhead + 2 GiB of KV
@@ -107,6 +119,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
           - image: vllm/vllm-openai:v0.33.0
             args: [acme/Custom-70B-Chat]
             resources: {limits: {nvidia.com/gpu: 1}}
+
+    Failing (``.../args/1``, the option; vLLM 0.33 refuses float16 for Gemma 2)::
+
+        nodeSelector: {llmfleet.io/gpu-class: l4}
+        containers:
+          - image: vllm/vllm-openai:v0.33.0
+            args: [google/gemma-2-9b-it, --dtype, half, --max-model-len, "4096"]
+            resources: {limits: {nvidia.com/gpu: 1}}
     """
     for server in model.api_servers:
         classes, tp, pp = _gpus_of(model, server)
@@ -118,9 +138,15 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         util = _fraction(server.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
         if util is None:
             continue
+        if server.is_unresolved("dtype"):
+            continue
+        try:
+            requested = dtypes.normalize(server.value("dtype"))
+        except ValueError:
+            continue  # vLLM itself rejects the value (vllm-config checks flags)
         spec = catalog.find_model(server.model_id)
         if spec is None:
-            yield from _estimate(model, server, classes, tp, pp, util)
+            yield from _estimate(model, server, classes, tp, pp, util, requested)
             continue
         raw_len = server.value("max-model-len")
         length = spec.context if raw_len is None else parse_len(raw_len)
@@ -132,10 +158,30 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             sizing.kv_bytes_per_element(spec, kv_dtype)
         except UsageError:
             continue  # a method or dtype the sizing does not model
-        worst = max((sizing.size(spec, g, tp, quantization, kv_dtype, util, pp) for g in classes),
-                    key=lambda s: s.shortfall_bytes(length))
-        short = worst.shortfall_bytes(length)
+        sized: list[tuple[sizing.Sizing, dtypes.Resolution]] = []
+        for g in classes:
+            resolution = dtypes.resolve(spec, g, requested, quantization)
+            if resolution.refused:
+                yield _dtype_problem(server, spec.id, g, resolution)
+                continue
+            sized.append((sizing.size(spec, g, tp, quantization, kv_dtype, util, pp, resolution.served),
+                          resolution))
+        if not sized:
+            continue
+        worst, worst_resolution = max(sized, key=lambda pair: pair[0].shortfall_bytes(length))
+        fallbacks = [(s, r) for s, r in sized if r.served == "float32" and r.fallback
+                     and dtypes.checkpoint_dtype(spec) != "float32"]
+        fit = worst.fit(length)
+        short = fit.shortfall
         if short <= 0:
+            for s, r in fallbacks:
+                where = server.get("dtype") or server.model
+                yield Problem(
+                    where.resource if where is not None else server.resource,
+                    where.path if where is not None else server.container.path,
+                    f"{spec.id} runs in float32 on {s.gpu.name}: {r.fallback}; "
+                    f"{sizing.gib(s.weights_bytes_per_gpu):.2f} GiB of weights per GPU (it fits). "
+                    "A GPU class with bfloat16 serves it in half the memory", Severity.WARNING)
             continue
         # Within 10% of the budget the sizing's overhead estimate decides: a warning.
         borderline = short <= BORDERLINE * worst.budget_bytes_per_gpu
@@ -144,30 +190,52 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         path = where.path if where is not None else server.container.path
         g = worst.gpu
         shape = f"{tp} x {g.name}" if pp == 1 else f"{tp} x {pp} (pipeline) x {g.name}"
+        note = f" ({worst_resolution.fallback})" if worst_resolution.fallback and worst.dtype == "float32" else ""
         yield Problem(
             resource, path,
             f"{spec.id} does not fit {shape} with max-model-len {length}: per GPU "
-            f"{sizing.gib(worst.weights_bytes_per_gpu):.2f} GiB weights + "
-            f"{sizing.gib(worst.overhead_bytes_per_gpu):.2f} GiB overhead + "
-            f"{sizing.gib(length * worst.kv_bytes_per_token_per_gpu):.2f} GiB KV for one sequence = "
-            f"{sizing.gib(worst.needed_bytes_per_gpu(length)):.2f} GiB > {util:g} x "
-            f"{g.memory_gib:g} GiB = {sizing.gib(worst.budget_bytes_per_gpu):.2f} GiB; "
+            f"{sizing.gib(fit.weights):.2f} GiB weights"
+            + (f" in {worst.dtype}{note}" if worst.dtype != dtypes.checkpoint_dtype(spec) else "")
+            + f" + {sizing.gib(fit.overhead):.2f} GiB overhead + "
+            f"{sizing.gib(fit.kv):.2f} GiB KV for one sequence = "
+            f"{sizing.gib(fit.needed):.2f} GiB > {util:g} x "
+            f"{g.memory_gib:g} GiB = {sizing.gib(fit.budget):.2f} GiB; "
             f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); "
             + ("borderline: the overhead is an estimate, vLLM may refuse to start" if borderline
                else "vLLM would refuse to start"),
             Severity.WARNING if borderline else None)
 
 
+def _dtype_problem(server: VllmServer, model_id: str, gpu: catalog.GpuClass,
+                   resolution: dtypes.Resolution) -> Problem:
+    where = server.get("dtype") or server.get("quantization") or server.model
+    resource = where.resource if where is not None else server.resource
+    path = where.path if where is not None else server.container.path
+    return Problem(resource, path,
+                   f"{model_id} with --dtype {resolution.requested} on {gpu.name}: {resolution.refused}; "
+                   "vLLM would refuse to start (docs/reference/vllm-versions.md §6)")
+
+
 def _estimate(model: OverlayModel, server: VllmServer, classes: list[catalog.GpuClass], tp: int,
-              pp: int, util: float) -> Iterator[Problem]:
-    """A model outside the catalog, sized from its id: weights that cannot fit are an error;
+              pp: int, util: float, requested: str = "auto") -> Iterator[Problem]:
+    """A model outside the catalog, sized from its id: a dtype vLLM refuses for the
+    architecture its id names is an error; weights that cannot fit are an error;
     too little room for one max-model-len sequence, by the least KV any catalogued model
     needs per parameter, is a warning.  Unknown size or precision: nothing."""
+    model_type = dtypes.model_type_from_name(server.model_id)
+    stand_in = catalog.ModelSpec(server.model_id, 1e9, 1, 1, 1, 1, 1, 1, model_type=model_type)
+    served: list[str] = []
+    for g in classes:
+        resolution = dtypes.resolve(stand_in, g, requested, None)
+        if resolution.refused:
+            yield _dtype_problem(server, server.model_id + (f" ({model_type} by its name)" if model_type else ""),
+                                 g, resolution)
+            return
+        served.append(resolution.served)
     size = params.estimate(server.model_id)
     if size is None or size.total_b is None:
         return
-    dtype = str(server.value("dtype") or "auto").lower()
-    dtype_bytes = 4.0 if dtype in ("float32", "float") else 2.0
+    dtype_bytes = 4.0 if "float32" in served else 2.0
     bpp = bytes_per_parameter(server.model_id, server.value("quantization"), dtype_bytes)
     smallest = min(classes, key=lambda g: g.memory_gib)
     estimate = sizing.WeightsEstimate(size.total_b * 1e9, bpp, smallest, tp * pp, util)

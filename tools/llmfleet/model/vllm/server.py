@@ -186,8 +186,13 @@ class VllmServer:
 
     @property
     def nodes(self) -> int | None:
-        """Nodes one engine spans (``--nnodes``, default 1); None when unknown."""
-        return self.int_value("nnodes", 1)
+        """Nodes one engine spans (``--nnodes``, default 1); None when unknown.  An
+        ``--nnodes $(LWS_GROUP_SIZE)`` that only the LeaderWorkerSet controller resolves is
+        the group's size (one node per pod)."""
+        value = self.int_value("nnodes", 1)
+        if value is None and self.is_unresolved("nnodes") and self.workload.group_size > 1:
+            return self.workload.group_size
+        return value
 
     @property
     def port(self) -> int | None:
