@@ -17,12 +17,27 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet_testlib import REPO_ROOT, require
-from verify_testlib import single_node_overlays
+from llmfleet_testlib import REPO_ROOT, is_multinode, overlay_names, require
 
-OVERLAYS = single_node_overlays()
+OVERLAYS = overlay_names()
 COMPONENT = REPO_ROOT / "components" / "load-test"
-SCRIPT = COMPONENT / "load_test.sh"
+SCRIPT = COMPONENT / "job" / "load_test.sh"
+
+
+def component_for(overlay: str) -> Path:
+    """components/load-test copies from a Deployment; components/load-test-multi-node from
+    a LeaderWorkerSet's leader."""
+    return COMPONENT.with_name("load-test-multi-node") if is_multinode(overlay) else COMPONENT
+
+
+def serving_unit(docs, overlay: str) -> tuple[dict, dict]:
+    """(the workload, its vllm container that receives the Service's traffic)."""
+    if is_multinode(overlay):
+        lws = one(docs, "LeaderWorkerSet")
+        containers = lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"]
+        return lws, next(c for c in containers if c["name"] == "vllm")
+    deployment = one(docs, "Deployment")
+    return deployment, next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm")
 BENCH_FLAGS = REPO_ROOT / "tests" / "data" / "vllm-bench-serve-flags-0.33.0.txt"
 
 
@@ -40,7 +55,7 @@ def load_test_kustomization(root: Path, overlay: str) -> Path:
     rel = lambda p: os.path.relpath(p, folder)  # noqa: E731 -- kustomize refuses absolute paths
     (folder / "kustomization.yaml").write_text(yaml.safe_dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [rel(REPO_ROOT / "overlays" / overlay)], "components": [rel(COMPONENT)]}))
+        "resources": [rel(REPO_ROOT / "overlays" / overlay)], "components": [rel(component_for(overlay))]}))
     return folder
 
 
@@ -82,14 +97,13 @@ def test_overlays_do_not_include_it():
 def test_job_takes_everything_from_the_overlay(rendered, overlay):
     docs = rendered(overlay)
     job = load_job(docs)
-    deployment = one(docs, "Deployment")
+    workload, vllm = serving_unit(docs, overlay)
     service = one(docs, "Service")
-    assert job["metadata"]["name"] == f"{deployment['metadata']['name']}-load-test"
-    assert job["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    assert job["metadata"]["name"] == f"{workload['metadata']['name']}-load-test"
+    assert job["metadata"]["namespace"] == workload["metadata"]["namespace"]
     pod = job["spec"]["template"]
     assert pod["metadata"]["labels"]["app.kubernetes.io/instance"] == overlay
     [container] = pod["spec"]["containers"]
-    vllm = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm")
     assert container["image"] == vllm["image"]
     env, vllm_env = env_of(container), env_of(vllm)
     assert env["SERVICE_NAME"]["value"] == service["metadata"]["name"]
@@ -123,7 +137,7 @@ def test_network_policy_admits_the_load_test(rendered, overlay):
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     assert policies
     assert any(all(labels.get(k) == v for k, v in peer["podSelector"]["matchLabels"].items())
-               for p in policies for rule in p["spec"]["ingress"] for peer in rule["from"]
+               for p in policies for rule in p["spec"].get("ingress", []) for peer in rule.get("from", [])
                if "matchLabels" in peer.get("podSelector", {}))
 
 

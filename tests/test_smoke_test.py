@@ -21,11 +21,28 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet_testlib import REPO_ROOT, overlay_names, require
-from verify_testlib import single_node_overlays
+from llmfleet_testlib import REPO_ROOT, is_multinode, overlay_names, require
 
-OVERLAYS = single_node_overlays()
+OVERLAYS = overlay_names()
 COMPONENT = REPO_ROOT / "components" / "smoke-test"
+SCRIPT = COMPONENT / "job" / "smoke_test.py"
+
+
+def component_of(overlay: str) -> str:
+    """components/smoke-test reads the API key reference from a Deployment;
+    components/smoke-test-multi-node from a LeaderWorkerSet's leader."""
+    return "../../components/smoke-test" + ("-multi-node" if is_multinode(overlay) else "")
+
+
+def serving_container(docs, overlay: str) -> dict:
+    """The vllm container that receives the Service's traffic: the Deployment's, or the
+    LeaderWorkerSet leader's."""
+    if is_multinode(overlay):
+        lws = one(docs, "LeaderWorkerSet")
+        containers = lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"]
+    else:
+        containers = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if c["name"] == "vllm")
 API_KEY = "sk-test-5f1c2a9b7d"
 #: Upper bound for one failing run of the script (the wait step is configured to 2 s).
 RUN_BOUND_S = 20
@@ -61,14 +78,16 @@ def env_of(container: dict) -> dict:
     return {e["name"]: e for e in container.get("env", [])}
 
 
-def test_every_single_node_overlay_lists_the_component():
-    assert OVERLAYS and set(OVERLAYS) <= set(overlay_names())
+def test_every_overlay_lists_the_component():
+    assert OVERLAYS
     for overlay in OVERLAYS:
         components = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "kustomization.yaml").read_text())["components"]
-        assert "../../components/smoke-test" in components, overlay
+        component = component_of(overlay)
+        assert component in components, overlay
         # After api-key (it copies the key reference) and network-policy (it adds a rule).
-        assert components.index("../../components/smoke-test") > max(
-            components.index(c) for c in components if c.endswith(("/api-key", "/network-policy")))
+        assert components.index(component) > max(
+            components.index(c) for c in components
+            if c.endswith(("/api-key", "/network-policy", "/network-policy-multi-node")))
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -121,15 +140,13 @@ def test_job_takes_its_values_from_the_overlay(overlay):
     serve = one(docs, "ConfigMap", lambda d: "serve.yaml" in (d.get("data") or {}))
     served = yaml.safe_load(serve["data"]["serve.yaml"])["served-model-name"]
     assert env["SERVED_MODEL_NAME"]["value"] == served
-    deployment = one(docs, "Deployment")
-    vllm = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm")
-    key_ref = env_of(vllm)["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"]
+    key_ref = env_of(serving_container(docs, overlay))["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"]
     job_ref = env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]
     assert (job_ref["name"], job_ref["key"]) == (key_ref["name"], key_ref["key"])
     # The script the Job mounts is the component's file, byte for byte.
     volume = next(v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "script")
     script_cm = one(docs, "ConfigMap", lambda d: d["metadata"]["name"] == volume["configMap"]["name"])
-    assert script_cm["data"]["smoke_test.py"] == (COMPONENT / "smoke_test.py").read_text()
+    assert script_cm["data"]["smoke_test.py"] == SCRIPT.read_text()
     # Never selected by the model's Service.
     pod_labels = job["spec"]["template"]["metadata"]["labels"]
     assert not all(pod_labels.get(k) == v for k, v in service["spec"]["selector"].items())
