@@ -28,6 +28,7 @@ import json
 import os
 import shlex
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -236,13 +237,14 @@ def evaluate(files: list[str] | None = None, command: list[str] | None = None,
     data = load_expected(expected)
     command = command or [sys.executable, "-m", "llmfleet"]
     report = Report()
-    for name, entry in sorted(data["files"].items()):
-        if files and name not in files:
-            continue
-        path = expected.parent / name
-        if not path.is_file():
+    selected = [(name, entry) for name, entry in sorted(data["files"].items()) if not files or name in files]
+    for name, _ in selected:
+        if not (expected.parent / name).is_file():
             raise FileNotFoundError(f"{expected}: lists {name}, which is not in {expected.parent}")
-        findings, reason = run_lint(path, command)
+    # One linter process per file, as many at once as there are cores; judged in file order.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        results = list(pool.map(lambda item: run_lint(expected.parent / item[0], command), selected))
+    for (name, entry), (findings, reason) in zip(selected, results):
         judge_file(name, entry or {}, findings, reason, report)
         report.files += 1
     return report
