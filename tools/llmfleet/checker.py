@@ -21,6 +21,7 @@ from llmfleet.findings import Finding, Severity
 from llmfleet.inputs import KUSTOMIZATION, Loaded, Loader, Target, collect, kustomization_target
 from llmfleet.model import FleetModel, OverlayModel
 from llmfleet.model.k8s import Resource
+from llmfleet.model.secrets import secret_values
 from llmfleet.report import Report, Subject
 from llmfleet.validate import locations
 
@@ -189,6 +190,8 @@ class Checker:
             validator = Validator(self.config, self.options) if self.validate else None
             for target in everything:
                 loaded = loader.load(target)
+                # Secret values of every input, so that no report can quote one.
+                report.secrets |= secret_values(r.data for r in loaded.resources)
                 model = OverlayModel(loaded.name, loaded.resources, self.config.cluster,
                                      is_overlay=loaded.is_kustomization)
                 if target in platform:

@@ -22,6 +22,7 @@ from llmfleet.config import find_kustomization
 from llmfleet.errors import UsageError
 from llmfleet.model import ClusterSettings, OverlayModel
 from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
+from llmfleet.redact import redact_pair
 
 
 
@@ -127,12 +128,18 @@ def compare(before: list[dict], after: list[dict]) -> list[Change]:
 
 
 def _udiff(a: dict | None, b: dict | None, context: int = 3) -> str:
-    old = dump(a).splitlines(keepends=True) if a is not None else []
-    new = dump(b).splitlines(keepends=True) if b is not None else []
+    # Secret values never reach the diff (llmfleet.redact): a Secret's keys are shown, each
+    # value as <redacted>, and <redacted, changed> on the new side where it changed.
+    shown_a, shown_b = redact_pair(a, b)
+    old = dump(shown_a).splitlines(keepends=True) if shown_a is not None else []
+    new = dump(shown_b).splitlines(keepends=True) if shown_b is not None else []
     name = label(b if b is not None else a)
     lines = difflib.unified_diff(old, new, f"a/{name}" if a is not None else "/dev/null",
                                  f"b/{name}" if b is not None else "/dev/null", n=context)
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    if not text and a is not None and b is not None and a != b:
+        text = f"# {name}: secret values changed (not shown)\n"
+    return text
 
 
 # -- the one-line summary: GPUs (and cost) at max scale -------------------------------------

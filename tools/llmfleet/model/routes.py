@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from llmfleet.model import safe_yaml
 from llmfleet.model.overlay import OverlayModel
 from llmfleet.model.workloads import Container, PodTemplate
 
@@ -150,9 +151,9 @@ def render_routes_file(routes: dict) -> str:
 
 def _load(text: str, what: str) -> tuple[dict | None, str]:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return None, f"{what} is not valid YAML: {str(exc).splitlines()[0]}"
+        data = safe_yaml.load(text)
+    except safe_yaml.UnsafeYAML as exc:
+        return None, f"{what} is not valid YAML: {exc}"
     if data is None:
         data = {}
     if not isinstance(data, dict):
