@@ -105,10 +105,15 @@ def read_input(path: Path | None, display: str, limit: int) -> tuple[bytes | Non
     def problem(message: str) -> tuple[None, Finding]:
         return None, Finding(checks.INPUT, Severity.ERROR, message, file=display)
     if path is None:
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        if stream is None:
+            return problem("cannot read stdin: it is closed (run with input on stdin, or name a file)")
         try:
-            raw = sys.stdin.buffer.read(limit + 1)
+            raw = stream.read(limit + 1)
         except (OSError, ValueError) as exc:
             return problem(f"cannot read stdin: {getattr(exc, 'strerror', None) or exc}")
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
         if len(raw) > limit:
             return problem(f"stdin is larger than {limit:,} bytes (limits.max-input-bytes)")
         return raw, None

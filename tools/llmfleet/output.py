@@ -14,6 +14,9 @@ from pathlib import Path
 from llmfleet.errors import BrokenPipe, OutputError
 
 
+_CHUNK = 16 * 1024
+
+
 def stdout_problem(exc: OSError) -> OutputError | BrokenPipe:
     if exc.errno == errno.EPIPE:
         return BrokenPipe("output stopped: the reader of stdout closed the pipe")
@@ -33,8 +36,13 @@ def write_stdout(text: str) -> None:
     if sys.stdout is None:
         raise OutputError("cannot write to stdout: it is closed")
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        # In pieces: a single large write into a pipe whose reader exits part-way can end
+        # without an error (the kernel reports the part written), losing the rest unseen.
+        for start in range(0, len(text), _CHUNK):
+            sys.stdout.write(text[start:start + _CHUNK])
+            sys.stdout.flush()
+        if not text:
+            sys.stdout.flush()
     except OSError as exc:
         raise stdout_problem(exc) from None
 

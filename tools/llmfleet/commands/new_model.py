@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
+from llmfleet import exitcodes
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
-from llmfleet.scaffold import NewModelOptions, run_new_model
 from llmfleet.model.sizing import DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES
+from llmfleet.scaffold import NewModelOptions, run_new_model
 
 
 @click.command("new-model")
@@ -46,7 +47,9 @@ def command(ctx, model_id, name, gpu, tp, max_model_len, quantization, kv_cache_
     components as the hand-written overlays, print sizing and cost, and run `llmfleet check`
     on it.
 
-    Exit codes: 0 written and checked, 1 the check fails, 2 bad input (nothing written).
+    Exit codes: 0 written and checked, 1 the check fails, 2 bad input (nothing written),
+    130/143 interrupted (the message says what was written: nothing, or the overlay and the
+    routes together).
     """
     options = NewModelOptions(
         model_id=model_id, name=name, gpu=gpu, tp=tp, max_model_len=max_model_len,
@@ -60,7 +63,8 @@ def command(ctx, model_id, name, gpu, tp, max_model_len, quantization, kv_cache_
     except LlmfleetError as err:
         click.echo(f"llmfleet: error: {err}", err=True)
         ctx.exit(err.exit_code)
-    except KeyboardInterrupt:
-        click.echo("llmfleet: interrupted; nothing was written", err=True)
-        ctx.exit(130)
+    except KeyboardInterrupt as exc:
+        if not getattr(exc, "llmfleet_reported", False):    # before anything was staged
+            click.echo("llmfleet: interrupted; nothing was written", err=True)
+        ctx.exit(getattr(exc, "exit_code", exitcodes.INTERRUPTED))
     ctx.exit(code)
