@@ -24,7 +24,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-#: Words of a name (split at ``-``, ``_``, ``.`` and camelCase) that make it a credential's...
+#: The last word of a name (split at ``-``, ``_``, ``.`` and camelCase) that makes it a
+#: credential's...
 CREDENTIAL_WORDS = frozenset(
     {
         "token",
@@ -33,13 +34,11 @@ CREDENTIAL_WORDS = frozenset(
         "passwd",
         "pwd",
         "passphrase",
-        "credential",
-        "credentials",
         "apikey",
         "secretkey",
     }
 )
-#: ...or pairs of words that do (``api-key``, ``ACCESS_KEY``, ``clientSecret``)...
+#: ...or the last two words that do (``api-key``, ``ACCESS_KEY``).
 CREDENTIAL_PAIRS = frozenset(
     {
         ("api", "key"),
@@ -54,44 +53,15 @@ CREDENTIAL_PAIRS = frozenset(
         ("account", "key"),
     }
 )
-#: ...unless the last word says the value is where a credential is, or about it.
-NOT_A_CREDENTIAL = frozenset(
-    {
-        "name",
-        "ref",
-        "path",
-        "file",
-        "dir",
-        "mount",
-        "mode",
-        "type",
-        "length",
-        "size",
-        "ttl",
-        "expiry",
-        "expires",
-        "expiration",
-        "url",
-        "uri",
-        "endpoint",
-        "header",
-        "id",
-        "enabled",
-        "required",
-        "optional",
-        "namespace",
-        "env",
-        "var",
-        "source",
-        "selector",
-        "keys",
-        "count",
-        "limit",
-    }
-)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 #: What replaces a secret value.
 REDACTED = "<redacted>"
+#: A value that only holds a place for the real one (filled by envsubst, a template or a person).
+PLACEHOLDER = re.compile(
+    r"^\s*(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\([A-Za-z_][A-Za-z0-9_]*\)|<[^>]*>|\{\{.*\}\}|"
+    r"(?i:replace[_-]?(me|with.*)?|change[_-]?me|todo|xxx+|your[_-].*|dummy|placeholder|"
+    r"example|\*+|redacted))\s*$"
+)
 #: Values that look like a credential whatever they are called.
 TOKEN = re.compile(
     r"hf_[A-Za-z0-9]{20,}|sk-(?:proj-|ant-[a-z0-9]+-)?(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|"
@@ -129,17 +99,20 @@ def name_words(name: str) -> list[str]:
 
 
 def is_sensitive_name(name: Any) -> bool:
-    """Whether an env var, option or config key with this name holds a credential:
-    ``HF_TOKEN``, ``--api-key``, ``DB_PASSWORD``, ``clientSecret``; not ``--tokenizer``,
-    ``max-num-batched-tokens``, ``secretKeyRef``, ``HF_TOKEN_PATH``."""
+    """Whether an env var, option or config key with this name holds a credential: its last
+    word is one (``HF_TOKEN``, ``DB_PASSWORD``, ``clientSecret``) or its last two words are
+    (``--api-key``, ``AWS_SECRET_ACCESS_KEY``); not ``--tokenizer``,
+    ``--long-prefill-token-threshold``, ``secretKeyRef``, ``HF_TOKEN_PATH``."""
     if not isinstance(name, str):
         return False
     words = name_words(name)
-    if not words or words[-1] in NOT_A_CREDENTIAL:
+    if not words:
         return False
-    return any(w in CREDENTIAL_WORDS for w in words) or any(
-        p in CREDENTIAL_PAIRS for p in zip(words, words[1:])
-    )
+    return words[-1] in CREDENTIAL_WORDS or tuple(words[-2:]) in CREDENTIAL_PAIRS
+
+
+def is_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and bool(PLACEHOLDER.match(value))
 
 
 def is_reference(value: Any) -> bool:
@@ -284,8 +257,4 @@ def secret_values(objects: Iterable[Any]) -> set[str]:
                 found.update(_config_values(text))
             if "-" in text:
                 found.update(options_in_text(text))
-    return {
-        v
-        for v in found
-        if len(v) >= MIN_LENGTH and not is_reference(v) and v != REDACTED and not v.startswith("<redacted")
-    }
+    return {v for v in found if len(v) >= MIN_LENGTH and not is_reference(v) and not is_placeholder(v)}
