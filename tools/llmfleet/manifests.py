@@ -68,17 +68,21 @@ _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
 
 def split_documents(text: str) -> Iterator[tuple[int, str]]:
     """``(first line, text)`` of each document of a stream, so that one broken document
-    cannot hide the ones after it."""
+    cannot hide the ones after it.  Linear in the size of the stream."""
     starts = [m.start() for m in _MARKER.finditer(text)]
     bounds = [0, *starts, len(text)]
+    line, counted = 0, 0
+    starts_set = set(starts)
     for begin, end in zip(bounds, bounds[1:]):
+        line += text.count("\n", counted, begin)
+        counted = begin
         chunk = text[begin:end]
-        if begin in starts and chunk.startswith("..."):
+        if begin in starts_set and chunk.startswith("..."):
             continue                                   # document end: nothing after it
-        if chunk.strip() and not all(line.lstrip().startswith("#") or not line.strip()
-                                     or line.startswith("%") or line.strip() == "---"
-                                     for line in chunk.splitlines()):
-            yield text.count("\n", 0, begin), chunk
+        if chunk.strip() and not all(row.lstrip().startswith("#") or not row.strip()
+                                     or row.startswith("%") or row.strip() == "---"
+                                     for row in chunk.splitlines()):
+            yield line, chunk
 
 
 def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, int]] | Finding]:
@@ -86,8 +90,9 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
     cannot be loaded; the other documents are still loaded."""
     for index, (offset, chunk) in enumerate(split_documents(text)):
         deeper = f"nests deeper than {MAX_DEPTH} levels"
+        first = offset + 1 if chunk.startswith("---") else offset   # the line after a marker
         if refuse_to_compose(chunk):
-            yield _too_deep(file, index, offset, deeper)
+            yield _too_deep(file, index, first, deeper)
             continue
         loader = Loader(chunk)
         try:
@@ -104,7 +109,7 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
                               file=file, line=node.start_mark.line + 1 + offset)
                 continue
             except TooDeep:
-                yield _too_deep(file, index, offset, deeper)
+                yield _too_deep(file, index, first, deeper)
                 continue
             except DuplicateKey as dup:
                 yield Finding(YAML_DUPLICATE_KEY, Severity.ERROR,
@@ -120,7 +125,7 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
             yield Finding(YAML_SYNTAX, Severity.ERROR, f"YAML syntax error: {_short_yaml_error(exc)}",
                           file=file, line=_mark_line(exc, offset))
         except RecursionError:
-            yield _too_deep(file, index, offset, "nests too deeply to load")
+            yield _too_deep(file, index, first, "nests too deeply to load")
         finally:
             loader.dispose()
 
