@@ -86,6 +86,16 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
         kind: Secret
         stringData: {token: hf_0123456789abcdefghij}
+
+    Failing (the rendered Secret's ``/data/HF_TOKEN``, traced to the literal's line in the
+    kustomization; a key from ``envs: [creds.env]`` is traced to its line in the env file)::
+
+        secretGenerator:
+          - name: creds
+            literals: [HF_TOKEN=hf_0123456789abcdefghij]
+
+    Failing (``/data/serve.yaml/api-key``, traced to the line in serve.yaml): a ``--config``
+    file with ``api-key: sk-...`` or ``hf-token: ...``.
     """
     for container in model.containers():
         for i, item in enumerate(container.data.get("env") or []):
