@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from llmfleet import exitcodes
@@ -40,7 +40,7 @@ def examples(config) -> int:
 
 @pytest.fixture(scope="module")
 def seeds() -> list[str]:
-    """Rendered overlays (split into their documents) and the rule fixtures."""
+    """Rendered overlays, then the rule fixtures."""
     from llmfleet.render import render
     texts = []
     for name in overlay_names():
@@ -59,10 +59,38 @@ ODD_TEXT = st.one_of(
                      "apps/v1", "", " ", "\t", "{{.Group}}", "${X}", "$(X)", "--api-key=sk-x",
                      "null", "~", "1e400", "-0", "0x10", "NaN", "2001-01-01", "<<", "*a", "&a"]),
 )
+#: Words that mean something to the rules: vLLM options, entry points, quantities, names.
+MEANINGFUL = st.sampled_from([
+    "--tensor-parallel-size", "-tp", "8", "0", "-1", "--config", "/etc/vllm/serve.yaml", "--port",
+    "--port=abc", "8000", "vllm", "serve", "sh", "-c", "vllm serve m --port $(PORT)", "--model",
+    "python3", "-m", "vllm.entrypoints.openai.api_server", "nvidia.com/gpu", "1Gi", "100m", "1e3",
+    "1.5", "NoSchedule", "Exists", "sum(rate(vllm:num_requests_waiting[5m]))", "rate(", "{",
+    "inference", "server", "vllm/vllm-openai:v0.33.0", "vllm/vllm-openai:latest", "true", "false",
+    "app.kubernetes.io/instance", "HF_TOKEN", "serve.yaml", "model: m\ntensor-parallel-size: x\n",
+    "keda.sh/v1alpha1", "ScaledObject", "Deployment", "LeaderWorkerSet", "prometheus"])
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                    st.floats(allow_nan=True, allow_infinity=True), ODD_TEXT)
+                    st.floats(allow_nan=True, allow_infinity=True), ODD_TEXT, MEANINGFUL)
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(ODD_TEXT, inner, max_size=4)), max_leaves=12)
+    st.lists(inner, max_size=4), st.dictionaries(st.one_of(ODD_TEXT, MEANINGFUL), inner, max_size=4)),
+    max_leaves=12)
+#: Data mutations, the likely ones repeated: most inputs stay Kubernetes objects whose fields
+#: are wrong, which is what reaches the rules.
+ACTIONS = ["replace"] * 6 + ["retype"] * 4 + ["delete"] * 3 + ["nest", "duplicate", "drop", "kind", "api"]
+
+
+def _retyped(value):
+    """The value as another type: what a typo or a templating slip produces."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return [str(value), {"value": value}, str(value) + "x"][int(abs(value)) % 3 if value == value and abs(value) < 1e9 else 0]
+    if isinstance(value, str):
+        return [value] if len(value) % 2 else {value: value}
+    if isinstance(value, list):
+        return {str(i): v for i, v in enumerate(value)} if value else ""
+    if isinstance(value, dict):
+        return list(value.values()) or None
+    return "null"
 
 
 def _paths(node, limit: int = 40) -> list[tuple]:
@@ -106,28 +134,37 @@ def _nest(value, depth: int):
     return value
 
 
-#: The seeds of the running test (set by it: a strategy argument would be printed whole).
+#: The seeds of the running test (set by it: a strategy argument would be printed whole):
+#: the rendered overlays, then the rule fixtures.
 SEEDS: list[str] = []
+OVERLAY_SEEDS = [0]
 
 
 @st.composite
 def mutated_documents(draw) -> bytes:
-    text = SEEDS[draw(st.integers(0, len(SEEDS) - 1))]
+    overlays = OVERLAY_SEEDS[0]
+    if draw(st.booleans()) and overlays:             # half the inputs are a whole overlay's objects
+        text = SEEDS[draw(st.integers(0, overlays - 1))]
+    else:
+        text = SEEDS[draw(st.integers(0, len(SEEDS) - 1))]
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError:
         docs = []
-    if docs:
+    if docs and draw(st.booleans()):
         start = draw(st.integers(0, len(docs) - 1))
-        docs = docs[start:start + draw(st.integers(1, 4))]
-    for _ in range(draw(st.integers(0, 4)) if docs else 0):
+        docs = docs[start:start + draw(st.integers(1, 6))]
+    for _ in range(draw(st.integers(1, 6)) if docs else 0):
         index = draw(st.integers(0, len(docs) - 1))
         doc = docs[index]
-        paths = _paths(doc)
+        # apiVersion and kind have their own actions: most inputs stay Kubernetes objects.
+        paths = [p for p in _paths(doc) if p and p not in (("apiVersion",), ("kind",))] or [()]
         path = draw(st.sampled_from(paths))
-        action = draw(st.sampled_from(["replace", "delete", "kind", "api", "nest", "duplicate", "drop"]))
+        action = draw(st.sampled_from(ACTIONS))
         if action == "replace":
             docs[index] = _set(doc, path, draw(VALUES))
+        elif action == "retype":
+            docs[index] = _set(doc, path, _retyped(_get(doc, path)))
         elif action == "delete" and path:
             docs[index] = _delete(doc, path)
         elif action == "kind" and isinstance(doc, dict):
@@ -147,9 +184,16 @@ def mutated_documents(draw) -> bytes:
     except (RecursionError, yaml.YAMLError):
         text = "\n---\n".join(json.dumps(d) if _jsonable(d) else "{}" for d in docs)
     raw = text.encode("utf-8", "surrogatepass")
-    for _ in range(draw(st.integers(0, 3))):
-        raw = draw(text_mutation(raw))
+    if draw(st.integers(0, 3)) == 0:                 # a quarter of the inputs are also corrupted
+        for _ in range(draw(st.integers(1, 2))):
+            raw = draw(text_mutation(raw))
     return raw
+
+
+def _get(node, path):
+    for part in path:
+        node = node[part]
+    return node
 
 
 def _jsonable(doc) -> bool:
@@ -204,7 +248,9 @@ def run_cli(args: list[str], data: bytes):
         signal.signal(signal.SIGALRM, previous)
 
 
-def check_outcome(args: list[str], data: bytes) -> None:
+def check_outcome(args: list[str], data: bytes, keep: Path | None = None) -> None:
+    """Fail on a traceback, an internal error, a rule crash or an exit code other than 0 or
+    1; the input is then saved in ``keep`` (to add to tests/fuzz/crashes)."""
     result = run_cli(args, data)
     STATS["inputs"] += 1
     problem = None
@@ -220,7 +266,13 @@ def check_outcome(args: list[str], data: bytes) -> None:
             problem = f"rule crashed: {crashed}"
     if problem is not None:
         STATS["failures"] += 1
-        raise AssertionError(f"llmfleet {' '.join(args)} on {data[:300]!r}...: {problem}")
+        saved = ""
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            path = keep / f"failure-{STATS['failures']}.yaml"
+            path.write_bytes(data)
+            saved = f" (input saved as {path})"
+        raise AssertionError(f"llmfleet {' '.join(args)}{saved}: {problem}; input starts {data[:300]!r}")
 
 
 COMMANDS = [["lint", "--format", "json", "-"],
@@ -232,12 +284,16 @@ def test_fuzz_mutated_overlays(seeds, request, monkeypatch, tmp_path):
     monkeypatch.delenv("LLMFLEET_ROOT", raising=False)
 
     SEEDS[:] = seeds
+    OVERLAY_SEEDS[0] = len(overlay_names())
 
+    # No shrinking: the inputs are whole overlays, and shrinking them takes minutes; a failing
+    # input is saved instead, and kept in tests/fuzz/crashes once fixed.
     @settings(max_examples=examples(request.config), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck), derandomize=False)
+              suppress_health_check=list(HealthCheck), derandomize=False,
+              phases=(Phase.explicit, Phase.reuse, Phase.generate))
     @given(data=mutated_documents(), command=st.sampled_from(COMMANDS))
     def fuzz(data: bytes, command: list[str]) -> None:
-        check_outcome(command, data)
+        check_outcome(command, data, keep=tmp_path / "failures")
 
     fuzz()
     print(f"\nfuzz: {STATS['inputs']} inputs, {STATS['failures']} tracebacks or crashes")

@@ -18,8 +18,10 @@ from pathlib import Path
 import yaml
 
 from llmfleet import render as render_mod
+from llmfleet.checks import EMPTY_INPUT
 from llmfleet.config import find_kustomization
 from llmfleet.errors import UsageError
+from llmfleet.manifests import load_text
 from llmfleet.model import ClusterSettings, OverlayModel
 from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
 from llmfleet.redact import redact_pair
@@ -104,12 +106,13 @@ def render_side(root: Path, rel: str, renderer: render_mod.Renderer) -> Side:
     rendered = render_mod.render(directory, renderer)
     if not rendered.ok:
         return Side(True, [], rendered.error)
-    try:
-        docs = [d for d in yaml.load_all(rendered.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-                if isinstance(d, dict)]
-    except yaml.YAMLError as exc:
-        return Side(True, [], f"rendered output does not parse: {exc}")
-    return Side(True, docs)
+    # The loader's limits (depth, aliases) hold here too: a document it refuses is reported.
+    resources, problems = load_text(rendered.text, "<rendered>")
+    problems = [p for p in problems if p.rule != EMPTY_INPUT]    # an overlay may render nothing
+    if problems:
+        return Side(True, [], "rendered output cannot be read: "
+                    + "; ".join(f"line {p.line}: {p.message}" for p in problems[:3]))
+    return Side(True, [r.data for r in resources])
 
 
 def compare(before: list[dict], after: list[dict]) -> list[Change]:

@@ -79,9 +79,13 @@ def repository_lock(
     """Hold the repository's write lock for the block; wait for another holder (up to
     ``timeout`` seconds, saying so once)."""
     folder = state_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot create the write lock {path}: {exc.strerror or exc}; "
+                         "nothing was written") from None
     try:
         deadline = time.monotonic() + timeout
         waited = False
