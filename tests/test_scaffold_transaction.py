@@ -154,7 +154,7 @@ def test_signal_during_the_check_writes_nothing_and_says_so(repo, signum):
     if proc.returncode == 128 + signum:
         name = signal.Signals(signum).name
         assert f"llmfleet: interrupted ({name}); nothing was written (overlays/{NAME}/ and {ROUTES} " \
-               "are as they were)" in err
+               "are as before)" in err
         assert tree(repo / "overlays" / NAME) == old_tree and (repo / ROUTES).read_text() == old_routes
     else:                                   # the signal came after the commit: both are written
         assert assert_consistent(repo, old_tree, old_routes) == "new"

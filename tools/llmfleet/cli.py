@@ -92,7 +92,9 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except LlmfleetError as err:
-            click.echo(f"llmfleet: error: {err}", err=True)
+            from llmfleet.redact import scrub_text
+            # A tool's output (kustomize's error, kubeconform's report) may quote a value.
+            click.echo(f"llmfleet: error: {scrub_text(str(err))}", err=True)
             if err.exit_code in (exitcodes.BROKEN_PIPE, exitcodes.USAGE):
                 silence_stdout()
             ctx.exit(err.exit_code)

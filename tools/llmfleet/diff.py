@@ -24,7 +24,7 @@ from llmfleet.errors import UsageError
 from llmfleet.manifests import load_text
 from llmfleet.model import ClusterSettings, OverlayModel
 from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
-from llmfleet.redact import redact_pair
+from llmfleet.redact import redact_pair, scrub_text
 
 
 
@@ -105,7 +105,7 @@ def render_side(root: Path, rel: str, renderer: render_mod.Renderer) -> Side:
         return Side(False)
     rendered = render_mod.render(directory, renderer)
     if not rendered.ok:
-        return Side(True, [], rendered.error)
+        return Side(True, [], scrub_text(rendered.error))    # kustomize may quote a literal
     # The loader's limits (depth, aliases) hold here too: a document it refuses is reported.
     resources, problems = load_text(rendered.text, "<rendered>")
     problems = [p for p in problems if p.rule != EMPTY_INPUT]    # an overlay may render nothing

@@ -25,8 +25,8 @@ from llmfleet.checks import (
     YAML_SYNTAX,
 )
 from llmfleet.findings import Finding, Severity
+from llmfleet.model.api_names import name_problem
 from llmfleet.model.k8s import Resource, escape_pointer_token, pointer  # noqa: F401  (re-exported)
-from llmfleet.model.names import name_problem
 from llmfleet.model.safe_yaml import (
     MAX_ALIAS_EXPANSIONS,
     MAX_DEPTH,

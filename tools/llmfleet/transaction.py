@@ -84,8 +84,9 @@ def repository_lock(
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise UsageError(f"cannot create the write lock {path}: {exc.strerror or exc}; "
-                         "nothing was written") from None
+        raise UsageError(
+            f"cannot create the write lock {path}: {exc.strerror or exc}; nothing was written"
+        ) from None
     try:
         deadline = time.monotonic() + timeout
         waited = False
@@ -424,4 +425,6 @@ class OverlayTransaction:
             return (
                 f"{' and '.join(self.done)} were written and checked before the interrupt; both are in place"
             )
-        return f"nothing was written ({' and '.join(touched)} are as they were)"
+        return (
+            f"nothing was written ({' and '.join(touched)} {'are' if len(touched) > 1 else 'is'} as before)"
+        )
