@@ -20,15 +20,18 @@ GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
 
 
 def many_findings(count: int = 3000) -> str:
-    return "".join(f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\n"
-                   "spec: {ports: [{port: eighty}]}\n" for i in range(count))
+    return "".join(
+        f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\nspec: {{ports: [{{port: eighty}}]}}\n"
+        for i in range(count)
+    )
 
 
 def shell(cwd: Path, script: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``script`` in bash, with ``llmfleet`` the toolkit of the running interpreter."""
     env = {**os.environ, "LLMFLEET": f"{sys.executable} -m llmfleet"}
-    return subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        ["bash", "-c", script], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def test_an_unexpected_exception_is_exit_4_with_one_line(cli, empty_repo, monkeypatch):
@@ -36,6 +39,7 @@ def test_an_unexpected_exception_is_exit_4_with_one_line(cli, empty_repo, monkey
 
     def crash(*args, **kwargs):
         raise ValueError("boom near hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123")
+
     monkeypatch.setattr(llmfleet.checker, "run_lint", crash)
     monkeypatch.delenv("LLMFLEET_DEBUG", raising=False)
     (empty_repo / "c.yaml").write_text(GOOD)
@@ -51,6 +55,7 @@ def test_an_unexpected_exception_is_exit_4_with_one_line(cli, empty_repo, monkey
 
 def test_the_traceback_with_llmfleet_debug(cli, empty_repo, monkeypatch):
     import llmfleet.checker
+
     monkeypatch.setattr(llmfleet.checker, "run_lint", lambda *a, **k: [][1])
     monkeypatch.setenv("LLMFLEET_DEBUG", "1")
     (empty_repo / "c.yaml").write_text(GOOD)
@@ -104,11 +109,12 @@ def test_output_into_a_missing_folder_is_created_and_an_impossible_one_is_exit_2
 
 def test_every_exit_code_is_documented():
     readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("**Exit codes.**"):]
+    section = readme[readme.index("**Exit codes.**") :]
     section = section[: section.index("\n\n")]
     for code in exitcodes.DOCUMENTED:
         assert re.search(rf"`{code}`", section), f"exit code {code} is not in the README"
     from llmfleet.cli import main
+
     assert "4 internal error" in (main.help or "")
 
 

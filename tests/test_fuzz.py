@@ -34,14 +34,16 @@ STATS = {"inputs": 0, "failures": 0}
 
 
 def examples(config) -> int:
-    return int(config.getoption("--fuzz-examples", default=None)
-               or os.environ.get("LLMFLEET_FUZZ_EXAMPLES") or 200)
+    return int(
+        config.getoption("--fuzz-examples", default=None) or os.environ.get("LLMFLEET_FUZZ_EXAMPLES") or 200
+    )
 
 
 @pytest.fixture(scope="module")
 def seeds() -> list[str]:
     """Rendered overlays, then the rule fixtures."""
     from llmfleet.render import render
+
     texts = []
     for name in overlay_names():
         rendered = render(REPO_ROOT / "overlays" / name)
@@ -55,24 +57,100 @@ def seeds() -> list[str]:
 
 ODD_TEXT = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["Config Map", "Cönfig", "K" * 260, "../../etc/passwd", "%2e%2e", "a/b/c", "v1",
-                     "apps/v1", "", " ", "\t", "{{.Group}}", "${X}", "$(X)", "--api-key=sk-x",
-                     "null", "~", "1e400", "-0", "0x10", "NaN", "2001-01-01", "<<", "*a", "&a"]),
+    st.sampled_from(
+        [
+            "Config Map",
+            "Cönfig",
+            "K" * 260,
+            "../../etc/passwd",
+            "%2e%2e",
+            "a/b/c",
+            "v1",
+            "apps/v1",
+            "",
+            " ",
+            "\t",
+            "{{.Group}}",
+            "${X}",
+            "$(X)",
+            "--api-key=sk-x",
+            "null",
+            "~",
+            "1e400",
+            "-0",
+            "0x10",
+            "NaN",
+            "2001-01-01",
+            "<<",
+            "*a",
+            "&a",
+        ]
+    ),
 )
 #: Words that mean something to the rules: vLLM options, entry points, quantities, names.
-MEANINGFUL = st.sampled_from([
-    "--tensor-parallel-size", "-tp", "8", "0", "-1", "--config", "/etc/vllm/serve.yaml", "--port",
-    "--port=abc", "8000", "vllm", "serve", "sh", "-c", "vllm serve m --port $(PORT)", "--model",
-    "python3", "-m", "vllm.entrypoints.openai.api_server", "nvidia.com/gpu", "1Gi", "100m", "1e3",
-    "1.5", "NoSchedule", "Exists", "sum(rate(vllm:num_requests_waiting[5m]))", "rate(", "{",
-    "inference", "server", "vllm/vllm-openai:v0.33.0", "vllm/vllm-openai:latest", "true", "false",
-    "app.kubernetes.io/instance", "HF_TOKEN", "serve.yaml", "model: m\ntensor-parallel-size: x\n",
-    "keda.sh/v1alpha1", "ScaledObject", "Deployment", "LeaderWorkerSet", "prometheus"])
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                    st.floats(allow_nan=True, allow_infinity=True), ODD_TEXT, MEANINGFUL)
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(ODD_TEXT, MEANINGFUL), inner, max_size=4)),
-    max_leaves=12)
+MEANINGFUL = st.sampled_from(
+    [
+        "--tensor-parallel-size",
+        "-tp",
+        "8",
+        "0",
+        "-1",
+        "--config",
+        "/etc/vllm/serve.yaml",
+        "--port",
+        "--port=abc",
+        "8000",
+        "vllm",
+        "serve",
+        "sh",
+        "-c",
+        "vllm serve m --port $(PORT)",
+        "--model",
+        "python3",
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "nvidia.com/gpu",
+        "1Gi",
+        "100m",
+        "1e3",
+        "1.5",
+        "NoSchedule",
+        "Exists",
+        "sum(rate(vllm:num_requests_waiting[5m]))",
+        "rate(",
+        "{",
+        "inference",
+        "server",
+        "vllm/vllm-openai:v0.33.0",
+        "vllm/vllm-openai:latest",
+        "true",
+        "false",
+        "app.kubernetes.io/instance",
+        "HF_TOKEN",
+        "serve.yaml",
+        "model: m\ntensor-parallel-size: x\n",
+        "keda.sh/v1alpha1",
+        "ScaledObject",
+        "Deployment",
+        "LeaderWorkerSet",
+        "prometheus",
+    ]
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    ODD_TEXT,
+    MEANINGFUL,
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.one_of(ODD_TEXT, MEANINGFUL), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 #: Data mutations, the likely ones repeated: most inputs stay Kubernetes objects whose fields
 #: are wrong, which is what reaches the rules.
 ACTIONS = ["replace"] * 6 + ["retype"] * 4 + ["delete"] * 3 + ["nest", "duplicate", "drop", "kind", "api"]
@@ -83,7 +161,9 @@ def _retyped(value):
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (int, float)):
-        return [str(value), {"value": value}, str(value) + "x"][int(abs(value)) % 3 if value == value and abs(value) < 1e9 else 0]
+        return [str(value), {"value": value}, str(value) + "x"][
+            int(abs(value)) % 3 if value == value and abs(value) < 1e9 else 0
+        ]
     if isinstance(value, str):
         return [value] if len(value) % 2 else {value: value}
     if isinstance(value, list):
@@ -143,7 +223,7 @@ OVERLAY_SEEDS = [0]
 @st.composite
 def mutated_documents(draw) -> bytes:
     overlays = OVERLAY_SEEDS[0]
-    if draw(st.booleans()) and overlays:             # half the inputs are a whole overlay's objects
+    if draw(st.booleans()) and overlays:  # half the inputs are a whole overlay's objects
         text = SEEDS[draw(st.integers(0, overlays - 1))]
     else:
         text = SEEDS[draw(st.integers(0, len(SEEDS) - 1))]
@@ -153,7 +233,7 @@ def mutated_documents(draw) -> bytes:
         docs = []
     if docs and draw(st.booleans()):
         start = draw(st.integers(0, len(docs) - 1))
-        docs = docs[start:start + draw(st.integers(1, 6))]
+        docs = docs[start : start + draw(st.integers(1, 6))]
     for _ in range(draw(st.integers(1, 6)) if docs else 0):
         index = draw(st.integers(0, len(docs) - 1))
         doc = docs[index]
@@ -184,7 +264,7 @@ def mutated_documents(draw) -> bytes:
     except (RecursionError, yaml.YAMLError):
         text = "\n---\n".join(json.dumps(d) if _jsonable(d) else "{}" for d in docs)
     raw = text.encode("utf-8", "surrogatepass")
-    if draw(st.integers(0, 3)) == 0:                 # a quarter of the inputs are also corrupted
+    if draw(st.integers(0, 3)) == 0:  # a quarter of the inputs are also corrupted
         for _ in range(draw(st.integers(1, 2))):
             raw = draw(text_mutation(raw))
     return raw
@@ -211,16 +291,24 @@ def text_mutation(draw, raw: bytes) -> bytes:
     if kind == "insert":
         return raw[:at] + draw(st.binary(max_size=20)) + raw[at:]
     if kind == "remove":
-        return raw[:at] + raw[at + draw(st.integers(1, 50)):]
+        return raw[:at] + raw[at + draw(st.integers(1, 50)) :]
     if kind == "byte" and raw:
         at = min(at, len(raw) - 1)
-        return raw[:at] + bytes([draw(st.integers(0, 255))]) + raw[at + 1:]
+        return raw[:at] + bytes([draw(st.integers(0, 255))]) + raw[at + 1 :]
     if kind == "cut":
         return raw[:at]
     if kind == "marker":
-        return raw[:at] + draw(st.sampled_from([b"\n---\n", b"\n...\n", b"\n--- |\n", b"\n%YAML 1.1\n---\n"])) + raw[at:]
+        return (
+            raw[:at]
+            + draw(st.sampled_from([b"\n---\n", b"\n...\n", b"\n--- |\n", b"\n%YAML 1.1\n---\n"]))
+            + raw[at:]
+        )
     if kind == "alias":
-        return raw[:at] + draw(st.sampled_from([b" &a ", b" *a ", b" *nope ", b" !!python/object ", b" !x "])) + raw[at:]
+        return (
+            raw[:at]
+            + draw(st.sampled_from([b" &a ", b" *a ", b" *nope ", b" !!python/object ", b" !x "]))
+            + raw[at:]
+        )
     if kind == "deep":
         depth = draw(st.sampled_from([100, 101, 500, 20_000]))
         return raw[:at] + b"[" * depth + b"]" * depth + raw[at:]
@@ -228,6 +316,7 @@ def text_mutation(draw, raw: bytes) -> bytes:
 
 
 # -- running --------------------------------------------------------------------------------
+
 
 class Hang(Exception):
     pass
@@ -239,6 +328,7 @@ def _alarm(signum, frame):
 
 def run_cli(args: list[str], data: bytes):
     from llmfleet.cli import main
+
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(WATCHDOG_S)
     try:
@@ -275,12 +365,11 @@ def check_outcome(args: list[str], data: bytes, keep: Path | None = None) -> Non
         raise AssertionError(f"llmfleet {' '.join(args)}{saved}: {problem}; input starts {data[:300]!r}")
 
 
-COMMANDS = [["lint", "--format", "json", "-"],
-            ["validate", "--offline", "--format", "json", "-"]]
+COMMANDS = [["lint", "--format", "json", "-"], ["validate", "--offline", "--format", "json", "-"]]
 
 
 def test_fuzz_mutated_overlays(seeds, request, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)                 # no llmfleet.yaml: another project's manifests
+    monkeypatch.chdir(tmp_path)  # no llmfleet.yaml: another project's manifests
     monkeypatch.delenv("LLMFLEET_ROOT", raising=False)
 
     SEEDS[:] = seeds
@@ -288,9 +377,14 @@ def test_fuzz_mutated_overlays(seeds, request, monkeypatch, tmp_path):
 
     # No shrinking: the inputs are whole overlays, and shrinking them takes minutes; a failing
     # input is saved instead, and kept in tests/fuzz/crashes once fixed.
-    @settings(max_examples=examples(request.config), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck), derandomize=False,
-              phases=(Phase.explicit, Phase.reuse, Phase.generate))
+    @settings(
+        max_examples=examples(request.config),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    )
     @given(data=mutated_documents(), command=st.sampled_from(COMMANDS))
     def fuzz(data: bytes, command: list[str]) -> None:
         check_outcome(command, data, keep=tmp_path / "failures")
@@ -300,8 +394,9 @@ def test_fuzz_mutated_overlays(seeds, request, monkeypatch, tmp_path):
     assert STATS["failures"] == 0
 
 
-@pytest.mark.parametrize("path", sorted(p for p in CRASHES.iterdir() if p.suffix in (".yaml", ".json")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(p for p in CRASHES.iterdir() if p.suffix in (".yaml", ".json")), ids=lambda p: p.name
+)
 @pytest.mark.parametrize("command", COMMANDS, ids=["lint", "validate"])
 def test_inputs_that_crashed_before(path, command, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)

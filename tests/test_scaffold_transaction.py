@@ -31,8 +31,10 @@ ROLLED_BACK = transaction.FAULT_POINTS[: transaction.FAULT_POINTS.index("committ
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b"<dir>"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def leftovers(repo: Path) -> list[str]:
@@ -55,10 +57,18 @@ def repo(repo_copy) -> Path:
     return repo_copy
 
 
-def llmfleet(repo: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300,
-             **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "llmfleet", *args], cwd=repo, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})}, **kwargs)
+def llmfleet(
+    repo: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300, **kwargs
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmfleet", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
 
 
 def generated_files(repo: Path) -> dict[str, bytes]:
@@ -92,8 +102,7 @@ def test_force_replaces_overlay_and_routes_together(repo):
 @pytest.mark.parametrize("point", transaction.FAULT_POINTS)
 def test_sigkill_at_each_point_then_the_next_run_repairs(repo, point):
     old_tree, old_routes = tree(repo / "overlays" / NAME), (repo / ROUTES).read_text()
-    killed = llmfleet(repo, "new-model", MODEL, "--name", NAME, "--force",
-                      env={transaction.FAULT_ENV: point})
+    killed = llmfleet(repo, "new-model", MODEL, "--name", NAME, "--force", env={transaction.FAULT_ENV: point})
     assert killed.returncode == -signal.SIGKILL, (point, killed.stdout, killed.stderr)
 
     # The next run that writes (gateway-routes, or new-model) repairs first and says how.
@@ -102,7 +111,7 @@ def test_sigkill_at_each_point_then_the_next_run_repairs(repo, point):
     state = assert_consistent(repo, old_tree, old_routes)
     assert state == ("old" if point in ROLLED_BACK else "new"), (point, repaired.stderr)
     assert leftovers(repo) == [], point
-    if point != "cleaned":          # a kill after the clean-up leaves nothing to repair
+    if point != "cleaned":  # a kill after the clean-up leaves nothing to repair
         assert "llmfleet: recovered: " in repaired.stderr, (point, repaired.stderr)
     if state == "old" and point in ("old-aside", "new-in-place", "routes-in-place"):
         assert f"restored overlays/{NAME}/" in repaired.stderr
@@ -145,27 +154,41 @@ def _wait_for_staging(proc: subprocess.Popen, repo: Path, timeout: float = 120) 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_the_check_writes_nothing_and_says_so(repo, signum):
     old_tree, old_routes = tree(repo / "overlays" / NAME), (repo / ROUTES).read_text()
-    proc = subprocess.Popen([sys.executable, "-m", "llmfleet", "new-model", MODEL, "--name", NAME, "--force"],
-                            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmfleet", "new-model", MODEL, "--name", NAME, "--force"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_staging(proc, repo)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode in (128 + signum, 0, 1), err
     if proc.returncode == 128 + signum:
         name = signal.Signals(signum).name
-        assert f"llmfleet: interrupted ({name}); nothing was written (overlays/{NAME}/ and {ROUTES} " \
-               "are as before)" in err
+        assert (
+            f"llmfleet: interrupted ({name}); nothing was written (overlays/{NAME}/ and {ROUTES} "
+            "are as before)" in err
+        )
         assert tree(repo / "overlays" / NAME) == old_tree and (repo / ROUTES).read_text() == old_routes
-    else:                                   # the signal came after the commit: both are written
+    else:  # the signal came after the commit: both are written
         assert assert_consistent(repo, old_tree, old_routes) == "new"
     assert leftovers(repo) == []
 
 
 def test_two_runs_for_the_same_model_under_different_names_cannot_both_succeed(repo):
     """Serialised by the lock: the second sees the first's overlay serving the same model."""
-    runs = [subprocess.Popen([sys.executable, "-m", "llmfleet", "new-model", MODEL, "--name", name],
-                             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for name in ("qwen-a", "qwen-b")]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "llmfleet", "new-model", MODEL, "--name", name],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("qwen-a", "qwen-b")
+    ]
     results = [(p.wait(timeout=300), *p.communicate()) for p in runs]
     codes = sorted(code for code, _, _ in results)
     assert codes[0] == 0 and codes[1] == exitcodes.FINDINGS, results

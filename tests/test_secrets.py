@@ -27,8 +27,19 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl"
 UNKNOWN_OPTION_VALUE = "not-a-token-shape-but-secret"
 
 #: Every value that must not appear in any output, with the forms it may leak in.
-SECRETS = ["12345678", "hunter2-db", "s3cr3t-in-config", "yet-another-pass", "plain-env-secret",
-           HF, SK, JWT, UNKNOWN_OPTION_VALUE, "data-value-42", base64.b64encode(b"data-value-42").decode()]
+SECRETS = [
+    "12345678",
+    "hunter2-db",
+    "s3cr3t-in-config",
+    "yet-another-pass",
+    "plain-env-secret",
+    HF,
+    SK,
+    JWT,
+    UNKNOWN_OPTION_VALUE,
+    "data-value-42",
+    base64.b64encode(b"data-value-42").decode(),
+]
 
 MANIFEST = f"""\
 apiVersion: v1
@@ -93,40 +104,70 @@ def test_no_report_format_quotes_a_secret(cli, empty_repo, command, fmt):
     _parses(fmt, result.stdout)
     # ...and the findings are still there, saying where.
     if command == "validate":
-        assert "/stringData/DB_PASSWORD" in result.stdout        # an integer where a string goes
+        assert "/stringData/DB_PASSWORD" in result.stdout  # an integer where a string goes
         assert "/spec/template/spec/containers/0/env/3/value" in result.stdout
     else:
         assert "secret-literal" in result.stdout and "vllm-removed-flag" in result.stdout
-        assert "--hub-api-token=" in result.stdout          # the unknown option, without its value
+        assert "--hub-api-token=" in result.stdout  # the unknown option, without its value
 
 
 def test_schema_error_on_secret_data_names_the_field_not_the_value(cli, empty_repo):
-    (empty_repo / "s.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
-                                       "stringData: {DB_PASSWORD: 12345678}\n")
+    (empty_repo / "s.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {DB_PASSWORD: 12345678}\n"
+    )
     result = cli(["validate", "--format", "json", "s.yaml"], cwd=empty_repo)
     [finding] = json.loads(result.stdout)["findings"]
     assert finding["path"] == "/stringData/DB_PASSWORD"
-    assert finding["message"] == ("an integer where the schema wants string or null "
-                                  "(value not shown: it may be secret)")
+    assert finding["message"] == (
+        "an integer where the schema wants string or null (value not shown: it may be secret)"
+    )
 
 
 def test_names_that_hold_credentials():
-    assert all(map(is_sensitive_name, ["HF_TOKEN", "VLLM_API_KEY", "--api-key", "--hf-token", "api-key",
-                                       "DB_PASSWORD", "clientSecret", "AWS_SECRET_ACCESS_KEY"]))
-    assert not any(map(is_sensitive_name, ["--tokenizer", "--max-num-batched-tokens", "secretKeyRef",
-                                           "secretName", "HF_TOKEN_PATH", "--ssl-keyfile",
-                                           "--long-prefill-token-threshold", "--allow-credentials"]))
+    assert all(
+        map(
+            is_sensitive_name,
+            [
+                "HF_TOKEN",
+                "VLLM_API_KEY",
+                "--api-key",
+                "--hf-token",
+                "api-key",
+                "DB_PASSWORD",
+                "clientSecret",
+                "AWS_SECRET_ACCESS_KEY",
+            ],
+        )
+    )
+    assert not any(
+        map(
+            is_sensitive_name,
+            [
+                "--tokenizer",
+                "--max-num-batched-tokens",
+                "secretKeyRef",
+                "secretName",
+                "HF_TOKEN_PATH",
+                "--ssl-keyfile",
+                "--long-prefill-token-threshold",
+                "--allow-credentials",
+            ],
+        )
+    )
 
 
 def test_scrub_keeps_the_message_and_removes_the_value():
     assert scrub_text(f"bad '--api-key={SK}' at /args/2") == f"bad '--api-key={REDACTED}' at /args/2"
     assert scrub_text("--api-key is written literally") == "--api-key is written literally"
-    assert scrub_text("value 12345678 for port 123456789", {"12345678"}) == \
-        f"value {REDACTED} for port 123456789"
+    assert (
+        scrub_text("value 12345678 for port 123456789", {"12345678"})
+        == f"value {REDACTED} for port 123456789"
+    )
     assert scrub_text(f"token {HF} and {JWT}") == f"token {REDACTED} and {REDACTED}"
 
 
 # -- diff ------------------------------------------------------------------------------------
+
 
 def _secret(data: dict, string: dict | None = None, kind: str = "Secret", api: str = "v1") -> dict:
     obj = {"apiVersion": api, "kind": kind, "metadata": {"name": "s"}, "data": data}
@@ -140,32 +181,47 @@ def b64(text: str) -> str:
 
 
 def test_diff_of_a_secret_shows_keys_and_which_changed_never_a_value():
-    before = _secret({"token": b64("old-token-1"), "same": b64("kept-value-1"), "gone": b64("gone-value")},
-                     {"DB_PASSWORD": 12345678})
-    after = _secret({"token": b64("new-token-2"), "same": b64("kept-value-1"), "new": b64("fresh-value")},
-                    {"DB_PASSWORD": 87654321})
+    before = _secret(
+        {"token": b64("old-token-1"), "same": b64("kept-value-1"), "gone": b64("gone-value")},
+        {"DB_PASSWORD": 12345678},
+    )
+    after = _secret(
+        {"token": b64("new-token-2"), "same": b64("kept-value-1"), "new": b64("fresh-value")},
+        {"DB_PASSWORD": 87654321},
+    )
     [change] = compare([before], [after])
     text = change.diff
-    for value in ("old-token-1", "new-token-2", "kept-value-1", "gone-value", "fresh-value",
-                  "12345678", "87654321"):
+    for value in (
+        "old-token-1",
+        "new-token-2",
+        "kept-value-1",
+        "gone-value",
+        "fresh-value",
+        "12345678",
+        "87654321",
+    ):
         assert value not in text and b64(value) not in text
     assert f"-  token: {REDACTED}\n+  token: {REDACTED_CHANGED}\n" in text
-    assert f"   same: {REDACTED}\n" in text            # unchanged: context
+    assert f"   same: {REDACTED}\n" in text  # unchanged: context
     assert f"-  gone: {REDACTED}\n" in text and f"+  new: {REDACTED}\n" in text
     assert f"+  DB_PASSWORD: {REDACTED_CHANGED}\n" in text
-    assert "sha" not in text.lower()                   # no digest of a value either
+    assert "sha" not in text.lower()  # no digest of a value either
 
 
-@pytest.mark.parametrize("kind, api, field", [
-    ("SealedSecret", "bitnami.com/v1alpha1", ("spec", "encryptedData")),
-    ("ExternalSecret", "external-secrets.io/v1beta1", ("spec", "target", "template", "data")),
-])
+@pytest.mark.parametrize(
+    "kind, api, field",
+    [
+        ("SealedSecret", "bitnami.com/v1alpha1", ("spec", "encryptedData")),
+        ("ExternalSecret", "external-secrets.io/v1beta1", ("spec", "target", "template", "data")),
+    ],
+)
 def test_diff_redacts_other_kinds_that_hold_secrets(kind, api, field):
     def obj(value: str) -> dict:
         inner: dict = {"password": value}
         for key in reversed(field):
             inner = {key: inner}
         return {"apiVersion": api, "kind": kind, "metadata": {"name": "s"}, **inner}
+
     old, new = redact_pair(obj("AgBy3i4OJSWK+PiTySYZZA=="), obj("AgCHANGED+PiTySYZZA=="))
     assert "AgBy3i4" not in json.dumps([old, new]) and "AgCHANGED" not in json.dumps([old, new])
     node = new
@@ -176,19 +232,40 @@ def test_diff_redacts_other_kinds_that_hold_secrets(kind, api, field):
 
 def test_diff_redacts_credentials_in_workloads_and_config_files():
     def deployment(token: str, key: str) -> dict:
-        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-                "spec": {"template": {"spec": {"containers": [{
-                    "name": "vllm", "args": ["--api-key", key, "--port", "8000"],
-                    "env": [{"name": "HF_TOKEN", "value": token}, {"name": "X", "value": JWT}]}]}}}}
-    [change] = compare([deployment("plain-env-secret", "key-one-xyz")],
-                       [deployment("changed-env-secret", "key-one-xyz")])
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "d"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "vllm",
+                                "args": ["--api-key", key, "--port", "8000"],
+                                "env": [{"name": "HF_TOKEN", "value": token}, {"name": "X", "value": JWT}],
+                            }
+                        ]
+                    }
+                }
+            },
+        }
+
+    [change] = compare(
+        [deployment("plain-env-secret", "key-one-xyz")], [deployment("changed-env-secret", "key-one-xyz")]
+    )
     assert_no_secret(change.diff)
     assert "changed-env-secret" not in change.diff and "key-one-xyz" not in change.diff
     assert f"+          value: {REDACTED_CHANGED}" in change.diff
 
     def configmap(key: str) -> dict:
-        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
-                "data": {"serve.yaml": f"model: m\napi-key: {key}\nport: 1\n"}}
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "c"},
+            "data": {"serve.yaml": f"model: m\napi-key: {key}\nport: 1\n"},
+        }
+
     [change] = compare([configmap("s3cr3t-in-config")], [configmap("other-s3cr3t")])
     assert "s3cr3t" not in change.diff
     assert f"api-key: {REDACTED_CHANGED}" in change.diff
@@ -205,9 +282,12 @@ def repo_with_secret(repo_copy) -> Path:
     (overlay / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n"
         "stringData: {DB_PASSWORD: hunter2-db, untouched: yet-another-pass}\n"
-        f"data: {{blob: {b64('data-value-42')}}}\n")
+        f"data: {{blob: {b64('data-value-42')}}}\n"
+    )
     kustomization = overlay / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text().replace("resources:\n", "resources:\n  - secret.yaml\n", 1))
+    kustomization.write_text(
+        kustomization.read_text().replace("resources:\n", "resources:\n  - secret.yaml\n", 1)
+    )
     git(repo_copy, "init", "-q")
     git(repo_copy, "add", "-A")
     git(repo_copy, "commit", "-q", "-m", "base")
@@ -217,41 +297,57 @@ def repo_with_secret(repo_copy) -> Path:
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_diff_of_a_changed_secret_publishes_no_value(repo_with_secret, fmt):
     secret = repo_with_secret / "overlays" / OVERLAY / "secret.yaml"
-    secret.write_text(secret.read_text().replace("hunter2-db", "12345678")
-                      .replace(b64("data-value-42"), b64(HF)))
-    proc = subprocess.run([sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "--format", fmt, OVERLAY],
-                          cwd=repo_with_secret, capture_output=True, text=True, timeout=300)
+    secret.write_text(
+        secret.read_text().replace("hunter2-db", "12345678").replace(b64("data-value-42"), b64(HF))
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "--format", fmt, OVERLAY],
+        cwd=repo_with_secret,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert_no_secret(proc.stdout + proc.stderr)
     assert "hunter2-db" not in proc.stdout and b64(HF) not in proc.stdout
     assert f"Secret inference/{OVERLAY}-creds" in proc.stdout
-    assert f"-  DB_PASSWORD: {REDACTED}" in proc.stdout and f"+  DB_PASSWORD: {REDACTED_CHANGED}" in proc.stdout
+    assert (
+        f"-  DB_PASSWORD: {REDACTED}" in proc.stdout and f"+  DB_PASSWORD: {REDACTED_CHANGED}" in proc.stdout
+    )
     assert f"   untouched: {REDACTED}" in proc.stdout
 
 
 # -- secret-literal: where the value is, never the value ------------------------------------------
 
+
 def test_secret_generator_literals_and_env_files_are_traced_to_their_lines(cli, repo_copy):
     overlay = repo_copy / "overlays" / OVERLAY
     kustomization = overlay / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text() + (
-        "secretGenerator:\n  - name: creds\n    literals:\n      - HF_TOKEN=plain-env-secret\n"
-        "    envs:\n      - creds.env\n"))
+    kustomization.write_text(
+        kustomization.read_text()
+        + (
+            "secretGenerator:\n  - name: creds\n    literals:\n      - HF_TOKEN=plain-env-secret\n"
+            "    envs:\n      - creds.env\n"
+        )
+    )
     (overlay / "creds.env").write_text("# credentials\nAPI_TOKEN=yet-another-pass\n")
     serve = overlay / "serve.yaml"
     serve.write_text(serve.read_text() + "api-key: s3cr3t-in-config\n")
     result = cli(["lint", "--format", "json", f"overlays/{OVERLAY}"], cwd=repo_copy)
     assert_no_secret(result.stdout)
-    found = {(f["path"], f["file"], f["line"]) for f in json.loads(result.stdout)["findings"]
-             if f["rule"] == "secret-literal"}
+    found = {
+        (f["path"], f["file"], f["line"])
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule"] == "secret-literal"
+    }
     rel = f"overlays/{OVERLAY}"
-    assert ("/data/HF_TOKEN", f"{rel}/kustomization.yaml",
-            line_of(kustomization, "HF_TOKEN=")) in found
+    assert ("/data/HF_TOKEN", f"{rel}/kustomization.yaml", line_of(kustomization, "HF_TOKEN=")) in found
     assert ("/data/API_TOKEN", f"{rel}/creds.env", 2) in found
     assert ("/data/serve.yaml/api-key", f"{rel}/serve.yaml", line_of(serve, "^api-key:")) in found
 
 
 def test_collected_values_exclude_references_and_placeholders():
-    values = secret_values([_secret({}, {"a": "$(VAR)", "b": "REPLACE_ME", "c": "<your token>",
-                                         "d": "real-value-9"})])
+    values = secret_values(
+        [_secret({}, {"a": "$(VAR)", "b": "REPLACE_ME", "c": "<your token>", "d": "real-value-9"})]
+    )
     assert values == {"real-value-9"}

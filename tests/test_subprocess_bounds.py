@@ -64,8 +64,11 @@ def make_repo(root: Path, blackhole: str, render_timeout: float) -> Path:
     """Overlays ``good`` (a schema error) and ``hang`` (a remote resource that never
     answers), with the render timeout given."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "llmfleet.yaml").write_text(yaml.safe_dump(
-        {"overlays": "overlays", "platform": [], "limits": {"render-timeout-seconds": render_timeout}}))
+    (root / "llmfleet.yaml").write_text(
+        yaml.safe_dump(
+            {"overlays": "overlays", "platform": [], "limits": {"render-timeout-seconds": render_timeout}}
+        )
+    )
     good = root / "overlays" / "good"
     good.mkdir(parents=True)
     (good / "kustomization.yaml").write_text("resources:\n  - svc.yaml\n")
@@ -108,8 +111,14 @@ def llmfleet_env(tmp: Path) -> dict[str, str]:
 def test_a_render_that_times_out_is_a_finding_and_the_other_overlays_are_reported(tmp_path, blackhole):
     repo = make_repo(tmp_path / "repo", blackhole, render_timeout=2)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "llmfleet", "check", "--format", "json"], cwd=repo,
-                          capture_output=True, text=True, timeout=120, env=llmfleet_env(tmp_path / "tmp"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmfleet", "check", "--format", "json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=llmfleet_env(tmp_path / "tmp"),
+    )
     elapsed = time.monotonic() - started
     assert proc.returncode == exitcodes.FINDINGS, proc.stderr
     findings = json.loads(proc.stdout)["findings"]
@@ -118,7 +127,7 @@ def test_a_render_that_times_out_is_a_finding_and_the_other_overlays_are_reporte
     assert "timed out after 2 s (limits.render-timeout-seconds in llmfleet.yaml)" in render[0]["message"]
     assert any(f["overlay"] == "good" and f["path"] == "/spec/ports/0/port" for f in findings), findings
     assert elapsed < 60
-    assert processes_mentioning(str(repo)) == []          # the timed-out kubectl was killed
+    assert processes_mentioning(str(repo)) == []  # the timed-out kubectl was killed
 
 
 @pytest.fixture
@@ -130,24 +139,37 @@ def hanging_git_repo(tmp_path, blackhole) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
     (repo / "overlays" / "hang" / "kustomization.yaml").write_text(
-        f"resources:\n  - {blackhole}/remote.yaml\nnamePrefix: changed-\n")
+        f"resources:\n  - {blackhole}/remote.yaml\nnamePrefix: changed-\n"
+    )
     return repo
 
 
 def worktrees(repo: Path) -> list[str]:
-    return [line for line in git(repo, "worktree", "list", "--porcelain").splitlines()
-            if line.startswith("worktree ")]
+    return [
+        line
+        for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+        if line.startswith("worktree ")
+    ]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_during_diff_stops_kubectl_and_removes_the_worktree(tmp_path, hanging_git_repo, signum):
     repo, tmp = hanging_git_repo, tmp_path / "tmp"
-    proc = subprocess.Popen([sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "hang"], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=llmfleet_env(tmp))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "hang"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=llmfleet_env(tmp),
+    )
     try:
         # Both renders (the base worktree's and the working tree's) are hanging in kubectl.
-        wait_for(lambda: len([p for p in processes_mentioning(str(tmp_path)) if "kustomize" in p]) >= 2,
-                 60, "two hanging renders")
+        wait_for(
+            lambda: len([p for p in processes_mentioning(str(tmp_path)) if "kustomize" in p]) >= 2,
+            60,
+            "two hanging renders",
+        )
         assert len(worktrees(repo)) == 2
         started = time.monotonic()
         proc.send_signal(signum)
@@ -167,11 +189,19 @@ def test_signal_during_diff_stops_kubectl_and_removes_the_worktree(tmp_path, han
 
 def test_sigkill_leaves_no_kubectl_and_the_next_diff_prunes_the_worktree(tmp_path, hanging_git_repo):
     repo, tmp = hanging_git_repo, tmp_path / "tmp"
-    proc = subprocess.Popen([sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "hang"], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=llmfleet_env(tmp))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "hang"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=llmfleet_env(tmp),
+    )
     try:
-        wait_for(lambda: len([p for p in processes_mentioning(str(tmp_path)) if "kustomize" in p]) >= 2,
-                 60, "two hanging renders")
+        wait_for(
+            lambda: len([p for p in processes_mentioning(str(tmp_path)) if "kustomize" in p]) >= 2,
+            60,
+            "two hanging renders",
+        )
     finally:
         proc.kill()
         proc.wait(timeout=30)
@@ -182,10 +212,17 @@ def test_sigkill_leaves_no_kubectl_and_the_next_diff_prunes_the_worktree(tmp_pat
 
     # The next diff (here one that has nothing to render) removes the dead run's worktree.
     (repo / "overlays" / "hang" / "kustomization.yaml").write_text(
-        (repo / "overlays" / "hang" / "kustomization.yaml").read_text().replace("namePrefix: changed-\n", ""))
+        (repo / "overlays" / "hang" / "kustomization.yaml").read_text().replace("namePrefix: changed-\n", "")
+    )
     (repo / "overlays" / "good" / "svc.yaml").write_text(SERVICE_WITH_SCHEMA_ERROR.replace("svc", "svc2"))
-    later = subprocess.run([sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "good"], cwd=repo,
-                           capture_output=True, text=True, timeout=120, env=llmfleet_env(tmp))
+    later = subprocess.run(
+        [sys.executable, "-m", "llmfleet", "diff", "--base", "HEAD", "good"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=llmfleet_env(tmp),
+    )
     assert later.returncode == 0, later.stderr
     assert worktrees(repo) == [f"worktree {repo}"]
     assert not [p for p in tmp.iterdir() if p.name.startswith("llmfleet-")]
@@ -201,3 +238,40 @@ def test_a_live_runs_folder_is_not_pruned(tmp_path):
         child.wait()
         assert tempdirs.prune("llmfleet-base-", dir=tmp_path) == [dead]
         assert mine.is_dir() and not dead.exists()
+
+
+# -- every tool's timeout is a setting --------------------------------------------------------
+
+def _sleeping_tool(folder: Path, name: str) -> Path:
+    """A stand-in for ``name`` that never finishes (and starts a child that does not either:
+    the whole process group must go)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tool = folder / name
+    tool.write_text("#!/bin/sh\nsleep 300 &\nsleep 300\n")
+    tool.chmod(0o755)
+    return tool
+
+
+@pytest.mark.parametrize("tool, setting, args", [
+    ("git", "git-timeout-seconds", ["affected", "--base", "HEAD"]),
+    ("promtool", "promtool-timeout-seconds", ["lint", "rule.yaml"]),
+    ("kubeconform", "kubeconform-timeout-seconds", ["validate", "--validator", "kubeconform", "rule.yaml"]),
+])
+def test_each_tool_timeout_is_a_setting(tmp_path, tool, setting, args):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "llmfleet.yaml").write_text(yaml.safe_dump({"limits": {setting: 1}}))
+    (repo / "rule.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "r"},
+        "spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0"}]}]}}))
+    fake = _sleeping_tool(tmp_path / "bin", tool)
+    env = {**llmfleet_env(tmp_path / "tmp"), "PATH": f"{fake.parent}:{os.environ['PATH']}",
+           "LLMFLEET_PROMTOOL": str(fake) if tool == "promtool" else ""}
+    env.pop("LLMFLEET_OFFLINE")                 # kubeconform does not run offline
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "llmfleet", *args], cwd=repo, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == exitcodes.TOOL, proc.stdout + proc.stderr
+    assert f"{tool}: timed out after 1 s" in proc.stderr and f"limits.{setting}" in proc.stderr
+    wait_for(lambda: not processes_mentioning(str(fake)), 5, f"the fake {tool} to be killed")

@@ -122,11 +122,15 @@ def _redact(obj: Any, other: Any, new_side: bool, scrub: Scrubber) -> Any:
                 return _scrub_changed_lines(node, twin, scrub)
             return scrub(node)
         if isinstance(node, dict):
-            return {k: walk(v, twin.get(k, _MISSING) if isinstance(twin, dict) else _MISSING)
-                    for k, v in node.items()}
+            return {
+                k: walk(v, twin.get(k, _MISSING) if isinstance(twin, dict) else _MISSING)
+                for k, v in node.items()
+            }
         if isinstance(node, list):
-            return [walk(v, twin[i] if isinstance(twin, list) and i < len(twin) else _MISSING)
-                    for i, v in enumerate(node)]
+            return [
+                walk(v, twin[i] if isinstance(twin, list) and i < len(twin) else _MISSING)
+                for i, v in enumerate(node)
+            ]
         return node
 
     return walk(out, other if other is not None else _MISSING)

@@ -202,7 +202,7 @@ class Tracer:
             if not sep:
                 key, path = posixpath.basename(ref), ref
             keys[key] = (norm(directory, path), None)
-        envs = item.get("envs") if isinstance(item.get("envs"), list) else []
+        envs: list[Any] = list(item["envs"]) if isinstance(item.get("envs"), list) else []
         if isinstance(item.get("env"), str):              # the deprecated single env file
             envs = [*envs, item["env"]]
         for ref in envs:
