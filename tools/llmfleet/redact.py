@@ -23,6 +23,7 @@ from llmfleet.model.secrets import (
     containers,
     is_reference,
     is_sensitive_name,
+    list_at,
     secret_mappings,
     secret_values,
 )
@@ -154,7 +155,7 @@ def _scrub_changed_lines(new: str, old: str, scrub: Scrubber) -> str:
 
 def _redact_container(container: dict, obj: Any, other: Any, new_side: bool) -> None:
     twin = _find_twin(container, other)
-    for item in container.get("env") or []:
+    for item in list_at(container, "env"):
         if (
             isinstance(item, dict)
             and is_sensitive_name(item.get("name"))
@@ -164,7 +165,7 @@ def _redact_container(container: dict, obj: Any, other: Any, new_side: bool) -> 
             twin_env = (
                 [
                     e
-                    for e in (twin.get("env") or [])
+                    for e in list_at(twin, "env")
                     if isinstance(e, dict) and e.get("name") == item.get("name")
                 ]
                 if twin
@@ -177,7 +178,7 @@ def _redact_container(container: dict, obj: Any, other: Any, new_side: bool) -> 
         words = container.get(key)
         if not isinstance(words, list):
             continue
-        twin_words = (twin.get(key) if twin else None) or []
+        twin_words = list_at(twin, key)
         for i, word in enumerate(list(words)):
             if not isinstance(word, str):
                 continue

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from llmfleet.model import safe_yaml
+from llmfleet.model.k8s import as_list
 from llmfleet.model.overlay import OverlayModel
 from llmfleet.model.workloads import Container, PodTemplate
 
@@ -176,7 +177,7 @@ def diff_routes(committed_text: str, expected_text: str) -> list[str]:
 
     def by_name(doc: dict) -> dict[str, dict]:
         result = {}
-        for m in doc.get("models") or []:
+        for m in as_list(doc.get("models")):
             if isinstance(m, dict) and "name" in m:
                 result[str(m["name"])] = m
         return result

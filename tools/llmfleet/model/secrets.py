@@ -206,6 +206,12 @@ def _strings(node: Any) -> Iterator[str]:
             stack.extend(item)
 
 
+def list_at(mapping: Any, key: str) -> list[Any]:
+    """``mapping[key]`` when it is a list, else [] (manifests put anything anywhere)."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def containers(obj: dict) -> Iterator[dict]:
     """Every mapping with a list ``env`` or ``args``/``command`` (containers wherever a kind
     keeps them)."""
@@ -238,17 +244,17 @@ def secret_values(objects: Iterable[Any]) -> set[str]:
                         found.update(line.strip() for line in decoded.splitlines() if line.strip())
                         found.update(_config_values(decoded))
         for container in containers(obj):
-            for item in container.get("env") or []:
+            for item in list_at(container, "env"):
                 if isinstance(item, dict) and is_sensitive_name(item.get("name")):
                     text = _scalar_text(item.get("value"))
                     if text:
                         found.add(text)
             found.update(
-                _options_in(list(container.get("command") or []) + list(container.get("args") or []))
+                _options_in(list_at(container, "command") + list_at(container, "args"))
             )
         if obj.get("kind") == "Kustomization":
-            for generator in obj.get("secretGenerator") or []:
-                for literal in (generator.get("literals") or []) if isinstance(generator, dict) else []:
+            for generator in list_at(obj, "secretGenerator"):
+                for literal in list_at(generator, "literals"):
                     if isinstance(literal, str) and "=" in literal:
                         found.add(literal.split("=", 1)[1])
         for text in _strings(obj):

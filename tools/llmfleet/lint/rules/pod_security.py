@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model.k8s import dig, to_int
+from llmfleet.model.k8s import as_list, dig, to_int
 from llmfleet.model.vllm import images
 from llmfleet.model.workloads import Container, PodTemplate
 
@@ -90,7 +90,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
     for i, item in enumerate(sysctls if isinstance(sysctls, list) else []):
         if isinstance(item, dict) and item.get("name") not in SAFE_SYSCTLS:
             yield f"{sp}/securityContext/sysctls/{i}", f"sysctl {item.get('name')!r} is not allowed"
-    for i, volume in enumerate(spec.get("volumes") or []):
+    for i, volume in enumerate(as_list(spec.get("volumes"))):
         if not isinstance(volume, dict):
             continue
         kinds = [k for k in volume if k != "name"]
@@ -115,7 +115,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
         yield from ((p, f"container {name!r}: {m}") for p, m in _baseline_sc(sc, scp))
         if sc.get("procMount") not in (None, "Default") and not host_users_off:
             yield f"{scp}/procMount", f"container {name!r}: procMount must be Default"
-        for j, port in enumerate(container.get("ports") or []):
+        for j, port in enumerate(as_list(container.get("ports"))):
             if isinstance(port, dict) and to_int(port.get("hostPort"), 0):
                 yield f"{base}/ports/{j}/hostPort", f"container {name!r}: hostPort must not be set"
         for kind in ("livenessProbe", "readinessProbe", "startupProbe"):

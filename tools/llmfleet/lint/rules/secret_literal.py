@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model.k8s import Resource, escape_pointer_token
+from llmfleet.model.k8s import Resource, as_list, escape_pointer_token
 from llmfleet.model.secrets import PLACEHOLDER, TOKEN, is_sensitive_name
 
 #: Values that look like credentials whatever the variable is called.
@@ -98,7 +98,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     file with ``api-key: sk-...`` or ``hf-token: ...``.
     """
     for container in model.containers():
-        for i, item in enumerate(container.data.get("env") or []):
+        for i, item in enumerate(as_list(container.data.get("env"))):
             if not isinstance(item, dict):
                 continue
             name = str(item.get("name") or "")
@@ -128,7 +128,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                                   "manifests (<redacted>, from a Secret manifest or a secretGenerator "
                                   "literal or file): anyone who reads the repository has it")
     for container in model.containers():
-        for i, item in enumerate(container.data.get("env") or []):
+        for i, item in enumerate(as_list(container.data.get("env"))):
             if isinstance(item, dict) and not sensitive_env(str(item.get("name") or "")) \
                     and TOKEN_LIKE.match(str(item.get("value") or "")):
                 yield Problem(container.resource, f"{container.path}/env/{i}/value",
@@ -155,10 +155,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
 def _generator_literals(kustomization: Resource) -> Iterator[Problem]:
     """A kustomization linted as a file: its secretGenerator literals are committed values."""
-    for i, generator in enumerate(kustomization.data.get("secretGenerator") or []):
+    for i, generator in enumerate(as_list(kustomization.data.get("secretGenerator"))):
         if not isinstance(generator, dict):
             continue
-        for j, literal in enumerate(generator.get("literals") or []):
+        for j, literal in enumerate(as_list(generator.get("literals"))):
             if not isinstance(literal, str) or "=" not in literal:
                 continue
             key, value = literal.split("=", 1)
