@@ -100,6 +100,12 @@ def git_repo(repo_copy) -> Path:
 
 # -- the real repository, rendered once per test session ---------------------------------------
 
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-examples", type=int, default=None,
+                     help="Examples of the fuzz test (tests/test_fuzz.py); default 200, or "
+                          "LLMFLEET_FUZZ_EXAMPLES.")
+
+
 def pytest_configure(config):
     """One content-addressed render cache for the whole session (in-process and CLI runs in
     subprocesses alike): each real overlay is rendered once, repository copies whose files

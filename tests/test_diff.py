@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet.diff import HASH_SUFFIX, REDACTED, compare, identity, max_scale
+from llmfleet.diff import HASH_SUFFIX, compare, identity, max_scale
+from llmfleet.redact import REDACTED
 from llmfleet_testlib import (REPO_ROOT, git, multinode_overlays, overlay_names, representative_overlays,
                               serving_workload, single_node_overlays)
 

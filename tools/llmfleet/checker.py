@@ -21,6 +21,7 @@ from llmfleet.findings import Finding, Severity
 from llmfleet.inputs import KUSTOMIZATION, Loaded, Loader, Target, collect, kustomization_target
 from llmfleet.model import FleetModel, OverlayModel
 from llmfleet.model.k8s import Resource
+from llmfleet.model.secrets import secret_values
 from llmfleet.report import Report, Subject
 from llmfleet.validate import locations
 
@@ -198,6 +199,8 @@ class Checker:
             validator = Validator(self.config, self.options) if self.validate else None
             for target in everything:
                 loaded = loader.load(target)
+                # Secret values of every input, so that no report can quote one.
+                report.secrets |= secret_values(r.data for r in loaded.resources)
                 model = OverlayModel(loaded.name, loaded.resources, self.config.cluster,
                                      is_overlay=loaded.is_kustomization)
                 if target in platform:
@@ -301,14 +304,30 @@ def run_check(config: Config, overlays: list[str], options: Options,
     return checker.run(targets, platform, context, quiet)
 
 
+def run_check_staged(config: Config, name: str, directory: Path, options: Options) -> Report:
+    """``check`` of an overlay written to ``directory`` but not yet in place, as overlay
+    ``name``: it replaces ``overlays/<name>`` (if any) in the fleet (``new-model``)."""
+    target = Target(KUSTOMIZATION, directory, name)
+    platform = [Target(KUSTOMIZATION, d, display_path(d, config.root)) for d in config.platform_dirs()]
+    context = [kustomization_target(config, d) for d in config.overlay_dirs()
+               if config.overlay_name(d) != name]
+    checker = Checker(config, options, command="check", validate=True, lint=True, fleet=True)
+    return checker.run([target], platform, context)
+
+
 def iter_overlay_models(config: Config, jobs: int | None = None,
-                        directories: list[Path] | None = None) -> Iterator[tuple[Loaded, OverlayModel]]:
+                        directories: list[Path] | None = None,
+                        named: list[tuple[str, Path]] | None = None) -> Iterator[tuple[Loaded, OverlayModel]]:
     """Each overlay rendered (through the render cache) and modelled: for the features
-    (cost, gateway-routes, diff summaries) that need the model without the checks."""
+    (cost, gateway-routes, diff summaries) that need the model without the checks.
+    ``named`` gives the overlays as (name, folder) pairs instead (a staged overlay)."""
     from llmfleet.render import find_renderer
     from llmfleet.render_cache import RenderCache
-    dirs = directories if directories is not None else config.overlay_dirs()
-    targets = [kustomization_target(config, d) for d in dirs]
+    if named is not None:
+        targets = [Target(KUSTOMIZATION, d, n) for n, d in named]
+    else:
+        dirs = directories if directories is not None else config.overlay_dirs()
+        targets = [kustomization_target(config, d) for d in dirs]
     loader = Loader(config, RenderCache(config.root, find_renderer(),
                                         enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1"), jobs)
     try:

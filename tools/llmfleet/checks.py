@@ -33,8 +33,9 @@ def _register(id: str, category: str, description: str, remediation: str,
 
 # -- input -------------------------------------------------------------------------------------
 INPUT = _register(
-    "input", "input", "An input cannot be read (missing, unreadable, not a regular file, or over "
-    "the size limit)", "Pass a readable regular file, a folder, an overlay or - for stdin.")
+    "input", "input", "An input cannot be read (missing, unreadable, not a regular file, stdin "
+    "closed, or over the size limit limits.max-input-bytes)",
+    "Pass a readable regular file, a folder, an overlay or - for stdin.")
 RENDER = _register(
     "render", "input", "A kustomization does not build (kustomize build fails or times out)",
     "Run `kustomize build <folder>` (or `kubectl kustomize`) and fix the error it prints.")
@@ -49,8 +50,11 @@ YAML_ALIAS_BOMB = _register(
     rationale="Kubernetes manifests never need aliases that expand a document a thousand-fold; "
     "the loader counts alias expansions per document and refuses the document, not the file.")
 YAML_DEPTH = _register(
-    "yaml-depth", "input", "A YAML document nests deeper than the loader's limit",
-    "Flatten the document; Kubernetes objects nest a few dozen levels at most.")
+    "yaml-depth", "input", "A YAML document nests deeper than the loader's limit (100 levels)",
+    "Flatten the document; Kubernetes objects nest a few dozen levels at most.",
+    rationale="Deeper documents are refused before the YAML parser composes them (libyaml's "
+    "composer overflows the C stack at some ten thousand levels), and the validators, the "
+    "YAML dumper and the rules recurse once or more per level.")
 YAML_DUPLICATE_KEY = _register(
     "yaml-duplicate-key", "input", "A mapping repeats a key (the later value silently wins in "
     "most tools)", "Remove one of the two keys.")

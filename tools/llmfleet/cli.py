@@ -1,29 +1,71 @@
 """The ``llmfleet`` command line: a thin click layer over plain functions.
 
 Exit codes (``llmfleet.exitcodes``): 0 clean, 1 findings at error severity (or warnings with
---strict), 2 usage error, 3 an external tool missing or failing.
+--strict), 2 usage error or a report that cannot be written, 3 an external tool missing,
+failing or timing out, 4 an internal error (a bug in llmfleet), 141 stdout's reader went
+away, 128 + N stopped by signal N (130 SIGINT, 143 SIGTERM).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
+import traceback
 from pathlib import Path
 
 import click
 
-from llmfleet import __version__, exitcodes
+from llmfleet import ISSUES_URL, __version__, exitcodes, procs
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
-from llmfleet.output import write_output
+from llmfleet.output import silence_stdout, stdout_problem, write_output
 from llmfleet.reporters import FORMATS, REPORTERS
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line in function`` of the innermost llmfleet frame of a traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if Path(f.filename).resolve().is_relative_to(PACKAGE_DIR)]
+    if not (ours or frames):
+        return "unknown location"
+    frame = (ours or frames)[-1]
+    try:
+        shown = Path(frame.filename).resolve().relative_to(PACKAGE_DIR.parent).as_posix()
+    except ValueError:
+        shown = frame.filename
+    return f"{shown}:{frame.lineno} in {frame.name}"
+
+
+def _writing_stdout(exc: OSError) -> bool:
+    """Whether an OSError was raised while printing (click.echo, a reporter's output)."""
+    return any(f.name in ("echo", "write_output", "write_stdout") or "/click/" in f.filename
+               for f in traceback.extract_tb(exc.__traceback__)[-3:])
+
+
+def internal_error(exc: BaseException) -> int:
+    """One line naming the exception and where it happened, and where to report it; the
+    traceback only with LLMFLEET_DEBUG=1."""
+    from llmfleet.redact import scrub_text
+    if os.environ.get("LLMFLEET_DEBUG", "") not in ("", "0"):
+        traceback.print_exception(exc, file=sys.stderr)
+    detail = scrub_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
+    click.echo(f"llmfleet: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
+               f"(at {_where(exc)}). This is a bug in llmfleet, not a finding about your manifests: "
+               f"please report it at {ISSUES_URL} with the command you ran "
+               "(LLMFLEET_DEBUG=1 prints the traceback).", err=True)
+    return exitcodes.INTERNAL
 
 
 class Main(click.Group):
-    """Turns every LlmfleetError into one message on stderr and its exit code, and loads the
-    subcommands of ``llmfleet.commands`` only when they are called (or listed by --help):
-    module ``new_model`` is command ``new-model`` and exposes a click ``command``."""
+    """Turns every LlmfleetError into one message on stderr and its exit code, a signal into
+    stopped tools and exit code 128 + N, any other exception into exit code 4 (internal
+    error), and loads the subcommands of ``llmfleet.commands`` only when they are called (or
+    listed by --help): module ``new_model`` is command ``new-model`` and exposes a click
+    ``command``."""
 
     def _plugin_names(self) -> dict[str, str]:
         from llmfleet import commands
@@ -45,13 +87,34 @@ class Main(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with procs.handle_signals():
+                return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
         except LlmfleetError as err:
-            click.echo(f"llmfleet: error: {err}", err=True)
+            from llmfleet.redact import scrub_text
+            # A tool's output (kustomize's error, kubeconform's report) may quote a value.
+            click.echo(f"llmfleet: error: {scrub_text(str(err))}", err=True)
+            if err.exit_code in (exitcodes.BROKEN_PIPE, exitcodes.USAGE):
+                silence_stdout()
             ctx.exit(err.exit_code)
+        except procs.Interrupted as exc:
+            stopped = procs.kill_all()
+            click.echo(f"llmfleet: interrupted ({exc.signal_name}): running tools stopped"
+                       f"{f' ({stopped} more)' if stopped else ''}, temporary files removed", err=True)
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("llmfleet: interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(exitcodes.INTERRUPTED)
+        except OSError as exc:
+            if _writing_stdout(exc):
+                problem = stdout_problem(exc)
+                click.echo(f"llmfleet: error: {problem}", err=True)
+                silence_stdout()
+                ctx.exit(problem.exit_code)
+            ctx.exit(internal_error(exc))
+        except Exception as exc:        # RecursionError included
+            ctx.exit(internal_error(exc))
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,7 +123,9 @@ def main():
     """Render, validate and lint a Kustomize repository of vLLM deployments.
 
     Exit codes: 0 clean, 1 findings at error severity (warnings too with --strict),
-    2 usage error, 3 a tool (kustomize, kubeconform, promtool, git) missing or failing.
+    2 usage error or a report that cannot be written, 3 a tool (kustomize, kubeconform,
+    promtool, git) missing, failing or timing out, 4 internal error (a bug in llmfleet),
+    141 stdout's reader went away, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
     """
 
 
@@ -160,7 +225,7 @@ def build(overlay: str, verbose: bool):
     if not rendered.ok:
         click.echo(f"llmfleet: {overlay}: kustomize build failed: {rendered.error}", err=True)
         sys.exit(exitcodes.FINDINGS)
-    click.echo(rendered.text, nl=False)
+    write_output(rendered.text, None)
 
 
 @main.command()

@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
+from llmfleet import procs
 from llmfleet.errors import UsageError
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
 from llmfleet.model.overlay import ClusterSettings
 
 CONFIG_FILE = "llmfleet.yaml"
@@ -46,11 +47,19 @@ def default_schema_locations() -> list[str]:
 class Limits:
     """Bounds on input and on external tools (``limits:`` in llmfleet.yaml)."""
 
-    render_timeout_s: float = 300.0
-    git_timeout_s: float = 120.0
-    promtool_timeout_s: float = 60.0
-    kubeconform_timeout_s: float = 300.0
+    render_timeout_s: float = procs.DEFAULT_TIMEOUTS["kustomize"]
+    git_timeout_s: float = procs.DEFAULT_TIMEOUTS["git"]
+    promtool_timeout_s: float = procs.DEFAULT_TIMEOUTS["promtool"]
+    kubeconform_timeout_s: float = procs.DEFAULT_TIMEOUTS["kubeconform"]
     max_input_bytes: int = 256 * 1024 * 1024
+    #: Seconds a ``new-model`` or ``gateway-routes`` run waits for another one to finish.
+    lock_timeout_s: float = 600.0
+
+    def apply(self) -> None:
+        """Make these the timeouts of every external tool run (:mod:`llmfleet.procs`)."""
+        procs.configure({"kustomize": self.render_timeout_s, "git": self.git_timeout_s,
+                         "promtool": self.promtool_timeout_s,
+                         "kubeconform": self.kubeconform_timeout_s})
 
 
 @dataclass
@@ -189,10 +198,11 @@ def load_config(root: Path | None = None) -> Config:
     path = root / CONFIG_FILE
     config = Config(root=root)
     if not path.is_file():
+        config.limits.apply()
         return config
     try:
-        raw = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
+        raw = safe_yaml.load(path.read_text(encoding="utf-8")) or {}
+    except (safe_yaml.UnsafeYAML, UnicodeDecodeError, OSError) as exc:
         raise UsageError(f"{path}: cannot read the configuration: {exc}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: the configuration must be a mapping")
@@ -224,5 +234,7 @@ def load_config(root: Path | None = None) -> Config:
         git_timeout_s=float(limits.get("git-timeout-seconds", base.git_timeout_s)),
         promtool_timeout_s=float(limits.get("promtool-timeout-seconds", base.promtool_timeout_s)),
         kubeconform_timeout_s=float(limits.get("kubeconform-timeout-seconds", base.kubeconform_timeout_s)),
-        max_input_bytes=int(limits.get("max-input-bytes", base.max_input_bytes)))
+        max_input_bytes=int(limits.get("max-input-bytes", base.max_input_bytes)),
+        lock_timeout_s=float(limits.get("lock-timeout-seconds", base.lock_timeout_s)))
+    config.limits.apply()
     return config

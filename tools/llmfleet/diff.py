@@ -18,11 +18,14 @@ from pathlib import Path
 import yaml
 
 from llmfleet import render as render_mod
+from llmfleet.checks import EMPTY_INPUT
 from llmfleet.config import find_kustomization
 from llmfleet.diff_simulation import SpikeComparison, compare_spike, figures, text_lines
 from llmfleet.errors import UsageError
+from llmfleet.manifests import load_text
 from llmfleet.model import ClusterSettings, OverlayModel
 from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
+from llmfleet.redact import redact_pair, scrub_text
 
 
 
@@ -121,13 +124,14 @@ def render_side(root: Path, rel: str, renderer: render_mod.Renderer) -> Side:
         return Side(False)
     rendered = render_mod.render(directory, renderer)
     if not rendered.ok:
-        return Side(True, [], rendered.error)
-    try:
-        docs = [d for d in yaml.load_all(rendered.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-                if isinstance(d, dict)]
-    except yaml.YAMLError as exc:
-        return Side(True, [], f"rendered output does not parse: {exc}")
-    return Side(True, docs)
+        return Side(True, [], scrub_text(rendered.error))    # kustomize may quote a literal
+    # The loader's limits (depth, aliases) hold here too: a document it refuses is reported.
+    resources, problems = load_text(rendered.text, "<rendered>")
+    problems = [p for p in problems if p.rule != EMPTY_INPUT]    # an overlay may render nothing
+    if problems:
+        return Side(True, [], "rendered output cannot be read: "
+                    + "; ".join(f"line {p.line}: {p.message}" for p in problems[:3]))
+    return Side(True, [r.data for r in resources])
 
 
 def compare(before: list[dict], after: list[dict]) -> list[Change]:
@@ -145,31 +149,18 @@ def compare(before: list[dict], after: list[dict]) -> list[Change]:
     return changes
 
 
-#: What a Secret's values become in a diff (its keys stay visible).
-REDACTED = "<redacted>"
-
-
-def redact(obj: dict) -> dict:
-    """``obj`` with the values of a Secret's ``data`` and ``stringData`` replaced: a diff goes
-    to PR comments and CI logs, where no Secret value may appear."""
-    if obj.get("kind") != "Secret":
-        return obj
-    out = dict(obj)
-    for section in ("data", "stringData"):
-        if isinstance(obj.get(section), dict):
-            out[section] = dict.fromkeys(obj[section], REDACTED)
-    return out
-
-
 def _udiff(a: dict | None, b: dict | None, context: int = 3) -> str:
-    old = dump(redact(a)).splitlines(keepends=True) if a is not None else []
-    new = dump(redact(b)).splitlines(keepends=True) if b is not None else []
+    # Secret values never reach the diff (llmfleet.redact): a Secret's keys are shown, each
+    # value as <redacted>, and <redacted, changed> on the new side where it changed.
+    shown_a, shown_b = redact_pair(a, b)
+    old = dump(shown_a).splitlines(keepends=True) if shown_a is not None else []
+    new = dump(shown_b).splitlines(keepends=True) if shown_b is not None else []
     name = label(b if b is not None else a)
     lines = difflib.unified_diff(old, new, f"a/{name}" if a is not None else "/dev/null",
                                  f"b/{name}" if b is not None else "/dev/null", n=context)
     text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
     if not text and a is not None and b is not None and a != b:
-        text = f"# {name}: Secret values changed (not shown)\n"
+        text = f"# {name}: secret values changed (not shown)\n"
     return text
 
 

@@ -41,3 +41,15 @@ class ToolError(LlmfleetError):
 
 def _indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
+
+
+class OutputError(LlmfleetError):
+    """The report cannot be written: stdout closed or full, -o into an unwritable place."""
+
+    exit_code = exitcodes.USAGE
+
+
+class BrokenPipe(LlmfleetError):
+    """The reader of stdout went away (``llmfleet ... | head -1``)."""
+
+    exit_code = exitcodes.BROKEN_PIPE

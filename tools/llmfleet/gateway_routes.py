@@ -15,11 +15,16 @@ from llmfleet.model import OverlayModel
 from llmfleet.model.routes import diff_routes, render_routes_file, routes_of
 
 
-def expected_text(config: Config) -> tuple[str, int]:
-    """The routes file the overlays render, and how many overlays were read."""
+def expected_text(config: Config, staged: tuple[str, Path] | None = None) -> tuple[str, int]:
+    """The routes file the overlays render, and how many overlays were read.  ``staged``
+    (name, folder) is an overlay not yet in place, replacing ``overlays/<name>`` if any."""
     from llmfleet.checker import iter_overlay_models
+    named = None
+    if staged is not None:
+        named = [(config.overlay_name(d), d) for d in config.overlay_dirs()
+                 if config.overlay_name(d) != staged[0]] + [staged]
     models: dict[str, OverlayModel] = {}
-    for loaded, model in iter_overlay_models(config):
+    for loaded, model in iter_overlay_models(config, named=named):
         if loaded.findings and not loaded.resources:
             raise UsageError(f"overlay {loaded.name} cannot be read: {loaded.findings[0].message}")
         models[loaded.name] = model
@@ -27,6 +32,15 @@ def expected_text(config: Config) -> tuple[str, int]:
         return render_routes_file(routes_of(models)), len(models)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def routes_path(config: Config, output: str | None = None) -> str:
+    """The routes file to write (relative to the root), or "" when there is none: no
+    ``gateway.routes-file``, or its folder does not exist (a repository without a gateway)."""
+    relative = output or config.routes_file
+    if not relative or not (config.root / relative).parent.is_dir():
+        return ""
+    return relative
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -47,18 +61,23 @@ def generate(config: Config, check_only: bool = False, output: str | None = None
     relative = output or config.routes_file
     if not relative:
         raise UsageError("no routes file: pass --output or set gateway.routes-file in llmfleet.yaml")
-    text, count = expected_text(config)
     path = config.root / relative
-    if check_only:
-        current = path.read_text(encoding="utf-8") if path.is_file() else ""
-        differences = diff_routes(current, text) if current else [f"{relative} does not exist"]
-        for line in differences:
-            echo(f"{relative}: {line}")
-        if differences:
-            echo("run `llmfleet gateway-routes` and commit the file", err=True)
-            return exitcodes.FINDINGS
-        echo(f"{relative} is up to date")
+    if not check_only:
+        from llmfleet.transaction import recover, repository_lock
+        with repository_lock(config.root, config.limits.lock_timeout_s, echo, f"writing {relative}"):
+            for note in recover(config.root, config.overlays_path, routes_path(config)):
+                echo(f"llmfleet: recovered: {note}", err=True)
+            text, count = expected_text(config)
+            write_atomically(path, text)
+        echo(f"wrote {relative} ({text.count('- name: ')} models from {count} overlays)")
         return exitcodes.OK
-    write_atomically(path, text)
-    echo(f"wrote {relative} ({text.count('- name: ')} models from {count} overlays)")
+    text, count = expected_text(config)
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    differences = diff_routes(current, text) if current else [f"{relative} does not exist"]
+    for line in differences:
+        echo(f"{relative}: {line}")
+    if differences:
+        echo("run `llmfleet gateway-routes` and commit the file", err=True)
+        return exitcodes.FINDINGS
+    echo(f"{relative} is up to date")
     return exitcodes.OK

@@ -1,9 +1,16 @@
 """The few git operations the PR checks need: changed files, files at a revision, and a
 throw-away worktree of a revision.
 
-git missing or failing is a :class:`ToolError` (exit code 3) naming the command, its exit
-code and output; a revision that does not exist is a :class:`UsageError` (exit code 2).
-Nothing here changes the working tree, the index or any ref of the repository it runs in.
+git missing, failing or timing out (``limits.git-timeout-seconds``) is a :class:`ToolError`
+(exit code 3) naming the command, its exit code and output; a revision that does not exist
+is a :class:`UsageError` (exit code 2).  Nothing here changes the working tree, the index or
+any ref of the repository it runs in.
+
+A worktree lives in a temporary folder ``llmfleet-base-*`` that records its owner
+(:mod:`llmfleet.tempdirs`); it is removed when the run ends, also on an error or a signal
+(:mod:`llmfleet.procs`).  One left behind by a run that was killed outright (SIGKILL) is
+removed by the next :func:`worktree` call in the same repository, and ``git worktree prune``
+drops any registration whose folder is gone.
 """
 
 from __future__ import annotations
@@ -12,14 +19,17 @@ import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
+from llmfleet import procs, tempdirs
 from llmfleet.errors import ToolError, UsageError
 
-GIT_TIMEOUT_S = 120
+#: The default of ``limits.git-timeout-seconds``.
+GIT_TIMEOUT_S = procs.DEFAULT_TIMEOUTS["git"]
 INSTALL_HINT = "install git (apt-get install git)"
+#: Temporary folders holding a worktree of the base revision (``<folder>/tree``).
+WORKTREE_PREFIX = "llmfleet-base-"
 
 
 def git(args: list[str], cwd: Path, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
@@ -27,13 +37,15 @@ def git(args: list[str], cwd: Path, check: bool = True, input: bytes | None = No
     command = ["git", *args]
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"}
     try:
-        proc = subprocess.run(command, cwd=str(cwd), capture_output=True, timeout=GIT_TIMEOUT_S,
-                              env=env, input=input, stdin=None if input is not None else subprocess.DEVNULL)
+        proc = procs.run(command, tool="git", cwd=str(cwd), env=env, input=input)
     except FileNotFoundError:
         raise ToolError("git", "git was not found on PATH", command=command,
                         install_hint=INSTALL_HINT) from None
+    except OSError as exc:
+        raise ToolError("git", f"cannot run it: {exc.strerror or exc}", command=command) from None
     except subprocess.TimeoutExpired:
-        raise ToolError("git", f"timed out after {GIT_TIMEOUT_S} s", command=command) from None
+        raise ToolError("git", f"timed out after {procs.timeout_for('git'):g} s "
+                        "(limits.git-timeout-seconds in llmfleet.yaml)", command=command) from None
     if check and proc.returncode != 0:
         raise ToolError("git", "failed", command=command, returncode=proc.returncode,
                         output=proc.stderr.decode("utf-8", "replace") or proc.stdout.decode("utf-8", "replace"))
@@ -113,14 +125,46 @@ class TreeReader:
 @contextlib.contextmanager
 def worktree(repo: Path, ref: str) -> Iterator[Path]:
     """A detached checkout of ``ref`` in a temporary folder, removed afterwards (also on
-    errors and Ctrl-C).  The repository's own working tree and index are never touched."""
+    errors, Ctrl-C and SIGTERM).  The repository's own working tree and index are never
+    touched.  Worktrees that earlier runs left behind are removed first."""
     commit = resolve_ref(repo, ref)
-    parent = Path(tempfile.mkdtemp(prefix="llmfleet-base-"))
-    path = parent / "tree"
-    try:
-        git(["worktree", "add", "--detach", "--quiet", str(path), commit], repo)
-        yield path
-    finally:
-        git(["worktree", "remove", "--force", str(path)], repo, check=False)
-        shutil.rmtree(parent, ignore_errors=True)
-        git(["worktree", "prune"], repo, check=False)
+    prune_worktrees(repo)
+    with tempdirs.owned(WORKTREE_PREFIX) as parent:
+        path = parent / "tree"
+        try:
+            git(["worktree", "add", "--detach", "--quiet", str(path), commit], repo)
+            yield path
+        finally:
+            _remove_worktree(repo, path)
+
+
+def _remove_worktree(repo: Path, path: Path) -> None:
+    git(["worktree", "remove", "--force", str(path)], repo, check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    git(["worktree", "prune"], repo, check=False)
+
+
+def llmfleet_worktrees(repo: Path) -> list[Path]:
+    """Worktrees of ``repo`` that llmfleet created (``.../llmfleet-base-*/tree``)."""
+    out = git(["worktree", "list", "--porcelain", "-z"], repo, check=False).stdout
+    paths = []
+    for field in out.decode("utf-8", "surrogateescape").split("\0"):
+        if field.startswith("worktree "):
+            path = Path(field[len("worktree "):])
+            if path.name == "tree" and path.parent.name.startswith(WORKTREE_PREFIX):
+                paths.append(path)
+    return paths
+
+
+def prune_worktrees(repo: Path) -> list[Path]:
+    """Remove the worktrees (and their temporary folders) of llmfleet runs that are over,
+    and let git forget registrations whose folder is gone.  Returns what was removed."""
+    removed = []
+    git(["worktree", "prune"], repo, check=False)
+    for path in llmfleet_worktrees(repo):
+        if tempdirs.is_stale(path.parent):
+            _remove_worktree(repo, path)
+            shutil.rmtree(path.parent, ignore_errors=True)
+            removed.append(path)
+    removed += tempdirs.prune(WORKTREE_PREFIX)
+    return removed

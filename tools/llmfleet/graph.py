@@ -22,12 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Protocol
 
-import yaml
-
 from llmfleet.config import KUSTOMIZATION_FILES
 from llmfleet.manifests import iter_documents
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Reader(Protocol):
@@ -190,10 +187,7 @@ class Graph:
         kustomization's folder): ``path``/``paths`` of the patch transformers, ``files``,
         ``envs``, ``env`` of the generators, ``replacements[].path``."""
         text = self.reader.read_text(path) or ""
-        try:
-            docs = list(yaml.load_all(text, Loader=_Loader))
-        except yaml.YAMLError:
-            return
+        docs = [item[1] for item in iter_documents(text, path) if isinstance(item, tuple)]
         for data in docs:
             if not isinstance(data, dict):
                 continue

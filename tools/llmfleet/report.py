@@ -1,8 +1,14 @@
-"""The result of a validate, lint or check run, which every reporter formats."""
+"""The result of a validate, lint or check run, which every reporter formats.
+
+Reporters read findings through :meth:`Report.sorted_findings`, which removes secret values
+(:mod:`llmfleet.redact`): the values the checker collected from the inputs
+(:attr:`Report.secrets`) and anything that looks like a token.  So no format (text, JSON,
+GitHub annotations, SARIF, JUnit) can quote one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from llmfleet import exitcodes
 from llmfleet.findings import Finding, Severity
@@ -30,6 +36,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     subjects: list[Subject] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
+    #: Secret values found in the inputs, removed from every finding that is reported.
+    secrets: set[str] = field(default_factory=set)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -52,5 +60,10 @@ class Report:
         return exitcodes.OK
 
     def sorted_findings(self) -> list[Finding]:
-        return sorted(self.findings, key=lambda f: (f.overlay, f.file, f.kind, f.namespace, f.name,
-                                                    -f.severity.rank, f.rule, f.path, f.message))
+        """The findings in report order, secret values removed from every text field."""
+        from llmfleet.redact import Scrubber
+        scrub = Scrubber(self.secrets)
+        findings = [replace(f, message=scrub(f.message))
+                    for f in self.findings]
+        return sorted(findings, key=lambda f: (f.overlay, f.file, f.kind, f.namespace, f.name,
+                                               -f.severity.rank, f.rule, f.path, f.message))

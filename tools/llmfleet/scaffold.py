@@ -9,10 +9,12 @@ cache size where the model needs them, and always the KEDA thresholds derived fr
 sizing (``patch-autoscaling-targets.yaml``, :mod:`llmfleet.model.autoscaling`).  Output is deterministic: the same options give the same
 bytes.
 
-Writing is atomic: the files go to ``overlays/.tmp-<name>-XXXX`` and that folder is renamed
-into place; with ``--force`` the old overlay is renamed aside first and deleted only once
-the new one is in place and checked.  On any error or interrupt the temporary folders are
-removed and an old overlay is put back, so no half-written overlay is ever left behind.
+Writing is a transaction (:mod:`llmfleet.transaction`): under the repository's write lock,
+the files go to ``overlays/.tmp-<name>-XXXX``, are checked there as overlay ``<name>``, the
+gateway routes are regenerated with them into a temporary file, and only then is everything
+renamed into place (with ``--force``, the old overlay aside first, deleted at the end).  On
+a failed check, an error or a signal nothing is left changed; after a SIGKILL the next
+``new-model`` or ``gateway-routes`` run restores or completes it and says which.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ import dataclasses
 import math
 import os
 import re
-import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -734,47 +736,27 @@ def describe_cost(sc: Scaffold) -> list[str]:
 
 def write_overlay(overlays_dir: Path, name: str, files: dict[str, str], force: bool,
                   after: Callable[[Path], bool] | None = None) -> Path:
-    """Write ``files`` as ``overlays_dir/name`` atomically (module docstring).
+    """Write ``files`` as ``overlays_dir/name`` as one transaction, without the routes (the
+    module docstring; ``run_new_model`` is the whole command).
 
-    ``after(target)`` runs once the overlay is in place; when it returns False the new
-    overlay is removed again and a replaced one restored.
+    ``after(staged)`` runs on the staged overlay before anything is renamed into place; when
+    it returns False nothing is written.
     """
-    overlays_dir.mkdir(parents=True, exist_ok=True)
+    from llmfleet.transaction import OverlayTransaction
     target = overlays_dir / name
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=overlays_dir))
-    old: Path | None = None
-    placed = False
+    if target.exists() and not force:
+        raise UsageError(f"overlay {target} already exists; pass --force to replace it")
+    txn = OverlayTransaction(overlays_dir.parent, overlays_dir, name)
     try:
-        for filename in sorted(files):
-            (tmp / filename).write_text(files[filename], encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        if target.exists():
-            if not force:
-                raise UsageError(f"overlay {target} already exists; pass --force to replace it")
-            old = Path(tempfile.mkdtemp(prefix=f".old-{name}-", dir=overlays_dir))
-            os.rmdir(old)
-            os.replace(target, old)
-        os.replace(tmp, target)
-        placed = True
-        if after is not None and not after(target):
-            shutil.rmtree(target, ignore_errors=True)
-            placed = False
-            if old is not None:
-                os.replace(old, target)
-                old = None
+        staged = txn.stage(files)
+        if after is not None and not after(staged):
+            txn.abort()
             return target
-        return target
+        txn.commit()
     except BaseException:
-        if placed:
-            shutil.rmtree(target, ignore_errors=True)
-        if old is not None and old.exists() and not target.exists():
-            os.replace(old, target)
-            old = None
+        txn.abort()
         raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def _display(path: Path, root: Path) -> str:
@@ -812,54 +794,84 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
             echo(sc.files[filename], nl=False)
         return _dry_run_check(config, sc, options, rel, echo)
 
+    from llmfleet.transaction import OverlayTransaction, recover, repository_lock
+    with repository_lock(root, config.limits.lock_timeout_s, echo, f"writing {rel}/"):
+        for note in recover(root, overlays_dir, _routes_file(config)):
+            echo(f"llmfleet: recovered: {note}", err=True)
+        if (overlays_dir / sc.name).exists() and not options.force:   # written meanwhile
+            raise UsageError(f"overlay {rel} already exists; pass --force to replace it")
+        txn = OverlayTransaction(root, overlays_dir, sc.name, routes_file=_routes_file(config))
+        try:
+            return _write_checked(config, options, sc, txn, echo)
+        except KeyboardInterrupt as exc:
+            txn.abort()
+            name = getattr(exc, "signal_name", "")
+            echo(f"llmfleet: interrupted{f' ({name})' if name else ''}; {txn.describe_interrupt()}",
+                 err=True)
+            exc.llmfleet_reported = True    # type: ignore[attr-defined]
+            raise
+        except BaseException:
+            txn.abort()
+            raise
+
+
+def _routes_file(config) -> str:
+    """The gateway routes file new-model regenerates ("" when the repository has none)."""
+    from llmfleet.gateway_routes import routes_path
+    return routes_path(config)
+
+
+def _write_checked(config, options: NewModelOptions, sc: Scaffold, txn, echo) -> int:
+    """Stage the overlay, check it, stage the routes, rename everything into place."""
+    from llmfleet.gateway_routes import expected_text
+    from llmfleet.transaction import fault_point
+    rel = _display(config.overlays_path / sc.name, config.root)
+    s = sc.plan.sizing
+    staged = txn.stage(sc.files)
     outcome: dict = {}
-
-    def check(target: Path) -> bool:
-        if not options.check:
-            return True
-        outcome.update(_check(config, target, sc.name))
-        return not outcome["own_errors"]
-
-    write_overlay(overlays_dir, sc.name, sc.files, options.force, after=check)
+    if options.check:
+        fault_point("checking")
+        outcome = _check(config, staged, sc.name)
+        if outcome["own_errors"]:
+            txn.abort()
+            echo(outcome["text"], err=True, nl=False)
+            echo(f"llmfleet: error: the generated overlay fails `llmfleet check {rel}` "
+                 f"({len(outcome['own_errors'])} error(s) above); nothing was written", err=True)
+            return exitcodes.FINDINGS
+    routes_line = ""
+    if txn.routes_file:
+        try:
+            text, count = expected_text(config, staged=(sc.name, staged))
+        except UsageError as exc:
+            txn.abort()
+            echo(f"llmfleet: error: cannot regenerate {txn.routes_file} with the new overlay: {exc}; "
+                 f"nothing was written", err=True)
+            return exitcodes.FINDINGS
+        txn.stage_routes(text)
+        routes_line = f"routes     wrote {txn.routes_file} ({text.count('- name: ')} models from {count} overlays)"
+    txn.commit()
     if not options.check:
         echo(f"wrote {rel}/ ({', '.join(sorted(sc.files))}); check skipped")
-        _update_gateway_routes(config, echo)
+        if routes_line:
+            echo(routes_line)
         return exitcodes.OK
-    report = outcome["report"]
-    if outcome["own_errors"]:
-        echo(outcome["text"], err=True, nl=False)
-        echo(f"llmfleet: error: the generated overlay fails `llmfleet check {rel}` "
-             f"({len(outcome['own_errors'])} error(s) above); nothing was written", err=True)
-        return exitcodes.FINDINGS
     echo(f"wrote {rel}/ ({', '.join(sorted(sc.files))})")
-    _update_gateway_routes(config, echo)
+    if routes_line:
+        echo(routes_line)
+    report = outcome["report"]
     summary = report.summary()
     if outcome["other_errors"]:
         echo(outcome["text"], err=True, nl=False)
         echo(f"llmfleet: the overlay is written and passes its own checks, but `llmfleet check {rel}` "
              f"fails on fleet-wide findings ({len(outcome['other_errors'])} error(s) above, e.g. the "
-             f"GPU quota: this model adds up to {sc.max_replicas} x {s.tp} = "
-             f"{sc.max_replicas * s.tp} GPUs); fix them before merging", err=True)
+             f"GPU quota: this model adds up to {sc.max_replicas} x {s.gpus} = "
+             f"{sc.max_replicas * s.gpus} GPUs); fix them before merging", err=True)
         return exitcodes.FINDINGS
     if summary["warnings"]:
         echo(outcome["text"], nl=False)
     echo(f"check      llmfleet check {rel}: passed ({summary['errors']} errors, "
          f"{summary['warnings']} warnings)")
     return exitcodes.OK
-
-
-def _update_gateway_routes(config, echo) -> None:
-    """The gateway must route the new model: regenerate its table from the overlays."""
-    relative = config.routes_file
-    if not relative or not (config.root / relative).parent.is_dir():
-        return
-    from llmfleet.errors import LlmfleetError
-    from llmfleet.gateway_routes import generate
-    try:
-        generate(config, echo=lambda text, err=False: echo("routes     " + text, err=err))
-    except LlmfleetError as exc:
-        echo(f"llmfleet: warning: could not update {relative}: {exc}; run `llmfleet gateway-routes`",
-             err=True)
 
 
 def _dry_run_check(config, sc: Scaffold, options: NewModelOptions, rel: str, echo) -> int:
@@ -888,47 +900,38 @@ def _dry_run_check(config, sc: Scaffold, options: NewModelOptions, rel: str, ech
 
 
 def check_files(config, sc: Scaffold) -> dict:
-    """`llmfleet check` of an overlay that is not written: its files rendered into a
-    temporary folder named like the overlay outside the repository (the paths to base/ and
-    components/ made relative to it), reported as that overlay, with every other overlay as
-    context (an existing overlay of the same name is the one being replaced)."""
-    from llmfleet.checker import Checker, Options
-    from llmfleet.config import display_path
-    from llmfleet.findings import Severity
-    from llmfleet.inputs import KUSTOMIZATION, Target, kustomization_target
-    from llmfleet.reporters import REPORTERS
-    root = config.root
-    name = sc.name
+    """`llmfleet check` of an overlay that is not written (``--dry-run``): its files rendered
+    into a temporary folder named like the overlay, outside the repository (the paths to
+    base/ and components/ made relative to it), checked as :func:`_check` checks a staged
+    overlay, so that the dry run exits as the real run would."""
     with tempfile.TemporaryDirectory(prefix="llmfleet-dry-run-") as tmp:
-        folder = Path(tmp) / name
+        folder = Path(tmp) / sc.name
         folder.mkdir()
-        for filename, text in render_files(sc, folder, root).items():
+        for filename, text in render_files(sc, folder, config.root).items():
             (folder / filename).write_text(text, encoding="utf-8")
-        target = Target(KUSTOMIZATION, folder, name)
-        platform = [Target(KUSTOMIZATION, d, display_path(d, root)) for d in config.platform_dirs()]
-        context = [kustomization_target(config, d) for d in config.overlay_dirs()
-                   if config.overlay_name(d) != name]
-        report = Checker(config, Options(), command="check", validate=True, lint=True,
-                         fleet=True).run([target], platform, context)
-    report.findings = [f for f in report.findings if f.rule != "gateway-routes-stale"]
-    shown = display_path(config.overlays_path / name, root)
-    report.findings = [dataclasses.replace(f, file=f.file.replace(str(folder), shown))
-                       if f.file and str(folder) in f.file else f for f in report.findings]
-    errors = [f for f in report.findings if f.severity == Severity.ERROR]
-    own = [f for f in errors if f.overlay == name]
-    return {"report": report, "own_errors": own, "other_errors": [f for f in errors if f.overlay != name],
-            "text": REPORTERS["text"](report)}
+        return _check(config, folder, sc.name)
 
 
 def _check(config, target: Path, name: str) -> dict:
+    """``llmfleet check`` of the overlay staged in ``target`` as overlay ``name``: its own
+    errors (the new overlay cannot be written) and the fleet's (it is written, exit 1)."""
+    from dataclasses import replace
+
+    from llmfleet.checker import Options, run_check_staged
     from llmfleet.findings import Severity
     from llmfleet.reporters import REPORTERS
-    from llmfleet.checker import Options, run_check
-    report = run_check(config, [str(target)], Options())
-    # The gateway's routes lack the new model until run_new_model regenerates them.
-    report.findings = [f for f in report.findings if f.rule != "gateway-routes-stale"]
+    report = run_check_staged(config, name, target, Options())
+    staged_rel = _display(target, config.root)
+    final_rel = _display(config.overlays_path / name, config.root)
+    # The gateway's routes are regenerated with the overlay; findings name its final place.
+    report.findings = [replace(f, file=final_rel + f.file[len(staged_rel):])
+                       if f.file.startswith(staged_rel + "/") else f
+                       for f in report.findings if f.rule != "gateway-routes-stale"]
     errors = [f for f in report.findings if f.severity == Severity.ERROR]
-    own = [f for f in errors if f.overlay == name]
-    others = [f for f in errors if f.overlay != name]
+    # Serving a model another overlay serves is this overlay's error, whichever of the two
+    # the fleet rule names (two runs for the same model under different names).
+    own = [f for f in errors if f.overlay == name
+           or (f.rule == "fleet-duplicate-model" and f"overlay {name!r}" in f.message)]
+    others = [f for f in errors if f not in own]
     return {"report": report, "own_errors": own, "other_errors": others,
             "text": REPORTERS["text"](report)}

@@ -206,6 +206,12 @@ class Tracer:
             if not sep:
                 key, path = posixpath.basename(ref), ref
             keys[key] = (norm(directory, path), None)
+        envs: list[Any] = list(item["envs"]) if isinstance(item.get("envs"), list) else []
+        if isinstance(item.get("env"), str):              # the deprecated single env file
+            envs = [*envs, item["env"]]
+        for ref in envs:
+            if isinstance(ref, str):
+                keys.update(self._env_keys(norm(directory, ref)))
         for j, literal in enumerate(item.get("literals") or []):
             if isinstance(literal, str) and "=" in literal:
                 keys[literal.split("=", 1)[0]] = (kfile, klines.get(f"{base}/literals/{j}", 0))
@@ -220,6 +226,19 @@ class Tracer:
         self.layers.append(Layer("generator", kfile, None, {}, match_kind=kind, match_group="",
                                  names=(prefix + name + suffix,), hashed=hashed, origin=name,
                                  keys=keys, fixed=fixed))
+
+    def _env_keys(self, path: str) -> dict[str, tuple[str, int | None]]:
+        """``KEY=VALUE`` lines of a generator's env file: each key at its line."""
+        try:
+            text = (self.root / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return {}
+        keys: dict[str, tuple[str, int | None]] = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#") and "=" in stripped:
+                keys.setdefault(stripped.split("=", 1)[0].strip(), (path, number))
+        return keys
 
     def _patch_docs(self, directory: str, kfile: str, klines: dict, fieldname: str, i: int, entry: Any):
         """(file, docs, offset) of one patch: a file, or text inline in the kustomization."""

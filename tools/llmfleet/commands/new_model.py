@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from llmfleet import exitcodes
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
 from llmfleet.model.dtypes import REQUESTS as DTYPES
@@ -59,7 +60,9 @@ def command(ctx, model_id, name, gpu, tp, nodes, dtype, served_model_name, max_m
     and cost, and run `llmfleet check` on it.  --dry-run runs the same checks and exits
     with the same code, writing nothing.
 
-    Exit codes: 0 written and checked, 1 the check fails, 2 bad input (nothing written).
+    Exit codes: 0 written and checked, 1 the check fails, 2 bad input (nothing written),
+    130/143 interrupted (the message says what was written: nothing, or the overlay and the
+    routes together).
     """
     options = NewModelOptions(
         model_id=model_id, name=name, gpu=gpu, tp=tp, max_model_len=max_model_len,
@@ -74,7 +77,8 @@ def command(ctx, model_id, name, gpu, tp, nodes, dtype, served_model_name, max_m
     except LlmfleetError as err:
         click.echo(f"llmfleet: error: {err}", err=True)
         ctx.exit(err.exit_code)
-    except KeyboardInterrupt:
-        click.echo("llmfleet: interrupted; nothing was written", err=True)
-        ctx.exit(130)
+    except KeyboardInterrupt as exc:
+        if not getattr(exc, "llmfleet_reported", False):    # before anything was staged
+            click.echo("llmfleet: interrupted; nothing was written", err=True)
+        ctx.exit(getattr(exc, "exit_code", exitcodes.INTERRUPTED))
     ctx.exit(code)

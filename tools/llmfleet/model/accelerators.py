@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
 from llmfleet.model.k8s import as_dict, as_list, dig
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "accelerators.yaml"
@@ -57,7 +57,7 @@ class Table:
 
 @lru_cache(maxsize=1)
 def table() -> Table:
-    raw = yamlio.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    raw = safe_yaml.load(DATA_FILE.read_text(encoding="utf-8"))
     resources = {name: AcceleratorResource(name, str(v["vendor"]), str(v["kind"]))
                  for name, v in raw["resources"].items()}
     prefixes = tuple((prefix, AcceleratorResource(prefix + "*", str(v["vendor"]), str(v["kind"])))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from llmfleet.errors import UsageError
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: The node label the GPU components select on, with the class name as value.
@@ -114,7 +114,7 @@ class ModelSpec:
 
 def _load_yaml(name: str) -> dict:
     path = DATA_DIR / name
-    data = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_yaml.load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a mapping")
     return data

@@ -85,7 +85,7 @@ def dashboard_queries(res: Resource) -> Iterator[QueryRef]:
             continue
         try:
             board = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         pointer = f"/data/{escape_pointer_token(key)}"
         for expr in _json_exprs(board):

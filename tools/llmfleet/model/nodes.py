@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
 from llmfleet.model.k8s import parse_quantity
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "node_shapes.yaml"
@@ -53,7 +53,7 @@ def _shape(entry: dict[str, Any], gpu_class: str, cloud: str) -> NodeShape:
 
 @lru_cache(maxsize=1)
 def catalog() -> Catalog:
-    raw = yamlio.safe_load(DATA_FILE.read_text(encoding="utf-8"))
+    raw = safe_yaml.load(DATA_FILE.read_text(encoding="utf-8"))
     shapes = [_shape(entry, str(gpu_class), str(cloud))
               for gpu_class, clouds in (raw.get("shapes") or {}).items()
               for cloud, entries in (clouds or {}).items() for entry in entries or []]

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
 from llmfleet.model.k8s import Resource
 
 
@@ -36,8 +34,8 @@ def serve_models(resource: Resource) -> list[str]:
     if not isinstance(text, str):
         return []
     try:
-        config = yamlio.safe_load(text)
-    except yaml.YAMLError:
+        config = safe_yaml.load(text)
+    except safe_yaml.UnsafeYAML:
         return []
     found = []
     for loading in _walk(config):

@@ -23,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
+from llmfleet.model.k8s import as_list
 from llmfleet.model.overlay import OverlayModel
 from llmfleet.model.workloads import Container, PodTemplate
 
@@ -151,9 +152,9 @@ def render_routes_file(routes: dict) -> str:
 
 def _load(text: str, what: str) -> tuple[dict | None, str]:
     try:
-        data = yamlio.safe_load(text)
-    except yaml.YAMLError as exc:
-        return None, f"{what} is not valid YAML: {str(exc).splitlines()[0]}"
+        data = safe_yaml.load(text)
+    except safe_yaml.UnsafeYAML as exc:
+        return None, f"{what} is not valid YAML: {exc}"
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -176,7 +177,7 @@ def diff_routes(committed_text: str, expected_text: str) -> list[str]:
 
     def by_name(doc: dict) -> dict[str, dict]:
         result = {}
-        for m in doc.get("models") or []:
+        for m in as_list(doc.get("models")):
             if isinstance(m, dict) and "name" in m:
                 result[str(m["name"])] = m
         return result

@@ -20,7 +20,7 @@ def render(report: Report) -> str:
         if subject.key not in cases:
             cases[subject.key] = []
             order.setdefault(subject.input, []).append(subject)
-    for f in report.findings:
+    for f in report.sorted_findings():
         suite_key = f.overlay or f.file or "(input)"
         cases = suites.setdefault(suite_key, {})
         key = (suite_key, f.kind, f.namespace, f.name)

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
 from llmfleet.simulate.replica import ReplicaModel, ReplicaModelError, pod_startup_s
 
 GPUS_FILE = Path(__file__).resolve().parent.parent / "data" / "gpus.yaml"
@@ -28,7 +28,7 @@ LARGE_GPU_MAX_NUM_SEQS = 1024
 
 @cache
 def _gpu_table() -> dict:
-    data = yamlio.safe_load(GPUS_FILE.read_text(encoding="utf-8")) or {}
+    data = safe_yaml.load(GPUS_FILE.read_text(encoding="utf-8")) or {}
     return data.get("gpus") or {}
 
 

@@ -10,11 +10,14 @@ ObjectMeta ``metadata`` (:meth:`SchemaStore.basic`).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import jsonschema
 
+from llmfleet.checks import YAML_DEPTH
 from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource, pointer
+from llmfleet.model.secrets import TOKEN, is_sensitive_name, secret_mappings, secret_values
 from llmfleet.validate.schemas import SchemaHit, SchemaMiss, SchemaStore
 from llmfleet.validate.valid_cache import ValidCache
 
@@ -24,11 +27,63 @@ MISSING_RULE = "schema-missing"
 MAX_ERRORS_PER_OBJECT = 20
 
 
+_KINDS = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
+          dict: "a mapping", list: "a list", type(None): "null"}
+
+
+def _value_free(error: jsonschema.ValidationError) -> str:
+    """The schema error without the value it is about (jsonschema's messages quote it)."""
+    what, rule = _KINDS.get(type(error.instance), "a value"), error.validator_value
+    if error.validator == "type":
+        expected = " or ".join(rule) if isinstance(rule, list) else rule
+        return f"{what} where the schema wants {expected} (value not shown: it may be secret)"
+    if error.validator == "enum" and isinstance(rule, list):
+        return f"not one of the allowed values {', '.join(map(repr, rule[:10]))} (value not shown)"
+    if error.validator == "pattern":
+        return f"does not match the pattern {rule!r} (value not shown)"
+    if error.validator in ("minLength", "maxLength", "minimum", "maximum", "format", "const"):
+        return f"fails {error.validator} {rule!r} (value not shown)"
+    return f"{what} that fails the schema's {error.validator!r} check (value not shown)"
+
+
+def _secret_location(resource: Resource, tokens: list[Any]) -> bool:
+    """A path into the secret data of a kind that holds secrets, or an env var's value whose
+    name suggests a credential."""
+    for path, _ in secret_mappings(resource.data):
+        if tuple(tokens[: len(path)]) == path and len(tokens) > len(path):
+            return True
+    if len(tokens) >= 3 and tokens[-1] == "value" and tokens[-3] == "env":
+        node: Any = resource.data
+        for token in tokens[:-1]:
+            try:
+                node = node[token]
+            except (KeyError, IndexError, TypeError):
+                return False
+        return isinstance(node, dict) and is_sensitive_name(node.get("name"))
+    return False
+
+
+def _quotes_secret(resource: Resource, error: jsonschema.ValidationError, message: str) -> bool:
+    tokens = list(error.absolute_path)
+    if _secret_location(resource, tokens) or TOKEN.search(message):
+        return True
+    return any(value in message for value in secret_values([resource.data]))
+
+
 def _error_findings(resource: Resource, error: jsonschema.ValidationError,
                     schema_name: str = "") -> list[Finding]:
+    findings = _raw_error_findings(resource, error, schema_name)
+    if any(_quotes_secret(resource, error, f.message) for f in findings):
+        return [resource.finding(SCHEMA_RULE, Severity.ERROR, _value_free(error),
+                                 pointer(*error.absolute_path))]
+    return findings
+
+
+def _raw_error_findings(resource: Resource, error: jsonschema.ValidationError,
+                        schema_name: str = "") -> list[Finding]:
     path = pointer(*error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set((error.schema or {}).get("properties", {}))
+        allowed = set(error.schema.get("properties", {}) if isinstance(error.schema, dict) else {})
         extras = sorted(k for k in error.instance if k not in allowed)
         where = schema_name or f"the {resource.kind} schema"
         if extras:
@@ -71,8 +126,12 @@ def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "",
     key = known.key(hit.fingerprint, resource.data) if known is not None else ""
     if known is not None and known.known_valid(key):
         return []
-    errors = sorted(hit.validator.iter_errors(resource.data),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    try:
+        errors = sorted(hit.validator.iter_errors(resource.data),
+                        key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    except RecursionError:
+        return [resource.finding(YAML_DEPTH, Severity.ERROR,
+                                 "nests too deeply to be validated against its schema")]
     if not errors and known is not None:
         known.remember(key)
     findings: list[Finding] = []

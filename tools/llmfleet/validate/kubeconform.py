@@ -13,6 +13,7 @@ import subprocess
 
 import yaml
 
+from llmfleet import procs
 from llmfleet.errors import ToolError
 from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource
@@ -23,7 +24,8 @@ from llmfleet.validate.jsonschema_validator import MISSING_RULE, SCHEMA_RULE
 DOWNLOAD_FAILED = ("failed downloading schema at", "error while downloading schema at")
 INSTALL_HINT = ("go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0, or download a "
                 "release from github.com/yannh/kubeconform/releases")
-TIMEOUT_S = 300
+#: The default of ``limits.kubeconform-timeout-seconds``.
+TIMEOUT_S = procs.DEFAULT_TIMEOUTS["kubeconform"]
 
 
 def available() -> str | None:
@@ -53,9 +55,13 @@ def validate_resources(resources: list[Resource], kubernetes_version: str,
     argv = command(kubernetes_version, schema_locations, ignore_missing, binary)
     stream = yaml.safe_dump_all([r.data for r in resources], sort_keys=False)
     try:
-        proc = subprocess.run(argv, input=stream, capture_output=True, text=True, timeout=TIMEOUT_S)
+        proc = procs.run(argv, tool="kubeconform", input=stream, text=True)
+    except OSError as exc:
+        raise ToolError("kubeconform", f"cannot run it: {exc.strerror or exc}", command=argv,
+                        install_hint=INSTALL_HINT) from None
     except subprocess.TimeoutExpired:
-        raise ToolError("kubeconform", f"timed out after {TIMEOUT_S} s", command=argv) from None
+        raise ToolError("kubeconform", f"timed out after {procs.timeout_for('kubeconform'):g} s "
+                        "(limits.kubeconform-timeout-seconds in llmfleet.yaml)", command=argv) from None
     if proc.returncode not in (0, 1):
         raise ToolError("kubeconform", "failed", command=argv, returncode=proc.returncode,
                         output=proc.stderr or proc.stdout)

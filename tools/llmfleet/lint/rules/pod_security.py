@@ -23,24 +23,26 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model.k8s import dig, to_int
+from llmfleet.model.k8s import as_list, dig, to_int
 from llmfleet.model.vllm import images
 from llmfleet.model.workloads import Container, PodTemplate
 
-ALLOWED_CAPS_BASELINE = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
+# Tuples, not sets: the values compared with them come from the manifest and may be of any
+# type (a mapping where a string belongs is a finding, not a crash on an unhashable value).
+ALLOWED_CAPS_BASELINE = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
                          "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
-                         "SYS_CHROOT"}
-ALLOWED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
-                   "persistentVolumeClaim", "projected", "secret"}
-SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
+                         "SYS_CHROOT")
+ALLOWED_VOLUMES = ("configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
+                   "persistentVolumeClaim", "projected", "secret")
+SAFE_SYSCTLS = ("kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
                 "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start",
                 "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
                 "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
                 "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
-                "net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat"}
-SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
-SECCOMP_OK = {"RuntimeDefault", "Localhost"}
-APPARMOR_OK = {"RuntimeDefault", "Localhost"}
+                "net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat")
+SELINUX_TYPES = ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+SECCOMP_OK = ("RuntimeDefault", "Localhost")
+APPARMOR_OK = ("RuntimeDefault", "Localhost")
 CONTAINER_SECTIONS = ("initContainers", "containers", "ephemeralContainers")
 CACHE_ENV = ("HOME", "HF_HOME")
 
@@ -88,7 +90,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
     for i, item in enumerate(sysctls if isinstance(sysctls, list) else []):
         if isinstance(item, dict) and item.get("name") not in SAFE_SYSCTLS:
             yield f"{sp}/securityContext/sysctls/{i}", f"sysctl {item.get('name')!r} is not allowed"
-    for i, volume in enumerate(spec.get("volumes") or []):
+    for i, volume in enumerate(as_list(spec.get("volumes"))):
         if not isinstance(volume, dict):
             continue
         kinds = [k for k in volume if k != "name"]
@@ -113,7 +115,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
         yield from ((p, f"container {name!r}: {m}") for p, m in _baseline_sc(sc, scp))
         if sc.get("procMount") not in (None, "Default") and not host_users_off:
             yield f"{scp}/procMount", f"container {name!r}: procMount must be Default"
-        for j, port in enumerate(container.get("ports") or []):
+        for j, port in enumerate(as_list(container.get("ports"))):
             if isinstance(port, dict) and to_int(port.get("hostPort"), 0):
                 yield f"{base}/ports/{j}/hostPort", f"container {name!r}: hostPort must not be set"
         for kind in ("livenessProbe", "readinessProbe", "startupProbe"):

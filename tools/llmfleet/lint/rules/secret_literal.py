@@ -7,7 +7,15 @@ rendered overlay and in ``kubectl get -o yaml``.  vLLM's k8s doc takes the HF to
 ``valueFrom.secretKeyRef`` (docs/reference/vllm-0.33.md §2.2 "Frontend", §5.12); Polaris
 flags the same as ``sensitiveContainerEnvVar`` / ``sensitiveConfigmapContent`` (docs/reference/tooling.md §4.1).
 Names checked: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, VLLM_API_KEY, ``*_TOKEN``, ``*_KEY``,
-``*_SECRET``, ``*PASSWORD*``.  ``$(VAR)`` references (Kubernetes dependent env) are not literals.
+``*_SECRET``, ``*PASSWORD*``, and every name :func:`llmfleet.model.secrets.is_sensitive_name`
+calls a credential (``--api-key``, ``clientSecret``; in the ``--config`` file too).
+``$(VAR)`` references (Kubernetes dependent env) are not literals.
+
+Secrets rendered from a kustomization (``secretGenerator`` ``literals``, ``envs`` and
+``files``) are reported on the rendered Secret and traced back to the literal's line in the
+kustomization, or the key's line in the env file (:mod:`llmfleet.sources`); a
+``kustomization.yaml`` linted as a file is checked for its ``secretGenerator`` literals.
+No message quotes a value.
 """
 
 from __future__ import annotations
@@ -17,18 +25,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model.k8s import escape_pointer_token
+from llmfleet.model.k8s import Resource, as_list, escape_pointer_token
+from llmfleet.model.secrets import PLACEHOLDER, TOKEN, is_sensitive_name
 
-#: A value that only holds a place for the real one (filled by envsubst, a template or a person).
-PLACEHOLDER = re.compile(r"^\s*(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\([A-Za-z_][A-Za-z0-9_]*\)|<[^>]*>|\{\{.*\}\}|"
-                         r"(?i:replace[_-]?(me|with.*)?|change[_-]?me|todo|xxx+|your[_-].*|dummy|placeholder|"
-                         r"example|\*+|redacted))\s*$")
 #: Values that look like credentials whatever the variable is called.
-TOKEN_LIKE = re.compile(r"^(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|"
-                        r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+|AKIA[0-9A-Z]{16})$")
-SENSITIVE = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|VLLM_API_KEY|.*_TOKEN|.*_KEY|.*_SECRET"
-                       r"|.*PASSWORD.*)$", re.IGNORECASE)
+TOKEN_LIKE = re.compile(rf"^({TOKEN.pattern})$")
+_SENSITIVE = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|VLLM_API_KEY|.*_TOKEN|.*_KEY|.*_SECRET"
+                        r"|.*PASSWORD.*)$", re.IGNORECASE)
+#: vLLM options whose value is a credential (docs/reference/vllm-0.33.md §2.2 "Frontend").
 SECRET_OPTIONS = ("api-key", "hf-token")
+
+
+def sensitive_env(name: str) -> bool:
+    """Env var names that hold credentials: the list above, or a credential's name."""
+    return bool(_SENSITIVE.match(name)) or is_sensitive_name(name)
+
+
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
 
 
@@ -74,13 +86,23 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
         kind: Secret
         stringData: {token: hf_0123456789abcdefghij}
+
+    Failing (the rendered Secret's ``/data/HF_TOKEN``, traced to the literal's line in the
+    kustomization; a key from ``envs: [creds.env]`` is traced to its line in the env file)::
+
+        secretGenerator:
+          - name: creds
+            literals: [HF_TOKEN=hf_0123456789abcdefghij]
+
+    Failing (``/data/serve.yaml/api-key``, traced to the line in serve.yaml): a ``--config``
+    file with ``api-key: sk-...`` or ``hf-token: ...``.
     """
     for container in model.containers():
-        for i, item in enumerate(container.data.get("env") or []):
+        for i, item in enumerate(as_list(container.data.get("env"))):
             if not isinstance(item, dict):
                 continue
             name = str(item.get("name") or "")
-            if SENSITIVE.match(name) and "value" in item and is_literal(item.get("value")):
+            if sensitive_env(name) and "value" in item and is_literal(item.get("value")):
                 yield Problem(container.resource, f"{container.path}/env/{i}/value",
                               f"env {name} of container {container.name!r} has a literal value; "
                               "take it from a Secret (valueFrom.secretKeyRef)")
@@ -106,16 +128,43 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                                   "manifests (<redacted>, from a Secret manifest or a secretGenerator "
                                   "literal or file): anyone who reads the repository has it")
     for container in model.containers():
-        for i, item in enumerate(container.data.get("env") or []):
-            if isinstance(item, dict) and not SENSITIVE.match(str(item.get("name") or "")) \
+        for i, item in enumerate(as_list(container.data.get("env"))):
+            if isinstance(item, dict) and not sensitive_env(str(item.get("name") or "")) \
                     and TOKEN_LIKE.match(str(item.get("value") or "")):
                 yield Problem(container.resource, f"{container.path}/env/{i}/value",
                               f"env {item.get('name')} of container {container.name!r} holds what looks "
                               "like a token (<redacted>); take it from a Secret")
     for server in model.servers:
         for setting in server.all:
-            if setting.name in SECRET_OPTIONS and is_literal(setting.raw or setting.value):
-                yield Problem(setting.resource, setting.path,
-                              f"--{setting.name} is written literally ({setting.where}); use env "
-                              + ("VLLM_API_KEY" if setting.name == "api-key" else "HF_TOKEN")
-                              + " from a Secret instead")
+            secret_option = setting.name in SECRET_OPTIONS or is_sensitive_name(setting.name)
+            if secret_option and is_literal(setting.raw or setting.value) \
+                    and not PLACEHOLDER.match(str(setting.raw or setting.value)):
+                # A --config file key: the pointer goes on to the key, so that the finding is
+                # traced to its line in serve.yaml.
+                path = setting.path
+                if setting.source == "config" and setting.written:
+                    path = f"{path}/{escape_pointer_token(setting.written)}"
+                instead = {"api-key": "env VLLM_API_KEY", "hf-token": "env HF_TOKEN"}.get(
+                    setting.name, "an env var")
+                yield Problem(setting.resource, path,
+                              f"--{setting.name} is written literally ({setting.where}); use "
+                              f"{instead} from a Secret instead")
+    for kustomization in model.of_kind("Kustomization"):
+        yield from _generator_literals(kustomization)
+
+
+def _generator_literals(kustomization: Resource) -> Iterator[Problem]:
+    """A kustomization linted as a file: its secretGenerator literals are committed values."""
+    for i, generator in enumerate(as_list(kustomization.data.get("secretGenerator"))):
+        if not isinstance(generator, dict):
+            continue
+        for j, literal in enumerate(as_list(generator.get("literals"))):
+            if not isinstance(literal, str) or "=" not in literal:
+                continue
+            key, value = literal.split("=", 1)
+            if not value or PLACEHOLDER.match(value):
+                continue
+            yield Problem(kustomization, f"/secretGenerator/{i}/literals/{j}",
+                          f"secretGenerator {generator.get('name')!r} literal {key!r} commits its "
+                          "value (<redacted>) to the repository, and kustomize renders it into a "
+                          "Secret; create the Secret out of band")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from llmfleet.model.k8s import Resource, as_dict, dig, escape_pointer_token
+from llmfleet.model.k8s import Resource, as_dict, as_list, dig, escape_pointer_token
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class Environment:
         self.values: dict[str, EnvValue] = {}
         #: True when an envFrom source the input does not hold may define more variables.
         self.open_ended = False
-        for i, source in enumerate(container_data.get("envFrom") or []):
+        for i, source in enumerate(as_list(container_data.get("envFrom"))):
             if not isinstance(source, dict):
                 continue
             prefix = str(source.get("prefix") or "")
@@ -135,7 +135,7 @@ class Environment:
                                                  f"/data/{escape_pointer_token(key)}", cm)
             else:
                 self.open_ended = True
-        for i, item in enumerate(container_data.get("env") or []):
+        for i, item in enumerate(as_list(container_data.get("env"))):
             if not isinstance(item, dict) or not item.get("name"):
                 continue
             name = str(item["name"])

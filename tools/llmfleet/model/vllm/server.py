@@ -31,9 +31,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from llmfleet.model import yamlio
+from llmfleet.model import safe_yaml
 from llmfleet.model.k8s import Resource, as_list, dig, escape_pointer_token
 from llmfleet.model.vllm import flags as vflags
 from llmfleet.model.vllm import images
@@ -605,9 +603,9 @@ def _read_config(server: VllmServer, find_configmap: ConfigMapFinder) -> None:
     pointer = f"/data/{escape_pointer_token(key)}"
     server.config_resource, server.config_pointer = cm, pointer
     try:
-        data = yamlio.safe_load(str(cm.data["data"][key]))
-    except yaml.YAMLError as exc:
-        server.config_problem = f"{cm.ref} {pointer} is not YAML: {str(exc).splitlines()[0]}"
+        data = safe_yaml.load(str(cm.data["data"][key]))
+    except safe_yaml.UnsafeYAML as exc:
+        server.config_problem = f"{cm.ref} {pointer} is not YAML: {exc}"
         return
     if data is None:
         return
