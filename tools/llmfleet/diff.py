@@ -25,7 +25,7 @@ from llmfleet.errors import UsageError
 from llmfleet.manifests import load_text
 from llmfleet.model import ClusterSettings, OverlayModel
 from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
-from llmfleet.redact import redact_pair, scrub_text
+from llmfleet.redact import REDACTED, redact_pair, scrub_text  # noqa: F401  (REDACTED re-exported)
 
 
 
