@@ -78,14 +78,23 @@ class CheckRun:
 
 def time_check(root: Path, cache: Path) -> CheckRun:
     start = time.perf_counter()
-    proc = subprocess.run([str(BIN / "llmfleet"), "check", "--format", "json"], cwd=root,
-                          capture_output=True, text=True,
-                          env={**os.environ, "LLMFLEET_OFFLINE": "1", "LLMFLEET_CACHE_DIR": str(cache)})
+    proc = subprocess.run(
+        [str(BIN / "llmfleet"), "check", "--format", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LLMFLEET_OFFLINE": "1", "LLMFLEET_CACHE_DIR": str(cache)},
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         sys.exit(f"llmfleet check failed in {root} (exit {proc.returncode}):\n{proc.stderr}")
-    return CheckRun(elapsed, proc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                    proc.stdout, proc.stderr)
+    return CheckRun(
+        elapsed,
+        proc.returncode,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        proc.stdout,
+        proc.stderr,
+    )
 
 
 def explain_failure(label: str, run: CheckRun, limit: int = 10) -> None:
@@ -98,8 +107,10 @@ def explain_failure(label: str, run: CheckRun, limit: int = 10) -> None:
     by_rule: dict[str, int] = {}
     for finding in findings:
         by_rule[finding["rule"]] = by_rule.get(finding["rule"], 0) + 1
-    print(f"  check exited {run.returncode} on {label}: {len(findings)} error(s) by rule: "
-          + ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items())))
+    print(
+        f"  check exited {run.returncode} on {label}: {len(findings)} error(s) by rule: "
+        + ", ".join(f"{rule} {count}" for rule, count in sorted(by_rule.items()))
+    )
     for finding in findings[:limit]:
         where = finding.get("overlay") or finding.get("file") or ""
         print(f"    {finding['rule']}: {where}: {finding['message'][:200]}")
@@ -115,7 +126,7 @@ def make_fleet(root: Path, size: int) -> Path:
         if (root / folder).exists() and folder != "tools":
             shutil.copytree(root / folder, fleet / folder)
     shutil.copy(root / "llmfleet.yaml", fleet / "llmfleet.yaml")
-    shutil.copytree(root / "schemas" / "crds", fleet / "schemas" / "crds")   # the vendored CRDs
+    shutil.copytree(root / "schemas" / "crds", fleet / "schemas" / "crds")  # the vendored CRDs
     sources = sorted(d for d in (root / "overlays").iterdir() if (d / "kustomization.yaml").is_file())
     (fleet / "overlays").mkdir()
     for i in range(size):
@@ -130,16 +141,23 @@ def make_fleet(root: Path, size: int) -> Path:
                 # A model of its own: the served name in serve.yaml and in the annotation the
                 # PromQL selectors are built from (base/transformers).
                 text = re.sub(r"^(served-model-name:\s*)(\S+)$", rf"\g<1>\g<2>-f{i:02d}", text, flags=re.M)
-                text = re.sub(r"^(\s*llmfleet\.io/served-model-name:\s*)(\S+)$", rf"\g<1>\g<2>-f{i:02d}",
-                              text, flags=re.M)
+                text = re.sub(
+                    r"^(\s*llmfleet\.io/served-model-name:\s*)(\S+)$",
+                    rf"\g<1>\g<2>-f{i:02d}",
+                    text,
+                    flags=re.M,
+                )
                 path.write_text(text)
     # Room in the GPU quota for the whole fleet at max scale, and the gateway routing table
     # regenerated for it: the check of a correct fleet is what is timed.
     quota = fleet / "platform" / "resource-quota.yaml"
     if quota.is_file():
-        quota.write_text(re.sub(r'(requests\.nvidia\.com/gpu:\s*)"?\d+"?', r'\g<1>"100000"', quota.read_text()))
-    routes = subprocess.run([str(BIN / "llmfleet"), "gateway-routes"], cwd=fleet, capture_output=True,
-                            text=True)
+        quota.write_text(
+            re.sub(r'(requests\.nvidia\.com/gpu:\s*)"?\d+"?', r'\g<1>"100000"', quota.read_text())
+        )
+    routes = subprocess.run(
+        [str(BIN / "llmfleet"), "gateway-routes"], cwd=fleet, capture_output=True, text=True
+    )
     if routes.returncode:
         shutil.rmtree(work, ignore_errors=True)
         sys.exit(f"bench: llmfleet gateway-routes failed in the generated fleet:\n{routes.stderr}")
@@ -179,10 +197,16 @@ def measure(label: str, root: Path, repeat: int, jobs: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fleet", type=int, default=0,
-                        help="also time a generated fleet of this many overlays (default 0: only "
-                             "the repository; 60 takes a few minutes on two cores)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--fleet",
+        type=int,
+        default=0,
+        help="also time a generated fleet of this many overlays (default 0: only "
+        "the repository; 60 takes a few minutes on two cores)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is kept")
     args = parser.parse_args()
     if args.fleet < 0 or args.repeat < 1:

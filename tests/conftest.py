@@ -53,8 +53,9 @@ def cli(monkeypatch):
         monkeypatch.delenv("LLMFLEET_ROOT", raising=False)
         result = CliRunner().invoke(main, args, input=input, catch_exceptions=True)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise AssertionError(f"llmfleet {' '.join(args)} raised {result.exception!r}:\n{result.output}") \
-                from result.exception
+            raise AssertionError(
+                f"llmfleet {' '.join(args)} raised {result.exception!r}:\n{result.output}"
+            ) from result.exception
         return CliResult(result.exit_code, result.stdout, result.stderr, result.exception)
 
     return run
@@ -64,7 +65,8 @@ def write_config(root: Path, schema_dir: Path | None) -> None:
     config = yaml.safe_load((REPO_ROOT / "llmfleet.yaml").read_text())
     if schema_dir is not None:
         config["validate"]["schema-locations"] = [
-            str(schema_dir / "crds" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")]
+            str(schema_dir / "crds" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")
+        ]
     (root / "llmfleet.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
@@ -100,10 +102,14 @@ def git_repo(repo_copy) -> Path:
 
 # -- the real repository, rendered once per test session ---------------------------------------
 
+
 def pytest_addoption(parser):
-    parser.addoption("--fuzz-examples", type=int, default=None,
-                     help="Examples of the fuzz test (tests/test_fuzz.py); default 200, or "
-                          "LLMFLEET_FUZZ_EXAMPLES.")
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=None,
+        help="Examples of the fuzz test (tests/test_fuzz.py); default 200, or LLMFLEET_FUZZ_EXAMPLES.",
+    )
 
 
 def pytest_configure(config):
@@ -112,6 +118,7 @@ def pytest_configure(config):
     are unchanged hit the same entries, and changed copies get their own."""
     import os
     import tempfile
+
     if "LLMFLEET_CACHE_DIR" not in os.environ:
         os.environ["LLMFLEET_CACHE_DIR"] = tempfile.mkdtemp(prefix="llmfleet-test-cache-")
 
@@ -119,6 +126,7 @@ def pytest_configure(config):
 def pytest_generate_tests(metafunc):
     if "overlay_name" in metafunc.fixturenames:
         from llmfleet_testlib import overlay_names
+
         metafunc.parametrize("overlay_name", overlay_names())
 
 
@@ -129,6 +137,7 @@ def repository_model():
     from llmfleet.checker import iter_overlay_models
     from llmfleet.config import load_config
     from llmfleet.model import FleetModel, OverlayModel
+
     config = load_config(REPO_ROOT)
     overlays = {}
     for loaded, model in iter_overlay_models(config):
@@ -139,5 +148,10 @@ def repository_model():
         assert not loaded.findings, [f.message for f in loaded.findings]
         platform += loaded.resources
     routes = config.root / config.routes_file if config.routes_file else None
-    return FleetModel(overlays, OverlayModel("platform", platform, config.cluster), config.cluster,
-                      config.routes_file, routes.read_text() if routes and routes.is_file() else None)
+    return FleetModel(
+        overlays,
+        OverlayModel("platform", platform, config.cluster),
+        config.cluster,
+        config.routes_file,
+        routes.read_text() if routes and routes.is_file() else None,
+    )

@@ -27,8 +27,11 @@ def require(condition: bool, reason: str) -> None:
 
 def overlay_names() -> list[str]:
     overlays = REPO_ROOT / "overlays"
-    return sorted(p.name for p in overlays.iterdir()
-                  if p.is_dir() and (p / "kustomization.yaml").is_file()) if overlays.is_dir() else []
+    return (
+        sorted(p.name for p in overlays.iterdir() if p.is_dir() and (p / "kustomization.yaml").is_file())
+        if overlays.is_dir()
+        else []
+    )
 
 
 #: The multi-node base (LeaderWorkerSet groups); every other overlay builds on base/
@@ -39,6 +42,7 @@ MULTINODE_BASE = "base-multinode"
 def is_multinode(overlay: str, root: Path = REPO_ROOT) -> bool:
     """The overlay builds on base-multinode/ (a LeaderWorkerSet), not on base/."""
     import yaml
+
     kustomization = yaml.safe_load((root / "overlays" / overlay / "kustomization.yaml").read_text()) or {}
     return any(Path(str(r)).name == MULTINODE_BASE for r in kustomization.get("resources") or [])
 
@@ -66,8 +70,10 @@ def serving_workload(overlay: str, prefix: str | None = None, root: Path = REPO_
     """``"<Kind> <name>"`` of the overlay's vLLM workload as rendered: base/'s Deployment or
     base-multinode/'s LeaderWorkerSet, under the name prefix (default ``<overlay>-``)."""
     import yaml
-    source = root / (f"{MULTINODE_BASE}/leaderworkerset.yaml" if is_multinode(overlay, root)
-                     else "base/deployment.yaml")
+
+    source = root / (
+        f"{MULTINODE_BASE}/leaderworkerset.yaml" if is_multinode(overlay, root) else "base/deployment.yaml"
+    )
     doc = yaml.safe_load(source.read_text())
     return f"{doc['kind']} {overlay + '-' if prefix is None else prefix}{doc['metadata']['name']}"
 
@@ -78,6 +84,7 @@ def copy_overlay(repo: Path, source: str, name: str, served_model_name: str) -> 
     import shutil
 
     import yaml
+
     target = repo / "overlays" / name
     shutil.copytree(repo / "overlays" / source, target)
     kustomization = yaml.safe_load((target / "kustomization.yaml").read_text())
@@ -92,15 +99,25 @@ def copy_overlay(repo: Path, source: str, name: str, served_model_name: str) -> 
     return target
 
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
 
 
 def git(root: Path, *args: str) -> str:
     """Run git in ``root`` with a throw-away identity; fail the test on a git error."""
-    proc = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                          cwd=root, capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    proc = subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+    )
     assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
     return proc.stdout
 

@@ -14,7 +14,6 @@ from llmfleet.graph import DirReader, Graph
 from llmfleet_testlib import REPO_ROOT, git, overlay_names
 
 
-
 def uses(overlay: str, component: str) -> bool:
     data = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "kustomization.yaml").read_text())
     return any(str(c).rstrip("/").endswith(f"components/{component}") for c in data.get("components") or [])
@@ -45,13 +44,18 @@ def test_base_change_affects_every_overlay(cli, git_repo):
     append(git_repo / "base" / "deployment.yaml", "\n# a comment\n")
     data = affected(cli, git_repo)
     assert names(data) == set(overlay_names())
-    assert all(o["reasons"] == ["base/deployment.yaml"] and o["status"] == "changed" for o in data["overlays"])
+    assert all(
+        o["reasons"] == ["base/deployment.yaml"] and o["status"] == "changed" for o in data["overlays"]
+    )
     assert data["platform"] == []
 
 
 def test_component_change_affects_the_overlays_using_it(cli, git_repo):
-    component = next(c for c in ("gpu-l4", "gpu-a100-80gb", "gpu-h100-80gb", "tensor-parallel")
-                     if any(uses(o, c) for o in overlay_names()))
+    component = next(
+        c
+        for c in ("gpu-l4", "gpu-a100-80gb", "gpu-h100-80gb", "tensor-parallel")
+        if any(uses(o, c) for o in overlay_names())
+    )
     patch = next((git_repo / "components" / component).glob("patch-*.yaml"))
     append(patch, "\n# touched\n")
     expected = {o for o in overlay_names() if uses(o, component)}
@@ -74,7 +78,7 @@ def test_files_no_kustomization_reads_affect_nothing(cli, git_repo):
     append(git_repo / "components" / "gpu-l4" / "README.md", "\nmore\n")
     data = affected(cli, git_repo)
     assert data["overlays"] == [] and data["platform"] == []
-    assert f"overlays/{overlay}/NOTES.md" in data["changed"]      # untracked files are seen
+    assert f"overlays/{overlay}/NOTES.md" in data["changed"]  # untracked files are seen
 
 
 def test_committed_changes_on_a_branch_count(cli, git_repo):
@@ -98,7 +102,9 @@ def test_platform_change_is_reported_as_platform(cli, git_repo):
     append(git_repo / resource, "\n# touched\n")
     data = affected(cli, git_repo)
     assert data["overlays"] == []
-    assert [(p["name"], p["kind"], p["reasons"]) for p in data["platform"]] == [("platform", "platform", [resource])]
+    assert [(p["name"], p["kind"], p["reasons"]) for p in data["platform"]] == [
+        ("platform", "platform", [resource])
+    ]
 
 
 def test_toolkit_configuration_affects_everything(cli, git_repo):
@@ -177,10 +183,24 @@ def test_graph_follows_every_kind_of_reference(tmp_path):
         "comp/kustomization.yaml": "kind: Component\npatches: [{path: cp.yaml}]\n",
         "app/unrelated.yaml": "x: 1\n",
     }
-    referenced = ["app/deploy.yaml", "app/p1.yaml", "app/p2.yaml", "app/p3.yaml", "app/cfg/serve.yaml",
-                  "app/other.txt", "app/a.env", "app/s.env", "app/conf.yaml", "app/crd.json",
-                  "app/schema.json", "app/repl.yaml", "app/values.yaml", "app/p4.yaml",
-                  "common/svc.yaml", "comp/cp.yaml"]
+    referenced = [
+        "app/deploy.yaml",
+        "app/p1.yaml",
+        "app/p2.yaml",
+        "app/p3.yaml",
+        "app/cfg/serve.yaml",
+        "app/other.txt",
+        "app/a.env",
+        "app/s.env",
+        "app/conf.yaml",
+        "app/crd.json",
+        "app/schema.json",
+        "app/repl.yaml",
+        "app/values.yaml",
+        "app/p4.yaml",
+        "common/svc.yaml",
+        "comp/cp.yaml",
+    ]
     for name in referenced:
         files.setdefault(name, "x: 1\n")
     for name, text in files.items():
@@ -188,11 +208,19 @@ def test_graph_follows_every_kind_of_reference(tmp_path):
         (tmp_path / name).write_text(re.sub(r"(?m)^ {12}", "", text))
     graph = Graph(DirReader(tmp_path))
     deps = {d for d in graph.deps("app") if not d.endswith("/")}
-    assert deps == {*referenced, "app/tr.yaml", "app/kustomization.yaml", "common/kustomization.yaml",
-                    "legacy/kustomization.yaml", "comp/kustomization.yaml"}
-    assert "app/charts/chart/" in graph.deps("app")          # a local helm chart: its whole folder
-    assert graph.matches("app", ["app/unrelated.yaml", "common/svc.yaml", "app/charts/chart/t.yaml"]) == \
-        ["app/charts/chart/t.yaml", "common/svc.yaml"]
+    assert deps == {
+        *referenced,
+        "app/tr.yaml",
+        "app/kustomization.yaml",
+        "common/kustomization.yaml",
+        "legacy/kustomization.yaml",
+        "comp/kustomization.yaml",
+    }
+    assert "app/charts/chart/" in graph.deps("app")  # a local helm chart: its whole folder
+    assert graph.matches("app", ["app/unrelated.yaml", "common/svc.yaml", "app/charts/chart/t.yaml"]) == [
+        "app/charts/chart/t.yaml",
+        "common/svc.yaml",
+    ]
     assert any("remote reference not followed" in n for n in graph.notes("app"))
 
 
@@ -214,11 +242,13 @@ def test_graph_survives_a_cycle(tmp_path):
 
 # -- check --changed-since ---------------------------------------------------------------------
 
+
 def test_check_changed_since_checks_only_affected_overlays(cli, git_repo):
     overlay = overlay_names()[0]
     append(git_repo / "overlays" / overlay / "serve.yaml", "\n# touched\n")
-    result = cli(["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"],
-                 cwd=git_repo)
+    result = cli(
+        ["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"], cwd=git_repo
+    )
     assert result.exit_code in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["summary"]["checked"] == [overlay]
@@ -227,20 +257,22 @@ def test_check_changed_since_checks_only_affected_overlays(cli, git_repo):
 
 
 def test_check_changed_since_nothing_changed(cli, git_repo):
-    result = cli(["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"],
-                 cwd=git_repo)
+    result = cli(
+        ["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"], cwd=git_repo
+    )
     assert result.exit_code in (0, 1), result.stderr
     report = json.loads(result.stdout)
     assert report["summary"]["checked"] == []
-    assert all(not f["overlay"] for f in report["findings"])   # only fleet-wide findings
+    assert all(not f["overlay"] for f in report["findings"])  # only fleet-wide findings
 
 
 def test_check_changed_since_platform(cli, git_repo):
     platform = Graph(DirReader(git_repo)).node("platform")
     resource = next(p for f, _, p, t in platform.refs if f == "resources" and t == "file")
     append(git_repo / resource, "\n# touched\n")
-    result = cli(["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"],
-                 cwd=git_repo)
+    result = cli(
+        ["check", "--changed-since", "main", "--validator", "jsonschema", "--format", "json"], cwd=git_repo
+    )
     assert json.loads(result.stdout)["summary"]["checked"] == ["platform"]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -36,8 +35,9 @@ def rendered(tmp_path_factory) -> list[dict]:
     data = yaml.safe_load(kustomization.read_text())
     data.setdefault("components", []).append("../components/alert-routing")
     kustomization.write_text(yaml.safe_dump(data, sort_keys=False))
-    proc = subprocess.run([_kubectl(), "kustomize", str(root / "platform")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [_kubectl(), "kustomize", str(root / "platform")], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     # Plain YAML 1.1 (PyYAML) must read it: no bare `=` value in the output.
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
@@ -75,7 +75,8 @@ def _route_for(route: dict, labels: dict) -> str:
 
 def test_every_fleet_alert_reaches_the_receiver_of_its_severity(config):
     overlay_namespace = yaml.safe_load(
-        (REPO_ROOT / "overlays" / "llama-3-1-8b-instruct" / "kustomization.yaml").read_text())["namespace"]
+        (REPO_ROOT / "overlays" / "llama-3-1-8b-instruct" / "kustomization.yaml").read_text()
+    )["namespace"]
     # The operator adds namespace="<object namespace>" to the top route: the object must
     # live where the fleet's alerts come from.
     assert config["metadata"]["namespace"] == overlay_namespace
@@ -118,7 +119,8 @@ def test_applied_after_its_crd_and_the_namespace(config, rendered):
 
 
 def test_optional_platform_renders_without_it():
-    proc = subprocess.run([_kubectl(), "kustomize", str(REPO_ROOT / "platform")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [_kubectl(), "kustomize", str(REPO_ROOT / "platform")], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "kind: AlertmanagerConfig" not in proc.stdout

@@ -57,8 +57,12 @@ def _promtool() -> str:
 
 
 def _render(overlay: str) -> list[dict]:
-    result = subprocess.run([_kubectl(), "kustomize", str(REPO / "overlays" / overlay)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [_kubectl(), "kustomize", str(REPO / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, f"kustomize failed for {overlay}:\n{result.stderr}"
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
@@ -151,4 +155,5 @@ def test_promtool_unit_tests(rendered):
     result = _run([_promtool(), "test", "rules", test_file.name], rules_file.parent)
     assert result.returncode == 0, (
         f"{overlay}: promtool test rules failed for model_name={values['model_name']!r}\n"
-        f"{result.stdout}\n{result.stderr}")
+        f"{result.stdout}\n{result.stderr}"
+    )

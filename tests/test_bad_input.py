@@ -32,8 +32,9 @@ def _run_with_sibling(cli, repo, name, content: bytes):
 
 
 def test_yaml_syntax_error_names_file_and_line(cli, empty_repo):
-    bad = _run_with_sibling(cli, empty_repo, "broken.yaml",
-                            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n")
+    bad = _run_with_sibling(
+        cli, empty_repo, "broken.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n"
+    )
     assert [(f["rule"], f["line"]) for f in bad] == [("yaml-syntax", 5)]
     assert "YAML syntax error" in bad[0]["message"]
 
@@ -53,10 +54,16 @@ def test_not_kubernetes_yaml(cli, empty_repo):
 
 
 def test_missing_kind_and_api_version(cli, empty_repo):
-    bad = _run_with_sibling(cli, empty_repo, "nokind.yaml",
-                            b"apiVersion: v1\nmetadata: {name: a}\n---\nkind: Pod\nmetadata: {name: b}\n")
+    bad = _run_with_sibling(
+        cli,
+        empty_repo,
+        "nokind.yaml",
+        b"apiVersion: v1\nmetadata: {name: a}\n---\nkind: Pod\nmetadata: {name: b}\n",
+    )
     assert [(f["rule"], f["path"], f["line"]) for f in bad] == [
-        ("not-kubernetes", "/kind", 1), ("not-kubernetes", "/apiVersion", 4)]
+        ("not-kubernetes", "/kind", 1),
+        ("not-kubernetes", "/apiVersion", 4),
+    ]
     assert "has no kind" in bad[0]["message"] and "has no apiVersion" in bad[1]["message"]
 
 
@@ -67,8 +74,12 @@ def test_empty_file(cli, empty_repo):
 
 
 def test_non_utf8_file(cli, empty_repo):
-    bad = _run_with_sibling(cli, empty_repo, "latin1.yaml",
-                            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n".encode("latin-1"))
+    bad = _run_with_sibling(
+        cli,
+        empty_repo,
+        "latin1.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caf\xe9}\n".encode("latin-1"),
+    )
     assert [(f["rule"], f["line"]) for f in bad] == [("yaml-encoding", 3)]
     assert "not UTF-8: byte 0xe9" in bad[0]["message"]
 
@@ -84,8 +95,9 @@ def test_alias_bomb_is_refused_quickly(cli, empty_repo):
 
 
 def test_duplicate_key(cli, empty_repo):
-    bad = _run_with_sibling(cli, empty_repo, "dup.yaml",
-                            b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n")
+    bad = _run_with_sibling(
+        cli, empty_repo, "dup.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nkind: Secret\n"
+    )
     assert [(f["rule"], f["line"]) for f in bad] == [("yaml-duplicate-key", 4)]
 
 
@@ -126,6 +138,7 @@ def test_overlay_that_does_not_build_and_others_still_checked(cli, empty_repo):
 
 def test_missing_renderer_is_exit_3(cli, empty_repo, monkeypatch, tmp_path):
     import llmfleet.render as render_mod
+
     overlay = empty_repo / "overlays" / "one"
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text("resources: []\n")

@@ -6,15 +6,14 @@ The reference numbers are literals copied from docs/reference/vllm-0.33.md §4.3
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from llmfleet.model import catalog, sizing
 from llmfleet.errors import UsageError
+from llmfleet.model import catalog, sizing
 from llmfleet.model.sizing import GIB
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,18 +24,21 @@ KIB = 1024
 # "Llama-3.1-8B in bf16 is 8.03e9 x 2 B ≈ 14.96 GiB".
 DOC_TABLE = {
     # model id:                            (params,  KV B/token, head_dim, context)
-    "meta-llama/Llama-3.1-8B-Instruct":    (8.03e9,  131_072, 128, 131072),
-    "meta-llama/Llama-3.1-70B-Instruct":   (70.55e9, 327_680, 128, 131072),
-    "mistralai/Mistral-7B-Instruct-v0.3":  (7.25e9,  131_072, 128, 32768),
-    "Qwen/Qwen2.5-7B-Instruct":            (7.62e9,  57_344,  128, 32768),
-    "google/gemma-2-9b-it":                (9.24e9,  344_064, 256, 8192),
-    "microsoft/Phi-3-mini-4k-instruct":    (3.82e9,  393_216, 96,  4096),
+    "meta-llama/Llama-3.1-8B-Instruct": (8.03e9, 131_072, 128, 131072),
+    "meta-llama/Llama-3.1-70B-Instruct": (70.55e9, 327_680, 128, 131072),
+    "mistralai/Mistral-7B-Instruct-v0.3": (7.25e9, 131_072, 128, 32768),
+    "Qwen/Qwen2.5-7B-Instruct": (7.62e9, 57_344, 128, 32768),
+    "google/gemma-2-9b-it": (9.24e9, 344_064, 256, 8192),
+    "microsoft/Phi-3-mini-4k-instruct": (3.82e9, 393_216, 96, 4096),
 }
 # docs/reference/vllm-0.33.md §4.3 column "KV for 1 full-ctx sequence, bf16" (GiB).
 DOC_FULL_CONTEXT_KV_GIB = {
-    "meta-llama/Llama-3.1-8B-Instruct": 16, "meta-llama/Llama-3.1-70B-Instruct": 40,
-    "mistralai/Mistral-7B-Instruct-v0.3": 4, "Qwen/Qwen2.5-7B-Instruct": 1.75,
-    "google/gemma-2-9b-it": 2.6, "microsoft/Phi-3-mini-4k-instruct": 1.5,
+    "meta-llama/Llama-3.1-8B-Instruct": 16,
+    "meta-llama/Llama-3.1-70B-Instruct": 40,
+    "mistralai/Mistral-7B-Instruct-v0.3": 4,
+    "Qwen/Qwen2.5-7B-Instruct": 1.75,
+    "google/gemma-2-9b-it": 2.6,
+    "microsoft/Phi-3-mini-4k-instruct": 1.5,
 }
 
 
@@ -45,6 +47,7 @@ def within(value: float, expected: float, tolerance: float = 0.05) -> bool:
 
 
 # -- catalog ---------------------------------------------------------------------------------
+
 
 def test_every_doc_model_is_catalogued_with_a_source():
     for model_id in DOC_TABLE:
@@ -93,7 +96,7 @@ def test_worked_example_llama_8b_on_h100():
     assert within(s.budget_bytes_per_gpu / GIB, 72.9, 0.01)
     assert 53 <= s.kv_cache_bytes_per_gpu / GIB <= 56
     assert within(s.kv_tokens, 440_000, 0.05)
-    assert 3.2 <= s.concurrency(131072) <= 3.5   # "about 3.3 full 128k-token contexts"
+    assert 3.2 <= s.concurrency(131072) <= 3.5  # "about 3.3 full 128k-token contexts"
 
 
 # -- pipeline parallelism (multi-node groups) ------------------------------------------------
@@ -106,7 +109,7 @@ def test_405b_fp8_is_catalogued_as_a_prequantized_checkpoint():
     assert spec.quantization in sizing.FP8_METHODS and spec.source
     # By hand: 126 x (2 x 16384^2 + 2 x 16384 x 1024 + 3 x 16384 x 53248 + 2 x 16384)
     # + 2 x 128256 x 16384 + 16384 = 405,853,388,800 parameters.
-    per_layer = 2 * 16384 ** 2 + 2 * 16384 * 1024 + 3 * 16384 * 53248 + 2 * 16384
+    per_layer = 2 * 16384**2 + 2 * 16384 * 1024 + 3 * 16384 * 53248 + 2 * 16384
     assert spec.params == 126 * per_layer + 2 * 128256 * 16384 + 16384
     # No --quantization: the checkpoint's own method (vLLM reads quantization_config):
     # one byte per weight, the embedding and LM head in 16 bit.
@@ -121,12 +124,12 @@ def test_pipeline_parallel_sizing_by_hand():
     spec = catalog.find_model(LLAMA_405B_FP8)
     h100 = catalog.get_gpu("h100-80gb")
     s = sizing.size(spec, h100, tp=8, pp=2)
-    layer_bytes = spec.params - 2 * 128256 * 16384            # fp8: 1 byte each
-    stage = layer_bytes * 63 / 126 + 128256 * 16384 * 2      # + the embedding (stage 0)
+    layer_bytes = spec.params - 2 * 128256 * 16384  # fp8: 1 byte each
+    stage = layer_bytes * 63 / 126 + 128256 * 16384 * 2  # + the embedding (stage 0)
     assert s.weights_bytes_per_gpu == pytest.approx(stage / 8)
     assert round(s.weights_bytes_per_gpu / GIB, 2) == 23.87
     assert s.kv_bytes_per_token_per_gpu == 2 * 63 * 1 * 128 * 2 == 32_256
-    assert s.overhead_bytes_per_gpu == 3.0 * GIB             # 2.5 + 0.5 (world of 16 GPUs)
+    assert s.overhead_bytes_per_gpu == 3.0 * GIB  # 2.5 + 0.5 (world of 16 GPUs)
     kv = 0.92 * 79.11 * GIB - stage / 8 - 3.0 * GIB
     assert s.kv_tokens == int(kv // 32_256) == 1_528_350
     assert s.gpus == 16 and s.price_per_hour == pytest.approx(16 * h100.price_per_hour)
@@ -139,8 +142,10 @@ def test_pipeline_parallel_one_is_the_tensor_parallel_sizing():
     for model_id in DOC_TABLE:
         spec = catalog.find_model(model_id)
         for tp in sizing.valid_tps(spec):
-            a, b = sizing.size(spec, catalog.get_gpu("a100-80gb"), tp), \
-                sizing.size(spec, catalog.get_gpu("a100-80gb"), tp, pp=1)
+            a, b = (
+                sizing.size(spec, catalog.get_gpu("a100-80gb"), tp),
+                sizing.size(spec, catalog.get_gpu("a100-80gb"), tp, pp=1),
+            )
             assert a.weights_bytes_per_gpu == b.weights_bytes_per_gpu == a.weights_bytes / tp
             assert a.kv_tokens == b.kv_tokens and b.gpus == tp
 
@@ -153,23 +158,51 @@ def test_uneven_pipeline_split_sizes_the_largest_stage():
     s = sizing.size(spec, catalog.get_gpu("h100-80gb"), tp=8, pp=4)
     assert s.kv_bytes_per_token_per_gpu == 2 * 32 * 1 * 128 * 2
     # A model of unknown vocabulary: the layers' share of every weight.
-    bare = catalog.ModelSpec("x/y", params=1.2e9, layers=12, hidden=1024, heads=8, kv_heads=8,
-                             head_dim=128, context=4096)
-    assert sizing.size(bare, catalog.get_gpu("l4"), 1, pp=5).weights_bytes_per_gpu == \
-        pytest.approx(1.2e9 * 2 * 3 / 12)                   # ceil(12 / 5) = 3 layers
+    bare = catalog.ModelSpec(
+        "x/y", params=1.2e9, layers=12, hidden=1024, heads=8, kv_heads=8, head_dim=128, context=4096
+    )
+    assert sizing.size(bare, catalog.get_gpu("l4"), 1, pp=5).weights_bytes_per_gpu == pytest.approx(
+        1.2e9 * 2 * 3 / 12
+    )  # ceil(12 / 5) = 3 layers
     with pytest.raises(UsageError, match="pipeline-parallel-size 0"):
         sizing.size(spec, catalog.get_gpu("h100-80gb"), tp=8, pp=0)
 
 
 def test_gpu_catalog():
     gpus = catalog.gpus()
-    assert list(gpus) == ["t4", "l4", "a10g-24gb", "l40s", "a100-40gb", "a100-80gb", "h100-80gb",
-                          "h200-141gb", "b200"]
-    expected_support = {"t4": (False, False), "l4": (True, True), "a10g-24gb": (True, False),
-                        "l40s": (True, True), "a100-40gb": (True, False), "a100-80gb": (True, False),
-                        "h100-80gb": (True, True), "h200-141gb": (True, True), "b200": (True, True)}
-    nominal = {"t4": 16, "l4": 24, "a10g-24gb": 24, "l40s": 48, "a100-40gb": 40, "a100-80gb": 80,
-               "h100-80gb": 80, "h200-141gb": 141, "b200": 192}
+    assert list(gpus) == [
+        "t4",
+        "l4",
+        "a10g-24gb",
+        "l40s",
+        "a100-40gb",
+        "a100-80gb",
+        "h100-80gb",
+        "h200-141gb",
+        "b200",
+    ]
+    expected_support = {
+        "t4": (False, False),
+        "l4": (True, True),
+        "a10g-24gb": (True, False),
+        "l40s": (True, True),
+        "a100-40gb": (True, False),
+        "a100-80gb": (True, False),
+        "h100-80gb": (True, True),
+        "h200-141gb": (True, True),
+        "b200": (True, True),
+    }
+    nominal = {
+        "t4": 16,
+        "l4": 24,
+        "a10g-24gb": 24,
+        "l40s": 48,
+        "a100-40gb": 40,
+        "a100-80gb": 80,
+        "h100-80gb": 80,
+        "h200-141gb": 141,
+        "b200": 192,
+    }
     for name, gpu in gpus.items():
         assert (gpu.bf16, gpu.fp8) == expected_support[name]
         # vLLM serves bfloat16 from compute capability 8.0 (docs/reference/vllm-versions.md §6.2).
@@ -199,21 +232,26 @@ def test_gpu_components_exist_with_the_catalog_label():
     if not components.is_dir():
         pytest.skip("components/ not written yet")
     for gpu in catalog.gpus().values():
-        patch = (REPO_ROOT / gpu.component / "patch-gpu.yaml")
+        patch = REPO_ROOT / gpu.component / "patch-gpu.yaml"
         assert patch.is_file(), gpu.component
         text = patch.read_text()
         assert catalog.GPU_LABEL_KEY in text and f'"{gpu.name}"' in text
 
 
 def test_unknown_gpu_lists_the_known_ones():
-    with pytest.raises(UsageError, match=r"unknown GPU class 'x100': known classes are t4, l4, "
-                                         r"a10g-24gb, l40s, a100-40gb, a100-80gb, h100-80gb, "
-                                         r"h200-141gb, b200"):
+    with pytest.raises(
+        UsageError,
+        match=r"unknown GPU class 'x100': known classes are t4, l4, "
+        r"a10g-24gb, l40s, a100-40gb, a100-80gb, h100-80gb, "
+        r"h200-141gb, b200",
+    ):
         catalog.get_gpu("x100")
 
 
-@pytest.mark.parametrize("text, value", [("7.6e9", 7.6e9), ("7600000000", 7.6e9), ("7.6B", 7.6e9),
-                                         ("7.6b", 7.6e9), ("770M", 7.7e8), (8e9, 8e9)])
+@pytest.mark.parametrize(
+    "text, value",
+    [("7.6e9", 7.6e9), ("7600000000", 7.6e9), ("7.6B", 7.6e9), ("7.6b", 7.6e9), ("770M", 7.7e8), (8e9, 8e9)],
+)
 def test_parse_params(text, value):
     assert catalog.parse_params(text) == pytest.approx(value)
 
@@ -226,9 +264,17 @@ def test_parse_params_rejects(text):
 
 # -- config.json -------------------------------------------------------------------------------
 
-QWEN_CONFIG = {"architectures": ["Qwen2ForCausalLM"], "hidden_size": 3584, "num_hidden_layers": 28,
-               "num_attention_heads": 28, "num_key_value_heads": 4, "max_position_embeddings": 32768,
-               "torch_dtype": "bfloat16", "vocab_size": 152064, "tie_word_embeddings": False}
+QWEN_CONFIG = {
+    "architectures": ["Qwen2ForCausalLM"],
+    "hidden_size": 3584,
+    "num_hidden_layers": 28,
+    "num_attention_heads": 28,
+    "num_key_value_heads": 4,
+    "max_position_embeddings": 32768,
+    "torch_dtype": "bfloat16",
+    "vocab_size": 152064,
+    "tie_word_embeddings": False,
+}
 
 
 def write_config(tmp_path: Path, data: dict) -> Path:
@@ -239,15 +285,21 @@ def write_config(tmp_path: Path, data: dict) -> Path:
 
 def test_config_json_matches_catalog(tmp_path):
     spec = catalog.model_from_config_json(write_config(tmp_path, QWEN_CONFIG), "org/qwen-copy", "7.62B")
-    assert (spec.layers, spec.hidden, spec.heads, spec.kv_heads, spec.head_dim, spec.context) == \
-        (28, 3584, 28, 4, 128, 32768)
+    assert (spec.layers, spec.hidden, spec.heads, spec.kv_heads, spec.head_dim, spec.context) == (
+        28,
+        3584,
+        28,
+        4,
+        128,
+        32768,
+    )
     assert sizing.kv_bytes_per_token(spec) == 57_344
     assert spec.params == pytest.approx(7.62e9)
 
 
 def test_config_json_defaults_and_head_dim(tmp_path):
     data = {k: v for k, v in QWEN_CONFIG.items() if k != "num_key_value_heads"}
-    data["head_dim"] = 256          # explicit head_dim wins over hidden/heads (Gemma-2)
+    data["head_dim"] = 256  # explicit head_dim wins over hidden/heads (Gemma-2)
     data["dtype"] = data.pop("torch_dtype")
     spec = catalog.model_from_config_json(write_config(tmp_path, data), "x/y", "7B")
     assert spec.kv_heads == 28 and spec.head_dim == 256 and spec.dtype == "bfloat16"
@@ -259,8 +311,9 @@ def test_config_json_text_config(tmp_path):
     assert spec.layers == 28 and spec.params == 8e9
 
 
-@pytest.mark.parametrize("field", ["num_hidden_layers", "hidden_size", "num_attention_heads",
-                                   "max_position_embeddings"])
+@pytest.mark.parametrize(
+    "field", ["num_hidden_layers", "hidden_size", "num_attention_heads", "max_position_embeddings"]
+)
 def test_config_json_missing_field_names_file_and_field(tmp_path, field):
     path = write_config(tmp_path, {k: v for k, v in QWEN_CONFIG.items() if k != field})
     with pytest.raises(UsageError) as err:
@@ -297,9 +350,10 @@ def test_resolve_unknown_model():
 
 # -- weights and KV variants -----------------------------------------------------------------
 
+
 def test_quantized_weights():
     spec = catalog.find_model("meta-llama/Llama-3.1-8B-Instruct")
-    embed = 128256 * 4096 * 2          # untied embedding + lm_head stay 16 bit
+    embed = 128256 * 4096 * 2  # untied embedding + lm_head stay 16 bit
     assert sizing.weight_bytes(spec, "fp8") == pytest.approx((spec.params - embed) * 1 + embed * 2)
     assert sizing.weight_bytes(spec, "awq") == pytest.approx((spec.params - embed) * 0.52 + embed * 2)
     assert sizing.weight_bytes(spec, "none") == spec.params * 2
@@ -313,7 +367,7 @@ def test_fp8_kv_cache_halves_the_bytes():
 
 
 def test_tp_rules():
-    qwen = catalog.find_model("Qwen/Qwen2.5-7B-Instruct")       # 28 heads, 4 KV heads
+    qwen = catalog.find_model("Qwen/Qwen2.5-7B-Instruct")  # 28 heads, 4 KV heads
     assert sizing.valid_tps(qwen) == [1, 2, 4]
     assert "not divisible" in sizing.tp_problem(qwen, 8)
     assert sizing.tp_problem(qwen, 3).startswith("TP must be one of")
@@ -323,6 +377,7 @@ def test_tp_rules():
 
 # -- the plan --------------------------------------------------------------------------------
 
+
 def test_auto_plans():
     got = {}
     for model_id in DOC_TABLE:
@@ -331,7 +386,7 @@ def test_auto_plans():
         assert p.sizing.holds(p.max_model_len, sizing.MIN_CONCURRENCY)
     assert got["meta-llama/Llama-3.1-8B-Instruct"] == ("l4", 1, 8192)
     assert got["Qwen/Qwen2.5-7B-Instruct"] == ("l4", 1, 8192)
-    assert got["microsoft/Phi-3-mini-4k-instruct"] == ("l4", 1, 4096)   # capped at its context
+    assert got["microsoft/Phi-3-mini-4k-instruct"] == ("l4", 1, 4096)  # capped at its context
     assert got["google/gemma-2-9b-it"] == ("l4", 2, 8192)
     # T4 (no bf16) is never auto-picked for bf16 models.
     assert all(gpu != "t4" for gpu, _, _ in got.values())
@@ -340,9 +395,13 @@ def test_auto_plans():
 def test_cheapest_is_price_times_tp():
     spec = catalog.find_model("meta-llama/Llama-3.1-70B-Instruct")
     p = sizing.plan(spec, max_model_len=8192)
-    cheaper = [o for o in (sizing.size(spec, g, t) for g in catalog.gpus().values() if g.bf16
-                           for t in sizing.valid_tps(spec))
-               if o.price_per_hour < p.sizing.price_per_hour]
+    cheaper = [
+        o
+        for o in (
+            sizing.size(spec, g, t) for g in catalog.gpus().values() if g.bf16 for t in sizing.valid_tps(spec)
+        )
+        if o.price_per_hour < p.sizing.price_per_hour
+    ]
     assert all(not o.holds(8192, sizing.MIN_CONCURRENCY) for o in cheaper)
 
 
@@ -353,7 +412,7 @@ def test_pinned_gpu_fits_max_model_len():
     assert (p.sizing.tp, p.max_model_len) == (1, 8192)
     assert any("fitted" in n for n in p.notes)
     h100 = sizing.plan(llama, gpu="h100-80gb")
-    assert h100.max_model_len == 131072     # 453k tokens: 3.46 full-length sequences
+    assert h100.max_model_len == 131072  # 453k tokens: 3.46 full-length sequences
     assert sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"), gpu="l4").max_model_len == 32768
 
 
@@ -371,28 +430,35 @@ def test_pinned_t4_serves_in_float16():
 
 def test_pinned_does_not_fit_says_how_short():
     with pytest.raises(UsageError) as err:
-        sizing.plan(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", tp=1,
-                    max_model_len=131072)
+        sizing.plan(
+            catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", tp=1, max_model_len=131072
+        )
     message = str(err.value)
     assert "does not fit on l4 at TP 1 (closest: 1 x l4)" in message and "short by 13.17 GiB" in message
 
 
 def fit_numbers(message: str) -> tuple[float, float, float, float, float]:
     """(weights, overhead, kv, need, budget, short) from a Fit message."""
-    m = re.search(r"per GPU ([\d.]+) GiB weights \(\w+\) \+ ([\d.]+) GiB overhead \+ ([\d.]+) GiB KV "
-                  r"for (\d+) sequences? of (\d+) tokens = ([\d.]+) GiB > budget ([\d.]+) GiB .*?"
-                  r"short by ([\d.]+) GiB", message)
+    m = re.search(
+        r"per GPU ([\d.]+) GiB weights \(\w+\) \+ ([\d.]+) GiB overhead \+ ([\d.]+) GiB KV "
+        r"for (\d+) sequences? of (\d+) tokens = ([\d.]+) GiB > budget ([\d.]+) GiB .*?"
+        r"short by ([\d.]+) GiB",
+        message,
+    )
     assert m, message
     weights, overhead, kv, _, _, need, budget, short = map(float, m.groups())
     return weights, overhead, kv, need, budget, short
 
 
-@pytest.mark.parametrize("model_id, kwargs", [
-    ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 1}),              # pinned, length fitted
-    ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 2, "max_model_len": 8192}),
-    ("meta-llama/Llama-3.1-8B-Instruct", {"gpu": "t4", "tp": 1}),
-    ("google/gemma-2-9b-it", {"gpu": "l4", "tp": 1, "max_model_len": 8192}),
-])
+@pytest.mark.parametrize(
+    "model_id, kwargs",
+    [
+        ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 1}),  # pinned, length fitted
+        ("meta-llama/Llama-3.1-70B-Instruct", {"gpu": "l4", "tp": 2, "max_model_len": 8192}),
+        ("meta-llama/Llama-3.1-8B-Instruct", {"gpu": "t4", "tp": 1}),
+        ("google/gemma-2-9b-it", {"gpu": "l4", "tp": 1, "max_model_len": 8192}),
+    ],
+)
 def test_the_refusal_message_is_the_decision(model_id, kwargs):
     """One arithmetic: the numbers in the message add up, and say "short" only when short."""
     with pytest.raises(UsageError) as err:
@@ -437,8 +503,11 @@ def test_multi_node_explains_why_not():
     from decimal import Decimal
 
     from llmfleet.model.nodes import Catalog, NodeShape
+
     spec = catalog.find_model("meta-llama/Llama-3.1-405B-Instruct")
-    single_gpu = Catalog((NodeShape("g6.xlarge", "l4", "eks", 1, Decimal(4), Decimal(16 * 2**30)),), (Decimal(0), Decimal(0)))
+    single_gpu = Catalog(
+        (NodeShape("g6.xlarge", "l4", "eks", 1, Decimal(4), Decimal(16 * 2**30)),), (Decimal(0), Decimal(0))
+    )
     with pytest.raises(UsageError, match=r"no multi-node plan: l4: no node shape with several GPUs"):
         sizing.plan(spec, gpu="l4", nodes=2, shapes=single_gpu)
     with pytest.raises(UsageError, match=r"--nodes 9: 1 to 4"):
@@ -446,8 +515,16 @@ def test_multi_node_explains_why_not():
 
 
 def test_fits_nothing_says_what_it_needs():
-    huge = catalog.ModelSpec(id="acme/Huge-4T", params=4.0e12, layers=160, hidden=20480, heads=160,
-                             kv_heads=8, head_dim=128, context=131072)
+    huge = catalog.ModelSpec(
+        id="acme/Huge-4T",
+        params=4.0e12,
+        layers=160,
+        hidden=20480,
+        heads=160,
+        kv_heads=8,
+        head_dim=128,
+        context=131072,
+    )
     with pytest.raises(UsageError) as err:
         sizing.plan(huge)
     message = str(err.value)
@@ -474,8 +551,12 @@ def test_fp8_quantization_not_on_t4():
 
 def test_describe_lists_the_figures():
     text = "\n".join(sizing.describe(sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"))))
-    for needle in ("weights    14.19 GiB", "kv/token   57,344 B (56 KiB)", "kv cache   67,423 tokens",
-                   "max concurrency at full context 8.23"):
+    for needle in (
+        "weights    14.19 GiB",
+        "kv/token   57,344 B (56 KiB)",
+        "kv cache   67,423 tokens",
+        "max concurrency at full context 8.23",
+    ):
         assert needle in text
 
 

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from llmfleet import exitcodes
-
 from llmfleet_testlib import copy_overlay, overlay_names
 
 CASES = Path(__file__).parent / "e2e"
@@ -37,7 +36,7 @@ def _break_overlay(repo: Path, case: Path) -> str:
     if (case / "patch.yaml").is_file():
         shutil.copy(case / "patch.yaml", target / "patch-e2e.yaml")
         patch = {"path": "patch-e2e.yaml"}
-        if (case / "target.yaml").is_file():   # a JSON 6902 patch names its target
+        if (case / "target.yaml").is_file():  # a JSON 6902 patch names its target
             patch["target"] = yaml.safe_load((case / "target.yaml").read_text())
         kustomization.setdefault("patches", []).append(patch)
     (target / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
@@ -63,11 +62,17 @@ def test_schema_error_json_names_overlay_object_path_and_message(cli, repo_copy)
     name = _break_overlay(repo_copy, CASES / "schema-error")
     result = cli(["check", "--format", "json", f"overlays/{name}"], cwd=repo_copy)
     assert result.exit_code == exitcodes.FINDINGS
-    [replicas] = [f for f in json.loads(result.stdout)["findings"]
-                  if f["rule"] == "schema" and f["path"] == "/spec/replicas"]
+    [replicas] = [
+        f
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule"] == "schema" and f["path"] == "/spec/replicas"
+    ]
     assert replicas["overlay"] == name
     assert (replicas["kind"], replicas["name"], replicas["namespace"]) == (
-        "Deployment", f"{name}-server", "inference")
+        "Deployment",
+        f"{name}-server",
+        "inference",
+    )
     assert replicas["message"] == "'two' is not of type 'integer', 'null'"
     # Traced to the patch that introduced it, not only to the rendered object.
     assert replicas["file"] == f"overlays/{name}/patch-e2e.yaml" and replicas["line"] == 7

@@ -4,9 +4,6 @@ run, folders as one input, duplicate objects, and the persistent render cache.""
 from __future__ import annotations
 
 import json
-import os
-
-import pytest
 
 from llmfleet import exitcodes
 from llmfleet import render as render_mod
@@ -47,7 +44,7 @@ def test_a_folder_is_one_input(cli, empty_repo):
     other = DEPLOYMENT.replace("name: m,", "name: other,").replace("app: m", "app: other")
     (folder / "b.yaml").write_text(other + "---\n" + SCALED)
     result, rules = _rules(cli, empty_repo, "app")
-    assert "scaler-target" not in rules               # the target is in the other file
+    assert "scaler-target" not in rules  # the target is in the other file
     assert json.loads(result.stdout)["summary"]["inputs"] == 1
     _, alone = _rules(cli, empty_repo, "app/b.yaml")
     assert "scaler-target" in alone
@@ -59,7 +56,9 @@ def test_duplicate_objects_are_reported(cli, empty_repo):
     assert "duplicate-object" in rules and result.exit_code == exitcodes.FINDINGS
 
 
-def test_each_kustomization_renders_once_per_run_and_the_cache_serves_the_next(repo_copy, monkeypatch, tmp_path):
+def test_each_kustomization_renders_once_per_run_and_the_cache_serves_the_next(
+    repo_copy, monkeypatch, tmp_path
+):
     monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(tmp_path / "cache"))
     calls: list[str] = []
     real = render_mod.render
@@ -75,7 +74,7 @@ def test_each_kustomization_renders_once_per_run_and_the_cache_serves_the_next(r
     assert len(calls) == kustomizations == len(set(calls))
     calls.clear()
     second = run_check(config, [], Options())
-    assert calls == []                                  # every render from the cache
+    assert calls == []  # every render from the cache
     assert [f.message for f in second.findings] == [f.message for f in first.findings]
     assert run_check(config, [], Options(cache=False)) and len(calls) == kustomizations
 
@@ -87,8 +86,11 @@ def test_the_cache_key_follows_every_file_of_the_graph(repo_copy, monkeypatch, t
     cache = RenderCache(repo_copy, render_mod.find_renderer())
     key = cache.key(overlay)
     assert key and key == RenderCache(repo_copy, render_mod.find_renderer()).key(overlay)
-    for changed in (overlay / "serve.yaml", repo_copy / "base" / "deployment.yaml",
-                    repo_copy / "components" / "api-key" / "kustomization.yaml"):
+    for changed in (
+        overlay / "serve.yaml",
+        repo_copy / "base" / "deployment.yaml",
+        repo_copy / "components" / "api-key" / "kustomization.yaml",
+    ):
         before = RenderCache(repo_copy, render_mod.find_renderer()).key(overlay)
         changed.write_text(changed.read_text() + "\n# changed\n")
         assert RenderCache(repo_copy, render_mod.find_renderer()).key(overlay) != before, changed
@@ -97,14 +99,19 @@ def test_the_cache_key_follows_every_file_of_the_graph(repo_copy, monkeypatch, t
 def test_remote_resources_are_never_cached(repo_copy):
     overlay = load_config(repo_copy).overlay_dirs()[0]
     kustomization = overlay / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text().replace(
-        "resources:", "resources:\n  - https://github.com/example/repo//manifests?ref=v1", 1))
+    kustomization.write_text(
+        kustomization.read_text().replace(
+            "resources:", "resources:\n  - https://github.com/example/repo//manifests?ref=v1", 1
+        )
+    )
     assert RenderCache(repo_copy, render_mod.find_renderer()).key(overlay) is None
 
 
 def test_yaml_error_in_one_document_keeps_the_others(cli, empty_repo):
-    (empty_repo / "d.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a\n---\n" + DEPLOYMENT)
+    (empty_repo / "d.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a\n---\n" + DEPLOYMENT
+    )
     result = cli(["lint", "--format", "json", "d.yaml"], cwd=empty_repo)
     report = json.loads(result.stdout)
     assert "yaml-syntax" in {f["rule"] for f in report["findings"]}
-    assert report["summary"]["objects"] == 1            # the Deployment after the broken document
+    assert report["summary"]["objects"] == 1  # the Deployment after the broken document

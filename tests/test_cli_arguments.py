@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from llmfleet import exitcodes
-from llmfleet_testlib import REPO_ROOT, overlay_names, single_node_overlays
+from llmfleet_testlib import REPO_ROOT, single_node_overlays
 
 OVERLAY = single_node_overlays()[0]
 
@@ -53,7 +53,7 @@ def test_output_into_a_folder_that_does_not_exist(cli, repo_copy, command):
     assert result.exit_code == exitcodes.OK, result.stderr
     assert result.stdout == ""
     assert json.loads(target.read_text())["summary"]["command"] == command[0]
-    assert [p.name for p in target.parent.iterdir()] == ["report.json"]     # no temporary left
+    assert [p.name for p in target.parent.iterdir()] == ["report.json"]  # no temporary left
 
 
 def test_output_that_cannot_be_written_is_a_usage_error(cli, repo_copy):
@@ -79,8 +79,10 @@ def test_disabled_rules_in_the_config_are_checked_too(cli, repo_copy):
     (repo_copy / "llmfleet.yaml").write_text(yaml.safe_dump(config))
     result = cli(["check", OVERLAY], cwd=repo_copy)
     assert result.exit_code == exitcodes.USAGE
-    assert "llmfleet.yaml lint.disabled-rules gpu-tolerations: no such rule; did you mean " \
-           "gpu-toleration" in result.stderr
+    assert (
+        "llmfleet.yaml lint.disabled-rules gpu-tolerations: no such rule; did you mean "
+        "gpu-toleration" in result.stderr
+    )
 
 
 def test_rules_lists_every_severity_lint_reports(cli, repo_copy):
@@ -91,8 +93,10 @@ def test_rules_lists_every_severity_lint_reports(cli, repo_copy):
     assert by_id["gpu-toleration"]["severities"] == ["error", "warning"]
     assert by_id["gpu-shm"]["severities"] == ["error"]
     text = cli(["rules"], cwd=repo_copy).stdout
-    assert next(line for line in text.splitlines() if line.startswith("probe-liveness ")).split()[1] \
+    assert (
+        next(line for line in text.splitlines() if line.startswith("probe-liveness ")).split()[1]
         == "warning/error"
+    )
 
 
 def test_rules_severity_matches_what_lint_reports(cli, repo_copy, tmp_path):
@@ -106,10 +110,16 @@ def test_rules_severity_matches_what_lint_reports(cli, repo_copy, tmp_path):
 
 def test_gateway_module_help_and_bad_argument():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "gateway")}
-    proc = subprocess.run([sys.executable, "-m", "llm_gateway", "--help"], capture_output=True,
-                          text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llm_gateway", "--help"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: python -m llm_gateway") and "GATEWAY_ROUTES_FILE" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "llm_gateway", "--port", "1"], capture_output=True,
-                          text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llm_gateway", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "unexpected argument '--port'" in proc.stderr

@@ -10,6 +10,7 @@ import yaml
 
 from llmfleet import cost
 from llmfleet.cost import ApiPricing
+from llmfleet.errors import UsageError
 from llmfleet.model import OverlayModel
 from llmfleet.model.k8s import Resource
 from llmfleet_testlib import representative_overlays
@@ -18,30 +19,55 @@ from llmfleet_testlib import representative_overlays
 def overlay_cost(name: str, objs: list[dict]):
     """cost.overlay_cost over the fleet model of these rendered objects."""
     return cost.overlay_cost(OverlayModel(name, [Resource(o, "<rendered>", i) for i, o in enumerate(objs)]))
-from llmfleet.errors import UsageError
+
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def objects(gpu_class="l4", gpus=1, min_replicas=1, max_replicas=4, selector="affinity",
-            scaled=True, replicas=None) -> list[dict]:
-    spec: dict = {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.33.0",
-                                  "resources": {"requests": {"nvidia.com/gpu": gpus},
-                                                "limits": {"nvidia.com/gpu": gpus}}}]}
+def objects(
+    gpu_class="l4", gpus=1, min_replicas=1, max_replicas=4, selector="affinity", scaled=True, replicas=None
+) -> list[dict]:
+    spec: dict = {
+        "containers": [
+            {
+                "name": "vllm",
+                "image": "vllm/vllm-openai:v0.33.0",
+                "resources": {"requests": {"nvidia.com/gpu": gpus}, "limits": {"nvidia.com/gpu": gpus}},
+            }
+        ]
+    }
     if selector == "affinity":
-        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [
-                {"key": "llmfleet.io/gpu-class", "operator": "In", "values": [gpu_class]}]}]}}}
+        spec["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": "llmfleet.io/gpu-class", "operator": "In", "values": [gpu_class]}
+                            ]
+                        }
+                    ]
+                }
+            }
+        }
     elif selector == "nodeSelector":
         spec["nodeSelector"] = {"llmfleet.io/gpu-class": gpu_class}
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "m-server"},
-                  "spec": {"template": {"spec": spec}}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "m-server"},
+        "spec": {"template": {"spec": spec}},
+    }
     if replicas is not None:
         deployment["spec"]["replicas"] = replicas
     out = [deployment]
     if scaled:
-        so = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "m-server"},
-              "spec": {"scaleTargetRef": {"name": "m-server"}}}
+        so = {
+            "apiVersion": "keda.sh/v1alpha1",
+            "kind": "ScaledObject",
+            "metadata": {"name": "m-server"},
+            "spec": {"scaleTargetRef": {"name": "m-server"}},
+        }
         if min_replicas is not None:
             so["spec"]["minReplicaCount"] = min_replicas
         if max_replicas is not None:
@@ -52,32 +78,33 @@ def objects(gpu_class="l4", gpus=1, min_replicas=1, max_replicas=4, selector="af
 
 # -- arithmetic, by hand -----------------------------------------------------------------------
 
+
 def test_one_l4_by_hand():
     c = overlay_cost("m", objects())
     assert (c.gpu.name, c.gpus_per_pod, c.min_replicas, c.max_replicas) == ("l4", 1, 1, 4)
-    assert c.per_hour_min == pytest.approx(0.8048)            # 1 x 0.8048 (g6.xlarge, on demand)
-    assert c.per_day_min == pytest.approx(19.3152)            # 1 x 0.8048 x 24
-    assert c.per_day_max == pytest.approx(77.2608)            # 4 x 0.8048 x 24
-    api = ApiPricing()                                         # GPT-4o-mini: $0.15 / $0.60 per M
-    assert api.per_request == pytest.approx(0.000195)         # (500 x 0.15 + 200 x 0.60) / 1e6
-    assert api.per_day(1000) == pytest.approx(0.195)          # 1000 x 0.000195
-    assert c.break_even(api) == pytest.approx(99_052.308, rel=1e-6)   # 19.3152 / 0.000195
+    assert c.per_hour_min == pytest.approx(0.8048)  # 1 x 0.8048 (g6.xlarge, on demand)
+    assert c.per_day_min == pytest.approx(19.3152)  # 1 x 0.8048 x 24
+    assert c.per_day_max == pytest.approx(77.2608)  # 4 x 0.8048 x 24
+    api = ApiPricing()  # GPT-4o-mini: $0.15 / $0.60 per M
+    assert api.per_request == pytest.approx(0.000195)  # (500 x 0.15 + 200 x 0.60) / 1e6
+    assert api.per_day(1000) == pytest.approx(0.195)  # 1000 x 0.000195
+    assert c.break_even(api) == pytest.approx(99_052.308, rel=1e-6)  # 19.3152 / 0.000195
 
 
 def test_four_a100_by_hand():
     c = overlay_cost("big", objects("a100-80gb", gpus=4, min_replicas=1, max_replicas=2))
-    assert c.per_hour_min == pytest.approx(13.7236, abs=1e-4)          # 4 x 3.4309
-    assert c.per_day_min == pytest.approx(329.3664, abs=1e-3)          # 4 x 3.4309 x 24
-    assert c.per_day_max == pytest.approx(658.7328, abs=1e-3)          # 2 x 4 x 3.4309 x 24
-    assert c.break_even(ApiPricing()) == pytest.approx(1_689_058, rel=1e-6)   # 329.3664 / 0.000195
+    assert c.per_hour_min == pytest.approx(13.7236, abs=1e-4)  # 4 x 3.4309
+    assert c.per_day_min == pytest.approx(329.3664, abs=1e-3)  # 4 x 3.4309 x 24
+    assert c.per_day_max == pytest.approx(658.7328, abs=1e-3)  # 2 x 4 x 3.4309 x 24
+    assert c.break_even(ApiPricing()) == pytest.approx(1_689_058, rel=1e-6)  # 329.3664 / 0.000195
 
 
 def test_custom_api_prices_by_hand():
     api = ApiPricing(input_price=2.50, output_price=10.00, input_tokens=1000, output_tokens=300)
-    assert api.per_request == pytest.approx(0.0055)           # (1000 x 2.5 + 300 x 10) / 1e6
+    assert api.per_request == pytest.approx(0.0055)  # (1000 x 2.5 + 300 x 10) / 1e6
     c = overlay_cost("m", objects("h100-80gb", min_replicas=2, max_replicas=3))
-    assert c.per_day_min == pytest.approx(330.24)             # 2 x 6.88 x 24
-    assert c.break_even(api) == pytest.approx(60_043.636, rel=1e-6)   # 330.24 / 0.0055
+    assert c.per_day_min == pytest.approx(330.24)  # 2 x 6.88 x 24
+    assert c.break_even(api) == pytest.approx(60_043.636, rel=1e-6)  # 330.24 / 0.0055
 
 
 def test_text_shows_the_arithmetic():
@@ -89,8 +116,9 @@ def test_text_shows_the_arithmetic():
     assert "at 1,000 requests/day the API is cheaper" in text
     # No vLLM server in these objects: the capacity is unknown, and the report says so.
     assert "capacity: unknown" in text and "reachability unknown" in text
-    big = cost.format_text([overlay_cost("big", objects("a100-80gb", gpus=4, max_replicas=2))],
-                           ApiPricing(), 2_000_000)
+    big = cost.format_text(
+        [overlay_cost("big", objects("a100-80gb", gpus=4, max_replicas=2))], ApiPricing(), 2_000_000
+    )
     assert "max: 2 replicas × 4 × A100-80GB × $3.4309/h × 24 h = $658.73/day" in big
     assert "at 2,000,000 requests/day self-hosted is cheaper" in big
     assert "GPU prices: on demand, Amazon EC2 us-east-1" in big
@@ -106,11 +134,12 @@ def test_money_format():
 
 # -- reading the objects -----------------------------------------------------------------------
 
+
 def test_node_selector_and_keda_defaults():
     c = overlay_cost("m", objects("t4", selector="nodeSelector", min_replicas=None, max_replicas=None))
-    assert (c.gpu.name, c.min_replicas, c.max_replicas) == ("t4", 0, 100)   # KEDA's defaults
-    assert c.per_day_max == pytest.approx(100 * 0.526 * 24)                 # on demand
-    assert c.spot_per_day(100) == pytest.approx(100 * 0.35 * 24)            # its own column
+    assert (c.gpu.name, c.min_replicas, c.max_replicas) == ("t4", 0, 100)  # KEDA's defaults
+    assert c.per_day_max == pytest.approx(100 * 0.526 * 24)  # on demand
+    assert c.spot_per_day(100) == pytest.approx(100 * 0.35 * 24)  # its own column
 
 
 def test_without_scaled_object_uses_spec_replicas():
@@ -119,14 +148,28 @@ def test_without_scaled_object_uses_spec_replicas():
 
 
 def test_no_gpu_workload_is_skipped():
-    assert overlay_cost("cpu", [{"kind": "Deployment", "metadata": {"name": "x"},
-                                 "spec": {"template": {"spec": {"containers": [{"name": "a"}]}}}}]) is None
+    assert (
+        overlay_cost(
+            "cpu",
+            [
+                {
+                    "kind": "Deployment",
+                    "metadata": {"name": "x"},
+                    "spec": {"template": {"spec": {"containers": [{"name": "a"}]}}},
+                }
+            ],
+        )
+        is None
+    )
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(gpu_class="v100"), "GPU class 'v100' is not in the catalog"),
-    (dict(selector=None), "select no GPU class"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"gpu_class": "v100"}, "GPU class 'v100' is not in the catalog"),
+        ({"selector": None}, "select no GPU class"),
+    ],
+)
 def test_unpriceable_overlays(kwargs, message):
     with pytest.raises(UsageError, match=message):
         overlay_cost("m", objects(**kwargs))
@@ -134,14 +177,15 @@ def test_unpriceable_overlays(kwargs, message):
 
 # -- the command on a repository copy ---------------------------------------------------------
 
+
 def test_cost_json_for_the_repository(cli, repo_copy):
     result = cli(["cost", "--format", "json", "--requests-per-day", "50000"], cwd=repo_copy)
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["api"] == {"per_request": 0.000195, "per_day": 9.75}       # 50000 x 0.000195
+    assert doc["api"] == {"per_request": 0.000195, "per_day": 9.75}  # 50000 x 0.000195
     by_name = {o["overlay"]: o for o in doc["overlays"]}
     assert by_name, "no overlays priced"
-    for name, o in by_name.items():
+    for o in by_name.values():
         expected_min = o["min_replicas"] * o["gpus_per_pod"] * o["price_per_gpu_hour"] * 24
         assert o["per_day_min"] == pytest.approx(expected_min)
         assert o["break_even_requests_per_day"] == pytest.approx(expected_min / 0.000195, rel=1e-6)
@@ -152,7 +196,9 @@ def test_cost_json_for_the_repository(cli, repo_copy):
     # = tensor x pipeline parallel of its serve.yaml (16 H100 for the 405B group).
     for name, o in by_name.items():
         serve = yaml.safe_load((repo_copy / "overlays" / name / "serve.yaml").read_text())
-        assert o["gpus_per_pod"] == serve.get("tensor-parallel-size", 1) * serve.get("pipeline-parallel-size", 1), name
+        assert o["gpus_per_pod"] == serve.get("tensor-parallel-size", 1) * serve.get(
+            "pipeline-parallel-size", 1
+        ), name
     assert doc["total"]["per_day_min"] == pytest.approx(sum(o["per_day_min"] for o in doc["overlays"]))
     # Capacity and reachability for every overlay, on one price basis.
     assert "on demand" in doc["assumptions"]["gpu_price_basis"]
@@ -161,10 +207,13 @@ def test_cost_json_for_the_repository(cli, repo_copy):
         assert cap is not None, (name, o["capacity_unknown_because"])
         assert cap["basis"] in ("autoscaling-target", "sizing") and cap["detail"]
         assert cap["requests_per_day_at_max_replicas"] == pytest.approx(
-            cap["requests_per_day_per_replica"] * o["max_replicas"], rel=1e-3)
+            cap["requests_per_day_per_replica"] * o["max_replicas"], rel=1e-3
+        )
         assert o["break_even_reachable"] in (True, False)
         assert o["break_even_status"] in ("reachable", "api-cheaper", "not-reachable")
-        reachable_at_min = o["break_even_requests_per_day"] <= cap["requests_per_day_per_replica"] * o["min_replicas"]
+        reachable_at_min = (
+            o["break_even_requests_per_day"] <= cap["requests_per_day_per_replica"] * o["min_replicas"]
+        )
         assert o["break_even_reachable"] == reachable_at_min
         if o["break_even_status"] == "not-reachable":
             assert o["break_even_requests_per_day"] > cap["requests_per_day_at_max_replicas"]
@@ -192,12 +241,18 @@ def test_plot_function_directly(tmp_path):
     assert png.read_bytes()[:8] == PNG_MAGIC
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--requests-per-day", "-5"], "--requests-per-day -5.0: must be a number >= 0"),
-    (["--api-input-price", "-1"], "--api-input-price -1.0: must be a number >= 0"),
-    (["overlays/no-such-model"], "overlays/no-such-model: no such overlay (neither a folder nor overlays/no-such-model)"),
-    (["--plot", "/no/such/dir/x.png"], "--plot /no/such/dir/x.png: folder /no/such/dir does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--requests-per-day", "-5"], "--requests-per-day -5.0: must be a number >= 0"),
+        (["--api-input-price", "-1"], "--api-input-price -1.0: must be a number >= 0"),
+        (
+            ["overlays/no-such-model"],
+            "overlays/no-such-model: no such overlay (neither a folder nor overlays/no-such-model)",
+        ),
+        (["--plot", "/no/such/dir/x.png"], "--plot /no/such/dir/x.png: folder /no/such/dir does not exist"),
+    ],
+)
 def test_cost_bad_input(cli, repo_copy, args, message):
     result = cli(["cost", *args], cwd=repo_copy)
     assert result.exit_code == 2, (result.stdout, result.stderr)

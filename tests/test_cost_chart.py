@@ -24,30 +24,49 @@ from llmfleet.simulate.spec import KV_CACHE_USAGE_SUM, QUEUE, ScalingSpec, Trigg
 API = ApiPricing()
 
 
-def overlay(name: str, model_id: str, gpu: str, tp: int, length: int, min_r: int, max_r: int,
-            kv_target: float | None = 0.7) -> OverlayCost:
+def overlay(
+    name: str,
+    model_id: str,
+    gpu: str,
+    tp: int,
+    length: int,
+    min_r: int,
+    max_r: int,
+    kv_target: float | None = 0.7,
+) -> OverlayCost:
     spec = catalog.find_model(model_id)
     size = sizing.size(spec, catalog.get_gpu(gpu), tp)
     replica = replica_from_sizing(size, length, load_s=0.0, name=name)
     triggers = [Trigger("queue-depth", QUEUE, 2.0)]
     if kv_target is not None:
         triggers.append(Trigger("kv-cache-usage", KV_CACHE_USAGE_SUM, kv_target))
-    return OverlayCost(name, size.gpu, tp, min_r, max_r, "test", replica=replica,
-                       scaling=ScalingSpec(tuple(triggers), min_r, max_r))
+    return OverlayCost(
+        name,
+        size.gpu,
+        tp,
+        min_r,
+        max_r,
+        "test",
+        replica=replica,
+        scaling=ScalingSpec(tuple(triggers), min_r, max_r),
+    )
 
 
 def fleet() -> list[OverlayCost]:
     """Two identical 8B overlays (the same cost line and break-even point), a Qwen at another
     break-even, a 70B whose break-even is out of reach at max replicas, a 70B that could serve
     its break-even volume only with more than min replicas, and one whose capacity is unknown."""
-    unknown = OverlayCost("mystery", catalog.get_gpu("a100-40gb"), 2, 1, 3, "test",
-                          capacity_problem="model not in the catalog")
-    return [overlay("llama-8b-a", "meta-llama/Llama-3.1-8B-Instruct", "l4", 1, 8192, 1, 4),
-            overlay("llama-8b-b", "meta-llama/Llama-3.1-8B-Instruct", "l4", 1, 8192, 1, 4),
-            overlay("qwen-h100", "Qwen/Qwen2.5-7B-Instruct", "h100-80gb", 1, 32768, 1, 3),
-            overlay("llama-70b", "meta-llama/Llama-3.1-70B-Instruct", "a100-80gb", 4, 65536, 1, 1),
-            overlay("llama-70b-h100", "meta-llama/Llama-3.1-70B-Instruct", "h100-80gb", 2, 16384, 1, 3),
-            unknown]
+    unknown = OverlayCost(
+        "mystery", catalog.get_gpu("a100-40gb"), 2, 1, 3, "test", capacity_problem="model not in the catalog"
+    )
+    return [
+        overlay("llama-8b-a", "meta-llama/Llama-3.1-8B-Instruct", "l4", 1, 8192, 1, 4),
+        overlay("llama-8b-b", "meta-llama/Llama-3.1-8B-Instruct", "l4", 1, 8192, 1, 4),
+        overlay("qwen-h100", "Qwen/Qwen2.5-7B-Instruct", "h100-80gb", 1, 32768, 1, 3),
+        overlay("llama-70b", "meta-llama/Llama-3.1-70B-Instruct", "a100-80gb", 4, 65536, 1, 1),
+        overlay("llama-70b-h100", "meta-llama/Llama-3.1-70B-Instruct", "h100-80gb", 2, 16384, 1, 3),
+        unknown,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +83,7 @@ def overlay_lines(ax):
 
 
 def dash_pattern(line):
-    offset, dashes = line._unscaled_dash_pattern        # what the line is drawn with
+    offset, dashes = line._unscaled_dash_pattern  # what the line is drawn with
     return (offset, tuple(dashes) if dashes else None)
 
 
@@ -114,13 +133,18 @@ def test_break_even_points_are_labelled_clear_of_everything(chart):
     ax = fig.axes[0]
     renderer = fig.canvas.get_renderer()
     labels = [t for t in ax.texts if t.get_gid() == "break-even-label"]
-    reachable = {(round(c.break_even(API), 3), round(c.per_day_min, 6)) for c in costs
-                 if c.verdict(API)["status"] == "reachable"}
+    reachable = {
+        (round(c.break_even(API), 3), round(c.per_day_min, 6))
+        for c in costs
+        if c.verdict(API)["status"] == "reachable"
+    }
     # The identical 8B overlays share one point and one label naming both.
     assert len(reachable) == 2 and len(labels) == 2
     assert any("llama-8b-a, llama-8b-b" in t.get_text() for t in labels)
     markers = [line for line in ax.get_lines() if line.get_gid() == "break-even"]
-    assert {(round(float(m.get_xdata()[0]), 3), round(float(m.get_ydata()[0]), 6)) for m in markers} == reachable
+    assert {
+        (round(float(m.get_xdata()[0]), 3), round(float(m.get_ydata()[0]), 6)) for m in markers
+    } == reachable
     boxes = [cost_chart.label_box(t, renderer) for t in labels]
     area = ax.get_window_extent(renderer)
     for a, b in itertools.combinations(boxes, 2):
@@ -139,8 +163,15 @@ def test_break_even_points_are_labelled_clear_of_everything(chart):
 def test_readable_at_half_size(chart):
     fig, _ = chart
     ax = fig.axes[0]
-    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts, *fig.legends[0].get_texts(),
-             *ax.get_xticklabels(), *ax.get_yticklabels()]
+    texts = [
+        ax.title,
+        ax.xaxis.label,
+        ax.yaxis.label,
+        *ax.texts,
+        *fig.legends[0].get_texts(),
+        *ax.get_xticklabels(),
+        *ax.get_yticklabels(),
+    ]
     texts = [t for t in texts if t.get_visible() and t.get_text()]
     assert len(texts) > 10
     for text in texts:
@@ -154,6 +185,7 @@ def test_the_repository_chart(cli, repo_copy, tmp_path):
     """The real overlays through the command: the same properties hold."""
     from llmfleet.checker import iter_overlay_models
     from llmfleet.config import load_config
+
     costs = [c for c in (cost.overlay_cost(m) for _, m in iter_overlay_models(load_config(repo_copy))) if c]
     fig = cost_chart.build(costs, API, 1000)
     try:
@@ -174,12 +206,13 @@ def test_the_repository_chart(cli, repo_copy, tmp_path):
 
 # -- the numbers the chart draws -------------------------------------------------------------------
 
+
 def test_capacity_at_the_kv_target_by_hand():
     c = overlay("m", "meta-llama/Llama-3.1-8B-Instruct", "l4", 1, 8192, 1, 4, kv_target=0.6)
     cap = c.capacity(API)
     replica = c.replica
-    held = 500 + 200 / 2                                # a running request holds its prompt and half its output
-    batch = 0.6 * replica.kv_tokens / held              # running requests at the KV-usage target
+    held = 500 + 200 / 2  # a running request holds its prompt and half its output
+    batch = 0.6 * replica.kv_tokens / held  # running requests at the KV-usage target
     assert batch < replica.batch_limit(500, 200)
     assert cap.basis == "autoscaling-target" and "kv-cache-usage target 0.6" in cap.detail
     assert cap.per_replica_rps == pytest.approx(replica.throughput(batch, 500, 200))

@@ -10,9 +10,15 @@ import pytest
 import yaml
 
 from llmfleet.diff import HASH_SUFFIX, compare, identity, max_scale
-from llmfleet_testlib import (REPO_ROOT, git, multinode_overlays, overlay_names, representative_overlays,
-                              serving_workload, single_node_overlays)
-
+from llmfleet_testlib import (
+    REPO_ROOT,
+    git,
+    multinode_overlays,
+    overlay_names,
+    representative_overlays,
+    serving_workload,
+    single_node_overlays,
+)
 
 
 def run_diff(cli, root: Path, *args: str) -> str:
@@ -50,10 +56,12 @@ def test_serve_config_change(cli, git_repo, overlay):
     set_yaml_key(serve, "gpu-memory-utilization", "0.85")
     out = run_diff(cli, git_repo)
     assert out.startswith(f"=== {overlay} ")
-    assert out.count("=== ") == 1                             # only the affected overlay
-    assert objects(out) == {"added": set(), "removed": set(),
-                            "changed": {f"ConfigMap {overlay}-vllm-serve-config",
-                                        serving_workload(overlay)}}
+    assert out.count("=== ") == 1  # only the affected overlay
+    assert objects(out) == {
+        "added": set(),
+        "removed": set(),
+        "changed": {f"ConfigMap {overlay}-vllm-serve-config", serving_workload(overlay)},
+    }
     # serve.yaml is shown line by line (a literal block), as it is written
     assert re.search(r"(?m)^-\s+gpu-memory-utilization: 0.92$", out)
     assert re.search(r"(?m)^\+\s+gpu-memory-utilization: 0.85$", out)
@@ -77,7 +85,7 @@ def test_max_replicas_change_summary(cli, git_repo, overlay):
     serve = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "serve.yaml").read_text())
     per_replica = serve.get("tensor-parallel-size", 1) * serve.get("pipeline-parallel-size", 1)
     assert (before, after) == (old * per_replica, (old + 2) * per_replica)
-    assert re.search(r"-\s+maxReplicaCount: %d\n\+\s+maxReplicaCount: %d" % (old, old + 2), out)
+    assert re.search(rf"-\s+maxReplicaCount: {old}\n\+\s+maxReplicaCount: {old + 2}", out)
 
 
 def test_base_change_diffs_every_overlay(cli, git_repo):
@@ -97,10 +105,10 @@ def test_base_change_diffs_every_overlay(cli, git_repo):
 def test_multinode_base_change_diffs_only_the_multinode_overlays(cli, git_repo):
     path = git_repo / "base-multinode" / "leaderworkerset.yaml"
     text = path.read_text()
-    assert text.count("sizeLimit: 20Gi") == 2                 # the home volume, leader and workers
+    assert text.count("sizeLimit: 20Gi") == 2  # the home volume, leader and workers
     path.write_text(text.replace("sizeLimit: 20Gi", "sizeLimit: 30Gi"))
     out = run_diff(cli, git_repo)
-    assert {m for m in re.findall(r"^=== (\S+)", out, re.M)} == set(multinode_overlays())
+    assert set(re.findall(r"^=== (\S+)", out, re.M)) == set(multinode_overlays())
     assert objects(out)["changed"] == {serving_workload(o) for o in multinode_overlays()}
     assert len(re.findall(r"(?m)^\+\s+sizeLimit: 30Gi$", out)) == 2 * len(multinode_overlays())
 
@@ -112,7 +120,9 @@ def test_new_and_deleted_overlay(cli, git_repo):
     new = git_repo / "overlays" / "copy-of-first"
     shutil.copytree(git_repo / "overlays" / first, new)
     kustomization = new / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text().replace(f"namePrefix: {first}-", "namePrefix: copy-of-first-"))
+    kustomization.write_text(
+        kustomization.read_text().replace(f"namePrefix: {first}-", "namePrefix: copy-of-first-")
+    )
     shutil.rmtree(git_repo / "overlays" / last)
     out = run_diff(cli, git_repo)
     sections = dict(re.findall(r"^=== (\S+) \(\S+\) \[(\w+)\]", out, re.M))
@@ -164,34 +174,61 @@ def test_git_missing_is_a_tool_error(cli, git_repo, tmp_path, monkeypatch):
 
 # -- units -------------------------------------------------------------------------------------
 
+
 def cm(name: str, data: dict) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}, "data": data}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "ns"},
+        "data": data,
+    }
 
 
 def test_identity_ignores_the_hash_suffix_of_generated_objects_only():
-    assert identity(cm("m-vllm-serve-config-f5h87dck6g", {})) == ("", "ConfigMap", "ns", "m-vllm-serve-config")
+    assert identity(cm("m-vllm-serve-config-f5h87dck6g", {})) == (
+        "",
+        "ConfigMap",
+        "ns",
+        "m-vllm-serve-config",
+    )
     deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a-f5h87dck6g"}}
     assert identity(deploy) == ("apps", "Deployment", "", "a-f5h87dck6g")
     changes = compare([cm("x-f5h87dck6g", {"a": "1"})], [cm("x-tkbt4hf8d5", {"a": "2"})])
-    assert [(c.status, c.label) for c in changes] == [("changed", "ConfigMap ns/x-f5h87dck6g → ns/x-tkbt4hf8d5")]
+    assert [(c.status, c.label) for c in changes] == [
+        ("changed", "ConfigMap ns/x-f5h87dck6g → ns/x-tkbt4hf8d5")
+    ]
     assert "-  a: '1'" in changes[0].diff and "+  a: '2'" in changes[0].diff
 
 
 def test_max_scale_multiplies_replicas_by_gpus_per_pod():
-    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "s"},
-              "spec": {"template": {"spec": {"containers": [
-                  {"name": "v", "resources": {"limits": {"nvidia.com/gpu": 4}}}]}}}}
-    scaled = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "s"},
-              "spec": {"scaleTargetRef": {"name": "s"}, "maxReplicaCount": 3}}
+    deploy = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "s"},
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "v", "resources": {"limits": {"nvidia.com/gpu": 4}}}]}
+            }
+        },
+    }
+    scaled = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "s"},
+        "spec": {"scaleTargetRef": {"name": "s"}, "maxReplicaCount": 3},
+    }
     assert max_scale([deploy, scaled])[0] == 12
     assert max_scale([deploy])[0] == 4
 
 
 # -- the simulated response to the default spike (llmfleet.diff_simulation) -----------------
 
-SIMULATED = re.compile(r"simulated default spike of (the base|this overlay): [\d.]+->[\d.]+ rps, [\d.]+ min: "
-                       r"peak queue (?P<queue>[^;]+); time to absorb (?P<absorb>[^;]+); "
-                       r"GPU-hours (?P<hours>[^;]+); flagged (?P<flags>.+)$", re.M)
+SIMULATED = re.compile(
+    r"simulated default spike of (the base|this overlay): [\d.]+->[\d.]+ rps, [\d.]+ min: "
+    r"peak queue (?P<queue>[^;]+); time to absorb (?P<absorb>[^;]+); "
+    r"GPU-hours (?P<hours>[^;]+); flagged (?P<flags>.+)$",
+    re.M,
+)
 
 
 def _before_after(figure: str) -> tuple[float, float]:
@@ -202,9 +239,11 @@ def _before_after(figure: str) -> tuple[float, float]:
 def _widest_scaling_overlay() -> str:
     """The single-node overlay with the most replicas to scale to (where a slow scale-up
     policy matters: with two replicas, one pod per 10 minutes is all it ever needs)."""
+
     def max_replicas(name: str) -> int:
         patch = REPO_ROOT / "overlays" / name / "patch-max-replicas.yaml"
         return yaml.safe_load(patch.read_text())["spec"]["maxReplicaCount"] if patch.is_file() else 0
+
     return max(single_node_overlays(), key=max_replicas)
 
 
@@ -213,13 +252,24 @@ def test_diff_simulates_the_default_spike_before_and_after(cli, git_repo):
     is flagged slow to absorb; the PR comment has the same figures in a table."""
     overlay = _widest_scaling_overlay()
     folder = git_repo / "overlays" / overlay
-    (folder / "patch-slow-scale-up.yaml").write_text(yaml.safe_dump([{
-        "op": "replace", "path": "/spec/advanced/horizontalPodAutoscalerConfig/behavior/scaleUp",
-        "value": {"stabilizationWindowSeconds": 0,
-                  "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}]}}]))
+    (folder / "patch-slow-scale-up.yaml").write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "op": "replace",
+                    "path": "/spec/advanced/horizontalPodAutoscalerConfig/behavior/scaleUp",
+                    "value": {
+                        "stabilizationWindowSeconds": 0,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}],
+                    },
+                }
+            ]
+        )
+    )
     kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
     kustomization.setdefault("patches", []).append(
-        {"path": "patch-slow-scale-up.yaml", "target": {"kind": "ScaledObject", "name": "server"}})
+        {"path": "patch-slow-scale-up.yaml", "target": {"kind": "ScaledObject", "name": "server"}}
+    )
     (folder / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     out = run_diff(cli, git_repo, overlay)
     match = SIMULATED.search(out)
@@ -249,6 +299,7 @@ def test_more_replicas_absorb_the_base_spike_no_worse(cli, git_repo):
 def test_a_new_overlay_is_simulated_with_its_own_spike_and_unsimulable_sides_say_why(repository_model):
     from llmfleet.diff_simulation import compare_spike
     from llmfleet.model import ClusterSettings
+
     objects = [r.data for r in repository_model.overlays[single_node_overlays()[0]].resources]
     added = compare_spike(None, objects, ClusterSettings())
     assert added.trace.startswith("default spike of this overlay:") and added.after is not None

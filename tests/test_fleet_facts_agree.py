@@ -18,7 +18,8 @@ SERVED = "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def _pod(gpus: int, selection: str, max_len: int, util: str = "0.92") -> str:
-    return textwrap.indent(textwrap.dedent(f"""\
+    return textwrap.indent(
+        textwrap.dedent(f"""\
         metadata: {{labels: {{app: m}}}}
         spec:
           {selection}
@@ -29,12 +30,16 @@ def _pod(gpus: int, selection: str, max_len: int, util: str = "0.92") -> str:
               args: [{SERVED}, --max-model-len, "{max_len}", --tensor-parallel-size, "{gpus}",
                      --gpu-memory-utilization, "{util}"]
               resources: {{limits: {{nvidia.com/gpu: {gpus}}}}}
-        """), "    ")
+        """),
+        "    ",
+    )
 
 
 GKE = "nodeSelector: {cloud.google.com/gke-accelerator: nvidia-l4}"
-AFFINITY = ("affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: "
-            "[{matchExpressions: [{key: nvidia.com/gpu.product, operator: In, values: [NVIDIA-L4]}]}]}}}")
+AFFINITY = (
+    "affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: "
+    "[{matchExpressions: [{key: nvidia.com/gpu.product, operator: In, values: [NVIDIA-L4]}]}]}}}"
+)
 
 
 def workload(kind: str, max_len: int, util: str) -> str:
@@ -43,12 +48,17 @@ def workload(kind: str, max_len: int, util: str) -> str:
     if kind == "StatefulSet":
         return f"apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: m, namespace: llm}}\nspec:\n  template:\n{_pod(2, AFFINITY, max_len, util)}"
     pod = _pod(4, GKE, max_len, util).replace("\n    ", "\n        ")
-    return ("apiVersion: leaderworkerset.x-k8s.io/v1\nkind: LeaderWorkerSet\nmetadata: {name: m, namespace: llm}\n"
-            f"spec:\n  leaderWorkerTemplate:\n    size: 2\n    workerTemplate:\n    {pod}")
+    return (
+        "apiVersion: leaderworkerset.x-k8s.io/v1\nkind: LeaderWorkerSet\nmetadata: {name: m, namespace: llm}\n"
+        f"spec:\n  leaderWorkerTemplate:\n    size: 2\n    workerTemplate:\n    {pod}"
+    )
 
 
-SCALER = {"Deployment": ("apps/v1", "Deployment"), "StatefulSet": ("apps/v1", "StatefulSet"),
-          "LeaderWorkerSet": ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")}
+SCALER = {
+    "Deployment": ("apps/v1", "Deployment"),
+    "StatefulSet": ("apps/v1", "StatefulSet"),
+    "LeaderWorkerSet": ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"),
+}
 
 
 def objects(kind: str, max_len: int = 8192, util: str = "0.92") -> list[dict]:
@@ -90,17 +100,31 @@ def test_cost_diff_quota_and_fit_agree(kind):
     assert gpus == at_max and per_day == pytest.approx(at_max * priced.gpu.price_per_hour * 24)
 
     def quota(hard: int) -> OverlayModel:
-        return model_of([{"apiVersion": "v1", "kind": "ResourceQuota",
-                          "metadata": {"name": "gpu", "namespace": "llm"},
-                          "spec": {"hard": {"requests.nvidia.com/gpu": str(hard)}}}], "platform")
+        return model_of(
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ResourceQuota",
+                    "metadata": {"name": "gpu", "namespace": "llm"},
+                    "spec": {"hard": {"requests.nvidia.com/gpu": str(hard)}},
+                }
+            ],
+            "platform",
+        )
 
     rules = RuleSet.configure()
-    over = [f for f in lint_fleet(FleetModel({"m": model}, quota(at_max - 1)), rules) if f.rule == "fleet-quota"]
+    over = [
+        f for f in lint_fleet(FleetModel({"m": model}, quota(at_max - 1)), rules) if f.rule == "fleet-quota"
+    ]
     assert len(over) == 1 and f"needs {at_max} nvidia.com/gpu" in over[0].message
-    assert [f for f in lint_fleet(FleetModel({"m": model}, quota(at_max)), rules) if f.rule == "fleet-quota"] == []
+    assert [
+        f for f in lint_fleet(FleetModel({"m": model}, quota(at_max)), rules) if f.rule == "fleet-quota"
+    ] == []
 
     assert [f for f in lint_model(model, rules) if f.rule == "gpu-fit"] == []
     # 128k tokens in 40% of each L4: too much whatever the tensor-parallel size
     too_long = [f for f in lint_model(model_of(objects(kind, 131072, "0.4")), rules) if f.rule == "gpu-fit"]
     assert len(too_long) == 1
-    assert f"does not fit {per_replica // (2 if kind == 'LeaderWorkerSet' else 1)} x l4" in too_long[0].message
+    assert (
+        f"does not fit {per_replica // (2 if kind == 'LeaderWorkerSet' else 1)} x l4" in too_long[0].message
+    )

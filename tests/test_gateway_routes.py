@@ -15,8 +15,14 @@ from llmfleet.model.routes import diff_routes, render_routes_file, routes_of
 
 
 def routes_from_rendered(overlays: dict[str, list[dict]], **kwargs) -> dict:
-    return routes_of({name: OverlayModel(name, [Resource(o, f"<{name}>", i) for i, o in enumerate(objs)])
-                      for name, objs in overlays.items()}, **kwargs)
+    return routes_of(
+        {
+            name: OverlayModel(name, [Resource(o, f"<{name}>", i) for i, o in enumerate(objs)])
+            for name, objs in overlays.items()
+        },
+        **kwargs,
+    )
+
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED_OVERLAYS = {
@@ -26,67 +32,107 @@ EXPECTED_OVERLAYS = {
 }
 
 
-def deployment(name="m-server", *, args=None, env=None, labels=None, namespace="inference",
-               port=8000, mounts=None, volumes=None, image="vllm/vllm-openai:v0.33.0"):
+def deployment(
+    name="m-server",
+    *,
+    args=None,
+    env=None,
+    labels=None,
+    namespace="inference",
+    port=8000,
+    mounts=None,
+    volumes=None,
+    image="vllm/vllm-openai:v0.33.0",
+):
     labels = labels or {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": "m"}
-    container = {"name": "vllm", "image": image, "args": args or [],
-                 "ports": [{"name": "http", "containerPort": port}]}
+    container = {
+        "name": "vllm",
+        "image": image,
+        "args": args or [],
+        "ports": [{"name": "http", "containerPort": port}],
+    }
     if env:
         container["env"] = env
     if mounts:
         container["volumeMounts"] = mounts
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": {**labels, "extra": "x"}},
-            "spec": {"containers": [container], "volumes": volumes or []}}},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": {**labels, "extra": "x"}},
+                "spec": {"containers": [container], "volumes": volumes or []},
+            },
+        },
     }
 
 
 def service(name="m-server", *, selector=None, namespace="inference", port=8000, target="http"):
     return {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
-        "spec": {"selector": selector or {"app.kubernetes.io/name": "vllm",
-                                          "app.kubernetes.io/instance": "m"},
-                 "ports": [{"name": "http", "port": port, "targetPort": target}]},
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": selector or {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": "m"},
+            "ports": [{"name": "http", "port": port, "targetPort": target}],
+        },
     }
 
 
 def serve_config(text: str, name="m-vllm-serve-config-abc12345de"):
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "inference"}, "data": {"serve.yaml": text}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "inference"},
+        "data": {"serve.yaml": text},
+    }
 
 
-CONFIG_MOUNT = dict(
-    args=["--config", "/etc/vllm/serve.yaml"],
-    mounts=[{"name": "serve-config", "mountPath": "/etc/vllm", "readOnly": True}],
-    volumes=[{"name": "serve-config", "configMap": {"name": "m-vllm-serve-config-abc12345de"}}],
-)
+CONFIG_MOUNT = {
+    "args": ["--config", "/etc/vllm/serve.yaml"],
+    "mounts": [{"name": "serve-config", "mountPath": "/etc/vllm", "readOnly": True}],
+    "volumes": [{"name": "serve-config", "configMap": {"name": "m-vllm-serve-config-abc12345de"}}],
+}
 
 
 def test_served_model_name_from_args():
-    objs = [deployment(args=["--served-model-name", "org/m", "--port", "8080"], port=8080),
-            service(port=80)]
+    objs = [deployment(args=["--served-model-name", "org/m", "--port", "8080"], port=8080), service(port=80)]
     routes = routes_from_rendered({"m": objs})
-    assert routes == {"models": [{
-        "name": "org/m", "url": "http://m-server.inference.svc.cluster.local:80",
-        "overlay": "m", "api_key": False}]}
+    assert routes == {
+        "models": [
+            {
+                "name": "org/m",
+                "url": "http://m-server.inference.svc.cluster.local:80",
+                "overlay": "m",
+                "api_key": False,
+            }
+        ]
+    }
 
 
 def test_served_model_name_and_api_key_from_config_file():
-    objs = [deployment(**CONFIG_MOUNT),
-            serve_config("model: org/base\nserved-model-name: org/served\napi-key: k\n"),
-            service()]
+    objs = [
+        deployment(**CONFIG_MOUNT),
+        serve_config("model: org/base\nserved-model-name: org/served\napi-key: k\n"),
+        service(),
+    ]
     routes = routes_from_rendered({"m": objs}, cluster_domain="example.internal")
-    assert routes["models"] == [{
-        "name": "org/served", "url": "http://m-server.inference.svc.example.internal:8000",
-        "overlay": "m", "api_key": True}]
+    assert routes["models"] == [
+        {
+            "name": "org/served",
+            "url": "http://m-server.inference.svc.example.internal:8000",
+            "overlay": "m",
+            "api_key": True,
+        }
+    ]
 
 
 def test_falls_back_to_model_and_env_api_key():
-    env = [{"name": "VLLM_API_KEY",
-            "valueFrom": {"secretKeyRef": {"name": "vllm-api-key", "key": "api-key"}}}]
+    env = [
+        {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": "vllm-api-key", "key": "api-key"}}}
+    ]
     objs = [deployment(env=env, **CONFIG_MOUNT), serve_config("model: org/base\n"), service()]
     [route] = routes_from_rendered({"m": objs})["models"]
     assert (route["name"], route["api_key"]) == ("org/base", True)
@@ -97,10 +143,12 @@ def test_falls_back_to_model_and_env_api_key():
 
 
 def test_service_must_select_the_pods_in_the_same_namespace():
-    objs = [deployment(args=["--served-model-name", "org/m"]),
-            service("wrong-ns", namespace="other"),
-            service("wrong-labels", selector={"app.kubernetes.io/instance": "other"}),
-            service("right", target=8000)]
+    objs = [
+        deployment(args=["--served-model-name", "org/m"]),
+        service("wrong-ns", namespace="other"),
+        service("wrong-labels", selector={"app.kubernetes.io/instance": "other"}),
+        service("right", target=8000),
+    ]
     [route] = routes_from_rendered({"m": objs})["models"]
     assert route["url"] == "http://right.inference.svc.cluster.local:8000"
     with pytest.raises(ValueError, match=r"overlay m: .*no Service in namespace 'inference'"):
@@ -126,12 +174,22 @@ def test_two_overlays_may_not_serve_the_same_name():
 
 
 def test_render_is_deterministic_and_loads_in_the_gateway():
-    routes = {"models": [
-        {"name": "z/model", "url": "http://z.inference.svc.cluster.local:8000", "overlay": "z",
-         "api_key": False},
-        {"api_key": True, "overlay": "a", "url": "http://a.inference.svc.cluster.local:8000",
-         "name": "a/model"},
-    ]}
+    routes = {
+        "models": [
+            {
+                "name": "z/model",
+                "url": "http://z.inference.svc.cluster.local:8000",
+                "overlay": "z",
+                "api_key": False,
+            },
+            {
+                "api_key": True,
+                "overlay": "a",
+                "url": "http://a.inference.svc.cluster.local:8000",
+                "name": "a/model",
+            },
+        ]
+    }
     text = render_routes_file(routes)
     assert text == render_routes_file({"models": list(reversed(routes["models"]))})
     assert text.startswith("# Generated by `llmfleet gateway-routes`")
@@ -147,17 +205,18 @@ def test_render_is_deterministic_and_loads_in_the_gateway():
 
 
 def test_diff_routes():
-    base = {"models": [
-        {"name": "a", "url": "http://a:8000", "overlay": "a", "api_key": True},
-        {"name": "b", "url": "http://b:8000", "overlay": "b", "api_key": False},
-    ]}
+    base = {
+        "models": [
+            {"name": "a", "url": "http://a:8000", "overlay": "a", "api_key": True},
+            {"name": "b", "url": "http://b:8000", "overlay": "b", "api_key": False},
+        ]
+    }
     expected = render_routes_file(base)
     assert diff_routes(expected, expected) == []
     changed = copy.deepcopy(base)
     changed["models"][0]["url"] = "http://old:8000"
     del changed["models"][1]
-    changed["models"].append({"name": "c", "url": "http://c:8000", "overlay": "c",
-                              "api_key": False})
+    changed["models"].append({"name": "c", "url": "http://c:8000", "overlay": "c", "api_key": False})
     diffs = diff_routes(render_routes_file(changed), expected)
     assert diffs == [
         "model 'b' is missing (expected url http://b:8000, overlay b)",
@@ -174,8 +233,7 @@ def test_routes_of_the_real_overlays(repository_model):
     by_overlay = {m["overlay"]: m for m in routes["models"]}
     for overlay, model in EXPECTED_OVERLAYS.items():
         assert by_overlay[overlay]["name"] == model
-        assert by_overlay[overlay]["url"] == \
-            f"http://{overlay}-server.inference.svc.cluster.local:8000"
+        assert by_overlay[overlay]["url"] == f"http://{overlay}-server.inference.svc.cluster.local:8000"
         assert by_overlay[overlay]["api_key"] is True  # components/api-key
     # That the committed file equals these routes: test_gateway_routes_command.py
     # (`gateway-routes --check`), once.

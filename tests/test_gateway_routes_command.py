@@ -29,7 +29,8 @@ def test_new_overlay_makes_check_fail_until_routes_are_regenerated(cli, repo_cop
     assert [(f["file"], f["severity"]) for f in stale] == [(ROUTES, "error")]
     assert stale[0]["message"].startswith(
         "model 'llama-8b-canary' is missing (expected url "
-        "http://llama-3-1-8b-canary-server.inference.svc.cluster.local:8000, overlay llama-3-1-8b-canary)")
+        "http://llama-3-1-8b-canary-server.inference.svc.cluster.local:8000, overlay llama-3-1-8b-canary)"
+    )
 
     verify = cli(["gateway-routes", "--check"], cwd=repo_copy)
     assert verify.exit_code == exitcodes.FINDINGS

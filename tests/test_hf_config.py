@@ -46,8 +46,12 @@ def test_a_catalog_model_from_its_config_sizes_like_the_catalog():
         if spec is None:
             continue
         from_config = catalog.model_from_config_json(CONFIGS / filename, entry["model"])
-        assert (from_config.layers, from_config.kv_heads, from_config.head_dim, from_config.context) == \
-            (spec.layers, spec.kv_heads, spec.head_dim, spec.context), filename
+        assert (from_config.layers, from_config.kv_heads, from_config.head_dim, from_config.context) == (
+            spec.layers,
+            spec.kv_heads,
+            spec.head_dim,
+            spec.context,
+        ), filename
         assert from_config.model_type == spec.model_type
         gpu = catalog.get_gpu("h100-80gb")
         assert sizing.size(from_config, gpu).kv_bytes_per_token == sizing.size(spec, gpu).kv_bytes_per_token
@@ -66,36 +70,62 @@ def test_parts_by_hand():
 
 def test_tied_embeddings_and_qkv_bias():
     gemma = hf_config.count_parameters(load("google--gemma-2-9b-it.json"))
-    assert gemma.parts["lm_head"] == 0             # Gemma ties the head to the embeddings
+    assert gemma.parts["lm_head"] == 0  # Gemma ties the head to the embeddings
     qwen = load("Qwen--Qwen2.5-7B-Instruct.json")
     with_bias = hf_config.count_parameters(qwen).parts["attention"]
     without = hf_config.count_parameters({**qwen, "model_type": "llama"}).parts["attention"]
-    assert with_bias - without == 28 * (3584 + 2 * 512)    # q, k, v biases of Qwen2
+    assert with_bias - without == 28 * (3584 + 2 * 512)  # q, k, v biases of Qwen2
 
 
 def test_mixture_of_experts_total_and_active():
     mixtral = hf_config.count_parameters(load("mistralai--Mixtral-8x7B-Instruct-v0.1.json"))
     one_expert = 3 * 4096 * 14336
     assert mixtral.parts["experts"] == 32 * (8 * one_expert + 4096 * 8)
-    assert mixtral.total - mixtral.active == 32 * 6 * one_expert      # 2 of 8 experts active
+    assert mixtral.total - mixtral.active == 32 * 6 * one_expert  # 2 of 8 experts active
     qwen3 = hf_config.count_parameters(load("Qwen--Qwen3-30B-A3B.json"))
     assert qwen3.parts["experts"] == 48 * (128 * 3 * 2048 * 768 + 2048 * 128)
 
 
 def test_dense_layers_and_shared_experts():
-    base = {"model_type": "qwen2_moe", "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
-            "vocab_size": 100, "intermediate_size": 256, "moe_intermediate_size": 32, "num_experts": 4,
-            "num_experts_per_tok": 2, "shared_expert_intermediate_size": 128, "mlp_only_layers": [0],
-            "decoder_sparse_step": 1, "tie_word_embeddings": True}
+    base = {
+        "model_type": "qwen2_moe",
+        "hidden_size": 64,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "vocab_size": 100,
+        "intermediate_size": 256,
+        "moe_intermediate_size": 32,
+        "num_experts": 4,
+        "num_experts_per_tok": 2,
+        "shared_expert_intermediate_size": 128,
+        "mlp_only_layers": [0],
+        "decoder_sparse_step": 1,
+        "tie_word_embeddings": True,
+    }
     c = hf_config.count_parameters(base)
     dense = 3 * 64 * 256
     sparse = 4 * 3 * 64 * 32 + 64 * 4 + 3 * 64 * 128 + 64
     assert c.parts["experts"] == dense + 3 * sparse
-    deepseek = {"model_type": "deepseek_v3", "hidden_size": 64, "num_hidden_layers": 3, "num_attention_heads": 4,
-                "vocab_size": 100, "intermediate_size": 256, "moe_intermediate_size": 32, "n_routed_experts": 8,
-                "n_shared_experts": 1, "num_experts_per_tok": 2, "first_k_dense_replace": 1,
-                "kv_lora_rank": 16, "q_lora_rank": 24, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16,
-                "v_head_dim": 16, "topk_method": "noaux_tc", "tie_word_embeddings": False}
+    deepseek = {
+        "model_type": "deepseek_v3",
+        "hidden_size": 64,
+        "num_hidden_layers": 3,
+        "num_attention_heads": 4,
+        "vocab_size": 100,
+        "intermediate_size": 256,
+        "moe_intermediate_size": 32,
+        "n_routed_experts": 8,
+        "n_shared_experts": 1,
+        "num_experts_per_tok": 2,
+        "first_k_dense_replace": 1,
+        "kv_lora_rank": 16,
+        "q_lora_rank": 24,
+        "qk_rope_head_dim": 8,
+        "qk_nope_head_dim": 16,
+        "v_head_dim": 16,
+        "topk_method": "noaux_tc",
+        "tie_word_embeddings": False,
+    }
     d = hf_config.count_parameters(deepseek)
     one = 3 * 64 * 32
     assert d.parts["experts"] == 3 * 64 * 256 + 2 * (8 * one + 64 * 8 + 8 + one)
@@ -106,12 +136,28 @@ def test_dense_layers_and_shared_experts():
 
 
 def test_latent_attention_kv_cache_is_one_vector_per_layer(tmp_path):
-    config = {"model_type": "deepseek_v3", "hidden_size": 7168, "num_hidden_layers": 61, "num_attention_heads": 128,
-              "num_key_value_heads": 128, "max_position_embeddings": 163840, "vocab_size": 129280,
-              "intermediate_size": 18432, "moe_intermediate_size": 2048, "n_routed_experts": 256,
-              "n_shared_experts": 1, "num_experts_per_tok": 8, "first_k_dense_replace": 3, "kv_lora_rank": 512,
-              "q_lora_rank": 1536, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128, "v_head_dim": 128,
-              "topk_method": "noaux_tc", "torch_dtype": "bfloat16"}
+    config = {
+        "model_type": "deepseek_v3",
+        "hidden_size": 7168,
+        "num_hidden_layers": 61,
+        "num_attention_heads": 128,
+        "num_key_value_heads": 128,
+        "max_position_embeddings": 163840,
+        "vocab_size": 129280,
+        "intermediate_size": 18432,
+        "moe_intermediate_size": 2048,
+        "n_routed_experts": 256,
+        "n_shared_experts": 1,
+        "num_experts_per_tok": 8,
+        "first_k_dense_replace": 3,
+        "kv_lora_rank": 512,
+        "q_lora_rank": 1536,
+        "qk_rope_head_dim": 64,
+        "qk_nope_head_dim": 128,
+        "v_head_dim": 128,
+        "topk_method": "noaux_tc",
+        "torch_dtype": "bfloat16",
+    }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     spec = catalog.model_from_config_json(path, "deepseek-ai/DeepSeek-V3")
@@ -124,8 +170,16 @@ def test_latent_attention_kv_cache_is_one_vector_per_layer(tmp_path):
 
 
 def test_an_unknown_family_is_counted_with_a_note():
-    c = hf_config.count_parameters({"model_type": "acme", "hidden_size": 64, "num_hidden_layers": 2,
-                                    "num_attention_heads": 4, "vocab_size": 100, "intermediate_size": 128})
+    c = hf_config.count_parameters(
+        {
+            "model_type": "acme",
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "vocab_size": 100,
+            "intermediate_size": 128,
+        }
+    )
     assert c.notes and "counted as a Llama-style decoder" in c.notes[0]
 
 
@@ -138,10 +192,23 @@ def test_a_field_the_count_needs(missing):
 
 
 def test_multimodal_config_counts_the_vision_tower():
-    text = {"model_type": "gemma3_text", "hidden_size": 2560, "num_hidden_layers": 34, "num_attention_heads": 8,
-            "num_key_value_heads": 4, "head_dim": 256, "intermediate_size": 10240, "vocab_size": 262208}
-    vision = {"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27, "patch_size": 14,
-              "image_size": 896}
+    text = {
+        "model_type": "gemma3_text",
+        "hidden_size": 2560,
+        "num_hidden_layers": 34,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "intermediate_size": 10240,
+        "vocab_size": 262208,
+    }
+    vision = {
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "num_hidden_layers": 27,
+        "patch_size": 14,
+        "image_size": 896,
+    }
     alone = hf_config.count_parameters({"model_type": "gemma3", "text_config": text})
     both = hf_config.count_parameters({"model_type": "gemma3", "text_config": text, "vision_config": vision})
     # Gemma 3 4B: the published 4.3 B includes the ~0.42 B SigLIP encoder.

@@ -54,21 +54,48 @@ def test_auto_picks_jsonschema_offline_even_with_kubeconform(cli, empty_repo, mo
 
 def test_command_line():
     argv = kubeconform.command("1.33.0", ["/s/{{.Group}}/{{.ResourceKind}}.json"], True, "kc")
-    assert argv == ["kc", "-output", "json", "-strict", "-summary", "-kubernetes-version", "1.33.0",
-                    "-schema-location", "default", "-schema-location", "/s/{{.Group}}/{{.ResourceKind}}.json",
-                    "-ignore-missing-schemas", "-"]
+    assert argv == [
+        "kc",
+        "-output",
+        "json",
+        "-strict",
+        "-summary",
+        "-kubernetes-version",
+        "1.33.0",
+        "-schema-location",
+        "default",
+        "-schema-location",
+        "/s/{{.Group}}/{{.ResourceKind}}.json",
+        "-ignore-missing-schemas",
+        "-",
+    ]
 
 
 def test_parse_report_maps_results_to_objects():
     resources, _ = load_text(DEPLOYMENT, "d.yaml")
     # The documented -output json shape (kubeconform pkg/output/json_test.go).
-    report = {"resources": [
-        {"filename": "stdin", "kind": "Deployment", "name": "my-app", "version": "apps/v1",
-         "status": "statusInvalid", "msg": "…",
-         "validationErrors": [{"path": "/spec/replicas", "msg": "got string, want null or integer"}]},
-        {"filename": "stdin", "kind": "Widget", "name": "w", "version": "example.com/v1",
-         "status": "statusError", "msg": "could not find schema for Widget"},
-    ], "summary": {"valid": 0, "invalid": 1, "errors": 1, "skipped": 0}}
+    report = {
+        "resources": [
+            {
+                "filename": "stdin",
+                "kind": "Deployment",
+                "name": "my-app",
+                "version": "apps/v1",
+                "status": "statusInvalid",
+                "msg": "…",
+                "validationErrors": [{"path": "/spec/replicas", "msg": "got string, want null or integer"}],
+            },
+            {
+                "filename": "stdin",
+                "kind": "Widget",
+                "name": "w",
+                "version": "example.com/v1",
+                "status": "statusError",
+                "msg": "could not find schema for Widget",
+            },
+        ],
+        "summary": {"valid": 0, "invalid": 1, "errors": 1, "skipped": 0},
+    }
     findings = kubeconform.parse_report(report, resources)
     assert [(f.rule, f.kind, f.name, f.path, f.line, f.message) for f in findings] == [
         ("schema", "Deployment", "my-app", "/spec/replicas", 5, "got string, want null or integer"),
@@ -79,9 +106,19 @@ def test_parse_report_maps_results_to_objects():
 def test_parse_report_missing_and_undownloadable_schemas_once_per_kind():
     resources, _ = load_text(DEPLOYMENT, "d.yaml")
     failed = "failed downloading schema at https://x/widget_v1.json: dial tcp: no such host"
-    report = {"resources": [
-        {"filename": "stdin", "kind": "Widget", "name": f"w{i}", "version": "example.com/v1",
-         "status": "statusError", "msg": failed} for i in range(3)]}
+    report = {
+        "resources": [
+            {
+                "filename": "stdin",
+                "kind": "Widget",
+                "name": f"w{i}",
+                "version": "example.com/v1",
+                "status": "statusError",
+                "msg": failed,
+            }
+            for i in range(3)
+        ]
+    }
     findings = kubeconform.parse_report(report, resources)
     assert [(f.rule, f.name) for f in findings] == [("schema-missing", "w0")]
     assert kubeconform.parse_report(report, resources, ignore_missing=True) == []
@@ -114,8 +151,10 @@ def test_real_kubeconform(cli, empty_repo):
     if not shutil.which("kubeconform"):
         if os.environ.get("LLMFLEET_REQUIRE_KUBECONFORM") == "1":
             pytest.fail("kubeconform must be installed where LLMFLEET_REQUIRE_KUBECONFORM=1")
-        pytest.skip("kubeconform is not installed (cannot be on this machine: it downloads from "
-                    "GitHub); the GitHub workflow runs this test")
+        pytest.skip(
+            "kubeconform is not installed (cannot be on this machine: it downloads from "
+            "GitHub); the GitHub workflow runs this test"
+        )
     (empty_repo / "d.yaml").write_text(DEPLOYMENT)
     result = cli(["validate", "--validator", "kubeconform", "--format", "json", "d.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.FINDINGS

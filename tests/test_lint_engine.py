@@ -6,7 +6,7 @@ import json
 
 from llmfleet import exitcodes
 from llmfleet.findings import Severity
-from llmfleet.lint.api import Options, Problem, Rule
+from llmfleet.lint.api import Problem, Rule
 from llmfleet.lint.engine import Enabled, RuleSet, lint_model
 from llmfleet.lint.registry import all_checks, all_rules
 from llmfleet.manifests import load_text
@@ -30,8 +30,11 @@ spec:
 def _lint(text: str, rules=None):
     resources, problems = load_text(text, "x.yaml")
     assert problems == []
-    ruleset = RuleSet([Enabled(r, r.resolve_options(), r.severity) for r in rules]) if rules is not None \
+    ruleset = (
+        RuleSet([Enabled(r, r.resolve_options(), r.severity) for r in rules])
+        if rules is not None
         else RuleSet.configure()
+    )
     return lint_model(OverlayModel("", resources), ruleset)
 
 
@@ -54,11 +57,14 @@ def test_every_rule_has_metadata_and_examples():
 def test_finding_without_suppression():
     findings = _lint(UNPINNED.format(ANNOTATIONS="{}"), _unpinned_rule())
     assert [(f.rule, f.path, f.line) for f in findings] == [
-        ("vllm-image-unpinned", "/spec/template/spec/containers/0/image", 11)]
+        ("vllm-image-unpinned", "/spec/template/spec/containers/0/image", 11)
+    ]
 
 
 def test_suppression_with_reason():
-    text = UNPINNED.format(ANNOTATIONS='{"ignore-check.llmfleet.io/vllm-image-unpinned": "canary of nightly"}')
+    text = UNPINNED.format(
+        ANNOTATIONS='{"ignore-check.llmfleet.io/vllm-image-unpinned": "canary of nightly"}'
+    )
     assert _lint(text, _unpinned_rule()) == []
 
 
@@ -66,7 +72,9 @@ def test_suppression_without_reason_does_not_suppress():
     text = UNPINNED.format(ANNOTATIONS='{"ignore-check.llmfleet.io/vllm-image-unpinned": ""}')
     findings = _lint(text, _unpinned_rule())
     assert sorted((f.rule, f.severity) for f in findings) == [
-        ("invalid-suppression", Severity.WARNING), ("vllm-image-unpinned", Severity.ERROR)]
+        ("invalid-suppression", Severity.WARNING),
+        ("vllm-image-unpinned", Severity.ERROR),
+    ]
 
 
 def test_a_crashing_rule_is_reported_and_others_still_run():
@@ -97,14 +105,22 @@ def test_rules_command_lists_every_rule(cli, empty_repo):
     listed = json.loads(result.stdout)
     assert [r["id"] for r in listed] == [c.id for c in all_checks()]
     builtin = {r["id"] for r in listed if r["builtin"]}
-    assert {"render", "yaml-syntax", "schema", "schema-missing", "rule-crashed",
-            "invalid-suppression", "input"} <= builtin
+    assert {
+        "render",
+        "yaml-syntax",
+        "schema",
+        "schema-missing",
+        "rule-crashed",
+        "invalid-suppression",
+        "input",
+    } <= builtin
     assert all(set(r) >= {"id", "severity", "description", "remediation"} for r in listed)
 
 
 def test_exit_codes_follow_severity_and_strict():
     from llmfleet.findings import Finding
     from llmfleet.report import Report
+
     warning = Report("lint", findings=[Finding("r", Severity.WARNING, "m")])
     error = Report("lint", findings=[Finding("r", Severity.ERROR, "m")])
     assert warning.exit_code() == exitcodes.OK

@@ -37,7 +37,11 @@ def serving_unit(docs, overlay: str) -> tuple[dict, dict]:
         containers = lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"]
         return lws, next(c for c in containers if c["name"] == "vllm")
     deployment = one(docs, "Deployment")
-    return deployment, next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm")
+    return deployment, next(
+        c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "vllm"
+    )
+
+
 BENCH_FLAGS = REPO_ROOT / "tests" / "data" / "vllm-bench-serve-flags-0.33.0.txt"
 
 
@@ -53,9 +57,16 @@ def load_test_kustomization(root: Path, overlay: str) -> Path:
     folder = root / overlay
     folder.mkdir(parents=True)
     rel = lambda p: os.path.relpath(p, folder)  # noqa: E731 -- kustomize refuses absolute paths
-    (folder / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [rel(REPO_ROOT / "overlays" / overlay)], "components": [rel(component_for(overlay))]}))
+    (folder / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [rel(REPO_ROOT / "overlays" / overlay)],
+                "components": [rel(component_for(overlay))],
+            }
+        )
+    )
     return folder
 
 
@@ -80,7 +91,9 @@ def one(docs, kind, predicate=lambda d: True):
 
 
 def load_job(docs):
-    return one(docs, "Job", lambda d: d["metadata"]["labels"].get("app.kubernetes.io/component") == "load-test")
+    return one(
+        docs, "Job", lambda d: d["metadata"]["labels"].get("app.kubernetes.io/component") == "load-test"
+    )
 
 
 def env_of(container):
@@ -107,9 +120,14 @@ def test_job_takes_everything_from_the_overlay(rendered, overlay):
     assert container["image"] == vllm["image"]
     env, vllm_env = env_of(container), env_of(vllm)
     assert env["SERVICE_NAME"]["value"] == service["metadata"]["name"]
-    assert env["SERVICE_PORT"]["value"] == str(next(p["port"] for p in service["spec"]["ports"] if p["name"] == "http"))
+    assert env["SERVICE_PORT"]["value"] == str(
+        next(p["port"] for p in service["spec"]["ports"] if p["name"] == "http")
+    )
     serve_cm = one(docs, "ConfigMap", lambda d: "serve.yaml" in (d.get("data") or {}))
-    assert env["SERVED_MODEL_NAME"]["value"] == yaml.safe_load(serve_cm["data"]["serve.yaml"])["served-model-name"]
+    assert (
+        env["SERVED_MODEL_NAME"]["value"]
+        == yaml.safe_load(serve_cm["data"]["serve.yaml"])["served-model-name"]
+    )
     for name, source in (("OPENAI_API_KEY", "VLLM_API_KEY"), ("HF_TOKEN", "HF_TOKEN")):
         ref = env[name]["valueFrom"]["secretKeyRef"]
         src = vllm_env[source]["valueFrom"]["secretKeyRef"]
@@ -125,7 +143,11 @@ def test_job_takes_everything_from_the_overlay(rendered, overlay):
     phases = sum(int(env[k]["value"]) for k in ("RAMP_SECONDS", "PLATEAU_SECONDS", "TAIL_SECONDS"))
     assert spec["activeDeadlineSeconds"] > phases + 600
     sc = container["securityContext"]
-    assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"] and sc["capabilities"]["drop"] == ["ALL"]
+    assert (
+        sc["readOnlyRootFilesystem"]
+        and not sc["allowPrivilegeEscalation"]
+        and sc["capabilities"]["drop"] == ["ALL"]
+    )
     assert pod["spec"]["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
     assert "nvidia.com/gpu" not in json.dumps(container.get("resources", {}))
 
@@ -136,9 +158,13 @@ def test_network_policy_admits_the_load_test(rendered, overlay):
     labels = load_job(docs)["spec"]["template"]["metadata"]["labels"]
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
     assert policies
-    assert any(all(labels.get(k) == v for k, v in peer["podSelector"]["matchLabels"].items())
-               for p in policies for rule in p["spec"].get("ingress", []) for peer in rule.get("from", [])
-               if "matchLabels" in peer.get("podSelector", {}))
+    assert any(
+        all(labels.get(k) == v for k, v in peer["podSelector"]["matchLabels"].items())
+        for p in policies
+        for rule in p["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+        if "matchLabels" in peer.get("podSelector", {})
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -156,12 +182,21 @@ def script_flags() -> set[str]:
 def test_script_uses_only_vllm_bench_serve_flags():
     known = {line.strip() for line in BENCH_FLAGS.read_text().splitlines() if line.startswith("--")}
     used = script_flags()
-    assert {"--ramp-up-strategy", "--ramp-up-start-rps", "--ramp-up-end-rps", "--request-rate",
-            "--burstiness", "--dataset-name", "--random-input-len", "--random-output-len"} <= used
+    assert {
+        "--ramp-up-strategy",
+        "--ramp-up-start-rps",
+        "--ramp-up-end-rps",
+        "--request-rate",
+        "--burstiness",
+        "--dataset-name",
+        "--random-input-len",
+        "--random-output-len",
+    } <= used
     assert used <= known, f"not options of vllm bench serve 0.33.0: {sorted(used - known)}"
 
 
 # --- the script with a stand-in vllm ---------------------------------------------------------
+
 
 @pytest.fixture
 def fake_vllm(tmp_path):
@@ -181,15 +216,30 @@ sys.exit(3 if fail and "--seed" in sys.argv and sys.argv[sys.argv.index("--seed"
     (bin_dir / "python3").symlink_to(sys.executable)
     serve = tmp_path / "serve.yaml"
     serve.write_text("model: meta-llama/Llama-3.1-8B-Instruct\nserved-model-name: llama\n")
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "SERVE_CONFIG": str(serve), "SERVICE_NAME": "m-server",
-           "SERVICE_NAMESPACE": "inference", "SERVICE_PORT": "8000", "SERVED_MODEL_NAME": "llama",
-           "OPENAI_API_KEY": "k", "RAMP_START_RPS": "1", "PEAK_RPS": "4", "RAMP_SECONDS": "600",
-           "PLATEAU_SECONDS": "900", "TAIL_RPS": "0.2", "TAIL_SECONDS": "600", "INPUT_LEN": "1024",
-           "OUTPUT_LEN": "256", "RANGE_RATIO": "0.3", "BURSTINESS": "1.0"}
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SERVE_CONFIG": str(serve),
+        "SERVICE_NAME": "m-server",
+        "SERVICE_NAMESPACE": "inference",
+        "SERVICE_PORT": "8000",
+        "SERVED_MODEL_NAME": "llama",
+        "OPENAI_API_KEY": "k",
+        "RAMP_START_RPS": "1",
+        "PEAK_RPS": "4",
+        "RAMP_SECONDS": "600",
+        "PLATEAU_SECONDS": "900",
+        "TAIL_RPS": "0.2",
+        "TAIL_SECONDS": "600",
+        "INPUT_LEN": "1024",
+        "OUTPUT_LEN": "256",
+        "RANGE_RATIO": "0.3",
+        "BURSTINESS": "1.0",
+    }
 
     def run(**overrides):
-        proc = subprocess.run(["bash", str(SCRIPT)], env={**env, **overrides}, capture_output=True,
-                              text=True, timeout=60)
+        proc = subprocess.run(
+            ["bash", str(SCRIPT)], env={**env, **overrides}, capture_output=True, text=True, timeout=60
+        )
         calls = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
         return proc, calls
 
@@ -206,17 +256,22 @@ def test_script_runs_ramp_plateau_tail(fake_vllm):
     assert [c["argv"][:2] for c in calls] == [["bench", "serve"]] * 3
     ramp, plateau, tail = (c["argv"] for c in calls)
     assert option(ramp, "--base-url") == "http://m-server.inference.svc:8000"
-    assert option(ramp, "--model") == "meta-llama/Llama-3.1-8B-Instruct"     # the tokenizer
+    assert option(ramp, "--model") == "meta-llama/Llama-3.1-8B-Instruct"  # the tokenizer
     assert option(ramp, "--served-model-name") == "llama"
-    assert (option(ramp, "--ramp-up-strategy"), option(ramp, "--ramp-up-start-rps"),
-            option(ramp, "--ramp-up-end-rps")) == ("linear", "1", "4")
+    assert (
+        option(ramp, "--ramp-up-strategy"),
+        option(ramp, "--ramp-up-start-rps"),
+        option(ramp, "--ramp-up-end-rps"),
+    ) == ("linear", "1", "4")
     # 600 s of a linear ramp 1 -> 4 rps: 600 x 3 / ln 4 requests.
     assert int(option(ramp, "--num-prompts")) == math.ceil(600 * 3 / math.log(4))
     assert "--request-rate" not in ramp
     assert (option(plateau, "--request-rate"), option(plateau, "--num-prompts")) == ("4", "3600")
     assert (option(tail, "--request-rate"), option(tail, "--num-prompts")) == ("0.2", "120")
-    assert all(option(c, "--dataset-name") == "random" and option(c, "--random-input-len") == "1024"
-               for c in (ramp, plateau, tail))
+    assert all(
+        option(c, "--dataset-name") == "random" and option(c, "--random-input-len") == "1024"
+        for c in (ramp, plateau, tail)
+    )
     assert all(c["key"] for c in calls)
     assert proc.stdout.splitlines()[-1].startswith("load-test: PASSED")
 

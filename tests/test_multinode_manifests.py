@@ -27,7 +27,9 @@ from llmfleet_testlib import MULTINODE_BASE, REPO_ROOT, multinode_overlays, requ
 
 LWS_API = "leaderworkerset.x-k8s.io/v1"
 LWS_SCHEMA = REPO_ROOT / "schemas" / "crds" / "leaderworkerset.x-k8s.io" / "leaderworkerset_v1.json"
-SCHEMA_LOCATION = str(REPO_ROOT / "schemas" / "crds" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")
+SCHEMA_LOCATION = str(
+    REPO_ROOT / "schemas" / "crds" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+)
 GPU = "nvidia.com/gpu"
 GPU_CLASS_LABEL = "llmfleet.io/gpu-class"
 HPA_MAX_STABILIZATION = 3600  # autoscaling/v2 HPAScalingRules.stabilizationWindowSeconds maximum
@@ -44,8 +46,7 @@ def kubectl() -> str:
 
 
 def kustomize(folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([kubectl(), "kustomize", str(folder)], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([kubectl(), "kustomize", str(folder)], capture_output=True, text=True, timeout=120)
 
 
 def render(folder: Path) -> list[dict]:
@@ -67,13 +68,13 @@ def docs(request) -> list[dict]:
 
 
 def one(docs: list[dict], kind: str, name: str | None = None) -> dict:
-    found = [d for d in docs if d.get("kind") == kind
-             and (name is None or d["metadata"]["name"] == name)]
+    found = [d for d in docs if d.get("kind") == kind and (name is None or d["metadata"]["name"] == name)]
     assert len(found) == 1, f"expected one {kind}{' ' + name if name else ''}, found {len(found)}"
     return found[0]
 
 
 # -- reading the LeaderWorkerSet -------------------------------------------------------
+
 
 def templates(lws: dict) -> dict[str, dict]:
     lwt = lws["spec"]["leaderWorkerTemplate"]
@@ -119,8 +120,10 @@ def serve_config(docs: list[dict], lws: dict) -> dict:
 
 def gpus(container: dict) -> tuple[int, int]:
     resources = container.get("resources") or {}
-    return (int((resources.get("requests") or {}).get(GPU, 0)),
-            int((resources.get("limits") or {}).get(GPU, 0)))
+    return (
+        int((resources.get("requests") or {}).get(GPU, 0)),
+        int((resources.get("limits") or {}).get(GPU, 0)),
+    )
 
 
 def cluster_problems(docs: list[dict]) -> list[str]:
@@ -145,8 +148,10 @@ def cluster_problems(docs: list[dict]) -> list[str]:
     if size < 2:
         problems.append(f"size {size}: a multi-node group has at least two pods")
     if world != gpus_per_pod * size:
-        problems.append(f"tensor-parallel-size {tp} x pipeline-parallel-size {pp} = {world} GPUs, "
-                        f"but the group has {gpus_per_pod} GPUs x {size} pods = {gpus_per_pod * size}")
+        problems.append(
+            f"tensor-parallel-size {tp} x pipeline-parallel-size {pp} = {world} GPUs, "
+            f"but the group has {gpus_per_pod} GPUs x {size} pods = {gpus_per_pod * size}"
+        )
     if world % size:
         problems.append(f"vLLM refuses --nnodes {size}: it does not divide the world size {world}")
     leader, worker = flags(by_role["leader"]), flags(by_role["worker"])
@@ -160,8 +165,10 @@ def cluster_problems(docs: list[dict]) -> list[str]:
     if worker.get("--master-addr") != "$(LWS_LEADER_ADDRESS)":
         problems.append(f"worker: --master-addr {worker.get('--master-addr')!r}, not the leader")
     if leader.get("--master-port") != worker.get("--master-port"):
-        problems.append(f"--master-port differs: leader {leader.get('--master-port')!r}, "
-                        f"worker {worker.get('--master-port')!r}")
+        problems.append(
+            f"--master-port differs: leader {leader.get('--master-port')!r}, "
+            f"worker {worker.get('--master-port')!r}"
+        )
     if worker.get("--headless") is not True or "--headless" in leader:
         problems.append("only the workers run --headless (the leader serves the API)")
     if by_role["leader"]["image"] != by_role["worker"]["image"]:
@@ -173,6 +180,7 @@ def cluster_problems(docs: list[dict]) -> list[str]:
 
 
 # -- the tests -----------------------------------------------------------------------
+
 
 def test_there_is_a_multinode_overlay():
     assert OVERLAYS, f"no overlay builds on {MULTINODE_BASE}/"
@@ -191,10 +199,13 @@ def test_gpus_per_pod_equal_tensor_parallel_and_pods_equal_pipeline_stages(docs)
     assert config["pipeline-parallel-size"] == size
 
 
-@pytest.mark.parametrize("mutation, expected", [
-    ({"pipeline-parallel-size": 1}, "tensor-parallel-size 8 x pipeline-parallel-size 1 = 8 GPUs"),
-    ({"tensor-parallel-size": 4}, "x pipeline-parallel-size 2 = 8 GPUs"),
-])
+@pytest.mark.parametrize(
+    "mutation, expected",
+    [
+        ({"pipeline-parallel-size": 1}, "tensor-parallel-size 8 x pipeline-parallel-size 1 = 8 GPUs"),
+        ({"tensor-parallel-size": 4}, "x pipeline-parallel-size 2 = 8 GPUs"),
+    ],
+)
 def test_cluster_check_catches_inconsistent_sizes(docs, mutation, expected):
     """The check is not vacuous: PP 1 on two nodes of 8 GPUs, or TP 4, is reported."""
     config_map = next(d for d in docs if d["kind"] == "ConfigMap" and "serve.yaml" in d.get("data", {}))
@@ -215,11 +226,13 @@ def test_gpu_scheduling_per_node(docs):
     for role, template in templates(one(docs, "LeaderWorkerSet")).items():
         spec = template["spec"]
         terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
-            "nodeSelectorTerms"]
+            "nodeSelectorTerms"
+        ]
         keys = {e["key"] for t in terms for e in t["matchExpressions"] if e["operator"] == "In"}
         assert GPU_CLASS_LABEL in keys, f"{role}: no required affinity on {GPU_CLASS_LABEL}"
-        assert any(t.get("key") == GPU and t.get("effect") == "NoSchedule"
-                   for t in spec.get("tolerations") or []), f"{role}: no {GPU} toleration"
+        assert any(
+            t.get("key") == GPU and t.get("effect") == "NoSchedule" for t in spec.get("tolerations") or []
+        ), f"{role}: no {GPU} toleration"
         request, limit = gpus(vllm_container(template))
         assert request == limit > 0, f"{role}: {GPU} {request}/{limit}"
         mounts = {m["mountPath"]: m["name"] for m in vllm_container(template)["volumeMounts"]}
@@ -273,7 +286,8 @@ def test_startup_window_within_scale_down_window(docs):
     startup = leader["startupProbe"]["periodSeconds"] * leader["startupProbe"]["failureThreshold"]
     scaled = one(docs, "ScaledObject")
     window = scaled["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"][
-        "stabilizationWindowSeconds"]
+        "stabilizationWindowSeconds"
+    ]
     assert startup <= window <= HPA_MAX_STABILIZATION
 
 
@@ -300,8 +314,10 @@ def test_service_and_podmonitor_select_only_leaders(docs):
     worker_labels = templates(lws)["worker"]["metadata"]["labels"]
     service = one(docs, "Service")
     monitor = one(docs, "PodMonitor")
-    for name, selector in (("Service", service["spec"]["selector"]),
-                           ("PodMonitor", monitor["spec"]["selector"]["matchLabels"])):
+    for name, selector in (
+        ("Service", service["spec"]["selector"]),
+        ("PodMonitor", monitor["spec"]["selector"]["matchLabels"]),
+    ):
         assert _selects(selector, leader_labels), f"{name} misses the leaders: {selector}"
         assert not _selects(selector, worker_labels), f"{name} selects workers: {selector}"
     # The Service is not named like the LeaderWorkerSet, whose headless Service the LWS
@@ -331,12 +347,16 @@ def test_pods_of_a_model_may_reach_each_other(docs):
     group_policies = []
     for policy in (d for d in docs if d["kind"] == "NetworkPolicy"):
         for rule in policy["spec"].get("ingress") or []:
-            peers = [p["podSelector"].get("matchLabels") or {} for p in rule.get("from") or []
-                     if "podSelector" in p and "namespaceSelector" not in p]
+            peers = [
+                p["podSelector"].get("matchLabels") or {}
+                for p in rule.get("from") or []
+                if "podSelector" in p and "namespaceSelector" not in p
+            ]
             open_ports = all("port" not in p for p in rule.get("ports") or [])
             if open_ports and any(
-                    all(_selects(peer, t["metadata"]["labels"]) for t in templates(lws).values())
-                    for peer in peers):
+                all(_selects(peer, t["metadata"]["labels"]) for t in templates(lws).values())
+                for peer in peers
+            ):
                 group_policies.append(policy["metadata"]["name"])
     assert group_policies, "no NetworkPolicy admits leader <-> worker traffic on every port"
 
@@ -344,21 +364,28 @@ def test_pods_of_a_model_may_reach_each_other(docs):
 def _selects_all(selector: dict, labels: dict) -> bool:
     """A NetworkPolicy podSelector (matchLabels only here) matches these pod labels; an
     empty selector matches every pod."""
-    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()) \
-        and not selector.get("matchExpressions")
+    return all(
+        labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()
+    ) and not selector.get("matchExpressions")
 
 
 def _isolating(docs: list[dict], labels: dict, direction: str) -> list[dict]:
     """The NetworkPolicies that isolate pods with these labels for Ingress or Egress."""
-    return [p for p in docs if p["kind"] == "NetworkPolicy"
-            and direction in (p["spec"].get("policyTypes") or ["Ingress"])
-            and _selects_all(p["spec"].get("podSelector") or {}, labels)]
+    return [
+        p
+        for p in docs
+        if p["kind"] == "NetworkPolicy"
+        and direction in (p["spec"].get("policyTypes") or ["Ingress"])
+        and _selects_all(p["spec"].get("podSelector") or {}, labels)
+    ]
 
 
 def _admits_every_tcp_port(rules: list[dict], key: str, peer_labels: dict) -> bool:
     for rule in rules:
         peers = [p for p in rule.get(key) or [] if "podSelector" in p and "namespaceSelector" not in p]
-        open_ports = all("port" not in p and p.get("protocol", "TCP") == "TCP" for p in rule.get("ports") or [])
+        open_ports = all(
+            "port" not in p and p.get("protocol", "TCP") == "TCP" for p in rule.get("ports") or []
+        )
         if open_ports and any(_selects_all(p["podSelector"], peer_labels) for p in peers):
             return True
     return False
@@ -375,14 +402,18 @@ def group_traffic_problems(docs: list[dict]) -> list[str]:
         for dst, dst_labels in roles.items():
             egress = _isolating(docs, src_labels, "Egress")
             if egress and not _admits_every_tcp_port(
-                    [r for p in egress for r in p["spec"].get("egress") or []], "to", dst_labels):
-                problems.append(f"egress {src} -> {dst} blocked by "
-                                f"{sorted(p['metadata']['name'] for p in egress)}")
+                [r for p in egress for r in p["spec"].get("egress") or []], "to", dst_labels
+            ):
+                problems.append(
+                    f"egress {src} -> {dst} blocked by {sorted(p['metadata']['name'] for p in egress)}"
+                )
             ingress = _isolating(docs, dst_labels, "Ingress")
             if ingress and not _admits_every_tcp_port(
-                    [r for p in ingress for r in p["spec"].get("ingress") or []], "from", src_labels):
-                problems.append(f"ingress {src} -> {dst} blocked by "
-                                f"{sorted(p['metadata']['name'] for p in ingress)}")
+                [r for p in ingress for r in p["spec"].get("ingress") or []], "from", src_labels
+            ):
+                problems.append(
+                    f"ingress {src} -> {dst} blocked by {sorted(p['metadata']['name'] for p in ingress)}"
+                )
     return problems
 
 
@@ -395,10 +426,13 @@ def test_group_traffic_passes_the_network_policies_both_ways(docs):
     assert group_traffic_problems(docs) == []
 
 
-@pytest.mark.parametrize("dropped, expected", [
-    ("-group-egress", "egress leader -> worker blocked"),
-    ("-group", "ingress leader -> worker blocked"),
-])
+@pytest.mark.parametrize(
+    "dropped, expected",
+    [
+        ("-group-egress", "egress leader -> worker blocked"),
+        ("-group", "ingress leader -> worker blocked"),
+    ],
+)
 def test_group_traffic_check_catches_a_missing_policy(docs, dropped, expected):
     """The single-node egress-policy alone (or network-policy alone) would stop a group
     from forming: the check says so."""
@@ -420,22 +454,30 @@ def test_validates_against_the_vendored_leaderworkerset_schema(tmp_path):
     LeaderWorkerSet with a wrong field type is rejected, so the schema is really used."""
     assert LWS_SCHEMA.is_file(), (
         f"{LWS_SCHEMA.relative_to(REPO_ROOT)} is missing: the LeaderWorkerSet CRD schema "
-        "is vendored into schemas/crds/ with the other CRD schemas")
+        "is vendored into schemas/crds/ with the other CRD schemas"
+    )
     llmfleet = REPO_ROOT / ".venv" / "bin" / "llmfleet"
     require(llmfleet.is_file(), "llmfleet not installed in .venv (make setup)")
     command = [str(llmfleet), "validate", "--validator", "jsonschema", "--schema-location", SCHEMA_LOCATION]
     for name in OVERLAYS:
-        result = subprocess.run([*command, str(REPO_ROOT / "overlays" / name)], cwd=REPO_ROOT,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [*command, str(REPO_ROOT / "overlays" / name)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, f"{name}:\n{result.stdout}\n{result.stderr}"
         broken = render(REPO_ROOT / "overlays" / name)
         one(broken, "LeaderWorkerSet")["spec"]["leaderWorkerTemplate"]["size"] = "two"
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump_all(broken))
-        result = subprocess.run([*command, str(path)], cwd=REPO_ROOT, capture_output=True,
-                                text=True, timeout=300)
-        assert result.returncode == 1 and "/spec/leaderWorkerTemplate/size" in result.stdout, \
+        result = subprocess.run(
+            [*command, str(path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 1 and "/spec/leaderWorkerTemplate/size" in result.stdout, (
             result.stdout + result.stderr
+        )
 
 
 def test_component_patches_refuse_a_reordered_template(tmp_path):
@@ -463,8 +505,9 @@ def _gpus_per_replica(docs: list[dict]) -> int:
             return sum(gpus(c)[0] for c in d["spec"]["template"]["spec"]["containers"])
         if d["kind"] == "LeaderWorkerSet":
             lwt = d["spec"]["leaderWorkerTemplate"]
-            per_pod = {role: sum(gpus(c)[0] for c in t["spec"]["containers"])
-                       for role, t in templates(d).items()}
+            per_pod = {
+                role: sum(gpus(c)[0] for c in t["spec"]["containers"]) for role, t in templates(d).items()
+            }
             return per_pod["leader"] + per_pod["worker"] * (int(lwt.get("size", 1)) - 1)
     return 0
 
@@ -482,5 +525,6 @@ def test_platform_gpu_quota_holds_the_fleet_with_multinode_groups():
     quota = one(render(REPO_ROOT / "platform"), "ResourceQuota", "gpu")
     hard = int(quota["spec"]["hard"]["requests.nvidia.com/gpu"])
     assert total + largest <= hard, f"fleet {total} + rollout {largest} > quota {hard}"
-    assert largest == max(_gpus_per_replica(_RENDERED.get(n) or render(REPO_ROOT / "overlays" / n))
-                          for n in OVERLAYS)
+    assert largest == max(
+        _gpus_per_replica(_RENDERED.get(n) or render(REPO_ROOT / "overlays" / n)) for n in OVERLAYS
+    )

@@ -22,8 +22,12 @@ from llmfleet.scaffold import NewModelOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-HAND_WRITTEN = ["llama-3-1-8b-instruct", "mistral-7b-instruct-v0-3", "llama-3-1-70b-instruct",
-                "llama-3-1-405b-instruct-fp8"]
+HAND_WRITTEN = [
+    "llama-3-1-8b-instruct",
+    "mistral-7b-instruct-v0-3",
+    "llama-3-1-70b-instruct",
+    "llama-3-1-405b-instruct-fp8",
+]
 CONFIGS = REPO_ROOT / "tests" / "data" / "hf_configs"
 
 
@@ -48,6 +52,7 @@ def new_model(cli, repo: Path, *args: str):
 
 # -- the happy path --------------------------------------------------------------------------
 
+
 def routed(repo: Path) -> tuple[int, int]:
     """(models, overlays) in the repository's gateway routes file."""
     models = yaml.safe_load((repo / "platform" / "gateway" / "routes.yaml").read_text())["models"]
@@ -60,21 +65,36 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
     target = repo / "overlays" / "qwen2-5-7b-instruct"
-    assert sorted(p.name for p in target.iterdir()) == \
-        ["kustomization.yaml", "patch-autoscaling-targets.yaml", "patch-max-replicas.yaml", "serve.yaml"]
-    for needle in ("gpu        1 x l4", "weights    14.19 GiB", "kv/token   57,344 B",
-                   "kv cache   67,423 tokens", "max concurrency at full context 8.23",
-                   "cost min   1 replica: $0.8048/h, 1 × L4 × $0.8048/h × 24 h = $19.32/day",
-                   "cost max   4 replicas: $3.22/h, 4 × L4 × $0.8048/h × 24 h = $77.26/day",
-                   "check      llmfleet check overlays/qwen2-5-7b-instruct: passed (0 errors, 0 warnings)"):
+    assert sorted(p.name for p in target.iterdir()) == [
+        "kustomization.yaml",
+        "patch-autoscaling-targets.yaml",
+        "patch-max-replicas.yaml",
+        "serve.yaml",
+    ]
+    for needle in (
+        "gpu        1 x l4",
+        "weights    14.19 GiB",
+        "kv/token   57,344 B",
+        "kv cache   67,423 tokens",
+        "max concurrency at full context 8.23",
+        "cost min   1 replica: $0.8048/h, 1 × L4 × $0.8048/h × 24 h = $19.32/day",
+        "cost max   4 replicas: $3.22/h, 4 × L4 × $0.8048/h × 24 h = $77.26/day",
+        "check      llmfleet check overlays/qwen2-5-7b-instruct: passed (0 errors, 0 warnings)",
+    ):
         assert needle in out, out
     serve = yaml.safe_load((target / "serve.yaml").read_text())
-    assert serve == {"model": "Qwen/Qwen2.5-7B-Instruct", "served-model-name": "Qwen/Qwen2.5-7B-Instruct",
-                     "tensor-parallel-size": 1, "max-model-len": 8192, "gpu-memory-utilization": 0.92}
+    assert serve == {
+        "model": "Qwen/Qwen2.5-7B-Instruct",
+        "served-model-name": "Qwen/Qwen2.5-7B-Instruct",
+        "tensor-parallel-size": 1,
+        "max-model-len": 8192,
+        "gpu-memory-utilization": 0.92,
+    }
     assert not [p for p in (repo / "overlays").iterdir() if p.name.startswith(".")]
     # The gateway routes the new model, and the whole repository checks clean afterwards.
-    assert (f"routes     wrote platform/gateway/routes.yaml ({models + 1} models from "
-            f"{overlays + 1} overlays)") in out
+    assert (
+        f"routes     wrote platform/gateway/routes.yaml ({models + 1} models from {overlays + 1} overlays)"
+    ) in out
     assert routed(repo) == (models + 1, overlays + 1)
     assert "name: Qwen/Qwen2.5-7B-Instruct" in (repo / "platform" / "gateway" / "routes.yaml").read_text()
     assert cli(["check"], cwd=repo).exit_code == 0
@@ -85,7 +105,7 @@ def test_dry_run_writes_nothing(cli, repo):
     result = new_model(cli, repo, "google/gemma-2-9b-it", "--dry-run", "--skip-check")
     assert result.exit_code == 0, result.stderr
     assert "--- overlays/gemma-2-9b-it/serve.yaml" in result.stdout
-    assert "--- overlays/gemma-2-9b-it/patch-gpu-count.yaml" in result.stdout   # TP 2 on L4
+    assert "--- overlays/gemma-2-9b-it/patch-gpu-count.yaml" in result.stdout  # TP 2 on L4
     assert "dry run: nothing written; check skipped" in result.stdout
     assert tree(repo / "overlays") == before
 
@@ -106,108 +126,218 @@ def test_default_names():
 
 
 def test_config_json_model(cli, repo, tmp_path):
-    config = {"hidden_size": 2048, "num_hidden_layers": 24, "num_attention_heads": 16,
-              "num_key_value_heads": 2, "max_position_embeddings": 32768, "torch_dtype": "bfloat16"}
+    config = {
+        "hidden_size": 2048,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 32768,
+        "torch_dtype": "bfloat16",
+    }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    result = new_model(cli, repo, "acme/Small-2B", "--config-json", str(path), "--params", "2.1B",
-                       "--dry-run", "--skip-check")
+    result = new_model(
+        cli,
+        repo,
+        "acme/Small-2B",
+        "--config-json",
+        str(path),
+        "--params",
+        "2.1B",
+        "--dry-run",
+        "--skip-check",
+    )
     assert result.exit_code == 0, result.stderr
     assert "acme/Small-2B: 2.10 B parameters, 24 layers, 16 heads / 2 KV heads x 128" in result.stdout
 
 
 def test_config_json_counts_the_parameters(cli, repo):
     """No --params: the count follows from config.json (a mixture of experts here)."""
-    result = new_model(cli, repo, "Qwen/Qwen3-30B-A3B", "--config-json", str(CONFIGS / "Qwen--Qwen3-30B-A3B.json"),
-                       "--dry-run", "--skip-check")
+    result = new_model(
+        cli,
+        repo,
+        "Qwen/Qwen3-30B-A3B",
+        "--config-json",
+        str(CONFIGS / "Qwen--Qwen3-30B-A3B.json"),
+        "--dry-run",
+        "--skip-check",
+    )
     assert result.exit_code == 0, result.stderr
     assert "Qwen/Qwen3-30B-A3B: 30.53 B parameters (3.35 B active per token), 48 layers" in result.stdout
 
 
 # -- bad input: exit 2, a clear message, nothing written ----------------------------------------
 
+
 def _config_missing_heads(tmp_path: Path) -> str:
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"hidden_size": 4096, "num_hidden_layers": 32,
-                                "max_position_embeddings": 8192}))
+    path.write_text(
+        json.dumps({"hidden_size": 4096, "num_hidden_layers": 32, "max_position_embeddings": 8192})
+    )
     return str(path)
 
 
 def _config_huge(tmp_path: Path) -> str:
     path = tmp_path / "huge.json"
-    path.write_text(json.dumps({"hidden_size": 16384, "num_hidden_layers": 126, "num_attention_heads": 128,
-                                "num_key_value_heads": 8, "max_position_embeddings": 131072,
-                                "torch_dtype": "bfloat16"}))
+    path.write_text(
+        json.dumps(
+            {
+                "hidden_size": 16384,
+                "num_hidden_layers": 126,
+                "num_attention_heads": 128,
+                "num_key_value_heads": 8,
+                "max_position_embeddings": 131072,
+                "torch_dtype": "bfloat16",
+            }
+        )
+    )
     return str(path)
 
 
 BAD_INPUTS = [
-    ("bad-name", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "Qwen_7B"],
-     r"--name 'Qwen_7B': not a DNS-1123 label"),
-    ("digit-first", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "7b-qwen"],
-     r"--name '7b-qwen': must start with a letter"),
-    ("too-long", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "q" * 60],
-     r"--name 'q{60}' has 60 characters: at most 47 for this overlay, because ScaledObject "
-     r"<name>-server may have at most 54 characters: KEDA's HPA keda-hpa-q{60}-server must fit"),
+    (
+        "bad-name",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "Qwen_7B"],
+        r"--name 'Qwen_7B': not a DNS-1123 label",
+    ),
+    (
+        "digit-first",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "7b-qwen"],
+        r"--name '7b-qwen': must start with a letter",
+    ),
+    (
+        "too-long",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "q" * 60],
+        r"--name 'q{60}' has 60 characters: at most 47 for this overlay, because ScaledObject "
+        r"<name>-server may have at most 54 characters: KEDA's HPA keda-hpa-q{60}-server must fit",
+    ),
     # 55 characters: the Service <name>-server (62) would still be a valid DNS label, but
     # KEDA's HPA keda-hpa-<name>-server (71) would not.
     ("55-characters", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "a" * 55], r"at most 47"),
-    ("multi-node-name", lambda t: ["meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb",
-                                   "--name", "m" * 45],
-     r"at most 44 for this overlay, because LeaderWorkerSet <name>-group-1 may have at most 52"),
-    ("gemma2-on-t4", lambda t: ["google/gemma-2-9b-it", "--gpu", "t4"],
-     r"google/gemma-2-9b-it on t4: .*refuses float16 for model type 'gemma2'.*"
-     r"Alternatives: \(1\) another GPU class: 2 x l4 .*\(2\) float32 on t4.*\(3\) a quantized variant"),
-    ("gemma2-half", lambda t: ["google/gemma-2-9b-it", "--gpu", "l4", "--dtype", "half"],
-     r"refuses float16 for model type 'gemma2'"),
-    ("bf16-on-t4", lambda t: ["meta-llama/Llama-3.1-8B-Instruct", "--gpu", "t4", "--dtype", "bfloat16",
-                              "--name", "t4-8b", "--served-model-name", "t4-8b"],
-     r"t4 \(Turing, compute capability 7.5\) has no bfloat16"),
+    (
+        "multi-node-name",
+        lambda t: ["meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb", "--name", "m" * 45],
+        r"at most 44 for this overlay, because LeaderWorkerSet <name>-group-1 may have at most 52",
+    ),
+    (
+        "gemma2-on-t4",
+        lambda t: ["google/gemma-2-9b-it", "--gpu", "t4"],
+        r"google/gemma-2-9b-it on t4: .*refuses float16 for model type 'gemma2'.*"
+        r"Alternatives: \(1\) another GPU class: 2 x l4 .*\(2\) float32 on t4.*\(3\) a quantized variant",
+    ),
+    (
+        "gemma2-half",
+        lambda t: ["google/gemma-2-9b-it", "--gpu", "l4", "--dtype", "half"],
+        r"refuses float16 for model type 'gemma2'",
+    ),
+    (
+        "bf16-on-t4",
+        lambda t: [
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "--gpu",
+            "t4",
+            "--dtype",
+            "bfloat16",
+            "--name",
+            "t4-8b",
+            "--served-model-name",
+            "t4-8b",
+        ],
+        r"t4 \(Turing, compute capability 7.5\) has no bfloat16",
+    ),
     ("nodes-out-of-range", lambda t: ["meta-llama/Llama-3.1-405B-Instruct", "--nodes", "9"], r"--nodes"),
-    ("same-served-name", lambda t: ["meta-llama/Llama-3.1-70B-Instruct", "--gpu", "l4", "--name", "l4-70b"],
-     r"overlay llama-3-1-70b-instruct already serves model name 'meta-llama/Llama-3.1-70B-Instruct'.*"
-     r"--served-model-name"),
-    ("bad-served-name", lambda t: ["meta-llama/Llama-3.1-8B-Instruct", "--served-model-name", "a b"],
-     r"--served-model-name 'a b'"),
-    ("path-outside", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "../x"],
-     r"--name '../x': must be a plain folder name under overlays/, not a path"),
-    ("absolute-path", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "/tmp/x"],
-     r"not a path"),
-    ("exists", lambda t: ["meta-llama/Llama-3.1-8B-Instruct", "--name", "existing"],
-     r"overlay overlays/existing already exists; pass --force to replace it"),
-    ("unknown-model", lambda t: ["acme/Mystery-13B"],
-     r"model 'acme/Mystery-13B' is not in the catalog .*--config-json PATH"),
+    (
+        "same-served-name",
+        lambda t: ["meta-llama/Llama-3.1-70B-Instruct", "--gpu", "l4", "--name", "l4-70b"],
+        r"overlay llama-3-1-70b-instruct already serves model name 'meta-llama/Llama-3.1-70B-Instruct'.*"
+        r"--served-model-name",
+    ),
+    (
+        "bad-served-name",
+        lambda t: ["meta-llama/Llama-3.1-8B-Instruct", "--served-model-name", "a b"],
+        r"--served-model-name 'a b'",
+    ),
+    (
+        "path-outside",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "../x"],
+        r"--name '../x': must be a plain folder name under overlays/, not a path",
+    ),
+    ("absolute-path", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "/tmp/x"], r"not a path"),
+    (
+        "exists",
+        lambda t: ["meta-llama/Llama-3.1-8B-Instruct", "--name", "existing"],
+        r"overlay overlays/existing already exists; pass --force to replace it",
+    ),
+    (
+        "unknown-model",
+        lambda t: ["acme/Mystery-13B"],
+        r"model 'acme/Mystery-13B' is not in the catalog .*--config-json PATH",
+    ),
     ("bad-model-id", lambda t: ["not a model id"], r"expected a Hugging Face id"),
-    ("unknown-gpu", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--gpu", "x100"],
-     r"unknown GPU class 'x100': known classes are t4, l4, a10g-24gb, l40s, a100-40gb, a100-80gb, "
-     r"h100-80gb, h200-141gb, b200"),
-    ("fits-nothing", lambda t: ["acme/Huge-4T", "--config-json", _config_huge(t), "--params", "4T"],
-     r"does not fit on any GPU class of the catalog on up to 4 nodes \(closest: 4 nodes x 8 x b200\): "
-     r"per GPU .* > budget .*short by \d+\.\d\d GiB"),
-    ("pinned-too-small", lambda t: ["meta-llama/Llama-3.1-70B-Instruct", "--name", "big", "--gpu", "l4",
-                                    "--tp", "1"],
-     r"does not fit on l4 at TP 1 \(closest: 1 x l4\): per GPU 131.42 GiB weights \(bfloat16\) \+ 2.50 GiB "
-     r"overhead \+ 0.62 GiB KV for 2 sequences of 1024 tokens = 134.54 GiB > budget 20.29 GiB"),
-    ("config-missing-field", lambda t: ["acme/Broken-7B", "--config-json", _config_missing_heads(t),
-                                        "--params", "7B"],
-     r"config\.json: missing field 'num_attention_heads'"),
-    ("config-no-count", lambda t: ["acme/Broken-7B", "--config-json", _config_huge(t)],
-     r"huge.json: field 'vocab_size' is missing \(needed to count the parameters; pass --params"),
-    ("config-not-found", lambda t: ["acme/Broken-7B", "--config-json", str(t / "none.json"), "--params", "7B"],
-     r"no such file"),
+    (
+        "unknown-gpu",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--gpu", "x100"],
+        r"unknown GPU class 'x100': known classes are t4, l4, a10g-24gb, l40s, a100-40gb, a100-80gb, "
+        r"h100-80gb, h200-141gb, b200",
+    ),
+    (
+        "fits-nothing",
+        lambda t: ["acme/Huge-4T", "--config-json", _config_huge(t), "--params", "4T"],
+        r"does not fit on any GPU class of the catalog on up to 4 nodes \(closest: 4 nodes x 8 x b200\): "
+        r"per GPU .* > budget .*short by \d+\.\d\d GiB",
+    ),
+    (
+        "pinned-too-small",
+        lambda t: ["meta-llama/Llama-3.1-70B-Instruct", "--name", "big", "--gpu", "l4", "--tp", "1"],
+        r"does not fit on l4 at TP 1 \(closest: 1 x l4\): per GPU 131.42 GiB weights \(bfloat16\) \+ 2.50 GiB "
+        r"overhead \+ 0.62 GiB KV for 2 sequences of 1024 tokens = 134.54 GiB > budget 20.29 GiB",
+    ),
+    (
+        "config-missing-field",
+        lambda t: ["acme/Broken-7B", "--config-json", _config_missing_heads(t), "--params", "7B"],
+        r"config\.json: missing field 'num_attention_heads'",
+    ),
+    (
+        "config-no-count",
+        lambda t: ["acme/Broken-7B", "--config-json", _config_huge(t)],
+        r"huge.json: field 'vocab_size' is missing \(needed to count the parameters; pass --params",
+    ),
+    (
+        "config-not-found",
+        lambda t: ["acme/Broken-7B", "--config-json", str(t / "none.json"), "--params", "7B"],
+        r"no such file",
+    ),
     ("bad-params", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--params", "lots"], r"--params 'lots'"),
-    ("len-above-context", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--max-model-len", "65536"],
-     r"--max-model-len 65536 is above Qwen/Qwen2.5-7B-Instruct's context \(32768"),
-    ("bad-tp", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--tp", "8"],
-     r"--tp 8: 28 attention heads are not divisible by TP 8; valid for Qwen/Qwen2.5-7B-Instruct: 1, 2, 4"),
-    ("min-replicas-zero", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--min-replicas", "0"],
-     r"--min-replicas 0: at least 1"),
-    ("max-below-min", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--min-replicas", "3", "--max-replicas", "2"],
-     r"--max-replicas 2 is below --min-replicas 3"),
-    ("bad-quantization", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--quantization", "bnb"],
-     r"--quantization 'bnb': sizing knows fp8, .*awq"),
-    ("awq-needs-checkpoint", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--quantization", "awq"],
-     r"--quantization awq: needs a checkpoint quantized with it"),
+    (
+        "len-above-context",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--max-model-len", "65536"],
+        r"--max-model-len 65536 is above Qwen/Qwen2.5-7B-Instruct's context \(32768",
+    ),
+    (
+        "bad-tp",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--tp", "8"],
+        r"--tp 8: 28 attention heads are not divisible by TP 8; valid for Qwen/Qwen2.5-7B-Instruct: 1, 2, 4",
+    ),
+    (
+        "min-replicas-zero",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--min-replicas", "0"],
+        r"--min-replicas 0: at least 1",
+    ),
+    (
+        "max-below-min",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--min-replicas", "3", "--max-replicas", "2"],
+        r"--max-replicas 2 is below --min-replicas 3",
+    ),
+    (
+        "bad-quantization",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--quantization", "bnb"],
+        r"--quantization 'bnb': sizing knows fp8, .*awq",
+    ),
+    (
+        "awq-needs-checkpoint",
+        lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--quantization", "awq"],
+        r"--quantization awq: needs a checkpoint quantized with it",
+    ),
 ]
 
 
@@ -231,13 +361,16 @@ def test_bad_input_through_the_command_alone(repo, monkeypatch):
     from click.testing import CliRunner
 
     from llmfleet.commands.new_model import command
+
     monkeypatch.delenv("LLMFLEET_ROOT", raising=False)
-    result = CliRunner().invoke(command, ["Qwen/Qwen2.5-7B-Instruct", "--gpu", "x100",
-                                          "--repo-root", str(repo)])
+    result = CliRunner().invoke(
+        command, ["Qwen/Qwen2.5-7B-Instruct", "--gpu", "x100", "--repo-root", str(repo)]
+    )
     assert result.exit_code == 2 and "unknown GPU class 'x100'" in result.stderr
 
 
 # -- atomic writing --------------------------------------------------------------------------
+
 
 def test_force_replaces_atomically(cli, repo):
     target = repo / "overlays" / "qwen"
@@ -245,8 +378,12 @@ def test_force_replaces_atomically(cli, repo):
     (target / "old-file.yaml").write_text("old\n")
     result = new_model(cli, repo, "Qwen/Qwen2.5-7B-Instruct", "--name", "qwen", "--force", "--skip-check")
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in target.iterdir()) == \
-        ["kustomization.yaml", "patch-autoscaling-targets.yaml", "patch-max-replicas.yaml", "serve.yaml"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "kustomization.yaml",
+        "patch-autoscaling-targets.yaml",
+        "patch-max-replicas.yaml",
+        "serve.yaml",
+    ]
     assert not [p for p in (repo / "overlays").iterdir() if p.name.startswith(".")]
 
 
@@ -296,9 +433,15 @@ def _fake_check(own: bool):
 
     def check(config, target, name):
         from llmfleet.report import Report
+
         report = Report("check", findings=[finding])
-        return {"report": report, "own_errors": [finding] if own else [],
-                "other_errors": [] if own else [finding], "text": "error: gpu-fit: boom\n"}
+        return {
+            "report": report,
+            "own_errors": [finding] if own else [],
+            "other_errors": [] if own else [finding],
+            "text": "error: gpu-fit: boom\n",
+        }
+
     return check
 
 
@@ -332,6 +475,7 @@ def test_fleet_findings_keep_the_overlay_but_fail(cli, repo, monkeypatch):
 
 # -- drift: generated == hand-written --------------------------------------------------------
 
+
 def rendered_objects(directory: Path) -> list[dict]:
     result = render.render(directory)
     assert result.ok, result.error
@@ -344,6 +488,7 @@ _HASHED = re.compile(r"(vllm-serve-config)-[a-z0-9]{10}$")
 def normalise(objects: list[dict]) -> list[dict]:
     """Drop the ConfigMap hash suffix everywhere and compare serve.yaml as data (its
     comments are documentation, not configuration)."""
+
     def walk(node):
         if isinstance(node, dict):
             return {k: walk(v) for k, v in node.items()}
@@ -352,6 +497,7 @@ def normalise(objects: list[dict]) -> list[dict]:
         if isinstance(node, str):
             return _HASHED.sub(r"\1", node)
         return node
+
     out = []
     for obj in objects:
         obj = walk(obj)
@@ -369,14 +515,23 @@ def flags_of(overlay: Path, objects: list[dict]) -> NewModelOptions:
     scaled = next(o for o in objects if o["kind"] == "ScaledObject")["spec"]
     pp = serve.get("pipeline-parallel-size", 1)
     return NewModelOptions(
-        serve["model"], name=overlay.name, gpu=gpu[0], tp=serve.get("tensor-parallel-size"),
-        max_model_len=serve.get("max-model-len"), quantization=serve.get("quantization"),
+        serve["model"],
+        name=overlay.name,
+        gpu=gpu[0],
+        tp=serve.get("tensor-parallel-size"),
+        max_model_len=serve.get("max-model-len"),
+        quantization=serve.get("quantization"),
         kv_cache_dtype=serve.get("kv-cache-dtype", "auto"),
         gpu_memory_utilization=serve.get("gpu-memory-utilization", 0.92),
-        min_replicas=scaled.get("minReplicaCount", 1), max_replicas=scaled.get("maxReplicaCount"),
-        force=True, dtype=serve.get("dtype"), nodes=pp if pp > 1 else None,
-        served_model_name=serve.get("served-model-name") if serve.get("served-model-name") != serve["model"]
-        else None)
+        min_replicas=scaled.get("minReplicaCount", 1),
+        max_replicas=scaled.get("maxReplicaCount"),
+        force=True,
+        dtype=serve.get("dtype"),
+        nodes=pp if pp > 1 else None,
+        served_model_name=serve.get("served-model-name")
+        if serve.get("served-model-name") != serve["model"]
+        else None,
+    )
 
 
 @pytest.mark.parametrize("name", HAND_WRITTEN)
@@ -390,33 +545,38 @@ def test_generated_overlay_renders_like_the_hand_written_one(repo, name):
     scaffold.write_overlay(repo / "overlays", name, sc.files, force=True)
     got = normalise(rendered_objects(repo / "overlays" / name))
     want = normalise(expected)
-    assert [(o["kind"], o["metadata"]["name"]) for o in got] == \
-        [(o["kind"], o["metadata"]["name"]) for o in want]
+    assert [(o["kind"], o["metadata"]["name"]) for o in got] == [
+        (o["kind"], o["metadata"]["name"]) for o in want
+    ]
     for g, w in zip(got, want):
-        assert g == w, (f"{w['kind']} {w['metadata']['name']} differs:\n--- hand-written\n"
-                        f"{yaml.safe_dump(w, sort_keys=True)}\n--- generated\n{yaml.safe_dump(g, sort_keys=True)}")
+        assert g == w, (
+            f"{w['kind']} {w['metadata']['name']} differs:\n--- hand-written\n"
+            f"{yaml.safe_dump(w, sort_keys=True)}\n--- generated\n{yaml.safe_dump(g, sort_keys=True)}"
+        )
 
 
 # -- generated overlays pass every lint rule -----------------------------------------------------
 
 VARIANTS = [
     ("meta-llama/Llama-3.1-8B-Instruct", []),
-    ("meta-llama/Llama-3.1-70B-Instruct", []),                       # auto: TP 8 on L4
+    ("meta-llama/Llama-3.1-70B-Instruct", []),  # auto: TP 8 on L4
     ("mistralai/Mistral-7B-Instruct-v0.3", ["--gpu", "h100-80gb", "--min-replicas", "2"]),
     ("Qwen/Qwen2.5-7B-Instruct", ["--quantization", "fp8", "--kv-cache-dtype", "fp8"]),
-    ("google/gemma-2-9b-it", []),                                    # TP 2, longer startup
-    ("google/gemma-2-9b-it", ["--gpu", "t4", "--dtype", "float32"]), # float32: twice the weights
-    ("microsoft/Phi-3-mini-4k-instruct", ["--gpu", "t4"]),           # dtype: half
+    ("google/gemma-2-9b-it", []),  # TP 2, longer startup
+    ("google/gemma-2-9b-it", ["--gpu", "t4", "--dtype", "float32"]),  # float32: twice the weights
+    ("microsoft/Phi-3-mini-4k-instruct", ["--gpu", "t4"]),  # dtype: half
     ("meta-llama/Llama-3.1-405B-Instruct", ["--gpu", "h100-80gb"]),  # two nodes (LeaderWorkerSet)
     ("meta-llama/Llama-3.1-405B-Instruct", ["--gpu", "a100-80gb", "--nodes", "3"]),
 ]
 
 
-@pytest.mark.parametrize("model, flags", VARIANTS,
-                         ids=[v[0].split("/")[1] + "".join(v[1][:2]) for v in VARIANTS])
+@pytest.mark.parametrize(
+    "model, flags", VARIANTS, ids=[v[0].split("/")[1] + "".join(v[1][:2]) for v in VARIANTS]
+)
 def test_generated_overlays_lint_clean(repo, model, flags):
-    from llmfleet.config import load_config
     from llmfleet.checker import Options, run_lint
+    from llmfleet.config import load_config
+
     name = "gen-" + scaffold.default_name(model)[:30]
     opts = NewModelOptions(model, name=name, served_model_name=name)
     args = iter(flags)
@@ -427,19 +587,22 @@ def test_generated_overlays_lint_clean(repo, model, flags):
     sc = scaffold.prepare(opts, repo / "overlays", repo)
     scaffold.write_overlay(repo / "overlays", name, sc.files, force=False)
     report = run_lint(load_config(repo), [str(repo / "overlays" / name)], Options())
-    assert [(f.rule, f.severity.value, f.path, f.message) for f in report.findings
-            if f.severity.value != "info"] == []
+    assert [
+        (f.rule, f.severity.value, f.path, f.message) for f in report.findings if f.severity.value != "info"
+    ] == []
 
 
 # -- dtypes vLLM accepts --------------------------------------------------------------------------
+
 
 def test_gemma2_on_t4_is_refused_and_float32_is_written_only_when_asked(cli, repo):
     before = tree(repo / "overlays")
     refused = new_model(cli, repo, "google/gemma-2-9b-it", "--gpu", "t4")
     assert refused.exit_code == 2 and tree(repo / "overlays") == before
     assert "vllm/config/model.py _FLOAT16_NOT_SUPPORTED_MODELS" in refused.stderr
-    result = new_model(cli, repo, "google/gemma-2-9b-it", "--gpu", "t4", "--dtype", "float32",
-                       "--dry-run", "--skip-check")
+    result = new_model(
+        cli, repo, "google/gemma-2-9b-it", "--gpu", "t4", "--dtype", "float32", "--dry-run", "--skip-check"
+    )
     assert result.exit_code == 0, result.stderr
     assert "dtype      float32 (--dtype float32, serve.yaml dtype: float32)" in result.stdout
     assert "weights    34.43 GiB (float32)" in result.stdout
@@ -449,25 +612,46 @@ def test_gemma2_on_t4_is_refused_and_float32_is_written_only_when_asked(cli, rep
 
 
 def test_comments_state_the_dtype_configured(repo):
-    sc = scaffold.prepare(NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="t4"), repo / "overlays", repo)
-    assert sc.files["kustomization.yaml"].startswith("# microsoft/Phi-3-mini-4k-instruct (fp16) on one NVIDIA T4")
+    sc = scaffold.prepare(
+        NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="t4"), repo / "overlays", repo
+    )
+    assert sc.files["kustomization.yaml"].startswith(
+        "# microsoft/Phi-3-mini-4k-instruct (fp16) on one NVIDIA T4"
+    )
     serve = yaml.safe_load(sc.files["serve.yaml"])
     assert serve["dtype"] == "half"
     assert "in fp16 ->" in sc.files["serve.yaml"] and "(bf16)" not in sc.files["kustomization.yaml"]
-    l4 = scaffold.prepare(NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="l4"), repo / "overlays", repo)
-    assert "(bf16)" in l4.files["kustomization.yaml"] and "dtype" not in yaml.safe_load(l4.files["serve.yaml"])
+    l4 = scaffold.prepare(
+        NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="l4"), repo / "overlays", repo
+    )
+    assert "(bf16)" in l4.files["kustomization.yaml"] and "dtype" not in yaml.safe_load(
+        l4.files["serve.yaml"]
+    )
 
 
 # -- served model names ---------------------------------------------------------------------------
 
+
 def test_served_model_name_lets_a_second_overlay_coexist(cli, repo):
-    result = new_model(cli, repo, "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "l4", "--name", "llama-70b-l4",
-                       "--served-model-name", "llama-3.1-70b-l4")
+    result = new_model(
+        cli,
+        repo,
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "--gpu",
+        "l4",
+        "--name",
+        "llama-70b-l4",
+        "--served-model-name",
+        "llama-3.1-70b-l4",
+    )
     assert "fleet-duplicate-model" not in result.stdout + result.stderr
     assert result.exit_code in (0, 1), result.stderr
     target = repo / "overlays" / "llama-70b-l4"
     serve = yaml.safe_load((target / "serve.yaml").read_text())
-    assert serve["served-model-name"] == "llama-3.1-70b-l4" and serve["model"] == "meta-llama/Llama-3.1-70B-Instruct"
+    assert (
+        serve["served-model-name"] == "llama-3.1-70b-l4"
+        and serve["model"] == "meta-llama/Llama-3.1-70B-Instruct"
+    )
     assert "llmfleet.io/served-model-name: llama-3.1-70b-l4" in (target / "kustomization.yaml").read_text()
     check = cli(["check", "--format", "json"], cwd=repo)
     rules = {f["rule"] for f in json.loads(check.stdout)["findings"]}
@@ -507,6 +691,7 @@ def check_errors(text: str) -> list[str]:
 
 # -- multi-node ------------------------------------------------------------------------------------
 
+
 def test_multi_node_overlay_when_one_node_is_not_enough(cli, repo):
     result = new_model(cli, repo, "meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb", "--skip-check")
     assert result.exit_code == 0, result.stderr
@@ -516,7 +701,11 @@ def test_multi_node_overlay_when_one_node_is_not_enough(cli, repo):
     assert "quota      up to 2 x 16 = 32 GPUs at max replicas" in out
     target = repo / "overlays" / "llama-3-1-405b-instruct"
     serve = yaml.safe_load((target / "serve.yaml").read_text())
-    assert (serve["tensor-parallel-size"], serve["pipeline-parallel-size"], serve["max-model-len"]) == (8, 2, 131072)
+    assert (serve["tensor-parallel-size"], serve["pipeline-parallel-size"], serve["max-model-len"]) == (
+        8,
+        2,
+        131072,
+    )
     assert serve["distributed-timeout-seconds"] == 1800
     objects = rendered_objects(target)
     lws = next(o for o in objects if o["kind"] == "LeaderWorkerSet")
@@ -536,8 +725,11 @@ def test_multi_node_overlay_when_one_node_is_not_enough(cli, repo):
 
 
 def test_three_nodes_patch_the_group_size(repo):
-    sc = scaffold.prepare(NewModelOptions("meta-llama/Llama-3.1-405B-Instruct", gpu="h100-80gb", nodes=3),
-                          repo / "overlays", repo)
+    sc = scaffold.prepare(
+        NewModelOptions("meta-llama/Llama-3.1-405B-Instruct", gpu="h100-80gb", nodes=3),
+        repo / "overlays",
+        repo,
+    )
     assert "patch-size.yaml" in sc.files
     serve = yaml.safe_load(sc.files["serve.yaml"])
     assert (serve["tensor-parallel-size"], serve["pipeline-parallel-size"]) == (8, 3)
@@ -548,9 +740,13 @@ def test_three_nodes_patch_the_group_size(repo):
 
 def test_l4_groups_get_resources_that_fit_their_nodes(repo):
     """base-multinode asks 640Gi per pod (an 8 x H100 node); an 8 x L4 node has less."""
-    sc = scaffold.prepare(NewModelOptions("meta-llama/Llama-3.1-70B-Instruct", gpu="l4", nodes=2,
-                                          served_model_name="l4-70b", name="l4-70b"),
-                          repo / "overlays", repo)
+    sc = scaffold.prepare(
+        NewModelOptions(
+            "meta-llama/Llama-3.1-70B-Instruct", gpu="l4", nodes=2, served_model_name="l4-70b", name="l4-70b"
+        ),
+        repo / "overlays",
+        repo,
+    )
     assert "patch-resources.yaml" in sc.files
     scaffold.write_overlay(repo / "overlays", sc.name, sc.files, force=False)
     lws = next(o for o in rendered_objects(repo / "overlays" / sc.name) if o["kind"] == "LeaderWorkerSet")
@@ -565,8 +761,10 @@ def test_multi_node_explains_why_not(cli, repo):
     (repo / "llmfleet.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = new_model(cli, repo, "meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb")
     assert result.exit_code == 2
-    assert ("no node shape with several GPUs in the cluster's node shapes (cluster.node-shapes in "
-            "llmfleet.yaml) (largest: 1)") in result.stderr
+    assert (
+        "no node shape with several GPUs in the cluster's node shapes (cluster.node-shapes in "
+        "llmfleet.yaml) (largest: 1)"
+    ) in result.stderr
 
 
 def test_base_defaults_are_read_from_the_repository(repo):
@@ -577,13 +775,16 @@ def test_base_defaults_are_read_from_the_repository(repo):
     assert scaffold.base_defaults(repo / "nowhere") == scaffold.BaseDefaults()
 
 
-@pytest.mark.parametrize("model, gpu, bound", [("Qwen/Qwen2.5-7B-Instruct", "l4", 47),
-                                               ("meta-llama/Llama-3.1-405B-Instruct", "h100-80gb", 44)])
+@pytest.mark.parametrize(
+    "model, gpu, bound",
+    [("Qwen/Qwen2.5-7B-Instruct", "l4", 47), ("meta-llama/Llama-3.1-405B-Instruct", "h100-80gb", 44)],
+)
 def test_name_bound_from_the_render_and_without_a_renderer(repo, monkeypatch, model, gpu, bound):
     """The bound comes from the objects the overlay renders; without kustomize, the same
     figure from the known object names."""
     from llmfleet import render
     from llmfleet.errors import ToolError
+
     options = NewModelOptions(model, gpu=gpu, name="x", served_model_name="x")
     assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -26,8 +25,8 @@ GPUS = yaml.safe_load((DATA / "gpus.yaml").read_text())["gpus"]
 #: span nodes. Both create node pools.
 GUIDE_FILES = ("docs/deploying.md", "docs/multi-node.md")
 GUIDE = "\n".join((REPO_ROOT / f).read_text() for f in GUIDE_FILES if (REPO_ROOT / f).is_file())
-MI = 1024 ** 2
-GI = 1024 ** 3
+MI = 1024**2
+GI = 1024**3
 
 
 def quantity(value) -> float:
@@ -67,8 +66,9 @@ def gke_memory_reserved_mib(gib: float) -> float:
     return reserved
 
 
-@pytest.mark.parametrize("gpu_class, cloud, row", list(shapes()),
-                         ids=[f"{c}-{k}-{r['name']}-{r['gpus']}" for c, k, r in shapes()])
+@pytest.mark.parametrize(
+    "gpu_class, cloud, row", list(shapes()), ids=[f"{c}-{k}-{r['name']}-{r['gpus']}" for c, k, r in shapes()]
+)
 def test_allocatable_follows_the_documented_reservations(gpu_class, cloud, row):
     assert row["gpus"] >= 1 and row["cpu"] >= 1 and row["memory_gib"] >= 1
     cpu = row["cpu"] * 1000 - cpu_reserved_millicores(row["cpu"])
@@ -94,9 +94,12 @@ def test_every_catalog_class_has_shapes_on_both_clouds():
 
 def test_shapes_are_unique_and_sourced():
     header = (DATA / "node_shapes.yaml").read_text().split("\nversion:")[0]
-    for url in ("cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes",
-                "cloud.google.com/compute/docs/accelerator-optimized-machines",
-                "docs.aws.amazon.com/ec2/latest/instancetypes/ac.html", "awslabs/amazon-eks-ami"):
+    for url in (
+        "cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes",
+        "cloud.google.com/compute/docs/accelerator-optimized-machines",
+        "docs.aws.amazon.com/ec2/latest/instancetypes/ac.html",
+        "awslabs/amazon-eks-ami",
+    ):
         assert url in header
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", SHAPES["read"])
     seen = set()
@@ -107,6 +110,7 @@ def test_shapes_are_unique_and_sourced():
 
 
 # -- the deploy guide's node pools fit the overlays ---------------------------------------------
+
 
 def guide_pools() -> dict[str, list[tuple[str, str, int]]]:
     """cloud -> [(gpu class, machine type, GPUs per node)] of the pools the guide creates:
@@ -123,8 +127,9 @@ def guide_pools() -> dict[str, list[tuple[str, str, int]]]:
     for block in blocks:
         for group in yaml.safe_load(block)["managedNodeGroups"]:
             shape = next(r for c, k, r in shapes() if k == "eks" and r["name"] == group["instanceType"])
-            pools["eks"].append((group["labels"]["llmfleet.io/gpu-class"], group["instanceType"],
-                                 shape["gpus"]))
+            pools["eks"].append(
+                (group["labels"]["llmfleet.io/gpu-class"], group["instanceType"], shape["gpus"])
+            )
     return pools
 
 
@@ -133,7 +138,11 @@ def test_guide_pools_are_known_shapes():
     assert len(pools["gke"]) >= 2 and len(pools["eks"]) >= 2
     for cloud, rows in pools.items():
         for gpu_class, machine, count in rows:
-            known = [r for c, k, r in shapes() if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)]
+            known = [
+                r
+                for c, k, r in shapes()
+                if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)
+            ]
             assert known, f"{cloud} pool {machine} x {count} {gpu_class} is not in node_shapes.yaml"
 
 
@@ -155,9 +164,12 @@ def pod_templates(docs: list[dict]) -> dict[str, dict]:
 def pod_needs(template: dict) -> dict:
     """GPU class (required node affinity), and the GPUs, CPU and memory one pod requests."""
     spec = template["spec"]
-    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
-    gpu_class = next(e["values"][0] for t in terms for e in t["matchExpressions"]
-                     if e["key"] == "llmfleet.io/gpu-class")
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    gpu_class = next(
+        e["values"][0] for t in terms for e in t["matchExpressions"] if e["key"] == "llmfleet.io/gpu-class"
+    )
     requests = {"cpu": 0.0, "memory": 0.0, "gpus": 0}
     for container in spec["containers"]:
         r = container["resources"]["requests"]
@@ -177,9 +189,11 @@ def _pods(overlay: str) -> dict[str, dict]:
 
 def fits(pod: dict, row: dict) -> bool:
     headroom = SHAPES["pod_headroom"]
-    return (pod["gpus"] <= row["gpus"]
-            and pod["cpu"] + quantity(headroom["cpu"]) <= quantity(row["allocatable"]["cpu"])
-            and pod["memory"] + quantity(headroom["memory"]) <= quantity(row["allocatable"]["memory"]))
+    return (
+        pod["gpus"] <= row["gpus"]
+        and pod["cpu"] + quantity(headroom["cpu"]) <= quantity(row["allocatable"]["cpu"])
+        and pod["memory"] + quantity(headroom["memory"]) <= quantity(row["allocatable"]["memory"])
+    )
 
 
 @pytest.mark.parametrize("overlay", overlay_names())
@@ -187,9 +201,19 @@ def test_the_guide_creates_a_pool_for_every_overlay(overlay):
     for role, pod in _pods(overlay).items():
         assert pod["gpus"] >= 1, role
         for cloud, pools in guide_pools().items():
-            fitting = [machine for gpu_class, machine, count in pools if gpu_class == pod["class"]
-                       and fits(pod, next(r for c, k, r in shapes()
-                                          if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)))]
+            fitting = [
+                machine
+                for gpu_class, machine, count in pools
+                if gpu_class == pod["class"]
+                and fits(
+                    pod,
+                    next(
+                        r
+                        for c, k, r in shapes()
+                        if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)
+                    ),
+                )
+            ]
             assert fitting, f"{overlay} ({role}): no {cloud} node pool in {', '.join(GUIDE_FILES)} fits {pod}"
 
 

@@ -64,21 +64,29 @@ def test_vendored_crd_schema_catches_an_error_offline(cli, fresh_clone):
     assert result.exit_code == exitcodes.FINDINGS
     schema = [f for f in findings(result) if f["rule"] == "schema"]
     assert schema and {f["kind"] for f in schema} == {"ScaledObject"}
-    assert all(f["path"] == "/spec/maxReplicas" and "unknown field 'maxReplicas'" in f["message"]
-               for f in schema)
+    assert all(
+        f["path"] == "/spec/maxReplicas" and "unknown field 'maxReplicas'" in f["message"] for f in schema
+    )
     assert not [f for f in findings(result) if f["rule"] == "schema-missing"]
 
 
 def test_unknown_crd_offline_is_reported_once_per_kind(cli, empty_repo):
     (empty_repo / "a.yaml").write_text(WIDGETS)
     (empty_repo / "b.yaml").write_text(WIDGETS.replace("w1", "w3").replace("w2", "w4") + "---\n" + GADGET)
-    set_locations(empty_repo, ["schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json",
-                               "https://schemas.example.com/{{.Group}}/{{.ResourceKind}}.json"])
+    set_locations(
+        empty_repo,
+        [
+            "schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json",
+            "https://schemas.example.com/{{.Group}}/{{.ResourceKind}}.json",
+        ],
+    )
     result = cli(["validate", "--offline", "--format", "json", "a.yaml", "b.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.FINDINGS
     missing = findings(result)
     assert [(f["rule"], f["kind"], f["name"], f["file"]) for f in missing] == [
-        ("schema-missing", "Widget", "w1", "a.yaml"), ("schema-missing", "Gadget", "g", "b.yaml")]
+        ("schema-missing", "Widget", "w1", "a.yaml"),
+        ("schema-missing", "Gadget", "g", "b.yaml"),
+    ]
     message = missing[0]["message"]
     assert "no schema for Widget (example.com/v1)" in message
     assert "schemas/example.com/widget_v1.json (not found)" in message
@@ -87,12 +95,16 @@ def test_unknown_crd_offline_is_reported_once_per_kind(cli, empty_repo):
 
 def test_ignore_missing_schemas_offline_still_checks_metadata(cli, empty_repo):
     (empty_repo / "w.yaml").write_text(
-        WIDGETS + "---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {nmae: typo}\n")
-    result = cli(["validate", "--offline", "--ignore-missing-schemas", "--format", "json", "w.yaml"],
-                 cwd=empty_repo)
+        WIDGETS + "---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {nmae: typo}\n"
+    )
+    result = cli(
+        ["validate", "--offline", "--ignore-missing-schemas", "--format", "json", "w.yaml"], cwd=empty_repo
+    )
     assert result.exit_code == exitcodes.FINDINGS
     assert [(f["rule"], f["path"], f["line"]) for f in findings(result)] == [
-        ("schema", "/metadata", 12), ("schema", "/metadata/nmae", 12)]
+        ("schema", "/metadata", 12),
+        ("schema", "/metadata/nmae", 12),
+    ]
     assert "needs one of 'generateName', 'name'" in findings(result)[0]["message"]
     (empty_repo / "w.yaml").write_text(WIDGETS)
     result = cli(["validate", "--offline", "--ignore-missing-schemas", "w.yaml"], cwd=empty_repo)
@@ -111,23 +123,28 @@ def test_failed_download_is_one_finding_per_kind_and_ignorable(cli, empty_repo, 
     assert widget["name"] == "w1"
     assert "http://127.0.0.1:9/schemas/example.com/widget_v1.json (download failed:" in widget["message"]
     assert "no network?" in widget["message"]
-    assert "(not retried)" in gadget["message"]      # the host failed once: not asked again
+    assert "(not retried)" in gadget["message"]  # the host failed once: not asked again
     result = cli(["validate", "--ignore-missing-schemas", "w.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.OK, result.stdout
 
 
 def test_cached_download_is_used_offline(cli, empty_repo, schemas_dir, monkeypatch):
     url = "https://schemas.example.com/keda.sh/scaledobject_v1alpha1.json"
-    set_locations(empty_repo, ["https://schemas.example.com/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"])
+    set_locations(
+        empty_repo, ["https://schemas.example.com/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"]
+    )
     # The repository's own cache folder (the test session points LLMFLEET_CACHE_DIR elsewhere).
     monkeypatch.delenv("LLMFLEET_CACHE_DIR", raising=False)
     cache = empty_repo / ".llmfleet-cache" / "schemas"
     cache.mkdir(parents=True)
-    shutil.copy(schemas_dir / "crds" / "keda.sh" / "scaledobject_v1alpha1.json",
-                cache / (hashlib.sha256(url.encode()).hexdigest() + ".json"))
+    shutil.copy(
+        schemas_dir / "crds" / "keda.sh" / "scaledobject_v1alpha1.json",
+        cache / (hashlib.sha256(url.encode()).hexdigest() + ".json"),
+    )
     (empty_repo / "so.yaml").write_text(
         "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: so}\n"
-        "spec: {scaleTargetRef: {name: d}, minReplicas: 1, triggers: []}\n")
+        "spec: {scaleTargetRef: {name: d}, minReplicas: 1, triggers: []}\n"
+    )
     result = cli(["validate", "--offline", "--format", "json", "so.yaml"], cwd=empty_repo)
     assert [(f["rule"], f["path"]) for f in findings(result)] == [("schema", "/spec/minReplicas")]
 
@@ -150,7 +167,8 @@ spec:
     result = cli(["validate", "--offline", "--format", "json", "pr.yaml"], cwd=tmp_path)
     # RE2's ^(?i)(abort|warn)?$ from prometheus-operator: ABORT matches, "sometimes" does not.
     assert [(f["rule"], f["path"]) for f in findings(result)] == [
-        ("schema", "/spec/groups/1/partial_response_strategy")]
+        ("schema", "/spec/groups/1/partial_response_strategy")
+    ]
 
 
 def test_neighbour_crds_validate_offline(cli, tmp_path):
@@ -195,16 +213,20 @@ spec:
     result = cli(["validate", "--offline", "--format", "json", "n.yaml"], cwd=tmp_path)
     assert sorted((f["kind"], f["path"]) for f in findings(result)) == [
         ("AlertmanagerConfig", "/spec/muteTimeIntervals/0/timeIntervals/0/weekdays/0"),
-        ("Rollout", "/spec/strategy/canary/steps/0/setWeigth")]
+        ("Rollout", "/spec/strategy/canary/steps/0/setWeigth"),
+    ]
 
 
-@pytest.mark.parametrize("pattern,translated", [
-    ("^(?i)(abort|warn)?$", "^(?i:(abort|warn)?$)"),
-    ("(a(?i)b|c)", "(a(?i:b)|(?i:c))"),
-    ("^x\\z", "^x\\Z"),
-    ("[(?i)]", "[(?i)]"),
-    ("(?i)abc", "(?i)abc"),
-])
+@pytest.mark.parametrize(
+    "pattern,translated",
+    [
+        ("^(?i)(abort|warn)?$", "^(?i:(abort|warn)?$)"),
+        ("(a(?i)b|c)", "(a(?i:b)|(?i:c))"),
+        ("^x\\z", "^x\\Z"),
+        ("[(?i)]", "[(?i)]"),
+        ("(?i)abc", "(?i)abc"),
+    ],
+)
 def test_go_regex_translation(pattern, translated):
     assert go_regex.translate(pattern) == translated
 
@@ -214,4 +236,4 @@ def test_go_regex_semantics_and_uncompilable():
     assert [bool(weekday.search(s)) for s in ("Monday", "SUNday", "Funday")] == [True, True, False]
     alternation = go_regex.compile_pattern("(a(?i)b|c)")
     assert [bool(alternation.fullmatch(s)) for s in ("aB", "C", "AB")] == [True, True, False]
-    assert go_regex.compile_pattern("\\p{Greek}+") is None      # RE2-only: not checked, no crash
+    assert go_regex.compile_pattern("\\p{Greek}+") is None  # RE2-only: not checked, no crash

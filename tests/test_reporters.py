@@ -23,13 +23,32 @@ def sample_report() -> Report:
         Subject("b", "overlays/b/kustomization.yaml", "Deployment", "apps/v1", "b-vllm", "inference"),
     ]
     report.findings = [
-        Finding("gpu-request-limit", Severity.ERROR, "requests 2 but limits 1", overlay="a",
-                file="overlays/a/kustomization.yaml", line=0, kind="Deployment", api_version="apps/v1",
-                name="a-vllm", namespace="inference",
-                path="/spec/template/spec/containers/0/resources/limits/nvidia.com~1gpu"),
-        Finding("vllm-image-unpinned", Severity.WARNING, "uses latest, 100%: a,b\nnext", overlay="b",
-                file="base/deployment.yaml", line=12, kind="Deployment", api_version="apps/v1",
-                name="b-vllm", namespace="inference", path="/spec/template/spec/containers/0/image"),
+        Finding(
+            "gpu-request-limit",
+            Severity.ERROR,
+            "requests 2 but limits 1",
+            overlay="a",
+            file="overlays/a/kustomization.yaml",
+            line=0,
+            kind="Deployment",
+            api_version="apps/v1",
+            name="a-vllm",
+            namespace="inference",
+            path="/spec/template/spec/containers/0/resources/limits/nvidia.com~1gpu",
+        ),
+        Finding(
+            "vllm-image-unpinned",
+            Severity.WARNING,
+            "uses latest, 100%: a,b\nnext",
+            overlay="b",
+            file="base/deployment.yaml",
+            line=12,
+            kind="Deployment",
+            api_version="apps/v1",
+            name="b-vllm",
+            namespace="inference",
+            path="/spec/template/spec/containers/0/image",
+        ),
         Finding("yaml-syntax", Severity.ERROR, "YAML syntax error: x", file="stray.yaml", line=3),
     ]
     return report
@@ -39,7 +58,17 @@ def test_json_shape():
     data = json.loads(REPORTERS["json"](sample_report()))
     assert set(data) == {"findings", "summary"}
     first = data["findings"][0]
-    assert set(first) >= {"rule", "severity", "overlay", "file", "kind", "name", "namespace", "path", "message"}
+    assert set(first) >= {
+        "rule",
+        "severity",
+        "overlay",
+        "file",
+        "kind",
+        "name",
+        "namespace",
+        "path",
+        "message",
+    }
     assert data["summary"]["errors"] == 2 and data["summary"]["warnings"] == 1
     assert data["summary"]["objects"] == 3
 
@@ -47,9 +76,11 @@ def test_json_shape():
 def test_github_annotations_escape_properties_and_data():
     lines = REPORTERS["github"](sample_report()).splitlines()
     warning = next(line for line in lines if line.startswith("::warning"))
-    assert warning == ("::warning file=base/deployment.yaml,line=12,"
-                       "title=vllm-image-unpinned (Deployment inference/b-vllm)::"
-                       "b: uses latest, 100%25: a,b%0Anext [/spec/template/spec/containers/0/image]")
+    assert warning == (
+        "::warning file=base/deployment.yaml,line=12,"
+        "title=vllm-image-unpinned (Deployment inference/b-vllm)::"
+        "b: uses latest, 100%25: a,b%0Anext [/spec/template/spec/containers/0/image]"
+    )
     assert github.escape_property("a:b,c") == "a%3Ab%2Cc"
     error = next(line for line in lines if "gpu-request-limit" in line)
     assert error.startswith("::error file=overlays/a/kustomization.yaml,line=1,")
@@ -61,7 +92,10 @@ def test_sarif_validates_against_the_2_1_0_schema(schemas_dir):
     jsonschema.validate(log, schema)
     run = log["runs"][0]
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {
-        "gpu-request-limit", "vllm-image-unpinned", "yaml-syntax"}
+        "gpu-request-limit",
+        "vllm-image-unpinned",
+        "yaml-syntax",
+    }
     assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1 for r in run["results"])
     assert len({r["partialFingerprints"]["llmfleetFinding/v1"] for r in run["results"]}) == 3
 
@@ -71,8 +105,11 @@ def test_junit_one_case_per_object():
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert set(suites) == {"a", "b", "stray.yaml"}
     cases_a = [(c.get("classname"), c.get("name")) for c in suites["a"].iter("testcase")]
-    assert cases_a == [("a", "(input)"), ("Deployment@apps/v1", "inference/a-vllm"),
-                       ("Service@v1", "inference/a-vllm")]
+    assert cases_a == [
+        ("a", "(input)"),
+        ("Deployment@apps/v1", "inference/a-vllm"),
+        ("Service@v1", "inference/a-vllm"),
+    ]
     failing = [c for c in suites["a"].iter("testcase") if c.find("failure") is not None]
     assert [c.get("name") for c in failing] == ["inference/a-vllm"]
     assert failing[0].find("failure").get("type") == "gpu-request-limit"

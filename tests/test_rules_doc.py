@@ -9,8 +9,9 @@ from llmfleet_testlib import REPO_ROOT
 
 def test_committed_rule_reference_is_current():
     committed = (REPO_ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert committed == rules_doc.render("markdown"), \
+    assert committed == rules_doc.render("markdown"), (
         "docs/rules.md is stale: run `.venv/bin/llmfleet rules --format markdown > docs/rules.md`"
+    )
 
 
 def test_every_check_is_documented_with_examples():

@@ -11,7 +11,6 @@ import jsonschema
 import pytest
 import yaml
 
-
 from llmfleet_testlib import line_of, multinode_overlays, single_node_overlays
 
 
@@ -38,14 +37,17 @@ def test_sarif_of_a_bad_fleet(cli, repo_copy, sarif_schema, tmp_path):
     second = next(o for o in single_node_overlays(repo_copy) if o != first)
     # 1. a floating image tag in both bases: every overlay, at its base's line(s) (the
     #    multi-node base has two: the leader's and the workers' container)
-    bases = {"base/deployment.yaml": single_node_overlays(repo_copy),
-             "base-multinode/leaderworkerset.yaml": multinode_overlays(repo_copy)}
+    bases = {
+        "base/deployment.yaml": single_node_overlays(repo_copy),
+        "base-multinode/leaderworkerset.yaml": multinode_overlays(repo_copy),
+    }
     expected_images = set()
     for rel, users in bases.items():
         path = repo_copy / rel
         path.write_text(path.read_text().replace("vllm/vllm-openai:v0.33.0", "vllm/vllm-openai:latest"))
-        expected_images |= {(o, rel, n) for o in users
-                            for n in lines_of(path, r"^\s+image: vllm/vllm-openai:latest")}
+        expected_images |= {
+            (o, rel, n) for o in users for n in lines_of(path, r"^\s+image: vllm/vllm-openai:latest")
+        }
     assert {o for o, _, _ in expected_images} == set(overlays)
     # 2. min > max in one overlay's patch
     patch = repo_copy / "overlays" / first / "patch-max-replicas.yaml"
@@ -59,7 +61,8 @@ def test_sarif_of_a_bad_fleet(cli, repo_copy, sarif_schema, tmp_path):
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: server\nspec:\n  template:\n"
         "    spec:\n      containers:\n        - name: vllm\n          resources:\n"
         "            requests:\n              nvidia.com/gpu: 2\n            limits:\n"
-        "              nvidia.com/gpu: 3\n")
+        "              nvidia.com/gpu: 3\n"
+    )
     kustomization = repo_copy / "overlays" / second / "kustomization.yaml"
     k = yaml.safe_load(kustomization.read_text())
     k.setdefault("patches", []).append({"path": "patch-gpu-mismatch.yaml"})
@@ -92,11 +95,15 @@ def test_sarif_of_a_bad_fleet(cli, repo_copy, sarif_schema, tmp_path):
     # min > max is reported at whichever of the two the rule names: each where it is written
     min_line = line_of(repo_copy / "base" / "scaledobject.yaml", r"^\s+minReplicaCount:")
     bounds = {(o, uri, line) for o, uri, line in where("scaler-bounds") if o == first}
-    assert bounds & {(first, f"overlays/{first}/patch-max-replicas.yaml", max_line),
-                     (first, "base/scaledobject.yaml", min_line)}
+    assert bounds & {
+        (first, f"overlays/{first}/patch-max-replicas.yaml", max_line),
+        (first, "base/scaledobject.yaml", min_line),
+    }
     for r in results:
         if r["ruleId"] == "scaler-bounds" and "(at /spec/maxReplicaCount)" in r["message"]["text"]:
-            assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("patch-max-replicas.yaml")
+            assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(
+                "patch-max-replicas.yaml"
+            )
     gpu_line = line_of(gpu_patch, r"nvidia.com/gpu: 3")
     assert (second, f"overlays/{second}/patch-gpu-mismatch.yaml", gpu_line) in where("gpu-request-limit")
 
@@ -116,4 +123,6 @@ def test_github_annotations_point_at_source_files(cli, repo_copy):
     assert result.exit_code == 1
     line = line_of(deployment, r"^\s+image: vllm/vllm-openai$")
     annotations = [a for a in result.stdout.splitlines() if "vllm-image-unpinned" in a]
-    assert annotations and all(a.startswith(f"::error file=base/deployment.yaml,line={line},") for a in annotations)
+    assert annotations and all(
+        a.startswith(f"::error file=base/deployment.yaml,line={line},") for a in annotations
+    )

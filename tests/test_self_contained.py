@@ -16,7 +16,9 @@ from llmfleet_testlib import REPO_ROOT, overlay_names
 
 REFERENCE = REPO_ROOT / "docs" / "reference"
 # A citation: the file, then one or more section numbers (`§4.3`, `§0, §4.3`, `§4.3-4.4`).
-CITATION = re.compile(r"docs/reference/(?P<file>[\w.-]+\.md)(?P<sections>(?:[ ,;and]*§\s?[\d.]+(?:[-–][\d.]+)?)+)")
+CITATION = re.compile(
+    r"docs/reference/(?P<file>[\w.-]+\.md)(?P<sections>(?:[ ,;and]*§\s?[\d.]+(?:[-–][\d.]+)?)+)"
+)
 SECTION = re.compile(r"§\s?(\d+(?:\.\d+)?)(?:[-–](\d+(?:\.\d+)?))?")
 # "ref §N.M" in the manifests' comments means docs/reference/vllm-0.33.md (base/deployment.yaml).
 REF_CITATION = re.compile(r"\bref §(\d+(?:\.\d+)?)(?:[-–](\d+(?:\.\d+)?))?")
@@ -51,10 +53,14 @@ def headings(name: str) -> set[str]:
 
 
 def test_no_path_outside_the_repository():
-    here = Path(__file__).relative_to(REPO_ROOT).as_posix()      # the patterns themselves
-    offenders = [f"{name}:{i}: {line.strip()}"
-                 for name, text in tracked_text_files() if not name.startswith(NOT_YET) and name != here
-                 for i, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
+    here = Path(__file__).relative_to(REPO_ROOT).as_posix()  # the patterns themselves
+    offenders = [
+        f"{name}:{i}: {line.strip()}"
+        for name, text in tracked_text_files()
+        if not name.startswith(NOT_YET) and name != here
+        for i, line in enumerate(text.splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
     assert not offenders, "paths outside the repository:\n" + "\n".join(offenders)
 
 
@@ -62,7 +68,7 @@ def test_every_reference_citation_resolves():
     known = {path.name: headings(path.name) for path in REFERENCE.glob("*.md")}
     cited, missing = 0, []
     for name, text in tracked_text_files():
-        flat = re.sub(r"\s*\n\s*(?:#|//)?\s*", " ", text)       # citations wrap across lines
+        flat = re.sub(r"\s*\n\s*(?:#|//)?\s*", " ", text)  # citations wrap across lines
         for match in CITATION.finditer(flat):
             file = match.group("file")
             for first, last in SECTION.findall(match.group("sections")):
@@ -89,13 +95,15 @@ def test_reference_documents_name_their_sources(name):
         title = section.splitlines()[0]
         # Every subsection points at where its facts come from: a source file, an issue or
         # pull request, a document, or an earlier section that does.
-        assert re.search(r"src `|`[\w./-]+\.(py|go|md|yaml|json|ts)`|#\d+|docs |§\d|\(\w[\w./-]+ [0-9a-f]{7,}",
-                         section), f"{name} ### {title}: no source named"
+        assert re.search(
+            r"src `|`[\w./-]+\.(py|go|md|yaml|json|ts)`|#\d+|docs |§\d|\(\w[\w./-]+ [0-9a-f]{7,}", section
+        ), f"{name} ### {title}: no source named"
 
 
 def test_every_object_of_a_model_carries_the_part_of_label():
     """docs/deploying.md §8 finds a model's objects with -l app.kubernetes.io/part-of=llmfleet."""
     from llmfleet.render import find_renderer, render
+
     renderer = find_renderer()
     for name in overlay_names():
         rendered = render(REPO_ROOT / "overlays" / name, renderer)
@@ -103,8 +111,9 @@ def test_every_object_of_a_model_carries_the_part_of_label():
         for obj in yaml.safe_load_all(rendered.text):
             if obj:
                 labels = obj["metadata"].get("labels") or {}
-                assert labels.get("app.kubernetes.io/part-of") == "llmfleet", \
+                assert labels.get("app.kubernetes.io/part-of") == "llmfleet", (
                     f"{name}: {obj['kind']} {obj['metadata']['name']} lacks app.kubernetes.io/part-of"
+                )
 
 
 def test_documented_quota_and_gateway_match_the_manifests():
@@ -120,5 +129,7 @@ def test_documented_quota_and_gateway_match_the_manifests():
 def test_multinode_transformers_copy_is_the_same():
     def body(path):
         return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
-    assert body(REPO_ROOT / "base-multinode" / "transformers" / "part-of-label.yaml") == \
-        body(REPO_ROOT / "base" / "transformers" / "part-of-label.yaml")
+
+    assert body(REPO_ROOT / "base-multinode" / "transformers" / "part-of-label.yaml") == body(
+        REPO_ROOT / "base" / "transformers" / "part-of-label.yaml"
+    )

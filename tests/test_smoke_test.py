@@ -43,6 +43,8 @@ def serving_container(docs, overlay: str) -> dict:
     else:
         containers = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
     return next(c for c in containers if c["name"] == "vllm")
+
+
 API_KEY = "sk-test-5f1c2a9b7d"
 #: Upper bound for one failing run of the script (the wait step is configured to 2 s).
 RUN_BOUND_S = 20
@@ -57,8 +59,12 @@ def kubectl() -> str:
 
 @cache
 def render(overlay: str) -> tuple[dict, ...]:
-    result = subprocess.run([kubectl(), "kustomize", str(REPO_ROOT / "overlays" / overlay)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(REPO_ROOT / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, f"kustomize {overlay}: {result.stderr}"
     return tuple(d for d in yaml.safe_load_all(result.stdout) if d)
 
@@ -70,8 +76,9 @@ def one(docs, kind, predicate=lambda d: True) -> dict:
 
 
 def smoke_job(docs) -> dict:
-    return one(docs, "Job", lambda d: d["metadata"]["labels"].get("app.kubernetes.io/name")
-               == "llmfleet-smoke-test")
+    return one(
+        docs, "Job", lambda d: d["metadata"]["labels"].get("app.kubernetes.io/name") == "llmfleet-smoke-test"
+    )
 
 
 def env_of(container: dict) -> dict:
@@ -81,13 +88,17 @@ def env_of(container: dict) -> dict:
 def test_every_overlay_lists_the_component():
     assert OVERLAYS
     for overlay in OVERLAYS:
-        components = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "kustomization.yaml").read_text())["components"]
+        components = yaml.safe_load((REPO_ROOT / "overlays" / overlay / "kustomization.yaml").read_text())[
+            "components"
+        ]
         component = component_of(overlay)
         assert component in components, overlay
         # After api-key (it copies the key reference) and network-policy (it adds a rule).
         assert components.index(component) > max(
-            components.index(c) for c in components
-            if c.endswith(("/api-key", "/network-policy", "/network-policy-multi-node")))
+            components.index(c)
+            for c in components
+            if c.endswith(("/api-key", "/network-policy", "/network-policy-multi-node"))
+        )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -104,7 +115,9 @@ def test_job_is_a_bounded_postsync_hook(overlay):
     [container] = spec["template"]["spec"]["containers"]
     env = env_of(container)
     # The deadline covers the wait and both requests.
-    assert spec["activeDeadlineSeconds"] > int(env["WAIT_SECONDS"]["value"]) + 2 * int(env["REQUEST_TIMEOUT"]["value"])
+    assert spec["activeDeadlineSeconds"] > int(env["WAIT_SECONDS"]["value"]) + 2 * int(
+        env["REQUEST_TIMEOUT"]["value"]
+    )
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
 
 
@@ -159,10 +172,14 @@ def test_network_policy_admits_only_this_smoke_test(overlay):
     if not policies:
         pytest.skip(f"{overlay} has no NetworkPolicy")
     pod_labels = smoke_job(docs)["spec"]["template"]["metadata"]["labels"]
-    admitted = [rule for p in policies for rule in p["spec"].get("ingress", [])
-                for peer in rule.get("from", [])
-                if "matchLabels" in peer.get("podSelector", {})
-                and all(pod_labels.get(k) == v for k, v in peer["podSelector"]["matchLabels"].items())]
+    admitted = [
+        rule
+        for p in policies
+        for rule in p["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+        if "matchLabels" in peer.get("podSelector", {})
+        and all(pod_labels.get(k) == v for k, v in peer["podSelector"]["matchLabels"].items())
+    ]
     assert admitted, f"{overlay}: no NetworkPolicy rule admits the smoke-test pods"
     for rule in admitted:
         assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
@@ -179,6 +196,7 @@ def test_overlay_with_smoke_test_validates(cli, overlay):
 
 
 # --- the script against fake servers ------------------------------------------------------
+
 
 class FakeOpenAI(BaseHTTPRequestHandler):
     """A vLLM-like server; the class attributes choose how it misbehaves."""
@@ -228,10 +246,22 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         elif request.get("model") not in self.served:
             self._send(404, {"error": {"message": f"The model `{request.get('model')}` does not exist."}})
         else:
-            self._send(200, {"id": "chatcmpl-1", "object": "chat.completion", "model": request["model"],
-                             "choices": [{"index": 0, "finish_reason": "stop",
-                                          "message": {"role": "assistant", "content": "ready"}}],
-                             "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14}})
+            self._send(
+                200,
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "model": request["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "ready"},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
+                },
+            )
 
 
 def serve(**behaviour):
@@ -262,8 +292,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_script(overlay: str, tmp_path: Path, base_url: str, api_key: str = API_KEY,
-               **overrides) -> tuple[subprocess.CompletedProcess, float]:
+def run_script(
+    overlay: str, tmp_path: Path, base_url: str, api_key: str = API_KEY, **overrides
+) -> tuple[subprocess.CompletedProcess, float]:
     """Run the script of the rendered ConfigMap with the rendered Job's plain env values."""
     docs = render(overlay)
     job = smoke_job(docs)
@@ -273,12 +304,21 @@ def run_script(overlay: str, tmp_path: Path, base_url: str, api_key: str = API_K
     script.write_text(cm["data"]["smoke_test.py"])
     [container] = job["spec"]["template"]["spec"]["containers"]
     env = {name: e["value"] for name, e in env_of(container).items() if "value" in e}
-    env.update({"SERVICE_NAMESPACE": job["metadata"]["namespace"], "BASE_URL": base_url,
-                "OPENAI_API_KEY": api_key, "WAIT_SECONDS": "2", "POLL_SECONDS": "0.2",
-                "REQUEST_TIMEOUT": "5", **overrides})
+    env.update(
+        {
+            "SERVICE_NAMESPACE": job["metadata"]["namespace"],
+            "BASE_URL": base_url,
+            "OPENAI_API_KEY": api_key,
+            "WAIT_SECONDS": "2",
+            "POLL_SECONDS": "0.2",
+            "REQUEST_TIMEOUT": "5",
+            **overrides,
+        }
+    )
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
-                          timeout=RUN_BOUND_S * 2)
+    proc = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=RUN_BOUND_S * 2
+    )
     return proc, time.monotonic() - started
 
 
@@ -294,15 +334,22 @@ def test_script_passes_against_a_healthy_server(overlay, tmp_path, fake_server):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split(":")[1].strip() for line in lines if ": step " in line] == [
-        "step wait-for-service", "step list-models", "step chat-completion"]
+        "step wait-for-service",
+        "step list-models",
+        "step chat-completion",
+    ]
     assert lines[-1] == "smoke-test: PASSED"
     assert set(handler.seen_auth) == {f"Bearer {API_KEY}"}
     assert API_KEY not in proc.stdout + proc.stderr
 
 
 BROKEN = {
-    "wrong-model": ({"served": ["some-org/another-model"]}, {}, "list-models",
-                    "is not listed; the server lists 'some-org/another-model'"),
+    "wrong-model": (
+        {"served": ["some-org/another-model"]},
+        {},
+        "list-models",
+        "is not listed; the server lists 'some-org/another-model'",
+    ),
     "unauthorized": ({"key": "a-different-key"}, {}, "list-models", "HTTP 401"),
     "chat-500": ({"chat_status": 500}, {}, "chat-completion", "HTTP 500"),
     "unhealthy": ({"health_status": 503}, {}, "wait-for-service", "not ready after 2 s"),
@@ -337,5 +384,7 @@ def test_script_fails_fast_when_nothing_listens(tmp_path):
 def test_script_rejects_incomplete_configuration(tmp_path):
     proc, _ = run_script(OVERLAYS[0], tmp_path, "", SERVICE_NAME="", SERVED_MODEL_NAME="x")
     assert proc.returncode == 2
-    assert proc.stdout.splitlines()[-1] == \
-        "smoke-test: FAILED at step config: SERVICE_NAME empty (or set BASE_URL)"
+    assert (
+        proc.stdout.splitlines()[-1]
+        == "smoke-test: FAILED at step config: SERVICE_NAME empty (or set BASE_URL)"
+    )

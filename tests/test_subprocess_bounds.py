@@ -242,6 +242,7 @@ def test_a_live_runs_folder_is_not_pruned(tmp_path):
 
 # -- every tool's timeout is a setting --------------------------------------------------------
 
+
 def _sleeping_tool(folder: Path, name: str) -> Path:
     """A stand-in for ``name`` that never finishes (and starts a child that does not either:
     the whole process group must go)."""
@@ -252,25 +253,48 @@ def _sleeping_tool(folder: Path, name: str) -> Path:
     return tool
 
 
-@pytest.mark.parametrize("tool, setting, args", [
-    ("git", "git-timeout-seconds", ["affected", "--base", "HEAD"]),
-    ("promtool", "promtool-timeout-seconds", ["lint", "rule.yaml"]),
-    ("kubeconform", "kubeconform-timeout-seconds", ["validate", "--validator", "kubeconform", "rule.yaml"]),
-])
+@pytest.mark.parametrize(
+    "tool, setting, args",
+    [
+        ("git", "git-timeout-seconds", ["affected", "--base", "HEAD"]),
+        ("promtool", "promtool-timeout-seconds", ["lint", "rule.yaml"]),
+        (
+            "kubeconform",
+            "kubeconform-timeout-seconds",
+            ["validate", "--validator", "kubeconform", "rule.yaml"],
+        ),
+    ],
+)
 def test_each_tool_timeout_is_a_setting(tmp_path, tool, setting, args):
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "llmfleet.yaml").write_text(yaml.safe_dump({"limits": {setting: 1}}))
-    (repo / "rule.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "r"},
-        "spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0"}]}]}}))
+    (repo / "rule.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": {"name": "r"},
+                "spec": {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0"}]}]},
+            }
+        )
+    )
     fake = _sleeping_tool(tmp_path / "bin", tool)
-    env = {**llmfleet_env(tmp_path / "tmp"), "PATH": f"{fake.parent}:{os.environ['PATH']}",
-           "LLMFLEET_PROMTOOL": str(fake) if tool == "promtool" else ""}
-    env.pop("LLMFLEET_OFFLINE")                 # kubeconform does not run offline
+    env = {
+        **llmfleet_env(tmp_path / "tmp"),
+        "PATH": f"{fake.parent}:{os.environ['PATH']}",
+        "LLMFLEET_PROMTOOL": str(fake) if tool == "promtool" else "",
+    }
+    env.pop("LLMFLEET_OFFLINE")  # kubeconform does not run offline
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "llmfleet", *args], cwd=repo, capture_output=True,
-                          text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmfleet", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert time.monotonic() - started < 30
     assert proc.returncode == exitcodes.TOOL, proc.stdout + proc.stderr
     assert f"{tool}: timed out after 1 s" in proc.stderr and f"limits.{setting}" in proc.stderr

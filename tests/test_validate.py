@@ -23,15 +23,37 @@ spec:
 """
 
 
-@pytest.mark.parametrize("api_version,kind,expected", [
-    # The table in docs/reference/tooling.md §1.2.
-    ("apps/v1", "Deployment", {"Group": "apps", "ResourceKind": "deployment", "ResourceAPIVersion": "v1",
-                               "KindSuffix": "-apps-v1"}),
-    ("v1", "Service", {"Group": "v1", "ResourceKind": "service", "ResourceAPIVersion": "v1",
-                       "KindSuffix": "-v1"}),
-    ("keda.sh/v1alpha1", "ScaledObject", {"Group": "keda.sh", "ResourceKind": "scaledobject",
-                                          "ResourceAPIVersion": "v1alpha1", "KindSuffix": "-keda-v1alpha1"}),
-])
+@pytest.mark.parametrize(
+    "api_version,kind,expected",
+    [
+        # The table in docs/reference/tooling.md §1.2.
+        (
+            "apps/v1",
+            "Deployment",
+            {
+                "Group": "apps",
+                "ResourceKind": "deployment",
+                "ResourceAPIVersion": "v1",
+                "KindSuffix": "-apps-v1",
+            },
+        ),
+        (
+            "v1",
+            "Service",
+            {"Group": "v1", "ResourceKind": "service", "ResourceAPIVersion": "v1", "KindSuffix": "-v1"},
+        ),
+        (
+            "keda.sh/v1alpha1",
+            "ScaledObject",
+            {
+                "Group": "keda.sh",
+                "ResourceKind": "scaledobject",
+                "ResourceAPIVersion": "v1alpha1",
+                "KindSuffix": "-keda-v1alpha1",
+            },
+        ),
+    ],
+)
 def test_template_variables_match_kubeconform(api_version, kind, expected):
     variables = locations.template_variables(api_version, kind, "1.30.0", strict=False)
     assert {k: variables[k] for k in expected} == expected
@@ -40,10 +62,14 @@ def test_template_variables_match_kubeconform(api_version, kind, expected):
 
 def test_location_expansion():
     variables = locations.template_variables("keda.sh/v1alpha1", "ScaledObject", "1.33.0", strict=True)
-    assert locations.expand("/s/{{.Group}}/{{ .ResourceKind }}_{{.ResourceAPIVersion}}.json", variables) \
+    assert (
+        locations.expand("/s/{{.Group}}/{{ .ResourceKind }}_{{.ResourceAPIVersion}}.json", variables)
         == "/s/keda.sh/scaledobject_v1alpha1.json"
-    assert locations.expand("https://x/schemas", variables) \
+    )
+    assert (
+        locations.expand("https://x/schemas", variables)
         == "https://x/schemas/v1.33.0-standalone-strict/scaledobject-keda-v1alpha1.json"
+    )
     with pytest.raises(ValueError, match="unknown template variable"):
         locations.expand("/s/{{.Nope}}.json", variables)
 
@@ -54,7 +80,8 @@ def test_crd_schema_error_from_vendored_schemas(cli, empty_repo):
     assert result.exit_code == exitcodes.FINDINGS
     findings = json.loads(result.stdout)["findings"]
     assert [(f["rule"], f["kind"], f["name"], f["path"], f["line"]) for f in findings] == [
-        ("schema", "ScaledObject", "so", "/spec/minReplicaCount", 6)]
+        ("schema", "ScaledObject", "so", "/spec/minReplicaCount", 6)
+    ]
     assert "'one' is not of type 'integer'" in findings[0]["message"]
 
 
@@ -63,17 +90,20 @@ def test_crd_unknown_field_is_an_error(cli, empty_repo):
     result = cli(["validate", "--format", "json", "so.yaml"], cwd=empty_repo)
     findings = json.loads(result.stdout)["findings"]
     assert [(f["path"], f["message"]) for f in findings] == [
-        ("/spec/minReplicas", "unknown field 'minReplicas' (not in the ScaledObject schema)")]
+        ("/spec/minReplicas", "unknown field 'minReplicas' (not in the ScaledObject schema)")
+    ]
 
 
 def test_missing_schema_is_an_error_unless_ignored(cli, empty_repo):
     (empty_repo / "lws.yaml").write_text(
-        "apiVersion: leaderworkerset.x-k8s.io/v1\nkind: LeaderWorkerSet\nmetadata: {name: x}\n")
+        "apiVersion: leaderworkerset.x-k8s.io/v1\nkind: LeaderWorkerSet\nmetadata: {name: x}\n"
+    )
     config = empty_repo / "llmfleet.yaml"
     text = config.read_text()
     # Local location only, so the test never reaches for the network.
-    config.write_text(text[: text.index("schema-locations:")] + "schema-locations: []\n"
-                      + text[text.index("lint:"):])
+    config.write_text(
+        text[: text.index("schema-locations:")] + "schema-locations: []\n" + text[text.index("lint:") :]
+    )
     result = cli(["validate", "--format", "json", "lws.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.FINDINGS
     [finding] = json.loads(result.stdout)["findings"]
@@ -102,7 +132,9 @@ spec:
     result = cli(["validate", "--format", "json", "d.yaml"], cwd=empty_repo)
     findings = json.loads(result.stdout)["findings"]
     assert [(f["path"], f["line"]) for f in findings] == [
-        ("/spec/replicas", 5), ("/spec/template/spec/containers/0/imagePullPolcy", 13)]
+        ("/spec/replicas", 5),
+        ("/spec/template/spec/containers/0/imagePullPolcy", 13),
+    ]
 
 
 def test_kubernetes_version_must_be_full(cli, empty_repo):
@@ -116,7 +148,8 @@ def test_kubernetes_version_selects_schemas(cli, empty_repo):
     # ValidatingAdmissionPolicy reached admissionregistration.k8s.io/v1 in Kubernetes 1.30.
     (empty_repo / "vap.yaml").write_text(
         "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
-        "metadata: {name: x}\nspec: {validations: [{expression: 'true'}]}\n")
+        "metadata: {name: x}\nspec: {validations: [{expression: 'true'}]}\n"
+    )
     old = cli(["validate", "--kubernetes-version", "1.29.0", "--format", "json", "vap.yaml"], cwd=empty_repo)
     new = cli(["validate", "--kubernetes-version", "1.30.0", "vap.yaml"], cwd=empty_repo)
     assert [f["rule"] for f in json.loads(old.stdout)["findings"]] == ["schema-missing"]
@@ -135,17 +168,29 @@ def _crd_schema_copy(empty_repo, schemas_dir):
     local.mkdir(parents=True)
     copy = local / "scaledobject_v1alpha1.json"
     copy.write_text(original.read_text())
-    location = str(empty_repo / "local-schemas" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")
+    location = str(
+        empty_repo / "local-schemas" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+    )
     return copy, location
 
 
 def test_known_valid_objects_are_remembered_and_forgotten_when_the_schema_changes(
-        cli, empty_repo, schemas_dir, tmp_path, monkeypatch):
+    cli, empty_repo, schemas_dir, tmp_path, monkeypatch
+):
     cache = tmp_path / "cache"
     monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(cache))
     schema, location = _crd_schema_copy(empty_repo, schemas_dir)
     (empty_repo / "so.yaml").write_text(VALID_SCALED_OBJECT)
-    args = ["validate", "--format", "json", "--validator", "jsonschema", "--schema-location", location, "so.yaml"]
+    args = [
+        "validate",
+        "--format",
+        "json",
+        "--validator",
+        "jsonschema",
+        "--schema-location",
+        location,
+        "so.yaml",
+    ]
     assert cli(args, cwd=empty_repo).exit_code == exitcodes.OK
     remembered = (cache / "validate" / "valid-objects").read_text().split()
     assert len(remembered) == 1
@@ -155,7 +200,7 @@ def test_known_valid_objects_are_remembered_and_forgotten_when_the_schema_change
     data = json.loads(schema.read_text())
     data["properties"]["spec"]["properties"]["minReplicaCount"] = {"type": "string"}
     schema.write_text(json.dumps(data))
-    schemas.shared_store.cache_clear()   # what a new process starts with
+    schemas.shared_store.cache_clear()  # what a new process starts with
     result = cli(args, cwd=empty_repo)
     assert result.exit_code == exitcodes.FINDINGS
     [finding] = json.loads(result.stdout)["findings"]

@@ -56,14 +56,19 @@ def test_unknown_version_is_a_clear_error():
 
 def metric_names(version: str) -> set[str]:
     text = (DATA / f"metrics_{version.replace('.', '_')}.txt").read_text()
-    return {line.split()[0] for line in text.splitlines()
-            if line and not line.startswith("#") and "vllm/v1/metrics/loggers.py" in line
-            and " if self.show_hidden_metrics" not in line}
+    return {
+        line.split()[0]
+        for line in text.splitlines()
+        if line
+        and not line.startswith("#")
+        and "vllm/v1/metrics/loggers.py" in line
+        and " if self.show_hidden_metrics" not in line
+    }
 
 
 def test_metric_renames_by_release():
     assert "vllm:gpu_cache_usage_perc" in metric_names("0.10.2")
-    assert "vllm:gpu_cache_usage_perc" not in metric_names("0.11.2")   # hidden
+    assert "vllm:gpu_cache_usage_perc" not in metric_names("0.11.2")  # hidden
     assert "vllm:kv_cache_usage_perc" in metric_names("0.12.0")
     assert "vllm:time_per_output_token_seconds" in metric_names("0.11.2")
     assert "vllm:time_per_output_token_seconds" not in metric_names("0.15.1")
@@ -80,37 +85,57 @@ def test_flag_extractor_reads_an_old_layout(tmp_path):
     cli/serve.py, no EnableDisableAction (so no --disable-x inverse)."""
     pkg = tmp_path / "vllm"
     write(pkg / "_version.py", '__version__ = "0.8.5"\n')
-    write(pkg / "config.py", """\
+    write(
+        pkg / "config.py",
+        """\
         class CacheConfig:
             enable_prefix_caching: bool | None = None
-        """)
-    write(pkg / "engine" / "arg_utils.py", """\
+        """,
+    )
+    write(
+        pkg / "engine" / "arg_utils.py",
+        """\
         def add_cli_args(parser):
             cache_kwargs = get_kwargs(CacheConfig)
             parser.add_argument("--enable-prefix-caching", **cache_kwargs["enable_prefix_caching"])
             parser.add_argument("--swap-space", type=float)
-        """)
-    write(pkg / "entrypoints" / "openai" / "cli_args.py", """\
+        """,
+    )
+    write(
+        pkg / "entrypoints" / "openai" / "cli_args.py",
+        """\
         def make_arg_parser(parser):
             parser.add_argument("--port", type=int)
-        """)
-    write(pkg / "entrypoints" / "cli" / "serve.py", """\
+        """,
+    )
+    write(
+        pkg / "entrypoints" / "cli" / "serve.py",
+        """\
         def subparser_init(sub):
             sub.add_argument("--config", type=str)
-        """)
+        """,
+    )
     write(pkg / "utils" / "argparse_utils.py", "class FlexibleArgumentParser:\n    pass\n")
-    out = subprocess.run([sys.executable, str(FLAGS_SCRIPT), str(tmp_path)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(FLAGS_SCRIPT), str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
     lines = {line for line in out.splitlines() if not line.startswith("#")}
-    assert {"--enable-prefix-caching bool", "--swap-space value", "--port value", "--config value",
-            "--no-enable-prefix-caching bool --enable-prefix-caching negates"} <= lines
+    assert {
+        "--enable-prefix-caching bool",
+        "--swap-space value",
+        "--port value",
+        "--config value",
+        "--no-enable-prefix-caching bool --enable-prefix-caching negates",
+    } <= lines
     assert not any(line.startswith("--disable-prefix-caching") for line in lines)
     assert "EnableDisableAction in vllm/utils/argparse_utils.py): no." in out
 
 
 def test_metric_extractor_types_names_and_conditions(tmp_path):
     write(tmp_path / "vllm" / "_version.py", '__version__ = "1.2.3"\n')
-    write(tmp_path / "vllm" / "v1" / "metrics" / "loggers.py", """\
+    write(
+        tmp_path / "vllm" / "v1" / "metrics" / "loggers.py",
+        """\
         import prometheus_client
         class PrometheusStatLogger:
             def __init__(self, cfg):
@@ -122,9 +147,11 @@ def test_metric_extractor_types_names_and_conditions(tmp_path):
                 name = "vllm:cache_config_info"
                 self.i = prometheus_client.Gauge(name=name, documentation="d")
                 self.not_a_metric = "vllm:ignored"
-        """)
-    out = subprocess.run([sys.executable, str(METRICS_SCRIPT), str(tmp_path)], capture_output=True,
-                         text=True, check=True).stdout
+        """,
+    )
+    out = subprocess.run(
+        [sys.executable, str(METRICS_SCRIPT), str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
     rows = {line for line in out.splitlines() if not line.startswith("#")}
     module = "vllm/v1/metrics/loggers.py"
     assert rows == {

@@ -7,7 +7,6 @@ one click accepts (and the tests run)."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shlex
 import shutil
@@ -20,9 +19,8 @@ import yaml
 
 from llmfleet_testlib import REPO_ROOT, SCHEMAS, require
 
-
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.y*ml"))
-SCHEMA = SCHEMAS / "other" / "github-workflow.json"   # vendored, schemas/README.md
+SCHEMA = SCHEMAS / "other" / "github-workflow.json"  # vendored, schemas/README.md
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 #: `uses: owner/repo[/path]@<40-hex SHA> # vX.Y.Z`: the commit, and which release it is.
 PINNED_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s+v\d+\.\d+\.\d+\s*$")
@@ -33,7 +31,7 @@ SHELL_OPERATORS = {"|", "||", "&&", ";", ">", ">>", "<", "(", ")", "&", "2>", "2
 
 def load(path: Path) -> dict:
     data = yaml.safe_load(path.read_text())
-    if True in data:            # YAML 1.1 reads the key `on` as a boolean
+    if True in data:  # YAML 1.1 reads the key `on` as a boolean
         data["on"] = data.pop(True)
     return data
 
@@ -45,8 +43,12 @@ def steps(workflow: dict):
 
 
 def run_scripts() -> list[tuple[str, str]]:
-    return [(f"{p.name}:{job_id}:{step.get('name', step['run'].splitlines()[0])}", step["run"])
-            for p in WORKFLOWS for job_id, _, step in steps(load(p)) if "run" in step]
+    return [
+        (f"{p.name}:{job_id}:{step.get('name', step['run'].splitlines()[0])}", step["run"])
+        for p in WORKFLOWS
+        for job_id, _, step in steps(load(p))
+        if "run" in step
+    ]
 
 
 def llmfleet_invocations(script: str) -> list[list[str]]:
@@ -61,7 +63,7 @@ def llmfleet_invocations(script: str) -> list[list[str]]:
         for i, token in enumerate(tokens):
             if token == "llmfleet" or token.endswith("/llmfleet"):
                 args = []
-                for t in tokens[i + 1:]:
+                for t in tokens[i + 1 :]:
                     if t in SHELL_OPERATORS or set(t) <= set("|&;<>()"):
                         break
                     args.append(t)
@@ -73,6 +75,7 @@ def parse_llmfleet(args: list[str]) -> click.Context:
     """Parse (never run) ``llmfleet ARGS`` with the real click command: unknown options,
     bad choices or missing values raise click.UsageError."""
     from llmfleet.cli import main
+
     assert args, "llmfleet without a subcommand"
     command = main.get_command(click.Context(main), args[0])
     assert command is not None, f"llmfleet has no subcommand {args[0]!r}"
@@ -89,6 +92,7 @@ def test_workflow_matches_the_github_schema(path):
     import json
 
     import jsonschema
+
     schema = json.loads(SCHEMA.read_text())
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(load(path)), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message[:300]}" for e in errors)
@@ -158,8 +162,9 @@ def test_no_job_that_runs_untrusted_code_holds_a_write_token(path):
         assert "permissions" in job, f"{path.name}:{job_id}: no explicit permissions"
         if not (_runs_repository_code(job) and _writes(job)):
             continue
-        assert set(events) <= TRUSTED_EVENTS, \
+        assert set(events) <= TRUSTED_EVENTS, (
             f"{path.name}:{job_id} runs the checked-out code with {_writes(job)} on {sorted(events)}"
+        )
         push = events.get("push") or {}
         refs = set(push.get("branches", [])) | set(push.get("tags", []))
         assert refs and refs <= PUBLISH_REFS, f"{path.name}:{job_id} publishes from {sorted(refs)}"
@@ -191,8 +196,12 @@ def test_llmfleet_commands_in_workflows_run(cli, repo_copy, tmp_path):
     """Run every llmfleet command of the workflows, as written, in a git repository made
     from this one with a change on a branch ($BASE = the main branch)."""
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"],
-                 ["checkout", "-q", "-b", "pr"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "base"],
+        ["checkout", "-q", "-b", "pr"],
+    ):
         subprocess.run([*git, *args], cwd=repo_copy, check=True, capture_output=True)
     overlay = sorted(p.parent for p in (repo_copy / "overlays").glob("*/serve.yaml"))[0]
     (overlay / "serve.yaml").write_text((overlay / "serve.yaml").read_text() + "\n# changed\n")
@@ -203,7 +212,7 @@ def test_llmfleet_commands_in_workflows_run(cli, repo_copy, tmp_path):
         allowed = (0, 1) if args[0] == "check" else (0,)
         assert result.exit_code in allowed, f"llmfleet {' '.join(args)}: {result.stderr}"
         if args[0] == "check":
-            assert f"1 of " in result.stderr          # only the changed overlay
+            assert "1 of " in result.stderr  # only the changed overlay
     assert (repo_copy / "llmfleet.sarif").is_file()
 
 
@@ -213,9 +222,9 @@ def test_the_parser_rejects_what_click_would():
         parse_llmfleet(["check", "--format", "sarf"])
     with pytest.raises(click.UsageError):
         parse_llmfleet(["diff", "--bse", "x"])
-    assert llmfleet_invocations('a=1; llmfleet diff --base "$BASE" --format markdown > out.md\n'
-                                "llmfleet cost || echo failed") == \
-        [["diff", "--base", "$BASE", "--format", "markdown"], ["cost"]]
+    assert llmfleet_invocations(
+        'a=1; llmfleet diff --base "$BASE" --format markdown > out.md\nllmfleet cost || echo failed'
+    ) == [["diff", "--base", "$BASE", "--format", "markdown"], ["cost"]]
 
 
 def test_pr_workflow_does_what_the_issue_asks():
@@ -225,15 +234,20 @@ def test_pr_workflow_does_what_the_issue_asks():
     uses = {s["uses"].split("@")[0]: s for _, _, s in all_steps if "uses" in s}
     scripts = "\n".join(s.get("run", "") for _, _, s in all_steps)
     # full history for --changed-since and diff, in every job that checks out for them
-    for job_id, job, s in all_steps:
+    for job_id, _, s in all_steps:
         if s.get("uses", "").startswith("actions/checkout@") and job_id != "gateway-image":
             assert s["with"]["fetch-depth"] == 0, job_id
     assert str(uses["actions/setup-python"]["with"]["python-version"]).endswith(("3.11", "PYTHON_VERSION }}"))
     assert wf["env"]["PYTHON_VERSION"] == "3.11"
     assert "make setup" in scripts
-    assert "kubeconform/cmd/kubeconform@${KUBECONFORM_VERSION}" in scripts and wf["env"]["KUBECONFORM_VERSION"] == "v0.7.0"
+    assert (
+        "kubeconform/cmd/kubeconform@${KUBECONFORM_VERSION}" in scripts
+        and wf["env"]["KUBECONFORM_VERSION"] == "v0.7.0"
+    )
     assert "apt-get install" in scripts and "prometheus" in scripts
-    invocations = [a for _, script in run_scripts() if script in scripts for a in llmfleet_invocations(script)]
+    invocations = [
+        a for _, script in run_scripts() if script in scripts for a in llmfleet_invocations(script)
+    ]
     assert ["check", "--changed-since", "$BASE", "--format", "github"] in invocations
     assert ["check", "--changed-since", "$BASE", "--format", "sarif", "-o", "llmfleet.sarif"] in invocations
     assert ["diff", "--base", "$BASE", "--format", "markdown"] in invocations
@@ -283,6 +297,7 @@ def test_pre_commit_hooks():
 
 # -- the real linters ------------------------------------------------------------------------
 
+
 def _tool(name: str) -> str:
     venv = REPO_ROOT / ".venv" / "bin" / name
     path = str(venv) if venv.is_file() else shutil.which(name)
@@ -294,9 +309,20 @@ def test_zizmor_finds_nothing():
     """zizmor (pinned in requirements-dev.txt) over every workflow, offline, at its
     pedantic-most persona: unpinned actions, persisted credentials, template injection,
     excessive permissions, dangerous triggers..."""
-    proc = subprocess.run([_tool("zizmor"), "--offline", "--persona=auditor", "--no-progress",
-                           "--format=plain", *map(str, WORKFLOWS)],
-                          capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    proc = subprocess.run(
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--persona=auditor",
+            "--no-progress",
+            "--format=plain",
+            *map(str, WORKFLOWS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
     assert proc.returncode == 0, f"zizmor exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
     assert "No findings to report" in proc.stdout + proc.stderr
 
@@ -305,41 +331,63 @@ def test_zizmor_really_audits(tmp_path):
     """The same zizmor call fails on a workflow with an unpinned action and persisted
     credentials, so a green run above means something."""
     bad = tmp_path / "bad.yml"
-    bad.write_text("name: bad\non: pull_request\npermissions: {}\njobs:\n  j:\n    name: j\n"
-                   "    runs-on: ubuntu-24.04\n    permissions: {}\n    steps:\n"
-                   "      - uses: actions/checkout@v4\n")
-    proc = subprocess.run([_tool("zizmor"), "--offline", "--no-progress", "--format=plain", str(bad)],
-                          capture_output=True, text=True, timeout=120)
+    bad.write_text(
+        "name: bad\non: pull_request\npermissions: {}\njobs:\n  j:\n    name: j\n"
+        "    runs-on: ubuntu-24.04\n    permissions: {}\n    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+    )
+    proc = subprocess.run(
+        [_tool("zizmor"), "--offline", "--no-progress", "--format=plain", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert "unpinned-uses" in proc.stdout and "artipacked" in proc.stdout
 
 
 def test_actionlint_finds_nothing():
-    proc = subprocess.run([_tool("actionlint"), "-no-color", *map(str, WORKFLOWS)],
-                          capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    proc = subprocess.run(
+        [_tool("actionlint"), "-no-color", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
     assert proc.returncode == 0, f"actionlint exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
 
 
 def test_actionlint_really_checks(tmp_path):
     workflows = tmp_path / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    (workflows / "bad.yml").write_text("on: push\njobs:\n  j:\n    runs-on: ubuntu-24.04\n"
-                                       "    steps:\n      - run: echo ${{ github.event.nope.x }}\n"
-                                       "        if: ${{ matrix.missing }}\n")
-    proc = subprocess.run([_tool("actionlint"), "-no-color", str(workflows / "bad.yml")],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    (workflows / "bad.yml").write_text(
+        "on: push\njobs:\n  j:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: echo ${{ github.event.nope.x }}\n"
+        "        if: ${{ matrix.missing }}\n"
+    )
+    proc = subprocess.run(
+        [_tool("actionlint"), "-no-color", str(workflows / "bad.yml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1 and "matrix" in proc.stdout
 
 
 # -- exit statuses: only 1 is findings ---------------------------------------------------------
 
+
 def _status(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(STATUS_SCRIPT), *args], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=30)
+    return subprocess.run(
+        ["bash", str(STATUS_SCRIPT), *args], capture_output=True, text=True, cwd=tmp_path, timeout=30
+    )
 
 
-@pytest.mark.parametrize("status, meaning", [("2", "usage error"), ("3", "missing or failing"),
-                                             ("4", "internal error"), ("137", "unexpected")])
+@pytest.mark.parametrize(
+    "status, meaning",
+    [("2", "usage error"), ("3", "missing or failing"), ("4", "internal error"), ("137", "unexpected")],
+)
 def test_a_crash_never_passes_as_findings(tmp_path, status, meaning):
     (tmp_path / "report.sarif").write_text("{}")
     result = _status(tmp_path, status, "--findings-ok", "--report", "report.sarif")
@@ -350,7 +398,7 @@ def test_a_crash_never_passes_as_findings(tmp_path, status, meaning):
 def test_findings_and_clean(tmp_path):
     (tmp_path / "report.sarif").write_text('{"runs": []}')
     assert _status(tmp_path, "0").returncode == 0
-    assert _status(tmp_path, "1").returncode == 1                       # the gate step fails
+    assert _status(tmp_path, "1").returncode == 1  # the gate step fails
     assert _status(tmp_path, "1", "--findings-ok", "--report", "report.sarif").returncode == 0
     # "findings" with no report: the process died, it did not check
     missing = _status(tmp_path, "1", "--findings-ok", "--report", "absent.sarif")
@@ -360,6 +408,7 @@ def test_findings_and_clean(tmp_path):
 
 
 # -- the PR comment is cut at a safe boundary ------------------------------------------------
+
 
 def _pr_comment():
     spec = importlib.util.spec_from_file_location("pr_comment", SCRIPTS / "pr_comment.py")
@@ -375,17 +424,24 @@ def _open_fences(text: str) -> int:
         m = re.match(r"^ {0,3}(`{3,}|~{3,})(.*)$", line)
         if fence is None and m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
             fence = m.group(1)
-        elif fence and m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
-                and not m.group(2).strip():
+        elif (
+            fence
+            and m
+            and m.group(1)[0] == fence[0]
+            and len(m.group(1)) >= len(fence)
+            and not m.group(2).strip()
+        ):
             fence = None
     return 0 if fence is None else 1
 
 
 def _comment_body(lines: int) -> str:
     diff = "".join(f"+  image: vllm/vllm-openai:v0.{i}  # ``` inside a longer fence\n" for i in range(lines))
-    return ("<!-- llmfleet-pr-comment -->\n<!-- llmfleet-diff -->\n### Rendered manifests\n\n"
-            "<details><summary><code>m</code>: changed</summary>\n\n"
-            f"````diff\n{diff}````\n\n</details>\n\n### Fleet cost\n\n```\ncost table\n```\n")
+    return (
+        "<!-- llmfleet-pr-comment -->\n<!-- llmfleet-diff -->\n### Rendered manifests\n\n"
+        "<details><summary><code>m</code>: changed</summary>\n\n"
+        f"````diff\n{diff}````\n\n</details>\n\n### Fleet cost\n\n```\ncost table\n```\n"
+    )
 
 
 def test_short_comment_is_unchanged():

@@ -11,10 +11,14 @@ USAGE = "usage: python -m llm_gateway [-h]"
 def _help() -> str:
     from .config import Settings
 
-    lines = [USAGE, "",
-             "An OpenAI-compatible proxy that routes each request by its `model` field to that",
-             "model's vLLM Service. It takes no arguments: it is configured by these environment",
-             "variables (default in brackets; see gateway/README.md):", ""]
+    lines = [
+        USAGE,
+        "",
+        "An OpenAI-compatible proxy that routes each request by its `model` field to that",
+        "model's vLLM Service. It takes no arguments: it is configured by these environment",
+        "variables (default in brackets; see gateway/README.md):",
+        "",
+    ]
     for field in dataclasses.fields(Settings):
         name = f"GATEWAY_{field.name.upper()}"
         secret = "key" in field.name and "file" not in field.name
@@ -29,10 +33,14 @@ def main(argv: list[str]) -> int:
         print(_help())
         return 0
     if argv:
-        print(f"{USAGE}\npython -m llm_gateway: error: unexpected argument {argv[0]!r}; settings "
-              "come from GATEWAY_* environment variables (see --help)", file=sys.stderr)
+        print(
+            f"{USAGE}\npython -m llm_gateway: error: unexpected argument {argv[0]!r}; settings "
+            "come from GATEWAY_* environment variables (see --help)",
+            file=sys.stderr,
+        )
         return 2
     from .server import main as serve
+
     return serve()
 
 

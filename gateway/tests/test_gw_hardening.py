@@ -11,13 +11,11 @@ import aiohttp
 import pytest
 
 import gw_support  # noqa: F401 (puts llm_gateway on sys.path)
-from gw_support import (  # noqa: F401 (fixtures: backends, gateway)
+from gw_support import (
     BACKEND_KEY,
     CLIENT_KEY,
     MODEL_A,
     MODEL_B,
-    backends,
-    gateway,
     raw_request,
     start_gateway,
     stop_gateway,

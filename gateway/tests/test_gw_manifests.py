@@ -131,8 +131,7 @@ def test_routes_configmap_loads_in_the_gateway(rendered):
     assert expected, "no overlays/*/serve.yaml found"
     assert routes.names == sorted(expected)
     for name, route in routes.models.items():
-        assert re.fullmatch(r"http://[a-z0-9-]+-server\.inference\.svc\.cluster\.local:8000",
-                            route.url)
+        assert re.fullmatch(r"http://[a-z0-9-]+-server\.inference\.svc\.cluster\.local:8000", route.url)
         assert route.url == expected[name], name
 
 

@@ -10,7 +10,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from gw_support import (  # noqa: F401 (fixtures: backends, gateway)
+from gw_support import (
     BACKEND_KEY,
     CLIENT_KEY,
     MODEL_A,
@@ -18,8 +18,6 @@ from gw_support import (  # noqa: F401 (fixtures: backends, gateway)
     MODEL_DOWN,
     MODEL_SLOW,
     OTHER_CLIENT_KEY,
-    backends,
-    gateway,
     wait_event,
 )
 

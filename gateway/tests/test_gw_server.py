@@ -12,12 +12,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gw_support import (  # noqa: F401 (fixture: backends)
+from gw_support import (
     CLIENT_KEY,
     MODEL_A,
     MODEL_B,
     MODEL_SLOW,
-    backends,
     free_port,
     wait_event,
     write_config,

@@ -34,13 +34,14 @@ def _configure(root, **lint):
 def _liveness(cli, root):
     (root / "d.yaml").write_text(TWITCHY)
     result = cli(["lint", "--format", "json", "d.yaml"], cwd=root)
-    return result, [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "probe-liveness"] \
-        if result.stdout.startswith("{") else []
+    return result, [
+        f for f in json.loads(result.stdout)["findings"] if f["rule"] == "probe-liveness"
+    ] if result.stdout.startswith("{") else []
 
 
 def test_an_option_changes_what_the_rule_reports(cli, empty_repo):
     _, findings = _liveness(cli, empty_repo)
-    assert findings == []                                  # 80 s ≥ the default 60 s
+    assert findings == []  # 80 s ≥ the default 60 s
     _configure(empty_repo, rules={"probe-liveness": {"min-window-seconds": 90, "severity": "error"}})
     result, findings = _liveness(cli, empty_repo)
     assert [(f["severity"], "use at least 90 s" in f["message"]) for f in findings] == [("error", True)]
@@ -52,7 +53,10 @@ def test_unknown_option_type_or_rule_is_a_usage_error(cli, empty_repo):
     for rules, message in [
         ({"probe-liveness": {"min-window": 90}}, "lint.rules.probe-liveness: unknown option min-window"),
         ({"probe-liveness": {"min-window-seconds": "ninety"}}, "'ninety' is not an integer"),
-        ({"probe-livenes": {}}, "llmfleet.yaml lint.rules probe-livenes: no such rule; did you mean probe-liveness"),
+        (
+            {"probe-livenes": {}},
+            "llmfleet.yaml lint.rules probe-livenes: no such rule; did you mean probe-liveness",
+        ),
         ({"probe-liveness": {"severity": "fatal"}}, "is not error, warning or info"),
     ]:
         _configure(empty_repo, rules=rules)
@@ -70,7 +74,7 @@ def test_disable_with_a_typo_names_the_close_matches(cli, empty_repo):
 
 def test_unknown_configuration_key_is_a_usage_error(cli, empty_repo):
     config = yaml.safe_load((empty_repo / "llmfleet.yaml").read_text())
-    config["lint"]["gpu-taint-key"] = "x"          # moved to cluster: in this release
+    config["lint"]["gpu-taint-key"] = "x"  # moved to cluster: in this release
     (empty_repo / "llmfleet.yaml").write_text(yaml.safe_dump(config))
     result = cli(["rules"], cwd=empty_repo)
     assert result.exit_code == exitcodes.USAGE

@@ -16,7 +16,8 @@ C0 = "/spec/template/spec/containers/0"
 
 
 def deployment(container: str, volumes: str = "[]", extra: str = "") -> str:
-    return textwrap.dedent(f"""\
+    return (
+        textwrap.dedent(f"""\
         apiVersion: apps/v1
         kind: Deployment
         metadata: {{name: m, namespace: llm}}
@@ -26,7 +27,9 @@ def deployment(container: str, volumes: str = "[]", extra: str = "") -> str:
               volumes: {volumes}
               containers:
                 - {container}
-        """) + extra
+        """)
+        + extra
+    )
 
 
 def model_of(text: str) -> OverlayModel:
@@ -42,10 +45,13 @@ def settings_of(text: str):
 
 
 def test_args_forms():
-    s = settings_of(deployment(
-        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [meta-llama/Llama-3.1-8B-Instruct, '
-        '--max_num_seqs, "64", --max-model-len=8192, -tp, "2", --enable-prefix-caching, '
-        '--no-enable-log-requests, --port, "9000", --gpu-memory-utilization, "0.9"]}'))
+    s = settings_of(
+        deployment(
+            '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [meta-llama/Llama-3.1-8B-Instruct, '
+            '--max_num_seqs, "64", --max-model-len=8192, -tp, "2", --enable-prefix-caching, '
+            '--no-enable-log-requests, --port, "9000", --gpu-memory-utilization, "0.9"]}'
+        )
+    )
     assert s.entrypoint == "image"
     assert s.model_id == "meta-llama/Llama-3.1-8B-Instruct"
     assert s.model.path == f"{C0}/args/0"
@@ -62,7 +68,9 @@ def test_args_forms():
 
 
 def test_defaults_and_unknown_options():
-    s = settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m, --swap-space, "4", --bogus]}'))
+    s = settings_of(
+        deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m, --swap-space, "4", --bogus]}')
+    )
     assert s.port == 8000 and s.world_size == 1
     unknown = {x.name: x for x in s.cli if not x.known}
     assert set(unknown) == {"swap-space", "bogus"}
@@ -89,7 +97,8 @@ def test_config_file_from_configmap_with_hash_suffix():
     text = CONFIG + deployment(
         '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [--config, /etc/vllm/serve.yaml, '
         '--tensor-parallel-size, "8"], volumeMounts: [{name: cfg, mountPath: /etc/vllm/}]}',
-        "[{name: cfg, configMap: {name: m-serve-config}}]")
+        "[{name: cfg, configMap: {name: m-serve-config}}]",
+    )
     s = settings_of(text)
     assert s.config_problem == ""
     assert s.config_resource.name == "m-serve-config-7h2k9m4f5t"
@@ -112,44 +121,81 @@ def test_config_file_from_configmap_with_hash_suffix():
 def test_config_file_by_items_path_and_subpath():
     items = CONFIG + deployment(
         '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [--config, /etc/vllm/vllm.yaml], '
-        'volumeMounts: [{name: cfg, mountPath: /etc/vllm}]}',
-        "[{name: cfg, configMap: {name: m-serve-config-7h2k9m4f5t, items: [{key: serve.yaml, path: vllm.yaml}]}}]")
+        "volumeMounts: [{name: cfg, mountPath: /etc/vllm}]}",
+        "[{name: cfg, configMap: {name: m-serve-config-7h2k9m4f5t, items: [{key: serve.yaml, path: vllm.yaml}]}}]",
+    )
     assert settings_of(items).int_value("tensor-parallel-size") == 4
     sub = CONFIG + deployment(
         '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [--config, /config.yaml], '
-        'volumeMounts: [{name: cfg, mountPath: /config.yaml, subPath: serve.yaml}]}',
-        "[{name: cfg, projected: {sources: [{configMap: {name: m-serve-config-7h2k9m4f5t}}]}}]")
+        "volumeMounts: [{name: cfg, mountPath: /config.yaml, subPath: serve.yaml}]}",
+        "[{name: cfg, projected: {sources: [{configMap: {name: m-serve-config-7h2k9m4f5t}}]}}]",
+    )
     assert settings_of(sub).served_model_name == "llama-70b"
 
 
 def test_config_file_problems_are_reported_not_raised():
-    missing = deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [--config, /etc/vllm/serve.yaml], '
-                         'volumeMounts: [{name: cfg, mountPath: /etc/vllm}]}', "[{name: cfg, configMap: {name: nope}}]")
+    missing = deployment(
+        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [--config, /etc/vllm/serve.yaml], '
+        "volumeMounts: [{name: cfg, mountPath: /etc/vllm}]}",
+        "[{name: cfg, configMap: {name: nope}}]",
+    )
     s = settings_of(missing)
     assert "not in this input" in s.config_problem and s.config == []
-    unmounted = deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [--config, /etc/vllm/serve.yaml]}')
+    unmounted = deployment(
+        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [--config, /etc/vllm/serve.yaml]}'
+    )
     assert "no volumeMount" in settings_of(unmounted).config_problem
 
 
 def test_api_key_from_env_or_args():
-    s = settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m], '
-                               'env: [{name: VLLM_API_KEY, valueFrom: {secretKeyRef: {name: k, key: k}}}]}'))
+    s = settings_of(
+        deployment(
+            '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m], '
+            "env: [{name: VLLM_API_KEY, valueFrom: {secretKeyRef: {name: k, key: k}}}]}"
+        )
+    )
     key = s.api_key()
     assert key is not None and key.source == "env" and key.path == f"{C0}/env/0"
     s = settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m, --api-key, $(K)]}'))
-    assert s.api_key().path == f"{C0}/args/1"   # the option word
-    assert settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m]}')).api_key() is None
+    assert s.api_key().path == f"{C0}/args/1"  # the option word
+    assert (
+        settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m]}')).api_key()
+        is None
+    )
 
 
-@pytest.mark.parametrize("container, entrypoint, script", [
-    ('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [vllm, serve], args: [m, -tp, "2"]}', VLLM_SERVE, False),
-    ('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [/bin/sh, -c], args: ["exec vllm serve m -tp 2 && true"]}', VLLM_SERVE, True),
-    ('{name: v, image: "ghcr.io/acme/server:1", command: [python3, -m, vllm.entrypoints.openai.api_server], args: [--model, m, -tp, "2"]}', OPENAI_API_SERVER, False),
-    ('{name: v, image: "vllm/vllm-openai:v0.33.0", args: [vllm, serve, m, -tp, "2"]}', IMAGE, False),
-    # a private registry's copy: recognised by what it runs, not by the image name
-    ('{name: v, image: "registry.corp/vllm/gpu:0.10.1", args: [--model, m, --tensor-parallel-size, "2"]}', IMAGE, False),
-    ('{name: v, image: "python:3.12", command: [bash, -c], args: ["pip install vllm && python3 -m vllm.entrypoints.openai.api_server --model m -tp 2"]}', OPENAI_API_SERVER, True),
-])
+@pytest.mark.parametrize(
+    "container, entrypoint, script",
+    [
+        (
+            '{name: v, image: "vllm/vllm-openai:v0.33.0", command: [vllm, serve], args: [m, -tp, "2"]}',
+            VLLM_SERVE,
+            False,
+        ),
+        (
+            '{name: v, image: "vllm/vllm-openai:v0.33.0", command: [/bin/sh, -c], args: ["exec vllm serve m -tp 2 && true"]}',
+            VLLM_SERVE,
+            True,
+        ),
+        (
+            '{name: v, image: "ghcr.io/acme/server:1", command: [python3, -m, vllm.entrypoints.openai.api_server], args: [--model, m, -tp, "2"]}',
+            OPENAI_API_SERVER,
+            False,
+        ),
+        ('{name: v, image: "vllm/vllm-openai:v0.33.0", args: [vllm, serve, m, -tp, "2"]}', IMAGE, False),
+        # a private registry's copy: recognised by what it runs, not by the image name
+        (
+            '{name: v, image: "registry.corp/vllm/gpu:0.10.1", args: [--model, m, --tensor-parallel-size, "2"]}',
+            IMAGE,
+            False,
+        ),
+        (
+            '{name: v, image: "python:3.12", command: [bash, -c], args: ["pip install vllm && python3 -m vllm.entrypoints.openai.api_server --model m -tp 2"]}',
+            OPENAI_API_SERVER,
+            True,
+        ),
+    ],
+)
 def test_entrypoints(container, entrypoint, script):
     s = settings_of(deployment(container))
     assert s.entrypoint == entrypoint and s.script is script
@@ -159,7 +205,9 @@ def test_entrypoints(container, entrypoint, script):
 def test_repeated_serve_is_recorded():
     s = settings_of(deployment('{name: v, image: "vllm/vllm-openai:v0.33.0", args: [vllm, serve, m]}'))
     assert s.repeated_serve is not None and s.repeated_serve.path == f"{C0}/args/0"
-    s = settings_of(deployment('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [vllm, serve], args: [m]}'))
+    s = settings_of(
+        deployment('{name: v, image: "vllm/vllm-openai:v0.33.0", command: [vllm, serve], args: [m]}')
+    )
     assert s.repeated_serve is None
 
 
@@ -197,8 +245,12 @@ def test_flag_catalog():
 
 
 def test_negative_and_inverse_options():
-    s = settings_of(deployment('{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m, '
-                               '--disable-prefix-caching, --no-trust-remote-code, --tensor_parallel, "2"]}'))
+    s = settings_of(
+        deployment(
+            '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [m, '
+            '--disable-prefix-caching, --no-trust-remote-code, --tensor_parallel, "2"]}'
+        )
+    )
     assert s.flag("enable-prefix-caching", default=True) is False
     assert s.get("enable-prefix-caching").written == "--disable-prefix-caching"
     assert s.flag("trust-remote-code", default=True) is False
@@ -222,22 +274,29 @@ ENV_CONFIGMAP = textwrap.dedent("""\
 
 
 def test_kubernetes_expansion_from_env_and_configmaps():
-    s = settings_of(ENV_CONFIGMAP + deployment(
-        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", '
-        'args: [$(MODEL_ID), --tensor-parallel-size=$(TP), --max-model-len, "$(LEN)", --served-model-name, "$$(LITERAL)"], '
-        'env: [{name: MODEL_ID, valueFrom: {configMapKeyRef: {name: params, key: MODEL_ID}}}, '
-        '{name: TP, valueFrom: {configMapKeyRef: {name: params, key: TP}}}, '
-        '{name: BASE, value: "40"}, {name: LEN, value: "$(BASE)96"}]}'))
+    s = settings_of(
+        ENV_CONFIGMAP
+        + deployment(
+            '{name: vllm, image: "vllm/vllm-openai:v0.33.0", '
+            'args: [$(MODEL_ID), --tensor-parallel-size=$(TP), --max-model-len, "$(LEN)", --served-model-name, "$$(LITERAL)"], '
+            "env: [{name: MODEL_ID, valueFrom: {configMapKeyRef: {name: params, key: MODEL_ID}}}, "
+            "{name: TP, valueFrom: {configMapKeyRef: {name: params, key: TP}}}, "
+            '{name: BASE, value: "40"}, {name: LEN, value: "$(BASE)96"}]}'
+        )
+    )
     assert s.model_id == "Qwen/Qwen2.5-7B-Instruct" and s.model.raw == "$(MODEL_ID)"
     assert s.tensor_parallel == 2
-    assert s.int_value("max-model-len") == 4096          # env values expand earlier variables
-    assert s.served_model_names == ["$(LITERAL)"]       # $$ escapes the reference
+    assert s.int_value("max-model-len") == 4096  # env values expand earlier variables
+    assert s.served_model_names == ["$(LITERAL)"]  # $$ escapes the reference
 
 
 def test_unresolved_references_are_not_guessed():
-    s = settings_of(deployment(
-        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [$(MODEL), --tensor-parallel-size, $(TP)], '
-        'env: [{name: TP, valueFrom: {secretKeyRef: {name: s, key: tp}}}]}'))
+    s = settings_of(
+        deployment(
+            '{name: vllm, image: "vllm/vllm-openai:v0.33.0", args: [$(MODEL), --tensor-parallel-size, $(TP)], '
+            "env: [{name: TP, valueFrom: {secretKeyRef: {name: s, key: tp}}}]}"
+        )
+    )
     assert s.model_id == "" and s.model_unresolved and s.served_model_names == []
     assert s.is_unresolved("tensor-parallel-size")
     assert s.tensor_parallel is None and s.world_size is None
@@ -245,8 +304,11 @@ def test_unresolved_references_are_not_guessed():
 
 
 def test_shell_variables_in_a_script():
-    s = settings_of(deployment(
-        '{name: vllm, image: "vllm/vllm-openai:v0.33.0", command: [sh, -c], '
-        'args: ["vllm serve ${MODEL} --tensor-parallel-size $TP --port ${PORT:-8080}"], '
-        'env: [{name: MODEL, value: org/m}, {name: TP, value: "4"}]}'))
+    s = settings_of(
+        deployment(
+            '{name: vllm, image: "vllm/vllm-openai:v0.33.0", command: [sh, -c], '
+            'args: ["vllm serve ${MODEL} --tensor-parallel-size $TP --port ${PORT:-8080}"], '
+            'env: [{name: MODEL, value: org/m}, {name: TP, value: "4"}]}'
+        )
+    )
     assert s.model_id == "org/m" and s.tensor_parallel == 4 and s.port == 8080

@@ -27,67 +27,108 @@ def container(gpus: int = 1, name: str = "vllm") -> str:
 
 # (manifest, [(role, spec pointer)], GPUs per replica at max, (min, max) replicas)
 KINDS = {
-    "Deployment": (f"""
+    "Deployment": (
+        f"""
         apiVersion: apps/v1
         kind: Deployment
         metadata: {{name: d}}
         spec:
           replicas: 3
           template: {{spec: {{containers: [{container(2)}]}}}}
-        """, [("pod", "/spec/template/spec")], 2, (3, 3)),
-    "StatefulSet": (f"""
+        """,
+        [("pod", "/spec/template/spec")],
+        2,
+        (3, 3),
+    ),
+    "StatefulSet": (
+        f"""
         apiVersion: apps/v1
         kind: StatefulSet
         metadata: {{name: s}}
         spec:
           template: {{spec: {{containers: [{container(4)}]}}}}
-        """, [("pod", "/spec/template/spec")], 4, (1, 1)),
-    "DaemonSet": (f"""
+        """,
+        [("pod", "/spec/template/spec")],
+        4,
+        (1, 1),
+    ),
+    "DaemonSet": (
+        f"""
         apiVersion: apps/v1
         kind: DaemonSet
         metadata: {{name: ds}}
         spec:
           template: {{spec: {{containers: [{container(1)}]}}}}
-        """, [("pod", "/spec/template/spec")], 1, (None, None)),
-    "ReplicaSet": (f"""
+        """,
+        [("pod", "/spec/template/spec")],
+        1,
+        (None, None),
+    ),
+    "ReplicaSet": (
+        f"""
         apiVersion: apps/v1
         kind: ReplicaSet
         metadata: {{name: rs}}
         spec:
           replicas: 2
           template: {{spec: {{containers: [{container(1)}]}}}}
-        """, [("pod", "/spec/template/spec")], 1, (2, 2)),
-    "Job": (f"""
+        """,
+        [("pod", "/spec/template/spec")],
+        1,
+        (2, 2),
+    ),
+    "Job": (
+        f"""
         apiVersion: batch/v1
         kind: Job
         metadata: {{name: j}}
         spec:
           parallelism: 2
           template: {{spec: {{containers: [{container(1)}]}}}}
-        """, [("pod", "/spec/template/spec")], 1, (2, 2)),
-    "CronJob": (f"""
+        """,
+        [("pod", "/spec/template/spec")],
+        1,
+        (2, 2),
+    ),
+    "CronJob": (
+        f"""
         apiVersion: batch/v1
         kind: CronJob
         metadata: {{name: cj}}
         spec:
           schedule: "@daily"
           jobTemplate: {{spec: {{template: {{spec: {{containers: [{container(1)}]}}}}}}}}
-        """, [("pod", "/spec/jobTemplate/spec/template/spec")], 1, (1, 1)),
-    "Pod": (f"""
+        """,
+        [("pod", "/spec/jobTemplate/spec/template/spec")],
+        1,
+        (1, 1),
+    ),
+    "Pod": (
+        f"""
         apiVersion: v1
         kind: Pod
         metadata: {{name: p}}
         spec: {{containers: [{container(1)}]}}
-        """, [("pod", "/spec")], 1, (1, 1)),
-    "Rollout": (f"""
+        """,
+        [("pod", "/spec")],
+        1,
+        (1, 1),
+    ),
+    "Rollout": (
+        f"""
         apiVersion: argoproj.io/v1alpha1
         kind: Rollout
         metadata: {{name: r}}
         spec:
           replicas: 2
           template: {{spec: {{containers: [{container(1)}]}}}}
-        """, [("pod", "/spec/template/spec")], 1, (2, 2)),
-    "LeaderWorkerSet": (f"""
+        """,
+        [("pod", "/spec/template/spec")],
+        1,
+        (2, 2),
+    ),
+    "LeaderWorkerSet": (
+        f"""
         apiVersion: leaderworkerset.x-k8s.io/v1
         kind: LeaderWorkerSet
         metadata: {{name: lws}}
@@ -97,9 +138,16 @@ KINDS = {
             size: 3
             leaderTemplate: {{spec: {{containers: [{container(8)}]}}}}
             workerTemplate: {{spec: {{containers: [{container(8)}]}}}}
-        """, [("leader", "/spec/leaderWorkerTemplate/leaderTemplate/spec"),
-              ("worker", "/spec/leaderWorkerTemplate/workerTemplate/spec")], 24, (2, 2)),
-    "LeaderWorkerSet without a leader template": (f"""
+        """,
+        [
+            ("leader", "/spec/leaderWorkerTemplate/leaderTemplate/spec"),
+            ("worker", "/spec/leaderWorkerTemplate/workerTemplate/spec"),
+        ],
+        24,
+        (2, 2),
+    ),
+    "LeaderWorkerSet without a leader template": (
+        f"""
         apiVersion: leaderworkerset.x-k8s.io/v1
         kind: LeaderWorkerSet
         metadata: {{name: lws}}
@@ -107,8 +155,13 @@ KINDS = {
           leaderWorkerTemplate:
             size: 2
             workerTemplate: {{spec: {{containers: [{container(4)}]}}}}
-        """, [("worker", "/spec/leaderWorkerTemplate/workerTemplate/spec")], 8, (1, 1)),
-    "InferenceService": (f"""
+        """,
+        [("worker", "/spec/leaderWorkerTemplate/workerTemplate/spec")],
+        8,
+        (1, 1),
+    ),
+    "InferenceService": (
+        f"""
         apiVersion: serving.kserve.io/v1beta1
         kind: InferenceService
         metadata: {{name: isvc}}
@@ -120,16 +173,26 @@ KINDS = {
               modelFormat: {{name: huggingface}}
               args: [--model_name=m]
               resources: {{limits: {{{GPU}: 2}}}}
-        """, [("predictor", "/spec/predictor")], 2, (1, 3)),
-    "ServingRuntime": (f"""
+        """,
+        [("predictor", "/spec/predictor")],
+        2,
+        (1, 3),
+    ),
+    "ServingRuntime": (
+        f"""
         apiVersion: serving.kserve.io/v1alpha1
         kind: ServingRuntime
         metadata: {{name: sr}}
         spec:
           supportedModelFormats: [{{name: huggingface}}]
           containers: [{container(1, "kserve-container")}]
-        """, [("runtime", "/spec")], 1, (0, 0)),
-    "RayService": (f"""
+        """,
+        [("runtime", "/spec")],
+        1,
+        (0, 0),
+    ),
+    "RayService": (
+        f"""
         apiVersion: ray.io/v1
         kind: RayService
         metadata: {{name: rs}}
@@ -142,9 +205,16 @@ KINDS = {
                 minReplicas: 1
                 maxReplicas: 4
                 template: {{spec: {{containers: [{container(1, "worker")}]}}}}
-        """, [("head", "/spec/rayClusterConfig/headGroupSpec/template/spec"),
-              ("worker:gpu", "/spec/rayClusterConfig/workerGroupSpecs/0/template/spec")], 4, (1, 1)),
-    "Knative Service": (f"""
+        """,
+        [
+            ("head", "/spec/rayClusterConfig/headGroupSpec/template/spec"),
+            ("worker:gpu", "/spec/rayClusterConfig/workerGroupSpecs/0/template/spec"),
+        ],
+        4,
+        (1, 1),
+    ),
+    "Knative Service": (
+        f"""
         apiVersion: serving.knative.dev/v1
         kind: Service
         metadata: {{name: ks}}
@@ -152,7 +222,11 @@ KINDS = {
           template:
             metadata: {{annotations: {{autoscaling.knative.dev/min-scale: "1", autoscaling.knative.dev/max-scale: "5"}}}}
             spec: {{containers: [{container(1)}]}}
-        """, [("pod", "/spec/template/spec")], 1, (1, 5)),
+        """,
+        [("pod", "/spec/template/spec")],
+        1,
+        (1, 5),
+    ),
 }
 
 
@@ -165,7 +239,7 @@ def test_pod_templates_gpus_and_replicas(kind):
     for template in workload.templates:
         assert all(c.path.startswith(template.spec_path) or c.section == "model" for c in template.containers)
     [use] = model.accelerator_uses or [None]
-    if use is None:   # a ServingRuntime is a template: it holds no GPUs itself
+    if use is None:  # a ServingRuntime is a template: it holds no GPUs itself
         assert kind == "ServingRuntime" and not workload.runs_pods
         return
     assert use.per_replica_max == per_replica
@@ -244,7 +318,7 @@ def test_keda_defaults_and_hpa_set_the_replica_range():
         spec: {{scaleTargetRef: {{apiVersion: apps/v1, kind: StatefulSet, name: s}}, maxReplicas: 6}}
         """)
     by_name = {u.workload.name: u for u in model.accelerator_uses}
-    assert (by_name["d"].replicas.minimum, by_name["d"].replicas.maximum) == (0, 100)   # KEDA defaults
+    assert (by_name["d"].replicas.minimum, by_name["d"].replicas.maximum) == (0, 100)  # KEDA defaults
     assert by_name["d"].at_max == 200 and "(default)" in by_name["d"].replicas.source
-    assert (by_name["s"].replicas.minimum, by_name["s"].replicas.maximum) == (1, 6)     # HPA min 1
+    assert (by_name["s"].replicas.minimum, by_name["s"].replicas.maximum) == (1, 6)  # HPA min 1
     assert model.gpus("max") == 206 and model.gpus("min") == 1

@@ -19,8 +19,9 @@ def default_rules() -> RuleSet:
     return RuleSet.configure()
 
 
-def model_of(text: str, file: str = "test.yaml", name: str = "",
-             cluster: ClusterSettings | None = None) -> OverlayModel:
+def model_of(
+    text: str, file: str = "test.yaml", name: str = "", cluster: ClusterSettings | None = None
+) -> OverlayModel:
     resources, findings = load_text(text, file, overlay=name)
     assert not findings, [f.message for f in findings]
     model = OverlayModel(name, resources, cluster, is_overlay=bool(name))
@@ -31,11 +32,13 @@ def model_of(text: str, file: str = "test.yaml", name: str = "",
 def _attach_tools(model: OverlayModel) -> None:
     if model.of_kind("PrometheusRule") and shutil.which("promtool"):
         from llmfleet import promtool
+
         model.tool_results["promtool"] = promtool.results_for([model], None)
 
 
-def lint_text(text: str, file: str = "test.yaml", rules: RuleSet | None = None,
-              cluster: ClusterSettings | None = None):
+def lint_text(
+    text: str, file: str = "test.yaml", rules: RuleSet | None = None, cluster: ClusterSettings | None = None
+):
     return lint_model(model_of(text, file, cluster=cluster), rules or default_rules())
 
 

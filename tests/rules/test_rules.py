@@ -12,7 +12,6 @@ import pytest
 from llmfleet.checks import RULE_CRASHED
 from llmfleet.lint.engine import RuleSet
 from llmfleet.lint.registry import all_rules
-
 from rules_helpers import FIXTURES, lint_file, lint_fleet_folder
 
 D = "/spec/template/spec"
@@ -20,101 +19,154 @@ C0 = f"{D}/containers/0"
 
 EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "gpu-request-limit": {("error", "Deployment", "m", f"{C0}/resources/limits/nvidia.com~1gpu")},
-    "gpu-toleration": {("error", "Deployment", "m", D),
-                       ("warning", "Deployment", "other-key", f"{D}/tolerations"),
-                       ("warning", "Deployment", "anywhere", D),
-                       ("warning", "Deployment", "misspelt", f"{D}/tolerations/0/key")},
+    "gpu-toleration": {
+        ("error", "Deployment", "m", D),
+        ("warning", "Deployment", "other-key", f"{D}/tolerations"),
+        ("warning", "Deployment", "anywhere", D),
+        ("warning", "Deployment", "misspelt", f"{D}/tolerations/0/key"),
+    },
     "gpu-node-selection": {("warning", "Deployment", "m", D)},
     "gpu-parallelism": {("error", "ConfigMap", "m-serve-config-7h2k9m4f5t", "/data/serve.yaml")},
     "gpu-shm": {("error", "Deployment", "m", C0)},
-    "probe-startup": {("error", "Deployment", "big", f"{C0}/startupProbe"),
-                      ("warning", "Deployment", "none", C0)},
-    "probe-target": {("error", "Deployment", "m", f"{C0}/startupProbe/httpGet/port"),
-                     ("error", "Deployment", "m", f"{C0}/readinessProbe/httpGet/port"),
-                     ("error", "Deployment", "m", f"{C0}/readinessProbe/httpGet/path"),
-                     ("error", "Deployment", "m", f"{C0}/livenessProbe/httpGet/path"),
-                     ("error", "Deployment", "undeclared", f"{C0}/readinessProbe/httpGet/port")},
-    "probe-liveness": {("warning", "Deployment", "twitchy", f"{C0}/livenessProbe"),
-                       ("error", "Deployment", "killer", f"{C0}/livenessProbe")},
-    "shutdown-drain": {("warning", "Deployment", "missing", f"{C0}/args"),
-                       ("warning", "Deployment", "zero", f"{C0}/args/1")},
+    "probe-startup": {
+        ("error", "Deployment", "big", f"{C0}/startupProbe"),
+        ("warning", "Deployment", "none", C0),
+    },
+    "probe-target": {
+        ("error", "Deployment", "m", f"{C0}/startupProbe/httpGet/port"),
+        ("error", "Deployment", "m", f"{C0}/readinessProbe/httpGet/port"),
+        ("error", "Deployment", "m", f"{C0}/readinessProbe/httpGet/path"),
+        ("error", "Deployment", "m", f"{C0}/livenessProbe/httpGet/path"),
+        ("error", "Deployment", "undeclared", f"{C0}/readinessProbe/httpGet/port"),
+    },
+    "probe-liveness": {
+        ("warning", "Deployment", "twitchy", f"{C0}/livenessProbe"),
+        ("error", "Deployment", "killer", f"{C0}/livenessProbe"),
+    },
+    "shutdown-drain": {
+        ("warning", "Deployment", "missing", f"{C0}/args"),
+        ("warning", "Deployment", "zero", f"{C0}/args/1"),
+    },
     "shutdown-prestop": {("warning", "Deployment", "m", C0)},
-    "shutdown-grace": {("error", "Deployment", "short", f"{D}/terminationGracePeriodSeconds"),
-                       ("error", "Deployment", "default", D)},
+    "shutdown-grace": {
+        ("error", "Deployment", "short", f"{D}/terminationGracePeriodSeconds"),
+        ("error", "Deployment", "default", D),
+    },
     "vllm-serve-repeated": {("error", "Deployment", "m", f"{C0}/args/0")},
-    "vllm-removed-flag": {("error", "ConfigMap", "cfg", "/data/serve.yaml"),
-                          ("error", "Deployment", "m", f"{C0}/args/2"),
-                          ("warning", "Deployment", "m", f"{C0}/args/4"),
-                          ("warning", "Deployment", "m", f"{C0}/args/5")},
+    "vllm-removed-flag": {
+        ("error", "ConfigMap", "cfg", "/data/serve.yaml"),
+        ("error", "Deployment", "m", f"{C0}/args/2"),
+        ("warning", "Deployment", "m", f"{C0}/args/4"),
+        ("warning", "Deployment", "m", f"{C0}/args/5"),
+    },
     "vllm-service-links": {("error", "Deployment", "m", D)},
     "vllm-image-unpinned": {("error", "Deployment", "m", f"{C0}/image")},
     "vllm-metrics-disabled": {("warning", "Deployment", "m", f"{C0}/args/1")},
-    "scaler-target": {("error", "ScaledObject", "m", "/spec/scaleTargetRef"),
-                      ("error", "ScaledObject", "sts", "/spec/scaleTargetRef")},
+    "scaler-target": {
+        ("error", "ScaledObject", "m", "/spec/scaleTargetRef"),
+        ("error", "ScaledObject", "sts", "/spec/scaleTargetRef"),
+    },
     "scaler-replicas": {("warning", "Deployment", "m", "/spec/replicas")},
-    "scaler-bounds": {("error", "ScaledObject", "m", "/spec/minReplicaCount"),
-                      ("error", "ScaledObject", "m", "/spec/triggers/0/metadata"),
-                      ("warning", "ScaledObject", "m", "/spec/triggers/0/metadata/activationThreshold"),
-                      ("warning", "ScaledObject", "m", "/spec"),
-                      ("warning", "ScaledObject", "sized", "/spec/triggers/0/metadata/threshold")},
+    "scaler-bounds": {
+        ("error", "ScaledObject", "m", "/spec/minReplicaCount"),
+        ("error", "ScaledObject", "m", "/spec/triggers/0/metadata"),
+        ("warning", "ScaledObject", "m", "/spec/triggers/0/metadata/activationThreshold"),
+        ("warning", "ScaledObject", "m", "/spec"),
+        ("warning", "ScaledObject", "sized", "/spec/triggers/0/metadata/threshold"),
+    },
     "scaler-query-scope": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query")},
-    "promql-syntax": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
-                      ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
-                      ("warning", "ConfigMap", "dashboard", "/data/vllm.json")},
+    "promql-syntax": {
+        ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
+        ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
+        ("warning", "ConfigMap", "dashboard", "/data/vllm.json"),
+    },
     "promtool-rules": {("error", "PrometheusRule", "m", "/spec/groups")},
-    "promql-unknown-metric": {("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
-                              ("error", "PrometheusRule", "m", "/spec/groups/0/rules/1/expr"),
-                              ("error", "PrometheusRule", "m", "/spec/groups/0/rules/2/expr"),
-                              ("error", "PrometheusRule", "m", "/spec/groups/0/rules/3/expr"),
-                              ("error", "ConfigMap", "dashboard", "/data/vllm.json")},
-    "monitor-selector": {("error", "PodMonitor", "wrong-port", "/spec/podMetricsEndpoints/0/port"),
-                         ("error", "PodMonitor", "no-pods", "/spec/selector"),
-                         ("error", "ServiceMonitor", "no-service", "/spec/selector")},
+    "promql-unknown-metric": {
+        ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
+        ("error", "PrometheusRule", "m", "/spec/groups/0/rules/1/expr"),
+        ("error", "PrometheusRule", "m", "/spec/groups/0/rules/2/expr"),
+        ("error", "PrometheusRule", "m", "/spec/groups/0/rules/3/expr"),
+        ("error", "ConfigMap", "dashboard", "/data/vllm.json"),
+    },
+    "monitor-selector": {
+        ("error", "PodMonitor", "wrong-port", "/spec/podMetricsEndpoints/0/port"),
+        ("error", "PodMonitor", "no-pods", "/spec/selector"),
+        ("error", "ServiceMonitor", "no-service", "/spec/selector"),
+    },
     "alert-coverage": {("warning", "Deployment", "m-server", C0)},
-    "secret-literal": {("error", "Deployment", "m", f"{C0}/env/0/value"),
-                       ("error", "Deployment", "m", f"{C0}/env/1/value"),
-                       ("error", "ConfigMap", "cfg", "/data/serve.yaml/api-key"),
-                       ("error", "Deployment", "m", f"{C0}/args/2"),
-                       ("error", "Secret", "db", "/stringData/password"),
-                       ("error", "Kustomization", "", "/secretGenerator/0/literals/0")},
-    "auth-exposed": {("error", "Service", "m", "/spec/type"),
-                     ("error", "Ingress", "m", "/spec/rules/0/http/paths/0/backend/service/name"),
-                     ("error", "HTTPRoute", "m", "/spec/rules/0/backendRefs/0/name")},
-    "pod-security": {("warning", "Deployment", "m", f"{D}/hostIPC"),
-                     ("warning", "Deployment", "m", f"{D}/volumes/0"),
-                     ("warning", "Deployment", "m", f"{C0}/securityContext/capabilities/add"),
-                     ("warning", "Deployment", "m", C0)},
-    "vllm-deprecated-entrypoint": {("warning", "Deployment", "openai", f"{C0}/command"),
-                                   ("error", "Deployment", "demo", f"{C0}/command")},
+    "secret-literal": {
+        ("error", "Deployment", "m", f"{C0}/env/0/value"),
+        ("error", "Deployment", "m", f"{C0}/env/1/value"),
+        ("error", "ConfigMap", "cfg", "/data/serve.yaml/api-key"),
+        ("error", "Deployment", "m", f"{C0}/args/2"),
+        ("error", "Secret", "db", "/stringData/password"),
+        ("error", "Kustomization", "", "/secretGenerator/0/literals/0"),
+    },
+    "auth-exposed": {
+        ("error", "Service", "m", "/spec/type"),
+        ("error", "Ingress", "m", "/spec/rules/0/http/paths/0/backend/service/name"),
+        ("error", "HTTPRoute", "m", "/spec/rules/0/backendRefs/0/name"),
+    },
+    "pod-security": {
+        ("warning", "Deployment", "m", f"{D}/hostIPC"),
+        ("warning", "Deployment", "m", f"{D}/volumes/0"),
+        ("warning", "Deployment", "m", f"{C0}/securityContext/capabilities/add"),
+        ("warning", "Deployment", "m", C0),
+    },
+    "vllm-deprecated-entrypoint": {
+        ("warning", "Deployment", "openai", f"{C0}/command"),
+        ("error", "Deployment", "demo", f"{C0}/command"),
+    },
     "gpu-missing": {("error", "Deployment", "m", f"{C0}/resources")},
     "vllm-config-false": {("error", "ConfigMap", "cfg", "/data/serve.yaml")},
     "model-cache": {("warning", "Deployment", "none", C0), ("warning", "Deployment", "emptydir", C0)},
-    "object-name-length": {("error", "StatefulSet", "meta-llama-3-1-8b-instruct-with-a-long-suffix-cache-x",
-                            "/metadata/name"),
-                           ("error", "LeaderWorkerSet", "a-fifty-character-overlay-name-for-big-model-group",
-                            "/metadata/name"),
-                           ("error", "Service", "a-service-name-of-sixty-four-characters-is-one-too-many-server12",
-                            "/metadata/name"),
-                           ("error", "Service", "a-service-name-of-sixty-four-characters-is-one-too-many-server12",
-                            "/metadata/labels/app.kubernetes.io~1instance")},
-    "scaler-name-length": {("error", "ScaledObject",
-                            "meta-llama-3-1-8b-instruct-with-a-rather-long-name-server", "/metadata/name")},
+    "object-name-length": {
+        ("error", "StatefulSet", "meta-llama-3-1-8b-instruct-with-a-long-suffix-cache-x", "/metadata/name"),
+        ("error", "LeaderWorkerSet", "a-fifty-character-overlay-name-for-big-model-group", "/metadata/name"),
+        (
+            "error",
+            "Service",
+            "a-service-name-of-sixty-four-characters-is-one-too-many-server12",
+            "/metadata/name",
+        ),
+        (
+            "error",
+            "Service",
+            "a-service-name-of-sixty-four-characters-is-one-too-many-server12",
+            "/metadata/labels/app.kubernetes.io~1instance",
+        ),
+    },
+    "scaler-name-length": {
+        (
+            "error",
+            "ScaledObject",
+            "meta-llama-3-1-8b-instruct-with-a-rather-long-name-server",
+            "/metadata/name",
+        )
+    },
     "alert-namespace": {("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr")},
-    "image-placeholder": {("error", "Deployment", "m", f"{D}/containers/0/image"),
-                          ("error", "Deployment", "m", f"{D}/containers/1/image"),
-                          ("error", "Deployment", "m", f"{D}/containers/2/image")},
+    "image-placeholder": {
+        ("error", "Deployment", "m", f"{D}/containers/0/image"),
+        ("error", "Deployment", "m", f"{D}/containers/1/image"),
+        ("error", "Deployment", "m", f"{D}/containers/2/image"),
+    },
     "image-digest": {("error", "Deployment", "m", f"{C0}/image")},
-    "gpu-node-shape": {("error", "Deployment", "many", f"{C0}/resources"),
-                       ("error", "Deployment", "hungry", f"{C0}/resources")},
+    "gpu-node-shape": {
+        ("error", "Deployment", "many", f"{C0}/resources"),
+        ("error", "Deployment", "hungry", f"{C0}/resources"),
+    },
 }
 
 FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
     "fleet-quota": {("error", "platform", "ResourceQuota", "gpu", "/spec/hard/requests.nvidia.com~1gpu")},
-    "fleet-rollout-gpus": {("warning", "big", "Deployment", "big-server",
-                            "/spec/strategy/rollingUpdate/maxSurge")},
-    "fleet-duplicate-model": {("error", "small2", "Deployment", "small2-server", f"{C0}/args/0"),
-                              ("error", "small2", "PodMonitor", "small2-server", "/spec/selector"),
-                              ("error", "small2", "ScaledObject", "small2-extra", "/spec/scaleTargetRef")},
+    "fleet-rollout-gpus": {
+        ("warning", "big", "Deployment", "big-server", "/spec/strategy/rollingUpdate/maxSurge")
+    },
+    "fleet-duplicate-model": {
+        ("error", "small2", "Deployment", "small2-server", f"{C0}/args/0"),
+        ("error", "small2", "PodMonitor", "small2-server", "/spec/selector"),
+        ("error", "small2", "ScaledObject", "small2-extra", "/spec/scaleTargetRef"),
+    },
     # The gateway's default lifetime (10 s) + 5 s: 5 s and no preStop are too short; a
     # lifetime of "10s" is no number to the gateway, and an idle timeout above the lifetime
     # stops it at start.
@@ -122,7 +174,8 @@ FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
         ("error", "platform", "Deployment", "idle-gateway", f"{C0}/env/2/value"),
         ("error", "short", "Deployment", "short-server", f"{C0}/lifecycle/preStop/sleep/seconds"),
         ("error", "none", "Deployment", "none-server", C0),
-        ("error", "platform", "Deployment", "typo-gateway", f"{C0}/env/1/value")},
+        ("error", "platform", "Deployment", "typo-gateway", f"{C0}/env/1/value"),
+    },
 }
 
 
@@ -131,8 +184,9 @@ OPT_IN = RuleSet.configure(enabled=["image-digest"])
 
 
 def _of(findings, rule_id):
-    assert not [f for f in findings if f.rule == RULE_CRASHED], \
-        [f.message for f in findings if f.rule == RULE_CRASHED]
+    assert not [f for f in findings if f.rule == RULE_CRASHED], [
+        f.message for f in findings if f.rule == RULE_CRASHED
+    ]
     return [f for f in findings if f.rule == rule_id]
 
 

@@ -22,8 +22,8 @@ def test_lint_json_reports_rule_and_path(cli, empty_repo):
     result = cli(["lint", str(bad), "--format", "json"], cwd=empty_repo)
     assert result.exit_code == exitcodes.FINDINGS
     found = {(f["kind"], f["path"], f["severity"]) for f in _findings(result, "vllm-removed-flag")}
-    assert ("Deployment", f"{C0}/args/2", "error") in found          # --swap-space
-    assert ("ConfigMap", "/data/serve.yaml", "error") in found        # tensor-paralel-size
+    assert ("Deployment", f"{C0}/args/2", "error") in found  # --swap-space
+    assert ("ConfigMap", "/data/serve.yaml", "error") in found  # tensor-paralel-size
     swap = [f for f in _findings(result, "vllm-removed-flag") if f["path"] == f"{C0}/args/2"][0]
     assert swap["line"] > 0 and "--swap-space" in swap["message"]
 
@@ -43,9 +43,11 @@ def test_lint_disable_rule(cli, empty_repo):
 
 def test_suppression_annotation(cli, empty_repo, tmp_path):
     text = (FIXTURES / "vllm-serve-repeated" / "bad.yaml").read_text()
-    text = text.replace("metadata: {name: m, namespace: llm}",
-                        "metadata: {name: m, namespace: llm, annotations: "
-                        "{ignore-check.llmfleet.io/vllm-serve-repeated: custom image entrypoint}}")
+    text = text.replace(
+        "metadata: {name: m, namespace: llm}",
+        "metadata: {name: m, namespace: llm, annotations: "
+        "{ignore-check.llmfleet.io/vllm-serve-repeated: custom image entrypoint}}",
+    )
     path = tmp_path / "suppressed.yaml"
     path.write_text(text)
     result = cli(["lint", str(path), "--format", "json"], cwd=empty_repo)
@@ -53,7 +55,7 @@ def test_suppression_annotation(cli, empty_repo, tmp_path):
 
 
 def test_missing_promtool_is_a_tool_error(cli, empty_repo, monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))          # nothing on PATH
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH
     monkeypatch.delenv("LLMFLEET_PROMTOOL", raising=False)
     good = FIXTURES / "promql-syntax" / "good.yaml"
     result = cli(["lint", str(good), "--format", "json"], cwd=empty_repo)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from sim_testlib import make_replica
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+from sim_testlib import make_replica
+
 from llmfleet.simulate import ScalingSpec, SimulationOptions, Trigger, simulate, spike
 from llmfleet.simulate.traffic import Segment, Trace
-from sim_testlib import make_replica
 
 IN, OUT = 1024, 256
 
@@ -16,20 +17,32 @@ def flags(result) -> set[str]:
 
 
 def good_spec(**overrides) -> ScalingSpec:
-    behavior = {"scaleUp": {"stabilizationWindowSeconds": 0,
-                            "policies": [{"type": "Pods", "value": 4, "periodSeconds": 60}]},
-                "scaleDown": {"stabilizationWindowSeconds": 600,
-                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]}}
-    values = {"triggers": (Trigger("queue", "queue", 5.0),), "min_replicas": 1, "max_replicas": 6,
-                  "behavior": behavior, "name": "good"}
+    behavior = {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "policies": [{"type": "Pods", "value": 4, "periodSeconds": 60}],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": 600,
+            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}],
+        },
+    }
+    values = {
+        "triggers": (Trigger("queue", "queue", 5.0),),
+        "min_replicas": 1,
+        "max_replicas": 6,
+        "behavior": behavior,
+        "name": "good",
+    }
     values.update(overrides)
     return ScalingSpec(**values)
 
 
 def a_spike(replica):
     mu = replica.capacity_rps(IN, OUT)
-    return spike(0.5 * mu, 4.0 * mu, before_s=300, spike_s=3600, after_s=1800, input_tokens=IN,
-                 output_tokens=OUT)
+    return spike(
+        0.5 * mu, 4.0 * mu, before_s=300, spike_s=3600, after_s=1800, input_tokens=IN, output_tokens=OUT
+    )
 
 
 def test_a_responsive_configuration_is_not_flagged():
@@ -43,8 +56,12 @@ def test_a_responsive_configuration_is_not_flagged():
 
 def test_one_pod_per_ten_minutes_is_slow_to_absorb():
     replica = make_replica(startup_s=300.0)
-    slow = {"scaleUp": {"stabilizationWindowSeconds": 0,
-                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}]}}
+    slow = {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}],
+        }
+    }
     result = simulate(good_spec(behavior=slow), replica, a_spike(replica))
     assert not result.ok
     assert "slow-to-absorb" in flags(result)
@@ -77,15 +94,21 @@ def test_max_replicas_too_low_lets_the_queue_grow():
 def test_no_windows_on_an_oscillating_load_flaps():
     replica = make_replica(startup_s=30.0)
     mu = replica.capacity_rps(IN, OUT)
-    segments = tuple(Segment(float(t), (2.5 * mu if (t // 300) % 2 else 0.2 * mu), IN, OUT)
-                     for t in range(0, 3600, 300))
-    nervous = {"scaleUp": {"stabilizationWindowSeconds": 0},
-               "scaleDown": {"stabilizationWindowSeconds": 0}}
-    result = simulate(good_spec(behavior=nervous, triggers=(Trigger("running", "running", 4.0),)),
-                      replica, Trace(segments, 3600.0, "square wave"))
+    segments = tuple(
+        Segment(float(t), (2.5 * mu if (t // 300) % 2 else 0.2 * mu), IN, OUT) for t in range(0, 3600, 300)
+    )
+    nervous = {"scaleUp": {"stabilizationWindowSeconds": 0}, "scaleDown": {"stabilizationWindowSeconds": 0}}
+    result = simulate(
+        good_spec(behavior=nervous, triggers=(Trigger("running", "running", 4.0),)),
+        replica,
+        Trace(segments, 3600.0, "square wave"),
+    )
     assert "flapping" in flags(result)
-    calm = simulate(good_spec(triggers=(Trigger("running", "running", 4.0),)), replica,
-                    Trace(segments, 3600.0, "square wave"))
+    calm = simulate(
+        good_spec(triggers=(Trigger("running", "running", 4.0),)),
+        replica,
+        Trace(segments, 3600.0, "square wave"),
+    )
     assert "flapping" not in flags(calm)
 
 

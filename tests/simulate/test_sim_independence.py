@@ -29,8 +29,9 @@ def test_package_has_modules():
 def test_no_forbidden_imports():
     offenders = {}
     for path in PACKAGE.glob("*.py"):
-        bad = sorted(m for m in imported_modules(path)
-                     if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+        bad = sorted(
+            m for m in imported_modules(path) if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)
+        )
         if bad:
             offenders[path.name] = bad
     assert offenders == {}

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import pytest
+from sim_testlib import make_replica
 
 from llmfleet.simulate import ScalingSpec, SimulationOptions, Trigger, constant, simulate, spike
 from llmfleet.simulate.keda import KedaOperator
-from sim_testlib import make_replica
 
 
 def spec(**overrides) -> ScalingSpec:
-    values = {"triggers": (Trigger("queue", "queue", 5.0, activation=2.0),), "min_replicas": 0, "max_replicas": 3}
+    values = {
+        "triggers": (Trigger("queue", "queue", 5.0, activation=2.0),),
+        "min_replicas": 0,
+        "max_replicas": 3,
+    }
     values.update(overrides)
     return ScalingSpec(**values)
 
 
 def test_activation_is_strictly_above_the_threshold():
     keda = KedaOperator(spec())
-    assert keda.poll(0, 0, [2.0]) is None                # 2 is not > 2
+    assert keda.poll(0, 0, [2.0]) is None  # 2 is not > 2
     action = keda.poll(30, 0, [2.1])
     assert (action.previous, action.replicas) == (0, 1)  # max(minReplicaCount, 1)
 
@@ -31,8 +35,8 @@ def test_min_above_zero_scales_from_zero_to_min():
 
 def test_cooldown_before_scaling_to_zero():
     keda = KedaOperator(spec(cooldown_period_s=300))
-    assert keda.poll(0, 1, [10.0]) is None       # active: LastActiveTime = 0
-    assert keda.poll(300, 1, [0.0]) is None      # 0 + 300 is not Before(300)
+    assert keda.poll(0, 1, [10.0]) is None  # active: LastActiveTime = 0
+    assert keda.poll(300, 1, [0.0]) is None  # 0 + 300 is not Before(300)
     action = keda.poll(330, 1, [0.0])
     assert action.replicas == 0
     # Never active: initialCooldownPeriod (default 0) after creation.
@@ -71,9 +75,10 @@ def test_at_zero_replicas_a_vllm_metric_never_wakes_the_model():
 def test_scale_to_zero_after_cooldown_in_a_run():
     replica = make_replica()
     result = simulate(spec(cooldown_period_s=300), replica, constant(0.0, 900))
-    assert result.timeline.replicas[0] == 0          # minReplicaCount 0: starts at 0
-    warm = simulate(spec(cooldown_period_s=300), replica, constant(0.0, 900),
-                    SimulationOptions(initial_replicas=1))
+    assert result.timeline.replicas[0] == 0  # minReplicaCount 0: starts at 0
+    warm = simulate(
+        spec(cooldown_period_s=300), replica, constant(0.0, 900), SimulationOptions(initial_replicas=1)
+    )
     assert [(e.by, e.from_replicas, e.to_replicas) for e in warm.events] == [("keda", 1, 0)]
     # Never active: initialCooldownPeriod 0 -> the first poll after t=0 (t=30) scales to 0.
     assert warm.events[0].time_s == 30

@@ -13,8 +13,10 @@ from llmfleet.simulate import ScalingSpec, default_spike, simulate
 from llmfleet.simulate.overlay import inputs_for
 from llmfleet_testlib import overlay_names
 
-ONE_POD_PER_TEN_MINUTES = {"stabilizationWindowSeconds": 0,
-                           "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}]}
+ONE_POD_PER_TEN_MINUTES = {
+    "stabilizationWindowSeconds": 0,
+    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}],
+}
 
 
 def inputs(repository_model, overlay: str):
@@ -26,8 +28,13 @@ def inputs(repository_model, overlay: str):
 @pytest.mark.parametrize("overlay", overlay_names())
 def test_default_spike_report(repository_model, overlay):
     _, spec, replica = inputs(repository_model, overlay)
-    assert {t.kind for t in spec.triggers} <= {"queue", "request_rate", "running", "kv_cache_usage",
-                                              "kv_cache_usage_sum"}
+    assert {t.kind for t in spec.triggers} <= {
+        "queue",
+        "request_rate",
+        "running",
+        "kv_cache_usage",
+        "kv_cache_usage_sum",
+    }
     assert replica.startup_s is not None, f"{overlay}: the load estimate exceeds the startup probe"
     result = simulate(spec, replica, default_spike(replica, spec))
     text = result.report()

@@ -13,14 +13,15 @@ is a fluid FIFO in front of a server of capacity mu = X(B_max):
 from __future__ import annotations
 
 import pytest
+from sim_testlib import make_replica
 
 from llmfleet.simulate import ScalingSpec, Trigger, constant, simulate
-from sim_testlib import make_replica
 
 
 def fixed_fleet(replicas: int) -> ScalingSpec:
-    return ScalingSpec(triggers=(Trigger("queue", "queue", 5.0),), min_replicas=replicas,
-                       max_replicas=replicas)
+    return ScalingSpec(
+        triggers=(Trigger("queue", "queue", 5.0),), min_replicas=replicas, max_replicas=replicas
+    )
 
 
 IN, OUT = 1024, 256
@@ -57,8 +58,9 @@ def test_below_capacity_nothing_waits_and_littles_law_holds():
     running = result.timeline.running[-1] + lam
     assert running == pytest.approx(lo, rel=0.01)
     assert running == pytest.approx(lam * OUT * r.step_s(running, IN, OUT), rel=0.01)
-    assert result.summary["requests_served"] == pytest.approx(lam * 1800 - result.timeline.running[-1],
-                                                              rel=0.001)
+    assert result.summary["requests_served"] == pytest.approx(
+        lam * 1800 - result.timeline.running[-1], rel=0.001
+    )
     assert result.ok
 
 
@@ -71,7 +73,7 @@ def test_above_capacity_the_queue_grows_at_lambda_minus_mu(factor):
     horizon = 1800
     result = simulate(fixed_fleet(1), r, constant(lam, horizon, IN, OUT))
     tl = result.timeline
-    t_end = tl.time_s[-1] + 1     # the last sample is taken after that second's arrivals
+    t_end = tl.time_s[-1] + 1  # the last sample is taken after that second's arrivals
     expected_queue = lam * t_end - batch - mu * t_end
     assert tl.waiting[-1] == pytest.approx(expected_queue, rel=0.02)
     # Growth rate over the last 20 minutes.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sim_testlib import make_replica
 
 from llmfleet.simulate import (
     ScalingSpec,
@@ -15,7 +16,6 @@ from llmfleet.simulate import (
     ramp,
     spike,
 )
-from sim_testlib import make_replica
 
 
 def test_shapes():
@@ -37,15 +37,21 @@ def test_csv(tmp_path):
     assert trace.duration_s == 120 and trace.at(90).rps == 3 and trace.at(30).input_tokens == 512
 
 
-@pytest.mark.parametrize("text,message", [
-    ("t,rps\n0,1\n", "line 1: header must name time_s, rps, input_tokens, output_tokens"),
-    ("time_s,rps,input_tokens,output_tokens\n0,x,1,1\n", "line 2: field 'rps': 'x' is not a number"),
-    ("time_s,rps,input_tokens,output_tokens\n0,1,1,1\n0,1,1,1\n", "line 3: field 'time_s'"),
-    ("time_s,rps,input_tokens,output_tokens\n0,1,0,1\n", "line 2: field 'input_tokens'"),
-    ("time_s,rps,input_tokens,output_tokens\n5,1,1,1\n", "the first row must be at 0"),
-    ("time_s,rps,input_tokens,output_tokens\n0,-1,1,1\n", "line 2: field 'rps': must be a finite number >= 0"),
-    ("time_s,rps,input_tokens,output_tokens\n", "no data rows"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("t,rps\n0,1\n", "line 1: header must name time_s, rps, input_tokens, output_tokens"),
+        ("time_s,rps,input_tokens,output_tokens\n0,x,1,1\n", "line 2: field 'rps': 'x' is not a number"),
+        ("time_s,rps,input_tokens,output_tokens\n0,1,1,1\n0,1,1,1\n", "line 3: field 'time_s'"),
+        ("time_s,rps,input_tokens,output_tokens\n0,1,0,1\n", "line 2: field 'input_tokens'"),
+        ("time_s,rps,input_tokens,output_tokens\n5,1,1,1\n", "the first row must be at 0"),
+        (
+            "time_s,rps,input_tokens,output_tokens\n0,-1,1,1\n",
+            "line 2: field 'rps': must be a finite number >= 0",
+        ),
+        ("time_s,rps,input_tokens,output_tokens\n", "no data rows"),
+    ],
+)
 def test_csv_errors_name_file_line_field(tmp_path, text, message):
     path = tmp_path / "bad.csv"
     path.write_text(text)
@@ -61,8 +67,12 @@ def test_csv_missing_file(tmp_path):
 
 def test_default_spike_is_sized_from_the_configuration():
     replica = make_replica(startup_s=900.0)
-    spec = ScalingSpec(triggers=(Trigger("q", "queue", 5.0),), min_replicas=1, max_replicas=4,
-                       behavior={"scaleDown": {"stabilizationWindowSeconds": 1200}})
+    spec = ScalingSpec(
+        triggers=(Trigger("q", "queue", 5.0),),
+        min_replicas=1,
+        max_replicas=4,
+        behavior={"scaleDown": {"stabilizationWindowSeconds": 1200}},
+    )
     trace = default_spike(replica, spec)
     mu = replica.capacity_rps(1024, 256)
     assert trace.at(0).rps == pytest.approx(0.5 * mu)
@@ -75,6 +85,10 @@ def test_default_spike_is_sized_from_the_configuration():
 
 def test_requests_longer_than_max_model_len_are_an_error():
     from llmfleet.simulate import simulate
+
     with pytest.raises(TraceError, match="exceed max-model-len"):
-        simulate(ScalingSpec(triggers=(Trigger("q", "queue", 5.0),), min_replicas=1, max_replicas=1),
-                 make_replica(max_model_len=1000), constant(1, 60, 1024, 256))
+        simulate(
+            ScalingSpec(triggers=(Trigger("q", "queue", 5.0),), min_replicas=1, max_replicas=1),
+            make_replica(max_model_len=1000),
+            constant(1, 60, 1024, 256),
+        )

@@ -11,10 +11,16 @@ import yaml
 from llmfleet import exitcodes
 from llmfleet_testlib import overlay_names
 
-ONE_POD_PER_TEN_MINUTES = [{"op": "replace",
-                            "path": "/spec/advanced/horizontalPodAutoscalerConfig/behavior/scaleUp",
-                            "value": {"stabilizationWindowSeconds": 0,
-                                      "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}]}}]
+ONE_POD_PER_TEN_MINUTES = [
+    {
+        "op": "replace",
+        "path": "/spec/advanced/horizontalPodAutoscalerConfig/behavior/scaleUp",
+        "value": {
+            "stabilizationWindowSeconds": 0,
+            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}],
+        },
+    }
+]
 
 
 @pytest.mark.parametrize("overlay", overlay_names())
@@ -32,7 +38,8 @@ def test_a_scale_up_of_one_pod_per_ten_minutes_is_flagged(cli, repo_copy):
     (overlay / "patch-slow-scale-up.yaml").write_text(yaml.safe_dump(ONE_POD_PER_TEN_MINUTES))
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     kustomization.setdefault("patches", []).append(
-        {"path": "patch-slow-scale-up.yaml", "target": {"kind": "ScaledObject", "name": "server"}})
+        {"path": "patch-slow-scale-up.yaml", "target": {"kind": "ScaledObject", "name": "server"}}
+    )
     (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     result = cli(["simulate", "llama-3-1-8b-instruct", "--format", "json"], cwd=repo_copy)
     assert result.exit_code == exitcodes.FINDINGS, result.stdout + result.stderr

@@ -27,15 +27,20 @@ PLATFORM = "platform"
 
 @dataclass
 class Target:
-    name: str            # overlay name, or the platform folder
-    path: str            # folder relative to the repository root
-    kind: str            # "overlay" | "platform"
-    status: str          # "changed" | "added" | "removed"
+    name: str  # overlay name, or the platform folder
+    path: str  # folder relative to the repository root
+    kind: str  # "overlay" | "platform"
+    status: str  # "changed" | "added" | "removed"
     reasons: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "path": self.path, "kind": self.kind, "status": self.status,
-                "reasons": self.reasons}
+        return {
+            "name": self.name,
+            "path": self.path,
+            "kind": self.kind,
+            "status": self.status,
+            "reasons": self.reasons,
+        }
 
 
 @dataclass
@@ -56,11 +61,15 @@ class Affected:
         return [t for t in self.targets if t.kind == PLATFORM]
 
     def to_json(self) -> dict:
-        return {"base": self.base, "commit": self.commit, "changed": self.changed,
-                "toolkit_changed": self.toolkit_changed,
-                "overlays": [t.to_json() for t in self.overlays],
-                "platform": [t.to_json() for t in self.platform],
-                "notes": self.notes}
+        return {
+            "base": self.base,
+            "commit": self.commit,
+            "changed": self.changed,
+            "toolkit_changed": self.toolkit_changed,
+            "overlays": [t.to_json() for t in self.overlays],
+            "platform": [t.to_json() for t in self.platform],
+            "notes": self.notes,
+        }
 
 
 def is_toolkit(path: str) -> bool:
@@ -101,7 +110,7 @@ def compute(config: Config, base: str, option: str = "--base") -> Affected:
         if prefix:
             if not name.startswith(prefix + "/"):
                 continue
-            name = name[len(prefix) + 1:]
+            name = name[len(prefix) + 1 :]
         changed.append(name)
     head = Graph(DirReader(root))
     tree = gitutil.TreeReader(top, commit, prefix)
@@ -120,8 +129,13 @@ def compute(config: Config, base: str, option: str = "--base") -> Affected:
             reasons.update(old.matches(old_overlays[name], changed))
         if not reasons:
             continue
-        status = ("changed" if name in head_overlays and name in old_overlays
-                  else "added" if name in head_overlays else "removed")
+        status = (
+            "changed"
+            if name in head_overlays and name in old_overlays
+            else "added"
+            if name in head_overlays
+            else "removed"
+        )
         path = head_overlays.get(name) or old_overlays[name]
         targets.append(Target(name, path, OVERLAY, status, sorted(reasons)))
         notes += (head if name in head_overlays else old).notes(path)
@@ -133,8 +147,13 @@ def compute(config: Config, base: str, option: str = "--base") -> Affected:
         if path in old_platform:
             reasons.update(old.matches(path, changed))
         if reasons:
-            status = ("changed" if path in head_platform and path in old_platform
-                      else "added" if path in head_platform else "removed")
+            status = (
+                "changed"
+                if path in head_platform and path in old_platform
+                else "added"
+                if path in head_platform
+                else "removed"
+            )
             targets.append(Target(path, path, PLATFORM, status, sorted(reasons)))
             notes += (head if path in head_platform else old).notes(path)
     notes = [n for n in dict.fromkeys(notes) if "remote" in n or "not found" in n]
@@ -162,9 +181,11 @@ def affected_selection(config: Config, targets: list, base: str) -> tuple[list, 
     names = {t.name for t in result.overlays if t.status != "removed"}
     kept = [t for t in targets if t.display in names]
     platform = {t.path for t in result.platform if t.status != "removed"}
-    print(f"llmfleet: --changed-since {base}: {len(kept)} of {len(targets)} overlay(s) and "
-          f"{len(platform)} platform kustomization(s) affected by {len(result.changed)} changed file(s)",
-          file=sys.stderr)
+    print(
+        f"llmfleet: --changed-since {base}: {len(kept)} of {len(targets)} overlay(s) and "
+        f"{len(platform)} platform kustomization(s) affected by {len(result.changed)} changed file(s)",
+        file=sys.stderr,
+    )
     for note in result.notes:
         print(f"llmfleet: note: {note}", file=sys.stderr)
     return kept, platform

@@ -45,16 +45,20 @@ class Options:
     @property
     def is_offline(self) -> bool:
         from llmfleet.validate.schemas import offline_from_env
+
         return self.offline or offline_from_env()
 
 
 # -- validation --------------------------------------------------------------------------
 
+
 def kubernetes_version(config: Config, options: Options) -> str:
     version = options.kubernetes_version or config.kubernetes_version
     if not locations.VERSION_RE.match(version):
-        raise UsageError(f"--kubernetes-version {version!r}: use a full x.y.z version such as 1.33.0 "
-                         "(the form kubeconform accepts)")
+        raise UsageError(
+            f"--kubernetes-version {version!r}: use a full x.y.z version such as 1.33.0 "
+            "(the form kubeconform accepts)"
+        )
     return version
 
 
@@ -65,6 +69,7 @@ def schema_locations(config: Config, options: Options) -> list[str]:
 
 def choose_validator(options: Options) -> str:
     from llmfleet.validate import kubeconform
+
     if options.validator not in VALIDATORS:
         raise UsageError(f"--validator must be one of {', '.join(VALIDATORS)}")
     if options.validator == "auto":
@@ -72,9 +77,11 @@ def choose_validator(options: Options) -> str:
         # in-process validator with kubernetes-validate's bundled schemas is the one that works.
         return "kubeconform" if kubeconform.available() and not options.is_offline else "jsonschema"
     if options.validator == "kubeconform" and options.is_offline:
-        raise UsageError("--validator kubeconform cannot run offline (it downloads the built-in "
-                         "Kubernetes schemas); use --validator jsonschema, or drop --offline / "
-                         "LLMFLEET_OFFLINE")
+        raise UsageError(
+            "--validator kubeconform cannot run offline (it downloads the built-in "
+            "Kubernetes schemas); use --validator jsonschema, or drop --offline / "
+            "LLMFLEET_OFFLINE"
+        )
     return options.validator
 
 
@@ -85,6 +92,7 @@ class Validator:
         # Imported here, not at start-up: jsonschema takes a few hundred milliseconds to
         # import, which overlaps with the renders the loader has already started.
         from llmfleet.validate import schemas
+
         self.engine = choose_validator(options)
         self.version = kubernetes_version(config, options)
         self.locations = schema_locations(config, options)
@@ -96,13 +104,18 @@ class Validator:
         self.reported_missing: set[tuple[str, str]] = set()
         if self.engine == "jsonschema":
             if schemas.pick_bundled_version(self.version) is None:
-                raise UsageError(f"--kubernetes-version {self.version}: the bundled schemas cover "
-                                 f"{', '.join(schemas.bundled_versions())}")
+                raise UsageError(
+                    f"--kubernetes-version {self.version}: the bundled schemas cover "
+                    f"{', '.join(schemas.bundled_versions())}"
+                )
             from llmfleet.render_cache import cache_root
+
             cache = str(cache_root(config.root) / "schemas")
-            self.store = schemas.shared_store(self.version, tuple(self.locations), cache,
-                                              offline=options.is_offline)
+            self.store = schemas.shared_store(
+                self.version, tuple(self.locations), cache, offline=options.is_offline
+            )
             from llmfleet.validate.valid_cache import ValidCache
+
             self.known = ValidCache(cache_root(config.root) / "validate" if options.cache else None)
 
     def _display(self, location: str) -> str:
@@ -112,13 +125,15 @@ class Validator:
 
     def __call__(self, resources: list[Resource]) -> list[Finding]:
         from llmfleet.validate import jsonschema_validator, kubeconform
+
         if self.engine == "kubeconform":
-            return kubeconform.validate_resources(resources, self.version, self.locations,
-                                                  self.ignore_missing)
+            return kubeconform.validate_resources(
+                resources, self.version, self.locations, self.ignore_missing
+            )
         assert self.store is not None
-        return jsonschema_validator.validate_resources(resources, self.store, self.ignore_missing,
-                                                       self.reported_missing, self._display,
-                                                       self.known)
+        return jsonschema_validator.validate_resources(
+            resources, self.store, self.ignore_missing, self.reported_missing, self._display, self.known
+        )
 
     def save(self) -> None:
         """Remember the objects that passed, for the next run."""
@@ -128,10 +143,12 @@ class Validator:
 
 # -- the pipeline ----------------------------------------------------------------------------
 
+
 def subjects_of(loaded: Loaded) -> list[Subject]:
     subjects = [Subject(loaded.name, loaded.file)]
-    subjects += [Subject(loaded.name, r.file, r.kind, r.api_version, r.name, r.namespace)
-                 for r in loaded.resources]
+    subjects += [
+        Subject(loaded.name, r.file, r.kind, r.api_version, r.name, r.namespace) for r in loaded.resources
+    ]
     return subjects
 
 
@@ -144,18 +161,31 @@ def duplicate_objects(loaded: Loaded) -> list[Finding]:
             continue
         first = seen.setdefault(res.identity, res)
         if first is not res:
-            findings.append(res.finding(checks.DUPLICATE_OBJECT, Severity.ERROR,
-                                        f"{res.ref} is defined twice in this input (first in "
-                                        f"{first.file}); the second replaces the first when applied",
-                                        "/metadata/name"))
+            findings.append(
+                res.finding(
+                    checks.DUPLICATE_OBJECT,
+                    Severity.ERROR,
+                    f"{res.ref} is defined twice in this input (first in "
+                    f"{first.file}); the second replaces the first when applied",
+                    "/metadata/name",
+                )
+            )
     return findings
 
 
 class Checker:
     """Load, validate, model and lint a set of targets; return one Report."""
 
-    def __init__(self, config: Config, options: Options, *, command: str,
-                 validate: bool, lint: bool, fleet: bool = False):
+    def __init__(
+        self,
+        config: Config,
+        options: Options,
+        *,
+        command: str,
+        validate: bool,
+        lint: bool,
+        fleet: bool = False,
+    ):
         self.config = config
         self.options = options
         self.command = command
@@ -165,25 +195,37 @@ class Checker:
         self.rules = None
         if lint:
             from llmfleet.lint.engine import RuleSet
+
             name = config.source.name if config.source else "llmfleet.yaml"
-            origin = {**{r: f"{name} lint.rules" for r in config.rule_options},
-                      **{r: f"{name} lint.enabled-rules" for r in config.enabled_rules},
-                      **{r: f"{name} lint.disabled-rules" for r in config.disabled_rules},
-                      **{r: "--disable" for r in options.disabled_rules}}
-            self.rules = RuleSet.configure(config.rule_options,
-                                           [*config.disabled_rules, *options.disabled_rules],
-                                           config.enabled_rules, origin)
+            origin = {
+                **dict.fromkeys(config.rule_options, f"{name} lint.rules"),
+                **dict.fromkeys(config.enabled_rules, f"{name} lint.enabled-rules"),
+                **dict.fromkeys(config.disabled_rules, f"{name} lint.disabled-rules"),
+                **dict.fromkeys(options.disabled_rules, "--disable"),
+            }
+            self.rules = RuleSet.configure(
+                config.rule_options,
+                [*config.disabled_rules, *options.disabled_rules],
+                config.enabled_rules,
+                origin,
+            )
 
     def _loader(self, targets: list[Target]) -> Loader:
         cache = None
         if any(t.kind == KUSTOMIZATION for t in targets):
             from llmfleet.render import find_renderer
             from llmfleet.render_cache import RenderCache
+
             cache = RenderCache(self.config.root, find_renderer(), enabled=self.options.cache)
         return Loader(self.config, cache, self.options.jobs)
 
-    def run(self, targets: list[Target], platform: list[Target] | None = None,
-            context: list[Target] | None = None, quiet: frozenset[str] = frozenset()) -> Report:
+    def run(
+        self,
+        targets: list[Target],
+        platform: list[Target] | None = None,
+        context: list[Target] | None = None,
+        quiet: frozenset[str] = frozenset(),
+    ) -> Report:
         """``targets`` are reported.  ``platform`` targets are the fleet's namespace-wide part,
         reported unless named in ``quiet``; ``context`` targets (other overlays) are rendered
         only for the fleet rules."""
@@ -201,8 +243,9 @@ class Checker:
                 loaded = loader.load(target)
                 # Secret values of every input, so that no report can quote one.
                 report.secrets |= secret_values(r.data for r in loaded.resources)
-                model = OverlayModel(loaded.name, loaded.resources, self.config.cluster,
-                                     is_overlay=loaded.is_kustomization)
+                model = OverlayModel(
+                    loaded.name, loaded.resources, self.config.cluster, is_overlay=loaded.is_kustomization
+                )
                 if target in platform:
                     platform_resources += loaded.resources
                 elif loaded.is_kustomization:
@@ -225,16 +268,21 @@ class Checker:
             tools()
         if self.rules is not None:
             from llmfleet.lint.engine import lint_fleet, lint_model
+
             for _, model in reported:
                 report.findings += lint_model(model, self.rules)
             if self.fleet:
-                fleet = FleetModel(overlay_models,
-                                   OverlayModel("platform", platform_resources, self.config.cluster),
-                                   self.config.cluster, self.config.routes_file,
-                                   self._committed_routes())
+                fleet = FleetModel(
+                    overlay_models,
+                    OverlayModel("platform", platform_resources, self.config.cluster),
+                    self.config.cluster,
+                    self.config.routes_file,
+                    self._committed_routes(),
+                )
                 shown = set(report.inputs)
-                report.findings += [f for f in lint_fleet(fleet, self.rules)
-                                    if not f.overlay or f.overlay in shown]
+                report.findings += [
+                    f for f in lint_fleet(fleet, self.rules) if not f.overlay or f.overlay in shown
+                ]
         return report
 
     def _committed_routes(self) -> str | None:
@@ -254,9 +302,14 @@ class Checker:
             return None
         from llmfleet import promtool
         from llmfleet.render_cache import cache_root
+
         pool = ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(promtool.results_for, models, cache_root(self.config.root) / "promtool",
-                             self.config.limits.promtool_timeout_s)
+        future = pool.submit(
+            promtool.results_for,
+            models,
+            cache_root(self.config.root) / "promtool",
+            self.config.limits.promtool_timeout_s,
+        )
 
         def finish() -> None:
             try:
@@ -265,23 +318,24 @@ class Checker:
                 pool.shutdown(wait=True)
             for model in models:
                 model.tool_results["promtool"] = results
+
         return finish
 
 
 # -- the three commands ------------------------------------------------------------------------
 
+
 def run_validate(config: Config, args: list[str], options: Options) -> Report:
-    return Checker(config, options, command="validate", validate=True, lint=False).run(
-        collect(config, args))
+    return Checker(config, options, command="validate", validate=True, lint=False).run(collect(config, args))
 
 
 def run_lint(config: Config, args: list[str], options: Options) -> Report:
-    return Checker(config, options, command="lint", validate=False, lint=True).run(
-        collect(config, args))
+    return Checker(config, options, command="lint", validate=False, lint=True).run(collect(config, args))
 
 
-def run_check(config: Config, overlays: list[str], options: Options,
-              changed_since: str | None = None) -> Report:
+def run_check(
+    config: Config, overlays: list[str], options: Options, changed_since: str | None = None
+) -> Report:
     """Render, validate and lint every overlay (and the namespace-wide kustomizations), then
     run the fleet rules across them.  With ``changed_since`` (a git revision) only the overlays
     and platform kustomizations affected since then are checked and reported
@@ -289,17 +343,23 @@ def run_check(config: Config, overlays: list[str], options: Options,
     targets = collect(config, overlays)
     for target in targets:
         if target.kind != KUSTOMIZATION:
-            raise UsageError(f"{target.display}: check takes overlay folders (with a kustomization); "
-                             "use `llmfleet lint` or `llmfleet validate` for files")
+            raise UsageError(
+                f"{target.display}: check takes overlay folders (with a kustomization); "
+                "use `llmfleet lint` or `llmfleet validate` for files"
+            )
     platform = [Target(KUSTOMIZATION, d, display_path(d, config.root)) for d in config.platform_dirs()]
     quiet: frozenset[str] = frozenset()
     if changed_since is not None:
         from llmfleet.affected import affected_selection
+
         targets, affected_platform = affected_selection(config, targets, changed_since)
         quiet = frozenset(t.display for t in platform if t.display not in affected_platform)
     selected = {t.display for t in targets}
-    context = [kustomization_target(config, d) for d in config.overlay_dirs()
-               if config.overlay_name(d) not in selected]
+    context = [
+        kustomization_target(config, d)
+        for d in config.overlay_dirs()
+        if config.overlay_name(d) not in selected
+    ]
     checker = Checker(config, options, command="check", validate=True, lint=True, fleet=True)
     return checker.run(targets, platform, context, quiet)
 
@@ -309,27 +369,35 @@ def run_check_staged(config: Config, name: str, directory: Path, options: Option
     ``name``: it replaces ``overlays/<name>`` (if any) in the fleet (``new-model``)."""
     target = Target(KUSTOMIZATION, directory, name)
     platform = [Target(KUSTOMIZATION, d, display_path(d, config.root)) for d in config.platform_dirs()]
-    context = [kustomization_target(config, d) for d in config.overlay_dirs()
-               if config.overlay_name(d) != name]
+    context = [
+        kustomization_target(config, d) for d in config.overlay_dirs() if config.overlay_name(d) != name
+    ]
     checker = Checker(config, options, command="check", validate=True, lint=True, fleet=True)
     return checker.run([target], platform, context)
 
 
-def iter_overlay_models(config: Config, jobs: int | None = None,
-                        directories: list[Path] | None = None,
-                        named: list[tuple[str, Path]] | None = None) -> Iterator[tuple[Loaded, OverlayModel]]:
+def iter_overlay_models(
+    config: Config,
+    jobs: int | None = None,
+    directories: list[Path] | None = None,
+    named: list[tuple[str, Path]] | None = None,
+) -> Iterator[tuple[Loaded, OverlayModel]]:
     """Each overlay rendered (through the render cache) and modelled: for the features
     (cost, gateway-routes, diff summaries) that need the model without the checks.
     ``named`` gives the overlays as (name, folder) pairs instead (a staged overlay)."""
     from llmfleet.render import find_renderer
     from llmfleet.render_cache import RenderCache
+
     if named is not None:
         targets = [Target(KUSTOMIZATION, d, n) for n, d in named]
     else:
         dirs = directories if directories is not None else config.overlay_dirs()
         targets = [kustomization_target(config, d) for d in dirs]
-    loader = Loader(config, RenderCache(config.root, find_renderer(),
-                                        enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1"), jobs)
+    loader = Loader(
+        config,
+        RenderCache(config.root, find_renderer(), enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1"),
+        jobs,
+    )
     try:
         for loaded in loader.load_all(targets):
             yield loaded, OverlayModel(loaded.name, loaded.resources, config.cluster, is_overlay=True)

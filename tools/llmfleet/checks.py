@@ -25,65 +25,107 @@ class BuiltinCheck:
 BUILTINS: dict[str, BuiltinCheck] = {}
 
 
-def _register(id: str, category: str, description: str, remediation: str,
-              severity: Severity = Severity.ERROR, rationale: str = "") -> str:
+def _register(
+    id: str,
+    category: str,
+    description: str,
+    remediation: str,
+    severity: Severity = Severity.ERROR,
+    rationale: str = "",
+) -> str:
     BUILTINS[id] = BuiltinCheck(id, severity, description, remediation, category, rationale)
     return id
 
 
 # -- input -------------------------------------------------------------------------------------
 INPUT = _register(
-    "input", "input", "An input cannot be read (missing, unreadable, not a regular file, stdin "
+    "input",
+    "input",
+    "An input cannot be read (missing, unreadable, not a regular file, stdin "
     "closed, or over the size limit limits.max-input-bytes)",
-    "Pass a readable regular file, a folder, an overlay or - for stdin.")
+    "Pass a readable regular file, a folder, an overlay or - for stdin.",
+)
 RENDER = _register(
-    "render", "input", "A kustomization does not build (kustomize build fails or times out)",
-    "Run `kustomize build <folder>` (or `kubectl kustomize`) and fix the error it prints.")
+    "render",
+    "input",
+    "A kustomization does not build (kustomize build fails or times out)",
+    "Run `kustomize build <folder>` (or `kubectl kustomize`) and fix the error it prints.",
+)
 YAML_SYNTAX = _register(
-    "yaml-syntax", "input", "A YAML document does not parse", "Fix the YAML at the line shown; "
-    "the other documents of the stream are still checked.")
-YAML_ENCODING = _register(
-    "yaml-encoding", "input", "The input is not UTF-8", "Save the file as UTF-8.")
+    "yaml-syntax",
+    "input",
+    "A YAML document does not parse",
+    "Fix the YAML at the line shown; the other documents of the stream are still checked.",
+)
+YAML_ENCODING = _register("yaml-encoding", "input", "The input is not UTF-8", "Save the file as UTF-8.")
 YAML_ALIAS_BOMB = _register(
-    "yaml-alias-bomb", "input", "A YAML document expands to too many nodes through aliases "
-    "(a 'billion laughs' document)", "Write the document without recursive aliases.",
+    "yaml-alias-bomb",
+    "input",
+    "A YAML document expands to too many nodes through aliases (a 'billion laughs' document)",
+    "Write the document without recursive aliases.",
     rationale="Kubernetes manifests never need aliases that expand a document a thousand-fold; "
-    "the loader counts alias expansions per document and refuses the document, not the file.")
+    "the loader counts alias expansions per document and refuses the document, not the file.",
+)
 YAML_DEPTH = _register(
-    "yaml-depth", "input", "A YAML document nests deeper than the loader's limit (100 levels)",
+    "yaml-depth",
+    "input",
+    "A YAML document nests deeper than the loader's limit (100 levels)",
     "Flatten the document; Kubernetes objects nest a few dozen levels at most.",
     rationale="Deeper documents are refused before the YAML parser composes them (libyaml's "
     "composer overflows the C stack at some ten thousand levels), and the validators, the "
-    "YAML dumper and the rules recurse once or more per level.")
+    "YAML dumper and the rules recurse once or more per level.",
+)
 YAML_DUPLICATE_KEY = _register(
-    "yaml-duplicate-key", "input", "A mapping repeats a key (the later value silently wins in "
-    "most tools)", "Remove one of the two keys.")
+    "yaml-duplicate-key",
+    "input",
+    "A mapping repeats a key (the later value silently wins in most tools)",
+    "Remove one of the two keys.",
+)
 NOT_KUBERNETES = _register(
-    "not-kubernetes", "input", "A document is not a Kubernetes object (no apiVersion or kind, not "
-    "a mapping, or a kind that is not a valid name)", "Give the document apiVersion and kind, or "
-    "remove it from the input.")
+    "not-kubernetes",
+    "input",
+    "A document is not a Kubernetes object (no apiVersion or kind, not "
+    "a mapping, or a kind that is not a valid name)",
+    "Give the document apiVersion and kind, or remove it from the input.",
+)
 EMPTY_INPUT = _register(
-    "empty-input", "input", "The input holds no YAML document", "Pass a file with objects.")
+    "empty-input", "input", "The input holds no YAML document", "Pass a file with objects."
+)
 DUPLICATE_OBJECT = _register(
-    "duplicate-object", "input", "Two objects of one input have the same API group, kind, "
+    "duplicate-object",
+    "input",
+    "Two objects of one input have the same API group, kind, "
     "namespace and name (the second overwrites the first when applied)",
-    "Rename or remove one of them.")
+    "Rename or remove one of them.",
+)
 
 # -- schemas -----------------------------------------------------------------------------------
 SCHEMA = _register(
-    "schema", "schema", "An object does not match its JSON schema (Kubernetes strict schemas, "
-    "or the CRD's)", "Fix the field at the path shown; unknown fields are typos or fields of "
-    "another API version.")
+    "schema",
+    "schema",
+    "An object does not match its JSON schema (Kubernetes strict schemas, or the CRD's)",
+    "Fix the field at the path shown; unknown fields are typos or fields of another API version.",
+)
 SCHEMA_MISSING = _register(
-    "schema-missing", "schema", "No schema is known for a kind (reported once per kind), or its "
-    "schema location could not be read", "Add the CRD's schema to schemas/crds (make schemas), "
-    "pass --schema-location, or --ignore-missing-schemas.")
+    "schema-missing",
+    "schema",
+    "No schema is known for a kind (reported once per kind), or its schema location could not be read",
+    "Add the CRD's schema to schemas/crds (make schemas), "
+    "pass --schema-location, or --ignore-missing-schemas.",
+)
 
 # -- the lint engine -----------------------------------------------------------------------------
 RULE_CRASHED = _register(
-    "rule-crashed", "internal", "A lint rule failed on this input (a bug in llmfleet, not in the "
-    "manifests); the other rules still ran", "Report it with the input that triggers it.")
+    "rule-crashed",
+    "internal",
+    "A lint rule failed on this input (a bug in llmfleet, not in the manifests); the other rules still ran",
+    "Report it with the input that triggers it.",
+)
 INVALID_SUPPRESSION = _register(
-    "invalid-suppression", "lint", "An ignore-check.llmfleet.io/<rule> annotation has no reason "
-    "(it does not suppress) or names no known rule", "Write why the rule does not apply as the "
-    "annotation's value, with a rule id from `llmfleet rules`.", Severity.WARNING)
+    "invalid-suppression",
+    "lint",
+    "An ignore-check.llmfleet.io/<rule> annotation has no reason "
+    "(it does not suppress) or names no known rule",
+    "Write why the rule does not apply as the annotation's value, with a rule id from `llmfleet rules`.",
+    Severity.WARNING,
+)

@@ -42,21 +42,27 @@ def _where(exc: BaseException) -> str:
 
 def _writing_stdout(exc: OSError) -> bool:
     """Whether an OSError was raised while printing (click.echo, a reporter's output)."""
-    return any(f.name in ("echo", "write_output", "write_stdout") or "/click/" in f.filename
-               for f in traceback.extract_tb(exc.__traceback__)[-3:])
+    return any(
+        f.name in ("echo", "write_output", "write_stdout") or "/click/" in f.filename
+        for f in traceback.extract_tb(exc.__traceback__)[-3:]
+    )
 
 
 def internal_error(exc: BaseException) -> int:
     """One line naming the exception and where it happened, and where to report it; the
     traceback only with LLMFLEET_DEBUG=1."""
     from llmfleet.redact import scrub_text
+
     if os.environ.get("LLMFLEET_DEBUG", "") not in ("", "0"):
         traceback.print_exception(exc, file=sys.stderr)
     detail = scrub_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
-    click.echo(f"llmfleet: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
-               f"(at {_where(exc)}). This is a bug in llmfleet, not a finding about your manifests: "
-               f"please report it at {ISSUES_URL} with the command you ran "
-               "(LLMFLEET_DEBUG=1 prints the traceback).", err=True)
+    click.echo(
+        f"llmfleet: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
+        f"(at {_where(exc)}). This is a bug in llmfleet, not a finding about your manifests: "
+        f"please report it at {ISSUES_URL} with the command you ran "
+        "(LLMFLEET_DEBUG=1 prints the traceback).",
+        err=True,
+    )
     return exitcodes.INTERNAL
 
 
@@ -69,8 +75,12 @@ class Main(click.Group):
 
     def _plugin_names(self) -> dict[str, str]:
         from llmfleet import commands
-        return {m.name.replace("_", "-"): m.name for m in pkgutil.iter_modules(commands.__path__)
-                if not m.name.startswith("_")}
+
+        return {
+            m.name.replace("_", "-"): m.name
+            for m in pkgutil.iter_modules(commands.__path__)
+            if not m.name.startswith("_")
+        }
 
     def list_commands(self, ctx):
         return sorted({*super().list_commands(ctx), *self._plugin_names()})
@@ -93,6 +103,7 @@ class Main(click.Group):
             raise
         except LlmfleetError as err:
             from llmfleet.redact import scrub_text
+
             # A tool's output (kustomize's error, kubeconform's report) may quote a value.
             click.echo(f"llmfleet: error: {scrub_text(str(err))}", err=True)
             if err.exit_code in (exitcodes.BROKEN_PIPE, exitcodes.USAGE):
@@ -100,8 +111,11 @@ class Main(click.Group):
             ctx.exit(err.exit_code)
         except procs.Interrupted as exc:
             stopped = procs.kill_all()
-            click.echo(f"llmfleet: interrupted ({exc.signal_name}): running tools stopped"
-                       f"{f' ({stopped} more)' if stopped else ''}, temporary files removed", err=True)
+            click.echo(
+                f"llmfleet: interrupted ({exc.signal_name}): running tools stopped"
+                f"{f' ({stopped} more)' if stopped else ''}, temporary files removed",
+                err=True,
+            )
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("llmfleet: interrupted", err=True)
@@ -113,7 +127,7 @@ class Main(click.Group):
                 silence_stdout()
                 ctx.exit(problem.exit_code)
             ctx.exit(internal_error(exc))
-        except Exception as exc:        # RecursionError included
+        except Exception as exc:  # RecursionError included
             ctx.exit(internal_error(exc))
 
 
@@ -131,15 +145,28 @@ def main():
 
 def report_options(func):
     options = [
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-                     help="Output format."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-                     help="Write the report to this file instead of stdout."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="text",
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, writable=True),
+            help="Write the report to this file instead of stdout.",
+        ),
         click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1)."),
         click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Overlays rendered at once."),
         click.option("-v", "--verbose", is_flag=True, help="Say which tools were used."),
-        click.option("--no-cache", is_flag=True,
-                     help="Render every kustomization again (ignore .llmfleet-cache/render)."),
+        click.option(
+            "--no-cache",
+            is_flag=True,
+            help="Render every kustomization again (ignore .llmfleet-cache/render).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -148,19 +175,37 @@ def report_options(func):
 
 def validate_options(func):
     options = [
-        click.option("--validator", type=click.Choice(VALIDATORS), default="auto", show_default=True,
-                     help="kubeconform when on PATH (auto), or in-process jsonschema."),
-        click.option("--kubernetes-version", metavar="X.Y.Z",
-                     help="Kubernetes version of the built-in schemas (default: llmfleet.yaml, 1.33.0)."),
-        click.option("--schema-location", "schema_locations", multiple=True, metavar="TEMPLATE",
-                     help="CRD schema location in kubeconform's template syntax (repeatable); "
-                          "tried before those in llmfleet.yaml."),
-        click.option("--ignore-missing-schemas", is_flag=True,
-                     help="A kind with no schema (or whose download failed) is not an error; "
-                          "its apiVersion, kind and metadata are still checked."),
-        click.option("--offline", is_flag=True,
-                     help="Never download a schema: local locations and the cache only "
-                          "(also LLMFLEET_OFFLINE=1)."),
+        click.option(
+            "--validator",
+            type=click.Choice(VALIDATORS),
+            default="auto",
+            show_default=True,
+            help="kubeconform when on PATH (auto), or in-process jsonschema.",
+        ),
+        click.option(
+            "--kubernetes-version",
+            metavar="X.Y.Z",
+            help="Kubernetes version of the built-in schemas (default: llmfleet.yaml, 1.33.0).",
+        ),
+        click.option(
+            "--schema-location",
+            "schema_locations",
+            multiple=True,
+            metavar="TEMPLATE",
+            help="CRD schema location in kubeconform's template syntax (repeatable); "
+            "tried before those in llmfleet.yaml.",
+        ),
+        click.option(
+            "--ignore-missing-schemas",
+            is_flag=True,
+            help="A kind with no schema (or whose download failed) is not an error; "
+            "its apiVersion, kind and metadata are still checked.",
+        ),
+        click.option(
+            "--offline",
+            is_flag=True,
+            help="Never download a schema: local locations and the cache only (also LLMFLEET_OFFLINE=1).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -168,8 +213,13 @@ def validate_options(func):
 
 
 def lint_options(func):
-    return click.option("--disable", "disabled_rules", multiple=True, metavar="RULE",
-                        help="Turn a rule off for this run (repeatable).")(func)
+    return click.option(
+        "--disable",
+        "disabled_rules",
+        multiple=True,
+        metavar="RULE",
+        help="Turn a rule off for this run (repeatable).",
+    )(func)
 
 
 def finish(report, fmt: str, output: str | None, strict: bool) -> None:
@@ -177,12 +227,13 @@ def finish(report, fmt: str, output: str | None, strict: bool) -> None:
     sys.exit(report.exit_code(strict))
 
 
-VALIDATORS = ("auto", "jsonschema", "kubeconform")   # llmfleet.checker.VALIDATORS
+VALIDATORS = ("auto", "jsonschema", "kubeconform")  # llmfleet.checker.VALIDATORS
 
 
 def _options(**kwargs):
     # The checker (and jsonschema behind it) is imported only when a command needs it.
     from llmfleet.checker import Options
+
     return Options(
         validator=kwargs.get("validator") or "auto",
         kubernetes_version=kwargs.get("kubernetes_version"),
@@ -202,6 +253,7 @@ def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
         return
     from llmfleet.checker import choose_validator
     from llmfleet.render import find_renderer
+
     if renderer:
         r = find_renderer()
         click.echo(f"llmfleet: rendering with {r.name} ({r.argv[0]})", err=True)
@@ -216,6 +268,7 @@ def build(overlay: str, verbose: bool):
     """Render one OVERLAY (a folder, or an overlay's name) to stdout (kustomize if on PATH,
     else kubectl kustomize)."""
     from llmfleet.render import find_renderer, render
+
     config = load_config()
     directory = config.resolve_overlay_arg(overlay)
     renderer = find_renderer()
@@ -242,6 +295,7 @@ def validate(targets, fmt, output, strict, **kwargs):
     config = load_config()
     _say_tools(options, renderer=any(Path(t).is_dir() for t in targets) or not targets)
     from llmfleet.checker import run_validate
+
     finish(run_validate(config, list(targets), options), fmt, output, strict)
 
 
@@ -255,15 +309,19 @@ def lint(targets, fmt, output, strict, **kwargs):
     options = _options(strict=strict, **kwargs)
     config = load_config()
     from llmfleet.checker import run_lint
+
     finish(run_lint(config, list(targets), options), fmt, output, strict)
 
 
 @main.command()
 @click.argument("overlays", nargs=-1)
-@click.option("--changed-since", metavar="REF",
-              help="Only the overlays (and platform kustomizations) affected by the files changed "
-                   "since this git revision (see `llmfleet affected`; with OVERLAYS, those of them "
-                   "that are affected), plus the fleet-wide rules.")
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Only the overlays (and platform kustomizations) affected by the files changed "
+    "since this git revision (see `llmfleet affected`; with OVERLAYS, those of them "
+    "that are affected), plus the fleet-wide rules.",
+)
 @validate_options
 @lint_options
 @report_options
@@ -273,15 +331,23 @@ def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
     config = load_config()
     _say_tools(options)
     from llmfleet.checker import run_check
+
     finish(run_check(config, list(overlays), options, changed_since=changed_since), fmt, output, strict)
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True, help="markdown: the rule reference (docs/rules.md).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: the rule reference (docs/rules.md).",
+)
 def rules(fmt):
     """List the lint rules and the built-in finding ids: id, severity (as lint reports it with
     this repository's llmfleet.yaml), description and remediation."""
     from llmfleet import rules_doc
+
     config = load_config()
     click.echo(rules_doc.render(fmt, config.rule_options, config.disabled_rules), nl=False)

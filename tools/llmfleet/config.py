@@ -14,8 +14,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from llmfleet import procs
 from llmfleet.errors import UsageError
 from llmfleet.model import safe_yaml
@@ -29,8 +27,10 @@ DEFAULT_SCHEMA_LOCATION = "default"
 #: kubeconform's template for the kubeconform/CRDs-catalog layout (docs/reference/tooling.md §1.3).
 CATALOG_LAYOUT = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 #: datreeio/CRDs-catalog, pinned to the commit the vendored copies come from (schemas/sources.yaml).
-CATALOG_LOCATION = ("https://raw.githubusercontent.com/datreeio/CRDs-catalog/"
-                    "7b1e26ef9deea49293714d204c1a2270aab1178f/" + CATALOG_LAYOUT)
+CATALOG_LOCATION = (
+    "https://raw.githubusercontent.com/datreeio/CRDs-catalog/"
+    "7b1e26ef9deea49293714d204c1a2270aab1178f/" + CATALOG_LAYOUT
+)
 #: The CRD schemas vendored in this repository (schemas/crds), when llmfleet runs from a
 #: checkout of it (``pip install -e .``, as ``make setup`` does).
 VENDORED_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "crds"
@@ -57,9 +57,14 @@ class Limits:
 
     def apply(self) -> None:
         """Make these the timeouts of every external tool run (:mod:`llmfleet.procs`)."""
-        procs.configure({"kustomize": self.render_timeout_s, "git": self.git_timeout_s,
-                         "promtool": self.promtool_timeout_s,
-                         "kubeconform": self.kubeconform_timeout_s})
+        procs.configure(
+            {
+                "kustomize": self.render_timeout_s,
+                "git": self.git_timeout_s,
+                "promtool": self.promtool_timeout_s,
+                "kubeconform": self.kubeconform_timeout_s,
+            }
+        )
 
 
 @dataclass
@@ -87,8 +92,9 @@ class Config:
         base = self.overlays_path
         if not base.is_dir():
             return []
-        return sorted(p for p in base.iterdir()
-                      if p.is_dir() and not p.name.startswith(".") and find_kustomization(p))
+        return sorted(
+            p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and find_kustomization(p)
+        )
 
     def platform_dirs(self) -> list[Path]:
         return [self.root / p for p in self.platform if find_kustomization(self.root / p)]
@@ -99,7 +105,7 @@ class Config:
             return location
         path = Path(location)
         if not path.is_absolute():
-            path = (self.root / path)
+            path = self.root / path
         return os.path.normpath(str(path))
 
     def overlay_name(self, directory: Path) -> str:
@@ -179,8 +185,11 @@ def _schema() -> dict[str, Any]:
 
 def _check_schema(raw: dict[str, Any], path: Path) -> None:
     import jsonschema
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw),
-                    key=lambda e: list(map(str, e.absolute_path)))
+
+    errors = sorted(
+        jsonschema.Draft202012Validator(_schema()).iter_errors(raw),
+        key=lambda e: list(map(str, e.absolute_path)),
+    )
     if not errors:
         return
     error = errors[0]
@@ -221,7 +230,8 @@ def load_config(root: Path | None = None) -> Config:
         gpu_taint_key=str(cluster.get("gpu-taint-key", defaults.gpu_taint_key)),
         gpu_label_keys=tuple(str(x) for x in cluster.get("gpu-label-keys", defaults.gpu_label_keys)),
         adds_gpu_tolerations=bool(cluster.get("adds-gpu-tolerations", defaults.adds_gpu_tolerations)),
-        node_shapes=tuple(cluster.get("node-shapes") or ()))
+        node_shapes=tuple(cluster.get("node-shapes") or ()),
+    )
     config.routes_file = str((raw.get("gateway") or {}).get("routes-file", "") or "")
     lint = raw.get("lint") or {}
     config.disabled_rules = [str(x) for x in lint.get("disabled-rules", []) or []]
@@ -235,6 +245,7 @@ def load_config(root: Path | None = None) -> Config:
         promtool_timeout_s=float(limits.get("promtool-timeout-seconds", base.promtool_timeout_s)),
         kubeconform_timeout_s=float(limits.get("kubeconform-timeout-seconds", base.kubeconform_timeout_s)),
         max_input_bytes=int(limits.get("max-input-bytes", base.max_input_bytes)),
-        lock_timeout_s=float(limits.get("lock-timeout-seconds", base.lock_timeout_s)))
+        lock_timeout_s=float(limits.get("lock-timeout-seconds", base.lock_timeout_s)),
+    )
     config.limits.apply()
     return config

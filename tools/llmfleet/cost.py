@@ -67,10 +67,10 @@ def number(value: float) -> str:
 
 @dataclass(frozen=True)
 class ApiPricing:
-    input_price: float = DEFAULT_API_INPUT_PRICE      # USD per million input tokens
-    output_price: float = DEFAULT_API_OUTPUT_PRICE    # USD per million output tokens
-    input_tokens: int = DEFAULT_INPUT_TOKENS          # per request
-    output_tokens: int = DEFAULT_OUTPUT_TOKENS        # per request
+    input_price: float = DEFAULT_API_INPUT_PRICE  # USD per million input tokens
+    output_price: float = DEFAULT_API_OUTPUT_PRICE  # USD per million output tokens
+    input_tokens: int = DEFAULT_INPUT_TOKENS  # per request
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS  # per request
 
     @property
     def per_request(self) -> float:
@@ -80,9 +80,11 @@ class ApiPricing:
         return requests_per_day * self.per_request
 
     def arithmetic(self, requests_per_day: float) -> str:
-        return (f"API: {number(requests_per_day)} req × ({self.input_tokens} in × "
-                f"{money(self.input_price)} + {self.output_tokens} out × {money(self.output_price)})"
-                f"/1e6 = {money(self.per_day(requests_per_day))}/day")
+        return (
+            f"API: {number(requests_per_day)} req × ({self.input_tokens} in × "
+            f"{money(self.input_price)} + {self.output_tokens} out × {money(self.output_price)})"
+            f"/1e6 = {money(self.per_day(requests_per_day))}/day"
+        )
 
 
 def gpu_label(gpu: GpuClass | str) -> str:
@@ -105,10 +107,15 @@ def price(value: float) -> str:
 def per_day_arithmetic(replicas: int, gpus_per_pod: int, gpu: GpuClass) -> str:
     """``1 × L4 × $0.8048/h × 24 h = $19.32/day`` (replicas × GPUs folded when one is 1)."""
     count = replicas * gpus_per_pod
-    head = f"{count} × {gpu_label(gpu)}" if replicas == 1 or gpus_per_pod == 1 else \
-        f"{replicas} replicas × {gpus_per_pod} × {gpu_label(gpu)}"
-    return (f"{head} × {price(gpu.price_per_hour)}/h × {HOURS_PER_DAY} h = "
-            f"{money(per_day(replicas, gpus_per_pod, gpu.price_per_hour))}/day")
+    head = (
+        f"{count} × {gpu_label(gpu)}"
+        if replicas == 1 or gpus_per_pod == 1
+        else f"{replicas} replicas × {gpus_per_pod} × {gpu_label(gpu)}"
+    )
+    return (
+        f"{head} × {price(gpu.price_per_hour)}/h × {HOURS_PER_DAY} h = "
+        f"{money(per_day(replicas, gpus_per_pod, gpu.price_per_hour))}/day"
+    )
 
 
 SECONDS_PER_DAY = 86_400
@@ -118,11 +125,11 @@ SECONDS_PER_DAY = 86_400
 class Capacity:
     """Requests per day one overlay serves at max replicas, and on what basis."""
 
-    per_replica_rps: float          # one replica at the operating point
+    per_replica_rps: float  # one replica at the operating point
     max_replicas: int
-    basis: str                      # "autoscaling-target" or "sizing"
-    detail: str                     # which target (or the batch limit), and the batch it means
-    full_per_replica_rps: float     # one replica at the sizing's batch limit (every KV token used)
+    basis: str  # "autoscaling-target" or "sizing"
+    detail: str  # which target (or the batch limit), and the batch it means
+    full_per_replica_rps: float  # one replica at the sizing's batch limit (every KV token used)
 
     @property
     def per_replica_per_day(self) -> float:
@@ -137,17 +144,20 @@ class Capacity:
         return self.full_per_replica_rps * SECONDS_PER_DAY * self.max_replicas
 
     def replicas_for(self, requests_per_day: float) -> int:
-        return max(1, math.ceil(requests_per_day / self.per_replica_per_day)) if self.per_replica_rps > 0 else 0
+        return (
+            max(1, math.ceil(requests_per_day / self.per_replica_per_day)) if self.per_replica_rps > 0 else 0
+        )
 
 
 def _capacity(replica: Any, spec: Any, max_replicas: int, input_tokens: int, output_tokens: int) -> Capacity:
     """The operating point of one replica under its ScaledObject's targets (module docstring)."""
     from llmfleet.simulate import spec as scaling
+
     tokens = input_tokens + output_tokens
     batch_limit = replica.batch_limit(input_tokens, output_tokens)
     full = replica.throughput(batch_limit, input_tokens, output_tokens)
     found: list[tuple[float, str]] = []
-    for trigger in (spec.triggers if spec is not None else ()):
+    for trigger in spec.triggers if spec is not None else ():
         kind, target = trigger.kind, trigger.target
         per_replica = trigger.metric_type == scaling.AVERAGE_VALUE or kind == scaling.KV_CACHE_USAGE
         if kind is None or not per_replica:
@@ -155,31 +165,49 @@ def _capacity(replica: Any, spec: Any, max_replicas: int, input_tokens: int, out
         if kind in (scaling.KV_CACHE_USAGE, scaling.KV_CACHE_USAGE_SUM):
             held = input_tokens + output_tokens / 2
             batch = min(float(batch_limit), target * replica.kv_tokens / held)
-            found.append((replica.throughput(batch, input_tokens, output_tokens),
-                          f"{trigger.name} target {target:g}: {batch:.1f} running requests per replica "
-                          f"({target:g} x {replica.kv_tokens:,} KV tokens / {held:g} tokens held each)"))
+            found.append(
+                (
+                    replica.throughput(batch, input_tokens, output_tokens),
+                    f"{trigger.name} target {target:g}: {batch:.1f} running requests per replica "
+                    f"({target:g} x {replica.kv_tokens:,} KV tokens / {held:g} tokens held each)",
+                )
+            )
         elif kind == scaling.RUNNING:
             batch = min(float(batch_limit), target)
-            found.append((replica.throughput(batch, input_tokens, output_tokens),
-                          f"{trigger.name} target {target:g} running requests per replica"))
+            found.append(
+                (
+                    replica.throughput(batch, input_tokens, output_tokens),
+                    f"{trigger.name} target {target:g} running requests per replica",
+                )
+            )
         elif kind == scaling.REQUEST_RATE:
             found.append((min(target, full), f"{trigger.name} target {target:g} requests/s per replica"))
         elif kind == scaling.QUEUE:
-            found.append((full, f"{trigger.name} target {target:g} waiting: the full batch of "
-                                f"{batch_limit} requests per replica runs first"))
+            found.append(
+                (
+                    full,
+                    f"{trigger.name} target {target:g} waiting: the full batch of "
+                    f"{batch_limit} requests per replica runs first",
+                )
+            )
     if found:
         rps, detail = min(found, key=lambda item: item[0])
         return Capacity(rps, max_replicas, "autoscaling-target", detail, full)
-    return Capacity(full, max_replicas, "sizing",
-                    f"the sizing's batch limit: {batch_limit} requests of {tokens} tokens per replica "
-                    "(no autoscaling target the replica model can read)", full)
+    return Capacity(
+        full,
+        max_replicas,
+        "sizing",
+        f"the sizing's batch limit: {batch_limit} requests of {tokens} tokens per replica "
+        "(no autoscaling target the replica model can read)",
+        full,
+    )
 
 
 @dataclass
 class OverlayCost:
     name: str
     gpu: GpuClass
-    gpus_per_pod: int               # GPUs per replica (a LeaderWorkerSet group: all its pods)
+    gpus_per_pod: int  # GPUs per replica (a LeaderWorkerSet group: all its pods)
     min_replicas: int
     max_replicas: int
     replicas_source: str = ""
@@ -259,9 +287,15 @@ class OverlayCost:
         None when the capacity or the price is unknown."""
         be = self.break_even(api)
         cap = self.capacity(api)
-        out: dict[str, Any] = {"break_even": be, "capacity": cap, "reachable": None, "status": None,
-                               "replicas_for_break_even": None, "cost_per_request_at_target": None,
-                               "cost_at_break_even_replicas": None}
+        out: dict[str, Any] = {
+            "break_even": be,
+            "capacity": cap,
+            "reachable": None,
+            "status": None,
+            "replicas_for_break_even": None,
+            "cost_per_request_at_target": None,
+            "cost_at_break_even_replicas": None,
+        }
         if cap is None or be is None or cap.per_replica_rps <= 0:
             return out
         out["cost_per_request_at_target"] = self.per_day_per_replica / cap.per_replica_per_day
@@ -277,7 +311,7 @@ class OverlayCost:
         return out
 
     def cheaper_at(self, requests_per_day: float, api: ApiPricing) -> str | None:
-        """"api" or "self-hosted" at this volume: the replicas the autoscaler runs for it
+        """ "api" or "self-hosted" at this volume: the replicas the autoscaler runs for it
         against the API's bill (the API when the replicas cannot serve it); without a
         capacity, the flat min-replica cost against the API."""
         be = self.break_even(api)
@@ -316,7 +350,9 @@ class OverlayCost:
             "per_hour_max": round(self.per_hour_max, 6),
             "per_day_min": round(self.per_day_min, 6),
             "per_day_max": round(self.per_day_max, 6),
-            "capacity": None if cap is None else {
+            "capacity": None
+            if cap is None
+            else {
                 "requests_per_day_at_max_replicas": round(cap.at_max_per_day, 1),
                 "requests_per_day_per_replica": round(cap.per_replica_per_day, 1),
                 "basis": cap.basis,
@@ -342,6 +378,7 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 
 # -- reading the model ------------------------------------------------------------------------
 
+
 def overlay_cost(model: OverlayModel) -> OverlayCost | None:
     """Cost facts of one overlay; None when it holds no accelerator workload."""
     name = model.name
@@ -349,24 +386,33 @@ def overlay_cost(model: OverlayModel) -> OverlayCost | None:
     if not uses:
         return None
     if len(uses) > 1:
-        raise UsageError(f"{name}: {len(uses)} accelerator workloads "
-                         f"({', '.join(u.workload.resource.ref for u in uses)}); cost reads one per overlay")
+        raise UsageError(
+            f"{name}: {len(uses)} accelerator workloads "
+            f"({', '.join(u.workload.resource.ref for u in uses)}); cost reads one per overlay"
+        )
     use = uses[0]
     if not use.classes:
-        raise UsageError(f"{name}: the GPU pods of {use.workload.resource.ref} select no GPU class "
-                         "(node affinity or nodeSelector on a GPU label), so their price is unknown")
+        raise UsageError(
+            f"{name}: the GPU pods of {use.workload.resource.ref} select no GPU class "
+            "(node affinity or nodeSelector on a GPU label), so their price is unknown"
+        )
     if len(use.classes) > 1:
-        raise UsageError(f"{name}: the pod may land on several GPU classes ({', '.join(use.classes)}); "
-                         "cost needs one")
+        raise UsageError(
+            f"{name}: the pod may land on several GPU classes ({', '.join(use.classes)}); cost needs one"
+        )
     gpu = catalog.find_gpu(use.classes[0])
     if gpu is None:
-        raise UsageError(f"{name}: GPU class {use.classes[0]!r} is not in the catalog "
-                         f"(known: {', '.join(catalog.gpu_names())})")
+        raise UsageError(
+            f"{name}: GPU class {use.classes[0]!r} is not in the catalog "
+            f"(known: {', '.join(catalog.gpu_names())})"
+        )
     if use.replicas.minimum is None or use.replicas.maximum is None:
-        raise UsageError(f"{name}: the replica count of {use.workload.resource.ref} cannot be told "
-                         f"({use.replicas.source})")
-    found = OverlayCost(name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum,
-                        use.replicas.source)
+        raise UsageError(
+            f"{name}: the replica count of {use.workload.resource.ref} cannot be told ({use.replicas.source})"
+        )
+    found = OverlayCost(
+        name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum, use.replicas.source
+    )
     _attach_replica_model(found, model, use)
     return found
 
@@ -377,6 +423,7 @@ def _attach_replica_model(found: OverlayCost, model: OverlayModel, use: Any) -> 
     from llmfleet.simulate.overlay import OverlayInputError, inputs_for
     from llmfleet.simulate.replica import ReplicaModelError
     from llmfleet.simulate.spec import SpecError
+
     try:
         inputs = inputs_for(model)
     except OverlayInputError as exc:
@@ -398,16 +445,22 @@ def _attach_sizing_only(found: OverlayCost, model: OverlayModel, server: Any) ->
     and class are catalogued."""
     from llmfleet.model import sizing
     from llmfleet.simulate.adapters import replica_from_sizing
+
     spec_model = catalog.find_model(server.model_id)
     tp, pp = server.tensor_parallel, server.pipeline_parallel
     if spec_model is None or not tp or not pp:
         return
     length = server.int_value("max-model-len", spec_model.context) or spec_model.context
     try:
-        size = sizing.size(spec_model, found.gpu, tp, server.value("quantization") or spec_model.quantization,
-                           str(server.value("kv-cache-dtype") or "auto"),
-                           float(server.value("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION)),
-                           pp)
+        size = sizing.size(
+            spec_model,
+            found.gpu,
+            tp,
+            server.value("quantization") or spec_model.quantization,
+            str(server.value("kv-cache-dtype") or "auto"),
+            float(server.value("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION)),
+            pp,
+        )
         found.replica = replica_from_sizing(size, length, load_s=0.0, name=found.name)
         found.capacity_problem = ""
     except (UsageError, ValueError):
@@ -415,6 +468,7 @@ def _attach_sizing_only(found: OverlayCost, model: OverlayModel, server: Any) ->
 
 
 # -- report ------------------------------------------------------------------------------------
+
 
 @dataclass
 class CostOptions:
@@ -430,15 +484,16 @@ class CostOptions:
 
     @property
     def api(self) -> ApiPricing:
-        return ApiPricing(self.api_input_price, self.api_output_price, self.input_tokens,
-                          self.output_tokens)
+        return ApiPricing(self.api_input_price, self.api_output_price, self.input_tokens, self.output_tokens)
 
     def validate(self) -> None:
-        for label, value in (("--requests-per-day", self.requests_per_day),
-                             ("--input-tokens", self.input_tokens),
-                             ("--output-tokens", self.output_tokens),
-                             ("--api-input-price", self.api_input_price),
-                             ("--api-output-price", self.api_output_price)):
+        for label, value in (
+            ("--requests-per-day", self.requests_per_day),
+            ("--input-tokens", self.input_tokens),
+            ("--output-tokens", self.output_tokens),
+            ("--api-input-price", self.api_input_price),
+            ("--api-output-price", self.api_output_price),
+        ):
             if value is None or not math.isfinite(value) or value < 0:
                 raise UsageError(f"{label} {value}: must be a number >= 0")
         if self.input_tokens + self.output_tokens <= 0 or self.output_tokens <= 0:
@@ -457,10 +512,12 @@ def _capacity_text(c: OverlayCost, api: ApiPricing) -> str:
     if cap is None:
         return f"  capacity: unknown ({c.capacity_problem or 'no sizing for this model and GPU class'})"
     basis = "at its autoscaling target" if cap.basis == "autoscaling-target" else "from the sizing"
-    return (f"  capacity: {number(cap.at_max_per_day)} requests/day at max replicas ({c.max_replicas} × "
-            f"{number(cap.per_replica_per_day)}, {basis}: {cap.detail}; "
-            f"{api.input_tokens}+{api.output_tokens} tokens per request, roofline estimate); "
-            f"{number(cap.full_at_max_per_day)}/day with every KV token in use")
+    return (
+        f"  capacity: {number(cap.at_max_per_day)} requests/day at max replicas ({c.max_replicas} × "
+        f"{number(cap.per_replica_per_day)}, {basis}: {cap.detail}; "
+        f"{api.input_tokens}+{api.output_tokens} tokens per request, roofline estimate); "
+        f"{number(cap.full_at_max_per_day)}/day with every KV token in use"
+    )
 
 
 def _break_even_text(c: OverlayCost, api: ApiPricing, requests_per_day: float) -> list[str]:
@@ -476,81 +533,123 @@ def _break_even_text(c: OverlayCost, api: ApiPricing, requests_per_day: float) -
     lines: list[str] = []
     replicas = v["replicas_for_break_even"]
     at_target = v["cost_per_request_at_target"]
-    even_then = (f"a replica at its target costs {money(at_target or 0.0)}/request, the API "
-                 f"{money(per_request)}: more replicas never catch up, the API is cheaper at every volume")
+    even_then = (
+        f"a replica at its target costs {money(at_target or 0.0)}/request, the API "
+        f"{money(per_request)}: more replicas never catch up, the API is cheaper at every volume"
+    )
     if v["status"] == "not-reachable":
-        lines.append(f"  break-even: not reachable at max replicas: raise max replicas to {replicas} "
-                     f"({arithmetic}, above the {number(cap.at_max_per_day)} requests/day that "
-                     f"{c.max_replicas} replica{'s' if c.max_replicas != 1 else ''} serve)")
-        lines.append(f"    and even then: {replicas} replicas cost {money(v['cost_at_break_even_replicas'])}/day "
-                     f"at that volume, the API {money(c.per_day_min)}/day; {even_then}")
+        lines.append(
+            f"  break-even: not reachable at max replicas: raise max replicas to {replicas} "
+            f"({arithmetic}, above the {number(cap.at_max_per_day)} requests/day that "
+            f"{c.max_replicas} replica{'s' if c.max_replicas != 1 else ''} serve)"
+        )
+        lines.append(
+            f"    and even then: {replicas} replicas cost {money(v['cost_at_break_even_replicas'])}/day "
+            f"at that volume, the API {money(c.per_day_min)}/day; {even_then}"
+        )
     elif v["status"] == "api-cheaper":
-        lines.append(f"  break-even: none ({arithmetic} at min replicas, but serving that needs {replicas} "
-                     f"replicas, {money(v['cost_at_break_even_replicas'])}/day; {even_then})")
+        lines.append(
+            f"  break-even: none ({arithmetic} at min replicas, but serving that needs {replicas} "
+            f"replicas, {money(v['cost_at_break_even_replicas'])}/day; {even_then})"
+        )
     elif v["status"] == "reachable":
-        lines.append(f"  break-even: {arithmetic}, within what min replicas serve "
-                     f"({number(self_min(c, cap))} requests/day; {number(cap.at_max_per_day)} at max replicas)")
+        lines.append(
+            f"  break-even: {arithmetic}, within what min replicas serve "
+            f"({number(self_min(c, cap))} requests/day; {number(cap.at_max_per_day)} at max replicas)"
+        )
     else:
         lines.append(f"  break-even: {arithmetic} (reachability unknown: capacity unknown)")
     if cap is not None and requests_per_day > cap.at_max_per_day:
-        lines.append(f"  at {number(requests_per_day)} requests/day: more than the overlay serves at max "
-                     f"replicas; it would need {cap.replicas_for(requests_per_day)} replicas")
+        lines.append(
+            f"  at {number(requests_per_day)} requests/day: more than the overlay serves at max "
+            f"replicas; it would need {cap.replicas_for(requests_per_day)} replicas"
+        )
     elif c.cheaper_at(requests_per_day, api) == "self-hosted":
         there = c.cost_at(requests_per_day, api)
-        shown = f" ({money(there)}/day against the API's {money(api.per_day(requests_per_day))})" \
-            if there is not None else ""
+        shown = (
+            f" ({money(there)}/day against the API's {money(api.per_day(requests_per_day))})"
+            if there is not None
+            else ""
+        )
         lines.append(f"  at {number(requests_per_day)} requests/day self-hosted is cheaper{shown}")
     else:
         lines.append(f"  at {number(requests_per_day)} requests/day the API is cheaper")
     return lines
 
 
-def format_text(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float,
-                skipped: list[str] | None = None) -> str:
+def format_text(
+    costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, skipped: list[str] | None = None
+) -> str:
     out: list[str] = []
     per_request = api.per_request
     out.append(api.arithmetic(requests_per_day))
-    out.append(f"     per request: ({api.input_tokens} × {money(api.input_price)} + "
-               f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}")
+    out.append(
+        f"     per request: ({api.input_tokens} × {money(api.input_price)} + "
+        f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}"
+    )
     spot = any(c.pricing == "spot" for c in costs)
-    out.append("GPU prices: " + ("spot, where the catalog has a sourced spot price"
-                                if spot else catalog.price_basis()) + " (tools/llmfleet/data/gpus.yaml)")
+    out.append(
+        "GPU prices: "
+        + ("spot, where the catalog has a sourced spot price" if spot else catalog.price_basis())
+        + " (tools/llmfleet/data/gpus.yaml)"
+    )
     for c in costs:
         out.append("")
         shown = price(c.price_per_gpu_hour or 0.0) if c.priced else "no price"
-        out.append(f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica "
-                   f"({c.gpu.display}, {shown}/GPU-hour {c.pricing}"
-                   + (f", {c.gpu.price_instance}, {c.gpu.price_date}" if c.pricing == "on-demand" else "")
-                   + f"); replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})")
+        out.append(
+            f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica "
+            f"({c.gpu.display}, {shown}/GPU-hour {c.pricing}"
+            + (f", {c.gpu.price_instance}, {c.gpu.price_date}" if c.pricing == "on-demand" else "")
+            + f"); replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})"
+        )
         if c.priced:
-            gpu = c.gpu if c.pricing == "on-demand" else GpuClass(
-                c.gpu.name, c.gpu.display, c.gpu.memory_gib, c.price_per_gpu_hour or 0.0, c.gpu.bf16, c.gpu.fp8)
-            out.append(f"  min: {per_day_arithmetic(c.min_replicas, c.gpus_per_pod, gpu)}"
-                       f" ({money(c.per_hour_min)}/h)")
-            out.append(f"  max: {per_day_arithmetic(c.max_replicas, c.gpus_per_pod, gpu)}"
-                       f" ({money(c.per_hour_max)}/h)")
+            gpu = (
+                c.gpu
+                if c.pricing == "on-demand"
+                else GpuClass(
+                    c.gpu.name,
+                    c.gpu.display,
+                    c.gpu.memory_gib,
+                    c.price_per_gpu_hour or 0.0,
+                    c.gpu.bf16,
+                    c.gpu.fp8,
+                )
+            )
+            out.append(
+                f"  min: {per_day_arithmetic(c.min_replicas, c.gpus_per_pod, gpu)}"
+                f" ({money(c.per_hour_min)}/h)"
+            )
+            out.append(
+                f"  max: {per_day_arithmetic(c.max_replicas, c.gpus_per_pod, gpu)}"
+                f" ({money(c.per_hour_max)}/h)"
+            )
         if c.pricing == "on-demand":
             spot_min, spot_max = c.spot_per_day(c.min_replicas), c.spot_per_day(c.max_replicas)
             spot_hour = c.gpu.spot_price_per_hour
-            out.append(f"  spot: {money(spot_min)}/day at min, {money(spot_max)}/day at max "
-                       f"({price(spot_hour)}/GPU-hour, {c.gpu.spot_price_source})"
-                       if spot_min is not None and spot_max is not None and spot_hour is not None else
-                       "  spot: no sourced spot price for this class")
+            out.append(
+                f"  spot: {money(spot_min)}/day at min, {money(spot_max)}/day at max "
+                f"({price(spot_hour)}/GPU-hour, {c.gpu.spot_price_source})"
+                if spot_min is not None and spot_max is not None and spot_hour is not None
+                else "  spot: no sourced spot price for this class"
+            )
         out.append(_capacity_text(c, api))
         out += _break_even_text(c, api, requests_per_day)
     if len(costs) > 1:
         out.append("")
         low = sum(c.per_day_min for c in costs)
         high = sum(c.per_day_max for c in costs)
-        out.append(f"fleet: {money(low)}/day at min replicas, {money(high)}/day at max replicas "
-                   f"({len(costs)} overlays)")
+        out.append(
+            f"fleet: {money(low)}/day at min replicas, {money(high)}/day at max replicas "
+            f"({len(costs)} overlays)"
+        )
     for name in skipped or []:
         out.append(f"note: {name}: no GPU workload, not priced")
     return "\n".join(out) + "\n"
 
 
-def format_json(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float,
-                skipped: list[str] | None = None) -> str:
+def format_json(
+    costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, skipped: list[str] | None = None
+) -> str:
     doc = {
         "assumptions": {
             "hours_per_day": HOURS_PER_DAY,
@@ -562,11 +661,12 @@ def format_json(costs: list[OverlayCost], api: ApiPricing, requests_per_day: flo
             "gpu_price_basis": catalog.price_basis(),
             "capacity_model": "roofline replica model at each ScaledObject's targets (docs/reference/roofline.md)",
         },
-        "api": {"per_request": round(api.per_request, 9),
-                "per_day": round(api.per_day(requests_per_day), 6)},
+        "api": {"per_request": round(api.per_request, 9), "per_day": round(api.per_day(requests_per_day), 6)},
         "overlays": [c.to_json(api, requests_per_day) for c in costs],
-        "total": {"per_day_min": round(sum(c.per_day_min for c in costs), 6),
-                  "per_day_max": round(sum(c.per_day_max for c in costs), 6)},
+        "total": {
+            "per_day_min": round(sum(c.per_day_min for c in costs), 6),
+            "per_day_max": round(sum(c.per_day_max for c in costs), 6),
+        },
         "skipped": list(skipped or []),
     }
     return json.dumps(doc, indent=2) + "\n"
@@ -578,6 +678,7 @@ def plot(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, pat
     if path.parent and not path.parent.exists():
         raise UsageError(f"--plot {path}: folder {path.parent} does not exist")
     from llmfleet import cost_chart
+
     fig = cost_chart.build(costs, api, requests_per_day)
     try:
         tmp = path.with_name(f".{path.name}.tmp")
@@ -591,9 +692,13 @@ def plot(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, pat
 def run_cost(config, options: CostOptions) -> str:
     """Render the overlays, price them and return the formatted report (writes --plot)."""
     from llmfleet.checker import iter_overlay_models
+
     options.validate()
-    directories = [config.resolve_overlay_arg(raw) for raw in options.overlays] if options.overlays \
+    directories = (
+        [config.resolve_overlay_arg(raw) for raw in options.overlays]
+        if options.overlays
         else config.overlay_dirs()
+    )
     if not directories:
         raise UsageError(f"no overlays under {config.overlays_path}")
     costs: list[OverlayCost] = []

@@ -24,9 +24,8 @@ from llmfleet.diff_simulation import SpikeComparison, compare_spike, figures, te
 from llmfleet.errors import UsageError
 from llmfleet.manifests import load_text
 from llmfleet.model import ClusterSettings, OverlayModel
-from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource
+from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource, as_dict
 from llmfleet.redact import REDACTED, redact_pair, scrub_text  # noqa: F401  (REDACTED re-exported)
-
 
 
 def _group(api_version: str) -> str:
@@ -34,7 +33,7 @@ def _group(api_version: str) -> str:
 
 
 def identity(obj: dict) -> tuple[str, str, str, str]:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = as_dict(obj.get("metadata"))
     name = str(meta.get("name") or "")
     kind = str(obj.get("kind") or "")
     if kind in HASHED_KINDS:
@@ -42,8 +41,9 @@ def identity(obj: dict) -> tuple[str, str, str, str]:
     return (_group(str(obj.get("apiVersion") or "")), kind, str(meta.get("namespace") or ""), name)
 
 
-def label(obj: dict) -> str:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+def label(obj: dict | None) -> str:
+    obj = obj or {}
+    meta = as_dict(obj.get("metadata"))
     ns = f"{meta.get('namespace')}/" if meta.get("namespace") else ""
     return f"{obj.get('kind')} {ns}{meta.get('name')}"
 
@@ -64,8 +64,9 @@ _BlockDumper.add_representer(str, _represent_str)
 
 
 def dump(obj: dict) -> str:
-    return yaml.dump(obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=1000,
-                     allow_unicode=True)
+    return yaml.dump(
+        obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
+    )
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Side:
 
 @dataclass
 class Change:
-    status: str              # "added" | "removed" | "changed"
+    status: str  # "added" | "removed" | "changed"
     before: dict | None
     after: dict | None
     diff: str = ""
@@ -124,13 +125,17 @@ def render_side(root: Path, rel: str, renderer: render_mod.Renderer) -> Side:
         return Side(False)
     rendered = render_mod.render(directory, renderer)
     if not rendered.ok:
-        return Side(True, [], scrub_text(rendered.error))    # kustomize may quote a literal
+        return Side(True, [], scrub_text(rendered.error))  # kustomize may quote a literal
     # The loader's limits (depth, aliases) hold here too: a document it refuses is reported.
     resources, problems = load_text(rendered.text, "<rendered>")
-    problems = [p for p in problems if p.rule != EMPTY_INPUT]    # an overlay may render nothing
+    problems = [p for p in problems if p.rule != EMPTY_INPUT]  # an overlay may render nothing
     if problems:
-        return Side(True, [], "rendered output cannot be read: "
-                    + "; ".join(f"line {p.line}: {p.message}" for p in problems[:3]))
+        return Side(
+            True,
+            [],
+            "rendered output cannot be read: "
+            + "; ".join(f"line {p.line}: {p.message}" for p in problems[:3]),
+        )
     return Side(True, [r.data for r in resources])
 
 
@@ -156,8 +161,13 @@ def _udiff(a: dict | None, b: dict | None, context: int = 3) -> str:
     old = dump(shown_a).splitlines(keepends=True) if shown_a is not None else []
     new = dump(shown_b).splitlines(keepends=True) if shown_b is not None else []
     name = label(b if b is not None else a)
-    lines = difflib.unified_diff(old, new, f"a/{name}" if a is not None else "/dev/null",
-                                 f"b/{name}" if b is not None else "/dev/null", n=context)
+    lines = difflib.unified_diff(
+        old,
+        new,
+        f"a/{name}" if a is not None else "/dev/null",
+        f"b/{name}" if b is not None else "/dev/null",
+        n=context,
+    )
     text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
     if not text and a is not None and b is not None and a != b:
         text = f"# {name}: secret values changed (not shown)\n"
@@ -166,8 +176,8 @@ def _udiff(a: dict | None, b: dict | None, context: int = 3) -> str:
 
 # -- the one-line summary: GPUs (and cost) at max scale -------------------------------------
 
-def max_scale(objects: list[dict], cluster: ClusterSettings | None = None
-              ) -> tuple[int | None, float | None]:
+
+def max_scale(objects: list[dict], cluster: ClusterSettings | None = None) -> tuple[int | None, float | None]:
     """GPUs at maximum scale and USD per day at it, from the fleet model of the rendered
     objects (``OverlayModel.gpus``/``price_per_hour``: the one definition); None when a
     replica count, class or price is unknown."""
@@ -186,8 +196,16 @@ def summarize(d: OverlayDiff, cluster: ClusterSettings | None = None) -> str:
     c = d.counts()
     parts = [f"{c['added']} added, {c['removed']} removed, {c['changed']} changed"]
     if d.before.error or d.after.error:
-        parts.append("does not build " + ("before" if d.before.error and not d.after.error else
-                                          "after" if d.after.error and not d.before.error else "before and after"))
+        parts.append(
+            "does not build "
+            + (
+                "before"
+                if d.before.error and not d.after.error
+                else "after"
+                if d.after.error and not d.before.error
+                else "before and after"
+            )
+        )
     g0, cost0 = max_scale(d.before.objects, cluster) if d.before.exists else (0, 0.0)
     g1, cost1 = max_scale(d.after.objects, cluster) if d.after.exists else (0, 0.0)
     if g0 != g1:
@@ -201,9 +219,14 @@ def summarize(d: OverlayDiff, cluster: ClusterSettings | None = None) -> str:
     return "; ".join(parts)
 
 
-def diff_overlays(base_root: Path, head_root: Path, overlays: list[tuple[str, str]],
-                  jobs: int | None = None, cluster: ClusterSettings | None = None,
-                  simulate: bool = True) -> list[OverlayDiff]:
+def diff_overlays(
+    base_root: Path,
+    head_root: Path,
+    overlays: list[tuple[str, str]],
+    jobs: int | None = None,
+    cluster: ClusterSettings | None = None,
+    simulate: bool = True,
+) -> list[OverlayDiff]:
     """``overlays`` is ``[(name, folder relative to the repository root)]``.  With
     ``simulate``, each changed overlay's response to the default spike is simulated on both
     sides."""
@@ -222,8 +245,11 @@ def diff_overlays(base_root: Path, head_root: Path, overlays: list[tuple[str, st
             d = OverlayDiff(name, rel, sb, sa, compare(sb.objects, sa.objects))
             d.summary = summarize(d, cluster)
             if simulate and d.status != "unchanged":
-                d.spike = compare_spike(sb.objects if sb.exists and not sb.error else None,
-                                        sa.objects if sa.exists and not sa.error else None, cluster)
+                d.spike = compare_spike(
+                    sb.objects if sb.exists and not sb.error else None,
+                    sa.objects if sa.exists and not sa.error else None,
+                    cluster,
+                )
             out.append(d)
     return out
 
@@ -278,20 +304,34 @@ def render_markdown(diffs: list[OverlayDiff], base: str, limit: int = MARKDOWN_L
     for d in diffs:
         out.append(f"| `{d.name}` | {d.status} | {d.summary} |")
     out.append("")
-    simulated = [d for d in diffs if d.spike is not None and (d.spike.shown or d.spike.before_note
-                                                               or d.spike.after_note)]
+    simulated = [
+        d
+        for d in diffs
+        if d.spike is not None and (d.spike.shown or d.spike.before_note or d.spike.after_note)
+    ]
     if simulated:
-        out += ["#### Autoscaling under the default spike (simulated)", "",
-                "| Overlay | Trace | Peak queue | Time to absorb | GPU-hours | Flagged |",
-                "|---|---|---|---|---|---|"]
+        out += [
+            "#### Autoscaling under the default spike (simulated)",
+            "",
+            "| Overlay | Trace | Peak queue | Time to absorb | GPU-hours | Flagged |",
+            "|---|---|---|---|---|---|",
+        ]
         for d in simulated:
             assert d.spike is not None
             if d.spike.shown:
                 f = figures(d.spike)
-                out.append(f"| `{d.name}` | {d.spike.trace} | {f['peak queue']} | {f['time to absorb']} "
-                           f"| {f['GPU-hours']} | {f['flags']} |")
-            notes = "; ".join(n for n in (d.spike.before_note and f"base: {d.spike.before_note}",
-                                          d.spike.after_note and f"this branch: {d.spike.after_note}") if n)
+                out.append(
+                    f"| `{d.name}` | {d.spike.trace} | {f['peak queue']} | {f['time to absorb']} "
+                    f"| {f['GPU-hours']} | {f['flags']} |"
+                )
+            notes = "; ".join(
+                n
+                for n in (
+                    d.spike.before_note and f"base: {d.spike.before_note}",
+                    d.spike.after_note and f"this branch: {d.spike.after_note}",
+                )
+                if n
+            )
             if notes:
                 out.append(f"| `{d.name}` | not simulated: {_cell(notes)} | | | | |")
         out.append("")
@@ -310,9 +350,11 @@ def render_markdown(diffs: list[OverlayDiff], base: str, limit: int = MARKDOWN_L
         body += ["", "</details>", ""]
         chunk = "\n".join(body)
         if used + len(chunk) > limit:
-            chunk = (f"<details><summary><code>{d.name}</code>: {d.summary}</summary>\n\n"
-                     f"Diff too long for a comment: run `llmfleet diff --base {base} {d.path}`.\n\n"
-                     "</details>\n")
+            chunk = (
+                f"<details><summary><code>{d.name}</code>: {d.summary}</summary>\n\n"
+                f"Diff too long for a comment: run `llmfleet diff --base {base} {d.path}`.\n\n"
+                "</details>\n"
+            )
         used += len(chunk)
         out.append(chunk)
     return "\n".join(out).rstrip() + "\n"

@@ -24,15 +24,15 @@ class SpikeOutcome:
     peak_waiting: float
     time_to_absorb_s: float
     gpu_hours: float
-    errors: tuple[str, ...]       # ids of the simulation's error flags
+    errors: tuple[str, ...]  # ids of the simulation's error flags
 
 
 @dataclass
 class SpikeComparison:
-    trace: str = ""               # e.g. "default spike of the base: 0.56->3.59 rps, 70 min"
+    trace: str = ""  # e.g. "default spike of the base: 0.56->3.59 rps, 70 min"
     before: SpikeOutcome | None = None
     after: SpikeOutcome | None = None
-    before_note: str = ""         # why a side has no figures
+    before_note: str = ""  # why a side has no figures
     after_note: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -43,6 +43,7 @@ class SpikeComparison:
 
 def _inputs(objects: list[dict], cluster: ClusterSettings | None):
     from llmfleet.simulate.overlay import inputs_for
+
     resources = [Resource(o, "<rendered>", i) for i, o in enumerate(objects)]
     return inputs_for(OverlayModel("", resources, cluster))
 
@@ -50,21 +51,28 @@ def _inputs(objects: list[dict], cluster: ClusterSettings | None):
 def _run(inputs, trace) -> SpikeOutcome:
     from llmfleet.simulate import SimulationOptions, simulate
     from llmfleet.simulate.result import ERROR
+
     result = simulate(inputs.spec, inputs.replica, trace, SimulationOptions())
     s = result.summary
-    return SpikeOutcome(float(s["peak_waiting"]), float(s["time_to_absorb_s"]), float(s["gpu_hours"]),
-                        tuple(sorted({f.id for f in result.flags if f.severity == ERROR})))
+    return SpikeOutcome(
+        float(s["peak_waiting"]),
+        float(s["time_to_absorb_s"]),
+        float(s["gpu_hours"]),
+        tuple(sorted({f.id for f in result.flags if f.severity == ERROR})),
+    )
 
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 600 else f"{seconds / 60:.1f} min"
 
 
-def compare_spike(before: list[dict] | None, after: list[dict] | None,
-                  cluster: ClusterSettings | None = None) -> SpikeComparison:
+def compare_spike(
+    before: list[dict] | None, after: list[dict] | None, cluster: ClusterSettings | None = None
+) -> SpikeComparison:
     """``before``/``after``: the rendered objects of each side, None where the overlay does
     not exist (or does not build)."""
     from llmfleet.simulate import default_spike
+
     out = SpikeComparison()
     sides: dict[str, object] = {}
     for name, objects in (("before", before), ("after", after)):
@@ -72,14 +80,14 @@ def compare_spike(before: list[dict] | None, after: list[dict] | None,
             continue
         try:
             sides[name] = _inputs(objects, cluster)[0]
-        except ValueError as exc:     # OverlayInputError, or a sizing outside its domain
+        except ValueError as exc:  # OverlayInputError, or a sizing outside its domain
             setattr(out, f"{name}_note", str(exc))
     source = "before" if "before" in sides else "after" if "after" in sides else None
     if source is None:
         return out
     model_inputs = sides[source]
     try:
-        trace = default_spike(model_inputs.replica, model_inputs.spec)   # type: ignore[attr-defined]
+        trace = default_spike(model_inputs.replica, model_inputs.spec)  # type: ignore[attr-defined]
     except ValueError as exc:
         setattr(out, f"{source}_note", f"no default spike: {exc}")
         return out
@@ -108,10 +116,12 @@ def figures(c: SpikeComparison) -> dict[str, str]:
     flags_b = ", ".join(b.errors) if b and b.errors else "none"
     flags_a = ", ".join(a.errors) if a and a.errors else "none"
     return {
-        "peak queue": _pair(b.peak_waiting if b else None, a.peak_waiting if a else None,
-                            lambda x: f"{x:,.0f} waiting"),
-        "time to absorb": _pair(b.time_to_absorb_s if b else None, a.time_to_absorb_s if a else None,
-                                _minutes),
+        "peak queue": _pair(
+            b.peak_waiting if b else None, a.peak_waiting if a else None, lambda x: f"{x:,.0f} waiting"
+        ),
+        "time to absorb": _pair(
+            b.time_to_absorb_s if b else None, a.time_to_absorb_s if a else None, _minutes
+        ),
         "GPU-hours": _pair(b.gpu_hours if b else None, a.gpu_hours if a else None, lambda x: f"{x:,.2f}"),
         "flags": flags_a if b is None else (flags_a if flags_a == flags_b else f"{flags_b} → {flags_a}"),
     }
@@ -121,8 +131,10 @@ def text_lines(c: SpikeComparison) -> list[str]:
     lines = []
     if c.shown:
         f = figures(c)
-        lines.append(f"  simulated {c.trace}: peak queue {f['peak queue']}; time to absorb "
-                     f"{f['time to absorb']}; GPU-hours {f['GPU-hours']}; flagged {f['flags']}")
+        lines.append(
+            f"  simulated {c.trace}: peak queue {f['peak queue']}; time to absorb "
+            f"{f['time to absorb']}; GPU-hours {f['GPU-hours']}; flagged {f['flags']}"
+        )
     for label, note in (("base", c.before_note), ("working tree", c.after_note)):
         if note:
             lines.append(f"  not simulated at {label}: {note}")

@@ -20,8 +20,16 @@ class ToolError(LlmfleetError):
 
     exit_code = exitcodes.TOOL
 
-    def __init__(self, tool: str, message: str, *, command: list[str] | None = None,
-                 returncode: int | None = None, output: str = "", install_hint: str = ""):
+    def __init__(
+        self,
+        tool: str,
+        message: str,
+        *,
+        command: list[str] | None = None,
+        returncode: int | None = None,
+        output: str = "",
+        install_hint: str = "",
+    ):
         self.tool = tool
         self.command = command
         self.returncode = returncode

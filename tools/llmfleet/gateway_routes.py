@@ -19,10 +19,12 @@ def expected_text(config: Config, staged: tuple[str, Path] | None = None) -> tup
     """The routes file the overlays render, and how many overlays were read.  ``staged``
     (name, folder) is an overlay not yet in place, replacing ``overlays/<name>`` if any."""
     from llmfleet.checker import iter_overlay_models
+
     named = None
     if staged is not None:
-        named = [(config.overlay_name(d), d) for d in config.overlay_dirs()
-                 if config.overlay_name(d) != staged[0]] + [staged]
+        named = [
+            (config.overlay_name(d), d) for d in config.overlay_dirs() if config.overlay_name(d) != staged[0]
+        ] + [staged]
     models: dict[str, OverlayModel] = {}
     for loaded, model in iter_overlay_models(config, named=named):
         if loaded.findings and not loaded.resources:
@@ -55,8 +57,9 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def generate(config: Config, check_only: bool = False, output: str | None = None,
-             echo: Callable[..., None] = print) -> int:
+def generate(
+    config: Config, check_only: bool = False, output: str | None = None, echo: Callable[..., None] = print
+) -> int:
     """Write (or verify) the routes file; returns the exit code."""
     relative = output or config.routes_file
     if not relative:
@@ -64,6 +67,7 @@ def generate(config: Config, check_only: bool = False, output: str | None = None
     path = config.root / relative
     if not check_only:
         from llmfleet.transaction import recover, repository_lock
+
         with repository_lock(config.root, config.limits.lock_timeout_s, echo, f"writing {relative}"):
             for note in recover(config.root, config.overlays_path, routes_path(config)):
                 echo(f"llmfleet: recovered: {note}", err=True)

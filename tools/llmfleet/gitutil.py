@@ -32,23 +32,34 @@ INSTALL_HINT = "install git (apt-get install git)"
 WORKTREE_PREFIX = "llmfleet-base-"
 
 
-def git(args: list[str], cwd: Path, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess:
+def git(
+    args: list[str], cwd: Path, check: bool = True, input: bytes | None = None
+) -> subprocess.CompletedProcess:
     """Run ``git ARGS`` in ``cwd``; bytes out, never a prompt, never a pager."""
     command = ["git", *args]
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"}
     try:
         proc = procs.run(command, tool="git", cwd=str(cwd), env=env, input=input)
     except FileNotFoundError:
-        raise ToolError("git", "git was not found on PATH", command=command,
-                        install_hint=INSTALL_HINT) from None
+        raise ToolError(
+            "git", "git was not found on PATH", command=command, install_hint=INSTALL_HINT
+        ) from None
     except OSError as exc:
         raise ToolError("git", f"cannot run it: {exc.strerror or exc}", command=command) from None
     except subprocess.TimeoutExpired:
-        raise ToolError("git", f"timed out after {procs.timeout_for('git'):g} s "
-                        "(limits.git-timeout-seconds in llmfleet.yaml)", command=command) from None
+        raise ToolError(
+            "git",
+            f"timed out after {procs.timeout_for('git'):g} s (limits.git-timeout-seconds in llmfleet.yaml)",
+            command=command,
+        ) from None
     if check and proc.returncode != 0:
-        raise ToolError("git", "failed", command=command, returncode=proc.returncode,
-                        output=proc.stderr.decode("utf-8", "replace") or proc.stdout.decode("utf-8", "replace"))
+        raise ToolError(
+            "git",
+            "failed",
+            command=command,
+            returncode=proc.returncode,
+            output=proc.stderr.decode("utf-8", "replace") or proc.stdout.decode("utf-8", "replace"),
+        )
     return proc
 
 
@@ -56,8 +67,10 @@ def toplevel(path: Path) -> Path:
     """The root of the git working tree holding ``path``."""
     proc = git(["rev-parse", "--show-toplevel"], path, check=False)
     if proc.returncode != 0:
-        raise UsageError(f"{path}: not inside a git repository (the PR checks compare against a "
-                         f"git revision): {proc.stderr.decode('utf-8', 'replace').strip()}")
+        raise UsageError(
+            f"{path}: not inside a git repository (the PR checks compare against a "
+            f"git revision): {proc.stderr.decode('utf-8', 'replace').strip()}"
+        )
     return Path(proc.stdout.decode().strip()).resolve()
 
 
@@ -65,7 +78,9 @@ def resolve_ref(repo: Path, ref: str, option: str = "--base") -> str:
     """The commit id of ``ref``; an unknown revision is a usage error."""
     if not ref or ref.startswith("-"):
         raise UsageError(f"{option} {ref!r}: give a git revision such as origin/main")
-    proc = git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], repo, check=False)
+    proc = git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], repo, check=False
+    )
     if proc.returncode != 0:
         hint = ""
         if "/" in ref:
@@ -88,10 +103,12 @@ def changed_files(repo: Path, ref: str, option: str = "--base") -> list[str]:
     if head.returncode == 0:
         base = git(["merge-base", ref, "HEAD"], repo, check=False)
         if base.returncode != 0:
-            raise UsageError(f"{option} {ref}: no common ancestor with HEAD (fetch more history: "
-                             "fetch-depth: 0)")
-        names.update(_names(git(["diff", "--name-only", "--no-renames", "-z", f"{ref}...HEAD", "--"],
-                                repo).stdout))
+            raise UsageError(
+                f"{option} {ref}: no common ancestor with HEAD (fetch more history: fetch-depth: 0)"
+            )
+        names.update(
+            _names(git(["diff", "--name-only", "--no-renames", "-z", f"{ref}...HEAD", "--"], repo).stdout)
+        )
         names.update(_names(git(["diff", "--name-only", "--no-renames", "-z", "HEAD", "--"], repo).stdout))
     names.update(_names(git(["ls-files", "--others", "--exclude-standard", "-z"], repo).stdout))
     return sorted(names)
@@ -105,7 +122,7 @@ class TreeReader:
         self.commit = resolve_ref(repo, ref)
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         out = git(["ls-tree", "-r", "-z", "--name-only", self.commit], repo).stdout
-        self.files = {n[len(self.prefix):] for n in _names(out) if n.startswith(self.prefix)}
+        self.files = {n[len(self.prefix) :] for n in _names(out) if n.startswith(self.prefix)}
         self.dirs = {""}
         for name in self.files:
             parts = name.split("/")[:-1]
@@ -150,7 +167,7 @@ def llmfleet_worktrees(repo: Path) -> list[Path]:
     paths = []
     for field in out.decode("utf-8", "surrogateescape").split("\0"):
         if field.startswith("worktree "):
-            path = Path(field[len("worktree "):])
+            path = Path(field[len("worktree ") :])
             if path.name == "tree" and path.parent.name.startswith(WORKTREE_PREFIX):
                 paths.append(path)
     return paths

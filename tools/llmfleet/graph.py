@@ -18,13 +18,13 @@ All paths are POSIX paths relative to the repository root (the folder of ``llmfl
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 from llmfleet.config import KUSTOMIZATION_FILES
 from llmfleet.manifests import iter_documents
-
 
 
 class Reader(Protocol):
@@ -74,8 +74,12 @@ class TreeFS:
 
 
 def is_remote(ref: str) -> bool:
-    return ("://" in ref or ref.startswith(("git@", "github.com/", "gitlab.com/", "bitbucket.org/"))
-            or "?ref=" in ref or "?version=" in ref)
+    return (
+        "://" in ref
+        or ref.startswith(("git@", "github.com/", "gitlab.com/", "bitbucket.org/"))
+        or "?ref=" in ref
+        or "?version=" in ref
+    )
 
 
 def is_inline(ref: str) -> bool:
@@ -93,12 +97,12 @@ class Kustomization:
     """One parsed kustomization and its direct references."""
 
     dir: str
-    file: str | None                      # None: the folder has no kustomization
+    file: str | None  # None: the folder has no kustomization
     data: dict = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)         # files read directly
-    children: list[str] = field(default_factory=list)      # kustomization folders, in order
-    prefixes: list[str] = field(default_factory=list)      # whole folders read (helm charts)
+    files: list[str] = field(default_factory=list)  # files read directly
+    children: list[str] = field(default_factory=list)  # kustomization folders, in order
+    prefixes: list[str] = field(default_factory=list)  # whole folders read (helm charts)
     notes: list[str] = field(default_factory=list)
     #: (field, reference as written, resolved path, "file" | "dir" | "missing") in order.
     refs: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -239,8 +243,9 @@ class Graph:
             for ref in [*_strings(chart.get("valuesFile")), *_strings(chart.get("additionalValuesFiles"))]:
                 self._ref(node, "helmCharts", ref, False)
             if chart.get("repo") and is_remote(str(chart["repo"])):
-                node.notes.append(f"{node.file}: helmCharts {chart.get('name')}: remote chart "
-                                  f"{chart['repo']} not followed")
+                node.notes.append(
+                    f"{node.file}: helmCharts {chart.get('name')}: remote chart {chart['repo']} not followed"
+                )
             if isinstance(chart.get("name"), str):
                 node.prefixes.append(norm(node.dir, posixpath.join(str(chart_home), chart["name"])) + "/")
 
@@ -276,6 +281,7 @@ class Graph:
             out.extend(node.notes)
             for child in node.children:
                 walk(child)
+
         walk(norm("", directory) if directory else "")
         return list(dict.fromkeys(out))
 

@@ -32,9 +32,9 @@ KUSTOMIZATION, FILE, FOLDER, STDIN = "kustomization", "file", "folder", "stdin"
 
 @dataclass(frozen=True)
 class Target:
-    kind: str                 # kustomization | file | folder | stdin
+    kind: str  # kustomization | file | folder | stdin
     path: Path | None
-    display: str              # overlay name, or the path from the repository root
+    display: str  # overlay name, or the path from the repository root
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Loaded:
     """One input after loading: its resources and what went wrong loading it."""
 
     target: Target
-    file: str                 # display path of the kustomization, file or folder
+    file: str  # display path of the kustomization, file or folder
     resources: list[Resource] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -95,15 +95,21 @@ def collect(config: Config, args: list[str], default: str = "overlays") -> list[
 
 
 def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-                  and (p.is_file() or p.is_fifo()))
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix in YAML_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and (p.is_file() or p.is_fifo())
+    )
 
 
 def read_input(path: Path | None, display: str, limit: int) -> tuple[bytes | None, Finding | None]:
     """The bytes of a regular file or of stdin, or an ``input`` finding saying why not."""
+
     def problem(message: str) -> tuple[None, Finding]:
         return None, Finding(checks.INPUT, Severity.ERROR, message, file=display)
+
     if path is None:
         stream = getattr(sys.stdin, "buffer", sys.stdin)
         if stream is None:
@@ -126,8 +132,13 @@ def read_input(path: Path | None, display: str, limit: int) -> tuple[bytes | Non
     with os.fdopen(fd, "rb", buffering=0) as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            what = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" \
-                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
+            what = (
+                "a FIFO"
+                if stat.S_ISFIFO(info.st_mode)
+                else "a device"
+                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                else "not a regular file"
+            )
             return problem(f"{what}: only regular files and - (stdin) are read")
         if info.st_size > limit:
             return problem(f"{info.st_size:,} bytes, larger than {limit:,} (limits.max-input-bytes)")
@@ -163,8 +174,9 @@ class Loader:
 
     def start(self, targets: list[Target]) -> None:
         """Start rendering every kustomization target now."""
-        dirs = list(dict.fromkeys(t.path.resolve() for t in targets
-                                  if t.kind == KUSTOMIZATION and t.path is not None))
+        dirs = list(
+            dict.fromkeys(t.path.resolve() for t in targets if t.kind == KUSTOMIZATION and t.path is not None)
+        )
         dirs = [d for d in dirs if d not in self._futures]
         if not dirs or self.cache is None:
             return
@@ -217,11 +229,23 @@ class Loader:
         kustomization = find_kustomization(target.path)
         file = display_path(kustomization, self.config.root) if kustomization else target.display
         if not rendered.ok:
-            return Loaded(target, file, [], [Finding(checks.RENDER, Severity.ERROR,
-                                                     f"kustomize build failed: {rendered.error}",
-                                                     overlay=target.display, file=file)])
+            return Loaded(
+                target,
+                file,
+                [],
+                [
+                    Finding(
+                        checks.RENDER,
+                        Severity.ERROR,
+                        f"kustomize build failed: {rendered.error}",
+                        overlay=target.display,
+                        file=file,
+                    )
+                ],
+            )
         resources, findings = load_bytes(rendered.text.encode(), file, overlay=target.display)
         from llmfleet.sources import lazy_locator
+
         source_dir = display_path(target.path, self.config.root)
         for res in resources:
             # Lines of the rendered stream mean nothing in the kustomization file: findings are

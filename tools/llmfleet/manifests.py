@@ -56,9 +56,13 @@ def decode(raw: bytes, file: str) -> tuple[str | None, Finding | None]:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, Finding(YAML_ENCODING, Severity.ERROR,
-                             f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
-                             f"cannot be decoded ({exc.reason})", file=file, line=line)
+        return None, Finding(
+            YAML_ENCODING,
+            Severity.ERROR,
+            f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} cannot be decoded ({exc.reason})",
+            file=file,
+            line=line,
+        )
 
 
 #: A document start or end marker at the start of a line.  Block scalars are indented, so a
@@ -78,10 +82,11 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
         counted = begin
         chunk = text[begin:end]
         if begin in starts_set and chunk.startswith("..."):
-            continue                                   # document end: nothing after it
-        if chunk.strip() and not all(row.lstrip().startswith("#") or not row.strip()
-                                     or row.startswith("%") or row.strip() == "---"
-                                     for row in chunk.splitlines()):
+            continue  # document end: nothing after it
+        if chunk.strip() and not all(
+            row.lstrip().startswith("#") or not row.strip() or row.startswith("%") or row.strip() == "---"
+            for row in chunk.splitlines()
+        ):
             yield line, chunk
 
 
@@ -90,7 +95,7 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
     cannot be loaded; the other documents are still loaded."""
     for index, (offset, chunk) in enumerate(split_documents(text)):
         deeper = f"nests deeper than {MAX_DEPTH} levels"
-        first = offset + 1 if chunk.startswith("---") else offset   # the line after a marker
+        first = offset + 1 if chunk.startswith("---") else offset  # the line after a marker
         if refuse_to_compose(chunk):
             yield _too_deep(file, index, first, deeper)
             continue
@@ -103,27 +108,45 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
             try:
                 data = builder.build(node)
             except AliasBomb:
-                yield Finding(YAML_ALIAS_BOMB, Severity.ERROR,
-                              f"document {index + 1} expands YAML aliases more than "
-                              f"{MAX_ALIAS_EXPANSIONS:,} times (alias bomb); refusing to load it",
-                              file=file, line=node.start_mark.line + 1 + offset)
+                yield Finding(
+                    YAML_ALIAS_BOMB,
+                    Severity.ERROR,
+                    f"document {index + 1} expands YAML aliases more than "
+                    f"{MAX_ALIAS_EXPANSIONS:,} times (alias bomb); refusing to load it",
+                    file=file,
+                    line=node.start_mark.line + 1 + offset,
+                )
                 continue
             except TooDeep:
                 yield _too_deep(file, index, first, deeper)
                 continue
             except DuplicateKey as dup:
-                yield Finding(YAML_DUPLICATE_KEY, Severity.ERROR,
-                              f"duplicate key {dup.key!r} (first at line {dup.first_line})",
-                              file=file, line=dup.line)
+                yield Finding(
+                    YAML_DUPLICATE_KEY,
+                    Severity.ERROR,
+                    f"duplicate key {dup.key!r} (first at line {dup.first_line})",
+                    file=file,
+                    line=dup.line,
+                )
                 continue
             except ConstructorError as exc:
-                yield Finding(YAML_SYNTAX, Severity.ERROR, _short_yaml_error(exc),
-                              file=file, line=_mark_line(exc, offset))
+                yield Finding(
+                    YAML_SYNTAX,
+                    Severity.ERROR,
+                    _short_yaml_error(exc),
+                    file=file,
+                    line=_mark_line(exc, offset),
+                )
                 continue
             yield index, data, builder.lines
         except yaml.YAMLError as exc:
-            yield Finding(YAML_SYNTAX, Severity.ERROR, f"YAML syntax error: {_short_yaml_error(exc)}",
-                          file=file, line=_mark_line(exc, offset))
+            yield Finding(
+                YAML_SYNTAX,
+                Severity.ERROR,
+                f"YAML syntax error: {_short_yaml_error(exc)}",
+                file=file,
+                line=_mark_line(exc, offset),
+            )
         except RecursionError:
             yield _too_deep(file, index, first, "nests too deeply to load")
         finally:
@@ -131,8 +154,13 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
 
 
 def _too_deep(file: str, index: int, offset: int, why: str) -> Finding:
-    return Finding(YAML_DEPTH, Severity.ERROR, f"document {index + 1} {why}; refusing to load it",
-                   file=file, line=offset + 1)
+    return Finding(
+        YAML_DEPTH,
+        Severity.ERROR,
+        f"document {index + 1} {why}; refusing to load it",
+        file=file,
+        line=offset + 1,
+    )
 
 
 def load_text(text: str, file: str, overlay: str = "") -> tuple[list[Resource], list[Finding]]:
@@ -155,8 +183,15 @@ def load_text(text: str, file: str, overlay: str = "") -> tuple[list[Resource], 
             else:
                 resources.append(res)
     if not saw_document:
-        findings.append(Finding(EMPTY_INPUT, Severity.ERROR, "no YAML documents: the input is empty",
-                                file=file, overlay=overlay))
+        findings.append(
+            Finding(
+                EMPTY_INPUT,
+                Severity.ERROR,
+                "no YAML documents: the input is empty",
+                file=file,
+                overlay=overlay,
+            )
+        )
     return resources, findings
 
 
@@ -171,41 +206,70 @@ def _with_overlay(finding: Finding, overlay: str) -> Finding:
     if not overlay:
         return finding
     from dataclasses import replace
+
     return replace(finding, overlay=overlay)
 
 
 def _to_resources(data: Any, lines: dict[str, int], file: str, index: int, overlay: str):
     line = lines.get("", 0)
     if not isinstance(data, dict):
-        yield None, Finding(NOT_KUBERNETES, Severity.ERROR,
-                            f"document {index + 1} is a {type(data).__name__}, not a Kubernetes "
-                            "object (a mapping with apiVersion and kind)",
-                            file=file, line=line, overlay=overlay)
+        yield (
+            None,
+            Finding(
+                NOT_KUBERNETES,
+                Severity.ERROR,
+                f"document {index + 1} is a {type(data).__name__}, not a Kubernetes "
+                "object (a mapping with apiVersion and kind)",
+                file=file,
+                line=line,
+                overlay=overlay,
+            ),
+        )
         return
-    missing = [key for key in ("apiVersion", "kind") if not isinstance(data.get(key), str)
-               or not data.get(key)]
+    missing = [
+        key for key in ("apiVersion", "kind") if not isinstance(data.get(key), str) or not data.get(key)
+    ]
     if missing:
         name = data.get("metadata", {}).get("name", "") if isinstance(data.get("metadata"), dict) else ""
         what = f" ({data.get('kind') or 'object'} {name})" if name else ""
-        yield None, Finding(NOT_KUBERNETES, Severity.ERROR,
-                            f"document {index + 1}{what} has no {' or '.join(missing)}: "
-                            "not a Kubernetes object",
-                            file=file, line=line, overlay=overlay, kind=str(data.get("kind") or ""),
-                            name=str(name or ""), path="/" + missing[0])
+        yield (
+            None,
+            Finding(
+                NOT_KUBERNETES,
+                Severity.ERROR,
+                f"document {index + 1}{what} has no {' or '.join(missing)}: not a Kubernetes object",
+                file=file,
+                line=line,
+                overlay=overlay,
+                kind=str(data.get("kind") or ""),
+                name=str(name or ""),
+                path="/" + missing[0],
+            ),
+        )
         return
     problem = name_problem(data["apiVersion"], data["kind"])
     if problem is not None:
         # Checked before the kind reaches a schema file name or URL (llmfleet.validate).
         field = "/apiVersion" if problem.startswith("apiVersion") else "/kind"
-        yield None, Finding(NOT_KUBERNETES, Severity.ERROR,
-                            f"document {index + 1}: {problem}: not a Kubernetes object",
-                            file=file, line=lines.get(field, line), overlay=overlay, path=field)
+        yield (
+            None,
+            Finding(
+                NOT_KUBERNETES,
+                Severity.ERROR,
+                f"document {index + 1}: {problem}: not a Kubernetes object",
+                file=file,
+                line=lines.get(field, line),
+                overlay=overlay,
+                path=field,
+            ),
+        )
         return
     if data["kind"].endswith("List") and isinstance(data.get("items"), list):
         for i, item in enumerate(data["items"]):
             prefix = f"/items/{i}"
-            sub_lines = {k[len(prefix):]: v for k, v in lines.items()
-                         if k == prefix or k.startswith(prefix + "/")}
+            sub_lines = {
+                k[len(prefix) :]: v for k, v in lines.items() if k == prefix or k.startswith(prefix + "/")
+            }
             yield from _to_resources(item, sub_lines, file, index, overlay)
         return
     yield Resource(data=data, file=file, doc_index=index, overlay=overlay, lines=lines), None

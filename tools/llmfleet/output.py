@@ -13,7 +13,6 @@ from pathlib import Path
 
 from llmfleet.errors import BrokenPipe, OutputError
 
-
 _CHUNK = 16 * 1024
 
 
@@ -39,7 +38,7 @@ def write_stdout(text: str) -> None:
         # In pieces: a single large write into a pipe whose reader exits part-way can end
         # without an error (the kernel reports the part written), losing the rest unseen.
         for start in range(0, len(text), _CHUNK):
-            sys.stdout.write(text[start:start + _CHUNK])
+            sys.stdout.write(text[start : start + _CHUNK])
             sys.stdout.flush()
         if not text:
             sys.stdout.flush()

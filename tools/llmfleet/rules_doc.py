@@ -49,11 +49,15 @@ def reported_severities(check: Rule | BuiltinCheck) -> list[str]:
         return found
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef):
-            node.decorator_list = []      # @rule(severity=...) is the default, listed first
+            node.decorator_list = []  # @rule(severity=...) is the default, listed first
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "Severity" and node.attr.lower() in ("error", "warning", "info") \
-                and node.attr.lower() not in found:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "Severity"
+            and node.attr.lower() in ("error", "warning", "info")
+            and node.attr.lower() not in found
+        ):
             found.append(node.attr.lower())
     return found
 
@@ -78,15 +82,21 @@ def _entries(configured: Mapping[str, Any], disabled: list[str]) -> list[dict[st
     out = []
     for check in all_checks():
         entry: dict[str, Any] = {
-            "id": check.id, "severity": _severity(check, configured).value,
+            "id": check.id,
+            "severity": _severity(check, configured).value,
             "severities": _configured_list(check, configured),
-            "default_severity": check.severity.value, "scope": check.scope,
-            "category": check.category, "description": check.description,
-            "rationale": check.rationale, "remediation": check.remediation,
+            "default_severity": check.severity.value,
+            "scope": check.scope,
+            "category": check.category,
+            "description": check.description,
+            "rationale": check.rationale,
+            "remediation": check.remediation,
             "enabled": check.id not in disabled and getattr(check, "default_enabled", True),
             "builtin": isinstance(check, BuiltinCheck),
-            "options": [{"name": o.name, "type": o.type.__name__, "default": o.default, "help": o.help}
-                        for o in check.options],
+            "options": [
+                {"name": o.name, "type": o.type.__name__, "default": o.default, "help": o.help}
+                for o in check.options
+            ],
         }
         if isinstance(check, Rule):
             entry["examples"] = check.doc
@@ -141,23 +151,37 @@ def markdown(entries: list[dict[str, Any]]) -> str:
     rules = [e for e in entries if not e["builtin"]]
     builtins = [e for e in entries if e["builtin"]]
     parts = [HEADER, "| Rule | Severity | Scope | What it reports |", "|---|---|---|---|"]
-    parts += [f"| [`{e['id']}`](#{e['id']}) | {e['severity']} | {e['scope']} | {e['description']} |"
-              for e in rules]
-    parts += ["", "Built-in finding ids (input, rendering, schemas, the engine):", "",
-              "| Id | Severity | What it reports |", "|---|---|---|"]
+    parts += [
+        f"| [`{e['id']}`](#{e['id']}) | {e['severity']} | {e['scope']} | {e['description']} |" for e in rules
+    ]
+    parts += [
+        "",
+        "Built-in finding ids (input, rendering, schemas, the engine):",
+        "",
+        "| Id | Severity | What it reports |",
+        "|---|---|---|",
+    ]
     parts += [f"| [`{e['id']}`](#{e['id']}) | {e['severity']} | {e['description']} |" for e in builtins]
     parts.append("")
     for e in [*rules, *builtins]:
-        parts += [f"## {e['id']}", "",
-                  f"*{e['severity']}*, {e['scope']} scope, category {e['category']}"
-                  + (f", runs `{e['tool']}`" if e.get("tool") else "") + ".", "",
-                  e["description"] + ".", ""]
+        parts += [
+            f"## {e['id']}",
+            "",
+            f"*{e['severity']}*, {e['scope']} scope, category {e['category']}"
+            + (f", runs `{e['tool']}`" if e.get("tool") else "")
+            + ".",
+            "",
+            e["description"] + ".",
+            "",
+        ]
         if e["rationale"]:
             parts += [f"**Why.** {e['rationale']}", ""]
         parts += [f"**Fix.** {e['remediation']}", ""]
         if e["options"]:
             parts += ["| Option | Type | Default | Meaning |", "|---|---|---|---|"]
-            parts += [f"| `{o['name']}` | {o['type']} | `{o['default']}` | {o['help']} |" for o in e["options"]]
+            parts += [
+                f"| `{o['name']}` | {o['type']} | `{o['default']}` | {o['help']} |" for o in e["options"]
+            ]
             parts.append("")
         if e.get("examples"):
             parts += [_rst_to_markdown(e["examples"]), ""]

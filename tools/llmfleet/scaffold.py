@@ -19,7 +19,6 @@ a failed check, an error or a signal nothing is left changed; after a SIGKILL th
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import re
@@ -139,6 +138,7 @@ class Scaffold:
 
 # -- names ---------------------------------------------------------------------------------
 
+
 def default_name(model_id: str, limit: int = MAX_NAME) -> str:
     """A DNS-1123 label from the model id: ``Qwen/Qwen2.5-7B-Instruct`` -> ``qwen2-5-7b-instruct``."""
     base = model_id.rsplit("/", 1)[-1].lower()
@@ -155,19 +155,24 @@ def validate_name(name: str) -> str:
     if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
         raise UsageError(f"--name {name!r}: must be a plain folder name under overlays/, not a path")
     if not DNS1123_LABEL.match(name) or len(name) > 63:
-        raise UsageError(f"--name {name!r}: not a DNS-1123 label (lowercase letters, digits and "
-                         "'-', starting and ending with a letter or digit, at most 63 characters)")
+        raise UsageError(
+            f"--name {name!r}: not a DNS-1123 label (lowercase letters, digits and "
+            "'-', starting and ending with a letter or digit, at most 63 characters)"
+        )
     if not name[0].isalpha():
-        raise UsageError(f"--name {name!r}: must start with a letter (the Service {name}-server "
-                         "is a DNS-1035 label)")
+        raise UsageError(
+            f"--name {name!r}: must start with a letter (the Service {name}-server is a DNS-1035 label)"
+        )
     return name
 
 
 def check_name_length(name: str, limit: int, why: str) -> None:
     """Exit 2 with the limit when an object name derived from ``name`` would be too long."""
     if len(name) > limit:
-        raise UsageError(f"--name {name!r} has {len(name)} characters: at most {limit} for this "
-                         f"overlay, because {why}. Pass a shorter --name")
+        raise UsageError(
+            f"--name {name!r} has {len(name)} characters: at most {limit} for this "
+            f"overlay, because {why}. Pass a shorter --name"
+        )
 
 
 def overlay_path(overlays_dir: Path, name: str) -> Path:
@@ -178,6 +183,7 @@ def overlay_path(overlays_dir: Path, name: str) -> Path:
 
 
 # -- templates -----------------------------------------------------------------------------
+
 
 def _scalar(value) -> str:
     """One YAML scalar, quoted only when YAML needs it (deterministic)."""
@@ -200,8 +206,10 @@ def _kustomization(sc: Scaffold, base_rel: str, comp_rel: str, patches: list[str
     tp_note = ", tensor parallel" if s.tp > 1 else ""
     components = [f"  - {comp_rel}/gpu-{s.gpu.name}"]
     if s.tp > 1:
-        components += [f"  # tensor-parallel-size {s.tp} > 1: /dev/shm for NCCL.",
-                       f"  - {comp_rel}/tensor-parallel"]
+        components += [
+            f"  # tensor-parallel-size {s.tp} > 1: /dev/shm for NCCL.",
+            f"  - {comp_rel}/tensor-parallel",
+        ]
     components += [f"  - {comp_rel}/{c}" for c in COMMON_COMPONENTS]
     lines = [
         f"# {sc.model.id} ({_format(s)}) on {_gpus(s.tp, s.gpu.display)}{tp_note}.",
@@ -246,16 +254,21 @@ AUTOSCALING_PATCH = "patch-autoscaling-targets.yaml"
 
 def _patch_entry(path: str) -> list[str]:
     if path == AUTOSCALING_PATCH:
-        return [f"  - path: {path}", "    target:", "      group: keda.sh",
-                "      kind: ScaledObject", "      name: server"]
+        return [
+            f"  - path: {path}",
+            "    target:",
+            "      group: keda.sh",
+            "      kind: ScaledObject",
+            "      name: server",
+        ]
     return [f"  - path: {path}"]
 
 
 def scaler_targets(sc: Scaffold) -> autoscaling.ScalerTargets:
     s = sc.plan.sizing
     return autoscaling.derive_targets(
-        s.kv_tokens, sc.plan.max_model_len,
-        autoscaling.default_max_num_seqs(s.gpu.memory_gib, s.gpu.name))
+        s.kv_tokens, sc.plan.max_model_len, autoscaling.default_max_num_seqs(s.gpu.memory_gib, s.gpu.name)
+    )
 
 
 def _patch_autoscaling(sc: Scaffold) -> str:
@@ -263,10 +276,12 @@ def _patch_autoscaling(sc: Scaffold) -> str:
     threshold is replaced only after a test of its trigger's name)."""
     t = scaler_targets(sc)
     if sc.multinode:
-        per = [f"# docs/architecture.md \"Autoscaling\"); per replica = per GROUP of {sc.nodes} pods: one",
-               "# vLLM engine whose leader reports the metrics and holds the group's KV tokens."]
+        per = [
+            f'# docs/architecture.md "Autoscaling"); per replica = per GROUP of {sc.nodes} pods: one',
+            "# vLLM engine whose leader reports the metrics and holds the group's KV tokens.",
+        ]
     else:
-        per = ["# docs/architecture.md \"Autoscaling\"); per replica, as the queries sum over pods."]
+        per = ['# docs/architecture.md "Autoscaling"); per replica, as the queries sum over pods.']
     lines = [
         "# KEDA thresholds derived from this model's sizing (tools/llmfleet/model/autoscaling.py,",
         *per,
@@ -275,14 +290,20 @@ def _patch_autoscaling(sc: Scaffold) -> str:
         "# trigger list in base/scaledobject.yaml fails the build instead of patching the wrong one.",
     ]
     for index, (name, value) in enumerate(t.thresholds().items()):
-        lines += ["- op: test", f"  path: /spec/triggers/{index}/name", f"  value: {name}",
-                  "- op: replace", f"  path: /spec/triggers/{index}/metadata/threshold",
-                  f"  value: \"{value}\""]
+        lines += [
+            "- op: test",
+            f"  path: /spec/triggers/{index}/name",
+            f"  value: {name}",
+            "- op: replace",
+            f"  path: /spec/triggers/{index}/metadata/threshold",
+            f'  value: "{value}"',
+        ]
     return "\n".join(lines) + "\n"
 
 
 def _wrap(paragraphs, width: int = 84) -> list[str]:
     import textwrap
+
     out: list[str] = []
     for text in paragraphs:
         wrapped = textwrap.wrap(text, width)
@@ -305,12 +326,16 @@ def _serve(sc: Scaffold) -> str:
     ]
     lines += _dtype_lines(sc)
     if s.quantization and s.quantization != m.quantization:
-        lines += [f"# Weights quantized to {s.quantization} ({sizing.QUANTIZATION_BYTES[s.quantization]:g} "
-                  "B/parameter; embeddings stay 16 bit).",
-                  f"quantization: {s.quantization}"]
+        lines += [
+            f"# Weights quantized to {s.quantization} ({sizing.QUANTIZATION_BYTES[s.quantization]:g} "
+            "B/parameter; embeddings stay 16 bit).",
+            f"quantization: {s.quantization}",
+        ]
     if s.tp > 1:
-        lines += [f"# {gib(s.weights_bytes):.1f} GiB of weights over {s.tp} GPUs: must equal nvidia.com/gpu",
-                  "# in patch-gpu-count.yaml (and needs components/tensor-parallel for /dev/shm)."]
+        lines += [
+            f"# {gib(s.weights_bytes):.1f} GiB of weights over {s.tp} GPUs: must equal nvidia.com/gpu",
+            "# in patch-gpu-count.yaml (and needs components/tensor-parallel for /dev/shm).",
+        ]
     lines += [f"tensor-parallel-size: {s.tp}"]
     lines += [
         f"# Sizing (llmfleet new-model, docs/reference/vllm-0.33.md §4) per GPU on {s.tp} x {s.gpu.name} "
@@ -322,8 +347,7 @@ def _serve(sc: Scaffold) -> str:
         f"{gib(s.kv_cache_bytes_per_gpu):.2f} GiB of KV cache =",
         f"# {s.kv_tokens:,} tokens at {s.kv_bytes_per_token_per_gpu / 1024:g} KiB/token/GPU "
         f"({_kv_formula(s)}):",
-        f"# {p.concurrency:.2f} requests of {p.max_model_len} tokens at once "
-        f"(the model allows {m.context}).",
+        f"# {p.concurrency:.2f} requests of {p.max_model_len} tokens at once (the model allows {m.context}).",
         f"max-model-len: {p.max_model_len}",
     ]
     if s.kv_cache_dtype != "auto":
@@ -339,11 +363,15 @@ def _dtype_lines(sc: Scaffold) -> list[str]:
     if not p.serve_dtype:
         return []
     if p.requested_dtype == "auto":
-        why = (f"# {s.gpu.name} ({s.gpu.architecture}) has no bfloat16: the "
-               f"{dtypes.checkpoint_dtype(s.model)} checkpoint is served in {s.dtype}.")
+        why = (
+            f"# {s.gpu.name} ({s.gpu.architecture}) has no bfloat16: the "
+            f"{dtypes.checkpoint_dtype(s.model)} checkpoint is served in {s.dtype}."
+        )
     elif s.dtype == "float32":
-        why = (f"# float32 (asked for with --dtype float32): {gib(s.weights_bytes):.1f} GiB of weights, "
-               "twice 16 bit.")
+        why = (
+            f"# float32 (asked for with --dtype float32): {gib(s.weights_bytes):.1f} GiB of weights, "
+            "twice 16 bit."
+        )
     else:
         why = f"# {s.dtype} (asked for with --dtype {p.requested_dtype})."
     return [why, f"dtype: {p.serve_dtype}"]
@@ -356,8 +384,7 @@ def _kv_formula(s: sizing.Sizing) -> str:
     per_stage = f"{layers} layers" + (f" of {m.layers} (PP {s.pp})" if s.pp > 1 else "")
     if m.kv_latent_dim:
         return f"{per_stage} x latent {m.kv_latent_dim} x {element} B"
-    return (f"{per_stage} x {sizing.kv_heads_per_gpu(m, s.tp)} KV heads x {m.head_dim} x 2 x "
-            f"{element} B")
+    return f"{per_stage} x {sizing.kv_heads_per_gpu(m, s.tp)} KV heads x {m.head_dim} x 2 x {element} B"
 
 
 def _patch_max_replicas(sc: Scaffold) -> str:
@@ -395,34 +422,44 @@ _VLLM_CONTAINER_PATCH = (
 def _patch_gpu_count(sc: Scaffold) -> str:
     s = sc.plan.sizing
     word = WORDS.get(s.tp, str(s.tp)).capitalize()
-    return "\n".join([
-        f"# {word} GPUs per pod = tensor-parallel-size in serve.yaml (components/gpu-{s.gpu.name}",
-        "# sets one). Container matched by name.",
-        *_VLLM_CONTAINER_PATCH,
-        "          resources:",
-        "            requests:",
-        f"              nvidia.com/gpu: {s.tp}",
-        "            limits:",
-        f"              nvidia.com/gpu: {s.tp}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# {word} GPUs per pod = tensor-parallel-size in serve.yaml (components/gpu-{s.gpu.name}",
+                "# sets one). Container matched by name.",
+                *_VLLM_CONTAINER_PATCH,
+                "          resources:",
+                "            requests:",
+                f"              nvidia.com/gpu: {s.tp}",
+                "            limits:",
+                f"              nvidia.com/gpu: {s.tp}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _patch_resources(sc: Scaffold) -> str:
     tp = sc.plan.sizing.tp
     memory = MEMORY_GIB_PER_GPU_BY_CLASS.get(sc.plan.sizing.gpu.name, MEMORY_GIB_PER_GPU) * tp
-    return "\n".join([
-        f"# CPU and memory for {'an' if tp == 8 else 'a'} {tp}-GPU pod: {tp} worker processes, weight",
-        "# loading through host memory, and the /dev/shm of components/tensor-parallel, which",
-        "# counts against the limit.",
-        *_VLLM_CONTAINER_PATCH,
-        "          resources:",
-        "            requests:",
-        f"              cpu: \"{CPU_REQUEST_PER_GPU * tp}\"",
-        f"              memory: {memory}Gi",
-        "            limits:",
-        f"              cpu: \"{CPU_LIMIT_PER_GPU * tp}\"",
-        f"              memory: {memory}Gi",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# CPU and memory for {'an' if tp == 8 else 'a'} {tp}-GPU pod: {tp} worker processes, weight",
+                "# loading through host memory, and the /dev/shm of components/tensor-parallel, which",
+                "# counts against the limit.",
+                *_VLLM_CONTAINER_PATCH,
+                "          resources:",
+                "            requests:",
+                f'              cpu: "{CPU_REQUEST_PER_GPU * tp}"',
+                f"              memory: {memory}Gi",
+                "            limits:",
+                f'              cpu: "{CPU_LIMIT_PER_GPU * tp}"',
+                f"              memory: {memory}Gi",
+            ]
+        )
+        + "\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -448,21 +485,42 @@ def base_defaults(root: Path) -> BaseDefaults:
             return {}
         return data if isinstance(data, dict) else {}
 
-    containers = (((load("base/deployment.yaml").get("spec") or {}).get("template") or {})
-                  .get("spec") or {}).get("containers") or []
-    probe = next((c.get("startupProbe") for c in containers
-                  if isinstance(c, dict) and c.get("name") == "vllm"), None) or {}
+    containers = (
+        ((load("base/deployment.yaml").get("spec") or {}).get("template") or {}).get("spec") or {}
+    ).get("containers") or []
+    probe = (
+        next(
+            (c.get("startupProbe") for c in containers if isinstance(c, dict) and c.get("name") == "vllm"),
+            None,
+        )
+        or {}
+    )
     if isinstance(probe.get("failureThreshold"), int):
         values["startup_failures"] = probe["failureThreshold"]
     if isinstance(probe.get("periodSeconds"), int):
         values["probe_period_s"] = probe["periodSeconds"]
-    window = (((((load("base/scaledobject.yaml").get("spec") or {}).get("advanced") or {})
-                .get("horizontalPodAutoscalerConfig") or {}).get("behavior") or {})
-              .get("scaleDown") or {}).get("stabilizationWindowSeconds")
+    window = (
+        (
+            (
+                ((load("base/scaledobject.yaml").get("spec") or {}).get("advanced") or {}).get(
+                    "horizontalPodAutoscalerConfig"
+                )
+                or {}
+            ).get("behavior")
+            or {}
+        ).get("scaleDown")
+        or {}
+    ).get("stabilizationWindowSeconds")
     if isinstance(window, int):
         values["scale_down_window_s"] = window
-    storage = str((((load("components/model-cache/pvc.yaml").get("spec") or {}).get("resources")
-                    or {}).get("requests") or {}).get("storage", ""))
+    storage = str(
+        (
+            ((load("components/model-cache/pvc.yaml").get("spec") or {}).get("resources") or {}).get(
+                "requests"
+            )
+            or {}
+        ).get("storage", "")
+    )
     if re.fullmatch(r"\d+Gi", storage):
         values["cache_gib"] = int(storage[:-2])
     return BaseDefaults(**{**d.__dict__, **values})
@@ -472,50 +530,60 @@ def startup_failures(model: ModelSpec, weights_gib: float, base: BaseDefaults = 
     """failureThreshold of the startup probe: the weight-size tier, at least the cold-load
     need of lint rule probe-startup, never below the base."""
     tier = next(n for limit, n in STARTUP_TIERS if weights_gib <= limit) or base.startup_failures
-    need_s = cold_load_for(weights_gib).seconds   # the rule probe-startup's definition
+    need_s = cold_load_for(weights_gib).seconds  # the rule probe-startup's definition
     return max(tier, base.startup_failures, math.ceil(need_s / base.probe_period_s))
 
 
 def _patch_scale_down(sc: Scaffold, window: int) -> str:
-    return "\n".join([
-        f"# A replica removed too early costs a {gib(sc.plan.sizing.weights_bytes):.0f} GiB cold start "
-        f"(up to the {window // 60} min",
-        "# startup window in patch-startup-window.yaml): keep load for as long before giving a",
-        "# replica back.",
-        "apiVersion: keda.sh/v1alpha1",
-        "kind: ScaledObject",
-        "metadata:",
-        "  name: server",
-        "spec:",
-        "  advanced:",
-        "    horizontalPodAutoscalerConfig:",
-        "      behavior:",
-        "        scaleDown:",
-        f"          stabilizationWindowSeconds: {window}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# A replica removed too early costs a {gib(sc.plan.sizing.weights_bytes):.0f} GiB cold start "
+                f"(up to the {window // 60} min",
+                "# startup window in patch-startup-window.yaml): keep load for as long before giving a",
+                "# replica back.",
+                "apiVersion: keda.sh/v1alpha1",
+                "kind: ScaledObject",
+                "metadata:",
+                "  name: server",
+                "spec:",
+                "  advanced:",
+                "    horizontalPodAutoscalerConfig:",
+                "      behavior:",
+                "        scaleDown:",
+                f"          stabilizationWindowSeconds: {window}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _patch_startup(sc: Scaffold, failures: int, period: int = PROBE_PERIOD_S) -> str:
     window = failures * period
     w = sc.plan.sizing.weights_bytes
-    return "\n".join([
-        f"# A {gib(w):.0f} GiB cold start: download (first start only, then model-cache), weight",
-        f"# load, torch.compile and CUDA-graph capture. {failures} x {period} s = "
-        f"{window // 60} min before the startup probe",
-        "# gives up; the rollout deadline must be longer.",
-        "apiVersion: apps/v1",
-        "kind: Deployment",
-        "metadata:",
-        "  name: server",
-        "spec:",
-        f"  progressDeadlineSeconds: {window + PROGRESS_MARGIN_S}",
-        "  template:",
-        "    spec:",
-        "      containers:",
-        "        - name: vllm",
-        "          startupProbe:",
-        f"            failureThreshold: {failures}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# A {gib(w):.0f} GiB cold start: download (first start only, then model-cache), weight",
+                f"# load, torch.compile and CUDA-graph capture. {failures} x {period} s = "
+                f"{window // 60} min before the startup probe",
+                "# gives up; the rollout deadline must be longer.",
+                "apiVersion: apps/v1",
+                "kind: Deployment",
+                "metadata:",
+                "  name: server",
+                "spec:",
+                f"  progressDeadlineSeconds: {window + PROGRESS_MARGIN_S}",
+                "  template:",
+                "    spec:",
+                "      containers:",
+                "        - name: vllm",
+                "          startupProbe:",
+                f"            failureThreshold: {failures}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def cache_gib(weights_gib: float, default: int = DEFAULT_CACHE_GIB) -> int:
@@ -524,18 +592,23 @@ def cache_gib(weights_gib: float, default: int = DEFAULT_CACHE_GIB) -> int:
 
 
 def _patch_cache(sc: Scaffold, size: int) -> str:
-    return "\n".join([
-        f"# {_format(sc.plan.sizing)} weights are ~{gib(sc.plan.sizing.weights_bytes):.0f} GiB; "
-        "room for one more revision.",
-        "apiVersion: v1",
-        "kind: PersistentVolumeClaim",
-        "metadata:",
-        "  name: model-cache",
-        "spec:",
-        "  resources:",
-        "    requests:",
-        f"      storage: {size}Gi",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# {_format(sc.plan.sizing)} weights are ~{gib(sc.plan.sizing.weights_bytes):.0f} GiB; "
+                "room for one more revision.",
+                "apiVersion: v1",
+                "kind: PersistentVolumeClaim",
+                "metadata:",
+                "  name: model-cache",
+                "spec:",
+                "  resources:",
+                "    requests:",
+                f"      storage: {size}Gi",
+            ]
+        )
+        + "\n"
+    )
 
 
 def gib(value: float) -> float:
@@ -546,6 +619,7 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
     """File name -> content of the overlay (deterministic)."""
     if sc.multinode:
         from llmfleet import scaffold_multinode
+
         return scaffold_multinode.render_files(sc, overlay_dir, root, sc.shapes)
     rel = os.path.relpath(root, overlay_dir).replace(os.sep, "/")
     base_rel, comp_rel = f"{rel}/base", f"{rel}/components"
@@ -574,22 +648,22 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
     patches.append("patch-max-replicas.yaml")
     files[AUTOSCALING_PATCH] = _patch_autoscaling(sc)
     patches.append(AUTOSCALING_PATCH)
-    out = {"kustomization.yaml": _kustomization(sc, base_rel, comp_rel, patches),
-           "serve.yaml": _serve(sc)}
+    out = {"kustomization.yaml": _kustomization(sc, base_rel, comp_rel, patches), "serve.yaml": _serve(sc)}
     out.update(files)
     return out
 
 
 # -- planning --------------------------------------------------------------------------------
 
-def prepare(options: NewModelOptions, overlays_dir: Path, root: Path,
-            shapes: Any = None) -> Scaffold:
+
+def prepare(options: NewModelOptions, overlays_dir: Path, root: Path, shapes: Any = None) -> Scaffold:
     """Validate the input, size the model and render the files; writes nothing (the object
     names are measured in a throw-away render outside the repository)."""
     model_id = (options.model_id or "").strip()
     if not MODEL_ID.match(model_id):
-        raise UsageError(f"model {options.model_id!r}: expected a Hugging Face id such as "
-                         "Qwen/Qwen2.5-7B-Instruct")
+        raise UsageError(
+            f"model {options.model_id!r}: expected a Hugging Face id such as Qwen/Qwen2.5-7B-Instruct"
+        )
     served = validate_served_name(options.served_model_name)
     if options.name is not None:
         name = validate_name(options.name)
@@ -597,30 +671,45 @@ def prepare(options: NewModelOptions, overlays_dir: Path, root: Path,
         name = validate_name(default_name(served or model_id))
     target = overlay_path(overlays_dir, name)
     if target.exists() and not options.force:
-        raise UsageError(f"overlay {_display(target, root)} already exists; pass --force to "
-                         "replace it")
+        raise UsageError(f"overlay {_display(target, root)} already exists; pass --force to replace it")
     if options.min_replicas < 1:
-        raise UsageError(f"--min-replicas {options.min_replicas}: at least 1 (a GPU model's cold "
-                         "start takes 10-40 min, so the base never scales to zero)")
+        raise UsageError(
+            f"--min-replicas {options.min_replicas}: at least 1 (a GPU model's cold "
+            "start takes 10-40 min, so the base never scales to zero)"
+        )
     model = catalog.resolve_model(model_id, options.config_json, options.params)
     quantization = sizing.normalize_quantization(options.quantization)
-    if quantization in ("awq", "awq_marlin", "gptq", "gptq_marlin") and \
-            (model.quantization or "").split("_")[0] != quantization.split("_")[0]:
-        raise UsageError(f"--quantization {quantization}: needs a checkpoint quantized with it "
-                         f"(e.g. {model_id}-AWQ with its config.json via --config-json); "
-                         f"{model_id} is {model.quantization or model.dtype}")
+    if (
+        quantization in ("awq", "awq_marlin", "gptq", "gptq_marlin")
+        and (model.quantization or "").split("_")[0] != quantization.split("_")[0]
+    ):
+        raise UsageError(
+            f"--quantization {quantization}: needs a checkpoint quantized with it "
+            f"(e.g. {model_id}-AWQ with its config.json via --config-json); "
+            f"{model_id} is {model.quantization or model.dtype}"
+        )
     if quantization is None and model.quantization in sizing.QUANTIZATION_BYTES:
         quantization = model.quantization
-    plan = sizing.plan(model, gpu=options.gpu, tp=options.tp, max_model_len=options.max_model_len,
-                       quantization=quantization, kv_cache_dtype=options.kv_cache_dtype,
-                       gpu_memory_utilization=options.gpu_memory_utilization,
-                       dtype=options.dtype or "auto", nodes=options.nodes, shapes=shapes)
-    max_replicas = options.max_replicas if options.max_replicas is not None else \
-        (4 if plan.sizing.gpus == 1 else 2)
+    plan = sizing.plan(
+        model,
+        gpu=options.gpu,
+        tp=options.tp,
+        max_model_len=options.max_model_len,
+        quantization=quantization,
+        kv_cache_dtype=options.kv_cache_dtype,
+        gpu_memory_utilization=options.gpu_memory_utilization,
+        dtype=options.dtype or "auto",
+        nodes=options.nodes,
+        shapes=shapes,
+    )
+    max_replicas = (
+        options.max_replicas if options.max_replicas is not None else (4 if plan.sizing.gpus == 1 else 2)
+    )
     if max_replicas < options.min_replicas:
         raise UsageError(f"--max-replicas {max_replicas} is below --min-replicas {options.min_replicas}")
-    sc = Scaffold(name, model, plan, options.min_replicas, max_replicas,
-                  served_model_name=served or "", shapes=shapes)
+    sc = Scaffold(
+        name, model, plan, options.min_replicas, max_replicas, served_model_name=served or "", shapes=shapes
+    )
     sc.files = render_files(sc, overlays_dir / name, root)
     sc.name_limit, sc.name_limit_why = name_limit(sc, root)
     check_name_length(name, sc.name_limit, sc.name_limit_why)
@@ -638,8 +727,10 @@ def validate_served_name(value: str | None) -> str | None:
         return None
     text = value.strip()
     if not SERVED_NAME.match(text):
-        raise UsageError(f"--served-model-name {value!r}: letters, digits and . _ : / - (at most 200, "
-                         "starting with a letter or digit), as in a Hugging Face id")
+        raise UsageError(
+            f"--served-model-name {value!r}: letters, digits and . _ : / - (at most 200, "
+            "starting with a letter or digit), as in a Hugging Face id"
+        )
     return text
 
 
@@ -675,7 +766,8 @@ def check_served_name_is_free(sc: Scaffold, overlays_dir: Path, force: bool) -> 
                 f"overlay {other.name} already serves model name {sc.served!r}; a second overlay of "
                 f"the same weights (another GPU class, another max length) needs its own name: pass "
                 f"--served-model-name (e.g. {sc.served.rsplit('/', 1)[-1].lower()}-{sc.plan.sizing.gpu.name}) "
-                "and --name")
+                "and --name"
+            )
 
 
 def name_limit(sc: Scaffold, root: Path) -> tuple[int, str]:
@@ -685,13 +777,18 @@ def name_limit(sc: Scaffold, root: Path) -> tuple[int, str]:
     from llmfleet.errors import ToolError
     from llmfleet.model.k8s import Resource
     from llmfleet.render import render
-    fallback = (MAX_NAME, f"the ScaledObject {sc.name}-server must leave room for KEDA's HPA "
-                          f"keda-hpa-{sc.name}-server (63)")
+
+    fallback = (
+        MAX_NAME,
+        f"the ScaledObject {sc.name}-server must leave room for KEDA's HPA keda-hpa-{sc.name}-server (63)",
+    )
     if sc.multinode:
         worker = f"-group-{max(0, sc.max_replicas - 1)}"
-        fallback = (object_names.STATEFULSET_MAX - len(worker),
-                    f"the worker StatefulSet {sc.name}{worker} may have at most "
-                    f"{object_names.STATEFULSET_MAX} characters (controller-revision-hash label)")
+        fallback = (
+            object_names.STATEFULSET_MAX - len(worker),
+            f"the worker StatefulSet {sc.name}{worker} may have at most "
+            f"{object_names.STATEFULSET_MAX} characters (controller-revision-hash label)",
+        )
     with tempfile.TemporaryDirectory(prefix="llmfleet-new-model-") as tmp:
         folder = Path(tmp) / sc.name
         folder.mkdir()
@@ -711,8 +808,9 @@ def name_limit(sc: Scaffold, root: Path) -> tuple[int, str]:
     if binding is None:
         return fallback
     derived = binding.name.replace(sc.name, "<name>", 1)
-    return bound, (f"{binding.resource.kind} {derived} may have at most {binding.limit} characters: "
-                   f"{binding.why}")
+    return bound, (
+        f"{binding.resource.kind} {derived} may have at most {binding.limit} characters: {binding.why}"
+    )
 
 
 def describe_cost(sc: Scaffold) -> list[str]:
@@ -721,21 +819,36 @@ def describe_cost(sc: Scaffold) -> list[str]:
     lines = []
     for label, replicas in (("min", sc.min_replicas), ("max", sc.max_replicas)):
         hour = replicas * gpus * s.gpu.price_per_hour
-        lines.append(f"cost {label}   {replicas} replica{'s' if replicas != 1 else ''}: "
-                     f"{cost.money(hour)}/h, {cost.per_day_arithmetic(replicas, gpus, s.gpu)}")
-    lines.append(f"price      {s.gpu.name} {cost.price(s.gpu.price_per_hour)}/GPU-hour, {s.gpu.price_note}"
-                 + (f"; spot {cost.money(s.gpu.spot_price_per_hour)}/GPU-hour ({s.gpu.spot_price_source})"
-                    if s.gpu.spot_price_per_hour is not None else ""))
-    lines.append(f"quota      up to {sc.max_replicas} x {gpus} = {sc.max_replicas * gpus} GPUs at max replicas "
-                 f"(+{gpus} while a rollout surges): platform/resource-quota.yaml must have room "
-                 "(lint rule fleet-quota)")
+        lines.append(
+            f"cost {label}   {replicas} replica{'s' if replicas != 1 else ''}: "
+            f"{cost.money(hour)}/h, {cost.per_day_arithmetic(replicas, gpus, s.gpu)}"
+        )
+    lines.append(
+        f"price      {s.gpu.name} {cost.price(s.gpu.price_per_hour)}/GPU-hour, {s.gpu.price_note}"
+        + (
+            f"; spot {cost.money(s.gpu.spot_price_per_hour)}/GPU-hour ({s.gpu.spot_price_source})"
+            if s.gpu.spot_price_per_hour is not None
+            else ""
+        )
+    )
+    lines.append(
+        f"quota      up to {sc.max_replicas} x {gpus} = {sc.max_replicas * gpus} GPUs at max replicas "
+        f"(+{gpus} while a rollout surges): platform/resource-quota.yaml must have room "
+        "(lint rule fleet-quota)"
+    )
     return lines
 
 
 # -- writing ---------------------------------------------------------------------------------
 
-def write_overlay(overlays_dir: Path, name: str, files: dict[str, str], force: bool,
-                  after: Callable[[Path], bool] | None = None) -> Path:
+
+def write_overlay(
+    overlays_dir: Path,
+    name: str,
+    files: dict[str, str],
+    force: bool,
+    after: Callable[[Path], bool] | None = None,
+) -> Path:
     """Write ``files`` as ``overlays_dir/name`` as one transaction, without the routes (the
     module docstring; ``run_new_model`` is the whole command).
 
@@ -743,6 +856,7 @@ def write_overlay(overlays_dir: Path, name: str, files: dict[str, str], force: b
     it returns False nothing is written.
     """
     from llmfleet.transaction import OverlayTransaction
+
     target = overlays_dir / name
     if target.exists() and not force:
         raise UsageError(f"overlay {target} already exists; pass --force to replace it")
@@ -774,18 +888,21 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
     cluster = getattr(config, "cluster", None)
     if cluster is not None and cluster.node_shapes:
         from llmfleet.model.nodes import cluster_shapes
+
         shapes = cluster_shapes(cluster.node_shapes)
     sc = prepare(options, overlays_dir, root, shapes)
-    s = sc.plan.sizing
     rel = _display(overlays_dir / sc.name, root)
     echo(f"new-model {sc.model.id} -> {rel}/")
     for line in sizing.describe(sc.plan) + describe_cost(sc):
         echo("  " + line)
     if sc.model.gated:
-        echo(f"  gated      {sc.model.id} is gated on Hugging Face: the Secret hf-token must hold a "
-             "token with access (docs/deploying.md)")
+        echo(
+            f"  gated      {sc.model.id} is gated on Hugging Face: the Secret hf-token must hold a "
+            "token with access (docs/deploying.md)"
+        )
     if sc.multinode:
         from llmfleet import scaffold_multinode
+
         for note in scaffold_multinode.notes(sc, root):
             echo(f"  note       {note}")
     if options.dry_run:
@@ -795,10 +912,11 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
         return _dry_run_check(config, sc, options, rel, echo)
 
     from llmfleet.transaction import OverlayTransaction, recover, repository_lock
+
     with repository_lock(root, config.limits.lock_timeout_s, echo, f"writing {rel}/"):
         for note in recover(root, overlays_dir, _routes_file(config)):
             echo(f"llmfleet: recovered: {note}", err=True)
-        if (overlays_dir / sc.name).exists() and not options.force:   # written meanwhile
+        if (overlays_dir / sc.name).exists() and not options.force:  # written meanwhile
             raise UsageError(f"overlay {rel} already exists; pass --force to replace it")
         txn = OverlayTransaction(root, overlays_dir, sc.name, routes_file=_routes_file(config))
         try:
@@ -806,9 +924,8 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
         except KeyboardInterrupt as exc:
             txn.abort()
             name = getattr(exc, "signal_name", "")
-            echo(f"llmfleet: interrupted{f' ({name})' if name else ''}; {txn.describe_interrupt()}",
-                 err=True)
-            exc.llmfleet_reported = True    # type: ignore[attr-defined]
+            echo(f"llmfleet: interrupted{f' ({name})' if name else ''}; {txn.describe_interrupt()}", err=True)
+            exc.llmfleet_reported = True  # type: ignore[attr-defined]
             raise
         except BaseException:
             txn.abort()
@@ -818,6 +935,7 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
 def _routes_file(config) -> str:
     """The gateway routes file new-model regenerates ("" when the repository has none)."""
     from llmfleet.gateway_routes import routes_path
+
     return routes_path(config)
 
 
@@ -825,6 +943,7 @@ def _write_checked(config, options: NewModelOptions, sc: Scaffold, txn, echo) ->
     """Stage the overlay, check it, stage the routes, rename everything into place."""
     from llmfleet.gateway_routes import expected_text
     from llmfleet.transaction import fault_point
+
     rel = _display(config.overlays_path / sc.name, config.root)
     s = sc.plan.sizing
     staged = txn.stage(sc.files)
@@ -835,8 +954,11 @@ def _write_checked(config, options: NewModelOptions, sc: Scaffold, txn, echo) ->
         if outcome["own_errors"]:
             txn.abort()
             echo(outcome["text"], err=True, nl=False)
-            echo(f"llmfleet: error: the generated overlay fails `llmfleet check {rel}` "
-                 f"({len(outcome['own_errors'])} error(s) above); nothing was written", err=True)
+            echo(
+                f"llmfleet: error: the generated overlay fails `llmfleet check {rel}` "
+                f"({len(outcome['own_errors'])} error(s) above); nothing was written",
+                err=True,
+            )
             return exitcodes.FINDINGS
     routes_line = ""
     if txn.routes_file:
@@ -844,11 +966,16 @@ def _write_checked(config, options: NewModelOptions, sc: Scaffold, txn, echo) ->
             text, count = expected_text(config, staged=(sc.name, staged))
         except UsageError as exc:
             txn.abort()
-            echo(f"llmfleet: error: cannot regenerate {txn.routes_file} with the new overlay: {exc}; "
-                 f"nothing was written", err=True)
+            echo(
+                f"llmfleet: error: cannot regenerate {txn.routes_file} with the new overlay: {exc}; "
+                f"nothing was written",
+                err=True,
+            )
             return exitcodes.FINDINGS
         txn.stage_routes(text)
-        routes_line = f"routes     wrote {txn.routes_file} ({text.count('- name: ')} models from {count} overlays)"
+        routes_line = (
+            f"routes     wrote {txn.routes_file} ({text.count('- name: ')} models from {count} overlays)"
+        )
     txn.commit()
     if not options.check:
         echo(f"wrote {rel}/ ({', '.join(sorted(sc.files))}); check skipped")
@@ -862,15 +989,20 @@ def _write_checked(config, options: NewModelOptions, sc: Scaffold, txn, echo) ->
     summary = report.summary()
     if outcome["other_errors"]:
         echo(outcome["text"], err=True, nl=False)
-        echo(f"llmfleet: the overlay is written and passes its own checks, but `llmfleet check {rel}` "
-             f"fails on fleet-wide findings ({len(outcome['other_errors'])} error(s) above, e.g. the "
-             f"GPU quota: this model adds up to {sc.max_replicas} x {s.gpus} = "
-             f"{sc.max_replicas * s.gpus} GPUs); fix them before merging", err=True)
+        echo(
+            f"llmfleet: the overlay is written and passes its own checks, but `llmfleet check {rel}` "
+            f"fails on fleet-wide findings ({len(outcome['other_errors'])} error(s) above, e.g. the "
+            f"GPU quota: this model adds up to {sc.max_replicas} x {s.gpus} = "
+            f"{sc.max_replicas * s.gpus} GPUs); fix them before merging",
+            err=True,
+        )
         return exitcodes.FINDINGS
     if summary["warnings"]:
         echo(outcome["text"], nl=False)
-    echo(f"check      llmfleet check {rel}: passed ({summary['errors']} errors, "
-         f"{summary['warnings']} warnings)")
+    echo(
+        f"check      llmfleet check {rel}: passed ({summary['errors']} errors, "
+        f"{summary['warnings']} warnings)"
+    )
     return exitcodes.OK
 
 
@@ -884,17 +1016,25 @@ def _dry_run_check(config, sc: Scaffold, options: NewModelOptions, rel: str, ech
     outcome = check_files(config, sc)
     if outcome["own_errors"]:
         echo(outcome["text"], err=True, nl=False)
-        echo(f"llmfleet: error: dry run: the generated overlay would fail `llmfleet check {rel}` "
-             f"({len(outcome['own_errors'])} error(s) above); nothing written", err=True)
+        echo(
+            f"llmfleet: error: dry run: the generated overlay would fail `llmfleet check {rel}` "
+            f"({len(outcome['own_errors'])} error(s) above); nothing written",
+            err=True,
+        )
         return exitcodes.FINDINGS
     if outcome["other_errors"]:
         echo(outcome["text"], err=True, nl=False)
-        echo(f"llmfleet: dry run: `llmfleet check {rel}` would fail on fleet-wide findings "
-             f"({len(outcome['other_errors'])} error(s) above); nothing written", err=True)
+        echo(
+            f"llmfleet: dry run: `llmfleet check {rel}` would fail on fleet-wide findings "
+            f"({len(outcome['other_errors'])} error(s) above); nothing written",
+            err=True,
+        )
         return exitcodes.FINDINGS
     summary = outcome["report"].summary()
-    echo(f"check      llmfleet check {rel} (dry run): passed ({summary['errors']} errors, "
-         f"{summary['warnings']} warnings)")
+    echo(
+        f"check      llmfleet check {rel} (dry run): passed ({summary['errors']} errors, "
+        f"{summary['warnings']} warnings)"
+    )
     echo("dry run: nothing written")
     return exitcodes.OK
 
@@ -920,18 +1060,23 @@ def _check(config, target: Path, name: str) -> dict:
     from llmfleet.checker import Options, run_check_staged
     from llmfleet.findings import Severity
     from llmfleet.reporters import REPORTERS
+
     report = run_check_staged(config, name, target, Options())
     staged_rel = _display(target, config.root)
     final_rel = _display(config.overlays_path / name, config.root)
     # The gateway's routes are regenerated with the overlay; findings name its final place.
-    report.findings = [replace(f, file=final_rel + f.file[len(staged_rel):])
-                       if f.file.startswith(staged_rel + "/") else f
-                       for f in report.findings if f.rule != "gateway-routes-stale"]
+    report.findings = [
+        replace(f, file=final_rel + f.file[len(staged_rel) :]) if f.file.startswith(staged_rel + "/") else f
+        for f in report.findings
+        if f.rule != "gateway-routes-stale"
+    ]
     errors = [f for f in report.findings if f.severity == Severity.ERROR]
     # Serving a model another overlay serves is this overlay's error, whichever of the two
     # the fleet rule names (two runs for the same model under different names).
-    own = [f for f in errors if f.overlay == name
-           or (f.rule == "fleet-duplicate-model" and f"overlay {name!r}" in f.message)]
+    own = [
+        f
+        for f in errors
+        if f.overlay == name or (f.rule == "fleet-duplicate-model" and f"overlay {name!r}" in f.message)
+    ]
     others = [f for f in errors if f not in own]
-    return {"report": report, "own_errors": own, "other_errors": others,
-            "text": REPORTERS["text"](report)}
+    return {"report": report, "own_errors": own, "other_errors": others, "text": REPORTERS["text"](report)}

@@ -73,11 +73,14 @@ def base(root: Path) -> MultinodeBase:
     found: dict[str, Any] = {}
     if isinstance(tpl.get("size"), int):
         found["size"] = tpl["size"]
-    containers = (((tpl.get("leaderTemplate") or {}).get("spec") or {}).get("containers") or [{}])
+    containers = ((tpl.get("leaderTemplate") or {}).get("spec") or {}).get("containers") or [{}]
     vllm = containers[0] if containers and isinstance(containers[0], dict) else {}
     resources = vllm.get("resources") or {}
-    for key, section, name in (("cpu_request", "requests", "cpu"), ("cpu_limit", "limits", "cpu"),
-                               ("memory", "requests", "memory")):
+    for key, section, name in (
+        ("cpu_request", "requests", "cpu"),
+        ("cpu_limit", "limits", "cpu"),
+        ("memory", "requests", "memory"),
+    ):
         value = parse_quantity((resources.get(section) or {}).get(name))
         if value is not None:
             found[key] = value
@@ -105,8 +108,13 @@ def _pod_fits_a_shape(sc: Scaffold, b: MultinodeBase, catalog_shapes: node_shape
     candidates = [shape for shape in catalog_shapes.of_class(s.gpu.name) if shape.gpus >= s.tp]
     clouds = {shape.cloud for shape in candidates}
     return bool(clouds) and all(
-        any(shape.fits(s.tp, b.cpu_request, b.memory, catalog_shapes.headroom)
-            for shape in candidates if shape.cloud == cloud) for cloud in clouds)
+        any(
+            shape.fits(s.tp, b.cpu_request, b.memory, catalog_shapes.headroom)
+            for shape in candidates
+            if shape.cloud == cloud
+        )
+        for cloud in clouds
+    )
 
 
 def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
@@ -116,6 +124,7 @@ def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
         MEMORY_GIB_PER_GPU,
         MEMORY_GIB_PER_GPU_BY_CLASS,
     )
+
     s = sc.plan.sizing
     memory = MEMORY_GIB_PER_GPU_BY_CLASS.get(s.gpu.name, MEMORY_GIB_PER_GPU) * s.tp
     return CPU_REQUEST_PER_GPU * s.tp, CPU_LIMIT_PER_GPU * s.tp, memory
@@ -123,6 +132,7 @@ def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
 
 def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> str:
     from llmfleet.scaffold import NAMESPACE, _format, _scalar
+
     s = sc.plan.sizing
     display = s.gpu.display.replace("NVIDIA ", "")
     lines = [
@@ -172,8 +182,12 @@ def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> s
     for path, lws in patches:
         lines.append(f"  - path: {path}")
         if lws:
-            lines += ["    target:", "      group: leaderworkerset.x-k8s.io", "      kind: LeaderWorkerSet",
-                      "      name: group"]
+            lines += [
+                "    target:",
+                "      group: leaderworkerset.x-k8s.io",
+                "      kind: LeaderWorkerSet",
+                "      name: group",
+            ]
         elif path == "patch-autoscaling-targets.yaml":
             lines += ["    target:", "      group: keda.sh", "      kind: ScaledObject", "      name: server"]
     lines += ["transformers:", f"  - {rel}/{BASE}/transformers"]
@@ -183,6 +197,7 @@ def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> s
 def _serve(sc: Scaffold) -> str:
     from llmfleet.model import sizing
     from llmfleet.scaffold import _dtype_lines, _format, _kv_formula, _scalar
+
     p = sc.plan
     s = p.sizing
     m = sc.model
@@ -200,8 +215,11 @@ def _serve(sc: Scaffold) -> str:
         *_dtype_lines(sc),
     ]
     if s.quantization and s.quantization != m.quantization:
-        lines += [f"# Weights quantized to {s.quantization} ({sizing.QUANTIZATION_BYTES[s.quantization]:g} "
-                  "B/parameter; embeddings stay 16 bit).", f"quantization: {s.quantization}"]
+        lines += [
+            f"# Weights quantized to {s.quantization} ({sizing.QUANTIZATION_BYTES[s.quantization]:g} "
+            "B/parameter; embeddings stay 16 bit).",
+            f"quantization: {s.quantization}",
+        ]
     lines += [
         f"# {WORDS.get(s.pp, str(s.pp)).capitalize()} nodes of {s.tp} x {display}: TP {s.tp} inside a "
         f"node (NVLink), PP {s.pp} across the nodes.",
@@ -235,8 +253,11 @@ def _serve(sc: Scaffold) -> str:
 
 
 def _test_container(template: str) -> list[str]:
-    return ["- op: test", f"  path: /spec/leaderWorkerTemplate/{template}/spec/containers/0/name",
-            "  value: vllm"]
+    return [
+        "- op: test",
+        f"  path: /spec/leaderWorkerTemplate/{template}/spec/containers/0/name",
+        "  value: vllm",
+    ]
 
 
 def _patch_gpu_count(sc: Scaffold) -> str:
@@ -251,20 +272,27 @@ def _patch_gpu_count(sc: Scaffold) -> str:
     for template in TEMPLATES:
         lines += _test_container(template)
         for section in ("requests", "limits"):
-            lines += ["- op: replace",
-                      f"  path: /spec/leaderWorkerTemplate/{template}/spec/containers/0/resources/{section}/nvidia.com~1gpu",
-                      f"  value: {s.tp}"]
+            lines += [
+                "- op: replace",
+                f"  path: /spec/leaderWorkerTemplate/{template}/spec/containers/0/resources/{section}/nvidia.com~1gpu",
+                f"  value: {s.tp}",
+            ]
     return "\n".join(lines) + "\n"
 
 
 def _patch_size(sc: Scaffold) -> str:
-    return "\n".join([
-        f"# {sc.nodes} pods (= nodes) per group, leader included: --nnodes of vLLM's launch",
-        f"# (LWS_GROUP_SIZE) and pipeline-parallel-size {sc.nodes} in serve.yaml.",
-        "- op: replace",
-        "  path: /spec/leaderWorkerTemplate/size",
-        f"  value: {sc.nodes}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# {sc.nodes} pods (= nodes) per group, leader included: --nnodes of vLLM's launch",
+                f"# (LWS_GROUP_SIZE) and pipeline-parallel-size {sc.nodes} in serve.yaml.",
+                "- op: replace",
+                "  path: /spec/leaderWorkerTemplate/size",
+                f"  value: {sc.nodes}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _patch_resources(sc: Scaffold, b: MultinodeBase) -> str:
@@ -279,29 +307,41 @@ def _patch_resources(sc: Scaffold, b: MultinodeBase) -> str:
     ]
     for template in TEMPLATES:
         lines += _test_container(template)
-        for section, name, value in (("requests", "cpu", f'"{cpu_request}"'), ("requests", "memory", f"{memory}Gi"),
-                                     ("limits", "cpu", f'"{cpu_limit}"'), ("limits", "memory", f"{memory}Gi")):
-            lines += ["- op: replace",
-                      f"  path: /spec/leaderWorkerTemplate/{template}/spec/containers/0/resources/{section}/{name}",
-                      f"  value: {value}"]
+        for section, name, value in (
+            ("requests", "cpu", f'"{cpu_request}"'),
+            ("requests", "memory", f"{memory}Gi"),
+            ("limits", "cpu", f'"{cpu_limit}"'),
+            ("limits", "memory", f"{memory}Gi"),
+        ):
+            lines += [
+                "- op: replace",
+                f"  path: /spec/leaderWorkerTemplate/{template}/spec/containers/0/resources/{section}/{name}",
+                f"  value: {value}",
+            ]
     return "\n".join(lines) + "\n"
 
 
 def _patch_cache(sc: Scaffold, size: str) -> str:
     from llmfleet.scaffold import _format
+
     s = sc.plan.sizing
-    return "\n".join([
-        f"# {_format(s)} weights are ~{gib(s.weights_bytes):.0f} GiB: room for one more revision, in whole TiB",
-        "# (Filestore basic tiers start at 1 TiB anyway). Every node of a group reads its stage here.",
-        "apiVersion: v1",
-        "kind: PersistentVolumeClaim",
-        "metadata:",
-        "  name: model-cache",
-        "spec:",
-        "  resources:",
-        "    requests:",
-        f"      storage: {size}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"# {_format(s)} weights are ~{gib(s.weights_bytes):.0f} GiB: room for one more revision, in whole TiB",
+                "# (Filestore basic tiers start at 1 TiB anyway). Every node of a group reads its stage here.",
+                "apiVersion: v1",
+                "kind: PersistentVolumeClaim",
+                "metadata:",
+                "  name: model-cache",
+                "spec:",
+                "  resources:",
+                "    requests:",
+                f"      storage: {size}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _patch_max_replicas(sc: Scaffold) -> str:
@@ -325,10 +365,12 @@ def _patch_max_replicas(sc: Scaffold) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_files(sc: Scaffold, overlay_dir: Path, root: Path,
-                 shapes: node_shapes.Catalog | None = None) -> dict[str, str]:
+def render_files(
+    sc: Scaffold, overlay_dir: Path, root: Path, shapes: node_shapes.Catalog | None = None
+) -> dict[str, str]:
     """File name -> content of the multi-node overlay (deterministic)."""
     from llmfleet.scaffold import AUTOSCALING_PATCH, _patch_autoscaling
+
     rel = os.path.relpath(root, overlay_dir).replace(os.sep, "/")
     b = base(root)
     catalog_shapes = shapes if shapes is not None else node_shapes.catalog()
@@ -357,10 +399,14 @@ def notes(sc: Scaffold, root: Path) -> list[str]:
     s = sc.plan.sizing
     load = cold_load_for(gib(s.weights_bytes) / s.pp, f"{sc.model.id} on {s.pp} nodes")
     window = base(root).startup_s
-    found = [f"multi-node: {s.pp} pods per group, one per {s.tp}-GPU {s.gpu.name} node; needs the "
-             "LeaderWorkerSet controller and a ReadWriteMany model cache (docs/multi-node.md)"]
+    found = [
+        f"multi-node: {s.pp} pods per group, one per {s.tp}-GPU {s.gpu.name} node; needs the "
+        "LeaderWorkerSet controller and a ReadWriteMany model cache (docs/multi-node.md)"
+    ]
     if load.seconds > window:
-        found.append(f"cold load ≈ {load.seconds} s ({load.why}) exceeds the {window} s start-up window "
-                     f"(at most {MAX_STARTUP_S} s, the HPA's longest scale-down window): pre-populate the "
-                     "model cache (docs/multi-node.md §6)")
+        found.append(
+            f"cold load ≈ {load.seconds} s ({load.why}) exceeds the {window} s start-up window "
+            f"(at most {MAX_STARTUP_S} s, the HPA's longest scale-down window): pre-populate the "
+            "model cache (docs/multi-node.md §6)"
+        )
     return found

@@ -30,16 +30,27 @@ import os
 import posixpath
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from llmfleet.graph import DirReader, Graph, norm
 from llmfleet.manifests import escape_pointer_token, iter_documents
+from llmfleet.model.k8s import HASH_SUFFIX, as_dict
 
-HASH_SUFFIX = re.compile(r"-[bcdfghkmt2456789]{10}$")
-MERGE_KEYS = ("name", "containerPort", "mountPath", "devicePath", "alert", "record", "key",
-              "topologyKey", "port", "ip")
+MERGE_KEYS = (
+    "name",
+    "containerPort",
+    "mountPath",
+    "devicePath",
+    "alert",
+    "record",
+    "key",
+    "topologyKey",
+    "port",
+    "ip",
+)
 #: JSON 6902 operations that leave no value at their path: ``test`` only checks one (the
 #: value stays the earlier layer's), ``remove`` deletes it.
 NON_DEFINING_OPS = ("test", "remove")
@@ -86,26 +97,30 @@ def load_docs(path: Path) -> list[tuple[Any, dict[str, int]]]:
 
 
 def parse_docs(text: str, name: str) -> list[tuple[Any, dict[str, int]]]:
-    return [(item[1], item[2]) for item in iter_documents(text, name)
-            if isinstance(item, tuple) and item[1] is not None]
+    return [
+        (item[1], item[2])
+        for item in iter_documents(text, name)
+        if isinstance(item, tuple) and item[1] is not None
+    ]
 
 
 # -- layers -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Layer:
-    kind: str                     # "resource" | "patch" | "json6902" | "generator" | "transform"
-    file: str                     # repository-relative path
+    kind: str  # "resource" | "patch" | "json6902" | "generator" | "transform"
+    file: str  # repository-relative path
     data: Any = None
     lines: dict[str, int] = field(default_factory=dict)
-    offset: int = 0               # for patches written inline in a kustomization
+    offset: int = 0  # for patches written inline in a kustomization
     match_kind: str | None = None
     match_group: str | None = None
-    names: tuple[str, ...] = ()   # acceptable names (resource: rendered names; patch: aliases)
+    names: tuple[str, ...] = ()  # acceptable names (resource: rendered names; patch: aliases)
     name_regex: str | None = None
-    labels: dict[str, str | None] | None = None    # patch target: labelSelector requirements
-    hashed: bool = False          # generated ConfigMap/Secret: a hash suffix may follow
-    origin: str = ""              # resource/generator: the name as written in the source
+    labels: dict[str, str | None] | None = None  # patch target: labelSelector requirements
+    hashed: bool = False  # generated ConfigMap/Secret: a hash suffix may follow
+    origin: str = ""  # resource/generator: the name as written in the source
     # generator: data key -> (file, None) or (kustomization, line)
     keys: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     # transform: pointer -> line in the kustomization, and an image matcher
@@ -150,7 +165,7 @@ class Tracer:
         return load_docs(self.root / path)
 
     def _walk(self, directory: str, prefix: str, suffix: str) -> None:
-        if directory in self._seen:      # a cycle, or a folder included twice
+        if directory in self._seen:  # a cycle, or a folder included twice
             return
         self._seen.add(directory)
         node = self.graph.node(directory)
@@ -180,26 +195,56 @@ class Tracer:
     def _resource_file(self, path: str, prefix: str, suffix: str) -> None:
         for doc, lines in self._docs(path):
             items = [(doc, lines, "")]
-            if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") \
-                    and isinstance(doc.get("items"), list):
-                items = [(it, {k[len(f"/items/{i}"):]: v for k, v in lines.items()
-                               if k == f"/items/{i}" or k.startswith(f"/items/{i}/")}, "")
-                         for i, it in enumerate(doc["items"])]
+            if (
+                isinstance(doc, dict)
+                and str(doc.get("kind", "")).endswith("List")
+                and isinstance(doc.get("items"), list)
+            ):
+                items = [
+                    (
+                        it,
+                        {
+                            k[len(f"/items/{i}") :]: v
+                            for k, v in lines.items()
+                            if k == f"/items/{i}" or k.startswith(f"/items/{i}/")
+                        },
+                        "",
+                    )
+                    for i, it in enumerate(doc["items"])
+                ]
             for obj, obj_lines, _ in items:
                 if not isinstance(obj, dict) or not obj.get("kind"):
                     continue
-                meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+                meta = as_dict(obj.get("metadata"))
                 name = str(meta.get("name") or "")
-                self.layers.append(Layer("resource", path, obj, obj_lines, match_kind=str(obj["kind"]),
-                                         match_group=_group(obj.get("apiVersion")),
-                                         names=(prefix + name + suffix,), origin=name))
+                self.layers.append(
+                    Layer(
+                        "resource",
+                        path,
+                        obj,
+                        obj_lines,
+                        match_kind=str(obj["kind"]),
+                        match_group=_group(obj.get("apiVersion")),
+                        names=(prefix + name + suffix,),
+                        origin=name,
+                    )
+                )
 
-    def _generator(self, directory: str, kfile: str, klines: dict, fieldname: str, i: int,
-                   item: dict, prefix: str, suffix: str) -> None:
+    def _generator(
+        self,
+        directory: str,
+        kfile: str,
+        klines: dict,
+        fieldname: str,
+        i: int,
+        item: dict,
+        prefix: str,
+        suffix: str,
+    ) -> None:
         name = str(item.get("name") or "")
         base = f"/{fieldname}/{i}"
         keys: dict[str, tuple[str, int | None]] = {}
-        for j, ref in enumerate(item.get("files") or []):
+        for ref in item.get("files") or []:
             if not isinstance(ref, str):
                 continue
             key, sep, path = ref.partition("=")
@@ -207,7 +252,7 @@ class Tracer:
                 key, path = posixpath.basename(ref), ref
             keys[key] = (norm(directory, path), None)
         envs: list[Any] = list(item["envs"]) if isinstance(item.get("envs"), list) else []
-        if isinstance(item.get("env"), str):              # the deprecated single env file
+        if isinstance(item.get("env"), str):  # the deprecated single env file
             envs = [*envs, item["env"]]
         for ref in envs:
             if isinstance(ref, str):
@@ -216,16 +261,29 @@ class Tracer:
             if isinstance(literal, str) and "=" in literal:
                 keys[literal.split("=", 1)[0]] = (kfile, klines.get(f"{base}/literals/{j}", 0))
         fixed = {"": klines.get(base, 0)}
-        options = item.get("options") if isinstance(item.get("options"), dict) else {}
+        options = as_dict(item.get("options"))
         for section in ("annotations", "labels"):
-            for k in (options.get(section) or {}):
-                fixed[f"/metadata/{section}/{escape_pointer_token(k)}"] = \
-                    klines.get(f"{base}/options/{section}/{escape_pointer_token(k)}", 0)
+            for k in options.get(section) or {}:
+                fixed[f"/metadata/{section}/{escape_pointer_token(k)}"] = klines.get(
+                    f"{base}/options/{section}/{escape_pointer_token(k)}", 0
+                )
         hashed = not options.get("disableNameSuffixHash")
         kind = "ConfigMap" if fieldname == "configMapGenerator" else "Secret"
-        self.layers.append(Layer("generator", kfile, None, {}, match_kind=kind, match_group="",
-                                 names=(prefix + name + suffix,), hashed=hashed, origin=name,
-                                 keys=keys, fixed=fixed))
+        self.layers.append(
+            Layer(
+                "generator",
+                kfile,
+                None,
+                {},
+                match_kind=kind,
+                match_group="",
+                names=(prefix + name + suffix,),
+                hashed=hashed,
+                origin=name,
+                keys=keys,
+                fixed=fixed,
+            )
+        )
 
     def _env_keys(self, path: str) -> dict[str, tuple[str, int | None]]:
         """``KEY=VALUE`` lines of a generator's env file: each key at its line."""
@@ -252,12 +310,26 @@ class Tracer:
         # A block scalar starts on the line after its key.
         return kfile, parse_docs(text, kfile), line
 
-    def _patches(self, directory: str, kfile: str, klines: dict, data: dict, outer_prefix: str,
-                 outer_suffix: str, own_prefix: str, own_suffix: str) -> None:
+    def _patches(
+        self,
+        directory: str,
+        kfile: str,
+        klines: dict,
+        data: dict,
+        outer_prefix: str,
+        outer_suffix: str,
+        own_prefix: str,
+        own_suffix: str,
+    ) -> None:
         entries = []
         for i, ref in enumerate(data.get("patchesStrategicMerge") or []):
-            entries.append(("patchesStrategicMerge", i, ref if not isinstance(ref, str) or "\n" in ref
-                            else {"path": ref}))
+            entries.append(
+                (
+                    "patchesStrategicMerge",
+                    i,
+                    ref if not isinstance(ref, str) or "\n" in ref else {"path": ref},
+                )
+            )
         for fieldname in ("patches", "patchesJson6902"):
             for i, item in enumerate(data.get(fieldname) or []):
                 entries.append((fieldname, i, item))
@@ -279,14 +351,30 @@ class Tracer:
                 names: tuple[str, ...] = ()
                 regex = target.get("name")
                 if not target and isinstance(doc, dict):
-                    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+                    meta = as_dict(doc.get("metadata"))
                     n = str(meta.get("name") or "")
-                    names = tuple({n, outer_prefix + n + outer_suffix,
-                                   outer_prefix + own_prefix + n + own_suffix + outer_suffix})
+                    names = tuple(
+                        {
+                            n,
+                            outer_prefix + n + outer_suffix,
+                            outer_prefix + own_prefix + n + own_suffix + outer_suffix,
+                        }
+                    )
                 labels = _labels_of(target["labelSelector"]) if target.get("labelSelector") else None
-                self.layers.append(Layer(layer_kind, file, doc, lines, offset, match_kind=kind,
-                                         match_group=group, names=names,
-                                         name_regex=str(regex) if regex else None, labels=labels))
+                self.layers.append(
+                    Layer(
+                        layer_kind,
+                        file,
+                        doc,
+                        lines,
+                        offset,
+                        match_kind=kind,
+                        match_group=group,
+                        names=names,
+                        name_regex=str(regex) if regex else None,
+                        labels=labels,
+                    )
+                )
 
     def _transforms(self, kfile: str, klines: dict, data: dict) -> None:
         fixed: dict[str, int] = {}
@@ -298,8 +386,9 @@ class Tracer:
         for i, item in enumerate(data.get("images") or []):
             if isinstance(item, dict) and item.get("name"):
                 repo = str(item.get("newName") or item["name"])
-                line = klines.get(f"/images/{i}/newTag", klines.get(f"/images/{i}/digest",
-                                  klines.get(f"/images/{i}", 0)))
+                line = klines.get(
+                    f"/images/{i}/newTag", klines.get(f"/images/{i}/digest", klines.get(f"/images/{i}", 0))
+                )
                 images.append((repo, line))
         labels: dict[str, int] = {}
         for i, item in enumerate(data.get("labels") or []):
@@ -308,11 +397,21 @@ class Tracer:
                     labels[str(k)] = klines.get(f"/labels/{i}/pairs/{escape_pointer_token(k)}", 0)
         for k in data.get("commonLabels") or {}:
             labels[str(k)] = klines.get(f"/commonLabels/{escape_pointer_token(k)}", 0)
-        annotations = {str(k): klines.get(f"/commonAnnotations/{escape_pointer_token(k)}", 0)
-                       for k in data.get("commonAnnotations") or {}}
+        annotations = {
+            str(k): klines.get(f"/commonAnnotations/{escape_pointer_token(k)}", 0)
+            for k in data.get("commonAnnotations") or {}
+        }
         if fixed or images or labels or annotations:
-            self.layers.append(Layer("transform", kfile, fixed=fixed, images=images, label_lines=labels,
-                                     annotations=annotations))
+            self.layers.append(
+                Layer(
+                    "transform",
+                    kfile,
+                    fixed=fixed,
+                    images=images,
+                    label_lines=labels,
+                    annotations=annotations,
+                )
+            )
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -327,8 +426,8 @@ class Tracer:
             if not any(pattern.match(a) for a in aliases):
                 return False
         if layer.labels:
-            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-            have = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+            meta = as_dict(obj.get("metadata"))
+            have = as_dict(meta.get("labels"))
             for k, v in layer.labels.items():
                 if k not in have or (v is not None and str(have[k]) != v):
                     return False
@@ -338,17 +437,27 @@ class Tracer:
 
     def layers_for(self, obj: dict) -> list[Layer]:
         """The layers that make up ``obj``, in the order they apply."""
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = as_dict(obj.get("metadata"))
         name = str(meta.get("name") or "")
         kind = str(obj.get("kind") or "")
         stripped = HASH_SUFFIX.sub("", name) if kind in ("ConfigMap", "Secret") else name
         aliases = {name, stripped}
-        origins = [l for l in self.layers if l.kind in ("resource", "generator")
-                   and self._matches(l, obj, {stripped if l.hashed else name})]
+        origins = [
+            layer
+            for layer in self.layers
+            if layer.kind in ("resource", "generator")
+            and self._matches(layer, obj, {stripped if layer.hashed else name})
+        ]
         if not origins:  # an unexpected prefix: fall back to a name ending with the source name
-            origins = [l for l in self.layers if l.kind in ("resource", "generator")
-                       and l.match_kind == kind and l.origin and stripped.endswith(l.origin)]
-        aliases.update(l.origin for l in origins)
+            origins = [
+                layer
+                for layer in self.layers
+                if layer.kind in ("resource", "generator")
+                and layer.match_kind == kind
+                and layer.origin
+                and stripped.endswith(layer.origin)
+            ]
+        aliases.update(layer.origin for layer in origins)
         out = []
         for layer in self.layers:
             if layer.kind in ("resource", "generator"):
@@ -364,9 +473,10 @@ class Tracer:
 
     def _in_doc(self, layer: Layer, obj: dict, tokens: list[str]) -> tuple[int, int]:
         """(depth, line) of the deepest prefix of ``tokens`` that the layer's document holds."""
-        if layer.kind == "patch" and any(tuple(tokens[:len(i)]) == i for i in IDENTITY):
+        if layer.kind == "patch" and any(tuple(tokens[: len(i)]) == i for i in IDENTITY):
             return -1, 0
-        src, rendered, ptr = layer.data, obj, ""
+        src, ptr = layer.data, ""
+        rendered: Any = obj
         depth, line = 0, layer.lines.get("", 0)
         for token in tokens:
             if isinstance(src, dict):
@@ -380,8 +490,11 @@ class Tracer:
                 j = self._list_index(layer, src, rendered, token)
                 if j is None:
                     break
-                rendered = rendered[int(token)] if isinstance(rendered, list) and token.isdigit() \
-                    and int(token) < len(rendered) else None
+                rendered = (
+                    rendered[int(token)]
+                    if isinstance(rendered, list) and token.isdigit() and int(token) < len(rendered)
+                    else None
+                )
                 src = src[j]
                 ptr += f"/{j}"
             else:
@@ -414,23 +527,30 @@ class Tracer:
     def _in_ops(self, layer: Layer, obj: dict, tokens: list[str]) -> tuple[int, int]:
         best = (-1, 0)
         for i, op in enumerate(layer.data or []):
-            if not isinstance(op, dict) or op.get("op") in NON_DEFINING_OPS \
-                    or not isinstance(op.get("path"), str):
+            if (
+                not isinstance(op, dict)
+                or op.get("op") in NON_DEFINING_OPS
+                or not isinstance(op.get("path"), str)
+            ):
                 continue
             op_tokens = split_pointer(op["path"])
             if op_tokens and op_tokens[-1] == "-":
                 # An append: the element it added is the one equal to its value.
                 n = len(op_tokens)
-                if len(tokens) < n or tokens[:n - 1] != op_tokens[:-1] or not tokens[n - 1].isdigit() \
-                        or _get(obj, tokens[:n]) != op.get("value"):
+                if (
+                    len(tokens) < n
+                    or tokens[: n - 1] != op_tokens[:-1]
+                    or not tokens[n - 1].isdigit()
+                    or _get(obj, tokens[:n]) != op.get("value")
+                ):
                     continue
                 op_tokens = tokens[:n]
-            if len(op_tokens) > len(tokens) or tokens[:len(op_tokens)] != op_tokens:
+            if len(op_tokens) > len(tokens) or tokens[: len(op_tokens)] != op_tokens:
                 continue
             depth, line = len(op_tokens), layer.lines.get(f"/{i}", 0)
             value, ptr = op.get("value"), f"/{i}/value"
             line = layer.lines.get(ptr, line) if depth == len(tokens) else line
-            for token in tokens[len(op_tokens):]:
+            for token in tokens[len(op_tokens) :]:
                 key: Any = _unescape(token)
                 if isinstance(value, dict) and key in value:
                     value = value[key]
@@ -445,7 +565,7 @@ class Tracer:
                 best = (depth, line)
         return best
 
-    def _in_generator(self, layer: Layer, tokens: list[str]) -> tuple[str, int, int] | None:
+    def _in_generator(self, layer: Layer, tokens: list[str]) -> tuple[str, int, int]:
         pointer = "/" + "/".join(tokens) if tokens else ""
         if pointer in layer.fixed:
             return layer.file, layer.fixed[pointer], len(tokens)
@@ -472,7 +592,7 @@ class Tracer:
     def locate(self, obj: dict, pointer: str, layers: list[Layer] | None = None) -> Location | None:
         tokens = split_pointer(pointer)
         layers = self.layers_for(obj) if layers is None else layers
-        best: tuple[int, int, str, int] | None = None      # depth, order, file, line
+        best: tuple[int, int, str, int] | None = None  # depth, order, file, line
         for order, layer in enumerate(layers):
             if layer.kind == "generator":
                 file, line, depth = self._in_generator(layer, tokens)
@@ -523,6 +643,7 @@ class Tracer:
                     layers = self.layers_for(obj)
                 cache[pointer] = self.locate(obj, pointer, layers)
             return cache[pointer]
+
         return locate
 
 
@@ -580,6 +701,7 @@ def lazy_locator(root: Path, overlay: str, obj: dict) -> Callable[[str], Locatio
             if not inner:
                 inner.append(tracer_for(root, overlay).locator(obj))
             return inner[0](pointer)
-        except Exception:  # noqa: BLE001 - tracing is best effort
+        except Exception:
             return None
+
     return locate

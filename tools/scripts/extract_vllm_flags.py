@@ -51,10 +51,10 @@ from pathlib import Path
 
 FILES = (
     "vllm/engine/arg_utils.py",
-    "vllm/entrypoints/common/cli_args.py",     # 0.33.0 layout
+    "vllm/entrypoints/common/cli_args.py",  # 0.33.0 layout
     "vllm/entrypoints/launchers/cli_args.py",  # 0.29.0 ... 0.32.0 layout
-    "vllm/entrypoints/openai/cli_args.py",     # 0.8.5 ... 0.28.0 layout
-    "vllm/entrypoints/cli/serve.py",           # `vllm serve` subparser extras (--config in 0.8.5)
+    "vllm/entrypoints/openai/cli_args.py",  # 0.8.5 ... 0.28.0 layout
+    "vllm/entrypoints/cli/serve.py",  # `vllm serve` subparser extras (--config in 0.8.5)
 )
 ARGPARSE_UTILS = "vllm/utils/argparse_utils.py"
 FRONTEND_CLASSES = ("BaseFrontendArgs", "FrontendArgs")
@@ -87,9 +87,11 @@ class Source:
         except (KeyError, FileNotFoundError):
             return "unknown"
         for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.Assign) and any(
-                    isinstance(t, ast.Name) and t.id in ("__version__", "version")
-                    for t in node.targets) and isinstance(node.value, ast.Constant):
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id in ("__version__", "version") for t in node.targets)
+                and isinstance(node.value, ast.Constant)
+            ):
                 return str(node.value.value)
         return "unknown"
 
@@ -99,9 +101,11 @@ def dataclass_fields(source: Source) -> dict[str, dict[str, str]]:
     vllm/entrypoints/common (the config dataclasses ``get_kwargs`` reads)."""
     classes: dict[str, dict[str, str]] = {}
     for name in source.names():
-        if not name.endswith(".py") or not (name.startswith(("vllm/config/", "vllm/entrypoints/common/"))
-                                            or name == "vllm/config.py"
-                                            or name in FILES[1:-1]):
+        if not name.endswith(".py") or not (
+            name.startswith(("vllm/config/", "vllm/entrypoints/common/"))
+            or name == "vllm/config.py"
+            or name in FILES[1:-1]
+        ):
             continue
         tree = ast.parse(source.read(name))
         for node in tree.body:
@@ -114,18 +118,25 @@ def dataclass_fields(source: Source) -> dict[str, dict[str, str]]:
 
 
 #: Kinds written to the data file: how the option consumes command-line words.
-BOOL = "bool"          # BooleanOptionalAction: no value; --no-<flag> exists
-SWITCH = "switch"      # store_true / store_false / store_const / count: no value
+BOOL = "bool"  # BooleanOptionalAction: no value; --no-<flag> exists
+SWITCH = "switch"  # store_true / store_false / store_const / count: no value
 OPTIONAL = "optional"  # nargs="?": a value may follow (bool | str fields, e.g. --hf-token)
-VALUE = "value"        # takes a value
+VALUE = "value"  # takes a value
 RANK = {VALUE: 0, OPTIONAL: 1, SWITCH: 2, BOOL: 3}
 
 
 def annotation_kind(annotation: str) -> str:
     """What ``get_kwargs`` makes of a field annotation (arg_utils ``_compute_kwargs``):
     ``bool | str | None`` is an optional-valued flag, any other ``bool`` a BooleanOptionalAction."""
-    words = set(annotation.replace("(", " ").replace(")", " ").replace("|", " ")
-                .replace(",", " ").replace("[", " ").replace("]", " ").split())
+    words = set(
+        annotation.replace("(", " ")
+        .replace(")", " ")
+        .replace("|", " ")
+        .replace(",", " ")
+        .replace("[", " ")
+        .replace("]", " ")
+        .split()
+    )
     if "bool" not in words:
         return VALUE
     if "str" in words:
@@ -138,8 +149,9 @@ def add_flag(flags: dict[str, str], option: str, kind: str) -> None:
     flags[option] = kind if RANK[kind] >= RANK[old] else old
 
 
-def extract(source: Source, aliases: dict[str, str] | None = None,
-            negations: dict[str, str] | None = None) -> dict[str, str]:
+def extract(
+    source: Source, aliases: dict[str, str] | None = None, negations: dict[str, str] | None = None
+) -> dict[str, str]:
     """``{option: kind}``; short and alias options are recorded in ``aliases`` (→ the option
     they stand for), generated negative options in ``negations`` (→ the option they negate)."""
     aliases = {} if aliases is None else aliases
@@ -154,39 +166,54 @@ def extract(source: Source, aliases: dict[str, str] | None = None,
                 continue
             kwargs_class: dict[str, str] = {}
             for node in ast.walk(func):
-                if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                        and isinstance(node.targets[0], ast.Name)
-                        and isinstance(node.value, ast.Call)
-                        and isinstance(node.value.func, ast.Name)
-                        and node.value.func.id == "get_kwargs" and node.value.args
-                        and isinstance(node.value.args[0], ast.Name)):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and isinstance(node.value, ast.Call)
+                    and isinstance(node.value.func, ast.Name)
+                    and node.value.func.id == "get_kwargs"
+                    and node.value.args
+                    and isinstance(node.value.args[0], ast.Name)
+                ):
                     kwargs_class[node.targets[0].id] = node.value.args[0].id
             for node in ast.walk(func):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                        and node.func.attr == "add_argument"):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "add_argument"
+                ):
                     continue
-                options = [a.value for a in node.args
-                           if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                           and a.value.startswith("-")]
+                options = [
+                    a.value
+                    for a in node.args
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("-")
+                ]
                 kind = VALUE
                 for kw in node.keywords:
                     text = ast.unparse(kw.value)
                     if kw.arg == "action":
                         if "BooleanOptionalAction" in text:
                             kind = BOOL
-                        elif any(a in text for a in ("store_true", "store_false",
-                                                     "store_const", "count", "version")):
+                        elif any(
+                            a in text
+                            for a in ("store_true", "store_false", "store_const", "count", "version")
+                        ):
                             kind = SWITCH
                     elif kw.arg == "nargs" and text in ("'?'", '"?"'):
                         kind = OPTIONAL if kind == VALUE else kind
                     elif kw.arg is None:
                         # **X_kwargs["field"] or **{**X_kwargs["field"], "default": ...}
                         for sub in ast.walk(kw.value):
-                            if (isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
-                                    and sub.value.id in kwargs_class
-                                    and isinstance(sub.slice, ast.Constant)):
+                            if (
+                                isinstance(sub, ast.Subscript)
+                                and isinstance(sub.value, ast.Name)
+                                and sub.value.id in kwargs_class
+                                and isinstance(sub.slice, ast.Constant)
+                            ):
                                 annotation = classes.get(kwargs_class[sub.value.id], {}).get(
-                                    sub.slice.value, "")
+                                    sub.slice.value, ""
+                                )
                                 kind = annotation_kind(annotation)
                 for option in options:
                     add_flag(flags, option, kind)
@@ -206,9 +233,9 @@ def extract(source: Source, aliases: dict[str, str] | None = None,
         if negated not in flags:
             add_flag(flags, negated, BOOL)
             negations[negated] = option
-        for prefix, inverse in (ENABLE_DISABLE.items() if enable_disable else ()):
+        for prefix, inverse in ENABLE_DISABLE.items() if enable_disable else ():
             if option.startswith(prefix):
-                other = inverse + option[len(prefix):]
+                other = inverse + option[len(prefix) :]
                 if other not in flags:  # only the inverse itself, no "--no-<inverse>"
                     add_flag(flags, other, BOOL)
                     negations[other] = option
@@ -242,7 +269,10 @@ def render(path: Path) -> str:
         "# Sources: " + ", ".join(files) + " (add_argument calls, FrontendArgs fields,",
         "# get_kwargs of the config dataclasses under vllm/config).",
         "# Inverse --disable-x/--enable-x aliases (EnableDisableAction in "
-        + ARGPARSE_UTILS + "): " + ("yes" if has_enable_disable_action(source) else "no") + ".",
+        + ARGPARSE_UTILS
+        + "): "
+        + ("yes" if has_enable_disable_action(source) else "no")
+        + ".",
         "# Format: '<option> <kind>'; kind: value (takes a value), optional (nargs='?'),",
         "# switch (store_true & co, no value), bool (BooleanOptionalAction, no value);",
         "# a third column names the registered option it stands for (short options and",
@@ -269,8 +299,21 @@ def from_pypi(versions: list[str], out: Path) -> int:
     """Download each release's wheel with pip (no dependencies), write its table, delete it."""
     for version in versions:
         with tempfile.TemporaryDirectory(prefix="vllm-wheel-") as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", f"vllm=={version}", "--no-deps",
-                            "--only-binary=:all:", "--quiet", "-d", tmp], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    f"vllm=={version}",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--quiet",
+                    "-d",
+                    tmp,
+                ],
+                check=True,
+            )
             wheels = sorted(Path(tmp).glob("vllm-*.whl"))
             if not wheels:
                 print(f"no wheel downloaded for vllm=={version}", file=sys.stderr)
@@ -297,8 +340,10 @@ def version_key(version: str) -> tuple[int, ...]:
 def history(folder: Path) -> str:
     """Markdown: the options each table adds and drops against the previous one."""
     tables = sorted((read_table(p) for p in folder.glob("flags_*.txt")), key=lambda t: version_key(t[0]))
-    out = ["| release | options added since the previous table | options gone since the previous table |",
-           "|---|---|---|"]
+    out = [
+        "| release | options added since the previous table | options gone since the previous table |",
+        "|---|---|---|",
+    ]
     for (old, old_opts), (new, new_opts) in zip(tables, tables[1:]):
         added = " ".join(f"`{o}`" for o in sorted(new_opts - old_opts)) or "—"
         gone = " ".join(f"`{o}`" for o in sorted(old_opts - new_opts)) or "—"
@@ -313,7 +358,7 @@ def main(argv: list[str]) -> int:
         if "--out" in args:
             i = args.index("--out")
             out = Path(args[i + 1])
-            args = args[:i] + args[i + 2:]
+            args = args[:i] + args[i + 2 :]
         return from_pypi(args, out)
     if len(argv) == 3 and argv[1] == "--history":
         sys.stdout.write(history(Path(argv[2])))

@@ -39,8 +39,13 @@ import zipfile
 from pathlib import Path
 
 CONSTRUCTORS = {
-    "Gauge": "gauge", "Counter": "counter", "Histogram": "histogram", "Info": "info",
-    "_gauge_cls": "gauge", "_counter_cls": "counter", "_histogram_cls": "histogram",
+    "Gauge": "gauge",
+    "Counter": "counter",
+    "Histogram": "histogram",
+    "Info": "info",
+    "_gauge_cls": "gauge",
+    "_counter_cls": "counter",
+    "_histogram_cls": "histogram",
 }
 V0_LOGGER = "vllm/engine/metrics.py"
 V1_LOGGER = "vllm/v1/metrics/loggers.py"
@@ -67,8 +72,11 @@ class Source:
         except (KeyError, FileNotFoundError):
             return "unknown"
         for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and any(
-                    isinstance(t, ast.Name) and t.id in ("__version__", "version") for t in node.targets):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and any(isinstance(t, ast.Name) and t.id in ("__version__", "version") for t in node.targets)
+            ):
                 return str(node.value.value)
         return "unknown"
 
@@ -198,8 +206,21 @@ def data_file_name(version: str) -> str:
 def from_pypi(versions: list[str], out: Path) -> int:
     for version in versions:
         with tempfile.TemporaryDirectory(prefix="vllm-wheel-") as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", f"vllm=={version}", "--no-deps",
-                            "--only-binary=:all:", "--quiet", "-d", tmp], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    f"vllm=={version}",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--quiet",
+                    "-d",
+                    tmp,
+                ],
+                check=True,
+            )
             wheels = sorted(Path(tmp).glob("vllm-*.whl"))
             if not wheels:
                 print(f"no wheel downloaded for vllm=={version}", file=sys.stderr)
@@ -228,14 +249,22 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def history(folder: Path) -> str:
     tables = sorted((read_table(p) for p in folder.glob("metrics_*.txt")), key=lambda t: version_key(t[0]))
-    out = [f"| release | families added to {V1_LOGGER} | families gone | hidden (show_hidden_metrics) |",
-           "|---|---|---|---|"]
+    out = [
+        f"| release | families added to {V1_LOGGER} | families gone | hidden (show_hidden_metrics) |",
+        "|---|---|---|---|",
+    ]
     previous: dict[str, str] = {}
     for version, families in tables:
         added = " ".join(f"`{n}`" for n in sorted(set(families) - set(previous))) or "—"
         gone = " ".join(f"`{n}`" for n in sorted(set(previous) - set(families))) or "—"
-        hidden = " ".join(f"`{n}`" for n, c in sorted(families.items()) if "show_hidden_metrics" in c
-                          and "not (" not in c) or "—"
+        hidden = (
+            " ".join(
+                f"`{n}`"
+                for n, c in sorted(families.items())
+                if "show_hidden_metrics" in c and "not (" not in c
+            )
+            or "—"
+        )
         out.append(f"| {version} | {added if previous else '(first table)'} | {gone} | {hidden} |")
         previous = families
     return "\n".join(out) + "\n"
@@ -248,7 +277,7 @@ def main(argv: list[str]) -> int:
         if "--out" in args:
             i = args.index("--out")
             out = Path(args[i + 1])
-            args = args[:i] + args[i + 2:]
+            args = args[:i] + args[i + 2 :]
         return from_pypi(args, out)
     if len(argv) == 3 and argv[1] == "--history":
         sys.stdout.write(history(Path(argv[2])))

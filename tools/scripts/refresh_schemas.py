@@ -59,11 +59,11 @@ class RefreshError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    path: str                 # relative to the schemas folder
+    path: str  # relative to the schemas folder
     repository: str
     commit: str
     upstream: str
-    crd: dict | None = None   # {kind, version} for a CRD manifest to convert
+    crd: dict | None = None  # {kind, version} for a CRD manifest to convert
 
     def url(self, base_url: str) -> str:
         return f"{base_url.rstrip('/')}/{self.repository}/{self.commit}/{self.upstream}"
@@ -80,29 +80,39 @@ def load_manifest(path: Path) -> tuple[str, list[Entry]]:
     entries = []
     for index, item in enumerate(raw["files"]):
         where = f"{path}: files[{index}]"
-        if not isinstance(item, dict) or not all(isinstance(item.get(k), str)
-                                                 for k in ("path", "source", "upstream")):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("path", "source", "upstream")
+        ):
             raise RefreshError(f"{where}: needs path, source and upstream", USAGE)
         source = sources.get(item["source"])
         if not isinstance(source, dict) or not source.get("repository") or not source.get("commit"):
-            raise RefreshError(f"{where}: source {item['source']!r} is not defined with a "
-                               "repository and a commit under `sources:`", USAGE)
+            raise RefreshError(
+                f"{where}: source {item['source']!r} is not defined with a "
+                "repository and a commit under `sources:`",
+                USAGE,
+            )
         crd = item.get("crd")
         if crd is not None and not (isinstance(crd, dict) and crd.get("kind") and crd.get("version")):
             raise RefreshError(f"{where}: crd needs kind and version", USAGE)
         if Path(item["path"]).is_absolute() or ".." in Path(item["path"]).parts:
             raise RefreshError(f"{where}: path must stay inside the schemas folder", USAGE)
-        entries.append(Entry(item["path"], str(source["repository"]), str(source["commit"]),
-                             item["upstream"], crd))
+        entries.append(
+            Entry(item["path"], str(source["repository"]), str(source["commit"]), item["upstream"], crd)
+        )
     return str(raw.get("base-url") or "https://raw.githubusercontent.com"), entries
 
 
 # -- the catalog's conversion ---------------------------------------------------------------
 
+
 def _deny_additional_properties(node, is_root: bool = False):
     if isinstance(node, dict):
-        if ("properties" in node and not is_root and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")):
+        if (
+            "properties" in node
+            and not is_root
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
             node["additionalProperties"] = False
         for value in node.values():
             _deny_additional_properties(value)
@@ -114,10 +124,14 @@ def _deny_additional_properties(node, is_root: bool = False):
 
 def _replace_int_or_string(node):
     if isinstance(node, dict):
-        return {key: ({"oneOf": [{"type": "string"}, {"type": "integer"}]}
-                      if isinstance(value, dict) and value.get("format") == "int-or-string"
-                      else _replace_int_or_string(value))
-                for key, value in node.items()}
+        return {
+            key: (
+                {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+                if isinstance(value, dict) and value.get("format") == "int-or-string"
+                else _replace_int_or_string(value)
+            )
+            for key, value in node.items()
+        }
     if isinstance(node, list):
         return [_replace_int_or_string(value) for value in node]
     return node
@@ -145,13 +159,15 @@ def crd_to_schema(manifest_text: str, kind: str, version: str) -> bytes:
                     schema = (spec.get("validation") or {}).get("openAPIV3Schema")
                 if schema is None:
                     raise ValueError(f"{kind} {version} has no openAPIV3Schema")
-                strict = _replace_int_or_string(_deny_additional_properties(copy.deepcopy(schema),
-                                                                            is_root=True))
+                strict = _replace_int_or_string(
+                    _deny_additional_properties(copy.deepcopy(schema), is_root=True)
+                )
                 return json.dumps(strict, indent=1).encode()
     raise ValueError(f"no CustomResourceDefinition for kind {kind} with version {version}")
 
 
 # -- download, write, verify ----------------------------------------------------------------
+
 
 def download(url: str) -> bytes:
     try:
@@ -161,8 +177,9 @@ def download(url: str) -> bytes:
         raise RefreshError(f"{url}: HTTP {exc.code}", NETWORK) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise RefreshError(f"{url}: {reason} (no network? the vendored copies are unchanged)",
-                           NETWORK) from None
+        raise RefreshError(
+            f"{url}: {reason} (no network? the vendored copies are unchanged)", NETWORK
+        ) from None
 
 
 def build(entry: Entry, base_url: str) -> bytes:
@@ -204,8 +221,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def refresh(folder: Path, manifest: Path, base_url: str | None = None,
-            only: list[str] | None = None, out=sys.stdout) -> int:
+def refresh(
+    folder: Path, manifest: Path, base_url: str | None = None, only: list[str] | None = None, out=sys.stdout
+) -> int:
     default_base, entries = load_manifest(manifest)
     base = base_url or default_base
     if only:
@@ -214,14 +232,19 @@ def refresh(folder: Path, manifest: Path, base_url: str | None = None,
             raise RefreshError(f"not in {manifest.name}: {', '.join(unknown)}", USAGE)
         entries = [e for e in entries if e.path in only]
     built = {}
-    for entry in entries:      # everything in memory first: a failure writes nothing
+    for entry in entries:  # everything in memory first: a failure writes nothing
         print(f"fetching {entry.url(base)}", file=sys.stderr)
         built[entry.path] = build(entry, base)
     sums = read_sums(folder)
     for path, data in built.items():
         digest = sha256(data)
-        state = ("new" if path not in sums else
-                 "unchanged" if sums[path] == digest and (folder / path).is_file() else "updated")
+        state = (
+            "new"
+            if path not in sums
+            else "unchanged"
+            if sums[path] == digest and (folder / path).is_file()
+            else "updated"
+        )
         write_atomically(folder / path, data)
         sums[path] = digest
         print(f"{state:<9} {path}", file=out)
@@ -244,8 +267,10 @@ def verify(folder: Path, manifest: Path, out=sys.stdout) -> int:
         elif not path.is_file():
             problems.append(f"{entry.path}: missing")
         elif sha256(path.read_bytes()) != sums[entry.path]:
-            problems.append(f"{entry.path}: sha256 differs from {SUMS_NAME} (edited by hand? "
-                            "run make schemas to restore it)")
+            problems.append(
+                f"{entry.path}: sha256 differs from {SUMS_NAME} (edited by hand? "
+                "run make schemas to restore it)"
+            )
     listed = {e.path for e in entries}
     for path in sorted((folder / "crds").rglob("*.json")) if (folder / "crds").is_dir() else []:
         rel = path.relative_to(folder).as_posix()
@@ -260,12 +285,20 @@ def verify(folder: Path, manifest: Path, out=sys.stdout) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--verify", action="store_true",
-                        help="check the vendored files against SHA256SUMS (no network)")
-    parser.add_argument("--only", action="append", metavar="PATH",
-                        help="refresh only this file (relative to schemas/; repeatable)")
-    parser.add_argument("--base-url", help="download from this mirror instead of the manifest's "
-                                           "base-url ({base}/{repository}/{commit}/{path})")
+    parser.add_argument(
+        "--verify", action="store_true", help="check the vendored files against SHA256SUMS (no network)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PATH",
+        help="refresh only this file (relative to schemas/; repeatable)",
+    )
+    parser.add_argument(
+        "--base-url",
+        help="download from this mirror instead of the manifest's "
+        "base-url ({base}/{repository}/{commit}/{path})",
+    )
     parser.add_argument("--schemas-dir", type=Path, default=SCHEMAS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     folder = args.schemas_dir

@@ -11,9 +11,14 @@ from llmfleet.config import load_config
 
 
 @click.command("affected")
-@click.option("--base", "base", required=True, metavar="REF",
-              help="Git revision to compare with (e.g. origin/main): files changed in REF...HEAD, "
-                   "plus uncommitted and untracked changes.")
+@click.option(
+    "--base",
+    "base",
+    required=True,
+    metavar="REF",
+    help="Git revision to compare with (e.g. origin/main): files changed in REF...HEAD, "
+    "plus uncommitted and untracked changes.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(base: str, fmt: str):
     """List the overlays (and platform kustomizations) whose rendered output can change

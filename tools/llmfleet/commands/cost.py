@@ -7,33 +7,88 @@ from pathlib import Path
 import click
 
 from llmfleet.config import load_config, resolve_overlay_arg
-from llmfleet.cost import (DEFAULT_API_INPUT_PRICE, DEFAULT_API_OUTPUT_PRICE, DEFAULT_INPUT_TOKENS,
-                           DEFAULT_OUTPUT_TOKENS, DEFAULT_REQUESTS_PER_DAY, CostOptions, run_cost)
+from llmfleet.cost import (
+    DEFAULT_API_INPUT_PRICE,
+    DEFAULT_API_OUTPUT_PRICE,
+    DEFAULT_INPUT_TOKENS,
+    DEFAULT_OUTPUT_TOKENS,
+    DEFAULT_REQUESTS_PER_DAY,
+    CostOptions,
+    run_cost,
+)
 from llmfleet.errors import LlmfleetError
 
 
 @click.command("cost")
 @click.argument("overlays", nargs=-1)
-@click.option("--requests-per-day", type=float, default=DEFAULT_REQUESTS_PER_DAY, show_default=True,
-              help="Request volume to price on the hosted API.")
-@click.option("--input-tokens", type=int, default=DEFAULT_INPUT_TOKENS, show_default=True,
-              help="Input (prompt) tokens per request.")
-@click.option("--output-tokens", type=int, default=DEFAULT_OUTPUT_TOKENS, show_default=True,
-              help="Output tokens per request.")
-@click.option("--api-input-price", type=float, default=DEFAULT_API_INPUT_PRICE, show_default=True,
-              help="Hosted API USD per million input tokens (default: GPT-4o-mini).")
-@click.option("--api-output-price", type=float, default=DEFAULT_API_OUTPUT_PRICE, show_default=True,
-              help="Hosted API USD per million output tokens (default: GPT-4o-mini).")
+@click.option(
+    "--requests-per-day",
+    type=float,
+    default=DEFAULT_REQUESTS_PER_DAY,
+    show_default=True,
+    help="Request volume to price on the hosted API.",
+)
+@click.option(
+    "--input-tokens",
+    type=int,
+    default=DEFAULT_INPUT_TOKENS,
+    show_default=True,
+    help="Input (prompt) tokens per request.",
+)
+@click.option(
+    "--output-tokens",
+    type=int,
+    default=DEFAULT_OUTPUT_TOKENS,
+    show_default=True,
+    help="Output tokens per request.",
+)
+@click.option(
+    "--api-input-price",
+    type=float,
+    default=DEFAULT_API_INPUT_PRICE,
+    show_default=True,
+    help="Hosted API USD per million input tokens (default: GPT-4o-mini).",
+)
+@click.option(
+    "--api-output-price",
+    type=float,
+    default=DEFAULT_API_OUTPUT_PRICE,
+    show_default=True,
+    help="Hosted API USD per million output tokens (default: GPT-4o-mini).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Also write a PNG chart of cost/day against requests/day (needs matplotlib).")
-@click.option("--spot", is_flag=True, help="Price at the catalog's sourced spot prices (own column in the "
-                                          "default report); classes without one are not priced.")
-@click.option("--repo-root", type=click.Path(file_okay=False), hidden=True,
-              help="Repository root (default: the folder with llmfleet.yaml above the cwd).")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write a PNG chart of cost/day against requests/day (needs matplotlib).",
+)
+@click.option(
+    "--spot",
+    is_flag=True,
+    help="Price at the catalog's sourced spot prices (own column in the "
+    "default report); classes without one are not priced.",
+)
+@click.option(
+    "--repo-root",
+    type=click.Path(file_okay=False),
+    hidden=True,
+    help="Repository root (default: the folder with llmfleet.yaml above the cwd).",
+)
 @click.pass_context
-def command(ctx, overlays, requests_per_day, input_tokens, output_tokens, api_input_price,
-            api_output_price, fmt, plot, spot, repo_root):
+def command(
+    ctx,
+    overlays,
+    requests_per_day,
+    input_tokens,
+    output_tokens,
+    api_input_price,
+    api_output_price,
+    fmt,
+    plot,
+    spot,
+    repo_root,
+):
     """Cost per day of OVERLAYS (default: all) at min and max replicas, what they serve at
     max replicas (requests/day, from their autoscaling targets and sizing), the hosted-API
     cost at the given volume, and the break-even volume (requests/day) with the arithmetic
@@ -47,10 +102,17 @@ def command(ctx, overlays, requests_per_day, input_tokens, output_tokens, api_in
         config = load_config(Path(repo_root) if repo_root else None)
         # overlays/<name> or a bare <name>, one helper for every command (llmfleet.config).
         directories = [str(resolve_overlay_arg(config, raw)) for raw in overlays]
-        options = CostOptions(overlays=directories, requests_per_day=requests_per_day,
-                              input_tokens=input_tokens, output_tokens=output_tokens,
-                              api_input_price=api_input_price, api_output_price=api_output_price,
-                              fmt=fmt, plot=plot, spot=spot)
+        options = CostOptions(
+            overlays=directories,
+            requests_per_day=requests_per_day,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            api_input_price=api_input_price,
+            api_output_price=api_output_price,
+            fmt=fmt,
+            plot=plot,
+            spot=spot,
+        )
         text = run_cost(config, options)
     except LlmfleetError as err:
         click.echo(f"llmfleet: error: {err}", err=True)

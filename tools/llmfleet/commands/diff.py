@@ -35,17 +35,33 @@ def _overlay_arg(raw: str, config, cwd: Path) -> tuple[str, str]:
 
 
 @click.command("diff")
-@click.option("--base", "base", required=True, metavar="REF", help="Git revision to compare with (e.g. origin/main).")
+@click.option(
+    "--base", "base", required=True, metavar="REF", help="Git revision to compare with (e.g. origin/main)."
+)
 @click.argument("overlays", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
-              help="markdown: a PR comment (one collapsible section per overlay).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: a PR comment (one collapsible section per overlay).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of stdout.",
+)
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Renders run at once.")
-@click.option("--no-simulate", is_flag=True,
-              help="Leave out the simulated response of each changed overlay to the default spike.")
-def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, jobs: int | None,
-            no_simulate: bool):
+@click.option(
+    "--no-simulate",
+    is_flag=True,
+    help="Leave out the simulated response of each changed overlay to the default spike.",
+)
+def command(
+    base: str, overlays: tuple[str, ...], fmt: str, output: str | None, jobs: int | None, no_simulate: bool
+):
     """Render OVERLAYS (default: those affected since REF, see `llmfleet affected`) at REF
     and in the working tree, and show the added, removed and changed objects with a unified
     diff of each changed one and a summary line (GPUs and cost at max scale). For each
@@ -55,6 +71,7 @@ def command(base: str, overlays: tuple[str, ...], fmt: str, output: str | None, 
 
     REF is checked out in a temporary git worktree, removed afterwards."""
     from llmfleet.output import write_output
+
     config = load_config()
     root = config.root.resolve()
     top = gitutil.toplevel(root)

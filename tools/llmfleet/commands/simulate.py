@@ -17,16 +17,19 @@ SHAPES = ("spike", "ramp", "diurnal", "constant")
 
 def build_trace(shape: str, replica, spec, rps: float | None, duration: float | None):
     from llmfleet.simulate import constant, default_spike, diurnal, from_csv, ramp
+
     if shape not in SHAPES:
         return from_csv(shape)
     if shape == "spike" and rps is None and duration is None:
         return default_spike(replica, spec)
     from llmfleet.simulate.traffic import DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS
+
     capacity = replica.capacity_rps(DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS)
     peak = rps if rps is not None else max(capacity * spec.max_replicas * 0.8, 0.1)
     length = duration if duration is not None else 3600.0
     if shape == "spike":
         from llmfleet.simulate import spike
+
         return spike(peak * 0.1, peak, length * 0.2, length * 0.4, length * 0.4)
     if shape == "ramp":
         return ramp(peak * 0.05, peak, length * 0.4, length * 0.4, 0.0, length * 0.2)
@@ -37,16 +40,30 @@ def build_trace(shape: str, replica, spec, rps: float | None, duration: float | 
 
 @click.command("simulate")
 @click.argument("overlay")
-@click.option("--trace", "shape", default="spike", show_default=True, metavar="SHAPE|FILE",
-              help="spike (default: the overlay's own default spike), ramp, diurnal, constant, or a "
-                   "CSV file with time_s,rps,input_tokens,output_tokens.")
+@click.option(
+    "--trace",
+    "shape",
+    default="spike",
+    show_default=True,
+    metavar="SHAPE|FILE",
+    help="spike (default: the overlay's own default spike), ramp, diurnal, constant, or a "
+    "CSV file with time_s,rps,input_tokens,output_tokens.",
+)
 @click.option("--rps", type=click.FloatRange(min=0, min_open=True), help="Peak requests per second.")
 @click.option("--duration", type=click.FloatRange(min=60), help="Seconds of traffic.")
-@click.option("--absorb-bound", type=click.FloatRange(min=1), metavar="SECONDS",
-              help="Flag a spike not absorbed within this many seconds (default: one pod start-up + 5 min).")
+@click.option(
+    "--absorb-bound",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="Flag a spike not absorbed within this many seconds (default: one pod start-up + 5 min).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--plot", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Also write a PNG of replicas and queue over time (needs matplotlib).")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also write a PNG of replicas and queue over time (needs matplotlib).",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to this file.")
 def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
     """Simulate how OVERLAY's autoscaling follows a traffic trace: replicas, queue depth and
@@ -57,6 +74,7 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
     from llmfleet.checker import iter_overlay_models
     from llmfleet.simulate import SimulationOptions, simulate
     from llmfleet.simulate.overlay import OverlayInputError, inputs_for
+
     config = load_config()
     directory = config.resolve_overlay_arg(overlay)
     [(loaded, model)] = list(iter_overlay_models(config, directories=[directory]))
@@ -78,12 +96,14 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
         documents.append(result.to_dict())
         if plot:
             from llmfleet.simulate import plot as draw
+
             try:
                 draw(result, plot)
             except Exception as exc:  # PlotError: matplotlib missing or the file not writable
                 raise UsageError(f"--plot {plot}: {exc}") from None
     if fmt == "json":
         import json
+
         text = json.dumps(documents[0] if len(documents) == 1 else documents, indent=2) + "\n"
     else:
         text = "\n".join(reports) + ("" if reports and reports[-1].endswith("\n") else "\n")

@@ -27,8 +27,17 @@ from llmfleet.findings import Severity
 from llmfleet.model import FleetModel, OverlayModel
 from llmfleet.model.k8s import Resource
 
-__all__ = ["FleetModel", "Option", "Options", "OverlayModel", "Problem", "Rule", "Severity",
-           "rule", "registered"]
+__all__ = [
+    "FleetModel",
+    "Option",
+    "Options",
+    "OverlayModel",
+    "Problem",
+    "Rule",
+    "Severity",
+    "rule",
+    "registered",
+]
 
 SCOPES = ("input", "fleet")
 
@@ -40,8 +49,8 @@ class Problem:
     resource: Resource | None
     path: str
     message: str
-    severity: Severity | None = None   # None: the rule's own severity
-    file: str = ""                      # for problems with no resource
+    severity: Severity | None = None  # None: the rule's own severity
+    file: str = ""  # for problems with no resource
 
 
 @dataclass(frozen=True)
@@ -61,9 +70,14 @@ class Option:
                 raise ValueError(f"{where}: {value!r} is not true or false")
             return value
         if self.type in (int, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or (self.type is int and isinstance(value, float) and not value.is_integer()):
-                raise ValueError(f"{where}: {value!r} is not {'an integer' if self.type is int else 'a number'}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (self.type is int and isinstance(value, float) and not value.is_integer())
+            ):
+                raise ValueError(
+                    f"{where}: {value!r} is not {'an integer' if self.type is int else 'a number'}"
+                )
             value = self.type(value)
             if self.minimum is not None and value < self.minimum:
                 raise ValueError(f"{where}: {value!r} is below the minimum {self.minimum:g}")
@@ -124,19 +138,32 @@ class Rule:
         unknown = sorted(k for k in configured if k not in known and k != "severity")
         if unknown:
             allowed = ", ".join(sorted(known)) or "none"
-            raise ValueError(f"lint.rules.{self.id}: unknown option {', '.join(unknown)} "
-                             f"(options: {allowed}, severity)")
-        values = {o.name: o.coerce(configured[o.name], self.id) if o.name in configured else o.default
-                  for o in self.options}
+            raise ValueError(
+                f"lint.rules.{self.id}: unknown option {', '.join(unknown)} (options: {allowed}, severity)"
+            )
+        values = {
+            o.name: o.coerce(configured[o.name], self.id) if o.name in configured else o.default
+            for o in self.options
+        }
         return Options(values)
 
 
 _RULES: dict[str, Rule] = {}
 
 
-def rule(*, id: str, severity: Severity, description: str, remediation: str, rationale: str,
-         scope: str = "input", category: str = "", options: Iterable[Option] = (),
-         tool: str = "", default_enabled: bool = True) -> Callable[[Callable[..., Iterable[Problem]]], Callable[..., Iterable[Problem]]]:
+def rule(
+    *,
+    id: str,
+    severity: Severity,
+    description: str,
+    remediation: str,
+    rationale: str,
+    scope: str = "input",
+    category: str = "",
+    options: Iterable[Option] = (),
+    tool: str = "",
+    default_enabled: bool = True,
+) -> Callable[[Callable[..., Iterable[Problem]]], Callable[..., Iterable[Problem]]]:
     """Register the decorated check function as a rule."""
     if scope not in SCOPES:
         raise ValueError(f"rule {id}: scope must be one of {SCOPES}")
@@ -146,10 +173,19 @@ def rule(*, id: str, severity: Severity, description: str, remediation: str, rat
             raise ValueError(f"rule id {id!r} registered twice")
         if not (inspect.getdoc(func) or "").strip():
             raise ValueError(f"rule {id}: the check function needs a docstring with examples")
-        _RULES[id] = Rule(id=id, severity=severity, description=description,
-                          remediation=remediation, rationale=rationale, scope=scope, check=func,
-                          category=category or func.__module__.rsplit(".", 1)[-1].split("_")[0],
-                          options=tuple(options), tool=tool, default_enabled=default_enabled)
+        _RULES[id] = Rule(
+            id=id,
+            severity=severity,
+            description=description,
+            remediation=remediation,
+            rationale=rationale,
+            scope=scope,
+            check=func,
+            category=category or func.__module__.rsplit(".", 1)[-1].split("_")[0],
+            options=tuple(options),
+            tool=tool,
+            default_enabled=default_enabled,
+        )
         return func
 
     return register
@@ -157,4 +193,3 @@ def rule(*, id: str, severity: Severity, description: str, remediation: str, rat
 
 def registered() -> dict[str, Rule]:
     return _RULES
-

@@ -38,9 +38,13 @@ class RuleSet:
     enabled: list[Enabled] = field(default_factory=list)
 
     @classmethod
-    def configure(cls, configured: Mapping[str, Any] | None = None,
-                  disabled: Iterable[str] = (), enabled: Iterable[str] = (),
-                  origin: Mapping[str, str] | None = None) -> RuleSet:
+    def configure(
+        cls,
+        configured: Mapping[str, Any] | None = None,
+        disabled: Iterable[str] = (),
+        enabled: Iterable[str] = (),
+        origin: Mapping[str, str] | None = None,
+    ) -> RuleSet:
         """From ``lint.rules`` of llmfleet.yaml and the disabled ids (config and --disable);
         UsageError for an unknown id, option or value.  ``origin`` says where each id came
         from, for the message (``--disable``, ``llmfleet.yaml lint.disabled-rules``)."""
@@ -52,8 +56,10 @@ class RuleSet:
             if rule_id not in known:
                 hint = close_matches(rule_id)
                 where = (origin or {}).get(rule_id, "rule id")
-                raise UsageError(f"{where} {rule_id}: no such rule; "
-                                 + (f"did you mean {', '.join(hint)}?" if hint else "`llmfleet rules` lists them"))
+                raise UsageError(
+                    f"{where} {rule_id}: no such rule; "
+                    + (f"did you mean {', '.join(hint)}?" if hint else "`llmfleet rules` lists them")
+                )
         enabled_rules = []
         for rule_id, rule in rules.items():
             if rule_id in disabled or not (rule.default_enabled or rule_id in opted_in):
@@ -68,8 +74,10 @@ class RuleSet:
                 try:
                     severity = Severity(str(settings["severity"]))
                 except ValueError:
-                    raise UsageError(f"lint.rules.{rule_id}.severity: {settings['severity']!r} is "
-                                     "not error, warning or info") from None
+                    raise UsageError(
+                        f"lint.rules.{rule_id}.severity: {settings['severity']!r} is "
+                        "not error, warning or info"
+                    ) from None
             enabled_rules.append(Enabled(rule, options, severity))
         return cls(enabled_rules)
 
@@ -90,7 +98,7 @@ def suppressions(resource: Resource, model: OverlayModel | None = None) -> dict[
     for source in sources:
         for key, value in source.items():
             if isinstance(key, str) and key.startswith(SUPPRESS_PREFIX):
-                found[key[len(SUPPRESS_PREFIX):]] = str(value or "").strip()
+                found[key[len(SUPPRESS_PREFIX) :]] = str(value or "").strip()
     return found
 
 
@@ -98,16 +106,23 @@ def _to_finding(rule_id: str, severity: Severity, problem: Problem, overlay: str
     severity = problem.severity or severity
     res = problem.resource
     if res is None:
-        return Finding(rule=rule_id, severity=severity, message=problem.message, overlay=overlay,
-                       file=problem.file, path=problem.path)
+        return Finding(
+            rule=rule_id,
+            severity=severity,
+            message=problem.message,
+            overlay=overlay,
+            file=problem.file,
+            path=problem.path,
+        )
     finding = res.finding(rule_id, severity, problem.message, problem.path)
     if not finding.overlay and overlay:
         finding = replace(finding, overlay=overlay)
     return finding
 
 
-def _run(enabled: Enabled, target: OverlayModel | FleetModel, overlay: str,
-         model: OverlayModel | None) -> list[Finding]:
+def _run(
+    enabled: Enabled, target: OverlayModel | FleetModel, overlay: str, model: OverlayModel | None
+) -> list[Finding]:
     rule = enabled.rule
     try:
         problems = list(rule.check(target, enabled.options))
@@ -115,10 +130,15 @@ def _run(enabled: Enabled, target: OverlayModel | FleetModel, overlay: str,
         raise
     except Exception as exc:  # a rule bug must not hide the other rules' findings
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        return [Finding(RULE_CRASHED, Severity.ERROR,
-                        f"rule {rule.id} failed on this input: {type(exc).__name__} "
-                        f"({last.filename.rsplit('/', 1)[-1]}:{last.lineno}); please report it",
-                        overlay=overlay)]
+        return [
+            Finding(
+                RULE_CRASHED,
+                Severity.ERROR,
+                f"rule {rule.id} failed on this input: {type(exc).__name__} "
+                f"({last.filename.rsplit('/', 1)[-1]}:{last.lineno}); please report it",
+                overlay=overlay,
+            )
+        ]
     findings: list[Finding] = []
     for problem in problems:
         if problem.resource is not None:
@@ -127,10 +147,14 @@ def _run(enabled: Enabled, target: OverlayModel | FleetModel, overlay: str,
             if rule.id in reasons:
                 if reasons[rule.id]:
                     continue
-                findings.append(problem.resource.finding(
-                    INVALID_SUPPRESSION, Severity.WARNING,
-                    f"annotation {SUPPRESS_PREFIX}{rule.id} has no reason; it does not suppress",
-                    "/metadata/annotations"))
+                findings.append(
+                    problem.resource.finding(
+                        INVALID_SUPPRESSION,
+                        Severity.WARNING,
+                        f"annotation {SUPPRESS_PREFIX}{rule.id} has no reason; it does not suppress",
+                        "/metadata/annotations",
+                    )
+                )
         findings.append(_to_finding(rule.id, enabled.severity, problem, overlay))
     return findings
 
@@ -152,10 +176,15 @@ def unknown_suppressions(model: OverlayModel) -> list[Finding]:
         for rule_id in suppressions(res, model):
             if rule_id not in known:
                 hint = close_matches(rule_id)
-                findings.append(res.finding(
-                    INVALID_SUPPRESSION, Severity.WARNING,
-                    f"annotation {SUPPRESS_PREFIX}{rule_id} names no rule"
-                    + (f" (did you mean {', '.join(hint)}?)" if hint else ""), "/metadata/annotations"))
+                findings.append(
+                    res.finding(
+                        INVALID_SUPPRESSION,
+                        Severity.WARNING,
+                        f"annotation {SUPPRESS_PREFIX}{rule_id} names no rule"
+                        + (f" (did you mean {', '.join(hint)}?)" if hint else ""),
+                        "/metadata/annotations",
+                    )
+                )
     return findings
 
 

@@ -19,6 +19,7 @@ def all_rules() -> list[Rule]:
     global _loaded
     if not _loaded:
         from llmfleet.lint import rules as package
+
         for module in pkgutil.iter_modules(package.__path__):
             if not module.name.startswith("_"):
                 importlib.import_module(f"{package.__name__}.{module.name}")

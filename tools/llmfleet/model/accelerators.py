@@ -21,9 +21,9 @@ NVIDIA_GPU = "nvidia.com/gpu"
 
 @dataclass(frozen=True)
 class AcceleratorResource:
-    name: str      # the extended resource, e.g. nvidia.com/gpu
-    vendor: str    # nvidia, amd, google, intel, aws
-    kind: str      # gpu, tpu, hpu, neuron
+    name: str  # the extended resource, e.g. nvidia.com/gpu
+    vendor: str  # nvidia, amd, google, intel, aws
+    kind: str  # gpu, tpu, hpu, neuron
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,25 @@ class Table:
 @lru_cache(maxsize=1)
 def table() -> Table:
     raw = safe_yaml.load(DATA_FILE.read_text(encoding="utf-8"))
-    resources = {name: AcceleratorResource(name, str(v["vendor"]), str(v["kind"]))
-                 for name, v in raw["resources"].items()}
-    prefixes = tuple((prefix, AcceleratorResource(prefix + "*", str(v["vendor"]), str(v["kind"])))
-                     for prefix, v in (raw.get("resource_prefixes") or {}).items())
+    resources = {
+        name: AcceleratorResource(name, str(v["vendor"]), str(v["kind"]))
+        for name, v in raw["resources"].items()
+    }
+    prefixes = tuple(
+        (prefix, AcceleratorResource(prefix + "*", str(v["vendor"]), str(v["kind"])))
+        for prefix, v in (raw.get("resource_prefixes") or {}).items()
+    )
     labels = {}
     for key, spec in raw["labels"].items():
         labels[key] = LabelRule(
-            key, identity=bool(spec.get("identity")), any_value=bool(spec.get("any_value")),
+            key,
+            identity=bool(spec.get("identity")),
+            any_value=bool(spec.get("any_value")),
             values=tuple((str(k), str(v)) for k, v in (spec.get("values") or {}).items()),
-            patterns=tuple((re.compile(str(p), re.IGNORECASE), str(v))
-                           for p, v in (spec.get("patterns") or {}).items()))
+            patterns=tuple(
+                (re.compile(str(p), re.IGNORECASE), str(v)) for p, v in (spec.get("patterns") or {}).items()
+            ),
+        )
     words = "|".join(re.escape(str(w)) for w in raw.get("hint_words") or [])
     hint = re.compile(rf"(?i)(^|[^a-z0-9])({words})([^a-z0-9]|$)" if words else r"(?!)")
     return Table(resources, prefixes, labels, hint)
@@ -108,6 +116,7 @@ def whole(value: Decimal) -> int:
 
 # --- node selection ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NodeSelection:
     """What a pod's node selection says about accelerators.
@@ -141,8 +150,9 @@ def label_rules(extra_keys: Sequence[str] = ()) -> dict[str, LabelRule]:
     return rules
 
 
-def _judge(rules: dict[str, LabelRule], key: str, values: Sequence[str], operator: str
-           ) -> tuple[bool, list[str], list[tuple[str, str]]]:
+def _judge(
+    rules: dict[str, LabelRule], key: str, values: Sequence[str], operator: str
+) -> tuple[bool, list[str], list[tuple[str, str]]]:
     """(selects accelerator nodes, classes, unmapped values) of one requirement."""
     rule = rules.get(key)
     if rule is None:
@@ -163,8 +173,9 @@ def _judge(rules: dict[str, LabelRule], key: str, values: Sequence[str], operato
         else:
             unmapped.append((key, str(value)))
     hint = table().hint
-    selects = bool(values) and (rule.any_value or not unmapped
-                                or all(hint.search(value) for _, value in unmapped))
+    selects = bool(values) and (
+        rule.any_value or not unmapped or all(hint.search(value) for _, value in unmapped)
+    )
     return selects, classes, unmapped
 
 
@@ -181,8 +192,15 @@ def node_selection(spec: dict[str, Any], extra_keys: Sequence[str] = ()) -> Node
             keys.append(str(key))
         classes += found
         unmapped += missing
-    terms = as_list(dig(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
-                        "nodeSelectorTerms"))
+    terms = as_list(
+        dig(
+            spec,
+            "affinity",
+            "nodeAffinity",
+            "requiredDuringSchedulingIgnoredDuringExecution",
+            "nodeSelectorTerms",
+        )
+    )
     every = bool(terms)
     for term in terms:
         term_selects = False
@@ -198,5 +216,9 @@ def node_selection(spec: dict[str, Any], extra_keys: Sequence[str] = ()) -> Node
             classes += found
             unmapped += missing
         every = every and term_selects
-    return NodeSelection(pinned or every, tuple(dict.fromkeys(classes)), tuple(dict.fromkeys(keys)),
-                         tuple(dict.fromkeys(unmapped)))
+    return NodeSelection(
+        pinned or every,
+        tuple(dict.fromkeys(classes)),
+        tuple(dict.fromkeys(keys)),
+        tuple(dict.fromkeys(unmapped)),
+    )

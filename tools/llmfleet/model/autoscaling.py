@@ -55,8 +55,10 @@ class ScalerTargets:
 
     def thresholds(self) -> dict[str, str]:
         """Trigger name -> KEDA ``threshold`` string, as the overlays write it."""
-        return {QUEUE_DEPTH_TRIGGER: str(self.queue_depth),
-                KV_CACHE_TRIGGER: format_fraction(self.kv_cache_usage)}
+        return {
+            QUEUE_DEPTH_TRIGGER: str(self.queue_depth),
+            KV_CACHE_TRIGGER: format_fraction(self.kv_cache_usage),
+        }
 
 
 def default_max_num_seqs(gpu_memory_gib: float, gpu_name: str = "") -> int:
@@ -75,22 +77,28 @@ def _floor2(value: float) -> float:
     return math.floor(value * 100 + 1e-9) / 100
 
 
-def derive_targets(kv_tokens: int, max_model_len: int,
-                   max_num_seqs: int = DEFAULT_MAX_NUM_SEQS) -> ScalerTargets:
+def derive_targets(
+    kv_tokens: int, max_model_len: int, max_num_seqs: int = DEFAULT_MAX_NUM_SEQS
+) -> ScalerTargets:
     """The two per-replica targets for a replica with ``kv_tokens`` tokens of KV cache
     serving requests of up to ``max_model_len`` tokens (module docstring).
 
     ValueError when the replica cannot hold one full-length request (vLLM refuses to
     start then) or an input is not positive.
     """
-    for name, value in (("kv_tokens", kv_tokens), ("max_model_len", max_model_len),
-                        ("max_num_seqs", max_num_seqs)):
+    for name, value in (
+        ("kv_tokens", kv_tokens),
+        ("max_model_len", max_model_len),
+        ("max_num_seqs", max_num_seqs),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     concurrency = kv_tokens / max_model_len
     if concurrency < 1:
-        raise ValueError(f"{kv_tokens} tokens of KV cache hold no request of {max_model_len} "
-                         "tokens: vLLM would not start, so there is nothing to scale")
+        raise ValueError(
+            f"{kv_tokens} tokens of KV cache hold no request of {max_model_len} "
+            "tokens: vLLM would not start, so there is nothing to scale"
+        )
     effective = min(concurrency, float(max_num_seqs))
     queue = max(1, math.floor(effective))
     headroom = 1 - 1 / effective

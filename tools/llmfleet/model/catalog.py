@@ -26,16 +26,24 @@ GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_RESOURCE = "nvidia.com/gpu"
 
 #: config.json torch_dtype -> bytes per element.
-DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4, "bf16": 2, "fp16": 2, "half": 2,
-               "float": 4, "fp32": 4}
+DTYPE_BYTES = {
+    "bfloat16": 2,
+    "float16": 2,
+    "float32": 4,
+    "bf16": 2,
+    "fp16": 2,
+    "half": 2,
+    "float": 4,
+    "fp32": 4,
+}
 
 
 @dataclass(frozen=True)
 class GpuClass:
-    name: str                  # class name = node label value (llmfleet.io/gpu-class)
+    name: str  # class name = node label value (llmfleet.io/gpu-class)
     display: str
-    memory_gib: float          # total device memory as the CUDA runtime reports it
-    price_per_hour: float      # USD per GPU per hour, on demand (gpus.yaml: one basis)
+    memory_gib: float  # total device memory as the CUDA runtime reports it
+    price_per_hour: float  # USD per GPU per hour, on demand (gpus.yaml: one basis)
     bf16: bool
     fp8: bool
     architecture: str = ""
@@ -73,13 +81,13 @@ class GpuClass:
 @dataclass(frozen=True)
 class ModelSpec:
     id: str
-    params: float              # parameter count
+    params: float  # parameter count
     layers: int
     hidden: int
     heads: int
     kv_heads: int
     head_dim: int
-    context: int               # max_position_embeddings: vLLM's default max-model-len
+    context: int  # max_position_embeddings: vLLM's default max-model-len
     dtype: str = "bfloat16"
     gated: bool = False
     vocab: int | None = None
@@ -112,6 +120,7 @@ class ModelSpec:
 
 # -- loading -------------------------------------------------------------------------------
 
+
 def _load_yaml(name: str) -> dict:
     path = DATA_DIR / name
     data = safe_yaml.load(path.read_text(encoding="utf-8")) or {}
@@ -138,22 +147,29 @@ def gpus() -> dict[str, GpuClass]:
     for name, entry in raw.items():
         instance = str(entry.get("price_instance", "")).strip()
         date = str(entry.get("price_date", "")).strip()
-        note = str(entry.get("price_note", "")).strip() or \
-            ", ".join(p for p in ("on demand", instance, f"price list of {date}" if date else "") if p)
+        note = str(entry.get("price_note", "")).strip() or ", ".join(
+            p for p in ("on demand", instance, f"price list of {date}" if date else "") if p
+        )
         out[name] = GpuClass(
-            name=name, display=str(entry.get("display", name)),
-            memory_gib=float(entry["memory_gib"]), price_per_hour=float(entry["price_per_hour"]),
-            bf16=bool(entry.get("bf16")), fp8=bool(entry.get("fp8")),
+            name=name,
+            display=str(entry.get("display", name)),
+            memory_gib=float(entry["memory_gib"]),
+            price_per_hour=float(entry["price_per_hour"]),
+            bf16=bool(entry.get("bf16")),
+            fp8=bool(entry.get("fp8")),
             architecture=str(entry.get("architecture", "")),
             memory_source=str(entry.get("memory_source", "")).strip(),
             price_source=str(entry.get("price_source", "")).strip(),
-            price_note=note, compute_capability=str(entry.get("compute_capability", "")),
-            price_instance=instance, price_date=date,
+            price_note=note,
+            compute_capability=str(entry.get("compute_capability", "")),
+            price_instance=instance,
+            price_date=date,
             spot_price_per_hour=_optional_float(entry.get("spot_price_per_hour")),
             spot_price_source=str(entry.get("spot_price_source", "")).strip(),
             spot_price_date=str(entry.get("spot_price_date", "")).strip(),
             memory_bandwidth_gbps=_optional_float(entry.get("memory_bandwidth_gbps")),
-            bf16_tflops=_optional_float(entry.get("bf16_tflops")))
+            bf16_tflops=_optional_float(entry.get("bf16_tflops")),
+        )
     return out
 
 
@@ -176,13 +192,23 @@ def models() -> dict[str, ModelSpec]:
     out: dict[str, ModelSpec] = {}
     for model_id, e in raw.items():
         out[model_id] = ModelSpec(
-            id=model_id, params=float(e["params"]), layers=int(e["layers"]),
-            hidden=int(e["hidden"]), heads=int(e["heads"]), kv_heads=int(e["kv_heads"]),
+            id=model_id,
+            params=float(e["params"]),
+            layers=int(e["layers"]),
+            hidden=int(e["hidden"]),
+            heads=int(e["heads"]),
+            kv_heads=int(e["kv_heads"]),
             head_dim=int(e.get("head_dim") or int(e["hidden"]) // int(e["heads"])),
-            context=int(e["context"]), dtype=str(e.get("dtype", "bfloat16")),
-            gated=bool(e.get("gated", False)), vocab=e.get("vocab"), tied=e.get("tied"),
-            sliding_window=e.get("sliding_window"), source=str(e.get("source", "")).strip(),
-            quantization=e.get("quantization"), model_type=e.get("model_type"))
+            context=int(e["context"]),
+            dtype=str(e.get("dtype", "bfloat16")),
+            gated=bool(e.get("gated", False)),
+            vocab=e.get("vocab"),
+            tied=e.get("tied"),
+            sliding_window=e.get("sliding_window"),
+            source=str(e.get("source", "")).strip(),
+            quantization=e.get("quantization"),
+            model_type=e.get("model_type"),
+        )
     return out
 
 
@@ -235,25 +261,30 @@ def parse_params(text: str | float | int) -> float:
     else:
         match = _PARAMS_RE.match(str(text))
         if not match:
-            raise UsageError(f"--params {text!r}: give a parameter count such as 7.6e9, "
-                             "7600000000 or 7.6B")
+            raise UsageError(f"--params {text!r}: give a parameter count such as 7.6e9, 7600000000 or 7.6B")
         value = float(match.group(1)) * _SUFFIX.get((match.group(2) or "").lower(), 1.0)
     if not math.isfinite(value) or value < 1e6:
-        raise UsageError(f"--params {text!r}: a model has at least a million parameters "
-                         "(write 7.6B or 7.6e9, not 7.6)")
+        raise UsageError(
+            f"--params {text!r}: a model has at least a million parameters (write 7.6B or 7.6e9, not 7.6)"
+        )
     return value
 
 
 # -- config.json -----------------------------------------------------------------------------
 
-REQUIRED_CONFIG_FIELDS = ("num_hidden_layers", "hidden_size", "num_attention_heads",
-                          "max_position_embeddings")
+REQUIRED_CONFIG_FIELDS = (
+    "num_hidden_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "max_position_embeddings",
+)
 #: Keys some configs use for a parameter count.
 PARAM_COUNT_KEYS = ("num_parameters", "n_params", "num_params")
 
 
-def model_from_config_json(path: str | Path, model_id: str, params: float | str | None = None,
-                           gated: bool = False) -> ModelSpec:
+def model_from_config_json(
+    path: str | Path, model_id: str, params: float | str | None = None, gated: bool = False
+) -> ModelSpec:
     """A ModelSpec from a local Hugging Face ``config.json``.
 
     Reads num_hidden_layers, hidden_size, num_attention_heads, num_key_value_heads
@@ -265,6 +296,7 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
     UsageError naming the file and the field.
     """
     from llmfleet.model import hf_config
+
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -284,15 +316,21 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
             if default is not None:
                 return default
             raise UsageError(f"{path}: field {field!r} is missing (needed to size the model)")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
-                or int(value) != value:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or value <= 0
+            or int(value) != value
+        ):
             raise UsageError(f"{path}: field {field!r} must be a positive whole number, got {value!r}")
         return int(value)
 
     missing = [f for f in REQUIRED_CONFIG_FIELDS if merged.get(f) is None]
     if missing:
-        raise UsageError(f"{path}: missing field{'s' if len(missing) > 1 else ''} "
-                         f"{', '.join(repr(m) for m in missing)} (needed to size the model)")
+        raise UsageError(
+            f"{path}: missing field{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(m) for m in missing)} (needed to size the model)"
+        )
     layers = positive_int("num_hidden_layers")
     hidden = positive_int("hidden_size")
     heads = positive_int("num_attention_heads")
@@ -302,10 +340,16 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
     context = positive_int("max_position_embeddings")
     dtype = str(merged.get("torch_dtype") or merged.get("dtype") or "bfloat16")
     if dtype not in DTYPE_BYTES:
-        raise UsageError(f"{path}: field 'torch_dtype' is {dtype!r}; expected one of "
-                         "bfloat16, float16, float32")
-    dtype = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "float": "float32",
-             "fp32": "float32"}.get(dtype, dtype)
+        raise UsageError(
+            f"{path}: field 'torch_dtype' is {dtype!r}; expected one of bfloat16, float16, float32"
+        )
+    dtype = {
+        "bf16": "bfloat16",
+        "fp16": "float16",
+        "half": "float16",
+        "float": "float32",
+        "fp32": "float32",
+    }.get(dtype, dtype)
     count: float | None = None
     active: float | None = None
     for key in PARAM_COUNT_KEYS:
@@ -324,18 +368,31 @@ def model_from_config_json(path: str | Path, model_id: str, params: float | str 
     method = str(quant.get("quant_method") or "").lower() if isinstance(quant, dict) else ""
     model_type = str(raw.get("model_type") or merged.get("model_type") or "") or None
     latent = hf_config.kv_latent_dim(raw)
-    return ModelSpec(id=model_id, params=count, layers=layers, hidden=hidden, heads=heads,
-                     kv_heads=1 if latent else kv_heads, head_dim=head_dim, context=context,
-                     dtype=dtype, gated=gated, vocab=vocab,
-                     tied=bool(tied) if tied is not None else
-                     (model_type in hf_config.TIED_BY_DEFAULT),
-                     sliding_window=window, source=f"config.json at {path}",
-                     quantization=method or None, model_type=model_type,
-                     kv_latent_dim=latent, active_params=active)
+    return ModelSpec(
+        id=model_id,
+        params=count,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=1 if latent else kv_heads,
+        head_dim=head_dim,
+        context=context,
+        dtype=dtype,
+        gated=gated,
+        vocab=vocab,
+        tied=bool(tied) if tied is not None else (model_type in hf_config.TIED_BY_DEFAULT),
+        sliding_window=window,
+        source=f"config.json at {path}",
+        quantization=method or None,
+        model_type=model_type,
+        kv_latent_dim=latent,
+        active_params=active,
+    )
 
 
-def resolve_model(model_id: str, config_json: str | Path | None = None,
-                  params: str | float | None = None) -> ModelSpec:
+def resolve_model(
+    model_id: str, config_json: str | Path | None = None, params: str | float | None = None
+) -> ModelSpec:
     """The catalog entry for ``model_id``, or one read from ``config_json``.
 
     ``params`` overrides the catalog's parameter count too (a fine-tune with a bigger
@@ -346,9 +403,11 @@ def resolve_model(model_id: str, config_json: str | Path | None = None,
     spec = find_model(model_id)
     if spec is None:
         known = ", ".join(models())
-        raise UsageError(f"model {model_id!r} is not in the catalog ({known}); give its "
-                         "Hugging Face config.json with --config-json PATH (the parameter count "
-                         "follows from it; --params N overrides)")
+        raise UsageError(
+            f"model {model_id!r} is not in the catalog ({known}); give its "
+            "Hugging Face config.json with --config-json PATH (the parameter count "
+            "follows from it; --params N overrides)"
+        )
     if params is not None:
         spec = replace(spec, params=parse_params(params))
     return spec

@@ -30,13 +30,17 @@ from llmfleet.model.catalog import GpuClass, ModelSpec
 
 #: What ``--dtype`` accepts, and the torch dtype each names.
 REQUESTS = ("auto", "half", "float16", "bfloat16", "float", "float32")
-TORCH_DTYPE = {"half": "float16", "float16": "float16", "bfloat16": "bfloat16",
-               "float": "float32", "float32": "float32"}
+TORCH_DTYPE = {
+    "half": "float16",
+    "float16": "float16",
+    "bfloat16": "bfloat16",
+    "float": "float32",
+    "float32": "float32",
+}
 BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
 SHORT = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
 #: Quantization methods whose kernels take float16 or bfloat16 activations only.
-HALF_PRECISION_ONLY = frozenset({"fp8", "fbgemm_fp8", "modelopt", "awq", "awq_marlin", "gptq",
-                                 "gptq_marlin"})
+HALF_PRECISION_ONLY = frozenset({"fp8", "fbgemm_fp8", "modelopt", "awq", "awq_marlin", "gptq", "gptq_marlin"})
 SOURCE_FLOAT16 = "vllm/config/model.py _FLOAT16_NOT_SUPPORTED_MODELS"
 SOURCE_BF16 = "vllm/platforms/cuda.py supported_dtypes: bfloat16 from compute capability 8.0"
 
@@ -45,9 +49,9 @@ SOURCE_BF16 = "vllm/platforms/cuda.py supported_dtypes: bfloat16 from compute ca
 class Resolution:
     """How vLLM would run ``requested`` for a model on a GPU class."""
 
-    requested: str               # as --dtype reads it (auto, half, ...)
-    served: str                  # torch dtype computed in: bfloat16, float16 or float32
-    refused: str | None = None   # vLLM refuses the combination: why (cited)
+    requested: str  # as --dtype reads it (auto, half, ...)
+    served: str  # torch dtype computed in: bfloat16, float16 or float32
+    refused: str | None = None  # vLLM refuses the combination: why (cited)
     fallback: str | None = None  # auto fell back to a dtype other than the checkpoint's: why
 
     @property
@@ -85,8 +89,7 @@ def float16_refusal(model: ModelSpec) -> str | None:
     reason = catalog.float16_refusal(model.model_type)
     if reason is None:
         return None
-    return (f"vLLM 0.33 refuses float16 for model type {model.model_type!r} ({SOURCE_FLOAT16}: "
-            f"\"{reason}\")")
+    return f'vLLM 0.33 refuses float16 for model type {model.model_type!r} ({SOURCE_FLOAT16}: "{reason}")'
 
 
 def _gpu_words(gpu: GpuClass) -> str:
@@ -94,8 +97,9 @@ def _gpu_words(gpu: GpuClass) -> str:
     return f"{gpu.name} ({gpu.architecture.split(' (')[0] or gpu.display}{cc})"
 
 
-def resolve(model: ModelSpec, gpu: GpuClass, requested: str | None = "auto",
-            quantization: str | None = None) -> Resolution:
+def resolve(
+    model: ModelSpec, gpu: GpuClass, requested: str | None = "auto", quantization: str | None = None
+) -> Resolution:
     """The dtype vLLM 0.33 serves ``model`` in on ``gpu`` for ``--dtype requested``."""
     asked = normalize(requested)
     refusal16 = float16_refusal(model)
@@ -114,8 +118,10 @@ def resolve(model: ModelSpec, gpu: GpuClass, requested: str | None = "auto",
                 reasons.append(refusal16)
             why = " and ".join(reasons)
             if served == "float32":
-                fallback = (f"dtype auto on {gpu.name}: {why}; vLLM falls back to float32 "
-                            "(twice the weight memory of 16 bit)")
+                fallback = (
+                    f"dtype auto on {gpu.name}: {why}; vLLM falls back to float32 "
+                    "(twice the weight memory of 16 bit)"
+                )
             else:
                 fallback = f"dtype auto on {gpu.name}: {why}; vLLM casts to {served}"
         elif served != checkpoint and checkpoint != "float32":
@@ -125,12 +131,16 @@ def resolve(model: ModelSpec, gpu: GpuClass, requested: str | None = "auto",
         if served == "float16" and refusal16:
             refused = refusal16
         elif served == "bfloat16" and not gpu.bf16:
-            refused = (f"{_gpu_words(gpu)} has no bfloat16 ({SOURCE_BF16}); vLLM stops at start "
-                       "(check_if_supports_dtype)")
+            refused = (
+                f"{_gpu_words(gpu)} has no bfloat16 ({SOURCE_BF16}); vLLM stops at start "
+                "(check_if_supports_dtype)"
+            )
     if refused is None and quantization and quantization in HALF_PRECISION_ONLY and served == "float32":
-        refused = (f"vLLM's {quantization} kernels take float16 or bfloat16 activations only "
-                   f"(get_supported_act_dtypes, checked in vllm/config/vllm.py), not float32"
-                   + (f"; {fallback}" if fallback else ""))
+        refused = (
+            f"vLLM's {quantization} kernels take float16 or bfloat16 activations only "
+            f"(get_supported_act_dtypes, checked in vllm/config/vllm.py), not float32"
+            + (f"; {fallback}" if fallback else "")
+        )
     return Resolution(asked, served, refused, fallback)
 
 

@@ -40,11 +40,28 @@ from typing import Any
 from llmfleet.errors import UsageError
 
 #: model_type values whose module shapes this module follows exactly (the rest: Llama-style).
-EXACT_FAMILIES = frozenset({
-    "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
-    "gemma2", "gemma3", "gemma3_text", "phi3", "glm4", "deepseek_v2", "deepseek_v3",
-    "kimi_k2", "granite", "olmo2",
-})
+EXACT_FAMILIES = frozenset(
+    {
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen2_moe",
+        "qwen3",
+        "qwen3_moe",
+        "gemma",
+        "gemma2",
+        "gemma3",
+        "gemma3_text",
+        "phi3",
+        "glm4",
+        "deepseek_v2",
+        "deepseek_v3",
+        "kimi_k2",
+        "granite",
+        "olmo2",
+    }
+)
 #: Families whose configs tie the lm_head to the embeddings unless they say otherwise.
 TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text"})
 #: Families with q, k and v biases regardless of ``attention_bias``.
@@ -62,7 +79,7 @@ EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts")
 @dataclass(frozen=True)
 class ParameterCount:
     total: int
-    active: int                        # per token (mixtures of experts: top-k experts)
+    active: int  # per token (mixtures of experts: top-k experts)
     parts: dict[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -80,18 +97,28 @@ def text_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return dict(raw)
 
 
-def _int(config: Mapping[str, Any], key: str, where: str, default: int | None = None,
-         allow_zero: bool = False) -> int:
+def _int(
+    config: Mapping[str, Any], key: str, where: str, default: int | None = None, allow_zero: bool = False
+) -> int:
     value = config.get(key)
     if value is None:
         if default is not None:
             return default
-        raise UsageError(f"{where}: field {key!r} is missing (needed to count the parameters; "
-                         "pass --params to give the count)")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value \
-            or value < 0 or (value == 0 and not allow_zero):
-        raise UsageError(f"{where}: field {key!r} must be a {'non-negative' if allow_zero else 'positive'} "
-                         f"whole number, got {value!r}")
+        raise UsageError(
+            f"{where}: field {key!r} is missing (needed to count the parameters; "
+            "pass --params to give the count)"
+        )
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or int(value) != value
+        or value < 0
+        or (value == 0 and not allow_zero)
+    ):
+        raise UsageError(
+            f"{where}: field {key!r} must be a {'non-negative' if allow_zero else 'positive'} "
+            f"whole number, got {value!r}"
+        )
     return int(value)
 
 
@@ -175,12 +202,14 @@ def count_parameters(raw: Mapping[str, Any], where: str = "config.json") -> Para
     for index in range(layers):
         if _moe_layer(c, text_family, index, layers):
             if not expert_inter:
-                raise UsageError(f"{where}: field 'moe_intermediate_size' is missing (needed to "
-                                 "count the experts; pass --params to give the count)")
+                raise UsageError(
+                    f"{where}: field 'moe_intermediate_size' is missing (needed to "
+                    "count the experts; pass --params to give the count)"
+                )
             one = 3 * hidden * int(expert_inter)
             router = hidden * experts
             if c.get("topk_method") == "noaux_tc":
-                router += experts            # e_score_correction_bias
+                router += experts  # e_score_correction_bias
             shared = 0
             if c.get("shared_expert_intermediate_size"):
                 shared = 3 * hidden * int(c["shared_expert_intermediate_size"]) + hidden
@@ -190,8 +219,10 @@ def count_parameters(raw: Mapping[str, Any], where: str = "config.json") -> Para
             mlp_active += (top_k or experts) * one + router + shared
         else:
             if not dense_inter:
-                raise UsageError(f"{where}: field 'intermediate_size' is missing (needed to count "
-                                 "the MLP; pass --params to give the count)")
+                raise UsageError(
+                    f"{where}: field 'intermediate_size' is missing (needed to count "
+                    "the MLP; pass --params to give the count)"
+                )
             dense = 3 * hidden * int(dense_inter)
             if c.get("mlp_bias"):
                 dense += 2 * int(dense_inter) + hidden
@@ -204,10 +235,18 @@ def count_parameters(raw: Mapping[str, Any], where: str = "config.json") -> Para
     if vision:
         notes.append("vision tower counted as a ViT with a linear projector (an estimate)")
     if text_family not in EXACT_FAMILIES:
-        notes.append(f"model_type {text_family or 'missing'!r} counted as a Llama-style decoder "
-                     "(gated MLP, RMSNorm); pass --params if its modules differ")
-    parts = {"embeddings": embeddings, "lm_head": lm_head, "attention": layers * attention,
-             "mlp" if not experts else "experts": mlp_total, "norms": norms, "vision": vision}
+        notes.append(
+            f"model_type {text_family or 'missing'!r} counted as a Llama-style decoder "
+            "(gated MLP, RMSNorm); pass --params if its modules differ"
+        )
+    parts = {
+        "embeddings": embeddings,
+        "lm_head": lm_head,
+        "attention": layers * attention,
+        "mlp" if not experts else "experts": mlp_total,
+        "norms": norms,
+        "vision": vision,
+    }
     total = sum(parts.values())
     active = total - mlp_total + mlp_active
     return ParameterCount(total, active, parts, tuple(notes))

@@ -97,12 +97,22 @@ class Resource:
                 return traced
         return self.file, self.line_of(path)
 
-    def finding(self, rule: str, severity: Severity, message: str, path: str = "",
-                **extra: Any) -> Finding:
+    def finding(self, rule: str, severity: Severity, message: str, path: str = "", **extra: Any) -> Finding:
         file, line = self.source_of(path)
-        return Finding(rule=rule, severity=severity, message=message, overlay=self.overlay,
-                       file=file, line=line, kind=self.kind, api_version=self.api_version,
-                       name=self.name, namespace=self.namespace, path=path, extra=extra)
+        return Finding(
+            rule=rule,
+            severity=severity,
+            message=message,
+            overlay=self.overlay,
+            file=file,
+            line=line,
+            kind=self.kind,
+            api_version=self.api_version,
+            name=self.name,
+            namespace=self.namespace,
+            path=path,
+            extra=extra,
+        )
 
 
 # --- JSON pointers (RFC 6901) and safe access -----------------------------------------------
@@ -142,9 +152,18 @@ def as_list(value: Any) -> list[Any]:
 #: Suffixes of a Kubernetes resource quantity (k8s.io/apimachinery pkg/api/resource
 #: quantity.go: binarySI Ki..Ei, decimalSI n u m "" k M G T P E, and decimal exponents).
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-            "P": Decimal("1e15"), "E": Decimal("1e18")}
+_DECIMAL = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+}
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$")
 
 

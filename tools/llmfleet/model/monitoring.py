@@ -66,13 +66,19 @@ class QueryRef:
     resource: Resource
     path: str
     query: Query
-    origin: str          # "scaler", "rule" or "dashboard"
+    origin: str  # "scaler", "rule" or "dashboard"
 
 
 #: Grafana's built-in interval variables, replaced (plain string replacement) by a duration so
 #: that a dashboard query parses as PromQL; label values such as "$model" parse as they are.
-GRAFANA_INTERVALS = ("${__rate_interval}", "$__rate_interval", "${__interval}", "$__interval",
-                     "${__range}", "$__range")
+GRAFANA_INTERVALS = (
+    "${__rate_interval}",
+    "$__rate_interval",
+    "${__interval}",
+    "$__interval",
+    "${__range}",
+    "$__range",
+)
 
 
 def dashboard_queries(res: Resource) -> Iterator[QueryRef]:
@@ -124,8 +130,9 @@ class Monitor:
     @property
     def endpoints(self) -> list[tuple[int, dict[str, Any]]]:
         key = MONITORS[self.resource.kind][2]
-        return [(i, e) for i, e in enumerate(as_list(dig(self.resource.data, "spec", key)))
-                if isinstance(e, dict)]
+        return [
+            (i, e) for i, e in enumerate(as_list(dig(self.resource.data, "spec", key))) if isinstance(e, dict)
+        ]
 
     @property
     def endpoints_key(self) -> str:

@@ -38,8 +38,8 @@ STATEFULSET_MAX = LABEL_MAX - 11
 @dataclass(frozen=True)
 class NameLimit:
     resource: Resource
-    path: str          # JSON pointer of the name (or the label) in the resource
-    name: str          # the name as checked (derived names included)
+    path: str  # JSON pointer of the name (or the label) in the resource
+    name: str  # the name as checked (derived names included)
     limit: int
     why: str
 
@@ -59,29 +59,70 @@ def limits(resources: list[Resource], max_replicas: dict[str, int] | None = None
     for res in resources:
         name = res.name or ""
         if res.kind == "ScaledObject" and not _custom_hpa_name(res):
-            found.append(NameLimit(res, "/metadata/name", name, KEDA_MAX_NAME,
-                                   f"KEDA's HPA {KEDA_HPA_PREFIX}{name} must fit a label value (63)"))
+            found.append(
+                NameLimit(
+                    res,
+                    "/metadata/name",
+                    name,
+                    KEDA_MAX_NAME,
+                    f"KEDA's HPA {KEDA_HPA_PREFIX}{name} must fit a label value (63)",
+                )
+            )
         elif res.kind == "Service":
-            found.append(NameLimit(res, "/metadata/name", name, DNS_LABEL_MAX,
-                                   "a Service name is a DNS-1035 label (63)"))
+            found.append(
+                NameLimit(
+                    res, "/metadata/name", name, DNS_LABEL_MAX, "a Service name is a DNS-1035 label (63)"
+                )
+            )
         elif res.kind == "Job":
-            found.append(NameLimit(res, "/metadata/name", name, LABEL_MAX,
-                                   "its pods carry the label job-name: <name> (63)"))
+            found.append(
+                NameLimit(
+                    res, "/metadata/name", name, LABEL_MAX, "its pods carry the label job-name: <name> (63)"
+                )
+            )
         elif res.kind == "StatefulSet":
-            found.append(NameLimit(res, "/metadata/name", name, STATEFULSET_MAX,
-                                   "its pods carry controller-revision-hash: <name>-<10-character hash> (63)"))
+            found.append(
+                NameLimit(
+                    res,
+                    "/metadata/name",
+                    name,
+                    STATEFULSET_MAX,
+                    "its pods carry controller-revision-hash: <name>-<10-character hash> (63)",
+                )
+            )
         elif res.kind == "LeaderWorkerSet":
-            found.append(NameLimit(res, "/metadata/name", name, DNS_LABEL_MAX,
-                                   "a LeaderWorkerSet name is a DNS-1035 label (its headless Service)"))
+            found.append(
+                NameLimit(
+                    res,
+                    "/metadata/name",
+                    name,
+                    DNS_LABEL_MAX,
+                    "a LeaderWorkerSet name is a DNS-1035 label (its headless Service)",
+                )
+            )
             groups = max(1, (max_replicas or {}).get(name, 1))
             worker = f"{name}-{groups - 1}"
-            found.append(NameLimit(res, "/metadata/name", worker, STATEFULSET_MAX,
-                                   f"the worker StatefulSet of group {groups - 1} is {worker}, and its "
-                                   "pods carry controller-revision-hash: <name>-<10-character hash> (63)"))
+            found.append(
+                NameLimit(
+                    res,
+                    "/metadata/name",
+                    worker,
+                    STATEFULSET_MAX,
+                    f"the worker StatefulSet of group {groups - 1} is {worker}, and its "
+                    "pods carry controller-revision-hash: <name>-<10-character hash> (63)",
+                )
+            )
         for key, value in as_dict(dig(res.data, "metadata", "labels")).items():
             if isinstance(value, str):
-                found.append(NameLimit(res, f"/metadata/labels/{str(key).replace('/', '~1')}", value,
-                                       LABEL_MAX, f"label {key} is a label value (63)"))
+                found.append(
+                    NameLimit(
+                        res,
+                        f"/metadata/labels/{str(key).replace('/', '~1')}",
+                        value,
+                        LABEL_MAX,
+                        f"label {key} is a label value (63)",
+                    )
+                )
     return found
 
 

@@ -15,8 +15,15 @@ from typing import Any
 
 from llmfleet.model import catalog
 from llmfleet.model.accelerators import NVIDIA_GPU, NodeSelection, is_accelerator, node_selection, whole
-from llmfleet.model.k8s import Resource, as_dict, dig, escape_pointer_token, same_generated_name, \
-    selector_matches, to_int
+from llmfleet.model.k8s import (
+    Resource,
+    as_dict,
+    dig,
+    escape_pointer_token,
+    same_generated_name,
+    selector_matches,
+    to_int,
+)
 from llmfleet.model.monitoring import Monitor, QueryRef, RuleItem, dashboard_queries, rule_items
 from llmfleet.model.scaling import Autoscaler, ReplicaRange, autoscalers, replica_range
 from llmfleet.model.vllm.server import VllmServer, read_server
@@ -46,11 +53,11 @@ class AcceleratorUse:
 
     overlay: str
     workload: Workload
-    resource_name: str                  # e.g. nvidia.com/gpu
+    resource_name: str  # e.g. nvidia.com/gpu
     per_replica_min: int
     per_replica_max: int
     replicas: ReplicaRange
-    classes: tuple[str, ...]            # accelerator classes its pods may land on
+    classes: tuple[str, ...]  # accelerator classes its pods may land on
     per_pod: tuple[tuple[str, int, int], ...]  # (role, units per pod, pods per replica at max)
 
     @property
@@ -84,8 +91,14 @@ class AcceleratorUse:
 class OverlayModel:
     """Everything known about one input."""
 
-    def __init__(self, name: str, resources: list[Resource],
-                 cluster: ClusterSettings | None = None, *, is_overlay: bool = False):
+    def __init__(
+        self,
+        name: str,
+        resources: list[Resource],
+        cluster: ClusterSettings | None = None,
+        *,
+        is_overlay: bool = False,
+    ):
         self.name = name
         self.resources = resources
         self.cluster = cluster or ClusterSettings()
@@ -142,9 +155,11 @@ class OverlayModel:
 
     def pods_selected(self, selector: Any, namespace: str | None) -> list[PodTemplate]:
         """Pod templates whose labels match ``selector`` (in ``namespace`` if given)."""
-        return [t for t in self.templates
-                if (namespace is None or t.namespace == namespace)
-                and selector_matches(selector, t.labels)]
+        return [
+            t
+            for t in self.templates
+            if (namespace is None or t.namespace == namespace) and selector_matches(selector, t.labels)
+        ]
 
     def service_templates(self, service: Resource) -> list[PodTemplate]:
         selector = dig(service.data, "spec", "selector")
@@ -212,8 +227,11 @@ class OverlayModel:
 
     @cached_property
     def monitors(self) -> list[Monitor]:
-        return [Monitor(r) for r in self.of_kind("PodMonitor", "ServiceMonitor")
-                if r.group == "monitoring.coreos.com"]
+        return [
+            Monitor(r)
+            for r in self.of_kind("PodMonitor", "ServiceMonitor")
+            if r.group == "monitoring.coreos.com"
+        ]
 
     # -- accelerators -------------------------------------------------------------------------
     def node_selection(self, template: PodTemplate) -> NodeSelection:
@@ -263,12 +281,18 @@ class OverlayModel:
                 classes: list[str] = []
                 for template, _ in held:
                     classes += self.node_selection(template).classes
-                uses.append(AcceleratorUse(
-                    self.name, workload, name,
-                    per_replica_min=sum(units * t.pods_min for t, units in held),
-                    per_replica_max=sum(units * t.pods_max for t, units in held),
-                    replicas=replicas, classes=tuple(dict.fromkeys(classes)),
-                    per_pod=tuple((t.role, units, t.pods_max) for t, units in held)))
+                uses.append(
+                    AcceleratorUse(
+                        self.name,
+                        workload,
+                        name,
+                        per_replica_min=sum(units * t.pods_min for t, units in held),
+                        per_replica_max=sum(units * t.pods_max for t, units in held),
+                        replicas=replicas,
+                        classes=tuple(dict.fromkeys(classes)),
+                        per_pod=tuple((t.role, units, t.pods_max) for t, units in held),
+                    )
+                )
         return uses
 
     def gpus(self, at: str = "max") -> int | None:
@@ -301,9 +325,9 @@ class OverlayModel:
 
 @dataclass(frozen=True)
 class QuotaLimit:
-    resource: Resource       # the ResourceQuota
+    resource: Resource  # the ResourceQuota
     path: str
-    accelerator: str         # e.g. nvidia.com/gpu
+    accelerator: str  # e.g. nvidia.com/gpu
     hard: int
 
 
@@ -319,12 +343,13 @@ def quota_limits(resources: list[Resource]) -> list[QuotaLimit]:
         hard = as_dict(dig(quota.data, "spec", "hard"))
         for key, value in hard.items():
             for prefix in QUOTA_PREFIXES:
-                name = str(key)[len(prefix):] if str(key).startswith(prefix) else ""
+                name = str(key)[len(prefix) :] if str(key).startswith(prefix) else ""
                 if name and is_accelerator(name):
                     number = to_int(value, None)
                     if number is not None:
-                        found.append(QuotaLimit(quota, f"/spec/hard/{escape_pointer_token(key)}",
-                                                name, number))
+                        found.append(
+                            QuotaLimit(quota, f"/spec/hard/{escape_pointer_token(key)}", name, number)
+                        )
     return found
 
 

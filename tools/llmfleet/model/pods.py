@@ -10,8 +10,13 @@ from llmfleet.model.k8s import dig, to_int
 from llmfleet.model.workloads import Container, PodTemplate
 
 #: Probe field defaults (core/v1 Probe).
-PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "failureThreshold": 3,
-                  "timeoutSeconds": 1, "successThreshold": 1}
+PROBE_DEFAULTS = {
+    "initialDelaySeconds": 0,
+    "periodSeconds": 10,
+    "failureThreshold": 3,
+    "timeoutSeconds": 1,
+    "successThreshold": 1,
+}
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 #: terminationGracePeriodSeconds default (core/v1 PodSpec).
 DEFAULT_GRACE_S = 30
@@ -25,8 +30,9 @@ def probe_field(probe: dict[str, Any], name: str) -> int:
 def probe_window(probe: dict[str, Any]) -> int:
     """Seconds a probe tolerates failure before it acts:
     initialDelaySeconds + failureThreshold × periodSeconds."""
-    return (probe_field(probe, "initialDelaySeconds")
-            + probe_field(probe, "failureThreshold") * probe_field(probe, "periodSeconds"))
+    return probe_field(probe, "initialDelaySeconds") + probe_field(probe, "failureThreshold") * probe_field(
+        probe, "periodSeconds"
+    )
 
 
 def prestop_sleep(container: Container) -> tuple[int | None, str]:

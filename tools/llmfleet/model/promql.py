@@ -15,7 +15,7 @@ import promql_parser
 class Selector:
     """One vector selector of a query."""
 
-    name: str                                    # metric name ("" when only matchers)
+    name: str  # metric name ("" when only matchers)
     matchers: list[tuple[str, str, str]] = field(default_factory=list)  # (label, op, value)
     alternatives: list[list[tuple[str, str, str]]] = field(default_factory=list)  # `or` groups
 

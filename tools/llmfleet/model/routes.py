@@ -49,8 +49,11 @@ def _service_port(service: dict, container: Container, vllm_port: int) -> int | 
     ports = [p for p in (service.get("spec") or {}).get("ports") or [] if isinstance(p, dict)]
     for p in ports:
         target = p.get("targetPort", p.get("port"))
-        if target == vllm_port or (port_name is not None and target == port_name) \
-                or (isinstance(target, str) and target.isdigit() and int(target) == vllm_port):
+        if (
+            target == vllm_port
+            or (port_name is not None and target == port_name)
+            or (isinstance(target, str) and target.isdigit() and int(target) == vllm_port)
+        ):
             port = p.get("port")
             return int(port) if isinstance(port, int) else None
     return None
@@ -76,21 +79,23 @@ def overlay_routes(model: OverlayModel, cluster_domain: str = "cluster.local") -
         template: PodTemplate = container.template
         where = f"overlay {overlay}: {template.ref}, container {container.name!r}"
         if settings.config_problem:
-            raise ValueError(f"{where}: cannot read the --config file "
-                             f"{settings.config_path}: {settings.config_problem}")
+            raise ValueError(
+                f"{where}: cannot read the --config file {settings.config_path}: {settings.config_problem}"
+            )
         names = settings.served_model_names
         if not names:
-            raise ValueError(f"{where}: no served model name (no --served-model-name, "
-                             "served-model-name in the --config file, or model), or it depends "
-                             "on a value the rendered output does not hold")
+            raise ValueError(
+                f"{where}: no served model name (no --served-model-name, "
+                "served-model-name in the --config file, or model), or it depends "
+                "on a value the rendered output does not hold"
+            )
         if settings.port is None:
-            raise ValueError(f"{where}: the vLLM --port depends on a value the rendered output "
-                             "does not hold")
+            raise ValueError(f"{where}: the vLLM --port depends on a value the rendered output does not hold")
         namespace = template.namespace or "default"
         matches = [
-            s for s in services
-            if (s.namespace or "default") == namespace
-            and _selects(s.data, template.labels)
+            s
+            for s in services
+            if (s.namespace or "default") == namespace and _selects(s.data, template.labels)
         ]
         candidates = [(s, _service_port(s.data, container, settings.port)) for s in matches]
         candidates = [(s, p) for s, p in candidates if p is not None]
@@ -98,11 +103,11 @@ def overlay_routes(model: OverlayModel, cluster_domain: str = "cluster.local") -
             raise ValueError(
                 f"{where}: no Service in namespace {namespace!r} selects the vLLM pods "
                 f"(labels {dict(sorted(template.labels.items()))}) "
-                f"on the vLLM port {settings.port}")
+                f"on the vLLM port {settings.port}"
+            )
         if len(candidates) > 1:
             # Prefer a regular ClusterIP Service over a headless one.
-            regular = [(s, p) for s, p in candidates
-                       if (s.data.get("spec") or {}).get("clusterIP") != "None"]
+            regular = [(s, p) for s, p in candidates if (s.data.get("spec") or {}).get("clusterIP") != "None"]
             candidates = regular or candidates
         if len(candidates) > 1:
             found = ", ".join(sorted(s.name for s, _ in candidates))
@@ -129,7 +134,8 @@ def routes_of(overlays: dict[str, OverlayModel], *, cluster_domain: str = "clust
             if other is not None and other["url"] != route["url"]:
                 raise ValueError(
                     f"overlay {overlay}: model {route['name']!r} is also served by overlay "
-                    f"{other['overlay']}; a model name must route to one Service")
+                    f"{other['overlay']}; a model name must route to one Service"
+                )
             models.setdefault(route["name"], route)
     return {"models": [models[name] for name in sorted(models)]}
 
@@ -145,8 +151,7 @@ def render_routes_file(routes: dict) -> str:
         entry.update({k: model[k] for k in sorted(model) if k not in _FIELDS})
         models.append(entry)
     doc["models"] = models
-    body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000,
-                          allow_unicode=True)
+    body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True)
     return HEADER + body
 
 
@@ -184,22 +189,26 @@ def diff_routes(committed_text: str, expected_text: str) -> list[str]:
 
     have, want = by_name(committed), by_name(expected)
     for name in sorted(want.keys() - have.keys()):
-        out.append(f"model {name!r} is missing (expected url {want[name].get('url')}, "
-                   f"overlay {want[name].get('overlay')})")
+        out.append(
+            f"model {name!r} is missing (expected url {want[name].get('url')}, "
+            f"overlay {want[name].get('overlay')})"
+        )
     for name in sorted(have.keys() - want.keys()):
         out.append(f"model {name!r} is not served by any overlay (url {have[name].get('url')})")
     for name in sorted(have.keys() & want.keys()):
         for key in sorted(set(have[name]) | set(want[name])):
             if have[name].get(key) != want[name].get(key):
-                out.append(f"model {name!r}: {key} is {have[name].get(key)!r}, "
-                           f"expected {want[name].get(key)!r}")
+                out.append(
+                    f"model {name!r}: {key} is {have[name].get(key)!r}, expected {want[name].get(key)!r}"
+                )
     if (committed.get("defaults") or {}) != (expected.get("defaults") or {}):
-        out.append(f"defaults are {committed.get('defaults')!r}, "
-                   f"expected {expected.get('defaults')!r}")
+        out.append(f"defaults are {committed.get('defaults')!r}, expected {expected.get('defaults')!r}")
     extra = sorted(set(committed) - {"models", "defaults"})
     if extra:
         out.append(f"unexpected top-level keys: {', '.join(map(str, extra))}")
     if not out:
-        out.append("same routes, but the text differs from the generated file "
-                   "(header comment, order or formatting); regenerate it")
+        out.append(
+            "same routes, but the text differs from the generated file "
+            "(header comment, order or formatting); regenerate it"
+        )
     return out

@@ -39,7 +39,7 @@ class TargetRef:
     api_version: str
     kind: str
     name: str
-    explicit: bool   # scaleTargetRef present at all
+    explicit: bool  # scaleTargetRef present at all
 
 
 @dataclass
@@ -118,8 +118,12 @@ def _target_ref(res: Resource, key: str) -> TargetRef:
     ref = res.spec.get(key)
     if not isinstance(ref, dict):
         return TargetRef("apps/v1", "Deployment", "", False)
-    return TargetRef(str(ref.get("apiVersion") or "apps/v1"), str(ref.get("kind") or "Deployment"),
-                     str(ref.get("name") or ""), True)
+    return TargetRef(
+        str(ref.get("apiVersion") or "apps/v1"),
+        str(ref.get("kind") or "Deployment"),
+        str(ref.get("name") or ""),
+        True,
+    )
 
 
 def resolve(ref: TargetRef, namespace: str, workloads: list[Workload]) -> Workload | None:
@@ -128,8 +132,12 @@ def resolve(ref: TargetRef, namespace: str, workloads: list[Workload]) -> Worklo
     group = ref.api_version.rpartition("/")[0]
     for workload in workloads:
         res = workload.resource
-        if res.kind == ref.kind and res.name == ref.name and res.namespace == namespace \
-                and (res.api_version == ref.api_version or res.group == group):
+        if (
+            res.kind == ref.kind
+            and res.name == ref.name
+            and res.namespace == namespace
+            and (res.api_version == ref.api_version or res.group == group)
+        ):
             return workload
     return None
 
@@ -142,16 +150,30 @@ def scaled_object(res: Resource, workloads: list[Workload]) -> Autoscaler:
     triggers = []
     for i, trig in enumerate(as_list(spec.get("triggers"))):
         if isinstance(trig, dict):
-            triggers.append(Trigger(i, str(trig.get("type") or ""), as_dict(trig.get("metadata")),
-                                    str(trig.get("metricType") or KEDA_DEFAULT_METRIC_TYPE),
-                                    str(trig.get("name") or "")))
+            triggers.append(
+                Trigger(
+                    i,
+                    str(trig.get("type") or ""),
+                    as_dict(trig.get("metadata")),
+                    str(trig.get("metricType") or KEDA_DEFAULT_METRIC_TYPE),
+                    str(trig.get("name") or ""),
+                )
+            )
     behavior = dig(res.data, *BEHAVIOR_PATH)
     return Autoscaler(
-        res, ref, resolve(ref, res.namespace, workloads),
-        KEDA_DEFAULT_MIN if low is None else low, KEDA_DEFAULT_MAX if high is None else high,
-        low is not None, high is not None, triggers, as_dict(behavior), isinstance(behavior, dict),
+        res,
+        ref,
+        resolve(ref, res.namespace, workloads),
+        KEDA_DEFAULT_MIN if low is None else low,
+        KEDA_DEFAULT_MAX if high is None else high,
+        low is not None,
+        high is not None,
+        triggers,
+        as_dict(behavior),
+        isinstance(behavior, dict),
         to_int(spec.get("pollingInterval"), KEDA_DEFAULT_POLLING_S) or KEDA_DEFAULT_POLLING_S,
-        to_int(spec.get("cooldownPeriod"), KEDA_DEFAULT_COOLDOWN_S) or 0)
+        to_int(spec.get("cooldownPeriod"), KEDA_DEFAULT_COOLDOWN_S) or 0,
+    )
 
 
 def horizontal_pod_autoscaler(res: Resource, workloads: list[Workload]) -> Autoscaler:
@@ -161,9 +183,18 @@ def horizontal_pod_autoscaler(res: Resource, workloads: list[Workload]) -> Autos
     high = to_int(spec.get("maxReplicas"), None)
     behavior = spec.get("behavior")
     minimum = HPA_DEFAULT_MIN if low is None else low
-    return Autoscaler(res, ref, resolve(ref, res.namespace, workloads), minimum,
-                      minimum if high is None else high, low is not None, high is not None, [],
-                      as_dict(behavior), isinstance(behavior, dict))
+    return Autoscaler(
+        res,
+        ref,
+        resolve(ref, res.namespace, workloads),
+        minimum,
+        minimum if high is None else high,
+        low is not None,
+        high is not None,
+        [],
+        as_dict(behavior),
+        isinstance(behavior, dict),
+    )
 
 
 def autoscalers(resources: list[Resource], workloads: list[Workload]) -> list[Autoscaler]:
@@ -212,8 +243,13 @@ def rollout_surge(workload: Workload, replicas: int) -> tuple[int, str]:
     if isinstance(strategy, dict) and strategy.get("type") == "Recreate":
         return 0, ""
     raw = dig(data, "spec", "strategy", "rollingUpdate", "maxSurge")
-    path = "/spec/strategy/rollingUpdate/maxSurge" if raw is not None else \
-        "/spec/strategy" if isinstance(strategy, dict) else "/spec"
+    path = (
+        "/spec/strategy/rollingUpdate/maxSurge"
+        if raw is not None
+        else "/spec/strategy"
+        if isinstance(strategy, dict)
+        else "/spec"
+    )
     value = DEFAULT_SURGE if raw is None else raw
     if isinstance(value, str) and value.strip().endswith("%"):
         try:

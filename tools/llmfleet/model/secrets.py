@@ -249,9 +249,7 @@ def secret_values(objects: Iterable[Any]) -> set[str]:
                     text = _scalar_text(item.get("value"))
                     if text:
                         found.add(text)
-            found.update(
-                _options_in(list_at(container, "command") + list_at(container, "args"))
-            )
+            found.update(_options_in(list_at(container, "command") + list_at(container, "args")))
         if obj.get("kind") == "Kustomization":
             for generator in list_at(obj, "secretGenerator"):
                 for literal in list_at(generator, "literals"):

@@ -70,7 +70,7 @@ from llmfleet.model import catalog, dtypes
 from llmfleet.model.catalog import GpuClass, ModelSpec
 from llmfleet.model.nodes import Catalog as NodeCatalog
 
-GIB = 1024 ** 3
+GIB = 1024**3
 #: vLLM 0.33.0's --gpu-memory-utilization default (docs/reference/vllm-0.33.md §2.2, §4.1).
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.92
 #: Activations + non-torch memory + CUDA graphs per GPU (docs/reference/vllm-0.33.md §4.4: ~2-5 GiB).
@@ -117,8 +117,10 @@ def normalize_quantization(quantization: str | None) -> str | None:
     if q in ("", "none", "bf16", "bfloat16", "fp16", "float16", "half"):
         return None
     if q not in QUANTIZATION_BYTES:
-        raise UsageError(f"--quantization {quantization!r}: sizing knows "
-                         f"{', '.join(QUANTIZATION_BYTES)} (or none for the model's own dtype)")
+        raise UsageError(
+            f"--quantization {quantization!r}: sizing knows "
+            f"{', '.join(QUANTIZATION_BYTES)} (or none for the model's own dtype)"
+        )
     return q
 
 
@@ -146,8 +148,9 @@ def stage_layers(model: ModelSpec, pp: int = 1) -> int:
     return math.ceil(model.layers / max(pp, 1))
 
 
-def stage_weight_bytes(model: ModelSpec, quantization: str | None = None, pp: int = 1,
-                       dtype: str | None = None) -> float:
+def stage_weight_bytes(
+    model: ModelSpec, quantization: str | None = None, pp: int = 1, dtype: str | None = None
+) -> float:
     """Bytes of the weights of the heaviest pipeline stage (all of them when pp is 1): its
     layers and one vocabulary x hidden matrix (the first stage's embedding or the last
     stage's LM head), in the served ``dtype``."""
@@ -176,8 +179,9 @@ def kv_heads_per_gpu(model: ModelSpec, tp: int = 1) -> int:
     return max(1, model.kv_heads // tp)
 
 
-def kv_bytes_per_token(model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto", pp: int = 1,
-                       dtype: str | None = None) -> int:
+def kv_bytes_per_token(
+    model: ModelSpec, tp: int = 1, kv_cache_dtype: str = "auto", pp: int = 1, dtype: str | None = None
+) -> int:
     """KV-cache bytes one token takes on ONE GPU of a TP group (tp=1: the whole model); with
     pipeline parallelism each GPU holds the KV of its stage's layers only.  Multi-head latent
     attention keeps one latent vector per layer, whole on every TP rank."""
@@ -277,8 +281,11 @@ class Sizing:
         return self.kv_tokens / max_model_len if max_model_len else 0.0
 
     def needed_bytes_per_gpu(self, max_model_len: int, sequences: int = 1) -> float:
-        return (self.weights_bytes_per_gpu + self.overhead_bytes_per_gpu
-                + sequences * max_model_len * self.kv_bytes_per_token_per_gpu)
+        return (
+            self.weights_bytes_per_gpu
+            + self.overhead_bytes_per_gpu
+            + sequences * max_model_len * self.kv_bytes_per_token_per_gpu
+        )
 
     def shortfall_bytes(self, max_model_len: int, sequences: int = 1) -> float:
         """How far ``sequences`` full-length sequences are from fitting (<= 0: they fit)."""
@@ -344,11 +351,13 @@ class Fit:
         """Per GPU: weights + overhead + KV = need <op> budget, with the same numbers."""
         s = self.sizing
         plural = "s" if self.sequences != 1 else ""
-        return (f"per GPU {gib(self.weights):.2f} GiB weights ({s.dtype}) + {gib(self.overhead):.2f} GiB "
-                f"overhead + {gib(self.kv):.2f} GiB KV for {self.sequences} sequence{plural} of "
-                f"{self.length} tokens = {gib(self.needed):.2f} GiB "
-                f"{'<=' if self.fits else '>'} budget {gib(self.budget):.2f} GiB "
-                f"({s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} GiB)")
+        return (
+            f"per GPU {gib(self.weights):.2f} GiB weights ({s.dtype}) + {gib(self.overhead):.2f} GiB "
+            f"overhead + {gib(self.kv):.2f} GiB KV for {self.sequences} sequence{plural} of "
+            f"{self.length} tokens = {gib(self.needed):.2f} GiB "
+            f"{'<=' if self.fits else '>'} budget {gib(self.budget):.2f} GiB "
+            f"({s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} GiB)"
+        )
 
     def message(self) -> str:
         amount = gib(abs(self.shortfall))
@@ -356,10 +365,16 @@ class Fit:
         return self.arithmetic() + (f"; {shown} to spare" if self.fits else f"; short by {shown}")
 
 
-def size(model: ModelSpec, gpu: GpuClass, tp: int = 1, quantization: str | None = None,
-         kv_cache_dtype: str = "auto",
-         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION, pp: int = 1,
-         dtype: str | None = None) -> Sizing:
+def size(
+    model: ModelSpec,
+    gpu: GpuClass,
+    tp: int = 1,
+    quantization: str | None = None,
+    kv_cache_dtype: str = "auto",
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
+    pp: int = 1,
+    dtype: str | None = None,
+) -> Sizing:
     """The sizing of ``model`` on ``tp`` x ``pp`` GPUs; ``dtype`` is the served dtype
     (default: what ``--dtype auto`` gives on that class).  Without ``quantization``, a
     pre-quantized checkpoint's own method (``model.quantization``) applies, as in vLLM, when
@@ -368,8 +383,16 @@ def size(model: ModelSpec, gpu: GpuClass, tp: int = 1, quantization: str | None 
         quantization = model.quantization
     if pp < 1:
         raise UsageError(f"pipeline-parallel-size {pp}: must be at least 1")
-    return Sizing(model, gpu, tp, normalize_quantization(quantization), kv_cache_dtype or "auto",
-                  gpu_memory_utilization, pp, dtype or "")
+    return Sizing(
+        model,
+        gpu,
+        tp,
+        normalize_quantization(quantization),
+        kv_cache_dtype or "auto",
+        gpu_memory_utilization,
+        pp,
+        dtype or "",
+    )
 
 
 # -- models outside the catalog: what the name and the settings tell ---------------------------
@@ -416,8 +439,7 @@ def fit_max_model_len(sizing: Sizing, sequences: int = MIN_CONCURRENCY) -> int |
     """The largest power of two <= the model's context (or the context itself) with room
     for ``sequences`` sequences of it; None below MIN_MODEL_LEN."""
     context = sizing.model.context
-    candidates = [context] + [2 ** k for k in range(int(math.log2(context)), -1, -1)
-                              if 2 ** k < context]
+    candidates = [context] + [2**k for k in range(int(math.log2(context)), -1, -1) if 2**k < context]
     for length in candidates:
         if length < MIN_MODEL_LEN:
             break
@@ -429,8 +451,10 @@ def fit_max_model_len(sizing: Sizing, sequences: int = MIN_CONCURRENCY) -> int |
 def gpu_problem(model: ModelSpec, gpu: GpuClass, quantization: str | None) -> str | None:
     """Why this GPU class cannot run the model's weights format at all, or None."""
     if quantization in FP8_METHODS and not gpu.fp8 and gpu.name == "t4":
-        return (f"{gpu.name} ({gpu.architecture}) has no fp8 support and is too old for vLLM's "
-                "weight-only FP8 (Marlin needs compute capability 8.0)")
+        return (
+            f"{gpu.name} ({gpu.architecture}) has no fp8 support and is too old for vLLM's "
+            "weight-only FP8 (Marlin needs compute capability 8.0)"
+        )
     return None
 
 
@@ -464,8 +488,10 @@ class Plan:
         checkpoint is cast to float16 (a GPU without bf16), else None (vLLM's auto)."""
         if self.requested_dtype != "auto":
             return self.requested_dtype
-        if self.sizing.dtype != dtypes.checkpoint_dtype(self.sizing.model) \
-                and dtypes.checkpoint_dtype(self.sizing.model) != "float32":
+        if (
+            self.sizing.dtype != dtypes.checkpoint_dtype(self.sizing.model)
+            and dtypes.checkpoint_dtype(self.sizing.model) != "float32"
+        ):
             return "half" if self.sizing.dtype == "float16" else self.sizing.dtype
         return None
 
@@ -478,37 +504,57 @@ def _smallest_key(s: Sizing) -> tuple[int, int, tuple[float, int, int, float]]:
     return (s.pp, s.tp, _cheapest_key(s))
 
 
-def gpus_per_node(model: ModelSpec, gpu: GpuClass, shapes: NodeCatalog | None,
-                  tp: int | None = None) -> tuple[int | None, str]:
+def gpus_per_node(
+    model: ModelSpec, gpu: GpuClass, shapes: NodeCatalog | None, tp: int | None = None
+) -> tuple[int | None, str]:
     """GPUs per node (= TP) of a multi-node group of ``gpu``, or None and why not."""
     from llmfleet.model import nodes as node_shapes
+
     catalog_shapes = shapes if shapes is not None else node_shapes.catalog()
     largest = max((s.gpus for s in catalog_shapes.of_class(gpu.name)), default=0)
     if largest < 2:
-        where = "the cluster's node shapes (cluster.node-shapes in llmfleet.yaml)" if shapes is not None \
+        where = (
+            "the cluster's node shapes (cluster.node-shapes in llmfleet.yaml)"
+            if shapes is not None
             else "tools/llmfleet/data/node_shapes.yaml"
-        return None, (f"{gpu.name}: no node shape with several GPUs in {where} (largest: "
-                      f"{largest or 'none'}); a multi-node group runs tensor parallelism inside "
-                      "each node and pipeline parallelism across nodes, so it needs multi-GPU nodes")
+        )
+        return None, (
+            f"{gpu.name}: no node shape with several GPUs in {where} (largest: "
+            f"{largest or 'none'}); a multi-node group runs tensor parallelism inside "
+            "each node and pipeline parallelism across nodes, so it needs multi-GPU nodes"
+        )
     if tp is not None:
         if tp < 2:
-            return None, (f"{gpu.name}: TP {tp} per node; a multi-node group runs tensor "
-                          "parallelism inside each node, so it needs at least 2 GPUs per node")
+            return None, (
+                f"{gpu.name}: TP {tp} per node; a multi-node group runs tensor "
+                "parallelism inside each node, so it needs at least 2 GPUs per node"
+            )
         if tp > largest:
             return None, f"{gpu.name}: --tp {tp} GPUs per node, but its largest node shape has {largest}"
         return tp, ""
     for size in sorted((t for t in TP_SIZES if 2 <= t <= min(largest, MAX_TP)), reverse=True):
         if tp_problem(model, size) is None:
             return size, ""
-    return None, f"{gpu.name}: no TP of 2-{min(largest, MAX_TP)} that {model.id} allows ({', '.join(map(str, valid_tps(model)))})"
+    return (
+        None,
+        f"{gpu.name}: no TP of 2-{min(largest, MAX_TP)} that {model.id} allows ({', '.join(map(str, valid_tps(model)))})",
+    )
 
 
-def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
-         max_model_len: int | None = None, quantization: str | None = None,
-         kv_cache_dtype: str = "auto",
-         gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
-         min_concurrency: int = MIN_CONCURRENCY, dtype: str | None = "auto",
-         nodes: int | None = None, shapes: NodeCatalog | None = None) -> Plan:
+def plan(
+    model: ModelSpec,
+    *,
+    gpu: str | None = None,
+    tp: int | None = None,
+    max_model_len: int | None = None,
+    quantization: str | None = None,
+    kv_cache_dtype: str = "auto",
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
+    min_concurrency: int = MIN_CONCURRENCY,
+    dtype: str | None = "auto",
+    nodes: int | None = None,
+    shapes: NodeCatalog | None = None,
+) -> Plan:
     """Pick the GPU class, TP, nodes (PP) and max-model-len (module docstring); UsageError
     if nothing fits or vLLM would refuse the dtype."""
     quantization = normalize_quantization(quantization)
@@ -523,19 +569,23 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
         if max_model_len < 1:
             raise UsageError(f"--max-model-len {max_model_len}: must be positive")
         if max_model_len > model.context:
-            raise UsageError(f"--max-model-len {max_model_len} is above {model.id}'s context "
-                             f"({model.context} tokens, max_position_embeddings); vLLM refuses it")
+            raise UsageError(
+                f"--max-model-len {max_model_len} is above {model.id}'s context "
+                f"({model.context} tokens, max_position_embeddings); vLLM refuses it"
+            )
     if tp is not None:
         problem = tp_problem(model, tp)
         if problem:
-            raise UsageError(f"--tp {tp}: {problem}; valid for {model.id}: "
-                             f"{', '.join(map(str, valid_tps(model)))}")
+            raise UsageError(
+                f"--tp {tp}: {problem}; valid for {model.id}: {', '.join(map(str, valid_tps(model)))}"
+            )
     if nodes is not None:
         if not 1 <= nodes <= MAX_NODES:
             raise UsageError(f"--nodes {nodes}: 1 to {MAX_NODES}")
         if nodes > model.layers:
-            raise UsageError(f"--nodes {nodes}: {model.id} has {model.layers} layers to split "
-                             "into pipeline stages")
+            raise UsageError(
+                f"--nodes {nodes}: {model.id} has {model.layers} layers to split into pipeline stages"
+            )
     classes = [catalog.get_gpu(gpu)] if gpu else list(catalog.gpus().values())
     pinned = bool(gpu or tp)
     checkpoint = dtypes.checkpoint_dtype(model)
@@ -554,19 +604,36 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
         elif requested == "auto" and r.served == "float32" and checkpoint != "float32":
             excluded[g.name] = f"{r.fallback}; pass --dtype float32 to accept that"
         elif not gpu and requested == "auto" and not g.bf16 and checkpoint == "bfloat16":
-            excluded[g.name] = ("no bfloat16: the bf16 checkpoint would be cast to float16, which "
-                                "can overflow (pin --gpu to accept)")
+            excluded[g.name] = (
+                "no bfloat16: the bf16 checkpoint would be cast to float16, which "
+                "can overflow (pin --gpu to accept)"
+            )
         else:
             usable.append((g, r.served))
     if gpu and not usable:
-        raise UsageError(dtype_refusal(model, classes[0], excluded[classes[0].name], requested,
-                                       quantization, kv_cache_dtype, gpu_memory_utilization, tp,
-                                       max_model_len, nodes, shapes))
+        raise UsageError(
+            dtype_refusal(
+                model,
+                classes[0],
+                excluded[classes[0].name],
+                requested,
+                quantization,
+                kv_cache_dtype,
+                gpu_memory_utilization,
+                tp,
+                max_model_len,
+                nodes,
+                shapes,
+            )
+        )
 
     def single() -> list[Sizing]:
         tps = [tp] if tp else valid_tps(model)
-        return [size(model, g, t, quantization, kv_cache_dtype, gpu_memory_utilization, 1, served)
-                for g, served in usable for t in tps]
+        return [
+            size(model, g, t, quantization, kv_cache_dtype, gpu_memory_utilization, 1, served)
+            for g, served in usable
+            for t in tps
+        ]
 
     multi_reasons: list[str] = []
 
@@ -577,14 +644,17 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
             if per_node is None:
                 multi_reasons.append(why)
                 continue
-            found += [size(model, g, per_node, quantization, kv_cache_dtype, gpu_memory_utilization,
-                           n, served) for n in counts if n <= model.layers]
+            found += [
+                size(model, g, per_node, quantization, kv_cache_dtype, gpu_memory_utilization, n, served)
+                for n in counts
+                if n <= model.layers
+            ]
         return found
 
     if nodes is None and tp is None:
         stages = [single, lambda: multi(list(range(2, MAX_NODES + 1)))]
     elif nodes is None:
-        stages = [single]   # a pinned TP is the pod's GPUs: no automatic spread over nodes
+        stages = [single]  # a pinned TP is the pod's GPUs: no automatic spread over nodes
     elif nodes == 1:
         stages = [single]
     else:
@@ -600,32 +670,44 @@ def plan(model: ModelSpec, *, gpu: str | None = None, tp: int | None = None,
     if chosen is None:
         if not tried and multi_reasons:
             raise UsageError(f"{model.id}: no multi-node plan: " + "; ".join(dict.fromkeys(multi_reasons)))
-        length = max_model_len or (min(model.context, DEFAULT_TARGET_CONTEXT) if not pinned else MIN_MODEL_LEN)
+        length = max_model_len or (
+            min(model.context, DEFAULT_TARGET_CONTEXT) if not pinned else MIN_MODEL_LEN
+        )
         sequences = min_concurrency if (not pinned or max_model_len is None) else 1
-        raise UsageError(_does_not_fit(tried, length, sequences, model, excluded, multi_reasons,
-                                       pinned, nodes))
+        raise UsageError(
+            _does_not_fit(tried, length, sequences, model, excluded, multi_reasons, pinned, nodes)
+        )
     chosen.requested_dtype = requested
     s = chosen.sizing
     if s.pp > 1 and nodes is None:
-        chosen.notes.insert(0, f"no single node holds {model.id} in {s.dtype}: spread over {s.pp} "
-                               f"nodes of {s.tp} x {s.gpu.name} (TP {s.tp} x PP {s.pp})")
+        chosen.notes.insert(
+            0,
+            f"no single node holds {model.id} in {s.dtype}: spread over {s.pp} "
+            f"nodes of {s.tp} x {s.gpu.name} (TP {s.tp} x PP {s.pp})",
+        )
     fell = chosen.resolution.fallback
     if fell:
         chosen.notes.append(fell)
     elif chosen.serve_dtype == "half":
-        chosen.notes.append(f"{s.gpu.name} has no bfloat16 ({s.gpu.architecture}): serving in "
-                            "float16 (dtype: half)")
+        chosen.notes.append(
+            f"{s.gpu.name} has no bfloat16 ({s.gpu.architecture}): serving in float16 (dtype: half)"
+        )
     if s.quantization in FP8_METHODS and not s.gpu.fp8:
-        chosen.notes.append(f"{s.gpu.name} has no fp8 tensor cores: vLLM runs FP8 "
-                            "weight-only (Marlin); memory as fp8, speed as bf16")
+        chosen.notes.append(
+            f"{s.gpu.name} has no fp8 tensor cores: vLLM runs FP8 "
+            "weight-only (Marlin); memory as fp8, speed as bf16"
+        )
     if model.sliding_window:
-        chosen.notes.append(f"{model.id} uses a sliding window ({model.sliding_window}) on some "
-                            "layers: the KV figures are an upper bound (docs/reference/vllm-0.33.md §4.2)")
+        chosen.notes.append(
+            f"{model.id} uses a sliding window ({model.sliding_window}) on some "
+            "layers: the KV figures are an upper bound (docs/reference/vllm-0.33.md §4.2)"
+        )
     return chosen
 
 
-def _choose(options: list[Sizing], model: ModelSpec, max_model_len: int | None, pinned: bool,
-            min_concurrency: int) -> Plan | None:
+def _choose(
+    options: list[Sizing], model: ModelSpec, max_model_len: int | None, pinned: bool, min_concurrency: int
+) -> Plan | None:
     """The first option (in the order the rules of the module docstring give) that holds."""
     if max_model_len is None and not pinned:
         target = min(model.context, DEFAULT_TARGET_CONTEXT)
@@ -643,7 +725,8 @@ def _choose(options: list[Sizing], model: ModelSpec, max_model_len: int | None, 
                     chosen.notes.append(
                         f"max-model-len fitted to {s.shape}: {length} tokens "
                         f"(the model allows {model.context}); the largest power of two with "
-                        f"room for {min_concurrency} full-length sequences")
+                        f"room for {min_concurrency} full-length sequences"
+                    )
                 return chosen
         return None
     if pinned:
@@ -654,7 +737,8 @@ def _choose(options: list[Sizing], model: ModelSpec, max_model_len: int | None, 
                 if chosen.concurrency < min_concurrency:
                     chosen.notes.append(
                         f"only {chosen.concurrency:.2f} sequences of {max_model_len} tokens fit at "
-                        f"once (fewer than {min_concurrency}); longer requests queue")
+                        f"once (fewer than {min_concurrency}); longer requests queue"
+                    )
                 return chosen
         return None
     for s in options:
@@ -663,52 +747,91 @@ def _choose(options: list[Sizing], model: ModelSpec, max_model_len: int | None, 
     return None
 
 
-def dtype_refusal(model: ModelSpec, gpu: GpuClass, reason: str, requested: str,
-                  quantization: str | None, kv_cache_dtype: str, util: float, tp: int | None,
-                  max_model_len: int | None, nodes: int | None, shapes: NodeCatalog | None) -> str:
+def dtype_refusal(
+    model: ModelSpec,
+    gpu: GpuClass,
+    reason: str,
+    requested: str,
+    quantization: str | None,
+    kv_cache_dtype: str,
+    util: float,
+    tp: int | None,
+    max_model_len: int | None,
+    nodes: int | None,
+    shapes: NodeCatalog | None,
+) -> str:
     """Why the pinned class cannot run the model's dtype, and the alternatives that can."""
     alternatives: list[str] = []
     try:
-        other = plan(model, max_model_len=max_model_len, quantization=quantization,
-                     kv_cache_dtype=kv_cache_dtype, gpu_memory_utilization=util,
-                     dtype=requested if requested not in ("half", "float16") else "auto",
-                     nodes=nodes, shapes=shapes)
+        other = plan(
+            model,
+            max_model_len=max_model_len,
+            quantization=quantization,
+            kv_cache_dtype=kv_cache_dtype,
+            gpu_memory_utilization=util,
+            dtype=requested if requested not in ("half", "float16") else "auto",
+            nodes=nodes,
+            shapes=shapes,
+        )
         s = other.sizing
-        alternatives.append(f"another GPU class: {s.shape} in {s.dtype} at "
-                            f"${s.price_per_hour:,.2f}/h (--gpu {s.gpu.name})")
+        alternatives.append(
+            f"another GPU class: {s.shape} in {s.dtype} at ${s.price_per_hour:,.2f}/h (--gpu {s.gpu.name})"
+        )
     except UsageError:
         alternatives.append("another GPU class: none of the catalog's holds it either")
     checkpoint = dtypes.checkpoint_dtype(model)
     if requested != "float32" and checkpoint != "float32":
         try:
-            fp32 = plan(model, gpu=gpu.name, tp=tp, max_model_len=max_model_len,
-                        quantization=quantization, kv_cache_dtype=kv_cache_dtype,
-                        gpu_memory_utilization=util, dtype="float32", nodes=nodes, shapes=shapes)
+            fp32 = plan(
+                model,
+                gpu=gpu.name,
+                tp=tp,
+                max_model_len=max_model_len,
+                quantization=quantization,
+                kv_cache_dtype=kv_cache_dtype,
+                gpu_memory_utilization=util,
+                dtype="float32",
+                nodes=nodes,
+                shapes=shapes,
+            )
             f = fp32.sizing
-            alternatives.append(f"float32 on {gpu.name}, which vLLM accepts: fits {f.shape} with "
-                                f"max-model-len {fp32.max_model_len} ({gib(f.weights_bytes):.1f} GiB of "
-                                f"weights, twice bf16; --dtype float32)")
+            alternatives.append(
+                f"float32 on {gpu.name}, which vLLM accepts: fits {f.shape} with "
+                f"max-model-len {fp32.max_model_len} ({gib(f.weights_bytes):.1f} GiB of "
+                f"weights, twice bf16; --dtype float32)"
+            )
         except UsageError as exc:
             short = str(exc).split(". Try")[0]
             alternatives.append(f"float32 on {gpu.name} does not fit: {short}")
     if quantization in dtypes.HALF_PRECISION_ONLY or not gpu.bf16:
-        alternatives.append(f"a quantized variant (AWQ, GPTQ, FP8) does not help on {gpu.name}: "
-                            "vLLM's kernels for them compute in float16 or bfloat16 only "
-                            "(get_supported_act_dtypes)")
+        alternatives.append(
+            f"a quantized variant (AWQ, GPTQ, FP8) does not help on {gpu.name}: "
+            "vLLM's kernels for them compute in float16 or bfloat16 only "
+            "(get_supported_act_dtypes)"
+        )
     else:
-        alternatives.append("a quantized variant (an AWQ/GPTQ checkpoint with --config-json, or "
-                            "--quantization fp8)")
-    return (f"{model.id} on {gpu.name}: {reason}. Alternatives: "
-            + "; ".join(f"({i}) {a}" for i, a in enumerate(alternatives, 1)))
+        alternatives.append(
+            "a quantized variant (an AWQ/GPTQ checkpoint with --config-json, or --quantization fp8)"
+        )
+    return f"{model.id} on {gpu.name}: {reason}. Alternatives: " + "; ".join(
+        f"({i}) {a}" for i, a in enumerate(alternatives, 1)
+    )
 
 
 def gib(value: float) -> float:
     return value / GIB
 
 
-def _does_not_fit(options: list[Sizing], length: int, sequences: int, model: ModelSpec,
-                  excluded: dict[str, str], multi_reasons: list[str], pinned: bool,
-                  nodes: int | None) -> str:
+def _does_not_fit(
+    options: list[Sizing],
+    length: int,
+    sequences: int,
+    model: ModelSpec,
+    excluded: dict[str, str],
+    multi_reasons: list[str],
+    pinned: bool,
+    nodes: int | None,
+) -> str:
     """The closest option's arithmetic, from the same Fit the decision used."""
     if not options:
         why = "; ".join(f"{k}: {v}" for k, v in excluded.items()) or "no GPU class and TP to try"
@@ -723,8 +846,10 @@ def _does_not_fit(options: list[Sizing], length: int, sequences: int, model: Mod
         scope = f"at TP {tps[0]}" if len(tps) == 1 else f"at TP <= {tps[-1]}"
     classes = sorted({o.gpu.name for o in options})
     which = f"on {classes[0]}" if len(classes) == 1 else "on any GPU class of the catalog"
-    text = (f"{model.id} does not fit {which} {scope} (closest: {s.shape}): {closest.message()}. "
-            "Try a larger --tp, another --gpu, --nodes, --quantization, or a smaller --max-model-len")
+    text = (
+        f"{model.id} does not fit {which} {scope} (closest: {s.shape}): {closest.message()}. "
+        "Try a larger --tp, another --gpu, --nodes, --quantization, or a smaller --max-model-len"
+    )
     skipped = [f"{k} ({v})" for k, v in excluded.items()]
     if skipped:
         text += "; left out: " + "; ".join(skipped)
@@ -740,15 +865,20 @@ def describe(p: Plan) -> list[str]:
     fmt = s.quantization or s.dtype
     dtype_line = f"dtype      {s.dtype} (--dtype {p.requested_dtype}"
     dtype_line += f", serve.yaml dtype: {p.serve_dtype})" if p.serve_dtype else ": the checkpoint's)"
-    where = (f"gpu        {s.tp} x {s.gpu.name} ({s.gpu.display}, {s.gpu.memory_gib:g} GiB each)"
-             if s.pp == 1 else
-             f"gpu        {s.pp} nodes x {s.tp} x {s.gpu.name} = {s.gpus} GPUs per replica "
-             f"(TP {s.tp} x PP {s.pp}; {s.gpu.display}, {s.gpu.memory_gib:g} GiB each)")
+    where = (
+        f"gpu        {s.tp} x {s.gpu.name} ({s.gpu.display}, {s.gpu.memory_gib:g} GiB each)"
+        if s.pp == 1
+        else f"gpu        {s.pp} nodes x {s.tp} x {s.gpu.name} = {s.gpus} GPUs per replica "
+        f"(TP {s.tp} x PP {s.pp}; {s.gpu.display}, {s.gpu.memory_gib:g} GiB each)"
+    )
     per = "TP" if s.pp == 1 else "TP x PP"
     lines = [
         f"model      {m.id}: {m.params / 1e9:.2f} B parameters"
-        + (f" ({m.active_params / 1e9:.2f} B active per token)" if m.active_params and
-           m.active_params < m.params * 0.99 else "")
+        + (
+            f" ({m.active_params / 1e9:.2f} B active per token)"
+            if m.active_params and m.active_params < m.params * 0.99
+            else ""
+        )
         + f", {m.layers} layers, {m.heads} heads / {m.kv_heads} KV heads x {m.head_dim}, "
         f"context {m.context}" + (f", {m.model_type}" if m.model_type else ""),
         where,

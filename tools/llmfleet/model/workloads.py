@@ -35,7 +35,7 @@ class Container:
 
     template: PodTemplate
     data: dict[str, Any]
-    path: str                  # JSON pointer of the container in the workload object
+    path: str  # JSON pointer of the container in the workload object
     section: str = CONTAINERS  # containers | initContainers | model (KServe predictor)
 
     def __repr__(self) -> str:
@@ -267,27 +267,47 @@ class Workload:
 
     def per_replica(self, resource: str, at: str = "max") -> Decimal:
         """Units of ``resource`` that one replica (one group) holds."""
-        return sum((t.effective_request(resource) * (t.pods_max if at == "max" else t.pods_min)
-                    for t in self.templates), Decimal(0))
+        return sum(
+            (
+                t.effective_request(resource) * (t.pods_max if at == "max" else t.pods_min)
+                for t in self.templates
+            ),
+            Decimal(0),
+        )
 
 
 # --- extraction -------------------------------------------------------------------------------
 
-def _template(workload: Workload, keys: tuple[Any, ...], role: str, pods_min: int = 1,
-              pods_max: int | None = None, inline: bool = False) -> PodTemplate | None:
+
+def _template(
+    workload: Workload,
+    keys: tuple[Any, ...],
+    role: str,
+    pods_min: int = 1,
+    pods_max: int | None = None,
+    inline: bool = False,
+) -> PodTemplate | None:
     """The template at ``keys`` (an object with ``metadata`` and ``spec``), or an inline pod
     spec when ``inline``."""
     node = dig(workload.resource.data, *keys)
     if not isinstance(node, dict):
         return None
     if inline:
-        return PodTemplate(workload, role, node, pointer(*keys), {}, pods_min,
-                           pods_min if pods_max is None else pods_max)
+        return PodTemplate(
+            workload, role, node, pointer(*keys), {}, pods_min, pods_min if pods_max is None else pods_max
+        )
     spec = node.get("spec")
     if not isinstance(spec, dict):
         return None
-    return PodTemplate(workload, role, spec, pointer(*keys, "spec"), as_dict(node.get("metadata")),
-                       pods_min, pods_min if pods_max is None else pods_max)
+    return PodTemplate(
+        workload,
+        role,
+        spec,
+        pointer(*keys, "spec"),
+        as_dict(node.get("metadata")),
+        pods_min,
+        pods_min if pods_max is None else pods_max,
+    )
 
 
 def _own_replicas(res: Resource, keys: tuple[str, ...], default: int = 1) -> Replicas:
@@ -300,14 +320,16 @@ def _own_replicas(res: Resource, keys: tuple[str, ...], default: int = 1) -> Rep
     return Replicas(value, value, f"{'.'.join(keys)} {value}", pointer(*keys))
 
 
-def _simple(keys: tuple[Any, ...], replicas: tuple[str, ...] | None = ("spec", "replicas"),
-            batch: bool = False) -> Callable[[Resource], Workload]:
+def _simple(
+    keys: tuple[Any, ...], replicas: tuple[str, ...] | None = ("spec", "replicas"), batch: bool = False
+) -> Callable[[Resource], Workload]:
     def build(res: Resource) -> Workload:
         workload = Workload(res, batch=batch)
         template = _template(workload, keys, POD)
         workload.templates = [template] if template else []
         workload.replicas = _own_replicas(res, replicas) if replicas else Replicas(None, None, "one per node")
         return workload
+
     return build
 
 
@@ -355,8 +377,9 @@ def _ray_cluster_spec(workload: Workload, base: tuple[str, ...]) -> None:
         pods_min = (low if autoscaling else fixed) * hosts
         pods_max = ((high if high is not None else fixed) if autoscaling else fixed) * hosts
         name = str(group.get("groupName") or i)
-        template = _template(workload, (*base, "workerGroupSpecs", i, "template"), f"{WORKER}:{name}",
-                             pods_min, pods_max)
+        template = _template(
+            workload, (*base, "workerGroupSpecs", i, "template"), f"{WORKER}:{name}", pods_min, pods_max
+        )
         if template:
             templates.append(template)
     workload.templates = templates
@@ -367,12 +390,12 @@ def _ray(base: tuple[str, ...]) -> Callable[[Resource], Workload]:
         workload = Workload(res, replicas=Replicas(1, 1, "one Ray cluster"))
         _ray_cluster_spec(workload, base)
         return workload
+
     return build
 
 
 def _serving_runtime(res: Resource) -> Workload:
-    workload = Workload(res, replicas=Replicas(0, 0, "a ServingRuntime runs no pods itself"),
-                        runs_pods=False)
+    workload = Workload(res, replicas=Replicas(0, 0, "a ServingRuntime runs no pods itself"), runs_pods=False)
     runtime = _template(workload, ("spec",), RUNTIME, inline=True)
     worker = _template(workload, ("spec", "workerSpec"), WORKER, inline=True)
     workload.templates = [t for t in (runtime, worker) if t]
@@ -393,8 +416,9 @@ def _inference_service(res: Resource) -> Workload:
         if isinstance(model, dict):
             template.extra.append((model, "/spec/predictor/model", MODEL))
         pipeline = to_int(dig(res.data, *predictor, "workerSpec", "pipelineParallelSize"), None)
-        worker = _template(workload, (*predictor, "workerSpec"), WORKER,
-                           max((pipeline or 2) - 1, 0), inline=True)
+        worker = _template(
+            workload, (*predictor, "workerSpec"), WORKER, max((pipeline or 2) - 1, 0), inline=True
+        )
         workload.templates = [t for t in (template, worker) if t]
     return workload
 
@@ -410,14 +434,18 @@ def _knative_service(res: Resource) -> Workload:
     annotations = template.annotations if template else {}
     low = to_int(annotations.get(KNATIVE_MIN) or annotations.get("autoscaling.knative.dev/minScale"), 0) or 0
     high = to_int(annotations.get(KNATIVE_MAX) or annotations.get("autoscaling.knative.dev/maxScale"), 0) or 0
-    workload.replicas = Replicas(low, high or None, f"{KNATIVE_MIN}/{KNATIVE_MAX} annotations",
-                                 "/spec/template/metadata/annotations")
+    workload.replicas = Replicas(
+        low, high or None, f"{KNATIVE_MIN}/{KNATIVE_MAX} annotations", "/spec/template/metadata/annotations"
+    )
     return workload
 
 
 def _cron_job(res: Resource) -> Workload:
-    workload = _simple(("spec", "jobTemplate", "spec", "template"),
-                       ("spec", "jobTemplate", "spec", "parallelism"), batch=True)(res)
+    workload = _simple(
+        ("spec", "jobTemplate", "spec", "template"),
+        ("spec", "jobTemplate", "spec", "parallelism"),
+        batch=True,
+    )(res)
     return workload
 
 
@@ -445,8 +473,9 @@ WORKLOAD_KINDS: dict[tuple[str, str], Callable[[Resource], Workload]] = {
 }
 
 #: Kinds whose replica count a scaler (KEDA, HPA) can set through the scale subresource.
-SCALABLE_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController",
-                            "Rollout", "LeaderWorkerSet"})
+SCALABLE_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Rollout", "LeaderWorkerSet"}
+)
 
 
 def extract(res: Resource) -> Workload | None:

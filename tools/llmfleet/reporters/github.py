@@ -35,6 +35,8 @@ def render(report: Report) -> str:
             message = f"{f.overlay}: {message}"
         lines.append(f"::{LEVEL[f.severity]} {','.join(props)}::{escape_data(message)}")
     s = report.summary()
-    lines.append(f"{report.command}: {s['inputs']} input(s), {s['objects']} object(s): "
-                 f"{s['errors']} error(s), {s['warnings']} warning(s)")
+    lines.append(
+        f"{report.command}: {s['inputs']} input(s), {s['objects']} object(s): "
+        f"{s['errors']} error(s), {s['warnings']} warning(s)"
+    )
     return "\n".join(lines) + "\n"

@@ -6,8 +6,19 @@ import json
 
 from llmfleet.report import Report
 
-FIELDS = ("rule", "severity", "overlay", "file", "line", "kind", "api_version", "name",
-          "namespace", "path", "message")
+FIELDS = (
+    "rule",
+    "severity",
+    "overlay",
+    "file",
+    "line",
+    "kind",
+    "api_version",
+    "name",
+    "namespace",
+    "path",
+    "message",
+)
 
 
 def render(report: Report) -> str:

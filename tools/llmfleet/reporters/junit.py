@@ -26,8 +26,9 @@ def render(report: Report) -> str:
         key = (suite_key, f.kind, f.namespace, f.name)
         if key not in cases:
             cases[key] = []
-            order.setdefault(suite_key, []).append(Subject(suite_key, f.file, f.kind, f.api_version,
-                                                       f.name, f.namespace))
+            order.setdefault(suite_key, []).append(
+                Subject(suite_key, f.file, f.kind, f.api_version, f.name, f.namespace)
+            )
         cases[key].append(f)
 
     root = ET.Element("testsuites", name="llmfleet " + report.command)
@@ -44,8 +45,7 @@ def render(report: Report) -> str:
             warnings = [p for p in problems if p.severity != Severity.ERROR]
             if errors:
                 suite_failures += 1
-                failure = ET.SubElement(case, "failure", message=errors[0].message,
-                                        type=errors[0].rule)
+                failure = ET.SubElement(case, "failure", message=errors[0].message, type=errors[0].rule)
                 failure.text = "\n".join(_line(p) for p in problems)
             elif warnings:
                 ET.SubElement(case, "system-out").text = "\n".join(_line(p) for p in warnings)

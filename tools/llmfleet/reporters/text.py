@@ -18,6 +18,8 @@ def render(report: Report) -> str:
         overlay = f"[{f.overlay}] " if f.overlay and f.overlay not in (f.file or "") else ""
         lines.append(f"{location(f)}: {overlay}{f.severity.value}: {f.rule}:{subject} {f.message}")
     s = report.summary()
-    lines.append(f"{report.command}: {s['inputs']} input(s), {s['objects']} object(s): "
-                 f"{s['errors']} error(s), {s['warnings']} warning(s)")
+    lines.append(
+        f"{report.command}: {s['inputs']} input(s), {s['objects']} object(s): "
+        f"{s['errors']} error(s), {s['warnings']} warning(s)"
+    )
     return "\n".join(lines) + "\n"

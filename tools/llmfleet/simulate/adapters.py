@@ -36,8 +36,9 @@ def gpu_performance(gpu_class: str) -> tuple[float, float]:
     """``(memory_bandwidth_gbps, bf16_tflops)`` of one GPU of ``gpu_class``."""
     entry = _gpu_table().get(str(gpu_class).strip().lower())
     if entry is None:
-        raise ReplicaModelError(f"{GPUS_FILE.name}: no GPU class {gpu_class!r} "
-                                f"(known: {', '.join(_gpu_table())})")
+        raise ReplicaModelError(
+            f"{GPUS_FILE.name}: no GPU class {gpu_class!r} (known: {', '.join(_gpu_table())})"
+        )
     try:
         return float(entry["memory_bandwidth_gbps"]), float(entry["bf16_tflops"])
     except KeyError as err:
@@ -51,12 +52,20 @@ def default_max_num_seqs(gpu_class: str, memory_gib: float) -> int:
     return DEFAULT_MAX_NUM_SEQS
 
 
-def replica_from_sizing(sizing, max_model_len: int, *, load_s: float,
-                        startup_probe: Mapping[str, Any] | None = None,
-                        readiness_probe: Mapping[str, Any] | None = None,
-                        max_num_seqs: int | None = None, drain_s: float = 120.0,
-                        schedule_s: float = 0.0, bandwidth_efficiency: float = 1.0,
-                        compute_efficiency: float = 1.0, name: str = "") -> ReplicaModel:
+def replica_from_sizing(
+    sizing,
+    max_model_len: int,
+    *,
+    load_s: float,
+    startup_probe: Mapping[str, Any] | None = None,
+    readiness_probe: Mapping[str, Any] | None = None,
+    max_num_seqs: int | None = None,
+    drain_s: float = 120.0,
+    schedule_s: float = 0.0,
+    bandwidth_efficiency: float = 1.0,
+    compute_efficiency: float = 1.0,
+    name: str = "",
+) -> ReplicaModel:
     """A ReplicaModel for ``sizing`` (an :class:`llmfleet.sizing.Sizing`).
 
     ``load_s`` is the cold-load estimate (the toolkit's probe-startup need: 600 s plus 12 s per

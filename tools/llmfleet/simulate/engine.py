@@ -32,8 +32,14 @@ from llmfleet.simulate.hpa import HorizontalController, HpaSettings
 from llmfleet.simulate.keda import KedaOperator
 from llmfleet.simulate.replica import ReplicaModel
 from llmfleet.simulate.result import ScaleEvent, SimulationResult, Timeline, analyse
-from llmfleet.simulate.spec import (KV_CACHE_USAGE, KV_CACHE_USAGE_SUM, QUEUE, REQUEST_RATE, RUNNING,
-                                    ScalingSpec)
+from llmfleet.simulate.spec import (
+    KV_CACHE_USAGE,
+    KV_CACHE_USAGE_SUM,
+    QUEUE,
+    REQUEST_RATE,
+    RUNNING,
+    ScalingSpec,
+)
 from llmfleet.simulate.traffic import Trace, TraceError
 
 EPSILON = 1e-9
@@ -44,8 +50,8 @@ class SimulationOptions:
     """How the simulation runs and what it flags."""
 
     hpa: HpaSettings = field(default_factory=HpaSettings)
-    scrape_interval_s: int = 15          # the PodMonitor's interval (base/podmonitor.yaml)
-    sample_interval_s: int = 15          # timeline resolution
+    scrape_interval_s: int = 15  # the PodMonitor's interval (base/podmonitor.yaml)
+    sample_interval_s: int = 15  # timeline resolution
     #: Replicas at t=0, all Ready (None: KEDA's minReplicaCount, the steady state of idle).
     initial_replicas: int | None = None
     #: A spike counts as absorbed when the fleet's waiting queue is back below this many requests.
@@ -71,20 +77,31 @@ class SimulationOptions:
 
 
 class Pod:
-    __slots__ = ("id", "created", "ready_at", "state", "queue", "running", "tokens", "sum_in",
-                 "sum_out", "completed", "drain_until")
+    __slots__ = (
+        "id",
+        "created",
+        "ready_at",
+        "state",
+        "queue",
+        "running",
+        "tokens",
+        "sum_in",
+        "sum_out",
+        "completed",
+        "drain_until",
+    )
 
     def __init__(self, pod_id: int, created: float, ready_at: float | None, ready: bool = False):
         self.id = pod_id
         self.created = created
         self.ready_at = ready_at
         self.state = "ready" if ready else "starting"
-        self.queue: deque = deque()   # [arrival time, amount, input tokens, output tokens]
-        self.running = 0.0            # sequences in the batch
-        self.tokens = 0.0             # KV tokens reserved by the batch (input + output each)
-        self.sum_in = 0.0             # sum of input tokens over the batch
-        self.sum_out = 0.0            # sum of output tokens over the batch
-        self.completed = 0.0          # vllm:request_success_total
+        self.queue: deque = deque()  # [arrival time, amount, input tokens, output tokens]
+        self.running = 0.0  # sequences in the batch
+        self.tokens = 0.0  # KV tokens reserved by the batch (input + output each)
+        self.sum_in = 0.0  # sum of input tokens over the batch
+        self.sum_out = 0.0  # sum of output tokens over the batch
+        self.completed = 0.0  # vllm:request_success_total
         self.drain_until: float | None = None
 
     @property
@@ -123,8 +140,9 @@ class _WaitHistogram:
 
 
 class Simulation:
-    def __init__(self, spec: ScalingSpec, replica: ReplicaModel, trace: Trace,
-                 options: SimulationOptions | None = None):
+    def __init__(
+        self, spec: ScalingSpec, replica: ReplicaModel, trace: Trace, options: SimulationOptions | None = None
+    ):
         self.spec = spec
         self.replica = replica
         self.trace = trace
@@ -135,7 +153,7 @@ class Simulation:
         self.pods: list[Pod] = []
         self._next_id = 0
         self.replicas = 0
-        self.scrapes: deque = deque()         # (time, {pod id: (waiting, running, kv, completed)})
+        self.scrapes: deque = deque()  # (time, {pod id: (waiting, running, kv, completed)})
         self.events: list[ScaleEvent] = []
         self.decisions: list = []
         self.waits = _WaitHistogram()
@@ -146,20 +164,30 @@ class Simulation:
         self.last_values: dict[str, float | None] = {t.name: None for t in spec.triggers}
 
     def _check_inputs(self) -> None:
-        too_long = [s for s in self.trace.segments if s.rps > 0
-                    and s.input_tokens + s.output_tokens > self.replica.max_model_len]
+        too_long = [
+            s
+            for s in self.trace.segments
+            if s.rps > 0 and s.input_tokens + s.output_tokens > self.replica.max_model_len
+        ]
         if too_long:
             s = too_long[0]
-            raise TraceError(f"{self.trace.name}: at t={s.start_s:g} s requests of {s.input_tokens} + "
-                             f"{s.output_tokens} tokens exceed max-model-len {self.replica.max_model_len} "
-                             "(vLLM rejects them)")
-        no_room = [s for s in self.trace.segments if s.rps > 0
-                   and self.replica.batch_limit(s.input_tokens, s.output_tokens) < 1]
+            raise TraceError(
+                f"{self.trace.name}: at t={s.start_s:g} s requests of {s.input_tokens} + "
+                f"{s.output_tokens} tokens exceed max-model-len {self.replica.max_model_len} "
+                "(vLLM rejects them)"
+            )
+        no_room = [
+            s
+            for s in self.trace.segments
+            if s.rps > 0 and self.replica.batch_limit(s.input_tokens, s.output_tokens) < 1
+        ]
         if no_room:
             s = no_room[0]
-            raise TraceError(f"{self.trace.name}: at t={s.start_s:g} s one request of {s.input_tokens} + "
-                             f"{s.output_tokens} tokens does not fit the KV cache "
-                             f"({self.replica.kv_tokens} tokens)")
+            raise TraceError(
+                f"{self.trace.name}: at t={s.start_s:g} s one request of {s.input_tokens} + "
+                f"{s.output_tokens} tokens does not fit the KV cache "
+                f"({self.replica.kv_tokens} tokens)"
+            )
 
     # -- pods ----------------------------------------------------------------------------------
     def _new_pod(self, now: float, ready: bool) -> Pod:
@@ -210,8 +238,12 @@ class Simulation:
         share = amount / len(ready)
         for pod in ready:
             queue = pod.queue
-            if queue and queue[-1][0] == now and queue[-1][2] == seg.input_tokens \
-                    and queue[-1][3] == seg.output_tokens:
+            if (
+                queue
+                and queue[-1][0] == now
+                and queue[-1][2] == seg.input_tokens
+                and queue[-1][3] == seg.output_tokens
+            ):
                 queue[-1][1] += share
             else:
                 queue.append([now, share, seg.input_tokens, seg.output_tokens])
@@ -223,8 +255,9 @@ class Simulation:
             arrival, amount, lin, lout = queue[0]
             per_request = lin + lout
             # Whole sequences only: a cohort of this length fills the batch up to batch_limit().
-            seats = min(replica.batch_limit(lin, lout) - pod.running,
-                        (replica.kv_tokens - pod.tokens) / per_request)
+            seats = min(
+                replica.batch_limit(lin, lout) - pod.running, (replica.kv_tokens - pod.tokens) / per_request
+            )
             if seats <= EPSILON:
                 break
             take = min(amount, seats)
@@ -254,10 +287,15 @@ class Simulation:
 
     # -- metrics -------------------------------------------------------------------------------
     def _scrape(self, now: float) -> None:
-        snapshot = {p.id: (p.waiting, p.running, p.kv_usage(self.replica), p.completed)
-                    for p in self.pods if p.state in ("ready", "draining")}
+        snapshot = {
+            p.id: (p.waiting, p.running, p.kv_usage(self.replica), p.completed)
+            for p in self.pods
+            if p.state in ("ready", "draining")
+        }
         self.scrapes.append((now, snapshot))
-        horizon = max([t.rate_window_s for t in self.spec.triggers] + [0]) + 2 * self.options.scrape_interval_s
+        horizon = (
+            max([t.rate_window_s for t in self.spec.triggers] + [0]) + 2 * self.options.scrape_interval_s
+        )
         while self.scrapes and self.scrapes[0][0] < now - horizon:
             self.scrapes.popleft()
 
@@ -280,8 +318,9 @@ class Simulation:
             window_start = now - trigger.rate_window_s
             total = 0.0
             for pod_id in latest:
-                samples = [(t, snap[pod_id][3]) for t, snap in self.scrapes
-                           if t > window_start and pod_id in snap]
+                samples = [
+                    (t, snap[pod_id][3]) for t, snap in self.scrapes if t > window_start and pod_id in snap
+                ]
                 if len(samples) >= 2 and samples[-1][0] > samples[0][0]:
                     total += (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
             return total
@@ -341,8 +380,9 @@ class Simulation:
         return analyse(self, timeline)
 
 
-def simulate(spec: ScalingSpec, replica: ReplicaModel, trace: Trace,
-             options: SimulationOptions | None = None) -> SimulationResult:
+def simulate(
+    spec: ScalingSpec, replica: ReplicaModel, trace: Trace, options: SimulationOptions | None = None
+) -> SimulationResult:
     """Replay ``trace`` against ``spec`` (KEDA + HPA) and ``replica``; see the module docstring."""
     return Simulation(spec, replica, trace, options).run()
 

@@ -39,8 +39,8 @@ SCALE_UP_LIMIT_MINIMUM = 4.0
 class HpaSettings:
     """kube-controller-manager flags that shape every HPA."""
 
-    sync_period_s: int = DEFAULT_SYNC_PERIOD_S              # --horizontal-pod-autoscaler-sync-period
-    tolerance: float = DEFAULT_TOLERANCE                    # --horizontal-pod-autoscaler-tolerance
+    sync_period_s: int = DEFAULT_SYNC_PERIOD_S  # --horizontal-pod-autoscaler-sync-period
+    tolerance: float = DEFAULT_TOLERANCE  # --horizontal-pod-autoscaler-tolerance
     downscale_stabilization_s: int = DEFAULT_DOWNSCALE_STABILIZATION_S  # ...-downscale-stabilization
     #: Feature gate HPAConfigurableTolerance (beta, on by default from Kubernetes 1.35):
     #: honour behavior.scaleUp/scaleDown.tolerance.
@@ -65,8 +65,13 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-def average_value_replicas(usage: float, target: float, status_replicas: int,
-                           down: float = DEFAULT_TOLERANCE, up: float = DEFAULT_TOLERANCE) -> int:
+def average_value_replicas(
+    usage: float,
+    target: float,
+    status_replicas: int,
+    down: float = DEFAULT_TOLERANCE,
+    up: float = DEFAULT_TOLERANCE,
+) -> int:
     """GetExternalPerPodMetricReplicas: the proposal of an AverageValue target."""
     usage_m, target_m = to_milli(usage), to_milli(target)
     ratio = _ratio(usage_m, target_m * status_replicas)
@@ -75,8 +80,14 @@ def average_value_replicas(usage: float, target: float, status_replicas: int,
     return int(math.ceil(usage_m / target_m))
 
 
-def value_replicas(usage: float, target: float, current_replicas: int, ready_pods: int,
-                   down: float = DEFAULT_TOLERANCE, up: float = DEFAULT_TOLERANCE) -> int:
+def value_replicas(
+    usage: float,
+    target: float,
+    current_replicas: int,
+    ready_pods: int,
+    down: float = DEFAULT_TOLERANCE,
+    up: float = DEFAULT_TOLERANCE,
+) -> int:
     """GetExternalMetricReplicas / getUsageRatioReplicaCount: the proposal of a Value target."""
     ratio = _ratio(to_milli(usage), to_milli(target))
     if current_replicas == 0:
@@ -99,8 +110,11 @@ def scale_up_limit(current: int, up_events, down_events, rules: ScalingRules, no
     pick = min if rules.select_policy == "Min" else max
     result = None
     for policy in rules.policies:
-        start = (current - _changes_in_period(up_events, now, policy.period_s)
-                 + _changes_in_period(down_events, now, policy.period_s))
+        start = (
+            current
+            - _changes_in_period(up_events, now, policy.period_s)
+            + _changes_in_period(down_events, now, policy.period_s)
+        )
         if policy.type == "Pods":
             proposed = start + policy.value
         else:
@@ -116,8 +130,11 @@ def scale_down_limit(current: int, up_events, down_events, rules: ScalingRules, 
     pick = max if rules.select_policy == "Min" else min
     result = None
     for policy in rules.policies:
-        start = (current - _changes_in_period(up_events, now, policy.period_s)
-                 + _changes_in_period(down_events, now, policy.period_s))
+        start = (
+            current
+            - _changes_in_period(up_events, now, policy.period_s)
+            + _changes_in_period(down_events, now, policy.period_s)
+        )
         if policy.type == "Pods":
             proposed = start - policy.value
         else:
@@ -129,8 +146,8 @@ def scale_down_limit(current: int, up_events, down_events, rules: ScalingRules, 
 @dataclass(frozen=True)
 class Proposal:
     trigger: str
-    value: float | None       # the metric value KEDA served (None: not available)
-    replicas: int | None      # the proposal (None: invalid metric)
+    value: float | None  # the metric value KEDA served (None: not available)
+    replicas: int | None  # the proposal (None: invalid metric)
 
 
 @dataclass(frozen=True)
@@ -141,9 +158,9 @@ class Decision:
     current: int
     desired: int
     proposals: tuple[Proposal, ...] = ()
-    metric_desired: int | None = None     # the largest proposal, before stabilization and limits
-    stabilized: int | None = None         # after the stabilization window(s)
-    reason: str = ""                      # why: the rescale reason and the limiting condition
+    metric_desired: int | None = None  # the largest proposal, before stabilization and limits
+    stabilized: int | None = None  # after the stabilization window(s)
+    reason: str = ""  # why: the rescale reason and the limiting condition
 
     @property
     def rescaled(self) -> bool:
@@ -156,8 +173,8 @@ class HorizontalController:
 
     spec: ScalingSpec
     settings: HpaSettings = field(default_factory=HpaSettings)
-    recommendations: list = field(default_factory=list)    # [(time, replicas)]
-    scale_up_events: list = field(default_factory=list)    # [(time, replicas added)]
+    recommendations: list = field(default_factory=list)  # [(time, replicas)]
+    scale_up_events: list = field(default_factory=list)  # [(time, replicas added)]
     scale_down_events: list = field(default_factory=list)  # [(time, replicas removed)]
 
     def __post_init__(self):
@@ -188,18 +205,27 @@ class HorizontalController:
             if value is None:
                 out.append(Proposal(trigger.name, None, None))
             elif trigger.metric_type == AVERAGE_VALUE:
-                out.append(Proposal(trigger.name, value,
-                                    average_value_replicas(value, trigger.target, status_replicas, down, up)))
+                out.append(
+                    Proposal(
+                        trigger.name,
+                        value,
+                        average_value_replicas(value, trigger.target, status_replicas, down, up),
+                    )
+                )
             else:
                 if ready_pods == 0 and current != 0:
                     out.append(Proposal(trigger.name, value, None))  # "no pods returned by selector"
                 else:
-                    out.append(Proposal(trigger.name, value,
-                                        value_replicas(value, trigger.target, current, ready_pods, down, up)))
+                    out.append(
+                        Proposal(
+                            trigger.name,
+                            value,
+                            value_replicas(value, trigger.target, current, ready_pods, down, up),
+                        )
+                    )
         return tuple(out)
 
-    def reconcile(self, now: float, current: int, status_replicas: int, ready_pods: int,
-                  values) -> Decision:
+    def reconcile(self, now: float, current: int, status_replicas: int, ready_pods: int, values) -> Decision:
         """``values``: one metric value per trigger (None when KEDA could not serve it)."""
         if not self._initialized:  # recordInitialRecommendation
             self.recommendations.append((now, current))
@@ -207,11 +233,23 @@ class HorizontalController:
         if current == 0:
             return Decision(now, 0, 0, reason="ScalingDisabled")
         if current > self.max_replicas:
-            return self._commit(Decision(now, current, self.max_replicas,
-                                         reason="Current number of replicas above Spec.MaxReplicas"))
+            return self._commit(
+                Decision(
+                    now,
+                    current,
+                    self.max_replicas,
+                    reason="Current number of replicas above Spec.MaxReplicas",
+                )
+            )
         if current < self.min_replicas:
-            return self._commit(Decision(now, current, self.min_replicas,
-                                         reason="Current number of replicas below Spec.MinReplicas"))
+            return self._commit(
+                Decision(
+                    now,
+                    current,
+                    self.min_replicas,
+                    reason="Current number of replicas below Spec.MinReplicas",
+                )
+            )
         proposals = self.propose(values, current, status_replicas, ready_pods)
         valid = [p.replicas for p in proposals if p.replicas is not None]
         invalid = len(proposals) - len(valid)
@@ -246,7 +284,7 @@ class HorizontalController:
         best = prenormalized
         kept = []
         for ts, rec in self.recommendations:
-            if ts < cutoff:           # rec.timestamp.Before(cutoff): replaced, ignored
+            if ts < cutoff:  # rec.timestamp.Before(cutoff): replaced, ignored
                 continue
             kept.append((ts, rec))
             best = max(best, rec)
@@ -299,8 +337,9 @@ class HorizontalController:
 
     def _limit(self, now: float, current: int, desired: int) -> tuple[int, str]:
         if desired > current:
-            limit = scale_up_limit(current, self.scale_up_events, self.scale_down_events,
-                                   self._rules().scale_up, now)
+            limit = scale_up_limit(
+                current, self.scale_up_events, self.scale_down_events, self._rules().scale_up, now
+            )
             limit = max(limit, current)
             if self.max_replicas > limit:
                 maximum, reason = limit, "ScaleUpLimit"
@@ -309,8 +348,9 @@ class HorizontalController:
             if desired > maximum:
                 return maximum, reason
         elif desired < current:
-            limit = scale_down_limit(current, self.scale_up_events, self.scale_down_events,
-                                     self._rules().scale_down, now)
+            limit = scale_down_limit(
+                current, self.scale_up_events, self.scale_down_events, self._rules().scale_down, now
+            )
             limit = min(limit, current)
             if self.min_replicas < limit:
                 minimum, reason = limit, "ScaleDownLimit"
@@ -335,6 +375,18 @@ class HorizontalController:
         return decision
 
 
-__all__ = ["HpaSettings", "HorizontalController", "Decision", "Proposal", "average_value_replicas",
-           "value_replicas", "scale_up_limit", "scale_down_limit", "within", "to_milli",
-           "DEFAULT_SYNC_PERIOD_S", "DEFAULT_TOLERANCE", "DEFAULT_DOWNSCALE_STABILIZATION_S"]
+__all__ = [
+    "HpaSettings",
+    "HorizontalController",
+    "Decision",
+    "Proposal",
+    "average_value_replicas",
+    "value_replicas",
+    "scale_up_limit",
+    "scale_down_limit",
+    "within",
+    "to_milli",
+    "DEFAULT_SYNC_PERIOD_S",
+    "DEFAULT_TOLERANCE",
+    "DEFAULT_DOWNSCALE_STABILIZATION_S",
+]

@@ -37,7 +37,7 @@ class KedaOperator:
     spec: ScalingSpec
     created_at: float = 0.0
     last_active: float | None = None
-    cached: dict = field(default_factory=dict)   # trigger name -> value at the last poll
+    cached: dict = field(default_factory=dict)  # trigger name -> value at the last poll
 
     def poll(self, now: float, current: int, values) -> KedaAction | None:
         """One scale loop: ``values`` per trigger (None: query failed).  Returns the replica
@@ -46,15 +46,18 @@ class KedaOperator:
         for trigger, value in zip(spec.triggers, values):
             if trigger.use_cached_metrics:
                 self.cached[trigger.name] = value
-        active = any(value is not None and value > trigger.activation
-                     for trigger, value in zip(spec.triggers, values))
+        active = any(
+            value is not None and value > trigger.activation for trigger, value in zip(spec.triggers, values)
+        )
         minimum = spec.min_replicas
         idle = spec.idle_replicas
         if active:
             if (idle is not None and current < minimum) or current == 0:
                 target = minimum if minimum > 0 else 1
                 self.last_active = now
-                return KedaAction(now, current, target, "activated: a trigger is above its activationThreshold")
+                return KedaAction(
+                    now, current, target, "activated: a trigger is above its activationThreshold"
+                )
             self.last_active = now
             return None
         if (idle is not None and current > idle) or (current > 0 and minimum == 0):
@@ -64,8 +67,7 @@ class KedaOperator:
             else:
                 due = self.last_active + spec.cooldown_period_s < now
             if due:
-                return KedaAction(now, current, target,
-                                  "deactivated: no trigger active for cooldownPeriod")
+                return KedaAction(now, current, target, "deactivated: no trigger active for cooldownPeriod")
             return None
         if idle is None and current < minimum:
             return KedaAction(now, current, minimum, "below minReplicaCount")

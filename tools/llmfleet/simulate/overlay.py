@@ -19,7 +19,7 @@ class OverlayInputError(ValueError):
 
 @dataclass(frozen=True)
 class Inputs:
-    name: str                 # the ScaledObject's name
+    name: str  # the ScaledObject's name
     spec: ScalingSpec
     replica: ReplicaModel
 
@@ -37,22 +37,37 @@ def inputs_for(model: OverlayModel) -> list[Inputs]:
         gpu = catalog.find_gpu(model.node_selection(server.template).gpu_class or "")
         tp, pp = server.tensor_parallel, server.pipeline_parallel
         if spec_model is None or gpu is None or not tp or not pp:
-            problems.append(f"{scaler.resource.ref}: the sizing needs a catalogued model and GPU class "
-                            f"(model {server.model_id or 'unknown'!r}, GPU class "
-                            f"{model.node_selection(server.template).gpu_class or 'unknown'!r})")
+            problems.append(
+                f"{scaler.resource.ref}: the sizing needs a catalogued model and GPU class "
+                f"(model {server.model_id or 'unknown'!r}, GPU class "
+                f"{model.node_selection(server.template).gpu_class or 'unknown'!r})"
+            )
             continue
         length = server.int_value("max-model-len", spec_model.context) or spec_model.context
         quantization = server.value("quantization") or spec_model.quantization
-        size = sizing.size(spec_model, gpu, tp, quantization, str(server.value("kv-cache-dtype") or "auto"),
-                           float(server.value("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION)),
-                           pp)
+        size = sizing.size(
+            spec_model,
+            gpu,
+            tp,
+            quantization,
+            str(server.value("kv-cache-dtype") or "auto"),
+            float(server.value("gpu-memory-utilization", sizing.DEFAULT_GPU_MEMORY_UTILIZATION)),
+            pp,
+        )
         load = cold_load(server.model_id, quantization, server.nodes or 1)
         replica = replica_from_sizing(
-            size, length, load_s=load.seconds, startup_probe=server.container.probe("startupProbe"),
+            size,
+            length,
+            load_s=load.seconds,
+            startup_probe=server.container.probe("startupProbe"),
             readiness_probe=server.container.probe("readinessProbe"),
-            max_num_seqs=server.int_value("max-num-seqs"), drain_s=server.int_value("shutdown-timeout", 0) or 0,
-            name=model.name)
-        found.append(Inputs(scaler.resource.name, ScalingSpec.from_scaled_object(scaler.resource.data), replica))
+            max_num_seqs=server.int_value("max-num-seqs"),
+            drain_s=server.int_value("shutdown-timeout", 0) or 0,
+            name=model.name,
+        )
+        found.append(
+            Inputs(scaler.resource.name, ScalingSpec.from_scaled_object(scaler.resource.data), replica)
+        )
     if not found:
         raise OverlayInputError("; ".join(problems) or "no ScaledObject in the overlay")
     return found

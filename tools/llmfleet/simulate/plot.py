@@ -14,11 +14,13 @@ def plot(result, path: str | Path, title: str | None = None) -> Path:
     path = Path(path)
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise PlotError("plotting needs matplotlib: pip install matplotlib==3.11.2 "
-                        "(or pip install 'llmfleet[plot]')") from None
+        raise PlotError(
+            "plotting needs matplotlib: pip install matplotlib==3.11.2 (or pip install 'llmfleet[plot]')"
+        ) from None
     if not path.parent.exists():
         raise PlotError(f"{path}: folder {path.parent} does not exist")
     tl = result.timeline
@@ -26,7 +28,9 @@ def plot(result, path: str | Path, title: str | None = None) -> Path:
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(10, 6.5), dpi=100)
     top.step(minutes, tl.replicas, where="post", label="replicas (HPA)", color="tab:blue", linewidth=2)
     top.step(minutes, tl.ready, where="post", label="Ready pods", color="tab:green", linestyle="--")
-    top.axhline(result.spec["max_replicas"], color="grey", linestyle=":", linewidth=1, label="maxReplicaCount")
+    top.axhline(
+        result.spec["max_replicas"], color="grey", linestyle=":", linewidth=1, label="maxReplicaCount"
+    )
     top.set_ylabel("replicas")
     top.set_ylim(bottom=0)
     load = top.twinx()

@@ -37,32 +37,41 @@ class ReplicaModelError(ValueError):
 class ReplicaModel:
     """Per-replica numbers (a replica = one pod = ``gpus`` GPUs running one vLLM instance)."""
 
-    params: float                    # model parameters (for FLOPs)
-    weight_bytes: float              # all weights, every GPU together
-    kv_bytes_per_token: float        # KV cache bytes of one token, every GPU together
-    kv_tokens: int                   # tokens of KV cache the instance holds
-    max_model_len: int               # --max-model-len
-    memory_bandwidth_gbps: float     # per GPU, GB/s (1e9 bytes)
-    bf16_tflops: float               # per GPU, dense bf16 TFLOP/s
-    startup_s: float | None          # pod creation -> Ready; None: never Ready (startup probe)
+    params: float  # model parameters (for FLOPs)
+    weight_bytes: float  # all weights, every GPU together
+    kv_bytes_per_token: float  # KV cache bytes of one token, every GPU together
+    kv_tokens: int  # tokens of KV cache the instance holds
+    max_model_len: int  # --max-model-len
+    memory_bandwidth_gbps: float  # per GPU, GB/s (1e9 bytes)
+    bf16_tflops: float  # per GPU, dense bf16 TFLOP/s
+    startup_s: float | None  # pod creation -> Ready; None: never Ready (startup probe)
     gpus: int = 1
-    max_num_seqs: int = 256          # --max-num-seqs
-    drain_s: float = 120.0           # --shutdown-timeout: in-flight requests finish within it
+    max_num_seqs: int = 256  # --max-num-seqs
+    drain_s: float = 120.0  # --shutdown-timeout: in-flight requests finish within it
     price_per_gpu_hour: float = 0.0
     bandwidth_efficiency: float = 1.0
     compute_efficiency: float = 1.0
     name: str = ""
 
     def __post_init__(self):
-        for field_name in ("params", "weight_bytes", "kv_bytes_per_token", "memory_bandwidth_gbps",
-                           "bf16_tflops"):
+        for field_name in (
+            "params",
+            "weight_bytes",
+            "kv_bytes_per_token",
+            "memory_bandwidth_gbps",
+            "bf16_tflops",
+        ):
             value = getattr(self, field_name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ReplicaModelError(f"ReplicaModel.{field_name}: must be a positive number, got {value!r}")
+                raise ReplicaModelError(
+                    f"ReplicaModel.{field_name}: must be a positive number, got {value!r}"
+                )
         for field_name in ("kv_tokens", "max_model_len", "gpus", "max_num_seqs"):
             value = getattr(self, field_name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ReplicaModelError(f"ReplicaModel.{field_name}: must be a whole number > 0, got {value!r}")
+                raise ReplicaModelError(
+                    f"ReplicaModel.{field_name}: must be a whole number > 0, got {value!r}"
+                )
         if self.startup_s is not None and not (math.isfinite(self.startup_s) and self.startup_s >= 0):
             raise ReplicaModelError(f"ReplicaModel.startup_s: must be >= 0 or None, got {self.startup_s!r}")
         if not (math.isfinite(self.drain_s) and self.drain_s >= 0):
@@ -126,9 +135,12 @@ class ReplicaModel:
         return asdict(self)
 
 
-def pod_startup_s(load_s: float, startup_probe: Mapping[str, Any] | None = None,
-                  readiness_probe: Mapping[str, Any] | None = None,
-                  schedule_s: float = 0.0) -> float | None:
+def pod_startup_s(
+    load_s: float,
+    startup_probe: Mapping[str, Any] | None = None,
+    readiness_probe: Mapping[str, Any] | None = None,
+    schedule_s: float = 0.0,
+) -> float | None:
     """Seconds from pod creation to Ready, or None when the startup probe gives up first.
 
     The server listens after ``load_s`` seconds of loading (download, weights, compile, CUDA
@@ -150,11 +162,13 @@ def pod_startup_s(load_s: float, startup_probe: Mapping[str, Any] | None = None,
     if startup_probe is None:
         success = load_s
     else:
-        probes = max(1, math.ceil((load_s - delay) / period))   # the probe that succeeds
+        probes = max(1, math.ceil((load_s - delay) / period))  # the probe that succeeds
         if probes > threshold:
             return None
         success = delay + probes * period
-    readiness_period = float((readiness_probe or {}).get("periodSeconds", 10) or 10) if readiness_probe else 0.0
+    readiness_period = (
+        float((readiness_probe or {}).get("periodSeconds", 10) or 10) if readiness_probe else 0.0
+    )
     return schedule_s + success + readiness_period
 
 

@@ -31,7 +31,7 @@ class ScaleEvent:
     time_s: float
     from_replicas: int
     to_replicas: int
-    by: str          # "hpa" or "keda"
+    by: str  # "hpa" or "keda"
     reason: str
 
 
@@ -51,7 +51,7 @@ class Episode:
 
     kind: str
     start_s: float
-    end_s: float | None            # None: still going when the trace ends
+    end_s: float | None  # None: still going when the trace ends
     peak_waiting: float
 
     def duration_s(self, trace_end: float) -> float:
@@ -63,14 +63,14 @@ class Timeline:
     time_s: list = field(default_factory=list)
     offered_rps: list = field(default_factory=list)
     served_rps: list = field(default_factory=list)
-    replicas: list = field(default_factory=list)       # the Deployment's spec.replicas
+    replicas: list = field(default_factory=list)  # the Deployment's spec.replicas
     ready: list = field(default_factory=list)
     starting: list = field(default_factory=list)
     draining: list = field(default_factory=list)
     waiting: list = field(default_factory=list)
     running: list = field(default_factory=list)
-    capacity_rps: list = field(default_factory=list)   # what the Ready pods serve at most
-    metrics: dict = field(default_factory=dict)        # trigger name -> value the HPA last saw
+    capacity_rps: list = field(default_factory=list)  # what the Ready pods serve at most
+    metrics: dict = field(default_factory=dict)  # trigger name -> value the HPA last saw
 
     def add(self, sim, now: float, served_rps: float) -> None:
         self.time_s.append(now)
@@ -106,11 +106,17 @@ class SimulationResult:
         return not any(f.severity == ERROR for f in self.flags)
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "summary": self.summary, "flags": [asdict(f) for f in self.flags],
-                "events": [asdict(e) for e in self.events],
-                "episodes": [asdict(e) for e in self.episodes],
-                "spec": self.spec, "replica": self.replica, "trace": self.trace,
-                "timeline": asdict(self.timeline)}
+        return {
+            "ok": self.ok,
+            "summary": self.summary,
+            "flags": [asdict(f) for f in self.flags],
+            "events": [asdict(e) for e in self.events],
+            "episodes": [asdict(e) for e in self.episodes],
+            "spec": self.spec,
+            "replica": self.replica,
+            "trace": self.trace,
+            "timeline": asdict(self.timeline),
+        }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -152,32 +158,50 @@ def analyse(sim, timeline: Timeline) -> SimulationResult:
     options, replica, spec, trace = sim.options, sim.replica, sim.spec, sim.trace
     end = trace.duration_s
     flags: list[Flag] = []
-    overloads = _episodes("overload", timeline,
-                          lambda i: timeline.offered_rps[i] > timeline.capacity_rps[i] * (1 + 1e-9) + 1e-9)
+    overloads = _episodes(
+        "overload", timeline, lambda i: timeline.offered_rps[i] > timeline.capacity_rps[i] * (1 + 1e-9) + 1e-9
+    )
     queues = _episodes("queue", timeline, lambda i: timeline.waiting[i] >= options.absorb_queue_threshold)
     episodes = sorted(overloads + queues, key=lambda e: (e.start_s, e.kind))
     initial = timeline.replicas[0] if timeline.replicas else 0
 
     # never-scales-out: a segment needs more than the starting replicas serve.
-    needs = [(s.start_s, s.rps, replica.capacity_rps(s.input_tokens, s.output_tokens))
-             for s in trace.segments if s.rps > 0]
+    needs = [
+        (s.start_s, s.rps, replica.capacity_rps(s.input_tokens, s.output_tokens))
+        for s in trace.segments
+        if s.rps > 0
+    ]
     overloaded = [(t, rps, cap) for t, rps, cap in needs if rps > max(initial, 0) * cap + 1e-9]
-    scaled_out = any(e.to_replicas > max(e.from_replicas, initial) and e.by == "hpa" for e in sim.events) \
+    scaled_out = (
+        any(e.to_replicas > max(e.from_replicas, initial) and e.by == "hpa" for e in sim.events)
         or max(timeline.replicas, default=0) > initial
+    )
     if overloaded and not scaled_out:
         t, rps, cap = overloaded[0]
         needed = int(-(-rps // cap)) if cap > 0 else 0
-        flags.append(Flag("never-scales-out", ERROR,
-                          f"from t={t:g} s the load ({rps:.2f} rps) needs {needed} replicas "
-                          f"({cap:.2f} rps each), but the autoscaler never went above {initial} "
-                          f"(triggers: {_trigger_text(spec)}; maxReplicaCount {spec.max_replicas})", t))
+        flags.append(
+            Flag(
+                "never-scales-out",
+                ERROR,
+                f"from t={t:g} s the load ({rps:.2f} rps) needs {needed} replicas "
+                f"({cap:.2f} rps each), but the autoscaler never went above {initial} "
+                f"(triggers: {_trigger_text(spec)}; maxReplicaCount {spec.max_replicas})",
+                t,
+            )
+        )
 
     reversals = _reversals(sim.events, options.flap_window_s)
     if len(reversals) >= options.flap_min_reversals:
-        flags.append(Flag("flapping", ERROR,
-                          f"{len(reversals)} reversals of direction within {options.flap_window_s:g} s "
-                          f"of the previous scale event (first at t={reversals[0]:g} s): replicas are "
-                          "given back and needed again, each time a cold start", reversals[0]))
+        flags.append(
+            Flag(
+                "flapping",
+                ERROR,
+                f"{len(reversals)} reversals of direction within {options.flap_window_s:g} s "
+                f"of the previous scale event (first at t={reversals[0]:g} s): replicas are "
+                "given back and needed again, each time a cold start",
+                reversals[0],
+            )
+        )
 
     window = options.queue_growth_window_s
     run_start = None
@@ -187,15 +211,24 @@ def analyse(sim, timeline: Timeline) -> SimulationResult:
             run_start = None
             continue
         if run_start is None or timeline.waiting[i] + 1e-9 < timeline.waiting[i - 1]:
-            run_start = i   # a new run at max, or the queue shrank: start measuring again
+            run_start = i  # a new run at max, or the queue shrank: start measuring again
         grew = timeline.waiting[i] - timeline.waiting[run_start]
-        if t - timeline.time_s[run_start] >= window and grew >= 1 \
-                and timeline.waiting[i] >= options.absorb_queue_threshold:
-            flags.append(Flag("max-replicas-queue-growing", ERROR,
-                              f"at maxReplicaCount ({spec.max_replicas}, all Ready) the queue grew from "
-                              f"{timeline.waiting[run_start]:.1f} to {timeline.waiting[i]:.1f} requests in "
-                              f"{t - timeline.time_s[run_start]:g} s (t={t:g} s): the fleet cannot carry "
-                              "this load", t))
+        if (
+            t - timeline.time_s[run_start] >= window
+            and grew >= 1
+            and timeline.waiting[i] >= options.absorb_queue_threshold
+        ):
+            flags.append(
+                Flag(
+                    "max-replicas-queue-growing",
+                    ERROR,
+                    f"at maxReplicaCount ({spec.max_replicas}, all Ready) the queue grew from "
+                    f"{timeline.waiting[run_start]:.1f} to {timeline.waiting[i]:.1f} requests in "
+                    f"{t - timeline.time_s[run_start]:g} s (t={t:g} s): the fleet cannot carry "
+                    "this load",
+                    t,
+                )
+            )
             break
 
     bound = options.absorb_bound_s
@@ -204,28 +237,58 @@ def analyse(sim, timeline: Timeline) -> SimulationResult:
     slow = [e for e in overloads if e.duration_s(end) > bound]
     if slow:
         e = slow[0]
-        state = f"absorbed after {e.duration_s(end):.0f} s" if e.end_s is not None else \
-            f"still not absorbed at the end of the trace, {e.duration_s(end):.0f} s later"
-        flags.append(Flag("slow-to-absorb", ERROR,
-                          f"the load rose above what the Ready pods serve at t={e.start_s:g} s and was "
-                          f"{state} (peak {e.peak_waiting:.1f} waiting); the bound is {bound:.0f} s", e.start_s))
+        state = (
+            f"absorbed after {e.duration_s(end):.0f} s"
+            if e.end_s is not None
+            else f"still not absorbed at the end of the trace, {e.duration_s(end):.0f} s later"
+        )
+        flags.append(
+            Flag(
+                "slow-to-absorb",
+                ERROR,
+                f"the load rose above what the Ready pods serve at t={e.start_s:g} s and was "
+                f"{state} (peak {e.peak_waiting:.1f} waiting); the bound is {bound:.0f} s",
+                e.start_s,
+            )
+        )
 
     if sim.pods_never_ready:
-        flags.append(Flag("replica-never-ready", ERROR,
-                          f"{sim.pods_never_ready} new pod(s) never became Ready: the load time exceeds "
-                          "the startup probe's window, so the container restarts forever"))
+        flags.append(
+            Flag(
+                "replica-never-ready",
+                ERROR,
+                f"{sim.pods_never_ready} new pod(s) never became Ready: the load time exceeds "
+                "the startup probe's window, so the container restarts forever",
+            )
+        )
     if sim.rejected > 1e-6:
-        flags.append(Flag("requests-rejected", ERROR,
-                          f"{sim.rejected:.1f} requests arrived while no pod was Ready "
-                          f"(first at t={sim.first_rejected_at:g} s)", sim.first_rejected_at))
+        flags.append(
+            Flag(
+                "requests-rejected",
+                ERROR,
+                f"{sim.rejected:.1f} requests arrived while no pod was Ready "
+                f"(first at t={sim.first_rejected_at:g} s)",
+                sim.first_rejected_at,
+            )
+        )
     if sim.aborted > 1e-6:
-        flags.append(Flag("requests-aborted", WARNING,
-                          f"{sim.aborted:.1f} requests were still in flight when a draining pod reached "
-                          f"its {replica.drain_s:g} s shutdown timeout"))
+        flags.append(
+            Flag(
+                "requests-aborted",
+                WARNING,
+                f"{sim.aborted:.1f} requests were still in flight when a draining pod reached "
+                f"its {replica.drain_s:g} s shutdown timeout",
+            )
+        )
     for trigger in spec.triggers:
         if trigger.kind is None:
-            flags.append(Flag("trigger-not-simulated", WARNING,
-                              f"trigger {trigger.name!r} reads 0 in the simulation: {trigger.unsupported_reason}"))
+            flags.append(
+                Flag(
+                    "trigger-not-simulated",
+                    WARNING,
+                    f"trigger {trigger.name!r} reads 0 in the simulation: {trigger.unsupported_reason}",
+                )
+            )
 
     peak_i = max(range(len(timeline.waiting)), key=lambda i: timeline.waiting[i]) if timeline.waiting else 0
     gpu_hours = sim.gpu_seconds / 3600
@@ -249,15 +312,24 @@ def analyse(sim, timeline: Timeline) -> SimulationResult:
         "scale_events": len(sim.events),
         "gpu_hours": round(gpu_hours, 4),
         "cost": round(gpu_hours * replica.price_per_gpu_hour, 4),
-        "replica_capacity_rps": round(replica.capacity_rps(trace.segments[0].input_tokens,
-                                                          trace.segments[0].output_tokens), 4),
-        "replica_batch_limit": replica.batch_limit(trace.segments[0].input_tokens,
-                                                   trace.segments[0].output_tokens),
+        "replica_capacity_rps": round(
+            replica.capacity_rps(trace.segments[0].input_tokens, trace.segments[0].output_tokens), 4
+        ),
+        "replica_batch_limit": replica.batch_limit(
+            trace.segments[0].input_tokens, trace.segments[0].output_tokens
+        ),
         "replica_startup_s": replica.startup_s,
     }
-    return SimulationResult(spec=spec.to_dict(), replica=replica.to_dict(), trace=trace.to_dict(),
-                            timeline=timeline, events=list(sim.events), episodes=episodes,
-                            flags=flags, summary=summary)
+    return SimulationResult(
+        spec=spec.to_dict(),
+        replica=replica.to_dict(),
+        trace=trace.to_dict(),
+        timeline=timeline,
+        events=list(sim.events),
+        episodes=episodes,
+        flags=flags,
+        summary=summary,
+    )
 
 
 def _trigger_text(spec) -> str:
@@ -290,8 +362,10 @@ def format_report(result: SimulationResult) -> str:
         f"{'custom' if spec['behavior'] is not None else 'Kubernetes defaults'}",
     ]
     for t in spec["triggers"]:
-        lines.append(f"trigger     {t['name']}: {t['kind'] or 'not simulated'} {t['metric_type']} "
-                     f"target {t['target']:g}" + (f" (activation {t['activation']:g})" if t["activation"] else ""))
+        lines.append(
+            f"trigger     {t['name']}: {t['kind'] or 'not simulated'} {t['metric_type']} "
+            f"target {t['target']:g}" + (f" (activation {t['activation']:g})" if t["activation"] else "")
+        )
     lines += [
         f"replica     {s['replica_capacity_rps']:.2f} rps at a batch of {s['replica_batch_limit']} "
         f"(roofline estimate), ready {_duration(s['replica_startup_s'])} after creation",
@@ -320,5 +394,14 @@ def format_report(result: SimulationResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["ScaleEvent", "Flag", "Episode", "Timeline", "SimulationResult", "analyse", "format_report",
-           "ERROR", "WARNING"]
+__all__ = [
+    "ScaleEvent",
+    "Flag",
+    "Episode",
+    "Timeline",
+    "SimulationResult",
+    "analyse",
+    "format_report",
+    "ERROR",
+    "WARNING",
+]

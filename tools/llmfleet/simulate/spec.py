@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Metric kinds the simulation can compute from its replica model (the vLLM series named).
-QUEUE = "queue"                    # sum(vllm:num_requests_waiting)
-RUNNING = "running"                # sum(vllm:num_requests_running)
+QUEUE = "queue"  # sum(vllm:num_requests_waiting)
+RUNNING = "running"  # sum(vllm:num_requests_running)
 KV_CACHE_USAGE = "kv_cache_usage"  # avg(vllm:kv_cache_usage_perc), a 0..1 fraction
 #: sum(vllm:kv_cache_usage_perc): with an AverageValue target the HPA divides it by the
 #: replicas, so its target is the average usage per replica (base/scaledobject.yaml's trigger)
 KV_CACHE_USAGE_SUM = "kv_cache_usage_sum"
-REQUEST_RATE = "request_rate"      # sum(rate(vllm:request_success_total[w]))
+REQUEST_RATE = "request_rate"  # sum(rate(vllm:request_success_total[w]))
 METRIC_KINDS = (QUEUE, RUNNING, KV_CACHE_USAGE, KV_CACHE_USAGE_SUM, REQUEST_RATE)
 
 AVERAGE_VALUE = "AverageValue"
@@ -82,8 +82,10 @@ class Trigger:
         if not (isinstance(self.target, (int, float)) and math.isfinite(self.target) and self.target > 0):
             raise SpecError(f"{where} threshold", f"must be a positive number, got {self.target!r}")
         if self.metric_type not in (AVERAGE_VALUE, VALUE):
-            raise SpecError(f"{where} metricType",
-                            f"{self.metric_type!r}: a Prometheus trigger takes AverageValue or Value")
+            raise SpecError(
+                f"{where} metricType",
+                f"{self.metric_type!r}: a Prometheus trigger takes AverageValue or Value",
+            )
         if not (math.isfinite(self.activation) and self.activation >= 0):
             raise SpecError(f"{where} activationThreshold", f"must be >= 0, got {self.activation!r}")
         if not self.rate_window_s > 0:
@@ -95,12 +97,12 @@ class ScalingSpec:
     """A ScaledObject's scaling settings (KEDA's field names in the comments)."""
 
     triggers: tuple[Trigger, ...]
-    min_replicas: int = KEDA_DEFAULT_MIN                  # minReplicaCount
-    max_replicas: int = KEDA_DEFAULT_MAX                  # maxReplicaCount
-    polling_interval_s: int = KEDA_DEFAULT_POLLING_S      # pollingInterval
-    cooldown_period_s: int = KEDA_DEFAULT_COOLDOWN_S      # cooldownPeriod
+    min_replicas: int = KEDA_DEFAULT_MIN  # minReplicaCount
+    max_replicas: int = KEDA_DEFAULT_MAX  # maxReplicaCount
+    polling_interval_s: int = KEDA_DEFAULT_POLLING_S  # pollingInterval
+    cooldown_period_s: int = KEDA_DEFAULT_COOLDOWN_S  # cooldownPeriod
     initial_cooldown_period_s: int = KEDA_DEFAULT_INITIAL_COOLDOWN_S  # initialCooldownPeriod
-    idle_replicas: int | None = None                      # idleReplicaCount
+    idle_replicas: int | None = None  # idleReplicaCount
     #: advanced.horizontalPodAutoscalerConfig.behavior, as in autoscaling/v2 (None: absent).
     behavior: Mapping[str, Any] | None = None
     name: str = ""
@@ -109,20 +111,26 @@ class ScalingSpec:
         object.__setattr__(self, "triggers", tuple(self.triggers))
         if not self.triggers:
             raise SpecError("spec.triggers", "a ScaledObject needs at least one trigger")
-        for path, value, low in (("spec.minReplicaCount", self.min_replicas, 0),
-                                 ("spec.maxReplicaCount", self.max_replicas, 1),
-                                 ("spec.pollingInterval", self.polling_interval_s, 1),
-                                 ("spec.cooldownPeriod", self.cooldown_period_s, 0),
-                                 ("spec.initialCooldownPeriod", self.initial_cooldown_period_s, 0)):
+        for path, value, low in (
+            ("spec.minReplicaCount", self.min_replicas, 0),
+            ("spec.maxReplicaCount", self.max_replicas, 1),
+            ("spec.pollingInterval", self.polling_interval_s, 1),
+            ("spec.cooldownPeriod", self.cooldown_period_s, 0),
+            ("spec.initialCooldownPeriod", self.initial_cooldown_period_s, 0),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise SpecError(path, f"must be a whole number >= {low}, got {value!r}")
         if self.min_replicas > self.max_replicas:
-            raise SpecError("spec.minReplicaCount",
-                            f"{self.min_replicas} is above maxReplicaCount {self.max_replicas}")
-        if self.idle_replicas is not None and (not isinstance(self.idle_replicas, int)
-                                               or not 0 <= self.idle_replicas < self.min_replicas):
-            raise SpecError("spec.idleReplicaCount",
-                            f"{self.idle_replicas!r} must be >= 0 and below minReplicaCount {self.min_replicas}")
+            raise SpecError(
+                "spec.minReplicaCount", f"{self.min_replicas} is above maxReplicaCount {self.max_replicas}"
+            )
+        if self.idle_replicas is not None and (
+            not isinstance(self.idle_replicas, int) or not 0 <= self.idle_replicas < self.min_replicas
+        ):
+            raise SpecError(
+                "spec.idleReplicaCount",
+                f"{self.idle_replicas!r} must be >= 0 and below minReplicaCount {self.min_replicas}",
+            )
         names = [t.name for t in self.triggers]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -156,29 +164,47 @@ class ScalingSpec:
         for i, raw in enumerate(raw_triggers):
             triggers.append(_trigger(raw, i, classify))
         advanced = spec.get("advanced") or {}
-        hpa_config = advanced.get("horizontalPodAutoscalerConfig") or {} if isinstance(advanced, Mapping) else {}
+        hpa_config = (
+            advanced.get("horizontalPodAutoscalerConfig") or {} if isinstance(advanced, Mapping) else {}
+        )
         behavior = hpa_config.get("behavior") if isinstance(hpa_config, Mapping) else None
-        return cls(triggers=tuple(triggers),
-                   min_replicas=_int(spec, "minReplicaCount", KEDA_DEFAULT_MIN),
-                   max_replicas=_int(spec, "maxReplicaCount", KEDA_DEFAULT_MAX),
-                   polling_interval_s=_int(spec, "pollingInterval", KEDA_DEFAULT_POLLING_S),
-                   cooldown_period_s=_int(spec, "cooldownPeriod", KEDA_DEFAULT_COOLDOWN_S),
-                   initial_cooldown_period_s=_int(spec, "initialCooldownPeriod",
-                                                  KEDA_DEFAULT_INITIAL_COOLDOWN_S),
-                   idle_replicas=_int(spec, "idleReplicaCount", None),
-                   behavior=behavior, name=name)
+        return cls(
+            triggers=tuple(triggers),
+            min_replicas=_int(spec, "minReplicaCount", KEDA_DEFAULT_MIN),
+            max_replicas=_int(spec, "maxReplicaCount", KEDA_DEFAULT_MAX),
+            polling_interval_s=_int(spec, "pollingInterval", KEDA_DEFAULT_POLLING_S),
+            cooldown_period_s=_int(spec, "cooldownPeriod", KEDA_DEFAULT_COOLDOWN_S),
+            initial_cooldown_period_s=_int(spec, "initialCooldownPeriod", KEDA_DEFAULT_INITIAL_COOLDOWN_S),
+            idle_replicas=_int(spec, "idleReplicaCount", None),
+            behavior=behavior,
+            name=name,
+        )
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "min_replicas": self.min_replicas, "max_replicas": self.max_replicas,
-                "polling_interval_s": self.polling_interval_s, "cooldown_period_s": self.cooldown_period_s,
-                "initial_cooldown_period_s": self.initial_cooldown_period_s,
-                "idle_replicas": self.idle_replicas,
-                "behavior": _plain(self.behavior),
-                "triggers": [{"name": t.name, "kind": t.kind, "target": t.target,
-                              "metric_type": t.metric_type, "activation": t.activation,
-                              "rate_window_s": t.rate_window_s, "use_cached_metrics": t.use_cached_metrics,
-                              "query": t.query, "unsupported_reason": t.unsupported_reason}
-                             for t in self.triggers]}
+        return {
+            "name": self.name,
+            "min_replicas": self.min_replicas,
+            "max_replicas": self.max_replicas,
+            "polling_interval_s": self.polling_interval_s,
+            "cooldown_period_s": self.cooldown_period_s,
+            "initial_cooldown_period_s": self.initial_cooldown_period_s,
+            "idle_replicas": self.idle_replicas,
+            "behavior": _plain(self.behavior),
+            "triggers": [
+                {
+                    "name": t.name,
+                    "kind": t.kind,
+                    "target": t.target,
+                    "metric_type": t.metric_type,
+                    "activation": t.activation,
+                    "rate_window_s": t.rate_window_s,
+                    "use_cached_metrics": t.use_cached_metrics,
+                    "query": t.query,
+                    "unsupported_reason": t.unsupported_reason,
+                }
+                for t in self.triggers
+            ],
+        }
 
 
 def _plain(value):
@@ -220,10 +246,14 @@ def _trigger(raw: Any, index: int, classify) -> Trigger:
         raise SpecError(f"{path}.metadata", "must be a mapping")
     if raw.get("type") != "prometheus":
         # Not simulated: kept so the report names it; it reads 0 like an empty query result.
-        return Trigger(name=name, kind=None, target=1.0,
-                       metric_type=metric_type if metric_type in (AVERAGE_VALUE, VALUE) else AVERAGE_VALUE,
-                       use_cached_metrics=use_cached,
-                       unsupported_reason=f"trigger type {raw.get('type')!r} is not simulated")
+        return Trigger(
+            name=name,
+            kind=None,
+            target=1.0,
+            metric_type=metric_type if metric_type in (AVERAGE_VALUE, VALUE) else AVERAGE_VALUE,
+            use_cached_metrics=use_cached,
+            unsupported_reason=f"trigger type {raw.get('type')!r} is not simulated",
+        )
     if "threshold" not in metadata:
         raise SpecError(f"{path}.metadata.threshold", "required by the prometheus scaler")
     query = str(metadata.get("query") or "")
@@ -233,17 +263,28 @@ def _trigger(raw: Any, index: int, classify) -> Trigger:
     activation = _number(metadata.get("activationThreshold", 0), f"{path}.metadata.activationThreshold")
     kind, window, reason = classify(query)
     try:
-        return Trigger(name=name, kind=kind, target=target, metric_type=metric_type,
-                       activation=activation, rate_window_s=window or DEFAULT_RATE_WINDOW_S,
-                       use_cached_metrics=use_cached, query=query, unsupported_reason=reason or "")
+        return Trigger(
+            name=name,
+            kind=kind,
+            target=target,
+            metric_type=metric_type,
+            activation=activation,
+            rate_window_s=window or DEFAULT_RATE_WINDOW_S,
+            use_cached_metrics=use_cached,
+            query=query,
+            unsupported_reason=reason or "",
+        )
     except SpecError as err:
         raise SpecError(path, err.message) from None
 
 
 # --- PromQL -> metric kind ---------------------------------------------------------------
 
-_GAUGES = {"vllm:num_requests_waiting": ("sum", QUEUE), "vllm:num_requests_running": ("sum", RUNNING),
-           "vllm:kv_cache_usage_perc": ("avg", KV_CACHE_USAGE)}
+_GAUGES = {
+    "vllm:num_requests_waiting": ("sum", QUEUE),
+    "vllm:num_requests_running": ("sum", RUNNING),
+    "vllm:kv_cache_usage_perc": ("avg", KV_CACHE_USAGE),
+}
 _RATE_FUNCTIONS = ("rate", "irate")
 
 
@@ -254,19 +295,21 @@ def classify_query(query: str) -> tuple[str | None, float | None, str]:
     ``(None, None, why)``.  Label matchers are not interpreted: the simulation is of one model."""
     import promql_parser
 
-    try:
-        expr = promql_parser.parse(query)
-    except Exception as err:  # the parser raises its own error types
-        return None, None, f"the query does not parse: {err}"
-    op = str(getattr(expr, "op", "") or "")
-    if type(expr).__name__ != "AggregateExpr" or op not in ("sum", "avg"):
+    from llmfleet.model.promql import parse_query
+
+    parsed = parse_query(query)
+    if not parsed.ok:
+        return None, None, f"the query does not parse: {parsed.error}"
+    expr = parsed.top_aggregation
+    op = str(getattr(expr, "op", "") or "").rsplit(".", 1)[-1].lower()
+    if expr is None or op not in ("sum", "avg"):
         return None, None, "not a sum(...) or avg(...) of one vLLM series"
     modifier = getattr(expr, "modifier", None)
     if modifier is not None and list(getattr(modifier, "labels", []) or []):
         return None, None, "grouped (by/without): KEDA needs a single series"
     inner = expr.expr
-    if type(inner).__name__ == "VectorSelector":
-        found = _GAUGES.get(inner.name)
+    if isinstance(inner, promql_parser.VectorSelector):
+        found = _GAUGES.get(str(inner.name))
         if found is None:
             return None, None, f"{inner.name} is not a vLLM series the replica model produces"
         aggregation, kind = found
@@ -275,15 +318,18 @@ def classify_query(query: str) -> tuple[str | None, float | None, str]:
         if aggregation != op:
             return None, None, f"{op}({inner.name}) is not simulated (use {aggregation})"
         return kind, None, ""
-    if type(inner).__name__ == "Call" and inner.func.name in _RATE_FUNCTIONS and op == "sum":
+    if isinstance(inner, promql_parser.Call) and inner.func.name in _RATE_FUNCTIONS and op == "sum":
         arg = inner.args[0] if inner.args else None
-        if arg is not None and type(arg).__name__ == "MatrixSelector" \
-                and arg.vector_selector.name == "vllm:request_success_total":
+        if (
+            isinstance(arg, promql_parser.MatrixSelector)
+            and arg.vector_selector.name == "vllm:request_success_total"
+        ):
             return REQUEST_RATE, arg.range.total_seconds(), ""
     return None, None, "not a vLLM queue, running, KV-cache or request-rate query"
 
 
 # --- HPA behavior (autoscaling/v2) ---------------------------------------------------------
+
 
 def validate_behavior(behavior: Mapping[str, Any]) -> None:
     """Raise SpecError for a behavior the API server would reject (the fields used here)."""
@@ -297,10 +343,13 @@ def validate_behavior(behavior: Mapping[str, Any]) -> None:
         if not isinstance(rules, Mapping):
             raise SpecError(path, "must be a mapping")
         window = rules.get("stabilizationWindowSeconds")
-        if window is not None and (isinstance(window, bool) or not isinstance(window, int)
-                                   or not 0 <= window <= MAX_STABILIZATION_S):
-            raise SpecError(f"{path}.stabilizationWindowSeconds",
-                            f"must be a whole number 0..{MAX_STABILIZATION_S}, got {window!r}")
+        if window is not None and (
+            isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= MAX_STABILIZATION_S
+        ):
+            raise SpecError(
+                f"{path}.stabilizationWindowSeconds",
+                f"must be a whole number 0..{MAX_STABILIZATION_S}, got {window!r}",
+            )
         select = rules.get("selectPolicy")
         if select is not None and select not in SELECT_POLICIES:
             raise SpecError(f"{path}.selectPolicy", f"{select!r} is not one of {', '.join(SELECT_POLICIES)}")
@@ -318,9 +367,15 @@ def validate_behavior(behavior: Mapping[str, Any]) -> None:
                 if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                     raise SpecError(f"{ppath}.value", f"must be a whole number > 0, got {value!r}")
                 period = policy.get("periodSeconds")
-                if isinstance(period, bool) or not isinstance(period, int) or not 0 < period <= MAX_POLICY_PERIOD_S:
-                    raise SpecError(f"{ppath}.periodSeconds",
-                                    f"must be a whole number 1..{MAX_POLICY_PERIOD_S}, got {period!r}")
+                if (
+                    isinstance(period, bool)
+                    or not isinstance(period, int)
+                    or not 0 < period <= MAX_POLICY_PERIOD_S
+                ):
+                    raise SpecError(
+                        f"{ppath}.periodSeconds",
+                        f"must be a whole number 1..{MAX_POLICY_PERIOD_S}, got {period!r}",
+                    )
         if rules.get("tolerance") is not None:
             tolerance = parse_quantity(rules["tolerance"], f"{path}.tolerance")
             if tolerance < 0:
@@ -378,14 +433,17 @@ def _rules(raw: Mapping[str, Any] | None, default: ScalingRules, path: str) -> S
         return default
     policies = default.policies
     if raw.get("policies") is not None:
-        policies = tuple(ScalingPolicy(p["type"], int(p["value"]), int(p["periodSeconds"]))
-                         for p in raw["policies"])
+        policies = tuple(
+            ScalingPolicy(p["type"], int(p["value"]), int(p["periodSeconds"])) for p in raw["policies"]
+        )
     window = raw.get("stabilizationWindowSeconds", default.stabilization_window_s)
     tolerance = raw.get("tolerance")
-    return ScalingRules(stabilization_window_s=window,
-                        select_policy=raw.get("selectPolicy") or default.select_policy,
-                        policies=policies,
-                        tolerance=parse_quantity(tolerance, f"{path}.tolerance") if tolerance is not None else None)
+    return ScalingRules(
+        stabilization_window_s=window,
+        select_policy=raw.get("selectPolicy") or default.select_policy,
+        policies=policies,
+        tolerance=parse_quantity(tolerance, f"{path}.tolerance") if tolerance is not None else None,
+    )
 
 
 def resolve_behavior(behavior: Mapping[str, Any] | None) -> Behavior | None:
@@ -394,11 +452,31 @@ def resolve_behavior(behavior: Mapping[str, Any] | None) -> Behavior | None:
     if behavior is None:
         return None
     validate_behavior(behavior)
-    return Behavior(scale_up=_rules(behavior.get("scaleUp"), DEFAULT_SCALE_UP, "behavior.scaleUp"),
-                    scale_down=_rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN, "behavior.scaleDown"))
+    return Behavior(
+        scale_up=_rules(behavior.get("scaleUp"), DEFAULT_SCALE_UP, "behavior.scaleUp"),
+        scale_down=_rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN, "behavior.scaleDown"),
+    )
 
 
-__all__ = ["AVERAGE_VALUE", "VALUE", "QUEUE", "RUNNING", "KV_CACHE_USAGE", "KV_CACHE_USAGE_SUM", "REQUEST_RATE",
-           "METRIC_KINDS", "SpecError", "Trigger", "ScalingSpec", "classify_query", "Behavior",
-           "ScalingRules", "ScalingPolicy", "resolve_behavior", "validate_behavior", "parse_quantity",
-           "DEFAULT_SCALE_UP", "DEFAULT_SCALE_DOWN"]
+__all__ = [
+    "AVERAGE_VALUE",
+    "VALUE",
+    "QUEUE",
+    "RUNNING",
+    "KV_CACHE_USAGE",
+    "KV_CACHE_USAGE_SUM",
+    "REQUEST_RATE",
+    "METRIC_KINDS",
+    "SpecError",
+    "Trigger",
+    "ScalingSpec",
+    "classify_query",
+    "Behavior",
+    "ScalingRules",
+    "ScalingPolicy",
+    "resolve_behavior",
+    "validate_behavior",
+    "parse_quantity",
+    "DEFAULT_SCALE_UP",
+    "DEFAULT_SCALE_DOWN",
+]

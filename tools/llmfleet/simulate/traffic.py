@@ -61,7 +61,9 @@ class Trace:
         if segments[0].start_s != 0:
             raise TraceError(f"{self.name}: the first segment must start at 0 s")
         if segments[-1].start_s >= self.duration_s:
-            raise TraceError(f"{self.name}: the last segment starts at or after the end ({self.duration_s:g} s)")
+            raise TraceError(
+                f"{self.name}: the last segment starts at or after the end ({self.duration_s:g} s)"
+            )
 
     def at(self, t: float) -> Segment:
         lo, hi = 0, len(self.segments) - 1
@@ -79,8 +81,11 @@ class Trace:
 
     @property
     def max_request_tokens(self) -> int:
-        return max(s.input_tokens + s.output_tokens for s in self.segments if s.rps > 0) \
-            if any(s.rps > 0 for s in self.segments) else 0
+        return (
+            max(s.input_tokens + s.output_tokens for s in self.segments if s.rps > 0)
+            if any(s.rps > 0 for s in self.segments)
+            else 0
+        )
 
     def requests(self) -> float:
         total = 0.0
@@ -90,12 +95,16 @@ class Trace:
         return total
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "duration_s": self.duration_s,
-                "segments": [[s.start_s, s.rps, s.input_tokens, s.output_tokens] for s in self.segments]}
+        return {
+            "name": self.name,
+            "duration_s": self.duration_s,
+            "segments": [[s.start_s, s.rps, s.input_tokens, s.output_tokens] for s in self.segments],
+        }
 
 
-def _sampled(name: str, duration_s: float, rate, input_tokens: int, output_tokens: int,
-             step_s: float = DEFAULT_STEP_S) -> Trace:
+def _sampled(
+    name: str, duration_s: float, rate, input_tokens: int, output_tokens: int, step_s: float = DEFAULT_STEP_S
+) -> Trace:
     if not (math.isfinite(duration_s) and duration_s > 0):
         raise TraceError(f"{name}: duration must be positive")
     segments = []
@@ -106,15 +115,28 @@ def _sampled(name: str, duration_s: float, rate, input_tokens: int, output_token
     return Trace(tuple(segments), float(duration_s), name)
 
 
-def constant(rps: float, duration_s: float, input_tokens: int = DEFAULT_INPUT_TOKENS,
-             output_tokens: int = DEFAULT_OUTPUT_TOKENS) -> Trace:
-    return Trace((Segment(0.0, float(rps), input_tokens, output_tokens),), float(duration_s),
-                 f"constant {rps:g} rps")
+def constant(
+    rps: float,
+    duration_s: float,
+    input_tokens: int = DEFAULT_INPUT_TOKENS,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+) -> Trace:
+    return Trace(
+        (Segment(0.0, float(rps), input_tokens, output_tokens),), float(duration_s), f"constant {rps:g} rps"
+    )
 
 
-def ramp(start_rps: float, peak_rps: float, ramp_s: float, hold_s: float, tail_rps: float = 0.0,
-         tail_s: float = 0.0, input_tokens: int = DEFAULT_INPUT_TOKENS,
-         output_tokens: int = DEFAULT_OUTPUT_TOKENS, step_s: float = DEFAULT_STEP_S) -> Trace:
+def ramp(
+    start_rps: float,
+    peak_rps: float,
+    ramp_s: float,
+    hold_s: float,
+    tail_rps: float = 0.0,
+    tail_s: float = 0.0,
+    input_tokens: int = DEFAULT_INPUT_TOKENS,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    step_s: float = DEFAULT_STEP_S,
+) -> Trace:
     """Linear ramp from ``start_rps`` to ``peak_rps`` over ``ramp_s``, a plateau of ``hold_s``,
     then a quiet tail of ``tail_s`` at ``tail_rps``."""
     if min(ramp_s, hold_s, tail_s) < 0:
@@ -127,13 +149,26 @@ def ramp(start_rps: float, peak_rps: float, ramp_s: float, hold_s: float, tail_r
             return peak_rps
         return tail_rps
 
-    return _sampled(f"ramp {start_rps:g}->{peak_rps:g} rps", ramp_s + hold_s + tail_s, rate,
-                    input_tokens, output_tokens, step_s)
+    return _sampled(
+        f"ramp {start_rps:g}->{peak_rps:g} rps",
+        ramp_s + hold_s + tail_s,
+        rate,
+        input_tokens,
+        output_tokens,
+        step_s,
+    )
 
 
-def diurnal(min_rps: float, max_rps: float, duration_s: float = 86400, period_s: float = 86400,
-            peak_at_s: float = 14 * 3600, input_tokens: int = DEFAULT_INPUT_TOKENS,
-            output_tokens: int = DEFAULT_OUTPUT_TOKENS, step_s: float = 60) -> Trace:
+def diurnal(
+    min_rps: float,
+    max_rps: float,
+    duration_s: float = 86400,
+    period_s: float = 86400,
+    peak_at_s: float = 14 * 3600,
+    input_tokens: int = DEFAULT_INPUT_TOKENS,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    step_s: float = 60,
+) -> Trace:
     """A cosine day: ``max_rps`` at ``peak_at_s`` (14:00 by default), ``min_rps`` half a period later."""
     if max_rps < min_rps:
         raise TraceError("diurnal: max_rps is below min_rps")
@@ -141,21 +176,32 @@ def diurnal(min_rps: float, max_rps: float, duration_s: float = 86400, period_s:
     def rate(t):
         return min_rps + (max_rps - min_rps) * (1 + math.cos(2 * math.pi * (t - peak_at_s) / period_s)) / 2
 
-    return _sampled(f"diurnal {min_rps:g}..{max_rps:g} rps", duration_s, rate, input_tokens,
-                    output_tokens, step_s)
+    return _sampled(
+        f"diurnal {min_rps:g}..{max_rps:g} rps", duration_s, rate, input_tokens, output_tokens, step_s
+    )
 
 
-def spike(base_rps: float, spike_rps: float, before_s: float, spike_s: float, after_s: float,
-          input_tokens: int = DEFAULT_INPUT_TOKENS, output_tokens: int = DEFAULT_OUTPUT_TOKENS) -> Trace:
+def spike(
+    base_rps: float,
+    spike_rps: float,
+    before_s: float,
+    spike_s: float,
+    after_s: float,
+    input_tokens: int = DEFAULT_INPUT_TOKENS,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+) -> Trace:
     """``base_rps`` for ``before_s``, a step to ``spike_rps`` for ``spike_s``, base again for ``after_s``."""
     if before_s <= 0 or spike_s <= 0 or after_s < 0:
         raise TraceError("spike: before_s and spike_s must be > 0, after_s >= 0")
-    segments = [Segment(0.0, float(base_rps), input_tokens, output_tokens),
-                Segment(float(before_s), float(spike_rps), input_tokens, output_tokens)]
+    segments = [
+        Segment(0.0, float(base_rps), input_tokens, output_tokens),
+        Segment(float(before_s), float(spike_rps), input_tokens, output_tokens),
+    ]
     if after_s > 0:
         segments.append(Segment(float(before_s + spike_s), float(base_rps), input_tokens, output_tokens))
-    return Trace(tuple(segments), float(before_s + spike_s + after_s),
-                 f"spike {base_rps:g}->{spike_rps:g} rps")
+    return Trace(
+        tuple(segments), float(before_s + spike_s + after_s), f"spike {base_rps:g}->{spike_rps:g} rps"
+    )
 
 
 def from_csv(path: str | Path) -> Trace:
@@ -175,8 +221,9 @@ def from_csv(path: str | Path) -> Trace:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [f for f in CSV_FIELDS if f not in header]
     if missing:
-        raise TraceError(f"{path}: line 1: header must name {', '.join(CSV_FIELDS)}; "
-                         f"missing {', '.join(missing)}")
+        raise TraceError(
+            f"{path}: line 1: header must name {', '.join(CSV_FIELDS)}; missing {', '.join(missing)}"
+        )
     segments: list[Segment] = []
     for row in reader:
         line = reader.line_num
@@ -189,27 +236,36 @@ def from_csv(path: str | Path) -> Trace:
             except ValueError:
                 raise TraceError(f"{path}: line {line}: field {name!r}: {raw!r} is not a number") from None
             if not math.isfinite(value) or value < 0:
-                raise TraceError(f"{path}: line {line}: field {name!r}: must be a finite number >= 0, got {raw!r}")
+                raise TraceError(
+                    f"{path}: line {line}: field {name!r}: must be a finite number >= 0, got {raw!r}"
+                )
             values[name] = value
         for name in ("input_tokens", "output_tokens"):
             if values[name] < 1 or values[name] != int(values[name]):
-                raise TraceError(f"{path}: line {line}: field {name!r}: must be a whole number >= 1, "
-                                 f"got {row[name]!r}")
+                raise TraceError(
+                    f"{path}: line {line}: field {name!r}: must be a whole number >= 1, got {row[name]!r}"
+                )
         if segments and values["time_s"] <= segments[-1].start_s:
-            raise TraceError(f"{path}: line {line}: field 'time_s': {row['time_s']} is not after the "
-                             f"previous row's {segments[-1].start_s:g}")
+            raise TraceError(
+                f"{path}: line {line}: field 'time_s': {row['time_s']} is not after the "
+                f"previous row's {segments[-1].start_s:g}"
+            )
         if not segments and values["time_s"] != 0:
             raise TraceError(f"{path}: line {line}: field 'time_s': the first row must be at 0")
-        segments.append(Segment(values["time_s"], values["rps"], int(values["input_tokens"]),
-                                int(values["output_tokens"])))
+        segments.append(
+            Segment(
+                values["time_s"], values["rps"], int(values["input_tokens"]), int(values["output_tokens"])
+            )
+        )
     if not segments:
         raise TraceError(f"{path}: no data rows after the header")
     last_step = segments[-1].start_s - segments[-2].start_s if len(segments) > 1 else 1.0
     return Trace(tuple(segments), segments[-1].start_s + last_step, path.name)
 
 
-def default_spike(replica, spec, input_tokens: int = DEFAULT_INPUT_TOKENS,
-                  output_tokens: int = DEFAULT_OUTPUT_TOKENS) -> Trace:
+def default_spike(
+    replica, spec, input_tokens: int = DEFAULT_INPUT_TOKENS, output_tokens: int = DEFAULT_OUTPUT_TOKENS
+) -> Trace:
     """The spike every overlay is checked against, sized from its own numbers:
 
     * lengths: ``input_tokens``/``output_tokens``, shrunk to fit max-model-len;
@@ -236,11 +292,29 @@ def default_spike(replica, spec, input_tokens: int = DEFAULT_INPUT_TOKENS,
     window = DEFAULT_DOWNSCALE_STABILIZATION_S
     if behavior is not None and behavior.scale_down.stabilization_window_s is not None:
         window = behavior.scale_down.stabilization_window_s
-    trace = spike(base, peak, before_s=600, spike_s=max(1800.0, 3 * startup),
-                  after_s=max(1800.0, 2 * window + 600), input_tokens=input_tokens,
-                  output_tokens=output_tokens)
+    trace = spike(
+        base,
+        peak,
+        before_s=600,
+        spike_s=max(1800.0, 3 * startup),
+        after_s=max(1800.0, 2 * window + 600),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
     return Trace(trace.segments, trace.duration_s, f"default spike {base:.2f}->{peak:.2f} rps")
 
 
-__all__ = ["Segment", "Trace", "TraceError", "constant", "ramp", "diurnal", "spike", "from_csv",
-           "default_spike", "DEFAULT_INPUT_TOKENS", "DEFAULT_OUTPUT_TOKENS", "CSV_FIELDS"]
+__all__ = [
+    "Segment",
+    "Trace",
+    "TraceError",
+    "constant",
+    "ramp",
+    "diurnal",
+    "spike",
+    "from_csv",
+    "default_spike",
+    "DEFAULT_INPUT_TOKENS",
+    "DEFAULT_OUTPUT_TOKENS",
+    "CSV_FIELDS",
+]

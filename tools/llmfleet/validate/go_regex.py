@@ -25,14 +25,14 @@ def translate(pattern: str) -> str:
     closed before each ``|`` of that group and reopened after it: ``(a(?i:b)|(?i:c))``.
     """
     out: list[str] = []
-    scoped: list[list[str]] = [[]]    # per open group: the scoped-flag groups opened in it
+    scoped: list[list[str]] = [[]]  # per open group: the scoped-flag groups opened in it
     i, n = 0, len(pattern)
     in_class = False
     while i < n:
         char = pattern[i]
         if char == "\\" and i + 1 < n:
             escaped = pattern[i + 1]
-            out.append("\\Z" if escaped == "z" and not in_class else pattern[i:i + 2])
+            out.append("\\Z" if escaped == "z" and not in_class else pattern[i : i + 2])
             i += 2
             continue
         if in_class:
@@ -47,14 +47,14 @@ def translate(pattern: str) -> str:
             if i < n and pattern[i] == "^":
                 out.append("^")
                 i += 1
-            if i < n and pattern[i] == "]":       # a leading ] is a literal
+            if i < n and pattern[i] == "]":  # a leading ] is a literal
                 out.append("]")
                 i += 1
             continue
         match = _FLAG_GROUP.match(pattern, i)
         if match:
             flags = match.group(1).replace("U", "")
-            if flags and not out:                 # at the very start Python takes it as is
+            if flags and not out:  # at the very start Python takes it as is
                 out.append(f"(?{flags})")
             elif flags:
                 out.append(f"(?{flags}:")

@@ -27,8 +27,15 @@ MISSING_RULE = "schema-missing"
 MAX_ERRORS_PER_OBJECT = 20
 
 
-_KINDS = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
-          dict: "a mapping", list: "a list", type(None): "null"}
+_KINDS = {
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    dict: "a mapping",
+    list: "a list",
+    type(None): "null",
+}
 
 
 def _value_free(error: jsonschema.ValidationError) -> str:
@@ -70,31 +77,46 @@ def _quotes_secret(resource: Resource, error: jsonschema.ValidationError, messag
     return any(value in message for value in secret_values([resource.data]))
 
 
-def _error_findings(resource: Resource, error: jsonschema.ValidationError,
-                    schema_name: str = "") -> list[Finding]:
+def _error_findings(
+    resource: Resource, error: jsonschema.ValidationError, schema_name: str = ""
+) -> list[Finding]:
     findings = _raw_error_findings(resource, error, schema_name)
     if any(_quotes_secret(resource, error, f.message) for f in findings):
-        return [resource.finding(SCHEMA_RULE, Severity.ERROR, _value_free(error),
-                                 pointer(*error.absolute_path))]
+        return [
+            resource.finding(SCHEMA_RULE, Severity.ERROR, _value_free(error), pointer(*error.absolute_path))
+        ]
     return findings
 
 
-def _raw_error_findings(resource: Resource, error: jsonschema.ValidationError,
-                        schema_name: str = "") -> list[Finding]:
+def _raw_error_findings(
+    resource: Resource, error: jsonschema.ValidationError, schema_name: str = ""
+) -> list[Finding]:
     path = pointer(*error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}) if isinstance(error.schema, dict) else {})
         extras = sorted(k for k in error.instance if k not in allowed)
         where = schema_name or f"the {resource.kind} schema"
         if extras:
-            return [resource.finding(SCHEMA_RULE, Severity.ERROR,
-                                     f"unknown field {extra!r} (not in {where})",
-                                     path + pointer(extra)) for extra in extras]
+            return [
+                resource.finding(
+                    SCHEMA_RULE,
+                    Severity.ERROR,
+                    f"unknown field {extra!r} (not in {where})",
+                    path + pointer(extra),
+                )
+                for extra in extras
+            ]
     if error.validator in ("oneOf", "anyOf") and error.context:
         required = [e for e in error.context if e.validator == "required" and not e.path]
         if required and len(required) == len(error.context):
-            names = sorted({m.group(1) for e in required
-                            for m in [re.match(r"'([^']+)' is a required property", e.message)] if m})
+            names = sorted(
+                {
+                    m.group(1)
+                    for e in required
+                    for m in [re.match(r"'([^']+)' is a required property", e.message)]
+                    if m
+                }
+            )
             message = f"needs one of {', '.join(repr(n) for n in names)}"
         else:
             message = jsonschema.exceptions.best_match(error.context).message
@@ -108,30 +130,42 @@ def _shorten(message: str, limit: int = 300) -> str:
 
 
 def missing_message(miss: SchemaMiss, kubernetes_version: str, display=str) -> str:
-    tried = "; ".join(f"{display(a.location)} ({a.outcome})" for a in miss.attempts) \
+    tried = (
+        "; ".join(f"{display(a.location)} ({a.outcome})" for a in miss.attempts)
         or "no schema location is configured"
+    )
     if miss.download_failed:
-        hint = ("no network? put the schema in a local --schema-location (this repository "
-                "vendors its CRD schemas under schemas/crds), or pass --ignore-missing-schemas")
+        hint = (
+            "no network? put the schema in a local --schema-location (this repository "
+            "vendors its CRD schemas under schemas/crds), or pass --ignore-missing-schemas"
+        )
     else:
         hint = "add its schema to a --schema-location, or pass --ignore-missing-schemas"
-    return (f"no schema for {miss.kind} ({miss.api_version}): not a Kubernetes "
-            f"{kubernetes_version} built-in kind and no schema location has it, so its objects "
-            f"are checked for apiVersion, kind and metadata only (reported once per kind). "
-            f"Tried: {tried}. Fix: {hint}")
+    return (
+        f"no schema for {miss.kind} ({miss.api_version}): not a Kubernetes "
+        f"{kubernetes_version} built-in kind and no schema location has it, so its objects "
+        f"are checked for apiVersion, kind and metadata only (reported once per kind). "
+        f"Tried: {tried}. Fix: {hint}"
+    )
 
 
-def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "",
-              known: ValidCache | None = None) -> list[Finding]:
+def _validate(
+    resource: Resource, hit: SchemaHit, schema_name: str = "", known: ValidCache | None = None
+) -> list[Finding]:
     key = known.key(hit.fingerprint, resource.data) if known is not None else ""
     if known is not None and known.known_valid(key):
         return []
     try:
-        errors = sorted(hit.validator.iter_errors(resource.data),
-                        key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        errors = sorted(
+            hit.validator.iter_errors(resource.data),
+            key=lambda e: (list(map(str, e.absolute_path)), e.message),
+        )
     except RecursionError:
-        return [resource.finding(YAML_DEPTH, Severity.ERROR,
-                                 "nests too deeply to be validated against its schema")]
+        return [
+            resource.finding(
+                YAML_DEPTH, Severity.ERROR, "nests too deeply to be validated against its schema"
+            )
+        ]
     if not errors and known is not None:
         known.remember(key)
     findings: list[Finding] = []
@@ -140,10 +174,14 @@ def _validate(resource: Resource, hit: SchemaHit, schema_name: str = "",
     return findings
 
 
-def validate_resources(resources: list[Resource], store: SchemaStore,
-                       ignore_missing: bool = False,
-                       reported_missing: set[tuple[str, str]] | None = None,
-                       display=str, known: ValidCache | None = None) -> list[Finding]:
+def validate_resources(
+    resources: list[Resource],
+    store: SchemaStore,
+    ignore_missing: bool = False,
+    reported_missing: set[tuple[str, str]] | None = None,
+    display=str,
+    known: ValidCache | None = None,
+) -> list[Finding]:
     """Findings for ``resources``.  ``reported_missing`` carries the kinds already reported
     as missing across calls (one call per overlay), so that each is reported once per run.
     ``known``: objects that passed in an earlier run are not validated again."""
@@ -158,8 +196,11 @@ def validate_resources(resources: list[Resource], store: SchemaStore,
         key = (resource.api_version, resource.kind)
         if not ignore_missing and key not in reported_missing:
             reported_missing.add(key)
-            findings.append(resource.finding(
-                MISSING_RULE, Severity.ERROR, missing_message(found, store.kubernetes_version, display)))
+            findings.append(
+                resource.finding(
+                    MISSING_RULE, Severity.ERROR, missing_message(found, store.kubernetes_version, display)
+                )
+            )
         basic = store.basic()
         if basic is not None:
             findings.extend(_validate(resource, basic, "Kubernetes ObjectMeta", known))

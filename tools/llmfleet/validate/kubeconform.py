@@ -22,8 +22,10 @@ from llmfleet.validate.jsonschema_validator import MISSING_RULE, SCHEMA_RULE
 #: kubeconform's messages for a schema it could not download (pkg/registry/http.go, v0.7.0):
 #: with --ignore-missing-schemas llmfleet ignores these too, as it does in-process.
 DOWNLOAD_FAILED = ("failed downloading schema at", "error while downloading schema at")
-INSTALL_HINT = ("go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0, or download a "
-                "release from github.com/yannh/kubeconform/releases")
+INSTALL_HINT = (
+    "go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0, or download a "
+    "release from github.com/yannh/kubeconform/releases"
+)
 #: The default of ``limits.kubeconform-timeout-seconds``.
 TIMEOUT_S = procs.DEFAULT_TIMEOUTS["kubeconform"]
 
@@ -32,10 +34,10 @@ def available() -> str | None:
     return shutil.which("kubeconform")
 
 
-def command(kubernetes_version: str, schema_locations: list[str], ignore_missing: bool,
-            binary: str = "kubeconform") -> list[str]:
-    argv = [binary, "-output", "json", "-strict", "-summary",
-            "-kubernetes-version", kubernetes_version]
+def command(
+    kubernetes_version: str, schema_locations: list[str], ignore_missing: bool, binary: str = "kubeconform"
+) -> list[str]:
+    argv = [binary, "-output", "json", "-strict", "-summary", "-kubernetes-version", kubernetes_version]
     # Built-in kinds come from kubeconform's default registry; the configured locations add CRDs.
     for location in ["default", *[loc for loc in schema_locations if loc != "default"]]:
         argv += ["-schema-location", location]
@@ -45,8 +47,12 @@ def command(kubernetes_version: str, schema_locations: list[str], ignore_missing
     return argv
 
 
-def validate_resources(resources: list[Resource], kubernetes_version: str,
-                       schema_locations: list[str], ignore_missing: bool = False) -> list[Finding]:
+def validate_resources(
+    resources: list[Resource],
+    kubernetes_version: str,
+    schema_locations: list[str],
+    ignore_missing: bool = False,
+) -> list[Finding]:
     if not resources:
         return []
     binary = available()
@@ -57,19 +63,34 @@ def validate_resources(resources: list[Resource], kubernetes_version: str,
     try:
         proc = procs.run(argv, tool="kubeconform", input=stream, text=True)
     except OSError as exc:
-        raise ToolError("kubeconform", f"cannot run it: {exc.strerror or exc}", command=argv,
-                        install_hint=INSTALL_HINT) from None
+        raise ToolError(
+            "kubeconform", f"cannot run it: {exc.strerror or exc}", command=argv, install_hint=INSTALL_HINT
+        ) from None
     except subprocess.TimeoutExpired:
-        raise ToolError("kubeconform", f"timed out after {procs.timeout_for('kubeconform'):g} s "
-                        "(limits.kubeconform-timeout-seconds in llmfleet.yaml)", command=argv) from None
+        raise ToolError(
+            "kubeconform",
+            f"timed out after {procs.timeout_for('kubeconform'):g} s "
+            "(limits.kubeconform-timeout-seconds in llmfleet.yaml)",
+            command=argv,
+        ) from None
     if proc.returncode not in (0, 1):
-        raise ToolError("kubeconform", "failed", command=argv, returncode=proc.returncode,
-                        output=proc.stderr or proc.stdout)
+        raise ToolError(
+            "kubeconform",
+            "failed",
+            command=argv,
+            returncode=proc.returncode,
+            output=proc.stderr or proc.stdout,
+        )
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:
-        raise ToolError("kubeconform", "did not print JSON", command=argv,
-                        returncode=proc.returncode, output=proc.stderr or proc.stdout) from None
+        raise ToolError(
+            "kubeconform",
+            "did not print JSON",
+            command=argv,
+            returncode=proc.returncode,
+            output=proc.stderr or proc.stdout,
+        ) from None
     return parse_report(report, resources, ignore_missing)
 
 
@@ -83,12 +104,13 @@ def parse_report(report: dict, resources: list[Resource], ignore_missing: bool =
     missing_kinds: set[tuple[str, str]] = set()
     for item in report.get("resources") or []:
         status = item.get("status", "")
-        res = by_identity.get((item.get("kind", ""), item.get("name", ""), item.get("version", "")))
+        found = by_identity.get((item.get("kind", ""), item.get("name", ""), item.get("version", "")))
         if status == "statusInvalid":
             errors = item.get("validationErrors") or [{"path": "", "msg": item.get("msg", "")}]
             for error in errors:
-                findings.append(_finding(res, SCHEMA_RULE, error.get("msg", ""),
-                                         error.get("path", ""), item))
+                findings.append(
+                    _finding(found, SCHEMA_RULE, error.get("msg", ""), error.get("path", ""), item)
+                )
         elif status == "statusError":
             message = item.get("msg", "")
             failed_download = any(marker in message for marker in DOWNLOAD_FAILED)
@@ -97,16 +119,24 @@ def parse_report(report: dict, resources: list[Resource], ignore_missing: bool =
                 if (failed_download and ignore_missing) or kind in missing_kinds:
                     continue
                 missing_kinds.add(kind)
-                findings.append(_finding(res, MISSING_RULE, message + " (reported once per kind)",
-                                         "", item))
+                findings.append(
+                    _finding(found, MISSING_RULE, message + " (reported once per kind)", "", item)
+                )
             else:
-                findings.append(_finding(res, SCHEMA_RULE, message, "", item))
+                findings.append(_finding(found, SCHEMA_RULE, message, "", item))
     return findings
 
 
 def _finding(res: Resource | None, rule: str, message: str, path: str, item: dict) -> Finding:
     if res is not None:
         return res.finding(rule, Severity.ERROR, message, path)
-    return Finding(rule, Severity.ERROR, message, file=item.get("filename", ""),
-                   kind=item.get("kind", ""), name=item.get("name", ""),
-                   api_version=item.get("version", ""), path=path)
+    return Finding(
+        rule,
+        Severity.ERROR,
+        message,
+        file=item.get("filename", ""),
+        kind=item.get("kind", ""),
+        name=item.get("name", ""),
+        api_version=item.get("version", ""),
+        path=path,
+    )

@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import re
 
-DEFAULT_LOCATION = ("https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/"
-                    "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/"
-                    "{{ .ResourceKind }}{{ .KindSuffix }}.json")
-STANDALONE_SUFFIX = ("/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/"
-                     "{{ .ResourceKind }}{{ .KindSuffix }}.json")
+DEFAULT_LOCATION = (
+    "https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/"
+    "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/"
+    "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
+STANDALONE_SUFFIX = (
+    "/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/"
+    "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+)
 _VARIABLE = re.compile(r"{{\s*\.(\w+)\s*}}")
 VERSION_RE = re.compile(r"^(master|\d+\.\d+\.\d+)$")
 
 
-def template_variables(api_version: str, kind: str, kubernetes_version: str,
-                       strict: bool) -> dict[str, str]:
+def template_variables(api_version: str, kind: str, kubernetes_version: str, strict: bool) -> dict[str, str]:
     group, _, version = api_version.rpartition("/")
-    if not group:          # core kinds: kubeconform puts the version in Group (a known quirk)
+    if not group:  # core kinds: kubeconform puts the version in Group (a known quirk)
         group = version
     group_first_label = group.split(".")[0]
     kind_suffix = f"-{group_first_label.lower()}-{version}" if "/" in api_version else f"-{version}"
@@ -35,8 +38,9 @@ def template_variables(api_version: str, kind: str, kubernetes_version: str,
         "ResourceAPIVersion": version,
         "KindSuffix": kind_suffix,
         "StrictSuffix": "-strict" if strict else "",
-        "NormalizedKubernetesVersion": (kubernetes_version if kubernetes_version == "master"
-                                        else "v" + kubernetes_version),
+        "NormalizedKubernetesVersion": (
+            kubernetes_version if kubernetes_version == "master" else "v" + kubernetes_version
+        ),
     }
 
 
@@ -54,4 +58,5 @@ def expand(location: str, variables: dict[str, str]) -> str:
         if name not in variables:
             raise ValueError(f"unknown template variable {{{{.{name}}}}} in schema location {location!r}")
         return variables[name]
+
     return _VARIABLE.sub(substitute, normalise(location))

@@ -12,6 +12,7 @@ never an exception, and a host that failed once is not asked again in the same r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -23,12 +24,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import importlib_resources
 import jsonschema
-from referencing import Registry, Resource as RefResource
+from referencing import Registry
+from referencing import Resource as RefResource
 
 from llmfleet.validate import go_regex, locations
 
@@ -36,8 +38,9 @@ from llmfleet.validate import go_regex, locations
 DOWNLOAD_TIMEOUT_S = 15
 OFFLINE_ENV = "LLMFLEET_OFFLINE"
 #: Kubernetes' ObjectMeta in kubernetes-validate's ``_definitions.json`` (its ``$id``).
-OBJECT_META_REF = ("https://kubernetes.io/api/_definitions.json#/$defs/"
-                   "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+OBJECT_META_REF = (
+    "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+)
 
 
 def offline_from_env() -> bool:
@@ -52,8 +55,7 @@ class SchemaHit:
     """A kind's schema: where it came from, a fingerprint of its content, and its validator,
     built on first use (a run whose objects are all known valid never builds it)."""
 
-    def __init__(self, source: str, fingerprint: str,
-                 build: Callable[[], jsonschema.protocols.Validator]):
+    def __init__(self, source: str, fingerprint: str, build: Callable[[], jsonschema.protocols.Validator]):
         self.source = source
         #: Changes whenever the schema's content (or the package that ships it) changes.
         self.fingerprint = fingerprint
@@ -75,8 +77,8 @@ def _digest(text: str) -> str:
 
 @dataclass(frozen=True)
 class Attempt:
-    location: str      # the expanded location: a path or a URL
-    outcome: str       # "not found", "download failed: ...", "not tried (offline)", ...
+    location: str  # the expanded location: a path or a URL
+    outcome: str  # "not found", "download failed: ...", "not tried (offline)", ...
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,9 @@ def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
     """A validator for a CRD schema whose ``pattern`` keywords are Go regular expressions
     (llmfleet.validate.go_regex): RE2-only syntax is translated, never a crash."""
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    tolerant = jsonschema.validators.extend(cls, {"pattern": _tolerant_pattern,
-                                                  "patternProperties": _tolerant_pattern_properties})
+    tolerant = jsonschema.validators.extend(
+        cls, {"pattern": _tolerant_pattern, "patternProperties": _tolerant_pattern_properties}
+    )
     return tolerant(schema)
 
 
@@ -142,15 +145,21 @@ def pick_bundled_version(kubernetes_version: str) -> str | None:
 
 
 class SchemaStore:
-    def __init__(self, kubernetes_version: str, schema_locations: list[str], cache_dir: Path | None,
-                 strict: bool = True, offline: bool = False):
+    def __init__(
+        self,
+        kubernetes_version: str,
+        schema_locations: list[str],
+        cache_dir: Path | None,
+        strict: bool = True,
+        offline: bool = False,
+    ):
         self.kubernetes_version = kubernetes_version
         self.locations = schema_locations
         self.cache_dir = cache_dir
         self.strict = strict
         self.offline = offline
-        self._lock = threading.Lock()          # guards _found and _basic (held while finding)
-        self._hosts_lock = threading.Lock()    # guards _failed_hosts
+        self._lock = threading.Lock()  # guards _found and _basic (held while finding)
+        self._hosts_lock = threading.Lock()  # guards _failed_hosts
         self._found: dict[tuple[str, str], SchemaHit | SchemaMiss] = {}
         self._failed_hosts: dict[str, str] = {}
         self._bundled_dir = None
@@ -159,12 +168,16 @@ class SchemaStore:
         version = pick_bundled_version(kubernetes_version)
         if version:
             suffix = "-local-strict" if strict else "-local"
-            self._bundled_dir = (importlib_resources.files("kubernetes_validate")
-                                 .joinpath("kubernetes-json-schema").joinpath(f"v{version}.0{suffix}"))
+            self._bundled_dir = (
+                importlib_resources.files("kubernetes_validate")
+                .joinpath("kubernetes-json-schema")
+                .joinpath(f"v{version}.0{suffix}")
+            )
         self.bundled_version = version
 
     def _definitions_registry(self) -> Registry:
         if self._registry is None:
+            assert self._bundled_dir is not None, "only bundled schemas refer to the definitions"
             definitions = json.loads(self._bundled_dir.joinpath("_definitions.json").read_text())
             self._registry = RefResource.from_contents(definitions) @ Registry()
         return self._registry
@@ -197,22 +210,25 @@ class SchemaStore:
                     "properties": {
                         "apiVersion": {"type": "string", "minLength": 1},
                         "kind": {"type": "string", "minLength": 1},
-                        "metadata": {"$ref": OBJECT_META_REF,
-                                     "anyOf": [{"required": ["name"]}, {"required": ["generateName"]}]},
+                        "metadata": {
+                            "$ref": OBJECT_META_REF,
+                            "anyOf": [{"required": ["name"]}, {"required": ["generateName"]}],
+                        },
                     },
                 }
                 source = f"kubernetes-validate v{self.bundled_version} ObjectMeta"
                 self._basic = SchemaHit(
-                    source, _digest(f"{self._package_identity()} {json.dumps(schema, sort_keys=True)}"),
-                    lambda: jsonschema.Draft202012Validator(schema, registry=self._definitions_registry()))
+                    source,
+                    _digest(f"{self._package_identity()} {json.dumps(schema, sort_keys=True)}"),
+                    lambda: jsonschema.Draft202012Validator(schema, registry=self._definitions_registry()),
+                )
             return self._basic
 
     def _find(self, api_version: str, kind: str) -> SchemaHit | SchemaMiss:
         bundled = self._bundled(api_version, kind)
         if bundled:
             return bundled
-        variables = locations.template_variables(api_version, kind, self.kubernetes_version,
-                                                 self.strict)
+        variables = locations.template_variables(api_version, kind, self.kubernetes_version, self.strict)
         attempts: list[Attempt] = []
         for location in self.locations:
             if location == "default":
@@ -220,8 +236,7 @@ class SchemaStore:
             target = locations.expand(location, variables)
             schema, text, outcome = self._load(target)
             if schema is not None:
-                return SchemaHit(target, _digest(f"crd {text}"),
-                                 lambda schema=schema: crd_validator(schema))
+                return SchemaHit(target, _digest(f"crd {text}"), functools.partial(crd_validator, schema))
             attempts.append(Attempt(target, outcome))
         return SchemaMiss(api_version, kind, tuple(attempts))
 
@@ -243,14 +258,17 @@ class SchemaStore:
             if not any(g.get("group", "") == group and g.get("version") == version for g in gvks):
                 return None
         # The kind's file refers to the shared _definitions.json of the same package version.
-        return SchemaHit(f"kubernetes-validate v{self.bundled_version} {entry.name}",
-                         _digest(f"{self._package_identity()} {entry.name} {text}"),
-                         lambda: jsonschema.Draft202012Validator(
-                             schema, registry=self._definitions_registry()))
+        return SchemaHit(
+            f"kubernetes-validate v{self.bundled_version} {entry.name}",
+            _digest(f"{self._package_identity()} {entry.name} {text}"),
+            lambda: jsonschema.Draft202012Validator(schema, registry=self._definitions_registry()),
+        )
 
     def _package_identity(self) -> str:
-        return (f"kubernetes-validate {_package_version('kubernetes-validate')} "
-                f"v{self.bundled_version} strict={self.strict}")
+        return (
+            f"kubernetes-validate {_package_version('kubernetes-validate')} "
+            f"v{self.bundled_version} strict={self.strict}"
+        )
 
     def _load(self, target: str) -> tuple[dict | None, str, str]:
         """(schema, its text, "") or (None, "", why not)."""
@@ -279,7 +297,7 @@ class SchemaStore:
                 text = cached.read_text(encoding="utf-8")
                 return json.loads(text), text, ""
             except (json.JSONDecodeError, UnicodeDecodeError, OSError):
-                pass   # a damaged cache entry: download it again
+                pass  # a damaged cache entry: download it again
         if self.offline:
             return None, "", f"not tried: offline ({OFFLINE_ENV}=1 or --offline) and not in the cache"
         host = urllib.parse.urlsplit(url).netloc
@@ -307,7 +325,7 @@ class SchemaStore:
                 tmp.write_bytes(body)
                 tmp.replace(cached)
             except OSError:
-                pass   # an unwritable cache only costs a download next time
+                pass  # an unwritable cache only costs a download next time
         return schema, text, ""
 
     @staticmethod
@@ -324,7 +342,7 @@ class SchemaStore:
             raise DownloadFailed(str(getattr(exc, "reason", exc))) from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
@@ -333,7 +351,13 @@ def _package_version(name: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def shared_store(kubernetes_version: str, schema_locations: tuple[str, ...], cache_dir: str | None,
-                 strict: bool = True, offline: bool = False) -> SchemaStore:
-    return SchemaStore(kubernetes_version, list(schema_locations),
-                       Path(cache_dir) if cache_dir else None, strict, offline)
+def shared_store(
+    kubernetes_version: str,
+    schema_locations: tuple[str, ...],
+    cache_dir: str | None,
+    strict: bool = True,
+    offline: bool = False,
+) -> SchemaStore:
+    return SchemaStore(
+        kubernetes_version, list(schema_locations), Path(cache_dir) if cache_dir else None, strict, offline
+    )

@@ -35,7 +35,7 @@ class ValidCache:
     def __init__(self, folder: Path | None):
         self.path = folder / FILE_NAME if folder else None
         self._lock = threading.Lock()
-        self._known: dict[str, None] = {}      # insertion-ordered: oldest first
+        self._known: dict[str, None] = {}  # insertion-ordered: oldest first
         self._added = False
         if self.path is not None:
             try:
@@ -48,8 +48,11 @@ class ValidCache:
     def key(fingerprint: str, data: Any) -> str:
         hasher = hashlib.sha256()
         hasher.update(f"{FORMAT}\0{_JSONSCHEMA}\0{fingerprint}\0".encode())
-        hasher.update(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str,
-                                 ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        hasher.update(
+            json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode(
+                "utf-8", "surrogatepass"
+            )
+        )
         return hasher.hexdigest()
 
     def known_valid(self, key: str) -> bool:
@@ -82,4 +85,4 @@ class ValidCache:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError:
-            pass   # an unwritable cache only costs validations next time
+            pass  # an unwritable cache only costs validations next time

@@ -22,15 +22,22 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.promql import Selector
 
 QUEUE = {"vllm:num_requests_waiting", "vllm:num_requests_waiting_by_reason"}
-LATENCY_BASES = ("vllm:e2e_request_latency_seconds", "vllm:time_to_first_token_seconds",
-                 "vllm:inter_token_latency_seconds", "vllm:request_queue_time_seconds",
-                 "vllm:request_time_per_output_token_seconds")
+LATENCY_BASES = (
+    "vllm:e2e_request_latency_seconds",
+    "vllm:time_to_first_token_seconds",
+    "vllm:inter_token_latency_seconds",
+    "vllm:request_queue_time_seconds",
+    "vllm:request_time_per_output_token_seconds",
+)
 LATENCY = {b + s for b in LATENCY_BASES for s in ("_bucket", "_sum", "_count")}
-AVAILABILITY = {"kube_deployment_status_replicas_available",
-                "kube_deployment_status_replicas_unavailable",
-                "kube_deployment_status_replicas_ready",
-                "kube_statefulset_status_replicas_ready",
-                "kube_statefulset_status_replicas_available", "up"}
+AVAILABILITY = {
+    "kube_deployment_status_replicas_available",
+    "kube_deployment_status_replicas_unavailable",
+    "kube_deployment_status_replicas_ready",
+    "kube_statefulset_status_replicas_ready",
+    "kube_statefulset_status_replicas_available",
+    "up",
+}
 WORKLOAD_LABEL = {"StatefulSet": "statefulset", "Deployment": "deployment"}
 
 
@@ -55,15 +62,17 @@ def _matches(selector: Selector, label: str, value: str) -> bool:
     return True
 
 
-@rule(id="alert-coverage", severity=Severity.WARNING,
-      description="A served model has no alert on queue depth, on latency, or on available "
-                  "replicas",
-      remediation="Add PrometheusRule alerts for the model: vllm:num_requests_waiting, a latency "
-                  "histogram_quantile over vllm:e2e_request_latency_seconds_bucket, and "
-                  "kube_deployment_status_replicas_available (the monitoring component).",
-      rationale="These three fail first when a model is overloaded, slow or down; without them "
-                "the first signal is a user's complaint (docs/reference/vllm-0.33.md §1.2).",
-      category="monitor")
+@rule(
+    id="alert-coverage",
+    severity=Severity.WARNING,
+    description="A served model has no alert on queue depth, on latency, or on available replicas",
+    remediation="Add PrometheusRule alerts for the model: vllm:num_requests_waiting, a latency "
+    "histogram_quantile over vllm:e2e_request_latency_seconds_bucket, and "
+    "kube_deployment_status_replicas_available (the monitoring component).",
+    rationale="These three fail first when a model is overloaded, slow or down; without them "
+    "the first signal is a user's complaint (docs/reference/vllm-0.33.md §1.2).",
+    category="monitor",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: a PrometheusRule with alerts on
     ``vllm:num_requests_waiting{model_name="m"}``,
@@ -72,8 +81,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
     Failing (the Deployment, ``/spec/template/spec/containers/0``): no alert on one of them.
     """
-    selectors = [s for item in model.rule_items if item.alert and (q := item.expr) is not None
-                 for s in q.selectors]
+    selectors = [
+        s for item in model.rule_items if item.alert and (q := item.expr) is not None for s in q.selectors
+    ]
     for server in model.api_servers:
         served = server.served_model_name
         if not served:
@@ -85,8 +95,12 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         workload = server.workload
         label_name = WORKLOAD_LABEL.get(workload.kind)
         if label_name is not None and not any(
-                s.name in AVAILABILITY and _matches(s, label_name, workload.name) for s in selectors):
+            s.name in AVAILABILITY and _matches(s, label_name, workload.name) for s in selectors
+        ):
             missing.append("available replicas")
         if missing:
-            yield Problem(server.resource, server.container.path,
-                          f"served model {served!r} has no alert on {', '.join(missing)}")
+            yield Problem(
+                server.resource,
+                server.container.path,
+                f"served model {served!r} has no alert on {', '.join(missing)}",
+            )

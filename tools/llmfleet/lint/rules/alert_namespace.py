@@ -14,15 +14,18 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="alert-namespace", severity=Severity.ERROR,
-      description="A PrometheusRule in a model's namespace filters on namespace=\"X\" where X is "
-                  "not that namespace",
-      remediation="Use the namespace the model runs in (a kustomize replacement from the "
-                  "namespace, as base/transformers does for the model name), or move the "
-                  "PrometheusRule to a central namespace on purpose.",
-      rationale="An alert on another namespace's series never fires for this model: the outage "
-                "it was written for goes unnoticed.",
-      category="monitor")
+@rule(
+    id="alert-namespace",
+    severity=Severity.ERROR,
+    description='A PrometheusRule in a model\'s namespace filters on namespace="X" where X is '
+    "not that namespace",
+    remediation="Use the namespace the model runs in (a kustomize replacement from the "
+    "namespace, as base/transformers does for the model name), or move the "
+    "PrometheusRule to a central namespace on purpose.",
+    rationale="An alert on another namespace's series never fires for this model: the outage "
+    "it was written for goes unnoticed.",
+    category="monitor",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (the PrometheusRule and the vLLM pods in ``llm``)::
 
@@ -40,10 +43,19 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         query = item.expr
         if query is None or not query.ok:
             continue
-        others = sorted({value for sel in query.selectors for label, op, value in sel.matchers
-                         if label == "namespace" and op == "=" and value != namespace})
+        others = sorted(
+            {
+                value
+                for sel in query.selectors
+                for label, op, value in sel.matchers
+                if label == "namespace" and op == "=" and value != namespace
+            }
+        )
         if others:
-            yield Problem(item.resource, f"{item.path}/expr",
-                          f"rule {item.alert or item.record or item.rule_index} filters on namespace "
-                          f"{', '.join(repr(o) for o in others)}, but it and the model run in "
-                          f"{namespace!r}: it watches series that are not this model's")
+            yield Problem(
+                item.resource,
+                f"{item.path}/expr",
+                f"rule {item.alert or item.record or item.rule_index} filters on namespace "
+                f"{', '.join(repr(o) for o in others)}, but it and the model run in "
+                f"{namespace!r}: it watches series that are not this model's",
+            )

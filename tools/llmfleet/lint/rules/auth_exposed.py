@@ -50,21 +50,27 @@ def _route_services(res: Resource) -> list[tuple[str, str]]:
     for ri, item in enumerate(rules if isinstance(rules, list) else []):
         refs = dig(item, "backendRefs")
         for bi, ref in enumerate(refs if isinstance(refs, list) else []):
-            if isinstance(ref, dict) and (ref.get("kind") or "Service") == "Service" \
-                    and isinstance(ref.get("name"), str):
+            if (
+                isinstance(ref, dict)
+                and (ref.get("kind") or "Service") == "Service"
+                and isinstance(ref.get("name"), str)
+            ):
                 out.append((f"/spec/rules/{ri}/backendRefs/{bi}/name", ref["name"]))
     return out
 
 
-@rule(id="auth-exposed", severity=Severity.ERROR,
-      description="A LoadBalancer/NodePort Service, Ingress or HTTPRoute exposes vLLM pods that "
-                  "have no API key",
-      remediation="Set env VLLM_API_KEY from a Secret on the vLLM container, or keep the Service "
-                  "ClusterIP behind an authenticating gateway.",
-      rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
-                "route hands the GPUs (and any private model) to the internet "
-                "(docs/reference/vllm-0.33.md §2.2 Frontend).",
-      category="security")
+@rule(
+    id="auth-exposed",
+    severity=Severity.ERROR,
+    description="A LoadBalancer/NodePort Service, Ingress or HTTPRoute exposes vLLM pods that "
+    "have no API key",
+    remediation="Set env VLLM_API_KEY from a Secret on the vLLM container, or keep the Service "
+    "ClusterIP behind an authenticating gateway.",
+    rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
+    "route hands the GPUs (and any private model) to the internet "
+    "(docs/reference/vllm-0.33.md §2.2 Frontend).",
+    category="security",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: a ClusterIP Service, or VLLM_API_KEY from a Secret on the container.
 
@@ -78,9 +84,12 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if kind in EXPOSED_TYPES:
             exposed = _unauthenticated(model, service)
             if exposed:
-                yield Problem(service, "/spec/type",
-                              f"Service type {kind} exposes {', '.join(exposed)}, which has no API "
-                              "key (--api-key or VLLM_API_KEY): anyone who reaches it can use the GPUs")
+                yield Problem(
+                    service,
+                    "/spec/type",
+                    f"Service type {kind} exposes {', '.join(exposed)}, which has no API "
+                    "key (--api-key or VLLM_API_KEY): anyone who reaches it can use the GPUs",
+                )
     for kind, backends in (("Ingress", _ingress_services), ("HTTPRoute", _route_services)):
         for res in model.of_kind(kind):
             for path, name in backends(res):
@@ -89,6 +98,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     continue
                 exposed = _unauthenticated(model, target)
                 if exposed:
-                    yield Problem(res, path,
-                                  f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "
-                                  "has no API key (--api-key or VLLM_API_KEY)")
+                    yield Problem(
+                        res,
+                        path,
+                        f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "
+                        "has no API key (--api-key or VLLM_API_KEY)",
+                    )

@@ -13,15 +13,19 @@ from llmfleet.lint.api import FleetModel, Options, Problem, Severity, rule
 from llmfleet.model.scaling import rollout_surge
 
 
-@rule(id="fleet-rollout-gpus", severity=Severity.WARNING, scope="fleet",
-      description="A rolling update with maxSurge > 0 needs spare GPUs but the quota has no "
-                  "headroom beyond the fleet at maximum scale",
-      remediation="Set strategy.rollingUpdate {maxSurge: 0, maxUnavailable: 1} on GPU "
-                  "Deployments, or leave quota headroom for the largest surge.",
-      rationale="A surge pod needs its GPUs before an old pod is removed; with the quota used up "
-                "at peak, the rollout waits for a quota that never frees (apps/v1 "
-                "DeploymentStrategy; docs/reference/kubernetes.md).",
-      category="fleet")
+@rule(
+    id="fleet-rollout-gpus",
+    severity=Severity.WARNING,
+    scope="fleet",
+    description="A rolling update with maxSurge > 0 needs spare GPUs but the quota has no "
+    "headroom beyond the fleet at maximum scale",
+    remediation="Set strategy.rollingUpdate {maxSurge: 0, maxUnavailable: 1} on GPU "
+    "Deployments, or leave quota headroom for the largest surge.",
+    rationale="A surge pod needs its GPUs before an old pod is removed; with the quota used up "
+    "at peak, the rollout waits for a quota that never frees (apps/v1 "
+    "DeploymentStrategy; docs/reference/kubernetes.md).",
+    category="fleet",
+)
 def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -33,22 +37,31 @@ def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
     uses = fleet.accelerator_uses()
     quotas = fleet.quotas()
     for use in uses:
-        hard = [q.hard for q in quotas if q.resource.namespace == use.workload.namespace
-                and q.accelerator == use.resource_name]
+        hard = [
+            q.hard
+            for q in quotas
+            if q.resource.namespace == use.workload.namespace and q.accelerator == use.resource_name
+        ]
         if not hard or use.replicas.maximum is None:
             continue
         surge, path = rollout_surge(use.workload, use.replicas.maximum)
         if surge <= 0:
             continue
-        same = [u for u in uses if u.workload.namespace == use.workload.namespace
-                and u.resource_name == use.resource_name]
+        same = [
+            u
+            for u in uses
+            if u.workload.namespace == use.workload.namespace and u.resource_name == use.resource_name
+        ]
         if any(u.at_max is None for u in same):
             continue
         total = sum(u.at_max or 0 for u in same)
         need = total + surge * use.per_replica_max
         if need > min(hard):
-            yield Problem(use.workload.resource, path,
-                          f"a rolling update surges {surge} pod(s) × {use.per_replica_max} GPUs at "
-                          f"maximum scale: {total} + {surge * use.per_replica_max} = {need} GPUs, "
-                          f"above the quota of {min(hard)} in namespace {use.workload.namespace!r}; "
-                          "the rollout stalls at peak")
+            yield Problem(
+                use.workload.resource,
+                path,
+                f"a rolling update surges {surge} pod(s) × {use.per_replica_max} GPUs at "
+                f"maximum scale: {total} + {surge * use.per_replica_max} = {need} GPUs, "
+                f"above the quota of {min(hard)} in namespace {use.workload.namespace!r}; "
+                "the rollout stalls at peak",
+            )

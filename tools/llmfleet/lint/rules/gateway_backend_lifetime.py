@@ -55,19 +55,29 @@ def _env(container: Container) -> dict[str, tuple[int, object]]:
     return out
 
 
-@rule(id="gateway-backend-lifetime", severity=Severity.ERROR, scope="fleet",
-      description="The gateway may send a request on a pooled connection to a model pod after "
-                  "that pod's preStop sleep has ended",
-      remediation="Keep GATEWAY_BACKEND_MAX_LIFETIME + the propagation margin at most the "
-                  "smallest preStop sleep of the models (shorten the lifetime, or lengthen the "
-                  "preStop sleep and terminationGracePeriodSeconds with it).",
-      rationale="A deleted pod leaves the Service while its preStop runs, but pooled keep-alive "
-                "connections keep reaching it; once preStop ends vLLM drains and refuses new "
-                "requests, which fail at the client during every rollout and scale-in.",
-      category="gateway",
-      options=[Option("propagation-seconds", float, 5.0,
-                      "Seconds for an endpoint removal to reach kube-proxy on every node.",
-                      minimum=0)])
+@rule(
+    id="gateway-backend-lifetime",
+    severity=Severity.ERROR,
+    scope="fleet",
+    description="The gateway may send a request on a pooled connection to a model pod after "
+    "that pod's preStop sleep has ended",
+    remediation="Keep GATEWAY_BACKEND_MAX_LIFETIME + the propagation margin at most the "
+    "smallest preStop sleep of the models (shorten the lifetime, or lengthen the "
+    "preStop sleep and terminationGracePeriodSeconds with it).",
+    rationale="A deleted pod leaves the Service while its preStop runs, but pooled keep-alive "
+    "connections keep reaching it; once preStop ends vLLM drains and refuses new "
+    "requests, which fail at the client during every rollout and scale-in.",
+    category="gateway",
+    options=[
+        Option(
+            "propagation-seconds",
+            float,
+            5.0,
+            "Seconds for an endpoint removal to reach kube-proxy on every node.",
+            minimum=0,
+        )
+    ],
+)
 def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
     """Passing: the gateway sets ``GATEWAY_BACKEND_MAX_LIFETIME: "10"`` and every model's
     vLLM container has ``lifecycle: {preStop: {sleep: {seconds: 15}}}`` (10 + 5 ≤ 15).
@@ -91,18 +101,24 @@ def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
                         index, raw = env.get(variable, (None, None))
                         settings[variable] = _seconds(raw, default)
                         if settings[variable] is None:
-                            yield Problem(workload.resource, f"{container.path}/env/{index}/value",
-                                          f"{variable} is {raw!r}, not a positive number of "
-                                          "seconds: the gateway refuses to start")
+                            yield Problem(
+                                workload.resource,
+                                f"{container.path}/env/{index}/value",
+                                f"{variable} is {raw!r}, not a positive number of "
+                                "seconds: the gateway refuses to start",
+                            )
                     lifetime, idle = settings[LIFETIME_ENV], settings[IDLE_ENV]
                     if lifetime is None:
                         continue
                     if idle is not None and idle > lifetime:
                         index = env.get(IDLE_ENV, env.get(LIFETIME_ENV, (None, None)))[0]
                         where = f"{container.path}/env/{index}/value" if index is not None else container.path
-                        yield Problem(workload.resource, where,
-                                      f"{IDLE_ENV} ({idle:g} s) is longer than {LIFETIME_ENV} "
-                                      f"({lifetime:g} s): the gateway refuses to start")
+                        yield Problem(
+                            workload.resource,
+                            where,
+                            f"{IDLE_ENV} ({idle:g} s) is longer than {LIFETIME_ENV} "
+                            f"({lifetime:g} s): the gateway refuses to start",
+                        )
                     gateways.append((workload.resource, container.name, lifetime))
     if not gateways:
         return
@@ -114,10 +130,13 @@ def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
             seconds = max(sleep or 0, 0)
             if seconds >= need:
                 continue
-            yield Problem(server.resource, path,
-                          f"preStop sleep of container {server.container.name!r} is {seconds} s, "
-                          f"but the gateway ({resource.ref}, container {name!r}) can send a new "
-                          f"request on a connection to this pod for {lifetime:g} s "
-                          f"({LIFETIME_ENV}) after kube-proxy drops it ({margin:g} s): needs "
-                          f"a preStop sleep of at least {math.ceil(need)} s, or a shorter "
-                          f"lifetime, or requests to overlay {overlay!r} fail during rollouts")
+            yield Problem(
+                server.resource,
+                path,
+                f"preStop sleep of container {server.container.name!r} is {seconds} s, "
+                f"but the gateway ({resource.ref}, container {name!r}) can send a new "
+                f"request on a connection to this pod for {lifetime:g} s "
+                f"({LIFETIME_ENV}) after kube-proxy drops it ({margin:g} s): needs "
+                f"a preStop sleep of at least {math.ceil(need)} s, or a shorter "
+                f"lifetime, or requests to overlay {overlay!r} fail during rollouts",
+            )

@@ -15,13 +15,17 @@ from llmfleet.lint.api import FleetModel, Options, Problem, Severity, rule
 from llmfleet.model.routes import diff_routes, render_routes_file, routes_of
 
 
-@rule(id="gateway-routes-stale", severity=Severity.ERROR, scope="fleet",
-      description="The committed gateway routing table differs from what the overlays render",
-      remediation="Run `llmfleet gateway-routes` and commit the routes file "
-                  "(gateway.routes-file in llmfleet.yaml).",
-      rationale="The gateway routes by this table: a model missing from it is unreachable, and "
-                "a stale URL sends requests to a Service that no longer exists.",
-      category="gateway")
+@rule(
+    id="gateway-routes-stale",
+    severity=Severity.ERROR,
+    scope="fleet",
+    description="The committed gateway routing table differs from what the overlays render",
+    remediation="Run `llmfleet gateway-routes` and commit the routes file "
+    "(gateway.routes-file in llmfleet.yaml).",
+    rationale="The gateway routes by this table: a model missing from it is unreachable, and "
+    "a stale URL sends requests to a Service that no longer exists.",
+    category="gateway",
+)
 def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
     """Passing: ``routes.yaml`` lists exactly the served model names, Service URLs and API-key
     settings of every overlay::
@@ -44,8 +48,7 @@ def check(fleet: FleetModel, options: Options) -> Iterator[Problem]:
         yield Problem(None, "", f"cannot derive the gateway routes: {exc}", file=relative)
         return
     if fleet.committed_routes is None:
-        yield Problem(None, "", f"{relative} does not exist; run `llmfleet gateway-routes`",
-                      file=relative)
+        yield Problem(None, "", f"{relative} does not exist; run `llmfleet gateway-routes`", file=relative)
         return
     for difference in diff_routes(fleet.committed_routes, expected):
         yield Problem(None, "", f"{difference}; run `llmfleet gateway-routes`", file=relative)

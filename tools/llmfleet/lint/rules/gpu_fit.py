@@ -72,26 +72,32 @@ def _fraction(value: Any, default: float) -> float | None:
 
 def _gpus_of(model: OverlayModel, server: VllmServer) -> tuple[list[catalog.GpuClass], int, int]:
     """(GPU classes the server's pods may land on, tensor-parallel, pipeline-parallel)."""
-    classes = [g for g in (catalog.find_gpu(c) for c in model.node_selection(server.template).classes)
-               if g is not None]
+    classes = [
+        g
+        for g in (catalog.find_gpu(c) for c in model.node_selection(server.template).classes)
+        if g is not None
+    ]
     return classes, server.tensor_parallel or 0, server.pipeline_parallel or 0
 
 
-@rule(id="gpu-fit", severity=Severity.ERROR,
-      description="The model's weights per GPU plus the KV cache of one max-model-len sequence "
-                  "exceed gpu-memory-utilization × GPU memory (minus overhead), in the dtype vLLM "
-                  "runs there; or vLLM refuses the dtype on that GPU (float16 for Gemma 2/3 and "
-                  "GLM-4, bfloat16 on a T4); for a model outside the catalog, the weights alone "
-                  "(error) or an estimate of one sequence (warning)",
-      remediation="Use a larger GPU class or tensor-parallel size, a quantized checkpoint or "
-                  "fp8 KV cache, or a smaller max-model-len (llmfleet new-model --gpu CLASS "
-                  "fits max-model-len to a GPU); for a refused dtype, a GPU class with bfloat16 "
-                  "(compute capability >= 8.0) or --dtype float32 where it fits.",
-      rationale="vLLM refuses to start when the weights do not fit, when the KV cache left after "
-                "them cannot hold one max-model-len sequence, or when the dtype is one it refuses "
-                "for the architecture or the GPU; the pod then crash-loops on an expensive GPU "
-                "(docs/reference/vllm-0.33.md §4.1-4.4, docs/reference/vllm-versions.md §6).",
-      category="gpu")
+@rule(
+    id="gpu-fit",
+    severity=Severity.ERROR,
+    description="The model's weights per GPU plus the KV cache of one max-model-len sequence "
+    "exceed gpu-memory-utilization × GPU memory (minus overhead), in the dtype vLLM "
+    "runs there; or vLLM refuses the dtype on that GPU (float16 for Gemma 2/3 and "
+    "GLM-4, bfloat16 on a T4); for a model outside the catalog, the weights alone "
+    "(error) or an estimate of one sequence (warning)",
+    remediation="Use a larger GPU class or tensor-parallel size, a quantized checkpoint or "
+    "fp8 KV cache, or a smaller max-model-len (llmfleet new-model --gpu CLASS "
+    "fits max-model-len to a GPU); for a refused dtype, a GPU class with bfloat16 "
+    "(compute capability >= 8.0) or --dtype float32 where it fits.",
+    rationale="vLLM refuses to start when the weights do not fit, when the KV cache left after "
+    "them cannot hold one max-model-len sequence, or when the dtype is one it refuses "
+    "for the architecture or the GPU; the pod then crash-loops on an expensive GPU "
+    "(docs/reference/vllm-0.33.md §4.1-4.4, docs/reference/vllm-versions.md §6).",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (Llama-3.1-8B on one L4: 15.0 GiB weights + 2.5 GiB overhead + 2 GiB of KV
     for 16384 tokens = 19.5 GiB <= 0.92 x 22.05 GiB = 20.3 GiB)::
@@ -132,8 +138,12 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         classes, tp, pp = _gpus_of(model, server)
         if not classes or tp < 1 or pp < 1:
             continue
-        if server.is_unresolved("max-model-len") or server.is_unresolved("gpu-memory-utilization") \
-                or server.is_unresolved("quantization") or server.is_unresolved("kv-cache-dtype"):
+        if (
+            server.is_unresolved("max-model-len")
+            or server.is_unresolved("gpu-memory-utilization")
+            or server.is_unresolved("quantization")
+            or server.is_unresolved("kv-cache-dtype")
+        ):
             continue
         util = _fraction(server.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
         if util is None:
@@ -164,13 +174,17 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             if resolution.refused:
                 yield _dtype_problem(server, spec.id, g, resolution)
                 continue
-            sized.append((sizing.size(spec, g, tp, quantization, kv_dtype, util, pp, resolution.served),
-                          resolution))
+            sized.append(
+                (sizing.size(spec, g, tp, quantization, kv_dtype, util, pp, resolution.served), resolution)
+            )
         if not sized:
             continue
         worst, worst_resolution = max(sized, key=lambda pair: pair[0].shortfall_bytes(length))
-        fallbacks = [(s, r) for s, r in sized if r.served == "float32" and r.fallback
-                     and dtypes.checkpoint_dtype(spec) != "float32"]
+        fallbacks = [
+            (s, r)
+            for s, r in sized
+            if r.served == "float32" and r.fallback and dtypes.checkpoint_dtype(spec) != "float32"
+        ]
         fit = worst.fit(length)
         short = fit.shortfall
         if short <= 0:
@@ -181,7 +195,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     where.path if where is not None else server.container.path,
                     f"{spec.id} runs in float32 on {s.gpu.name}: {r.fallback}; "
                     f"{sizing.gib(s.weights_bytes_per_gpu):.2f} GiB of weights per GPU (it fits). "
-                    "A GPU class with bfloat16 serves it in half the memory", Severity.WARNING)
+                    "A GPU class with bfloat16 serves it in half the memory",
+                    Severity.WARNING,
+                )
             continue
         # Within 10% of the budget the sizing's overhead estimate decides: a warning.
         borderline = short <= BORDERLINE * worst.budget_bytes_per_gpu
@@ -190,9 +206,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         path = where.path if where is not None else server.container.path
         g = worst.gpu
         shape = f"{tp} x {g.name}" if pp == 1 else f"{tp} x {pp} (pipeline) x {g.name}"
-        note = f" ({worst_resolution.fallback})" if worst_resolution.fallback and worst.dtype == "float32" else ""
+        note = (
+            f" ({worst_resolution.fallback})"
+            if worst_resolution.fallback and worst.dtype == "float32"
+            else ""
+        )
         yield Problem(
-            resource, path,
+            resource,
+            path,
             f"{spec.id} does not fit {shape} with max-model-len {length}: per GPU "
             f"{sizing.gib(fit.weights):.2f} GiB weights"
             + (f" in {worst.dtype}{note}" if worst.dtype != dtypes.checkpoint_dtype(spec) else "")
@@ -201,23 +222,38 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             f"{sizing.gib(fit.needed):.2f} GiB > {util:g} x "
             f"{g.memory_gib:g} GiB = {sizing.gib(fit.budget):.2f} GiB; "
             f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); "
-            + ("borderline: the overhead is an estimate, vLLM may refuse to start" if borderline
-               else "vLLM would refuse to start"),
-            Severity.WARNING if borderline else None)
+            + (
+                "borderline: the overhead is an estimate, vLLM may refuse to start"
+                if borderline
+                else "vLLM would refuse to start"
+            ),
+            Severity.WARNING if borderline else None,
+        )
 
 
-def _dtype_problem(server: VllmServer, model_id: str, gpu: catalog.GpuClass,
-                   resolution: dtypes.Resolution) -> Problem:
+def _dtype_problem(
+    server: VllmServer, model_id: str, gpu: catalog.GpuClass, resolution: dtypes.Resolution
+) -> Problem:
     where = server.get("dtype") or server.get("quantization") or server.model
     resource = where.resource if where is not None else server.resource
     path = where.path if where is not None else server.container.path
-    return Problem(resource, path,
-                   f"{model_id} with --dtype {resolution.requested} on {gpu.name}: {resolution.refused}; "
-                   "vLLM would refuse to start (docs/reference/vllm-versions.md §6)")
+    return Problem(
+        resource,
+        path,
+        f"{model_id} with --dtype {resolution.requested} on {gpu.name}: {resolution.refused}; "
+        "vLLM would refuse to start (docs/reference/vllm-versions.md §6)",
+    )
 
 
-def _estimate(model: OverlayModel, server: VllmServer, classes: list[catalog.GpuClass], tp: int,
-              pp: int, util: float, requested: str = "auto") -> Iterator[Problem]:
+def _estimate(
+    model: OverlayModel,
+    server: VllmServer,
+    classes: list[catalog.GpuClass],
+    tp: int,
+    pp: int,
+    util: float,
+    requested: str = "auto",
+) -> Iterator[Problem]:
     """A model outside the catalog, sized from its id: a dtype vLLM refuses for the
     architecture its id names is an error; weights that cannot fit are an error;
     too little room for one max-model-len sequence, by the least KV any catalogued model
@@ -228,8 +264,12 @@ def _estimate(model: OverlayModel, server: VllmServer, classes: list[catalog.Gpu
     for g in classes:
         resolution = dtypes.resolve(stand_in, g, requested, None)
         if resolution.refused:
-            yield _dtype_problem(server, server.model_id + (f" ({model_type} by its name)" if model_type else ""),
-                                 g, resolution)
+            yield _dtype_problem(
+                server,
+                server.model_id + (f" ({model_type} by its name)" if model_type else ""),
+                g,
+                resolution,
+            )
             return
         served.append(resolution.served)
     size = params.estimate(server.model_id)
@@ -245,12 +285,14 @@ def _estimate(model: OverlayModel, server: VllmServer, classes: list[catalog.Gpu
     gpus = f"{tp * pp} x {smallest.name}"
     if estimate.left_bytes_per_gpu < 0:
         yield Problem(
-            resource, path,
+            resource,
+            path,
             f"{server.model_id} (≈ {size.total_b:g} B parameters by its name, {bpp:g} byte(s) each) "
             f"does not fit {gpus}: {sizing.gib(estimate.weights_bytes_per_gpu):.1f} GiB of weights + "
             f"{sizing.gib(estimate.overhead_bytes_per_gpu):.1f} GiB overhead per GPU > {util:g} x "
             f"{smallest.memory_gib:g} GiB = {sizing.gib(estimate.budget_bytes_per_gpu):.1f} GiB; "
-            "vLLM would refuse to start")
+            "vLLM would refuse to start",
+        )
         return
     raw_len = server.value("max-model-len")
     length = parse_len(raw_len) if raw_len is not None else None
@@ -262,10 +304,13 @@ def _estimate(model: OverlayModel, server: VllmServer, classes: list[catalog.Gpu
     if need > estimate.left_bytes_per_gpu:
         setting = server.get("max-model-len")
         yield Problem(
-            setting.resource if setting else resource, setting.path if setting else path,
+            setting.resource if setting else resource,
+            setting.path if setting else path,
             f"{server.model_id} (≈ {size.total_b:g} B parameters by its name) on {gpus}: after "
             f"{sizing.gib(estimate.weights_bytes_per_gpu):.1f} GiB of weights and overhead, "
             f"{sizing.gib(estimate.left_bytes_per_gpu):.2f} GiB per GPU are left for the KV cache, "
             f"less than the ≈ {sizing.gib(need):.2f} GiB one {length}-token sequence needs even for "
             "the most KV-efficient catalogued architecture: vLLM would likely refuse to start "
-            "(an estimate: the model is not in the catalog)", Severity.WARNING)
+            "(an estimate: the model is not in the catalog)",
+            Severity.WARNING,
+        )

@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="gpu-missing", severity=Severity.ERROR,
-      description="A container runs a GPU (CUDA, ROCm, TPU) build of vLLM but requests no "
-                  "accelerator",
-      remediation="Request the accelerator in resources.limits (nvidia.com/gpu: N, amd.com/gpu: N "
-                  "or google.com/tpu: N, equal to the parallel size), or use a CPU build of vLLM.",
-      rationale="Kubernetes gives a container the GPUs it requests and no others; without a "
-                "request the device plugin exposes no device and vLLM cannot start "
-                "(docs/reference/kubernetes.md, Accelerators).",
-      category="gpu")
+@rule(
+    id="gpu-missing",
+    severity=Severity.ERROR,
+    description="A container runs a GPU (CUDA, ROCm, TPU) build of vLLM but requests no accelerator",
+    remediation="Request the accelerator in resources.limits (nvidia.com/gpu: N, amd.com/gpu: N "
+    "or google.com/tpu: N, equal to the parallel size), or use a CPU build of vLLM.",
+    rationale="Kubernetes gives a container the GPUs it requests and no others; without a "
+    "request the device plugin exposes no device and vLLM cannot start "
+    "(docs/reference/kubernetes.md, Accelerators).",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -42,12 +44,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if server.image.build == "cpu" or str(server.value("device") or "").lower() == "cpu":
             continue
         if not server.workload.runs_pods:
-            continue   # a ServingRuntime's resources are defaults its InferenceServices override
+            continue  # a ServingRuntime's resources are defaults its InferenceServices override
         if model.pod_accelerators(server.template):
             continue
         container = server.container
-        yield Problem(server.resource, f"{container.path}/resources" if "resources" in container.data
-                      else container.path,
-                      f"container {container.name!r} runs a {server.image.build.upper()} build of vLLM "
-                      f"({container.image or 'no image'}) but requests no accelerator: it gets no GPU "
-                      "and vLLM cannot start")
+        yield Problem(
+            server.resource,
+            f"{container.path}/resources" if "resources" in container.data else container.path,
+            f"container {container.name!r} runs a {server.image.build.upper()} build of vLLM "
+            f"({container.image or 'no image'}) but requests no accelerator: it gets no GPU "
+            "and vLLM cannot start",
+        )

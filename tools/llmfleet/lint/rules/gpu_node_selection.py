@@ -14,17 +14,20 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="gpu-node-selection", severity=Severity.WARNING,
-      description="A pod requesting accelerators does not select an accelerator type "
-                  "(nodeSelector or required node affinity on a GPU label)",
-      remediation="Add nodeSelector {<gpu label>: <class>} or a required node affinity on it "
-                  "(llmfleet.io/gpu-class through the GPU component, or a cloud's label such as "
-                  "cloud.google.com/gke-accelerator: nvidia-l4).",
-      rationale="Without a selection the scheduler may place the pod on any node that has the "
-                "resource, a T4 as well as an H100: the model may not fit, and capacity planning "
-                "and cost cannot tell which GPU the pod uses. Known labels: "
-                "tools/llmfleet/data/accelerators.yaml (docs/reference/kubernetes.md).",
-      category="gpu")
+@rule(
+    id="gpu-node-selection",
+    severity=Severity.WARNING,
+    description="A pod requesting accelerators does not select an accelerator type "
+    "(nodeSelector or required node affinity on a GPU label)",
+    remediation="Add nodeSelector {<gpu label>: <class>} or a required node affinity on it "
+    "(llmfleet.io/gpu-class through the GPU component, or a cloud's label such as "
+    "cloud.google.com/gke-accelerator: nvidia-l4).",
+    rationale="Without a selection the scheduler may place the pod on any node that has the "
+    "resource, a T4 as well as an H100: the model may not fit, and capacity planning "
+    "and cost cannot tell which GPU the pod uses. Known labels: "
+    "tools/llmfleet/data/accelerators.yaml (docs/reference/kubernetes.md).",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -42,7 +45,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             continue
         if model.node_selection(template).selects:
             continue
-        yield Problem(template.resource, template.spec_path,
-                      f"the pod of {template.ref} requests accelerators but selects no accelerator "
-                      "type: no nodeSelector or required node affinity on a GPU label such as "
-                      f"{', '.join(model.cluster.gpu_label_keys)} or cloud.google.com/gke-accelerator")
+        yield Problem(
+            template.resource,
+            template.spec_path,
+            f"the pod of {template.ref} requests accelerators but selects no accelerator "
+            "type: no nodeSelector or required node affinity on a GPU label such as "
+            f"{', '.join(model.cluster.gpu_label_keys)} or cloud.google.com/gke-accelerator",
+        )

@@ -20,16 +20,19 @@ from llmfleet.model.accelerators import NVIDIA_GPU
 from llmfleet.model.nodes import cluster_shapes
 
 
-@rule(id="gpu-node-shape", severity=Severity.ERROR,
-      description="A GPU pod's GPU count, CPU and memory requests fit no node shape of its GPU "
-                  "class (the cluster's, or the catalog's), so it stays Pending",
-      remediation="Create a node pool of a shape that holds the pod (docs/deploying.md, node "
-                  "pools), or lower the pod's GPUs, CPU or memory requests; list the cluster's "
-                  "shapes in cluster.node-shapes.",
-      rationale="The scheduler places a pod on one node; a request larger than every node of "
-                "the class leaves it Pending with no autoscaler able to help "
-                "(tools/llmfleet/data/node_shapes.yaml; docs/reference/cluster.md).",
-      category="gpu")
+@rule(
+    id="gpu-node-shape",
+    severity=Severity.ERROR,
+    description="A GPU pod's GPU count, CPU and memory requests fit no node shape of its GPU "
+    "class (the cluster's, or the catalog's), so it stays Pending",
+    remediation="Create a node pool of a shape that holds the pod (docs/deploying.md, node "
+    "pools), or lower the pod's GPUs, CPU or memory requests; list the cluster's "
+    "shapes in cluster.node-shapes.",
+    rationale="The scheduler places a pod on one node; a request larger than every node of "
+    "the class leaves it Pending with no autoscaler able to help "
+    "(tools/llmfleet/data/node_shapes.yaml; docs/reference/cluster.md).",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (4 A100 80GB, 16 CPU, 192 GiB: an a2-ultragpu-4g holds it)::
 
@@ -59,16 +62,21 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if any(s.fits(gpus, cpu, memory, shapes.headroom) for s in candidates):
             continue
         biggest = max(candidates, key=lambda s: (s.gpus, s.memory, s.cpu))
-        holder = next((c for c in template.main_containers if c.request(NVIDIA_GPU) > 0),
-                      template.main_containers[0] if template.main_containers else None)
+        holder = next(
+            (c for c in template.main_containers if c.request(NVIDIA_GPU) > 0),
+            template.main_containers[0] if template.main_containers else None,
+        )
         path = holder.resource_path(NVIDIA_GPU).rsplit("/", 2)[0] if holder else template.spec_path
         source = "cluster.node-shapes" if model.cluster.node_shapes else "the catalog's GKE and EKS shapes"
-        yield Problem(template.resource, path,
-                      f"the pod of {template.ref} needs {gpus} × {gpu_class}, {_cores(cpu)} CPU and "
-                      f"{float(memory) / 2**30:.1f} GiB (plus {_cores(shapes.headroom[0])} CPU and "
-                      f"{float(shapes.headroom[1]) / 2**30:.0f} GiB for the node's DaemonSets), more "
-                      f"than any {gpu_class} node shape of {source} holds (largest: "
-                      f"{biggest.shown}): it stays Pending")
+        yield Problem(
+            template.resource,
+            path,
+            f"the pod of {template.ref} needs {gpus} × {gpu_class}, {_cores(cpu)} CPU and "
+            f"{float(memory) / 2**30:.1f} GiB (plus {_cores(shapes.headroom[0])} CPU and "
+            f"{float(shapes.headroom[1]) / 2**30:.0f} GiB for the node's DaemonSets), more "
+            f"than any {gpu_class} node shape of {source} holds (largest: "
+            f"{biggest.shown}): it stays Pending",
+        )
 
 
 def _cores(value: Decimal) -> str:

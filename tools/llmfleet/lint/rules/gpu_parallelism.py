@@ -36,19 +36,26 @@ def spans_pods(server: VllmServer) -> bool:
     """The server's engine spans several pods: a LeaderWorkerSet group or a KServe multi-node
     predictor (a Ray cluster places vLLM's workers itself: not judged here)."""
     return sum(t.pods_max for t in server.workload.templates) > 1 and server.workload.kind in (
-        "LeaderWorkerSet", "InferenceService", "ServingRuntime", "ClusterServingRuntime")
+        "LeaderWorkerSet",
+        "InferenceService",
+        "ServingRuntime",
+        "ClusterServingRuntime",
+    )
 
 
-@rule(id="gpu-parallelism", severity=Severity.ERROR,
-      description="tensor-parallel × pipeline-parallel (× data-parallel) size differs from the "
-                  "accelerators the vLLM server gets (its container, or its multi-node group)",
-      remediation="Make tensor-parallel-size × pipeline-parallel-size equal to the container's "
-                  "GPU request (one pod), or to GPUs per pod × pods of the group (LeaderWorkerSet, "
-                  "Ray); the GPU component and serve.yaml must agree.",
-      rationale="vLLM starts one worker per GPU of its world size (tensor × pipeline × data "
-                "parallel). Fewer GPUs than that and it fails at start-up; more and the extra GPUs "
-                "are paid for and idle (docs/reference/vllm-0.33.md §2.2).",
-      category="gpu")
+@rule(
+    id="gpu-parallelism",
+    severity=Severity.ERROR,
+    description="tensor-parallel × pipeline-parallel (× data-parallel) size differs from the "
+    "accelerators the vLLM server gets (its container, or its multi-node group)",
+    remediation="Make tensor-parallel-size × pipeline-parallel-size equal to the container's "
+    "GPU request (one pod), or to GPUs per pod × pods of the group (LeaderWorkerSet, "
+    "Ray); the GPU component and serve.yaml must agree.",
+    rationale="vLLM starts one worker per GPU of its world size (tensor × pipeline × data "
+    "parallel). Fewer GPUs than that and it fails at start-up; more and the extra GPUs "
+    "are paid for and idle (docs/reference/vllm-0.33.md §2.2).",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -63,12 +70,16 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     for server in model.api_servers:
         if server.workload.kind in RAY_KINDS:
-            continue   # Ray schedules vLLM's workers on the cluster's GPUs itself
+            continue  # Ray schedules vLLM's workers on the cluster's GPUs itself
         size = server.world_size
         if size is None:
-            continue   # a parallel size depends on a value the input does not hold
-        where = (server.get("tensor-parallel-size") or server.get("pipeline-parallel-size")
-                 or server.get("data-parallel-size-local") or server.get("data-parallel-size"))
+            continue  # a parallel size depends on a value the input does not hold
+        where = (
+            server.get("tensor-parallel-size")
+            or server.get("pipeline-parallel-size")
+            or server.get("data-parallel-size-local")
+            or server.get("data-parallel-size")
+        )
         if where is not None:
             resource, path, origin = where.resource, where.path, f" (set by {where.where})"
         else:
@@ -76,15 +87,21 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if spans_pods(server):
             total, pods, per_pod = group_accelerators(model, server)
             if total != size:
-                yield Problem(resource, path,
-                              f"vLLM of {server.workload.resource.ref} runs with a parallel size of "
-                              f"{size}{origin} across a group of {pods} pods holding {total} "
-                              f"accelerators ({per_pod} in the server's pod): tensor × pipeline "
-                              "parallel must equal GPUs per pod × pods")
+                yield Problem(
+                    resource,
+                    path,
+                    f"vLLM of {server.workload.resource.ref} runs with a parallel size of "
+                    f"{size}{origin} across a group of {pods} pods holding {total} "
+                    f"accelerators ({per_pod} in the server's pod): tensor × pipeline "
+                    "parallel must equal GPUs per pod × pods",
+                )
             continue
         gpus = container_accelerators(model, server)
         if gpus == 0 and size == 1 or gpus == size:
             continue
-        yield Problem(resource, path,
-                      f"container {server.container.name!r} of {server.template.ref} runs vLLM "
-                      f"with a parallel size of {size}{origin} but requests {gpus} accelerator(s)")
+        yield Problem(
+            resource,
+            path,
+            f"container {server.container.name!r} of {server.template.ref} runs vLLM "
+            f"with a parallel size of {size}{origin} but requests {gpus} accelerator(s)",
+        )

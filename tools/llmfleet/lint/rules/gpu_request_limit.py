@@ -14,16 +14,19 @@ from llmfleet.model.accelerators import is_accelerator
 from llmfleet.model.k8s import as_dict, dig, escape_pointer_token, parse_quantity
 
 
-@rule(id="gpu-request-limit", severity=Severity.ERROR,
-      description="An accelerator (nvidia.com/gpu, amd.com/gpu, google.com/tpu, ...) is requested "
-                  "without a limit, or its request and limit differ",
-      remediation="Set resources.limits of the accelerator (requests default to it), or requests "
-                  "and limits to the same whole number (the GPU components do this).",
-      rationale="Extended resources cannot be overcommitted: the API server rejects a container "
-                "whose request has no limit or differs from it (Kubernetes docs, 'Extended "
-                "resources'; docs/reference/kubernetes.md). A limit alone is valid: the request "
-                "defaults to it.",
-      category="gpu")
+@rule(
+    id="gpu-request-limit",
+    severity=Severity.ERROR,
+    description="An accelerator (nvidia.com/gpu, amd.com/gpu, google.com/tpu, ...) is requested "
+    "without a limit, or its request and limit differ",
+    remediation="Set resources.limits of the accelerator (requests default to it), or requests "
+    "and limits to the same whole number (the GPU components do this).",
+    rationale="Extended resources cannot be overcommitted: the API server rejects a container "
+    "whose request has no limit or differs from it (Kubernetes docs, 'Extended "
+    "resources'; docs/reference/kubernetes.md). A limit alone is valid: the request "
+    "defaults to it.",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -45,10 +48,16 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             token = escape_pointer_token(name)
             base = f"{container.path}/resources"
             if name not in limits:
-                yield Problem(container.resource, f"{base}/requests/{token}",
-                              f"container {container.name!r} requests {requests[name]} {name} with no "
-                              "limit: the API server rejects it (extended resources need a limit)")
+                yield Problem(
+                    container.resource,
+                    f"{base}/requests/{token}",
+                    f"container {container.name!r} requests {requests[name]} {name} with no "
+                    "limit: the API server rejects it (extended resources need a limit)",
+                )
             elif name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name]):
-                yield Problem(container.resource, f"{base}/limits/{token}",
-                              f"container {container.name!r} requests {requests[name]} but limits "
-                              f"{limits[name]} {name}; they must be equal")
+                yield Problem(
+                    container.resource,
+                    f"{base}/limits/{token}",
+                    f"container {container.name!r} requests {requests[name]} but limits "
+                    f"{limits[name]} {name}; they must be equal",
+                )

@@ -13,14 +13,17 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.pods import memory_volume_at
 
 
-@rule(id="gpu-shm", severity=Severity.ERROR,
-      description="vLLM with a parallel size above 1 has no memory-backed /dev/shm",
-      remediation="Add a volume {name: shm, emptyDir: {medium: Memory, sizeLimit: 2Gi}} and mount "
-                  "it at /dev/shm in the vLLM container (components/tensor-parallel).",
-      rationale="NCCL and vLLM's shared-memory broadcast between workers need more than the "
-                "container runtime's 64 MiB /dev/shm; without it multi-GPU start-up fails with "
-                "'Error while creating shared memory segment' (docs/reference/vllm-0.33.md §5.1).",
-      category="gpu")
+@rule(
+    id="gpu-shm",
+    severity=Severity.ERROR,
+    description="vLLM with a parallel size above 1 has no memory-backed /dev/shm",
+    remediation="Add a volume {name: shm, emptyDir: {medium: Memory, sizeLimit: 2Gi}} and mount "
+    "it at /dev/shm in the vLLM container (components/tensor-parallel).",
+    rationale="NCCL and vLLM's shared-memory broadcast between workers need more than the "
+    "container runtime's 64 MiB /dev/shm; without it multi-GPU start-up fails with "
+    "'Error while creating shared memory segment' (docs/reference/vllm-0.33.md §5.1).",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -35,6 +38,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         size = server.world_size
         if size is None or size <= 1 or memory_volume_at(server.container, "/dev/shm") is not None:
             continue
-        yield Problem(server.resource, server.container.path,
-                      f"container {server.container.name!r} runs vLLM on {size} GPUs but has no "
-                      "emptyDir medium Memory volume at /dev/shm: NCCL fails in the 64 MB default")
+        yield Problem(
+            server.resource,
+            server.container.path,
+            f"container {server.container.name!r} runs vLLM on {size} GPUs but has no "
+            "emptyDir medium Memory volume at /dev/shm: NCCL fails in the 64 MB default",
+        )

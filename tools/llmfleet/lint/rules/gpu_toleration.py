@@ -21,8 +21,11 @@ from llmfleet.model.k8s import as_list
 TOLERATED_EFFECTS = (None, "", "NoSchedule")
 #: Node labels that put a pod on GKE GPU or TPU nodes: GKE adds the matching toleration to
 #: every pod that requests the resource (ExtendedResourceToleration).
-GKE_SELECTION_KEYS = ("cloud.google.com/gke-accelerator", "cloud.google.com/compute-class",
-                      "cloud.google.com/gke-tpu-accelerator")
+GKE_SELECTION_KEYS = (
+    "cloud.google.com/gke-accelerator",
+    "cloud.google.com/compute-class",
+    "cloud.google.com/gke-tpu-accelerator",
+)
 
 
 def tolerates(toleration: Any, key: str) -> bool:
@@ -41,21 +44,24 @@ def misspelt(toleration: Any, key: str) -> bool:
     if not isinstance(toleration, dict) or not toleration.get("key"):
         return False
     other = str(toleration["key"])
-    return other != key and ("gpu" in other.lower()
-                             or difflib.SequenceMatcher(None, other.lower(), key.lower()).ratio() > 0.8)
+    return other != key and (
+        "gpu" in other.lower() or difflib.SequenceMatcher(None, other.lower(), key.lower()).ratio() > 0.8
+    )
 
 
-@rule(id="gpu-toleration", severity=Severity.ERROR,
-      description="A pod requesting GPUs does not tolerate the GPU node taint (or tolerates a "
-                  "misspelt key)",
-      remediation="Add a toleration {key: <gpu-taint-key>, operator: Exists, effect: NoSchedule} "
-                  "(the GPU components do this); on clusters that add it themselves (GKE, the "
-                  "ExtendedResourceToleration admission plugin) set cluster.adds-gpu-tolerations.",
-      rationale="GPU node pools are tainted nvidia.com/gpu=present:NoSchedule so that other pods "
-                "stay off them; a GPU pod without the toleration stays Pending. GKE, and clusters "
-                "running the ExtendedResourceToleration admission plugin, add the toleration to "
-                "pods that request nvidia.com/gpu (docs/reference/kubernetes.md).",
-      category="gpu")
+@rule(
+    id="gpu-toleration",
+    severity=Severity.ERROR,
+    description="A pod requesting GPUs does not tolerate the GPU node taint (or tolerates a misspelt key)",
+    remediation="Add a toleration {key: <gpu-taint-key>, operator: Exists, effect: NoSchedule} "
+    "(the GPU components do this); on clusters that add it themselves (GKE, the "
+    "ExtendedResourceToleration admission plugin) set cluster.adds-gpu-tolerations.",
+    rationale="GPU node pools are tainted nvidia.com/gpu=present:NoSchedule so that other pods "
+    "stay off them; a GPU pod without the toleration stays Pending. GKE, and clusters "
+    "running the ExtendedResourceToleration admission plugin, add the toleration to "
+    "pods that request nvidia.com/gpu (docs/reference/kubernetes.md).",
+    category="gpu",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -89,24 +95,35 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             continue
         items = as_list(template.spec.get("tolerations"))
         added = model.cluster.adds_gpu_tolerations or any(
-            k in GKE_SELECTION_KEYS for k in model.node_selection(template).keys)
+            k in GKE_SELECTION_KEYS for k in model.node_selection(template).keys
+        )
         if any(tolerates(t, key) for t in items):
             continue
         wrong = [i for i, t in enumerate(items) if misspelt(t, key)]
         if wrong:
-            yield Problem(template.resource, f"{template.spec_path}/tolerations/{wrong[0]}/key",
-                          f"the pod of {template.ref} tolerates {items[wrong[0]]['key']!r}, not the "
-                          f"GPU taint {key!r}: the toleration matches no taint",
-                          Severity.WARNING if added else None)
+            yield Problem(
+                template.resource,
+                f"{template.spec_path}/tolerations/{wrong[0]}/key",
+                f"the pod of {template.ref} tolerates {items[wrong[0]]['key']!r}, not the "
+                f"GPU taint {key!r}: the toleration matches no taint",
+                Severity.WARNING if added else None,
+            )
             continue
         if added:
             continue
         path = f"{template.spec_path}/tolerations" if items else template.spec_path
         ours = any(k in model.cluster.gpu_label_keys for k in model.node_selection(template).keys)
-        yield Problem(template.resource, path,
-                      f"the pod of {template.ref} requests {gpus} GPU(s) but does not tolerate the "
-                      f"{key!r} NoSchedule taint of GPU nodes: it will stay Pending"
-                      + ("" if ours else " where GPU nodes are tainted (cluster.gpu-label-keys nodes "
-                                         "are; set cluster.adds-gpu-tolerations where the cluster "
-                                         "adds the toleration)"),
-                      None if ours else Severity.WARNING)
+        yield Problem(
+            template.resource,
+            path,
+            f"the pod of {template.ref} requests {gpus} GPU(s) but does not tolerate the "
+            f"{key!r} NoSchedule taint of GPU nodes: it will stay Pending"
+            + (
+                ""
+                if ours
+                else " where GPU nodes are tainted (cluster.gpu-label-keys nodes "
+                "are; set cluster.adds-gpu-tolerations where the cluster "
+                "adds the toleration)"
+            ),
+            None if ours else Severity.WARNING,
+        )

@@ -15,14 +15,18 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.vllm import images
 
 
-@rule(id="image-digest", severity=Severity.ERROR,
-      description="A container image is pinned by tag, not by digest (off by default)",
-      remediation="Pin the image by digest, keeping the tag for readers: "
-                  "image: vllm/vllm-openai:v0.33.0@sha256:<digest> (crane digest IMAGE:TAG), or "
-                  "set `digest:` in the kustomization's images: entry.",
-      rationale="A tag is mutable; a digest names one image, so the image that was reviewed and "
-                "scanned is the one that runs (docs/deploying.md, production images).",
-      category="security", default_enabled=False)
+@rule(
+    id="image-digest",
+    severity=Severity.ERROR,
+    description="A container image is pinned by tag, not by digest (off by default)",
+    remediation="Pin the image by digest, keeping the tag for readers: "
+    "image: vllm/vllm-openai:v0.33.0@sha256:<digest> (crane digest IMAGE:TAG), or "
+    "set `digest:` in the kustomization's images: entry.",
+    rationale="A tag is mutable; a digest names one image, so the image that was reviewed and "
+    "scanned is the one that runs (docs/deploying.md, production images).",
+    category="security",
+    default_enabled=False,
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -38,6 +42,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             continue
         if images.parse(reference).pinned_by_digest:
             continue
-        yield Problem(container.resource, f"{container.path}/image",
-                      f"container {container.name!r} runs {reference!r}, pinned by tag only: pin its "
-                      "digest (@sha256:…)")
+        yield Problem(
+            container.resource,
+            f"{container.path}/image",
+            f"container {container.name!r} runs {reference!r}, pinned by tag only: pin its "
+            "digest (@sha256:…)",
+        )

@@ -20,16 +20,20 @@ from llmfleet.model.vllm import images
 PLACEHOLDER = re.compile(
     r"(?i)(^|[./@:-])(example\.(com|org|net)|example[-_]?(org|user|owner|company|registry)|"
     r"your[-_]?(org|registry|repo|company|account|project|user)|my[-_]?registry|"
-    r"replace[-_]?(me|this)|changeme|change[-_]me|placeholder|todo|xxx+|<[^>]*>)([./@:-]|$)")
+    r"replace[-_]?(me|this)|changeme|change[-_]me|placeholder|todo|xxx+|<[^>]*>)([./@:-]|$)"
+)
 
 
-@rule(id="image-placeholder", severity=Severity.ERROR,
-      description="A container image is a placeholder (example.com, example-org, REPLACE_ME, ...)",
-      remediation="Set the real image: in a kustomization, an images: entry (newName, newTag or "
-                  "digest) in the overlay or platform kustomization.",
-      rationale="A placeholder image cannot be pulled (ImagePullBackOff), or pulls whatever "
-                "someone publishes under that name.",
-      category="security")
+@rule(
+    id="image-placeholder",
+    severity=Severity.ERROR,
+    description="A container image is a placeholder (example.com, example-org, REPLACE_ME, ...)",
+    remediation="Set the real image: in a kustomization, an images: entry (newName, newTag or "
+    "digest) in the overlay or platform kustomization.",
+    rationale="A placeholder image cannot be pulled (ImagePullBackOff), or pulls whatever "
+    "someone publishes under that name.",
+    category="security",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -46,6 +50,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         image = images.parse(reference)
         text = f"{image.registry}/{image.repository}:{image.tag}"
         if PLACEHOLDER.search(text):
-            yield Problem(container.resource, f"{container.path}/image",
-                          f"container {container.name!r} runs {reference!r}, a placeholder image: "
-                          "it cannot be pulled as it is")
+            yield Problem(
+                container.resource,
+                f"{container.path}/image",
+                f"container {container.name!r} runs {reference!r}, a placeholder image: "
+                "it cannot be pulled as it is",
+            )

@@ -22,8 +22,19 @@ from llmfleet.model.vllm.server import VllmServer
 
 #: The HOME of the Ray images (rayproject/ray): where a Ray worker's Hugging Face cache is.
 RAY_HOME = "/home/ray"
-PERSISTENT = ("persistentVolumeClaim", "hostPath", "nfs", "csi", "cephfs", "glusterfs", "iscsi",
-              "azureFile", "image", "gcePersistentDisk", "awsElasticBlockStore")
+PERSISTENT = (
+    "persistentVolumeClaim",
+    "hostPath",
+    "nfs",
+    "csi",
+    "cephfs",
+    "glusterfs",
+    "iscsi",
+    "azureFile",
+    "image",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+)
 DEFAULT_HOME = "/root"
 
 
@@ -37,11 +48,16 @@ def hub_cache(server: VllmServer) -> tuple[str | None, str]:
     def var(name: str) -> str | None | bool:
         found = env.get(name)
         if found is None:
-            return False           # not set
-        return found.value         # None: set to something the input does not hold
+            return False  # not set
+        return found.value  # None: set to something the input does not hold
 
-    for name, suffix in (("HF_HUB_CACHE", ""), ("HUGGINGFACE_HUB_CACHE", ""), ("HF_HOME", "/hub"),
-                         ("XDG_CACHE_HOME", "/huggingface/hub"), ("HOME", "/.cache/huggingface/hub")):
+    for name, suffix in (
+        ("HF_HUB_CACHE", ""),
+        ("HUGGINGFACE_HUB_CACHE", ""),
+        ("HF_HOME", "/hub"),
+        ("XDG_CACHE_HOME", "/huggingface/hub"),
+        ("HOME", "/.cache/huggingface/hub"),
+    ):
         value = var(name)
         if value is False:
             continue
@@ -52,8 +68,9 @@ def hub_cache(server: VllmServer) -> tuple[str | None, str]:
 
 
 def is_hub_id(model_id: str) -> bool:
-    return bool(model_id) and not model_id.startswith(("/", "./", "s3://", "gs://", "gcs://", "pvc://", "oci://",
-                                                         "hf://", "http://", "https://"))
+    return bool(model_id) and not model_id.startswith(
+        ("/", "./", "s3://", "gs://", "gcs://", "pvc://", "oci://", "hf://", "http://", "https://")
+    )
 
 
 def _kind(volume: dict[str, Any] | None) -> str:
@@ -65,15 +82,18 @@ def _kind(volume: dict[str, Any] | None) -> str:
     return "an unknown volume"
 
 
-@rule(id="model-cache", severity=Severity.WARNING,
-      description="A vLLM pod downloads the model into a cache that does not survive the pod "
-                  "(no volume, or an emptyDir)",
-      remediation="Mount a PersistentVolumeClaim (ReadWriteMany for several replicas) at HF_HOME "
-                  "(components/model-cache does this), or serve the model from a volume path.",
-      rationale="Every new or rescheduled replica otherwise downloads the weights again before "
-                "it serves: minutes to hours of cold start and a dependency on the hub at every "
-                "scale-out (docs/reference/vllm-0.33.md §5.9, §5.12).",
-      category="vllm")
+@rule(
+    id="model-cache",
+    severity=Severity.WARNING,
+    description="A vLLM pod downloads the model into a cache that does not survive the pod "
+    "(no volume, or an emptyDir)",
+    remediation="Mount a PersistentVolumeClaim (ReadWriteMany for several replicas) at HF_HOME "
+    "(components/model-cache does this), or serve the model from a volume path.",
+    rationale="Every new or rescheduled replica otherwise downloads the weights again before "
+    "it serves: minutes to hours of cold start and a dependency on the hub at every "
+    "scale-out (docs/reference/vllm-0.33.md §5.9, §5.12).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -97,10 +117,13 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         kind = _kind(volume)
         if kind in PERSISTENT:
             continue
-        yield Problem(server.resource, server.container.path,
-                      f"container {server.container.name!r} downloads {model_id} into {folder} "
-                      f"({source}), which is on {kind}: every new pod downloads the weights again; "
-                      "mount a persistent volume there")
+        yield Problem(
+            server.resource,
+            server.container.path,
+            f"container {server.container.name!r} downloads {model_id} into {folder} "
+            f"({source}), which is on {kind}: every new pod downloads the weights again; "
+            "mount a persistent volume there",
+        )
 
 
 def _ray_serve(model: OverlayModel) -> Iterator[Problem]:
@@ -116,13 +139,19 @@ def _ray_serve(model: OverlayModel) -> Iterator[Problem]:
                 continue
             for container in template.main_containers:
                 env = {e.get("name"): e.get("value") for e in container.env}
-                folder = (env.get("HF_HUB_CACHE") or (env.get("HF_HOME") and f"{env['HF_HOME']}/hub")
-                          or f"{env.get('HOME') or RAY_HOME}/.cache/huggingface/hub")
+                folder = (
+                    env.get("HF_HUB_CACHE")
+                    or (env.get("HF_HOME") and f"{env['HF_HOME']}/hub")
+                    or f"{env.get('HOME') or RAY_HOME}/.cache/huggingface/hub"
+                )
                 kind = _kind(mounted_volume(container, str(folder)))
                 if kind in PERSISTENT:
                     continue
-                yield Problem(workload.resource, template.spec_path,
-                              f"the Ray workers of {template.ref} download {', '.join(sources)} into "
-                              f"{folder}, which is on {kind}: every new or restarted worker downloads "
-                              "the weights again; mount a persistent volume at the Hugging Face cache")
+                yield Problem(
+                    workload.resource,
+                    template.spec_path,
+                    f"the Ray workers of {template.ref} download {', '.join(sources)} into "
+                    f"{folder}, which is on {kind}: every new or restarted worker downloads "
+                    "the weights again; mount a persistent volume at the Hugging Face cache",
+                )
                 break

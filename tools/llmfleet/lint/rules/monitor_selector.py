@@ -21,15 +21,18 @@ def _in(namespaces: list[str] | None, namespace: str) -> bool:
     return namespaces is None or namespace in namespaces
 
 
-@rule(id="monitor-selector", severity=Severity.ERROR,
-      description="A PodMonitor/ServiceMonitor selects no pod/Service of the input, or scrapes a "
-                  "port name they do not declare",
-      remediation="Make spec.selector match the pod template (PodMonitor) or Service "
-                  "(ServiceMonitor) labels, and name a port that they declare (e.g. http).",
-      rationale="prometheus-operator generates no scrape target for a monitor that matches "
-                "nothing, or for an endpoint port name no pod declares: the dashboards, alerts and "
-                "KEDA's queries then see no data (docs/reference/tooling.md §5).",
-      category="monitor")
+@rule(
+    id="monitor-selector",
+    severity=Severity.ERROR,
+    description="A PodMonitor/ServiceMonitor selects no pod/Service of the input, or scrapes a "
+    "port name they do not declare",
+    remediation="Make spec.selector match the pod template (PodMonitor) or Service "
+    "(ServiceMonitor) labels, and name a port that they declare (e.g. http).",
+    rationale="prometheus-operator generates no scrape target for a monitor that matches "
+    "nothing, or for an endpoint port name no pod declares: the dashboards, alerts and "
+    "KEDA's queries then see no data (docs/reference/tooling.md §5).",
+    category="monitor",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -45,28 +48,47 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         selector = monitor.selector
         namespaces = monitor.namespaces()
         if res.kind == "PodMonitor":
-            pods = [t for t in model.templates if _in(namespaces, t.namespace)
-                    and (selector == {} or selector_matches(selector, t.labels))]
+            pods = [
+                t
+                for t in model.templates
+                if _in(namespaces, t.namespace) and (selector == {} or selector_matches(selector, t.labels))
+            ]
             if not pods:
-                yield Problem(res, "/spec/selector" if selector is not None else "/spec",
-                              "the PodMonitor selects no pod template in this input: nothing is scraped")
+                yield Problem(
+                    res,
+                    "/spec/selector" if selector is not None else "/spec",
+                    "the PodMonitor selects no pod template in this input: nothing is scraped",
+                )
                 continue
-            names = {str(p.get("name")) for t in pods for c in t.app_containers for p in c.ports
-                     if p.get("name")}
+            names = {
+                str(p.get("name")) for t in pods for c in t.app_containers for p in c.ports if p.get("name")
+            }
             what = "a container port name of the selected pods"
         else:
-            services = [s for s in model.of_kind("Service") if _in(namespaces, s.namespace)
-                        and (selector == {} or selector_matches(selector, s.labels))]
+            services = [
+                s
+                for s in model.of_kind("Service")
+                if _in(namespaces, s.namespace) and (selector == {} or selector_matches(selector, s.labels))
+            ]
             if not services:
-                yield Problem(res, "/spec/selector" if selector is not None else "/spec",
-                              "the ServiceMonitor selects no Service in this input: nothing is scraped")
+                yield Problem(
+                    res,
+                    "/spec/selector" if selector is not None else "/spec",
+                    "the ServiceMonitor selects no Service in this input: nothing is scraped",
+                )
                 continue
-            names = {str(p.get("name")) for s in services for p in as_list(dig(s.data, "spec", "ports"))
-                     if isinstance(p, dict) and p.get("name")}
+            names = {
+                str(p.get("name"))
+                for s in services
+                for p in as_list(dig(s.data, "spec", "ports"))
+                if isinstance(p, dict) and p.get("name")
+            }
             what = "a port name of the selected Services"
         for i, endpoint in monitor.endpoints:
             port = endpoint.get("port")
             if isinstance(port, str) and port and port not in names:
-                yield Problem(res, f"/spec/{monitor.endpoints_key}/{i}/port",
-                              f"port {port!r} is not {what} "
-                              f"({', '.join(sorted(names)) or 'none declared'})")
+                yield Problem(
+                    res,
+                    f"/spec/{monitor.endpoints_key}/{i}/port",
+                    f"port {port!r} is not {what} ({', '.join(sorted(names)) or 'none declared'})",
+                )

@@ -17,17 +17,20 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model import names
 
 
-@rule(id="object-name-length", severity=Severity.ERROR,
-      description="A StatefulSet, LeaderWorkerSet (and its worker StatefulSets), Job or Service "
-                  "name, or a label value, is longer than Kubernetes allows for the names it "
-                  "derives from it",
-      remediation="Shorten the overlay's name (its namePrefix) or the object's name: a StatefulSet "
-                  "name at most 52 characters, a LeaderWorkerSet's 52 minus its group suffix, a "
-                  "Job, Service or label value 63.",
-      rationale="Kubernetes then refuses the pods (\"must be no more than 63 characters\", "
-                "kubernetes/kubernetes#64023) or the Service, and the workload never starts "
-                "(docs/reference/cluster.md, \"Object name lengths\").",
-      category="names")
+@rule(
+    id="object-name-length",
+    severity=Severity.ERROR,
+    description="A StatefulSet, LeaderWorkerSet (and its worker StatefulSets), Job or Service "
+    "name, or a label value, is longer than Kubernetes allows for the names it "
+    "derives from it",
+    remediation="Shorten the overlay's name (its namePrefix) or the object's name: a StatefulSet "
+    "name at most 52 characters, a LeaderWorkerSet's 52 minus its group suffix, a "
+    "Job, Service or label value 63.",
+    rationale='Kubernetes then refuses the pods ("must be no more than 63 characters", '
+    "kubernetes/kubernetes#64023) or the Service, and the workload never starts "
+    '(docs/reference/cluster.md, "Object name lengths").',
+    category="names",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -49,6 +52,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if item.resource.kind == "ScaledObject" or item.over <= 0:
             continue
         shown = "" if item.name == item.resource.name else f" (derived name {item.name!r})"
-        yield Problem(item.resource, item.path,
-                      f"{item.resource.kind} {item.resource.name!r}{shown} has {len(item.name)} characters, "
-                      f"{item.over} over the {item.limit} allowed: {item.why}")
+        yield Problem(
+            item.resource,
+            item.path,
+            f"{item.resource.kind} {item.resource.name!r}{shown} has {len(item.name)} characters, "
+            f"{item.over} over the {item.limit} allowed: {item.why}",
+        )

@@ -29,17 +29,48 @@ from llmfleet.model.workloads import Container, PodTemplate
 
 # Tuples, not sets: the values compared with them come from the manifest and may be of any
 # type (a mapping where a string belongs is a finding, not a crash on an unhashable value).
-ALLOWED_CAPS_BASELINE = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
-                         "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
-                         "SYS_CHROOT")
-ALLOWED_VOLUMES = ("configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
-                   "persistentVolumeClaim", "projected", "secret")
-SAFE_SYSCTLS = ("kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
-                "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start",
-                "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
-                "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-                "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
-                "net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat")
+ALLOWED_CAPS_BASELINE = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+)
+ALLOWED_VOLUMES = (
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "image",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+)
+SAFE_SYSCTLS = (
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
+)
 SELINUX_TYPES = ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
 SECCOMP_OK = ("RuntimeDefault", "Localhost")
 APPARMOR_OK = ("RuntimeDefault", "Localhost")
@@ -100,15 +131,20 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
     annotations = template.annotations
     if annotations:
         for key, value in annotations.items():
-            if str(key).startswith("container.apparmor.security.beta.kubernetes.io/") and \
-                    value not in ("runtime/default", "") and not str(value).startswith("localhost/"):
+            if (
+                str(key).startswith("container.apparmor.security.beta.kubernetes.io/")
+                and value not in ("runtime/default", "")
+                and not str(value).startswith("localhost/")
+            ):
                 yield sp, f"AppArmor annotation {key}: {value!r} is not allowed"
     pod_non_root = pod_sc.get("runAsNonRoot") is True
     pod_seccomp = dig(pod_sc, "seccompProfile", "type") in SECCOMP_OK
     for section, i, container in _containers(spec):
         base = f"{sp}/{section}/{i}"
         name = container.get("name")
-        sc: dict[str, Any] = container["securityContext"] if isinstance(container.get("securityContext"), dict) else {}
+        sc: dict[str, Any] = (
+            container["securityContext"] if isinstance(container.get("securityContext"), dict) else {}
+        )
         scp = f"{base}/securityContext"
         if sc.get("privileged") is True:
             yield f"{scp}/privileged", f"container {name!r}: privileged must not be true"
@@ -121,7 +157,10 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
         for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
             for handler in ("httpGet", "tcpSocket"):
                 if dig(container, kind, handler, "host"):
-                    yield f"{base}/{kind}/{handler}/host", f"container {name!r}: {kind}.{handler}.host must not be set"
+                    yield (
+                        f"{base}/{kind}/{handler}/host",
+                        f"container {name!r}: {kind}.{handler}.host must not be set",
+                    )
         adds = dig(sc, "capabilities", "add")
         for cap in adds if isinstance(adds, list) else []:
             if cap not in ALLOWED_CAPS_BASELINE or (not windows and cap != "NET_BIND_SERVICE"):
@@ -130,15 +169,23 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
         if windows:
             continue
         if sc.get("allowPrivilegeEscalation") is not False:
-            yield (f"{scp}/allowPrivilegeEscalation" if "allowPrivilegeEscalation" in sc else scp,
-                   f"container {name!r}: allowPrivilegeEscalation must be set to false")
-        if not host_users_off and sc.get("runAsNonRoot") is not True and not (
-                pod_non_root and sc.get("runAsNonRoot") is None):
-            yield (f"{scp}/runAsNonRoot" if "runAsNonRoot" in sc else scp,
-                   f"container {name!r}: runAsNonRoot must be true (on the pod or the container)"
-                   + (f"; {image_hint(container)}" if image_hint(container) else ""))
+            yield (
+                f"{scp}/allowPrivilegeEscalation" if "allowPrivilegeEscalation" in sc else scp,
+                f"container {name!r}: allowPrivilegeEscalation must be set to false",
+            )
+        if (
+            not host_users_off
+            and sc.get("runAsNonRoot") is not True
+            and not (pod_non_root and sc.get("runAsNonRoot") is None)
+        ):
+            yield (
+                f"{scp}/runAsNonRoot" if "runAsNonRoot" in sc else scp,
+                f"container {name!r}: runAsNonRoot must be true (on the pod or the container)"
+                + (f"; {image_hint(container)}" if image_hint(container) else ""),
+            )
         if dig(sc, "seccompProfile", "type") not in SECCOMP_OK and not (
-                pod_seccomp and dig(sc, "seccompProfile", "type") is None):
+            pod_seccomp and dig(sc, "seccompProfile", "type") is None
+        ):
             yield scp, f"container {name!r}: seccompProfile.type must be RuntimeDefault or Localhost"
         drops = dig(sc, "capabilities", "drop")
         if not (isinstance(drops, list) and "ALL" in drops):
@@ -156,17 +203,20 @@ def image_hint(container: dict[str, Any]) -> str:
     return ""
 
 
-@rule(id="pod-security", severity=Severity.WARNING,
-      description="A vLLM pod violates the Pod Security Standards restricted profile, or runs "
-                  "non-root without a writable HOME/HF_HOME",
-      remediation="securityContext: {runAsNonRoot: true, runAsUser: 2000, seccompProfile: {type: "
-                  "RuntimeDefault}}; per container allowPrivilegeEscalation: false, capabilities: "
-                  "{drop: [ALL]}; set HOME/HF_HOME, VLLM_CACHE_ROOT, TRITON_CACHE_DIR and "
-                  "TORCHINDUCTOR_CACHE_DIR to writable volumes (emptyDir or the cache PVC).",
-      rationale="A namespace that enforces the restricted profile rejects such pods; and vLLM "
-                "running as non-root writes its caches under HOME, which is / in the image "
-                "(docs/reference/tooling.md §2; docs/reference/vllm-0.33.md §5.6).",
-      category="security")
+@rule(
+    id="pod-security",
+    severity=Severity.WARNING,
+    description="A vLLM pod violates the Pod Security Standards restricted profile, or runs "
+    "non-root without a writable HOME/HF_HOME",
+    remediation="securityContext: {runAsNonRoot: true, runAsUser: 2000, seccompProfile: {type: "
+    "RuntimeDefault}}; per container allowPrivilegeEscalation: false, capabilities: "
+    "{drop: [ALL]}; set HOME/HF_HOME, VLLM_CACHE_ROOT, TRITON_CACHE_DIR and "
+    "TORCHINDUCTOR_CACHE_DIR to writable volumes (emptyDir or the cache PVC).",
+    rationale="A namespace that enforces the restricted profile rejects such pods; and vLLM "
+    "running as non-root writes its caches under HOME, which is / in the image "
+    "(docs/reference/tooling.md §2; docs/reference/vllm-0.33.md §5.6).",
+    category="security",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -188,8 +238,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         for path, message in violations(template):
             yield Problem(server.resource, path, message)
         pod_sc = template.spec.get("securityContext")
-        non_root = isinstance(pod_sc, dict) and (pod_sc.get("runAsNonRoot") is True
-                                                 or (to_int(pod_sc.get("runAsUser"), None) or 0) > 0)
+        non_root = isinstance(pod_sc, dict) and (
+            pod_sc.get("runAsNonRoot") is True or (to_int(pod_sc.get("runAsUser"), None) or 0) > 0
+        )
         for other in model.servers:
             if other.template is not template:
                 continue
@@ -198,16 +249,19 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             if not (non_root or (isinstance(csc, dict) and csc.get("runAsNonRoot") is True)):
                 continue
             if not _writable_home(container):
-                yield Problem(server.resource, f"{container.path}/env" if container.env
-                              else container.path,
-                              f"container {container.name!r} runs as non-root but neither HOME nor "
-                              "HF_HOME points into a mounted volume: vLLM and Hugging Face fail "
-                              "with PermissionError on '/.cache'")
+                yield Problem(
+                    server.resource,
+                    f"{container.path}/env" if container.env else container.path,
+                    f"container {container.name!r} runs as non-root but neither HOME nor "
+                    "HF_HOME points into a mounted volume: vLLM and Hugging Face fail "
+                    "with PermissionError on '/.cache'",
+                )
 
 
 def _writable_home(container: Container) -> bool:
-    mounts = [str(m.get("mountPath", "")).rstrip("/") for m in container.volume_mounts
-              if not m.get("readOnly")]
+    mounts = [
+        str(m.get("mountPath", "")).rstrip("/") for m in container.volume_mounts if not m.get("readOnly")
+    ]
     for name in CACHE_ENV:
         found = container.env_var(name)
         if found is None:

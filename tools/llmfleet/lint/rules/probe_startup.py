@@ -16,16 +16,19 @@ from llmfleet.model.pods import probe_window
 from llmfleet.model.vllm.startup import cold_load
 
 
-@rule(id="probe-startup", severity=Severity.ERROR,
-      description="The vLLM container's startupProbe window is shorter than the expected cold load "
-                  "of the model, or it has neither a startupProbe nor a readinessProbe",
-      remediation="Add startupProbe {httpGet: {path: /health, port: 8000}, periodSeconds: 10, "
-                  "failureThreshold: N} with N × 10 s at or above the cold load (60 for 7-8B "
-                  "models, 90 or more for 70B).",
-      rationale="vLLM listens only once the model is downloaded, loaded, compiled and its CUDA "
-                "graphs captured: ten minutes and more. A shorter window restarts the pod in a "
-                "loop that never ends (docs/reference/vllm-0.33.md §3.2, §5.9).",
-      category="probe")
+@rule(
+    id="probe-startup",
+    severity=Severity.ERROR,
+    description="The vLLM container's startupProbe window is shorter than the expected cold load "
+    "of the model, or it has neither a startupProbe nor a readinessProbe",
+    remediation="Add startupProbe {httpGet: {path: /health, port: 8000}, periodSeconds: 10, "
+    "failureThreshold: N} with N × 10 s at or above the cold load (60 for 7-8B "
+    "models, 90 or more for 70B).",
+    rationale="vLLM listens only once the model is downloaded, loaded, compiled and its CUDA "
+    "graphs captured: ten minutes and more. A shorter window restarts the pod in a "
+    "loop that never ends (docs/reference/vllm-0.33.md §3.2, §5.9).",
+    category="probe",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (Llama-3.1-8B: needs 600 s)::
 
@@ -46,16 +49,22 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         probe = container.probe("startupProbe")
         if probe is None:
             if container.probe("readinessProbe") is None:
-                yield Problem(server.resource, container.path,
-                              f"container {container.name!r} has neither a startupProbe nor a "
-                              "readinessProbe: the pod is Ready, and the Service sends it requests, "
-                              f"before vLLM listens (expected load ≈ {need.seconds} s; {need.why})",
-                              Severity.WARNING)
+                yield Problem(
+                    server.resource,
+                    container.path,
+                    f"container {container.name!r} has neither a startupProbe nor a "
+                    "readinessProbe: the pod is Ready, and the Service sends it requests, "
+                    f"before vLLM listens (expected load ≈ {need.seconds} s; {need.why})",
+                    Severity.WARNING,
+                )
             continue
         window = probe_window(probe)
         if window < need.seconds:
-            yield Problem(server.resource, f"{container.path}/startupProbe",
-                          f"startupProbe window of container {container.name!r} is {window} s "
-                          f"(initialDelaySeconds + failureThreshold × periodSeconds), shorter "
-                          f"than the expected cold load of {need.seconds} s ({need.why})",
-                          None if window < need.seconds / 2 else Severity.WARNING)
+            yield Problem(
+                server.resource,
+                f"{container.path}/startupProbe",
+                f"startupProbe window of container {container.name!r} is {window} s "
+                f"(initialDelaySeconds + failureThreshold × periodSeconds), shorter "
+                f"than the expected cold load of {need.seconds} s ({need.why})",
+                None if window < need.seconds / 2 else Severity.WARNING,
+            )

@@ -43,16 +43,19 @@ def declared_ports(container: Container) -> set[int]:
     return {p for p in (to_int(item.get("containerPort"), None) for item in container.ports) if p is not None}
 
 
-@rule(id="probe-target", severity=Severity.ERROR,
-      description="A probe of the vLLM container targets another port than vLLM's --port, an "
-                  "undeclared named port, a path vLLM does not serve, or a /v1 path while an API "
-                  "key is set",
-      remediation="Probe httpGet {path: /health, port: 8000} (or the named port of "
-                  "containerPort 8000); never /v1/models when an API key is set.",
-      rationale="A probe that cannot succeed keeps the pod unready or restarts it forever; "
-                "vLLM's --api-key guards every /v1 route, so a probe there gets 401 "
-                "(docs/reference/vllm-0.33.md §3.1).",
-      category="probe")
+@rule(
+    id="probe-target",
+    severity=Severity.ERROR,
+    description="A probe of the vLLM container targets another port than vLLM's --port, an "
+    "undeclared named port, a path vLLM does not serve, or a /v1 path while an API "
+    "key is set",
+    remediation="Probe httpGet {path: /health, port: 8000} (or the named port of "
+    "containerPort 8000); never /v1/models when an API key is set.",
+    rationale="A probe that cannot succeed keeps the pod unready or restarts it forever; "
+    "vLLM's --api-key guards every /v1 route, so a probe there gets 401 "
+    "(docs/reference/vllm-0.33.md §3.1).",
+    category="probe",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -83,25 +86,40 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     continue
                 number, problem = resolve_port(container, action.get("port"))
                 if problem:
-                    yield Problem(server.resource, f"{base}/{handler}/port",
-                                  f"{kind} of container {container.name!r} {problem}")
+                    yield Problem(
+                        server.resource,
+                        f"{base}/{handler}/port",
+                        f"{kind} of container {container.name!r} {problem}",
+                    )
                 elif number != vllm_port:
-                    yield Problem(server.resource, f"{base}/{handler}/port",
-                                  f"{kind} of container {container.name!r} targets port {number}, "
-                                  f"but vLLM listens on {vllm_port} (--port)")
+                    yield Problem(
+                        server.resource,
+                        f"{base}/{handler}/port",
+                        f"{kind} of container {container.name!r} targets port {number}, "
+                        f"but vLLM listens on {vllm_port} (--port)",
+                    )
                 elif container.ports and number not in declared_ports(container):
-                    yield Problem(server.resource, f"{base}/{handler}/port",
-                                  f"{kind} of container {container.name!r} targets port {number}, "
-                                  "which the container's ports do not expose")
+                    yield Problem(
+                        server.resource,
+                        f"{base}/{handler}/port",
+                        f"{kind} of container {container.name!r} targets port {number}, "
+                        "which the container's ports do not expose",
+                    )
                 if handler != "httpGet":
                     continue
                 path = str(action.get("path") or "/").split("?", 1)[0].rstrip("/") or "/"
                 if path not in SERVED_PATHS:
-                    yield Problem(server.resource, f"{base}/httpGet/path",
-                                  f"{kind} of container {container.name!r} requests {path!r}, which "
-                                  f"vLLM does not serve (use /health)")
+                    yield Problem(
+                        server.resource,
+                        f"{base}/httpGet/path",
+                        f"{kind} of container {container.name!r} requests {path!r}, which "
+                        f"vLLM does not serve (use /health)",
+                    )
                 elif api_key is not None and path.startswith(GUARDED_PREFIXES):
-                    yield Problem(server.resource, f"{base}/httpGet/path",
-                                  f"{kind} of container {container.name!r} requests {path!r}, which "
-                                  f"needs the API key ({api_key.where}): the probe gets 401; "
-                                  "use /health")
+                    yield Problem(
+                        server.resource,
+                        f"{base}/httpGet/path",
+                        f"{kind} of container {container.name!r} requests {path!r}, which "
+                        f"needs the API key ({api_key.where}): the probe gets 401; "
+                        "use /health",
+                    )

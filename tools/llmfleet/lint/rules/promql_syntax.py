@@ -19,14 +19,16 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="promql-syntax", severity=Severity.ERROR,
-      description="A ScaledObject query or PrometheusRule expr does not parse (a dashboard query "
-                  "that does not parse is a warning)",
-      remediation="Fix the expression; `promtool check rules` on the rendered spec shows the "
-                  "same error.",
-      rationale="Prometheus refuses to load a rule file with one bad expression (every alert in "
-                "it is lost), and KEDA's scaler errors on every poll (docs/reference/tooling.md §6).",
-      category="monitor")
+@rule(
+    id="promql-syntax",
+    severity=Severity.ERROR,
+    description="A ScaledObject query or PrometheusRule expr does not parse (a dashboard query "
+    "that does not parse is a warning)",
+    remediation="Fix the expression; `promtool check rules` on the rendered spec shows the same error.",
+    rationale="Prometheus refuses to load a rule file with one bad expression (every alert in "
+    "it is lost), and KEDA's scaler errors on every poll (docs/reference/tooling.md §6).",
+    category="monitor",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -41,6 +43,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             yield Problem(ref.resource, ref.path, f"PromQL does not parse: {ref.query.error}")
     for ref in model.dashboard_queries:
         if ref.query.error is not None:
-            yield Problem(ref.resource, ref.path,
-                          f"a dashboard query does not parse: {ref.query.error}: {ref.query.text}",
-                          Severity.WARNING)
+            yield Problem(
+                ref.resource,
+                ref.path,
+                f"a dashboard query does not parse: {ref.query.error}: {ref.query.text}",
+                Severity.WARNING,
+            )

@@ -24,15 +24,17 @@ from llmfleet.model.promql import histogram_quantile_inputs
 from llmfleet.model.vllm import VLLM_VERSION, metrics
 
 
-@rule(id="promql-unknown-metric", severity=Severity.ERROR,
-      description="A query uses a vllm: metric that vLLM 0.33.0 does not export (removed, "
-                  "renamed, never existed, or a counter without _total)",
-      remediation="Use the name in the message (the vLLM 0.33 catalog: "
-                  "tools/llmfleet/model/vllm/metrics.py).",
-      rationale="A selector on a metric that does not exist returns nothing: an alert that can "
-                "never fire, a scaler that never scales, a blank panel "
-                "(docs/reference/vllm-0.33.md §1.2-1.6).",
-      category="monitor")
+@rule(
+    id="promql-unknown-metric",
+    severity=Severity.ERROR,
+    description="A query uses a vllm: metric that vLLM 0.33.0 does not export (removed, "
+    "renamed, never existed, or a counter without _total)",
+    remediation="Use the name in the message (the vLLM 0.33 catalog: tools/llmfleet/model/vllm/metrics.py).",
+    rationale="A selector on a metric that does not exist returns nothing: an alert that can "
+    "never fire, a scaler that never scales, a blank panel "
+    "(docs/reference/vllm-0.33.md §1.2-1.6).",
+    category="monitor",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -60,8 +62,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             elif found.status in ("no-total", "histogram-base"):
                 message = f"{name} is not an exposed series; use {found.hint}"
             else:
-                message = (f"{name} is not a vLLM {VLLM_VERSION} metric (not in "
-                           "docs/reference/vllm-0.33.md §1.2-1.4): the selector matches nothing")
+                message = (
+                    f"{name} is not a vLLM {VLLM_VERSION} metric (not in "
+                    "docs/reference/vllm-0.33.md §1.2-1.4): the selector matches nothing"
+                )
             yield Problem(ref.resource, ref.path, message)
         quantiled = set()
         for selector in histogram_quantile_inputs(query.ast):
@@ -71,8 +75,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             found = metrics.lookup(name)
             if found.status == "ok" and not name.endswith("_bucket"):
                 quantiled.add(name)
-                what = "a histogram's " + name.rsplit("_", 1)[-1] if found.kind == metrics.HISTOGRAM \
+                what = (
+                    "a histogram's " + name.rsplit("_", 1)[-1]
+                    if found.kind == metrics.HISTOGRAM
                     else f"a {found.kind or 'non-histogram'}"
-                yield Problem(ref.resource, ref.path,
-                              f"histogram_quantile over {name}, which is {what} series, not _bucket: "
-                              "the result is meaningless (docs/reference/vllm-0.33.md §6)")
+                )
+                yield Problem(
+                    ref.resource,
+                    ref.path,
+                    f"histogram_quantile over {name}, which is {what} series, not _bucket: "
+                    "the result is meaningless (docs/reference/vllm-0.33.md §6)",
+                )

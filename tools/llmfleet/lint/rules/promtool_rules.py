@@ -18,14 +18,18 @@ _RULE_REF = re.compile(r'group "(?P<group>[^"]*)", rule (?P<rule>\d+)')
 TOOL = "promtool"
 
 
-@rule(id="promtool-rules", severity=Severity.ERROR,
-      description="promtool check rules rejects a PrometheusRule (duplicate rules, bad labels or "
-                  "annotations templates, durations, expressions)",
-      remediation="Run `promtool check rules` on the PrometheusRule's spec (the message quotes "
-                  "it) and fix what it names.",
-      rationale="Prometheus loads a rule file whole or not at all: promtool is the parser "
-                "Prometheus itself uses (docs/reference/tooling.md §6).",
-      category="monitor", tool=TOOL)
+@rule(
+    id="promtool-rules",
+    severity=Severity.ERROR,
+    description="promtool check rules rejects a PrometheusRule (duplicate rules, bad labels or "
+    "annotations templates, durations, expressions)",
+    remediation="Run `promtool check rules` on the PrometheusRule's spec (the message quotes "
+    "it) and fix what it names.",
+    rationale="Prometheus loads a rule file whole or not at all: promtool is the parser "
+    "Prometheus itself uses (docs/reference/tooling.md §6).",
+    category="monitor",
+    tool=TOOL,
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 

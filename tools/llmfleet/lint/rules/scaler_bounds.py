@@ -31,19 +31,22 @@ from llmfleet.model.vllm.server import VllmServer
 REQUIRED = ("serverAddress", "query", "threshold")
 
 
-@rule(id="scaler-bounds", severity=Severity.ERROR,
-      description="ScaledObject min > max, a prometheus trigger without serverAddress/query/"
-                  "threshold, a dead activationThreshold, a scale-down window shorter than the "
-                  "startup window, or a queue/KV-cache threshold above what a replica holds",
-      remediation="Keep minReplicaCount ≤ maxReplicaCount, give every prometheus trigger "
-                  "serverAddress, query and a numeric threshold, drop activationThreshold when "
-                  "minReplicaCount ≥ 1, and set scaleDown.stabilizationWindowSeconds at or above "
-                  "the startupProbe window.",
-      rationale="KEDA rejects min > max and cannot build a prometheus scaler without its three "
-                "fields; activationThreshold only matters when scaling from zero; and a replica "
-                "removed sooner than a new one can load the model makes the fleet flap "
-                "(docs/reference/tooling.md §8).",
-      category="scaler")
+@rule(
+    id="scaler-bounds",
+    severity=Severity.ERROR,
+    description="ScaledObject min > max, a prometheus trigger without serverAddress/query/"
+    "threshold, a dead activationThreshold, a scale-down window shorter than the "
+    "startup window, or a queue/KV-cache threshold above what a replica holds",
+    remediation="Keep minReplicaCount ≤ maxReplicaCount, give every prometheus trigger "
+    "serverAddress, query and a numeric threshold, drop activationThreshold when "
+    "minReplicaCount ≥ 1, and set scaleDown.stabilizationWindowSeconds at or above "
+    "the startupProbe window.",
+    rationale="KEDA rejects min > max and cannot build a prometheus scaler without its three "
+    "fields; activationThreshold only matters when scaling from zero; and a replica "
+    "removed sooner than a new one can load the model makes the fleet flap "
+    "(docs/reference/tooling.md §8).",
+    category="scaler",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -64,45 +67,64 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if not isinstance(scaled.data.get("spec"), dict):
             continue
         if scaler.minimum > scaler.maximum:
-            yield Problem(scaled, "/spec/minReplicaCount",
-                          f"minReplicaCount {scaler.minimum} is above maxReplicaCount {scaler.maximum}"
-                          + ("" if scaler.max_explicit else " (the default)")
-                          + ": KEDA rejects the ScaledObject")
+            yield Problem(
+                scaled,
+                "/spec/minReplicaCount",
+                f"minReplicaCount {scaler.minimum} is above maxReplicaCount {scaler.maximum}"
+                + ("" if scaler.max_explicit else " (the default)")
+                + ": KEDA rejects the ScaledObject",
+            )
         for trigger in scaler.triggers:
             base = trigger.path
             raw_meta = scaled.data["spec"]["triggers"][trigger.index].get("metadata")
             if trigger.type == "prometheus":
                 missing = [k for k in REQUIRED if trigger.metadata.get(k) in (None, "")]
                 if missing:
-                    yield Problem(scaled, f"{base}/metadata" if isinstance(raw_meta, dict) else base,
-                                  f"prometheus trigger {trigger.index} has no {', '.join(missing)}: "
-                                  "KEDA cannot build the scaler")
+                    yield Problem(
+                        scaled,
+                        f"{base}/metadata" if isinstance(raw_meta, dict) else base,
+                        f"prometheus trigger {trigger.index} has no {', '.join(missing)}: "
+                        "KEDA cannot build the scaler",
+                    )
                 elif trigger.threshold is None:
-                    yield Problem(scaled, f"{base}/metadata/threshold",
-                                  f"prometheus trigger {trigger.index} threshold "
-                                  f"{trigger.metadata.get('threshold')!r} is not a number")
+                    yield Problem(
+                        scaled,
+                        f"{base}/metadata/threshold",
+                        f"prometheus trigger {trigger.index} threshold "
+                        f"{trigger.metadata.get('threshold')!r} is not a number",
+                    )
             if "activationThreshold" in trigger.metadata and scaler.minimum >= 1:
-                yield Problem(scaled, f"{base}/metadata/activationThreshold",
-                              f"activationThreshold is ignored because minReplicaCount is "
-                              f"{scaler.minimum} (≥ 1): the scaler is always active", Severity.WARNING)
+                yield Problem(
+                    scaled,
+                    f"{base}/metadata/activationThreshold",
+                    f"activationThreshold is ignored because minReplicaCount is "
+                    f"{scaler.minimum} (≥ 1): the scaler is always active",
+                    Severity.WARNING,
+                )
         workload = scaler.target
         if workload is None:
             continue
         yield from _against_sizing(model, scaler)
-        windows = [probe_window(probe) for server in model.servers_in(workload)
-                   if (probe := server.container.probe("startupProbe")) is not None]
+        windows = [
+            probe_window(probe)
+            for server in model.servers_in(workload)
+            if (probe := server.container.probe("startupProbe")) is not None
+        ]
         if not windows:
             continue
         startup = windows[0]
         window, explicit = scaler.scale_down_window_s()
         if window < startup:
             path = f"{scaler.behavior_pointer}/scaleDown/stabilizationWindowSeconds" if explicit else "/spec"
-            yield Problem(scaled, path,
-                          f"scale-down stabilization window is {window} s"
-                          + ("" if explicit else " (the HPA default)")
-                          + f", shorter than the startup window of {workload.resource.ref} "
-                          f"({startup} s): replicas are removed faster than one can load the model",
-                          Severity.WARNING)
+            yield Problem(
+                scaled,
+                path,
+                f"scale-down stabilization window is {window} s"
+                + ("" if explicit else " (the HPA default)")
+                + f", shorter than the startup window of {workload.resource.ref} "
+                f"({startup} s): replicas are removed faster than one can load the model",
+                Severity.WARNING,
+            )
 
 
 def _metric(trigger: Trigger) -> str | None:
@@ -128,8 +150,15 @@ def _targets(model: OverlayModel, server: VllmServer) -> autoscaling.ScalerTarge
     if spec is None or gpu is None or not tp or not pp or not length:
         return None
     try:
-        size = sizing.size(spec, gpu, tp, server.value("quantization") or spec.quantization,
-                           str(server.value("kv-cache-dtype") or "auto"), float(util), pp)
+        size = sizing.size(
+            spec,
+            gpu,
+            tp,
+            server.value("quantization") or spec.quantization,
+            str(server.value("kv-cache-dtype") or "auto"),
+            float(util),
+            pp,
+        )
         seqs = server.int_value("max-num-seqs", autoscaling.default_max_num_seqs(gpu.memory_gib, gpu.name))
         return autoscaling.derive_targets(size.kv_tokens, length, seqs or 256)
     except (UsageError, ValueError, TypeError):
@@ -150,9 +179,12 @@ def _against_sizing(model: OverlayModel, scaler: Autoscaler) -> Iterator[Problem
         derived = targets.queue_depth if metric == "queue" else targets.kv_cache_usage
         if threshold > derived * 1.1 + 1e-9:
             what = "waiting requests" if metric == "queue" else "KV-cache usage"
-            yield Problem(scaler.resource, f"{trigger.path}/metadata/threshold",
-                          f"trigger {trigger.name or trigger.index} scales out at {threshold:g} {what} "
-                          f"per replica, but one replica holds {targets.concurrency:.2f} sequences of "
-                          f"max-model-len (the sizing), which gives a target of {derived:g}: the fleet "
-                          "scales out only after requests queue for longer than a whole request",
-                          Severity.WARNING)
+            yield Problem(
+                scaler.resource,
+                f"{trigger.path}/metadata/threshold",
+                f"trigger {trigger.name or trigger.index} scales out at {threshold:g} {what} "
+                f"per replica, but one replica holds {targets.concurrency:.2f} sequences of "
+                f"max-model-len (the sizing), which gives a target of {derived:g}: the fleet "
+                "scales out only after requests queue for longer than a whole request",
+                Severity.WARNING,
+            )

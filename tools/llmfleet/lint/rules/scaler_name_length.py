@@ -14,14 +14,17 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.scaling import KEDA_HPA_PREFIX, KEDA_MAX_NAME
 
 
-@rule(id="scaler-name-length", severity=Severity.ERROR,
-      description=f"A ScaledObject name is longer than {KEDA_MAX_NAME} characters, so KEDA cannot "
-                  f"create its {KEDA_HPA_PREFIX}<name> HPA",
-      remediation="Shorten the overlay's name (its namePrefix) or the ScaledObject's name, or set "
-                  "spec.advanced.horizontalPodAutoscalerConfig.name to a name of 63 characters or less.",
-      rationale="The HPA's name becomes a label value, limited to 63 characters; KEDA prefixes "
-                "keda-hpa- (docs/reference/tooling.md §8).",
-      category="scaler")
+@rule(
+    id="scaler-name-length",
+    severity=Severity.ERROR,
+    description=f"A ScaledObject name is longer than {KEDA_MAX_NAME} characters, so KEDA cannot "
+    f"create its {KEDA_HPA_PREFIX}<name> HPA",
+    remediation="Shorten the overlay's name (its namePrefix) or the ScaledObject's name, or set "
+    "spec.advanced.horizontalPodAutoscalerConfig.name to a name of 63 characters or less.",
+    rationale="The HPA's name becomes a label value, limited to 63 characters; KEDA prefixes "
+    "keda-hpa- (docs/reference/tooling.md §8).",
+    category="scaler",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -35,13 +38,19 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     for scaler in model.scaled_objects:
         res = scaler.resource
-        custom = res.spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("name") \
-            if isinstance(res.spec.get("advanced"), dict) and isinstance(
-                res.spec["advanced"].get("horizontalPodAutoscalerConfig"), dict) else None
+        custom = (
+            res.spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("name")
+            if isinstance(res.spec.get("advanced"), dict)
+            and isinstance(res.spec["advanced"].get("horizontalPodAutoscalerConfig"), dict)
+            else None
+        )
         if custom:
             continue
         if len(res.name) > KEDA_MAX_NAME:
-            yield Problem(res, "/metadata/name",
-                          f"ScaledObject name {res.name!r} has {len(res.name)} characters: KEDA's HPA "
-                          f"{KEDA_HPA_PREFIX}{res.name} would have {len(KEDA_HPA_PREFIX) + len(res.name)}, "
-                          f"over the 63 a label value allows; at most {KEDA_MAX_NAME}")
+            yield Problem(
+                res,
+                "/metadata/name",
+                f"ScaledObject name {res.name!r} has {len(res.name)} characters: KEDA's HPA "
+                f"{KEDA_HPA_PREFIX}{res.name} would have {len(KEDA_HPA_PREFIX) + len(res.name)}, "
+                f"over the 63 a label value allows; at most {KEDA_MAX_NAME}",
+            )

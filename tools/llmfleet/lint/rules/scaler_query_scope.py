@@ -75,17 +75,20 @@ def multi_series(query: Query) -> str | None:
     return "it is not aggregated: it returns one series per pod (and engine)"
 
 
-@rule(id="scaler-query-scope", severity=Severity.ERROR,
-      description="A ScaledObject prometheus query may return more than one series, or does not "
-                  "select the target's served model (model_name) or pods and its namespace",
-      remediation="Aggregate to one number and filter every vllm: selector with "
-                  "model_name=\"<served-model-name>\" and namespace=\"<namespace>\", e.g. "
-                  "sum(vllm:num_requests_waiting{model_name=\"m\",namespace=\"ns\"}).",
-      rationale="KEDA's Prometheus scaler errors when a query returns more than one element, and "
-                "divides the value by the target per replica: a query that also counts other "
-                "models' or namespaces' queues scales this model for their load "
-                "(docs/reference/tooling.md §8).",
-      category="scaler")
+@rule(
+    id="scaler-query-scope",
+    severity=Severity.ERROR,
+    description="A ScaledObject prometheus query may return more than one series, or does not "
+    "select the target's served model (model_name) or pods and its namespace",
+    remediation="Aggregate to one number and filter every vllm: selector with "
+    'model_name="<served-model-name>" and namespace="<namespace>", e.g. '
+    'sum(vllm:num_requests_waiting{model_name="m",namespace="ns"}).',
+    rationale="KEDA's Prometheus scaler errors when a query returns more than one element, and "
+    "divides the value by the target per replica: a query that also counts other "
+    "models' or namespaces' queues scales this model for their load "
+    "(docs/reference/tooling.md §8).",
+    category="scaler",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing (served model ``llama``, namespace ``llm``)::
 
@@ -101,8 +104,11 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     for scaler in model.scaled_objects:
         workload = scaler.target
-        served = [s.served_model_name for s in model.servers_in(workload) if s.served_model_name] \
-            if workload is not None else []
+        served = (
+            [s.served_model_name for s in model.servers_in(workload) if s.served_model_name]
+            if workload is not None
+            else []
+        )
         namespace = scaler.resource.namespace
         for trigger in scaler.triggers:
             query = trigger.query
@@ -111,24 +117,30 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             path = f"{trigger.path}/metadata/query"
             several = multi_series(query)
             if several:
-                yield Problem(scaler.resource, path,
-                              f"the query of trigger {trigger.index} may return more than one series "
-                              f"({several}): KEDA's prometheus scaler fails when a query returns more "
-                              "than one element; wrap it in sum(...)")
+                yield Problem(
+                    scaler.resource,
+                    path,
+                    f"the query of trigger {trigger.index} may return more than one series "
+                    f"({several}): KEDA's prometheus scaler fails when a query returns more "
+                    "than one element; wrap it in sum(...)",
+                )
             checked = [s for s in query.selectors if s.name.startswith("vllm:")] or query.selectors
             missing = set()
             for sel in checked:
                 if served:
                     if not any(selects(sel, "model_name", m) for m in served):
-                        missing.add(f"model_name=\"{served[0]}\"")
+                        missing.add(f'model_name="{served[0]}"')
                 elif not any(sel.has_label(label) for label in POD_SCOPE_LABELS):
                     missing.add("model_name (or the target's pods)")
                 if namespace and not selects(sel, "namespace", namespace):
-                    missing.add(f"namespace=\"{namespace}\"")
+                    missing.add(f'namespace="{namespace}"')
                 elif not namespace and not sel.has_label("namespace"):
                     missing.add("namespace")
             if missing:
-                yield Problem(scaler.resource, path,
-                              f"the query of trigger {trigger.index} does not filter on "
-                              f"{' and '.join(sorted(missing))}: it measures other models or "
-                              "namespaces too")
+                yield Problem(
+                    scaler.resource,
+                    path,
+                    f"the query of trigger {trigger.index} does not filter on "
+                    f"{' and '.join(sorted(missing))}: it measures other models or "
+                    "namespaces too",
+                )

@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="scaler-replicas", severity=Severity.WARNING,
-      description="A workload managed by a ScaledObject also sets spec.replicas",
-      remediation="Remove spec.replicas from the Deployment (a kustomize patch with "
-                  "`$patch: delete`, or do not set it in the base); minReplicaCount rules.",
-      rationale="Every GitOps sync writes spec.replicas back, fighting the HPA that KEDA created; "
-                "the replica count jumps on each sync (docs/reference/tooling.md §8).",
-      category="scaler")
+@rule(
+    id="scaler-replicas",
+    severity=Severity.WARNING,
+    description="A workload managed by a ScaledObject also sets spec.replicas",
+    remediation="Remove spec.replicas from the Deployment (a kustomize patch with "
+    "`$patch: delete`, or do not set it in the base); minReplicaCount rules.",
+    rationale="Every GitOps sync writes spec.replicas back, fighting the HPA that KEDA created; "
+    "the replica count jumps on each sync (docs/reference/tooling.md §8).",
+    category="scaler",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: the Deployment has no ``spec.replicas``.
 
@@ -35,6 +38,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             continue
         spec = workload.resource.data.get("spec")
         if isinstance(spec, dict) and "replicas" in spec:
-            yield Problem(workload.resource, "/spec/replicas",
-                          f"{scaler.resource.ref} manages the replicas of this workload, but it sets "
-                          f"spec.replicas: {spec['replicas']!r}: every sync resets the scale")
+            yield Problem(
+                workload.resource,
+                "/spec/replicas",
+                f"{scaler.resource.ref} manages the replicas of this workload, but it sets "
+                f"spec.replicas: {spec['replicas']!r}: every sync resets the scale",
+            )

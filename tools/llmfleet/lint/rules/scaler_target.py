@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="scaler-target", severity=Severity.ERROR,
-      description="A ScaledObject's scaleTargetRef names no workload in the same input and "
-                  "namespace",
-      remediation="Point spec.scaleTargetRef.name (and kind/apiVersion) at the rendered "
-                  "Deployment of the overlay; mind name prefixes and suffixes from kustomize.",
-      rationale="KEDA reports ScaleTargetNotFound and never scales; with kustomize, a namePrefix "
-                "that the ScaledObject's reference does not follow is the usual cause "
-                "(docs/reference/tooling.md §8).",
-      category="scaler")
+@rule(
+    id="scaler-target",
+    severity=Severity.ERROR,
+    description="A ScaledObject's scaleTargetRef names no workload in the same input and namespace",
+    remediation="Point spec.scaleTargetRef.name (and kind/apiVersion) at the rendered "
+    "Deployment of the overlay; mind name prefixes and suffixes from kustomize.",
+    rationale="KEDA reports ScaleTargetNotFound and never scales; with kustomize, a namePrefix "
+    "that the ScaledObject's reference does not follow is the usual cause "
+    "(docs/reference/tooling.md §8).",
+    category="scaler",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -40,11 +42,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         scaled = scaler.resource
         ref = scaler.target_ref
         if ref.explicit and not model.is_overlay and not model.workloads:
-            continue   # a lone ScaledObject file: its target is deployed from elsewhere
+            continue  # a lone ScaledObject file: its target is deployed from elsewhere
         if not ref.explicit:
             yield Problem(scaled, "/spec", "the ScaledObject has no spec.scaleTargetRef")
             continue
-        yield Problem(scaled, "/spec/scaleTargetRef",
-                      f"scaleTargetRef {ref.api_version} {ref.kind} {ref.name!r} is not in this input "
-                      f"(namespace {scaled.namespace or '<none>'!r}): KEDA reports "
-                      "ScaleTargetNotFound and never scales")
+        yield Problem(
+            scaled,
+            "/spec/scaleTargetRef",
+            f"scaleTargetRef {ref.api_version} {ref.kind} {ref.name!r} is not in this input "
+            f"(namespace {scaled.namespace or '<none>'!r}): KEDA reports "
+            "ScaleTargetNotFound and never scales",
+        )

@@ -30,8 +30,11 @@ from llmfleet.model.secrets import PLACEHOLDER, TOKEN, is_sensitive_name
 
 #: Values that look like credentials whatever the variable is called.
 TOKEN_LIKE = re.compile(rf"^({TOKEN.pattern})$")
-_SENSITIVE = re.compile(r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|VLLM_API_KEY|.*_TOKEN|.*_KEY|.*_SECRET"
-                        r"|.*PASSWORD.*)$", re.IGNORECASE)
+_SENSITIVE = re.compile(
+    r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|VLLM_API_KEY|.*_TOKEN|.*_KEY|.*_SECRET"
+    r"|.*PASSWORD.*)$",
+    re.IGNORECASE,
+)
 #: vLLM options whose value is a credential (docs/reference/vllm-0.33.md §2.2 "Frontend").
 SECRET_OPTIONS = ("api-key", "hf-token")
 
@@ -47,6 +50,7 @@ _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
 def _decoded(value: Any) -> str:
     import base64
     import binascii
+
     try:
         return base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
@@ -61,17 +65,20 @@ def is_literal(value: Any) -> bool:
     return not _REFERENCE.match(str(value).strip())
 
 
-@rule(id="secret-literal", severity=Severity.ERROR,
-      description="A credential in the manifests: a token/key/password env var with a literal "
-                  "value, --api-key/--hf-token written in args or serve.yaml, or a Secret whose "
-                  "data the manifests carry (secretGenerator literals and files included)",
-      remediation="Create the Secret out of band (kubectl create secret, External Secrets, SOPS) "
-                  "and reference it with env valueFrom.secretKeyRef (VLLM_API_KEY, HF_TOKEN) instead "
-                  "of --api-key/--hf-token or a committed Secret.",
-      rationale="A manifest is committed, rendered in CI logs and PR diffs, and readable by anyone "
-                "who can read the Deployment: a credential in it is published "
-                "(docs/reference/vllm-0.33.md §5.12).",
-      category="security")
+@rule(
+    id="secret-literal",
+    severity=Severity.ERROR,
+    description="A credential in the manifests: a token/key/password env var with a literal "
+    "value, --api-key/--hf-token written in args or serve.yaml, or a Secret whose "
+    "data the manifests carry (secretGenerator literals and files included)",
+    remediation="Create the Secret out of band (kubectl create secret, External Secrets, SOPS) "
+    "and reference it with env valueFrom.secretKeyRef (VLLM_API_KEY, HF_TOKEN) instead "
+    "of --api-key/--hf-token or a committed Secret.",
+    rationale="A manifest is committed, rendered in CI logs and PR diffs, and readable by anyone "
+    "who can read the Deployment: a credential in it is published "
+    "(docs/reference/vllm-0.33.md §5.12).",
+    category="security",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -103,9 +110,12 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 continue
             name = str(item.get("name") or "")
             if sensitive_env(name) and "value" in item and is_literal(item.get("value")):
-                yield Problem(container.resource, f"{container.path}/env/{i}/value",
-                              f"env {name} of container {container.name!r} has a literal value; "
-                              "take it from a Secret (valueFrom.secretKeyRef)")
+                yield Problem(
+                    container.resource,
+                    f"{container.path}/env/{i}/value",
+                    f"env {name} of container {container.name!r} has a literal value; "
+                    "take it from a Secret (valueFrom.secretKeyRef)",
+                )
     for secret in model.of_kind("Secret"):
         for section in ("stringData", "data"):
             values = secret.data.get(section)
@@ -117,38 +127,57 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     continue
                 path = f"/{section}/{escape_pointer_token(key)}"
                 if PLACEHOLDER.match(text):
-                    yield Problem(secret, path,
-                                  f"Secret {secret.name!r} key {key!r} is part of the manifests with a "
-                                  "placeholder (<redacted>): the real value gets written into a file "
-                                  "that can be committed or logged; create the Secret out of band",
-                                  Severity.WARNING)
+                    yield Problem(
+                        secret,
+                        path,
+                        f"Secret {secret.name!r} key {key!r} is part of the manifests with a "
+                        "placeholder (<redacted>): the real value gets written into a file "
+                        "that can be committed or logged; create the Secret out of band",
+                        Severity.WARNING,
+                    )
                 else:
-                    yield Problem(secret, path,
-                                  f"Secret {secret.name!r} key {key!r} holds a value committed with the "
-                                  "manifests (<redacted>, from a Secret manifest or a secretGenerator "
-                                  "literal or file): anyone who reads the repository has it")
+                    yield Problem(
+                        secret,
+                        path,
+                        f"Secret {secret.name!r} key {key!r} holds a value committed with the "
+                        "manifests (<redacted>, from a Secret manifest or a secretGenerator "
+                        "literal or file): anyone who reads the repository has it",
+                    )
     for container in model.containers():
         for i, item in enumerate(as_list(container.data.get("env"))):
-            if isinstance(item, dict) and not sensitive_env(str(item.get("name") or "")) \
-                    and TOKEN_LIKE.match(str(item.get("value") or "")):
-                yield Problem(container.resource, f"{container.path}/env/{i}/value",
-                              f"env {item.get('name')} of container {container.name!r} holds what looks "
-                              "like a token (<redacted>); take it from a Secret")
+            if (
+                isinstance(item, dict)
+                and not sensitive_env(str(item.get("name") or ""))
+                and TOKEN_LIKE.match(str(item.get("value") or ""))
+            ):
+                yield Problem(
+                    container.resource,
+                    f"{container.path}/env/{i}/value",
+                    f"env {item.get('name')} of container {container.name!r} holds what looks "
+                    "like a token (<redacted>); take it from a Secret",
+                )
     for server in model.servers:
         for setting in server.all:
             secret_option = setting.name in SECRET_OPTIONS or is_sensitive_name(setting.name)
-            if secret_option and is_literal(setting.raw or setting.value) \
-                    and not PLACEHOLDER.match(str(setting.raw or setting.value)):
+            if (
+                secret_option
+                and is_literal(setting.raw or setting.value)
+                and not PLACEHOLDER.match(str(setting.raw or setting.value))
+            ):
                 # A --config file key: the pointer goes on to the key, so that the finding is
                 # traced to its line in serve.yaml.
                 path = setting.path
                 if setting.source == "config" and setting.written:
                     path = f"{path}/{escape_pointer_token(setting.written)}"
                 instead = {"api-key": "env VLLM_API_KEY", "hf-token": "env HF_TOKEN"}.get(
-                    setting.name, "an env var")
-                yield Problem(setting.resource, path,
-                              f"--{setting.name} is written literally ({setting.where}); use "
-                              f"{instead} from a Secret instead")
+                    setting.name, "an env var"
+                )
+                yield Problem(
+                    setting.resource,
+                    path,
+                    f"--{setting.name} is written literally ({setting.where}); use "
+                    f"{instead} from a Secret instead",
+                )
     for kustomization in model.of_kind("Kustomization"):
         yield from _generator_literals(kustomization)
 
@@ -164,7 +193,10 @@ def _generator_literals(kustomization: Resource) -> Iterator[Problem]:
             key, value = literal.split("=", 1)
             if not value or PLACEHOLDER.match(value):
                 continue
-            yield Problem(kustomization, f"/secretGenerator/{i}/literals/{j}",
-                          f"secretGenerator {generator.get('name')!r} literal {key!r} commits its "
-                          "value (<redacted>) to the repository, and kustomize renders it into a "
-                          "Secret; create the Secret out of band")
+            yield Problem(
+                kustomization,
+                f"/secretGenerator/{i}/literals/{j}",
+                f"secretGenerator {generator.get('name')!r} literal {key!r} commits its "
+                "value (<redacted>) to the repository, and kustomize renders it into a "
+                "Secret; create the Secret out of band",
+            )

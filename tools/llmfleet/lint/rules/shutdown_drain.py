@@ -15,15 +15,18 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.vllm import flags as vflags
 
 
-@rule(id="shutdown-drain", severity=Severity.WARNING,
-      description="vLLM runs without --shutdown-timeout (or with 0): in-flight requests are "
-                  "aborted on every rollout and scale-down",
-      remediation="Pass --shutdown-timeout N (for example 45) and size "
-                  "terminationGracePeriodSeconds for preStop + N + margin.",
-      rationale="On SIGTERM vLLM stops accepting requests and, with --shutdown-timeout N, lets "
-                "running ones finish for up to N seconds; the default 0 aborts them at once "
-                "(docs/reference/vllm-0.33.md §3.4).",
-      category="shutdown")
+@rule(
+    id="shutdown-drain",
+    severity=Severity.WARNING,
+    description="vLLM runs without --shutdown-timeout (or with 0): in-flight requests are "
+    "aborted on every rollout and scale-down",
+    remediation="Pass --shutdown-timeout N (for example 45) and size "
+    "terminationGracePeriodSeconds for preStop + N + margin.",
+    rationale="On SIGTERM vLLM stops accepting requests and, with --shutdown-timeout N, lets "
+    "running ones finish for up to N seconds; the default 0 aborts them at once "
+    "(docs/reference/vllm-0.33.md §3.4).",
+    category="shutdown",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -35,19 +38,25 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     for server in model.api_servers:
         if vflags.lookup("--shutdown-timeout", server.version) is None:
-            continue   # the release predates --shutdown-timeout (0.18.0): nothing to ask for
+            continue  # the release predates --shutdown-timeout (0.18.0): nothing to ask for
         setting = server.get("shutdown-timeout")
         container = server.container
         if setting is None:
             path = f"{container.path}/args" if "args" in container.data else container.path
-            yield Problem(server.resource, path,
-                          f"container {container.name!r} has no --shutdown-timeout: vLLM's default "
-                          "0 aborts in-flight requests on SIGTERM")
+            yield Problem(
+                server.resource,
+                path,
+                f"container {container.name!r} has no --shutdown-timeout: vLLM's default "
+                "0 aborts in-flight requests on SIGTERM",
+            )
             continue
         if not setting.resolved:
             continue
         value = server.int_value("shutdown-timeout")
         if value is None or value <= 0:
-            yield Problem(setting.resource, setting.path,
-                          f"--shutdown-timeout is {setting.value!r} ({setting.where}): 0 aborts "
-                          "in-flight requests on SIGTERM; use a positive number of seconds")
+            yield Problem(
+                setting.resource,
+                setting.path,
+                f"--shutdown-timeout is {setting.value!r} ({setting.where}): 0 aborts "
+                "in-flight requests on SIGTERM; use a positive number of seconds",
+            )

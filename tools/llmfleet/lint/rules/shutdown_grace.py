@@ -17,18 +17,19 @@ from llmfleet.lint.api import Option, Options, OverlayModel, Problem, Severity, 
 from llmfleet.model.pods import grace_period, prestop_sleep
 
 
-@rule(id="shutdown-grace", severity=Severity.ERROR,
-      description="terminationGracePeriodSeconds is shorter than preStop sleep + "
-                  "--shutdown-timeout + a margin",
-      remediation="Set terminationGracePeriodSeconds ≥ preStop sleep + --shutdown-timeout + margin "
-                  "(for example 15 + 45 + 10 = 70).",
-      rationale="The grace period counts from the start of preStop; the kubelet sends SIGKILL "
-                "when it ends, so the sleep and vLLM's drain must both fit, with time for the "
-                "workers to exit (VLLM_WORKER_SHUTDOWN_TIMEOUT_SECONDS 5 s; "
-                "docs/reference/vllm-0.33.md §3.4).",
-      category="shutdown",
-      options=[Option("margin-seconds", int, 10, "Seconds left after preStop and the drain.",
-                      minimum=0)])
+@rule(
+    id="shutdown-grace",
+    severity=Severity.ERROR,
+    description="terminationGracePeriodSeconds is shorter than preStop sleep + --shutdown-timeout + a margin",
+    remediation="Set terminationGracePeriodSeconds ≥ preStop sleep + --shutdown-timeout + margin "
+    "(for example 15 + 45 + 10 = 70).",
+    rationale="The grace period counts from the start of preStop; the kubelet sends SIGKILL "
+    "when it ends, so the sleep and vLLM's drain must both fit, with time for the "
+    "workers to exit (VLLM_WORKER_SHUTDOWN_TIMEOUT_SECONDS 5 s; "
+    "docs/reference/vllm-0.33.md §3.4).",
+    category="shutdown",
+    options=[Option("margin-seconds", int, 10, "Seconds left after preStop and the drain.", minimum=0)],
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -55,7 +56,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             template = server.template
             path = f"{template.spec_path}/terminationGracePeriodSeconds" if explicit else template.spec_path
             shown = f"{grace} s" + ("" if explicit else " (the default)")
-            yield Problem(server.resource, path,
-                          f"terminationGracePeriodSeconds is {shown}, shorter than preStop sleep "
-                          f"{sleep} s + --shutdown-timeout {drain} s + {margin} s margin "
-                          f"= {need} s: the kubelet kills vLLM while it drains")
+            yield Problem(
+                server.resource,
+                path,
+                f"terminationGracePeriodSeconds is {shown}, shorter than preStop sleep "
+                f"{sleep} s + --shutdown-timeout {drain} s + {margin} s margin "
+                f"= {need} s: the kubelet kills vLLM while it drains",
+            )

@@ -16,14 +16,17 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.pods import prestop_sleep
 
 
-@rule(id="shutdown-prestop", severity=Severity.WARNING,
-      description="The vLLM container has no preStop sleep, so it is sent traffic while it drains",
-      remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the vLLM container.",
-      rationale="Endpoints are removed asynchronously after a pod starts terminating; during "
-                "that time kube-proxy and gateways still send it requests, which a draining vLLM "
-                "refuses. A preStop sleep keeps it serving until they have moved on "
-                "(docs/reference/vllm-0.33.md §3.4).",
-      category="shutdown")
+@rule(
+    id="shutdown-prestop",
+    severity=Severity.WARNING,
+    description="The vLLM container has no preStop sleep, so it is sent traffic while it drains",
+    remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the vLLM container.",
+    rationale="Endpoints are removed asynchronously after a pod starts terminating; during "
+    "that time kube-proxy and gateways still send it requests, which a draining vLLM "
+    "refuses. A preStop sleep keeps it serving until they have moved on "
+    "(docs/reference/vllm-0.33.md §3.4).",
+    category="shutdown",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -35,6 +38,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     for server in model.api_servers:
         seconds, path = prestop_sleep(server.container)
         if seconds is None or seconds <= 0:
-            yield Problem(server.resource, path,
-                          f"container {server.container.name!r} has no preStop sleep: it gets new "
-                          "requests until endpoints are updated, while it drains or stops")
+            yield Problem(
+                server.resource,
+                path,
+                f"container {server.container.name!r} has no preStop sleep: it gets new "
+                "requests until endpoints are updated, while it drains or stops",
+            )

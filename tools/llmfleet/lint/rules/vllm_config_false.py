@@ -17,15 +17,18 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.vllm import flags as vflags
 
 
-@rule(id="vllm-config-false", severity=Severity.ERROR,
-      description="A boolean option set to false in a vLLM --config file, which vLLM 0.33 "
-                  "silently ignores (the option keeps its default)",
-      remediation="Write the negative option instead: `no-<key>: true` in the file, or "
-                  "--no-<key> on the command line; drop the line if the default is what you want.",
-      rationale="load_config_file emits --key for true and nothing for false, so `key: false` "
-                "never turns an option off (vllm/utils/argparse_utils.py in 0.33.0; "
-                "docs/reference/vllm-versions.md).",
-      category="vllm")
+@rule(
+    id="vllm-config-false",
+    severity=Severity.ERROR,
+    description="A boolean option set to false in a vLLM --config file, which vLLM 0.33 "
+    "silently ignores (the option keeps its default)",
+    remediation="Write the negative option instead: `no-<key>: true` in the file, or "
+    "--no-<key> on the command line; drop the line if the default is what you want.",
+    rationale="load_config_file emits --key for true and nothing for false, so `key: false` "
+    "never turns an option off (vllm/utils/argparse_utils.py in 0.33.0; "
+    "docs/reference/vllm-versions.md).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -43,17 +46,24 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         for setting in server.config_ignored:
             found = vflags.lookup("--" + setting.written.replace("_", "-"), server.version)
             if found is None:
-                continue    # vllm-removed-flag reports an unknown key
+                continue  # vllm-removed-flag reports an unknown key
             if found.kind == vflags.SWITCH:
-                yield Problem(setting.resource, setting.path,
-                              f"{setting.where}: `{setting.written}: false` is ignored by vLLM's "
-                              f"--config loader; --{setting.name} is off by default, so the line has "
-                              "no effect: remove it", Severity.WARNING)
+                yield Problem(
+                    setting.resource,
+                    setting.path,
+                    f"{setting.where}: `{setting.written}: false` is ignored by vLLM's "
+                    f"--config loader; --{setting.name} is off by default, so the line has "
+                    "no effect: remove it",
+                    Severity.WARNING,
+                )
                 continue
             negative = f"no-{setting.name}"
             if setting.name.startswith("enable-"):
-                negative = "disable-" + setting.name[len("enable-"):]
-            yield Problem(setting.resource, setting.path,
-                          f"{setting.where}: `{setting.written}: false` is ignored by vLLM's --config "
-                          f"loader (only true emits --{setting.name}); write `{negative}: true` or "
-                          f"pass --{negative} to turn it off")
+                negative = "disable-" + setting.name[len("enable-") :]
+            yield Problem(
+                setting.resource,
+                setting.path,
+                f"{setting.where}: `{setting.written}: false` is ignored by vLLM's --config "
+                f"loader (only true emits --{setting.name}); write `{negative}: true` or "
+                f"pass --{negative} to turn it off",
+            )

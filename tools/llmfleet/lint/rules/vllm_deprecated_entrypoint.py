@@ -21,16 +21,19 @@ OPENAI_DEPRECATED_FROM = "0.29.0"
 LEGACY_REMOVED_FROM = "0.25.0"
 
 
-@rule(id="vllm-deprecated-entrypoint", severity=Severity.WARNING,
-      description="The server starts with `python -m vllm.entrypoints.openai.api_server` (older "
-                  "entrypoint) or `vllm.entrypoints.api_server` (the demo server, not the OpenAI API)",
-      remediation="Run `vllm serve <model> [options]` (the vllm/vllm-openai image's ENTRYPOINT: "
-                  "pass the model and options as args), moving --model to the first argument.",
-      rationale="vllm serve is the supported entrypoint: the openai.api_server module warns that "
-                "it is deprecated from vLLM 0.29.0, and vllm.entrypoints.api_server (a demo, not the "
-                "OpenAI-compatible API) is gone from 0.25.0; older images are judged by their own "
-                "release (docs/reference/vllm-versions.md §4.2-4.3).",
-      category="vllm")
+@rule(
+    id="vllm-deprecated-entrypoint",
+    severity=Severity.WARNING,
+    description="The server starts with `python -m vllm.entrypoints.openai.api_server` (older "
+    "entrypoint) or `vllm.entrypoints.api_server` (the demo server, not the OpenAI API)",
+    remediation="Run `vllm serve <model> [options]` (the vllm/vllm-openai image's ENTRYPOINT: "
+    "pass the model and options as args), moving --model to the first argument.",
+    rationale="vllm serve is the supported entrypoint: the openai.api_server module warns that "
+    "it is deprecated from vLLM 0.29.0, and vllm.entrypoints.api_server (a demo, not the "
+    "OpenAI-compatible API) is gone from 0.25.0; older images are judged by their own "
+    "release (docs/reference/vllm-versions.md §4.2-4.3).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -55,16 +58,26 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         path = f"{container.path}/{key}"
         if server.entrypoint == LEGACY_API_SERVER:
             if vflags.at_least(release, LEGACY_REMOVED_FROM):
-                yield Problem(server.resource, path,
-                              f"container {container.name!r} runs vllm.entrypoints.api_server, which "
-                              f"vLLM {release or vflags.NEWEST} no longer has (removed in "
-                              f"{LEGACY_REMOVED_FROM}); run `vllm serve <model>`", Severity.ERROR)
+                yield Problem(
+                    server.resource,
+                    path,
+                    f"container {container.name!r} runs vllm.entrypoints.api_server, which "
+                    f"vLLM {release or vflags.NEWEST} no longer has (removed in "
+                    f"{LEGACY_REMOVED_FROM}); run `vllm serve <model>`",
+                    Severity.ERROR,
+                )
             else:
-                yield Problem(server.resource, path,
-                              f"container {container.name!r} runs vllm.entrypoints.api_server, vLLM's "
-                              "demo server: it is not the OpenAI-compatible API; run `vllm serve <model>`")
+                yield Problem(
+                    server.resource,
+                    path,
+                    f"container {container.name!r} runs vllm.entrypoints.api_server, vLLM's "
+                    "demo server: it is not the OpenAI-compatible API; run `vllm serve <model>`",
+                )
         elif vflags.at_least(release, OPENAI_DEPRECATED_FROM):
-            yield Problem(server.resource, path,
-                          f"container {container.name!r} starts vLLM with python -m "
-                          "vllm.entrypoints.openai.api_server; use `vllm serve <model>` (the model "
-                          "as the first argument instead of --model)")
+            yield Problem(
+                server.resource,
+                path,
+                f"container {container.name!r} starts vLLM with python -m "
+                "vllm.entrypoints.openai.api_server; use `vllm serve <model>` (the model "
+                "as the first argument instead of --model)",
+            )

@@ -16,13 +16,16 @@ from llmfleet.model.vllm import images
 FLOATING_TAGS = {"latest", "nightly", "main", "stable"}
 
 
-@rule(id="vllm-image-unpinned", severity=Severity.ERROR,
-      description="vLLM image without a version tag or digest, or a floating tag such as latest",
-      remediation="Pin the image to a release tag (vllm/vllm-openai:v0.33.0) or a digest.",
-      rationale="vLLM changes flags, metrics and defaults between releases; a floating tag "
-                "changes the server under an unchanged manifest at the next pull "
-                "(docs/reference/vllm-0.33.md §2.3).",
-      category="vllm")
+@rule(
+    id="vllm-image-unpinned",
+    severity=Severity.ERROR,
+    description="vLLM image without a version tag or digest, or a floating tag such as latest",
+    remediation="Pin the image to a release tag (vllm/vllm-openai:v0.33.0) or a digest.",
+    rationale="vLLM changes flags, metrics and defaults between releases; a floating tag "
+    "changes the server under an unchanged manifest at the next pull "
+    "(docs/reference/vllm-0.33.md §2.3).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -38,12 +41,18 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if not container.image or not (image.mentions_vllm or id(container) in servers):
             continue
         if "$" in container.image or "{{" in container.image:
-            continue   # a template placeholder, filled before apply: no tag to judge
+            continue  # a template placeholder, filled before apply: no tag to judge
         if image.digest:
             continue
         if not image.tag:
-            yield Problem(container.resource, f"{container.path}/image",
-                          f"image {container.image!r} has no tag: it resolves to latest")
+            yield Problem(
+                container.resource,
+                f"{container.path}/image",
+                f"image {container.image!r} has no tag: it resolves to latest",
+            )
         elif image.tag in FLOATING_TAGS:
-            yield Problem(container.resource, f"{container.path}/image",
-                          f"image {container.image!r} uses the floating tag {image.tag!r}")
+            yield Problem(
+                container.resource,
+                f"{container.path}/image",
+                f"image {container.image!r} uses the floating tag {image.tag!r}",
+            )

@@ -27,7 +27,8 @@ def _consumers(model: OverlayModel, workload: Workload) -> list[str]:
         else:
             for service in model.of_kind("Service"):
                 if selector_matches(monitor.selector, service.labels) and any(
-                        t.workload is workload for t in model.service_templates(service)):
+                    t.workload is workload for t in model.service_templates(service)
+                ):
                     found.append(res.ref)
                     break
     for ref in model.queries:
@@ -36,14 +37,17 @@ def _consumers(model: OverlayModel, workload: Workload) -> list[str]:
     return found
 
 
-@rule(id="vllm-metrics-disabled", severity=Severity.WARNING,
-      description="--disable-log-stats while a monitor scrapes the pods or a ScaledObject or "
-                  "PrometheusRule queries vllm: metrics",
-      remediation="Remove --disable-log-stats (or disable-log-stats: true in serve.yaml).",
-      rationale="--disable-log-stats turns off the stat loggers, the Prometheus one included: "
-                "every vllm: series disappears and the scalers and alerts built on them go blind "
-                "(docs/reference/vllm-0.33.md §1.1).",
-      category="vllm")
+@rule(
+    id="vllm-metrics-disabled",
+    severity=Severity.WARNING,
+    description="--disable-log-stats while a monitor scrapes the pods or a ScaledObject or "
+    "PrometheusRule queries vllm: metrics",
+    remediation="Remove --disable-log-stats (or disable-log-stats: true in serve.yaml).",
+    rationale="--disable-log-stats turns off the stat loggers, the Prometheus one included: "
+    "every vllm: series disappears and the scalers and alerts built on them go blind "
+    "(docs/reference/vllm-0.33.md §1.1).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: no ``--disable-log-stats``, with a PodMonitor selecting the pods.
 
@@ -59,6 +63,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         consumers = _consumers(model, server.workload)
         if not consumers:
             continue
-        yield Problem(setting.resource, setting.path,
-                      f"{setting.where} turns off every vllm: metric, but "
-                      f"{', '.join(sorted(consumers))} rely on them")
+        yield Problem(
+            setting.resource,
+            setting.path,
+            f"{setting.where} turns off every vllm: metric, but {', '.join(sorted(consumers))} rely on them",
+        )

@@ -41,15 +41,18 @@ def _removed_name(setting: Setting) -> str | None:
 SERVE_ENTRYPOINT_FROM = "0.9.0"
 
 
-@rule(id="vllm-removed-flag", severity=Severity.ERROR,
-      description="A vLLM option (arg or --config key) that the image's vLLM release removed, does "
-                  "not know, or deprecates",
-      remediation="Remove the option or use its replacement named in the message; check "
-                  "`vllm serve --help` of the pinned release.",
-      rationale="vLLM's argument parser exits on an unknown option (\"unrecognized arguments\"), "
-                "so the pod crash-loops; options were added and removed across releases, so each "
-                "manifest is judged against its image's release (docs/reference/vllm-versions.md).",
-      category="vllm")
+@rule(
+    id="vllm-removed-flag",
+    severity=Severity.ERROR,
+    description="A vLLM option (arg or --config key) that the image's vLLM release removed, does "
+    "not know, or deprecates",
+    remediation="Remove the option or use its replacement named in the message; check "
+    "`vllm serve --help` of the pinned release.",
+    rationale='vLLM\'s argument parser exits on an unknown option ("unrecognized arguments"), '
+    "so the pod crash-loops; options were added and removed across releases, so each "
+    "manifest is judged against its image's release (docs/reference/vllm-versions.md).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -69,32 +72,53 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     for server in model.servers:
         release = server.image.vllm_version
-        judged = f"vLLM {release}" if release else f"vLLM {VLLM_VERSION} (the newest; the image names no release)"
+        judged = (
+            f"vLLM {release}" if release else f"vLLM {VLLM_VERSION} (the newest; the image names no release)"
+        )
         for setting in server.all:
             removed = _removed_name(setting)
             where = setting.where
             if not setting.known:
                 if removed is not None:
                     info = vflags.REMOVED[removed]
-                    yield Problem(setting.resource, setting.path,
-                                  f"--{removed} ({where}) is not an option of {judged}: {info.why}; "
-                                  f"replacement: {info.replacement}")
+                    yield Problem(
+                        setting.resource,
+                        setting.path,
+                        f"--{removed} ({where}) is not an option of {judged}: {info.why}; "
+                        f"replacement: {info.replacement}",
+                    )
                 else:
-                    yield Problem(setting.resource, setting.path,
-                                  f"{where}: {judged} has no option --{setting.name}; "
-                                  "`vllm serve` fails with \"unrecognized arguments\"")
+                    yield Problem(
+                        setting.resource,
+                        setting.path,
+                        f"{where}: {judged} has no option --{setting.name}; "
+                        '`vllm serve` fails with "unrecognized arguments"',
+                    )
                 continue
-            if removed is not None and not vflags.REMOVED[removed].fatal and vflags.at_least(release, VLLM_VERSION):
+            if (
+                removed is not None
+                and not vflags.REMOVED[removed].fatal
+                and vflags.at_least(release, VLLM_VERSION)
+            ):
                 info = vflags.REMOVED[removed]
-                yield Problem(setting.resource, setting.path,
-                              f"--{removed} ({where}): {info.why}; replacement: {info.replacement}",
-                              Severity.WARNING)
+                yield Problem(
+                    setting.resource,
+                    setting.path,
+                    f"--{removed} ({where}): {info.why}; replacement: {info.replacement}",
+                    Severity.WARNING,
+                )
                 continue
-            if setting.name == "model" and (setting.source == "config"
-                                            or server.entrypoint not in (VLLM_SERVE, IMAGE)
-                                            or not vflags.at_least(release, SERVE_ENTRYPOINT_FROM)):
-                continue   # `model:` in the file, --model of the api_server entrypoint
+            if setting.name == "model" and (
+                setting.source == "config"
+                or server.entrypoint not in (VLLM_SERVE, IMAGE)
+                or not vflags.at_least(release, SERVE_ENTRYPOINT_FROM)
+            ):
+                continue  # `model:` in the file, --model of the api_server entrypoint
             if setting.name in vflags.DEPRECATED and vflags.at_least(release, VLLM_VERSION):
-                yield Problem(setting.resource, setting.path,
-                              f"--{setting.name} ({where}) is deprecated in vLLM {VLLM_VERSION}; "
-                              f"use {vflags.DEPRECATED[setting.name]}", Severity.WARNING)
+                yield Problem(
+                    setting.resource,
+                    setting.path,
+                    f"--{setting.name} ({where}) is deprecated in vLLM {VLLM_VERSION}; "
+                    f"use {vflags.DEPRECATED[setting.name]}",
+                    Severity.WARNING,
+                )

@@ -14,15 +14,18 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="vllm-serve-repeated", severity=Severity.ERROR,
-      description="args start with `vllm serve` or `serve` while the image entrypoint (already "
-                  "`vllm serve`) is kept",
-      remediation="Drop `vllm serve` from args (pass the model and options only), or set "
-                  "command: [vllm, serve] explicitly.",
-      rationale="The vllm/vllm-openai ENTRYPOINT is `vllm serve`; args are appended to it, so "
-                "`vllm serve vllm serve MODEL` takes `vllm` as the model and fails "
-                "(docs/reference/vllm-0.33.md §2.3).",
-      category="vllm")
+@rule(
+    id="vllm-serve-repeated",
+    severity=Severity.ERROR,
+    description="args start with `vllm serve` or `serve` while the image entrypoint (already "
+    "`vllm serve`) is kept",
+    remediation="Drop `vllm serve` from args (pass the model and options only), or set "
+    "command: [vllm, serve] explicitly.",
+    rationale="The vllm/vllm-openai ENTRYPOINT is `vllm serve`; args are appended to it, so "
+    "`vllm serve vllm serve MODEL` takes `vllm` as the model and fails "
+    "(docs/reference/vllm-0.33.md §2.3).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -37,8 +40,11 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     for server in model.servers:
         if server.repeated_serve is None:
             continue
-        yield Problem(server.resource, server.repeated_serve.path,
-                      f"container {server.container.name!r} has no command, so the image "
-                      f"entrypoint `vllm serve` runs, and its args start with "
-                      f"`{server.repeated_serve.value}` again: vLLM fails with "
-                      "\"unrecognized arguments\"")
+        yield Problem(
+            server.resource,
+            server.repeated_serve.path,
+            f"container {server.container.name!r} has no command, so the image "
+            f"entrypoint `vllm serve` runs, and its args start with "
+            f"`{server.repeated_serve.value}` again: vLLM fails with "
+            '"unrecognized arguments"',
+        )

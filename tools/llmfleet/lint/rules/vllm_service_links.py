@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 
-@rule(id="vllm-service-links", severity=Severity.ERROR,
-      description="A Service named `vllm` in the namespace of vLLM pods that keep "
-                  "enableServiceLinks on",
-      remediation="Rename the Service (for example to the model name) or set "
-                  "enableServiceLinks: false in the pod spec.",
-      rationale="Kubernetes injects VLLM_PORT=tcp://ip:port for a Service named vllm; vLLM reads "
-                "VLLM_PORT as its own setting and fails to start (docs/reference/vllm-0.33.md §5.5).",
-      category="vllm")
+@rule(
+    id="vllm-service-links",
+    severity=Severity.ERROR,
+    description="A Service named `vllm` in the namespace of vLLM pods that keep enableServiceLinks on",
+    remediation="Rename the Service (for example to the model name) or set "
+    "enableServiceLinks: false in the pod spec.",
+    rationale="Kubernetes injects VLLM_PORT=tcp://ip:port for a Service named vllm; vLLM reads "
+    "VLLM_PORT as its own setting and fails to start (docs/reference/vllm-0.33.md §5.5).",
+    category="vllm",
+)
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
 
@@ -45,7 +47,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if template.spec.get("enableServiceLinks") is False:
             continue
         if any(s.namespace == template.namespace for s in services):
-            yield Problem(server.resource, template.spec_path,
-                          "a Service named 'vllm' is in this namespace and the pod keeps "
-                          "enableServiceLinks on: Kubernetes sets VLLM_PORT=tcp://…, which vLLM "
-                          "reads as its own port and fails")
+            yield Problem(
+                server.resource,
+                template.spec_path,
+                "a Service named 'vllm' is in this namespace and the pod keeps "
+                "enableServiceLinks on: Kubernetes sets VLLM_PORT=tcp://…, which vLLM "
+                "reads as its own port and fails",
+            )

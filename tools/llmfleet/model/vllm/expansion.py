@@ -27,10 +27,10 @@ from llmfleet.model.k8s import Resource, as_dict, as_list, dig, escape_pointer_t
 @dataclass(frozen=True)
 class EnvValue:
     name: str
-    value: str | None          # None: not knowable from the input
-    source: str                # value | configMap | secret | field | resource | envFrom-* | unknown
-    path: str                  # JSON pointer of the env item in the workload
-    resource: Resource | None = None   # the ConfigMap the value was read from, if any
+    value: str | None  # None: not knowable from the input
+    source: str  # value | configMap | secret | field | resource | envFrom-* | unknown
+    path: str  # JSON pointer of the env item in the workload
+    resource: Resource | None = None  # the ConfigMap the value was read from, if any
 
     @property
     def known(self) -> bool:
@@ -40,7 +40,7 @@ class EnvValue:
 @dataclass(frozen=True)
 class Expanded:
     text: str
-    resolved: bool             # False when an unknown or undefined variable was referenced
+    resolved: bool  # False when an unknown or undefined variable was referenced
     references: tuple[str, ...] = ()
 
 
@@ -64,7 +64,7 @@ def expand(text: str, lookup: Callable[[str], EnvValue | None]) -> Expanded:
                     out.append("$(")
                     advance = 1
                 else:
-                    name = text[cursor + 2:close]
+                    name = text[cursor + 2 : close]
                     refs.append(name)
                     found = lookup(name)
                     if found is None or found.value is None:
@@ -83,8 +83,10 @@ def expand(text: str, lookup: Callable[[str], EnvValue | None]) -> Expanded:
     return Expanded("".join(out), resolved, tuple(refs))
 
 
-_SHELL_VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}"
-                        r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+_SHELL_VAR = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}"
+    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def expand_shell(text: str, lookup: Callable[[str], EnvValue | None]) -> Expanded:
@@ -116,8 +118,13 @@ ConfigMapFinder = Callable[[str, str], Resource | None]
 class Environment:
     """The environment of one container, resolved as far as the input allows."""
 
-    def __init__(self, container_data: dict[str, Any], container_path: str, namespace: str,
-                 find_configmap: ConfigMapFinder):
+    def __init__(
+        self,
+        container_data: dict[str, Any],
+        container_path: str,
+        namespace: str,
+        find_configmap: ConfigMapFinder,
+    ):
         self.values: dict[str, EnvValue] = {}
         #: True when an envFrom source the input does not hold may define more variables.
         self.open_ended = False
@@ -131,8 +138,9 @@ class Environment:
             if cm is not None:
                 for key, value in as_dict(cm.data.get("data")).items():
                     name = prefix + str(key)
-                    self.values[name] = EnvValue(name, str(value), "envFrom-configMap",
-                                                 f"/data/{escape_pointer_token(key)}", cm)
+                    self.values[name] = EnvValue(
+                        name, str(value), "envFrom-configMap", f"/data/{escape_pointer_token(key)}", cm
+                    )
             else:
                 self.open_ended = True
         for i, item in enumerate(as_list(container_data.get("env"))):
@@ -144,8 +152,9 @@ class Environment:
                 raw = item.get("value")
                 text = "" if raw is None else str(raw)
                 expanded = expand(text, self.values.get)
-                self.values[name] = EnvValue(name, expanded.text if expanded.resolved else None,
-                                             "value", path)
+                self.values[name] = EnvValue(
+                    name, expanded.text if expanded.resolved else None, "value", path
+                )
                 continue
             ref = as_dict(item.get("valueFrom"))
             if "configMapKeyRef" in ref:
@@ -154,8 +163,9 @@ class Environment:
                 data = as_dict(cm.data.get("data")) if cm is not None else {}
                 key = str(key_ref.get("key") or "")
                 if cm is not None and key in data:
-                    self.values[name] = EnvValue(name, str(data[key]), "configMap",
-                                                 f"/data/{escape_pointer_token(key)}", cm)
+                    self.values[name] = EnvValue(
+                        name, str(data[key]), "configMap", f"/data/{escape_pointer_token(key)}", cm
+                    )
                 else:
                     self.values[name] = EnvValue(name, None, "configMap", path)
             elif "secretKeyRef" in ref:

@@ -11,7 +11,7 @@ manifests still carry from older releases, with what replaces them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 DATA_FILE = "flags_0_33_0.txt"
@@ -35,29 +35,35 @@ REMOVED: dict[str, Removed] = {
         "nothing (CPU swap space is gone; drop the flag, use --kv-offloading-size to offload KV "
         "to CPU memory)",
         "removed from EngineArgs in v0.18.0 (PR #36216); passing it is an argparse error "
-        "(docs/reference/vllm-0.33.md §2.2, §5.11)"),
+        "(docs/reference/vllm-0.33.md §2.2, §5.11)",
+    ),
     "disable-log-requests": Removed(
         "nothing: request logging is off by default (--enable-log-requests defaults to False); "
         "use --enable-log-requests to turn it on",
-        "deprecated by PR #21739 and removed by 0.17.0 (\"unrecognized arguments\", docs/reference/vllm-0.33.md §2.2, "
+        'deprecated by PR #21739 and removed by 0.17.0 ("unrecognized arguments", docs/reference/vllm-0.33.md §2.2, '
         "§5.11); 0.33.0 accepts it again only as the generated inverse of --enable-log-requests "
         "(EnableDisableAction in vllm/utils/argparse_utils.py), so it is a no-op that breaks "
-        "every image from 0.17 up to that change", fatal=False),
+        "every image from 0.17 up to that change",
+        fatal=False,
+    ),
     "engine-use-ray": Removed("nothing (the V0 engine is gone)", "V0-only option"),
     "use-v2-block-manager": Removed("nothing (the V0 engine is gone)", "V0-only option"),
     "num-lookahead-slots": Removed("--speculative-config", "V0-only option"),
-    "guided-decoding-backend": Removed("--structured-outputs-config.backend",
-                                       "structured outputs replaced guided decoding"),
-    "task": Removed("--runner pooling and --convert {embed,classify,reward}",
-                    "vLLM's parser adds this hint itself (FlexibleArgumentParser.error)"),
+    "guided-decoding-backend": Removed(
+        "--structured-outputs-config.backend", "structured outputs replaced guided decoding"
+    ),
+    "task": Removed(
+        "--runner pooling and --convert {embed,classify,reward}",
+        "vLLM's parser adds this hint itself (FlexibleArgumentParser.error)",
+    ),
 }
 
 #: Options that 0.33.0 still parses but deprecates (key without dashes → replacement).
 DEPRECATED: dict[str, str] = {
     "model": "the model as the first positional argument of `vllm serve` (or `model:` in the "
-             "--config file); `--model` \"will be removed in a future version\" (docs/reference/vllm-0.33.md §2.1)",
+    '--config file); `--model` "will be removed in a future version" (docs/reference/vllm-0.33.md §2.1)',
     "log-config-file": "--logging-config.pylogging_config_file (arg_utils "
-                       "_LOG_CONFIG_FILE_DEPRECATION_MESSAGE)",
+    "_LOG_CONFIG_FILE_DEPRECATION_MESSAGE)",
     "mamba-cache-mode": "nothing: Mamba prefix caching follows --enable-prefix-caching",
     "disable-cascade-attn": "nothing: cascade attention has been removed",
 }
@@ -65,8 +71,8 @@ DEPRECATED: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Flag:
-    kind: str          # VALUE, OPTIONAL, SWITCH or BOOL
-    canonical: str     # the registered long option it stands for ("--tensor-parallel-size")
+    kind: str  # VALUE, OPTIONAL, SWITCH or BOOL
+    canonical: str  # the registered long option it stands for ("--tensor-parallel-size")
     negates: bool = False  # "--no-x" / the EnableDisableAction inverse: sets it to False
 
 
@@ -77,13 +83,16 @@ def data_file(version: str) -> str:
 
 def table_versions() -> list[str]:
     """The releases with a committed flag table (``flags_<version>.txt``), oldest first."""
-    names = [entry.name for entry in resources.files(__package__).iterdir()
-             if entry.name.startswith("flags_") and entry.name.endswith(".txt")]
-    versions = [name[len("flags_"):-len(".txt")].replace("_", ".") for name in names]
+    names = [
+        entry.name
+        for entry in resources.files(__package__).iterdir()
+        if entry.name.startswith("flags_") and entry.name.endswith(".txt")
+    ]
+    versions = [name[len("flags_") : -len(".txt")].replace("_", ".") for name in names]
     return sorted(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_flags(version: str = NEWEST) -> dict[str, Flag]:
     """``{option as written: Flag}`` from the generated data file of ``version`` (one of
     :func:`table_versions`, each extracted from that release's PyPI wheel; the newest by

@@ -22,7 +22,7 @@ _VLLM_VERSION = re.compile(r"vllm[_-]?v?(\d+\.\d+\.\d+)", re.IGNORECASE)
 class Image:
     reference: str
     registry: str
-    repository: str      # without registry, e.g. vllm/vllm-openai
+    repository: str  # without registry, e.g. vllm/vllm-openai
     tag: str
     digest: str
 
@@ -48,9 +48,14 @@ class Image:
     def build(self) -> str:
         """cuda (the default), cpu, rocm, tpu, xpu, hpu or neuron, from the name and tag."""
         text = f"{self.repository}:{self.tag}".lower()
-        for build, words in (("cpu", ("cpu",)), ("rocm", ("rocm", "amd")), ("tpu", ("tpu",)),
-                             ("xpu", ("xpu",)), ("hpu", ("gaudi", "habana", "hpu")),
-                             ("neuron", ("neuron",))):
+        for build, words in (
+            ("cpu", ("cpu",)),
+            ("rocm", ("rocm", "amd")),
+            ("tpu", ("tpu",)),
+            ("xpu", ("xpu",)),
+            ("hpu", ("gaudi", "habana", "hpu")),
+            ("neuron", ("neuron",)),
+        ):
             if any(w in text for w in words):
                 return build
         return "cuda"
@@ -80,7 +85,7 @@ def parse(reference: str) -> Image:
     colon = rest.rfind(":")
     tag = ""
     if colon > slash:
-        rest, tag = rest[:colon], rest[colon + 1:]
+        rest, tag = rest[:colon], rest[colon + 1 :]
     registry = ""
     first, sep, remainder = rest.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
@@ -88,5 +93,5 @@ def parse(reference: str) -> Image:
     if registry in ("docker.io", "index.docker.io", "registry-1.docker.io"):
         registry = ""
     if rest.startswith("library/") and not registry:
-        rest = rest[len("library/"):]
+        rest = rest[len("library/") :]
     return Image(text, registry, rest, tag, digest)

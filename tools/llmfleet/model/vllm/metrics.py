@@ -77,31 +77,29 @@ CONNECTOR_PREFIXES = ("vllm:nixl_", "vllm:mooncake_", "vllm:kv_offload_", "vllm:
 
 #: Removed, renamed or never-existing names (any of their series) → replacement (§1.5, §1.6).
 REMOVED: dict[str, str] = {
-    "vllm:gpu_cache_usage_perc": "vllm:kv_cache_usage_perc (a 0-1 fraction; removed in 0.12, "
-                                 "PR #29330)",
+    "vllm:gpu_cache_usage_perc": "vllm:kv_cache_usage_perc (a 0-1 fraction; removed in 0.12, PR #29330)",
     "vllm:gpu_prefix_cache_queries": "vllm:prefix_cache_queries_total (removed in 0.12)",
     "vllm:gpu_prefix_cache_hits": "vllm:prefix_cache_hits_total (removed in 0.12)",
     "vllm:gpu_prefix_cache_queries_total": "vllm:prefix_cache_queries_total (removed in 0.12)",
     "vllm:gpu_prefix_cache_hits_total": "vllm:prefix_cache_hits_total (removed in 0.12)",
     "vllm:time_per_output_token_seconds": "vllm:inter_token_latency_seconds (same buckets; "
-                                          "removed by PR #32661)",
+    "removed by PR #32661)",
     "vllm:avg_prompt_throughput_toks_per_s": "rate(vllm:prompt_tokens_total[5m]) (removed ~0.7)",
-    "vllm:avg_generation_throughput_toks_per_s": "rate(vllm:generation_tokens_total[5m]) "
-                                                 "(removed ~0.7)",
+    "vllm:avg_generation_throughput_toks_per_s": "rate(vllm:generation_tokens_total[5m]) (removed ~0.7)",
     "vllm:num_requests_swapped": "nothing (V0 only; swapping is gone)",
     "vllm:cpu_cache_usage_perc": "nothing (V0 only); vllm:kv_cache_usage_perc for the GPU KV cache",
     "vllm:cpu_prefix_cache_hit_rate": "rate(vllm:prefix_cache_hits_total) / "
-                                      "rate(vllm:prefix_cache_queries_total)",
+    "rate(vllm:prefix_cache_queries_total)",
     "vllm:gpu_prefix_cache_hit_rate": "rate(vllm:prefix_cache_hits_total) / "
-                                      "rate(vllm:prefix_cache_queries_total)",
+    "rate(vllm:prefix_cache_queries_total)",
     "vllm:time_in_queue_requests": "vllm:request_queue_time_seconds",
     "vllm:model_forward_time_milliseconds": "nothing (V0 only)",
     "vllm:model_execute_time_milliseconds": "nothing (V0 only)",
     "vllm:request_latency_seconds": "vllm:e2e_request_latency_seconds (request_latency_seconds "
-                                    "never existed, docs/reference/vllm-0.33.md §1.6)",
+    "never existed, docs/reference/vllm-0.33.md §1.6)",
     "vllm:tokens_per_request": "vllm:request_generation_tokens / vllm:request_prompt_tokens",
     "vllm:gpu_memory_utilization": "vllm:kv_cache_usage_perc (or vllm:cache_config_info's "
-                                   "gpu_memory_utilization label)",
+    "gpu_memory_utilization label)",
     "vllm:avg_request_latency_seconds": "vllm:e2e_request_latency_seconds_sum / _count",
     "vllm:num_generation_tokens_total": "vllm:generation_tokens_total",
     "vllm:engine_healthy": "nothing in 0.33.0 (newer than the pinned release, docs/reference/vllm-0.33.md §1.3)",
@@ -112,8 +110,8 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count", "_created")
 
 @dataclass(frozen=True)
 class Lookup:
-    status: str          # "ok", "unknown", "removed", "no-total", "histogram-base"
-    base: str = ""       # catalog name the series belongs to
+    status: str  # "ok", "unknown", "removed", "no-total", "histogram-base"
+    base: str = ""  # catalog name the series belongs to
     kind: str = ""
     condition: str = ""
     hint: str = ""
@@ -141,18 +139,27 @@ def lookup(series: str) -> Lookup:
         kind, condition = CATALOG[base]
         return Lookup("ok", base, kind, condition)
     for old, replacement in REMOVED.items():
-        if series == old or (series.startswith(old) and series[len(old):] in
-                             ("_total", "_created", *HISTOGRAM_SUFFIXES)):
+        if series == old or (
+            series.startswith(old) and series[len(old) :] in ("_total", "_created", *HISTOGRAM_SUFFIXES)
+        ):
             return Lookup("removed", old, hint=replacement)
     if series.startswith(CONNECTOR_PREFIXES):
         return Lookup("ok", series, condition="a KV connector")
     if series + "_total" in CATALOG and CATALOG[series + "_total"][0] == COUNTER:
-        return Lookup("no-total", series + "_total", COUNTER,
-                      hint=f"{series}_total (counters are exposed with _total, docs/reference/vllm-0.33.md §1.1)")
+        return Lookup(
+            "no-total",
+            series + "_total",
+            COUNTER,
+            hint=f"{series}_total (counters are exposed with _total, docs/reference/vllm-0.33.md §1.1)",
+        )
     if series in CATALOG and CATALOG[series][0] == HISTOGRAM:
-        return Lookup("histogram-base", series, HISTOGRAM,
-                      hint=f"{series}_bucket, {series}_sum or {series}_count (a histogram "
-                           "has no series of its own name)")
+        return Lookup(
+            "histogram-base",
+            series,
+            HISTOGRAM,
+            hint=f"{series}_bucket, {series}_sum or {series}_count (a histogram "
+            "has no series of its own name)",
+        )
     return Lookup("unknown")
 
 

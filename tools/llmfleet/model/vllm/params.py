@@ -25,9 +25,9 @@ _EXPERTS = re.compile(r"(?<![a-z0-9])(\d+)e(?![a-z0-9])", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class ModelSize:
-    total_b: float | None     # billions of parameters in the checkpoint (all experts)
-    active_b: float | None    # billions active per token (mixtures of experts), else total
-    source: str               # "catalog" or "name"
+    total_b: float | None  # billions of parameters in the checkpoint (all experts)
+    active_b: float | None  # billions active per token (mixtures of experts), else total
+    source: str  # "catalog" or "name"
 
     @property
     def moe(self) -> bool:
@@ -49,11 +49,11 @@ def estimate(model_id: str) -> ModelSize | None:
     if experts:
         total = int(experts) * size * MOE_SHARED_FACTOR
         return ModelSize(round(total, 1), None, "name")
-    active = _ACTIVE.search(name[match.end():])
+    active = _ACTIVE.search(name[match.end() :])
     if active:
         return ModelSize(size, float(active.group(1)), "name")
-    if _EXPERTS.search(name[match.end():]):
-        return ModelSize(None, size, "name")    # "17B-16E": 17 B active, total not in the name
+    if _EXPERTS.search(name[match.end() :]):
+        return ModelSize(None, size, "name")  # "17B-16E": 17 B active, total not in the name
     return ModelSize(size, size, "name")
 
 

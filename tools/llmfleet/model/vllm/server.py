@@ -44,10 +44,10 @@ SHELL_SEPARATORS = {"&&", "||", ";", "|", "&", "\n"}
 PYTHONS = re.compile(r"^python(\d+(\.\d+)?)?$")
 
 #: Entry points.
-VLLM_SERVE = "vllm serve"                       # the CLI (recommended)
-OPENAI_API_SERVER = "openai.api_server"         # python -m vllm.entrypoints.openai.api_server
-LEGACY_API_SERVER = "api_server"                # python -m vllm.entrypoints.api_server (demo server)
-IMAGE = "image"                                 # no command: the image ENTRYPOINT (vllm serve)
+VLLM_SERVE = "vllm serve"  # the CLI (recommended)
+OPENAI_API_SERVER = "openai.api_server"  # python -m vllm.entrypoints.openai.api_server
+LEGACY_API_SERVER = "api_server"  # python -m vllm.entrypoints.api_server (demo server)
+IMAGE = "image"  # no command: the image ENTRYPOINT (vllm serve)
 
 #: Workloads whose pods run Ray (KubeRay): vLLM runs inside Ray Serve replicas, configured by
 #: the serve application, not by the container's command line.
@@ -61,15 +61,15 @@ LEGACY_MODULE = "vllm.entrypoints.api_server"
 class Setting:
     """One option as set in a manifest."""
 
-    name: str                 # long option without dashes, e.g. "tensor-parallel-size"
-    value: Any                # str from the command line, YAML value from the config file
-    resource: Resource        # where it is written (the workload or the ConfigMap)
-    path: str                 # JSON pointer in ``resource``
-    source: str               # "args", "command", "config" or "env"
-    written: str = ""         # as written: "--tensor_parallel_size", "-tp", "tensor-parallel-size"
-    known: bool = True        # the option exists in the vLLM version judged
-    resolved: bool = True     # False when it refers to a value the input does not hold
-    raw: str = ""             # the text before $(VAR) expansion, when it differed
+    name: str  # long option without dashes, e.g. "tensor-parallel-size"
+    value: Any  # str from the command line, YAML value from the config file
+    resource: Resource  # where it is written (the workload or the ConfigMap)
+    path: str  # JSON pointer in ``resource``
+    source: str  # "args", "command", "config" or "env"
+    written: str = ""  # as written: "--tensor_parallel_size", "-tp", "tensor-parallel-size"
+    known: bool = True  # the option exists in the vLLM version judged
+    resolved: bool = True  # False when it refers to a value the input does not hold
+    raw: str = ""  # the text before $(VAR) expansion, when it differed
 
     @property
     def where(self) -> str:
@@ -89,17 +89,17 @@ class VllmServer:
 
     container: Container
     environment: Environment
-    cli: list[Setting] = field(default_factory=list)      # in command-line order
-    config: list[Setting] = field(default_factory=list)   # keys of the --config file that apply
+    cli: list[Setting] = field(default_factory=list)  # in command-line order
+    config: list[Setting] = field(default_factory=list)  # keys of the --config file that apply
     config_ignored: list[Setting] = field(default_factory=list)  # `key: false`, dropped by vLLM
-    model: Setting | None = None                          # positional, --model or `model:`
+    model: Setting | None = None  # positional, --model or `model:`
     entrypoint: str = ""
-    repeated_serve: Setting | None = None   # args start with "vllm serve"/"serve" on the image
+    repeated_serve: Setting | None = None  # args start with "vllm serve"/"serve" on the image
     config_path: str = ""
     config_resource: Resource | None = None
     config_pointer: str = ""
-    config_problem: str = ""    # why the --config file could not be read
-    script: bool = False        # the command line comes from a shell script
+    config_problem: str = ""  # why the --config file could not be read
+    script: bool = False  # the command line comes from a shell script
 
     def __repr__(self) -> str:
         return f"VllmServer({self.container!r}, model={self.model_id!r})"
@@ -263,8 +263,14 @@ class VllmServer:
         if found is not None:
             index, item = found
             if item.get("value") or item.get("valueFrom"):
-                return Setting("api-key", "<from env>", self.resource,
-                               f"{self.container.path}/env/{index}", "env", "VLLM_API_KEY")
+                return Setting(
+                    "api-key",
+                    "<from env>",
+                    self.resource,
+                    f"{self.container.path}/env/{index}",
+                    "env",
+                    "VLLM_API_KEY",
+                )
         return None
 
     def api_key_unknown(self) -> bool:
@@ -289,11 +295,12 @@ def _to_int(value: Any) -> int | None:
 
 # --- recognising a server -----------------------------------------------------------------
 
+
 @dataclass
 class _Word:
     text: str
     path: str
-    source: str          # "args" or "command"
+    source: str  # "args" or "command"
     resolved: bool = True
     raw: str = ""
 
@@ -313,8 +320,11 @@ def _module_entry(words: list[str], i: int) -> tuple[str, int] | None:
                 return OPENAI_API_SERVER, j + 2
             if module == LEGACY_MODULE:
                 return LEGACY_API_SERVER, j + 2
-            if module in ("vllm", "vllm.entrypoints.cli.main") and j + 2 < len(words) \
-                    and words[j + 2] == "serve":
+            if (
+                module in ("vllm", "vllm.entrypoints.cli.main")
+                and j + 2 < len(words)
+                and words[j + 2] == "serve"
+            ):
                 return VLLM_SERVE, j + 3
             return None
         if not words[j].startswith("-"):
@@ -357,17 +367,24 @@ def _shell_script(word: _Word, env: Environment) -> list[_Word] | None:
         for start in range(len(split)):
             if split[start] in ("exec", "nohup"):
                 continue
-            found = _find_entry(split[start:start + 6])
+            found = _find_entry(split[start : start + 6])
             if found is None:
                 continue
             _, offset = found
             out: list[_Word] = []
-            for token in split[start + offset:]:
+            for token in split[start + offset :]:
                 if token in SHELL_SEPARATORS or token == "&":
                     break
                 expanded = env.expand_shell(token)
-                out.append(_Word(expanded.text, word.path, word.source, expanded.resolved,
-                                 token if expanded.text != token else ""))
+                out.append(
+                    _Word(
+                        expanded.text,
+                        word.path,
+                        word.source,
+                        expanded.resolved,
+                        token if expanded.text != token else "",
+                    )
+                )
             return out
     return None
 
@@ -386,8 +403,15 @@ def _expand_words(container: Container, env: Environment, key: str) -> list[_Wor
     words = []
     for i, raw in enumerate(container.args if key == "args" else container.command):
         expanded = env.expand(raw)
-        words.append(_Word(expanded.text, f"{container.path}/{key}/{i}", key, expanded.resolved,
-                           raw if expanded.text != raw else ""))
+        words.append(
+            _Word(
+                expanded.text,
+                f"{container.path}/{key}/{i}",
+                key,
+                expanded.resolved,
+                raw if expanded.text != raw else "",
+            )
+        )
     return words
 
 
@@ -406,9 +430,12 @@ def read_server(container: Container, find_configmap: ConfigMapFinder) -> VllmSe
     (a download script, Ray worker, another program)."""
     if container.is_init:
         return None
-    if container.template.workload.kind in RAY_KINDS and not container.command \
-            and not any("vllm" in a for a in container.args):
-        return None   # KubeRay runs `ray start` in Ray pods, never the image's ENTRYPOINT
+    if (
+        container.template.workload.kind in RAY_KINDS
+        and not container.command
+        and not any("vllm" in a for a in container.args)
+    ):
+        return None  # KubeRay runs `ray start` in Ray pods, never the image's ENTRYPOINT
     env = Environment(container.data, container.path, container.template.namespace, find_configmap)
     server = VllmServer(container, env)
     command = _expand_words(container, env, "command")
@@ -421,8 +448,9 @@ def read_server(container: Container, find_configmap: ConfigMapFinder) -> VllmSe
     return server
 
 
-def _argv(server: VllmServer, command: list[_Word], args: list[_Word], env: Environment
-          ) -> list[_Word] | None:
+def _argv(
+    server: VllmServer, command: list[_Word], args: list[_Word], env: Environment
+) -> list[_Word] | None:
     """The words that reach vLLM's argument parser, or None when no server runs."""
     image = images.parse(server.container.image)
     if not command:
@@ -436,28 +464,40 @@ def _argv(server: VllmServer, command: list[_Word], args: list[_Word], env: Envi
             # straight to it, and repeating `vllm serve` (or a python -m line) in args is a bug.
             server.entrypoint = IMAGE
             if at_start and found is not None:
-                server.repeated_serve = Setting("serve", " ".join(texts[:found[1]]), server.resource,
-                                                args[0].path, "args", " ".join(texts[:found[1]]))
-                return args[found[1]:]
+                server.repeated_serve = Setting(
+                    "serve",
+                    " ".join(texts[: found[1]]),
+                    server.resource,
+                    args[0].path,
+                    "args",
+                    " ".join(texts[: found[1]]),
+                )
+                return args[found[1] :]
             if args and texts[0] == "serve":
-                server.repeated_serve = Setting("serve", "serve", server.resource, args[0].path,
-                                                "args", "serve")
+                server.repeated_serve = Setting(
+                    "serve", "serve", server.resource, args[0].path, "args", "serve"
+                )
                 return args[1:]
             return args
         if at_start and found is not None:
             server.entrypoint = found[0]
-            return args[found[1]:]
+            return args[found[1] :]
         if image.mentions_vllm and _looks_like_vllm_args(args):
-            server.entrypoint = IMAGE   # a vLLM image of another name: assume it serves
+            server.entrypoint = IMAGE  # a vLLM image of another name: assume it serves
             return args
         return None
     words = command + args
-    if _head(words[0].text) in SHELLS or _head(words[0].text) == "env" and len(words) > 1 \
-            and _head(words[1].text) in SHELLS:
+    if (
+        _head(words[0].text) in SHELLS
+        or _head(words[0].text) == "env"
+        and len(words) > 1
+        and _head(words[1].text) in SHELLS
+    ):
         start = 1 if _head(words[0].text) in SHELLS else 2
         rest = words[start:]
-        return _script(server, [w for w in rest if w.text != "-c" and not w.text.startswith("-")]
-                       or rest, env)
+        return _script(
+            server, [w for w in rest if w.text != "-c" and not w.text.startswith("-")] or rest, env
+        )
     found = _find_entry([w.text for w in words])
     if found is None:
         return None
@@ -493,8 +533,16 @@ def _parse_argv(server: VllmServer, argv: list[_Word]) -> None:
         if not text.startswith("-") or text == "-":
             if not positional_seen and server.entrypoint in (VLLM_SERVE, IMAGE):
                 positional_seen = True
-                server.model = Setting("model", text, resource, word.path, word.source, text,
-                                       resolved=word.resolved, raw=word.raw)
+                server.model = Setting(
+                    "model",
+                    text,
+                    resource,
+                    word.path,
+                    word.source,
+                    text,
+                    resolved=word.resolved,
+                    raw=word.raw,
+                )
             i += 1
             continue
         option, eq, inline = text.partition("=") if text.startswith("--") else (text, "", "")
@@ -522,11 +570,20 @@ def _parse_argv(server: VllmServer, argv: list[_Word]) -> None:
             else:
                 value = True if found is None else None
         if found is not None and "." in option and option.startswith("--"):
-            name = option[2:]          # --compilation-config.mode: keep the key
+            name = option[2:]  # --compilation-config.mode: keep the key
         else:
             name = canonical[2:] if canonical.startswith("--") else canonical.lstrip("-")
-        setting = Setting(name, value, resource, word.path, word.source, text,
-                          known=found is not None, resolved=resolved, raw=raw)
+        setting = Setting(
+            name,
+            value,
+            resource,
+            word.path,
+            word.source,
+            text,
+            known=found is not None,
+            resolved=resolved,
+            raw=raw,
+        )
         if name == "model" and not positional_seen:
             server.model = setting
         server.cli.append(setting)
@@ -543,8 +600,10 @@ def _is_number(text: str) -> bool:
 
 # --- the --config file ------------------------------------------------------------------
 
-def locate_file(container: Container, path: str, find_configmap: ConfigMapFinder
-                ) -> tuple[Resource | None, str, str]:
+
+def locate_file(
+    container: Container, path: str, find_configmap: ConfigMapFinder
+) -> tuple[Resource | None, str, str]:
     """``(ConfigMap, data key, problem)`` of the file at ``path`` in ``container``."""
     best: tuple[int, dict[str, Any], str] | None = None
     for mount in container.volume_mounts:
@@ -557,7 +616,7 @@ def locate_file(container: Container, path: str, find_configmap: ConfigMapFinder
                 best = (len(mount_path), mount, str(sub_path))
             continue
         if path.startswith(mount_path + "/") and (best is None or len(mount_path) > best[0]):
-            best = (len(mount_path), mount, path[len(mount_path) + 1:])
+            best = (len(mount_path), mount, path[len(mount_path) + 1 :])
     if best is None:
         return None, "", f"no volumeMount of container {container.name!r} contains {path}"
     _, mount, relative = best
@@ -623,7 +682,7 @@ def _read_config(server: VllmServer, find_configmap: ConfigMapFinder) -> None:
             server.config_ignored.append(setting)
             continue
         if found is not None and found.negates and value is True:
-            setting.value = False   # "disable-x: true" in the file sets enable-x to False
+            setting.value = False  # "disable-x: true" in the file sets enable-x to False
         server.config.append(setting)
         if name == "model" and server.model is None:
             server.model = setting

@@ -22,15 +22,30 @@ from llmfleet.model.vllm.params import estimate
 COLD_LOAD_FLOOR_S = 600
 COLD_LOAD_PER_GIB_S = 6
 COLD_LOAD_FLOOR_GIB = 15.0
-GIB = 1024 ** 3
+GIB = 1024**3
 
 #: Bytes per parameter of a quantization method (``--quantization``) or a checkpoint whose
 #: name says it is quantized.
-QUANTIZED_BYTES = {"fp8": 1.0, "fbgemm_fp8": 1.0, "modelopt": 1.0, "compressed-tensors": 1.0,
-                   "int8": 1.0, "w8a8": 1.0, "awq": 0.5, "awq_marlin": 0.5, "gptq": 0.5,
-                   "gptq_marlin": 0.5, "bitsandbytes": 0.5, "gguf": 0.5, "int4": 0.5, "w4a16": 0.5}
-_NAME_HINTS = ((re.compile(r"(?i)(^|[-_.])(awq|gptq|int4|w4a16|4bit|bnb)([-_.]|$)"), 0.5),
-               (re.compile(r"(?i)(^|[-_.])(fp8|int8|w8a8|8bit)([-_.]|$)"), 1.0))
+QUANTIZED_BYTES = {
+    "fp8": 1.0,
+    "fbgemm_fp8": 1.0,
+    "modelopt": 1.0,
+    "compressed-tensors": 1.0,
+    "int8": 1.0,
+    "w8a8": 1.0,
+    "awq": 0.5,
+    "awq_marlin": 0.5,
+    "gptq": 0.5,
+    "gptq_marlin": 0.5,
+    "bitsandbytes": 0.5,
+    "gguf": 0.5,
+    "int4": 0.5,
+    "w4a16": 0.5,
+}
+_NAME_HINTS = (
+    (re.compile(r"(?i)(^|[-_.])(awq|gptq|int4|w4a16|4bit|bnb)([-_.]|$)"), 0.5),
+    (re.compile(r"(?i)(^|[-_.])(fp8|int8|w8a8|8bit)([-_.]|$)"), 1.0),
+)
 
 
 @dataclass(frozen=True)
@@ -58,9 +73,12 @@ def cold_load_for(weights_gib_per_node: float | None, label: str = "the model") 
         return ColdLoad(COLD_LOAD_FLOOR_S, "model size unknown: the 10-minute floor")
     extra = max(0.0, weights_gib_per_node - COLD_LOAD_FLOOR_GIB)
     seconds = int(round(COLD_LOAD_FLOOR_S + extra * COLD_LOAD_PER_GIB_S))
-    return ColdLoad(seconds, f"{label}: {weights_gib_per_node:.0f} GiB of weights per node: "
-                             f"{COLD_LOAD_FLOOR_S} s + {COLD_LOAD_PER_GIB_S} s × {extra:.0f} GiB "
-                             f"above {COLD_LOAD_FLOOR_GIB:g} GiB")
+    return ColdLoad(
+        seconds,
+        f"{label}: {weights_gib_per_node:.0f} GiB of weights per node: "
+        f"{COLD_LOAD_FLOOR_S} s + {COLD_LOAD_PER_GIB_S} s × {extra:.0f} GiB "
+        f"above {COLD_LOAD_FLOOR_GIB:g} GiB",
+    )
 
 
 def cold_load(model_id: str, quantization: str | None = None, nodes: int = 1) -> ColdLoad:
