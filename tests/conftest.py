@@ -108,7 +108,7 @@ def pytest_addoption(parser):
         "--fuzz-examples",
         type=int,
         default=None,
-        help="Examples of the fuzz test (tests/test_fuzz.py); default 200, or LLMFLEET_FUZZ_EXAMPLES.",
+        help="Examples of the fuzz test (tests/test_fuzz.py); default 100, or LLMFLEET_FUZZ_EXAMPLES.",
     )
 
 

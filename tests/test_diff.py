@@ -308,3 +308,28 @@ def test_a_new_overlay_is_simulated_with_its_own_spike_and_unsimulable_sides_say
     removed_scaler = compare_spike(objects, no_scaler, ClusterSettings())
     assert removed_scaler.before is not None and removed_scaler.after is None
     assert "no ScaledObject" in removed_scaler.after_note
+
+
+def test_both_sides_share_the_repository_render_cache(cli, git_repo, monkeypatch, tmp_path):
+    """The base revision's worktree renders into the working tree's cache (keys are relative
+    to a root): a second diff renders nothing, and --no-cache renders both sides again."""
+    import llmfleet.render as render_mod
+
+    monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(tmp_path / "cache"))
+    overlay = single_node_overlays()[0]
+    set_yaml_key(git_repo / "overlays" / overlay / "serve.yaml", "gpu-memory-utilization", "0.85")
+    real, renders = render_mod.render, []
+
+    def counting(directory, *args, **kwargs):
+        renders.append(Path(directory).name)
+        return real(directory, *args, **kwargs)
+
+    monkeypatch.setattr(render_mod, "render", counting)
+    first = run_diff(cli, git_repo, "--no-simulate", overlay)
+    assert renders == [overlay, overlay]  # base and working tree
+    assert len(list((tmp_path / "cache" / "render").glob("*.yaml"))) == 2
+    renders.clear()
+    assert run_diff(cli, git_repo, "--no-simulate", overlay) == first
+    assert renders == []
+    assert run_diff(cli, git_repo, "--no-simulate", "--no-cache", overlay) == first
+    assert renders == [overlay, overlay]

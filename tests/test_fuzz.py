@@ -4,8 +4,8 @@ deep nesting, aliases, duplicated documents) and as text (bytes inserted, remove
 corrupted, documents cut), go through ``llmfleet lint -`` and ``llmfleet validate -``.
 
 Whatever the input: no traceback, no internal error (exit code 4), no rule crash, no hang (a
-watchdog per example), and an exit code of 0 or 1 (findings).  Bounded in time: 200 examples
-by default (about half a minute), the same ones every run; ``--fuzz-examples N`` or
+watchdog per example), and an exit code of 0 or 1 (findings).  Bounded in time: 100 examples
+by default (under ten seconds), the same ones every run; ``--fuzz-examples N`` or
 ``LLMFLEET_FUZZ_EXAMPLES=N`` for a longer run with new random inputs each time.  The inputs that crashed llmfleet before are kept in ``tests/fuzz/crashes``
 and run as regression tests.
 """
@@ -29,6 +29,8 @@ from llmfleet_testlib import REPO_ROOT, overlay_names
 CRASHES = Path(__file__).resolve().parent / "fuzz" / "crashes"
 #: Seconds one example may take before the watchdog calls it a hang.
 WATCHDOG_S = 60
+#: Examples of the default (CI) run: the same inputs every time.
+DEFAULT_EXAMPLES = 100
 #: Every example's outcome, for the summary line (input count, tracebacks).
 STATS = {"inputs": 0, "failures": 0}
 
@@ -377,12 +379,12 @@ def test_fuzz_mutated_overlays(seeds, request, monkeypatch, tmp_path):
 
     # No shrinking: the inputs are whole overlays, and shrinking them takes minutes; a failing
     # input is saved instead, and kept in tests/fuzz/crashes once fixed.
-    # The default run (CI) is derandomized: the same 200 inputs every time, so a red build is a
+    # The default run (CI) is derandomized: the same 100 inputs every time, so a red build is a
     # regression, not luck; a run with --fuzz-examples explores new inputs each time.
     asked = asked_examples(request.config)
 
     @settings(
-        max_examples=asked or 200,
+        max_examples=asked or DEFAULT_EXAMPLES,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),

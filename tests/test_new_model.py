@@ -431,7 +431,7 @@ def test_interrupt_while_writing_files(cli, repo, monkeypatch):
 def _fake_check(own: bool):
     finding = Finding("gpu-fit", Severity.ERROR, "boom", overlay="qwen2-5-7b-instruct" if own else "")
 
-    def check(config, target, name):
+    def check(config, target, name, files=None):
         from llmfleet.report import Report
 
         report = Report("check", findings=[finding])
@@ -793,3 +793,47 @@ def test_name_bound_from_the_render_and_without_a_renderer(repo, monkeypatch, mo
 
     monkeypatch.setattr(render, "find_renderer", missing)
     assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound
+
+
+@pytest.mark.parametrize("multinode", [False, True], ids=["single-node", "multi-node"])
+def test_the_new_overlay_is_rendered_once(cli, repo, monkeypatch, tmp_path, multinode):
+    """new-model renders its files once, in a temporary folder, to measure object names; that
+    render is kept under the written overlay's own cache key and serves the check of the
+    dry run, the check of the staged overlay and a later run.  It is exactly what kustomize
+    renders for the written overlay."""
+    from llmfleet.render_cache import RenderCache
+
+    monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(tmp_path / "cache"))
+    args = (
+        ("meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb", "--max-replicas", "1")
+        if multinode
+        else ("Qwen/Qwen2.5-7B-Instruct",)
+    )
+    name = "llama-3-1-405b-instruct" if multinode else "qwen2-5-7b-instruct"
+    renders: list[str] = []
+    real = render.render
+    monkeypatch.setattr(render, "render", lambda *a, **k: renders.append(Path(a[0]).name) or real(*a, **k))
+
+    def of_the_new_overlay() -> list[str]:
+        return [r for r in renders if r == name or r.startswith(f".tmp-{name}-")]
+
+    result = new_model(cli, repo, *args, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert of_the_new_overlay() == [name]  # measured once; the dry run's check hits the cache
+    renders.clear()
+    written = new_model(cli, repo, *args)
+    assert written.exit_code == 0, written.stderr
+    assert of_the_new_overlay() == []
+
+    target = repo / "overlays" / name
+    cache = RenderCache(repo, render.find_renderer())
+    key = cache.key(target)
+    assert key is not None and key == cache.key_of_files(
+        f"overlays/{name}", {p.name: p.read_text() for p in target.iterdir()}
+    )
+    stored = cache.lookup(key)
+    assert stored is not None, "the measuring render was not kept under the overlay's key"
+    assert stored == real(target).text
+    check = cli(["check", f"overlays/{name}"], cwd=repo)
+    assert check.exit_code == 0, check.stdout + check.stderr
+    assert of_the_new_overlay() == []

@@ -267,7 +267,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
 def serve(**behaviour):
     handler = type("Fake", (FakeOpenAI,), {**behaviour, "seen_auth": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server, handler
 
 

@@ -41,6 +41,8 @@ class Options:
     cache: bool = True
     #: Never download a schema (--offline, or LLMFLEET_OFFLINE=1 in the environment).
     offline: bool = False
+    #: Folders rendered under another kustomization's cache key (render_cache.RenderCache).
+    render_aliases: dict[Path, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
     @property
     def is_offline(self) -> bool:
@@ -216,7 +218,12 @@ class Checker:
             from llmfleet.render import find_renderer
             from llmfleet.render_cache import RenderCache
 
-            cache = RenderCache(self.config.root, find_renderer(), enabled=self.options.cache)
+            cache = RenderCache(
+                self.config.root,
+                find_renderer(),
+                enabled=self.options.cache,
+                aliases=self.options.render_aliases,
+            )
         return Loader(self.config, cache, self.options.jobs)
 
     def run(
@@ -381,6 +388,7 @@ def iter_overlay_models(
     jobs: int | None = None,
     directories: list[Path] | None = None,
     named: list[tuple[str, Path]] | None = None,
+    render_aliases: dict[Path, tuple[str, dict[str, str]]] | None = None,
 ) -> Iterator[tuple[Loaded, OverlayModel]]:
     """Each overlay rendered (through the render cache) and modelled: for the features
     (cost, gateway-routes, diff summaries) that need the model without the checks.
@@ -395,7 +403,12 @@ def iter_overlay_models(
         targets = [kustomization_target(config, d) for d in dirs]
     loader = Loader(
         config,
-        RenderCache(config.root, find_renderer(), enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1"),
+        RenderCache(
+            config.root,
+            find_renderer(),
+            enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1",
+            aliases=render_aliases,
+        ),
         jobs,
     )
     try:

@@ -26,6 +26,7 @@ from llmfleet.manifests import load_text
 from llmfleet.model import ClusterSettings, OverlayModel
 from llmfleet.model.k8s import HASH_SUFFIX, HASHED_KINDS, Resource, as_dict
 from llmfleet.redact import REDACTED, redact_pair, scrub_text  # noqa: F401  (REDACTED re-exported)
+from llmfleet.render_cache import RenderCache
 
 
 def _group(api_version: str) -> str:
@@ -119,11 +120,11 @@ class OverlayDiff:
         return out
 
 
-def render_side(root: Path, rel: str, renderer: render_mod.Renderer) -> Side:
+def render_side(root: Path, rel: str, cache: RenderCache) -> Side:
     directory = root / rel
     if not directory.is_dir() or find_kustomization(directory) is None:
         return Side(False)
-    rendered = render_mod.render(directory, renderer)
+    rendered = cache.render(directory)
     if not rendered.ok:
         return Side(True, [], scrub_text(rendered.error))  # kustomize may quote a literal
     # The loader's limits (depth, aliases) hold here too: a document it refuses is reported.
@@ -226,6 +227,7 @@ def diff_overlays(
     jobs: int | None = None,
     cluster: ClusterSettings | None = None,
     simulate: bool = True,
+    use_cache: bool = True,
 ) -> list[OverlayDiff]:
     """``overlays`` is ``[(name, folder relative to the repository root)]``.  With
     ``simulate``, each changed overlay's response to the default spike is simulated on both
@@ -233,10 +235,13 @@ def diff_overlays(
     if not overlays:
         return []
     renderer = render_mod.find_renderer()
+    # Both sides read and fill the working tree's render cache (keys are relative to a root).
+    head_cache = RenderCache(head_root, renderer, enabled=use_cache)
+    base_cache = RenderCache(base_root, renderer, enabled=use_cache, cache_of=head_root)
     jobs = jobs or min(2 * len(overlays), 16)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        before = [pool.submit(render_side, base_root, rel, renderer) for _, rel in overlays]
-        after = [pool.submit(render_side, head_root, rel, renderer) for _, rel in overlays]
+        before = [pool.submit(render_side, base_root, rel, base_cache) for _, rel in overlays]
+        after = [pool.submit(render_side, head_root, rel, head_cache) for _, rel in overlays]
         out = []
         for (name, rel), b, a in zip(overlays, before, after):
             sb, sa = b.result(), a.result()

@@ -15,9 +15,14 @@ from llmfleet.model import OverlayModel
 from llmfleet.model.routes import diff_routes, render_routes_file, routes_of
 
 
-def expected_text(config: Config, staged: tuple[str, Path] | None = None) -> tuple[str, int]:
+def expected_text(
+    config: Config,
+    staged: tuple[str, Path] | None = None,
+    render_aliases: dict[Path, tuple[str, dict[str, str]]] | None = None,
+) -> tuple[str, int]:
     """The routes file the overlays render, and how many overlays were read.  ``staged``
-    (name, folder) is an overlay not yet in place, replacing ``overlays/<name>`` if any."""
+    (name, folder) is an overlay not yet in place, replacing ``overlays/<name>`` if any;
+    ``render_aliases`` as in :class:`llmfleet.render_cache.RenderCache`."""
     from llmfleet.checker import iter_overlay_models
 
     named = None
@@ -26,7 +31,7 @@ def expected_text(config: Config, staged: tuple[str, Path] | None = None) -> tup
             (config.overlay_name(d), d) for d in config.overlay_dirs() if config.overlay_name(d) != staged[0]
         ] + [staged]
     models: dict[str, OverlayModel] = {}
-    for loaded, model in iter_overlay_models(config, named=named):
+    for loaded, model in iter_overlay_models(config, named=named, render_aliases=render_aliases):
         if loaded.findings and not loaded.resources:
             raise UsageError(f"overlay {loaded.name} cannot be read: {loaded.findings[0].message}")
         models[loaded.name] = model

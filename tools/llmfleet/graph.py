@@ -57,6 +57,30 @@ class DirReader:
         return self._cache[path]
 
 
+class StagedReader(DirReader):
+    """The working tree with ``files`` (name -> text) in the folder ``prefix`` instead of
+    what is on disk there: an overlay as it would be once written."""
+
+    def __init__(self, root: Path, prefix: str, files: dict[str, str]):
+        super().__init__(root)
+        self.prefix = prefix.strip("/")
+        self.staged = {f"{self.prefix}/{name}": text for name, text in files.items()}
+
+    def _inside(self, path: str) -> bool:
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    def is_file(self, path: str) -> bool:
+        return path in self.staged if self._inside(path) else super().is_file(path)
+
+    def is_dir(self, path: str) -> bool:
+        if self._inside(path):
+            return path == self.prefix or any(p.startswith(path + "/") for p in self.staged)
+        return super().is_dir(path)
+
+    def read_text(self, path: str) -> str | None:
+        return self.staged.get(path) if self._inside(path) else super().read_text(path)
+
+
 class TreeFS:
     """Adapter giving a :class:`llmfleet.gitutil.TreeReader` the DirReader interface."""
 

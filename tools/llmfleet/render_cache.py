@@ -9,7 +9,8 @@ chart) is never cached.  Only successful renders are stored.
 
 Entries live in ``.llmfleet-cache/render/`` under the repository root (or
 ``$LLMFLEET_CACHE_DIR/render``); ``make clean`` or deleting the folder clears them, and
-``--no-cache`` bypasses them.
+``--no-cache`` bypasses them.  ``check``, ``lint``, ``validate`` and ``diff`` (both sides: the
+base revision's worktree uses the repository's entries) read and fill them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 from pathlib import Path
 
 from llmfleet import render as render_mod
-from llmfleet.graph import DirReader, Graph
+from llmfleet.graph import DirReader, Graph, StagedReader
 
 FORMAT = "llmfleet-render-cache-1"
 
@@ -31,13 +32,25 @@ def cache_root(root: Path) -> Path:
     return Path(env) if env else root / ".llmfleet-cache"
 
 
-def _hash_path(hasher: hashlib._Hash, root: Path, relative: str) -> None:
+def _hash_path(
+    hasher: hashlib._Hash, root: Path, relative: str, staged: dict[str, str] | None = None, prefix: str = ""
+) -> None:
+    """``staged``: the files (path relative to the root -> text) of the folder ``prefix``,
+    which replace whatever the disk has there."""
+    staged = staged or {}
     path = root / relative
     hasher.update(b"\0path\0" + relative.encode())
     if relative.endswith("/"):
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                _hash_path(hasher, root, child.relative_to(root).as_posix())
+        on_disk = (
+            (p.relative_to(root).as_posix() for p in path.rglob("*") if p.is_file()) if path.is_dir() else ()
+        )
+        children = {p for p in on_disk if not (prefix and p.startswith(prefix + "/"))}
+        children |= {p for p in staged if p.startswith(relative)}
+        for child in sorted(children):
+            _hash_path(hasher, root, child, staged, prefix)
+        return
+    if relative in staged:
+        hasher.update(hashlib.sha256(staged[relative].encode("utf-8")).digest())
         return
     try:
         hasher.update(hashlib.sha256(path.read_bytes()).digest())
@@ -46,11 +59,24 @@ def _hash_path(hasher: hashlib._Hash, root: Path, relative: str) -> None:
 
 
 class RenderCache:
-    def __init__(self, root: Path, renderer: render_mod.Renderer, enabled: bool = True):
+    def __init__(
+        self,
+        root: Path,
+        renderer: render_mod.Renderer,
+        enabled: bool = True,
+        cache_of: Path | None = None,
+        aliases: dict[Path, tuple[str, dict[str, str]]] | None = None,
+    ):
+        """``cache_of``: the repository whose cache folder to use (default ``root``); a
+        checkout of another revision in a temporary folder shares the repository's entries,
+        since keys hold paths relative to the root.  ``aliases``: folders (a staged or
+        temporary copy of an overlay) keyed as ``(folder relative to the root, files)``, the
+        overlay they will be written as (see :meth:`key_of_files`)."""
         self.root = root.resolve()
         self.renderer = renderer
         self.enabled = enabled
-        self.folder = cache_root(self.root) / "render"
+        self.folder = cache_root((cache_of or root).resolve()) / "render"
+        self.aliases = {Path(folder).resolve(): alias for folder, alias in (aliases or {}).items()}
         self.graph = Graph(DirReader(self.root))
         # Renders run in threads; the graph's caches are not thread-safe (a dependency being
         # computed by one thread looks empty to another), so keys are computed one at a time.
@@ -60,6 +86,10 @@ class RenderCache:
 
     def key(self, directory: Path) -> str | None:
         """The cache key of a kustomization, or None when it cannot be cached."""
+        alias = self.aliases.get(directory.resolve())
+        if alias is not None:
+            with self._lock:
+                return self.key_of_files(*alias)
         try:
             relative = directory.resolve().relative_to(self.root).as_posix()
         except ValueError:
@@ -77,7 +107,40 @@ class RenderCache:
             _hash_path(hasher, self.root, dep)
         return hasher.hexdigest()
 
-    def render(self, directory: Path, timeout: float) -> render_mod.Rendered:
+    def key_of_files(self, relative: str, files: dict[str, str]) -> str | None:
+        """The key the kustomization in ``relative`` (a folder under the root) will have once
+        ``files`` (name -> text) are written there, replacing what is there now; None when
+        it cannot be cached.  Lets a render of the same files elsewhere (``new-model``
+        measures names in a temporary folder) be stored under the overlay's own key."""
+        relative = relative.strip("/")
+        graph = Graph(StagedReader(self.root, relative, files))
+        deps, notes = graph.deps(relative), graph.notes(relative)
+        if any("remote" in note for note in notes) or any(dep.startswith("../") for dep in deps):
+            return None
+        staged = {f"{relative}/{name}": text for name, text in files.items()}
+        hasher = hashlib.sha256(f"{FORMAT}\0{self.renderer.identity}\0{relative}".encode())
+        for dep in sorted(deps):
+            _hash_path(hasher, self.root, dep, staged, relative)
+        return hasher.hexdigest()
+
+    def lookup(self, key: str | None) -> str | None:
+        """The rendered text stored under ``key``, if any (and the cache is enabled)."""
+        if not self.enabled or key is None:
+            return None
+        try:
+            text = (self.folder / f"{key}.yaml").read_text(encoding="utf-8")
+        except OSError:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return text
+
+    def store(self, key: str | None, text: str) -> None:
+        """Keep a successful render under ``key``."""
+        if self.enabled and key is not None:
+            self._store(self.folder / f"{key}.yaml", text)
+
+    def render(self, directory: Path, timeout: float | None = None) -> render_mod.Rendered:
         key = self.key(directory) if self.enabled else None
         entry = self.folder / f"{key}.yaml" if key else None
         if entry is not None and entry.is_file():

@@ -19,6 +19,7 @@ a failed check, an error or a signal nothing is left changed; after a SIGKILL th
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -711,7 +712,7 @@ def prepare(options: NewModelOptions, overlays_dir: Path, root: Path, shapes: An
         name, model, plan, options.min_replicas, max_replicas, served_model_name=served or "", shapes=shapes
     )
     sc.files = render_files(sc, overlays_dir / name, root)
-    sc.name_limit, sc.name_limit_why = name_limit(sc, root)
+    sc.name_limit, sc.name_limit_why = name_limit(sc, root, overlays_dir)
     check_name_length(name, sc.name_limit, sc.name_limit_why)
     check_served_name_is_free(sc, overlays_dir, options.force)
     return sc
@@ -770,13 +771,16 @@ def check_served_name_is_free(sc: Scaffold, overlays_dir: Path, force: bool) -> 
             )
 
 
-def name_limit(sc: Scaffold, root: Path) -> tuple[int, str]:
+def name_limit(sc: Scaffold, root: Path, overlays_dir: Path | None = None) -> tuple[int, str]:
     """The longest overlay name the objects of ``sc.files`` allow (llmfleet.model.names),
-    measured on a render of the files in a temporary folder outside the repository; the
-    ScaledObject's KEDA bound when no renderer can run."""
+    measured on a render of the files in a temporary folder outside the repository (kept in
+    the render cache under the overlay's own key: a later run, or a check of the written
+    overlay, does not render them again); the ScaledObject's KEDA bound when no renderer
+    can run."""
     from llmfleet.errors import ToolError
     from llmfleet.model.k8s import Resource
-    from llmfleet.render import render
+    from llmfleet.render import find_renderer, render
+    from llmfleet.render_cache import RenderCache
 
     fallback = (
         MAX_NAME,
@@ -789,18 +793,31 @@ def name_limit(sc: Scaffold, root: Path) -> tuple[int, str]:
             f"the worker StatefulSet {sc.name}{worker} may have at most "
             f"{object_names.STATEFULSET_MAX} characters (controller-revision-hash label)",
         )
-    with tempfile.TemporaryDirectory(prefix="llmfleet-new-model-") as tmp:
-        folder = Path(tmp) / sc.name
-        folder.mkdir()
-        for filename, text in render_files(sc, folder, root).items():
-            (folder / filename).write_text(text, encoding="utf-8")
-        try:
-            rendered = render(folder)
-        except ToolError:
-            return fallback
-    if not rendered.ok:
+    try:
+        cache = RenderCache(root, find_renderer(), enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1")
+    except ToolError:
         return fallback
-    docs = [d for d in yaml.safe_load_all(rendered.text) if isinstance(d, dict)]
+    key = None
+    if overlays_dir is not None:
+        with contextlib.suppress(ValueError):
+            relative = (overlays_dir / sc.name).resolve().relative_to(cache.root).as_posix()
+            key = cache.key_of_files(relative, sc.files)
+    text = cache.lookup(key)
+    if text is None:
+        with tempfile.TemporaryDirectory(prefix="llmfleet-new-model-") as tmp:
+            folder = Path(tmp) / sc.name
+            folder.mkdir()
+            for filename, content in render_files(sc, folder, root).items():
+                (folder / filename).write_text(content, encoding="utf-8")
+            try:
+                rendered = render(folder, cache.renderer)
+            except ToolError:
+                return fallback
+        if not rendered.ok:
+            return fallback
+        text = rendered.text
+        cache.store(key, text)
+    docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
     resources = [Resource(d, "<rendered>", i) for i, d in enumerate(docs)]
     groups = {f"{sc.name}-group": sc.max_replicas} if sc.multinode else {}
     found = object_names.limits(resources, groups)
@@ -950,7 +967,7 @@ def _write_checked(config, options: NewModelOptions, sc: Scaffold, txn, echo) ->
     outcome: dict = {}
     if options.check:
         fault_point("checking")
-        outcome = _check(config, staged, sc.name)
+        outcome = _check(config, staged, sc.name, sc.files)
         if outcome["own_errors"]:
             txn.abort()
             echo(outcome["text"], err=True, nl=False)
@@ -963,7 +980,11 @@ def _write_checked(config, options: NewModelOptions, sc: Scaffold, txn, echo) ->
     routes_line = ""
     if txn.routes_file:
         try:
-            text, count = expected_text(config, staged=(sc.name, staged))
+            text, count = expected_text(
+                config,
+                staged=(sc.name, staged),
+                render_aliases=render_aliases(config, staged, sc.name, sc.files),
+            )
         except UsageError as exc:
             txn.abort()
             echo(
@@ -1049,19 +1070,36 @@ def check_files(config, sc: Scaffold) -> dict:
         folder.mkdir()
         for filename, text in render_files(sc, folder, config.root).items():
             (folder / filename).write_text(text, encoding="utf-8")
-        return _check(config, folder, sc.name)
+        return _check(config, folder, sc.name, sc.files)
 
 
-def _check(config, target: Path, name: str) -> dict:
+def render_aliases(
+    config, folder: Path, name: str, files: dict[str, str] | None
+) -> dict[Path, tuple[str, dict[str, str]]]:
+    """``folder`` (a staged or temporary copy of ``files``) rendered under the cache key of
+    ``overlays/<name>`` written with ``files`` (llmfleet.render_cache)."""
+    if files is None:
+        return {}
+    try:
+        final = (config.overlays_path / name).resolve().relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        return {}
+    return {folder: (final, files)}
+
+
+def _check(config, target: Path, name: str, files: dict[str, str] | None = None) -> dict:
     """``llmfleet check`` of the overlay staged in ``target`` as overlay ``name``: its own
-    errors (the new overlay cannot be written) and the fleet's (it is written, exit 1)."""
+    errors (the new overlay cannot be written) and the fleet's (it is written, exit 1).
+    With ``files`` (the overlay's files as written in ``overlays/<name>/``), the render is
+    cached under the written overlay's key: the one that measured the names serves it."""
     from dataclasses import replace
 
     from llmfleet.checker import Options, run_check_staged
     from llmfleet.findings import Severity
     from llmfleet.reporters import REPORTERS
 
-    report = run_check_staged(config, name, target, Options())
+    options = Options(render_aliases=render_aliases(config, target, name, files))
+    report = run_check_staged(config, name, target, options)
     staged_rel = _display(target, config.root)
     final_rel = _display(config.overlays_path / name, config.root)
     # The gateway's routes are regenerated with the overlay; findings name its final place.

@@ -338,7 +338,9 @@ class OverlayTransaction:
         """The overlay's files in ``overlays/.tmp-<name>-*`` (same depth as the overlay, so
         its relative paths work there)."""
         self.overlays_dir.mkdir(parents=True, exist_ok=True)
-        self.staged = Path(tempfile.mkdtemp(prefix=f".tmp-{self.name}-", dir=self.overlays_dir))
+        # A signal between creating a temporary and recording it would leave it behind.
+        with procs.signals_deferred():
+            self.staged = Path(tempfile.mkdtemp(prefix=f".tmp-{self.name}-", dir=self.overlays_dir))
         for filename in sorted(files):
             (self.staged / filename).write_text(files[filename], encoding="utf-8")
         os.chmod(self.staged, 0o755)
@@ -349,8 +351,9 @@ class OverlayTransaction:
         if not self.routes_file:
             return
         routes = self.root / self.routes_file
-        fd, tmp = tempfile.mkstemp(prefix=f".{routes.name}.", suffix=".tmp", dir=routes.parent)
-        self.routes_staged = Path(tmp)
+        with procs.signals_deferred():
+            fd, tmp = tempfile.mkstemp(prefix=f".{routes.name}.", suffix=".tmp", dir=routes.parent)
+            self.routes_staged = Path(tmp)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -377,14 +380,16 @@ class OverlayTransaction:
             os.rmdir(old)
             journal.old = self.rel(old)
         backup = None
-        if routes is not None and journal.had_routes:
-            fd, tmp = tempfile.mkstemp(prefix=f".{routes.name}.", suffix=".bak", dir=routes.parent)
-            os.close(fd)
-            shutil.copy2(routes, tmp)
-            backup = Path(tmp)
-            journal.routes_backup = self.rel(backup)
-        journal.save(self.root)
-        self.journal = journal
+        # From the backup's creation until the journal names it, a signal would leave it behind.
+        with procs.signals_deferred():
+            if routes is not None and journal.had_routes:
+                fd, tmp = tempfile.mkstemp(prefix=f".{routes.name}.", suffix=".bak", dir=routes.parent)
+                os.close(fd)
+                shutil.copy2(routes, tmp)
+                backup = Path(tmp)
+                journal.routes_backup = self.rel(backup)
+            journal.save(self.root)
+            self.journal = journal
         fault_point("journal")
         with procs.signals_deferred():
             if old is not None:

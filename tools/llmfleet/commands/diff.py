@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from pathlib import Path
 
@@ -59,8 +60,19 @@ def _overlay_arg(raw: str, config, cwd: Path) -> tuple[str, str]:
     is_flag=True,
     help="Leave out the simulated response of each changed overlay to the default spike.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Render both sides again (ignore .llmfleet-cache/render, which both sides share).",
+)
 def command(
-    base: str, overlays: tuple[str, ...], fmt: str, output: str | None, jobs: int | None, no_simulate: bool
+    base: str,
+    overlays: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    jobs: int | None,
+    no_simulate: bool,
+    no_cache: bool,
 ):
     """Render OVERLAYS (default: those affected since REF, see `llmfleet affected`) at REF
     and in the working tree, and show the added, removed and changed objects with a unified
@@ -86,6 +98,14 @@ def command(
     prefix = affected_mod.repo_prefix(config, top)
     with gitutil.worktree(top, base) as tree:
         base_root = tree / prefix if prefix else tree
-        diffs = diff_overlays(base_root, root, selected, jobs, config.cluster, simulate=not no_simulate)
+        diffs = diff_overlays(
+            base_root,
+            root,
+            selected,
+            jobs,
+            config.cluster,
+            simulate=not no_simulate,
+            use_cache=not no_cache and os.environ.get("LLMFLEET_NO_CACHE") != "1",
+        )
     text = render_markdown(diffs, base) if fmt == "markdown" else render_text(diffs, base)
     write_output(text, output)
