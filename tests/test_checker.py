@@ -115,3 +115,36 @@ def test_yaml_error_in_one_document_keeps_the_others(cli, empty_repo):
     report = json.loads(result.stdout)
     assert "yaml-syntax" in {f["rule"] for f in report["findings"]}
     assert report["summary"]["objects"] == 1  # the Deployment after the broken document
+
+
+def test_a_check_served_by_the_cache_imports_no_validator_nor_http(repo_copy, tmp_path):
+    """A second check with nothing changed takes its renders, object verdicts and the
+    configuration's verdict from the cache: jsonschema, referencing and urllib.request
+    (with http.client and ssl), a quarter of its time, are not even imported."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from llmfleet.cli import main\n"
+        "try:\n"
+        "    main(['check'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('jsonschema', 'referencing', 'urllib.request', 'http.client', 'kubernetes_validate')\n"
+        "print('imported:', *sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    env = {**os.environ, "LLMFLEET_CACHE_DIR": str(tmp_path / "cache"), "LLMFLEET_OFFLINE": "1"}
+
+    def imported() -> list[str]:
+        proc = subprocess.run(
+            [sys.executable, "-c", probe], cwd=repo_copy, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert "0 error(s)" in proc.stdout, proc.stdout + proc.stderr
+        last = proc.stdout.strip().splitlines()[-1].split()
+        assert last[0] == "imported:", proc.stdout
+        return last[1:]
+
+    assert "jsonschema" in imported()  # cold: objects and configuration validated
+    assert imported() == []

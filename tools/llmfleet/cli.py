@@ -292,7 +292,7 @@ def validate(targets, fmt, output, strict, **kwargs):
     no target means every overlay.
     """
     options = _options(strict=strict, **kwargs)
-    config = load_config()
+    config = load_config(use_cache=options.cache)
     _say_tools(options, renderer=any(Path(t).is_dir() for t in targets) or not targets)
     from llmfleet.checker import run_validate
 
@@ -307,7 +307,7 @@ def lint(targets, fmt, output, strict, **kwargs):
     """Run the lint rules over TARGETS (overlays, YAML files or folders, - for stdin);
     no target means every overlay."""
     options = _options(strict=strict, **kwargs)
-    config = load_config()
+    config = load_config(use_cache=options.cache)
     from llmfleet.checker import run_lint
 
     finish(run_lint(config, list(targets), options), fmt, output, strict)
@@ -328,7 +328,7 @@ def lint(targets, fmt, output, strict, **kwargs):
 def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
     """Build, validate and lint OVERLAYS (default: all) and run the fleet-wide rules."""
     options = _options(strict=strict, **kwargs)
-    config = load_config()
+    config = load_config(use_cache=options.cache)
     _say_tools(options)
     from llmfleet.checker import run_check
 

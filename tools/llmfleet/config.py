@@ -7,6 +7,7 @@ value of the wrong type is a usage error naming the file and the key.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -178,19 +179,49 @@ def find_root(start: Path | None = None) -> Path:
     return start
 
 
+def cache_root(root: Path) -> Path:
+    """The cache folder: ``.llmfleet-cache/`` at the repository root, or
+    ``$LLMFLEET_CACHE_DIR``."""
+    env = os.environ.get("LLMFLEET_CACHE_DIR")
+    return Path(env) if env else root / ".llmfleet-cache"
+
+
 @lru_cache(maxsize=1)
-def _schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+def _schema_text() -> str:
+    return SCHEMA_FILE.read_text(encoding="utf-8")
 
 
-def _check_schema(raw: dict[str, Any], path: Path) -> None:
+def _known_valid_marker(raw: dict[str, Any], root: Path, use_cache: bool) -> Path | None:
+    """Where a configuration known to pass the schema is remembered (its content, the
+    schema's and jsonschema's version): a run whose renders and validations come from the
+    cache does not import jsonschema.  None without a cache (--no-cache, LLMFLEET_NO_CACHE=1)."""
+    if not use_cache or os.environ.get("LLMFLEET_NO_CACHE") == "1":
+        return None
+    from llmfleet.validate.versions import distribution_version
+
+    hasher = hashlib.sha256(f"llmfleet-config-1\0{distribution_version('jsonschema')}\0".encode())
+    hasher.update(_schema_text().encode("utf-8"))
+    hasher.update(json.dumps(raw, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
+    return cache_root(root) / "validate" / f"config-{hasher.hexdigest()}"
+
+
+def _check_schema(raw: dict[str, Any], path: Path, use_cache: bool = True) -> None:
+    marker = _known_valid_marker(raw, path.parent, use_cache)
+    if marker is not None and marker.is_file():
+        return
     import jsonschema
 
     errors = sorted(
-        jsonschema.Draft202012Validator(_schema()).iter_errors(raw),
+        jsonschema.Draft202012Validator(json.loads(_schema_text())).iter_errors(raw),
         key=lambda e: list(map(str, e.absolute_path)),
     )
     if not errors:
+        if marker is not None:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:
+                pass  # a cache that cannot be written is only slower
         return
     error = errors[0]
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -202,7 +233,7 @@ def _check_schema(raw: dict[str, Any], path: Path) -> None:
     raise UsageError(f"{path}: {where}: {error.message}")
 
 
-def load_config(root: Path | None = None) -> Config:
+def load_config(root: Path | None = None, use_cache: bool = True) -> Config:
     root = find_root(root)
     path = root / CONFIG_FILE
     config = Config(root=root)
@@ -215,7 +246,7 @@ def load_config(root: Path | None = None) -> Config:
         raise UsageError(f"{path}: cannot read the configuration: {exc}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: the configuration must be a mapping")
-    _check_schema(raw, path)
+    _check_schema(raw, path, use_cache)
     config.source = path
     config.overlays_dir = str(raw.get("overlays", config.overlays_dir))
     platform = raw.get("platform", config.platform)

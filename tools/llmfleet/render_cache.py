@@ -22,14 +22,10 @@ import threading
 from pathlib import Path
 
 from llmfleet import render as render_mod
+from llmfleet.config import cache_root
 from llmfleet.graph import DirReader, Graph, StagedReader
 
 FORMAT = "llmfleet-render-cache-1"
-
-
-def cache_root(root: Path) -> Path:
-    env = os.environ.get("LLMFLEET_CACHE_DIR")
-    return Path(env) if env else root / ".llmfleet-cache"
 
 
 def _hash_path(

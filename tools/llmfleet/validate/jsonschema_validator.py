@@ -10,9 +10,7 @@ ObjectMeta ``metadata`` (:meth:`SchemaStore.basic`).
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from llmfleet.checks import YAML_DEPTH
 from llmfleet.findings import Finding, Severity
@@ -20,6 +18,9 @@ from llmfleet.manifests import Resource, pointer
 from llmfleet.model.secrets import TOKEN, is_sensitive_name, secret_mappings, secret_values
 from llmfleet.validate.schemas import SchemaHit, SchemaMiss, SchemaStore
 from llmfleet.validate.valid_cache import ValidCache
+
+if TYPE_CHECKING:  # imported where an object is validated: not on a run served by the cache
+    import jsonschema
 
 SCHEMA_RULE = "schema"
 MISSING_RULE = "schema-missing"
@@ -119,7 +120,9 @@ def _raw_error_findings(
             )
             message = f"needs one of {', '.join(repr(n) for n in names)}"
         else:
-            message = jsonschema.exceptions.best_match(error.context).message
+            from jsonschema.exceptions import best_match
+
+            message = best_match(error.context).message
     else:
         message = error.message
     return [resource.finding(SCHEMA_RULE, Severity.ERROR, _shorten(message), path)]

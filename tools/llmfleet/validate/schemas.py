@@ -14,25 +14,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
+import importlib.util
 import json
 import os
 import re
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
-
-import importlib_resources
-import jsonschema
-from referencing import Registry
-from referencing import Resource as RefResource
+from typing import TYPE_CHECKING
 
 from llmfleet.validate import go_regex, locations
+from llmfleet.validate.versions import distribution_version
+
+if TYPE_CHECKING:  # jsonschema is imported when an object is validated (not on a cache hit)
+    import jsonschema
+    from referencing import Registry
 
 #: Per socket operation (connect, each read), not for the whole download.
 DOWNLOAD_TIMEOUT_S = 15
@@ -99,6 +98,8 @@ def _tolerant_pattern(validator, pattern, instance, schema):
         return
     compiled = go_regex.compile_pattern(pattern)
     if compiled is not None and not compiled.search(instance):
+        import jsonschema
+
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
@@ -114,9 +115,17 @@ def _tolerant_pattern_properties(validator, patterns, instance, schema):
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
+def _draft_2020_12(schema: dict, registry: Registry) -> jsonschema.protocols.Validator:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
 def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
     """A validator for a CRD schema whose ``pattern`` keywords are Go regular expressions
     (llmfleet.validate.go_regex): RE2-only syntax is translated, never a crash."""
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     tolerant = jsonschema.validators.extend(
         cls, {"pattern": _tolerant_pattern, "patternProperties": _tolerant_pattern_properties}
@@ -124,10 +133,24 @@ def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
     return tolerant(schema)
 
 
+@lru_cache(maxsize=1)
+def _bundled_root() -> Path | None:
+    """kubernetes-validate's schema folder, found without importing the package (its
+    ``__init__`` imports jsonschema, which a run served by the cache does not need)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        folder = Path(location) / "kubernetes-json-schema"
+        if folder.is_dir():
+            return folder
+    return None
+
+
 def bundled_versions() -> list[str]:
-    root = importlib_resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+    root = _bundled_root()
     found = []
-    for entry in root.iterdir():
+    for entry in root.iterdir() if root is not None else ():
         match = re.match(r"^v(\d+)\.(\d+)\.0-local-strict$", entry.name)
         if match:
             found.append((int(match.group(1)), int(match.group(2))))
@@ -166,18 +189,18 @@ class SchemaStore:
         self._registry: Registry | None = None
         self._basic: SchemaHit | None = None
         version = pick_bundled_version(kubernetes_version)
-        if version:
+        root = _bundled_root()
+        if version and root is not None:
             suffix = "-local-strict" if strict else "-local"
-            self._bundled_dir = (
-                importlib_resources.files("kubernetes_validate")
-                .joinpath("kubernetes-json-schema")
-                .joinpath(f"v{version}.0{suffix}")
-            )
+            self._bundled_dir = root / f"v{version}.0{suffix}"
         self.bundled_version = version
 
     def _definitions_registry(self) -> Registry:
         if self._registry is None:
             assert self._bundled_dir is not None, "only bundled schemas refer to the definitions"
+            from referencing import Registry
+            from referencing import Resource as RefResource
+
             definitions = json.loads(self._bundled_dir.joinpath("_definitions.json").read_text())
             self._registry = RefResource.from_contents(definitions) @ Registry()
         return self._registry
@@ -220,7 +243,7 @@ class SchemaStore:
                 self._basic = SchemaHit(
                     source,
                     _digest(f"{self._package_identity()} {json.dumps(schema, sort_keys=True)}"),
-                    lambda: jsonschema.Draft202012Validator(schema, registry=self._definitions_registry()),
+                    lambda: _draft_2020_12(schema, self._definitions_registry()),
                 )
             return self._basic
 
@@ -261,7 +284,7 @@ class SchemaStore:
         return SchemaHit(
             f"kubernetes-validate v{self.bundled_version} {entry.name}",
             _digest(f"{self._package_identity()} {entry.name} {text}"),
-            lambda: jsonschema.Draft202012Validator(schema, registry=self._definitions_registry()),
+            lambda: _draft_2020_12(schema, self._definitions_registry()),
         )
 
     def _package_identity(self) -> str:
@@ -331,6 +354,9 @@ class SchemaStore:
     @staticmethod
     def _download(url: str) -> bytes | None:
         """The body, None on 404; DownloadFailed on anything else."""
+        import urllib.error
+        import urllib.request  # with http.client and ssl: only when a schema is downloaded
+
         try:
             with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
                 return response.read()
@@ -342,12 +368,8 @@ class SchemaStore:
             raise DownloadFailed(str(getattr(exc, "reason", exc))) from None
 
 
-@cache
 def _package_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return distribution_version(name)
 
 
 @lru_cache(maxsize=8)

@@ -17,7 +17,6 @@ unwritable file only costs a validation.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import tempfile
@@ -25,9 +24,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from llmfleet.validate.versions import distribution_version
+
 FORMAT = "llmfleet-valid-objects-1"
 MAX_ENTRIES = 200_000
-_JSONSCHEMA = importlib.metadata.version("jsonschema")
+_JSONSCHEMA = distribution_version("jsonschema")
 FILE_NAME = "valid-objects"
 
 
