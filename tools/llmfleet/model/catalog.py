@@ -21,9 +21,6 @@ from llmfleet.model import safe_yaml
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: The node label the GPU components select on, with the class name as value.
 GPU_LABEL_KEY = "llmfleet.io/gpu-class"
-#: The taint the GPU node pools carry (tolerated by every GPU component).
-GPU_TAINT_KEY = "nvidia.com/gpu"
-GPU_RESOURCE = "nvidia.com/gpu"
 
 #: config.json torch_dtype -> bytes per element.
 DTYPE_BYTES = {

@@ -34,7 +34,7 @@ from llmfleet.model.workloads import Container, PodTemplate, Workload, extract
 class ClusterSettings:
     """What the rules assume about the cluster (``cluster:`` in llmfleet.yaml)."""
 
-    gpu_taint_key: str = "nvidia.com/gpu"
+    gpu_taint_key: str = NVIDIA_GPU  # the NVIDIA device plugin's taint key and resource
     #: Node labels whose value names the GPU class, besides the well-known ones
     #: (llmfleet/data/accelerators.yaml).
     gpu_label_keys: tuple[str, ...] = ("llmfleet.io/gpu-class",)

@@ -18,6 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from llmfleet.model.k8s import parse_quantity as _k8s_quantity
+from llmfleet.model.scaling import (
+    KEDA_DEFAULT_COOLDOWN_S,
+    KEDA_DEFAULT_MAX,
+    KEDA_DEFAULT_MIN,
+    KEDA_DEFAULT_POLLING_S,
+)
+
 #: Metric kinds the simulation can compute from its replica model (the vLLM series named).
 QUEUE = "queue"  # sum(vllm:num_requests_waiting)
 RUNNING = "running"  # sum(vllm:num_requests_running)
@@ -31,10 +39,6 @@ METRIC_KINDS = (QUEUE, RUNNING, KV_CACHE_USAGE, KV_CACHE_USAGE_SUM, REQUEST_RATE
 AVERAGE_VALUE = "AverageValue"
 VALUE = "Value"
 
-KEDA_DEFAULT_MIN = 0
-KEDA_DEFAULT_MAX = 100
-KEDA_DEFAULT_POLLING_S = 30
-KEDA_DEFAULT_COOLDOWN_S = 300
 KEDA_DEFAULT_INITIAL_COOLDOWN_S = 0
 #: rate() window assumed when a request-rate trigger's range cannot be read.
 DEFAULT_RATE_WINDOW_S = 120
@@ -383,15 +387,12 @@ def validate_behavior(behavior: Mapping[str, Any]) -> None:
 
 
 def parse_quantity(value: Any, path: str) -> float:
-    """A Kubernetes quantity as a float ("0.05", "50m", 0.1)."""
-    if isinstance(value, bool):
+    """A Kubernetes quantity as a float ("0.05", "50m", 0.1); SpecError naming ``path``
+    when it is not one (llmfleet.model.k8s reads quantities)."""
+    number = _k8s_quantity(value)
+    if number is None or not number.is_finite():
         raise SpecError(path, f"{value!r} is not a quantity")
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip()
-    if text.endswith("m"):
-        return _number(text[:-1], path) / 1000
-    return _number(text, path)
+    return float(number)
 
 
 @dataclass(frozen=True)

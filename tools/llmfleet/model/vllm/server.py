@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmfleet.model import safe_yaml
-from llmfleet.model.k8s import Resource, as_list, dig, escape_pointer_token
+from llmfleet.model.k8s import Resource, as_list, dig, escape_pointer_token, to_int
 from llmfleet.model.vllm import flags as vflags
 from llmfleet.model.vllm import images
 from llmfleet.model.vllm.expansion import ConfigMapFinder, Environment
@@ -155,7 +155,7 @@ class VllmServer:
             return default
         if not setting.resolved:
             return None
-        return _to_int(setting.value)
+        return to_int(setting.value)
 
     def flag(self, name: str, default: bool = False) -> bool | None:
         """A boolean option (``--x`` / ``--no-x`` / ``x: true``); None when unknown."""
@@ -276,21 +276,6 @@ class VllmServer:
     def api_key_unknown(self) -> bool:
         """True when an envFrom source may set VLLM_API_KEY (its content is not in the input)."""
         return self.environment.open_ended
-
-
-def _to_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
 
 
 # --- recognising a server -----------------------------------------------------------------
