@@ -178,7 +178,8 @@ def test_signal_during_the_check_writes_nothing_and_says_so(repo, signum):
 
 
 def test_two_runs_for_the_same_model_under_different_names_cannot_both_succeed(repo):
-    """Serialised by the lock: the second sees the first's overlay serving the same model."""
+    """Serialised by the lock: whichever runs second sees the first's overlay serving the
+    same model (before taking the lock, or once it holds it) and writes nothing."""
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "llmfleet", "new-model", MODEL, "--name", name],
@@ -191,11 +192,11 @@ def test_two_runs_for_the_same_model_under_different_names_cannot_both_succeed(r
     ]
     results = [(p.wait(timeout=300), *p.communicate()) for p in runs]
     codes = sorted(code for code, _, _ in results)
-    assert codes[0] == 0 and codes[1] == exitcodes.FINDINGS, results
+    assert codes == [exitcodes.OK, exitcodes.USAGE], results
     written = [n for n in ("qwen-a", "qwen-b") if (repo / "overlays" / n).is_dir()]
     assert len(written) == 1, results
     loser = next(err for code, _, err in results if code != 0)
-    assert "nothing was written" in loser and "Qwen/Qwen2.5-7B-Instruct" in loser
+    assert "already serves model name 'Qwen/Qwen2.5-7B-Instruct'" in loser, loser
     assert leftovers(repo) == []
     assert (repo / ROUTES).read_text() == expected_text(load_config(repo))[0]
 

@@ -240,6 +240,22 @@ def test_a_live_runs_folder_is_not_pruned(tmp_path):
         assert mine.is_dir() and not dead.exists()
 
 
+def test_a_folder_whose_owner_is_being_written_is_not_pruned(tmp_path):
+    """A record read while another run writes it (empty, or cut short) is no proof that the
+    owner is gone: the folder is kept until it is older than the grace period."""
+    for record in ("", "12"):
+        young = tmp_path / f"llmfleet-promtool-{len(record)}"
+        young.mkdir()
+        (young / tempdirs.OWNER_FILE).write_text(record)
+        assert tempdirs.prune("llmfleet-promtool-", dir=tmp_path) == []
+        assert young.is_dir()
+        old = time.time() - 3600
+        os.utime(young, (old, old))
+        assert tempdirs.prune("llmfleet-promtool-", dir=tmp_path) == [young]
+    with tempdirs.owned("llmfleet-promtool-", dir=tmp_path) as mine:
+        assert sorted(p.name for p in mine.iterdir()) == [tempdirs.OWNER_FILE]
+
+
 # -- every tool's timeout is a setting --------------------------------------------------------
 
 

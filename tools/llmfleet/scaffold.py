@@ -935,6 +935,7 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
             echo(f"llmfleet: recovered: {note}", err=True)
         if (overlays_dir / sc.name).exists() and not options.force:  # written meanwhile
             raise UsageError(f"overlay {rel} already exists; pass --force to replace it")
+        check_served_name_is_free(sc, overlays_dir, options.force)  # another run's, meanwhile
         txn = OverlayTransaction(root, overlays_dir, sc.name, routes_file=_routes_file(config))
         try:
             return _write_checked(config, options, sc, txn, echo)

@@ -60,12 +60,14 @@ def is_stale(folder: Path) -> bool:
     try:
         record = (folder / OWNER_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
+        record = ""
+    except OSError:
+        return False
+    if not record.endswith("\n"):  # no owner yet, or one an older llmfleet was writing
         try:
             return time.time() - folder.stat().st_mtime > _GRACE_S
         except OSError:
             return False
-    except OSError:
-        return False
     return not is_alive(record)
 
 
@@ -74,7 +76,11 @@ def owned(prefix: str, dir: Path | None = None) -> Iterator[Path]:
     """A new temporary folder recording this process as its owner, removed at the end."""
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=dir))
     try:
-        (folder / OWNER_FILE).write_text(owner_record(), encoding="utf-8")
+        # Written whole or not at all: another run's prune reading a half-written record
+        # would take the folder for an orphan and delete it from under this run.
+        partial = folder / f"{OWNER_FILE}.tmp"
+        partial.write_text(owner_record(), encoding="utf-8")
+        os.replace(partial, folder / OWNER_FILE)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
