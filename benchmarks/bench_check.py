@@ -125,8 +125,9 @@ def make_fleet(root: Path, size: int) -> Path:
     """A copy of the repository with `size` overlays derived from the existing ones."""
     work = Path(tempfile.mkdtemp(prefix="llmfleet-bench-"))
     fleet = work / "repo"
-    for folder in ("base", "components", "platform", "tools"):
-        if (root / folder).exists() and folder != "tools":
+    # Every folder the overlays build on (base/, base-multinode/, components/) and platform/.
+    for folder in sorted(p.name for p in root.glob("base*") if p.is_dir()) + ["components", "platform"]:
+        if (root / folder).exists():
             shutil.copytree(root / folder, fleet / folder)
     shutil.copy(root / "llmfleet.yaml", fleet / "llmfleet.yaml")
     shutil.copytree(root / "schemas" / "crds", fleet / "schemas" / "crds")  # the vendored CRDs

@@ -261,18 +261,19 @@ class Checker:
                     reported.append((loaded, model))
                     report.inputs.append(loaded.name)
                     report.subjects += subjects_of(loaded)
+                    # Validated now, while the renders of the inputs after it go on.
+                    report.findings += loaded.findings
+                    report.findings += duplicate_objects(loaded)
+                    if validator is not None:
+                        report.findings += validator(loaded.resources)
         finally:
             loader.close()
-        tools = self._tool_runner([m for _, m in reported]) if self.rules else None
-        for loaded, _ in reported:
-            report.findings += loaded.findings
-            report.findings += duplicate_objects(loaded)
-            if validator is not None:
-                report.findings += validator(loaded.resources)
         if validator is not None:
             validator.save()
-        if tools is not None:
-            tools()
+        if self.rules is not None:
+            tools = self._tool_runner([m for _, m in reported])
+            if tools is not None:
+                tools()
         if self.rules is not None:
             from llmfleet.lint.engine import lint_fleet, lint_model
 
