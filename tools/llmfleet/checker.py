@@ -245,6 +245,7 @@ class Checker:
         overlay_models: dict[str, OverlayModel] = {}
         platform_resources: list[Resource] = []
         try:
+            self.config.check_schema()  # deferred by `check` until the renders run
             validator = Validator(self.config, self.options) if self.validate else None
             for target in everything:
                 loaded = loader.load(target)

@@ -328,11 +328,17 @@ def lint(targets, fmt, output, strict, **kwargs):
 def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
     """Build, validate and lint OVERLAYS (default: all) and run the fleet-wide rules."""
     options = _options(strict=strict, **kwargs)
-    config = load_config(use_cache=options.cache)
-    _say_tools(options)
-    from llmfleet.checker import run_check
+    # The configuration's schema is checked once the renders have started (Checker.run),
+    # and in any case before anything is reported.
+    config = load_config(use_cache=options.cache, defer_schema_check=True)
+    try:
+        _say_tools(options)
+        from llmfleet.checker import run_check
 
-    finish(run_check(config, list(overlays), options, changed_since=changed_since), fmt, output, strict)
+        report = run_check(config, list(overlays), options, changed_since=changed_since)
+    finally:
+        config.check_schema()
+    finish(report, fmt, output, strict)
 
 
 @main.command()

@@ -7,9 +7,11 @@ value of the wrong type is a usage error naming the file and the key.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -83,6 +85,15 @@ class Config:
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     source: Path | None = None
+    #: The schema check of the configuration file, when it was deferred (load_config).
+    pending_schema_check: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+    def check_schema(self) -> None:
+        """Run the deferred schema check, once (a UsageError naming the field, as
+        load_config would have raised)."""
+        check, self.pending_schema_check = self.pending_schema_check, None
+        if check is not None:
+            check()
 
     @property
     def overlays_path(self) -> Path:
@@ -233,7 +244,12 @@ def _check_schema(raw: dict[str, Any], path: Path, use_cache: bool = True) -> No
     raise UsageError(f"{path}: {where}: {error.message}")
 
 
-def load_config(root: Path | None = None, use_cache: bool = True) -> Config:
+def load_config(root: Path | None = None, use_cache: bool = True, defer_schema_check: bool = False) -> Config:
+    """The repository's configuration.  With ``defer_schema_check``, a configuration not
+    known to be valid is checked against its schema when :meth:`Config.check_schema` is
+    called (``check`` starts its renders first: importing jsonschema is a tenth of a cold
+    run); a value that cannot even be read is checked at once, so the error is the
+    schema's."""
     root = find_root(root)
     path = root / CONFIG_FILE
     config = Config(root=root)
@@ -246,7 +262,22 @@ def load_config(root: Path | None = None, use_cache: bool = True) -> Config:
         raise UsageError(f"{path}: cannot read the configuration: {exc}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: the configuration must be a mapping")
-    _check_schema(raw, path, use_cache)
+    if not defer_schema_check:
+        _check_schema(raw, path, use_cache)
+        return _from_raw(config, raw, path)
+    marker = _known_valid_marker(raw, path.parent, use_cache)
+    if marker is not None and marker.is_file():
+        return _from_raw(config, raw, path)
+    try:
+        config = _from_raw(config, raw, path)
+    except Exception:
+        _check_schema(raw, path, use_cache)
+        raise
+    config.pending_schema_check = functools.partial(_check_schema, raw, path, use_cache)
+    return config
+
+
+def _from_raw(config: Config, raw: dict[str, Any], path: Path) -> Config:
     config.source = path
     config.overlays_dir = str(raw.get("overlays", config.overlays_dir))
     platform = raw.get("platform", config.platform)
