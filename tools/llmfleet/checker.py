@@ -9,7 +9,7 @@ rules across every overlay and the namespace-wide kustomizations.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,7 +244,6 @@ class Checker:
         reported: list[tuple[Loaded, OverlayModel]] = []
         overlay_models: dict[str, OverlayModel] = {}
         platform_resources: list[Resource] = []
-        tools = self._tool_runner() if self.rules is not None else None
         try:
             self.config.check_schema()  # deferred by `check` until the renders run
             validator = Validator(self.config, self.options) if self.validate else None
@@ -263,23 +262,19 @@ class Checker:
                     reported.append((loaded, model))
                     report.inputs.append(loaded.name)
                     report.subjects += subjects_of(loaded)
-                    if tools is not None:
-                        tools.add(model)
                     # Validated now, while the renders of the inputs after it go on.
                     report.findings += loaded.findings
                     report.findings += duplicate_objects(loaded)
                     if validator is not None:
                         report.findings += validator(loaded.resources)
-        except BaseException:
-            if tools is not None:
-                tools.close()
-            raise
         finally:
             loader.close()
         if validator is not None:
             validator.save()
-        if tools is not None:
-            tools.finish()
+        if self.rules is not None:
+            tools = self._tool_runner([m for _, m in reported])
+            if tools is not None:
+                tools()
         if self.rules is not None:
             from llmfleet.lint.engine import lint_fleet, lint_model
 
@@ -308,47 +303,32 @@ class Checker:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def _tool_runner(self) -> _ToolRunner | None:
-        """The rules' external tools (promtool), run in the background for each model as
-        soon as it is loaded, while the other inputs render and Python validates."""
+    def _tool_runner(self, models: list[OverlayModel]) -> Callable[[], None] | None:
+        """Start the rules' external tools (promtool) in the background, while Python
+        validates; the returned function waits and attaches the results to the models."""
         assert self.rules is not None
         if "promtool" not in self.rules.tools():
             return None
+        from llmfleet import promtool
         from llmfleet.render_cache import cache_root
 
-        return _ToolRunner(cache_root(self.config.root) / "promtool", self.config.limits.promtool_timeout_s)
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(
+            promtool.results_for,
+            models,
+            cache_root(self.config.root) / "promtool",
+            self.config.limits.promtool_timeout_s,
+        )
 
+        def finish() -> None:
+            try:
+                results = future.result()
+            finally:
+                pool.shutdown(wait=True)
+            for model in models:
+                model.tool_results["promtool"] = results
 
-class _ToolRunner:
-    def __init__(self, cache_dir: Path, timeout: float):
-        from llmfleet import promtool
-
-        self._promtool = promtool
-        self._cache_dir, self._timeout = cache_dir, timeout
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._models: list[OverlayModel] = []
-        self._futures: list = []
-
-    def add(self, model: OverlayModel) -> None:
-        self._models.append(model)
-        if model.of_kind("PrometheusRule"):
-            self._futures.append(
-                self._pool.submit(self._promtool.results_for, [model], self._cache_dir, self._timeout)
-            )
-
-    def finish(self) -> None:
-        """Wait for the tools and attach their results to every model."""
-        results: dict = {}
-        try:
-            for future in self._futures:
-                results.update(future.result())
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        for model in self._models:
-            model.tool_results["promtool"] = results
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        return finish
 
 
 # -- the three commands ------------------------------------------------------------------------
