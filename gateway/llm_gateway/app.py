@@ -147,20 +147,14 @@ class Gateway:
         method = req.method
         split = split_target(target, encoded_separators=True)
         if split is None or (method != b"GET" and split_target(target) is None):
-            self._finish(
+            self._reject(
                 conn,
                 req,
                 request_id,
                 None,
-                UNKNOWN,
-                "",
                 404,
                 "unknown_url",
-                body=error_json(
-                    404,
-                    "Invalid URL: the path must not contain '.', '..', empty or encoded-separator segments.",
-                    code="unknown_url",
-                ),
+                "Invalid URL: the path must not contain '.', '..', empty or encoded-separator segments.",
             )
             return
         path, query = split
@@ -171,17 +165,7 @@ class Gateway:
                 if req.header(b"authorization")
                 else "Missing API key: send it as 'Authorization: Bearer <key>'."
             )
-            self._finish(
-                conn,
-                req,
-                request_id,
-                None,
-                UNKNOWN,
-                "",
-                401,
-                "invalid_api_key",
-                body=error_json(401, message, code="invalid_api_key"),
-            )
+            self._reject(conn, req, request_id, None, 401, "invalid_api_key", message)
             return
         kid = key_id(key)
         if method == b"GET" and path == b"/v1/models":
@@ -197,109 +181,46 @@ class Gateway:
                 )
                 self._finish(conn, req, request_id, kid, name, "", 200, None, body=body)
             else:
-                self._finish(
-                    conn,
-                    req,
-                    request_id,
-                    kid,
-                    UNKNOWN,
-                    "",
-                    404,
-                    "model_not_found",
-                    body=self._unknown_model(name),
-                )
+                self._finish_unknown_model(conn, req, request_id, kid, name)
             return
         if method != b"POST":
-            self._finish(
-                conn,
-                req,
-                request_id,
-                kid,
-                UNKNOWN,
-                "",
-                404,
-                "unknown_url",
-                body=error_json(
-                    404,
-                    f"Invalid URL ({method.decode('latin-1')} {path.decode('latin-1')})",
-                    code="unknown_url",
-                ),
-            )
+            invalid = f"Invalid URL ({method.decode('latin-1')} {path.decode('latin-1')})"
+            self._reject(conn, req, request_id, kid, 404, "unknown_url", invalid)
             return
         body = bytes(req.body)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             payload = None
-            self._finish(
-                conn,
-                req,
-                request_id,
-                kid,
-                UNKNOWN,
-                "",
-                400,
-                "invalid_json",
-                body=error_json(400, "The request body is not valid JSON.", code="invalid_json"),
+            self._reject(
+                conn, req, request_id, kid, 400, "invalid_json", "The request body is not valid JSON."
             )
             return
         if not isinstance(payload, dict):
-            self._finish(
-                conn,
-                req,
-                request_id,
-                kid,
-                UNKNOWN,
-                "",
-                400,
-                "invalid_json",
-                body=error_json(400, "The request body must be a JSON object.", code="invalid_json"),
+            self._reject(
+                conn, req, request_id, kid, 400, "invalid_json", "The request body must be a JSON object."
             )
             return
         model = payload.get("model")
         if not isinstance(model, str) or not model:
-            self._finish(
+            self._reject(
                 conn,
                 req,
                 request_id,
                 kid,
-                UNKNOWN,
-                "",
                 400,
                 "missing_model",
-                body=error_json(
-                    400, "You must provide a model parameter.", code="missing_model", param="model"
-                ),
+                "You must provide a model parameter.",
+                param="model",
             )
             return
         target_info = self.targets.get(model)
         if target_info is None:
-            self._finish(
-                conn,
-                req,
-                request_id,
-                kid,
-                UNKNOWN,
-                "",
-                404,
-                "model_not_found",
-                body=self._unknown_model(model),
-            )
+            self._finish_unknown_model(conn, req, request_id, kid, model)
             return
         if self.shutting_down:
-            self._finish(
-                conn,
-                req,
-                request_id,
-                kid,
-                model,
-                "",
-                503,
-                "gateway_shutdown",
-                body=error_json(
-                    503, "The gateway is shutting down; retry the request.", code="gateway_shutdown"
-                ),
-            )
+            shutdown = "The gateway is shutting down; retry the request."
+            self._reject(conn, req, request_id, kid, 503, "gateway_shutdown", shutdown, model=model)
             return
         route, backend, auth = target_info
         upstream_target = path + (b"?" + query if query else b"")
@@ -405,6 +326,29 @@ class Gateway:
             code="model_not_found",
             param="model",
         )
+
+    def _finish_unknown_model(
+        self, conn: ClientConnection, req: Request, request_id: bytes, kid: str, name: str
+    ) -> None:
+        body = self._unknown_model(name)
+        self._finish(conn, req, request_id, kid, UNKNOWN, "", 404, "model_not_found", body=body)
+
+    def _reject(
+        self,
+        conn: ClientConnection,
+        req: Request,
+        request_id: bytes,
+        kid: str | None,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        model: str = UNKNOWN,
+        param: str | None = None,
+    ) -> None:
+        """Answer an OpenAI-style error locally and log it."""
+        body = error_json(status, message, code=code, param=param)
+        self._finish(conn, req, request_id, kid, model, "", status, code, body=body)
 
     def _finish(
         self,
