@@ -231,16 +231,7 @@ def _kustomization(sc: Scaffold, base_rel: str, comp_rel: str, patches: list[str
         f"  - {base_rel}",
         "components:",
         *components,
-        "configMapGenerator:",
-        "  - name: vllm-serve-config",
-        "    files:",
-        "      - serve.yaml",
-        "    options:",
-        "      annotations:",
-        "        # The served model name that PromQL (KEDA queries, alerts) selects on; must",
-        "        # equal served-model-name in serve.yaml. base/transformers carries it into",
-        "        # the query strings.",
-        f"        llmfleet.io/served-model-name: {_scalar(sc.served)}",
+        *serve_config_generator(sc, "base"),
         "patches:",
         *[line for p in patches for line in _patch_entry(p)],
         "transformers:",
@@ -388,12 +379,38 @@ def _kv_formula(s: sizing.Sizing) -> str:
     return f"{per_stage} x {sizing.kv_heads_per_gpu(m, s.tp)} KV heads x {m.head_dim} x 2 x {element} B"
 
 
+def serve_config_generator(sc: Scaffold, base_folder: str) -> list[str]:
+    """The kustomization's ConfigMap of serve.yaml, annotated with the served model name."""
+    return [
+        "configMapGenerator:",
+        "  - name: vllm-serve-config",
+        "    files:",
+        "      - serve.yaml",
+        "    options:",
+        "      annotations:",
+        "        # The served model name that PromQL (KEDA queries, alerts) selects on; must",
+        f"        # equal served-model-name in serve.yaml. {base_folder}/transformers carries it",
+        "        # into the query strings.",
+        f"        llmfleet.io/served-model-name: {_scalar(sc.served)}",
+    ]
+
+
 def _patch_max_replicas(sc: Scaffold) -> str:
     s = sc.plan.sizing
     what = f"{s.gpu.name} replicas" if s.tp == 1 else f"replicas x {s.tp} {s.gpu.name}"
+    return replicas_patch(
+        sc,
+        [
+            f"# Up to {sc.max_replicas} {what} of this model. platform/resource-quota.yaml sums",
+            "# maxReplicaCount x GPUs per pod over all overlays.",
+        ],
+    )
+
+
+def replicas_patch(sc: Scaffold, comments: list[str]) -> str:
+    """The ScaledObject patch of the replica range (``comments`` say what one replica is)."""
     lines = [
-        f"# Up to {sc.max_replicas} {what} of this model. platform/resource-quota.yaml sums",
-        "# maxReplicaCount x GPUs per pod over all overlays.",
+        *comments,
         "apiVersion: keda.sh/v1alpha1",
         "kind: ScaledObject",
         "metadata:",

@@ -131,7 +131,7 @@ def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
 
 
 def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> str:
-    from llmfleet.scaffold import NAMESPACE, _format, _scalar
+    from llmfleet.scaffold import NAMESPACE, _format, serve_config_generator
 
     s = sc.plan.sizing
     display = s.gpu.display.replace("NVIDIA ", "")
@@ -167,16 +167,7 @@ def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> s
         f"  - {rel}/components/pdb",
         "  # Post-deploy check of the leaders' Service (after api-key and the network policy).",
         f"  - {rel}/components/smoke-test-multi-node",
-        "configMapGenerator:",
-        "  - name: vllm-serve-config",
-        "    files:",
-        "      - serve.yaml",
-        "    options:",
-        "      annotations:",
-        "        # The served model name that PromQL (KEDA queries, alerts) selects on; must",
-        "        # equal served-model-name in serve.yaml. base-multinode/transformers carries it",
-        "        # into the query strings.",
-        f"        llmfleet.io/served-model-name: {_scalar(sc.served)}",
+        *serve_config_generator(sc, "base-multinode"),
         "patches:",
     ]
     for path, lws in patches:
@@ -345,24 +336,20 @@ def _patch_cache(sc: Scaffold, size: str) -> str:
 
 
 def _patch_max_replicas(sc: Scaffold) -> str:
+    from llmfleet.scaffold import replicas_patch
+
     s = sc.plan.sizing
     total = sc.max_replicas * s.gpus
-    lines = [
-        f"# Up to {sc.max_replicas} groups x {s.pp} nodes x {s.tp} {s.gpu.name} = {total} GPUs. A replica of this "
-        "ScaledObject is a whole",
-        "# group (LeaderWorkerSet scale subresource). platform/resource-quota.yaml sums",
-        "# maxReplicaCount x GPUs per group over all overlays (lint rule fleet-quota); a rollout",
-        f"# surges one more group ({s.gpus} GPUs).",
-        "apiVersion: keda.sh/v1alpha1",
-        "kind: ScaledObject",
-        "metadata:",
-        "  name: server",
-        "spec:",
-    ]
-    if sc.min_replicas != 1:
-        lines += [f"  minReplicaCount: {sc.min_replicas}"]
-    lines += [f"  maxReplicaCount: {sc.max_replicas}"]
-    return "\n".join(lines) + "\n"
+    return replicas_patch(
+        sc,
+        [
+            f"# Up to {sc.max_replicas} groups x {s.pp} nodes x {s.tp} {s.gpu.name} = {total} GPUs. A replica "
+            "of this ScaledObject is a whole",
+            "# group (LeaderWorkerSet scale subresource). platform/resource-quota.yaml sums",
+            "# maxReplicaCount x GPUs per group over all overlays (lint rule fleet-quota); a rollout",
+            f"# surges one more group ({s.gpus} GPUs).",
+        ],
+    )
 
 
 def render_files(

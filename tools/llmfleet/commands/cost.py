@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from llmfleet.commands.options import repo_root_option
 from llmfleet.config import load_config, resolve_overlay_arg
 from llmfleet.cost import (
     DEFAULT_API_INPUT_PRICE,
@@ -69,12 +70,7 @@ from llmfleet.errors import LlmfleetError
     help="Price at the catalog's sourced spot prices (own column in the "
     "default report); classes without one are not priced.",
 )
-@click.option(
-    "--repo-root",
-    type=click.Path(file_okay=False),
-    hidden=True,
-    help="Repository root (default: the folder with llmfleet.yaml above the cwd).",
-)
+@repo_root_option
 @click.pass_context
 def command(
     ctx,

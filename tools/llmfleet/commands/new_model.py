@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from llmfleet import exitcodes
+from llmfleet.commands.options import repo_root_option
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
 from llmfleet.model.dtypes import REQUESTS as DTYPES
@@ -92,12 +93,7 @@ from llmfleet.scaffold import NewModelOptions, run_new_model
     help="Parameter count (7.6e9 or 7.6B), overriding the count computed from the catalog or config.json.",
 )
 @click.option("--skip-check", is_flag=True, hidden=True, help="Do not run llmfleet check afterwards.")
-@click.option(
-    "--repo-root",
-    type=click.Path(file_okay=False),
-    hidden=True,
-    help="Repository root (default: the folder with llmfleet.yaml above the cwd).",
-)
+@repo_root_option
 @click.pass_context
 def command(
     ctx,
