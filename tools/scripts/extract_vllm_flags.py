@@ -42,12 +42,11 @@ Output: a header, then ``<option> <kind>`` per line, sorted.
 from __future__ import annotations
 
 import ast
-import hashlib
-import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
+
+import vllm_wheel
+from vllm_wheel import Source
 
 FILES = (
     "vllm/engine/arg_utils.py",
@@ -59,41 +58,6 @@ FILES = (
 ARGPARSE_UTILS = "vllm/utils/argparse_utils.py"
 FRONTEND_CLASSES = ("BaseFrontendArgs", "FrontendArgs")
 ENABLE_DISABLE = {"--enable-": "--disable-", "--disable-": "--enable-"}
-
-
-class Source:
-    def __init__(self, path: Path):
-        self.path = path
-        self.zip = zipfile.ZipFile(path) if path.is_file() else None
-
-    def has(self, name: str) -> bool:
-        if self.zip is not None:
-            return name in self.zip.namelist()
-        return (self.path / name).is_file()
-
-    def read(self, name: str) -> str:
-        if self.zip is not None:
-            return self.zip.read(name).decode("utf-8")
-        return (self.path / name).read_text(encoding="utf-8")
-
-    def names(self) -> list[str]:
-        if self.zip is not None:
-            return self.zip.namelist()
-        return [str(p.relative_to(self.path)) for p in self.path.rglob("*.py")]
-
-    def version(self) -> str:
-        try:
-            text = self.read("vllm/_version.py")
-        except (KeyError, FileNotFoundError):
-            return "unknown"
-        for node in ast.walk(ast.parse(text)):
-            if (
-                isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id in ("__version__", "version") for t in node.targets)
-                and isinstance(node.value, ast.Constant)
-            ):
-                return str(node.value.value)
-        return "unknown"
 
 
 def dataclass_fields(source: Source) -> dict[str, dict[str, str]]:
@@ -259,7 +223,7 @@ def render(path: Path) -> str:
     negations: dict[str, str] = {}
     flags = extract(source, aliases, negations)
     version = source.version()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "(source tree)"
+    digest = source.digest()
     files = used_files(source)
     lines = [
         f"# Option strings accepted by `vllm serve` in vLLM {version}.",
@@ -295,34 +259,6 @@ def data_file_name(version: str) -> str:
     return "flags_" + version.replace(".", "_") + ".txt"
 
 
-def from_pypi(versions: list[str], out: Path) -> int:
-    """Download each release's wheel with pip (no dependencies), write its table, delete it."""
-    for version in versions:
-        with tempfile.TemporaryDirectory(prefix="vllm-wheel-") as tmp:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    f"vllm=={version}",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "--quiet",
-                    "-d",
-                    tmp,
-                ],
-                check=True,
-            )
-            wheels = sorted(Path(tmp).glob("vllm-*.whl"))
-            if not wheels:
-                print(f"no wheel downloaded for vllm=={version}", file=sys.stderr)
-                return 1
-            (out / data_file_name(version)).write_text(render(wheels[0]), encoding="utf-8")
-            print(f"wrote {out / data_file_name(version)}", file=sys.stderr)
-    return 0
-
-
 def read_table(path: Path) -> tuple[str, set[str]]:
     version, options = "", set()
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -351,24 +287,5 @@ def history(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) >= 3 and argv[1] == "--pypi":
-        args = argv[2:]
-        out = Path(".")
-        if "--out" in args:
-            i = args.index("--out")
-            out = Path(args[i + 1])
-            args = args[:i] + args[i + 2 :]
-        return from_pypi(args, out)
-    if len(argv) == 3 and argv[1] == "--history":
-        sys.stdout.write(history(Path(argv[2])))
-        return 0
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    sys.stdout.write(render(Path(argv[1])))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vllm_wheel.main(sys.argv, __doc__ or "", render, history, data_file_name))

@@ -31,12 +31,11 @@ Output: a header, then ``<exposed name> <type> <module> [if <condition>; ...]`` 
 from __future__ import annotations
 
 import ast
-import hashlib
-import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
+
+import vllm_wheel
+from vllm_wheel import Source
 
 CONSTRUCTORS = {
     "Gauge": "gauge",
@@ -49,36 +48,6 @@ CONSTRUCTORS = {
 }
 V0_LOGGER = "vllm/engine/metrics.py"
 V1_LOGGER = "vllm/v1/metrics/loggers.py"
-
-
-class Source:
-    def __init__(self, path: Path):
-        self.path = path
-        self.zip = zipfile.ZipFile(path) if path.is_file() else None
-
-    def names(self) -> list[str]:
-        if self.zip is not None:
-            return [n for n in self.zip.namelist() if n.startswith("vllm/") and n.endswith(".py")]
-        return sorted(str(p.relative_to(self.path)) for p in (self.path / "vllm").rglob("*.py"))
-
-    def read(self, name: str) -> str:
-        if self.zip is not None:
-            return self.zip.read(name).decode("utf-8")
-        return (self.path / name).read_text(encoding="utf-8")
-
-    def version(self) -> str:
-        try:
-            tree = ast.parse(self.read("vllm/_version.py"))
-        except (KeyError, FileNotFoundError):
-            return "unknown"
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Assign)
-                and isinstance(node.value, ast.Constant)
-                and any(isinstance(t, ast.Name) and t.id in ("__version__", "version") for t in node.targets)
-            ):
-                return str(node.value.value)
-        return "unknown"
 
 
 def callee(node: ast.Call) -> str:
@@ -168,7 +137,7 @@ def extract(source: Source) -> list[tuple[str, str, str, int, tuple[str, ...]]]:
 def render(path: Path) -> str:
     source = Source(path)
     version = source.version()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "(source tree)"
+    digest = source.digest()
     rows: dict[tuple[str, str, str], set[str]] = {}
     for name, kind, module, _line, conditions in extract(source):
         key = (exposed(name, kind), kind, module)
@@ -201,33 +170,6 @@ def render(path: Path) -> str:
 
 def data_file_name(version: str) -> str:
     return "metrics_" + version.replace(".", "_") + ".txt"
-
-
-def from_pypi(versions: list[str], out: Path) -> int:
-    for version in versions:
-        with tempfile.TemporaryDirectory(prefix="vllm-wheel-") as tmp:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    f"vllm=={version}",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "--quiet",
-                    "-d",
-                    tmp,
-                ],
-                check=True,
-            )
-            wheels = sorted(Path(tmp).glob("vllm-*.whl"))
-            if not wheels:
-                print(f"no wheel downloaded for vllm=={version}", file=sys.stderr)
-                return 1
-            (out / data_file_name(version)).write_text(render(wheels[0]), encoding="utf-8")
-            print(f"wrote {out / data_file_name(version)}", file=sys.stderr)
-    return 0
 
 
 def read_table(path: Path, module: str = V1_LOGGER) -> tuple[str, dict[str, str]]:
@@ -270,24 +212,5 @@ def history(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) >= 3 and argv[1] == "--pypi":
-        args = argv[2:]
-        out = Path(".")
-        if "--out" in args:
-            i = args.index("--out")
-            out = Path(args[i + 1])
-            args = args[:i] + args[i + 2 :]
-        return from_pypi(args, out)
-    if len(argv) == 3 and argv[1] == "--history":
-        sys.stdout.write(history(Path(argv[2])))
-        return 0
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    sys.stdout.write(render(Path(argv[1])))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(vllm_wheel.main(sys.argv, __doc__ or "", render, history, data_file_name))
