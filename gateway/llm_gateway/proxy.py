@@ -599,16 +599,8 @@ def _give_up(client: ClientConnection, model: str, outcome: Outcome) -> Outcome:
     if outcome.code == "backend_draining":
         _unavailable(client, model, outcome, "backend draining")
     else:
-        outcome.retry = False
-        outcome.status, outcome.code = 502, "backend_unavailable"
-        client.respond(
-            502,
-            error_json(
-                502,
-                f"The backend for model '{model}' closed the connection before answering.",
-                code="backend_unavailable",
-            ),
-            headers=[(b"Retry-After", b"1")],
+        _answer_unavailable(
+            client, outcome, 502, f"The backend for model '{model}' closed the connection before answering."
         )
     return outcome
 
@@ -624,14 +616,15 @@ def _log_retry(model: str, why: str, attempt: int, on_retry: Callable[[str], Non
 
 def _unavailable(client: ClientConnection, model: str, outcome: Outcome, why: str) -> None:
     log.warning("backend unavailable", extra={"event": "backend_unavailable", "model": model, "error": why})
+    _answer_unavailable(
+        client, outcome, 503, f"The backend for model '{model}' is unavailable; try again later."
+    )
+
+
+def _answer_unavailable(client: ClientConnection, outcome: Outcome, status: int, message: str) -> None:
+    """A final backend_unavailable answer (no retry left), with Retry-After."""
     outcome.retry = False
-    outcome.status, outcome.code = 503, "backend_unavailable"
+    outcome.status, outcome.code = status, "backend_unavailable"
     client.respond(
-        503,
-        error_json(
-            503,
-            f"The backend for model '{model}' is unavailable; try again later.",
-            code="backend_unavailable",
-        ),
-        headers=[(b"Retry-After", b"1")],
+        status, error_json(status, message, code="backend_unavailable"), headers=[(b"Retry-After", b"1")]
     )

@@ -110,7 +110,7 @@ class Validator:
                     f"--kubernetes-version {self.version}: the bundled schemas cover "
                     f"{', '.join(schemas.bundled_versions())}"
                 )
-            from llmfleet.render_cache import cache_root
+            from llmfleet.config import cache_root
 
             cache = str(cache_root(config.root) / "schemas")
             self.store = schemas.shared_store(
@@ -310,7 +310,7 @@ class Checker:
         if "promtool" not in self.rules.tools():
             return None
         from llmfleet import promtool
-        from llmfleet.render_cache import cache_root
+        from llmfleet.config import cache_root
 
         pool = ThreadPoolExecutor(max_workers=1)
         future = pool.submit(

@@ -265,9 +265,6 @@ def load_config(root: Path | None = None, use_cache: bool = True, defer_schema_c
     if not defer_schema_check:
         _check_schema(raw, path, use_cache)
         return _from_raw(config, raw, path)
-    marker = _known_valid_marker(raw, path.parent, use_cache)
-    if marker is not None and marker.is_file():
-        return _from_raw(config, raw, path)
     try:
         config = _from_raw(config, raw, path)
     except Exception:

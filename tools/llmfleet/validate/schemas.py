@@ -289,7 +289,7 @@ class SchemaStore:
 
     def _package_identity(self) -> str:
         return (
-            f"kubernetes-validate {_package_version('kubernetes-validate')} "
+            f"kubernetes-validate {distribution_version('kubernetes-validate')} "
             f"v{self.bundled_version} strict={self.strict}"
         )
 
@@ -366,10 +366,6 @@ class SchemaStore:
             raise DownloadFailed(f"HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise DownloadFailed(str(getattr(exc, "reason", exc))) from None
-
-
-def _package_version(name: str) -> str:
-    return distribution_version(name)
 
 
 @lru_cache(maxsize=8)
