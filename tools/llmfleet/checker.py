@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmfleet import checks
-from llmfleet.config import Config, display_path
+from llmfleet.config import Config, cache_root, display_path
 from llmfleet.errors import UsageError
 from llmfleet.findings import Finding, Severity
 from llmfleet.inputs import KUSTOMIZATION, Loaded, Loader, Target, collect, kustomization_target
@@ -110,7 +110,6 @@ class Validator:
                     f"--kubernetes-version {self.version}: the bundled schemas cover "
                     f"{', '.join(schemas.bundled_versions())}"
                 )
-            from llmfleet.config import cache_root
 
             cache = str(cache_root(config.root) / "schemas")
             self.store = schemas.shared_store(
@@ -310,7 +309,6 @@ class Checker:
         if "promtool" not in self.rules.tools():
             return None
         from llmfleet import promtool
-        from llmfleet.config import cache_root
 
         pool = ThreadPoolExecutor(max_workers=1)
         future = pool.submit(
