@@ -23,14 +23,58 @@ ONE_POD_PER_TEN_MINUTES = [
 ]
 
 
+SLO_PAIRS = (
+    ("wait_p95_s", "queue_wait_p95_s"),
+    ("wait_p99_s", "queue_wait_p99_s"),
+    ("ttft_p95_s", "ttft_p95_s"),
+    ("ttft_p99_s", "ttft_p99_s"),
+)
+
+
 @pytest.mark.parametrize("overlay", overlay_names())
-def test_every_overlay_simulates_the_default_spike(cli, repo_copy, overlay):
+def test_every_overlay_is_judged_against_its_latency_objective(cli, repo_copy, overlay):
+    """The verdict follows the objective: never "ok" while requests wait longer than it allows
+    (the default spike used to pass with a p99 wait of 26 minutes)."""
     result = cli(["simulate", overlay, "--format", "json"], cwd=repo_copy)
-    assert result.exit_code == exitcodes.OK, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["ok"] is True and report["summary"]["replicas_max"] >= 1
+    summary = report["summary"]
+    assert summary["replicas_max"] >= 1 and report["replica"]["basis"] == "calibrated"
+    breached = [name for simulated, name in SLO_PAIRS if summary[simulated] > summary["slo"][name]]
+    errors = {f["id"] for f in report["flags"] if f["severity"] == "error"}
+    assert ("slo-breached" in errors) == bool(breached), (breached, errors)
+    assert result.exit_code == (exitcodes.FINDINGS if errors else exitcodes.OK), result.stderr
+    if summary["wait_p99_s"] > 300:
+        assert result.exit_code == exitcodes.FINDINGS and report["ok"] is False
     text = cli(["simulate", overlay], cwd=repo_copy).stdout
     assert text.startswith(f"simulation  {overlay}-server: default spike")
+    assert "(calibrated on published vLLM measurements)" in text
+
+
+def test_an_objective_in_capacity_yaml_replaces_the_default(cli, repo_copy):
+    overlay = repo_copy / "overlays" / "mistral-7b-instruct-v0-3"
+    default = json.loads(cli(["simulate", overlay.name, "--format", "json"], cwd=repo_copy).stdout)
+    p99 = default["summary"]["wait_p99_s"]
+    assert p99 > 300, "the repository's default spike is expected to breach the default objective"
+    lenient = dict.fromkeys(("queue_wait_p95_s", "queue_wait_p99_s", "ttft_p95_s", "ttft_p99_s"), 3 * 3600)
+    (overlay / "capacity.yaml").write_text(yaml.safe_dump({"slo": lenient}))
+    report = json.loads(cli(["simulate", overlay.name, "--format", "json"], cwd=repo_copy).stdout)
+    assert report["summary"]["slo"]["queue_wait_p99_s"] == 3 * 3600
+    assert "slo-breached" not in {f["id"] for f in report["flags"]}
+    strict = dict(lenient, queue_wait_p99_s=p99 / 2)
+    (overlay / "capacity.yaml").write_text(yaml.safe_dump({"slo": strict}))
+    result = cli(["simulate", overlay.name, "--format", "json"], cwd=repo_copy)
+    assert result.exit_code == exitcodes.FINDINGS
+    messages = [f["message"] for f in json.loads(result.stdout)["flags"] if f["id"] == "slo-breached"]
+    assert len(messages) == 1 and messages[0].startswith("queue_wait_p99 is")
+
+
+def test_a_wrong_objective_names_the_file_and_field(cli, repo_copy):
+    overlay = repo_copy / "overlays" / "mistral-7b-instruct-v0-3"
+    (overlay / "capacity.yaml").write_text("slo:\n  queue_wait_p99_s: soon\n")
+    result = cli(["simulate", overlay.name], cwd=repo_copy)
+    assert result.exit_code == exitcodes.USAGE
+    assert "capacity.yaml" in result.stderr and "slo.queue_wait_p99_s" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_scale_up_of_one_pod_per_ten_minutes_is_flagged(cli, repo_copy):

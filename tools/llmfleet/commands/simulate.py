@@ -68,7 +68,10 @@ def build_trace(shape: str, replica, spec, rps: float | None, duration: float | 
 def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
     """Simulate how OVERLAY's autoscaling follows a traffic trace: replicas, queue depth and
     waiting time over the trace, GPU-hours and cost, and flags (never scales out, flaps, hits
-    maxReplicaCount while the queue grows, slow to absorb a spike).
+    maxReplicaCount while the queue grows, slow to absorb a spike, the latency objective
+    breached). A replica's speed is the measured one (OVERLAY/capacity.yaml, from `llmfleet
+    calibrate`), else the model calibrated on published vLLM measurements; the report says
+    which. The objective is capacity.yaml's `slo`, else p95/p99 wait <= 1/5 min.
 
     Exit codes: 0 no problem flagged, 1 a problem flagged, 2 bad input."""
     from llmfleet.checker import iter_overlay_models
@@ -81,7 +84,7 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
     if loaded.findings and not loaded.resources:
         raise UsageError(f"{overlay}: {loaded.findings[0].message}")
     try:
-        runs = inputs_for(model)
+        runs = inputs_for(model, directory)
     except (OverlayInputError, ValueError) as exc:
         raise UsageError(f"{overlay}: {exc}") from None
     reports, documents, ok = [], [], True
@@ -90,9 +93,11 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
             trace = build_trace(shape, run.replica, run.spec, rps, duration)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        result = simulate(run.spec, run.replica, trace, SimulationOptions(absorb_bound_s=absorb_bound))
+        result = simulate(
+            run.spec, run.replica, trace, SimulationOptions(absorb_bound_s=absorb_bound, slo=run.slo)
+        )
         ok = ok and result.ok
-        reports.append(result.report())
+        reports.append(result.report() + (f"note        {run.basis_note}\n" if run.basis_note else ""))
         documents.append(result.to_dict())
         if plot:
             from llmfleet.simulate import plot as draw

@@ -32,6 +32,7 @@ from llmfleet.simulate.hpa import HorizontalController, HpaSettings
 from llmfleet.simulate.keda import KedaOperator
 from llmfleet.simulate.replica import ReplicaModel
 from llmfleet.simulate.result import ScaleEvent, SimulationResult, Timeline, analyse
+from llmfleet.simulate.slo import Slo
 from llmfleet.simulate.spec import (
     KV_CACHE_USAGE,
     KV_CACHE_USAGE_SUM,
@@ -64,6 +65,8 @@ class SimulationOptions:
     flap_min_reversals: int = 2
     #: How long the queue must grow at maxReplicaCount before it is flagged.
     queue_growth_window_s: float = 60.0
+    #: The latency objective; a breach is an error flag (None: not judged).
+    slo: Slo | None = None
 
     def __post_init__(self):
         for name in ("scrape_interval_s", "sample_interval_s"):

@@ -4,12 +4,16 @@ sizing (catalogued model and GPU class), the cold-load estimate and the startup 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from llmfleet.model import OverlayModel, catalog, sizing
 from llmfleet.model.vllm.startup import cold_load
+from llmfleet.simulate import calibration
+from llmfleet.simulate import capacity as capacity_file
 from llmfleet.simulate.adapters import replica_from_sizing
 from llmfleet.simulate.replica import ReplicaModel
+from llmfleet.simulate.slo import Slo
 from llmfleet.simulate.spec import ScalingSpec
 
 
@@ -22,9 +26,18 @@ class Inputs:
     name: str  # the ScaledObject's name
     spec: ScalingSpec
     replica: ReplicaModel
+    slo: Slo = field(default_factory=Slo)
+    #: Why a measurement in capacity.yaml was not used ("" when there is none or it was).
+    basis_note: str = ""
 
 
-def inputs_for(model: OverlayModel) -> list[Inputs]:
+def inputs_for(model: OverlayModel, directory: Path | None = None, *, basis: str = "best") -> list[Inputs]:
+    """``directory``: the overlay's folder, where capacity.yaml may record a measurement and
+    the SLO.  ``basis``: "best" (measured, else calibrated), "calibrated" or "roofline"."""
+    try:
+        record = capacity_file.load(directory)
+    except capacity_file.CapacityFileError as err:
+        raise OverlayInputError(str(err)) from None
     found: list[Inputs] = []
     problems: list[str] = []
     for scaler in model.scaled_objects:
@@ -65,8 +78,30 @@ def inputs_for(model: OverlayModel) -> list[Inputs]:
             drain_s=server.int_value("shutdown-timeout", 0) or 0,
             name=model.name,
         )
+        note = ""
+        if basis != capacity_file.ROOFLINE:
+            replica = calibration.calibrate(
+                replica,
+                layers=spec_model.layers,
+                tp=tp,
+                pp=pp,
+                speedup=calibration.fp8_speedup(gpu.name, size.quantization),
+                factors=calibration.stored_factors(),
+            )
+        if basis == "best" and record is not None and record.measured is not None:
+            note = capacity_file.matches(record.measured, gpu.name, tp, pp, server.model_id or "") or ""
+            if not note:
+                replica = capacity_file.apply_measurement(replica, record.measured)
+            else:
+                note = f"{record.path.name} not used: {note}"
         found.append(
-            Inputs(scaler.resource.name, ScalingSpec.from_scaled_object(scaler.resource.data), replica)
+            Inputs(
+                scaler.resource.name,
+                ScalingSpec.from_scaled_object(scaler.resource.data),
+                replica,
+                record.slo if record is not None else Slo(),
+                note,
+            )
         )
     if not found:
         raise OverlayInputError("; ".join(problems) or "no ScaledObject in the overlay")

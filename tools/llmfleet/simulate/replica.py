@@ -51,6 +51,15 @@ class ReplicaModel:
     price_per_gpu_hour: float = 0.0
     bandwidth_efficiency: float = 1.0
     compute_efficiency: float = 1.0
+    #: Fixed time every engine step costs besides the roofline (scheduling, sampling, the
+    #: tensor-parallel all-reduces): 0 for the pure roofline; set by the calibration.
+    step_overhead_s: float = 0.0
+    #: Tensor-core speed-up of the weights' format over bf16 (2 for FP8 on FP8 tensor cores).
+    compute_speedup: float = 1.0
+    #: Every step's time multiplied by this (a measurement's correction of the model).
+    time_scale: float = 1.0
+    #: Where the speed comes from: "roofline", "calibrated" or "measured".
+    basis: str = "roofline"
     name: str = ""
 
     def __post_init__(self):
@@ -78,6 +87,16 @@ class ReplicaModel:
             raise ReplicaModelError(f"ReplicaModel.drain_s: must be >= 0, got {self.drain_s!r}")
         if not (math.isfinite(self.price_per_gpu_hour) and self.price_per_gpu_hour >= 0):
             raise ReplicaModelError("ReplicaModel.price_per_gpu_hour: must be >= 0")
+        if not (math.isfinite(self.step_overhead_s) and self.step_overhead_s >= 0):
+            raise ReplicaModelError(
+                f"ReplicaModel.step_overhead_s: must be >= 0, got {self.step_overhead_s!r}"
+            )
+        if not (math.isfinite(self.time_scale) and self.time_scale > 0):
+            raise ReplicaModelError(f"ReplicaModel.time_scale: must be > 0, got {self.time_scale!r}")
+        if not (math.isfinite(self.compute_speedup) and self.compute_speedup >= 1):
+            raise ReplicaModelError(
+                f"ReplicaModel.compute_speedup: must be >= 1, got {self.compute_speedup!r}"
+            )
         for field_name in ("bandwidth_efficiency", "compute_efficiency"):
             value = getattr(self, field_name)
             if not 0 < value <= 1:
@@ -92,25 +111,25 @@ class ReplicaModel:
     @property
     def flops(self) -> float:
         """FLOP per second the replica computes (all GPUs)."""
-        return self.gpus * self.bf16_tflops * TFLOP * self.compute_efficiency
+        return self.gpus * self.bf16_tflops * TFLOP * self.compute_efficiency * self.compute_speedup
 
     # -- roofline ----------------------------------------------------------------------------
     def prefill_s(self, tokens: float) -> float:
         """Compute-bound prefill of ``tokens`` prompt tokens: 2 x P x n / F."""
-        return 2 * self.params * tokens / self.flops
+        return 2 * self.params * tokens / self.flops * self.time_scale
 
     def decode_step_s(self, batch: float, context_tokens: float) -> float:
         """One decode step of ``batch`` sequences of ``context_tokens`` each."""
         memory = (self.weight_bytes + batch * context_tokens * self.kv_bytes_per_token) / self.bandwidth
         compute = 2 * self.params * batch / self.flops
-        return max(memory, compute)
+        return (max(memory, compute) + self.step_overhead_s) * self.time_scale
 
     def step_s(self, batch: float, input_tokens: float, output_tokens: float) -> float:
         """A steady-state step of ``batch`` decoding sequences with their chunked prefill."""
         context = input_tokens + output_tokens / 2
         memory = (self.weight_bytes + batch * context * self.kv_bytes_per_token) / self.bandwidth
         compute = 2 * self.params * batch * (input_tokens + output_tokens) / output_tokens / self.flops
-        return max(memory, compute)
+        return (max(memory, compute) + self.step_overhead_s) * self.time_scale
 
     def batch_limit(self, input_tokens: float, output_tokens: float) -> int:
         """Sequences of this length the replica runs at once (KV cache and --max-num-seqs)."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from llmfleet.simulate.slo import breaches, ttft_s
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -151,6 +153,13 @@ def _reversals(events: list[ScaleEvent], window: float) -> list[float]:
         if up_before != up_now and current.time_s - previous.time_s <= window:
             times.append(current.time_s)
     return times
+
+
+_BASIS_TEXT = {
+    "roofline": "roofline estimate, an upper bound",
+    "calibrated": "calibrated on published vLLM measurements",
+    "measured": "measured by llmfleet calibrate",
+}
 
 
 def analyse(sim, timeline: Timeline) -> SimulationResult:
@@ -319,7 +328,22 @@ def analyse(sim, timeline: Timeline) -> SimulationResult:
             trace.segments[0].input_tokens, trace.segments[0].output_tokens
         ),
         "replica_startup_s": replica.startup_s,
+        "replica_basis": getattr(replica, "basis", "roofline"),
     }
+    first_input = trace.segments[0].input_tokens
+    summary["ttft_p95_s"] = round(ttft_s(summary["wait_p95_s"], replica, first_input), 3)
+    summary["ttft_p99_s"] = round(ttft_s(summary["wait_p99_s"], replica, first_input), 3)
+    if options.slo is not None:
+        summary["slo"] = options.slo.to_dict()
+        for name, value, bound_s in breaches(summary, options.slo):
+            flags.append(
+                Flag(
+                    "slo-breached",
+                    ERROR,
+                    f"{name.replace('_s', '')} is {value:,.0f} s, above the objective of "
+                    f"{bound_s:,.0f} s ({options.slo.source})",
+                )
+            )
     return SimulationResult(
         spec=spec.to_dict(),
         replica=replica.to_dict(),
@@ -368,7 +392,8 @@ def format_report(result: SimulationResult) -> str:
         )
     lines += [
         f"replica     {s['replica_capacity_rps']:.2f} rps at a batch of {s['replica_batch_limit']} "
-        f"(roofline estimate), ready {_duration(s['replica_startup_s'])} after creation",
+        f"({_BASIS_TEXT.get(s.get('replica_basis', 'roofline'), s.get('replica_basis'))}), "
+        f"ready {_duration(s['replica_startup_s'])} after creation",
         f"requests    {s['requests_offered']:.0f} offered, {s['requests_served']:.0f} served, "
         f"{s['requests_rejected']:.0f} rejected, {s['requests_aborted']:.0f} aborted",
         f"replicas    {s['replicas_min']}..{s['replicas_max']}, {s['scale_events']} scale event(s)",
@@ -378,6 +403,15 @@ def format_report(result: SimulationResult) -> str:
         f"longest queue {_duration(s['longest_queue_episode_s'])}",
         f"wait        p50 {_duration(s['wait_p50_s'])}, p95 {_duration(s['wait_p95_s'])}, "
         f"p99 {_duration(s['wait_p99_s'])}, max {_duration(s['wait_max_s'])}",
+        f"ttft        p95 {_duration(s['ttft_p95_s'])}, p99 {_duration(s['ttft_p99_s'])} (wait + prefill)",
+    ]
+    if "slo" in s:
+        o = s["slo"]
+        lines.append(
+            f"slo         wait p95 <= {_duration(o['queue_wait_p95_s'])}, p99 <= {_duration(o['queue_wait_p99_s'])}; "
+            f"ttft p95 <= {_duration(o['ttft_p95_s'])}, p99 <= {_duration(o['ttft_p99_s'])} ({o['source']})"
+        )
+    lines += [
         f"cost        {s['gpu_hours']:.2f} GPU-hours, ${s['cost']:.2f}",
     ]
     if result.events:
