@@ -22,9 +22,14 @@ from llmfleet_testlib import (
 
 
 def run_diff(cli, root: Path, *args: str) -> str:
+    """The diff's output; its exit code follows the latency objective: 1 exactly when the
+    working tree's simulated side breaches it (and says so on stderr), else 0."""
     before = git(root, "status", "--porcelain")
     result = cli(["diff", "--base", "main", *args], cwd=root)
-    assert result.exit_code == 0, result.stderr
+    breached = "breaches the latency objective" in result.stderr
+    assert result.exit_code == (1 if breached else 0), result.stderr
+    if breached:
+        assert "slo-breached" in result.stdout and "--no-simulate" not in args
     # the base was rendered from a temporary worktree, removed again; nothing else touched
     assert len(git(root, "worktree", "list").splitlines()) == 1
     assert git(root, "status", "--porcelain") == before
@@ -226,7 +231,8 @@ def test_max_scale_multiplies_replicas_by_gpus_per_pod():
 SIMULATED = re.compile(
     r"simulated default spike of (the base|this overlay): [\d.]+->[\d.]+ rps, [\d.]+ min: "
     r"peak queue (?P<queue>[^;]+); time to absorb (?P<absorb>[^;]+); "
-    r"GPU-hours (?P<hours>[^;]+); flagged (?P<flags>.+)$",
+    r"GPU-hours (?P<hours>[^;]+); p99 wait (?P<wait>[^;]+); flagged (?P<flags>.+?)"
+    r"(?: \((?P<basis>measured|calibrated|roofline) capacity\))?$",
     re.M,
 )
 
@@ -277,11 +283,15 @@ def test_diff_simulates_the_default_spike_before_and_after(cli, git_repo):
     absorb_before, absorb_after = _before_after(match.group("absorb"))
     queue_before, queue_after = _before_after(match.group("queue"))
     assert absorb_after > absorb_before and queue_after > queue_before
-    assert match.group("flags") == "none → slow-to-absorb"
+    flags_before, _, flags_after = match.group("flags").partition(" → ")
+    assert "slow-to-absorb" in flags_after.split(", ") and "slow-to-absorb" not in flags_before
+    assert match.group("basis") == "calibrated"
+    wait_before, wait_after = _before_after(match.group("wait"))
+    assert wait_after >= wait_before
     markdown = run_diff(cli, git_repo, overlay, "--format", "markdown")
     assert "#### Autoscaling under the default spike (simulated)" in markdown
     row = next(line for line in markdown.splitlines() if line.startswith(f"| `{overlay}` | default spike"))
-    assert "none → slow-to-absorb |" in row and match.group("queue") in row
+    assert f"{match.group('flags')} |" in row and match.group("queue") in row
     assert SIMULATED.search(run_diff(cli, git_repo, overlay, "--no-simulate")) is None
 
 

@@ -254,6 +254,8 @@ def diff_overlays(
                     sb.objects if sb.exists and not sb.error else None,
                     sa.objects if sa.exists and not sa.error else None,
                     cluster,
+                    base_root / rel,
+                    head_root / rel,
                 )
             out.append(d)
     return out
@@ -318,8 +320,8 @@ def render_markdown(diffs: list[OverlayDiff], base: str, limit: int = MARKDOWN_L
         out += [
             "#### Autoscaling under the default spike (simulated)",
             "",
-            "| Overlay | Trace | Peak queue | Time to absorb | GPU-hours | Flagged |",
-            "|---|---|---|---|---|---|",
+            "| Overlay | Trace | Peak queue | Time to absorb | GPU-hours | p99 wait | Flagged |",
+            "|---|---|---|---|---|---|---|",
         ]
         for d in simulated:
             assert d.spike is not None
@@ -327,7 +329,7 @@ def render_markdown(diffs: list[OverlayDiff], base: str, limit: int = MARKDOWN_L
                 f = figures(d.spike)
                 out.append(
                     f"| `{d.name}` | {d.spike.trace} | {f['peak queue']} | {f['time to absorb']} "
-                    f"| {f['GPU-hours']} | {f['flags']} |"
+                    f"| {f['GPU-hours']} | {f['p99 wait']} | {f['flags']} |"
                 )
             notes = "; ".join(
                 n
@@ -338,7 +340,7 @@ def render_markdown(diffs: list[OverlayDiff], base: str, limit: int = MARKDOWN_L
                 if n
             )
             if notes:
-                out.append(f"| `{d.name}` | not simulated: {_cell(notes)} | | | | |")
+                out.append(f"| `{d.name}` | not simulated: {_cell(notes)} | | | | | |")
         out.append("")
     used = sum(len(x) for x in out)
     for d in diffs:

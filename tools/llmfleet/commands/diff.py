@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import sys
 from pathlib import Path
 
 import click
 
 from llmfleet import affected as affected_mod
-from llmfleet import gitutil
+from llmfleet import exitcodes, gitutil
 from llmfleet.config import load_config, resolve_overlay_arg
 from llmfleet.diff import diff_overlays, render_markdown, render_text
 from llmfleet.errors import UsageError
@@ -78,8 +79,8 @@ def command(
     and in the working tree, and show the added, removed and changed objects with a unified
     diff of each changed one and a summary line (GPUs and cost at max scale). For each
     changed overlay, the autoscaling simulation (`llmfleet simulate`) replays the base's
-    default spike against both sides: peak queue, time to absorb and GPU-hours, before and
-    after.
+    default spike against both sides: peak queue, time to absorb, GPU-hours and p99 wait,
+    before and after. Exit 1 when the working tree's side breaches its latency objective.
 
     REF is checked out in a temporary git worktree, removed afterwards."""
     from llmfleet.output import write_output
@@ -109,3 +110,11 @@ def command(
         )
     text = render_markdown(diffs, base) if fmt == "markdown" else render_text(diffs, base)
     write_output(text, output)
+    breached = [d.name for d in diffs if d.spike is not None and d.spike.breaches_slo]
+    if breached:
+        click.echo(
+            f"llmfleet: the simulated default spike breaches the latency objective of "
+            f"{', '.join(breached)} (capacity.yaml slo, or p95/p99 wait <= 1/5 min)",
+            err=True,
+        )
+        sys.exit(exitcodes.FINDINGS)

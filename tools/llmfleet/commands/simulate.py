@@ -75,7 +75,7 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
 
     Exit codes: 0 no problem flagged, 1 a problem flagged, 2 bad input."""
     from llmfleet.checker import iter_overlay_models
-    from llmfleet.simulate import SimulationOptions, simulate
+    from llmfleet.simulate import HpaSettings, SimulationOptions, simulate
     from llmfleet.simulate.overlay import OverlayInputError, inputs_for
 
     config = load_config()
@@ -93,9 +93,12 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
             trace = build_trace(shape, run.replica, run.spec, rps, duration)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        result = simulate(
-            run.spec, run.replica, trace, SimulationOptions(absorb_bound_s=absorb_bound, slo=run.slo)
+        options = SimulationOptions(
+            hpa=HpaSettings.for_kubernetes(model.cluster.kubernetes_version),
+            absorb_bound_s=absorb_bound,
+            slo=run.slo,
         )
+        result = simulate(run.spec, run.replica, trace, options)
         ok = ok and result.ok
         reports.append(result.report() + (f"note        {run.basis_note}\n" if run.basis_note else ""))
         documents.append(result.to_dict())

@@ -44,6 +44,9 @@ class ClusterSettings:
     #: The GPU node shapes the cluster has (names from llmfleet/data/node_shapes.yaml, or
     #: shapes written out); empty: every shape the catalog knows.
     node_shapes: tuple[Any, ...] = ()
+    #: The cluster's Kubernetes version (x.y.z; cluster.kubernetes-version, else
+    #: validate.kubernetes-version): the HPA defaults the simulation follows ("": the newest).
+    kubernetes_version: str = ""
 
 
 @dataclass(frozen=True)

@@ -302,13 +302,17 @@ class Simulation:
         while self.scrapes and self.scrapes[0][0] < now - horizon:
             self.scrapes.popleft()
 
-    def query(self, trigger, now: float) -> float:
-        """The trigger's query result as Prometheus would return it (0 for an empty result)."""
-        if not self.scrapes or trigger.kind is None:
+    def query(self, trigger, now: float) -> float | None:
+        """The trigger's reading as KEDA's Prometheus scaler makes it: an empty result (no pod
+        scraped) is 0 with ignoreNullValues and an error (None) without it."""
+        empty = 0.0 if trigger.ignore_null_values else None
+        if trigger.kind is None:
             return 0.0
+        if not self.scrapes:
+            return empty
         latest_t, latest = self.scrapes[-1]
         if not latest:
-            return 0.0
+            return empty
         if trigger.kind == QUEUE:
             return sum(v[0] for v in latest.values())
         if trigger.kind == RUNNING:
@@ -319,14 +323,15 @@ class Simulation:
             return sum(v[2] for v in latest.values())
         if trigger.kind == REQUEST_RATE:
             window_start = now - trigger.rate_window_s
-            total = 0.0
+            total, series = 0.0, 0
             for pod_id in latest:
                 samples = [
                     (t, snap[pod_id][3]) for t, snap in self.scrapes if t > window_start and pod_id in snap
                 ]
                 if len(samples) >= 2 and samples[-1][0] > samples[0][0]:
                     total += (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
-            return total
+                    series += 1
+            return total if series else empty
         return 0.0
 
     # -- the loop ------------------------------------------------------------------------------
@@ -368,10 +373,13 @@ class Simulation:
                 if action is not None:
                     self.scale_to(now, action.replicas, "keda", action.reason)
             if tick % sync == 0:
-                values = [self.keda.served_value(t, self.query(t, now)) for t in self.spec.triggers]
+                ready = sum(1 for p in self.pods if p.state == "ready")
+                values = [
+                    self.keda.hpa_value(t, self.query(t, now), self.replicas, ready)
+                    for t in self.spec.triggers
+                ]
                 for trigger, value in zip(self.spec.triggers, values):
                     self.last_values[trigger.name] = value
-                ready = sum(1 for p in self.pods if p.state == "ready")
                 status = len(self._active())
                 decision = self.hpa.reconcile(now, self.replicas, status, ready, values)
                 self.decisions.append(decision)

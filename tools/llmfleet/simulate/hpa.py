@@ -42,9 +42,33 @@ class HpaSettings:
     sync_period_s: int = DEFAULT_SYNC_PERIOD_S  # --horizontal-pod-autoscaler-sync-period
     tolerance: float = DEFAULT_TOLERANCE  # --horizontal-pod-autoscaler-tolerance
     downscale_stabilization_s: int = DEFAULT_DOWNSCALE_STABILIZATION_S  # ...-downscale-stabilization
-    #: Feature gate HPAConfigurableTolerance (beta, on by default from Kubernetes 1.35):
-    #: honour behavior.scaleUp/scaleDown.tolerance.
+    #: Feature gate HPAConfigurableTolerance: honour behavior.scaleUp/scaleDown.tolerance.
+    #: Alpha (off by default) in 1.33 and 1.34, beta (on by default) from 1.35:
+    #: :func:`configurable_tolerance_default` gives the default of a cluster version.
     configurable_tolerance: bool = True
+
+    @classmethod
+    def for_kubernetes(cls, version: str | None, **kwargs) -> HpaSettings:
+        """The controller defaults of a cluster running Kubernetes ``version`` ("1.33.0")."""
+        return cls(configurable_tolerance=configurable_tolerance_default(version), **kwargs)
+
+
+#: pkg/features/kube_features.go: HPAConfigurableTolerance alpha in 1.33, beta in 1.35.
+TOLERANCE_GATE_ALPHA = (1, 33)
+TOLERANCE_GATE_BETA = (1, 35)
+
+
+def configurable_tolerance_default(version: str | None) -> bool:
+    """Whether the HPAConfigurableTolerance gate is on by default in Kubernetes ``version``
+    (x.y.z or "master"; None or "" counts as the newest, like "master")."""
+    text = str(version or "master").strip().lstrip("v")
+    if text == "master":
+        return True
+    try:
+        major, minor = (int(part) for part in text.split(".")[:2])
+    except ValueError:
+        raise ValueError(f"Kubernetes version {version!r}: expected x.y.z or master") from None
+    return (major, minor) >= TOLERANCE_GATE_BETA
 
 
 def to_milli(value: float | None) -> int:
@@ -88,7 +112,9 @@ def value_replicas(
     down: float = DEFAULT_TOLERANCE,
     up: float = DEFAULT_TOLERANCE,
 ) -> int:
-    """GetExternalMetricReplicas / getUsageRatioReplicaCount: the proposal of a Value target."""
+    """GetExternalMetricReplicas / getUsageRatioReplicaCount: the proposal of a Value target.
+    With pods but none Ready it is ``ceil(ratio x 0) = 0``, as upstream (the HPA then keeps
+    the count when another metric is higher, or scales down to minReplicas)."""
     ratio = _ratio(to_milli(usage), to_milli(target))
     if current_replicas == 0:
         return int(math.ceil(ratio))
@@ -213,8 +239,10 @@ class HorizontalController:
                     )
                 )
             else:
-                if ready_pods == 0 and current != 0:
-                    out.append(Proposal(trigger.name, value, None))  # "no pods returned by selector"
+                if status_replicas == 0 and current != 0:
+                    # getReadyPodsCount: "no pods returned by selector" only when there is no pod
+                    # at all; pods that exist but are not Ready count 0 and propose ceil(ratio x 0).
+                    out.append(Proposal(trigger.name, value, None))
                 else:
                     out.append(
                         Proposal(
@@ -361,18 +389,39 @@ class HorizontalController:
         return desired, "DesiredWithinRange"
 
     def _commit(self, decision: Decision) -> Decision:
-        # storeScaleEvent; markScaleEventsOutdated drops events Before(now - longest period).
         if decision.rescaled and self.behavior is not None:
             now = decision.time
             if decision.desired > decision.current:
-                cutoff = now - self.behavior.scale_up.longest_period_s
-                self.scale_up_events = [e for e in self.scale_up_events if e[0] >= cutoff]
-                self.scale_up_events.append((now, decision.desired - decision.current))
+                self.scale_up_events = store_scale_event(
+                    self.scale_up_events,
+                    now,
+                    decision.desired - decision.current,
+                    self.behavior.scale_up.longest_period_s,
+                )
             else:
-                cutoff = now - self.behavior.scale_down.longest_period_s
-                self.scale_down_events = [e for e in self.scale_down_events if e[0] >= cutoff]
-                self.scale_down_events.append((now, decision.current - decision.desired))
+                self.scale_down_events = store_scale_event(
+                    self.scale_down_events,
+                    now,
+                    decision.current - decision.desired,
+                    self.behavior.scale_down.longest_period_s,
+                )
         return decision
+
+
+def store_scale_event(events: list, now: float, change: int, longest_period_s: int) -> list:
+    """storeScaleEvent: events Before(now - the direction's longest policy period) are only
+    marked outdated (markScaleEventsOutdated); the new event REPLACES the last outdated one
+    found, or is appended.  The others stay, and getReplicasChangePerPeriod counts every
+    stored event newer than a policy's own period -- so a scale-down policy with a longer
+    period than the scale-up ones still sees the pods a ramp added."""
+    cutoff = now - longest_period_s
+    kept = list(events)
+    outdated = [i for i, (ts, _) in enumerate(kept) if ts < cutoff]
+    if outdated:
+        kept[outdated[-1]] = (now, change)
+    else:
+        kept.append((now, change))
+    return kept
 
 
 __all__ = [
@@ -384,6 +433,8 @@ __all__ = [
     "value_replicas",
     "scale_up_limit",
     "scale_down_limit",
+    "store_scale_event",
+    "configurable_tolerance_default",
     "within",
     "to_milli",
     "DEFAULT_SYNC_PERIOD_S",

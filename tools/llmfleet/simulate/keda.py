@@ -12,6 +12,10 @@ Then:
   ``initialCooldownPeriod`` after creation);
 * inactive with replicas below ``minReplicaCount`` (no idle count): scale to the minimum.
 
+Inactive while a scaler answers with an error (``isError``), KEDA changes nothing (no scale to
+zero, idle or minimum) unless ``fallback.replicas`` is 0.  The failed reads the HPA makes go
+through ``fallback`` (:mod:`llmfleet.simulate.fallback`).
+
 Between 1 and N the HPA decides (:mod:`llmfleet.simulate.hpa`); the HPA is disabled at 0.
 The HPA reads each metric through KEDA's metrics server, which queries the scaler at that
 moment, unless the trigger has ``useCachedMetrics``: then it serves the value of the last poll.
@@ -21,7 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llmfleet.simulate.spec import ScalingSpec
+from llmfleet.simulate.fallback import Health
+from llmfleet.simulate.spec import VALUE, ScalingSpec
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,9 @@ class KedaOperator:
     last_active: float | None = None
     cached: dict = field(default_factory=dict)  # trigger name -> value at the last poll
 
+    def __post_init__(self):
+        self.health = Health(self.spec.fallback)
+
     def poll(self, now: float, current: int, values) -> KedaAction | None:
         """One scale loop: ``values`` per trigger (None: query failed).  Returns the replica
         change KEDA makes itself, or None."""
@@ -51,6 +59,13 @@ class KedaOperator:
         )
         minimum = spec.min_replicas
         idle = spec.idle_replicas
+        # isError: a scaler answered with an error (an empty result without ignoreNullValues).
+        # Inactive with an error, KEDA leaves the count alone (no scale to zero or to the
+        # minimum) unless a fallback of 0 replicas is set (scale_scaledobjects.go RequestScale).
+        error = any(value is None for value in values)
+        fallback = spec.fallback
+        if not active and error and (fallback is None or fallback.replicas != 0):
+            return None
         if active:
             if (idle is not None and current < minimum) or current == 0:
                 target = minimum if minimum > 0 else 1
@@ -74,10 +89,17 @@ class KedaOperator:
         return None
 
     def served_value(self, trigger, live_value):
-        """The value the HPA gets for ``trigger``: live, or the last poll's with useCachedMetrics."""
+        """The scaler's reading the metrics server uses for ``trigger``: live, or the last
+        poll's with useCachedMetrics."""
         if trigger.use_cached_metrics:
             return self.cached.get(trigger.name, live_value)
         return live_value
+
+    def hpa_value(self, trigger, live_value, current: int, ready_pods: int):
+        """What the HPA receives for ``trigger``: the reading, the error (None), or the
+        fallback metric once the trigger has failed more than ``failureThreshold`` times."""
+        value = self.served_value(trigger, live_value)
+        return self.health.serve(trigger, value, current, ready_pods, trigger.metric_type == VALUE)
 
 
 __all__ = ["KedaOperator", "KedaAction"]

@@ -25,6 +25,8 @@ from llmfleet.model.scaling import (
     KEDA_DEFAULT_MIN,
     KEDA_DEFAULT_POLLING_S,
 )
+from llmfleet.simulate.fallback import Fallback, FallbackError, parse_bool
+from llmfleet.simulate.fallback import parse as parse_fallback
 
 #: Metric kinds the simulation can compute from its replica model (the vLLM series named).
 QUEUE = "queue"  # sum(vllm:num_requests_waiting)
@@ -78,6 +80,9 @@ class Trigger:
     use_cached_metrics: bool = False
     query: str = ""
     unsupported_reason: str = ""
+    #: metadata.ignoreNullValues (default true): an empty query result reads 0; false: it is
+    #: an error (fallback.py).
+    ignore_null_values: bool = True
 
     def __post_init__(self):
         where = f"trigger {self.name!r}"
@@ -110,6 +115,7 @@ class ScalingSpec:
     #: advanced.horizontalPodAutoscalerConfig.behavior, as in autoscaling/v2 (None: absent).
     behavior: Mapping[str, Any] | None = None
     name: str = ""
+    fallback: Fallback | None = None  # spec.fallback
 
     def __post_init__(self):
         object.__setattr__(self, "triggers", tuple(self.triggers))
@@ -172,6 +178,10 @@ class ScalingSpec:
             advanced.get("horizontalPodAutoscalerConfig") or {} if isinstance(advanced, Mapping) else {}
         )
         behavior = hpa_config.get("behavior") if isinstance(hpa_config, Mapping) else None
+        try:
+            fallback = parse_fallback(spec.get("fallback"))
+        except FallbackError as err:
+            raise SpecError(err.path, err.message) from None
         return cls(
             triggers=tuple(triggers),
             min_replicas=_int(spec, "minReplicaCount", KEDA_DEFAULT_MIN),
@@ -182,6 +192,7 @@ class ScalingSpec:
             idle_replicas=_int(spec, "idleReplicaCount", None),
             behavior=behavior,
             name=name,
+            fallback=fallback,
         )
 
     def to_dict(self) -> dict:
@@ -194,6 +205,7 @@ class ScalingSpec:
             "initial_cooldown_period_s": self.initial_cooldown_period_s,
             "idle_replicas": self.idle_replicas,
             "behavior": _plain(self.behavior),
+            "fallback": self.fallback.to_dict() if self.fallback else None,
             "triggers": [
                 {
                     "name": t.name,
@@ -205,6 +217,7 @@ class ScalingSpec:
                     "use_cached_metrics": t.use_cached_metrics,
                     "query": t.query,
                     "unsupported_reason": t.unsupported_reason,
+                    "ignore_null_values": t.ignore_null_values,
                 }
                 for t in self.triggers
             ],
@@ -267,6 +280,10 @@ def _trigger(raw: Any, index: int, classify) -> Trigger:
     activation = _number(metadata.get("activationThreshold", 0), f"{path}.metadata.activationThreshold")
     kind, window, reason = classify(query)
     try:
+        ignore_null = parse_bool(metadata.get("ignoreNullValues"), f"{path}.metadata.ignoreNullValues", True)
+    except FallbackError as err:
+        raise SpecError(err.path, err.message) from None
+    try:
         return Trigger(
             name=name,
             kind=kind,
@@ -277,6 +294,7 @@ def _trigger(raw: Any, index: int, classify) -> Trigger:
             use_cached_metrics=use_cached,
             query=query,
             unsupported_reason=reason or "",
+            ignore_null_values=ignore_null,
         )
     except SpecError as err:
         raise SpecError(path, err.message) from None
