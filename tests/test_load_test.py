@@ -208,6 +208,10 @@ def fake_vllm(tmp_path):
 import json, os, sys
 with open({str(record)!r}, "a") as f:
     f.write(json.dumps({{"argv": sys.argv[1:], "key": bool(os.environ.get("OPENAI_API_KEY"))}}) + "\\n")
+if "--save-result" in sys.argv:  # what vllm bench serve writes: one JSON object, no newline
+    path = os.path.join(sys.argv[sys.argv.index("--result-dir") + 1], sys.argv[sys.argv.index("--result-filename") + 1])
+    with open(path, "w") as out:
+        json.dump({{"completed": 1, "seed": sys.argv[sys.argv.index("--seed") + 1]}}, out)
 fail = os.environ.get("FAKE_FAIL_PHASE")
 sys.exit(3 if fail and "--seed" in sys.argv and sys.argv[sys.argv.index("--seed") + 1] == fail else 0)
 """)
@@ -234,6 +238,7 @@ sys.exit(3 if fail and "--seed" in sys.argv and sys.argv[sys.argv.index("--seed"
         "OUTPUT_LEN": "256",
         "RANGE_RATIO": "0.3",
         "BURSTINESS": "1.0",
+        "RESULT_DIR": str(tmp_path / "results"),
     }
 
     def run(**overrides):
@@ -253,6 +258,12 @@ def option(argv, name):
 def test_script_runs_ramp_plateau_tail(fake_vllm):
     proc, calls = fake_vllm()
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Each phase's --save-result file on one log line, for `llmfleet calibrate`.
+    assert 'load-test: result plateau {"completed": 1, "seed": "2"}' in proc.stdout.splitlines()
+    assert all(
+        option(c["argv"], "--result-filename") in ("ramp.json", "plateau.json", "tail.json") for c in calls
+    )
+    assert all("vllm_version=unknown" in c["argv"] for c in calls)
     assert [c["argv"][:2] for c in calls] == [["bench", "serve"]] * 3
     ramp, plateau, tail = (c["argv"] for c in calls)
     assert option(ramp, "--base-url") == "http://m-server.inference.svc:8000"

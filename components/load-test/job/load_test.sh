@@ -2,7 +2,9 @@
 # In-cluster load test of one model: `vllm bench serve` (vLLM 0.33.0) against the model's
 # Service in three phases -- a linear ramp, a plateau, a quiet tail -- with random prompts of
 # INPUT_LEN/OUTPUT_LEN tokens (no dataset download). Each phase prints vLLM's result table to
-# the log; a failed phase stops the run with "load-test: FAILED in phase <phase>".
+# the log, then its `--save-result` JSON on one line "load-test: result <phase> {...}" (what
+# `llmfleet calibrate OVERLAY FILE` reads; docs/reference/calibration.md); a failed phase
+# stops the run with "load-test: FAILED in phase <phase>".
 #
 # Environment (set by components/load-test/job.yaml from the overlay):
 #   SERVICE_NAME, SERVICE_NAMESPACE, SERVICE_PORT   the model's Service
@@ -60,11 +62,19 @@ common=(vllm bench serve --backend openai-chat --endpoint /v1/chat/completions
 if [ -n "${MAX_CONCURRENCY:-}" ]; then
   common+=(--max-concurrency "$MAX_CONCURRENCY")
 fi
+# The client runs in the model's own image: its vLLM is the server's.
+vllm_version=$(python3 -c 'import importlib.metadata as m; print(m.version("vllm"))' 2>/dev/null || echo unknown)
+results=${RESULT_DIR:-/tmp/load-test-results}
+mkdir -p "$results"
+common+=(--save-result --result-dir "$results" --metadata "vllm_version=${vllm_version}" "served_model_name=${SERVED_MODEL_NAME}")
 
 run_phase() {
   local phase=$1; shift
   log "phase ${phase}: $*"
-  "${common[@]}" "$@" || fail "in phase ${phase} (vllm bench serve exit $?)"
+  "${common[@]}" --result-filename "${phase}.json" "$@" || fail "in phase ${phase} (vllm bench serve exit $?)"
+  if [ -s "${results}/${phase}.json" ]; then
+    log "result ${phase} $(tr -d '\n' < "${results}/${phase}.json")"
+  fi
   log "phase ${phase}: done"
 }
 

@@ -29,6 +29,11 @@ class Inputs:
     slo: Slo = field(default_factory=Slo)
     #: Why a measurement in capacity.yaml was not used ("" when there is none or it was).
     basis_note: str = ""
+    model_id: str = ""
+    gpu: str = ""
+    tp: int = 1
+    pp: int = 1
+    image: str = ""
 
 
 def inputs_for(model: OverlayModel, directory: Path | None = None, *, basis: str = "best") -> list[Inputs]:
@@ -101,6 +106,11 @@ def inputs_for(model: OverlayModel, directory: Path | None = None, *, basis: str
                 replica,
                 record.slo if record is not None else Slo(),
                 note,
+                server.model_id or "",
+                gpu.name,
+                tp,
+                pp,
+                server.container.image,
             )
         )
     if not found:
