@@ -66,3 +66,12 @@ def test_a_broken_point_is_named(tmp_path, monkeypatch):
             calibration.load_points()
     finally:
         calibration._document.cache_clear()
+
+
+def test_the_documented_table_is_the_model_s():
+    from llmfleet_testlib import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "reference" / "calibration.md").read_text(encoding="utf-8")
+    start = text.index("<!-- calibration-table")
+    table = text[text.index("\n", start) + 1 : text.index("<!-- end calibration-table -->")]
+    assert table == calibration.markdown_table(), "regenerate with python -m llmfleet.simulate.calibration"

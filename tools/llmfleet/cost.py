@@ -358,7 +358,7 @@ class OverlayCost:
                 "basis": cap.basis,
                 "detail": cap.detail,
                 "full_load_requests_per_day_at_max_replicas": round(cap.full_at_max_per_day, 1),
-                "model": "roofline estimate (docs/reference/roofline.md): an upper bound",
+                "model": _basis_text(self.replica),
             },
             "capacity_unknown_because": self.capacity_problem or None if cap is None else None,
             "break_even_requests_per_day": None if be is None else round(be, 3),
@@ -379,8 +379,9 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 # -- reading the model ------------------------------------------------------------------------
 
 
-def overlay_cost(model: OverlayModel) -> OverlayCost | None:
-    """Cost facts of one overlay; None when it holds no accelerator workload."""
+def overlay_cost(model: OverlayModel, directory: Any = None) -> OverlayCost | None:
+    """Cost facts of one overlay; None when it holds no accelerator workload.  ``directory``:
+    the overlay's folder, whose capacity.yaml may hold a measured capacity."""
     name = model.name
     uses = model.accelerator_uses
     if not uses:
@@ -413,19 +414,20 @@ def overlay_cost(model: OverlayModel) -> OverlayCost | None:
     found = OverlayCost(
         name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum, use.replicas.source
     )
-    _attach_replica_model(found, model, use)
+    _attach_replica_model(found, model, use, directory)
     return found
 
 
-def _attach_replica_model(found: OverlayCost, model: OverlayModel, use: Any) -> None:
-    """The roofline replica model and scaling settings of the overlay's vLLM server, from the
-    same inputs `llmfleet simulate` uses; the reason when there are none."""
+def _attach_replica_model(found: OverlayCost, model: OverlayModel, use: Any, directory: Any = None) -> None:
+    """The replica model (measured, else calibrated: simulate's basis) and scaling settings of
+    the overlay's vLLM server, from the same inputs `llmfleet simulate` uses; the reason when
+    there are none."""
     from llmfleet.simulate.overlay import OverlayInputError, inputs_for
     from llmfleet.simulate.replica import ReplicaModelError
     from llmfleet.simulate.spec import SpecError
 
     try:
-        inputs = inputs_for(model)
+        inputs = inputs_for(model, directory)
     except OverlayInputError as exc:
         found.capacity_problem = str(exc)
         servers = [s for s in model.api_servers if s.workload is use.workload]
@@ -507,6 +509,14 @@ def self_min(c: OverlayCost, cap: Capacity) -> float:
     return c.min_replicas * cap.per_replica_per_day
 
 
+def _basis_text(replica: Any) -> str:
+    """Where a replica's speed comes from (llmfleet.simulate.capacity)."""
+    return {
+        "measured": "measured by llmfleet calibrate (capacity.yaml)",
+        "calibrated": "calibrated on published vLLM measurements (docs/reference/calibration.md)",
+    }.get(getattr(replica, "basis", "roofline"), "roofline estimate (docs/reference/roofline.md): an upper bound")
+
+
 def _capacity_text(c: OverlayCost, api: ApiPricing) -> str:
     cap = c.capacity(api)
     if cap is None:
@@ -515,7 +525,7 @@ def _capacity_text(c: OverlayCost, api: ApiPricing) -> str:
     return (
         f"  capacity: {number(cap.at_max_per_day)} requests/day at max replicas ({c.max_replicas} × "
         f"{number(cap.per_replica_per_day)}, {basis}: {cap.detail}; "
-        f"{api.input_tokens}+{api.output_tokens} tokens per request, roofline estimate); "
+        f"{api.input_tokens}+{api.output_tokens} tokens per request, {_basis_text(c.replica)}); "
         f"{number(cap.full_at_max_per_day)}/day with every KV token in use"
     )
 
@@ -659,7 +669,8 @@ def format_json(
             "api_input_price_per_million": api.input_price,
             "api_output_price_per_million": api.output_price,
             "gpu_price_basis": catalog.price_basis(),
-            "capacity_model": "roofline replica model at each ScaledObject's targets (docs/reference/roofline.md)",
+            "capacity_model": "replica model at each ScaledObject's targets: measured (capacity.yaml), "
+            "else calibrated (docs/reference/calibration.md); each overlay's capacity.model says which",
         },
         "api": {"per_request": round(api.per_request, 9), "per_day": round(api.per_day(requests_per_day), 6)},
         "overlays": [c.to_json(api, requests_per_day) for c in costs],
@@ -706,7 +717,7 @@ def run_cost(config, options: CostOptions) -> str:
     for loaded, model in iter_overlay_models(config, directories=directories):
         if loaded.findings and not loaded.resources:
             raise UsageError(f"{loaded.name}: {loaded.findings[0].message}")
-        found = overlay_cost(model)
+        found = overlay_cost(model, loaded.target.path)
         if found is None:
             skipped.append(loaded.name)
         else:
