@@ -514,7 +514,10 @@ def _basis_text(replica: Any) -> str:
     return {
         "measured": "measured by llmfleet calibrate (capacity.yaml)",
         "calibrated": "calibrated on published vLLM measurements (docs/reference/calibration.md)",
-    }.get(getattr(replica, "basis", "roofline"), "roofline estimate (docs/reference/roofline.md): an upper bound")
+    }.get(
+        getattr(replica, "basis", "roofline"),
+        "roofline estimate (docs/reference/roofline.md): an upper bound",
+    )
 
 
 def _capacity_text(c: OverlayCost, api: ApiPricing) -> str:
