@@ -307,7 +307,9 @@ def test_diff_of_a_changed_secret_publishes_no_value(repo_with_secret, fmt):
         text=True,
         timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr
+    # Exit 1 only for the simulated latency objective (docs/reference/calibration.md §4).
+    slo_breached = "breaches the latency objective" in proc.stderr
+    assert proc.returncode == (1 if slo_breached else 0), proc.stderr
     assert_no_secret(proc.stdout + proc.stderr)
     assert "hunter2-db" not in proc.stdout and b64(HF) not in proc.stdout
     assert f"Secret inference/{OVERLAY}-creds" in proc.stdout
