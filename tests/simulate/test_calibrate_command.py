@@ -129,3 +129,14 @@ def test_dry_run_and_bad_input_write_nothing(cli, repo_copy, tmp_path):
         result.exit_code == exitcodes.USAGE
         and "capacity.yaml: measured.vllm_version is missing" in result.stderr
     )
+
+
+def test_cost_reads_the_measurement_and_says_so(cli, repo_copy):
+    before = cli(["cost", OVERLAY], cwd=repo_copy).stdout
+    assert "calibrated on published vLLM measurements" in before
+    assert cli(["calibrate", OVERLAY, str(VLLM_033)], cwd=repo_copy).exit_code == 0
+    after = cli(["cost", OVERLAY], cwd=repo_copy).stdout
+    assert "measured by llmfleet calibrate (capacity.yaml)" in after
+    document = json.loads(cli(["cost", OVERLAY, "--format", "json"], cwd=repo_copy).stdout)
+    [overlay] = document["overlays"]
+    assert overlay["capacity"]["model"].startswith("measured")
