@@ -343,3 +343,26 @@ def test_both_sides_share_the_repository_render_cache(cli, git_repo, monkeypatch
     assert renders == []
     assert run_diff(cli, git_repo, "--no-simulate", "--no-cache", overlay) == first
     assert renders == [overlay, overlay]
+
+
+def test_the_exit_code_follows_the_working_tree_s_latency_objective(cli, git_repo):
+    """Exit 1 when the working tree's simulated side breaches its objective; an objective the
+    simulated waits meet (capacity.yaml `slo`) gives exit 0 for the same change."""
+    overlay = single_node_overlays()[0]
+    folder = git_repo / "overlays" / overlay
+    set_yaml_key(folder / "serve.yaml", "gpu-memory-utilization", "0.85")
+    strict = cli(["diff", "--base", "main", overlay], cwd=git_repo)
+    match = SIMULATED.search(strict.stdout)
+    assert match, strict.stdout
+    _, wait_after = _before_after(match.group("wait"))
+    flagged = "slo-breached" in match.group("flags").partition(" → ")[2] or (
+        " → " not in match.group("flags") and "slo-breached" in match.group("flags")
+    )
+    assert flagged, "the default spike is expected to breach the default objective of " + overlay
+    assert strict.exit_code == 1 and "breaches the latency objective of " + overlay in strict.stderr
+    lenient = dict.fromkeys(("queue_wait_p95_s", "queue_wait_p99_s", "ttft_p95_s", "ttft_p99_s"), 4 * 3600)
+    (folder / "capacity.yaml").write_text(yaml.safe_dump({"slo": lenient}))
+    relaxed = cli(["diff", "--base", "main", overlay], cwd=git_repo)
+    assert relaxed.exit_code == 0, relaxed.stderr
+    assert "breaches the latency objective" not in relaxed.stderr
+    assert wait_after < 4 * 60  # minutes: well inside the relaxed objective
