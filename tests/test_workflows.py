@@ -210,6 +210,8 @@ def test_llmfleet_commands_in_workflows_run(cli, repo_copy, tmp_path):
         args = ["main" if a == "$BASE" else a for a in args]
         result = cli(args, cwd=repo_copy)
         allowed = (0, 1) if args[0] == "check" else (0,)
+        if args[0] == "diff" and "breaches the latency objective" in result.stderr:
+            allowed = (1,)  # the simulated default spike misses the SLO (calibration.md §4)
         assert result.exit_code in allowed, f"llmfleet {' '.join(args)}: {result.stderr}"
         if args[0] == "check":
             assert "1 of " in result.stderr  # only the changed overlay

@@ -33,8 +33,10 @@ Inputs::
     spike(base_rps, spike_rps, before_s, spike_s, after_s, ...), from_csv(path),
     default_spike(replica, spec) -> Trace
 
+    HpaSettings.for_kubernetes("1.33.0")   # the HPAConfigurableTolerance gate of that version
     SimulationOptions(hpa=HpaSettings(sync_period_s=15, tolerance=0.1,
                       downscale_stabilization_s=300, configurable_tolerance=True),
+                      slo=Slo(queue_wait_p95_s=60, queue_wait_p99_s=300, ttft_p95_s=65, ttft_p99_s=310),
                       scrape_interval_s=15, sample_interval_s=15, initial_replicas=None,
                       absorb_queue_threshold=1.0, absorb_bound_s=None, flap_window_s=600,
                       flap_min_reversals=2, queue_growth_window_s=60)
@@ -58,6 +60,12 @@ Output::
 Errors: :class:`SpecError` (names the ScaledObject field), :class:`ReplicaModelError`,
 :class:`TraceError` (a CSV error names the file, line and field), :class:`PlotError`.
 
+Where a replica's speed comes from (measured in capacity.yaml, else calibrated, else the
+roofline): :mod:`llmfleet.simulate.overlay` ``inputs_for(model, directory)``,
+:mod:`llmfleet.simulate.calibration`, :mod:`llmfleet.simulate.capacity`
+(docs/reference/calibration.md).  KEDA's ``fallback`` and ``ignoreNullValues``:
+:mod:`llmfleet.simulate.fallback`.
+
 The HPA and KEDA semantics followed are in docs/reference/autoscaling.md, the replica model's
 roofline in docs/reference/roofline.md.
 """
@@ -68,6 +76,7 @@ from llmfleet.simulate.hpa import Decision, HorizontalController, HpaSettings
 from llmfleet.simulate.plot import PlotError, plot
 from llmfleet.simulate.replica import ReplicaModel, ReplicaModelError, pod_startup_s
 from llmfleet.simulate.result import Episode, Flag, ScaleEvent, SimulationResult, Timeline
+from llmfleet.simulate.slo import Slo, SloError
 from llmfleet.simulate.spec import (
     KV_CACHE_USAGE,
     METRIC_KINDS,
@@ -127,4 +136,6 @@ __all__ = [
     "Timeline",
     "plot",
     "PlotError",
+    "Slo",
+    "SloError",
 ]

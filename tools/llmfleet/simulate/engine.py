@@ -7,7 +7,8 @@ The model, from the client to the controller:
   connections); with no Ready pod they are *rejected* (a Service without endpoints).
 * **Each pod** keeps its own FIFO queue (vLLM's waiting requests) and a running batch, as a
   fluid: requests are admitted while the KV cache and ``max_num_seqs`` have room for
-  ``input + output`` tokens, and leave at the roofline throughput ``X(batch)`` of
+  ``input + output`` tokens, and leave at the throughput ``X(batch)`` (measured, calibrated
+  or roofline: ``ReplicaModel.basis``) of
   :class:`~llmfleet.simulate.replica.ReplicaModel`.  A request's waiting time is the time from
   its arrival to its admission.
 * **Prometheus** scrapes every Ready or draining pod each ``scrape_interval_s`` (the
