@@ -103,7 +103,7 @@ def command(overlay, result, replicas, vllm_version, dry_run, output):
         output_tok_s=round(bench.output_tok_s / replicas, 2),
         request_throughput=round(bench.request_throughput / replicas, 4),
         completed=bench.completed,
-        source=f"{bench.name} sha256:{bench.sha256} ({bench.concurrency_source}; {replicas} replica(s))",
+        source=f"{Path(bench.name).name} sha256:{bench.sha256} ({bench.concurrency_source}; {replicas} replica(s))",
         ttft_p99_ms=round(bench.ttft_p99_ms, 1) if bench.ttft_p99_ms is not None else None,
     )
     before, basis_before = capacity_file.replica_capacity(
@@ -116,7 +116,7 @@ def command(overlay, result, replicas, vllm_version, dry_run, output):
     path = directory / capacity_file.CAPACITY_FILE
     text = capacity_file.render(measured, existing.slo if existing else None)
     lines = [
-        f"calibrate   {overlay}: {bench.name} ({bench.completed} requests, {bench.failed} failed, "
+        f"calibrate   {overlay}: {Path(bench.name).name} ({bench.completed} requests, {bench.failed} failed, "
         f"{bench.duration_s:.0f} s, request rate {bench.request_rate or 'unknown'})",
         f"measured    {measured.output_tok_s:,.1f} output tok/s per replica at {measured.concurrency} in flight "
         f"({bench.concurrency_source}), {measured.input_tokens:g} in / {measured.output_tokens:g} out, "

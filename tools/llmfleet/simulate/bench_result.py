@@ -134,7 +134,7 @@ def read(path: Path) -> BenchResult:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BenchResultError(f"{path}: not UTF-8 text") from None
-    return parse(text, path.name, hashlib.sha256(raw).hexdigest())
+    return parse(text, str(path), hashlib.sha256(raw).hexdigest())
 
 
 def iso_date(vllm_date: str) -> str:
