@@ -290,6 +290,7 @@ def _from_raw(config: Config, raw: dict[str, Any], path: Path) -> Config:
         gpu_label_keys=tuple(str(x) for x in cluster.get("gpu-label-keys", defaults.gpu_label_keys)),
         adds_gpu_tolerations=bool(cluster.get("adds-gpu-tolerations", defaults.adds_gpu_tolerations)),
         node_shapes=tuple(cluster.get("node-shapes") or ()),
+        cloud=str(cluster.get("cloud") or ""),
     )
     config.routes_file = str((raw.get("gateway") or {}).get("routes-file", "") or "")
     lint = raw.get("lint") or {}

@@ -44,6 +44,9 @@ class ClusterSettings:
     #: The GPU node shapes the cluster has (names from llmfleet/data/node_shapes.yaml, or
     #: shapes written out); empty: every shape the catalog knows.
     node_shapes: tuple[Any, ...] = ()
+    #: The cloud the cluster runs on (gke or eks; "" = not said): bounds new-model's GPU
+    #: choice and the instance prices of `cost` (llmfleet.pricing).
+    cloud: str = ""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ latter unless ``--dtype float32`` is asked for).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llmfleet.errors import UsageError
@@ -496,12 +497,24 @@ class Plan:
         return None
 
 
-def _cheapest_key(s: Sizing) -> tuple[float, int, int, float]:
-    return (round(s.price_per_hour, 6), s.pp, s.tp, -s.gpu.memory_gib)
+#: What a configuration costs per hour: by default its GPUs at the per-GPU price of
+#: gpus.yaml; new-model passes the instance price of the cluster's cloud
+#: (llmfleet.pricing.offer).  ``math.inf`` for a configuration no node shape holds.
+PriceOf = Callable[["Sizing"], float]
 
 
-def _smallest_key(s: Sizing) -> tuple[int, int, tuple[float, int, int, float]]:
-    return (s.pp, s.tp, _cheapest_key(s))
+def per_gpu_price(s: Sizing) -> float:
+    return s.price_per_hour
+
+
+def _cheapest_key(s: Sizing, price_of: PriceOf = per_gpu_price) -> tuple[float, int, int, float]:
+    return (round(price_of(s), 6), s.pp, s.tp, -s.gpu.memory_gib)
+
+
+def _smallest_key(
+    s: Sizing, price_of: PriceOf = per_gpu_price
+) -> tuple[int, int, tuple[float, int, int, float]]:
+    return (s.pp, s.tp, _cheapest_key(s, price_of))
 
 
 def gpus_per_node(
@@ -554,9 +567,13 @@ def plan(
     dtype: str | None = "auto",
     nodes: int | None = None,
     shapes: NodeCatalog | None = None,
+    price_of: PriceOf = per_gpu_price,
+    unavailable: Callable[[str], str | None] | None = None,
 ) -> Plan:
     """Pick the GPU class, TP, nodes (PP) and max-model-len (module docstring); UsageError
-    if nothing fits or vLLM would refuse the dtype."""
+    if nothing fits or vLLM would refuse the dtype.  ``price_of`` orders the candidates
+    (cheapest first); ``unavailable(class)`` says why the cluster cannot run a class (such a
+    class is never chosen, and refused when pinned with ``gpu``)."""
     quantization = normalize_quantization(quantization)
     try:
         requested = dtypes.normalize(dtype)
@@ -592,7 +609,7 @@ def plan(
     usable: list[tuple[GpuClass, str]] = []
     excluded: dict[str, str] = {}
     for g in classes:
-        problem = gpu_problem(model, g, quantization)
+        problem = (unavailable(g.name) if unavailable else None) or gpu_problem(model, g, quantization)
         if problem:
             if gpu:
                 raise UsageError(f"--gpu {gpu}: {problem}")
@@ -662,9 +679,9 @@ def plan(
     tried: list[Sizing] = []
     chosen: Plan | None = None
     for stage in stages:
-        options = sorted(stage(), key=_cheapest_key)
+        options = sorted(stage(), key=lambda s: _cheapest_key(s, price_of))
         tried += options
-        chosen = _choose(options, model, max_model_len, pinned, min_concurrency)
+        chosen = _choose(options, model, max_model_len, pinned, min_concurrency, price_of)
         if chosen is not None:
             break
     if chosen is None:
@@ -706,7 +723,12 @@ def plan(
 
 
 def _choose(
-    options: list[Sizing], model: ModelSpec, max_model_len: int | None, pinned: bool, min_concurrency: int
+    options: list[Sizing],
+    model: ModelSpec,
+    max_model_len: int | None,
+    pinned: bool,
+    min_concurrency: int,
+    price_of: PriceOf = per_gpu_price,
 ) -> Plan | None:
     """The first option (in the order the rules of the module docstring give) that holds."""
     if max_model_len is None and not pinned:
@@ -717,7 +739,7 @@ def _choose(
         return None
     if max_model_len is None:
         # Pinned: the smallest TP (cheapest) that holds some length, length fitted to it.
-        for s in sorted(options, key=_smallest_key):
+        for s in sorted(options, key=lambda s: _smallest_key(s, price_of)):
             length = fit_max_model_len(s, min_concurrency)
             if length:
                 chosen = Plan(s, length, pinned)
@@ -731,7 +753,7 @@ def _choose(
         return None
     if pinned:
         # Pinned GPU/TP and length: the smallest group that can start (one full sequence).
-        for s in sorted(options, key=_smallest_key):
+        for s in sorted(options, key=lambda s: _smallest_key(s, price_of)):
             if s.holds(max_model_len, 1):
                 chosen = Plan(s, max_model_len, pinned)
                 if chosen.concurrency < min_concurrency:
