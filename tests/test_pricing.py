@@ -144,9 +144,9 @@ def test_new_model_plan_prefers_one_a100_over_four_l4_by_instance_price():
     from llmfleet.scaffold_pricing import price_function
 
     eks = offer_for("eks")
-    chosen = sizing.plan(model, price_of=price_function(eks), unavailable=eks.unavailable)
+    chosen = sizing.plan(model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable)
     assert (chosen.sizing.gpu.name, chosen.sizing.tp) == ("a100-80gb", 1)
-    per_gpu = sizing.plan(model)  # the old per-GPU ordering picks 4 x L4
+    per_gpu = sizing.plan(model, max_model_len=8192)  # the old per-GPU ordering picks 4 x L4
     assert (per_gpu.sizing.gpu.name, per_gpu.sizing.tp) == ("l4", 4)
 
 

@@ -35,6 +35,7 @@ from llmfleet import exitcodes, scaffold_pricing
 from llmfleet.errors import UsageError
 from llmfleet.model import autoscaling, catalog, dtypes, sizing
 from llmfleet.model import names as object_names
+from llmfleet.model import quantization as checkpoint_quantization
 from llmfleet.model.catalog import ModelSpec
 from llmfleet.model.scaling import KEDA_MAX_NAME
 from llmfleet.model.sizing import GIB, Plan
@@ -713,6 +714,18 @@ def prepare(
     if offer is None:
         offer = ClusterOffer((), shapes, True) if shapes is not None else offer_for(None)
     quantization = sizing.normalize_quantization(options.quantization)
+    if (
+        quantization
+        and model.quantization
+        and not checkpoint_quantization.compatible(model.quantization, quantization)
+    ):
+        raise UsageError(
+            f"--quantization {quantization}: {model_id} is a {model.quantization} checkpoint"
+            + (f" ({model.quant_scheme})" if model.quant_scheme else "")
+            + ', and vLLM refuses a --quantization that names another method ("Quantization method '
+            'specified in the model config ... does not match"); leave --quantization out: vLLM '
+            "reads the method from the checkpoint's quantization_config"
+        )
     if (
         quantization in ("awq", "awq_marlin", "gptq", "gptq_marlin")
         and (model.quantization or "").split("_")[0] != quantization.split("_")[0]
