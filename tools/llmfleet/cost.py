@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from llmfleet.errors import UsageError
-from llmfleet.model import OverlayModel, catalog
+from llmfleet.model import OverlayModel, catalog, overlay_sizing
 from llmfleet.model.catalog import GpuClass
 
 HOURS_PER_DAY = 24
@@ -506,7 +506,7 @@ def overlay_cost(model: OverlayModel, offer: Any = None) -> OverlayCost | None:
     )
     found.replica_price = _replica_price(model, use, gpu, offer)
     servers = [s for s in model.api_servers if s.workload is use.workload]
-    spec_model = catalog.find_model(servers[0].model_id) if servers else None
+    spec_model = overlay_sizing.spec_for(servers[0]) if servers else None
     found.params = spec_model.params if spec_model is not None else None
     _attach_replica_model(found, model, use)
     return found
@@ -572,7 +572,7 @@ def _attach_sizing_only(found: OverlayCost, model: OverlayModel, server: Any) ->
     from llmfleet.model import sizing
     from llmfleet.simulate.adapters import replica_from_sizing
 
-    spec_model = catalog.find_model(server.model_id)
+    spec_model = overlay_sizing.spec_for(server)
     tp, pp = server.tensor_parallel, server.pipeline_parallel
     if spec_model is None or not tp or not pp:
         return

@@ -20,6 +20,7 @@ a failed check, an error or a signal nothing is left changed; after a SIGKILL th
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -33,7 +34,7 @@ import yaml
 
 from llmfleet import exitcodes, scaffold_pricing
 from llmfleet.errors import UsageError
-from llmfleet.model import autoscaling, catalog, dtypes, sizing
+from llmfleet.model import autoscaling, catalog, dtypes, overlay_sizing, sizing
 from llmfleet.model import names as object_names
 from llmfleet.model import quantization as checkpoint_quantization
 from llmfleet.model.catalog import ModelSpec
@@ -401,6 +402,19 @@ def serve_config_generator(sc: Scaffold, base_folder: str) -> list[str]:
         f"        # equal served-model-name in serve.yaml. {base_folder}/transformers carries it",
         "        # into the query strings.",
         f"        llmfleet.io/served-model-name: {_scalar(sc.served)}",
+        *_sizing_annotation(sc),
+    ]
+
+
+def _sizing_annotation(sc: Scaffold) -> list[str]:
+    """For a model outside the catalog: the sizing facts from its config.json, so every
+    later command sizes it as new-model did (llmfleet.model.overlay_sizing)."""
+    if catalog.find_model(sc.model.id) is not None:
+        return []
+    return [
+        "        # The sizing facts new-model read from the model's config.json (the model is",
+        "        # not in llmfleet's catalog): simulate, cost, diff and lint rule gpu-fit use them.",
+        f"        {overlay_sizing.ANNOTATION}: {json.dumps(overlay_sizing.encode(sc.model))}",
     ]
 
 
