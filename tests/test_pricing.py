@@ -160,3 +160,19 @@ def test_pinned_gpu_the_cloud_does_not_offer_is_refused():
 
     chosen = sizing.plan(model, price_of=price_function(gke), unavailable=gke.unavailable)
     assert chosen.sizing.gpu.name not in ("l40s", "a10g-24gb")
+
+
+def test_classes_without_an_instance_price_rank_after_priced_ones():
+    # On GKE the H200 shape (a3-ultragpu-8g) has no sourced price: its per-GPU figure is
+    # EC2's and must not undercut GKE's own instance prices.  R1-Distill-Qwen-32B at its
+    # 32,768-token default needs 8 x L4 (g2-standard-96, $8.003330296/h) there.
+    from llmfleet.scaffold_pricing import price_function, replica_price
+
+    model = catalog.resolve_model(
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", CONFIGS / "deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json"
+    )
+    gke = offer_for("gke")
+    chosen = sizing.plan(model, price_of=price_function(gke), unavailable=gke.unavailable)
+    price = replica_price(chosen.sizing, gke)
+    assert (chosen.sizing.gpu.name, chosen.sizing.tp, price.basis) == ("l4", 8, "instance")
+    assert price.on_demand == pytest.approx(8.003330296)

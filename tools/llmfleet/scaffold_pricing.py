@@ -23,14 +23,24 @@ def replica_price(s: sizing.Sizing, offer: ClusterOffer) -> GroupPrice:
     return group_price(s.gpu, scaffold_pod_request(s.gpu.name, s.tp), s.pp, offer)
 
 
+#: Added to the price of a candidate priced per GPU (no sourced instance price on the
+#: cluster's clouds): gpus.yaml's per-GPU figures are EC2's, so they rank a class only after
+#: every candidate with a sourced instance price, never against one.
+UNPRICED_RANK = 1e6
+
+
 def price_function(offer: ClusterOffer) -> sizing.PriceOf:
+    """The ordering key new-model sorts candidates by: the replica's instance price."""
     cache: dict[tuple[str, int, int], float] = {}
 
     def price_of(s: sizing.Sizing) -> float:
         key = (s.gpu.name, s.tp, s.pp)
         if key not in cache:
-            found = replica_price(s, offer).on_demand
-            cache[key] = math.inf if found is None else found
+            found = replica_price(s, offer)
+            if found.on_demand is None:
+                cache[key] = math.inf
+            else:
+                cache[key] = found.on_demand + (UNPRICED_RANK if found.basis == "per-gpu" else 0.0)
         return cache[key]
 
     return price_of
