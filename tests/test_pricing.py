@@ -4,6 +4,7 @@ Expected figures are worked out by hand from the two data files."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -176,3 +177,32 @@ def test_classes_without_an_instance_price_rank_after_priced_ones():
     price = replica_price(chosen.sizing, gke)
     assert (chosen.sizing.gpu.name, chosen.sizing.tp, price.basis) == ("l4", 8, "instance")
     assert price.on_demand == pytest.approx(8.003330296)
+
+
+def _set_cluster(root, **settings):
+    path = root / "llmfleet.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["cluster"].update(settings)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_cluster_cloud_in_llmfleet_yaml_bounds_new_model_and_cost(cli, repo_copy):
+    _set_cluster(repo_copy, cloud="gke")
+    refused = cli(["new-model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "l40s", "--dry-run"], cwd=repo_copy)
+    assert refused.exit_code == 2 and "--gpu l40s: not offered on gke" in refused.stderr
+    chosen = cli(["new-model", "Qwen/Qwen2.5-7B-Instruct", "--dry-run", "--skip-check"], cwd=repo_copy)
+    assert chosen.exit_code == 0, chosen.stderr
+    assert "gke us-central1" in chosen.stdout and "cluster.cloud gke" in chosen.stdout
+    priced = cli(["cost", "llama-3-1-70b-instruct", "--format", "json"], cwd=repo_copy)
+    assert priced.exit_code == 0, priced.stderr
+    # 4 x A100 80GB, 16 CPU, 192 GiB on GKE: an a2-ultragpu-4g ($20.27519156/h), whole node.
+    o = json.loads(priced.stdout)["overlays"][0]
+    assert o["price_instance"] == "a2-ultragpu-4g (gke us-central1)"
+    assert o["per_hour_min"] == pytest.approx(20.275192, abs=1e-6)
+
+
+def test_unknown_cloud_is_a_usage_error(cli, repo_copy):
+    _set_cluster(repo_copy, cloud="azure")
+    result = cli(["cost", "llama-3-1-8b-instruct"], cwd=repo_copy)
+    assert result.exit_code == 2
+    assert "cloud" in result.stderr and "Traceback" not in result.stderr
