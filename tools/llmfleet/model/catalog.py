@@ -212,8 +212,18 @@ def models() -> dict[str, ModelSpec]:
             source=str(e.get("source", "")).strip(),
             quantization=e.get("quantization"),
             model_type=e.get("model_type"),
+            sliding_layers=_catalog_local_layers(e),
         )
     return out
+
+
+def _catalog_local_layers(e: dict[str, Any]) -> int:
+    """Layers of a catalogued model that attend through its window (attention_window)."""
+    from llmfleet.model import attention_window
+
+    if not attention_window.effective_window(e, int(e["context"])):
+        return 0
+    return attention_window.local_layers(e, str(e.get("model_type") or ""), int(e["layers"]))
 
 
 def gpu_names() -> list[str]:
