@@ -359,3 +359,17 @@ def test_cost_unknown_gpu_class_in_an_overlay(cli, repo_copy, name):
     result = cli(["cost", str(overlay)], cwd=repo_copy)
     assert result.exit_code == 2
     assert "GPU class 'v100' is not in the catalog" in result.stderr
+
+
+def test_spot_pricing_places_the_pod_where_a_spot_price_is_sourced():
+    # 4 x A100 80GB: on demand, half a p4de.24xlarge (no sourced EC2 spot price); at spot,
+    # a2-ultragpu-4g's Spot VM price, $8.10987342/h (us-central1).
+    model = OverlayModel(
+        "big", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("a100-80gb", gpus=4))]
+    )
+    spot = cost.overlay_cost(model, spot=True)
+    spot.pricing = "spot"
+    assert spot.replica_price.placement.shape.name == "a2-ultragpu-4g"
+    assert spot.per_hour_min == pytest.approx(8.10987342)
+    on_demand = cost.overlay_cost(model)
+    assert on_demand.replica_price.placement.shape.name == "p4de.24xlarge"

@@ -469,7 +469,7 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 # -- reading the model ------------------------------------------------------------------------
 
 
-def overlay_cost(model: OverlayModel, offer: Any = None) -> OverlayCost | None:
+def overlay_cost(model: OverlayModel, offer: Any = None, spot: bool = False) -> OverlayCost | None:
     """Cost facts of one overlay; None when it holds no accelerator workload.  ``offer``:
     the cluster's clouds and node shapes (llmfleet.pricing.offer; default: every cloud)."""
     name = model.name
@@ -504,7 +504,7 @@ def overlay_cost(model: OverlayModel, offer: Any = None) -> OverlayCost | None:
     found = OverlayCost(
         name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum, use.replicas.source
     )
-    found.replica_price = _replica_price(model, use, gpu, offer)
+    found.replica_price = _replica_price(model, use, gpu, offer, spot)
     servers = [s for s in model.api_servers if s.workload is use.workload]
     spec_model = overlay_sizing.spec_for(servers[0]) if servers else None
     found.params = spec_model.params if spec_model is not None else None
@@ -512,7 +512,7 @@ def overlay_cost(model: OverlayModel, offer: Any = None) -> OverlayCost | None:
     return found
 
 
-def _replica_price(model: OverlayModel, use: Any, gpu: GpuClass, offer: Any) -> Any:
+def _replica_price(model: OverlayModel, use: Any, gpu: GpuClass, offer: Any, spot: bool = False) -> Any:
     """The sum over the replica's pod templates of (pods x each pod's instance share)."""
     from llmfleet.pricing.binpack import PodRequest
     from llmfleet.pricing.offer import GroupPrice, group_price, offer_for
@@ -526,7 +526,7 @@ def _replica_price(model: OverlayModel, use: Any, gpu: GpuClass, offer: Any) -> 
         request = PodRequest(
             gpu.name, units, template.effective_request("cpu"), template.effective_request("memory")
         )
-        parts.append(group_price(gpu, request, template.pods_max, offer))
+        parts.append(group_price(gpu, request, template.pods_max, offer, spot=spot))
     if len(parts) == 1:
         return parts[0]
     if not parts or any(p.on_demand is None for p in parts):
@@ -660,7 +660,7 @@ def _break_even_text(c: OverlayCost, api: ApiPricing, requests_per_day: float) -
     api = c.api_for(api)
     per_request = api.per_request
     if not c.priced:
-        return [f"  break-even: none ({c.gpu.name} has no {c.pricing} price in the catalog)"]
+        return [f"  break-even: none (no sourced {c.pricing} price for its instance)"]
     v = c.verdict(api)
     be = v["break_even"]
     if be is None:
@@ -853,7 +853,7 @@ def run_cost(config, options: CostOptions) -> str:
     for loaded, model in iter_overlay_models(config, directories=directories):
         if loaded.findings and not loaded.resources:
             raise UsageError(f"{loaded.name}: {loaded.findings[0].message}")
-        found = overlay_cost(model, offer)
+        found = overlay_cost(model, offer, spot=options.spot)
         if found is None:
             skipped.append(loaded.name)
         else:

@@ -65,9 +65,14 @@ def pods_per_node(shape: NodeShape, request: PodRequest, headroom: tuple[Decimal
 
 
 def placements(
-    request: PodRequest, shapes: Catalog, prices: PriceTable, clouds: tuple[str, ...] = ()
+    request: PodRequest,
+    shapes: Catalog,
+    prices: PriceTable,
+    clouds: tuple[str, ...] = (),
+    spot: bool = False,
 ) -> list[Placement]:
-    """Every priced shape of the pod's class that holds it, cheapest per pod first."""
+    """Every priced shape of the pod's class that holds it, cheapest per pod first (with
+    ``spot``: those with a sourced spot price, cheapest at spot first)."""
     found: list[Placement] = []
     for shape in shapes.of_class(request.gpu_class):
         if clouds and shape.cloud not in clouds:
@@ -76,15 +81,21 @@ def placements(
         if price is None or price.gpus != shape.gpus:
             continue
         count = pods_per_node(shape, request, shapes.headroom)
-        if count > 0:
+        if count > 0 and (not spot or price.spot is not None):
             found.append(Placement(shape, price, count))
+    if spot:
+        return sorted(found, key=lambda p: (p.spot_per_pod_hour or 0.0, p.shape.gpus, p.shape.name))
     return sorted(found, key=lambda p: (p.per_pod_hour, p.shape.gpus, p.shape.name))
 
 
 def cheapest(
-    request: PodRequest, shapes: Catalog, prices: PriceTable, clouds: tuple[str, ...] = ()
+    request: PodRequest,
+    shapes: Catalog,
+    prices: PriceTable,
+    clouds: tuple[str, ...] = (),
+    spot: bool = False,
 ) -> Placement | None:
-    found = placements(request, shapes, prices, clouds)
+    found = placements(request, shapes, prices, clouds, spot)
     return found[0] if found else None
 
 

@@ -117,9 +117,14 @@ def group_price(
     pods: int,
     offer: ClusterOffer,
     prices: PriceTable | None = None,
+    spot: bool = False,
 ) -> GroupPrice:
+    """``spot``: place the pod on the cheapest instance with a sourced spot price (falling
+    back to the on-demand placement, whose spot price is then unknown)."""
     prices = prices or table()
-    found = binpack.cheapest(request, offer.shapes, prices, offer.clouds)
+    found = (binpack.cheapest(request, offer.shapes, prices, offer.clouds, spot=True) if spot else None) or (
+        binpack.cheapest(request, offer.shapes, prices, offer.clouds)
+    )
     if found is not None:
         spot = found.spot_per_pod_hour
         return GroupPrice(
