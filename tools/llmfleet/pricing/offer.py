@@ -126,17 +126,22 @@ def group_price(
         binpack.cheapest(request, offer.shapes, prices, offer.clouds)
     )
     if found is not None:
-        spot = found.spot_per_pod_hour
+        spot_hour = found.spot_per_pod_hour
         return GroupPrice(
-            request, pods, found.per_pod_hour * pods, None if spot is None else spot * pods, "instance", found
+            request,
+            pods,
+            found.per_pod_hour * pods,
+            None if spot_hour is None else spot_hour * pods,
+            "instance",
+            found,
         )
     if offer.shapes_of(gpu.name) and not binpack.holds_somewhere(request, offer.shapes, offer.clouds):
         return GroupPrice(request, pods, None, None, "no-shape")
-    spot = gpu.spot_price_per_hour
+    per_gpu_spot = gpu.spot_price_per_hour
     return GroupPrice(
         request,
         pods,
         gpu.price_per_hour * request.gpus * pods,
-        None if spot is None else spot * request.gpus * pods,
+        None if per_gpu_spot is None else per_gpu_spot * request.gpus * pods,
         "per-gpu",
     )
