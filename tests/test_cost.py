@@ -25,14 +25,27 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def objects(
-    gpu_class="l4", gpus=1, min_replicas=1, max_replicas=4, selector="affinity", scaled=True, replicas=None
+    gpu_class="l4",
+    gpus=1,
+    min_replicas=1,
+    max_replicas=4,
+    selector="affinity",
+    scaled=True,
+    replicas=None,
+    cpu=None,
+    memory=None,
 ) -> list[dict]:
+    requests: dict = {"nvidia.com/gpu": gpus}
+    if cpu is not None:
+        requests["cpu"] = cpu
+    if memory is not None:
+        requests["memory"] = memory
     spec: dict = {
         "containers": [
             {
                 "name": "vllm",
                 "image": "vllm/vllm-openai:v0.33.0",
-                "resources": {"requests": {"nvidia.com/gpu": gpus}, "limits": {"nvidia.com/gpu": gpus}},
+                "resources": {"requests": requests, "limits": {"nvidia.com/gpu": gpus}},
             }
         ]
     }
@@ -79,49 +92,96 @@ def objects(
 # -- arithmetic, by hand -----------------------------------------------------------------------
 
 
+# Prices below are the instance prices of tools/llmfleet/data/instance_prices.yaml (each
+# pod its share of the cheapest instance that holds it), worked out by hand.
+
+
 def test_one_l4_by_hand():
+    # A pod that requests only its GPU packs onto the smallest L4 node: g2-standard-4,
+    # $0.706832255/h (us-central1), below g6.xlarge's $0.8048 (us-east-1).
     c = overlay_cost("m", objects())
     assert (c.gpu.name, c.gpus_per_pod, c.min_replicas, c.max_replicas) == ("l4", 1, 1, 4)
-    assert c.per_hour_min == pytest.approx(0.8048)  # 1 x 0.8048 (g6.xlarge, on demand)
-    assert c.per_day_min == pytest.approx(19.3152)  # 1 x 0.8048 x 24
-    assert c.per_day_max == pytest.approx(77.2608)  # 4 x 0.8048 x 24
+    assert c.per_hour_min == pytest.approx(0.706832255)
+    assert c.per_day_min == pytest.approx(16.96397412)  # 0.706832255 x 24
+    assert c.per_day_max == pytest.approx(67.85589648)  # 4 x 0.706832255 x 24
     api = ApiPricing()  # GPT-4o-mini: $0.15 / $0.60 per M
     assert api.per_request == pytest.approx(0.000195)  # (500 x 0.15 + 200 x 0.60) / 1e6
     assert api.per_day(1000) == pytest.approx(0.195)  # 1000 x 0.000195
-    assert c.break_even(api) == pytest.approx(99_052.308, rel=1e-6)  # 19.3152 / 0.000195
+    assert c.break_even(api) == pytest.approx(86_994.739, rel=1e-6)  # 16.96397412 / 0.000195
+
+
+def test_cpu_and_memory_requests_choose_a_bigger_node():
+    # 4 CPU + 24 GiB (base/deployment.yaml) do not fit g2-standard-4 or g6.xlarge (3.92
+    # allocatable cores less 0.5 headroom): g2-standard-8 at $0.853624271 is the cheapest.
+    c = overlay_cost("m", objects(cpu="4", memory="24Gi"))
+    assert c.per_hour_min == pytest.approx(0.853624271)
+    assert c.replica_price.placement.shape.name == "g2-standard-8"
+    assert c.spot_replica_hour == pytest.approx(0.336764)
 
 
 def test_four_a100_by_hand():
+    # 4 x A100 80GB, no CPU/memory requests: two such pods share a p4de.24xlarge (8 GPUs,
+    # $27.44705/h): $13.723525/h each, below a2-ultragpu-4g's $20.27519156.
     c = overlay_cost("big", objects("a100-80gb", gpus=4, min_replicas=1, max_replicas=2))
-    assert c.per_hour_min == pytest.approx(13.7236, abs=1e-4)  # 4 x 3.4309
-    assert c.per_day_min == pytest.approx(329.3664, abs=1e-3)  # 4 x 3.4309 x 24
-    assert c.per_day_max == pytest.approx(658.7328, abs=1e-3)  # 2 x 4 x 3.4309 x 24
-    assert c.break_even(ApiPricing()) == pytest.approx(1_689_058, rel=1e-6)  # 329.3664 / 0.000195
+    assert c.per_hour_min == pytest.approx(13.723525)
+    assert c.replica_price.placement.pods_per_node == 2
+    assert c.per_day_min == pytest.approx(329.3646)  # 13.723525 x 24
+    assert c.per_day_max == pytest.approx(658.7292)  # 2 x 13.723525 x 24
+    assert c.break_even(ApiPricing()) == pytest.approx(1_689_049.23, rel=1e-6)  # 329.3646 / 0.000195
+
+
+def test_cloud_bounds_the_instance():
+    from llmfleet.pricing.offer import offer_for
+
+    model = OverlayModel(
+        "big", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("a100-80gb", gpus=4))]
+    )
+    on_gke = cost.overlay_cost(model, offer_for("gke"))
+    assert on_gke.per_hour_min == pytest.approx(20.27519156)  # a2-ultragpu-4g, whole node
+    assert on_gke.spot_replica_hour == pytest.approx(8.10987342)
+    on_eks = cost.overlay_cost(model, offer_for("eks"))
+    assert on_eks.per_hour_min == pytest.approx(13.723525)
+    assert on_eks.spot_replica_hour is None  # no sourced EC2 spot price
 
 
 def test_custom_api_prices_by_hand():
     api = ApiPricing(input_price=2.50, output_price=10.00, input_tokens=1000, output_tokens=300)
     assert api.per_request == pytest.approx(0.0055)  # (1000 x 2.5 + 300 x 10) / 1e6
+    # 1 x H100: 1/8 of a p5.48xlarge ($55.04/h) = $6.88, below a3-highgpu-1g's $11.06.
     c = overlay_cost("m", objects("h100-80gb", min_replicas=2, max_replicas=3))
     assert c.per_day_min == pytest.approx(330.24)  # 2 x 6.88 x 24
     assert c.break_even(api) == pytest.approx(60_043.636, rel=1e-6)  # 330.24 / 0.0055
 
 
+def test_api_price_by_size_class():
+    api = ApiPricing(by_size=True)
+    c = overlay_cost("m", objects())
+    c.params = 70.6e9
+    own = c.api_for(api)
+    assert (own.input_price, own.output_price) == (0.88, 0.88)
+    assert own.per_request == pytest.approx(0.000616)  # (500 + 200) x 0.88 / 1e6
+    assert c.break_even(api) == pytest.approx(16.96397412 / 0.000616)
+    c.params = None  # size unknown: the given prices
+    assert c.api_for(api).input_price == 0.15
+
+
 def test_text_shows_the_arithmetic():
     text = cost.format_text([overlay_cost("m", objects())], ApiPricing(), 1000)
     assert "API: 1,000 req × (500 in × $0.15 + 200 out × $0.60)/1e6 = $0.195/day" in text
-    assert "min: 1 × L4 × $0.8048/h × 24 h = $19.32/day ($0.8048/h)" in text
-    assert "max: 4 × L4 × $0.8048/h × 24 h = $77.26/day ($3.22/h)" in text
-    assert "break-even: $19.32/day ÷ $0.000195/request = 99,052 requests/day" in text
+    assert "price: g2-standard-4 (1 × l4, $0.7068/h on demand, gke us-central1): the whole node" in text
+    assert "min: 1 replica × $0.7068/h × 24 h = $16.96/day ($0.7068/h, on-demand)" in text
+    assert "max: 4 replicas × $0.7068/h × 24 h = $67.86/day ($2.8273/h, on-demand)" in text
+    assert "break-even: $16.96/day ÷ $0.000195/request = 86,995 requests/day" in text
     assert "at 1,000 requests/day the API is cheaper" in text
     # No vLLM server in these objects: the capacity is unknown, and the report says so.
     assert "capacity: unknown" in text and "reachability unknown" in text
     big = cost.format_text(
         [overlay_cost("big", objects("a100-80gb", gpus=4, max_replicas=2))], ApiPricing(), 2_000_000
     )
-    assert "max: 2 replicas × 4 × A100-80GB × $3.4309/h × 24 h = $658.73/day" in big
+    assert "max: 2 replicas × $13.7235/h × 24 h = $658.73/day" in big
+    assert "p4de.24xlarge (8 × a100-80gb, $27.4471/h on demand, eks us-east-1): 1/2 of the node" in big
     assert "at 2,000,000 requests/day self-hosted is cheaper" in big
-    assert "GPU prices: on demand, Amazon EC2 us-east-1" in big
+    assert "Prices: on demand; each pod is its share of the cheapest instance" in big
 
 
 def test_money_format():
@@ -138,8 +198,22 @@ def test_money_format():
 def test_node_selector_and_keda_defaults():
     c = overlay_cost("m", objects("t4", selector="nodeSelector", min_replicas=None, max_replicas=None))
     assert (c.gpu.name, c.min_replicas, c.max_replicas) == ("t4", 0, 100)  # KEDA's defaults
-    assert c.per_day_max == pytest.approx(100 * 0.526 * 24)  # on demand
-    assert c.spot_per_day(100) == pytest.approx(100 * 0.35 * 24)  # its own column
+    assert c.per_day_max == pytest.approx(100 * 0.526 * 24)  # g4dn.xlarge, on demand
+    # No sourced spot price for g4dn.xlarge (the T4 shapes of GKE have no instance price):
+    # no spot column, rather than gpus.yaml's undated per-GPU figure.
+    assert c.spot_per_day(100) is None
+
+
+def test_class_without_instance_price_falls_back_to_per_gpu():
+    from llmfleet.pricing.offer import offer_for
+
+    # T4 on GKE: n1 machines with attached T4s have no instance price in the table.
+    model = OverlayModel("m", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("t4"))])
+    c = cost.overlay_cost(model, offer_for("gke"))
+    assert c.replica_price.basis == "per-gpu"
+    assert c.per_hour_min == pytest.approx(0.526)  # gpus.yaml's t4 price_per_hour
+    assert c.spot_replica_hour == pytest.approx(0.35)  # and its spot figure
+    assert "per-GPU price of gpus.yaml" in cost.format_text([c], ApiPricing(), 1000)
 
 
 def test_without_scaled_object_uses_spec_replicas():
@@ -182,16 +256,24 @@ def test_cost_json_for_the_repository(cli, repo_copy):
     result = cli(["cost", "--format", "json", "--requests-per-day", "50000"], cwd=repo_copy)
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["api"] == {"per_request": 0.000195, "per_day": 9.75}  # 50000 x 0.000195
+    # No --api-*-price: every overlay is compared with a hosted model of its size.
+    assert doc["api"] == {"per_request": None, "per_day": None, "by_size": True}
     by_name = {o["overlay"]: o for o in doc["overlays"]}
     assert by_name, "no overlays priced"
     for o in by_name.values():
         expected_min = o["min_replicas"] * o["gpus_per_pod"] * o["price_per_gpu_hour"] * 24
         assert o["per_day_min"] == pytest.approx(expected_min)
-        assert o["break_even_requests_per_day"] == pytest.approx(expected_min / 0.000195, rel=1e-6)
+        api = o["api"]
+        per_request = (500 * api["input_price_per_million"] + 200 * api["output_price_per_million"]) / 1e6
+        assert o["break_even_requests_per_day"] == pytest.approx(expected_min / per_request, rel=1e-6)
     if "llama-3-1-8b-instruct" in by_name:
         o = by_name["llama-3-1-8b-instruct"]
-        assert (o["gpu_class"], o["gpus_per_pod"], o["per_day_min"]) == ("l4", 1, 19.3152)
+        # 4 CPU + 24 GiB on one L4: a g2-standard-8 at $0.853624271/h, the whole node.
+        assert (o["gpu_class"], o["gpus_per_pod"], o["per_day_min"]) == ("l4", 1, 20.486983)
+        assert o["price_instance"] == "g2-standard-8 (gke us-central1)" and o["pods_per_node"] == 1
+        assert o["api"]["size_class"].startswith("up to 10B")
+    if "llama-3-1-405b-instruct-fp8" in by_name:
+        assert by_name["llama-3-1-405b-instruct-fp8"]["api"]["size_class"].startswith("over 100B")
     # GPUs of one replica (the `gpus_per_pod` field): a pod, or a whole multi-node group,
     # = tensor x pipeline parallel of its serve.yaml (16 H100 for the 405B group).
     for name, o in by_name.items():
@@ -201,7 +283,7 @@ def test_cost_json_for_the_repository(cli, repo_copy):
         ), name
     assert doc["total"]["per_day_min"] == pytest.approx(sum(o["per_day_min"] for o in doc["overlays"]))
     # Capacity and reachability for every overlay, on one price basis.
-    assert "on demand" in doc["assumptions"]["gpu_price_basis"]
+    assert "instance" in doc["assumptions"]["gpu_price_basis"]
     for name, o in by_name.items():
         cap = o["capacity"]
         assert cap is not None, (name, o["capacity_unknown_because"])
@@ -277,3 +359,17 @@ def test_cost_unknown_gpu_class_in_an_overlay(cli, repo_copy, name):
     result = cli(["cost", str(overlay)], cwd=repo_copy)
     assert result.exit_code == 2
     assert "GPU class 'v100' is not in the catalog" in result.stderr
+
+
+def test_spot_pricing_places_the_pod_where_a_spot_price_is_sourced():
+    # 4 x A100 80GB: on demand, half a p4de.24xlarge (no sourced EC2 spot price); at spot,
+    # a2-ultragpu-4g's Spot VM price, $8.10987342/h (us-central1).
+    model = OverlayModel(
+        "big", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("a100-80gb", gpus=4))]
+    )
+    spot = cost.overlay_cost(model, spot=True)
+    spot.pricing = "spot"
+    assert spot.replica_price.placement.shape.name == "a2-ultragpu-4g"
+    assert spot.per_hour_min == pytest.approx(8.10987342)
+    on_demand = cost.overlay_cost(model)
+    assert on_demand.replica_price.placement.shape.name == "p4de.24xlarge"

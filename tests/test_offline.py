@@ -53,7 +53,8 @@ def fresh_clone(repo_copy) -> Path:
 def test_check_offline_with_vendored_schemas(cli, fresh_clone):
     result = cli(["check", "--offline", "--format", "json"], cwd=fresh_clone)
     assert result.exit_code == exitcodes.OK, result.stdout + result.stderr
-    assert findings(result) == []
+    # Only the template's placeholder repository in argocd/ (a warning, docs/deploying.md 7.1).
+    assert {f["rule"] for f in findings(result)} <= {"argocd-repo-placeholder"}
 
 
 def test_vendored_crd_schema_catches_an_error_offline(cli, fresh_clone):

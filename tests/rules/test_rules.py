@@ -151,6 +151,12 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "Deployment", "m", f"{D}/containers/2/image"),
     },
     "image-digest": {("error", "Deployment", "m", f"{C0}/image")},
+    "argocd-repo-placeholder": {
+        ("warning", "Application", "platform", "/spec/source/repoURL"),
+        ("warning", "ApplicationSet", "models", "/spec/generators/0/git/repoURL"),
+        ("warning", "ApplicationSet", "models", "/spec/template/spec/sources/1/repoURL"),
+        ("warning", "AppProject", "p", "/spec/sourceRepos/1"),
+    },
     "gpu-node-shape": {
         ("error", "Deployment", "many", f"{C0}/resources"),
         ("error", "Deployment", "hungry", f"{C0}/resources"),

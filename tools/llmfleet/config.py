@@ -291,6 +291,7 @@ def _from_raw(config: Config, raw: dict[str, Any], path: Path) -> Config:
         adds_gpu_tolerations=bool(cluster.get("adds-gpu-tolerations", defaults.adds_gpu_tolerations)),
         node_shapes=tuple(cluster.get("node-shapes") or ()),
         kubernetes_version=str(cluster.get("kubernetes-version") or config.kubernetes_version),
+        cloud=str(cluster.get("cloud") or ""),
     )
     config.routes_file = str((raw.get("gateway") or {}).get("routes-file", "") or "")
     lint = raw.get("lint") or {}

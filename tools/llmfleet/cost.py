@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from llmfleet.errors import UsageError
-from llmfleet.model import OverlayModel, catalog
+from llmfleet.model import OverlayModel, catalog, overlay_sizing
 from llmfleet.model.catalog import GpuClass
 
 HOURS_PER_DAY = 24
@@ -71,6 +71,26 @@ class ApiPricing:
     output_price: float = DEFAULT_API_OUTPUT_PRICE  # USD per million output tokens
     input_tokens: int = DEFAULT_INPUT_TOKENS  # per request
     output_tokens: int = DEFAULT_OUTPUT_TOKENS  # per request
+    #: True: each overlay is compared with a hosted model of its size (api_prices.yaml),
+    #: these prices only where its size is unknown.  ``size_class`` names the class used.
+    by_size: bool = False
+    size_class: str = ""
+
+    def for_params(self, params: float | None) -> ApiPricing:
+        """The API an overlay of ``params`` parameters is compared with."""
+        if not self.by_size or not params:
+            return self
+        from llmfleet.pricing.api import for_params
+
+        found = for_params(params)
+        return ApiPricing(
+            found.input,
+            found.output,
+            self.input_tokens,
+            self.output_tokens,
+            by_size=True,
+            size_class=f"{found.name}, as {found.reference}",
+        )
 
     @property
     def per_request(self) -> float:
@@ -115,6 +135,14 @@ def per_day_arithmetic(replicas: int, gpus_per_pod: int, gpu: GpuClass) -> str:
     return (
         f"{head} × {price(gpu.price_per_hour)}/h × {HOURS_PER_DAY} h = "
         f"{money(per_day(replicas, gpus_per_pod, gpu.price_per_hour))}/day"
+    )
+
+
+def replica_arithmetic(replicas: int, hour: float) -> str:
+    """``2 replicas × $4.6016/h × 24 h = $220.88/day``."""
+    return (
+        f"{replicas} replica{'s' if replicas != 1 else ''} × {price(hour)}/h × {HOURS_PER_DAY} h = "
+        f"{money(replicas * hour * HOURS_PER_DAY)}/day"
     )
 
 
@@ -218,19 +246,41 @@ class OverlayCost:
     capacity_problem: str = ""
     #: "on-demand" or "spot": the price the figures use.
     pricing: str = "on-demand"
+    #: One replica's price: each pod's share of the cheapest instance that holds it
+    #: (llmfleet.pricing.offer); None: GPUs x the per-GPU price of gpus.yaml.
+    replica_price: Any = None
+    #: Parameters of the served model (for the API size class); None when unknown.
+    params: float | None = None
+
+    @property
+    def replica_hour(self) -> float | None:
+        rp = self.replica_price
+        if rp is None:
+            per_gpu = self.gpu.spot_price_per_hour if self.pricing == "spot" else self.gpu.price_per_hour
+            return None if per_gpu is None else per_gpu * self.gpus_per_pod
+        return rp.spot if self.pricing == "spot" else rp.on_demand
 
     @property
     def price_per_gpu_hour(self) -> float | None:
-        if self.pricing == "spot":
-            return self.gpu.spot_price_per_hour
-        return self.gpu.price_per_hour
+        """The replica's price per GPU it holds (its instance share / its GPUs)."""
+        hour = self.replica_hour
+        return None if hour is None else hour / self.gpus_per_pod
+
+    @property
+    def price_shown(self) -> str:
+        rp = self.replica_price
+        return (
+            rp.shown
+            if rp is not None
+            else f"{self.gpus_per_pod} × {self.gpu.name} at the per-GPU price of gpus.yaml"
+        )
 
     @property
     def priced(self) -> bool:
         return self.price_per_gpu_hour is not None
 
     def _hour(self, replicas: int) -> float:
-        return replicas * self.gpus_per_pod * (self.price_per_gpu_hour or 0.0)
+        return replicas * (self.replica_hour or 0.0)
 
     @property
     def per_hour_min(self) -> float:
@@ -252,10 +302,20 @@ class OverlayCost:
     def per_day_per_replica(self) -> float:
         return self._hour(1) * HOURS_PER_DAY
 
+    @property
+    def spot_replica_hour(self) -> float | None:
+        rp = self.replica_price
+        if rp is None:
+            spot = self.gpu.spot_price_per_hour
+            return None if spot is None else spot * self.gpus_per_pod
+        return rp.spot
+
     def spot_per_day(self, replicas: int) -> float | None:
-        if self.gpu.spot_price_per_hour is None:
-            return None
-        return per_day(replicas, self.gpus_per_pod, self.gpu.spot_price_per_hour)
+        hour = self.spot_replica_hour
+        return None if hour is None else replicas * hour * HOURS_PER_DAY
+
+    def api_for(self, api: ApiPricing) -> ApiPricing:
+        return api.for_params(self.params)
 
     def capacity(self, api: ApiPricing) -> Capacity | None:
         if self.replica is None:
@@ -264,6 +324,7 @@ class OverlayCost:
 
     def break_even(self, api: ApiPricing) -> float | None:
         """Requests/day at which the API costs as much as the minimum self-hosted fleet."""
+        api = self.api_for(api)
         if api.per_request <= 0 or not self.priced:
             return None
         return self.per_day_min / api.per_request
@@ -271,6 +332,7 @@ class OverlayCost:
     def cost_at(self, requests_per_day: float, api: ApiPricing) -> float | None:
         """Self-hosted $/day at this volume: the replicas the autoscaler runs for it at their
         target (at least min replicas); None above capacity at max replicas or unknown."""
+        api = self.api_for(api)
         cap = self.capacity(api)
         if cap is None or requests_per_day > cap.at_max_per_day + 1e-6:
             return None
@@ -285,6 +347,7 @@ class OverlayCost:
         costs more per request than the API: no volume makes self-hosting cheaper),
         ``not-reachable`` (above the capacity at max replicas, and api-cheaper as well), or
         None when the capacity or the price is unknown."""
+        api = self.api_for(api)
         be = self.break_even(api)
         cap = self.capacity(api)
         out: dict[str, Any] = {
@@ -314,6 +377,7 @@ class OverlayCost:
         """ "api" or "self-hosted" at this volume: the replicas the autoscaler runs for it
         against the API's bill (the API when the replicas cannot serve it); without a
         capacity, the flat min-replica cost against the API."""
+        api = self.api_for(api)
         be = self.break_even(api)
         if be is None:
             return "api" if api.per_request <= 0 else None
@@ -335,12 +399,17 @@ class OverlayCost:
             "gpus_per_pod": self.gpus_per_pod,
             "gpus_per_replica": self.gpus_per_pod,
             "pricing": self.pricing,
-            "price_per_gpu_hour": self.price_per_gpu_hour,
-            "price_basis": catalog.price_basis() if self.pricing == "on-demand" else "spot",
-            "price_instance": self.gpu.price_instance,
-            "price_date": self.gpu.price_date,
-            "price_source": self.gpu.price_source,
-            "spot_price_per_gpu_hour": self.gpu.spot_price_per_hour,
+            "price_per_gpu_hour": _round(self.price_per_gpu_hour),
+            "price_per_replica_hour": _round(self.replica_hour),
+            **self._price_facts(),
+            "spot_price_per_gpu_hour": _round(
+                None if self.spot_replica_hour is None else self.spot_replica_hour / self.gpus_per_pod
+            ),
+            "api": {
+                "input_price_per_million": self.api_for(api).input_price,
+                "output_price_per_million": self.api_for(api).output_price,
+                "size_class": self.api_for(api).size_class or None,
+            },
             "spot_per_day_min": _round(self.spot_per_day(self.min_replicas)),
             "spot_per_day_max": _round(self.spot_per_day(self.max_replicas)),
             "min_replicas": self.min_replicas,
@@ -371,6 +440,27 @@ class OverlayCost:
             "cheaper_at_requests_per_day": cheaper,
         }
 
+    def _price_facts(self) -> dict[str, Any]:
+        """Where the price comes from: the instance the pod is packed onto, or gpus.yaml."""
+        rp = self.replica_price
+        placement = getattr(rp, "placement", None)
+        if placement is None:
+            return {
+                "price_basis": catalog.price_basis() + " (per GPU)",
+                "price_instance": self.gpu.price_instance,
+                "price_date": self.gpu.price_date,
+                "price_source": self.gpu.price_source,
+                "pods_per_node": None,
+            }
+        source = placement.price.source
+        return {
+            "price_basis": f"share of the instance: {source.basis}",
+            "price_instance": f"{placement.shape.name} ({placement.price.where})",
+            "price_date": source.read,
+            "price_source": source.url,
+            "pods_per_node": placement.pods_per_node,
+        }
+
 
 def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
@@ -379,9 +469,12 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 # -- reading the model ------------------------------------------------------------------------
 
 
-def overlay_cost(model: OverlayModel, directory: Any = None) -> OverlayCost | None:
-    """Cost facts of one overlay; None when it holds no accelerator workload.  ``directory``:
-    the overlay's folder, whose capacity.yaml may hold a measured capacity."""
+def overlay_cost(
+    model: OverlayModel, offer: Any = None, spot: bool = False, directory: Any = None
+) -> OverlayCost | None:
+    """Cost facts of one overlay; None when it holds no accelerator workload.  ``offer``:
+    the cluster's clouds and node shapes (llmfleet.pricing.offer; default: every cloud);
+    ``directory``: the overlay's folder, whose capacity.yaml may hold a measured capacity."""
     name = model.name
     uses = model.accelerator_uses
     if not uses:
@@ -414,8 +507,43 @@ def overlay_cost(model: OverlayModel, directory: Any = None) -> OverlayCost | No
     found = OverlayCost(
         name, gpu, use.per_replica_max, use.replicas.minimum, use.replicas.maximum, use.replicas.source
     )
+    found.replica_price = _replica_price(model, use, gpu, offer, spot)
+    servers = [s for s in model.api_servers if s.workload is use.workload]
+    spec_model = overlay_sizing.spec_for(servers[0]) if servers else None
+    found.params = spec_model.params if spec_model is not None else None
     _attach_replica_model(found, model, use, directory)
     return found
+
+
+def _replica_price(model: OverlayModel, use: Any, gpu: GpuClass, offer: Any, spot: bool = False) -> Any:
+    """The sum over the replica's pod templates of (pods x each pod's instance share)."""
+    from llmfleet.pricing.binpack import PodRequest
+    from llmfleet.pricing.offer import GroupPrice, group_price, offer_for
+
+    offer = offer or offer_for(None)
+    parts: list[GroupPrice] = []
+    for template in use.workload.templates:
+        units = model.pod_accelerators(template).get(use.resource_name, 0)
+        if units <= 0:
+            continue
+        request = PodRequest(
+            gpu.name, units, template.effective_request("cpu"), template.effective_request("memory")
+        )
+        parts.append(group_price(gpu, request, template.pods_max, offer, spot=spot))
+    if len(parts) == 1:
+        return parts[0]
+    if not parts or any(p.on_demand is None for p in parts):
+        return None
+    first = parts[0]
+    spots = [p.spot for p in parts]
+    return GroupPrice(
+        first.request,
+        sum(p.pods for p in parts),
+        sum(p.on_demand or 0.0 for p in parts),
+        None if any(s is None for s in spots) else sum(s or 0.0 for s in spots),
+        first.basis,
+        first.placement,
+    )
 
 
 def _attach_replica_model(found: OverlayCost, model: OverlayModel, use: Any, directory: Any = None) -> None:
@@ -448,7 +576,7 @@ def _attach_sizing_only(found: OverlayCost, model: OverlayModel, server: Any) ->
     from llmfleet.model import sizing
     from llmfleet.simulate.adapters import replica_from_sizing
 
-    spec_model = catalog.find_model(server.model_id)
+    spec_model = overlay_sizing.spec_for(server)
     tp, pp = server.tensor_parallel, server.pipeline_parallel
     if spec_model is None or not tp or not pp:
         return
@@ -478,15 +606,23 @@ class CostOptions:
     requests_per_day: float = DEFAULT_REQUESTS_PER_DAY
     input_tokens: int = DEFAULT_INPUT_TOKENS
     output_tokens: int = DEFAULT_OUTPUT_TOKENS
-    api_input_price: float = DEFAULT_API_INPUT_PRICE
-    api_output_price: float = DEFAULT_API_OUTPUT_PRICE
+    #: None (both): each overlay against a hosted model of its size (api_prices.yaml).
+    api_input_price: float | None = None
+    api_output_price: float | None = None
     fmt: str = "text"
     plot: str | None = None
     spot: bool = False
 
     @property
     def api(self) -> ApiPricing:
-        return ApiPricing(self.api_input_price, self.api_output_price, self.input_tokens, self.output_tokens)
+        by_size = self.api_input_price is None and self.api_output_price is None
+        return ApiPricing(
+            DEFAULT_API_INPUT_PRICE if self.api_input_price is None else self.api_input_price,
+            DEFAULT_API_OUTPUT_PRICE if self.api_output_price is None else self.api_output_price,
+            self.input_tokens,
+            self.output_tokens,
+            by_size=by_size,
+        )
 
     def validate(self) -> None:
         for label, value in (
@@ -496,6 +632,8 @@ class CostOptions:
             ("--api-input-price", self.api_input_price),
             ("--api-output-price", self.api_output_price),
         ):
+            if value is None and label.startswith("--api-"):
+                continue
             if value is None or not math.isfinite(value) or value < 0:
                 raise UsageError(f"{label} {value}: must be a number >= 0")
         if self.input_tokens + self.output_tokens <= 0 or self.output_tokens <= 0:
@@ -534,9 +672,10 @@ def _capacity_text(c: OverlayCost, api: ApiPricing) -> str:
 
 
 def _break_even_text(c: OverlayCost, api: ApiPricing, requests_per_day: float) -> list[str]:
+    api = c.api_for(api)
     per_request = api.per_request
     if not c.priced:
-        return [f"  break-even: none ({c.gpu.name} has no {c.pricing} price in the catalog)"]
+        return [f"  break-even: none (no sourced {c.pricing} price for its instance)"]
     v = c.verdict(api)
     be = v["break_even"]
     if be is None:
@@ -595,55 +734,55 @@ def format_text(
 ) -> str:
     out: list[str] = []
     per_request = api.per_request
-    out.append(api.arithmetic(requests_per_day))
-    out.append(
-        f"     per request: ({api.input_tokens} × {money(api.input_price)} + "
-        f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}"
-    )
+    if api.by_size:
+        from llmfleet.pricing.api import classes
+
+        source = classes()[0]
+        out.append(
+            f"API: per overlay, a hosted model of its size ({api.input_tokens} in + {api.output_tokens} "
+            f"out tokens per request; tools/llmfleet/data/api_prices.yaml, read {source.read}: {source.source_url})"
+        )
+    else:
+        out.append(api.arithmetic(requests_per_day))
+        out.append(
+            f"     per request: ({api.input_tokens} × {money(api.input_price)} + "
+            f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}"
+        )
     spot = any(c.pricing == "spot" for c in costs)
     out.append(
-        "GPU prices: "
-        + ("spot, where the catalog has a sourced spot price" if spot else catalog.price_basis())
-        + " (tools/llmfleet/data/gpus.yaml)"
+        "Prices: "
+        + ("spot, where the instance has a sourced spot price; " if spot else "on demand; ")
+        + "each pod is its share of the cheapest instance that holds its GPUs, CPU and memory "
+        "(tools/llmfleet/data/instance_prices.yaml, node_shapes.yaml; cluster.cloud in llmfleet.yaml)"
     )
     for c in costs:
         out.append("")
-        shown = price(c.price_per_gpu_hour or 0.0) if c.priced else "no price"
         out.append(
-            f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica "
-            f"({c.gpu.display}, {shown}/GPU-hour {c.pricing}"
-            + (f", {c.gpu.price_instance}, {c.gpu.price_date}" if c.pricing == "on-demand" else "")
-            + f"); replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})"
+            f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica ({c.gpu.display}); "
+            f"replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})"
         )
-        if c.priced:
-            gpu = (
-                c.gpu
-                if c.pricing == "on-demand"
-                else GpuClass(
-                    c.gpu.name,
-                    c.gpu.display,
-                    c.gpu.memory_gib,
-                    c.price_per_gpu_hour or 0.0,
-                    c.gpu.bf16,
-                    c.gpu.fp8,
+        out.append(f"  price: {c.price_shown}")
+        hour = c.replica_hour
+        if hour is not None:
+            for label, replicas in (("min", c.min_replicas), ("max", c.max_replicas)):
+                out.append(
+                    f"  {label}: {replica_arithmetic(replicas, hour)} ({price(replicas * hour)}/h, {c.pricing})"
                 )
-            )
-            out.append(
-                f"  min: {per_day_arithmetic(c.min_replicas, c.gpus_per_pod, gpu)}"
-                f" ({money(c.per_hour_min)}/h)"
-            )
-            out.append(
-                f"  max: {per_day_arithmetic(c.max_replicas, c.gpus_per_pod, gpu)}"
-                f" ({money(c.per_hour_max)}/h)"
-            )
+        else:
+            out.append(f"  {c.pricing}: no sourced {c.pricing} price for this replica")
         if c.pricing == "on-demand":
-            spot_min, spot_max = c.spot_per_day(c.min_replicas), c.spot_per_day(c.max_replicas)
-            spot_hour = c.gpu.spot_price_per_hour
+            spot_hour = c.spot_replica_hour
             out.append(
-                f"  spot: {money(spot_min)}/day at min, {money(spot_max)}/day at max "
-                f"({price(spot_hour)}/GPU-hour, {c.gpu.spot_price_source})"
-                if spot_min is not None and spot_max is not None and spot_hour is not None
-                else "  spot: no sourced spot price for this class"
+                f"  spot: {money(c.spot_per_day(c.min_replicas) or 0.0)}/day at min, "
+                f"{money(c.spot_per_day(c.max_replicas) or 0.0)}/day at max ({price(spot_hour)}/h per replica)"
+                if spot_hour is not None
+                else "  spot: no sourced spot price for this instance"
+            )
+        own = c.api_for(api)
+        if own.size_class:
+            out.append(
+                f"  hosted API of its size ({own.size_class}): {money(own.input_price)} in / "
+                f"{money(own.output_price)} out per million tokens = {money(own.per_request)}/request"
             )
         out.append(_capacity_text(c, api))
         out += _break_even_text(c, api, requests_per_day)
@@ -669,13 +808,20 @@ def format_json(
             "requests_per_day": requests_per_day,
             "input_tokens": api.input_tokens,
             "output_tokens": api.output_tokens,
-            "api_input_price_per_million": api.input_price,
-            "api_output_price_per_million": api.output_price,
-            "gpu_price_basis": catalog.price_basis(),
+            "api_input_price_per_million": None if api.by_size else api.input_price,
+            "api_output_price_per_million": None if api.by_size else api.output_price,
+            "api_prices": "by model size class (tools/llmfleet/data/api_prices.yaml)"
+            if api.by_size
+            else "as given",
+            "gpu_price_basis": "each pod's share of the cheapest instance that holds it "
+            "(tools/llmfleet/data/instance_prices.yaml); gpus.yaml's per-GPU price where no instance "
+            "price is sourced: " + catalog.price_basis(),
             "capacity_model": "replica model at each ScaledObject's targets: measured (capacity.yaml), "
             "else calibrated (docs/reference/calibration.md); each overlay's capacity.model says which",
         },
-        "api": {"per_request": round(api.per_request, 9), "per_day": round(api.per_day(requests_per_day), 6)},
+        "api": {"per_request": None, "per_day": None, "by_size": True}
+        if api.by_size
+        else {"per_request": round(api.per_request, 9), "per_day": round(api.per_day(requests_per_day), 6)},
         "overlays": [c.to_json(api, requests_per_day) for c in costs],
         "total": {
             "per_day_min": round(sum(c.per_day_min for c in costs), 6),
@@ -715,12 +861,15 @@ def run_cost(config, options: CostOptions) -> str:
     )
     if not directories:
         raise UsageError(f"no overlays under {config.overlays_path}")
+    from llmfleet.scaffold_pricing import cluster_offer
+
+    offer = cluster_offer(config)
     costs: list[OverlayCost] = []
     skipped: list[str] = []
     for loaded, model in iter_overlay_models(config, directories=directories):
         if loaded.findings and not loaded.resources:
             raise UsageError(f"{loaded.name}: {loaded.findings[0].message}")
-        found = overlay_cost(model, loaded.target.path)
+        found = overlay_cost(model, offer, spot=options.spot, directory=loaded.target.path)
         if found is None:
             skipped.append(loaded.name)
         else:

@@ -91,6 +91,10 @@ def _money(value: float) -> str:
     )
 
 
+#: Line styles of the hosted-API lines when overlays of several size classes are drawn.
+API_STYLES = ("-", "--", ":", "-.")
+
+
 def _steps(
     c: OverlayCost, api: ApiPricing, x_lo: float, x_hi: float
 ) -> tuple[list[float], list[float], bool]:
@@ -161,19 +165,25 @@ def build(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float) ->
     ax = fig.add_subplot()
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.plot(
-        [x_lo, x_hi],
-        [api.per_day(x_lo), api.per_day(x_hi)],
-        color="black",
-        linewidth=2.6,
-        label=(
-            f"hosted API: {_money(api.per_request * 1000)} per 1k requests "
-            f"({api.input_tokens} in + {api.output_tokens} out tokens)"
-        ),
-        gid="api",
-    )
+    # One line per hosted-API price the overlays are compared with (one per size class).
+    apis = list(dict.fromkeys(c.api_for(api) for c in costs)) or [api]
+    y_values: list[float] = []
+    for index, own in enumerate(apis):
+        ax.plot(
+            [x_lo, x_hi],
+            [own.per_day(x_lo), own.per_day(x_hi)],
+            color="black",
+            linewidth=2.6,
+            linestyle=API_STYLES[index % len(API_STYLES)],
+            label=(
+                f"hosted API{f' ({own.size_class})' if own.size_class else ''}: "
+                f"{_money(own.per_request * 1000)} per 1k requests "
+                f"({own.input_tokens} in + {own.output_tokens} out tokens)"
+            ),
+            gid="api" if len(apis) == 1 else f"api:{index}",
+        )
+        y_values += [own.per_day(x_lo), own.per_day(x_hi)]
     styles = overlay_styles(len(costs))
-    y_values = [api.per_day(x_lo), api.per_day(x_hi)]
     drawn = [_steps(c, api, x_lo, x_hi) for c in costs]
     for index, (c, (colour, style), (xs, ys, capped)) in enumerate(zip(costs, styles, drawn)):
         y_values += ys

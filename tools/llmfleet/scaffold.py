@@ -20,6 +20,7 @@ a failed check, an error or a signal nothing is left changed; after a SIGKILL th
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -31,14 +32,22 @@ from typing import Any
 
 import yaml
 
-from llmfleet import cost, exitcodes
+from llmfleet import exitcodes, scaffold_pricing
 from llmfleet.errors import UsageError
-from llmfleet.model import autoscaling, catalog, dtypes, sizing
+from llmfleet.model import autoscaling, catalog, dtypes, overlay_sizing, sizing
 from llmfleet.model import names as object_names
+from llmfleet.model import quantization as checkpoint_quantization
 from llmfleet.model.catalog import ModelSpec
 from llmfleet.model.scaling import KEDA_MAX_NAME
 from llmfleet.model.sizing import GIB, Plan
 from llmfleet.model.vllm.startup import cold_load_for
+from llmfleet.pricing.offer import (
+    CPU_REQUEST_PER_GPU,
+    MEMORY_GIB_PER_GPU,
+    MEMORY_GIB_PER_GPU_BY_CLASS,
+    ClusterOffer,
+    offer_for,
+)
 
 NAMESPACE = "inference"
 #: Components every model overlay uses, in the order the hand-written overlays list them
@@ -59,11 +68,10 @@ PROGRESS_MARGIN_S = 600
 #: a new one can load).
 STARTUP_TIERS = ((20, None), (60, 150), (160, 240), (math.inf, 360))
 #: Per GPU of a multi-GPU pod (the 70B overlay: 4 GPUs -> 16/32 CPU, 192Gi).
-CPU_REQUEST_PER_GPU, CPU_LIMIT_PER_GPU, MEMORY_GIB_PER_GPU = 4, 8, 48
-#: Host memory per GPU where the usual node shapes have less than 48 GiB per GPU:
+#: The requests are defined once, with the pricing that bin-packs them (llmfleet.pricing.offer):
 #: GKE g2-standard-24/48/96 (2/4/8 L4) have 96/192/384 GB, EKS g6.12xlarge/48xlarge
-#: (4/8 L4) 192/768 GiB; n1 T4 nodes are sized freely.  A2/A3 (A100, H100) have 85+ GB/GPU.
-MEMORY_GIB_PER_GPU_BY_CLASS = {"t4": 24, "l4": 32}
+#: (4/8 L4) 192/768 GiB, so L4 and T4 pods ask 32/24 GiB per GPU.
+CPU_LIMIT_PER_GPU = 8
 #: Longest overlay name of a single-node overlay: the ScaledObject "<name>-server" must
 #: leave room for KEDA's HPA "keda-hpa-<name>-server" (63): 54 - len("-server").  The bound
 #: new-model enforces is computed from the objects the overlay renders
@@ -116,6 +124,8 @@ class Scaffold:
     served_model_name: str = ""
     #: The node shapes new-model planned with (the cluster's, from llmfleet.yaml, or the catalog's).
     shapes: Any = None
+    #: The cluster it was priced for (cluster.cloud and cluster.node-shapes).
+    offer: ClusterOffer | None = None
     #: The longest overlay name every object of this overlay allows, and why.
     name_limit: int = MAX_NAME
     name_limit_why: str = ""
@@ -392,6 +402,19 @@ def serve_config_generator(sc: Scaffold, base_folder: str) -> list[str]:
         f"        # equal served-model-name in serve.yaml. {base_folder}/transformers carries it",
         "        # into the query strings.",
         f"        llmfleet.io/served-model-name: {_scalar(sc.served)}",
+        *_sizing_annotation(sc),
+    ]
+
+
+def _sizing_annotation(sc: Scaffold) -> list[str]:
+    """For a model outside the catalog: the sizing facts from its config.json, so every
+    later command sizes it as new-model did (llmfleet.model.overlay_sizing)."""
+    if catalog.find_model(sc.model.id) is not None:
+        return []
+    return [
+        "        # The sizing facts new-model read from the model's config.json (the model is",
+        "        # not in llmfleet's catalog): simulate, cost, diff and lint rule gpu-fit use them.",
+        f"        {overlay_sizing.ANNOTATION}: {json.dumps(overlay_sizing.encode(sc.model))}",
     ]
 
 
@@ -674,7 +697,13 @@ def render_files(sc: Scaffold, overlay_dir: Path, root: Path) -> dict[str, str]:
 # -- planning --------------------------------------------------------------------------------
 
 
-def prepare(options: NewModelOptions, overlays_dir: Path, root: Path, shapes: Any = None) -> Scaffold:
+def prepare(
+    options: NewModelOptions,
+    overlays_dir: Path,
+    root: Path,
+    shapes: Any = None,
+    offer: ClusterOffer | None = None,
+) -> Scaffold:
     """Validate the input, size the model and render the files; writes nothing (the object
     names are measured in a throw-away render outside the repository)."""
     model_id = (options.model_id or "").strip()
@@ -696,7 +725,21 @@ def prepare(options: NewModelOptions, overlays_dir: Path, root: Path, shapes: An
             "start takes 10-40 min, so the base never scales to zero)"
         )
     model = catalog.resolve_model(model_id, options.config_json, options.params)
+    if offer is None:
+        offer = ClusterOffer((), shapes, True) if shapes is not None else offer_for(None)
     quantization = sizing.normalize_quantization(options.quantization)
+    if (
+        quantization
+        and model.quantization
+        and not checkpoint_quantization.compatible(model.quantization, quantization)
+    ):
+        raise UsageError(
+            f"--quantization {quantization}: {model_id} is a {model.quantization} checkpoint"
+            + (f" ({model.quant_scheme})" if model.quant_scheme else "")
+            + ', and vLLM refuses a --quantization that names another method ("Quantization method '
+            'specified in the model config ... does not match"); leave --quantization out: vLLM '
+            "reads the method from the checkpoint's quantization_config"
+        )
     if (
         quantization in ("awq", "awq_marlin", "gptq", "gptq_marlin")
         and (model.quantization or "").split("_")[0] != quantization.split("_")[0]
@@ -718,7 +761,9 @@ def prepare(options: NewModelOptions, overlays_dir: Path, root: Path, shapes: An
         gpu_memory_utilization=options.gpu_memory_utilization,
         dtype=options.dtype or "auto",
         nodes=options.nodes,
-        shapes=shapes,
+        shapes=shapes if shapes is not None or not offer.clouds else offer.catalog,
+        price_of=scaffold_pricing.price_function(offer),
+        unavailable=offer.unavailable,
     )
     max_replicas = (
         options.max_replicas if options.max_replicas is not None else (4 if plan.sizing.gpus == 1 else 2)
@@ -726,7 +771,14 @@ def prepare(options: NewModelOptions, overlays_dir: Path, root: Path, shapes: An
     if max_replicas < options.min_replicas:
         raise UsageError(f"--max-replicas {max_replicas} is below --min-replicas {options.min_replicas}")
     sc = Scaffold(
-        name, model, plan, options.min_replicas, max_replicas, served_model_name=served or "", shapes=shapes
+        name,
+        model,
+        plan,
+        options.min_replicas,
+        max_replicas,
+        served_model_name=served or "",
+        shapes=shapes,
+        offer=offer,
     )
     sc.files = render_files(sc, overlays_dir / name, root)
     sc.name_limit, sc.name_limit_why = name_limit(sc, root, overlays_dir)
@@ -850,21 +902,7 @@ def name_limit(sc: Scaffold, root: Path, overlays_dir: Path | None = None) -> tu
 def describe_cost(sc: Scaffold) -> list[str]:
     s = sc.plan.sizing
     gpus = s.gpus
-    lines = []
-    for label, replicas in (("min", sc.min_replicas), ("max", sc.max_replicas)):
-        hour = replicas * gpus * s.gpu.price_per_hour
-        lines.append(
-            f"cost {label}   {replicas} replica{'s' if replicas != 1 else ''}: "
-            f"{cost.money(hour)}/h, {cost.per_day_arithmetic(replicas, gpus, s.gpu)}"
-        )
-    lines.append(
-        f"price      {s.gpu.name} {cost.price(s.gpu.price_per_hour)}/GPU-hour, {s.gpu.price_note}"
-        + (
-            f"; spot {cost.money(s.gpu.spot_price_per_hour)}/GPU-hour ({s.gpu.spot_price_source})"
-            if s.gpu.spot_price_per_hour is not None
-            else ""
-        )
-    )
+    lines = scaffold_pricing.cost_lines(s, sc.offer or offer_for(None), sc.min_replicas, sc.max_replicas)
     lines.append(
         f"quota      up to {sc.max_replicas} x {gpus} = {sc.max_replicas * gpus} GPUs at max replicas "
         f"(+{gpus} while a rollout surges): platform/resource-quota.yaml must have room "
@@ -924,7 +962,7 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
         from llmfleet.model.nodes import cluster_shapes
 
         shapes = cluster_shapes(cluster.node_shapes)
-    sc = prepare(options, overlays_dir, root, shapes)
+    sc = prepare(options, overlays_dir, root, shapes, scaffold_pricing.cluster_offer(config))
     rel = _display(overlays_dir / sc.name, root)
     echo(f"new-model {sc.model.id} -> {rel}/")
     for line in sizing.describe(sc.plan) + describe_cost(sc):

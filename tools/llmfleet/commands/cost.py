@@ -9,8 +9,6 @@ import click
 from llmfleet.commands.options import repo_root_option
 from llmfleet.config import load_config, resolve_overlay_arg
 from llmfleet.cost import (
-    DEFAULT_API_INPUT_PRICE,
-    DEFAULT_API_OUTPUT_PRICE,
     DEFAULT_INPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
     DEFAULT_REQUESTS_PER_DAY,
@@ -46,16 +44,15 @@ from llmfleet.errors import LlmfleetError
 @click.option(
     "--api-input-price",
     type=float,
-    default=DEFAULT_API_INPUT_PRICE,
-    show_default=True,
-    help="Hosted API USD per million input tokens (default: GPT-4o-mini).",
+    default=None,
+    help="Hosted API USD per million input tokens (default: the price of a hosted model of "
+    "the overlay's size, llmfleet/data/api_prices.yaml).",
 )
 @click.option(
     "--api-output-price",
     type=float,
-    default=DEFAULT_API_OUTPUT_PRICE,
-    show_default=True,
-    help="Hosted API USD per million output tokens (default: GPT-4o-mini).",
+    default=None,
+    help="Hosted API USD per million output tokens (default: by the overlay's size, as --api-input-price).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
@@ -67,8 +64,8 @@ from llmfleet.errors import LlmfleetError
 @click.option(
     "--spot",
     is_flag=True,
-    help="Price at the catalog's sourced spot prices (own column in the "
-    "default report); classes without one are not priced.",
+    help="Price at the sourced spot prices of the instances (own column in the "
+    "default report); instances without one are not priced.",
 )
 @repo_root_option
 @click.pass_context
@@ -91,8 +88,10 @@ def command(
     shown and whether the replicas can reach it.
 
     GPU class from the pods' node selection, GPUs per replica from nvidia.com/gpu (a
-    LeaderWorkerSet group: all its pods), replicas from the KEDA ScaledObject; on-demand
-    prices from the catalog (llmfleet/data/gpus.yaml), spot in its own column.
+    LeaderWorkerSet group: all its pods), replicas from the KEDA ScaledObject; each pod
+    priced as its share of the cheapest instance that holds it (GPUs, CPU and memory
+    requests; cluster.cloud in llmfleet.yaml; llmfleet/data/instance_prices.yaml), spot in
+    its own column.
     """
     try:
         config = load_config(Path(repo_root) if repo_root else None)

@@ -101,6 +101,13 @@ class ModelSpec:
     kv_latent_dim: int | None = None
     #: Parameters one token runs through (mixtures of experts: the routed top-k), when known.
     active_params: float | None = None
+    #: Bytes per quantized parameter of a pre-quantized checkpoint, read from its
+    #: quantization_config (llmfleet.model.quantization), and what the weights are.
+    quant_bytes: float | None = None
+    quant_scheme: str = ""
+    #: Layers that attend through ``sliding_window`` (llmfleet.model.attention_window);
+    #: 0 with a window: unknown, every layer counted as global (an upper bound on the KV).
+    sliding_layers: int = 0
 
     @property
     def dtype_bytes(self) -> int:
@@ -205,8 +212,18 @@ def models() -> dict[str, ModelSpec]:
             source=str(e.get("source", "")).strip(),
             quantization=e.get("quantization"),
             model_type=e.get("model_type"),
+            sliding_layers=_catalog_local_layers(e),
         )
     return out
+
+
+def _catalog_local_layers(e: dict[str, Any]) -> int:
+    """Layers of a catalogued model that attend through its window (attention_window)."""
+    from llmfleet.model import attention_window
+
+    if not attention_window.effective_window(e, int(e["context"])):
+        return 0
+    return attention_window.local_layers(e, str(e.get("model_type") or ""), int(e["layers"]))
 
 
 def gpu_names() -> list[str]:
@@ -292,7 +309,7 @@ def model_from_config_json(
     ``params`` is given (an override) or the file states one.  A missing or bad field is a
     UsageError naming the file and the field.
     """
-    from llmfleet.model import hf_config
+    from llmfleet.model import attention_window, hf_config, quantization
 
     path = Path(path)
     try:
@@ -360,9 +377,10 @@ def model_from_config_json(
         count, active = float(counted.total), float(counted.active)
     vocab = merged.get("vocab_size") if isinstance(merged.get("vocab_size"), int) else None
     tied = merged.get("tie_word_embeddings")
-    window = merged.get("sliding_window") if isinstance(merged.get("sliding_window"), int) else None
-    quant = merged.get("quantization_config")
-    method = str(quant.get("quant_method") or "").lower() if isinstance(quant, dict) else ""
+    window = attention_window.effective_window(merged, context)
+    model_family = str(merged.get("model_type") or raw.get("model_type") or "")
+    local = attention_window.local_layers(merged, model_family, layers) if window else 0
+    checkpoint_quant = quantization.read(raw, str(path))
     model_type = str(raw.get("model_type") or merged.get("model_type") or "") or None
     latent = hf_config.kv_latent_dim(raw)
     return ModelSpec(
@@ -380,10 +398,13 @@ def model_from_config_json(
         tied=bool(tied) if tied is not None else (model_type in hf_config.TIED_BY_DEFAULT),
         sliding_window=window,
         source=f"config.json at {path}",
-        quantization=method or None,
+        quantization=checkpoint_quant.method if checkpoint_quant else None,
         model_type=model_type,
         kv_latent_dim=latent,
         active_params=active,
+        quant_bytes=checkpoint_quant.weight_bytes if checkpoint_quant else None,
+        quant_scheme=checkpoint_quant.scheme if checkpoint_quant else "",
+        sliding_layers=local,
     )
 
 

@@ -88,13 +88,39 @@ class ParameterCount:
         return f"{self.total / 1e9:.2f} B ({shown})"
 
 
+#: Fields a family's published config.json may leave out, at the defaults transformers
+#: gives them (the config class's __init__): Gemma3TextConfig, huggingface/transformers
+#: src/transformers/models/gemma3/configuration_gemma3.py (commit 008f5c8c29be): Gemma 3's
+#: multimodal checkpoints (gemma-3-4b/12b/27b-it) publish a text_config without
+#: vocab_size or max_position_embeddings (docs/reference/quantization.md, "Gemma 3").
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gemma3_text": {
+        "vocab_size": 262_208,
+        "max_position_embeddings": 131_072,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "sliding_window": 4096,
+        "sliding_window_pattern": 6,
+        "tie_word_embeddings": True,
+    },
+}
+
+
 def text_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The language model's fields: ``text_config`` (multimodal checkpoints) over the top
-    level, which may hold the fields the text config leaves out."""
+    level, which may hold the fields the text config leaves out; then the family's
+    defaults (:data:`FAMILY_DEFAULTS`) for fields neither gives."""
     inner = raw.get("text_config")
     if isinstance(inner, Mapping):
-        return {**{k: v for k, v in raw.items() if k != "text_config"}, **inner}
-    return dict(raw)
+        merged = {**{k: v for k, v in raw.items() if k != "text_config"}, **inner}
+    else:
+        merged = dict(raw)
+    family = str(merged.get("model_type") or "")
+    if family == "gemma3" and isinstance(inner, Mapping) and "model_type" not in inner:
+        family = "gemma3_text"
+    for key, value in FAMILY_DEFAULTS.get(family, {}).items():
+        merged.setdefault(key, value)
+    return merged
 
 
 def _int(

@@ -47,6 +47,9 @@ class ClusterSettings:
     #: The cluster's Kubernetes version (x.y.z; cluster.kubernetes-version, else
     #: validate.kubernetes-version): the HPA defaults the simulation follows ("": the newest).
     kubernetes_version: str = ""
+    #: The cloud the cluster runs on (gke or eks; "" = not said): bounds new-model's GPU
+    #: choice and the instance prices of `cost` (llmfleet.pricing).
+    cloud: str = ""
 
 
 @dataclass(frozen=True)

@@ -63,10 +63,11 @@ latter unless ``--dtype float32`` is asked for).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llmfleet.errors import UsageError
-from llmfleet.model import catalog, dtypes
+from llmfleet.model import attention_window, catalog, dtypes
 from llmfleet.model.catalog import GpuClass, ModelSpec
 from llmfleet.model.nodes import Catalog as NodeCatalog
 
@@ -84,6 +85,17 @@ OVERHEAD_TP_GIB = 0.5
 MIN_CONCURRENCY = 2
 #: max-model-len chosen when nothing is pinned (capped at the model's own context).
 DEFAULT_TARGET_CONTEXT = 8192
+
+
+def target_context(model: ModelSpec) -> int:
+    """The default max-model-len: DEFAULT_TARGET_CONTEXT, or for a reasoning model
+    llmfleet.model.purpose.REASONING_CONTEXT; never above the model's context."""
+    from llmfleet.model import purpose
+
+    base = purpose.REASONING_CONTEXT if purpose.reasoning_reason(model.id) else DEFAULT_TARGET_CONTEXT
+    return min(model.context, base)
+
+
 #: The shortest max-model-len worth deploying when fitting the length to a GPU.
 MIN_MODEL_LEN = 1024
 MAX_TP = 8
@@ -136,9 +148,16 @@ def weight_bytes(model: ModelSpec, quantization: str | None = None, dtype: str |
     """Bytes of all the weights (every GPU together), in the served ``dtype``."""
     quantization = normalize_quantization(quantization)
     unit = _dtype_bytes(model, dtype)
-    if quantization is None:
-        return model.params * unit
-    per_param = QUANTIZATION_BYTES[quantization]
+    if quantization is None or quantization == model.quantization:
+        # The checkpoint's own format: the bytes its quantization_config gives.
+        if not model.quant_bytes:
+            if quantization is None:
+                return model.params * unit
+            per_param = QUANTIZATION_BYTES[quantization]
+        else:
+            per_param = model.quant_bytes
+    else:
+        per_param = QUANTIZATION_BYTES[quantization]
     embed = min(model.embedding_params, model.params)
     return (model.params - embed) * per_param + embed * unit
 
@@ -276,15 +295,29 @@ class Sizing:
     def weights_fit(self) -> bool:
         return self.kv_cache_bytes_per_gpu > 0
 
+    def kv_bytes_per_sequence_per_gpu(self, max_model_len: int) -> float:
+        """KV one sequence of ``max_model_len`` tokens takes on one GPU: every global layer
+        holds each token, a local (sliding-window) layer only the window and one chunk
+        (llmfleet.model.attention_window)."""
+        per_token = self.kv_bytes_per_token_per_gpu
+        m = self.model
+        if not m.sliding_window or not m.sliding_layers:
+            return per_token * max_model_len
+        local = min(m.sliding_layers, m.layers) / m.layers
+        held = attention_window.tokens_held(m.sliding_window, max_model_len)
+        return per_token * ((1 - local) * max_model_len + local * held)
+
     def concurrency(self, max_model_len: int) -> float:
         """Sequences of max_model_len tokens that fit at once ("Maximum concurrency")."""
-        return self.kv_tokens / max_model_len if max_model_len else 0.0
+        if not max_model_len or self.kv_cache_bytes_per_gpu <= 0:
+            return 0.0
+        return self.kv_cache_bytes_per_gpu / self.kv_bytes_per_sequence_per_gpu(max_model_len)
 
     def needed_bytes_per_gpu(self, max_model_len: int, sequences: int = 1) -> float:
         return (
             self.weights_bytes_per_gpu
             + self.overhead_bytes_per_gpu
-            + sequences * max_model_len * self.kv_bytes_per_token_per_gpu
+            + sequences * self.kv_bytes_per_sequence_per_gpu(max_model_len)
         )
 
     def shortfall_bytes(self, max_model_len: int, sequences: int = 1) -> float:
@@ -328,7 +361,7 @@ class Fit:
 
     @property
     def kv(self) -> float:
-        return self.sequences * self.length * self.sizing.kv_bytes_per_token_per_gpu
+        return self.sequences * self.sizing.kv_bytes_per_sequence_per_gpu(self.length)
 
     @property
     def needed(self) -> float:
@@ -450,7 +483,8 @@ def fit_max_model_len(sizing: Sizing, sequences: int = MIN_CONCURRENCY) -> int |
 
 def gpu_problem(model: ModelSpec, gpu: GpuClass, quantization: str | None) -> str | None:
     """Why this GPU class cannot run the model's weights format at all, or None."""
-    if quantization in FP8_METHODS and not gpu.fp8 and gpu.name == "t4":
+    fp8 = quantization in FP8_METHODS or (quantization is None and model.quant_scheme.startswith("FP8"))
+    if fp8 and not gpu.fp8 and gpu.name == "t4":
         return (
             f"{gpu.name} ({gpu.architecture}) has no fp8 support and is too old for vLLM's "
             "weight-only FP8 (Marlin needs compute capability 8.0)"
@@ -496,12 +530,24 @@ class Plan:
         return None
 
 
-def _cheapest_key(s: Sizing) -> tuple[float, int, int, float]:
-    return (round(s.price_per_hour, 6), s.pp, s.tp, -s.gpu.memory_gib)
+#: What a configuration costs per hour: by default its GPUs at the per-GPU price of
+#: gpus.yaml; new-model passes the instance price of the cluster's cloud
+#: (llmfleet.pricing.offer).  ``math.inf`` for a configuration no node shape holds.
+PriceOf = Callable[["Sizing"], float]
 
 
-def _smallest_key(s: Sizing) -> tuple[int, int, tuple[float, int, int, float]]:
-    return (s.pp, s.tp, _cheapest_key(s))
+def per_gpu_price(s: Sizing) -> float:
+    return s.price_per_hour
+
+
+def _cheapest_key(s: Sizing, price_of: PriceOf = per_gpu_price) -> tuple[float, int, int, float]:
+    return (round(price_of(s), 6), s.pp, s.tp, -s.gpu.memory_gib)
+
+
+def _smallest_key(
+    s: Sizing, price_of: PriceOf = per_gpu_price
+) -> tuple[int, int, tuple[float, int, int, float]]:
+    return (s.pp, s.tp, _cheapest_key(s, price_of))
 
 
 def gpus_per_node(
@@ -554,9 +600,13 @@ def plan(
     dtype: str | None = "auto",
     nodes: int | None = None,
     shapes: NodeCatalog | None = None,
+    price_of: PriceOf = per_gpu_price,
+    unavailable: Callable[[str], str | None] | None = None,
 ) -> Plan:
     """Pick the GPU class, TP, nodes (PP) and max-model-len (module docstring); UsageError
-    if nothing fits or vLLM would refuse the dtype."""
+    if nothing fits or vLLM would refuse the dtype.  ``price_of`` orders the candidates
+    (cheapest first); ``unavailable(class)`` says why the cluster cannot run a class (such a
+    class is never chosen, and refused when pinned with ``gpu``)."""
     quantization = normalize_quantization(quantization)
     try:
         requested = dtypes.normalize(dtype)
@@ -592,7 +642,7 @@ def plan(
     usable: list[tuple[GpuClass, str]] = []
     excluded: dict[str, str] = {}
     for g in classes:
-        problem = gpu_problem(model, g, quantization)
+        problem = (unavailable(g.name) if unavailable else None) or gpu_problem(model, g, quantization)
         if problem:
             if gpu:
                 raise UsageError(f"--gpu {gpu}: {problem}")
@@ -662,23 +712,29 @@ def plan(
     tried: list[Sizing] = []
     chosen: Plan | None = None
     for stage in stages:
-        options = sorted(stage(), key=_cheapest_key)
+        options = sorted(stage(), key=lambda s: _cheapest_key(s, price_of))
         tried += options
-        chosen = _choose(options, model, max_model_len, pinned, min_concurrency)
+        chosen = _choose(options, model, max_model_len, pinned, min_concurrency, price_of)
         if chosen is not None:
             break
     if chosen is None:
         if not tried and multi_reasons:
             raise UsageError(f"{model.id}: no multi-node plan: " + "; ".join(dict.fromkeys(multi_reasons)))
-        length = max_model_len or (
-            min(model.context, DEFAULT_TARGET_CONTEXT) if not pinned else MIN_MODEL_LEN
-        )
+        length = max_model_len or (target_context(model) if not pinned else MIN_MODEL_LEN)
         sequences = min_concurrency if (not pinned or max_model_len is None) else 1
         raise UsageError(
             _does_not_fit(tried, length, sequences, model, excluded, multi_reasons, pinned, nodes)
         )
     chosen.requested_dtype = requested
     s = chosen.sizing
+    from llmfleet.model import purpose
+
+    why = purpose.reasoning_reason(model.id)
+    if why and max_model_len is None and not pinned:
+        chosen.notes.append(
+            f"max-model-len {chosen.max_model_len}, not {DEFAULT_TARGET_CONTEXT}: {model.id} is a "
+            f"reasoning model ({why}); pass --max-model-len to change it"
+        )
     if s.pp > 1 and nodes is None:
         chosen.notes.insert(
             0,
@@ -697,7 +753,15 @@ def plan(
             f"{s.gpu.name} has no fp8 tensor cores: vLLM runs FP8 "
             "weight-only (Marlin); memory as fp8, speed as bf16"
         )
-    if model.sliding_window:
+    if model.sliding_window and model.sliding_layers:
+        held = attention_window.tokens_held(model.sliding_window, chosen.max_model_len)
+        chosen.notes.append(
+            f"{model.id}: {model.sliding_layers} of {model.layers} layers attend through a "
+            f"{model.sliding_window}-token window and keep at most {held} tokens of KV per "
+            "sequence (window + one chunk of new tokens), the others every token; the "
+            'concurrency counts both (docs/reference/quantization.md, "Sliding windows")'
+        )
+    elif model.sliding_window:
         chosen.notes.append(
             f"{model.id} uses a sliding window ({model.sliding_window}) on some "
             "layers: the KV figures are an upper bound (docs/reference/vllm-0.33.md §4.2)"
@@ -706,18 +770,23 @@ def plan(
 
 
 def _choose(
-    options: list[Sizing], model: ModelSpec, max_model_len: int | None, pinned: bool, min_concurrency: int
+    options: list[Sizing],
+    model: ModelSpec,
+    max_model_len: int | None,
+    pinned: bool,
+    min_concurrency: int,
+    price_of: PriceOf = per_gpu_price,
 ) -> Plan | None:
     """The first option (in the order the rules of the module docstring give) that holds."""
     if max_model_len is None and not pinned:
-        target = min(model.context, DEFAULT_TARGET_CONTEXT)
+        target = target_context(model)
         for s in options:
             if s.holds(target, min_concurrency):
                 return Plan(s, target, pinned)
         return None
     if max_model_len is None:
         # Pinned: the smallest TP (cheapest) that holds some length, length fitted to it.
-        for s in sorted(options, key=_smallest_key):
+        for s in sorted(options, key=lambda s: _smallest_key(s, price_of)):
             length = fit_max_model_len(s, min_concurrency)
             if length:
                 chosen = Plan(s, length, pinned)
@@ -731,7 +800,7 @@ def _choose(
         return None
     if pinned:
         # Pinned GPU/TP and length: the smallest group that can start (one full sequence).
-        for s in sorted(options, key=_smallest_key):
+        for s in sorted(options, key=lambda s: _smallest_key(s, price_of)):
             if s.holds(max_model_len, 1):
                 chosen = Plan(s, max_model_len, pinned)
                 if chosen.concurrency < min_concurrency:
@@ -863,6 +932,11 @@ def describe(p: Plan) -> list[str]:
     s = p.sizing
     m = s.model
     fmt = s.quantization or s.dtype
+    if m.quant_bytes and s.quantization in (None, m.quantization):
+        fmt = (
+            f"{m.quantization}: {m.quant_scheme}, {m.quant_bytes:.3g} B per parameter, "
+            f"embeddings in {s.dtype}"
+        )
     dtype_line = f"dtype      {s.dtype} (--dtype {p.requested_dtype}"
     dtype_line += f", serve.yaml dtype: {p.serve_dtype})" if p.serve_dtype else ": the checkpoint's)"
     where = (

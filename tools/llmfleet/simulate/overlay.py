@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmfleet.model import OverlayModel, catalog, sizing
+from llmfleet.model import OverlayModel, catalog, overlay_sizing, sizing
 from llmfleet.model.vllm.startup import cold_load
 from llmfleet.simulate import calibration
 from llmfleet.simulate import capacity as capacity_file
@@ -51,12 +51,12 @@ def inputs_for(model: OverlayModel, directory: Path | None = None, *, basis: str
             problems.append(f"{scaler.resource.ref}: its target runs no vLLM server in this overlay")
             continue
         server = servers[0]
-        spec_model = catalog.find_model(server.model_id)
+        spec_model = overlay_sizing.spec_for(server)
         gpu = catalog.find_gpu(model.node_selection(server.template).gpu_class or "")
         tp, pp = server.tensor_parallel, server.pipeline_parallel
         if spec_model is None or gpu is None or not tp or not pp:
             problems.append(
-                f"{scaler.resource.ref}: the sizing needs a catalogued model and GPU class "
+                f"{scaler.resource.ref}: the sizing needs a catalogued model (or the llmfleet.io/model-sizing annotation new-model writes) and GPU class "
                 f"(model {server.model_id or 'unknown'!r}, GPU class "
                 f"{model.node_selection(server.template).gpu_class or 'unknown'!r})"
             )

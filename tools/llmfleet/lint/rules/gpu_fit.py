@@ -35,7 +35,7 @@ from typing import Any
 
 from llmfleet.errors import UsageError
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model import catalog, dtypes, sizing
+from llmfleet.model import catalog, dtypes, overlay_sizing, sizing
 from llmfleet.model.vllm import params
 from llmfleet.model.vllm.server import VllmServer
 from llmfleet.model.vllm.startup import bytes_per_parameter
@@ -154,7 +154,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             requested = dtypes.normalize(server.value("dtype"))
         except ValueError:
             continue  # vLLM itself rejects the value (vllm-config checks flags)
-        spec = catalog.find_model(server.model_id)
+        spec = overlay_sizing.spec_for(server)
         if spec is None:
             yield from _estimate(model, server, classes, tp, pp, util, requested)
             continue

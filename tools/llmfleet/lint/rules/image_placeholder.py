@@ -9,19 +9,11 @@ not reported.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.placeholders import PLACEHOLDER
 from llmfleet.model.vllm import images
-
-#: Registry hosts and owners reserved for examples (RFC 2606 example.com/.org/.net and the
-#: common "example-org" style), and words that mark a value to fill in.
-PLACEHOLDER = re.compile(
-    r"(?i)(^|[./@:-])(example\.(com|org|net)|example[-_]?(org|user|owner|company|registry)|"
-    r"your[-_]?(org|registry|repo|company|account|project|user)|my[-_]?registry|"
-    r"replace[-_]?(me|this)|changeme|change[-_]me|placeholder|todo|xxx+|<[^>]*>)([./@:-]|$)"
-)
 
 
 @rule(

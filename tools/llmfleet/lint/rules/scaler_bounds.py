@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from llmfleet.errors import UsageError
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.model import autoscaling, catalog, sizing
+from llmfleet.model import autoscaling, catalog, overlay_sizing, sizing
 from llmfleet.model.pods import probe_window
 from llmfleet.model.scaling import Autoscaler, Trigger
 from llmfleet.model.vllm.server import VllmServer
@@ -142,7 +142,7 @@ def _metric(trigger: Trigger) -> str | None:
 
 def _targets(model: OverlayModel, server: VllmServer) -> autoscaling.ScalerTargets | None:
     """What one replica of this server holds, from the sizing (catalogued models and GPUs)."""
-    spec = catalog.find_model(server.model_id)
+    spec = overlay_sizing.spec_for(server)
     gpu = catalog.find_gpu(model.node_selection(server.template).gpu_class or "")
     tp, pp = server.tensor_parallel, server.pipeline_parallel
     length = server.int_value("max-model-len", spec.context if spec else None)
