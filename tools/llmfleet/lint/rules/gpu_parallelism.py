@@ -53,7 +53,7 @@ def spans_pods(server: VllmServer) -> bool:
     "Ray); the GPU component and serve.yaml must agree.",
     rationale="vLLM starts one worker per GPU of its world size (tensor × pipeline × data "
     "parallel). Fewer GPUs than that and it fails at start-up; more and the extra GPUs "
-    "are paid for and idle (docs/reference/vllm-0.33.md §2.2).",
+    "are paid for and idle (docs/reference/vllm.md §2.2).",
     category="gpu",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
