@@ -62,7 +62,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         args: [--tensor-parallel-size, "4"]
         resources: {limits: {nvidia.com/gpu: 4}}
 
-    Failing (``/spec/template/spec/containers/0/args/1``, or the ConfigMap's
+    Failing (``/spec/template/spec/containers/0/args/0``, or the ConfigMap's
     ``/data/serve.yaml`` when ``tensor-parallel-size`` is set there)::
 
         args: [--tensor-parallel-size, "4"]
