@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 import yaml
-from rule_tables import findings, rules
 
 from llmfleet.lint.registry import all_rules
+from rule_tables import findings, rules
 
 IMAGE = "vllm/vllm-openai:v0.33.0"
 CONTAINER_KEYS = {

@@ -5,6 +5,7 @@ be told (a DaemonSet: one per node) makes the sum unknown, so nothing is reporte
 from __future__ import annotations
 
 import pytest
+
 from rule_tables import fleet_findings, where
 
 QUOTA_PATH = "/spec/hard/requests.nvidia.com~1gpu"

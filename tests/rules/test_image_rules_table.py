@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rule_tables import findings, rules, where
 
 C0 = "/spec/template/spec/containers/0"

@@ -5,9 +5,9 @@ must fit the same 52, Job and Service names and label values 63."""
 from __future__ import annotations
 
 import pytest
-from rule_tables import findings, where
 
 from llmfleet.model.k8s import same_generated_name, strip_hash_suffix
+from rule_tables import findings, where
 
 
 def named(length: int, stem: str = "n") -> str:

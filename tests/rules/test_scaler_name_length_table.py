@@ -5,6 +5,7 @@ at most 63 characters, so a ScaledObject name has at most 63 - 9 = 54 (unless
 from __future__ import annotations
 
 import pytest
+
 from rule_tables import findings, where
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rule_tables import findings, rules, where
 
 D = "/spec/template/spec"

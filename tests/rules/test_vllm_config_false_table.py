@@ -4,6 +4,7 @@ and nothing for ``key: false``, so a false boolean is ignored (docs/reference/vl
 from __future__ import annotations
 
 import pytest
+
 from rule_tables import findings, where
 
 
