@@ -8,7 +8,7 @@ from typing import Any
 
 from llmfleet.checks import RULE_CRASHED
 from llmfleet.lint.engine import RuleSet, lint_fleet, lint_model
-from llmfleet.model import FleetModel
+from llmfleet.model import FleetModel, OverlayModel
 from rules_helpers import model_of
 
 Row = tuple[str, str, str, str, str]
@@ -37,9 +37,7 @@ def fleet_findings(
     """``rule_id``'s findings on a fleet: each overlay's rendered text by name, and the platform."""
     fleet = FleetModel(
         {name: model_of(text, f"{name}.yaml", name) for name, text in overlays.items()},
-        model_of(platform, "platform.yaml", "platform")
-        if platform
-        else model_of("", "platform.yaml", "platform"),
+        model_of(platform, "platform.yaml", "platform") if platform else OverlayModel("platform", []),
     )
     return _rows(lint_fleet(fleet, ruleset or rules()), rule_id)
 
