@@ -8,7 +8,7 @@ table, ``mutmut/stats.py``: 1 and 3 killed, 0 survived, 33 and 5 no tests, 36, 2
 
 Usage::
 
-    python tools/scripts/mutation_report.py --mutants mutants --out docs/mutation-results.md
+    python tools/scripts/mutation_report.py --mutants .mutmut/mutants --out docs/mutation-results.md
 
 Exit codes: 0 written, 2 no mutmut results under --mutants.
 """
@@ -48,9 +48,9 @@ class ModuleResult:
 
 
 def module_name(meta: Path, root: Path) -> str:
-    """``mutants/tools/llmfleet/model/sizing.py.meta`` -> ``llmfleet.model.sizing``."""
+    """``mutants/src/llmfleet/model/sizing.py.meta`` -> ``llmfleet.model.sizing``."""
     relative = meta.relative_to(root).as_posix().removesuffix(".py.meta")
-    return relative.removeprefix("tools/").replace("/", ".")
+    return relative.removeprefix("src/").removeprefix("tools/").replace("/", ".")
 
 
 def collect(root: Path) -> list[ModuleResult]:
@@ -111,7 +111,7 @@ def render(results: list[ModuleResult]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mutants", type=Path, default=Path("mutants"))
+    parser.add_argument("--mutants", type=Path, default=Path(".mutmut/mutants"))
     parser.add_argument("--out", type=Path, default=Path("docs/mutation-results.md"))
     args = parser.parse_args(argv)
     results = collect(args.mutants) if args.mutants.is_dir() else []
