@@ -141,3 +141,38 @@ def test_an_unreadable_journal_falls_back_to_the_leftovers(tmp_path):
     notes = recover(root, root / "overlays", ROUTES)
     assert notes == ["removed overlays/.tmp-m-zzz/, a half-written overlay left by an interrupted run"]
     assert not (root / ".llmfleet-cache" / transaction.JOURNAL_FILE).exists()
+
+
+@pytest.mark.parametrize("point", ["journal", "old-aside", "new-in-place", "routes-in-place"])
+def test_abort_after_a_stop_inside_the_commit_restores_the_repository(tmp_path, monkeypatch, point):
+    """The same stops, undone by the run itself (new-model's abort), not by a later recovery."""
+    root = repo(tmp_path)
+    before = tree(root)
+    t = OverlayTransaction(root, root / "overlays", "m", ROUTES)
+    t.stage({"kustomization.yaml": "new: true\n"})
+    t.stage_routes(NEW_ROUTES)
+    stop_at(monkeypatch, point)
+    with pytest.raises(Stopped):
+        t.commit()
+    monkeypatch.undo()
+    t.abort()
+    assert tree(root) == before  # the routes backup is consumed by the restore
+    assert (root / ROUTES).read_text() == OLD_ROUTES
+    assert (root / "overlays/m/kustomization.yaml").read_text() == "old: true\n"
+    assert not (root / ".llmfleet-cache" / transaction.JOURNAL_FILE).exists()
+    assert sorted(p.name for p in (root / "overlays").iterdir()) == ["m"]
+
+
+def test_an_overlay_without_routes_commits_alone(tmp_path):
+    root = repo(tmp_path, routes=False)
+    t = OverlayTransaction(root, root / "overlays", "m", "")
+    t.stage({"kustomization.yaml": "new: true\n"})
+    t.stage_routes(NEW_ROUTES)  # no routes file configured: nothing staged
+    assert t.routes_staged is None
+    t.commit()
+    assert t.done == ["overlays/m/"]
+    assert tree(root) == {"overlays/m/kustomization.yaml": "new: true\n"}
+    assert (
+        t.describe_interrupt()
+        == "overlays/m/ were written and checked before the interrupt; both are in place"
+    )
