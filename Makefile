@@ -16,7 +16,7 @@ MIN_PYTHON := 3.11
 
 .SILENT:
 .DEFAULT_GOAL := help
-.PHONY: help setup system-tools check test build new-model cost bench schemas clean
+.PHONY: help setup system-tools check test build new-model cost bench schemas mutate clean
 
 # A venv that no longer works (an install that died half-way, a Python upgraded or removed
 # under it) loses its stamp here, so the set-up below runs again and rebuilds it.
@@ -99,5 +99,21 @@ bench: setup ## Time `llmfleet check` against bare kustomize rendering (ARGS="--
 schemas: setup ## Re-download the vendored schemas (schemas/) from their pinned sources
 	$(BIN)/python tools/scripts/refresh_schemas.py $(ARGS)
 
+# mutmut (pinned in requirements-dev.txt, configured in pyproject.toml [tool.mutmut]) runs in
+# .mutmut/, links to the repository with `src` -> tools/ (so mutants are named after the
+# modules the tests import), and keeps its results there between runs.
+# MUTANTS narrows the run to mutant names (fnmatch), e.g. MUTANTS='llmfleet.redact.*'; JOBS is
+# the number of mutants tested at once (the machine is shared: 1 by default).
+MUTANTS ?=
+JOBS ?= 1
+MUTATION_DIR := .mutmut
+MUTATION_LINKS := tests tools pyproject.toml pytest.ini llmfleet.yaml base base-multinode components overlays platform argocd docs schemas
+mutate: setup ## Mutation testing over model/, lint/rules/, simulate/, redact, transaction -> docs/mutation-results.md
+	mkdir -p $(MUTATION_DIR)
+	for f in $(MUTATION_LINKS); do ln -sfn ../$$f $(MUTATION_DIR)/$$f; done
+	ln -sfn ../tools $(MUTATION_DIR)/src
+	cd $(MUTATION_DIR) && ../$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) >&2
+	$(BIN)/python tools/scripts/mutation_report.py --mutants $(MUTATION_DIR)/mutants --out docs/mutation-results.md
+
 clean: ## Remove the venv and caches
-	rm -rf $(VENV) .llmfleet-cache .pytest_cache
+	rm -rf $(VENV) .llmfleet-cache .pytest_cache $(MUTATION_DIR)

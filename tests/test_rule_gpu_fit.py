@@ -57,7 +57,7 @@ def test_bad_small_manifest():
     assert f.message == (
         "meta-llama/Llama-3.1-8B-Instruct does not fit 1 x l4 with max-model-len 131072: per GPU "
         "14.96 GiB weights + 2.50 GiB overhead + 16.00 GiB KV for one sequence = 33.46 GiB > "
-        "0.92 x 22.05 GiB = 20.29 GiB; 13.17 GiB short (docs/reference/vllm-0.33.md §4); vLLM would refuse to start"
+        "0.92 x 22.05 GiB = 20.29 GiB; 13.17 GiB short (docs/reference/vllm.md §4); vLLM would refuse to start"
     )
 
 
@@ -178,7 +178,7 @@ def test_rule_is_registered_and_documented():
     r = get_rule("gpu-fit")
     assert r.severity.value == "error" and r.scope == "input"
     doc = r.doc.lower()
-    assert "passing" in doc and "failing" in doc and "docs/reference/vllm-0.33.md §4" in r.rationale
+    assert "passing" in doc and "failing" in doc and "docs/reference/vllm.md §4" in r.rationale
 
 
 def test_a_model_outside_the_catalog_is_sized_from_its_name():

@@ -20,7 +20,7 @@ CITATION = re.compile(
     r"docs/reference/(?P<file>[\w.-]+\.md)(?P<sections>(?:[ ,;and]*§\s?[\d.]+(?:[-–][\d.]+)?)+)"
 )
 SECTION = re.compile(r"§\s?(\d+(?:\.\d+)?)(?:[-–](\d+(?:\.\d+)?))?")
-# "ref §N.M" in the manifests' comments means docs/reference/vllm-0.33.md (base/deployment.yaml).
+# "ref §N.M" in the manifests' comments means docs/reference/vllm.md (base/deployment.yaml).
 REF_CITATION = re.compile(r"\bref §(\d+(?:\.\d+)?)(?:[-–](\d+(?:\.\d+)?))?")
 # Paths of the machine the repository was written on, or of a folder beside the checkout.
 # (/home/vllm and /home/ray are the HOME folders inside the vLLM and Ray images.)
@@ -80,13 +80,13 @@ def test_every_reference_citation_resolves():
             for first, last in REF_CITATION.findall(text):
                 for section in filter(None, (first, last)):
                     cited += 1
-                    if section not in known["vllm-0.33.md"]:
-                        missing.append(f"{name}: ref §{section} (docs/reference/vllm-0.33.md)")
+                    if section not in known["vllm.md"]:
+                        missing.append(f"{name}: ref §{section} (docs/reference/vllm.md)")
     assert cited > 50, "the citation pattern no longer finds the citations"
     assert not missing, "citations of sections that do not exist:\n" + "\n".join(sorted(set(missing)))
 
 
-@pytest.mark.parametrize("name", ["vllm-0.33.md", "tooling.md"])
+@pytest.mark.parametrize("name", ["vllm.md", "tooling.md"])
 def test_reference_documents_name_their_sources(name):
     text = (REFERENCE / name).read_text(encoding="utf-8")
     sections = re.split(r"(?m)^### ", text)[1:]

@@ -62,7 +62,7 @@ PROBE_PERIOD_S = 10
 #: Rollout deadline beyond the startup window (base: 600 s window, 1200 s deadline).
 PROGRESS_MARGIN_S = 600
 #: Startup windows by weight size (GiB -> failureThreshold x 10 s): download, weight load,
-#: torch.compile and CUDA-graph capture grow with the model (docs/reference/vllm-0.33.md §3.2, §5.9).  The
+#: torch.compile and CUDA-graph capture grow with the model (docs/reference/vllm.md §3.2, §5.9).  The
 #: first tier is the base's own window; the scale-down stabilization window follows the
 #: startup window (lint rule scaler-bounds: a replica must not be given back faster than
 #: a new one can load).
@@ -340,7 +340,7 @@ def _serve(sc: Scaffold) -> str:
         ]
     lines += [f"tensor-parallel-size: {s.tp}"]
     lines += [
-        f"# Sizing (llmfleet new-model, docs/reference/vllm-0.33.md §4) per GPU on {s.tp} x {s.gpu.name} "
+        f"# Sizing (llmfleet new-model, docs/reference/vllm.md §4) per GPU on {s.tp} x {s.gpu.name} "
         f"({s.gpu.memory_gib:g} GiB visible):",
         f"# {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} = {gib(s.budget_bytes_per_gpu):.2f} GiB "
         f"for vLLM; weights {m.params / 1e9:.2f} B in {_format(s)} -> "

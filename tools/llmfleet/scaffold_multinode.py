@@ -218,7 +218,7 @@ def _serve(sc: Scaffold) -> str:
         f"#   = nvidia.com/gpu per pod ({s.tp}, patch-gpu-count.yaml) x pods per group (size {s.pp})",
         f"tensor-parallel-size: {s.tp}",
         f"pipeline-parallel-size: {s.pp}",
-        "# Sizing (llmfleet new-model; docs/reference/vllm-0.33.md §4, docs/reference/vllm-multinode.md §9)",
+        "# Sizing (llmfleet new-model; docs/reference/vllm.md §4, docs/reference/vllm-multinode.md §9)",
         f"# per GPU on {s.pp} nodes x {s.tp} x {s.gpu.name} ({s.gpu.memory_gib:g} GiB visible):",
         f"#   {s.gpu_memory_utilization:g} x {s.gpu.memory_gib:g} = {gib(s.budget_bytes_per_gpu):.2f} GiB for "
         f"vLLM; weights {m.params / 1e9:.2f} B in {_format(s)} = {gib(s.weights_bytes):.2f} GiB,",

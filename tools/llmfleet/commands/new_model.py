@@ -10,6 +10,7 @@ from llmfleet import exitcodes
 from llmfleet.commands.options import repo_root_option
 from llmfleet.config import load_config
 from llmfleet.errors import LlmfleetError
+from llmfleet.model.catalog import gpu_names
 from llmfleet.model.dtypes import REQUESTS as DTYPES
 from llmfleet.model.sizing import DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES, MAX_NODES
 from llmfleet.scaffold import NewModelOptions, run_new_model
@@ -25,9 +26,7 @@ from llmfleet.scaffold import NewModelOptions, run_new_model
 @click.option(
     "--gpu",
     metavar="CLASS",
-    help="Pin the GPU class (t4, l4, a10g-24gb, l40s, a100-40gb, "
-    "a100-80gb, h100-80gb, h200-141gb, b200); default: the "
-    "cheapest that fits.",
+    help=f"Pin the GPU class ({', '.join(gpu_names())}); default: the cheapest that fits.",
 )
 @click.option(
     "--tp",

@@ -37,7 +37,7 @@ KV_CACHE_TRIGGER = "kv-cache-usage"
 #: Bounds of the KV-cache usage target (module docstring).
 KV_TARGET_MIN = 0.5
 KV_TARGET_MAX = 0.85
-#: vLLM 0.33's API-server default for --max-num-seqs (docs/reference/vllm-0.33.md §2.2,
+#: vLLM 0.33's API-server default for --max-num-seqs (docs/reference/vllm.md §2.2,
 #: src vllm/engine/arg_utils.py get_batch_defaults): 1024 on GPUs of >= 70 GiB other than
 #: the A100 (and on any GPU of >= 160 GiB), 256 otherwise.
 DEFAULT_MAX_NUM_SEQS = 256

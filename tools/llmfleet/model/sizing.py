@@ -1,7 +1,7 @@
 """GPU memory sizing of a vLLM deployment: weights, KV cache, how many tokens fit, and the
 cheapest GPU class and tensor-parallel size that hold a model.
 
-The model follows vLLM 0.33.0 (docs/reference/vllm-0.33.md §4):
+The model follows vLLM 0.33.0 (docs/reference/vllm.md §4):
 
 * **Budget per GPU** = ``gpu_memory_utilization x total device memory`` (§4.1: the
   fraction covers the whole instance on that GPU -- weights, activations, CUDA graphs and
@@ -72,9 +72,9 @@ from llmfleet.model.catalog import GpuClass, ModelSpec
 from llmfleet.model.nodes import Catalog as NodeCatalog
 
 GIB = 1024**3
-#: vLLM 0.33.0's --gpu-memory-utilization default (docs/reference/vllm-0.33.md §2.2, §4.1).
+#: vLLM 0.33.0's --gpu-memory-utilization default (docs/reference/vllm.md §2.2, §4.1).
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.92
-#: Activations + non-torch memory + CUDA graphs per GPU (docs/reference/vllm-0.33.md §4.4: ~2-5 GiB).
+#: Activations + non-torch memory + CUDA graphs per GPU (docs/reference/vllm.md §4.4: ~2-5 GiB).
 OVERHEAD_GIB = 2.5
 #: Extra per GPU when TP > 1: NCCL buffers and the custom all-reduce workspace.
 OVERHEAD_TP_GIB = 0.5
@@ -266,7 +266,7 @@ class Sizing:
 
     @property
     def kv_bytes_per_token(self) -> int:
-        """Whole model (all KV heads) -- the figure docs/reference/vllm-0.33.md §4.3 tabulates."""
+        """Whole model (all KV heads) -- the figure docs/reference/vllm.md §4.3 tabulates."""
         return kv_bytes_per_token(self.model, 1, self.kv_cache_dtype, 1, self.dtype)
 
     @property
@@ -764,7 +764,7 @@ def plan(
     elif model.sliding_window:
         chosen.notes.append(
             f"{model.id} uses a sliding window ({model.sliding_window}) on some "
-            "layers: the KV figures are an upper bound (docs/reference/vllm-0.33.md §4.2)"
+            "layers: the KV figures are an upper bound (docs/reference/vllm.md §4.2)"
         )
     return chosen
 

@@ -20,7 +20,7 @@ from llmfleet.model import safe_yaml
 from llmfleet.simulate.replica import ReplicaModel, ReplicaModelError, pod_startup_s
 
 GPUS_FILE = Path(__file__).resolve().parent.parent / "data" / "gpus.yaml"
-#: vLLM 0.33.0's --max-num-seqs default off the H100 class (docs/reference/vllm-0.33.md §2.2).
+#: vLLM 0.33.0's --max-num-seqs default off the H100 class (docs/reference/vllm.md §2.2).
 DEFAULT_MAX_NUM_SEQS = 256
 #: ... and on GPUs of >= 70 GiB that are not A100s.
 LARGE_GPU_MAX_NUM_SEQS = 1024

@@ -1,7 +1,7 @@
 """alert-coverage: every served model needs alerts on queue depth, latency and availability.
 
 The three signals that tell an LLM endpoint is failing its users, from vLLM's metrics
-(docs/reference/vllm-0.33.md §1.2): requests piling up (``vllm:num_requests_waiting``),
+(docs/reference/vllm.md §1.2): requests piling up (``vllm:num_requests_waiting``),
 latency (the ``vllm:e2e_request_latency_seconds``, ``vllm:time_to_first_token_seconds``,
 ``vllm:inter_token_latency_seconds`` or ``vllm:request_queue_time_seconds`` histograms), and
 replicas available (kube-state-metrics ``kube_deployment_status_replicas_available`` /
@@ -70,7 +70,7 @@ def _matches(selector: Selector, label: str, value: str) -> bool:
     "histogram_quantile over vllm:e2e_request_latency_seconds_bucket, and "
     "kube_deployment_status_replicas_available (the monitoring component).",
     rationale="These three fail first when a model is overloaded, slow or down; without them "
-    "the first signal is a user's complaint (docs/reference/vllm-0.33.md §1.2).",
+    "the first signal is a user's complaint (docs/reference/vllm.md §1.2).",
     category="monitor",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

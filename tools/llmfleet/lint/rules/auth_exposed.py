@@ -1,7 +1,7 @@
 """auth-exposed: vLLM reachable from outside the cluster must require an API key.
 
 vLLM serves its OpenAI API without authentication unless ``--api-key`` or env
-``VLLM_API_KEY`` is set (docs/reference/vllm-0.33.md §2.2 "Frontend": only ``/v1``, ``/v2``,
+``VLLM_API_KEY`` is set (docs/reference/vllm.md §2.2 "Frontend": only ``/v1``, ``/v2``,
 ``/inference`` and ``/cohere`` are guarded then).  A Service of type LoadBalancer or NodePort,
 an Ingress, or a Gateway API HTTPRoute in front of the pods exposes free GPU inference to
 whoever reaches it (kube-score flags NodePort Services: docs/reference/tooling.md §4.2 ``service-type``).
@@ -68,7 +68,7 @@ def _route_services(res: Resource) -> list[tuple[str, str]]:
     "ClusterIP behind an authenticating gateway.",
     rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
     "route hands the GPUs (and any private model) to the internet "
-    "(docs/reference/vllm-0.33.md §2.2 Frontend).",
+    "(docs/reference/vllm.md §2.2 Frontend).",
     category="security",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

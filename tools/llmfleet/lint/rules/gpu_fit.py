@@ -5,8 +5,8 @@ vLLM gives each GPU a budget of ``gpu-memory-utilization x total memory`` (defau
 weights, activations, CUDA graphs and the KV cache together, and refuses to start when the
 KV cache left over cannot hold one sequence of ``max-model-len`` ("To serve at least one
 request with the model's max seq len (X), (Y GiB KV cache is needed, which is larger than
-the available KV cache memory (Z GiB)", docs/reference/vllm-0.33.md §4.1).  This rule
-runs the same arithmetic as ``llmfleet new-model`` (``llmfleet.sizing``, docs/reference/vllm-0.33.md §4.1-4.4)
+the available KV cache memory (Z GiB)", docs/reference/vllm.md §4.1).  This rule
+runs the same arithmetic as ``llmfleet new-model`` (``llmfleet.sizing``, docs/reference/vllm.md §4.1-4.4)
 before the pod ever reaches a GPU:
 
     weights / TP + overhead + 2 x layers x max(1, kv_heads / TP) x head_dim x bytes x max-model-len
@@ -95,7 +95,7 @@ def _gpus_of(model: OverlayModel, server: VllmServer) -> tuple[list[catalog.GpuC
     rationale="vLLM refuses to start when the weights do not fit, when the KV cache left after "
     "them cannot hold one max-model-len sequence, or when the dtype is one it refuses "
     "for the architecture or the GPU; the pod then crash-loops on an expensive GPU "
-    "(docs/reference/vllm-0.33.md §4.1-4.4, docs/reference/vllm-versions.md §6).",
+    "(docs/reference/vllm.md §4.1-4.4, docs/reference/vllm-versions.md §6).",
     category="gpu",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
@@ -221,7 +221,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             f"{sizing.gib(fit.kv):.2f} GiB KV for one sequence = "
             f"{sizing.gib(fit.needed):.2f} GiB > {util:g} x "
             f"{g.memory_gib:g} GiB = {sizing.gib(fit.budget):.2f} GiB; "
-            f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm-0.33.md §4); "
+            f"{sizing.gib(short):.2f} GiB short (docs/reference/vllm.md §4); "
             + (
                 "borderline: the overhead is an estimate, vLLM may refuse to start"
                 if borderline

@@ -53,7 +53,7 @@ def spans_pods(server: VllmServer) -> bool:
     "Ray); the GPU component and serve.yaml must agree.",
     rationale="vLLM starts one worker per GPU of its world size (tensor × pipeline × data "
     "parallel). Fewer GPUs than that and it fails at start-up; more and the extra GPUs "
-    "are paid for and idle (docs/reference/vllm-0.33.md §2.2).",
+    "are paid for and idle (docs/reference/vllm.md §2.2).",
     category="gpu",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
@@ -62,7 +62,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         args: [--tensor-parallel-size, "4"]
         resources: {limits: {nvidia.com/gpu: 4}}
 
-    Failing (``/spec/template/spec/containers/0/args/1``, or the ConfigMap's
+    Failing (``/spec/template/spec/containers/0/args/0``, or the ConfigMap's
     ``/data/serve.yaml`` when ``tensor-parallel-size`` is set there)::
 
         args: [--tensor-parallel-size, "4"]

@@ -21,7 +21,7 @@ from llmfleet.model.pods import memory_volume_at
     "it at /dev/shm in the vLLM container (components/tensor-parallel).",
     rationale="NCCL and vLLM's shared-memory broadcast between workers need more than the "
     "container runtime's 64 MiB /dev/shm; without it multi-GPU start-up fails with "
-    "'Error while creating shared memory segment' (docs/reference/vllm-0.33.md §5.1).",
+    "'Error while creating shared memory segment' (docs/reference/vllm.md §5.1).",
     category="gpu",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

@@ -3,7 +3,7 @@
 vLLM downloads the model through the Hugging Face hub library into its cache:
 ``--download-dir`` when set, else ``HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
 ``$XDG_CACHE_HOME/huggingface/hub``, else ``$HOME/.cache/huggingface/hub`` (huggingface_hub
-constants; docs/reference/vllm-0.33.md §5.12).  On the container's writable layer or an
+constants; docs/reference/vllm.md §5.12).  On the container's writable layer or an
 ``emptyDir`` every new or rescheduled pod downloads tens to hundreds of GiB again before it
 can serve: slow scale-out, and a hub outage or rate limit stops it.  A PersistentVolumeClaim,
 a hostPath or another persistent volume keeps it.  A model read from a local path (a volume,
@@ -91,7 +91,7 @@ def _kind(volume: dict[str, Any] | None) -> str:
     "(components/model-cache does this), or serve the model from a volume path.",
     rationale="Every new or rescheduled replica otherwise downloads the weights again before "
     "it serves: minutes to hours of cold start and a dependency on the hub at every "
-    "scale-out (docs/reference/vllm-0.33.md §5.9, §5.12).",
+    "scale-out (docs/reference/vllm.md §5.9, §5.12).",
     category="vllm",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

@@ -5,7 +5,7 @@ matches (in ``namespaceSelector``'s namespaces, default its own), and a ServiceM
 configs for the endpoints of matching Services; ``port`` is the *name* of a container port
 (PodMonitor) or Service port (ServiceMonitor).  A selector that matches nothing, or a port name
 nobody declares, scrapes nothing, without any error: the vLLM metrics the alerts and KEDA
-need are simply absent (docs/reference/vllm-0.33.md §1, §5.4).  kube-linter's
+need are simply absent (docs/reference/vllm.md §1, §5.4).  kube-linter's
 ``dangling-servicemonitor`` covers only the ServiceMonitor selector (docs/reference/tooling.md §3.1).
 """
 

@@ -10,7 +10,7 @@ RuntimeDefault/Localhost required, capabilities.drop includes ALL and add only
 NET_BIND_SERVICE).  Containers, initContainers and ephemeralContainers are checked; Windows
 pods are exempt from the capability, escalation and seccomp checks.
 
-vLLM specifics (docs/reference/vllm-0.33.md §2.3, §5.6): the vllm/vllm-openai image runs as
+vLLM specifics (docs/reference/vllm.md §2.3, §5.6): the vllm/vllm-openai image runs as
 root; its ``vllm`` user is UID 2000 (GID 0), so use runAsUser: 2000, and give HOME/HF_HOME,
 VLLM_CACHE_ROOT, TRITON_CACHE_DIR and TORCHINDUCTOR_CACHE_DIR writable volumes, or vLLM fails
 with ``PermissionError: '/.cache'``.  The rule reports a ``runAsNonRoot`` pod whose vLLM
@@ -194,7 +194,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
 
 def image_hint(container: dict[str, Any]) -> str:
     """What to run as, for an image whose user is known: UID 2000 is the ``vllm`` user of the
-    vllm/vllm-openai image (docs/reference/vllm-0.33.md §2.3); other images are named only."""
+    vllm/vllm-openai image (docs/reference/vllm.md §2.3); other images are named only."""
     image = images.parse(str(container.get("image") or ""))
     if image.serves_by_default:
         return f"image {image.reference} runs as root by default: set runAsUser: 2000 (its vllm user)"
@@ -214,7 +214,7 @@ def image_hint(container: dict[str, Any]) -> str:
     "TORCHINDUCTOR_CACHE_DIR to writable volumes (emptyDir or the cache PVC).",
     rationale="A namespace that enforces the restricted profile rejects such pods; and vLLM "
     "running as non-root writes its caches under HOME, which is / in the image "
-    "(docs/reference/tooling.md §2; docs/reference/vllm-0.33.md §5.6).",
+    "(docs/reference/tooling.md §2; docs/reference/vllm.md §5.6).",
     category="security",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

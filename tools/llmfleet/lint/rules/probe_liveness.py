@@ -26,7 +26,7 @@ from llmfleet.model.vllm.startup import cold_load
     rationale="Every restart costs a full cold load (minutes of GPU time and a replica out of "
     "service), so liveness should only act on a server that has been down for a "
     "while; without a startupProbe, liveness runs during the model load and kills it "
-    "(docs/reference/vllm-0.33.md §3.5).",
+    "(docs/reference/vllm.md §3.5).",
     category="probe",
     options=[
         Option(

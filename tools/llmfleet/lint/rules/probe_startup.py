@@ -26,7 +26,7 @@ from llmfleet.model.vllm.startup import cold_load
     "models, 90 or more for 70B).",
     rationale="vLLM listens only once the model is downloaded, loaded, compiled and its CUDA "
     "graphs captured: ten minutes and more. A shorter window restarts the pod in a "
-    "loop that never ends (docs/reference/vllm-0.33.md §3.2, §5.9).",
+    "loop that never ends (docs/reference/vllm.md §3.2, §5.9).",
     category="probe",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

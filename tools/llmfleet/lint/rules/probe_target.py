@@ -1,7 +1,7 @@
 """probe-target: probes must hit vLLM's port and a path vLLM serves without a token.
 
 vLLM 0.33.0 listens on ``--port`` (default 8000) and serves ``/health``, ``/ping``,
-``/metrics``, ``/version``, ``/load`` and ``/v1/models`` (docs/reference/vllm-0.33.md §3.1);
+``/metrics``, ``/version``, ``/load`` and ``/v1/models`` (docs/reference/vllm.md §3.1);
 there is no ``/live`` or ``/ready`` (§3.1 "Not available").  With ``--api-key`` or env
 ``VLLM_API_KEY``, every path under ``/v1`` (and ``/v2``, ``/inference``, ``/cohere``) needs
 the token, so a ``/v1/models`` probe gets 401 forever (§2.2 "Frontend", §3.5).  A probe on
@@ -53,7 +53,7 @@ def declared_ports(container: Container) -> set[int]:
     "containerPort 8000); never /v1/models when an API key is set.",
     rationale="A probe that cannot succeed keeps the pod unready or restarts it forever; "
     "vLLM's --api-key guards every /v1 route, so a probe there gets 401 "
-    "(docs/reference/vllm-0.33.md §3.1).",
+    "(docs/reference/vllm.md §3.1).",
     category="probe",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

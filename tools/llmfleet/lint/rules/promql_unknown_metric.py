@@ -1,6 +1,6 @@
 """promql-unknown-metric: queries must use metrics that vLLM 0.33.0 exports, by their exposed name.
 
-The catalog (``llmfleet/vllm/metrics.py``) is docs/reference/vllm-0.33.md §1.2-1.4:
+The catalog (``llmfleet/vllm/metrics.py``) is docs/reference/vllm.md §1.2-1.4:
 counters are exposed with ``_total`` (and ``_created``), histograms as ``_bucket``/``_sum``/
 ``_count``.  Renamed and removed metrics break dashboards, alerts and autoscalers silently: a
 selector of a missing series returns nothing, so the alert never fires and KEDA reads 0
@@ -8,7 +8,7 @@ selector of a missing series returns nothing, so the alert never fires and KEDA 
 ``vllm:time_per_output_token_seconds`` → ``vllm:inter_token_latency_seconds``,
 ``vllm:request_latency_seconds`` never existed (→ ``vllm:e2e_request_latency_seconds``, §1.6).
 ``histogram_quantile`` over a vLLM series that is not a ``_bucket`` (a gauge, a counter, a
-histogram's ``_sum``/``_count``) is an error too (docs/reference/vllm-0.33.md §6 "Metrics and alerts").
+histogram's ``_sum``/``_count``) is an error too (docs/reference/vllm.md §6 "Metrics and alerts").
 Grafana dashboards held in ConfigMaps are checked as well ("Dashboards need updating", §1.5),
 with Grafana's interval variables (``$__rate_interval``…) read as a duration.
 The query is walked as a PromQL AST (promql-parser); selectors by ``__name__`` count too.
@@ -32,7 +32,7 @@ from llmfleet.model.vllm import VLLM_VERSION, metrics
     remediation="Use the name in the message (the vLLM 0.33 catalog: tools/llmfleet/model/vllm/metrics.py).",
     rationale="A selector on a metric that does not exist returns nothing: an alert that can "
     "never fire, a scaler that never scales, a blank panel "
-    "(docs/reference/vllm-0.33.md §1.2-1.6).",
+    "(docs/reference/vllm.md §1.2-1.6).",
     category="monitor",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
@@ -64,7 +64,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             else:
                 message = (
                     f"{name} is not a vLLM {VLLM_VERSION} metric (not in "
-                    "docs/reference/vllm-0.33.md §1.2-1.4): the selector matches nothing"
+                    "docs/reference/vllm.md §1.2-1.4): the selector matches nothing"
                 )
             yield Problem(ref.resource, ref.path, message)
         quantiled = set()
@@ -84,5 +84,5 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     ref.resource,
                     ref.path,
                     f"histogram_quantile over {name}, which is {what} series, not _bucket: "
-                    "the result is meaningless (docs/reference/vllm-0.33.md §6)",
+                    "the result is meaningless (docs/reference/vllm.md §6)",
                 )

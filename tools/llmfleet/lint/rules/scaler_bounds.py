@@ -13,7 +13,7 @@ And for vLLM: the HPA scale-down stabilization window
 (``spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds``,
 HPA default 300 s) shorter than the workload's startup window (its startupProbe,
 initialDelaySeconds + failureThreshold × periodSeconds) removes replicas faster than a new
-one can load the model (10+ minutes: docs/reference/vllm-0.33.md §3.2, §5.9), so the
+one can load the model (10+ minutes: docs/reference/vllm.md §3.2, §5.9), so the
 fleet flaps and pays cold loads.
 """
 

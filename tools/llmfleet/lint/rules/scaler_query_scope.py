@@ -2,7 +2,7 @@
 
 A KEDA prometheus trigger runs its query against a Prometheus that sees every namespace and
 every model.  vLLM labels its metrics with ``model_name`` (the first
-``--served-model-name``, else the model id: docs/reference/vllm-0.33.md §1.1), and
+``--served-model-name``, else the model id: docs/reference/vllm.md §1.1), and
 Prometheus adds the scrape target's ``namespace``.  A query without both matchers sums the
 queue of every model in the cluster and scales this one on the others' load; KEDA also needs
 a single-element result (docs/reference/tooling.md §8).  The check walks the PromQL AST (promql-parser) and

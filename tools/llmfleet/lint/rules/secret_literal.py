@@ -4,7 +4,7 @@ A literal ``value`` for ``HF_TOKEN``/``HUGGING_FACE_HUB_TOKEN`` (gated-model dow
 ``VLLM_API_KEY`` (vLLM's API key when ``--api-key`` is not given), or ``--api-key`` /
 ``--hf-token`` as a literal arg or ``serve.yaml`` key, puts the credential in git, in the
 rendered overlay and in ``kubectl get -o yaml``.  vLLM's k8s doc takes the HF token with
-``valueFrom.secretKeyRef`` (docs/reference/vllm-0.33.md §2.2 "Frontend", §5.12); Polaris
+``valueFrom.secretKeyRef`` (docs/reference/vllm.md §2.2 "Frontend", §5.12); Polaris
 flags the same as ``sensitiveContainerEnvVar`` / ``sensitiveConfigmapContent`` (docs/reference/tooling.md §4.1).
 Names checked: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, VLLM_API_KEY, ``*_TOKEN``, ``*_KEY``,
 ``*_SECRET``, ``*PASSWORD*``, and every name :func:`llmfleet.model.secrets.is_sensitive_name`
@@ -35,7 +35,7 @@ _SENSITIVE = re.compile(
     r"|.*PASSWORD.*)$",
     re.IGNORECASE,
 )
-#: vLLM options whose value is a credential (docs/reference/vllm-0.33.md §2.2 "Frontend").
+#: vLLM options whose value is a credential (docs/reference/vllm.md §2.2 "Frontend").
 SECRET_OPTIONS = ("api-key", "hf-token")
 
 
@@ -76,7 +76,7 @@ def is_literal(value: Any) -> bool:
     "of --api-key/--hf-token or a committed Secret.",
     rationale="A manifest is committed, rendered in CI logs and PR diffs, and readable by anyone "
     "who can read the Deployment: a credential in it is published "
-    "(docs/reference/vllm-0.33.md §5.12).",
+    "(docs/reference/vllm.md §5.12).",
     category="security",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

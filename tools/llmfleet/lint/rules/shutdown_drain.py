@@ -3,7 +3,7 @@
 ``--shutdown-timeout`` (int seconds, default 0, "0 = abort, >0 = wait", first released in
 v0.18.0) makes vLLM reject new requests and drain in-flight ones for up to N s on SIGTERM;
 with 0 every rollout and scale-down drops the requests being generated
-(docs/reference/vllm-0.33.md §3.4, §5.3; RFC vllm#24885, PRs #34730/#36666).  The
+(docs/reference/vllm.md §3.4, §5.3; RFC vllm#24885, PRs #34730/#36666).  The
 repository contract passes it as an arg: ``--shutdown-timeout N``.
 """
 
@@ -24,7 +24,7 @@ from llmfleet.model.vllm import flags as vflags
     "terminationGracePeriodSeconds for preStop + N + margin.",
     rationale="On SIGTERM vLLM stops accepting requests and, with --shutdown-timeout N, lets "
     "running ones finish for up to N seconds; the default 0 aborts them at once "
-    "(docs/reference/vllm-0.33.md §3.4).",
+    "(docs/reference/vllm.md §3.4).",
     category="shutdown",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

@@ -5,7 +5,7 @@ after it starts the shutdown, and the preStop hook runs inside that period.  vLL
 (``--shutdown-timeout``) starts only after the preStop sleep, so the grace period must be at
 least preStop sleep + shutdown-timeout + a margin, here 10 s for the worker teardown
 (``VLLM_WORKER_SHUTDOWN_TIMEOUT_SECONDS`` 5 s) and process exit
-(docs/reference/vllm-0.33.md §3.4: "terminationGracePeriodSeconds >= preStop sleep +
+(docs/reference/vllm.md §3.4: "terminationGracePeriodSeconds >= preStop sleep +
 --shutdown-timeout (+ buffer)"; KServe: 15 + 45 = 60 s).
 """
 
@@ -26,7 +26,7 @@ from llmfleet.model.pods import grace_period, prestop_sleep
     rationale="The grace period counts from the start of preStop; the kubelet sends SIGKILL "
     "when it ends, so the sleep and vLLM's drain must both fit, with time for the "
     "workers to exit (VLLM_WORKER_SHUTDOWN_TIMEOUT_SECONDS 5 s; "
-    "docs/reference/vllm-0.33.md §3.4).",
+    "docs/reference/vllm.md §3.4).",
     category="shutdown",
     options=[Option("margin-seconds", int, 10, "Seconds left after preStop and the drain.", minimum=0)],
 )

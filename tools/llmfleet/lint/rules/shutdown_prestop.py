@@ -2,7 +2,7 @@
 
 While vLLM drains on SIGTERM, ``/health`` stays 200 and the listener stays up: vLLM does not
 flip readiness itself, so the pod keeps receiving new requests until the endpoint controller
-and the load balancers have removed it (docs/reference/vllm-0.33.md §3.4).  A preStop
+and the load balancers have removed it (docs/reference/vllm.md §3.4).  A preStop
 ``sleep`` delays SIGTERM until traffic has moved away; KServe uses 15 s (PR #5496).
 kube-score's README recommends the same, and no linter checks it (docs/reference/tooling.md §0).  Accepted:
 ``lifecycle.preStop.sleep.seconds`` (Kubernetes 1.30+) or ``exec`` running ``sleep N``.
@@ -24,7 +24,7 @@ from llmfleet.model.pods import prestop_sleep
     rationale="Endpoints are removed asynchronously after a pod starts terminating; during "
     "that time kube-proxy and gateways still send it requests, which a draining vLLM "
     "refuses. A preStop sleep keeps it serving until they have moved on "
-    "(docs/reference/vllm-0.33.md §3.4).",
+    "(docs/reference/vllm.md §3.4).",
     category="shutdown",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

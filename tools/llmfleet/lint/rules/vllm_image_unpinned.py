@@ -2,7 +2,7 @@
 
 A tag-less or ``latest`` image changes under a running fleet: the next node to pull it gets
 another vLLM, with other flags and metrics (vLLM removes flags and renames metrics between
-releases: docs/reference/vllm-0.33.md §1.5, §2.2).  Pin a version tag (``v0.33.0``) or a
+releases: docs/reference/vllm.md §1.5, §2.2).  Pin a version tag (``v0.33.0``) or a
 digest.
 """
 
@@ -23,7 +23,7 @@ FLOATING_TAGS = {"latest", "nightly", "main", "stable"}
     remediation="Pin the image to a release tag (vllm/vllm-openai:v0.33.0) or a digest.",
     rationale="vLLM changes flags, metrics and defaults between releases; a floating tag "
     "changes the server under an unchanged manifest at the next pull "
-    "(docs/reference/vllm-0.33.md §2.3).",
+    "(docs/reference/vllm.md §2.3).",
     category="vllm",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

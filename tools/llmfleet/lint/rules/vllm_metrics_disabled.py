@@ -2,7 +2,7 @@
 
 vLLM builds its Prometheus stat logger only when stats logging is on, so with
 ``--disable-log-stats`` ``/metrics`` keeps only the ``http_*`` series
-(docs/reference/vllm-0.33.md §1.1, src vllm/v1/engine/async_llm.py).  A PodMonitor or
+(docs/reference/vllm.md §1.1, src vllm/v1/engine/async_llm.py).  A PodMonitor or
 ServiceMonitor that scrapes the pods then collects nothing useful, and a ScaledObject or an
 alert on ``vllm:`` metrics sees no data (a KEDA prometheus query then returns empty; with
 ``ignoreNullValues`` the autoscaler reads 0: docs/reference/tooling.md §8).
@@ -45,7 +45,7 @@ def _consumers(model: OverlayModel, workload: Workload) -> list[str]:
     remediation="Remove --disable-log-stats (or disable-log-stats: true in serve.yaml).",
     rationale="--disable-log-stats turns off the stat loggers, the Prometheus one included: "
     "every vllm: series disappears and the scalers and alerts built on them go blind "
-    "(docs/reference/vllm-0.33.md §1.1).",
+    "(docs/reference/vllm.md §1.1).",
     category="vllm",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

@@ -4,7 +4,7 @@ vLLM's parser rejects an option it does not know ("unrecognized arguments"), in 
 well as in the ``--config`` YAML file, whose keys become options (src
 vllm/utils/argparse_utils.py ``load_config_file``).  Upgrades broke manifests this way:
 ``--swap-space`` was removed in 0.18.0 and ``--disable-log-requests`` by 0.17.0
-(docs/reference/vllm-0.33.md §2.2, §5.11).  The list of known options is
+(docs/reference/vllm.md §2.2, §5.11).  The list of known options is
 ``llmfleet/vllm/flags_0_33_0.txt``, generated from the 0.33.0 wheel by
 ``tools/scripts/extract_vllm_flags.py``.
 
@@ -13,7 +13,7 @@ FlexibleArgumentParser registers ``EnableDisableAction`` for ``BooleanOptionalAc
 adds ``--disable-x`` next to every ``--enable-x``; it is a no-op there (request logging is off
 by default) and fails on every release between its removal and that change, so it is a
 warning that names the replacement.  ``--model`` still works with a deprecation warning
-(docs/reference/vllm-0.33.md §2.1) and is reported as a warning.
+(docs/reference/vllm.md §2.1) and is reported as a warning.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The image's ENTRYPOINT is ``["vllm", "serve"]`` with no CMD (docker/Dockerfile, 
 on 0.26.0 by jetson-ai-lab PR #420), so a container that keeps the entrypoint (no
 ``command``) and starts its ``args`` with ``vllm serve`` or ``serve`` runs
 ``vllm serve vllm serve …``: the model becomes ``vllm`` and startup fails with
-"unrecognized arguments: serve" (docs/reference/vllm-0.33.md §2.3, §5.11).
+"unrecognized arguments: serve" (docs/reference/vllm.md §2.3, §5.11).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
     "command: [vllm, serve] explicitly.",
     rationale="The vllm/vllm-openai ENTRYPOINT is `vllm serve`; args are appended to it, so "
     "`vllm serve vllm serve MODEL` takes `vllm` as the model and fails "
-    "(docs/reference/vllm-0.33.md §2.3).",
+    "(docs/reference/vllm.md §2.3).",
     category="vllm",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

@@ -4,7 +4,7 @@ With ``enableServiceLinks`` on (the default), Kubernetes injects ``<SERVICE>_POR
 for every Service of the namespace; a Service named ``vllm`` yields
 ``VLLM_PORT=tcp://10.x.x.x:8000``, and vLLM reads ``VLLM_PORT`` as its internal port and
 fails at startup ("VLLM_PORT '…' appears to be a URI", src vllm/envs.py ``get_vllm_port``;
-docs/reference/vllm-0.33.md §5.5, vllm#15613, #34199).
+docs/reference/vllm.md §5.5, vllm#15613, #34199).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
     remediation="Rename the Service (for example to the model name) or set "
     "enableServiceLinks: false in the pod spec.",
     rationale="Kubernetes injects VLLM_PORT=tcp://ip:port for a Service named vllm; vLLM reads "
-    "VLLM_PORT as its own setting and fails to start (docs/reference/vllm-0.33.md §5.5).",
+    "VLLM_PORT as its own setting and fails to start (docs/reference/vllm.md §5.5).",
     category="vllm",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:

@@ -5,7 +5,7 @@
 manifest is judged against the table of its image's release: the newest table at or below
 the image tag (an unknown tag or ``latest``: the newest).  ``REMOVED`` lists options that
 manifests still carry from older releases, with what replaces them
-(docs/reference/vllm-0.33.md §2.2, §5.11; docs/reference/vllm-versions.md).
+(docs/reference/vllm.md §2.2, §5.11; docs/reference/vllm-versions.md).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-DATA_FILE = "flags_0_33_0.txt"
-#: The newest vLLM release whose options are known: what `:latest` or an unknown tag means.
-NEWEST = "0.33.0"
+from llmfleet.model.vllm import VLLM_VERSION
+
+#: The newest vLLM release whose options are known: what `:latest` or an unknown tag means
+#: (an alias of the one home of the pinned version, :data:`llmfleet.model.vllm.VLLM_VERSION`).
+NEWEST = VLLM_VERSION
 
 VALUE, OPTIONAL, SWITCH, BOOL = "value", "optional", "switch", "bool"
 
@@ -35,12 +37,12 @@ REMOVED: dict[str, Removed] = {
         "nothing (CPU swap space is gone; drop the flag, use --kv-offloading-size to offload KV "
         "to CPU memory)",
         "removed from EngineArgs in v0.18.0 (PR #36216); passing it is an argparse error "
-        "(docs/reference/vllm-0.33.md §2.2, §5.11)",
+        "(docs/reference/vllm.md §2.2, §5.11)",
     ),
     "disable-log-requests": Removed(
         "nothing: request logging is off by default (--enable-log-requests defaults to False); "
         "use --enable-log-requests to turn it on",
-        'deprecated by PR #21739 and removed by 0.17.0 ("unrecognized arguments", docs/reference/vllm-0.33.md §2.2, '
+        'deprecated by PR #21739 and removed by 0.17.0 ("unrecognized arguments", docs/reference/vllm.md §2.2, '
         "§5.11); 0.33.0 accepts it again only as the generated inverse of --enable-log-requests "
         "(EnableDisableAction in vllm/utils/argparse_utils.py), so it is a no-op that breaks "
         "every image from 0.17 up to that change",
@@ -61,7 +63,7 @@ REMOVED: dict[str, Removed] = {
 #: Options that 0.33.0 still parses but deprecates (key without dashes → replacement).
 DEPRECATED: dict[str, str] = {
     "model": "the model as the first positional argument of `vllm serve` (or `model:` in the "
-    '--config file); `--model` "will be removed in a future version" (docs/reference/vllm-0.33.md §2.1)',
+    '--config file); `--model` "will be removed in a future version" (docs/reference/vllm.md §2.1)',
     "log-config-file": "--logging-config.pylogging_config_file (arg_utils "
     "_LOG_CONFIG_FILE_DEPRECATION_MESSAGE)",
     "mamba-cache-mode": "nothing: Mamba prefix caching follows --enable-prefix-caching",
@@ -97,7 +99,7 @@ def known_flags(version: str = NEWEST) -> dict[str, Flag]:
     """``{option as written: Flag}`` from the generated data file of ``version`` (one of
     :func:`table_versions`, each extracted from that release's PyPI wheel; the newest by
     default)."""
-    name = DATA_FILE if version == NEWEST else data_file(version)
+    name = data_file(version)
     path = resources.files(__package__).joinpath(name)
     if not path.is_file():
         raise KeyError(f"no vLLM flag table for {version} (have {', '.join(table_versions())})")

@@ -1,6 +1,6 @@
 """The Prometheus metrics vLLM 0.33.0 exports, as exposed on ``/metrics``.
 
-Source: docs/reference/vllm-0.33.md §1.2 (core), §1.3 (conditional), §1.4 (HTTP), §1.5-1.6
+Source: docs/reference/vllm.md §1.2 (core), §1.3 (conditional), §1.4 (HTTP), §1.5-1.6
 (removed, renamed and never-existing names), read from src vllm/v1/metrics/loggers.py.
 Counters are registered without ``_total`` and exposed with it (prometheus_client), plus a
 ``_created`` series; histograms are exposed as ``_bucket``, ``_sum``, ``_count`` (and
@@ -96,13 +96,13 @@ REMOVED: dict[str, str] = {
     "vllm:model_forward_time_milliseconds": "nothing (V0 only)",
     "vllm:model_execute_time_milliseconds": "nothing (V0 only)",
     "vllm:request_latency_seconds": "vllm:e2e_request_latency_seconds (request_latency_seconds "
-    "never existed, docs/reference/vllm-0.33.md §1.6)",
+    "never existed, docs/reference/vllm.md §1.6)",
     "vllm:tokens_per_request": "vllm:request_generation_tokens / vllm:request_prompt_tokens",
     "vllm:gpu_memory_utilization": "vllm:kv_cache_usage_perc (or vllm:cache_config_info's "
     "gpu_memory_utilization label)",
     "vllm:avg_request_latency_seconds": "vllm:e2e_request_latency_seconds_sum / _count",
     "vllm:num_generation_tokens_total": "vllm:generation_tokens_total",
-    "vllm:engine_healthy": "nothing in 0.33.0 (newer than the pinned release, docs/reference/vllm-0.33.md §1.3)",
+    "vllm:engine_healthy": "nothing in 0.33.0 (newer than the pinned release, docs/reference/vllm.md §1.3)",
 }
 
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count", "_created")
@@ -150,7 +150,7 @@ def lookup(series: str) -> Lookup:
             "no-total",
             series + "_total",
             COUNTER,
-            hint=f"{series}_total (counters are exposed with _total, docs/reference/vllm-0.33.md §1.1)",
+            hint=f"{series}_total (counters are exposed with _total, docs/reference/vllm.md §1.1)",
         )
     if series in CATALOG and CATALOG[series][0] == HISTOGRAM:
         return Lookup(

@@ -1,7 +1,7 @@
 """A vLLM server container and its effective settings, read once wherever the manifests put
 them.
 
-vLLM 0.33.0 takes its options from (docs/reference/vllm-0.33.md §2.1; vllm/utils/argparse_utils.py):
+vLLM 0.33.0 takes its options from (docs/reference/vllm.md §2.1; vllm/utils/argparse_utils.py):
 
 * the command line: ``vllm serve [model] --flag value --flag=value --bool-flag --no-bool-flag``,
   underscores in option names normalised to dashes (FlexibleArgumentParser); the
@@ -224,7 +224,7 @@ class VllmServer:
 
     @property
     def served_model_name(self) -> str:
-        """The ``model_name`` metric label: the first served name (docs/reference/vllm-0.33.md §1.1)."""
+        """The ``model_name`` metric label: the first served name (docs/reference/vllm.md §1.1)."""
         names = self.served_model_names
         return names[0] if names else ""
 
@@ -445,7 +445,7 @@ def _argv(
         found = _entry_at(texts)
         at_start = found is not None
         if image.serves_by_default:
-            # The image ENTRYPOINT is `vllm serve` (docs/reference/vllm-0.33.md §2.3): args go
+            # The image ENTRYPOINT is `vllm serve` (docs/reference/vllm.md §2.3): args go
             # straight to it, and repeating `vllm serve` (or a python -m line) in args is a bug.
             server.entrypoint = IMAGE
             if at_start and found is not None:

@@ -1,6 +1,6 @@
 """How long a vLLM server takes to become ready from a cold start: nothing listens until
 the weights are downloaded (first start), loaded, compiled and the CUDA graphs captured
-(docs/reference/vllm-0.33.md §3.2, §5.9: cold starts of ten minutes and more).
+(docs/reference/vllm.md §3.2, §5.9: cold starts of ten minutes and more).
 
     cold load ≈ 600 s + 6 s × (GiB of weights one node loads − 15 GiB)
 

@@ -1,0 +1,82 @@
+"""probe-liveness at its boundaries (the survivors of issue 26): the failure window
+failureThreshold x periodSeconds against min-window-seconds (60), and, without a startupProbe,
+initialDelaySeconds + the window against the cold load (600 s for an 8 B model: under the
+15 GiB floor of llmfleet.model.vllm.startup)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rule_tables import findings, where
+
+LIVENESS = "/spec/template/spec/containers/0/livenessProbe"
+STARTUP = "startupProbe: {httpGet: {path: /health, port: 8000}, failureThreshold: 90, periodSeconds: 10}"
+
+
+def deployment(liveness: str, startup: str = STARTUP, model: str = "acme/Foo-8B") -> str:
+    probes = ", ".join(p for p in (startup, f"livenessProbe: {liveness}") if p)
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: d, namespace: llm}}
+spec:
+  selector: {{matchLabels: {{app: d}}}}
+  template:
+    metadata: {{labels: {{app: d}}}}
+    spec:
+      containers: [{{name: vllm, image: vllm/vllm-openai:v0.33.0, args: [{model}], {probes}}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("threshold", "period", "reported"),
+    [
+        (6, 10, False),  # 60 s: exactly the minimum
+        (5, 12, False),  # 60 s
+        (59, 1, True),  # 59 s
+        (3, 10, True),  # 30 s (the defaults: failureThreshold 3, periodSeconds 10)
+    ],
+)
+def test_the_failure_window_against_the_minimum(threshold, period, reported):
+    probe = (
+        f"{{httpGet: {{path: /health, port: 8000}}, failureThreshold: {threshold}, periodSeconds: {period}}}"
+    )
+    found = findings("probe-liveness", deployment(probe))
+    assert where(found) == ([("warning", "Deployment", "d", LIVENESS)] if reported else [])
+    if reported:
+        assert f"after {threshold * period} s of failures" in found[0][4] and "at least 60 s" in found[0][4]
+
+
+def test_the_default_window_is_thirty_seconds():
+    (row,) = findings("probe-liveness", deployment("{httpGet: {path: /health, port: 8000}}"))
+    assert "after 30 s of failures" in row[4]
+
+
+@pytest.mark.parametrize(
+    ("delay", "threshold", "period", "severity"),
+    [
+        (0, 59, 10, "error"),  # 590 s < 600 s cold load: killed while loading
+        (0, 60, 10, None),  # 600 s: exactly the cold load, and 600 s >= 60 s
+        (10, 59, 10, None),  # 10 + 590 = 600 s: the initial delay counts
+    ],
+)
+def test_without_a_startup_probe_the_window_must_cover_the_cold_load(delay, threshold, period, severity):
+    probe = (
+        f"{{httpGet: {{path: /health, port: 8000}}, initialDelaySeconds: {delay}, "
+        f"failureThreshold: {threshold}, periodSeconds: {period}}}"
+    )
+    found = findings("probe-liveness", deployment(probe, startup=""))
+    if severity is None:
+        # No error; an initial delay in place of a startupProbe is a warning of its own.
+        assert all(row[0] != "error" for row in found)
+        return
+    assert where(found) == [(severity, "Deployment", "d", LIVENESS)]
+    assert "expected ≈ 600 s" in found[0][4]
+
+
+@pytest.mark.parametrize(("delay", "reported"), [(59, False), (60, True)])
+def test_an_initial_delay_instead_of_a_startup_probe(delay, reported):
+    probe = f"{{httpGet: {{path: /health, port: 8000}}, initialDelaySeconds: {delay}, failureThreshold: 60, periodSeconds: 10}}"
+    found = findings("probe-liveness", deployment(probe, startup=""))
+    paths = [row[3] for row in found]
+    assert (f"{LIVENESS}/initialDelaySeconds" in paths) == reported

@@ -1,0 +1,61 @@
+"""tools/scripts/mutation_report.py: mutmut's exit codes per mutant, counted per module."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+from llmfleet_testlib import REPO_ROOT
+
+
+def report_module():
+    path = REPO_ROOT / "tools" / "scripts" / "mutation_report.py"
+    spec = importlib.util.spec_from_file_location("mutation_report", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_meta(root, relative: str, codes: dict) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"exit_code_by_key": codes}))
+
+
+def test_counts_and_ratio_per_module(tmp_path):
+    mutants = tmp_path / "mutants"
+    write_meta(
+        mutants,
+        "src/llmfleet/redact.py.meta",
+        {
+            "llmfleet.redact.x_a__mutmut_1": 1,  # killed
+            "llmfleet.redact.x_a__mutmut_2": 3,  # killed (pytest internal error)
+            "llmfleet.redact.x_a__mutmut_3": 36,  # timeout: counts as killed
+            "llmfleet.redact.x_a__mutmut_4": 0,  # survived
+            "llmfleet.redact.x_a__mutmut_5": 33,  # no tests
+            "llmfleet.redact.x_a__mutmut_6": None,  # not run
+        },
+    )
+    write_meta(mutants, "src/llmfleet/model/sizing.py.meta", {"llmfleet.model.sizing.x_b__mutmut_1": None})
+    module = report_module()
+    results = {r.module: r for r in module.collect(mutants)}
+    redact = results["llmfleet.redact"]
+    assert (redact.killed, redact.timeout, redact.not_run, redact.run) == (2, 1, 1, 5)
+    assert redact.survivors == ["llmfleet.redact.x_a__mutmut_4"]
+    assert redact.untested == ["llmfleet.redact.x_a__mutmut_5"]
+    assert redact.ratio == 3 / 5
+    assert results["llmfleet.model.sizing"].ratio is None
+    text = module.render(list(results.values()))
+    assert "Overall: 3 of 5 mutants run killed (60.0%)." in text
+    assert "| `llmfleet.redact` | 5 | 2 | 1 | 1 | 1 | 1 | 60.0% |" in text
+    assert "- `llmfleet.redact.x_a__mutmut_4` (survived)" in text
+    assert "| `llmfleet.model.sizing` | 0 | 0 | 0 | 0 | 0 | 1 | - |" in text
+
+
+def test_no_results_is_a_usage_error(tmp_path, capsys):
+    assert report_module().main(["--mutants", str(tmp_path / "none"), "--out", str(tmp_path / "out.md")]) == 2
+    assert "no mutmut results" in capsys.readouterr().err
+    assert not (tmp_path / "out.md").exists()
