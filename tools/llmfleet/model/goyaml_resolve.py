@@ -211,8 +211,8 @@ def resolve(tag: str, text: str) -> Any:
     rtag, value = _resolve_untyped(tag, text)
     if tag in ("", rtag, STR):
         return value
-    if tag == FLOAT and rtag == INT:
-        return float(value)
+    if tag == FLOAT and rtag == INT and value <= _INT64_MAX:
+        return float(value)  # go-yaml converts an int or int64, not a uint64
     raise GoYAMLError(f"a {_short(rtag)} value cannot be decoded as {_short(tag)}")
 
 
