@@ -303,9 +303,9 @@ class Builder:
                 else "a value its tag refuses"
             )
             raise BadValue(f"{what} (the text is not shown)", self._line(node)) from None
-        except (LookupError, ValueError, ArithmeticError, TypeError):
+        except (LookupError, ValueError, ArithmeticError, TypeError, AttributeError):
             # int('Hunter2') for !!int, datetime(2024, 2, 30) for an invalid date, the
-            # lookup of !!bool maybe.
+            # lookup of !!bool maybe, the failed regular-expression match of !!timestamp x.
             raise BadValue("a value its tag refuses (the text is not shown)", self._line(node)) from None
 
     def _is_merge(self, key: Node) -> bool:
