@@ -117,11 +117,11 @@ def test_merge_key_bomb_is_refused_as_an_alias_bomb(cli, empty_repo):
     assert [f["rule"] for f in json.loads(result.stdout)["findings"]] == ["yaml-alias-bomb"]
     for semantics in (safe_yaml.KUBERNETES, safe_yaml.PYYAML):
         with pytest.raises(safe_yaml.AliasBomb):
-            safe_yaml.Builder(semantics=semantics).build(yaml_node(bomb))
+            safe_yaml.Builder(semantics=semantics).build(yaml_node(bomb, semantics))
 
 
-def yaml_node(text: str):
-    loader = safe_yaml.loader_for(text)
+def yaml_node(text: str, semantics: str):
+    loader = safe_yaml.loader_for(text, semantics)
     try:
         return loader.get_single_node()
     finally:
