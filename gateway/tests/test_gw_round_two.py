@@ -162,3 +162,14 @@ async def test_client_endpoints_are_still_forwarded(gateway):
     reply = await client.completions.create(model=MODEL_A, prompt="hi")
     assert reply.choices[0].text == f"completion from {MODEL_A}"
     await client.close()
+
+
+@pytest.mark.parametrize("value", ["2024-02-30", "!!int Hunter2Sup3rSecret", "!!float abc", "!!timestamp x"])
+def test_routes_file_value_errors_are_config_errors(tmp_path, value):
+    from llm_gateway.config import ConfigError, load_routes
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(f"released: {value}\nmodels: []\n")
+    with pytest.raises(ConfigError) as caught:
+        load_routes(routes)
+    assert str(routes) in str(caught.value) and "Hunter2" not in str(caught.value)
