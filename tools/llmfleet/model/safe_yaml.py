@@ -364,13 +364,25 @@ class Builder:
                 self.active.discard(id(source))
 
 
-def _first_line(exc: yaml.YAMLError) -> str:
+#: Text libyaml quotes from the input in a message ("found undefined tag handle '!x!'"):
+#: anything longer than an escaped character is left out, as it could be a secret.
+_QUOTED = re.compile(r"'[^'\n]{5,}'|\"[^\"\n]{5,}\"")
+
+
+def describe_error(exc: yaml.YAMLError) -> str:
+    """A one-line YAML error without the input text it may quote."""
     if isinstance(exc, yaml.MarkedYAMLError):
         parts = [p for p in (exc.context, exc.problem) if p]
-        text = ", ".join(parts) or str(exc)
-        mark = exc.problem_mark or exc.context_mark
-        return f"{text} (line {mark.line + 1})" if mark is not None else text
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = ", ".join(parts) or str(exc).splitlines()[0]
+    else:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return _QUOTED.sub("(text not shown)", text)
+
+
+def _first_line(exc: yaml.YAMLError) -> str:
+    text = describe_error(exc)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"{text} (line {mark.line + 1})" if mark is not None else text
 
 
 def load(text: str, allow_duplicates: bool = True, semantics: str = PYYAML) -> Any:
