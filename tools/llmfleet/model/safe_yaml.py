@@ -196,11 +196,20 @@ def _walk(text: str, depth_limit: int, node_limit: int) -> UnsafeYAML | None:
     return None
 
 
+def _node_bound(text: str) -> int:
+    """An upper bound of the node count of ``text``: every node but the root follows an
+    indicator (a key starts a line or follows ``{``, ``,`` or ``?``, its value follows
+    ``:``; an item follows ``-``, ``[`` or ``,``), each introducing at most two nodes."""
+    return 1 + 2 * sum(text.count(c) for c in ":,[{?-\n")
+
+
 def precheck(text: str, depth_limit: int = MAX_DEPTH, node_limit: int = MAX_NODES) -> UnsafeYAML | None:
     """Why ``text`` must not be handed to the composer, or None.  Most documents are
-    below both cheap bounds (each node takes a character; each level a bracket or a
+    below both cheap bounds (see :func:`_node_bound`; each level takes a bracket or a
     column) and are not walked."""
-    if _depth_bound(text) <= _SAFE_TO_COMPOSE and len(text) <= node_limit:
+    if _depth_bound(text) <= _SAFE_TO_COMPOSE and (
+        len(text) <= node_limit or _node_bound(text) <= node_limit
+    ):
         return None
     return _walk(text, depth_limit, node_limit)
 
