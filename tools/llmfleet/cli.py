@@ -51,11 +51,11 @@ def _writing_stdout(exc: OSError) -> bool:
 def internal_error(exc: BaseException) -> int:
     """One line naming the exception and where it happened, and where to report it; the
     traceback only with LLMFLEET_DEBUG=1."""
-    from llmfleet.redact import scrub_text
+    from llmfleet.redact import scrub_internal
 
     if os.environ.get("LLMFLEET_DEBUG", "") not in ("", "0"):
         traceback.print_exception(exc, file=sys.stderr)
-    detail = scrub_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
+    detail = scrub_internal(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
     click.echo(
         f"llmfleet: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
         f"(at {_where(exc)}). This is a bug in llmfleet, not a finding about your manifests: "
@@ -102,10 +102,10 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except LlmfleetError as err:
-            from llmfleet.redact import scrub_text
+            from llmfleet.redact import remembered, scrub_text
 
             # A tool's output (kustomize's error, kubeconform's report) may quote a value.
-            click.echo(f"llmfleet: error: {scrub_text(str(err))}", err=True)
+            click.echo(f"llmfleet: error: {scrub_text(str(err), remembered())}", err=True)
             if err.exit_code in (exitcodes.BROKEN_PIPE, exitcodes.USAGE):
                 silence_stdout()
             ctx.exit(err.exit_code)
@@ -267,14 +267,17 @@ def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
 def build(overlay: str, verbose: bool):
     """Render one OVERLAY (a folder, or an overlay's name) to stdout (kustomize if on PATH,
     else kubectl kustomize)."""
-    from llmfleet.render import find_renderer, render
+    from llmfleet.render import find_renderer
+    from llmfleet.render_cache import RenderCache
 
     config = load_config()
     directory = config.resolve_overlay_arg(overlay)
     renderer = find_renderer()
     if verbose:
         click.echo(f"llmfleet: rendering with {renderer.name} ({renderer.argv[0]})", err=True)
-    rendered = render(directory, renderer, config.limits.render_timeout_s)
+    # Not cached, but its files are checked first (no FIFO, device or oversized file).
+    uncached = RenderCache(config.root, renderer, enabled=False, max_bytes=config.limits.max_input_bytes)
+    rendered = uncached.render(directory, config.limits.render_timeout_s)
     if not rendered.ok:
         click.echo(f"llmfleet: {overlay}: kustomize build failed: {rendered.error}", err=True)
         sys.exit(exitcodes.FINDINGS)

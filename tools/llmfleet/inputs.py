@@ -22,6 +22,8 @@ from llmfleet.config import Config, display_path, find_kustomization
 from llmfleet.errors import UsageError
 from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource, load_bytes
+from llmfleet.model.secrets import secret_values
+from llmfleet.redact import remember
 from llmfleet.render import Rendered
 from llmfleet.render_cache import RenderCache
 
@@ -194,10 +196,14 @@ class Loader:
 
     def load(self, target: Target) -> Loaded:
         if target.kind == KUSTOMIZATION:
-            return self._load_rendered(target)
-        if target.kind == FOLDER:
-            return self._load_folder(target)
-        return self._load_file(target, target.path, target.display)
+            loaded = self._load_rendered(target)
+        elif target.kind == FOLDER:
+            loaded = self._load_folder(target)
+        else:
+            loaded = self._load_file(target, target.path, target.display)
+        # Whatever reports on this input later (an internal error included) leaves them out.
+        remember(secret_values(r.data for r in loaded.resources))
+        return loaded
 
     def load_all(self, targets: list[Target]) -> Iterator[Loaded]:
         self.start(targets)
