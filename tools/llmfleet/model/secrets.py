@@ -264,9 +264,9 @@ def secret_values(objects: Iterable[Any]) -> set[str]:
         if not isinstance(obj, dict):
             continue
         for _, node in secret_fields(obj):
-            for text in _field_texts(node):
-                found.add(text)
-                decoded = _decoded(text)
+            for value_text in _field_texts(node):
+                found.add(value_text)
+                decoded = _decoded(value_text)
                 if decoded:
                     found.add(decoded)
                     found.update(line.strip() for line in decoded.splitlines() if line.strip())

@@ -57,7 +57,7 @@ def _value_free(error: jsonschema.ValidationError) -> str:
 def _secret_location(resource: Resource, tokens: list[Any]) -> bool:
     """A path into the secret data of a kind that holds secrets, or an env var's value whose
     name suggests a credential."""
-    for path, node in secret_fields(resource.data):
+    for path, field_node in secret_fields(resource.data):
         # Under a mapping, or the field itself when written as a scalar or a list.
         if tuple(tokens[: len(path)]) == path and (len(tokens) > len(path) or not isinstance(node, dict)):
             return True
