@@ -59,7 +59,9 @@ def _secret_location(resource: Resource, tokens: list[Any]) -> bool:
     name suggests a credential."""
     for path, field_node in secret_fields(resource.data):
         # Under a mapping, or the field itself when written as a scalar or a list.
-        if tuple(tokens[: len(path)]) == path and (len(tokens) > len(path) or not isinstance(node, dict)):
+        if tuple(tokens[: len(path)]) == path and (
+            len(tokens) > len(path) or not isinstance(field_node, dict)
+        ):
             return True
     if len(tokens) >= 3 and tokens[-1] == "value" and tokens[-3] == "env":
         node: Any = resource.data
