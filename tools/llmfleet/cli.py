@@ -48,6 +48,17 @@ def _writing_stdout(exc: OSError) -> bool:
     )
 
 
+def environment_problem(exc: OSError) -> str:
+    """``<file>: <reason>`` for an OSError, the file name shortened when very long."""
+    from llmfleet.redact import remembered, scrub_text
+
+    reason = exc.strerror or str(exc)
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    shown = [n if len(n) <= 120 else f"{n[:60]}...{n[-40:]} ({len(n)} characters)" for n in names]
+    where = " -> ".join(shown)
+    return scrub_text(f"{where}: {reason}" if where else reason, remembered())
+
+
 def internal_error(exc: BaseException) -> int:
     """One line naming the exception and where it happened, and where to report it; the
     traceback only with LLMFLEET_DEBUG=1."""
@@ -126,7 +137,12 @@ class Main(click.Group):
                 click.echo(f"llmfleet: error: {problem}", err=True)
                 silence_stdout()
                 ctx.exit(problem.exit_code)
-            ctx.exit(internal_error(exc))
+            if exc.errno is None:
+                ctx.exit(internal_error(exc))
+            # The system said no (a name too long, a link loop, a full disk, no permission):
+            # about the input or the machine, not a bug.
+            click.echo(f"llmfleet: error: {environment_problem(exc)}", err=True)
+            ctx.exit(exitcodes.USAGE)
         except Exception as exc:  # RecursionError included
             ctx.exit(internal_error(exc))
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmfleet import checks
+from llmfleet import bounded_read, checks
 from llmfleet.config import Config, display_path, find_kustomization
 from llmfleet.errors import UsageError
 from llmfleet.findings import Finding, Severity
@@ -97,13 +97,31 @@ def collect(config: Config, args: list[str], default: str = "overlays") -> list[
 
 
 def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix in YAML_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and (p.is_file() or p.is_fifo())
-    )
+    """The YAML files under ``folder``, hidden ones left out.  The walk stays on the
+    folder's filesystem (as ``find -xdev``: ``lint /`` does not walk /proc or /sys) and looks
+    at no more than :data:`bounded_read.MAX_WALK_ENTRIES` entries (then a UsageError)."""
+    try:
+        device = folder.stat().st_dev
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot read the folder: {exc.strerror}") from None
+    found, seen = [], 0
+    for parent, dirs, files in os.walk(folder):
+        seen += len(dirs) + len(files)
+        if seen > bounded_read.MAX_WALK_ENTRIES:
+            raise UsageError(
+                f"{folder}: more than {bounded_read.MAX_WALK_ENTRIES:,} entries under this folder: "
+                "name a smaller folder or the files"
+            )
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _same_device(Path(parent, d), device))
+        found += [Path(parent, f) for f in files if not f.startswith(".") and Path(f).suffix in YAML_SUFFIXES]
+    return sorted(p for p in found if p.is_file() or p.is_fifo())
+
+
+def _same_device(path: Path, device: int) -> bool:
+    try:
+        return path.stat().st_dev == device
+    except OSError:
+        return False
 
 
 def read_input(path: Path | None, display: str, limit: int) -> tuple[bytes | None, Finding | None]:

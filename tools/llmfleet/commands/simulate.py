@@ -10,7 +10,7 @@ import click
 from llmfleet import exitcodes
 from llmfleet.config import load_config
 from llmfleet.errors import UsageError
-from llmfleet.output import write_output
+from llmfleet.output import output_target, write_output
 
 SHAPES = ("spike", "ramp", "diurnal", "constant")
 
@@ -76,6 +76,8 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
     from llmfleet.simulate.overlay import OverlayInputError, inputs_for
 
     config = load_config()
+    if plot:
+        plot = str(output_target(plot, "--plot"))
     directory = config.resolve_overlay_arg(overlay)
     [(loaded, model)] = list(iter_overlay_models(config, directories=[directory]))
     if loaded.findings and not loaded.resources:
