@@ -11,6 +11,7 @@ from llmfleet import exitcodes
 from llmfleet.config import load_config
 from llmfleet.errors import UsageError
 from llmfleet.output import output_target, write_output
+from llmfleet.simulate.traffic import MAX_DURATION_S, MAX_RPS, TraceError
 
 SHAPES = ("spike", "ramp", "diurnal", "constant")
 
@@ -49,11 +50,17 @@ def build_trace(shape: str, replica, spec, rps: float | None, duration: float | 
     help="spike (default: the overlay's own default spike), ramp, diurnal, constant, or a "
     "CSV file with time_s,rps,input_tokens,output_tokens.",
 )
-@click.option("--rps", type=click.FloatRange(min=0, min_open=True), help="Peak requests per second.")
-@click.option("--duration", type=click.FloatRange(min=60), help="Seconds of traffic.")
+@click.option(
+    "--rps", type=click.FloatRange(min=0, min_open=True, max=MAX_RPS), help="Peak requests per second."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=60, max=MAX_DURATION_S),
+    help="Seconds of traffic (at most a day).",
+)
 @click.option(
     "--absorb-bound",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=MAX_DURATION_S),
     metavar="SECONDS",
     help="Flag a spike not absorbed within this many seconds (default: one pod start-up + 5 min).",
 )
@@ -92,7 +99,10 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
             trace = build_trace(shape, run.replica, run.spec, rps, duration)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        result = simulate(run.spec, run.replica, trace, SimulationOptions(absorb_bound_s=absorb_bound))
+        try:
+            result = simulate(run.spec, run.replica, trace, SimulationOptions(absorb_bound_s=absorb_bound))
+        except TraceError as exc:  # the trace does not fit the overlay (max-model-len, too much work)
+            raise UsageError(str(exc)) from None
         ok = ok and result.ok
         reports.append(result.report())
         documents.append(result.to_dict())
