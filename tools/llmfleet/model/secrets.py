@@ -202,6 +202,9 @@ def _config_values(text: str) -> Iterator[str]:
             yield match.group(3).strip("\"'")
 
 
+_KEY_VALUE_LINE = re.compile(r"^[\"']?[\w.-]+[\"']?\s*[:=]\s*(\S.*?)\s*$")
+
+
 def _field_texts(node: Any) -> Iterator[str]:
     """Every value of a secret field: a mapping's values at any depth, and a scalar or list
     written in its place (``KEY=VALUE`` items give the value too)."""
@@ -220,7 +223,13 @@ def _field_texts(node: Any) -> Iterator[str]:
                     if eq and key.strip():
                         yield value
                     if "\n" in text:
-                        yield from (line.strip() for line in text.splitlines() if line.strip())
+                        for line in (line.strip() for line in text.splitlines()):
+                            if line:
+                                yield line
+                                # KEY: VALUE or KEY=VALUE lines (an env file, a YAML file)
+                                match = _KEY_VALUE_LINE.match(line)
+                                if match:
+                                    yield match.group(1).strip("\"'")
 
 
 def _strings(node: Any) -> Iterator[str]:
