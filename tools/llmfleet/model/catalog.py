@@ -292,7 +292,7 @@ CONFIG_FIELD_MAXIMA = {
 }
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number a config.json may hold")
 
 
