@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .auth import KeyStore, bearer_token, key_id
 from .config import Route, Routes, Settings
+from .endpoints import forwarded
 from .errors import error_json
 from .httpserver import ClientConnection, HttpServer, Request, ServerLimits
 from .logs import write_access
@@ -183,7 +184,7 @@ class Gateway:
             else:
                 self._finish_unknown_model(conn, req, request_id, kid, name)
             return
-        if method != b"POST":
+        if method != b"POST" or not forwarded(path):
             invalid = f"Invalid URL ({method.decode('latin-1')} {path.decode('latin-1')})"
             self._reject(conn, req, request_id, kid, 404, "unknown_url", invalid)
             return

@@ -145,6 +145,12 @@ def load_routes(path: str | os.PathLike[str]) -> Routes:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"routes file {path} is not valid YAML: {exc}") from exc
+    except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError):
+        # PyYAML's constructors raise these for a value its tag refuses (an invalid date,
+        # !!int on text, 4,300+ digits); the value itself is not repeated.
+        raise ConfigError(
+            f"routes file {path}: a value does not fit its YAML type (the text is not shown)"
+        ) from None
     return parse_routes(data, str(path))
 
 

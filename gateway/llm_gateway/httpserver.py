@@ -193,6 +193,9 @@ class ClientConnection(asyncio.Protocol):
         self.state = NEW
         self.request: Request | None = None
         self.header_bytes = 0
+        #: Raw bytes received of the request head being read: the limit holds before the
+        #: parser has seen a complete line.
+        self.head_received = 0
         #: One timer per connection, re-armed lazily: state changes only move
         #: ``deadline`` (no timer churn per request); the timer, when it fires, acts if
         #: the deadline has passed and otherwise waits for it.
@@ -237,6 +240,26 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.state == CLOSED:
             return  # lingering after an error answer: discard
+        limit = self.server.limits.max_header_bytes
+        while data and self.state != CLOSED:
+            if self.state == BODY:
+                piece, data = data, b""
+            else:
+                # A request head (or, while BUSY, a pipelined one) is being received:
+                # count its raw bytes before the parser buffers them, since httptools
+                # keeps an unterminated header line whole until its end arrives.
+                room = limit - self.head_received
+                if room <= 0:
+                    if self.state == BUSY:
+                        self.pipelined = True  # closed after the response anyway
+                        return
+                    self._reject(431, "Request line or headers too large.", "request_too_large")
+                    return
+                piece, data = data[:room], data[room:]
+                self.head_received += len(piece)
+            self._feed(piece)
+
+    def _feed(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -250,7 +273,12 @@ class ClientConnection(asyncio.Protocol):
                 )
                 self._reject(500, "Internal gateway error.", "internal_error")
         except httptools.HttpParserUpgrade:
-            self._reject(400, "Protocol upgrades are not supported.", "bad_request")
+            # Only after an answer (on_headers_complete refuses upgrade requests): what
+            # follows is another protocol; never a second response.
+            if self.state == BUSY:
+                self.pipelined = True
+            elif self.state != CLOSED:
+                self.abort()
         except httptools.HttpParserError as exc:
             if self.state == BUSY:
                 self.pipelined = True  # garbage after a request: close after the response
@@ -316,9 +344,15 @@ class ClientConnection(asyncio.Protocol):
         req.version = p.get_http_version()
         req.keep_alive = p.should_keep_alive()
         self.state = BODY
+        self.head_received = 0
         self.server.evictable.pop(self, None)
-        length = req.header(b"content-length")
         limits = self.server.limits
+        if _asks_upgrade(req):
+            # Refused here, while nothing has been answered: llhttp reports the upgrade
+            # only after the message, and hands the body to the other protocol.
+            self._reject(400, "Protocol upgrades are not supported.", "bad_request")
+            raise _Stop()
+        length = req.header(b"content-length")
         if length is not None and length.isdigit() and int(length) > limits.max_body_bytes:
             self._reject(
                 413,
@@ -346,6 +380,7 @@ class ClientConnection(asyncio.Protocol):
             return
         self._disarm()
         self.state = BUSY
+        self.head_received = 0
         self.keep_alive = self.request.keep_alive and not self.server.shutting_down
         self.server.dispatch(self, self.request)
 
@@ -509,6 +544,16 @@ class ClientConnection(asyncio.Protocol):
                 },
             )
             self._reject(408, "Request not received in time.", "request_timeout", linger=False)
+
+
+def _asks_upgrade(req: Request) -> bool:
+    """A request llhttp treats as switching protocols (RFC 9110 section 7.8): CONNECT, or
+    an Upgrade header named in Connection."""
+    if req.method == b"CONNECT":
+        return True
+    connection = req.header(b"connection")
+    tokens = {t.strip().lower() for t in connection.split(b",")} if connection else set()
+    return b"upgrade" in tokens and req.header(b"upgrade") is not None
 
 
 class _TooLarge(Exception):

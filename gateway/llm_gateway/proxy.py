@@ -34,6 +34,10 @@ log = logging.getLogger("llm_gateway")
 
 #: Largest response held back to look for vLLM's drain-time abort answer.
 PEEK_LIMIT = 64 * 1024
+#: On answers a retry cannot change (the backend refusing the gateway's key, the backend
+#: silent for the route's read timeout): the OpenAI SDKs retry every 5xx unless this
+#: header says "false" (openai-python _base_client.py _should_retry; docs/reference/gateway.md).
+NO_RETRY = (b"x-should-retry", b"false")
 
 # Exchange events.
 HEADERS, DECIDED, COMPLETE, LOST, TIMEOUT, CLIENT_GONE, SHUTDOWN = (
@@ -368,6 +372,7 @@ class Exchange:
                         "credentials (a gateway configuration error).",
                         code="backend_auth_failed",
                     ),
+                    headers=[NO_RETRY],
                 )
                 return
             outcome.stream = self.sse
@@ -436,6 +441,7 @@ class Exchange:
                     f"The backend for model '{self.model}' sent nothing for {self.read_timeout:g} s.",
                     code="backend_timeout",
                 ),
+                headers=[NO_RETRY],
             )
         elif event == CLIENT_GONE:
             outcome.status, outcome.code = 499, "client_disconnected"

@@ -75,6 +75,14 @@ YAML_DEPTH = _register(
     "composer overflows the C stack at some ten thousand levels), and the validators, the "
     "YAML dumper and the rules recurse once or more per level.",
 )
+YAML_TOO_LARGE = _register(
+    "yaml-too-large",
+    "input",
+    "A YAML document has more nodes than the loader's limit (400,000)",
+    "Split the document; the largest Kubernetes objects have under 100,000 nodes.",
+    rationale="Each composed node costs memory before any check runs; the loader counts the "
+    "nodes of a large document from parser events, stopping at the limit, before composing it.",
+)
 YAML_DUPLICATE_KEY = _register(
     "yaml-duplicate-key",
     "input",

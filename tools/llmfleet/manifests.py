@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
 
 from llmfleet.checks import (
     EMPTY_INPUT,
@@ -23,19 +22,24 @@ from llmfleet.checks import (
     YAML_DUPLICATE_KEY,
     YAML_ENCODING,
     YAML_SYNTAX,
+    YAML_TOO_LARGE,
 )
 from llmfleet.findings import Finding, Severity
 from llmfleet.model.api_names import name_problem
 from llmfleet.model.k8s import Resource, escape_pointer_token, pointer  # noqa: F401  (re-exported)
-from llmfleet.model.safe_yaml import (
+from llmfleet.model.safe_yaml import (  # noqa: F401  (limits re-exported)
+    KUBERNETES,
     MAX_ALIAS_EXPANSIONS,
     MAX_DEPTH,
     AliasBomb,
+    BadValue,
     Builder,
     DuplicateKey,
-    Loader,
     TooDeep,
-    refuse_to_compose,
+    TooLarge,
+    UnsafeYAML,
+    loader_for,
+    precheck,
 )
 
 
@@ -91,54 +95,25 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
 
 
 def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, int]] | Finding]:
-    """Yield ``(doc_index, data, lines)`` per document, or a Finding for each document that
-    cannot be loaded; the other documents are still loaded."""
+    """Yield ``(doc_index, data, lines)`` per document, read as kubectl reads it
+    (:data:`safe_yaml.KUBERNETES`), or a Finding for each document that cannot be loaded;
+    the other documents are still loaded."""
     for index, (offset, chunk) in enumerate(split_documents(text)):
-        deeper = f"nests deeper than {MAX_DEPTH} levels"
         first = offset + 1 if chunk.startswith("---") else offset  # the line after a marker
-        if refuse_to_compose(chunk):
-            yield _too_deep(file, index, first, deeper)
+        problem = precheck(chunk)
+        if problem is not None:
+            yield _refused(problem, file, index, first, offset)
             continue
-        loader = Loader(chunk)
+        loader = None
         try:
+            loader = loader_for(chunk, KUBERNETES)
             node = loader.get_single_node()
             if node is None:
                 continue
             builder = Builder(offset)
-            try:
-                data = builder.build(node)
-            except AliasBomb:
-                yield Finding(
-                    YAML_ALIAS_BOMB,
-                    Severity.ERROR,
-                    f"document {index + 1} expands YAML aliases more than "
-                    f"{MAX_ALIAS_EXPANSIONS:,} times (alias bomb); refusing to load it",
-                    file=file,
-                    line=node.start_mark.line + 1 + offset,
-                )
-                continue
-            except TooDeep:
-                yield _too_deep(file, index, first, deeper)
-                continue
-            except DuplicateKey as dup:
-                yield Finding(
-                    YAML_DUPLICATE_KEY,
-                    Severity.ERROR,
-                    f"duplicate key {dup.key!r} (first at line {dup.first_line})",
-                    file=file,
-                    line=dup.line,
-                )
-                continue
-            except ConstructorError as exc:
-                yield Finding(
-                    YAML_SYNTAX,
-                    Severity.ERROR,
-                    _short_yaml_error(exc),
-                    file=file,
-                    line=_mark_line(exc, offset),
-                )
-                continue
-            yield index, data, builder.lines
+            yield index, builder.build(node), builder.lines
+        except UnsafeYAML as exc:
+            yield _refused(exc, file, index, first, 0)
         except yaml.YAMLError as exc:
             yield Finding(
                 YAML_SYNTAX,
@@ -148,18 +123,29 @@ def iter_documents(text: str, file: str) -> Iterator[tuple[int, Any, dict[str, i
                 line=_mark_line(exc, offset),
             )
         except RecursionError:
-            yield _too_deep(file, index, first, "nests too deeply to load")
+            yield _refused(TooDeep("nests too deeply to load"), file, index, first, 0)
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
 
-def _too_deep(file: str, index: int, offset: int, why: str) -> Finding:
+def _refused(exc: UnsafeYAML, file: str, index: int, first: int, offset: int) -> Finding:
+    """The finding for a document the loader refuses; the message never quotes a value.
+    ``offset`` is added to a line counted within the document alone."""
+    check = {
+        AliasBomb: YAML_ALIAS_BOMB,
+        TooDeep: YAML_DEPTH,
+        TooLarge: YAML_TOO_LARGE,
+        DuplicateKey: YAML_DUPLICATE_KEY,
+    }.get(type(exc), YAML_SYNTAX)
+    if isinstance(exc, DuplicateKey):
+        message = str(exc)
+    elif isinstance(exc, BadValue):
+        message = f"document {index + 1}: {exc.reason}"
+    else:
+        message = f"document {index + 1} {exc.reason}; refusing to load it"
     return Finding(
-        YAML_DEPTH,
-        Severity.ERROR,
-        f"document {index + 1} {why}; refusing to load it",
-        file=file,
-        line=offset + 1,
+        check, Severity.ERROR, message, file=file, line=exc.line + offset if exc.line else first + 1
     )
 
 

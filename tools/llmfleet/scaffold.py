@@ -33,7 +33,8 @@ import yaml
 
 from llmfleet import cost, exitcodes
 from llmfleet.errors import UsageError
-from llmfleet.model import autoscaling, catalog, dtypes, sizing
+from llmfleet.manifests import iter_documents
+from llmfleet.model import autoscaling, catalog, dtypes, safe_yaml, sizing
 from llmfleet.model import names as object_names
 from llmfleet.model.catalog import ModelSpec
 from llmfleet.model.scaling import KEDA_MAX_NAME
@@ -498,8 +499,9 @@ def base_defaults(root: Path) -> BaseDefaults:
 
     def load(rel: str) -> dict:
         try:
-            data = yaml.safe_load((root / rel).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            text = (root / rel).read_text(encoding="utf-8")
+            data = safe_yaml.load(text, semantics=safe_yaml.KUBERNETES)
+        except (OSError, UnicodeDecodeError, safe_yaml.UnsafeYAML):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -756,8 +758,8 @@ def served_names_of(overlay: Path) -> list[str]:
     """The served model names an overlay declares (its serve.yaml, else the annotation)."""
     names: list[str] = []
     try:
-        serve = yaml.safe_load((overlay / "serve.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        serve = safe_yaml.load((overlay / "serve.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, safe_yaml.UnsafeYAML):
         serve = None
     if isinstance(serve, dict):
         value = serve.get("served-model-name", serve.get("served_model_name"))
@@ -834,7 +836,11 @@ def name_limit(sc: Scaffold, root: Path, overlays_dir: Path | None = None) -> tu
             return fallback
         text = rendered.text
         cache.store(key, text)
-    docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    docs = [
+        item[1]
+        for item in iter_documents(text, "<rendered>")
+        if isinstance(item, tuple) and isinstance(item[1], dict)
+    ]
     resources = [Resource(d, "<rendered>", i) for i, d in enumerate(docs)]
     groups = {f"{sc.name}-group": sc.max_replicas} if sc.multinode else {}
     found = object_names.limits(resources, groups)

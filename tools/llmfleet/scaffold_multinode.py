@@ -31,9 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from llmfleet.model import nodes as node_shapes
+from llmfleet.model import safe_yaml
 from llmfleet.model.k8s import parse_quantity
 from llmfleet.model.vllm.startup import cold_load_for
 
@@ -66,8 +65,9 @@ class MultinodeBase:
 
 def base(root: Path) -> MultinodeBase:
     try:
-        data = yaml.safe_load((root / BASE / "leaderworkerset.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        text = (root / BASE / "leaderworkerset.yaml").read_text(encoding="utf-8")
+        data = safe_yaml.load(text, semantics=safe_yaml.KUBERNETES)
+    except (OSError, UnicodeDecodeError, safe_yaml.UnsafeYAML):
         return MultinodeBase()
     tpl = ((data or {}).get("spec") or {}).get("leaderWorkerTemplate") or {}
     found: dict[str, Any] = {}
