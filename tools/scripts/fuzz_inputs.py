@@ -398,7 +398,7 @@ def worker(job: tuple[int, int, int, float, float, str]) -> dict:
     failures = Path(failures_dir)
     for n in range(count):
         roll = rng.random()
-        kind = "loader" if roll < 0.6 else "cli" if roll < 0.85 else "args" if roll < 0.93 else "fleet"
+        kind = "loader" if roll < 0.72 else "cli" if roll < 0.92 else "args" if roll < 0.96 else "fleet"
         text = yaml_input(rng, seeds) if kind != "args" else ""
         args = args_input(rng) if kind == "args" else []
         if kind == "cli":
