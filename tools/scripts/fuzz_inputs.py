@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import multiprocessing
 import os
@@ -446,6 +445,8 @@ def worker(job: tuple[int, int, int, float, float, str]) -> dict:
             problems.append(f"leaked {secret_hits}")
         if peak_rss_mb() > max_rss_mb:
             problems.append(f"rss {peak_rss_mb():.0f} MB")
+        if (n + 1) % PROGRESS_EVERY == 0 or n + 1 == count:
+            _write_progress(failures, index, stats)
         if problems:
             name = f"w{index}-{n}-{kind}"
             record = {"problems": problems, "kind": kind, "args": args, "took_s": took, "output": out[-2000:]}
@@ -456,6 +457,27 @@ def worker(job: tuple[int, int, int, float, float, str]) -> dict:
     stats["peak_rss_mb"] = peak_rss_mb()
     shutil.rmtree(repo.parent, ignore_errors=True)
     return stats
+
+
+#: A worker writes its figures so far every this many inputs (``--summarize`` reads them).
+PROGRESS_EVERY = 250
+
+
+def _write_progress(failures: Path, index: int, stats: dict) -> None:
+    progress = failures.parent / f"progress-w{index}.json"
+    progress.parent.mkdir(parents=True, exist_ok=True)
+    tmp = progress.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(stats, peak_rss_mb=peak_rss_mb()), default=dict))
+    os.replace(tmp, progress)
+
+
+def summarize(folder: Path) -> dict:
+    """The figures of a run so far, from its workers' progress files."""
+    results = [json.loads(p.read_text()) for p in sorted(folder.glob("progress-w*.json"))]
+    for r in results:
+        for key in ("exit_codes", "kinds", "seconds"):
+            r[key] = Counter(r[key])
+    return merge(results)
 
 
 def merge(results: list[dict]) -> dict:
@@ -511,8 +533,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=10.0)
     parser.add_argument("--max-rss-mb", type=float, default=512.0)
-    parser.add_argument("--failures", default=str(REPO_ROOT / ".llmfleet-cache" / "fuzz-failures"))
+    parser.add_argument("--failures", default=str(REPO_ROOT / ".llmfleet-cache" / "fuzz" / "failures"))
+    parser.add_argument(
+        "--summarize", metavar="DIR", help="Print the figures so far of a run writing into DIR."
+    )
     options = parser.parse_args(argv)
+    if options.summarize:
+        summary = summarize(Path(options.summarize))
+        print(json.dumps(dict(summary, failures=summary["failures"][:50]), indent=2))
+        return 0
     started = time.monotonic()
     summary = run(
         options.inputs,
@@ -524,8 +553,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary["wall_s"] = round(time.monotonic() - started, 1)
     shown = dict(summary, failures=summary["failures"][:50], failure_count=len(summary["failures"]))
-    with contextlib.redirect_stdout(io.StringIO()):
-        pass
     print(json.dumps(shown, indent=2))
     return 1 if summary["failures"] else 0
 
