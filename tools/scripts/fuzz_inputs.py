@@ -283,8 +283,9 @@ def leaked(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
-class Watchdog(Exception):
-    pass
+class Watchdog(BaseException):
+    """Not an Exception: llmfleet's handler of unexpected exceptions must not take it for an
+    internal error (it is the input's time running out)."""
 
 
 def _alarm(_signum, _frame):
