@@ -359,7 +359,7 @@ def model_from_config_json(
         ):
             shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:40]}..."
             raise UsageError(
-                f"{path}: field {field!r} must be a whole number from 1 to {most:,}, got {shown}"
+                f"{path}: field {field!r} must be a positive whole number (at most {most:,}), got {shown}"
             )
         return int(value)
 
