@@ -186,7 +186,9 @@ def test_serve_yaml_value_errors_crash_no_rule(cli, repo_copy, line):
     serve = repo_copy / "overlays" / "llama-3-1-8b-instruct" / "serve.yaml"
     serve.write_text(serve.read_text() + line + "\n")
     result = cli(["lint", "--format", "json", "overlays/llama-3-1-8b-instruct"], cwd=repo_copy)
-    assert result.exit_code in (exitcodes.OK, exitcodes.FINDINGS), result.stderr
+    assert result.exit_code == exitcodes.FINDINGS, result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert not [f for f in findings if f["rule"] == "rule-crashed"], findings
+    (unreadable,) = [f for f in findings if f["rule"] == "vllm-config-unreadable"]
+    assert "(line " in unreadable["message"] and unreadable["file"].endswith("serve.yaml")
     assert "Hunter2" not in result.stdout + result.stderr and "Sup3r" not in result.stdout + result.stderr

@@ -38,6 +38,7 @@ from llmfleet.model.safe_yaml import (  # noqa: F401  (limits re-exported)
     TooDeep,
     TooLarge,
     UnsafeYAML,
+    describe_error,
     loader_for,
     precheck,
 )
@@ -49,10 +50,7 @@ def _mark_line(exc: yaml.YAMLError, offset: int = 0) -> int:
 
 
 def _short_yaml_error(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        parts = [p for p in (exc.context, exc.problem) if p]
-        return ", ".join(parts) or str(exc)
-    return str(exc).splitlines()[0]
+    return describe_error(exc)
 
 
 def decode(raw: bytes, file: str) -> tuple[str | None, Finding | None]:

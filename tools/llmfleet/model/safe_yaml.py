@@ -196,11 +196,20 @@ def _walk(text: str, depth_limit: int, node_limit: int) -> UnsafeYAML | None:
     return None
 
 
+def _node_bound(text: str) -> int:
+    """An upper bound of the node count of ``text``: every node but the root follows an
+    indicator (a key starts a line or follows ``{``, ``,`` or ``?``, its value follows
+    ``:``; an item follows ``-``, ``[`` or ``,``), each introducing at most two nodes."""
+    return 1 + 2 * sum(text.count(c) for c in ":,[{?-\n")
+
+
 def precheck(text: str, depth_limit: int = MAX_DEPTH, node_limit: int = MAX_NODES) -> UnsafeYAML | None:
     """Why ``text`` must not be handed to the composer, or None.  Most documents are
-    below both cheap bounds (each node takes a character; each level a bracket or a
+    below both cheap bounds (see :func:`_node_bound`; each level takes a bracket or a
     column) and are not walked."""
-    if _depth_bound(text) <= _SAFE_TO_COMPOSE and len(text) <= node_limit:
+    if _depth_bound(text) <= _SAFE_TO_COMPOSE and (
+        len(text) <= node_limit or _node_bound(text) <= node_limit
+    ):
         return None
     return _walk(text, depth_limit, node_limit)
 
@@ -364,13 +373,25 @@ class Builder:
                 self.active.discard(id(source))
 
 
-def _first_line(exc: yaml.YAMLError) -> str:
+#: Text libyaml quotes from the input in a message ("found undefined tag handle '!x!'"):
+#: anything longer than an escaped character is left out, as it could be a secret.
+_QUOTED = re.compile(r"'[^'\n]{5,}'|\"[^\"\n]{5,}\"")
+
+
+def describe_error(exc: yaml.YAMLError) -> str:
+    """A one-line YAML error without the input text it may quote."""
     if isinstance(exc, yaml.MarkedYAMLError):
         parts = [p for p in (exc.context, exc.problem) if p]
-        text = ", ".join(parts) or str(exc)
-        mark = exc.problem_mark or exc.context_mark
-        return f"{text} (line {mark.line + 1})" if mark is not None else text
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = ", ".join(parts) or str(exc).splitlines()[0]
+    else:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return _QUOTED.sub("(text not shown)", text)
+
+
+def _first_line(exc: yaml.YAMLError) -> str:
+    text = describe_error(exc)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"{text} (line {mark.line + 1})" if mark is not None else text
 
 
 def load(text: str, allow_duplicates: bool = True, semantics: str = PYYAML) -> Any:
