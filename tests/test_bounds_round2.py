@@ -137,9 +137,10 @@ def test_lint_of_the_filesystem_root_is_bounded(cli, repo_copy):
 
 
 def test_folder_walk_does_not_enter_proc(cli, repo_copy):
-    result = cli(["lint", "/proc"], cwd=repo_copy)
-    assert result.exit_code == exitcodes.USAGE
-    assert "no kustomization and no YAML files" in result.stderr
+    for folder in ("/proc", "/sys", "/dev"):
+        result = cli(["lint", folder], cwd=repo_copy)
+        assert result.exit_code == exitcodes.USAGE
+        assert "a folder of the kernel's files" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -284,3 +285,18 @@ def test_huge_max_input_bytes_is_a_configuration_error(cli, repo_copy, value):
         result = cli(args, cwd=repo_copy, input="a: 1\n")
         assert result.exit_code == exitcodes.USAGE, result.stderr
         assert "max-input-bytes" in result.stderr
+
+
+def test_diff_of_a_symlink_loop_is_a_usage_error(cli, git_repo):
+    (git_repo / "loop1").symlink_to("loop2")
+    (git_repo / "loop2").symlink_to("loop1")
+    result = cli(["diff", "loop1", "--base", "HEAD"], cwd=git_repo)
+    assert result.exit_code == exitcodes.USAGE, result.stderr
+    assert "symbolic link loop" in result.stderr and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["lint", "validate"])
+def test_an_empty_target_is_a_usage_error(cli, repo_copy, command):
+    result = cli([command, ""], cwd=repo_copy)
+    assert result.exit_code == exitcodes.USAGE, result.stderr
+    assert "an empty target" in result.stderr

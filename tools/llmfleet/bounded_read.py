@@ -51,7 +51,7 @@ def check_stat(path: Path | str, limit: int = DEFAULT_MAX_BYTES) -> None:
 
 
 #: At most this many entries are looked at under one folder (a walk must end).
-MAX_WALK_ENTRIES = 100_000
+MAX_WALK_ENTRIES = 25_000
 
 
 def walk_files(folder: Path, limit: int = MAX_WALK_ENTRIES) -> Iterator[Path]:

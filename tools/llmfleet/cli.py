@@ -59,6 +59,12 @@ def environment_problem(exc: OSError) -> str:
     return scrub_text(f"{where}: {reason}" if where else reason, remembered())
 
 
+def scrub_arg(text: str) -> str:
+    from llmfleet.redact import remembered, scrub_text
+
+    return scrub_text(text if len(text) <= 200 else f"{text[:120]}...{text[-40:]}", remembered())
+
+
 def internal_error(exc: BaseException) -> int:
     """One line naming the exception and where it happened, and where to report it; the
     traceback only with LLMFLEET_DEBUG=1."""
@@ -143,6 +149,11 @@ class Main(click.Group):
             # about the input or the machine, not a bug.
             click.echo(f"llmfleet: error: {environment_problem(exc)}", err=True)
             ctx.exit(exitcodes.USAGE)
+        except RuntimeError as exc:
+            if str(exc).startswith("Symlink loop from"):  # pathlib's resolve() on a link loop
+                click.echo(f"llmfleet: error: {scrub_arg(str(exc))}: a symbolic link loop", err=True)
+                ctx.exit(exitcodes.USAGE)
+            ctx.exit(internal_error(exc))
         except Exception as exc:  # RecursionError included
             ctx.exit(internal_error(exc))
 

@@ -76,6 +76,8 @@ def collect(config: Config, args: list[str], default: str = "overlays") -> list[
         if raw == "-":
             out.append(Target(STDIN, None, "<stdin>"))
             continue
+        if not raw.strip():
+            raise UsageError("an empty target: name an overlay, a file or a folder (. for this one)")
         path = Path(raw)
         if not os.path.lexists(path):
             if path.suffix in YAML_SUFFIXES:
@@ -96,10 +98,17 @@ def collect(config: Config, args: list[str], default: str = "overlays") -> list[
     return list(dict.fromkeys(out))
 
 
+#: Folders of the kernel's pseudo filesystems: never walked for manifests.
+SPECIAL_FOLDERS = ("/proc", "/sys", "/dev")
+
+
 def _yaml_files(folder: Path) -> list[Path]:
     """The YAML files under ``folder``, hidden ones left out.  The walk stays on the
     folder's filesystem (as ``find -xdev``: ``lint /`` does not walk /proc or /sys) and looks
     at no more than :data:`bounded_read.MAX_WALK_ENTRIES` entries (then a UsageError)."""
+    resolved = str(folder.resolve())
+    if any(resolved == special or resolved.startswith(special + "/") for special in SPECIAL_FOLDERS):
+        raise UsageError(f"{folder}: a folder of the kernel's files (/proc, /sys, /dev), not manifests")
     try:
         device = folder.stat().st_dev
     except OSError as exc:
