@@ -119,6 +119,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     },
     "gpu-missing": {("error", "Deployment", "m", f"{C0}/resources")},
     "vllm-config-false": {("error", "ConfigMap", "cfg", "/data/serve.yaml")},
+    "vllm-config-unreadable": {("error", "ConfigMap", "cfg", "/data/serve.yaml")},
     "model-cache": {("warning", "Deployment", "none", C0), ("warning", "Deployment", "emptydir", C0)},
     "object-name-length": {
         ("error", "StatefulSet", "meta-llama-3-1-8b-instruct-with-a-long-suffix-cache-x", "/metadata/name"),
