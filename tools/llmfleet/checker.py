@@ -222,6 +222,7 @@ class Checker:
                 find_renderer(),
                 enabled=self.options.cache,
                 aliases=self.options.render_aliases,
+                max_bytes=self.config.limits.max_input_bytes,
             )
         return Loader(self.config, cache, self.options.jobs)
 
@@ -408,6 +409,7 @@ def iter_overlay_models(
             find_renderer(),
             enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1",
             aliases=render_aliases,
+            max_bytes=config.limits.max_input_bytes,
         ),
         jobs,
     )

@@ -48,14 +48,31 @@ def _writing_stdout(exc: OSError) -> bool:
     )
 
 
+def environment_problem(exc: OSError) -> str:
+    """``<file>: <reason>`` for an OSError, the file name shortened when very long."""
+    from llmfleet.redact import remembered, scrub_text
+
+    reason = exc.strerror or str(exc)
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    shown = [n if len(n) <= 120 else f"{n[:60]}...{n[-40:]} ({len(n)} characters)" for n in names]
+    where = " -> ".join(shown)
+    return scrub_text(f"{where}: {reason}" if where else reason, remembered())
+
+
+def scrub_arg(text: str) -> str:
+    from llmfleet.redact import remembered, scrub_text
+
+    return scrub_text(text if len(text) <= 200 else f"{text[:120]}...{text[-40:]}", remembered())
+
+
 def internal_error(exc: BaseException) -> int:
     """One line naming the exception and where it happened, and where to report it; the
     traceback only with LLMFLEET_DEBUG=1."""
-    from llmfleet.redact import scrub_text
+    from llmfleet.redact import scrub_internal
 
     if os.environ.get("LLMFLEET_DEBUG", "") not in ("", "0"):
         traceback.print_exception(exc, file=sys.stderr)
-    detail = scrub_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
+    detail = scrub_internal(str(exc).strip().splitlines()[0] if str(exc).strip() else "")[:300]
     click.echo(
         f"llmfleet: internal error: {type(exc).__name__}{': ' + detail if detail else ''} "
         f"(at {_where(exc)}). This is a bug in llmfleet, not a finding about your manifests: "
@@ -102,10 +119,10 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except LlmfleetError as err:
-            from llmfleet.redact import scrub_text
+            from llmfleet.redact import remembered, scrub_text
 
             # A tool's output (kustomize's error, kubeconform's report) may quote a value.
-            click.echo(f"llmfleet: error: {scrub_text(str(err))}", err=True)
+            click.echo(f"llmfleet: error: {scrub_text(str(err), remembered())}", err=True)
             if err.exit_code in (exitcodes.BROKEN_PIPE, exitcodes.USAGE):
                 silence_stdout()
             ctx.exit(err.exit_code)
@@ -126,6 +143,16 @@ class Main(click.Group):
                 click.echo(f"llmfleet: error: {problem}", err=True)
                 silence_stdout()
                 ctx.exit(problem.exit_code)
+            if exc.errno is None:
+                ctx.exit(internal_error(exc))
+            # The system said no (a name too long, a link loop, a full disk, no permission):
+            # about the input or the machine, not a bug.
+            click.echo(f"llmfleet: error: {environment_problem(exc)}", err=True)
+            ctx.exit(exitcodes.USAGE)
+        except RuntimeError as exc:
+            if str(exc).startswith("Symlink loop from"):  # pathlib's resolve() on a link loop
+                click.echo(f"llmfleet: error: {scrub_arg(str(exc))}: a symbolic link loop", err=True)
+                ctx.exit(exitcodes.USAGE)
             ctx.exit(internal_error(exc))
         except Exception as exc:  # RecursionError included
             ctx.exit(internal_error(exc))
@@ -267,14 +294,17 @@ def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
 def build(overlay: str, verbose: bool):
     """Render one OVERLAY (a folder, or an overlay's name) to stdout (kustomize if on PATH,
     else kubectl kustomize)."""
-    from llmfleet.render import find_renderer, render
+    from llmfleet.render import find_renderer
+    from llmfleet.render_cache import RenderCache
 
     config = load_config()
     directory = config.resolve_overlay_arg(overlay)
     renderer = find_renderer()
     if verbose:
         click.echo(f"llmfleet: rendering with {renderer.name} ({renderer.argv[0]})", err=True)
-    rendered = render(directory, renderer, config.limits.render_timeout_s)
+    # Not cached, but its files are checked first (no FIFO, device or oversized file).
+    uncached = RenderCache(config.root, renderer, enabled=False, max_bytes=config.limits.max_input_bytes)
+    rendered = uncached.render(directory, config.limits.render_timeout_s)
     if not rendered.ok:
         click.echo(f"llmfleet: {overlay}: kustomize build failed: {rendered.error}", err=True)
         sys.exit(exitcodes.FINDINGS)

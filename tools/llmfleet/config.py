@@ -135,7 +135,7 @@ class Config:
 def display_path(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the root, a name too long, a link loop
         return str(path)
 
 

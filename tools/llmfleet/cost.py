@@ -834,7 +834,9 @@ def format_json(
 
 def plot(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, path: str | Path) -> Path:
     """Write the chart of :mod:`llmfleet.cost_chart` as a PNG (atomically)."""
-    path = Path(path)
+    from llmfleet.output import output_target
+
+    path = output_target(path, "--plot")
     if path.parent and not path.parent.exists():
         raise UsageError(f"--plot {path}: folder {path.parent} does not exist")
     from llmfleet import cost_chart

@@ -8,11 +8,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from llmfleet import exitcodes
+from llmfleet import bounded_read, exitcodes
 from llmfleet.config import Config
 from llmfleet.errors import UsageError
 from llmfleet.model import OverlayModel
 from llmfleet.model.routes import diff_routes, render_routes_file, routes_of
+from llmfleet.output import output_target
 
 
 def expected_text(
@@ -69,7 +70,7 @@ def generate(
     relative = output or config.routes_file
     if not relative:
         raise UsageError("no routes file: pass --output or set gateway.routes-file in llmfleet.yaml")
-    path = config.root / relative
+    path = output_target(config.root / relative, "--output" if output else "gateway.routes-file")
     if not check_only:
         from llmfleet.transaction import recover, repository_lock
 
@@ -81,7 +82,12 @@ def generate(
         echo(f"wrote {relative} ({text.count('- name: ')} models from {count} overlays)")
         return exitcodes.OK
     text, count = expected_text(config)
-    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    try:
+        current = bounded_read.read_text(path, config.limits.max_input_bytes) if path.is_file() else ""
+    except UnicodeDecodeError:
+        raise UsageError(f"{relative}: not a routes file (not UTF-8 text)") from None
+    except OSError as exc:
+        raise UsageError(f"{relative}: cannot read it: {exc.strerror or exc}") from None
     differences = diff_routes(current, text) if current else [f"{relative} does not exist"]
     for line in differences:
         echo(f"{relative}: {line}")

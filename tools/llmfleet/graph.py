@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from llmfleet import bounded_read
 from llmfleet.config import KUSTOMIZATION_FILES
 from llmfleet.manifests import iter_documents
 
@@ -51,7 +52,7 @@ class DirReader:
     def read_text(self, path: str) -> str | None:
         if path not in self._cache:
             try:
-                self._cache[path] = (self.root / path).read_text(encoding="utf-8")
+                self._cache[path] = bounded_read.read_text(self.root / path)
             except (OSError, UnicodeDecodeError):
                 self._cache[path] = None
         return self._cache[path]

@@ -17,11 +17,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmfleet import checks
+from llmfleet import bounded_read, checks
 from llmfleet.config import Config, display_path, find_kustomization
 from llmfleet.errors import UsageError
 from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource, load_bytes
+from llmfleet.model.secrets import secret_values
+from llmfleet.redact import remember
 from llmfleet.render import Rendered
 from llmfleet.render_cache import RenderCache
 
@@ -74,6 +76,8 @@ def collect(config: Config, args: list[str], default: str = "overlays") -> list[
         if raw == "-":
             out.append(Target(STDIN, None, "<stdin>"))
             continue
+        if not raw.strip():
+            raise UsageError("an empty target: name an overlay, a file or a folder (. for this one)")
         path = Path(raw)
         if not os.path.lexists(path):
             if path.suffix in YAML_SUFFIXES:
@@ -94,14 +98,39 @@ def collect(config: Config, args: list[str], default: str = "overlays") -> list[
     return list(dict.fromkeys(out))
 
 
+#: Folders of the kernel's pseudo filesystems: never walked for manifests.
+SPECIAL_FOLDERS = ("/proc", "/sys", "/dev")
+
+
 def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix in YAML_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and (p.is_file() or p.is_fifo())
-    )
+    """The YAML files under ``folder``, hidden ones left out.  The walk stays on the
+    folder's filesystem (as ``find -xdev``: ``lint /`` does not walk /proc or /sys) and looks
+    at no more than :data:`bounded_read.MAX_WALK_ENTRIES` entries (then a UsageError)."""
+    resolved = str(folder.resolve())
+    if any(resolved == special or resolved.startswith(special + "/") for special in SPECIAL_FOLDERS):
+        raise UsageError(f"{folder}: a folder of the kernel's files (/proc, /sys, /dev), not manifests")
+    try:
+        device = folder.stat().st_dev
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot read the folder: {exc.strerror}") from None
+    found, seen = [], 0
+    for parent, dirs, files in os.walk(folder):
+        seen += len(dirs) + len(files)
+        if seen > bounded_read.MAX_WALK_ENTRIES:
+            raise UsageError(
+                f"{folder}: more than {bounded_read.MAX_WALK_ENTRIES:,} entries under this folder: "
+                "name a smaller folder or the files"
+            )
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _same_device(Path(parent, d), device))
+        found += [Path(parent, f) for f in files if not f.startswith(".") and Path(f).suffix in YAML_SUFFIXES]
+    return sorted(p for p in found if p.is_file() or p.is_fifo())
+
+
+def _same_device(path: Path, device: int) -> bool:
+    try:
+        return path.stat().st_dev == device
+    except OSError:
+        return False
 
 
 def read_input(path: Path | None, display: str, limit: int) -> tuple[bytes | None, Finding | None]:
@@ -194,10 +223,14 @@ class Loader:
 
     def load(self, target: Target) -> Loaded:
         if target.kind == KUSTOMIZATION:
-            return self._load_rendered(target)
-        if target.kind == FOLDER:
-            return self._load_folder(target)
-        return self._load_file(target, target.path, target.display)
+            loaded = self._load_rendered(target)
+        elif target.kind == FOLDER:
+            loaded = self._load_folder(target)
+        else:
+            loaded = self._load_file(target, target.path, target.display)
+        # Whatever reports on this input later (an internal error included) leaves them out.
+        remember(secret_values(r.data for r in loaded.resources))
+        return loaded
 
     def load_all(self, targets: list[Target]) -> Iterator[Loaded]:
         self.start(targets)

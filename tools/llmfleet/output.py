@@ -8,9 +8,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import sys
 from pathlib import Path
 
+from llmfleet.bounded_read import kind_of
 from llmfleet.errors import BrokenPipe, OutputError
 
 _CHUNK = 16 * 1024
@@ -46,12 +48,44 @@ def write_stdout(text: str) -> None:
         raise stdout_problem(exc) from None
 
 
+def output_target(output: str | Path, option: str = "-o") -> Path:
+    """Where to write the file ``output`` names: itself, or the regular file a link names (so
+    the link stays).  Anything else that exists there (a device node, a FIFO, a folder, a
+    link to a descriptor such as /dev/stdout) is refused: replacing it with a regular file
+    is never what was asked."""
+    path = Path(output)
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return path  # whoever writes says why it cannot
+    except OSError as exc:
+        raise OutputError(f"{option} {output}: cannot write there: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise OutputError(f"{option} {output}: {kind_of(info.st_mode)}, not a regular file: not replaced")
+    if _through_descriptor(path):
+        raise OutputError(f"{option} {output}: a link to a file descriptor, not a file: not replaced")
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _through_descriptor(path: Path) -> bool:
+    """Whether ``path`` or a link on the way to its file is under /dev or /proc (/dev/stdout,
+    /proc/self/fd/1: whatever descriptor 1 is now, even a regular file)."""
+    current = os.path.abspath(path)
+    for _ in range(40):
+        if current.startswith(("/dev/", "/proc/")):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.abspath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return True
+
+
 def write_output(text: str, output: str | None) -> None:
     """Print, or write the file whole (a temporary file renamed into place)."""
     if not output or output == "-":
         write_stdout(text)
         return
-    path = Path(output)
+    path = output_target(output)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

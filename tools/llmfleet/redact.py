@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +36,9 @@ __all__ = [
     "REDACTED",
     "REDACTED_CHANGED",
     "Scrubber",
+    "remember",
+    "remembered",
+    "scrub_internal",
     "redact_object",
     "redact_pair",
     "scrub_text",
@@ -74,6 +78,33 @@ class Scrubber:
             text = self._pattern.sub(REDACTED, text)
         text = TOKEN.sub(REDACTED, text)
         return OPTION_ASSIGNMENT.sub(_assignment, text) if "=" in text else text
+
+
+#: Every secret value this process has read (see :func:`remember`), so that a message written
+#: far from the input (an internal error, a tool's output) can still leave it out.
+_SEEN: set[str] = set()
+_SEEN_LOCK = threading.Lock()
+#: A quoted literal in an exception's text (Python's messages quote the value they are about).
+_QUOTED = re.compile(r"""(?<![A-Za-z0-9])(?:'[^'\n]*'|"[^"\n]*")""")
+
+
+def remember(values: Iterable[str]) -> None:
+    """Keep ``values`` (secret values of an input just read) for :func:`remembered`."""
+    with _SEEN_LOCK:
+        _SEEN.update(v for v in values if len(v) >= MIN_LENGTH)
+
+
+def remembered() -> frozenset[str]:
+    with _SEEN_LOCK:
+        return frozenset(_SEEN)
+
+
+def scrub_internal(text: str) -> str:
+    """An internal error's text, for a bug report: without any secret value this process has
+    read, token-like text, or any quoted literal (the exception may have been raised on a
+    value that never became an object, such as ``!!int <secret>``, so it cannot be known)."""
+    text = Scrubber(remembered())(text)
+    return _QUOTED.sub(f"'{REDACTED}'", text)
 
 
 def scrub_text(text: str, values: Iterable[str] = ()) -> str:

@@ -21,6 +21,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from llmfleet import bounded_read
 from llmfleet import render as render_mod
 from llmfleet.config import cache_root
 from llmfleet.graph import DirReader, Graph, StagedReader
@@ -29,7 +30,12 @@ FORMAT = "llmfleet-render-cache-1"
 
 
 def _hash_path(
-    hasher: hashlib._Hash, root: Path, relative: str, staged: dict[str, str] | None = None, prefix: str = ""
+    hasher: hashlib._Hash,
+    root: Path,
+    relative: str,
+    staged: dict[str, str] | None = None,
+    prefix: str = "",
+    max_bytes: int = bounded_read.DEFAULT_MAX_BYTES,
 ) -> None:
     """``staged``: the files (path relative to the root -> text) of the folder ``prefix``,
     which replace whatever the disk has there."""
@@ -43,15 +49,28 @@ def _hash_path(
         children = {p for p in on_disk if not (prefix and p.startswith(prefix + "/"))}
         children |= {p for p in staged if p.startswith(relative)}
         for child in sorted(children):
-            _hash_path(hasher, root, child, staged, prefix)
+            _hash_path(hasher, root, child, staged, prefix, max_bytes)
         return
     if relative in staged:
         hasher.update(hashlib.sha256(staged[relative].encode("utf-8")).digest())
         return
+    content = hashlib.sha256()
     try:
-        hasher.update(hashlib.sha256(path.read_bytes()).digest())
+        # A FIFO, a device or an oversized file is refused before a byte is read (Refused
+        # goes up: the render fails at once, as kustomize itself would).
+        for piece in bounded_read.chunks(path, max_bytes):
+            content.update(piece)
+    except bounded_read.Refused:
+        raise
     except OSError:
         hasher.update(b"\0missing")
+        return
+    hasher.update(content.digest())
+
+
+def _shown(exc: OSError, root: Path) -> str:
+    """A refusal's message with the path relative to the repository root."""
+    return str(exc).replace(f"{root}/", "")
 
 
 class RenderCache:
@@ -62,6 +81,7 @@ class RenderCache:
         enabled: bool = True,
         cache_of: Path | None = None,
         aliases: dict[Path, tuple[str, dict[str, str]]] | None = None,
+        max_bytes: int = bounded_read.DEFAULT_MAX_BYTES,
     ):
         """``cache_of``: the repository whose cache folder to use (default ``root``); a
         checkout of another revision in a temporary folder shares the repository's entries,
@@ -70,6 +90,8 @@ class RenderCache:
         overlay they will be written as (see :meth:`key_of_files`)."""
         self.root = root.resolve()
         self.renderer = renderer
+        #: The largest file of a kustomization graph read (limits.max-input-bytes).
+        self.max_bytes = max_bytes
         self.enabled = enabled
         self.folder = cache_root((cache_of or root).resolve()) / "render"
         self.aliases = {Path(folder).resolve(): alias for folder, alias in (aliases or {}).items()}
@@ -79,6 +101,29 @@ class RenderCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+
+    def check_files(self, directory: Path) -> None:
+        """Refuse (:class:`bounded_read.Refused`) a kustomization whose graph holds a file
+        that is not a regular one or is over the size limit, before kustomize runs: kustomize
+        waits on a FIFO for ever and reads a 5 GB sparse file whole.  Only the file's type and
+        size are looked at (``stat``), nothing is read."""
+        try:
+            relative = directory.resolve().relative_to(self.root).as_posix()
+        except (ValueError, OSError):
+            return
+        relative = "" if relative == "." else relative
+        with self._lock:
+            deps = self.graph.deps(relative)
+        for dep in sorted(deps):
+            if dep.startswith("../"):
+                continue
+            path = self.root / dep
+            if dep.endswith("/"):
+                files = bounded_read.walk_files(path) if path.is_dir() else ()
+                for child in files:
+                    bounded_read.check_stat(child, self.max_bytes)
+            else:
+                bounded_read.check_stat(path, self.max_bytes)
 
     def key(self, directory: Path) -> str | None:
         """The cache key of a kustomization, or None when it cannot be cached."""
@@ -100,7 +145,7 @@ class RenderCache:
             return None
         hasher = hashlib.sha256(f"{FORMAT}\0{self.renderer.identity}\0{relative}".encode())
         for dep in sorted(deps):
-            _hash_path(hasher, self.root, dep)
+            _hash_path(hasher, self.root, dep, max_bytes=self.max_bytes)
         return hasher.hexdigest()
 
     def key_of_files(self, relative: str, files: dict[str, str]) -> str | None:
@@ -116,7 +161,7 @@ class RenderCache:
         staged = {f"{relative}/{name}": text for name, text in files.items()}
         hasher = hashlib.sha256(f"{FORMAT}\0{self.renderer.identity}\0{relative}".encode())
         for dep in sorted(deps):
-            _hash_path(hasher, self.root, dep, staged, relative)
+            _hash_path(hasher, self.root, dep, staged, relative, self.max_bytes)
         return hasher.hexdigest()
 
     def lookup(self, key: str | None) -> str | None:
@@ -137,7 +182,12 @@ class RenderCache:
             self._store(self.folder / f"{key}.yaml", text)
 
     def render(self, directory: Path, timeout: float | None = None) -> render_mod.Rendered:
-        key = self.key(directory) if self.enabled else None
+        try:
+            if directory.resolve() not in self.aliases:
+                self.check_files(directory)
+            key = self.key(directory) if self.enabled else None
+        except bounded_read.Refused as exc:
+            return render_mod.Rendered(directory, False, error=f"{_shown(exc, self.root)}")
         entry = self.folder / f"{key}.yaml" if key else None
         if entry is not None and entry.is_file():
             try:

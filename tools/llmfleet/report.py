@@ -8,7 +8,7 @@ GitHub annotations, SARIF, JUnit) can quote one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from llmfleet import exitcodes
 from llmfleet.findings import Finding, Severity
@@ -59,12 +59,26 @@ class Report:
             return exitcodes.FINDINGS
         return exitcodes.OK
 
-    def sorted_findings(self) -> list[Finding]:
-        """The findings in report order, secret values removed from every text field."""
-        from llmfleet.redact import Scrubber
+    def scrubber(self):
+        """Removes the secret values of these inputs, and of every input this process read."""
+        from llmfleet.redact import Scrubber, remembered
 
-        scrub = Scrubber(self.secrets)
-        findings = [replace(f, message=scrub(f.message)) for f in self.findings]
+        return Scrubber(self.secrets | remembered())
+
+    def scrubbed_subjects(self) -> list[Subject]:
+        """The subjects with secret values removed from every text field."""
+        scrub = self.scrubber()
+        return [_scrubbed(s, scrub) for s in self.subjects]
+
+    def scrubbed_inputs(self) -> list[str]:
+        scrub = self.scrubber()
+        return [scrub(i) for i in self.inputs]
+
+    def sorted_findings(self) -> list[Finding]:
+        """The findings in report order, secret values removed from every text field (message,
+        rule, kind, name, path, file...: a value can end up in any of them)."""
+        scrub = self.scrubber()
+        findings = [_scrubbed(f, scrub) for f in self.findings]
         return sorted(
             findings,
             key=lambda f: (
@@ -79,3 +93,13 @@ class Report:
                 f.message,
             ),
         )
+
+
+def _scrubbed(record, scrub):
+    """A copy of a Finding or Subject with ``scrub`` applied to each of its text fields."""
+    changes = {
+        f.name: scrub(value)
+        for f in fields(record)
+        if isinstance(value := getattr(record, f.name), str) and not isinstance(value, Severity)
+    }
+    return replace(record, **changes)

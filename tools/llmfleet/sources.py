@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmfleet import bounded_read
 from llmfleet.graph import DirReader, Graph, norm
 from llmfleet.manifests import escape_pointer_token, iter_documents
 from llmfleet.model.k8s import HASH_SUFFIX, as_dict
@@ -86,7 +87,7 @@ def load_docs(path: Path) -> list[tuple[Any, dict[str, int]]]:
         if key in _file_cache:
             return _file_cache[key]
     try:
-        text = path.read_text(encoding="utf-8")
+        text = bounded_read.read_text(path)
     except (OSError, UnicodeDecodeError):
         docs: list = []
     else:
@@ -288,7 +289,7 @@ class Tracer:
     def _env_keys(self, path: str) -> dict[str, tuple[str, int | None]]:
         """``KEY=VALUE`` lines of a generator's env file: each key at its line."""
         try:
-            text = (self.root / path).read_text(encoding="utf-8")
+            text = bounded_read.read_text(self.root / path)
         except (OSError, UnicodeDecodeError):
             return {}
         keys: dict[str, tuple[str, int | None]] = {}

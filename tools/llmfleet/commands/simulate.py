@@ -10,7 +10,8 @@ import click
 from llmfleet import exitcodes
 from llmfleet.config import load_config
 from llmfleet.errors import UsageError
-from llmfleet.output import write_output
+from llmfleet.output import output_target, write_output
+from llmfleet.simulate.traffic import MAX_DURATION_S, MAX_RPS, TraceError
 
 SHAPES = ("spike", "ramp", "diurnal", "constant")
 
@@ -49,11 +50,17 @@ def build_trace(shape: str, replica, spec, rps: float | None, duration: float | 
     help="spike (default: the overlay's own default spike), ramp, diurnal, constant, or a "
     "CSV file with time_s,rps,input_tokens,output_tokens.",
 )
-@click.option("--rps", type=click.FloatRange(min=0, min_open=True), help="Peak requests per second.")
-@click.option("--duration", type=click.FloatRange(min=60), help="Seconds of traffic.")
+@click.option(
+    "--rps", type=click.FloatRange(min=0, min_open=True, max=MAX_RPS), help="Peak requests per second."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=60, max=MAX_DURATION_S),
+    help="Seconds of traffic (at most a day).",
+)
 @click.option(
     "--absorb-bound",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=MAX_DURATION_S),
     metavar="SECONDS",
     help="Flag a spike not absorbed within this many seconds (default: one pod start-up + 5 min).",
 )
@@ -79,6 +86,8 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
     from llmfleet.simulate.overlay import OverlayInputError, inputs_for
 
     config = load_config()
+    if plot:
+        plot = str(output_target(plot, "--plot"))
     directory = config.resolve_overlay_arg(overlay)
     [(loaded, model)] = list(iter_overlay_models(config, directories=[directory]))
     if loaded.findings and not loaded.resources:
@@ -98,7 +107,10 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
             absorb_bound_s=absorb_bound,
             slo=run.slo,
         )
-        result = simulate(run.spec, run.replica, trace, options)
+        try:
+            result = simulate(run.spec, run.replica, trace, options)
+        except TraceError as exc:  # the trace does not fit the overlay (max-model-len, too much work)
+            raise UsageError(str(exc)) from None
         ok = ok and result.ok
         reports.append(result.report() + (f"note        {run.basis_note}\n" if run.basis_note else ""))
         documents.append(result.to_dict())

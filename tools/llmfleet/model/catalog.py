@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from llmfleet import bounded_read
 from llmfleet.errors import UsageError
 from llmfleet.model import safe_yaml
 
@@ -296,6 +297,35 @@ REQUIRED_CONFIG_FIELDS = (
 PARAM_COUNT_KEYS = ("num_parameters", "n_params", "num_params")
 
 
+#: The largest config.json read.
+MAX_CONFIG_JSON_BYTES = 4 * 1024 * 1024
+#: The largest whole number a config.json field may hold (no real model comes near it) ...
+MAX_CONFIG_INT = 10**15
+#: ... and lower maxima where the sizing does work per unit (a loop over the layers).
+CONFIG_FIELD_MAXIMA = {
+    "num_hidden_layers": 2_000,
+    "num_attention_heads": 100_000,
+    "num_key_value_heads": 100_000,
+}
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a config.json may hold")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 18:
+        raise ValueError(f"the number {text[:40]}... has more than 18 digits")
+    return int(text)
+
+
 def model_from_config_json(
     path: str | Path, model_id: str, params: float | str | None = None, gated: bool = False
 ) -> ModelSpec:
@@ -313,13 +343,20 @@ def model_from_config_json(
 
     path = Path(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(
+            bounded_read.read_text(path, MAX_CONFIG_JSON_BYTES),
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
     except FileNotFoundError:
         raise UsageError(f"--config-json {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--config-json {path}: cannot read it: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"--config-json {path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except ValueError as exc:  # a number out of range (_finite_float, _bounded_int)
+        raise UsageError(f"--config-json {path}: {exc}") from None
     if not isinstance(raw, dict):
         raise UsageError(f"--config-json {path}: not a JSON object")
     merged = hf_config.text_config(raw)
@@ -330,13 +367,17 @@ def model_from_config_json(
             if default is not None:
                 return default
             raise UsageError(f"{path}: field {field!r} is missing (needed to size the model)")
+        most = CONFIG_FIELD_MAXIMA.get(field, MAX_CONFIG_INT)
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
-            or value <= 0
+            or not 0 < value <= most
             or int(value) != value
         ):
-            raise UsageError(f"{path}: field {field!r} must be a positive whole number, got {value!r}")
+            shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:40]}..."
+            raise UsageError(
+                f"{path}: field {field!r} must be a positive whole number (at most {most:,}), got {shown}"
+            )
         return int(value)
 
     missing = [f for f in REQUIRED_CONFIG_FIELDS if merged.get(f) is None]
@@ -373,8 +414,16 @@ def model_from_config_json(
     if params is not None:
         count = parse_params(params)
     if count is None:
-        counted = hf_config.count_parameters(raw, str(path))
-        count, active = float(counted.total), float(counted.active)
+        try:
+            counted = hf_config.count_parameters(raw, str(path))
+            count, active = float(counted.total), float(counted.active)
+        except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
+            # A field of another type or range than any real config.json has (a list where a
+            # number goes, a string): the count cannot be made from it.
+            raise UsageError(
+                f"{path}: cannot count the parameters from this config.json ({type(exc).__name__}: "
+                f"{str(exc)[:120]}); give the count with --params"
+            ) from None
     vocab = merged.get("vocab_size") if isinstance(merged.get("vocab_size"), int) else None
     tied = merged.get("tie_word_embeddings")
     window = attention_window.effective_window(merged, context)

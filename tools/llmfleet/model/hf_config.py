@@ -225,6 +225,12 @@ def count_parameters(raw: Mapping[str, Any], where: str = "config.json") -> Para
     dense_inter = c.get("intermediate_size")
     expert_inter = c.get("moe_intermediate_size") or dense_inter
     mlp_total = mlp_active = 0
+    dense_only = c.get("mlp_only_layers")
+    if isinstance(dense_only, list) and len(dense_only) > layers:
+        # Looked up once per layer: a list longer than the model is no real config's.
+        raise UsageError(
+            f"{where}: mlp_only_layers lists {len(dense_only):,} layers; the model has {layers:,}"
+        )
     for index in range(layers):
         if _moe_layer(c, text_family, index, layers):
             if not expert_inter:

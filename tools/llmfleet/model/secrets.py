@@ -131,20 +131,29 @@ def secret_mappings(obj: Any) -> Iterator[tuple[tuple[Any, ...], dict]]:
         yield from _walk_parts(obj, parts, ())
 
 
+def secret_fields(obj: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """``(path, node)`` of each secret field of ``obj`` whatever its shape: a mapping as the
+    schema wants, or a scalar or a list written by mistake (whose text is just as secret)."""
+    if not isinstance(obj, dict):
+        return
+    for parts in SECRET_FIELDS.get((_group(obj), str(obj.get("kind") or "")), ()):
+        yield from _walk_parts(obj, parts, (), any_shape=True)
+
+
 def _walk_parts(
-    node: Any, parts: tuple[str, ...], path: tuple[Any, ...]
-) -> Iterator[tuple[tuple[Any, ...], dict]]:
+    node: Any, parts: tuple[str, ...], path: tuple[Any, ...], any_shape: bool = False
+) -> Iterator[tuple[tuple[Any, ...], Any]]:
     if not parts:
-        if isinstance(node, dict):
+        if any_shape or isinstance(node, dict):
             yield path, node
         return
     head, rest = parts[0], parts[1:]
     if head == "*":
         if isinstance(node, list):
             for i, item in enumerate(node):
-                yield from _walk_parts(item, rest, (*path, i))
+                yield from _walk_parts(item, rest, (*path, i), any_shape)
     elif isinstance(node, dict) and head in node:
-        yield from _walk_parts(node[head], rest, (*path, head))
+        yield from _walk_parts(node[head], rest, (*path, head), any_shape)
 
 
 def _decoded(value: str) -> str | None:
@@ -193,6 +202,36 @@ def _config_values(text: str) -> Iterator[str]:
             yield match.group(3).strip("\"'")
 
 
+_KEY_VALUE_LINE = re.compile(r"^[\"']?[\w.-]+[\"']?\s*[:=]\s*(\S.*?)\s*$")
+
+
+def _field_texts(node: Any) -> Iterator[str]:
+    """Every value of a secret field: a mapping's values at any depth, and a scalar or list
+    written in its place (``KEY=VALUE`` items give the value too)."""
+    stack = [node.values() if isinstance(node, dict) else [node]]
+    while stack:
+        for item in stack.pop():
+            if isinstance(item, dict):
+                stack.append(item.values())
+            elif isinstance(item, list):
+                stack.append(item)
+            else:
+                text = _scalar_text(item)
+                if text:
+                    yield text
+                    key, eq, value = text.partition("=")
+                    if eq and key.strip():
+                        yield value
+                    if "\n" in text:
+                        for line in (line.strip() for line in text.splitlines()):
+                            if line:
+                                yield line
+                                # KEY: VALUE or KEY=VALUE lines (an env file, a YAML file)
+                                match = _KEY_VALUE_LINE.match(line)
+                                if match:
+                                    yield match.group(1).strip("\"'")
+
+
 def _strings(node: Any) -> Iterator[str]:
     stack = [node]
     while stack:
@@ -233,16 +272,14 @@ def secret_values(objects: Iterable[Any]) -> set[str]:
     for obj in objects:
         if not isinstance(obj, dict):
             continue
-        for _, mapping in secret_mappings(obj):
-            for value in mapping.values():
-                text = _scalar_text(value)
-                if text:
-                    found.add(text)
-                    decoded = _decoded(text)
-                    if decoded:
-                        found.add(decoded)
-                        found.update(line.strip() for line in decoded.splitlines() if line.strip())
-                        found.update(_config_values(decoded))
+        for _, node in secret_fields(obj):
+            for value_text in _field_texts(node):
+                found.add(value_text)
+                decoded = _decoded(value_text)
+                if decoded:
+                    found.add(decoded)
+                    found.update(line.strip() for line in decoded.splitlines() if line.strip())
+                    found.update(_config_values(decoded))
         for container in containers(obj):
             for item in list_at(container, "env"):
                 if isinstance(item, dict) and is_sensitive_name(item.get("name")):

@@ -26,5 +26,5 @@ def render(report: Report) -> str:
     for f in report.sorted_findings():
         data = f.to_json()
         findings.append({key: data[key] for key in FIELDS})
-    summary = {"command": report.command, **report.summary(), "checked": report.inputs}
+    summary = {"command": report.command, **report.summary(), "checked": report.scrubbed_inputs()}
     return json.dumps({"findings": findings, "summary": summary}, indent=2) + "\n"

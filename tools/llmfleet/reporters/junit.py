@@ -15,7 +15,7 @@ from llmfleet.report import Report, Subject
 def render(report: Report) -> str:
     suites: dict[str, dict[tuple, list]] = {}
     order: dict[str, list[Subject]] = {}
-    for subject in report.subjects:
+    for subject in report.scrubbed_subjects():
         cases = suites.setdefault(subject.input, {})
         if subject.key not in cases:
             cases[subject.key] = []

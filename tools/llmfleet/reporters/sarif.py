@@ -116,7 +116,7 @@ def render(report: Report) -> str:
                         "name": "llmfleet",
                         "version": __version__,
                         "informationUri": "https://github.com/example-org/llm-fleet",
-                        "rules": _rules_metadata({f.rule for f in report.findings}),
+                        "rules": _rules_metadata({f.rule for f in report.sorted_findings()}),
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root"}}},

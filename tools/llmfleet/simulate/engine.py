@@ -45,6 +45,9 @@ from llmfleet.simulate.spec import (
 from llmfleet.simulate.traffic import Trace, TraceError
 
 EPSILON = 1e-9
+#: The most work one simulation does: maxReplicaCount x seconds of traffic (the loop steps
+#: each pod each second).  A day at 4 replicas, or an hour at 110: about 10 s at most.
+MAX_REPLICA_SECONDS = 400_000
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class Pod:
         "ready_at",
         "state",
         "queue",
+        "queued",
         "running",
         "tokens",
         "sum_in",
@@ -101,6 +105,9 @@ class Pod:
         self.ready_at = ready_at
         self.state = "ready" if ready else "starting"
         self.queue: deque = deque()  # [arrival time, amount, input tokens, output tokens]
+        # The sum of the queue's amounts, kept as it changes: summing a queue that grows by
+        # one entry a second at every scrape made a long overloaded trace quadratic.
+        self.queued = 0.0
         self.running = 0.0  # sequences in the batch
         self.tokens = 0.0  # KV tokens reserved by the batch (input + output each)
         self.sum_in = 0.0  # sum of input tokens over the batch
@@ -110,7 +117,7 @@ class Pod:
 
     @property
     def waiting(self) -> float:
-        return sum(c[1] for c in self.queue)
+        return self.queued if self.queue else 0.0
 
     def kv_usage(self, replica: ReplicaModel) -> float:
         # A running sequence holds its prompt and, on average, half of its output.
@@ -168,6 +175,13 @@ class Simulation:
         self.last_values: dict[str, float | None] = {t.name: None for t in spec.triggers}
 
     def _check_inputs(self) -> None:
+        work = self.spec.max_replicas * self.trace.duration_s
+        if work > MAX_REPLICA_SECONDS:
+            raise TraceError(
+                f"{self.trace.name}: maxReplicaCount {self.spec.max_replicas:,} x {self.trace.duration_s:g} s "
+                f"of traffic is more than the {MAX_REPLICA_SECONDS:,} replica-seconds a simulation covers: "
+                "shorten the trace or lower maxReplicaCount"
+            )
         too_long = [
             s
             for s in self.trace.segments
@@ -251,6 +265,7 @@ class Simulation:
                 queue[-1][1] += share
             else:
                 queue.append([now, share, seg.input_tokens, seg.output_tokens])
+            pod.queued += share
 
     def _serve(self, pod: Pod, now: float, dt: float) -> None:
         replica = self.replica
@@ -270,8 +285,11 @@ class Simulation:
             pod.tokens += take * per_request
             pod.sum_in += take * lin
             pod.sum_out += take * lout
+            pod.queued = max(0.0, pod.queued - take)
             if take >= amount - EPSILON:
                 queue.popleft()
+                if not queue:
+                    pod.queued = 0.0
             else:
                 queue[0][1] = amount - take
                 break

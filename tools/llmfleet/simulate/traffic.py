@@ -17,10 +17,21 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmfleet import bounded_read
+
 DEFAULT_INPUT_TOKENS = 1024
 DEFAULT_OUTPUT_TOKENS = 256
 DEFAULT_STEP_S = 10
 CSV_FIELDS = ("time_s", "rps", "input_tokens", "output_tokens")
+#: The longest trace simulated (one day, the diurnal default): the simulation steps one second
+#: at a time, so its run time grows with the duration (about 8 s for a day of overload).
+MAX_DURATION_S = 86_400.0
+#: The highest rate a trace may ask for (requests per second).
+MAX_RPS = 1_000_000.0
+#: The longest request a trace may describe (input or output tokens).
+MAX_TOKENS = 10_000_000
+#: The largest trace file read.
+MAX_TRACE_BYTES = 64 * 1024 * 1024
 
 
 class TraceError(ValueError):
@@ -48,15 +59,20 @@ class Trace:
             raise TraceError(f"{self.name}: a trace needs at least one segment")
         if not (math.isfinite(self.duration_s) and self.duration_s > 0):
             raise TraceError(f"{self.name}: duration must be positive, got {self.duration_s!r}")
+        if self.duration_s > MAX_DURATION_S:
+            raise TraceError(
+                f"{self.name}: {self.duration_s:g} s of traffic, longer than the {MAX_DURATION_S:g} s "
+                "a simulation covers at most"
+            )
         previous = -math.inf
         for i, seg in enumerate(segments):
             where = f"{self.name}: segment {i} (t={seg.start_s:g} s)"
             if not seg.start_s > previous:
                 raise TraceError(f"{where}: start times must increase")
-            if not (math.isfinite(seg.rps) and seg.rps >= 0):
-                raise TraceError(f"{where}: rps must be >= 0, got {seg.rps!r}")
-            if seg.input_tokens < 1 or seg.output_tokens < 1:
-                raise TraceError(f"{where}: input and output tokens must be >= 1")
+            if not (math.isfinite(seg.rps) and 0 <= seg.rps <= MAX_RPS):
+                raise TraceError(f"{where}: rps must be between 0 and {MAX_RPS:g}, got {seg.rps!r}")
+            if not (1 <= seg.input_tokens <= MAX_TOKENS and 1 <= seg.output_tokens <= MAX_TOKENS):
+                raise TraceError(f"{where}: input and output tokens must be between 1 and {MAX_TOKENS:,}")
             previous = seg.start_s
         if segments[0].start_s != 0:
             raise TraceError(f"{self.name}: the first segment must start at 0 s")
@@ -212,9 +228,12 @@ def from_csv(path: str | Path) -> Trace:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # A FIFO, a device (/dev/zero) or a file over MAX_TRACE_BYTES is refused unread.
+        text = bounded_read.read_text(path, MAX_TRACE_BYTES)
     except FileNotFoundError:
         raise TraceError(f"{path}: no such file") from None
+    except bounded_read.Refused as err:
+        raise TraceError(str(err)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise TraceError(f"{path}: cannot read it: {err}") from None
     reader = csv.DictReader(text.splitlines())

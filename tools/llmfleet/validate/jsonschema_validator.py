@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from llmfleet.checks import YAML_DEPTH
 from llmfleet.findings import Finding, Severity
 from llmfleet.manifests import Resource, pointer
-from llmfleet.model.secrets import TOKEN, is_sensitive_name, secret_mappings, secret_values
+from llmfleet.model.secrets import TOKEN, is_sensitive_name, secret_fields, secret_values
 from llmfleet.validate.schemas import SchemaHit, SchemaMiss, SchemaStore
 from llmfleet.validate.valid_cache import ValidCache
 
@@ -57,8 +57,11 @@ def _value_free(error: jsonschema.ValidationError) -> str:
 def _secret_location(resource: Resource, tokens: list[Any]) -> bool:
     """A path into the secret data of a kind that holds secrets, or an env var's value whose
     name suggests a credential."""
-    for path, _ in secret_mappings(resource.data):
-        if tuple(tokens[: len(path)]) == path and len(tokens) > len(path):
+    for path, field_node in secret_fields(resource.data):
+        # Under a mapping, or the field itself when written as a scalar or a list.
+        if tuple(tokens[: len(path)]) == path and (
+            len(tokens) > len(path) or not isinstance(field_node, dict)
+        ):
             return True
     if len(tokens) >= 3 and tokens[-1] == "value" and tokens[-3] == "env":
         node: Any = resource.data
