@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmfleet import checks
 from llmfleet.config import Config, cache_root, display_path
@@ -24,6 +25,9 @@ from llmfleet.model.k8s import Resource
 from llmfleet.model.secrets import secret_values
 from llmfleet.report import Report, Subject
 from llmfleet.validate import locations
+
+if TYPE_CHECKING:
+    from llmfleet.validate.api_validation import ApiValidator
 
 VALIDATORS = ("auto", "jsonschema", "kubeconform")
 
@@ -118,6 +122,21 @@ class Validator:
             from llmfleet.validate.valid_cache import ValidCache
 
             self.known = ValidCache(cache_root(config.root) / "validate" if options.cache else None)
+        self.api = self._api_validator(config, options)
+
+    def _api_validator(self, config: Config, options: Options) -> ApiValidator:
+        """The checks beyond the schemas (llmfleet.validate.api_validation); CRD rules are
+        read from the local schema locations only when kubeconform does the schemas."""
+        from llmfleet.validate import api_validation, schemas
+
+        store = self.store
+        if store is None:
+            local = tuple(
+                loc for loc in self.locations if not loc.startswith(("http://", "https://", "default"))
+            )
+            store = schemas.shared_store(self.version, local, None, offline=True)
+        namespaces = api_validation.platform_namespaces(config.platform_dirs())
+        return api_validation.ApiValidator(api_validation.crd_schemas(store), namespaces)
 
     def _display(self, location: str) -> str:
         if location.startswith(("http://", "https://")):
@@ -125,16 +144,20 @@ class Validator:
         return display_path(Path(location), self.root)
 
     def __call__(self, resources: list[Resource]) -> list[Finding]:
-        from llmfleet.validate import jsonschema_validator, kubeconform
+        from llmfleet.validate import api_validation, jsonschema_validator, kubeconform
 
+        # Explicit nulls are unset fields to the API server (api_validation.drop_nulls).
+        resources = [api_validation.without_nulls(r) for r in resources]
         if self.engine == "kubeconform":
-            return kubeconform.validate_resources(
+            findings = kubeconform.validate_resources(
                 resources, self.version, self.locations, self.ignore_missing
             )
-        assert self.store is not None
-        return jsonschema_validator.validate_resources(
-            resources, self.store, self.ignore_missing, self.reported_missing, self._display, self.known
-        )
+        else:
+            assert self.store is not None
+            findings = jsonschema_validator.validate_resources(
+                resources, self.store, self.ignore_missing, self.reported_missing, self._display, self.known
+            )
+        return findings + self.api(resources)
 
     def save(self) -> None:
         """Remember the objects that passed, for the next run."""

@@ -115,10 +115,26 @@ def _tolerant_pattern_properties(validator, patterns, instance, schema):
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
+#: The integer formats whose range the API server enforces: a built-in field's Go type, and
+#: for a CRD kube-openapi's IsValueValidAgainstRange (docs/reference/api-validation.md §2).
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _integer_format(validator, format, instance, schema):
+    bounds = _INT_RANGES.get(format)
+    if bounds is None or not validator.is_type(instance, "integer") or isinstance(instance, float):
+        return
+    if not bounds[0] <= instance <= bounds[1]:
+        import jsonschema
+
+        yield jsonschema.ValidationError(f"out of range for {format} (from {bounds[0]} to {bounds[1]})")
+
+
 def _draft_2020_12(schema: dict, registry: Registry) -> jsonschema.protocols.Validator:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    ranged = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"format": _integer_format})
+    return ranged(schema, registry=registry)
 
 
 def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
@@ -128,7 +144,12 @@ def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     tolerant = jsonschema.validators.extend(
-        cls, {"pattern": _tolerant_pattern, "patternProperties": _tolerant_pattern_properties}
+        cls,
+        {
+            "pattern": _tolerant_pattern,
+            "patternProperties": _tolerant_pattern_properties,
+            "format": _integer_format,
+        },
     )
     return tolerant(schema)
 

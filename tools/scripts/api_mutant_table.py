@@ -1,0 +1,759 @@
+"""The one-defect mutation operators over rendered objects, each with the API server's verdict
+written from the upstream validation code before llmfleet was run on them (the ground truth of
+``api_mutants.py``; docs/reference/api-validation.md cites every rule).
+
+An operator changes one thing in a copy of an object and returns True, or returns False when it
+does not apply to that object.  ``verdict`` is what kube-apiserver v1.36 (with the vendored
+CRDs, Pod Security "restricted" on the repository's namespace) does with the changed object:
+"reject" (refused, or its pods forbidden) or "accept".
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Data = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: str
+    verdict: str  # "reject" | "accept"
+    why: str  # the upstream rule (file and function) behind the verdict
+    mutate: Callable[[Data], bool]
+
+
+def _group(data: Data) -> str:
+    return str(data.get("apiVersion", "")).rpartition("/")[0]
+
+
+def pod_specs(data: Data) -> Iterator[Data]:
+    """The pod specs of an object's pod templates (Deployment, Job, LeaderWorkerSet, ...)."""
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    kind = data.get("kind")
+    candidates = []
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+        candidates.append(spec.get("template"))
+    if kind == "LeaderWorkerSet":
+        lwt = spec.get("leaderWorkerTemplate") or {}
+        candidates += [lwt.get("leaderTemplate"), lwt.get("workerTemplate")]
+    for template in candidates:
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            yield template["spec"]
+
+
+def first_container(data: Data) -> Data | None:
+    for spec in pod_specs(data):
+        for container in spec.get("containers") or []:
+            return container
+    return None
+
+
+def _builtin_workload(data: Data) -> bool:
+    return data.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+
+
+def _set_label(value: Any, key: str = "llmfleet.io/mutant") -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        data.setdefault("metadata", {}).setdefault("labels", {})
+        if not isinstance(data["metadata"]["labels"], dict):
+            return False
+        data["metadata"]["labels"][key] = value
+        return True
+
+    return mutate
+
+
+def _set_annotation(key: str, value: Any) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        data.setdefault("metadata", {}).setdefault("annotations", {})
+        data["metadata"]["annotations"][key] = value
+        return True
+
+    return mutate
+
+
+def _rename(name: str, kinds: tuple[str, ...] | None = None) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        if kinds is not None and data.get("kind") not in kinds:
+            return False
+        data["metadata"]["name"] = name
+        return True
+
+    return mutate
+
+
+def _container(change: Callable[[Data], bool], builtin_only: bool = True) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        if builtin_only and not _builtin_workload(data):
+            return False
+        container = first_container(data)
+        return container is not None and change(container)
+
+    return mutate
+
+
+def _pod(change: Callable[[Data], bool], builtin_only: bool = False) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        if builtin_only and not _builtin_workload(data):
+            return False
+        specs = list(pod_specs(data))
+        return bool(specs) and change(specs[0])
+
+    return mutate
+
+
+def _resources(section: str, name: str, value: Any) -> Callable[[Data], bool]:
+    def change(container: Data) -> bool:
+        container.setdefault("resources", {}).setdefault(section, {})[name] = value
+        return True
+
+    return change
+
+
+def _gpu(change: Callable[[Data, Data], bool]) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        if not _builtin_workload(data):
+            return False
+        container = first_container(data)
+        resources = (container or {}).get("resources") or {}
+        limits = resources.get("limits") or {}
+        if "nvidia.com/gpu" not in limits:
+            return False
+        return change(container or {}, resources)
+
+    return mutate
+
+
+def _first_port(change: Callable[[Data], bool]) -> Callable[[Data], bool]:
+    def on_container(container: Data) -> bool:
+        ports = container.get("ports") or []
+        return bool(ports) and change(ports[0])
+
+    return _container(on_container)
+
+
+def _security(key: str, value: Any) -> Callable[[Data], bool]:
+    def change(container: Data) -> bool:
+        container.setdefault("securityContext", {})[key] = value
+        return True
+
+    return change
+
+
+def _pod_field(key: str, value: Any) -> Callable[[Data], bool]:
+    def change(spec: Data) -> bool:
+        spec[key] = value
+        return True
+
+    return change
+
+
+def _kind(kind: str, change: Callable[[Data], bool]) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        return data.get("kind") == kind and change(data)
+
+    return mutate
+
+
+def _spec(key: str, value: Any) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        data.setdefault("spec", {})[key] = value
+        return True
+
+    return change
+
+
+def _rolling(max_surge: Any, max_unavailable: Any) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        rolling: Data = {}
+        if max_surge is not None:
+            rolling["maxSurge"] = max_surge
+        if max_unavailable is not None:
+            rolling["maxUnavailable"] = max_unavailable
+        data["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling}
+        return True
+
+    return change
+
+
+def _pdb_both(data: Data) -> bool:
+    spec = data["spec"]
+    spec["minAvailable"], spec["maxUnavailable"] = 1, 1
+    return True
+
+
+def _pdb_max_only(data: Data) -> bool:
+    spec = data["spec"]
+    spec.pop("minAvailable", None)
+    spec["maxUnavailable"] = "50%"
+    return True
+
+
+def _selector_mismatch(data: Data) -> bool:
+    if data.get("kind") not in ("Deployment", "StatefulSet"):
+        return False
+    labels = (data["spec"].get("selector") or {}).get("matchLabels")
+    if not labels:
+        return False
+    key = sorted(labels)[0]
+    labels[key] = str(labels[key]) + "-other"
+    return True
+
+
+def _namespace_label(key: str, value: str) -> Callable[[Data], bool]:
+    return _kind("Namespace", _set_label(value, key))
+
+
+def _service_port(key: str, value: Any) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        ports = data["spec"].get("ports") or []
+        if not ports:
+            return False
+        ports[0][key] = value
+        return True
+
+    return _kind("Service", change)
+
+
+def _scaled(key: str, value: Any) -> Callable[[Data], bool]:
+    return _kind("ScaledObject", _spec(key, value))
+
+
+def _scaled_min_over_max(data: Data) -> bool:
+    if data.get("kind") != "ScaledObject":
+        return False
+    data["spec"]["minReplicaCount"], data["spec"]["maxReplicaCount"] = 5, 3
+    return True
+
+
+def _scaled_window(value: int) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        behavior = ((data["spec"].get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get(
+            "behavior"
+        )
+        if not isinstance(behavior, dict) or "scaleDown" not in behavior:
+            return False
+        behavior["scaleDown"]["stabilizationWindowSeconds"] = value
+        return True
+
+    return _kind("ScaledObject", change)
+
+
+def _custom_resource(change: Callable[[Data], bool]) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        group = _group(data)
+        return "." in group and not group.endswith(".k8s.io") and change(data)
+
+    return mutate
+
+
+def _null_field(data: Data) -> bool:
+    data["metadata"]["annotations"] = None
+    return True
+
+
+def _null_in_pod(spec: Data) -> bool:
+    spec["nodeSelector"] = None
+    return True
+
+
+def _config_map_key(key: str) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        data.setdefault("data", {})[key] = "x"
+        return True
+
+    return _kind("ConfigMap", change)
+
+
+def _add_volume(volume: Data) -> Callable[[Data], bool]:
+    def change(spec: Data) -> bool:
+        spec.setdefault("volumes", []).append(volume)
+        return True
+
+    return change
+
+
+def _mount_unknown(container: Data) -> bool:
+    container.setdefault("volumeMounts", []).append({"name": "no-such-volume", "mountPath": "/x"})
+    return True
+
+
+def _duplicate_port_name(container: Data) -> bool:
+    ports = container.get("ports") or []
+    if not ports or not ports[0].get("name"):
+        return False
+    ports.append({"name": ports[0]["name"], "containerPort": 9999, "protocol": "TCP"})
+    return True
+
+
+def _probe_port(value: Any) -> Callable[[Data], bool]:
+    def change(container: Data) -> bool:
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            action = (container.get(probe) or {}).get("httpGet")
+            if isinstance(action, dict):
+                action["port"] = value
+                return True
+        return False
+
+    return change
+
+
+def _liveness_success(value: int) -> Callable[[Data], bool]:
+    def change(container: Data) -> bool:
+        if not isinstance(container.get("livenessProbe"), dict):
+            return False
+        container["livenessProbe"]["successThreshold"] = value
+        return True
+
+    return change
+
+
+def _job_restart(value: str) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        data["spec"]["template"]["spec"]["restartPolicy"] = value
+        return True
+
+    return _kind("Job", change)
+
+
+def _quota(value: Any) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        hard = data["spec"].get("hard") or {}
+        if not hard:
+            return False
+        hard[sorted(hard)[0]] = value
+        return True
+
+    return _kind("ResourceQuota", change)
+
+
+def _pvc_storage(value: Any) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        data["spec"].setdefault("resources", {}).setdefault("requests", {})["storage"] = value
+        return True
+
+    return _kind("PersistentVolumeClaim", change)
+
+
+CORE = "pkg/apis/core/validation/validation.go"
+APPS = "pkg/apis/apps/validation/validation.go"
+META = "apimachinery pkg/api/validation/objectmeta.go, pkg/util/validation/validation.go"
+PSA = "pod-security-admission policy/"
+KEDA = "kedacore/keda v2.20.2 config/crd/bases/keda.sh_scaledobjects.yaml"
+
+OPERATORS: tuple[Operator, ...] = (
+    # metadata, every object (custom resources too)
+    Operator("label-value-chars", "reject", f"{META} IsValidLabelValue", _set_label("not valid!")),
+    Operator("label-value-64", "reject", f"{META} IsValidLabelValue", _set_label("a" * 64)),
+    Operator("label-value-int", "reject", "ObjectMeta labels are map[string]string", _set_label(12345)),
+    Operator("label-key-leading-dash", "reject", f"{META} IsQualifiedName", _set_label("x", "-bad")),
+    Operator(
+        "label-key-upper-prefix",
+        "reject",
+        f"{META} IsQualifiedName (prefix IsDNS1123Subdomain)",
+        _set_label("x", "Example.com/x"),
+    ),
+    Operator("label-key-two-slashes", "reject", f"{META} IsQualifiedName", _set_label("x", "a/b/c")),
+    Operator(
+        "annotation-key-space", "reject", f"{META} ValidateAnnotations", _set_annotation("bad key", "x")
+    ),
+    Operator(
+        "name-upper-underscore", "reject", f"{META} NameIsDNSSubdomain/NameIsDNSLabel", _rename("Bad_Name")
+    ),
+    Operator(
+        "service-name-64",
+        "reject",
+        f"{CORE} ValidateServiceName (DNS-1035 label)",
+        _rename("s" * 64, ("Service",)),
+    ),
+    Operator(
+        "service-name-digit",
+        "reject",
+        f"{CORE} ValidateServiceName (DNS-1035 label)",
+        _rename("1abc", ("Service",)),
+    ),
+    Operator("label-value-empty", "accept", f"{META} IsValidLabelValue (empty is valid)", _set_label("")),
+    Operator("label-value-63", "accept", f"{META} IsValidLabelValue", _set_label("a" * 63)),
+    Operator(
+        "label-key-prefixed", "accept", f"{META} IsQualifiedName", _set_label("x", "example.com/mutant")
+    ),
+    Operator(
+        "annotation-unicode",
+        "accept",
+        f"{META} ValidateAnnotations (values unrestricted)",
+        _set_annotation("example.com/note", "überall ✓"),
+    ),
+    Operator("metadata-null", "accept", "a JSON null is an unset field", _null_field),
+    Operator(
+        "configmap-name-253", "accept", f"{CORE} ValidateConfigMapName", _rename("c" * 253, ("ConfigMap",))
+    ),
+    # custom resources' metadata
+    Operator(
+        "cr-label-value-int",
+        "reject",
+        "apiextensions-apiserver customresource validator.go ValidateObjectMetaAccessor",
+        _custom_resource(_set_label(12345)),
+    ),
+    Operator(
+        "cr-label-value-space",
+        "reject",
+        "apiextensions-apiserver customresource validator.go ValidateObjectMetaAccessor",
+        _custom_resource(_set_label("a b")),
+    ),
+    # quantities
+    Operator(
+        "cpu-two",
+        "reject",
+        "apimachinery pkg/api/resource/quantity.go ParseQuantity",
+        _container(_resources("requests", "cpu", "two")),
+    ),
+    Operator(
+        "memory-1GB",
+        "reject",
+        "apimachinery pkg/api/resource/quantity.go ParseQuantity (no suffix GB)",
+        _container(_resources("limits", "memory", "1GB")),
+    ),
+    Operator(
+        "cpu-negative",
+        "reject",
+        f"{CORE} ValidateNonnegativeQuantity",
+        _container(_resources("requests", "cpu", "-1")),
+    ),
+    Operator(
+        "cpu-1e3m-ok",
+        "accept",
+        "apimachinery quantity.go (decimal exponent)",
+        _container(_resources("requests", "cpu", "1e-1")),
+    ),
+    Operator(
+        "memory-1.5Gi-ok",
+        "accept",
+        "apimachinery quantity.go",
+        _container(
+            lambda c: (
+                c.setdefault("resources", {}).update(
+                    requests={**(c["resources"].get("requests") or {}), "memory": "1.5Gi"},
+                    limits={**(c["resources"].get("limits") or {}), "memory": "1.5Gi"},
+                )
+                or True
+            )
+        ),
+    ),
+    Operator(
+        "emptydir-lots",
+        "reject",
+        "apimachinery quantity.go ParseQuantity",
+        _pod(_add_volume({"name": "scratch-x", "emptyDir": {"sizeLimit": "lots"}}), builtin_only=True),
+    ),
+    Operator("quota-many", "reject", f"{CORE} ValidateResourceQuotaSpec (ParseQuantity)", _quota("many")),
+    Operator(
+        "pvc-ten", "reject", f"{CORE} ValidatePersistentVolumeClaimSpec (ParseQuantity)", _pvc_storage("ten")
+    ),
+    # int32 and ports
+    Operator(
+        "replicas-int32-overflow",
+        "reject",
+        "DeploymentSpec.replicas is int32",
+        _kind("Deployment", _spec("replicas", 2**31)),
+    ),
+    Operator(
+        "container-port-70000",
+        "reject",
+        f"{CORE} validateContainerPorts IsValidPortNum",
+        _first_port(lambda p: p.update(containerPort=70000) or True),
+    ),
+    Operator(
+        "container-port-0",
+        "reject",
+        f"{CORE} validateContainerPorts (Required)",
+        _first_port(lambda p: p.update(containerPort=0) or True),
+    ),
+    Operator(
+        "container-port-65535",
+        "accept",
+        f"{CORE} IsValidPortNum",
+        _first_port(lambda p: p.update(containerPort=65535) or True),
+    ),
+    Operator(
+        "port-name-16",
+        "reject",
+        f"{CORE} validateContainerPorts IsValidPortName (15 max)",
+        _first_port(lambda p: p.update(name="abcdefghijklmnop") or True),
+    ),
+    Operator(
+        "port-name-upper",
+        "reject",
+        f"{CORE} IsValidPortName",
+        _first_port(lambda p: p.update(name="Http") or True),
+    ),
+    Operator(
+        "port-name-15",
+        "accept",
+        f"{CORE} IsValidPortName",
+        _first_port(lambda p: p.update(name="abcdefghijklmno") or True),
+    ),
+    Operator(
+        "port-name-duplicate",
+        "reject",
+        f"{CORE} validateContainerPorts (Duplicate)",
+        _container(_duplicate_port_name),
+    ),
+    Operator(
+        "probe-port-name-long",
+        "reject",
+        f"{CORE} ValidatePortNumOrName",
+        _container(_probe_port("a-very-long-port-name")),
+    ),
+    Operator(
+        "service-port-70000",
+        "reject",
+        f"{CORE} validateServicePort IsValidPortNum",
+        _service_port("port", 70000),
+    ),
+    Operator(
+        "service-port-name-upper",
+        "reject",
+        f"{CORE} validateServicePort (DNS-1123 label)",
+        _service_port("name", "Http_Port"),
+    ),
+    Operator(
+        "service-target-port-name-long",
+        "reject",
+        f"{CORE} validateServicePort ValidatePortNumOrName",
+        _service_port("targetPort", "a-very-long-port-name"),
+    ),
+    # selectors and rollout bounds
+    Operator(
+        "selector-mismatch", "reject", f"{APPS} ValidatePodTemplateSpecForReplicaSet", _selector_mismatch
+    ),
+    Operator(
+        "pdb-min-and-max",
+        "reject",
+        "pkg/apis/policy/validation ValidatePodDisruptionBudgetSpec",
+        _kind("PodDisruptionBudget", _pdb_both),
+    ),
+    Operator(
+        "pdb-max-only",
+        "accept",
+        "pkg/apis/policy/validation ValidatePodDisruptionBudgetSpec",
+        _kind("PodDisruptionBudget", _pdb_max_only),
+    ),
+    Operator(
+        "surge-0-unavailable-0",
+        "reject",
+        f"{APPS} ValidateRollingUpdateDeployment",
+        _kind("Deployment", _rolling(0, 0)),
+    ),
+    Operator(
+        "surge-0-unavailable-1",
+        "accept",
+        f"{APPS} ValidateRollingUpdateDeployment",
+        _kind("Deployment", _rolling(0, 1)),
+    ),
+    Operator(
+        "surge-0pct-default-unavailable",
+        "accept",
+        f"{APPS} (maxUnavailable defaults to 25%)",
+        _kind("Deployment", _rolling("0%", None)),
+    ),
+    Operator(
+        "unavailable-150pct",
+        "reject",
+        f"{APPS} IsNotMoreThan100Percent",
+        _kind("Deployment", _rolling(1, "150%")),
+    ),
+    Operator(
+        "revision-history-negative",
+        "reject",
+        f"{APPS} ValidateDeploymentSpec",
+        _kind("Deployment", _spec("revisionHistoryLimit", -1)),
+    ),
+    Operator(
+        "progress-deadline-le-ready",
+        "reject",
+        f"{APPS} ValidateDeploymentSpec",
+        _kind(
+            "Deployment", lambda d: d["spec"].update(minReadySeconds=700, progressDeadlineSeconds=600) or True
+        ),
+    ),
+    Operator(
+        "job-restart-always",
+        "reject",
+        "pkg/apis/batch/validation ValidateJobSpec (OnFailure or Never)",
+        _job_restart("Always"),
+    ),
+    # pods
+    Operator(
+        "gpu-request-below-limit",
+        "reject",
+        f"{CORE} validateResourceRequirements (non-overcommitable)",
+        _gpu(
+            lambda c, r: (
+                r.setdefault("requests", {}).update(
+                    {"nvidia.com/gpu": int(r["limits"]["nvidia.com/gpu"]) + 1}
+                )
+                or True
+            )
+        ),
+    ),
+    Operator(
+        "gpu-fraction",
+        "reject",
+        f"{CORE} ValidateResourceQuantityValue (integer)",
+        _gpu(
+            lambda c, r: (
+                r.update(
+                    limits={**r["limits"], "nvidia.com/gpu": "0.5"},
+                    requests={**(r.get("requests") or {}), "nvidia.com/gpu": "0.5"},
+                )
+                or True
+            )
+        ),
+    ),
+    Operator(
+        "gpu-limit-only",
+        "accept",
+        "requests default to limits (core/v1 defaults)",
+        _gpu(lambda c, r: (r.get("requests") or {}).pop("nvidia.com/gpu", None) or True),
+    ),
+    Operator(
+        "cpu-request-over-limit",
+        "reject",
+        f"{CORE} validateResourceRequirements",
+        _container(lambda c: c.update(resources={"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}) or True),
+    ),
+    Operator(
+        "mount-unknown-volume",
+        "reject",
+        f"{CORE} validateVolumeMounts (NotFound)",
+        _container(_mount_unknown),
+    ),
+    Operator(
+        "liveness-success-2",
+        "reject",
+        f"{CORE} validateContainerCommon (successThreshold must be 1)",
+        _container(_liveness_success(2)),
+    ),
+    Operator(
+        "pod-null-field", "accept", "a JSON null is an unset field", _pod(_null_in_pod, builtin_only=True)
+    ),
+    # Pod Security "restricted" (the inference namespace)
+    Operator(
+        "psa-privileged",
+        "reject",
+        f"{PSA}check_privileged.go",
+        _container(_security("privileged", True), builtin_only=False),
+    ),
+    Operator(
+        "psa-run-as-root",
+        "reject",
+        f"{PSA}check_runAsUser.go",
+        _container(_security("runAsUser", 0), builtin_only=False),
+    ),
+    Operator(
+        "psa-escalation",
+        "reject",
+        f"{PSA}check_allowPrivilegeEscalation.go",
+        _container(_security("allowPrivilegeEscalation", True), builtin_only=False),
+    ),
+    Operator(
+        "psa-sys-admin",
+        "reject",
+        f"{PSA}check_capabilities_restricted.go",
+        _container(_security("capabilities", {"drop": ["ALL"], "add": ["SYS_ADMIN"]}), builtin_only=False),
+    ),
+    Operator(
+        "psa-net-bind-ok",
+        "accept",
+        f"{PSA}check_capabilities_restricted.go",
+        _container(
+            _security("capabilities", {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}), builtin_only=False
+        ),
+    ),
+    Operator(
+        "psa-unconfined",
+        "reject",
+        f"{PSA}check_seccompProfile_restricted.go",
+        _container(_security("seccompProfile", {"type": "Unconfined"}), builtin_only=False),
+    ),
+    Operator(
+        "psa-host-path",
+        "reject",
+        f"{PSA}check_hostPathVolumes.go",
+        _pod(_add_volume({"name": "host", "hostPath": {"path": "/"}})),
+    ),
+    Operator(
+        "psa-host-network", "reject", f"{PSA}check_hostNamespaces.go", _pod(_pod_field("hostNetwork", True))
+    ),
+    Operator(
+        "psa-user-1000-ok",
+        "accept",
+        f"{PSA}check_runAsUser.go",
+        _container(_security("runAsUser", 1000), builtin_only=False),
+    ),
+    # the Namespace's Pod Security labels
+    Operator(
+        "ns-level-unknown",
+        "reject",
+        "pod-security-admission api/helpers.go ParseLevel",
+        _namespace_label("pod-security.kubernetes.io/enforce", "strict"),
+    ),
+    Operator(
+        "ns-version-no-v",
+        "reject",
+        "pod-security-admission api/helpers.go ParseVersion",
+        _namespace_label("pod-security.kubernetes.io/warn-version", "1.30"),
+    ),
+    Operator(
+        "ns-version-ok",
+        "accept",
+        "pod-security-admission api/helpers.go ParseVersion",
+        _namespace_label("pod-security.kubernetes.io/enforce-version", "v1.30"),
+    ),
+    Operator(
+        "configmap-key-space",
+        "reject",
+        f"{CORE} ValidateConfigMap IsConfigMapKey",
+        _config_map_key("bad key"),
+    ),
+    Operator("configmap-key-ok", "accept", f"{CORE} IsConfigMapKey", _config_map_key("a.b-c_d")),
+    # KEDA's CRD (schema bounds and its CEL rule)
+    Operator(
+        "keda-min-negative", "reject", f"{KEDA} minReplicaCount minimum 0", _scaled("minReplicaCount", -1)
+    ),
+    Operator("keda-max-zero", "reject", f"{KEDA} maxReplicaCount minimum 1", _scaled("maxReplicaCount", 0)),
+    Operator("keda-no-triggers", "reject", f"{KEDA} triggers minItems 1", _scaled("triggers", [])),
+    Operator(
+        "keda-min-over-max", "reject", f"{KEDA} x-kubernetes-validations min <= max", _scaled_min_over_max
+    ),
+    Operator(
+        "keda-min-equals-max",
+        "accept",
+        f"{KEDA} x-kubernetes-validations",
+        _kind("ScaledObject", lambda d: d["spec"].update(minReplicaCount=2, maxReplicaCount=2) or True),
+    ),
+    Operator(
+        "keda-window-negative",
+        "accept",
+        f"{KEDA} (no bound on stabilizationWindowSeconds)",
+        _scaled_window(-1),
+    ),
+)
+
+
+def mutants(objects: list[Data]) -> Iterator[tuple[Operator, int, Data]]:
+    """(operator, index of the object it changed, the changed copy) for every operator that
+    applies to each object."""
+    for operator in OPERATORS:
+        for index, original in enumerate(objects):
+            changed = copy.deepcopy(original)
+            try:
+                applied = operator.mutate(changed)
+            except (KeyError, TypeError, IndexError, AttributeError):
+                applied = False
+            if applied and changed != original:
+                yield operator, index, changed
