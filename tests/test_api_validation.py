@@ -496,3 +496,20 @@ def test_mutants_of_the_fleet_agree_with_the_server_table(tmp_path):
     truth = json.loads((tmp_path / "ground-truth.json").read_text())
     assert len(truth) > 1000
     assert {v["verdict"] for v in truth.values()} == {"accept", "reject"}
+
+
+GATEWAY_EXAMPLES = REPO / "tests" / "data" / "gateway-api-v1.6.1"
+
+
+@pytest.mark.parametrize("path", sorted((GATEWAY_EXAMPLES / "valid").glob("*.yaml")), ids=lambda p: p.name)
+def test_upstream_valid_gateway_examples_are_accepted(validator, path):
+    resources, findings = load_text(path.read_text(), path.name)
+    findings += validator(resources)
+    assert [f.message for f in findings if f.severity == Severity.ERROR] == []
+
+
+@pytest.mark.parametrize("path", sorted((GATEWAY_EXAMPLES / "invalid").glob("*.yaml")), ids=lambda p: p.name)
+def test_upstream_invalid_gateway_examples_are_refused(validator, path):
+    resources, findings = load_text(path.read_text(), path.name)
+    findings += validator(resources)
+    assert {f.rule for f in findings if f.severity == Severity.ERROR} & {"schema", "crd-rule"}

@@ -144,10 +144,11 @@ class Validator:
         return display_path(Path(location), self.root)
 
     def __call__(self, resources: list[Resource]) -> list[Finding]:
-        from llmfleet.validate import api_validation, jsonschema_validator, kubeconform
+        from llmfleet.validate import jsonschema_validator, kubeconform
 
-        # Explicit nulls are unset fields to the API server (api_validation.drop_nulls).
-        resources = [api_validation.without_nulls(r) for r in resources]
+        # Explicit nulls are unset fields to the API server, and a custom resource is
+        # validated with its schema's defaults applied (api_validation).
+        resources = [self.api.as_the_server_sees(r) for r in resources]
         if self.engine == "kubeconform":
             findings = kubeconform.validate_resources(
                 resources, self.version, self.locations, self.ignore_missing

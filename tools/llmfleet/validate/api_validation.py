@@ -3,7 +3,8 @@ Pod Security at each namespace's level (llmfleet.validate.api_rules), as finding
 
 Explicit ``null`` values in mappings are dropped first, as the server does (a JSON null
 decodes to an unset field; server-side apply removes the field; CRD schemas prune nulls of
-non-nullable fields): see :func:`drop_nulls`.
+non-nullable fields): see :func:`drop_nulls`; a custom resource gets its schema's defaults
+(:meth:`ApiValidator.as_the_server_sees`), before the schema step too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from llmfleet.model.k8s import Resource, pointer
 from llmfleet.validate.api_rules import CLUSTER_SCOPED, api_problems, cel_rules, pod_templates
 from llmfleet.validate.api_rules import pod_security_admission as psa
 from llmfleet.validate.api_rules.problems import Problems
+from llmfleet.validate.api_rules.structural import with_defaults
 
 #: The PodSecurity admission plugin's default when a namespace sets no level
 #: (AdmissionConfiguration defaults: enforce privileged, latest).
@@ -83,6 +85,15 @@ class ApiValidator:
         self.crd_schema = crd_schema
         self.namespaces = dict(namespaces or {})
 
+    def as_the_server_sees(self, resource: Resource) -> Resource:
+        """The object as the server validates it: explicit nulls dropped, and a custom
+        resource's schema defaults applied (a CRD schema's oneOf may depend on a default)."""
+        resource = without_nulls(resource)
+        schema = self.crd_schema(resource.api_version, resource.kind) if self.crd_schema else None
+        if schema is None:
+            return resource
+        return dataclasses.replace(resource, data=with_defaults(schema, resource.data))
+
     def __call__(self, resources: list[Resource]) -> list[Finding]:
         for resource in resources:
             if resource.kind == "Namespace" and resource.api_version == "v1":
@@ -100,7 +111,7 @@ class ApiValidator:
         schema = self.crd_schema(resource.api_version, kind) if self.crd_schema else None
         if schema is not None:
             problems = Problems()
-            cel_rules.check_rules(schema, data, (), problems)
+            cel_rules.check_custom_resource(schema, data, problems)
             findings += _findings(resource, CRD_RULE, problems)
         findings += self.pod_security(resource)
         return findings

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmfleet.validate.api_rules.problems import Problems
+from llmfleet.validate.api_rules.structural import check_list_types, with_defaults
 
 _RULES_KEY = "x-kubernetes-validations"
 _lock = threading.Lock()
@@ -89,8 +90,14 @@ def _field_path(field_path: str) -> tuple[str, ...]:
     return tuple(p for p in field_path.lstrip(".").split(".") if p) if field_path else ()
 
 
+def check_custom_resource(schema: Any, value: Any, problems: Problems) -> None:
+    """The rules of a custom resource, on the object as the server sees it: defaulted first."""
+    check_rules(schema, with_defaults(schema, value), (), problems)
+
+
 def check_rules(schema: Any, value: Any, path: tuple[Any, ...], problems: Problems) -> None:
-    """Walk ``value`` with its structural ``schema`` and evaluate every rule on the way."""
+    """Walk ``value`` with its structural ``schema``: evaluate every rule on the way and check
+    the list types."""
     if not isinstance(schema, dict) or value is None:
         return
     for rule in _rules_of(schema):
@@ -112,6 +119,7 @@ def check_rules(schema: Any, value: Any, path: tuple[Any, ...], problems: Proble
                 if not isinstance(properties, dict) or key not in properties:
                     check_rules(extra, child, (*path, key), problems)
     elif isinstance(value, list):
+        check_list_types(schema, value, path, problems)
         items = schema.get("items")
         if isinstance(items, dict):
             for i, child in enumerate(value):
