@@ -513,3 +513,54 @@ def test_upstream_invalid_gateway_examples_are_refused(validator, path):
     resources, findings = load_text(path.read_text(), path.name)
     findings += validator(resources)
     assert {f.rule for f in findings if f.severity == Severity.ERROR} & {"schema", "crd-rule"}
+
+
+def _json_values():
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=8)
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=20,
+    )
+
+
+def _mutate_anywhere(data, value, seed):
+    """``data`` with one node replaced by ``value``: a field of the wrong shape anywhere."""
+    nodes = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, child in node.items():
+                nodes.append((node, key))
+                walk(child)
+        elif isinstance(node, list):
+            for i, child in enumerate(node):
+                nodes.append((node, i))
+                walk(child)
+
+    walk(data)
+    parent, key = nodes[seed % len(nodes)]
+    parent[key] = value
+    return data
+
+
+def test_any_shape_of_field_is_a_finding_never_a_crash(validator):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(base=st.sampled_from(sorted(BASES)), value=_json_values(), seed=st.integers(min_value=0))
+    def check(base, value, seed):
+        data = _mutate_anywhere(copy.deepcopy(BASES[base]), value, seed)
+        text = json.dumps(data)  # JSON is YAML: the loader reads it
+        resources, findings = load_text(text, "input.yaml")
+        findings += validator(resources)
+        assert all(f.rule and f.message for f in findings)
+
+    check()

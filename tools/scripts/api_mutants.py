@@ -67,6 +67,23 @@ def write_corpus(out: Path, mutants: list[tuple[str, api_mutant_table.Operator, 
     (out / "ground-truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True), encoding="utf-8")
 
 
+def llmfleet_verdicts(config, folder: Path, mutant_ids: list[str]) -> dict[str, tuple[str, list[str], list[str]]]:
+    """llmfleet's verdict on each mutant file of ``folder``, validated alone: ("reject" or
+    "accept", the rules that reported errors, the first messages)."""
+    validator = Validator(config, Options(validator="jsonschema", offline=True, cache=False))
+    verdicts = {}
+    for mutant_id in mutant_ids:
+        text = (folder / f"{mutant_id}.yaml").read_text(encoding="utf-8")
+        resources, load_findings = load_text(text, f"{mutant_id}.yaml")
+        errors = [f for f in load_findings + validator(resources) if f.severity == Severity.ERROR]
+        verdicts[mutant_id] = (
+            "reject" if errors else "accept",
+            sorted({f.rule for f in errors}),
+            [f.message for f in errors][:3],
+        )
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -85,25 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         del name
     write_corpus(args.out, mutants)  # the ground truth is on disk before llmfleet runs
 
-    validator = Validator(config, Options(validator="jsonschema", offline=True, cache=False))
+    verdicts = llmfleet_verdicts(config, args.out, [m[0] for m in mutants])
     counts = {"all": [0, 0], "held-out": [0, 0]}
     false_rejects, misses = [], []
     for mutant_id, operator, _ in mutants:
-        text = (args.out / f"{mutant_id}.yaml").read_text(encoding="utf-8")
-        resources, load_findings = load_text(text, f"{mutant_id}.yaml")
-        findings = load_findings + validator(resources)
-        predicted = "reject" if any(f.severity == Severity.ERROR for f in findings) else "accept"
+        predicted, rules, messages = verdicts[mutant_id]
         agree = predicted == operator.verdict
         for key in ("all", "held-out") if held_out(mutant_id) else ("all",):
             counts[key][0] += agree
             counts[key][1] += 1
         if not agree:
             (false_rejects if predicted == "reject" else misses).append(
-                {
-                    "mutant": mutant_id,
-                    "rules": sorted({f.rule for f in findings}),
-                    "messages": [f.message for f in findings][:3],
-                }
+                {"mutant": mutant_id, "rules": rules, "messages": messages}
             )
     figures = {
         "objects": len(objects),
