@@ -135,8 +135,11 @@ class Validator:
                 loc for loc in self.locations if not loc.startswith(("http://", "https://", "default"))
             )
             store = schemas.shared_store(self.version, local, None, offline=True)
+        from llmfleet.validate.valid_cache import ValidCache
+
         namespaces = api_validation.platform_namespaces(config.platform_dirs())
-        return api_validation.ApiValidator(api_validation.crd_schemas(store), namespaces)
+        known = ValidCache(cache_root(config.root) / "validate-rules" if options.cache else None)
+        return api_validation.ApiValidator(api_validation.crd_schemas(store), namespaces, known)
 
     def _display(self, location: str) -> str:
         if location.startswith(("http://", "https://")):
@@ -164,6 +167,7 @@ class Validator:
         """Remember the objects that passed, for the next run."""
         if self.known is not None:
             self.known.save()
+        self.api.save()
 
 
 # -- the pipeline ----------------------------------------------------------------------------

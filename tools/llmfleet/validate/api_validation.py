@@ -10,6 +10,8 @@ non-nullable fields): see :func:`drop_nulls`; a custom resource gets its schema'
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,10 @@ from llmfleet.validate.api_rules import CLUSTER_SCOPED, api_problems, cel_rules,
 from llmfleet.validate.api_rules import pod_security_admission as psa
 from llmfleet.validate.api_rules.problems import Problems
 from llmfleet.validate.api_rules.structural import with_defaults
+from llmfleet.validate.valid_cache import ValidCache
+from llmfleet.validate.versions import distribution_version
+
+CEL_VERSION = distribution_version("cel-python", "celpy")
 
 #: The PodSecurity admission plugin's default when a namespace sets no level
 #: (AdmissionConfiguration defaults: enforce privileged, latest).
@@ -80,10 +86,39 @@ class ApiValidator:
     """Checks objects as the API server would on create; remembers each Namespace's Pod
     Security level across the inputs of one run."""
 
-    def __init__(self, crd_schema=None, namespaces: dict[str, tuple[str, tuple[int, int]]] | None = None):
+    def __init__(
+        self,
+        crd_schema=None,
+        namespaces: dict[str, tuple[str, tuple[int, int]]] | None = None,
+        known: ValidCache | None = None,
+    ):
         #: (apiVersion, kind) -> the CRD's schema dict, or None.
         self.crd_schema = crd_schema
         self.namespaces = dict(namespaces or {})
+        #: Custom resources whose CRD rules held in an earlier run (CEL is not even imported
+        #: when every object is known): keyed by the schema's digest and the object.
+        self.known = known
+        self._digests: dict[int, str] = {}
+
+    def _digest(self, schema: dict[str, Any]) -> str:
+        if id(schema) not in self._digests:
+            text = json.dumps(schema, sort_keys=True, default=str)
+            self._digests[id(schema)] = hashlib.sha256(f"crd-rules {CEL_VERSION} {text}".encode()).hexdigest()
+        return self._digests[id(schema)]
+
+    def crd_rule_findings(self, resource: Resource, schema: dict[str, Any]) -> list[Finding]:
+        key = self.known.key(self._digest(schema), resource.data) if self.known is not None else ""
+        if self.known is not None and self.known.known_valid(key):
+            return []
+        problems = Problems()
+        cel_rules.check_custom_resource(schema, resource.data, problems)
+        if not problems.items and self.known is not None:
+            self.known.remember(key)
+        return _findings(resource, CRD_RULE, problems)
+
+    def save(self) -> None:
+        if self.known is not None:
+            self.known.save()
 
     def as_the_server_sees(self, resource: Resource) -> Resource:
         """The object as the server validates it: explicit nulls dropped, and a custom
@@ -110,9 +145,7 @@ class ApiValidator:
         findings = _findings(resource, API_VALIDATION, api_problems(data, group, kind))
         schema = self.crd_schema(resource.api_version, kind) if self.crd_schema else None
         if schema is not None:
-            problems = Problems()
-            cel_rules.check_custom_resource(schema, data, problems)
-            findings += _findings(resource, CRD_RULE, problems)
+            findings += self.crd_rule_findings(resource, schema)
         findings += self.pod_security(resource)
         return findings
 
@@ -145,7 +178,6 @@ def crd_schemas(store) -> Any:
         if api_version.rpartition("/")[0] in BUILTIN_GROUPS:
             return None
         hit = store.lookup(api_version, kind)
-        schema = hit.validator.schema if hit is not None else None
-        return schema if isinstance(schema, dict) else None
+        return hit.schema if hit is not None and isinstance(hit.schema, dict) else None
 
     return find

@@ -54,8 +54,17 @@ class SchemaHit:
     """A kind's schema: where it came from, a fingerprint of its content, and its validator,
     built on first use (a run whose objects are all known valid never builds it)."""
 
-    def __init__(self, source: str, fingerprint: str, build: Callable[[], jsonschema.protocols.Validator]):
+    def __init__(
+        self,
+        source: str,
+        fingerprint: str,
+        build: Callable[[], jsonschema.protocols.Validator],
+        schema: dict | None = None,
+    ):
         self.source = source
+        #: The schema itself, for a CRD (its CEL rules and defaults are read without
+        #: building a validator, so without importing jsonschema).
+        self.schema = schema
         #: Changes whenever the schema's content (or the package that ships it) changes.
         self.fingerprint = fingerprint
         self._build = build
@@ -280,7 +289,9 @@ class SchemaStore:
             target = locations.expand(location, variables)
             schema, text, outcome = self._load(target)
             if schema is not None:
-                return SchemaHit(target, _digest(f"crd {text}"), functools.partial(crd_validator, schema))
+                return SchemaHit(
+                    target, _digest(f"crd {text}"), functools.partial(crd_validator, schema), schema
+                )
             attempts.append(Attempt(target, outcome))
         return SchemaMiss(api_version, kind, tuple(attempts))
 
