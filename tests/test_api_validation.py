@@ -183,12 +183,12 @@ CASES = [
         set_(("metadata", "name"), "Server"),
         {"api-validation"},
     ),
-    (
-        "Service name starting with a digit",
-        "service",
-        set_(("metadata", "name"), "1-server"),
-        {"api-validation"},
-    ),
+    ("Service name with a dot", "service", set_(("metadata", "name"), "a.server"), {"api-validation"}),
+    # RelaxedServiceNameValidation (on in 1.36): a DNS-1123 label, digits first allowed.
+    ("Service name starting with a digit", "service", set_(("metadata", "name"), "1-server"), set()),
+    # A PodDisruptionBudget's validation never looks at its name: only a path segment.
+    ("PDB name with upper case", "pdb", set_(("metadata", "name"), "Server_1"), set()),
+    ("PDB name with a percent sign", "pdb", set_(("metadata", "name"), "a%b"), {"api-validation"}),
     ("Namespace name with a dot", "namespace", set_(("metadata", "name"), "a.b"), {"api-validation"}),
     ("quantity two", "deployment", set_((*C, "resources", "requests", "cpu"), "two"), {"api-validation"}),
     (

@@ -82,9 +82,10 @@ def server_verdict(api, obj: dict) -> tuple[str, str]:
     return "accept", ""
 
 
-def prepare(api, cluster, objects: list[dict]) -> None:
-    crds = REPO / "tools" / "e2e" / "crds"
+def prepare(api, cluster, objects: list[dict], crds: Path) -> None:
     for crd in sorted(crds.glob("*.yaml")):
+        if "kind: CustomResourceDefinition" not in crd.read_text(encoding="utf-8"):
+            continue
         api.kubectl("apply", "--server-side", "-f", str(crd), check=True)
     api.kubectl("wait", "--for=condition=Established", "--timeout=120s", "crd", "--all", check=True)
     defined = [o for o in objects if o.get("kind") == "Namespace"]
@@ -93,8 +94,18 @@ def prepare(api, cluster, objects: list[dict]) -> None:
         if not verdict.accepted:
             raise cluster.ClusterError(f"namespace {namespace['metadata']['name']}: {verdict.message}")
     names = {o["metadata"]["name"] for o in defined}
-    for namespace in sorted({(o.get("metadata") or {}).get("namespace") for o in objects} - names - {None}):
+    wanted = {(o.get("metadata") or {}).get("namespace") for o in objects} - {None}
+    for namespace in sorted(wanted - names):
         api.kubectl("create", "namespace", namespace, check=True)
+    # No controller runs: the "default" service account the pods of a LeaderWorkerSet use is
+    # created by hand.
+    for namespace in sorted(wanted):
+        account = {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": namespace},
+        }
+        api.apply(account)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         "--mutants", type=Path, required=True, help="a folder written by api_mutants.py --out"
     )
     parser.add_argument("--cluster-module", type=Path, default=REPO / "tools" / "e2e" / "cluster.py")
+    parser.add_argument(
+        "--crds", type=Path, default=REPO / "tools" / "e2e" / "crds", help="CRD manifests to install"
+    )
     parser.add_argument("--bins", type=Path, help="JSON naming built etcd and kube-apiserver binaries")
     parser.add_argument("--min-agreement", type=float, default=0.98)
     args = parser.parse_args(argv)
@@ -121,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     objects = api_mutants.rendered_objects(config)
     server: dict[str, dict] = {}
     with cluster.LocalCluster(bins, controllers=False) as api:
-        prepare(api, cluster, objects)
+        prepare(api, cluster, objects, args.crds)
         for mutant_id in sorted(truth):
             obj = yaml.safe_load((args.mutants / f"{mutant_id}.yaml").read_text())
             verdict, message = server_verdict(api, obj)

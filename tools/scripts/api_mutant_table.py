@@ -86,6 +86,16 @@ def _rename(name: str, kinds: tuple[str, ...] | None = None) -> Callable[[Data],
     return mutate
 
 
+def _rename_except(name: str, kinds: tuple[str, ...]) -> Callable[[Data], bool]:
+    def mutate(data: Data) -> bool:
+        if data.get("kind") in kinds:
+            return False
+        data["metadata"]["name"] = name
+        return True
+
+    return mutate
+
+
 def _container(change: Callable[[Data], bool], builtin_only: bool = True) -> Callable[[Data], bool]:
     def mutate(data: Data) -> bool:
         if builtin_only and not _builtin_workload(data):
@@ -361,20 +371,43 @@ OPERATORS: tuple[Operator, ...] = (
     Operator(
         "annotation-key-space", "reject", f"{META} ValidateAnnotations", _set_annotation("bad key", "x")
     ),
+    # Corrected after the server differential: a PodDisruptionBudget's name is only a path
+    # segment, and RelaxedServiceNameValidation (on in 1.36) lets a Service name start with a digit.
     Operator(
-        "name-upper-underscore", "reject", f"{META} NameIsDNSSubdomain/NameIsDNSLabel", _rename("Bad_Name")
+        "name-upper-underscore",
+        "reject",
+        f"{META} NameIsDNSSubdomain/NameIsDNSLabel",
+        _rename_except("Bad_Name", ("PodDisruptionBudget",)),
+    ),
+    Operator(
+        "pdb-name-upper-underscore",
+        "accept",
+        "pkg/apis/policy/validation ValidatePodDisruptionBudget (spec only)",
+        _rename("Bad_Name", ("PodDisruptionBudget",)),
+    ),
+    Operator(
+        "pdb-name-percent",
+        "reject",
+        "apiserver pkg/registry/rest/create.go BeforeCreate (path segment name)",
+        _rename("a%b", ("PodDisruptionBudget",)),
     ),
     Operator(
         "service-name-64",
         "reject",
-        f"{CORE} ValidateServiceName (DNS-1035 label)",
+        f"{CORE} ValidateServiceCreate (DNS label)",
         _rename("s" * 64, ("Service",)),
     ),
     Operator(
         "service-name-digit",
-        "reject",
-        f"{CORE} ValidateServiceName (DNS-1035 label)",
+        "accept",
+        f"{CORE} ValidateServiceCreate (RelaxedServiceNameValidation: DNS-1123 label)",
         _rename("1abc", ("Service",)),
+    ),
+    Operator(
+        "service-name-dot",
+        "reject",
+        f"{CORE} ValidateServiceCreate (DNS-1123 label)",
+        _rename("a.b", ("Service",)),
     ),
     Operator("label-value-empty", "accept", f"{META} IsValidLabelValue (empty is valid)", _set_label("")),
     Operator("label-value-63", "accept", f"{META} IsValidLabelValue", _set_label("a" * 63)),

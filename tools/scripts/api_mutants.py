@@ -67,7 +67,9 @@ def write_corpus(out: Path, mutants: list[tuple[str, api_mutant_table.Operator, 
     (out / "ground-truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True), encoding="utf-8")
 
 
-def llmfleet_verdicts(config, folder: Path, mutant_ids: list[str]) -> dict[str, tuple[str, list[str], list[str]]]:
+def llmfleet_verdicts(
+    config, folder: Path, mutant_ids: list[str]
+) -> dict[str, tuple[str, list[str], list[str]]]:
     """llmfleet's verdict on each mutant file of ``folder``, validated alone: ("reject" or
     "accept", the rules that reported errors, the first messages)."""
     validator = Validator(config, Options(validator="jsonschema", offline=True, cache=False))

@@ -78,7 +78,6 @@ _SUBDOMAIN_KINDS = {
     ("apps", "DaemonSet"),
     ("apps", "ReplicaSet"),
     ("apps", "ControllerRevision"),
-    ("policy", "PodDisruptionBudget"),
     ("autoscaling", "HorizontalPodAutoscaler"),
     ("networking.k8s.io", "Ingress"),
     ("networking.k8s.io", "IngressClass"),
@@ -88,7 +87,9 @@ _SUBDOMAIN_KINDS = {
 }
 _NAME_RULES: dict[tuple[str, str], NameRule] = {
     ("", "Namespace"): names.dns1123_label,
-    ("", "Service"): names.dns1035_label,
+    # A DNS-1035 label up to 1.35; RelaxedServiceNameValidation (beta, on by default from
+    # 1.36, KEP-5311) accepts a DNS-1123 label: the rule that refuses nothing the server takes.
+    ("", "Service"): names.dns1123_label,
     ("apps", "StatefulSet"): names.dns1123_label,
     ("batch", "Job"): _job_name,
     ("batch", "CronJob"): _cron_job_name,
@@ -100,13 +101,14 @@ _NAME_RULES: dict[tuple[str, str], NameRule] = {
 }
 
 
-def name_rule(group: str, kind: str) -> NameRule | None:
+def name_rule(group: str, kind: str) -> NameRule:
     """The kind's name rule; custom resources' names are DNS subdomains
-    (apiextensions-apiserver pkg/registry/customresource/validator.go).  None for a built-in
-    kind not listed here: its rule is left to the server rather than guessed."""
+    (apiextensions-apiserver pkg/registry/customresource/validator.go).  A built-in kind not
+    listed here (a PodDisruptionBudget: its validation checks the spec only) gets what every
+    create checks (apiserver pkg/registry/rest/create.go BeforeCreate): a path segment name."""
     if group not in BUILTIN_GROUPS:
         return names.dns1123_subdomain
-    return _NAME_RULES.get((group, kind))
+    return _NAME_RULES.get((group, kind), names.path_segment_name)
 
 
 def check_labels(labels: Any, path: tuple[Any, ...], problems: Problems) -> None:
@@ -146,7 +148,7 @@ def check_object_meta(
         return
     name = meta.get("name")
     rule = name_rule(group, kind)
-    if isinstance(name, str) and name and rule is not None:
+    if isinstance(name, str) and name:
         problems.extend(("metadata", "name"), (f"name: {m}" for m in rule(name)))
     namespace = meta.get("namespace")
     if isinstance(namespace, str) and namespace and namespaced is not False:
