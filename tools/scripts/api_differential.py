@@ -146,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     table = sum(truth[m]["verdict"] == server[m]["verdict"] for m in truth)
     false_rejects = [m for m in truth if ours[m][0] == "reject" and server[m]["verdict"] == "accept"]
     misses = [m for m in truth if ours[m][0] == "accept" and server[m]["verdict"] == "reject"]
+    held = [m for m in truth if truth[m].get("held_out")]
+    held_agree = sum(ours[m][0] == server[m]["verdict"] for m in held)
     print(
         f"{len(truth)} mutants: llmfleet agrees with kube-apiserver on {agree} ({agree / len(truth):.2%}); "
-        f"the operator table on {table} ({table / len(truth):.2%})"
+        f"the operator table on {table} ({table / len(truth):.2%}); held-out {len(held)}: "
+        f"{held_agree / max(len(held), 1):.2%}"
     )
     for m in false_rejects:
         print(f"  llmfleet rejects, the server accepts: {m} {ours[m][1]} {ours[m][2][:1]}")

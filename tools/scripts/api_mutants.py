@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     write_corpus(args.out, mutants)  # the ground truth is on disk before llmfleet runs
 
     verdicts = llmfleet_verdicts(config, args.out, [m[0] for m in mutants])
+    (args.out / "llmfleet-verdicts.json").write_text(
+        json.dumps({m: v[0] for m, v in verdicts.items()}, indent=0, sort_keys=True), encoding="utf-8"
+    )
     counts = {"all": [0, 0], "held-out": [0, 0]}
     false_rejects, misses = [], []
     for mutant_id, operator, _ in mutants:
