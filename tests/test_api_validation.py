@@ -313,6 +313,58 @@ CASES = [
         drop((*C, "securityContext", "capabilities")),
         {"pod-security-admission"},
     ),
+    (
+        "imagePullPolicy Sometimes",
+        "deployment",
+        set_((*C, "imagePullPolicy"), "Sometimes"),
+        {"api-validation"},
+    ),
+    ("dnsPolicy unknown", "deployment", set_((*POD, "dnsPolicy"), "Bogus"), {"api-validation"}),
+    (
+        "toleration without a key, operator Equal",
+        "deployment",
+        set_((*POD, "tolerations"), [{"operator": "Equal", "value": "x"}]),
+        {"api-validation"},
+    ),
+    (
+        "toleration seconds without NoExecute",
+        "deployment",
+        set_((*POD, "tolerations"), [{"key": "a", "operator": "Exists", "tolerationSeconds": 5}]),
+        {"api-validation"},
+    ),
+    (
+        "env var name with =",
+        "deployment",
+        set_((*C, "env"), [{"name": "A=B", "value": "x"}]),
+        {"api-validation"},
+    ),
+    (
+        "probe scheme FTP",
+        "deployment",
+        set_((*C, "readinessProbe", "httpGet", "scheme"), "FTP"),
+        {"api-validation"},
+    ),
+    (
+        "Localhost seccomp without a profile",
+        "deployment",
+        set_((*C, "securityContext", "seccompProfile"), {"type": "Localhost"}),
+        {"api-validation"},
+    ),
+    ("Service type unknown", "service", set_(("spec", "type"), "Internal"), {"api-validation"}),
+    (
+        "rollout strategy unknown",
+        "deployment",
+        set_(("spec", "strategy"), {"type": "BlueGreen"}),
+        {"api-validation"},
+    ),
+    # Server-side apply wraps an int64 overflow (to -2**63), which a pod template without a
+    # preStop sleep accepts: not refused.
+    (
+        "terminationGracePeriodSeconds beyond int64",
+        "deployment",
+        set_((*POD, "terminationGracePeriodSeconds"), 2**63),
+        set(),
+    ),
     # What the server accepts.
     ("the valid objects", "deployment", lambda d: None, set()),
     ("explicit null of an optional field", "deployment", set_((*POD, "nodeSelector"), None), set()),
@@ -355,6 +407,19 @@ CASES = [
         "Pod Security version v1.30",
         "namespace",
         set_(("metadata", "labels", "pod-security.kubernetes.io/enforce-version"), "v1.30"),
+        set(),
+    ),
+    (
+        "env var name with a dot and a space",
+        "deployment",
+        set_((*C, "env"), [{"name": "my.env name", "value": "x"}]),
+        set(),
+    ),
+    ("toleration of every taint", "deployment", set_((*POD, "tolerations"), [{"operator": "Exists"}]), set()),
+    (
+        "annotation key with upper case",
+        "service",
+        set_(("metadata", "annotations"), {"Example.com/Key": "x"}),
         set(),
     ),
     (

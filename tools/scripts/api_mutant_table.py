@@ -349,6 +349,58 @@ def _pvc_storage(value: Any) -> Callable[[Data], bool]:
     return _kind("PersistentVolumeClaim", change)
 
 
+def _set_in_container(key: str, value: Any) -> Callable[[Data], bool]:
+    def change(container: Data) -> bool:
+        container[key] = value
+        return True
+
+    return change
+
+
+def _add_env(name: str) -> Callable[[Data], bool]:
+    def change(container: Data) -> bool:
+        container.setdefault("env", []).append({"name": name, "value": "x"})
+        return True
+
+    return change
+
+
+def _add_toleration(toleration: Data) -> Callable[[Data], bool]:
+    def change(spec: Data) -> bool:
+        spec.setdefault("tolerations", []).append(toleration)
+        return True
+
+    return change
+
+
+def _probe_scheme(value: str) -> Callable[[Data], bool]:
+    def change(container: Data) -> bool:
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            action = (container.get(probe) or {}).get("httpGet")
+            if isinstance(action, dict):
+                action["scheme"] = value
+                return True
+        return False
+
+    return change
+
+
+def _host_port(container: Data) -> bool:
+    ports = container.get("ports") or []
+    if not ports:
+        return False
+    ports[0]["hostPort"] = 8080
+    return True
+
+
+def _pvc_access_mode(value: str) -> Callable[[Data], bool]:
+    def change(data: Data) -> bool:
+        data["spec"]["accessModes"] = [value]
+        return True
+
+    return _kind("PersistentVolumeClaim", change)
+
+
 CORE = "pkg/apis/core/validation/validation.go"
 APPS = "pkg/apis/apps/validation/validation.go"
 META = "apimachinery pkg/api/validation/objectmeta.go, pkg/util/validation/validation.go"
@@ -774,6 +826,149 @@ OPERATORS: tuple[Operator, ...] = (
         "accept",
         f"{KEDA} (no bound on stabilizationWindowSeconds)",
         _scaled_window(-1),
+    ),
+    # Fields with a fixed set of values the schemas do not state, and shapes (added with enums.py).
+    Operator(
+        "pull-policy-sometimes",
+        "reject",
+        f"{CORE} validatePullPolicy",
+        _container(_set_in_container("imagePullPolicy", "Sometimes")),
+    ),
+    Operator(
+        "pull-policy-never-ok",
+        "accept",
+        f"{CORE} validatePullPolicy",
+        _container(_set_in_container("imagePullPolicy", "Never")),
+    ),
+    Operator(
+        "dns-policy-bogus",
+        "reject",
+        f"{CORE} validateDNSPolicy",
+        _pod(_pod_field("dnsPolicy", "Bogus"), builtin_only=True),
+    ),
+    Operator(
+        "toleration-operator-equals",
+        "reject",
+        f"{CORE} ValidateTolerations",
+        _pod(_add_toleration({"key": "a", "operator": "Equals", "value": "b"}), builtin_only=True),
+    ),
+    Operator(
+        "toleration-no-key-equal",
+        "reject",
+        f"{CORE} ValidateTolerations",
+        _pod(_add_toleration({"operator": "Equal", "value": "b"}), builtin_only=True),
+    ),
+    Operator(
+        "toleration-seconds-noschedule",
+        "reject",
+        f"{CORE} ValidateTolerations",
+        _pod(
+            _add_toleration(
+                {"key": "a", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": 5}
+            ),
+            builtin_only=True,
+        ),
+    ),
+    Operator(
+        "toleration-exists-all-ok",
+        "accept",
+        f"{CORE} ValidateTolerations",
+        _pod(_add_toleration({"operator": "Exists"}), builtin_only=True),
+    ),
+    Operator(
+        "env-name-equals", "reject", f"{CORE} ValidateEnv IsRelaxedEnvVarName", _container(_add_env("A=B"))
+    ),
+    Operator(
+        "env-name-dotted-ok",
+        "accept",
+        f"{CORE} ValidateEnv IsRelaxedEnvVarName",
+        _container(_add_env("my.env-name 1")),
+    ),
+    Operator("probe-scheme-ftp", "reject", f"{CORE} validateHTTPGetAction", _container(_probe_scheme("FTP"))),
+    Operator(
+        "seccomp-localhost-no-profile",
+        "reject",
+        f"{CORE} validateSeccompProfileField",
+        _container(_security("seccompProfile", {"type": "Localhost"})),
+    ),
+    Operator("host-port", "reject", f"{PSA}check_hostPorts.go", _container(_host_port)),
+    Operator(
+        "service-type-bogus",
+        "reject",
+        f"{CORE} validateService (type)",
+        _kind("Service", _spec("type", "Internal")),
+    ),
+    Operator(
+        "session-affinity-ok",
+        "accept",
+        f"{CORE} validateService (sessionAffinity)",
+        _kind("Service", _spec("sessionAffinity", "ClientIP")),
+    ),
+    Operator(
+        "strategy-type-bogus",
+        "reject",
+        f"{APPS} ValidateDeploymentStrategy",
+        _kind("Deployment", _spec("strategy", {"type": "BlueGreen"})),
+    ),
+    Operator(
+        "pvc-access-mode-bogus",
+        "reject",
+        f"{CORE} ValidatePersistentVolumeClaimSpec",
+        _pvc_access_mode("ReadWriteSome"),
+    ),
+    Operator(
+        "pdb-eviction-bogus",
+        "reject",
+        "pkg/apis/policy/validation ValidatePodDisruptionBudgetSpec",
+        _kind("PodDisruptionBudget", _spec("unhealthyPodEvictionPolicy", "Never")),
+    ),
+    Operator(
+        "replicas-negative",
+        "reject",
+        f"{APPS} ValidateDeploymentSpec",
+        _kind("Deployment", _spec("replicas", -1)),
+    ),
+    Operator(
+        "replicas-int32-max-ok",
+        "accept",
+        "DeploymentSpec.replicas is int32",
+        _kind("Deployment", _spec("replicas", 2**31 - 1)),
+    ),
+    # Recorded from the server differential: server-side apply wraps an int64 overflow to
+    # -2**63; a Job template accepts that, a Deployment's refuses it (its preStop sleep must be
+    # below the grace period). llmfleet does not check int64 ranges: it misses the second.
+    Operator(
+        "grace-int64-overflow-job",
+        "accept",
+        "server-side apply wraps the overflow; PodSpec.terminationGracePeriodSeconds may be negative",
+        _kind("Job", _pod(_pod_field("terminationGracePeriodSeconds", 2**63))),
+    ),
+    Operator(
+        "grace-int64-overflow-deployment",
+        "reject",
+        f"{CORE} validateSleepAction (sleep below terminationGracePeriodSeconds, wrapped negative)",
+        _kind("Deployment", _pod(_pod_field("terminationGracePeriodSeconds", 2**63))),
+    ),
+    Operator(
+        "annotation-key-upper-ok",
+        "accept",
+        f"{META} ValidateAnnotations (keys lower-cased)",
+        _set_annotation("Example.com/Key", "x"),
+    ),
+    Operator(
+        "label-key-upper-name-ok", "accept", f"{META} IsQualifiedName", _set_label("x", "example.com/Name")
+    ),
+    Operator(
+        "emptydir-half-gi-ok",
+        "accept",
+        "apimachinery quantity.go",
+        _pod(_add_volume({"name": "scratch-y", "emptyDir": {"sizeLimit": ".5Gi"}}), builtin_only=True),
+    ),
+    Operator(
+        "emptydir-exponent-and-suffix",
+        "reject",
+        "apimachinery quantity.go (an exponent takes no suffix)",
+        _pod(_add_volume({"name": "scratch-z", "emptyDir": {"sizeLimit": "1e3m"}}), builtin_only=True),
     ),
 )
 

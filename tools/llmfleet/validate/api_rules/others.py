@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmfleet.validate.api_rules import names, pod_security_admission, quantity
+from llmfleet.validate.api_rules import enums, names, pod_security_admission, quantity
 from llmfleet.validate.api_rules.pods import check_port_num_or_name
 from llmfleet.validate.api_rules.problems import Problems, is_int
 from llmfleet.validate.api_rules.resources import parsed_quantities
@@ -27,6 +27,12 @@ def check_pdb(spec: dict[str, Any], problems: Problems) -> None:
         if spec.get(key) is not None:
             int_or_percent(spec[key], ("spec", key), problems)
     check_selector(spec.get("selector"), ("spec", "selector"), problems)
+    enums.one_of(
+        spec.get("unhealthyPodEvictionPolicy"),
+        enums.EVICTION_POLICIES,
+        ("spec", "unhealthyPodEvictionPolicy"),
+        problems,
+    )
 
 
 def _scaling_rules(rules: Any, path: tuple[Any, ...], problems: Problems) -> None:
@@ -82,6 +88,11 @@ def check_hpa(spec: dict[str, Any], problems: Problems) -> None:
 
 
 def check_service(spec: dict[str, Any], problems: Problems) -> None:
+    enums.one_of(spec.get("type"), enums.SERVICE_TYPES, ("spec", "type"), problems)
+    enums.one_of(spec.get("sessionAffinity"), enums.SESSION_AFFINITIES, ("spec", "sessionAffinity"), problems)
+    enums.one_of(
+        spec.get("internalTrafficPolicy"), enums.TRAFFIC_POLICIES, ("spec", "internalTrafficPolicy"), problems
+    )
     ports = spec.get("ports")
     if not isinstance(ports, list):
         return
@@ -125,6 +136,10 @@ def check_resource_quota(spec: dict[str, Any], problems: Problems) -> None:
 
 
 def check_pvc(spec: dict[str, Any], problems: Problems) -> None:
+    modes = spec.get("accessModes")
+    for i, mode in enumerate(modes if isinstance(modes, list) else []):
+        enums.one_of(mode, enums.ACCESS_MODES, ("spec", "accessModes", i), problems)
+    enums.one_of(spec.get("volumeMode"), enums.VOLUME_MODES, ("spec", "volumeMode"), problems)
     resources = spec.get("resources")
     if isinstance(resources, dict):
         for section in ("requests", "limits"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmfleet.validate.api_rules import names, quantity
+from llmfleet.validate.api_rules import enums, names, quantity
 from llmfleet.validate.api_rules.problems import Problems, is_int
 from llmfleet.validate.api_rules.resources import check_requirements
 
@@ -33,6 +33,9 @@ def _check_handler(handler: Any, path: tuple[Any, ...], problems: Problems) -> N
         action = handler.get(kind)
         if isinstance(action, dict):
             check_port_num_or_name(action.get("port"), (*path, kind, "port"), problems)
+    http = handler.get("httpGet")
+    if isinstance(http, dict):
+        enums.one_of(http.get("scheme"), enums.HTTP_SCHEMES, (*path, "httpGet", "scheme"), problems)
     grpc = handler.get("grpc")
     if isinstance(grpc, dict) and is_int(grpc.get("port")):
         problems.extend((*path, "grpc", "port"), names.port_number(grpc["port"]))
@@ -93,6 +96,19 @@ def _check_container(
     name = container.get("name")
     if isinstance(name, str):
         problems.extend((*path, "name"), names.dns1123_label(name))
+    enums.one_of(container.get("imagePullPolicy"), enums.PULL_POLICIES, (*path, "imagePullPolicy"), problems)
+    enums.one_of(
+        container.get("terminationMessagePolicy"),
+        enums.TERMINATION_MESSAGE_POLICIES,
+        (*path, "terminationMessagePolicy"),
+        problems,
+    )
+    enums.check_env(container.get("env"), (*path, "env"), problems)
+    security = container.get("securityContext")
+    if isinstance(security, dict):
+        enums.check_seccomp(
+            security.get("seccompProfile"), (*path, "securityContext", "seccompProfile"), problems
+        )
     _check_ports(container.get("ports"), (*path, "ports"), problems)
     check_requirements(container.get("resources"), (*path, "resources"), problems)
     for probe in _PROBES:
@@ -141,6 +157,33 @@ def _volume_names(spec: dict[str, Any], path: tuple[Any, ...], problems: Problem
     return found
 
 
+def _wrapped_int64(value: int) -> int:
+    """An integer as server-side apply stores it in an int64 field: wrapped, two's complement
+    (a v1.36 server turned 2**63 into -2**63; docs/reference/api-validation.md §2)."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
+def _check_sleep_actions(spec: dict[str, Any], path: tuple[Any, ...], problems: Problems) -> None:
+    """validateSleepAction: a lifecycle sleep lies between 0 and the grace period (default 30)."""
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    if not is_int(grace):
+        return
+    grace = _wrapped_int64(grace)
+    for field in _CONTAINER_LISTS:
+        containers = spec.get(field)
+        for i, container in enumerate(containers if isinstance(containers, list) else []):
+            lifecycle = container.get("lifecycle") if isinstance(container, dict) else None
+            for hook in ("postStart", "preStop"):
+                handler = lifecycle.get(hook) if isinstance(lifecycle, dict) else None
+                sleep = handler.get("sleep") if isinstance(handler, dict) else None
+                seconds = sleep.get("seconds") if isinstance(sleep, dict) else None
+                if is_int(seconds) and (seconds < 0 or seconds > grace):
+                    problems.add(
+                        (*path, field, i, "lifecycle", hook, "sleep"),
+                        f"must be non-negative and less than terminationGracePeriodSeconds ({grace})",
+                    )
+
+
 def check_pod_spec(
     spec: Any, path: tuple[Any, ...], problems: Problems, restart_policies: frozenset[str] | None = None
 ) -> None:
@@ -168,9 +211,14 @@ def check_pod_spec(
             (*path, "restartPolicy"),
             f"Unsupported value: must be one of {', '.join(sorted(restart_policies))}",
         )
-    grace = spec.get("terminationGracePeriodSeconds")
-    if is_int(grace) and grace < 0:
-        problems.add((*path, "terminationGracePeriodSeconds"), "must be greater than or equal to 0")
+    enums.one_of(spec.get("dnsPolicy"), enums.DNS_POLICIES, (*path, "dnsPolicy"), problems)
+    enums.check_tolerations(spec.get("tolerations"), (*path, "tolerations"), problems)
+    security = spec.get("securityContext")
+    if isinstance(security, dict):
+        enums.check_seccomp(
+            security.get("seccompProfile"), (*path, "securityContext", "seccompProfile"), problems
+        )
+    _check_sleep_actions(spec, path, problems)
     deadline = spec.get("activeDeadlineSeconds")
     if is_int(deadline) and deadline <= 0:
         problems.add((*path, "activeDeadlineSeconds"), "must be between 1 and 2147483647, inclusive")

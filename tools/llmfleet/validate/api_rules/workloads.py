@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llmfleet.validate.api_rules import names
+from llmfleet.validate.api_rules import enums, names
 from llmfleet.validate.api_rules.metadata import check_annotations, check_labels
 from llmfleet.validate.api_rules.pods import check_pod_spec
 from llmfleet.validate.api_rules.problems import Problems, is_int
@@ -57,7 +57,8 @@ def check_template(
 def _rolling_update(strategy: Any, path: tuple[Any, ...], problems: Problems) -> None:
     if not isinstance(strategy, dict):
         return
-    kind = strategy.get("type", "RollingUpdate")
+    kind = strategy.get("type") or "RollingUpdate"
+    enums.one_of(kind, enums.DEPLOYMENT_STRATEGIES, (*path, "type"), problems)
     rolling = strategy.get("rollingUpdate")
     if kind == "Recreate" and rolling is not None:
         problems.add((*path, "rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'")
@@ -89,6 +90,21 @@ def check_deployment(spec: dict[str, Any], problems: Problems) -> None:
 def check_replicated(spec: dict[str, Any], problems: Problems, what: str) -> None:
     """StatefulSet, ReplicaSet, DaemonSet."""
     path = ("spec",)
+    if what == "statefulset":
+        enums.one_of(
+            spec.get("podManagementPolicy"),
+            enums.POD_MANAGEMENT_POLICIES,
+            (*path, "podManagementPolicy"),
+            problems,
+        )
+        strategy = spec.get("updateStrategy")
+        if isinstance(strategy, dict):
+            enums.one_of(
+                strategy.get("type"),
+                enums.STATEFUL_SET_STRATEGIES,
+                (*path, "updateStrategy", "type"),
+                problems,
+            )
     for key in ("replicas", "minReadySeconds", "revisionHistoryLimit"):
         _nonnegative(spec, key, path, problems)
     check_selects_template(spec, path, problems, what)
