@@ -147,21 +147,23 @@ class Validator:
         return display_path(Path(location), self.root)
 
     def __call__(self, resources: list[Resource]) -> list[Finding]:
+        # Explicit nulls are unset fields to the API server, and a custom resource is
+        # validated with its schema's defaults applied (api_validation); after the schemas,
+        # the checks of the API server's own code, the CRDs' rules and Pod Security.
+        resources = [self.api.as_the_server_sees(r) for r in resources]
+        return self._schema_findings(resources) + self.api(resources)
+
+    def _schema_findings(self, resources: list[Resource]) -> list[Finding]:
         from llmfleet.validate import jsonschema_validator, kubeconform
 
-        # Explicit nulls are unset fields to the API server, and a custom resource is
-        # validated with its schema's defaults applied (api_validation).
-        resources = [self.api.as_the_server_sees(r) for r in resources]
         if self.engine == "kubeconform":
-            findings = kubeconform.validate_resources(
+            return kubeconform.validate_resources(
                 resources, self.version, self.locations, self.ignore_missing
             )
-        else:
-            assert self.store is not None
-            findings = jsonschema_validator.validate_resources(
-                resources, self.store, self.ignore_missing, self.reported_missing, self._display, self.known
-            )
-        return findings + self.api(resources)
+        assert self.store is not None
+        return jsonschema_validator.validate_resources(
+            resources, self.store, self.ignore_missing, self.reported_missing, self._display, self.known
+        )
 
     def save(self) -> None:
         """Remember the objects that passed, for the next run."""
