@@ -144,7 +144,7 @@ def test_cached_download_is_used_offline(cli, empty_repo, schemas_dir, monkeypat
     )
     (empty_repo / "so.yaml").write_text(
         "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: so}\n"
-        "spec: {scaleTargetRef: {name: d}, minReplicas: 1, triggers: []}\n"
+        "spec: {scaleTargetRef: {name: d}, minReplicas: 1, triggers: [{type: cpu, metadata: {value: '50'}}]}\n"
     )
     result = cli(["validate", "--offline", "--format", "json", "so.yaml"], cwd=empty_repo)
     assert [(f["rule"], f["path"]) for f in findings(result)] == [("schema", "/spec/minReplicas")]

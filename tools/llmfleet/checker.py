@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmfleet import checks
 from llmfleet.config import Config, cache_root, display_path
@@ -24,6 +25,9 @@ from llmfleet.model.k8s import Resource
 from llmfleet.model.secrets import secret_values
 from llmfleet.report import Report, Subject
 from llmfleet.validate import locations
+
+if TYPE_CHECKING:
+    from llmfleet.validate.api_validation import ApiValidator
 
 VALIDATORS = ("auto", "jsonschema", "kubeconform")
 
@@ -118,6 +122,24 @@ class Validator:
             from llmfleet.validate.valid_cache import ValidCache
 
             self.known = ValidCache(cache_root(config.root) / "validate" if options.cache else None)
+        self.api = self._api_validator(config, options)
+
+    def _api_validator(self, config: Config, options: Options) -> ApiValidator:
+        """The checks beyond the schemas (llmfleet.validate.api_validation); CRD rules are
+        read from the local schema locations only when kubeconform does the schemas."""
+        from llmfleet.validate import api_validation, schemas
+
+        store = self.store
+        if store is None:
+            local = tuple(
+                loc for loc in self.locations if not loc.startswith(("http://", "https://", "default"))
+            )
+            store = schemas.shared_store(self.version, local, None, offline=True)
+        from llmfleet.validate.valid_cache import ValidCache
+
+        namespaces = api_validation.platform_namespaces(config.platform_dirs())
+        known = ValidCache(cache_root(config.root) / "validate-rules" if options.cache else None)
+        return api_validation.ApiValidator(api_validation.crd_schemas(store), namespaces, known)
 
     def _display(self, location: str) -> str:
         if location.startswith(("http://", "https://")):
@@ -125,6 +147,13 @@ class Validator:
         return display_path(Path(location), self.root)
 
     def __call__(self, resources: list[Resource]) -> list[Finding]:
+        # Explicit nulls are unset fields to the API server, and a custom resource is
+        # validated with its schema's defaults applied (api_validation); after the schemas,
+        # the checks of the API server's own code, the CRDs' rules and Pod Security.
+        resources = [self.api.as_the_server_sees(r) for r in resources]
+        return self._schema_findings(resources) + self.api(resources)
+
+    def _schema_findings(self, resources: list[Resource]) -> list[Finding]:
         from llmfleet.validate import jsonschema_validator, kubeconform
 
         if self.engine == "kubeconform":
@@ -140,6 +169,7 @@ class Validator:
         """Remember the objects that passed, for the next run."""
         if self.known is not None:
             self.known.save()
+        self.api.save()
 
 
 # -- the pipeline ----------------------------------------------------------------------------

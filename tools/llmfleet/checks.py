@@ -122,6 +122,29 @@ SCHEMA_MISSING = _register(
     "pass --schema-location, or --ignore-missing-schemas.",
 )
 
+API_VALIDATION = _register(
+    "api-validation",
+    "schema",
+    "An object breaks a rule of the API server's own validation code that no schema states "
+    "(names, labels, quantities, ports, selectors, rollout and disruption bounds, GPU requests)",
+    "Fix the field at the path shown; the server would refuse the object with the same message "
+    "(docs/reference/api-validation.md cites each rule).",
+)
+CRD_RULE = _register(
+    "crd-rule",
+    "schema",
+    "A custom resource breaks one of its CRD's x-kubernetes-validations CEL rules",
+    "Fix the field the message names; the rule is in the CRD's schema under schemas/crds.",
+)
+POD_SECURITY_ADMISSION = _register(
+    "pod-security-admission",
+    "schema",
+    "A pod (or a workload's pod template) is forbidden by the Pod Security level its namespace "
+    "enforces (pod-security.kubernetes.io/enforce), as the PodSecurity admission plugin decides",
+    "Make the pod spec meet the namespace's level (docs/reference/api-validation.md §8), or run "
+    "it in a namespace whose level allows it.",
+)
+
 # -- the lint engine -----------------------------------------------------------------------------
 RULE_CRASHED = _register(
     "rule-crashed",

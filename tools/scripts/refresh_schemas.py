@@ -10,7 +10,10 @@ at the pinned catalog commit, itself copied from yannh/kubeconform ``scripts/ope
 
 * ``additionalProperties: false`` on every object below the root that lists ``properties`` and
   has no ``additionalProperties`` of its own, except objects marked
-  ``x-kubernetes-preserve-unknown-fields: true`` (they accept any field by definition);
+  ``x-kubernetes-preserve-unknown-fields: true`` (they accept any field by definition) and the
+  schemas under ``oneOf``/``anyOf``/``allOf``/``not`` (unlike the catalog's script: such a
+  branch only constrains properties declared beside it, and closing it refuses valid objects,
+  e.g. a Gateway's ``addresses[].value``);
 * ``format: int-or-string`` replaced by ``oneOf: [string, integer]``;
 * written with ``json.dumps(indent=1)`` and no final newline.
 
@@ -105,6 +108,11 @@ def load_manifest(path: Path) -> tuple[str, list[Entry]]:
 # -- the catalog's conversion ---------------------------------------------------------------
 
 
+#: Keywords whose schemas only constrain properties declared beside them (a structural
+#: schema's value validations): closing them would refuse the properties declared outside.
+_BRANCHES = frozenset({"oneOf", "anyOf", "allOf", "not"})
+
+
 def _deny_additional_properties(node, is_root: bool = False):
     if isinstance(node, dict):
         if (
@@ -114,8 +122,9 @@ def _deny_additional_properties(node, is_root: bool = False):
             and not node.get("x-kubernetes-preserve-unknown-fields")
         ):
             node["additionalProperties"] = False
-        for value in node.values():
-            _deny_additional_properties(value)
+        for key, value in node.items():
+            if key not in _BRANCHES:
+                _deny_additional_properties(value)
     elif isinstance(node, list):
         for value in node:
             _deny_additional_properties(value)

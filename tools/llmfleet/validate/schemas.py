@@ -54,8 +54,17 @@ class SchemaHit:
     """A kind's schema: where it came from, a fingerprint of its content, and its validator,
     built on first use (a run whose objects are all known valid never builds it)."""
 
-    def __init__(self, source: str, fingerprint: str, build: Callable[[], jsonschema.protocols.Validator]):
+    def __init__(
+        self,
+        source: str,
+        fingerprint: str,
+        build: Callable[[], jsonschema.protocols.Validator],
+        schema: dict | None = None,
+    ):
         self.source = source
+        #: The schema itself, for a CRD (its CEL rules and defaults are read without
+        #: building a validator, so without importing jsonschema).
+        self.schema = schema
         #: Changes whenever the schema's content (or the package that ships it) changes.
         self.fingerprint = fingerprint
         self._build = build
@@ -115,10 +124,28 @@ def _tolerant_pattern_properties(validator, patterns, instance, schema):
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
+#: The integer format whose range is checked: an int32 field (a built-in field's Go type; for
+#: a CRD kube-openapi's IsValueValidAgainstRange).  Not int64: a real v1.36 server took
+#: terminationGracePeriodSeconds 2**63 through server-side apply, wrapped to a negative value
+#: (docs/reference/api-validation.md §2).
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1)}
+
+
+def _integer_format(validator, format, instance, schema):
+    bounds = _INT_RANGES.get(format)
+    if bounds is None or not validator.is_type(instance, "integer") or isinstance(instance, float):
+        return
+    if not bounds[0] <= instance <= bounds[1]:
+        import jsonschema
+
+        yield jsonschema.ValidationError(f"out of range for {format} (from {bounds[0]} to {bounds[1]})")
+
+
 def _draft_2020_12(schema: dict, registry: Registry) -> jsonschema.protocols.Validator:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    ranged = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"format": _integer_format})
+    return ranged(schema, registry=registry)
 
 
 def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
@@ -128,7 +155,12 @@ def crd_validator(schema: dict) -> jsonschema.protocols.Validator:
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     tolerant = jsonschema.validators.extend(
-        cls, {"pattern": _tolerant_pattern, "patternProperties": _tolerant_pattern_properties}
+        cls,
+        {
+            "pattern": _tolerant_pattern,
+            "patternProperties": _tolerant_pattern_properties,
+            "format": _integer_format,
+        },
     )
     return tolerant(schema)
 
@@ -259,7 +291,9 @@ class SchemaStore:
             target = locations.expand(location, variables)
             schema, text, outcome = self._load(target)
             if schema is not None:
-                return SchemaHit(target, _digest(f"crd {text}"), functools.partial(crd_validator, schema))
+                return SchemaHit(
+                    target, _digest(f"crd {text}"), functools.partial(crd_validator, schema), schema
+                )
             attempts.append(Attempt(target, outcome))
         return SchemaMiss(api_version, kind, tuple(attempts))
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from llmfleet.validate.versions import distribution_version
 
-FORMAT = "llmfleet-valid-objects-1"
+FORMAT = "llmfleet-valid-objects-2"  # 2: int32 ranges checked
 MAX_ENTRIES = 200_000
 _JSONSCHEMA = distribution_version("jsonschema")
 FILE_NAME = "valid-objects"
