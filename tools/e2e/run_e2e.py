@@ -150,44 +150,51 @@ def settle(api: LocalCluster, owners: list[dict]) -> None:
     raise Finding(f"pods not created within {SETTLE_TIMEOUT_S:g} s:\n" + "\n".join(waiting))
 
 
-def smoke_test_reapply(api: LocalCluster, overlay: Path) -> str:
-    """A changed smoke-test Job goes in with a plain `kubectl apply` (the content-hash name);
-    the same change under the old name is refused (the immutability the hash avoids)."""
-    before = documents(render(overlay))
-    job = next(
+def variant(overlay: Path, namespace: str, patches: list[dict]) -> str:
+    """The overlay rendered into another namespace, with ``patches`` (kustomize, so that the
+    Job's name hash is computed from the changed content)."""
+    with tempfile.TemporaryDirectory(prefix="llmfleet-e2e-variant-") as tmp:
+        kustomization = {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "namespace": namespace,
+            "resources": [os.path.relpath(overlay, tmp)],
+            "patches": patches,
+        }
+        Path(tmp, "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+        return render(Path(tmp))
+
+
+def smoke_test_job(docs: list[dict]) -> dict:
+    return next(
         d
-        for d in before
+        for d in docs
         if d["kind"] == "Job" and d["metadata"]["labels"].get("app.kubernetes.io/component") == "smoke-test"
     )
-    with tempfile.TemporaryDirectory(prefix="llmfleet-e2e-change-") as tmp:
-        Path(tmp, "kustomization.yaml").write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
-                    "kind": "Kustomization",
-                    "resources": [os.path.relpath(overlay, tmp)],
-                    "patches": [
-                        {
-                            "target": {"kind": "Job", "labelSelector": SMOKE_TEST_LABEL},
-                            "patch": yaml.safe_dump(
-                                [
-                                    {
-                                        "op": "add",
-                                        "path": "/spec/template/metadata/annotations",
-                                        "value": {"llmfleet.io/e2e-change": "1"},
-                                    }
-                                ]
-                            ),
-                        }
-                    ],
-                }
-            )
-        )
-        changed_text = render(Path(tmp))
-    changed = next(d for d in documents(changed_text) if d["kind"] == "Job")
+
+
+def smoke_test_reapply(api: LocalCluster, overlay: Path) -> str:
+    """What a kubectl user does: `kubectl apply` (client-side) of the overlay, a change to the
+    smoke-test Job, `kubectl apply` again. It must go in (the Job's name follows its content);
+    the same change under the old name must be refused as immutable, or this proves nothing.
+    In a namespace of its own, so that only kubectl's client-side apply has touched it."""
+    namespace = "e2e-reapply"
+    api.kubectl("create", "namespace", namespace, check=True)
+    original_text = variant(overlay, namespace, [])
+    job = smoke_test_job(documents(original_text))
+    # The change a user might make: a longer wait for the model (env WAIT_SECONDS).
+    env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    index = next(i for i, var in enumerate(env) if var["name"] == "WAIT_SECONDS")
+    change = [
+        {"op": "replace", "path": f"/spec/template/spec/containers/0/env/{index}/value", "value": "601"}
+    ]
+    patch = {"target": {"kind": "Job", "labelSelector": SMOKE_TEST_LABEL}, "patch": json.dumps(change)}
+    changed_text = variant(overlay, namespace, [patch])
+    changed = smoke_test_job(documents(changed_text))
     if changed["metadata"]["name"] == job["metadata"]["name"]:
         raise Finding(f"smoke-test Job {job['metadata']['name']}: its name does not change with its content")
-    apply(api, f"{overlay.name} with a changed smoke-test Job (kubectl apply)", changed_text)
+    apply(api, f"{overlay.name} (kubectl apply)", original_text)
+    apply(api, f"{overlay.name} with a changed smoke-test Job (kubectl apply again)", changed_text)
     same_name = copy.deepcopy(changed)
     same_name["metadata"]["name"] = job["metadata"]["name"]
     proc = api.kubectl("apply", "-f", "-", input=json.dumps(same_name))

@@ -21,12 +21,15 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 cache=${LLMFLEET_GOTOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmfleet-gotools}
 key=$({ cat "$module/go.mod" "$module/go.sum"; go version; echo "$ldflags $*"; } | sha256sum | cut -c1-16)
 out="$cache/$(basename "$module")-$key"
+# go build names a program after the last element of its package path, less a major-version
+# suffix (sigs.k8s.io/kustomize/kustomize/v5 -> kustomize, go.etcd.io/etcd/server/v3 -> server).
+program() { local name; name=$(basename "$1"); [[ $name =~ ^v[0-9]+$ ]] && name=$(basename "$(dirname "$1")"); echo "$name"; }
 have_all=1
-for pkg in "$@"; do [ -x "$out/$(basename "$pkg")" ] || have_all=0; done
+for pkg in "$@"; do [ -x "$out/$(program "$pkg")" ] || have_all=0; done
 if ((have_all)); then echo "$out"; exit 0; fi
 tmp=$(mktemp -d "$cache.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache.tmp.XXXXXX"; })
 trap 'rm -rf "$tmp"' EXIT
-echo "build.sh: go build $* (pinned in $module/go.mod; first build of kube-apiserver takes minutes)" >&2
+echo "build.sh: go build $* (pinned in $module/go.mod; a first build takes minutes)" >&2
 start=$SECONDS
 (cd "$module" && go build -trimpath -ldflags "$ldflags" -o "$tmp/" "$@") >&2
 echo "build.sh: built in $((SECONDS - start)) s -> $out" >&2
