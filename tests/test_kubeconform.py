@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +208,41 @@ def test_real_kubeconform_passes_the_repository(cli, repo_copy, monkeypatch):
     result = cli(["check", "--validator", "kubeconform", "--format", "json"], cwd=repo_copy)
     assert result.exit_code == exitcodes.OK, result.stdout + result.stderr
     assert json.loads(result.stdout)["summary"]["objects"] > 50
+
+
+def test_standalone_schema_writes_definitions_in_place_and_keeps_recursion():
+    from llmfleet.validate import kubeconform_schemas
+
+    definitions = {
+        "Spec": {
+            "type": "object",
+            "properties": {"replicas": {"type": "integer"}, "node": {"$ref": "#/$defs/Node"}},
+        },
+        "Node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/Node"}}},
+    }
+    kind = {
+        "$id": "https://kubernetes.io/api/x",
+        "properties": {"spec": {"$ref": "/api/_definitions.json#/$defs/Spec", "description": "the spec"}},
+    }
+    schema = kubeconform_schemas.standalone(kind, definitions)
+    spec = schema["properties"]["spec"]
+    assert "$id" not in schema and "$ref" not in spec
+    assert spec["properties"]["replicas"] == {"type": "integer"}
+    # Node refers to itself: written in place once, then a local $ref into $defs.
+    node = spec["properties"]["node"]
+    assert node["properties"]["child"] == {"$ref": "#/$defs/Node"}
+    assert schema["$defs"]["Node"]["properties"]["child"] == {"$ref": "#/$defs/Node"}
+
+
+def test_prepare_writes_only_built_in_kinds(tmp_path):
+    from llmfleet.validate import kubeconform_schemas
+
+    location = kubeconform_schemas.prepare(
+        {("apps/v1", "Deployment"), ("keda.sh/v1alpha1", "ScaledObject")}, "1.33.0", tmp_path
+    )
+    assert location is not None and location.endswith("{{ .ResourceKind }}{{ .KindSuffix }}.json")
+    folder = Path(location).parent
+    assert sorted(p.name for p in folder.iterdir()) == ["deployment-apps-v1.json"]
+    schema = json.loads((folder / "deployment-apps-v1.json").read_text())
+    assert "/api/_definitions.json" not in json.dumps(schema)
+    assert schema["properties"]["spec"]["properties"]["replicas"]["type"] == ["integer", "null"]

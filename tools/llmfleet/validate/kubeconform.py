@@ -19,7 +19,7 @@ from llmfleet.manifests import Resource
 from llmfleet.validate import kubeconform_schemas
 from llmfleet.validate.jsonschema_validator import MISSING_RULE, SCHEMA_RULE
 
-#: kubeconform's messages for a schema it could not download (pkg/registry/http.go, v0.7.0):
+#: kubeconform's messages for a schema it could not download (pkg/loader/http.go, v0.8.0):
 #: with --ignore-missing-schemas llmfleet ignores these too, as it does in-process.
 DOWNLOAD_FAILED = ("failed downloading schema at", "error while downloading schema at")
 INSTALL_HINT = "make tools (builds the version pinned in tools/gotools/kubeconform/go.mod into .venv/bin)"
