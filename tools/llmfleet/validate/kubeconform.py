@@ -7,6 +7,8 @@ both mean "ran"; the JSON says what was invalid.
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import shutil
 import subprocess
@@ -63,10 +65,20 @@ def command(
     return argv
 
 
+def _json_value(value: object) -> str:
+    """A value a YAML 1.1 reader may produce that JSON has no type for: a timestamp, which
+    Kubernetes' YAML reader keeps as a string, and ``!!binary``, which JSON carries as base64."""
+    if isinstance(value, datetime.date):  # datetime.datetime included
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
 def stream(resources: list[Resource]) -> str:
     """The objects as JSON documents: what the loader read, as the API server would receive
     it, not a YAML re-dump that another YAML reader could read differently."""
-    return "".join(f"---\n{json.dumps(r.data, ensure_ascii=False)}\n" for r in resources)
+    return "".join(f"---\n{json.dumps(r.data, ensure_ascii=False, default=_json_value)}\n" for r in resources)
 
 
 def validate_resources(
