@@ -146,15 +146,97 @@ def test_dry_run_on_the_real_api_server(api):
 
 
 def test_dry_run_reports_warnings(api):
+    template = {
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox"}],
+            "nodeSelector": {"beta.kubernetes.io/os": "linux"},
+        }
+    }
+    workload = deployment("warned", "default", {})
+    workload["spec"]["template"]["spec"] = template["spec"]
+    verdict = api.dry_run(workload)
+    assert verdict.accepted, verdict.message
+    assert any("beta.kubernetes.io/os" in warning for warning in verdict.warnings), verdict.warnings
+
+
+@pytest.fixture(scope="module")
+def live():
+    """With kube-controller-manager: pods are created (or refused) as in a cluster."""
+    require(
+        shutil.which("go") is not None and shutil.which("openssl") is not None, "go and openssl are needed"
+    )
+    with cluster.LocalCluster(cluster.binaries()) as server:
+        yield server
+
+
+def restricted_namespace(api, name: str) -> None:
+    api.kubectl("create", "namespace", name, check=True)
+    api.kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted", check=True)
+
+
+def deployment(name: str, namespace: str, security: dict) -> dict:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "busybox", **security}]},
+            },
+        },
+    }
+
+
+def test_settle_fails_on_a_pod_the_namespace_forbids(live):
+    restricted_namespace(live, "forbidding")
+    privileged = deployment("privileged", "forbidding", {"securityContext": {"privileged": True}})
+    # Pod Security warns about a workload whose pods the namespace's level forbids ...
+    with pytest.raises(
+        run_e2e.Finding, match='accepted with warnings:[\\s\\S]*would violate PodSecurity "restricted'
+    ):
+        run_e2e.apply(live, "privileged", json.dumps(privileged))
+    # ... and its ReplicaSet cannot create the pod: that is what settle() must catch.
+    with pytest.raises(
+        run_e2e.Finding,
+        match=r"could not create pods:\nReplicaSet forbidding/privileged-[\s\S]*violates PodSecurity",
+    ):
+        run_e2e.settle(live, [privileged])
+
+
+def test_settle_passes_when_the_pods_are_created(live):
+    restricted_namespace(live, "allowing")
+    secure = {
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+    }
+    compliant = deployment("compliant", "allowing", secure)
+    run_e2e.apply(live, "compliant", json.dumps(compliant))
+    run_e2e.settle(live, [compliant])  # raises on a FailedCreate event anywhere, or a timeout
+
+
+def test_apply_fails_on_a_warning_and_on_a_rejection(live):
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "p"},
+        "metadata": {"name": "warned", "namespace": "default"},
         "spec": {
             "containers": [{"name": "c", "image": "busybox"}],
             "nodeSelector": {"beta.kubernetes.io/os": "linux"},
         },
     }
-    verdict = api.dry_run(pod)
-    assert verdict.accepted, verdict.message
-    assert any("beta.kubernetes.io/os" in warning for warning in verdict.warnings), verdict.warnings
+    with pytest.raises(run_e2e.Finding, match="accepted with warnings:[\\s\\S]*beta.kubernetes.io/os"):
+        run_e2e.apply(live, "warned", json.dumps(pod))
+    bad = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "Not_A_Name", "namespace": "default"},
+    }
+    with pytest.raises(run_e2e.Finding, match="rejected:[\\s\\S]*Not_A_Name"):
+        run_e2e.apply(live, "bad", json.dumps(bad))

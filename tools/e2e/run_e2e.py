@@ -112,14 +112,17 @@ def pod_owners(rendered: dict[Path, list[dict]]) -> list[dict]:
     return [d for docs in rendered.values() for d in docs if d.get("kind") in ("Deployment", "Job")]
 
 
-def failed_creates(api: LocalCluster) -> list[str]:
+def failed_creates(api: LocalCluster, namespaces: set[str]) -> list[str]:
+    """The controllers' FailedCreate events in ``namespaces``, one line per owner."""
     proc = api.kubectl(
         "get", "events", "-A", "--field-selector=reason=FailedCreate", "-o", "json", check=True
     )
-    return [
-        f"{e['involvedObject']['kind']} {e['metadata']['namespace']}/{e['involvedObject']['name']}: {e['message']}"
-        for e in json.loads(proc.stdout)["items"]
-    ]
+    found: dict[str, str] = {}
+    for event in json.loads(proc.stdout)["items"]:
+        namespace, involved = event["metadata"]["namespace"], event["involvedObject"]
+        if namespace in namespaces:
+            found.setdefault(f"{involved['kind']} {namespace}/{involved['name']}", event["message"])
+    return [f"{owner}: {message}" for owner, message in sorted(found.items())]
 
 
 def settle(api: LocalCluster, owners: list[dict]) -> None:
@@ -127,7 +130,7 @@ def settle(api: LocalCluster, owners: list[dict]) -> None:
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     waiting: list[str] = []
     while time.monotonic() < deadline:
-        failures = failed_creates(api)
+        failures = failed_creates(api, {owner["metadata"]["namespace"] for owner in owners})
         if failures:
             raise Finding("the controllers could not create pods:\n" + "\n".join(failures))
         waiting = []
