@@ -81,9 +81,9 @@ system-tools: ## Install promtool (Debian package prometheus) when missing and r
 # so a second clone on the same machine only copies them.
 GO_TOOLS := kustomize=sigs.k8s.io/kustomize/kustomize/v5 kubeconform=github.com/yannh/kubeconform/cmd/kubeconform
 
-tools: setup ## Build the pinned kustomize and kubeconform into .venv/bin (needs Go >= 1.26)
+tools: setup ## Build the pinned kustomize and kubeconform into .venv/bin (needs Go)
 	if ! command -v go >/dev/null 2>&1; then \
-	  echo "make: go not found: kustomize and kubeconform are not installed (Go >= 1.26: apt-get install golang-go)" >&2; \
+	  echo "make: go not found: kustomize and kubeconform are not installed (apt-get install golang-go)" >&2; \
 	  if [ "$${LLMFLEET_REQUIRE_KUBECONFORM:-}" = 1 ]; then exit 2; fi; exit 0; \
 	fi; \
 	for tool in $(GO_TOOLS); do \

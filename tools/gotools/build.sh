@@ -16,8 +16,18 @@ ldflags="-s -w"
 if [ "${1:-}" = -ldflags ]; then ldflags="$ldflags $2"; shift 2; fi
 (($#)) || { echo "build.sh: name at least one package" >&2; exit 2; }
 command -v go >/dev/null 2>&1 || {
-  echo "build.sh: go is not installed (Debian: apt-get install golang-go; Go >= 1.26)" >&2; exit 2; }
-export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+  echo "build.sh: go is not installed (Debian: apt-get install golang-go)" >&2; exit 2; }
+# The modules need Go >= 1.26 (their go lines). An older local Go fetches that toolchain as a
+# module from the Go module proxy (golang.org/toolchain, checksummed like any module).
+minimum=1.26.8
+local_version=$(GOTOOLCHAIN=local go env GOVERSION | sed 's/^go//')
+if [ "$(printf '%s\n%s\n' "$minimum" "$local_version" | sort -V | head -1)" = "$minimum" ]; then
+  export GOTOOLCHAIN=local
+else
+  echo "build.sh: Go $local_version is older than $minimum: using go$minimum from the Go module proxy" >&2
+  export GOTOOLCHAIN=go$minimum
+fi
+export GOFLAGS=-mod=readonly
 cache=${LLMFLEET_GOTOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmfleet-gotools}
 key=$({ cat "$module/go.mod" "$module/go.sum"; go version; echo "$ldflags $*"; } | sha256sum | cut -c1-16)
 out="$cache/$(basename "$module")-$key"
