@@ -232,12 +232,13 @@ class LocalCluster:
             raise
 
     def stop(self) -> None:
+        # One at a time, the controllers first and etcd last: an API server whose etcd is
+        # already gone waits for it instead of stopping.
         for _name, proc in reversed(self._procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for _name, proc in reversed(self._procs):
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -391,6 +392,10 @@ class LocalCluster:
         return Verdict(accepted, code, message, warnings, "" if accepted else str(body.get("reason", "")))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -406,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         with LocalCluster(bins, workdir=args.dir.resolve(), controllers=not args.no_controllers) as api:
             print(f"ready: KUBECONFIG={api.kubeconfig} kubectl get ns   (Ctrl-C stops it)", flush=True)
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+            signal.signal(signal.SIGTERM, _interrupt)  # kill PID stops the servers too
             try:
                 signal.pause()
             except KeyboardInterrupt:
