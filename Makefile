@@ -16,7 +16,7 @@ MIN_PYTHON := 3.11
 
 .SILENT:
 .DEFAULT_GOAL := help
-.PHONY: help setup system-tools check test build new-model cost bench schemas mutate clean
+.PHONY: help setup system-tools tools check test e2e build new-model cost bench schemas mutate clean
 
 # A venv that no longer works (an install that died half-way, a Python upgraded or removed
 # under it) loses its stamp here, so the set-up below runs again and rebuilds it.
@@ -76,11 +76,31 @@ system-tools: ## Install promtool (Debian package prometheus) when missing and r
 	  echo "make: promtool not found: install it (apt-get install prometheus) for the alert tests and rules" >&2; \
 	fi
 
-check: setup system-tools ## Render, validate and lint every overlay (the main job)
-	$(BIN)/llmfleet check $(ARGS)
+# Go programs pinned by the modules in tools/gotools/ (go.mod + go.sum: versions and checksums),
+# built from the Go module proxy; tools/gotools/build.sh keeps the binaries in a per-user cache,
+# so a second clone on the same machine only copies them.
+GO_TOOLS := kustomize=sigs.k8s.io/kustomize/kustomize/v5 kubeconform=github.com/yannh/kubeconform/cmd/kubeconform
 
-test: setup system-tools ## Run the test suite
-	$(BIN)/pytest $(ARGS)
+tools: setup ## Build the pinned kustomize and kubeconform into .venv/bin (needs Go)
+	if ! command -v go >/dev/null 2>&1; then \
+	  echo "make: go not found: kustomize and kubeconform are not installed (apt-get install golang-go)" >&2; \
+	  if [ "$${LLMFLEET_REQUIRE_KUBECONFORM:-}" = 1 ]; then exit 2; fi; exit 0; \
+	fi; \
+	for tool in $(GO_TOOLS); do \
+	  name=$${tool%%=*}; \
+	  dir=$$(tools/gotools/build.sh tools/gotools/$$name $${tool#*=}) || exit 2; \
+	  cmp -s "$$dir/$$name" $(BIN)/$$name || cp -f "$$dir/$$name" $(BIN)/$$name; \
+	done
+
+# .venv/bin goes first on PATH, so that llmfleet and the tests find the pinned kubeconform.
+check: setup system-tools tools ## Render, validate and lint every overlay (the main job)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/llmfleet check $(ARGS)
+
+test: setup system-tools tools ## Run the test suite
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest $(ARGS)
+
+e2e: setup tools ## Apply platform/, every overlay and argocd/ to a local kube-apiserver (README: End-to-end)
+	$(BIN)/python tools/e2e/run_e2e.py $(ARGS)
 
 build: setup ## Render one overlay: make build MODEL=<overlay> (a name, or overlays/<name>)
 	if [ -z "$(MODEL)" ]; then echo "usage: make build MODEL=<overlay name>" >&2; exit 2; fi

@@ -131,7 +131,7 @@ def test_default_names():
     assert scaffold.default_name("meta-llama/Llama-3.1-8B-Instruct") == "llama-3-1-8b-instruct"
     assert scaffold.default_name("mistralai/Mistral-7B-Instruct-v0.3") == "mistral-7b-instruct-v0-3"
     assert scaffold.default_name("01-ai/01-Yi__6B") == "m-01-yi-6b"
-    assert len(scaffold.default_name("org/" + "x" * 100)) == scaffold.MAX_NAME == 47
+    assert len(scaffold.default_name("org/" + "x" * 100)) == scaffold.MAX_NAME == 41
 
 
 def test_config_json_model(cli, repo, tmp_path):
@@ -217,16 +217,17 @@ BAD_INPUTS = [
     (
         "too-long",
         lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "q" * 60],
-        r"--name 'q{60}' has 60 characters: at most 47 for this overlay, because ScaledObject "
-        r"<name>-server may have at most 54 characters: KEDA's HPA keda-hpa-q{60}-server must fit",
+        # The smoke-test Job's name carries a 10-character content hash (components/smoke-test).
+        r"--name 'q{60}' has 60 characters: at most 41 for this overlay, because Job "
+        r"<name>-smoke-test-[a-z0-9]{10} may have at most 63 characters: its pods carry the label job-name",
     ),
     # 55 characters: the Service <name>-server (62) would still be a valid DNS label, but
-    # KEDA's HPA keda-hpa-<name>-server (71) would not.
-    ("55-characters", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "a" * 55], r"at most 47"),
+    # KEDA's HPA keda-hpa-<name>-server (71) would not, nor the smoke-test Job's pod label.
+    ("55-characters", lambda t: ["Qwen/Qwen2.5-7B-Instruct", "--name", "a" * 55], r"at most 41"),
     (
         "multi-node-name",
         lambda t: ["meta-llama/Llama-3.1-405B-Instruct", "--gpu", "h100-80gb", "--name", "m" * 45],
-        r"at most 44 for this overlay, because LeaderWorkerSet <name>-group-1 may have at most 52",
+        r"at most 41 for this overlay, because Job <name>-smoke-test-[a-z0-9]{10} may have at most 63",
     ),
     (
         "gemma2-on-t4",
@@ -785,7 +786,7 @@ def test_base_defaults_are_read_from_the_repository(repo):
 
 @pytest.mark.parametrize(
     "model, gpu, bound",
-    [("Qwen/Qwen2.5-7B-Instruct", "l4", 47), ("meta-llama/Llama-3.1-405B-Instruct", "h100-80gb", 44)],
+    [("Qwen/Qwen2.5-7B-Instruct", "l4", 41), ("meta-llama/Llama-3.1-405B-Instruct", "h100-80gb", 41)],
 )
 def test_name_bound_from_the_render_and_without_a_renderer(repo, monkeypatch, model, gpu, bound):
     """The bound comes from the objects the overlay renders; without kustomize, the same

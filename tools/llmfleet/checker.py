@@ -79,15 +79,9 @@ def choose_validator(options: Options) -> str:
     if options.validator not in VALIDATORS:
         raise UsageError(f"--validator must be one of {', '.join(VALIDATORS)}")
     if options.validator == "auto":
-        # kubeconform reads the built-in kinds' schemas from the network: offline, the
-        # in-process validator with kubernetes-validate's bundled schemas is the one that works.
+        # Offline, auto keeps the in-process validator; `--validator kubeconform` also works
+        # offline, from the local schema locations only (kubeconform.ordered_locations).
         return "kubeconform" if kubeconform.available() and not options.is_offline else "jsonschema"
-    if options.validator == "kubeconform" and options.is_offline:
-        raise UsageError(
-            "--validator kubeconform cannot run offline (it downloads the built-in "
-            "Kubernetes schemas); use --validator jsonschema, or drop --offline / "
-            "LLMFLEET_OFFLINE"
-        )
     return options.validator
 
 
@@ -103,6 +97,7 @@ class Validator:
         self.version = kubernetes_version(config, options)
         self.locations = schema_locations(config, options)
         self.ignore_missing = options.ignore_missing_schemas
+        self.offline = options.is_offline
         self.root = config.root
         self.store = None
         self.known = None
@@ -158,7 +153,12 @@ class Validator:
 
         if self.engine == "kubeconform":
             return kubeconform.validate_resources(
-                resources, self.version, self.locations, self.ignore_missing
+                resources,
+                self.version,
+                self.locations,
+                self.ignore_missing,
+                offline=self.offline,
+                cache=cache_root(self.root) / "schemas",
             )
         assert self.store is not None
         return jsonschema_validator.validate_resources(

@@ -77,7 +77,13 @@ CPU_LIMIT_PER_GPU = 8
 #: leave room for KEDA's HPA "keda-hpa-<name>-server" (63): 54 - len("-server").  The bound
 #: new-model enforces is computed from the objects the overlay renders
 #: (:func:`name_limit`, llmfleet.model.names); this is the fallback and the default names' cap.
-MAX_NAME = KEDA_MAX_NAME - len("-server")
+#: The smoke-test Job "<name>-smoke-test-<hash>" is tighter still: its pods carry the label
+#: job-name (63), and kustomize's name hash has 10 characters (api/hasher encode()), which
+#: components/smoke-test asks for on its Job (docs/reference/e2e.md §4).
+SMOKE_TEST_HASH_LENGTH = 10
+MAX_NAME = min(
+    KEDA_MAX_NAME - len("-server"), object_names.LABEL_MAX - len("-smoke-test-") - SMOKE_TEST_HASH_LENGTH
+)
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
@@ -863,6 +869,14 @@ def name_limit(sc: Scaffold, root: Path, overlays_dir: Path | None = None) -> tu
             object_names.STATEFULSET_MAX - len(worker),
             f"the worker StatefulSet {sc.name}{worker} may have at most "
             f"{object_names.STATEFULSET_MAX} characters (controller-revision-hash label)",
+        )
+    # The smoke-test Job <name>-smoke-test-<10-character content hash> (components/smoke-test).
+    smoke_test = object_names.LABEL_MAX - len("-smoke-test-") - SMOKE_TEST_HASH_LENGTH
+    if smoke_test <= fallback[0]:
+        fallback = (
+            smoke_test,
+            f"the smoke-test Job {sc.name}-smoke-test-<hash> may have at most "
+            f"{object_names.LABEL_MAX} characters (its pods carry the label job-name)",
         )
     try:
         cache = RenderCache(root, find_renderer(), enabled=os.environ.get("LLMFLEET_NO_CACHE") != "1")

@@ -1,6 +1,6 @@
 """kubeconform's schema-location templates, expanded the way kubeconform does.
 
-Source: yannh/kubeconform ``pkg/registry/registry.go`` (v0.7.0), summarised in
+Source: yannh/kubeconform ``pkg/registry/registry.go`` (v0.8.0), summarised in
 docs/reference/tooling.md §1.2: ``{{.Group}}`` is the first segment of apiVersion (the
 version itself for core kinds), ``{{.ResourceKind}}`` the lower-cased kind,
 ``{{.ResourceAPIVersion}}`` the last segment of apiVersion, ``{{.KindSuffix}}``
