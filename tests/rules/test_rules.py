@@ -103,7 +103,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "Kustomization", "", "/secretGenerator/0/literals/0"),
     },
     "auth-exposed": {
-        ("error", "Service", "m", "/spec/type"),
+        ("warning", "Service", "m", "/spec/type"),
         ("error", "Ingress", "m", "/spec/rules/0/http/paths/0/backend/service/name"),
         ("error", "HTTPRoute", "m", "/spec/rules/0/backendRefs/0/name"),
     },
@@ -180,7 +180,7 @@ FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
 
 
 #: Rules that are off by default run in their tests as a repository that enables them would.
-OPT_IN = RuleSet.configure(enabled=["image-digest"])
+OPT_IN = RuleSet.configure(enabled=["image-digest"], preset="fleet")
 
 
 def _of(findings, rule_id):

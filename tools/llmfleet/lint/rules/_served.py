@@ -1,0 +1,42 @@
+"""Every LLM server container of a model, vLLM or another engine, in the one shape the probe
+rules need (shared by probe-startup and probe-liveness)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from llmfleet.model import OverlayModel
+from llmfleet.model.k8s import Resource
+from llmfleet.model.load_time import LoadTime, expected_load
+from llmfleet.model.servers import other_servers
+from llmfleet.model.workloads import Container
+
+
+@dataclass(frozen=True)
+class Served:
+    resource: Resource
+    container: Container
+    engine: str
+    listens_after_load: bool
+    platform_probes: bool  # a template whose pods' probes the platform sets (KServe, OME runtimes)
+    load: LoadTime
+
+
+def served(model: OverlayModel) -> Iterator[Served]:
+    for server in model.api_servers:
+        names = [server.model_id, *server.served_model_names]
+        load = expected_load(names, server.value("quantization"), server.nodes or 1)
+        yield Served(server.resource, server.container, "vLLM", True, not server.workload.runs_pods, load)
+    for other in other_servers(model):
+        load = expected_load(
+            [other.model_id, other.flag("--served-model-name") or ""], other.flag("--quantization")
+        )
+        yield Served(
+            other.container.resource,
+            other.container,
+            other.engine.title,
+            other.engine.listens_after_load,
+            not other.container.workload.runs_pods,
+            load,
+        )
