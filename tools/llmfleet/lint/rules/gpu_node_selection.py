@@ -41,6 +41,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
           containers: [{name: vllm, resources: {limits: {nvidia.com/gpu: 1}}}]
     """
     for template in model.templates:
+        if template.workload.platform_scheduling or not template.workload.runs_pods:
+            continue  # the operator or the platform's serving object places the pods
         if not model.pod_accelerators(template):
             continue
         if model.node_selection(template).selects:
