@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.lint.rules._served import served
 from llmfleet.model.pods import prestop_sleep
 
 
@@ -35,12 +36,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     Failing (``/spec/template/spec/containers/0``): no ``lifecycle.preStop``; or
     (``.../lifecycle/preStop``) a preStop that does not sleep.
     """
-    for server in model.api_servers:
-        seconds, path = prestop_sleep(server.container)
+    for item in served(model):
+        if item.platform_probes:
+            continue  # a runtime template: the serving platform owns the pod's lifecycle
+        seconds, path = prestop_sleep(item.container)
         if seconds is None or seconds <= 0:
             yield Problem(
-                server.resource,
+                item.resource,
                 path,
-                f"container {server.container.name!r} has no preStop sleep: it gets new "
-                "requests until endpoints are updated, while it drains or stops",
+                f"container {item.container.name!r} ({item.engine}) has no preStop sleep: it gets "
+                "new requests until endpoints are updated, while it drains or stops",
             )
