@@ -75,6 +75,26 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("warning", "ScaledObject", "sized", "/spec/triggers/0/metadata/threshold"),
     },
     "scaler-query-scope": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query")},
+    "server-image-unpinned": {
+        ("error", "Deployment", "sglang", f"{C0}/image"),
+        ("error", "StatefulSet", "nim", f"{C0}/image"),
+    },
+    "scaler-averaged-query": {
+        ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
+        ("error", "ScaledObject", "m", "/spec/triggers/1/metadata/query"),
+    },
+    "scaler-recreate": {
+        ("error", "Deployment", "m", "/spec/strategy/type"),
+        ("error", "Deployment", "fixed", "/spec/strategy/type"),
+    },
+    "gated-model-token": {
+        ("error", "Deployment", "empty", f"{C0}/env/0"),
+        ("warning", "Deployment", "none-cached", C0),
+    },
+    "gpu-visible-devices": {
+        ("error", "Deployment", "m", f"{C0}/env/0"),
+        ("error", "Deployment", "m", "/spec/template/spec/containers/1/env/0"),
+    },
     "promql-syntax": {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
         ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
