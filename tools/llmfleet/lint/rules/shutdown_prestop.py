@@ -20,8 +20,9 @@ from llmfleet.model.pods import prestop_sleep
 @rule(
     id="shutdown-prestop",
     severity=Severity.WARNING,
-    description="The vLLM container has no preStop sleep, so it is sent traffic while it drains",
-    remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the vLLM container.",
+    description="An LLM server container (vLLM, SGLang, TGI, NIM, ...) has no preStop sleep, so it "
+    "is sent traffic while it drains",
+    remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the server container.",
     rationale="Endpoints are removed asynchronously after a pod starts terminating; during "
     "that time kube-proxy and gateways still send it requests, which a draining vLLM "
     "refuses. A preStop sleep keeps it serving until they have moved on "
