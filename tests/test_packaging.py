@@ -13,6 +13,7 @@ import venv
 from pathlib import Path
 
 import yaml
+
 from llmfleet_testlib import REPO_ROOT, require
 from test_workflows import parse_llmfleet
 
