@@ -488,3 +488,32 @@ UNPINNED = [
 def test_server_image_unpinned(image, reported):
     got = found(deployment({**SGLANG, "image": image}), "server-image-unpinned")
     assert got == ({("error", "Deployment/m", f"{C0}/image")} if reported else set())
+
+
+SVC = doc("Service", "decode", {"selector": {"a": "b"}, "ports": [{"port": 8000}]})
+REFERENCES = [
+    ("defined, right port", {"name": "DECODE", "value": "http://decode:8000"}, SVC, False),
+    ("defined, wrong port", {"name": "DECODE", "value": "http://decode:9000"}, SVC, True),
+    ("undefined", {"name": "DECODE", "value": "http://decodr:8000"}, SVC, True),
+    (
+        "undefined, but the input defines no Service: not judged",
+        {"name": "DECODE", "value": "http://decodr:8000"},
+        "",
+        False,
+    ),
+    (
+        "another namespace the input does not hold",
+        {"name": "P", "value": "http://prometheus.monitoring:9090"},
+        SVC,
+        False,
+    ),
+    ("a run-time reference", {"name": "P", "value": "http://$(LEADER_ADDRESS):8000"}, SVC, False),
+    ("outside the cluster", {"name": "P", "value": "https://api.example.com/v1"}, SVC, False),
+]
+
+
+@pytest.mark.parametrize("item,extra,reported", [c[1:] for c in REFERENCES], ids=[c[0] for c in REFERENCES])
+def test_service_reference(item, extra, reported):
+    text = deployment({**VLLM, "env": [item]}) + ("\n---\n" + extra if extra else "")
+    got = found(text, "service-reference")
+    assert got == ({("warning", "Deployment/m", f"{C0}/env/0/value")} if reported else set())

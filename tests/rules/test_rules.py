@@ -91,6 +91,10 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "Deployment", "empty", f"{C0}/env/0"),
         ("warning", "Deployment", "none-cached", C0),
     },
+    "service-reference": {
+        ("warning", "Deployment", "proxy", f"{C0}/env/0/value"),
+        ("warning", "Deployment", "proxy", f"{C0}/env/1/value"),
+    },
     "gpu-visible-devices": {
         ("error", "Deployment", "m", f"{C0}/env/0"),
         ("error", "Deployment", "m", "/spec/template/spec/containers/1/env/0"),
