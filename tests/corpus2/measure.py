@@ -33,8 +33,8 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "gated-model-token": {"gated-no-token"},
     "gpu-visible-devices": {"cuda-visible-devices-beyond-request"},
     "service-reference": {"unresolved-service-reference"},
-    "server-auth-exposed": {"exposed-without-auth"},
     "server-image-unpinned": {"image-unpinned"},
+    "instance-parallelism": {"tp-mismatch-gpus"},
     "image-digest": {"image-unpinned"},
 }
 

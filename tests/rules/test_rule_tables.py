@@ -517,3 +517,62 @@ def test_service_reference(item, extra, reported):
     text = deployment({**VLLM, "env": [item]}) + ("\n---\n" + extra if extra else "")
     got = found(text, "service-reference")
     assert got == ({("warning", "Deployment/m", f"{C0}/env/0/value")} if reported else set())
+
+
+SECRETS = [
+    (
+        "SGLang --api-key literal",
+        [*SGLANG["args"], "--api-key", "sk-abcdefghijklmnop1234"],
+        {("error", "Deployment/m", f"{C0}/args/4")},
+    ),
+    (
+        "SGLang --api-key=literal",
+        [*SGLANG["args"], "--api-key=sk-abcdefghijklmnop1234"],
+        {("error", "Deployment/m", f"{C0}/args/4")},
+    ),
+    ("SGLang --api-key from an env var", [*SGLANG["args"], "--api-key", "$(API_KEY)"], set()),
+    ("SGLang without a key", SGLANG["args"], set()),
+]
+
+
+@pytest.mark.parametrize("args,expected", [c[1:] for c in SECRETS], ids=[c[0] for c in SECRETS])
+def test_secret_literal_in_other_servers(args, expected):
+    assert found(deployment({**SGLANG, "args": args}), "secret-literal") == expected
+
+
+def workspace(instance: str, vllm: dict | None, count: int | None = None) -> str:
+    cm = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "p"},
+            "data": {"inference_config.yaml": json.dumps({"vllm": vllm})},
+        }
+    )
+    ws = {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
+        "metadata": {"name": "ws"},
+        "resource": {"instanceType": instance, **({"count": count} if count else {})},
+        "inference": {"config": "p"},
+    }
+    return cm + "\n---\n" + json.dumps(ws)
+
+
+INSTANCES = [
+    ("TP 2 on one A100", "Standard_NC24ads_A100_v4", {"tensor-parallel-size": 2}, None, True),
+    ("TP 2 on two A100s", "Standard_NC48ads_A100_v4", {"tensor-parallel-size": 2}, None, False),
+    ("underscored key", "Standard_NC24ads_A100_v4", {"tensor_parallel_size": 4}, None, True),
+    ("TP 1 × PP 2 over two nodes", "Standard_NC24ads_A100_v4", {"pipeline-parallel-size": 2}, 2, False),
+    ("TP 1 × PP 2 on one node", "Standard_NC24ads_A100_v4", {"pipeline-parallel-size": 2}, None, True),
+    ("an instance type not in the table", "Standard_Unknown", {"tensor-parallel-size": 8}, None, False),
+    ("no vLLM settings", "Standard_NC24ads_A100_v4", None, None, False),
+]
+
+
+@pytest.mark.parametrize(
+    "instance,vllm,count,reported", [c[1:] for c in INSTANCES], ids=[c[0] for c in INSTANCES]
+)
+def test_instance_parallelism(instance, vllm, count, reported):
+    got = found(workspace(instance, vllm, count), "instance-parallelism")
+    assert got == ({("error", "Workspace/ws", "/inference/config")} if reported else set())

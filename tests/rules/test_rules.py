@@ -91,6 +91,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "Deployment", "empty", f"{C0}/env/0"),
         ("warning", "Deployment", "none-cached", C0),
     },
+    "instance-parallelism": {("error", "Workspace", "ws", "/inference/config")},
     "service-reference": {
         ("warning", "Deployment", "proxy", f"{C0}/env/0/value"),
         ("warning", "Deployment", "proxy", f"{C0}/env/1/value"),
