@@ -153,7 +153,7 @@ def probe(path="/health", delay=0, period=10, failures=3, port=8000):
 
 STARTUP = [
     (
-        "8 B: 300 s covers ≈ 270 s",
+        "8 B: 300 s covers ≈ 210 s",
         {**VLLM, "args": ["meta-llama/Llama-3.1-8B-Instruct"], "startupProbe": probe(failures=30)},
         set(),
     ),
@@ -178,13 +178,13 @@ STARTUP = [
         set(),
     ),
     (
-        "70 B: 600 s, under half of ≈ 24 min: error",
-        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=60)},
+        "70 B: 300 s, under half of ≈ 15 min: error",
+        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=30)},
         {("error", "Deployment/m", f"{C0}/startupProbe")},
     ),
     (
-        "70 B: 900 s: warning",
-        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=90)},
+        "70 B: 600 s: warning",
+        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=60)},
         {("warning", "Deployment/m", f"{C0}/startupProbe")},
     ),
     (

@@ -2,11 +2,12 @@
 model's size, for judging probes (not for planning them: :mod:`llmfleet.model.vllm.startup`
 gives the generous window that ``new-model`` writes).
 
-    typical load ≈ 120 s + 10 s × GiB of weights one node reads
+    typical load ≈ 120 s + 6 s × GiB of weights one node reads
 
 120 s covers process start, engine initialisation and CUDA-graph capture of a small model;
-10 s a GiB covers a first download from the Hub at ~100 MB/s plus reading and sharding.  An
-8 B bf16 model (15 GiB) gives ≈ 270 s, OPT-1.3B ≈ 145 s, a 70 B bf16 model ≈ 22 minutes.
+6 s a GiB covers reading and sharding the weights (the per-GiB figure of
+:mod:`llmfleet.model.vllm.startup`, so that the windows ``new-model`` plans always pass).  An
+8 B bf16 model (15 GiB) gives ≈ 210 s, OPT-1.3B ≈ 135 s, a 70 B bf16 model ≈ 15 minutes.
 A probe window below half the typical load (or below the 120 s floor) restarts the server in
 a loop: an error.  Between that and the typical load, it is a warning.  When the size is not
 known (a path such as /mnt/models, a placeholder) only the floor is certain: shorter windows
@@ -21,7 +22,7 @@ from llmfleet.model.vllm.params import estimate
 from llmfleet.model.vllm.startup import GIB, bytes_per_parameter
 
 BASE_S = 120
-PER_GIB_S = 10
+PER_GIB_S = 6  # as model/vllm/startup.py: so that new-model's planned windows always pass
 UNKNOWN_TYPICAL_S = 600
 
 

@@ -2,7 +2,7 @@
 
 Nothing listens until the server has downloaded (first start), loaded and compiled the model
 and captured its CUDA graphs.  The expected load scales with the model's size
-(:mod:`llmfleet.model.load_time`: 120 s + 10 s per GiB of weights one node reads, the size
+(:mod:`llmfleet.model.load_time`: 120 s + 6 s per GiB of weights one node reads, the size
 from the catalog or the model's or served name); the message says what it assumed.  KServe
 and OME runtimes are templates whose probes the platform owns: they are not judged.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.lint.rules._served import served
 from llmfleet.model.pods import probe_window
+from llmfleet.model.served import served
 
 
 @rule(
@@ -31,11 +31,11 @@ from llmfleet.model.pods import probe_window
     category="probe",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
-    """Passing (Llama-3.1-8B: ≈ 270 s)::
+    """Passing (Llama-3.1-8B: ≈ 210 s)::
 
         startupProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 10, failureThreshold: 30}
 
-    Failing (``/spec/template/spec/containers/0/startupProbe``; 60 s < 135 s, half the load)::
+    Failing (``/spec/template/spec/containers/0/startupProbe``; 60 s < 120 s, the floor)::
 
         startupProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 10, failureThreshold: 6}
 

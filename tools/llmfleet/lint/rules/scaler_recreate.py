@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.lint.rules._served import served
 from llmfleet.model.k8s import dig
+from llmfleet.model.served import served
 
 
 @rule(

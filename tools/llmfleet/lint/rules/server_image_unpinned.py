@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.lint.rules.vllm_image_unpinned import FLOATING_TAGS
 from llmfleet.model.servers import other_servers
 from llmfleet.model.vllm import images
 
@@ -44,7 +43,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         image = images.parse(reference)
         if image.digest:
             continue
-        if not image.tag or image.tag in FLOATING_TAGS:
+        if not image.tag or image.tag in images.FLOATING_TAGS:
             what = (
                 "has no tag (it resolves to latest)"
                 if not image.tag

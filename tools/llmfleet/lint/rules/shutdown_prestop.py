@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
-from llmfleet.lint.rules._served import served
 from llmfleet.model.pods import prestop_sleep
+from llmfleet.model.served import served
 
 
 @rule(

@@ -1,14 +1,14 @@
 """Every LLM server container of a model, vLLM or another engine, in the one shape the probe
-rules need (shared by probe-startup and probe-liveness)."""
+and shutdown rules need."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from llmfleet.model import OverlayModel
 from llmfleet.model.k8s import Resource
 from llmfleet.model.load_time import LoadTime, expected_load
+from llmfleet.model.overlay import OverlayModel
 from llmfleet.model.servers import other_servers
 from llmfleet.model.workloads import Container
 
