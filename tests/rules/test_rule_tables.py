@@ -178,13 +178,13 @@ STARTUP = [
         set(),
     ),
     (
-        "70 B: 300 s, under half of ≈ 15 min: error",
-        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=30)},
+        "70 B downloaded at every start: 600 s, under half of ≈ 24 min: error",
+        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=60)},
         {("error", "Deployment/m", f"{C0}/startupProbe")},
     ),
     (
-        "70 B: 600 s: warning",
-        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=60)},
+        "70 B downloaded: 1000 s: warning",
+        {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=100)},
         {("warning", "Deployment/m", f"{C0}/startupProbe")},
     ),
     (
@@ -281,6 +281,16 @@ def test_vllm_service_links(svc_spec, expected):
 
 
 GPU_MISSING = [
+    ("OPEA's CPU build opea/vllm", {**VLLM, "image": "opea/vllm:1.2"}, set()),
+    (
+        "CPU backend settings in env",
+        {
+            **VLLM,
+            "image": "example.org/vllm-custom:1",
+            "env": [{"name": "VLLM_CPU_KVCACHE_SPACE", "value": "4"}],
+        },
+        set(),
+    ),
     ("CUDA image, no GPU", {**VLLM}, {("error", "Deployment/m", C0)}),
     ("CPU build by name", {**VLLM, "image": "quay.io/rh-aiservices-bu/vllm-cpu-openai-ubi9:0.3"}, set()),
     ("--device cpu", {**VLLM, "args": ["Qwen/Qwen3-8B", "--device", "cpu"]}, set()),
@@ -576,3 +586,44 @@ INSTANCES = [
 def test_instance_parallelism(instance, vllm, count, reported):
     got = found(workspace(instance, vllm, count), "instance-parallelism")
     assert got == ({("error", "Workspace/ws", "/inference/config")} if reported else set())
+
+
+SIZED = [
+    ("Qwen3-0.6B: no cache, no GPU type demanded", "Qwen/Qwen3-0.6B", set(), set()),
+    ("SmolLM2-135M", "HuggingFaceTB/SmolLM2-135M", set(), set()),
+    ("gemma-3-1b", "google/gemma-3-1b-it", set(), set()),
+    (
+        "Llama-3.1-8B: both",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        {("warning", "Deployment/m", C0)},
+        {("warning", "Deployment/m", "/spec/template/spec")},
+    ),
+    (
+        "a size the name does not tell: both",
+        "org/secret-model",
+        {("warning", "Deployment/m", C0)},
+        {("warning", "Deployment/m", "/spec/template/spec")},
+    ),
+]
+
+
+@pytest.mark.parametrize("model_id,cache,selection", [c[1:] for c in SIZED], ids=[c[0] for c in SIZED])
+def test_cache_and_gpu_type_scale_with_the_model(model_id, cache, selection):
+    text = deployment({**VLLM, "args": [model_id], "resources": {"limits": {"nvidia.com/gpu": 1}}})
+    assert found(text, "model-cache") == cache
+    assert found(text, "gpu-node-selection") == selection
+
+
+def test_probe_startup_with_weights_on_a_volume_needs_less():
+    container = {
+        **VLLM,
+        "args": ["meta-llama/Llama-3.3-70B-Instruct", "--download-dir", "/cache"],
+        "startupProbe": probe(failures=90),
+        "volumeMounts": [{"name": "cache", "mountPath": "/cache"}],
+    }
+    pod = {"volumes": [{"name": "cache", "persistentVolumeClaim": {"claimName": "hf"}}]}
+    assert found(deployment(container, pod=pod), "probe-startup") == set()  # 900 s ≥ 120 + 4 × 131
+    # The same window with the weights downloaded at every start (≈ 1430 s): short, a warning.
+    assert found(deployment({**container, "volumeMounts": []}), "probe-startup") == {
+        ("warning", "Deployment/m", f"{C0}/startupProbe")
+    }

@@ -2,7 +2,8 @@
 
 Nothing listens until the server has downloaded (first start), loaded and compiled the model
 and captured its CUDA graphs.  The expected load scales with the model's size
-(:mod:`llmfleet.model.load_time`: 120 s + 6 s per GiB of weights one node reads, the size
+(:mod:`llmfleet.model.load_time`: 120 s + 4 s per GiB of weights one node reads, 10 s when
+they are downloaded at every start, the size
 from the catalog or the model's or served name); the message says what it assumed.  KServe
 and OME runtimes are templates whose probes the platform owns: they are not judged.
 """
@@ -31,7 +32,7 @@ from llmfleet.model.served import served
     category="probe",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
-    """Passing (Llama-3.1-8B: ≈ 210 s)::
+    """Passing (Llama-3.1-8B downloaded at every start: ≈ 270 s)::
 
         startupProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 10, failureThreshold: 30}
 
