@@ -627,3 +627,65 @@ def test_probe_startup_with_weights_on_a_volume_needs_less():
     assert found(deployment({**container, "volumeMounts": []}), "probe-startup") == {
         ("warning", "Deployment/m", f"{C0}/startupProbe")
     }
+
+
+SECRET_ENTRIES = [
+    ("a token under a token key", {"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyz"}, "error"),
+    ("a password key", {"db-password": "hunter2hunter2"}, "error"),
+    ("a token-like value under any key", {"value": "sk-abcdefghijklmnop1234567890"}, "error"),
+    (
+        "a URL and a client id: may be settings, a warning",
+        {"serverAddress": "https://prom.example.com", "identityId": "d42099fb-9808"},
+        "warning",
+    ),
+]
+
+
+@pytest.mark.parametrize("data,severity", [c[1:] for c in SECRET_ENTRIES], ids=[c[0] for c in SECRET_ENTRIES])
+def test_secret_entries(data, severity):
+    got = found(
+        doc("Secret", "s", {}).replace(
+            '"spec": {}', json.dumps("stringData")[:-1] + '": ' + json.dumps(data)
+        ),
+        "secret-literal",
+    )
+    assert got and {sev for sev, _, _ in got} == {severity}
+
+
+def test_gpu_shm_not_demanded_in_kuberay_fleets():
+    fleet = {
+        "apiVersion": "orchestration.aibrix.ai/v1alpha1",
+        "kind": "RayClusterFleet",
+        "metadata": {"name": "f"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "headGroupSpec": {
+                        "template": {
+                            "spec": {
+                                "containers": [
+                                    {
+                                        "name": "head",
+                                        "image": "vllm/vllm-openai:v0.7.1",
+                                        "command": [
+                                            "vllm",
+                                            "serve",
+                                            "Qwen/Qwen2.5-Coder-7B-Instruct",
+                                            "--tensor-parallel-size",
+                                            "2",
+                                            "--distributed-executor-backend",
+                                            "ray",
+                                        ],
+                                        "resources": {"limits": {"nvidia.com/gpu": 1}},
+                                    }
+                                ]
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    }
+    text = json.dumps(fleet)
+    assert found(text, "gpu-shm") == set()
+    assert found(text, "gpu-parallelism") == set()

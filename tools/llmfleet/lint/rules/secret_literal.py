@@ -48,6 +48,13 @@ def sensitive_env(name: str) -> bool:
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
 
 
+def _credential(key: Any, text: str) -> bool:
+    """A Secret entry that surely is a credential: its key names one (token, password, key,
+    secret) or its value looks like a token.  Other entries (a URL, a client id) are reported
+    as a warning: they may be settings put in a Secret."""
+    return is_sensitive_name(key) or bool(TOKEN.search(text))
+
+
 def _decoded(value: Any) -> str:
     import base64
     import binascii
@@ -142,7 +149,13 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         path,
                         f"Secret {secret.name!r} key {key!r} holds a value committed with the "
                         "manifests (<redacted>, from a Secret manifest or a secretGenerator "
-                        "literal or file): anyone who reads the repository has it",
+                        "literal or file): anyone who reads the repository has it"
+                        + (
+                            ""
+                            if _credential(key, text)
+                            else "; if it is not a credential, a ConfigMap says so"
+                        ),
+                        None if _credential(key, text) else Severity.WARNING,
                     )
     for container in model.containers():
         for i, item in enumerate(as_list(container.data.get("env"))):

@@ -51,7 +51,7 @@ IMAGE = "image"  # no command: the image ENTRYPOINT (vllm serve)
 
 #: Workloads whose pods run Ray (KubeRay): vLLM runs inside Ray Serve replicas, configured by
 #: the serve application, not by the container's command line.
-RAY_KINDS = frozenset({"RayService", "RayCluster", "RayJob"})
+RAY_KINDS = frozenset({"RayService", "RayCluster", "RayJob", "RayClusterFleet"})  # + AIBrix's fleet
 #: ``vllm bench``, ``vllm run-batch`` and other subcommands are not the server.
 OPENAI_MODULE = "vllm.entrypoints.openai.api_server"
 LEGACY_MODULE = "vllm.entrypoints.api_server"
