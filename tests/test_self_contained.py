@@ -25,8 +25,8 @@ REF_CITATION = re.compile(r"\bref §(\d+(?:\.\d+)?)(?:[-–](\d+(?:\.\d+)?))?")
 # Paths of the machine the repository was written on, or of a folder beside the checkout.
 # (/home/vllm and /home/ray are the HOME folders inside the vLLM and Ray images.)
 OUTSIDE = re.compile(r"/work/|\.\./shared\b|/Users/|/home/(?!vllm\b|ray\b)")
-#: Third-party manifests kept as published (tests/corpus/README.md).
-NOT_YET = ("tests/corpus/",)
+#: Third-party manifests kept as published (tests/corpus/README.md, tests/corpus2/README.md).
+NOT_YET = ("tests/corpus/", "tests/corpus2/")
 
 
 def tracked_text_files() -> list[Path]:

@@ -76,6 +76,15 @@ RULE_CLASSES: dict[str, set[str]] = {
     "promql-unknown-metric": {"unknown-metric"},
     "alert-namespace": {"alert-namespace"},
     "input-error": {"yaml-error"},
+    # issue 23
+    "scaler-recreate": {"recreate-autoscaled"},
+    "scaler-averaged-query": {"keda-averaged-query"},
+    "gated-model-token": {"gated-no-token"},
+    "gpu-visible-devices": {"cuda-visible-devices-beyond-request"},
+    "service-reference": {"unresolved-service-reference"},
+    "server-image-unpinned": {"image-unpinned"},
+    "instance-parallelism": {"tp-mismatch-gpus"},
+    "yaml-syntax": {"yaml-error"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

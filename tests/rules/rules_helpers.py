@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @lru_cache(maxsize=1)
 def default_rules() -> RuleSet:
-    return RuleSet.configure()
+    return RuleSet.configure(preset="fleet")
 
 
 def model_of(

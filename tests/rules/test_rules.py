@@ -75,6 +75,31 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("warning", "ScaledObject", "sized", "/spec/triggers/0/metadata/threshold"),
     },
     "scaler-query-scope": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query")},
+    "server-image-unpinned": {
+        ("error", "Deployment", "sglang", f"{C0}/image"),
+        ("error", "StatefulSet", "nim", f"{C0}/image"),
+    },
+    "scaler-averaged-query": {
+        ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
+        ("error", "ScaledObject", "m", "/spec/triggers/1/metadata/query"),
+    },
+    "scaler-recreate": {
+        ("error", "Deployment", "m", "/spec/strategy/type"),
+        ("error", "Deployment", "fixed", "/spec/strategy/type"),
+    },
+    "gated-model-token": {
+        ("error", "Deployment", "empty", f"{C0}/env/0"),
+        ("warning", "Deployment", "none-cached", C0),
+    },
+    "instance-parallelism": {("error", "Workspace", "ws", "/inference/config")},
+    "service-reference": {
+        ("warning", "Deployment", "proxy", f"{C0}/env/0/value"),
+        ("warning", "Deployment", "proxy", f"{C0}/env/1/value"),
+    },
+    "gpu-visible-devices": {
+        ("error", "Deployment", "m", f"{C0}/env/0"),
+        ("error", "Deployment", "m", "/spec/template/spec/containers/1/env/0"),
+    },
     "promql-syntax": {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
         ("error", "PrometheusRule", "m", "/spec/groups/0/rules/0/expr"),
@@ -103,7 +128,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "Kustomization", "", "/secretGenerator/0/literals/0"),
     },
     "auth-exposed": {
-        ("error", "Service", "m", "/spec/type"),
+        ("warning", "Service", "m", "/spec/type"),
         ("error", "Ingress", "m", "/spec/rules/0/http/paths/0/backend/service/name"),
         ("error", "HTTPRoute", "m", "/spec/rules/0/backendRefs/0/name"),
     },
@@ -187,7 +212,7 @@ FLEET_EXPECTED: dict[str, set[tuple[str, str, str, str, str]]] = {
 
 
 #: Rules that are off by default run in their tests as a repository that enables them would.
-OPT_IN = RuleSet.configure(enabled=["image-digest"])
+OPT_IN = RuleSet.configure(enabled=["image-digest"], preset="fleet")
 
 
 def _of(findings, rule_id):

@@ -42,6 +42,7 @@ class Options:
     jobs: int | None = None
     verbose: bool = False
     disabled_rules: list[str] = field(default_factory=list)
+    preset: str = "auto"  # lint rule preset: auto, fleet or foreign (llmfleet.lint.presets)
     cache: bool = True
     #: Never download a schema (--offline, or LLMFLEET_OFFLINE=1 in the environment).
     offline: bool = False
@@ -239,6 +240,7 @@ class Checker:
                 [*config.disabled_rules, *options.disabled_rules],
                 config.enabled_rules,
                 origin,
+                options.preset,
             )
 
     def _loader(self, targets: list[Target]) -> Loader:

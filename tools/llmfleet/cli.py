@@ -240,6 +240,14 @@ def validate_options(func):
 
 
 def lint_options(func):
+    func = click.option(
+        "--preset",
+        type=click.Choice(["auto", "fleet", "foreign"]),
+        default="auto",
+        show_default=True,
+        help="Rules for this repository's overlays (fleet) or for manifests written elsewhere "
+        "(foreign: no fleet-convention checks, hardening policy at info); auto picks per input.",
+    )(func)
     return click.option(
         "--disable",
         "disabled_rules",
@@ -270,6 +278,7 @@ def _options(**kwargs):
         jobs=kwargs.get("jobs"),
         verbose=bool(kwargs.get("verbose")),
         disabled_rules=list(kwargs.get("disabled_rules") or []),
+        preset=kwargs.get("preset") or "auto",
         cache=not kwargs.get("no_cache"),
         offline=bool(kwargs.get("offline")),
     )

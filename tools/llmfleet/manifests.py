@@ -194,6 +194,20 @@ def _with_overlay(finding: Finding, overlay: str) -> Finding:
     return replace(finding, overlay=overlay)
 
 
+def _members(data: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    """The objects a List (``items``) or an OpenShift Template (``objects``) holds: each is
+    linted as an object of its own (a Template's parameters ``${X}`` stay as written)."""
+    if data["kind"].endswith("List") and isinstance(data.get("items"), list):
+        return "items", data["items"]
+    if (
+        data["kind"] == "Template"
+        and str(data.get("apiVersion", "")).startswith("template.openshift.io/")
+        and isinstance(data.get("objects"), list)
+    ):
+        return "objects", data["objects"]
+    return None
+
+
 def _to_resources(data: Any, lines: dict[str, int], file: str, index: int, overlay: str):
     line = lines.get("", 0)
     if not isinstance(data, dict):
@@ -248,9 +262,13 @@ def _to_resources(data: Any, lines: dict[str, int], file: str, index: int, overl
             ),
         )
         return
-    if data["kind"].endswith("List") and isinstance(data.get("items"), list):
-        for i, item in enumerate(data["items"]):
-            prefix = f"/items/{i}"
+    members = _members(data)
+    if members is not None:
+        key, items = members
+        if key == "objects":  # an OpenShift Template is an object too, beside what it holds
+            yield Resource(data=data, file=file, doc_index=index, overlay=overlay, lines=lines), None
+        for i, item in enumerate(items):
+            prefix = f"/{key}/{i}"
             sub_lines = {
                 k[len(prefix) :]: v for k, v in lines.items() if k == prefix or k.startswith(prefix + "/")
             }

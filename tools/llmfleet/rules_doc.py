@@ -25,6 +25,11 @@ lint:
     probe-liveness: {min-window-seconds: 90, severity: error}
 ```
 
+Manifests written elsewhere (not an overlay of this repository, and no object labelled
+`app.kubernetes.io/part-of: llmfleet`) are linted with the *foreign* preset: checks of this
+repository's fleet conventions are off there, and its hardening policy is reported at info
+(`--preset auto|fleet|foreign`, default auto).
+
 Silence a rule for one object with the annotation
 `ignore-check.llmfleet.io/<rule-id>: "<why it does not apply>"` (on the object or its pod
 template); the reason is required.
@@ -92,6 +97,7 @@ def _entries(configured: Mapping[str, Any], disabled: list[str]) -> list[dict[st
             "rationale": check.rationale,
             "remediation": check.remediation,
             "enabled": check.id not in disabled and getattr(check, "default_enabled", True),
+            "foreign": getattr(check, "foreign", "on"),
             "builtin": isinstance(check, BuiltinCheck),
             "options": [
                 {"name": o.name, "type": o.type.__name__, "default": o.default, "help": o.help}
@@ -169,6 +175,9 @@ def markdown(entries: list[dict[str, Any]]) -> str:
             "",
             f"*{e['severity']}*, {e['scope']} scope, category {e['category']}"
             + (f", runs `{e['tool']}`" if e.get("tool") else "")
+            + {"off": "; off on foreign manifests", "info": "; at info on foreign manifests"}.get(
+                e.get("foreign", "on"), ""
+            )
             + ".",
             "",
             e["description"] + ".",

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 SCOPES = ("input", "fleet")
+FOREIGN_MODES = ("on", "info", "off")
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ class Rule:
     tool: str = ""
     #: False for a rule that runs only when ``lint.enabled-rules`` names it.
     default_enabled: bool = True
+    #: What the rule does on manifests from elsewhere (the ``foreign`` preset): ``on``, ``info``
+    #: (reported at info: a policy of this repository, not a fault of the file) or ``off``
+    #: (it judges this repository's fleet conventions, which a foreign file does not follow).
+    foreign: str = "on"
 
     @property
     def doc(self) -> str:
@@ -163,10 +168,13 @@ def rule(
     options: Iterable[Option] = (),
     tool: str = "",
     default_enabled: bool = True,
+    foreign: str = "on",
 ) -> Callable[[Callable[..., Iterable[Problem]]], Callable[..., Iterable[Problem]]]:
     """Register the decorated check function as a rule."""
     if scope not in SCOPES:
         raise ValueError(f"rule {id}: scope must be one of {SCOPES}")
+    if foreign not in FOREIGN_MODES:
+        raise ValueError(f"rule {id}: foreign must be one of {FOREIGN_MODES}")
 
     def register(func: Callable[..., Iterable[Problem]]) -> Callable[..., Iterable[Problem]]:
         if id in _RULES and _RULES[id].check is not func:
@@ -185,6 +193,7 @@ def rule(
             options=tuple(options),
             tool=tool,
             default_enabled=default_enabled,
+            foreign=foreign,
         )
         return func
 

@@ -16,6 +16,7 @@ from typing import Any
 from llmfleet.checks import INVALID_SUPPRESSION, RULE_CRASHED
 from llmfleet.errors import LlmfleetError, UsageError
 from llmfleet.findings import Finding, Severity
+from llmfleet.lint import presets
 from llmfleet.lint.api import Options, Problem, Rule
 from llmfleet.lint.registry import all_checks, all_rules, close_matches
 from llmfleet.model import FleetModel, OverlayModel
@@ -36,6 +37,8 @@ class RuleSet:
     """The rules a run uses, with their options and severities."""
 
     enabled: list[Enabled] = field(default_factory=list)
+    #: ``auto``, ``fleet`` or ``foreign`` (llmfleet.lint.presets).
+    preset: str = "auto"
 
     @classmethod
     def configure(
@@ -44,10 +47,13 @@ class RuleSet:
         disabled: Iterable[str] = (),
         enabled: Iterable[str] = (),
         origin: Mapping[str, str] | None = None,
+        preset: str = "auto",
     ) -> RuleSet:
         """From ``lint.rules`` of llmfleet.yaml and the disabled ids (config and --disable);
         UsageError for an unknown id, option or value.  ``origin`` says where each id came
         from, for the message (``--disable``, ``llmfleet.yaml lint.disabled-rules``)."""
+        if preset not in presets.PRESETS:
+            raise UsageError(f"preset {preset!r}: not one of {', '.join(presets.PRESETS)}")
         rules = {r.id: r for r in all_rules()}
         known = {c.id for c in all_checks()}
         disabled = list(disabled)
@@ -79,7 +85,7 @@ class RuleSet:
                         "not error, warning or info"
                     ) from None
             enabled_rules.append(Enabled(rule, options, severity))
-        return cls(enabled_rules)
+        return cls(enabled_rules, preset)
 
     def of_scope(self, scope: str) -> list[Enabled]:
         return [e for e in self.enabled if e.rule.scope == scope]
@@ -189,10 +195,17 @@ def unknown_suppressions(model: OverlayModel) -> list[Finding]:
 
 
 def lint_model(model: OverlayModel, rules: RuleSet) -> list[Finding]:
-    """Every enabled input-scope rule over one model."""
+    """Every enabled input-scope rule over one model, as its preset says."""
+    foreign = presets.foreign(rules.preset, model)
     findings: list[Finding] = []
     for enabled in rules.of_scope("input"):
-        findings.extend(_run(enabled, model, model.name, model))
+        mode = enabled.rule.foreign if foreign else "on"
+        if mode == "off":
+            continue
+        found = _run(enabled, model, model.name, model)
+        if mode == "info":
+            found = [replace(f, severity=Severity.INFO) if f.rule == enabled.rule.id else f for f in found]
+        findings.extend(found)
     findings.extend(unknown_suppressions(model))
     return dedupe(findings)
 

@@ -242,6 +242,9 @@ class Workload:
     batch: bool = False
     #: Pods per group when the replica unit is a group (LeaderWorkerSet size), else 1.
     group_size: int = 1
+    #: True when an operator picks the nodes and adds the tolerations (KAITO's Workspace from
+    #: its instance type), or the template is instantiated by a platform that does (runtimes).
+    platform_scheduling: bool = False
 
     def __repr__(self) -> str:
         return f"Workload({self.resource.ref!r})"
@@ -480,7 +483,12 @@ SCALABLE_KINDS = frozenset(
 
 def extract(res: Resource) -> Workload | None:
     """The workload an object is, or None when it makes no pods."""
-    build = WORKLOAD_KINDS.get((res.group.split("/")[0] if res.group else "", res.kind))
+    group = res.group.split("/")[0] if res.group else ""
+    build = WORKLOAD_KINDS.get((group, res.kind))
+    if build is None:
+        from llmfleet.model.custom_workloads import custom_reader  # the data table, read once
+
+        build = custom_reader(group, res.kind)
     if build is None:
         return None
     return build(res)

@@ -72,6 +72,7 @@ def _matches(selector: Selector, label: str, value: str) -> bool:
     rationale="These three fail first when a model is overloaded, slow or down; without them "
     "the first signal is a user's complaint (docs/reference/vllm.md §1.2).",
     category="monitor",
+    foreign="off",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing: a PrometheusRule with alerts on

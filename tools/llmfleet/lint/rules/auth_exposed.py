@@ -1,4 +1,4 @@
-"""auth-exposed: vLLM reachable from outside the cluster must require an API key.
+"""auth-exposed: an LLM server reachable from outside the cluster must require an API key.
 
 vLLM serves its OpenAI API without authentication unless ``--api-key`` or env
 ``VLLM_API_KEY`` is set (docs/reference/vllm.md §2.2 "Frontend": only ``/v1``, ``/v2``,
@@ -6,7 +6,11 @@ vLLM serves its OpenAI API without authentication unless ``--api-key`` or env
 an Ingress, or a Gateway API HTTPRoute in front of the pods exposes free GPU inference to
 whoever reaches it (kube-score flags NodePort Services: docs/reference/tooling.md §4.2 ``service-type``).
 When the container takes env from ``envFrom`` the key may be set there; that case is not
-reported.
+reported.  An OpenShift Route publishes its Service on the cluster's router (edge TLS does
+not authenticate).  The same holds for SGLang and llama.cpp without ``--api-key``, TGI
+without ``--api-key``/``API_KEY``, and for Ollama, NVIDIA NIM and Triton, which have no
+request authentication at all (docs/reference/servers.md).  A NodePort is a warning: it is
+reachable from the nodes' network, not necessarily from the internet.
 """
 
 from __future__ import annotations
@@ -15,17 +19,41 @@ from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.k8s import Resource, dig
+from llmfleet.model.servers import other_servers
 
 EXPOSED_TYPES = ("LoadBalancer", "NodePort")
 
 
 def _unauthenticated(model: OverlayModel, service: Resource) -> list[str]:
     names = []
+    others = other_servers(model)
     for template in model.service_templates(service):
         for server in model.api_servers:
             if server.template is template and server.api_key() is None and not server.api_key_unknown():
-                names.append(template.ref)
+                names.append(f"{template.ref} (vLLM)")
+        for other in others:
+            if other.template is template and other.authenticated() is False:
+                names.append(f"{template.ref} ({other.engine.title})")
     return list(dict.fromkeys(names))
+
+
+def _openshift_route_services(res: Resource) -> list[tuple[str, str]]:
+    out = []
+    to = dig(res.data, "spec", "to")
+    if (
+        isinstance(to, dict)
+        and (to.get("kind") or "Service") == "Service"
+        and isinstance(to.get("name"), str)
+    ):
+        out.append(("/spec/to/name", to["name"]))
+    for i, alt in enumerate(dig(res.data, "spec", "alternateBackends") or []):
+        if (
+            isinstance(alt, dict)
+            and (alt.get("kind") or "Service") == "Service"
+            and isinstance(alt.get("name"), str)
+        ):
+            out.append((f"/spec/alternateBackends/{i}/name", alt["name"]))
+    return out
 
 
 def _ingress_services(res: Resource) -> list[tuple[str, str]]:
@@ -62,10 +90,11 @@ def _route_services(res: Resource) -> list[tuple[str, str]]:
 @rule(
     id="auth-exposed",
     severity=Severity.ERROR,
-    description="A LoadBalancer/NodePort Service, Ingress or HTTPRoute exposes vLLM pods that "
-    "have no API key",
-    remediation="Set env VLLM_API_KEY from a Secret on the vLLM container, or keep the Service "
-    "ClusterIP behind an authenticating gateway.",
+    description="A LoadBalancer/NodePort Service, Ingress, HTTPRoute or OpenShift Route exposes "
+    "LLM server pods (vLLM, SGLang, TGI, Ollama, NIM, Triton, llama.cpp) that check no API key",
+    remediation="Set the server's API key from a Secret (vLLM: VLLM_API_KEY; SGLang, llama.cpp, "
+    "TGI: --api-key), or keep the Service ClusterIP behind an authenticating gateway "
+    "(the only choice for Ollama, NIM and Triton).",
     rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
     "route hands the GPUs (and any private model) to the internet "
     "(docs/reference/vllm.md §2.2 Frontend).",
@@ -87,11 +116,19 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 yield Problem(
                     service,
                     "/spec/type",
-                    f"Service type {kind} exposes {', '.join(exposed)}, which has no API "
-                    "key (--api-key or VLLM_API_KEY): anyone who reaches it can use the GPUs",
+                    f"Service type {kind} exposes {', '.join(exposed)}, which checks no API "
+                    "key: anyone who reaches it can use the model"
+                    + (" (from the nodes' network)" if kind == "NodePort" else ""),
+                    Severity.WARNING if kind == "NodePort" else None,
                 )
-    for kind, backends in (("Ingress", _ingress_services), ("HTTPRoute", _route_services)):
+    for kind, backends in (
+        ("Ingress", _ingress_services),
+        ("HTTPRoute", _route_services),
+        ("Route", _openshift_route_services),
+    ):
         for res in model.of_kind(kind):
+            if kind == "Route" and not res.group.startswith("route.openshift.io"):
+                continue
             for path, name in backends(res):
                 target = model.get("Service", name, res.namespace)
                 if target is None:
@@ -102,5 +139,5 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         res,
                         path,
                         f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "
-                        "has no API key (--api-key or VLLM_API_KEY)",
+                        "checks no API key: anyone who reaches the route can use the model",
                     )

@@ -3,8 +3,11 @@
 A container that runs the vLLM server from a CUDA, ROCm or TPU build but requests no
 accelerator (``nvidia.com/gpu``, ``amd.com/gpu``, ``google.com/tpu``, ...) gets none: the
 device plugin only exposes devices to containers that request them, so vLLM fails at
-start-up ("Failed to infer device type", no CUDA device).  CPU builds (images named for the
-CPU, or ``--device cpu``) are not reported.
+start-up ("Failed to infer device type", no CUDA device).  CPU builds are not reported: images
+named for the CPU, CPU builds published under other names (OPEA's ``opea/vllm``, built with
+``VLLM_TARGET_DEVICE=cpu``: opea-project/GenAIComps ``comps/third_parties/vllm``), ``--device
+cpu``, or the CPU backend's own settings in env (``VLLM_CPU_KVCACHE_SPACE``,
+``VLLM_CPU_OMP_THREADS_BIND``: vllm ``vllm/envs.py``, docs "CPU installation").
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+
+#: CPU builds of vLLM whose names do not say so.
+CPU_REPOSITORIES = ("opea/vllm",)
+#: Settings only the CPU backend reads.
+CPU_ENV = ("VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_OMP_THREADS_BIND")
 
 
 @rule(
@@ -42,6 +50,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     for server in model.servers:
         if server.image.build == "cpu" or str(server.value("device") or "").lower() == "cpu":
+            continue
+        if server.image.repository.lower() in CPU_REPOSITORIES or any(
+            server.container.env_var(name) for name in CPU_ENV
+        ):
             continue
         if not server.workload.runs_pods:
             continue  # a ServingRuntime's resources are defaults its InferenceServices override

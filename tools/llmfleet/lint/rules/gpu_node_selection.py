@@ -5,13 +5,35 @@ affinity, names a label that identifies accelerator nodes: this repository's
 ``llmfleet.io/gpu-class``, GKE's ``cloud.google.com/gke-accelerator`` and compute classes,
 NVIDIA GPU Feature Discovery's ``nvidia.com/gpu.product``, Karpenter's GPU labels, or a GPU
 instance type (``llmfleet/data/accelerators.yaml``, plus ``cluster.gpu-label-keys``).
+A pod whose servers all serve a model small enough for any data-centre GPU (weights under
+``small-model-gib``, 8 GiB by default: half of a 16 GB T4, leaving the rest for the KV cache)
+need not pick one; the size comes from the catalog or the model's name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.lint.api import Option, Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.servers import other_servers
+from llmfleet.model.vllm.params import estimate
+from llmfleet.model.vllm.startup import GIB, bytes_per_parameter
+from llmfleet.model.workloads import PodTemplate
+
+
+def _small_models_only(model: OverlayModel, template: PodTemplate, limit_gib: float) -> bool:
+    """Every server of the pod serves a model of known size under ``limit_gib`` of weights."""
+    ids = [s.model_id for s in model.api_servers if s.template is template]
+    ids += [o.model_id for o in other_servers(model) if o.template is template]
+    if not ids:
+        return False
+    for model_id in ids:
+        size = estimate(model_id) if model_id else None
+        if size is None or size.total_b is None:
+            return False
+        if size.total_b * 1e9 * bytes_per_parameter(model_id) / GIB >= limit_gib:
+            return False
+    return True
 
 
 @rule(
@@ -27,6 +49,15 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
     "and cost cannot tell which GPU the pod uses. Known labels: "
     "tools/llmfleet/data/accelerators.yaml (docs/reference/kubernetes.md).",
     category="gpu",
+    options=[
+        Option(
+            "small-model-gib",
+            float,
+            8.0,
+            "Weights (GiB) under which a model fits any data-centre GPU and no type is asked for.",
+            minimum=0,
+        )
+    ],
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
@@ -41,9 +72,13 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
           containers: [{name: vllm, resources: {limits: {nvidia.com/gpu: 1}}}]
     """
     for template in model.templates:
+        if template.workload.platform_scheduling or not template.workload.runs_pods:
+            continue  # the operator or the platform's serving object places the pods
         if not model.pod_accelerators(template):
             continue
         if model.node_selection(template).selects:
+            continue
+        if _small_models_only(model, template, options["small-model-gib"]):
             continue
         yield Problem(
             template.resource,

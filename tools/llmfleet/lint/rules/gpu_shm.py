@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.pods import memory_volume_at
+from llmfleet.model.vllm.server import RAY_KINDS
 
 
 @rule(
@@ -35,6 +36,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         containers: [{name: vllm, args: [-tp, "2"]}]
     """
     for server in model.servers:
+        if server.workload.kind in RAY_KINDS:
+            continue  # KubeRay mounts a memory-backed /dev/shm into every Ray container
         size = server.world_size
         if size is None or size <= 1 or memory_volume_at(server.container, "/dev/shm") is not None:
             continue

@@ -90,6 +90,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     key = model.cluster.gpu_taint_key
     for template in model.templates:
+        if template.workload.platform_scheduling or not template.workload.runs_pods:
+            continue  # the operator or the platform's serving object places the pods
         gpus = model.pod_accelerators(template).get(NVIDIA_GPU, 0)
         if gpus <= 0:
             continue

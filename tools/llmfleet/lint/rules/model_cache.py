@@ -8,6 +8,9 @@ constants; docs/reference/vllm.md §5.12).  On the container's writable layer or
 can serve: slow scale-out, and a hub outage or rate limit stops it.  A PersistentVolumeClaim,
 a hostPath or another persistent volume keeps it.  A model read from a local path (a volume,
 KServe's ``/mnt/models``) or an object store is not a Hugging Face download and is skipped.
+So is a small model (under ``small-model-gib`` of weights, 2 GiB by default: Qwen3-0.6B,
+SmolLM2-135M, gemma-3-1b), whose download takes seconds; the size comes from the catalog or
+the model's name (:mod:`llmfleet.model.vllm.params`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.lint.api import Option, Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.pods import mounted_volume
 from llmfleet.model.ray import serve_models
+from llmfleet.model.vllm.params import estimate
 from llmfleet.model.vllm.server import VllmServer
+from llmfleet.model.vllm.startup import GIB, bytes_per_parameter
 
 #: The HOME of the Ray images (rayproject/ray): where a Ray worker's Hugging Face cache is.
 RAY_HOME = "/home/ray"
@@ -93,6 +98,15 @@ def _kind(volume: dict[str, Any] | None) -> str:
     "it serves: minutes to hours of cold start and a dependency on the hub at every "
     "scale-out (docs/reference/vllm.md §5.9, §5.12).",
     category="vllm",
+    options=[
+        Option(
+            "small-model-gib",
+            float,
+            2.0,
+            "Weights (GiB) under which a re-download is cheap enough not to report.",
+            minimum=0,
+        )
+    ],
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::
@@ -110,6 +124,11 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         model_id = server.model_id
         if not is_hub_id(model_id):
             continue
+        size = estimate(model_id)
+        if size is not None and size.total_b is not None:
+            gib = size.total_b * 1e9 * bytes_per_parameter(model_id, server.value("quantization")) / GIB
+            if gib < options["small-model-gib"]:
+                continue
         folder, source = hub_cache(server)
         if folder is None:
             continue

@@ -216,6 +216,7 @@ def image_hint(container: dict[str, Any]) -> str:
     "running as non-root writes its caches under HOME, which is / in the image "
     "(docs/reference/tooling.md §2; docs/reference/vllm.md §5.6).",
     category="security",
+    foreign="info",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """Passing::

@@ -1,8 +1,11 @@
-"""probe-liveness: liveness must not restart vLLM for a hiccup, nor while it loads.
+"""probe-liveness: liveness must not restart an LLM server for a hiccup, nor while it loads.
 
 A restart costs a full cold load, so liveness should act only after a minute of failures
 (option ``min-window-seconds``); and a liveness probe without a startupProbe runs during the
-model load, killing the pod in a loop when its window is shorter than the cold load.
+model load, killing the pod in a loop when its window is shorter than the cold load (scaled
+with the model's size, :mod:`llmfleet.model.load_time`).  This holds for vLLM, SGLang, TGI,
+NIM, Triton and llama.cpp, which answer only once the model is loaded, and for probes a KServe
+runtime writes itself; Ollama answers before it loads a model.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from collections.abc import Iterator
 
 from llmfleet.lint.api import Option, Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.pods import probe_field, probe_window
-from llmfleet.model.vllm.startup import cold_load
+from llmfleet.model.served import served
 
 
 @rule(
     id="probe-liveness",
     severity=Severity.WARNING,
-    description="The liveness probe of the vLLM container restarts it after less than the "
+    description="The liveness probe of an LLM server container restarts it after less than the "
     "minimum window of failures, or would kill it while the model loads (no "
     "startupProbe)",
     remediation="Use livenessProbe {httpGet: {path: /health, port: 8000}, periodSeconds: 10, "
@@ -52,30 +55,30 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     than the model load.
     """
     minimum = options["min-window-seconds"]
-    for server in model.api_servers:
-        container = server.container
+    for item in served(model):
+        container = item.container
         probe = container.probe("livenessProbe")
         if probe is None:
             continue
         path = f"{container.path}/livenessProbe"
         tolerance = probe_field(probe, "failureThreshold") * probe_field(probe, "periodSeconds")
-        if container.probe("startupProbe") is None:
-            need = cold_load(server.model_id, server.value("quantization"), server.nodes or 1)
+        if container.probe("startupProbe") is None and item.listens_after_load:
+            load = item.load
             window = probe_window(probe)
-            if window < need.seconds:
+            if window < load.typical_s:
                 yield Problem(
-                    server.resource,
+                    item.resource,
                     path,
-                    f"container {container.name!r} has no startupProbe and its liveness "
-                    f"probe restarts it after {window} s, before the model is loaded "
-                    f"(expected ≈ {need.seconds} s; {need.why})",
-                    Severity.ERROR,
+                    f"container {container.name!r} ({item.engine}) has no startupProbe and its "
+                    f"liveness probe restarts it after {window} s, before the model is loaded "
+                    f"(expected ≈ {load.typical_s} s; {load.why})",
+                    Severity.ERROR if window < load.certain_s else Severity.WARNING,
                 )
                 continue
             delay = probe_field(probe, "initialDelaySeconds")
             if delay >= options["min-window-seconds"]:
                 yield Problem(
-                    server.resource,
+                    item.resource,
                     f"{path}/initialDelaySeconds",
                     f"the liveness probe of container {container.name!r} waits "
                     f"initialDelaySeconds {delay} s instead of a startupProbe: a load "
@@ -85,7 +88,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 continue
         if tolerance < minimum:
             yield Problem(
-                server.resource,
+                item.resource,
                 path,
                 f"liveness probe of container {container.name!r} restarts it after "
                 f"{tolerance} s of failures (failureThreshold × periodSeconds); use at "

@@ -8,6 +8,10 @@ queue of every model in the cluster and scales this one on the others' load; KED
 a single-element result (docs/reference/tooling.md §8).  The check walks the PromQL AST (promql-parser) and
 requires, on every ``vllm:`` selector, ``model_name`` equal to (or a regex fully matching) the
 served model name and ``namespace`` equal to (or matching) the ScaledObject's namespace.
+A missing filter is an error only when the input shows another model whose series the query
+can match (another served model in the namespace, or anywhere when the namespace is not
+filtered either); otherwise it is a warning that says so: with one model in the namespace
+the query returns that model's series today, and counts the next model deployed beside it.
 """
 
 from __future__ import annotations
@@ -75,6 +79,18 @@ def multi_series(query: Query) -> str | None:
     return "it is not aggregated: it returns one series per pod (and engine)"
 
 
+def _other_models(model: OverlayModel, served: list[str], namespace: str, any_namespace: bool) -> list[str]:
+    """Served models of the input, other than ``served``, whose series the query can match."""
+    found = []
+    for server in model.api_servers:
+        name = server.served_model_name
+        if not name or name in served:
+            continue
+        if any_namespace or server.template.namespace == namespace:
+            found.append(f"model {name!r} ({server.resource.ref})")
+    return sorted(set(found))
+
+
 @rule(
     id="scaler-query-scope",
     severity=Severity.ERROR,
@@ -137,10 +153,17 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 elif not namespace and not sel.has_label("namespace"):
                     missing.add("namespace")
             if missing:
+                others = _other_models(model, served, namespace, any("namespace" in m for m in missing))
                 yield Problem(
                     scaler.resource,
                     path,
                     f"the query of trigger {trigger.index} does not filter on "
-                    f"{' and '.join(sorted(missing))}: it measures other models or "
-                    "namespaces too",
+                    f"{' and '.join(sorted(missing))}: "
+                    + (
+                        f"it also measures {', '.join(others)}"
+                        if others
+                        else "no other model in this input matches it today, but it would "
+                        "measure any model deployed beside this one"
+                    ),
+                    None if others else Severity.WARNING,
                 )

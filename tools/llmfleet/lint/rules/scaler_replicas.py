@@ -17,7 +17,7 @@ from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 @rule(
     id="scaler-replicas",
     severity=Severity.WARNING,
-    description="A workload managed by a ScaledObject also sets spec.replicas",
+    description="A workload managed by a ScaledObject or an HPA also sets spec.replicas",
     remediation="Remove spec.replicas from the Deployment (a kustomize patch with "
     "`$patch: delete`, or do not set it in the base); minReplicaCount rules.",
     rationale="Every GitOps sync writes spec.replicas back, fighting the HPA that KEDA created; "
@@ -32,7 +32,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         kind: Deployment
         spec: {replicas: 1}    # and a ScaledObject targets it
     """
-    for scaler in model.scaled_objects:
+    for scaler in model.autoscalers:  # KEDA ScaledObjects and HorizontalPodAutoscalers
         workload = scaler.target
         if workload is None:
             continue

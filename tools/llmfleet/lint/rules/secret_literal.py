@@ -27,6 +27,7 @@ from typing import Any
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.k8s import Resource, as_list, escape_pointer_token
 from llmfleet.model.secrets import PLACEHOLDER, TOKEN, is_sensitive_name
+from llmfleet.model.servers import LlmServer, other_servers
 
 #: Values that look like credentials whatever the variable is called.
 TOKEN_LIKE = re.compile(rf"^({TOKEN.pattern})$")
@@ -45,6 +46,13 @@ def sensitive_env(name: str) -> bool:
 
 
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
+
+
+def _credential(key: Any, text: str) -> bool:
+    """A Secret entry that surely is a credential: its key names one (token, password, key,
+    secret) or its value looks like a token.  Other entries (a URL, a client id) are reported
+    as a warning: they may be settings put in a Secret."""
+    return is_sensitive_name(key) or bool(TOKEN.search(text))
 
 
 def _decoded(value: Any) -> str:
@@ -141,7 +149,13 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         path,
                         f"Secret {secret.name!r} key {key!r} holds a value committed with the "
                         "manifests (<redacted>, from a Secret manifest or a secretGenerator "
-                        "literal or file): anyone who reads the repository has it",
+                        "literal or file): anyone who reads the repository has it"
+                        + (
+                            ""
+                            if _credential(key, text)
+                            else "; if it is not a credential, a ConfigMap says so"
+                        ),
+                        None if _credential(key, text) else Severity.WARNING,
                     )
     for container in model.containers():
         for i, item in enumerate(as_list(container.data.get("env"))):
@@ -178,8 +192,36 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     f"--{setting.name} is written literally ({setting.where}); use "
                     f"{instead} from a Secret instead",
                 )
+    for other in other_servers(model):
+        yield from _other_server_literals(other)
     for kustomization in model.of_kind("Kustomization"):
         yield from _generator_literals(kustomization)
+
+
+def _other_server_literals(server: LlmServer) -> Iterator[Problem]:
+    """``--api-key KEY`` written into the command line of SGLang, TGI or llama.cpp."""
+    container = server.container
+    for key in ("command", "args"):
+        words = as_list(container.data.get(key))
+        for i, word in enumerate(words):
+            if not isinstance(word, str):
+                continue
+            for flag in server.engine.auth_flags:
+                value = None
+                if word == flag and i + 1 < len(words) and isinstance(words[i + 1], str):
+                    value = words[i + 1]
+                elif word.startswith(flag + "="):
+                    value = word.split("=", 1)[1]
+                elif f"{flag} " in word or f"{flag}=" in word:  # inside an `sh -c` script
+                    rest = word.split(flag, 1)[1].lstrip(" =")
+                    value = rest.split()[0].strip("\"'") if rest.split() else None
+                if value and is_literal(value) and not PLACEHOLDER.match(value) and "$" not in value:
+                    yield Problem(
+                        container.resource,
+                        f"{container.path}/{key}/{i}",
+                        f"{flag} of {server.engine.title} in container {container.name!r} is "
+                        "written literally; pass it from a Secret (an env var and $(VAR))",
+                    )
 
 
 def _generator_literals(kustomization: Resource) -> Iterator[Problem]:

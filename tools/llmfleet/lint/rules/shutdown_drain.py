@@ -37,8 +37,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         args: [--config, /etc/vllm/serve.yaml, --port, "8000"]
     """
     for server in model.api_servers:
-        if vflags.lookup("--shutdown-timeout", server.version) is None:
-            continue  # the release predates --shutdown-timeout (0.18.0): nothing to ask for
+        if vflags.lookup("--shutdown-timeout", server.version) is None or server.release_unknown:
+            continue  # the release predates --shutdown-timeout (0.18.0), or cannot be told
         setting = server.get("shutdown-timeout")
         container = server.container
         if setting is None:

@@ -14,13 +14,15 @@ from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.pods import prestop_sleep
+from llmfleet.model.served import served
 
 
 @rule(
     id="shutdown-prestop",
     severity=Severity.WARNING,
-    description="The vLLM container has no preStop sleep, so it is sent traffic while it drains",
-    remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the vLLM container.",
+    description="An LLM server container (vLLM, SGLang, TGI, NIM, ...) has no preStop sleep, so it "
+    "is sent traffic while it drains",
+    remediation="Add lifecycle: {preStop: {sleep: {seconds: 15}}} to the server container.",
     rationale="Endpoints are removed asynchronously after a pod starts terminating; during "
     "that time kube-proxy and gateways still send it requests, which a draining vLLM "
     "refuses. A preStop sleep keeps it serving until they have moved on "
@@ -35,12 +37,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     Failing (``/spec/template/spec/containers/0``): no ``lifecycle.preStop``; or
     (``.../lifecycle/preStop``) a preStop that does not sleep.
     """
-    for server in model.api_servers:
-        seconds, path = prestop_sleep(server.container)
+    for item in served(model):
+        if item.platform_probes:
+            continue  # a runtime template: the serving platform owns the pod's lifecycle
+        seconds, path = prestop_sleep(item.container)
         if seconds is None or seconds <= 0:
             yield Problem(
-                server.resource,
+                item.resource,
                 path,
-                f"container {server.container.name!r} has no preStop sleep: it gets new "
-                "requests until endpoints are updated, while it drains or stops",
+                f"container {item.container.name!r} ({item.engine}) has no preStop sleep: it gets "
+                "new requests until endpoints are updated, while it drains or stops",
             )

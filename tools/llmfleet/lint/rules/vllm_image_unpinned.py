@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
 from llmfleet.model.vllm import images
 
-FLOATING_TAGS = {"latest", "nightly", "main", "stable"}
+FLOATING_TAGS = images.FLOATING_TAGS
 
 
 @rule(

@@ -79,6 +79,10 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             removed = _removed_name(setting)
             where = setting.where
             if not setting.known:
+                if server.release_unknown and any(
+                    vflags.lookup(f"--{setting.name}", v) for v in vflags.table_versions()
+                ):
+                    continue  # an option of some release, in a build whose release is unknown
                 if removed is not None:
                     info = vflags.REMOVED[removed]
                     yield Problem(
@@ -114,7 +118,11 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 or not vflags.at_least(release, SERVE_ENTRYPOINT_FROM)
             ):
                 continue  # `model:` in the file, --model of the api_server entrypoint
-            if setting.name in vflags.DEPRECATED and vflags.at_least(release, VLLM_VERSION):
+            if (
+                setting.name in vflags.DEPRECATED
+                and vflags.at_least(release, VLLM_VERSION)
+                and not server.release_unknown
+            ):
                 yield Problem(
                     setting.resource,
                     setting.path,

@@ -4,7 +4,9 @@ With ``enableServiceLinks`` on (the default), Kubernetes injects ``<SERVICE>_POR
 for every Service of the namespace; a Service named ``vllm`` yields
 ``VLLM_PORT=tcp://10.x.x.x:8000``, and vLLM reads ``VLLM_PORT`` as its internal port and
 fails at startup ("VLLM_PORT '…' appears to be a URI", src vllm/envs.py ``get_vllm_port``;
-docs/reference/vllm.md §5.5, vllm#15613, #34199).
+docs/reference/vllm.md §5.5, vllm#15613, #34199).  A headless Service (``clusterIP:
+None``) injects no variables: the kubelet builds them only for Services with a cluster IP
+(kubernetes pkg/kubelet/kubelet_pods.go ``getServiceEnvVarMap``, docs/reference/kubernetes.md).
 """
 
 from __future__ import annotations
@@ -12,6 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.lint.api import Options, OverlayModel, Problem, Severity, rule
+from llmfleet.model.k8s import Resource, dig
+
+
+def injects_variables(service: Resource) -> bool:
+    """Whether the kubelet injects service-link variables for ``service``: it has a cluster
+    IP (not headless) and is not an ExternalName."""
+    spec = service.data.get("spec")
+    if not isinstance(spec, dict):
+        return True
+    if spec.get("type") == "ExternalName":
+        return False
+    return str(dig(service.data, "spec", "clusterIP") or "").lower() != "none"
 
 
 @rule(
@@ -30,12 +44,18 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         kind: Service
         metadata: {name: llama-3-1-8b-instruct}
 
+    Passing (headless: no variables are injected)::
+
+        kind: Service
+        metadata: {name: vllm}
+        spec: {clusterIP: None}
+
     Failing (``/spec/template/spec``)::
 
         kind: Service
         metadata: {name: vllm}      # same namespace, pods without enableServiceLinks: false
     """
-    services = [s for s in model.of_kind("Service") if s.name == "vllm"]
+    services = [s for s in model.of_kind("Service") if s.name == "vllm" and injects_variables(s)]
     if not services:
         return
     seen = set()

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 #: Repositories (last path segments) whose ENTRYPOINT is the OpenAI-compatible server.
 SERVER_REPOSITORIES = ("vllm-openai", "vllm-openai-rocm", "vllm-openai-cpu")
+#: Tags that move between releases.
+FLOATING_TAGS = frozenset({"latest", "nightly", "main", "stable"})
 _VERSION = re.compile(r"(?:^|[^0-9.])v?(\d+\.\d+\.\d+)(?:\.\d+)?(?:\.?post\d+)?(?![0-9])")
 _VLLM_VERSION = re.compile(r"vllm[_-]?v?(\d+\.\d+\.\d+)", re.IGNORECASE)
 

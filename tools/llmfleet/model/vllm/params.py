@@ -19,6 +19,7 @@ from llmfleet.model import catalog
 MOE_SHARED_FACTOR = 0.82
 
 _SIZE = re.compile(r"(?<![a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)b(?![a-z0-9])", re.IGNORECASE)
+_MILLIONS = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)m(?![a-z0-9])", re.IGNORECASE)  # SmolLM2-135M
 _ACTIVE = re.compile(r"(?<![a-z0-9])a(\d+(?:\.\d+)?)b(?![a-z0-9])", re.IGNORECASE)
 _EXPERTS = re.compile(r"(?<![a-z0-9])(\d+)e(?![a-z0-9])", re.IGNORECASE)
 
@@ -44,6 +45,10 @@ def estimate(model_id: str) -> ModelSize | None:
     name = model_id.strip().rsplit("/", 1)[-1].replace("_", "-")
     match = _SIZE.search(name)
     if not match:
+        small = _MILLIONS.search(name)
+        if small:
+            size = round(float(small.group(1)) / 1000, 3)
+            return ModelSize(size, size, "name")
         return None
     experts, size = match.group(1), float(match.group(2))
     if experts:

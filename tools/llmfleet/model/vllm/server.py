@@ -51,7 +51,7 @@ IMAGE = "image"  # no command: the image ENTRYPOINT (vllm serve)
 
 #: Workloads whose pods run Ray (KubeRay): vLLM runs inside Ray Serve replicas, configured by
 #: the serve application, not by the container's command line.
-RAY_KINDS = frozenset({"RayService", "RayCluster", "RayJob"})
+RAY_KINDS = frozenset({"RayService", "RayCluster", "RayJob", "RayClusterFleet"})  # + AIBrix's fleet
 #: ``vllm bench``, ``vllm run-batch`` and other subcommands are not the server.
 OPENAI_MODULE = "vllm.entrypoints.openai.api_server"
 LEGACY_MODULE = "vllm.entrypoints.api_server"
@@ -125,6 +125,14 @@ class VllmServer:
     def version(self) -> str:
         """The vLLM version judged: the image tag's, else the newest known."""
         return self.image.vllm_version or vflags.NEWEST
+
+    @property
+    def release_unknown(self) -> bool:
+        """A build whose vLLM release cannot be told (another publisher's image with a tag
+        that names no vLLM release): advice that holds only for the newest release is not
+        given for it.  The project's own images at ``latest`` (or no tag) are the newest."""
+        image = self.image
+        return image.vllm_version is None and not image.repository.lower().startswith("vllm/")
 
     # -- settings ----------------------------------------------------------------------------
     def get(self, name: str) -> Setting | None:
@@ -400,6 +408,28 @@ def _expand_words(container: Container, env: Environment, key: str) -> list[_Wor
     return words
 
 
+#: Options of ``vllm serve`` that SGLang, TGI, llama.cpp and Triton do not spell this way;
+#: args with several of them (and no command) run vLLM whatever the image is called (an
+#: OpenShift build for Intel Gaudi, a vendor's rebuild).
+VLLM_ONLY = frozenset(
+    {
+        "--max-model-len",
+        "--tensor-parallel-size",
+        "--pipeline-parallel-size",
+        "--gpu-memory-utilization",
+        "--download-dir",
+        "--max-num-seqs",
+        "--enforce-eager",
+        "--kv-cache-dtype",
+    }
+)
+VLLM_ONLY_NEEDED = 2
+
+
+def _vllm_only_flags(texts: list[str]) -> int:
+    return len({t.split("=", 1)[0] for t in texts if t.split("=", 1)[0] in VLLM_ONLY})
+
+
 def _looks_like_vllm_args(args: list[_Word]) -> bool:
     """Args a ``vllm serve`` entrypoint would take: empty, a model first, or known options."""
     if not args:
@@ -469,6 +499,9 @@ def _argv(
             return args[found[1] :]
         if image.mentions_vllm and _looks_like_vllm_args(args):
             server.entrypoint = IMAGE  # a vLLM image of another name: assume it serves
+            return args
+        if _vllm_only_flags(texts) >= VLLM_ONLY_NEEDED:
+            server.entrypoint = IMAGE  # an image whose name hides vLLM, known by its options
             return args
         return None
     words = command + args

@@ -1,0 +1,126 @@
+"""Workloads inside custom resources, read from a declarative table of pod-template paths
+(``llmfleet/data/custom_workloads.yaml``), so that a new operator's kind needs a table entry,
+not code.  Kinds with their own reader in :mod:`llmfleet.model.workloads` keep it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from llmfleet.model.k8s import Resource, as_dict, dig, pointer
+from llmfleet.model.workloads import PodTemplate, Replicas, Workload, _own_replicas
+
+
+@dataclass(frozen=True)
+class TemplatePath:
+    path: str
+    role: str
+    inline: bool = False
+    container: str = ""
+
+
+@dataclass(frozen=True)
+class CustomKind:
+    group: str
+    kind: str
+    templates: tuple[TemplatePath, ...]
+    replicas: str = ""
+    runs_pods: bool = True
+    platform_scheduling: bool = False
+
+
+@cache
+def table() -> dict[tuple[str, str], CustomKind]:
+    text = resources.files("llmfleet").joinpath("data/custom_workloads.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    out = {}
+    for entry in data["kinds"]:
+        kind = CustomKind(
+            entry["group"],
+            entry["kind"],
+            tuple(
+                TemplatePath(t["path"], t.get("role", "pod"), bool(t.get("inline")), t.get("container", ""))
+                for t in entry["templates"]
+            ),
+            entry.get("replicas", ""),
+            entry.get("runsPods", True),
+            entry.get("scheduling") == "platform" or not entry.get("runsPods", True),
+        )
+        out[(kind.group, kind.kind)] = kind
+    return out
+
+
+def expand(data: Any, path: str) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """(keys, node) for every node ``path`` reaches (``[*]`` list items, ``*`` map values)."""
+    found: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    for token in path.split("."):
+        each_item = token.endswith("[*]")
+        key = token[:-3] if each_item else token
+        step: list[tuple[tuple[Any, ...], Any]] = []
+        for keys, node in found:
+            if key == "*":
+                if isinstance(node, dict):
+                    step += [((*keys, k), v) for k, v in node.items()]
+                continue
+            if not isinstance(node, dict) or key not in node:
+                continue
+            child, child_keys = node[key], (*keys, key)
+            if each_item:
+                if isinstance(child, list):
+                    step += [((*child_keys, i), item) for i, item in enumerate(child)]
+            else:
+                step.append((child_keys, child))
+        found = step
+    return iter(found)
+
+
+def _label(keys: tuple[Any, ...], role: str) -> str:
+    named = [str(k) for k in keys if isinstance(k, int) or k not in ("spec", "template")]
+    return f"{role}:{named[-1]}" if named and role != "pod" else role
+
+
+def reader(kind: CustomKind) -> Callable[[Resource], Workload]:
+    def build(res: Resource) -> Workload:
+        if kind.runs_pods:
+            keys = tuple(kind.replicas.split(".")) if kind.replicas else ()
+            replicas = _own_replicas(res, keys) if keys else Replicas(1, 1, f"one {kind.kind}")
+        else:
+            replicas = Replicas(0, 0, f"a {kind.kind} runs no pods itself")
+        workload = Workload(
+            res, replicas=replicas, runs_pods=kind.runs_pods, platform_scheduling=kind.platform_scheduling
+        )
+        for spec in kind.templates:
+            for keys, node in expand(res.data, spec.path):
+                if not isinstance(node, dict):
+                    continue
+                if spec.inline:
+                    template = PodTemplate(workload, _label(keys, spec.role), node, pointer(*keys), {})
+                else:
+                    inner = node.get("spec")
+                    if not isinstance(inner, dict):
+                        continue
+                    template = PodTemplate(
+                        workload,
+                        _label(keys, spec.role),
+                        inner,
+                        pointer(*keys, "spec"),
+                        as_dict(node.get("metadata")),
+                    )
+                if spec.container:
+                    one = dig(node, spec.container)
+                    if isinstance(one, dict):
+                        template.extra.append((one, pointer(*keys, spec.container), "containers"))
+                workload.templates.append(template)
+        return workload
+
+    return build
+
+
+def custom_reader(group: str, kind: str) -> Callable[[Resource], Workload] | None:
+    found = table().get((group, kind))
+    return reader(found) if found else None

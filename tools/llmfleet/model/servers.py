@@ -1,0 +1,239 @@
+"""LLM servers other than vLLM, recognised in a container: SGLang, TGI, Ollama, NVIDIA NIM,
+Triton and llama.cpp, with what the lint rules need of each (its port, how it takes an API
+key, its health endpoints, whether it listens before the model is loaded).
+
+vLLM itself is read in depth by :mod:`llmfleet.model.vllm.server`; :func:`llm_servers` gives
+every server of a model, vLLM included, in one shape.  The facts and their upstream sources
+are in docs/reference/servers.md.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llmfleet.model.k8s import Resource
+from llmfleet.model.vllm import images
+from llmfleet.model.workloads import Container, PodTemplate
+
+if TYPE_CHECKING:
+    from llmfleet.model.overlay import OverlayModel
+
+
+@dataclass(frozen=True)
+class Engine:
+    id: str
+    title: str
+    image_words: tuple[str, ...]  # substrings of registry/repository (lower case)
+    commands: tuple[str, ...]  # a word of the command line that starts the server
+    port: int
+    port_flags: tuple[str, ...] = ("--port",)
+    port_env: tuple[str, ...] = ()
+    auth_flags: tuple[str, ...] = ()  # empty: the server has no authentication at all
+    auth_env: tuple[str, ...] = ()
+    model_flags: tuple[str, ...] = ()
+    model_env: tuple[str, ...] = ()
+    health: tuple[str, ...] = ("/health",)
+    #: True when the HTTP port answers only once the model is loaded (a liveness probe then
+    #: fails for the whole load).
+    listens_after_load: bool = True
+    cpu_only: bool = False
+
+
+VLLM = Engine(
+    "vllm",
+    "vLLM",
+    ("vllm",),
+    ("vllm",),
+    8000,
+    ("--port",),
+    (),
+    ("--api-key",),
+    ("VLLM_API_KEY",),
+    ("--model",),
+    (),
+    ("/health",),
+)
+ENGINES: tuple[Engine, ...] = (
+    Engine(
+        "sglang",
+        "SGLang",
+        ("lmsysorg/sglang", "/sglang"),
+        ("sglang.launch_server",),
+        30000,
+        auth_flags=("--api-key",),
+        model_flags=("--model-path", "--model"),
+        health=("/health", "/health_generate"),
+    ),
+    Engine(
+        "tgi",
+        "Text Generation Inference",
+        ("text-generation-inference",),
+        ("text-generation-launcher",),
+        80,
+        port_env=("PORT",),
+        auth_flags=("--api-key",),
+        auth_env=("API_KEY",),
+        model_flags=("--model-id",),
+        model_env=("MODEL_ID",),
+    ),
+    Engine(
+        "ollama",
+        "Ollama",
+        ("ollama",),
+        ("ollama",),
+        11434,
+        port_flags=(),
+        port_env=("OLLAMA_HOST",),
+        model_env=("MODEL_ID",),
+        health=("/", "/api/version"),
+        listens_after_load=False,
+    ),
+    Engine(
+        "nim",
+        "NVIDIA NIM",
+        ("nvcr.io/nim/",),
+        (),
+        8000,
+        port_flags=(),
+        port_env=("NIM_SERVER_PORT",),
+        health=("/v1/health/ready", "/v1/health/live"),
+    ),
+    Engine(
+        "triton",
+        "Triton Inference Server",
+        ("tritonserver",),
+        ("tritonserver",),
+        8000,
+        port_flags=("--http-port",),
+        health=("/v2/health/ready", "/v2/health/live"),
+    ),
+    Engine(
+        "llamacpp",
+        "llama.cpp server",
+        ("llama.cpp", "llama-cpp", "llamacpp"),
+        ("llama-server", "/app/llama-server", "/llama-server"),
+        8080,
+        auth_flags=("--api-key", "--api-key-file"),
+        auth_env=("LLAMA_API_KEY",),
+        model_flags=("-m", "--model", "--hf-repo", "-hf"),
+        health=("/health",),
+    ),
+)
+#: Routers and gateways in front of servers, which are not servers themselves.
+NOT_SERVERS = ("router", "gateway", "proxy", "epp")
+
+
+def _words(container: Container) -> list[str]:
+    """command + args, with ``sh -c`` scripts split into words."""
+    out: list[str] = []
+    for word in [*container.command, *container.args]:
+        if any(ch in word for ch in " \n\t"):
+            try:
+                out += shlex.split(word.replace("\\\n", " "), comments=True)
+            except ValueError:
+                out += word.split()
+        else:
+            out.append(word)
+    return out
+
+
+def detect(container: Container) -> Engine | None:
+    """The non-vLLM server a container runs, from its command line, else its image."""
+    words = _words(container)
+    image = images.parse(container.image)
+    where = f"{image.registry}/{image.repository}".lower()
+    if any(w in where for w in NOT_SERVERS) or any(
+        any(n in w for n in ("sglang_router", "dynamo.")) for w in words
+    ):
+        return None
+    for engine in ENGINES:
+        if engine.commands and any(
+            w.rsplit("/", 1)[-1] in engine.commands or w in engine.commands for w in words
+        ):
+            return engine
+    for engine in ENGINES:
+        if any(w in where for w in engine.image_words):
+            return engine
+    return None
+
+
+@dataclass(frozen=True)
+class LlmServer:
+    """A container serving an LLM over HTTP, of any engine."""
+
+    engine: Engine
+    container: Container
+    words: tuple[str, ...]
+
+    @property
+    def resource(self) -> Resource:
+        return self.container.resource
+
+    @property
+    def template(self) -> PodTemplate:
+        return self.container.template
+
+    def flag(self, *names: str) -> str | None:
+        words = list(self.words)
+        for i, word in enumerate(words):
+            for name in names:
+                if word == name and i + 1 < len(words):
+                    return words[i + 1]
+                if word.startswith(name + "="):
+                    return word.split("=", 1)[1]
+        return None
+
+    def env(self, *names: str) -> str | None:
+        for name in names:
+            found = self.container.env_var(name)
+            if found is not None:
+                item = found[1]
+                if item.get("valueFrom"):
+                    return "<from a reference>"
+                return str(item.get("value") or "")
+        return None
+
+    @property
+    def port(self) -> int:
+        value = self.flag(*self.engine.port_flags) if self.engine.port_flags else None
+        if value is None and self.engine.port_env:
+            value = self.env(*self.engine.port_env)
+            if value and ":" in value:
+                value = value.rsplit(":", 1)[1]
+        try:
+            return int(str(value))
+        except (TypeError, ValueError):
+            return self.engine.port
+
+    @property
+    def model_id(self) -> str:
+        return self.flag(*self.engine.model_flags) or self.env(*self.engine.model_env) or ""
+
+    def authenticated(self) -> bool | None:
+        """True when an API key is set, False when none is (or the engine has none), None when
+        an envFrom source may set it."""
+        if not self.engine.auth_flags and not self.engine.auth_env:
+            return False
+        if self.flag(*self.engine.auth_flags):
+            return True
+        value = self.env(*self.engine.auth_env)
+        if value:
+            return True
+        if self.engine.auth_env and self.container.env_from:
+            return None
+        return False
+
+
+def other_servers(model: OverlayModel) -> list[LlmServer]:
+    """Containers that run a known non-vLLM LLM server."""
+    found = []
+    for template in model.templates:
+        for container in template.main_containers:
+            if model.server_of(container) is not None:
+                continue
+            engine = detect(container)
+            if engine is not None:
+                found.append(LlmServer(engine, container, tuple(_words(container))))
+    return found
