@@ -78,22 +78,29 @@ def _floor2(value: float) -> float:
 
 
 def derive_targets(
-    kv_tokens: int, max_model_len: int, max_num_seqs: int = DEFAULT_MAX_NUM_SEQS
+    kv_tokens: int,
+    max_model_len: int,
+    max_num_seqs: int = DEFAULT_MAX_NUM_SEQS,
+    kv_tokens_per_request: int | None = None,
 ) -> ScalerTargets:
     """The two per-replica targets for a replica with ``kv_tokens`` tokens of KV cache
     serving requests of up to ``max_model_len`` tokens (module docstring).
+    ``kv_tokens_per_request``: the KV one full-length request takes, in tokens, when it is
+    less than ``max_model_len`` (sliding-window layers keep only their window).
 
     ValueError when the replica cannot hold one full-length request (vLLM refuses to
     start then) or an input is not positive.
     """
+    per_request = max_model_len if kv_tokens_per_request is None else kv_tokens_per_request
     for name, value in (
         ("kv_tokens", kv_tokens),
         ("max_model_len", max_model_len),
         ("max_num_seqs", max_num_seqs),
+        ("kv_tokens_per_request", per_request),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    concurrency = kv_tokens / max_model_len
+    concurrency = kv_tokens / per_request
     if concurrency < 1:
         raise ValueError(
             f"{kv_tokens} tokens of KV cache hold no request of {max_model_len} "
@@ -103,9 +110,14 @@ def derive_targets(
     queue = max(1, math.floor(effective))
     headroom = 1 - 1 / effective
     kv = min(KV_TARGET_MAX, max(KV_TARGET_MIN, _floor2(headroom)))
+    windowed = (
+        f" (sliding-window layers keep their window: {per_request:,} tokens of KV per request)"
+        if per_request != max_model_len
+        else ""
+    )
     reasoning = [
         f"a replica holds {kv_tokens:,} tokens of KV cache = {concurrency:.2f} requests of "
-        f"{max_model_len} tokens at once"
+        f"{max_model_len} tokens at once{windowed}"
         + (f", capped at max-num-seqs {max_num_seqs}" if effective < concurrency else ""),
         f"{QUEUE_DEPTH_TRIGGER}: {queue} waiting per replica (floor of {effective:.2f}, at least 1):"
         " a queued request then waits about one full request time before scale-out",

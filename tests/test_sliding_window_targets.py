@@ -1,0 +1,31 @@
+"""A model whose local layers keep only their window (Gemma 3) on a GPU chosen by hand: the
+autoscaling targets count the KV a request really takes, instead of stopping new-model with
+an internal error (regression: 'tokens of KV cache hold no request of 65536 tokens')."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmfleet import scaffold
+
+REPO = Path(__file__).resolve().parents[1]
+GEMMA3 = REPO / "tests/data/hf_configs/google--gemma-3-27b-it.json"
+
+
+@pytest.mark.parametrize("gpu", ["l4", "a100-80gb", "h100-80gb"])
+def test_gemma3_targets_count_the_sliding_window(tmp_path, monkeypatch, gpu):
+    monkeypatch.setattr(scaffold, "name_limit", lambda sc, root, overlays_dir=None: (scaffold.MAX_NAME, ""))
+    (tmp_path / "overlays").mkdir()
+    options = scaffold.NewModelOptions(model_id="google/gemma-3-27b-it", gpu=gpu, config_json=str(GEMMA3))
+    sc = scaffold.prepare(options, tmp_path / "overlays", REPO)
+    s = sc.plan.sizing
+    length = sc.plan.max_model_len
+    assert s.kv_tokens < length, "the case this guards: fewer KV tokens than one full-context request"
+    assert sc.plan.concurrency >= 1
+    patch = yaml.safe_load(sc.files["patch-autoscaling-targets.yaml"])
+    queue = next(op["value"] for op in patch if op["path"] == "/spec/triggers/0/metadata/threshold")
+    assert int(queue) == max(1, int(min(sc.plan.concurrency, 10**6))) or int(queue) >= 1
+    assert "sliding-window layers keep their window" in sc.files["patch-autoscaling-targets.yaml"]
