@@ -57,7 +57,7 @@ KEY_FROM_SECRET = ", env: [{name: VLLM_API_KEY, valueFrom: {secretKeyRef: {name:
 TABLE = [
     # (case, objects, expected (kind, name, pointer) list)
     ("LoadBalancer without a key", pods() + service("LoadBalancer"), [("Service", "edge", "/spec/type")]),
-    ("NodePort without a key", pods() + service("NodePort"), [("Service", "edge", "/spec/type")]),
+    ("NodePort without a key", pods() + service("NodePort"), [("warning", "Service", "edge", "/spec/type")]),
     ("ClusterIP is internal", pods() + service("ClusterIP"), []),
     ("LoadBalancer of other pods", pods() + service("LoadBalancer", "other"), []),
     ("LoadBalancer, key from a Secret", pods(KEY_FROM_SECRET) + service("LoadBalancer"), []),
@@ -81,4 +81,7 @@ TABLE = [
 
 @pytest.mark.parametrize(("case", "text", "expected"), TABLE, ids=[r[0] for r in TABLE])
 def test_auth_exposed_table(case, text, expected):
-    assert where(findings("auth-exposed", text)) == sorted(("error", *e) for e in expected)
+    # A NodePort is reachable only from the nodes' network: a warning (helper rows carry it).
+    assert where(findings("auth-exposed", text)) == sorted(
+        e if e[0] == "warning" else ("error", *e) for e in expected
+    )

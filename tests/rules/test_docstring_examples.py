@@ -69,6 +69,12 @@ NOT_EXECUTED = {
     "scaler-target": "the passing ScaledObject needs the Deployment a comment mentions",
     "monitor-selector": "the failing case is prose",
     "vllm-service-links": "the failing Service needs the pods of its namespace",
+    "argocd-repo-placeholder": "an Argo CD Application's source, not a pod fragment (tests/rules/ fixtures)",
+    "instance-parallelism": "a KAITO Workspace fragment (inference/resource), not a pod fragment",
+    "scaler-averaged-query": "ScaledObject triggers without their target workload",
+    "scaler-recreate": "the failing Deployment needs the ScaledObject that scales it above one replica",
+    "service-reference": "the failing case needs a self-contained input without the Service it names",
+    "vllm-config-unreadable": "a serve.yaml file, read through the ConfigMap the --config argument names",
 }
 #: Rules whose failing case is prose (only the passing example runs).
 PASSING_ONLY = {"shutdown-prestop"}

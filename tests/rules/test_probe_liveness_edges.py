@@ -1,12 +1,13 @@
 """probe-liveness at its boundaries (the survivors of issue 26): the failure window
 failureThreshold x periodSeconds against min-window-seconds (60), and, without a startupProbe,
-initialDelaySeconds + the window against the cold load (600 s for an 8 B model: under the
-15 GiB floor of llmfleet.model.vllm.startup)."""
+initialDelaySeconds + the window against the cold load (llmfleet.model.load_time, scaled with the
+model's size)."""
 
 from __future__ import annotations
 
 import pytest
 
+from llmfleet.model.load_time import expected_load
 from rule_tables import findings, where
 
 LIVENESS = "/spec/template/spec/containers/0/livenessProbe"
@@ -52,26 +53,38 @@ def test_the_default_window_is_thirty_seconds():
     assert "after 30 s of failures" in row[4]
 
 
+#: The cold load the rule expects for acme/Foo-8B in this Deployment (no cache volume: the
+#: weights are downloaded at every start), from the one definition the rule uses.
+LOAD = expected_load(["acme/Foo-8B"], downloads=True)
+
+
+def _case(delay: int, window: int) -> tuple[int, int, int]:
+    """(delay, failureThreshold, periodSeconds) of the shortest 10 s window of at least ``window``."""
+    return delay, -(-window // 10), 10
+
+
 @pytest.mark.parametrize(
     ("delay", "threshold", "period", "severity"),
     [
-        (0, 59, 10, "error"),  # 590 s < 600 s cold load: killed while loading
-        (0, 60, 10, None),  # 600 s: exactly the cold load, and 600 s >= 60 s
-        (10, 59, 10, None),  # 10 + 590 = 600 s: the initial delay counts
+        (*_case(0, LOAD.certain_s - 10), "error"),  # below the certain part of the load
+        (*_case(0, LOAD.certain_s), "warning"),  # certain, but short of the typical load
+        (*_case(0, LOAD.typical_s - LOAD.typical_s % 10 + 10), None),  # covers the load
+        (*_case(10, LOAD.certain_s - 10), "warning"),  # the initial delay counts
     ],
 )
 def test_without_a_startup_probe_the_window_must_cover_the_cold_load(delay, threshold, period, severity):
+    assert LOAD.known and LOAD.certain_s < LOAD.typical_s
     probe = (
         f"{{httpGet: {{path: /health, port: 8000}}, initialDelaySeconds: {delay}, "
         f"failureThreshold: {threshold}, periodSeconds: {period}}}"
     )
     found = findings("probe-liveness", deployment(probe, startup=""))
+    load_rows = [row for row in found if "before the model is loaded" in row[4]]
     if severity is None:
-        # No error; an initial delay in place of a startupProbe is a warning of its own.
-        assert all(row[0] != "error" for row in found)
+        assert load_rows == []
         return
-    assert where(found) == [(severity, "Deployment", "d", LIVENESS)]
-    assert "expected ≈ 600 s" in found[0][4]
+    assert [(r[0], r[1], r[2], r[3]) for r in load_rows] == [(severity, "Deployment", "d", LIVENESS)]
+    assert f"expected ≈ {LOAD.typical_s} s" in load_rows[0][4]
 
 
 @pytest.mark.parametrize(("delay", "reported"), [(59, False), (60, True)])

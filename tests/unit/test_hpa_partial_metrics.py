@@ -51,12 +51,14 @@ def test_the_failing_metric_is_the_first_one():
     assert decision.desired == 8 and decision.reason == "rate above target"
 
 
-def test_a_value_metric_without_ready_pods_is_invalid():
-    # A Value target with no ready pod (and replicas running) is "no pods returned by selector".
+def test_a_value_metric_without_ready_pods_proposes_zero():
+    # Upstream (horizontal.go, computeReplicasForMetrics with a Value target and pods but none
+    # Ready) records a proposal of 0 rather than an invalid metric; the scale-down
+    # stabilization window then keeps the 3 replicas (docs/reference/autoscaling.md).
     triggers = (Trigger("queue", "queue", 5.0, metric_type=VALUE),)
     decision = controller(triggers).reconcile(0, 3, 3, 0, [50.0])
-    assert decision.proposals[0].replicas is None
-    assert (decision.desired, decision.reason) == (3, "FailedGetExternalMetric")
+    assert decision.proposals[0].replicas == 0
+    assert decision.desired == 3 and decision.reason != "FailedGetExternalMetric"
     # With ready pods it is a proposal: ratio 50 / 5 = 10 x 3 ready = 30; the default scale-up
     # policies allow max(3 + 4 pods, 3 + 100%) = 7 in one step.
     ready = controller(triggers).reconcile(0, 3, 3, 3, [50.0])

@@ -311,7 +311,12 @@ class Sizing:
         """Sequences of max_model_len tokens that fit at once ("Maximum concurrency")."""
         if not max_model_len or self.kv_cache_bytes_per_gpu <= 0:
             return 0.0
-        return self.kv_cache_bytes_per_gpu / self.kv_bytes_per_sequence_per_gpu(max_model_len)
+        # Whole tokens of KV cache, as vLLM counts blocks, over what one sequence takes.
+        return (
+            self.kv_tokens
+            * self.kv_bytes_per_token_per_gpu
+            / self.kv_bytes_per_sequence_per_gpu(max_model_len)
+        )
 
     def needed_bytes_per_gpu(self, max_model_len: int, sequences: int = 1) -> float:
         return (
