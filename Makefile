@@ -122,7 +122,7 @@ schemas: setup ## Re-download the vendored schemas (schemas/) from their pinned 
 # mutmut (pinned in requirements-dev.txt, configured in pyproject.toml [tool.mutmut]) runs in
 # .mutmut/, links to the repository with `src` -> tools/ (so mutants are named after the
 # modules the tests import), and keeps its results there between runs.
-# MUTANTS narrows the run to mutant names (fnmatch), e.g. MUTANTS='llmfleet.redact.*'; JOBS is
+# MUTANTS narrows the run to mutant names (fnmatch), e.g. MUTANTS='llmfleet.pipeline.redact.*'; JOBS is
 # the number of mutants tested at once (the machine is shared: 1 by default).
 MUTANTS ?=
 JOBS ?= 1

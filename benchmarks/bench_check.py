@@ -45,8 +45,8 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO / "tools"))
 
-from llmfleet.config import load_config  # noqa: E402
-from llmfleet.render import find_renderer  # noqa: E402
+from llmfleet.pipeline.config import load_config  # noqa: E402
+from llmfleet.pipeline.render import find_renderer  # noqa: E402
 
 
 def kustomizations(root: Path) -> list[Path]:

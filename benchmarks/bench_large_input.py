@@ -6,7 +6,7 @@ resident memory (from ``wait4``):
 
   * reference: PyYAML's libyaml loader alone (``yaml.load_all`` with CSafeLoader), the
     floor for reading the file in Python;
-  * llmfleet loader: ``llmfleet.manifests.load_bytes`` (per-document splitting, alias and
+  * llmfleet loader: ``llmfleet.pipeline.manifests.load_bytes`` (per-document splitting, alias and
     depth limits, line maps, resources);
   * llmfleet lint / validate: the whole command on the file (offline, in-process jsonschema).
 
@@ -32,7 +32,7 @@ print(len(docs))
 """
 LOADER = """
 import sys
-from llmfleet.manifests import load_bytes
+from llmfleet.pipeline.manifests import load_bytes
 resources, problems = load_bytes(open(sys.argv[1], "rb").read(), sys.argv[1])
 print(len(resources) if not problems else f"problems: {problems[:3]}")
 """

@@ -16,7 +16,7 @@ import sys
 import time
 from collections import Counter
 
-from llmfleet.model import safe_yaml
+from llmfleet.kube import safe_yaml
 
 SECRET = "Zq9Sup3rS3cretPassw0rd"
 TOKENS = [

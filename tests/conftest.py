@@ -134,9 +134,9 @@ def pytest_generate_tests(metafunc):
 def repository_model():
     """The FleetModel of this repository: every overlay and platform kustomization rendered
     once (through the render cache)."""
-    from llmfleet.checker import iter_overlay_models
-    from llmfleet.config import load_config
     from llmfleet.model import FleetModel, OverlayModel
+    from llmfleet.pipeline.config import load_config
+    from llmfleet.pipeline.runner import iter_overlay_models
 
     config = load_config(REPO_ROOT)
     overlays = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from llmfleet.graph import DirReader, Graph
+from llmfleet.pipeline.graph import DirReader, Graph
 from llmfleet_testlib import REPO_ROOT, git, overlay_names
 
 

@@ -1,4 +1,4 @@
-"""API validation beyond the schemas (llmfleet.validate.api_rules): one valid object of each
+"""API validation beyond the schemas (llmfleet.pipeline.validate.api_rules): one valid object of each
 kind the repository ships, then one defect at a time, each with the API server's verdict from
 its validation code (docs/reference/api-validation.md), checked through the real validator."""
 
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet.checker import Options, Validator
-from llmfleet.config import load_config
-from llmfleet.findings import Severity
-from llmfleet.manifests import load_text
-from llmfleet.validate.api_rules import cel_rules, quantity
-from llmfleet.validate.api_rules import pod_security_admission as psa
+from llmfleet.infra.findings import Severity
+from llmfleet.pipeline.config import load_config
+from llmfleet.pipeline.manifests import load_text
+from llmfleet.pipeline.runner import Options, Validator
+from llmfleet.pipeline.validate.api_rules import cel_rules, quantity
+from llmfleet.pipeline.validate.api_rules import pod_security_admission as psa
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import render
-from llmfleet.model import autoscaling, catalog, sizing
+from llmfleet.catalog import entries as catalog
+from llmfleet.catalog import sizing
+from llmfleet.model import autoscaling
 from llmfleet.model.autoscaling import derive_targets
+from llmfleet.pipeline import render
 from llmfleet_testlib import REPO_ROOT, overlay_names
 
 

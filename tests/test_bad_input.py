@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 
 GOOD_WITH_SCHEMA_ERROR = """\
 apiVersion: v1
@@ -137,7 +137,7 @@ def test_overlay_that_does_not_build_and_others_still_checked(cli, empty_repo):
 
 
 def test_missing_renderer_is_exit_3(cli, empty_repo, monkeypatch, tmp_path):
-    import llmfleet.render as render_mod
+    import llmfleet.pipeline.render as render_mod
 
     overlay = empty_repo / "overlays" / "one"
     overlay.mkdir(parents=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 
 OVERLAY = "mistral-7b-instruct-v0-3"
 #: Seconds any refused input may take (a hang or a read of gigabytes takes far longer).
@@ -254,8 +254,8 @@ BASE_CONFIG = {
     "value", ["-Infinity", "Infinity", "NaN", "1e400", "1e308", '"x"', "[1]", "{}", "1" * 30]
 )
 def test_config_json_values_are_read_as_bounded_numbers(tmp_path, field, value):
-    from llmfleet.errors import UsageError
-    from llmfleet.model.catalog import model_from_config_json
+    from llmfleet.catalog.entries import model_from_config_json
+    from llmfleet.infra.errors import UsageError
 
     text = json.dumps({**BASE_CONFIG, field: "__VALUE__"}).replace('"__VALUE__"', value)
     (tmp_path / "config.json").write_text(text)
@@ -268,8 +268,8 @@ def test_config_json_values_are_read_as_bounded_numbers(tmp_path, field, value):
 
 
 def test_config_json_that_is_a_fifo_is_refused(tmp_path):
-    from llmfleet.errors import UsageError
-    from llmfleet.model.catalog import model_from_config_json
+    from llmfleet.catalog.entries import model_from_config_json
+    from llmfleet.infra.errors import UsageError
 
     os.mkfifo(tmp_path / "config.json")
     with pytest.raises(UsageError, match="not a regular file"):

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet.errors import UsageError
-from llmfleet.model import catalog, sizing
-from llmfleet.model.sizing import GIB
+from llmfleet.catalog import entries as catalog
+from llmfleet.catalog import sizing
+from llmfleet.catalog.sizing import GIB
+from llmfleet.infra.errors import UsageError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KIB = 1024
@@ -500,7 +501,7 @@ def test_multi_node_when_one_node_is_not_enough():
 def test_multi_node_explains_why_not():
     from decimal import Decimal
 
-    from llmfleet.model.nodes import Catalog, NodeShape
+    from llmfleet.catalog.node_shapes import Catalog, NodeShape
 
     spec = catalog.find_model("meta-llama/Llama-3.1-405B-Instruct")
     single_gpu = Catalog(

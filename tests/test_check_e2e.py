@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 from llmfleet_testlib import copy_overlay, overlay_names
 
 CASES = Path(__file__).parent / "e2e"

@@ -1,15 +1,15 @@
-"""llmfleet.checker and llmfleet.inputs: one pipeline, each kustomization rendered once per
+"""llmfleet.pipeline.runner and llmfleet.pipeline.inputs: one pipeline, each kustomization rendered once per
 run, folders as one input, duplicate objects, and the persistent render cache."""
 
 from __future__ import annotations
 
 import json
 
-from llmfleet import exitcodes
-from llmfleet import render as render_mod
-from llmfleet.checker import Options, run_check
-from llmfleet.config import load_config
-from llmfleet.render_cache import RenderCache
+from llmfleet.infra import exitcodes
+from llmfleet.pipeline import render as render_mod
+from llmfleet.pipeline.config import load_config
+from llmfleet.pipeline.render_cache import RenderCache
+from llmfleet.pipeline.runner import Options, run_check
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

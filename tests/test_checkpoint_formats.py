@@ -1,14 +1,15 @@
 """Checkpoints outside the catalog, read from their published config.json
-(tests/data/hf_configs): quantization_config (llmfleet.model.quantization), Gemma 3's
-text_config defaults, sliding-window layers (llmfleet.model.attention_window) and the
-default max-model-len of reasoning models (llmfleet.model.purpose).  Figures by hand."""
+(tests/data/hf_configs): quantization_config (llmfleet.catalog.quantization), Gemma 3's
+text_config defaults, sliding-window layers (llmfleet.catalog.attention_window) and the
+default max-model-len of reasoning models (llmfleet.catalog.purpose).  Figures by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from llmfleet.errors import UsageError
-from llmfleet.model import attention_window, catalog, purpose, quantization, sizing
+from llmfleet.catalog import attention_window, purpose, quantization, sizing
+from llmfleet.catalog import entries as catalog
+from llmfleet.infra.errors import UsageError
 from llmfleet_testlib import REPO_ROOT
 
 CONFIGS = REPO_ROOT / "tests" / "data" / "hf_configs"

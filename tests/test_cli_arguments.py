@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 from llmfleet_testlib import REPO_ROOT, single_node_overlays
 
 OVERLAY = single_node_overlays()[0]

@@ -8,9 +8,9 @@ import json
 import pytest
 import yaml
 
-from llmfleet import cost
-from llmfleet.cost import ApiPricing
-from llmfleet.errors import UsageError
+from llmfleet.features.cost import estimate as cost
+from llmfleet.features.cost.estimate import ApiPricing
+from llmfleet.infra.errors import UsageError
 from llmfleet.model import OverlayModel
 from llmfleet.model.k8s import Resource
 from llmfleet_testlib import representative_overlays
@@ -131,7 +131,7 @@ def test_four_a100_by_hand():
 
 
 def test_cloud_bounds_the_instance():
-    from llmfleet.pricing.offer import offer_for
+    from llmfleet.catalog.pricing.offer import offer_for
 
     model = OverlayModel(
         "big", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("a100-80gb", gpus=4))]
@@ -205,7 +205,7 @@ def test_node_selector_and_keda_defaults():
 
 
 def test_class_without_instance_price_falls_back_to_per_gpu():
-    from llmfleet.pricing.offer import offer_for
+    from llmfleet.catalog.pricing.offer import offer_for
 
     # T4 on GKE: n1 machines with attached T4s have no instance price in the table.
     model = OverlayModel("m", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("t4"))])

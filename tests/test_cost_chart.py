@@ -15,11 +15,13 @@ import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.transforms import Bbox
 
-from llmfleet import cost, cost_chart
-from llmfleet.cost import ApiPricing, OverlayCost
-from llmfleet.model import catalog, sizing
-from llmfleet.simulate.adapters import replica_from_sizing
-from llmfleet.simulate.spec import KV_CACHE_USAGE_SUM, QUEUE, ScalingSpec, Trigger
+from llmfleet.catalog import entries as catalog
+from llmfleet.catalog import sizing
+from llmfleet.features.cost import chart as cost_chart
+from llmfleet.features.cost import estimate as cost
+from llmfleet.features.cost.estimate import ApiPricing, OverlayCost
+from llmfleet.features.simulate.adapters import replica_from_sizing
+from llmfleet.features.simulate.spec import KV_CACHE_USAGE_SUM, QUEUE, ScalingSpec, Trigger
 
 API = ApiPricing()
 
@@ -183,8 +185,8 @@ def test_readable_at_half_size(chart):
 
 def test_the_repository_chart(cli, repo_copy, tmp_path):
     """The real overlays through the command: the same properties hold."""
-    from llmfleet.checker import iter_overlay_models
-    from llmfleet.config import load_config
+    from llmfleet.pipeline.config import load_config
+    from llmfleet.pipeline.runner import iter_overlay_models
 
     costs = [c for c in (cost.overlay_cost(m) for _, m in iter_overlay_models(load_config(repo_copy))) if c]
     fig = cost_chart.build(costs, API, 1000)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet.diff import HASH_SUFFIX, compare, identity, max_scale
+from llmfleet.features.diff.rendered import HASH_SUFFIX, compare, identity, max_scale
 from llmfleet_testlib import (
     REPO_ROOT,
     git,
@@ -226,7 +226,7 @@ def test_max_scale_multiplies_replicas_by_gpus_per_pod():
     assert max_scale([deploy])[0] == 4
 
 
-# -- the simulated response to the default spike (llmfleet.diff_simulation) -----------------
+# -- the simulated response to the default spike (llmfleet.features.diff.simulation) -----------------
 
 SIMULATED = re.compile(
     r"simulated default spike of (the base|this overlay): [\d.]+->[\d.]+ rps, [\d.]+ min: "
@@ -307,7 +307,7 @@ def test_more_replicas_absorb_the_base_spike_no_worse(cli, git_repo):
 
 
 def test_a_new_overlay_is_simulated_with_its_own_spike_and_unsimulable_sides_say_why(repository_model):
-    from llmfleet.diff_simulation import compare_spike
+    from llmfleet.features.diff.simulation import compare_spike
     from llmfleet.model import ClusterSettings
 
     objects = [r.data for r in repository_model.overlays[single_node_overlays()[0]].resources]
@@ -323,7 +323,7 @@ def test_a_new_overlay_is_simulated_with_its_own_spike_and_unsimulable_sides_say
 def test_both_sides_share_the_repository_render_cache(cli, git_repo, monkeypatch, tmp_path):
     """The base revision's worktree renders into the working tree's cache (keys are relative
     to a root): a second diff renders nothing, and --no-cache renders both sides again."""
-    import llmfleet.render as render_mod
+    import llmfleet.pipeline.render as render_mod
 
     monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(tmp_path / "cache"))
     overlay = single_node_overlays()[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 
 NAME = "llama-3-1-8b-instruct"
 MODEL = "Qwen/Qwen2.5-7B-Instruct"

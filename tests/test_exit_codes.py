@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet import ISSUES_URL, exitcodes
+from llmfleet import ISSUES_URL
+from llmfleet.infra import exitcodes
 from llmfleet_testlib import REPO_ROOT
 
 GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
@@ -35,12 +36,12 @@ def shell(cwd: Path, script: str, timeout: float = 120) -> subprocess.CompletedP
 
 
 def test_an_unexpected_exception_is_exit_4_with_one_line(cli, empty_repo, monkeypatch):
-    import llmfleet.checker
+    import llmfleet.pipeline.runner
 
     def crash(*args, **kwargs):
         raise ValueError("boom near hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123")
 
-    monkeypatch.setattr(llmfleet.checker, "run_lint", crash)
+    monkeypatch.setattr(llmfleet.pipeline.runner, "run_lint", crash)
     monkeypatch.delenv("LLMFLEET_DEBUG", raising=False)
     (empty_repo / "c.yaml").write_text(GOOD)
     result = cli(["lint", "c.yaml"], cwd=empty_repo)
@@ -54,9 +55,9 @@ def test_an_unexpected_exception_is_exit_4_with_one_line(cli, empty_repo, monkey
 
 
 def test_the_traceback_with_llmfleet_debug(cli, empty_repo, monkeypatch):
-    import llmfleet.checker
+    import llmfleet.pipeline.runner
 
-    monkeypatch.setattr(llmfleet.checker, "run_lint", lambda *a, **k: [][1])
+    monkeypatch.setattr(llmfleet.pipeline.runner, "run_lint", lambda *a, **k: [][1])
     monkeypatch.setenv("LLMFLEET_DEBUG", "1")
     (empty_repo / "c.yaml").write_text(GOOD)
     result = cli(["lint", "c.yaml"], cwd=empty_repo)

@@ -9,10 +9,11 @@ import textwrap
 import pytest
 import yaml
 
-from llmfleet import cost, diff
-from llmfleet.lint.engine import RuleSet, lint_fleet, lint_model
+from llmfleet.features.cost import estimate as cost
+from llmfleet.features.diff import rendered as diff
 from llmfleet.model import FleetModel, OverlayModel
 from llmfleet.model.k8s import Resource
+from llmfleet.pipeline.lint.engine import RuleSet, lint_fleet, lint_model
 
 SERVED = "meta-llama/Llama-3.1-8B-Instruct"
 

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 from llmfleet_testlib import REPO_ROOT, overlay_names
 
 CRASHES = Path(__file__).resolve().parent / "fuzz" / "crashes"
@@ -44,7 +44,7 @@ def asked_examples(config) -> int | None:
 @pytest.fixture(scope="module")
 def seeds() -> list[str]:
     """Rendered overlays, then the rule fixtures."""
-    from llmfleet.render import render
+    from llmfleet.pipeline.render import render
 
     texts = []
     for name in overlay_names():

@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 from llmfleet_testlib import copy_overlay
 
 ROUTES = "platform/gateway/routes.yaml"

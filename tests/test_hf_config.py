@@ -1,4 +1,4 @@
-"""Parameter counts from a Hugging Face config.json (llmfleet.model.hf_config): every catalog
+"""Parameter counts from a Hugging Face config.json (llmfleet.catalog.hf_config): every catalog
 model within 2 % of its published count, mixtures of experts (total and active), tied and
 separate embeddings, multi-head latent attention, and the fields a count needs."""
 
@@ -9,8 +9,9 @@ import json
 import pytest
 import yaml
 
-from llmfleet.errors import UsageError
-from llmfleet.model import catalog, hf_config, sizing
+from llmfleet.catalog import entries as catalog
+from llmfleet.catalog import hf_config, sizing
+from llmfleet.infra.errors import UsageError
 from llmfleet_testlib import REPO_ROOT
 
 CONFIGS = REPO_ROOT / "tests" / "data" / "hf_configs"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import exitcodes
-from llmfleet.manifests import MAX_ALIAS_EXPANSIONS, MAX_DEPTH, load_bytes
+from llmfleet.infra import exitcodes
+from llmfleet.pipeline.manifests import MAX_ALIAS_EXPANSIONS, MAX_DEPTH, load_bytes
 
 
 def findings(result) -> list[dict]:

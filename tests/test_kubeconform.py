@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet import exitcodes
-from llmfleet.manifests import load_text
-from llmfleet.validate import kubeconform
+from llmfleet.infra import exitcodes
+from llmfleet.pipeline.manifests import load_text
+from llmfleet.pipeline.validate import kubeconform
 from llmfleet_testlib import REPO_ROOT, require
 
 DEPLOYMENT = """\
@@ -211,7 +211,7 @@ def test_real_kubeconform_passes_the_repository(cli, repo_copy, monkeypatch):
 
 
 def test_standalone_schema_writes_definitions_in_place_and_keeps_recursion():
-    from llmfleet.validate import kubeconform_schemas
+    from llmfleet.pipeline.validate import kubeconform_schemas
 
     definitions = {
         "Spec": {
@@ -235,7 +235,7 @@ def test_standalone_schema_writes_definitions_in_place_and_keeps_recursion():
 
 
 def test_prepare_writes_only_built_in_kinds(tmp_path):
-    from llmfleet.validate import kubeconform_schemas
+    from llmfleet.pipeline.validate import kubeconform_schemas
 
     location = kubeconform_schemas.prepare(
         {("apps/v1", "Deployment"), ("keda.sh/v1alpha1", "ScaledObject")}, "1.33.0", tmp_path

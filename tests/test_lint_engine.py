@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from llmfleet import exitcodes
-from llmfleet.findings import Severity
-from llmfleet.lint.api import Problem, Rule
-from llmfleet.lint.engine import Enabled, RuleSet, lint_model
-from llmfleet.lint.registry import all_checks, all_rules
-from llmfleet.manifests import load_text
+from llmfleet.infra import exitcodes
+from llmfleet.infra.findings import Severity
 from llmfleet.model import OverlayModel
+from llmfleet.pipeline.lint.api import Problem, Rule
+from llmfleet.pipeline.lint.engine import Enabled, RuleSet, lint_model
+from llmfleet.pipeline.lint.registry import all_checks, all_rules
+from llmfleet.pipeline.manifests import load_text
 
 UNPINNED = """\
 apiVersion: apps/v1
@@ -118,8 +118,8 @@ def test_rules_command_lists_every_rule(cli, empty_repo):
 
 
 def test_exit_codes_follow_severity_and_strict():
-    from llmfleet.findings import Finding
-    from llmfleet.report import Report
+    from llmfleet.infra.findings import Finding
+    from llmfleet.pipeline.report import Report
 
     warning = Report("lint", findings=[Finding("r", Severity.WARNING, "m")])
     error = Report("lint", findings=[Finding("r", Severity.ERROR, "m")])

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import render, scaffold
-from llmfleet.findings import Finding, Severity
-from llmfleet.model import catalog
-from llmfleet.scaffold import NewModelOptions
+from llmfleet.catalog import entries as catalog
+from llmfleet.features.scaffold import scaffold
+from llmfleet.features.scaffold.scaffold import NewModelOptions
+from llmfleet.infra.findings import Finding, Severity
+from llmfleet.pipeline import render
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -441,7 +442,7 @@ def _fake_check(own: bool):
     finding = Finding("gpu-fit", Severity.ERROR, "boom", overlay="qwen2-5-7b-instruct" if own else "")
 
     def check(config, target, name, files=None):
-        from llmfleet.report import Report
+        from llmfleet.pipeline.report import Report
 
         report = Report("check", findings=[finding])
         return {
@@ -583,8 +584,8 @@ VARIANTS = [
     "model, flags", VARIANTS, ids=[v[0].split("/")[1] + "".join(v[1][:2]) for v in VARIANTS]
 )
 def test_generated_overlays_lint_clean(repo, model, flags):
-    from llmfleet.checker import Options, run_lint
-    from llmfleet.config import load_config
+    from llmfleet.pipeline.config import load_config
+    from llmfleet.pipeline.runner import Options, run_lint
 
     name = "gen-" + scaffold.default_name(model)[:30]
     opts = NewModelOptions(model, name=name, served_model_name=name)
@@ -791,8 +792,8 @@ def test_base_defaults_are_read_from_the_repository(repo):
 def test_name_bound_from_the_render_and_without_a_renderer(repo, monkeypatch, model, gpu, bound):
     """The bound comes from the objects the overlay renders; without kustomize, the same
     figure from the known object names."""
-    from llmfleet import render
-    from llmfleet.errors import ToolError
+    from llmfleet.infra.errors import ToolError
+    from llmfleet.pipeline import render
 
     options = NewModelOptions(model, gpu=gpu, name="x", served_model_name="x")
     assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound
@@ -810,7 +811,7 @@ def test_the_new_overlay_is_rendered_once(cli, repo, monkeypatch, tmp_path, mult
     render is kept under the written overlay's own cache key and serves the check of the
     dry run, the check of the staged overlay and a later run.  It is exactly what kustomize
     renders for the written overlay."""
-    from llmfleet.render_cache import RenderCache
+    from llmfleet.pipeline.render_cache import RenderCache
 
     monkeypatch.setenv("LLMFLEET_CACHE_DIR", str(tmp_path / "cache"))
     args = (

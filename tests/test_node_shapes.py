@@ -15,7 +15,7 @@ import re
 import pytest
 import yaml
 
-from llmfleet import render
+from llmfleet.pipeline import render
 from llmfleet_testlib import REPO_ROOT, overlay_names
 
 DATA = REPO_ROOT / "tools" / "llmfleet" / "data"

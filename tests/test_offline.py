@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import exitcodes
-from llmfleet.validate import go_regex
+from llmfleet.infra import exitcodes
+from llmfleet.pipeline.validate import go_regex
 from llmfleet_testlib import REPO_ROOT
 
 WIDGETS = """\

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from llmfleet.model import catalog, overlay_sizing
+from llmfleet.catalog import entries as catalog
+from llmfleet.model import overlay_sizing
 from llmfleet_testlib import REPO_ROOT
 
 CONFIGS = REPO_ROOT / "tests" / "data" / "hf_configs"

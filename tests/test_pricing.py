@@ -1,4 +1,4 @@
-"""llmfleet.pricing: the instance price table, bin-packing pods onto node shapes, what a
+"""llmfleet.catalog.pricing: the instance price table, bin-packing pods onto node shapes, what a
 cluster (cluster.cloud, cluster.node-shapes) offers, and the API price by model size.
 Expected figures are worked out by hand from the two data files."""
 
@@ -10,11 +10,13 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from llmfleet.errors import UsageError
-from llmfleet.model import catalog, nodes, sizing
-from llmfleet.pricing import api, binpack, instances
-from llmfleet.pricing.binpack import PodRequest
-from llmfleet.pricing.offer import group_price, offer_for, scaffold_pod_request
+from llmfleet.catalog import entries as catalog
+from llmfleet.catalog import node_shapes as nodes
+from llmfleet.catalog import sizing
+from llmfleet.catalog.pricing import api, binpack, instances
+from llmfleet.catalog.pricing.binpack import PodRequest
+from llmfleet.catalog.pricing.offer import group_price, offer_for, scaffold_pod_request
+from llmfleet.infra.errors import UsageError
 from llmfleet_testlib import REPO_ROOT
 
 GI = Decimal(1024**3)
@@ -142,7 +144,7 @@ def test_new_model_plan_prefers_one_a100_over_four_l4_by_instance_price():
     model = catalog.resolve_model(
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", CONFIGS / "deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json"
     )
-    from llmfleet.scaffold_pricing import price_function
+    from llmfleet.features.scaffold.pricing import price_function
 
     eks = offer_for("eks")
     chosen = sizing.plan(model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable)
@@ -157,7 +159,7 @@ def test_pinned_gpu_the_cloud_does_not_offer_is_refused():
     with pytest.raises(UsageError, match="--gpu l40s: not offered on gke"):
         sizing.plan(model, gpu="l40s", unavailable=gke.unavailable)
     # Unpinned, the cheapest GKE class is chosen, never L40S or A10G.
-    from llmfleet.scaffold_pricing import price_function
+    from llmfleet.features.scaffold.pricing import price_function
 
     chosen = sizing.plan(model, price_of=price_function(gke), unavailable=gke.unavailable)
     assert chosen.sizing.gpu.name not in ("l40s", "a10g-24gb")
@@ -167,7 +169,7 @@ def test_classes_without_an_instance_price_rank_after_priced_ones():
     # On GKE the H200 shape (a3-ultragpu-8g) has no sourced price: its per-GPU figure is
     # EC2's and must not undercut GKE's own instance prices.  R1-Distill-Qwen-32B at its
     # 32,768-token default needs 8 x L4 (g2-standard-96, $8.003330296/h) there.
-    from llmfleet.scaffold_pricing import price_function, replica_price
+    from llmfleet.features.scaffold.pricing import price_function, replica_price
 
     model = catalog.resolve_model(
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", CONFIGS / "deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json"

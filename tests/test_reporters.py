@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 
-from llmfleet.findings import Finding, Severity
-from llmfleet.report import Report, Subject
-from llmfleet.reporters import REPORTERS, github
+from llmfleet.infra.findings import Finding, Severity
+from llmfleet.pipeline.report import Report, Subject
+from llmfleet.pipeline.reporters import REPORTERS, github
 
 
 def sample_report() -> Report:

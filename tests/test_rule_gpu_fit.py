@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.checks import RULE_CRASHED
-from llmfleet.lint.engine import RuleSet, lint_model
-from llmfleet.lint.registry import get_rule
-from llmfleet.lint.rules.gpu_fit import parse_len
-from llmfleet.manifests import load_text
 from llmfleet.model import OverlayModel
+from llmfleet.pipeline.builtin_checks import RULE_CRASHED
+from llmfleet.pipeline.lint.engine import RuleSet, lint_model
+from llmfleet.pipeline.lint.registry import get_rule
+from llmfleet.pipeline.lint.rules.gpu_fit import parse_len
+from llmfleet.pipeline.manifests import load_text
 
 
 def deployment(args: list[str], gpu_class: str = "l4", gpus: int = 1, name: str = "m") -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llmfleet import rules_doc
-from llmfleet.lint.registry import all_checks
+from llmfleet.pipeline.lint import rules_doc
+from llmfleet.pipeline.lint.registry import all_checks
 from llmfleet_testlib import REPO_ROOT
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import scaffold, scaffold_templates
-from llmfleet.model import catalog
+from llmfleet.catalog import entries as catalog
+from llmfleet.features.scaffold import scaffold
+from llmfleet.features.scaffold import templates as scaffold_templates
 from llmfleet.model.vllm import flags
 
 REPO = Path(__file__).resolve().parents[1]

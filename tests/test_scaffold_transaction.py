@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import exitcodes, scaffold, transaction
-from llmfleet.config import load_config
-from llmfleet.gateway_routes import expected_text
-from llmfleet.scaffold import NewModelOptions
+from llmfleet.features.gateway_routes import expected_text
+from llmfleet.features.scaffold import scaffold
+from llmfleet.features.scaffold.scaffold import NewModelOptions
+from llmfleet.infra import exitcodes, transaction
+from llmfleet.pipeline.config import load_config
 
 NAME = "llama-3-1-8b-instruct"
 #: Replaces the hand-written llama overlay by a Qwen one under the same name: the routes change.

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet import exitcodes
-from llmfleet.diff import compare
+from llmfleet.features.diff.rendered import compare
+from llmfleet.infra import exitcodes
 from llmfleet.model.secrets import is_sensitive_name, secret_values
-from llmfleet.redact import REDACTED, REDACTED_CHANGED, redact_pair, scrub_text
+from llmfleet.pipeline.redact import REDACTED, REDACTED_CHANGED, redact_pair, scrub_text
 from llmfleet_testlib import git, line_of
 
 HF = "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123"

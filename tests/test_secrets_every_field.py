@@ -8,13 +8,13 @@ from __future__ import annotations
 import click
 import pytest
 
-from llmfleet import exitcodes
 from llmfleet.cli import internal_error
-from llmfleet.findings import Finding, Severity
+from llmfleet.infra import exitcodes
+from llmfleet.infra.findings import Finding, Severity
 from llmfleet.model.secrets import secret_values
-from llmfleet.redact import remember, scrub_internal
-from llmfleet.report import Report, Subject
-from llmfleet.reporters import FORMATS, REPORTERS
+from llmfleet.pipeline.redact import remember, scrub_internal
+from llmfleet.pipeline.report import Report, Subject
+from llmfleet.pipeline.reporters import FORMATS, REPORTERS
 
 VALUE = "Sup3rS3cretPassw0rd"
 
@@ -78,7 +78,7 @@ def test_every_field_of_every_format_is_scrubbed(fmt):
 
 
 def test_a_value_read_before_is_scrubbed_from_a_report_that_did_not_collect_it(monkeypatch):
-    monkeypatch.setattr("llmfleet.redact._SEEN", set())
+    monkeypatch.setattr("llmfleet.pipeline.redact._SEEN", set())
     remember([VALUE])
     report = _report_with_the_value_everywhere()
     report.secrets = set()
@@ -87,7 +87,7 @@ def test_a_value_read_before_is_scrubbed_from_a_report_that_did_not_collect_it(m
 
 
 def test_internal_error_leaves_out_quoted_and_remembered_values(monkeypatch, capsys):
-    monkeypatch.setattr("llmfleet.redact._SEEN", set())
+    monkeypatch.setattr("llmfleet.pipeline.redact._SEEN", set())
     remember(["Hunter2Remembered"])
     assert "Hunter2Sup3rSecret" not in scrub_internal(
         "invalid literal for int() with base 10: 'Hunter2Sup3rSecret'"

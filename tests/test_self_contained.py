@@ -102,7 +102,7 @@ def test_reference_documents_name_their_sources(name):
 
 def test_every_object_of_a_model_carries_the_part_of_label():
     """docs/deploying.md §8 finds a model's objects with -l app.kubernetes.io/part-of=llmfleet."""
-    from llmfleet.render import find_renderer, render
+    from llmfleet.pipeline.render import find_renderer, render
 
     renderer = find_renderer()
     for name in overlay_names():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import scaffold
+from llmfleet.features.scaffold import scaffold
 
 REPO = Path(__file__).resolve().parents[1]
 GEMMA3 = REPO / "tests/data/hf_configs/google--gemma-3-27b-it.json"

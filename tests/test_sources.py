@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet.config import load_config
-from llmfleet.findings import Severity
-from llmfleet.manifests import Resource, load_text
-from llmfleet.render import render
-from llmfleet.sources import Tracer, tracer_for
+from llmfleet.infra.findings import Severity
+from llmfleet.pipeline.config import load_config
+from llmfleet.pipeline.field_sources import Tracer, tracer_for
+from llmfleet.pipeline.manifests import Resource, load_text
+from llmfleet.pipeline.render import render
 from llmfleet_testlib import (
     REPO_ROOT,
     line_of,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet import exitcodes, tempdirs
+from llmfleet.infra import exitcodes, tempdirs
 from llmfleet_testlib import git
 
 SERVICE_WITH_SCHEMA_ERROR = """\

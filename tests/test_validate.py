@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from llmfleet import exitcodes
-from llmfleet.validate import locations, schemas
+from llmfleet.infra import exitcodes
+from llmfleet.pipeline.validate import locations, schemas
 
 SCALED_OBJECT = """\
 apiVersion: keda.sh/v1alpha1
@@ -156,7 +156,7 @@ def test_kubernetes_version_selects_schemas(cli, empty_repo):
     assert new.exit_code == exitcodes.OK, new.stdout
 
 
-# -- objects known valid from an earlier run (llmfleet.validate.valid_cache) -----------------
+# -- objects known valid from an earlier run (llmfleet.pipeline.validate.valid_cache) -----------------
 
 VALID_SCALED_OBJECT = SCALED_OBJECT.replace('minReplicaCount: "one"', "minReplicaCount: 1")
 

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from llmfleet import exitcodes
-from llmfleet.model import safe_yaml
+from llmfleet.infra import exitcodes
+from llmfleet.kube import safe_yaml
 
 SECRET_TAG = "!Sup3rS3cretPassw0rd"
 SECRET_INT = "Hunter2Sup3rSecret"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Turns an llmfleet exit code into the result of a workflow step, so that a crash never
-# passes as "findings". llmfleet's exit codes (tools/llmfleet/exitcodes.py, README):
+# passes as "findings". llmfleet's exit codes (tools/llmfleet/infra/exitcodes.py, README):
 #   0 clean, 1 findings, 2 usage error, 3 a tool missing or failing, 4 internal error.
 # Only 1 means "the check ran and found problems"; everything else but 0 is a failure of
 # the check itself and fails the step with what it means.

@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 
 TWITCHY = """\
 apiVersion: apps/v1

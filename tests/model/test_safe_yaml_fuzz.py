@@ -10,7 +10,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmfleet.model import safe_yaml
+from llmfleet.kube import safe_yaml
 
 SECRET = "Zq9Sup3rS3cretPassw0rd"
 

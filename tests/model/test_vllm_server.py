@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
-from llmfleet.manifests import load_text
 from llmfleet.model import OverlayModel
 from llmfleet.model.vllm import flags as vflags
 from llmfleet.model.vllm.server import IMAGE, OPENAI_API_SERVER, VLLM_SERVE, read_server
+from llmfleet.pipeline.manifests import load_text
 
 C0 = "/spec/template/spec/containers/0"
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from llmfleet.manifests import load_text
 from llmfleet.model import OverlayModel
+from llmfleet.pipeline.manifests import load_text
 
 GPU = "nvidia.com/gpu"
 

@@ -5,7 +5,7 @@ the YAML reading decides its JSON: a known kind would be decoded into typed Go s
 scalar as a value and as a key; a whole batch goes through the real kubectl in one call
 (``kubectl label --local -o json -f -``: sigs.k8s.io/yaml's reading, printed as JSON, with
 no server) and through
-:func:`llmfleet.model.safe_yaml.load` with Kubernetes semantics.  The two must give the same
+:func:`llmfleet.kube.safe_yaml.load` with Kubernetes semantics.  The two must give the same
 JSON values, or both refuse the document.
 """
 
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from llmfleet.model import safe_yaml
+from llmfleet.kube import safe_yaml
 from llmfleet_testlib import require
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmfleet.checks import RULE_CRASHED
-from llmfleet.lint.engine import RuleSet, lint_fleet, lint_model
 from llmfleet.model import FleetModel, OverlayModel
+from llmfleet.pipeline.builtin_checks import RULE_CRASHED
+from llmfleet.pipeline.lint.engine import RuleSet, lint_fleet, lint_model
 from rules_helpers import model_of
 
 Row = tuple[str, str, str, str, str]

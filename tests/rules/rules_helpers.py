@@ -7,9 +7,9 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from llmfleet.lint.engine import RuleSet, lint_fleet, lint_model
-from llmfleet.manifests import load_text
 from llmfleet.model import ClusterSettings, FleetModel, OverlayModel
+from llmfleet.pipeline.lint.engine import RuleSet, lint_fleet, lint_model
+from llmfleet.pipeline.manifests import load_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -31,7 +31,7 @@ def model_of(
 
 def _attach_tools(model: OverlayModel) -> None:
     if model.of_kind("PrometheusRule") and shutil.which("promtool"):
-        from llmfleet import promtool
+        from llmfleet.pipeline import promtool
 
         model.tool_results["promtool"] = promtool.results_for([model], None)
 

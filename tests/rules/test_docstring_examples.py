@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from llmfleet.lint.registry import all_rules
+from llmfleet.pipeline.lint.registry import all_rules
 from rule_tables import findings, rules
 
 IMAGE = "vllm/vllm-openai:v0.33.0"

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from llmfleet.lint import presets
-from llmfleet.lint.engine import RuleSet, lint_model
-from llmfleet.manifests import load_text
 from llmfleet.model import OverlayModel
+from llmfleet.pipeline.lint import presets
+from llmfleet.pipeline.lint.engine import RuleSet, lint_model
+from llmfleet.pipeline.manifests import load_text
 from rules_helpers import model_of
 
 VLLM = {"name": "vllm", "image": "vllm/vllm-openai:v0.33.0", "args": ["Qwen/Qwen3-8B"]}
@@ -64,7 +64,7 @@ def test_preset(preset, labels, overlay, alerts, security):
 
 
 def test_unknown_preset_is_a_usage_error():
-    from llmfleet.errors import UsageError
+    from llmfleet.infra.errors import UsageError
 
     with pytest.raises(UsageError, match="preset 'x'"):
         RuleSet.configure(preset="x")

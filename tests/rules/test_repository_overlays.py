@@ -4,9 +4,9 @@ and no rule reports an error — also across the fleet, with the platform's Reso
 
 from __future__ import annotations
 
-from llmfleet.checks import RULE_CRASHED
-from llmfleet.lint.engine import RuleSet, lint_fleet, lint_model
 from llmfleet.model import FleetModel, OverlayModel
+from llmfleet.pipeline.builtin_checks import RULE_CRASHED
+from llmfleet.pipeline.lint.engine import RuleSet, lint_fleet, lint_model
 
 
 def test_overlay_settings_and_rules(repository_model, overlay_name):

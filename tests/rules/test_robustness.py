@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmfleet.checks import RULE_CRASHED
-from llmfleet.lint.engine import lint_fleet
+from llmfleet.pipeline.builtin_checks import RULE_CRASHED
+from llmfleet.pipeline.lint.engine import lint_fleet
 from rules_helpers import FIXTURES, default_rules, fleet_of, lint_file
 
 ODD = FIXTURES / "_odd"

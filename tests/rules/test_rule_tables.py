@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from llmfleet.lint.engine import RuleSet
+from llmfleet.pipeline.lint.engine import RuleSet
 from rules_helpers import lint_text
 
 FOREIGN = RuleSet.configure(preset="foreign")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.checks import RULE_CRASHED
-from llmfleet.lint.engine import RuleSet
-from llmfleet.lint.registry import all_rules
+from llmfleet.pipeline.builtin_checks import RULE_CRASHED
+from llmfleet.pipeline.lint.engine import RuleSet
+from llmfleet.pipeline.lint.registry import all_rules
 from rules_helpers import FIXTURES, lint_file, lint_fleet_folder
 
 D = "/spec/template/spec"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 from rules_helpers import FIXTURES
 
 C0 = "/spec/template/spec/containers/0"

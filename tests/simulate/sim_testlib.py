@@ -3,7 +3,7 @@ tests/llmfleet_testlib.py)."""
 
 from __future__ import annotations
 
-from llmfleet.simulate import ReplicaModel, ScalingSpec, Trigger
+from llmfleet.features.simulate import ReplicaModel, ScalingSpec, Trigger
 
 
 def make_replica(**overrides) -> ReplicaModel:

@@ -10,8 +10,8 @@ import shutil
 import pytest
 import yaml
 
-from llmfleet import exitcodes
-from llmfleet.simulate.bench_result import BenchResultError, parse, read
+from llmfleet.features.simulate.bench_result import BenchResultError, parse, read
+from llmfleet.infra import exitcodes
 from llmfleet_testlib import REPO_ROOT
 
 RESULTS = REPO_ROOT / "tests" / "data" / "bench-results"
@@ -79,7 +79,7 @@ def test_calibrate_round_trips_into_capacity_yaml_and_simulate_uses_it(cli, repo
     after = json.loads(cli(["simulate", OVERLAY, "--format", "json"], cwd=repo_copy).stdout)
     assert after["replica"]["basis"] == "measured"
     # The measured replica serves what was measured at the measured batch and lengths.
-    from llmfleet.simulate.replica import ReplicaModel
+    from llmfleet.features.simulate.replica import ReplicaModel
 
     replica = ReplicaModel(**after["replica"])
     assert replica.throughput(16, 1024, 256) * 256 == pytest.approx(254.47, rel=1e-6)

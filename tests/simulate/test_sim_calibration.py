@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from llmfleet.simulate import calibration
-from llmfleet.simulate.calibration import BOUND, FIT, TOLERANCE
+from llmfleet.features.simulate import calibration
+from llmfleet.features.simulate.calibration import BOUND, FIT, TOLERANCE
 
 
 @pytest.fixture(scope="module")
@@ -74,4 +74,6 @@ def test_the_documented_table_is_the_model_s():
     text = (REPO_ROOT / "docs" / "reference" / "calibration.md").read_text(encoding="utf-8")
     start = text.index("<!-- calibration-table")
     table = text[text.index("\n", start) + 1 : text.index("<!-- end calibration-table -->")]
-    assert table == calibration.markdown_table(), "regenerate with python -m llmfleet.simulate.calibration"
+    assert table == calibration.markdown_table(), (
+        "regenerate with python -m llmfleet.features.simulate.calibration"
+    )

@@ -6,8 +6,8 @@ import math
 
 from sim_testlib import make_replica
 
-from llmfleet.simulate import ScalingSpec, SimulationOptions, Trigger, simulate, spike
-from llmfleet.simulate.traffic import Segment, Trace
+from llmfleet.features.simulate import ScalingSpec, SimulationOptions, Trigger, simulate, spike
+from llmfleet.features.simulate.traffic import Segment, Trace
 
 IN, OUT = 1024, 256
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.simulate.hpa import (
+from llmfleet.features.simulate.hpa import (
     HorizontalController,
     HpaSettings,
     average_value_replicas,
@@ -14,7 +14,7 @@ from llmfleet.simulate.hpa import (
     to_milli,
     value_replicas,
 )
-from llmfleet.simulate.spec import (
+from llmfleet.features.simulate.spec import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
     ScalingPolicy,

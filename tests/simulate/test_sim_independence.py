@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import llmfleet.simulate
+import llmfleet.features.simulate
 
-FORBIDDEN = ("llmfleet.lint", "llmfleet.commands", "llmfleet.cli")
-PACKAGE = Path(llmfleet.simulate.__file__).resolve().parent
+FORBIDDEN = ("llmfleet.pipeline.lint", "llmfleet.commands", "llmfleet.cli")
+PACKAGE = Path(llmfleet.features.simulate.__file__).resolve().parent
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -39,5 +39,5 @@ def test_no_forbidden_imports():
 
 def test_detector_sees_a_forbidden_import(tmp_path):
     sample = tmp_path / "x.py"
-    sample.write_text("from llmfleet.lint.registry import rule\nimport llmfleet.cli\n")
-    assert {"llmfleet.lint.registry", "llmfleet.cli"} <= imported_modules(sample)
+    sample.write_text("from llmfleet.pipeline.lint.registry import rule\nimport llmfleet.cli\n")
+    assert {"llmfleet.pipeline.lint.registry", "llmfleet.cli"} <= imported_modules(sample)

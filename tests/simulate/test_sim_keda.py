@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sim_testlib import make_replica
 
-from llmfleet.simulate import ScalingSpec, SimulationOptions, Trigger, constant, simulate, spike
-from llmfleet.simulate.keda import KedaOperator
+from llmfleet.features.simulate import ScalingSpec, SimulationOptions, Trigger, constant, simulate, spike
+from llmfleet.features.simulate.keda import KedaOperator
 
 
 def spec(**overrides) -> ScalingSpec:

@@ -1,5 +1,5 @@
 """Every real overlay, modelled once per session, through the simulation with its default
-spike (the inputs from llmfleet.simulate.overlay, what `llmfleet simulate` uses); and the
+spike (the inputs from llmfleet.features.simulate.overlay, what `llmfleet simulate` uses); and the
 deliberately bad ScaledObject (scale-up policy of one pod per 10 minutes) flagged."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from llmfleet.simulate import ScalingSpec, default_spike, simulate
-from llmfleet.simulate.overlay import inputs_for
+from llmfleet.features.simulate import ScalingSpec, default_spike, simulate
+from llmfleet.features.simulate.overlay import inputs_for
 from llmfleet_testlib import overlay_names
 
 ONE_POD_PER_TEN_MINUTES = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 from sim_testlib import make_replica
 
-from llmfleet.simulate import ScalingSpec, Trigger, constant, simulate
+from llmfleet.features.simulate import ScalingSpec, Trigger, constant, simulate
 
 
 def fixed_fleet(replicas: int) -> ScalingSpec:

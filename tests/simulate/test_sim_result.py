@@ -7,7 +7,7 @@ import json
 import pytest
 from sim_testlib import make_replica
 
-from llmfleet.simulate import ScalingSpec, Trigger, plot, simulate, spike
+from llmfleet.features.simulate import ScalingSpec, Trigger, plot, simulate, spike
 
 
 @pytest.fixture(scope="module")

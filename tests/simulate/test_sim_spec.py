@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.simulate import (
+from llmfleet.features.simulate import (
     KV_CACHE_USAGE,
     QUEUE,
     REQUEST_RATE,

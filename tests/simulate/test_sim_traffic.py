@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sim_testlib import make_replica
 
-from llmfleet.simulate import (
+from llmfleet.features.simulate import (
     ScalingSpec,
     TraceError,
     Trigger,
@@ -84,7 +84,7 @@ def test_default_spike_is_sized_from_the_configuration():
 
 
 def test_requests_longer_than_max_model_len_are_an_error():
-    from llmfleet.simulate import simulate
+    from llmfleet.features.simulate import simulate
 
     with pytest.raises(TraceError, match="exceed max-model-len"):
         simulate(

@@ -8,18 +8,18 @@ from __future__ import annotations
 import pytest
 from sim_testlib import make_replica
 
-from llmfleet.simulate.engine import Simulation
-from llmfleet.simulate.fallback import Fallback, Health
-from llmfleet.simulate.hpa import (
+from llmfleet.features.simulate.engine import Simulation
+from llmfleet.features.simulate.fallback import Fallback, Health
+from llmfleet.features.simulate.hpa import (
     HorizontalController,
     HpaSettings,
     configurable_tolerance_default,
     scale_down_limit,
     store_scale_event,
 )
-from llmfleet.simulate.keda import KedaOperator
-from llmfleet.simulate.spec import ScalingPolicy, ScalingRules, ScalingSpec, SpecError, Trigger
-from llmfleet.simulate.traffic import constant
+from llmfleet.features.simulate.keda import KedaOperator
+from llmfleet.features.simulate.spec import ScalingPolicy, ScalingRules, ScalingSpec, SpecError, Trigger
+from llmfleet.features.simulate.traffic import constant
 
 # -- 1. behavior.*.tolerance only where the HPAConfigurableTolerance gate is on -------------------
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from llmfleet import exitcodes
+from llmfleet.infra import exitcodes
 from llmfleet_testlib import overlay_names
 
 ONE_POD_PER_TEN_MINUTES = [

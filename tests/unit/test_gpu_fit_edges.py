@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.checks import RULE_CRASHED
-from llmfleet.lint.engine import RuleSet, lint_model
-from llmfleet.manifests import load_text
 from llmfleet.model import OverlayModel
+from llmfleet.pipeline.builtin_checks import RULE_CRASHED
+from llmfleet.pipeline.lint.engine import RuleSet, lint_model
+from llmfleet.pipeline.manifests import load_text
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 

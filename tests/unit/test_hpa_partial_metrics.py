@@ -1,4 +1,4 @@
-"""The HPA step when some of its metrics fail (llmfleet.simulate.hpa), against
+"""The HPA step when some of its metrics fail (llmfleet.features.simulate.hpa), against
 horizontal.go's computeReplicasForMetrics: with at least one invalid metric the controller
 scales only when the valid ones ask for MORE than the current count; with all invalid it keeps
 the count and reports FailedGetExternalMetric.  Each figure is worked by hand: AverageValue
@@ -6,8 +6,8 @@ target 5 (queue) and 2 (rate), proposal ceil(value / target) outside the 10% tol
 
 from __future__ import annotations
 
-from llmfleet.simulate.hpa import HorizontalController
-from llmfleet.simulate.spec import VALUE, ScalingSpec, Trigger
+from llmfleet.features.simulate.hpa import HorizontalController
+from llmfleet.features.simulate.spec import VALUE, ScalingSpec, Trigger
 
 TRIGGERS = (Trigger("queue", "queue", 5.0), Trigger("rate", "request_rate", 2.0))
 

@@ -31,28 +31,28 @@ def test_counts_and_ratio_per_module(tmp_path):
         mutants,
         "src/llmfleet/redact.py.meta",
         {
-            "llmfleet.redact.x_a__mutmut_1": 1,  # killed
-            "llmfleet.redact.x_a__mutmut_2": 3,  # killed (pytest internal error)
-            "llmfleet.redact.x_a__mutmut_3": 36,  # timeout: counts as killed
-            "llmfleet.redact.x_a__mutmut_4": 0,  # survived
-            "llmfleet.redact.x_a__mutmut_5": 33,  # no tests
-            "llmfleet.redact.x_a__mutmut_6": None,  # not run
+            "llmfleet.pipeline.redact.x_a__mutmut_1": 1,  # killed
+            "llmfleet.pipeline.redact.x_a__mutmut_2": 3,  # killed (pytest internal error)
+            "llmfleet.pipeline.redact.x_a__mutmut_3": 36,  # timeout: counts as killed
+            "llmfleet.pipeline.redact.x_a__mutmut_4": 0,  # survived
+            "llmfleet.pipeline.redact.x_a__mutmut_5": 33,  # no tests
+            "llmfleet.pipeline.redact.x_a__mutmut_6": None,  # not run
         },
     )
-    write_meta(mutants, "src/llmfleet/model/sizing.py.meta", {"llmfleet.model.sizing.x_b__mutmut_1": None})
+    write_meta(mutants, "src/llmfleet/model/sizing.py.meta", {"llmfleet.catalog.sizing.x_b__mutmut_1": None})
     module = report_module()
     results = {r.module: r for r in module.collect(mutants)}
-    redact = results["llmfleet.redact"]
+    redact = results["llmfleet.pipeline.redact"]
     assert (redact.killed, redact.timeout, redact.not_run, redact.run) == (2, 1, 1, 5)
-    assert redact.survivors == ["llmfleet.redact.x_a__mutmut_4"]
-    assert redact.untested == ["llmfleet.redact.x_a__mutmut_5"]
+    assert redact.survivors == ["llmfleet.pipeline.redact.x_a__mutmut_4"]
+    assert redact.untested == ["llmfleet.pipeline.redact.x_a__mutmut_5"]
     assert redact.ratio == 3 / 5
-    assert results["llmfleet.model.sizing"].ratio is None
+    assert results["llmfleet.catalog.sizing"].ratio is None
     text = module.render(list(results.values()))
     assert "Overall: 3 of 5 mutants run killed (60.0%)." in text
-    assert "| `llmfleet.redact` | 5 | 2 | 1 | 1 | 1 | 1 | 60.0% |" in text
-    assert "- `llmfleet.redact.x_a__mutmut_4` (survived)" in text
-    assert "| `llmfleet.model.sizing` | 0 | 0 | 0 | 0 | 0 | 1 | - |" in text
+    assert "| `llmfleet.pipeline.redact` | 5 | 2 | 1 | 1 | 1 | 1 | 60.0% |" in text
+    assert "- `llmfleet.pipeline.redact.x_a__mutmut_4` (survived)" in text
+    assert "| `llmfleet.catalog.sizing` | 0 | 0 | 0 | 0 | 0 | 1 | - |" in text
 
 
 def test_no_results_is_a_usage_error(tmp_path, capsys):

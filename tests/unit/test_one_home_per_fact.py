@@ -15,7 +15,7 @@ import shutil
 import pytest
 import yaml
 
-from llmfleet.model import catalog
+from llmfleet.catalog import entries as catalog
 from llmfleet.model.vllm import VLLM_VERSION, flags
 from llmfleet_testlib import REPO_ROOT
 

@@ -1,11 +1,11 @@
-"""Redaction of containers and objects for a diff (llmfleet.redact), case by case: where a
+"""Redaction of containers and objects for a diff (llmfleet.pipeline.redact), case by case: where a
 secret sits (command or args, ``--opt value`` or ``--opt=value``, env), what is left alone
 (references, the next option, a flag without a value), and which side is marked changed.
 Written against the survivors of a mutmut run over redact.py (docs/mutation.md)."""
 
 from __future__ import annotations
 
-from llmfleet.redact import REDACTED, REDACTED_CHANGED, redact_object, redact_pair
+from llmfleet.pipeline.redact import REDACTED, REDACTED_CHANGED, redact_object, redact_pair
 
 CHANGED = REDACTED_CHANGED
 

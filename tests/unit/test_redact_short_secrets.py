@@ -1,10 +1,10 @@
-"""Redaction of short secret values (llmfleet.redact): a value of three characters is still
+"""Redaction of short secret values (llmfleet.pipeline.redact): a value of three characters is still
 removed from free text, shorter ones are removed where their place tells they are secret (a
 Secret's data, a sensitive env var, the word after ``--api-key``), never by searching text."""
 
 from __future__ import annotations
 
-from llmfleet.redact import REDACTED, REDACTED_CHANGED, redact_object, redact_pair, scrub_text
+from llmfleet.pipeline.redact import REDACTED, REDACTED_CHANGED, redact_object, redact_pair, scrub_text
 
 
 def test_a_three_character_value_is_removed_from_text():

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.simulate import SimulationOptions, default_spike, simulate
-from llmfleet.simulate.overlay import inputs_for
+from llmfleet.features.simulate import SimulationOptions, default_spike, simulate
+from llmfleet.features.simulate.overlay import inputs_for
 from llmfleet_testlib import overlay_names
 
 
@@ -23,7 +23,7 @@ def run(repository_model, overlay: str):
 def test_the_default_spike_is_served_and_judged_by_its_objective(repository_model, overlay):
     """Every request offered is served (at most a few aborted at the end of the trace), the
     queue drains, and the run is flagged slo-breached whenever its own waits exceed the
-    overlay's latency objective (llmfleet.simulate.slo) -- the verdict follows the figures."""
+    overlay's latency objective (llmfleet.features.simulate.slo) -- the verdict follows the figures."""
     [inputs] = inputs_for(repository_model.overlays[overlay])
     result = simulate(
         inputs.spec,

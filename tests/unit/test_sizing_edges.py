@@ -1,4 +1,4 @@
-"""Edges of the memory sizing (llmfleet.model.sizing) that the worked examples do not reach.
+"""Edges of the memory sizing (llmfleet.catalog.sizing) that the worked examples do not reach.
 
 Every expected figure is worked out by hand in the comment beside it (docs/reference/vllm.md
 §4.1-4.4), never by calling the code under test a second way.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.model import catalog, sizing
-from llmfleet.model.catalog import GpuClass, ModelSpec
+from llmfleet.catalog import entries as catalog
+from llmfleet.catalog import sizing
+from llmfleet.catalog.entries import GpuClass, ModelSpec
 
 GIB = 1024**3
 

@@ -1,4 +1,4 @@
-"""Recovery of the overlay transaction (llmfleet.transaction), in-process: a run stopped at
+"""Recovery of the overlay transaction (llmfleet.infra.transaction), in-process: a run stopped at
 each point of its commit (the fault point raising instead of SIGKILL) leaves what the next
 run's recovery turns back into the repository before it, or after it once committed; and the
 leftovers of interrupted runs are removed, restored or kept as the module says."""
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import llmfleet.transaction as transaction
-from llmfleet.transaction import OverlayTransaction, recover
+import llmfleet.infra.transaction as transaction
+from llmfleet.infra.transaction import OverlayTransaction, recover
 
 ROUTES = "gateway/routes.yaml"
 OLD_ROUTES = "routes: [old]\n"

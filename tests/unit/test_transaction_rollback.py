@@ -1,4 +1,4 @@
-"""The overlay transaction (llmfleet.transaction) in-process, file by file: an abort after
+"""The overlay transaction (llmfleet.infra.transaction) in-process, file by file: an abort after
 the commit keeps what was committed, and a rollback restores the routes file byte for byte
 from its backup (no command regenerates the routes afterwards to hide a wrong restore)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from llmfleet.transaction import JOURNAL_FILE, STATE_DIR, Journal, OverlayTransaction, recover
+from llmfleet.infra.transaction import JOURNAL_FILE, STATE_DIR, Journal, OverlayTransaction, recover
 
 ROUTES = "gateway/routes.yaml"
 OLD_ROUTES = "# the routes before\nroutes: [old]\n"
@@ -160,7 +160,7 @@ def test_recovery_finishes_a_committed_journal_without_undoing_it(tmp_path):
 def test_an_interrupt_during_the_cleanup_after_commit_keeps_the_commit(tmp_path, monkeypatch):
     """The interrupt arrives after the renames, while the old overlay is being deleted: the
     abort that follows must not put the old overlay (still aside) back."""
-    import llmfleet.transaction as transaction_module
+    import llmfleet.infra.transaction as transaction_module
 
     root = repo(tmp_path)
     t = transaction(root)

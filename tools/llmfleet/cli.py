@@ -1,6 +1,6 @@
 """The ``llmfleet`` command line: a thin click layer over plain functions.
 
-Exit codes (``llmfleet.exitcodes``): 0 clean, 1 findings at error severity (or warnings with
+Exit codes (``llmfleet.infra.exitcodes``): 0 clean, 1 findings at error severity (or warnings with
 --strict), 2 usage error or a report that cannot be written, 3 an external tool missing,
 failing or timing out, 4 an internal error (a bug in llmfleet), 141 stdout's reader went
 away, 128 + N stopped by signal N (130 SIGINT, 143 SIGTERM).
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import click
 
-from llmfleet import ISSUES_URL, __version__, exitcodes, procs
-from llmfleet.config import load_config
-from llmfleet.errors import LlmfleetError
-from llmfleet.output import silence_stdout, stdout_problem, write_output
-from llmfleet.reporters import FORMATS, REPORTERS
+from llmfleet import ISSUES_URL, __version__
+from llmfleet.infra import exitcodes, procs
+from llmfleet.infra.errors import LlmfleetError
+from llmfleet.infra.output import silence_stdout, stdout_problem, write_output
+from llmfleet.pipeline.config import load_config
+from llmfleet.pipeline.reporters import FORMATS, REPORTERS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -50,7 +51,7 @@ def _writing_stdout(exc: OSError) -> bool:
 
 def environment_problem(exc: OSError) -> str:
     """``<file>: <reason>`` for an OSError, the file name shortened when very long."""
-    from llmfleet.redact import remembered, scrub_text
+    from llmfleet.pipeline.redact import remembered, scrub_text
 
     reason = exc.strerror or str(exc)
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
@@ -60,7 +61,7 @@ def environment_problem(exc: OSError) -> str:
 
 
 def scrub_arg(text: str) -> str:
-    from llmfleet.redact import remembered, scrub_text
+    from llmfleet.pipeline.redact import remembered, scrub_text
 
     return scrub_text(text if len(text) <= 200 else f"{text[:120]}...{text[-40:]}", remembered())
 
@@ -68,7 +69,7 @@ def scrub_arg(text: str) -> str:
 def internal_error(exc: BaseException) -> int:
     """One line naming the exception and where it happened, and where to report it; the
     traceback only with LLMFLEET_DEBUG=1."""
-    from llmfleet.redact import scrub_internal
+    from llmfleet.pipeline.redact import scrub_internal
 
     if os.environ.get("LLMFLEET_DEBUG", "") not in ("", "0"):
         traceback.print_exception(exc, file=sys.stderr)
@@ -119,7 +120,7 @@ class Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except LlmfleetError as err:
-            from llmfleet.redact import remembered, scrub_text
+            from llmfleet.pipeline.redact import remembered, scrub_text
 
             # A tool's output (kustomize's error, kubeconform's report) may quote a value.
             click.echo(f"llmfleet: error: {scrub_text(str(err), remembered())}", err=True)
@@ -262,12 +263,12 @@ def finish(report, fmt: str, output: str | None, strict: bool) -> None:
     sys.exit(report.exit_code(strict))
 
 
-VALIDATORS = ("auto", "jsonschema", "kubeconform")  # llmfleet.checker.VALIDATORS
+VALIDATORS = ("auto", "jsonschema", "kubeconform")  # llmfleet.pipeline.runner.VALIDATORS
 
 
 def _options(**kwargs):
     # The checker (and jsonschema behind it) is imported only when a command needs it.
-    from llmfleet.checker import Options
+    from llmfleet.pipeline.runner import Options
 
     return Options(
         validator=kwargs.get("validator") or "auto",
@@ -287,8 +288,8 @@ def _options(**kwargs):
 def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
     if not options.verbose:
         return
-    from llmfleet.checker import choose_validator
-    from llmfleet.render import find_renderer
+    from llmfleet.pipeline.render import find_renderer
+    from llmfleet.pipeline.runner import choose_validator
 
     if renderer:
         r = find_renderer()
@@ -303,8 +304,8 @@ def _say_tools(options, validator: bool = True, renderer: bool = True) -> None:
 def build(overlay: str, verbose: bool):
     """Render one OVERLAY (a folder, or an overlay's name) to stdout (kustomize if on PATH,
     else kubectl kustomize)."""
-    from llmfleet.render import find_renderer
-    from llmfleet.render_cache import RenderCache
+    from llmfleet.pipeline.render import find_renderer
+    from llmfleet.pipeline.render_cache import RenderCache
 
     config = load_config()
     directory = config.resolve_overlay_arg(overlay)
@@ -333,7 +334,7 @@ def validate(targets, fmt, output, strict, **kwargs):
     options = _options(strict=strict, **kwargs)
     config = load_config(use_cache=options.cache)
     _say_tools(options, renderer=any(Path(t).is_dir() for t in targets) or not targets)
-    from llmfleet.checker import run_validate
+    from llmfleet.pipeline.runner import run_validate
 
     finish(run_validate(config, list(targets), options), fmt, output, strict)
 
@@ -347,7 +348,7 @@ def lint(targets, fmt, output, strict, **kwargs):
     no target means every overlay."""
     options = _options(strict=strict, **kwargs)
     config = load_config(use_cache=options.cache)
-    from llmfleet.checker import run_lint
+    from llmfleet.pipeline.runner import run_lint
 
     finish(run_lint(config, list(targets), options), fmt, output, strict)
 
@@ -372,7 +373,7 @@ def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
     config = load_config(use_cache=options.cache, defer_schema_check=True)
     try:
         _say_tools(options)
-        from llmfleet.checker import run_check
+        from llmfleet.pipeline.runner import run_check
 
         report = run_check(config, list(overlays), options, changed_since=changed_since)
     finally:
@@ -392,7 +393,7 @@ def check(overlays, fmt, output, strict, changed_since=None, **kwargs):
 def rules(fmt):
     """List the lint rules and the built-in finding ids: id, severity (as lint reports it with
     this repository's llmfleet.yaml), description and remediation."""
-    from llmfleet import rules_doc
+    from llmfleet.pipeline.lint import rules_doc
 
     config = load_config()
     click.echo(rules_doc.render(fmt, config.rule_options, config.disabled_rules), nl=False)

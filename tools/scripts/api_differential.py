@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import api_mutants  # noqa: E402
 
-from llmfleet.config import load_config  # noqa: E402
+from llmfleet.pipeline.config import load_config  # noqa: E402
 
 POD_SECURITY_WARNING = "violate PodSecurity"
 

@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import api_mutant_table
 
-from llmfleet.checker import Options, Validator
-from llmfleet.config import load_config
-from llmfleet.findings import Severity
-from llmfleet.manifests import load_text
-from llmfleet.render import render
+from llmfleet.infra.findings import Severity
+from llmfleet.pipeline.config import load_config
+from llmfleet.pipeline.manifests import load_text
+from llmfleet.pipeline.render import render
+from llmfleet.pipeline.runner import Options, Validator
 
 REPO = Path(__file__).resolve().parents[2]
 

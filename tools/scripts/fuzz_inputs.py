@@ -17,7 +17,7 @@ Inputs (deterministic for a ``--seed``):
 * ``loader``: YAML text, seeds mutated as text (bytes inserted, removed, flipped; lines
   duplicated, cut; odd scalars and tags spliced in; the pathological shapes of issue 25:
   merge-key bombs, long flow lists, long sexagesimal numbers, invalid dates, ``!!float abc``,
-  5,000-digit integers, null keys), loaded by :func:`llmfleet.manifests.load_bytes` and
+  5,000-digit integers, null keys), loaded by :func:`llmfleet.pipeline.manifests.load_bytes` and
   reported in every format;
 * ``cli``: the same texts through ``llmfleet lint -`` / ``validate -`` in-process (click's
   CliRunner), in a random format;
@@ -190,9 +190,9 @@ def seed_texts() -> list[str]:
     rule fixtures: small inputs, so that many run."""
     import yaml
 
-    from llmfleet.config import load_config
-    from llmfleet.render import find_renderer
-    from llmfleet.render_cache import RenderCache
+    from llmfleet.pipeline.config import load_config
+    from llmfleet.pipeline.render import find_renderer
+    from llmfleet.pipeline.render_cache import RenderCache
 
     config = load_config(REPO_ROOT)
     cache = RenderCache(config.root, find_renderer())
@@ -297,10 +297,10 @@ def peak_rss_mb() -> float:
 
 
 def run_loader(text: str) -> tuple[int, str]:
-    from llmfleet.manifests import load_bytes
     from llmfleet.model.secrets import secret_values
-    from llmfleet.report import Report
-    from llmfleet.reporters import REPORTERS
+    from llmfleet.pipeline.manifests import load_bytes
+    from llmfleet.pipeline.report import Report
+    from llmfleet.pipeline.reporters import REPORTERS
 
     resources, findings = load_bytes(text.encode("utf-8", "surrogateescape"), "fuzz.yaml")
     report = Report("lint", findings=list(findings), inputs=["fuzz.yaml"])
@@ -324,12 +324,12 @@ def run_cli(args: list[str], stdin: str | None = None) -> tuple[int, str]:
 
 
 def run_fleet(text: str) -> tuple[int, str]:
-    from llmfleet.config import ClusterSettings
-    from llmfleet.manifests import load_bytes
+    from llmfleet.features.simulate import SimulationOptions, simulate
+    from llmfleet.features.simulate.overlay import OverlayInputError, inputs_for
+    from llmfleet.features.simulate.traffic import TraceError, constant
     from llmfleet.model import OverlayModel
-    from llmfleet.simulate import SimulationOptions, simulate
-    from llmfleet.simulate.overlay import OverlayInputError, inputs_for
-    from llmfleet.simulate.traffic import TraceError, constant
+    from llmfleet.pipeline.config import ClusterSettings
+    from llmfleet.pipeline.manifests import load_bytes
 
     resources, _ = load_bytes(text.encode("utf-8", "surrogateescape"), "fuzz.yaml")
     model = OverlayModel("fuzz", resources, ClusterSettings(), is_overlay=True)
@@ -418,7 +418,7 @@ def worker(job: tuple[int, int, int, float, float, str]) -> dict:
         except Watchdog:
             code, out = -1, "timeout"
         except Exception as exc:
-            from llmfleet.redact import scrub_internal
+            from llmfleet.pipeline.redact import scrub_internal
 
             # As the command line would show it (llmfleet.cli.internal_error).
             code, out = 4, f"{type(exc).__name__}: {scrub_internal(str(exc))}"

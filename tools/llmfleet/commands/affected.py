@@ -6,8 +6,8 @@ import json
 
 import click
 
-from llmfleet.affected import compute, render_text
-from llmfleet.config import load_config
+from llmfleet.pipeline.affected import compute, render_text
+from llmfleet.pipeline.config import load_config
 
 
 @click.command("affected")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from llmfleet import exitcodes
-from llmfleet.config import load_config
-from llmfleet.errors import UsageError
-from llmfleet.output import write_output
+from llmfleet.infra import exitcodes
+from llmfleet.infra.errors import UsageError
+from llmfleet.infra.output import write_output
+from llmfleet.pipeline.config import load_config
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -61,10 +61,10 @@ def command(overlay, result, replicas, vllm_version, dry_run, output):
     in capacity.yaml's `slo` is kept).
 
     Exit codes: 0 recorded, 2 bad input (the message names the file and key)."""
-    from llmfleet.checker import iter_overlay_models
-    from llmfleet.simulate import capacity as capacity_file
-    from llmfleet.simulate.bench_result import BenchResultError, iso_date, read
-    from llmfleet.simulate.overlay import OverlayInputError, inputs_for
+    from llmfleet.features.simulate import capacity as capacity_file
+    from llmfleet.features.simulate.bench_result import BenchResultError, iso_date, read
+    from llmfleet.features.simulate.overlay import OverlayInputError, inputs_for
+    from llmfleet.pipeline.runner import iter_overlay_models
 
     config = load_config()
     directory = config.resolve_overlay_arg(overlay)

@@ -7,15 +7,15 @@ from pathlib import Path
 import click
 
 from llmfleet.commands.options import repo_root_option
-from llmfleet.config import load_config, resolve_overlay_arg
-from llmfleet.cost import (
+from llmfleet.features.cost.estimate import (
     DEFAULT_INPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
     DEFAULT_REQUESTS_PER_DAY,
     CostOptions,
     run_cost,
 )
-from llmfleet.errors import LlmfleetError
+from llmfleet.infra.errors import LlmfleetError
+from llmfleet.pipeline.config import load_config, resolve_overlay_arg
 
 
 @click.command("cost")
@@ -95,7 +95,7 @@ def command(
     """
     try:
         config = load_config(Path(repo_root) if repo_root else None)
-        # overlays/<name> or a bare <name>, one helper for every command (llmfleet.config).
+        # overlays/<name> or a bare <name>, one helper for every command (llmfleet.pipeline.config).
         directories = [str(resolve_overlay_arg(config, raw)) for raw in overlays]
         options = CostOptions(
             overlays=directories,

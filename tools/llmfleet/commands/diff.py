@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from llmfleet import affected as affected_mod
-from llmfleet import exitcodes, gitutil
-from llmfleet.config import load_config, resolve_overlay_arg
-from llmfleet.diff import diff_overlays, render_markdown, render_text
-from llmfleet.errors import UsageError
+from llmfleet.features.diff.rendered import diff_overlays, render_markdown, render_text
+from llmfleet.infra import exitcodes
+from llmfleet.infra import git as gitutil
+from llmfleet.infra.errors import UsageError
+from llmfleet.pipeline import affected as affected_mod
+from llmfleet.pipeline.config import load_config, resolve_overlay_arg
 
 
 def _overlay_arg(raw: str, config, cwd: Path) -> tuple[str, str]:
@@ -83,7 +84,7 @@ def command(
     before and after. Exit 1 when the working tree's side breaches its latency objective.
 
     REF is checked out in a temporary git worktree, removed afterwards."""
-    from llmfleet.output import write_output
+    from llmfleet.infra.output import write_output
 
     config = load_config()
     root = config.root.resolve()

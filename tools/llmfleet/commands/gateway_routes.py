@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from llmfleet.config import load_config
-from llmfleet.gateway_routes import generate
+from llmfleet.features.gateway_routes import generate
+from llmfleet.pipeline.config import load_config
 
 
 @click.command("gateway-routes")

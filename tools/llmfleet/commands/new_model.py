@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from llmfleet import exitcodes
+from llmfleet.catalog.dtypes import REQUESTS as DTYPES
+from llmfleet.catalog.entries import gpu_names
+from llmfleet.catalog.sizing import DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES, MAX_NODES
 from llmfleet.commands.options import repo_root_option
-from llmfleet.config import load_config
-from llmfleet.errors import LlmfleetError
-from llmfleet.model.catalog import gpu_names
-from llmfleet.model.dtypes import REQUESTS as DTYPES
-from llmfleet.model.sizing import DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES, MAX_NODES
-from llmfleet.scaffold import NewModelOptions, run_new_model
+from llmfleet.features.scaffold.scaffold import NewModelOptions, run_new_model
+from llmfleet.infra import exitcodes
+from llmfleet.infra.errors import LlmfleetError
+from llmfleet.pipeline.config import load_config
 
 
 @click.command("new-model")

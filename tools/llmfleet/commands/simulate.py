@@ -7,29 +7,29 @@ import sys
 
 import click
 
-from llmfleet import exitcodes
-from llmfleet.config import load_config
-from llmfleet.errors import UsageError
-from llmfleet.output import output_target, write_output
-from llmfleet.simulate.traffic import MAX_DURATION_S, MAX_RPS, TraceError
+from llmfleet.features.simulate.traffic import MAX_DURATION_S, MAX_RPS, TraceError
+from llmfleet.infra import exitcodes
+from llmfleet.infra.errors import UsageError
+from llmfleet.infra.output import output_target, write_output
+from llmfleet.pipeline.config import load_config
 
 SHAPES = ("spike", "ramp", "diurnal", "constant")
 
 
 def build_trace(shape: str, replica, spec, rps: float | None, duration: float | None):
-    from llmfleet.simulate import constant, default_spike, diurnal, from_csv, ramp
+    from llmfleet.features.simulate import constant, default_spike, diurnal, from_csv, ramp
 
     if shape not in SHAPES:
         return from_csv(shape)
     if shape == "spike" and rps is None and duration is None:
         return default_spike(replica, spec)
-    from llmfleet.simulate.traffic import DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS
+    from llmfleet.features.simulate.traffic import DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS
 
     capacity = replica.capacity_rps(DEFAULT_INPUT_TOKENS, DEFAULT_OUTPUT_TOKENS)
     peak = rps if rps is not None else max(capacity * spec.max_replicas * 0.8, 0.1)
     length = duration if duration is not None else 3600.0
     if shape == "spike":
-        from llmfleet.simulate import spike
+        from llmfleet.features.simulate import spike
 
         return spike(peak * 0.1, peak, length * 0.2, length * 0.4, length * 0.4)
     if shape == "ramp":
@@ -81,9 +81,9 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
     which. The objective is capacity.yaml's `slo`, else p95/p99 wait <= 1/5 min.
 
     Exit codes: 0 no problem flagged, 1 a problem flagged, 2 bad input."""
-    from llmfleet.checker import iter_overlay_models
-    from llmfleet.simulate import HpaSettings, SimulationOptions, simulate
-    from llmfleet.simulate.overlay import OverlayInputError, inputs_for
+    from llmfleet.features.simulate import HpaSettings, SimulationOptions, simulate
+    from llmfleet.features.simulate.overlay import OverlayInputError, inputs_for
+    from llmfleet.pipeline.runner import iter_overlay_models
 
     config = load_config()
     if plot:
@@ -115,7 +115,7 @@ def command(overlay, shape, rps, duration, absorb_bound, fmt, plot, output):
         reports.append(result.report() + (f"note        {run.basis_note}\n" if run.basis_note else ""))
         documents.append(result.to_dict())
         if plot:
-            from llmfleet.simulate import plot as draw
+            from llmfleet.features.simulate import plot as draw
 
             try:
                 draw(result, plot)

@@ -1,7 +1,7 @@
 """The fleet model: what a rendered overlay (or a set of files) means, built once per input.
 
 Layers (enforced by import-linter, see pyproject.toml): this package imports nothing from
-``llmfleet.lint``, the features or the CLI.  Modules:
+``llmfleet.pipeline.lint``, the features or the CLI.  Modules:
 
 * :mod:`.k8s`: objects with provenance, JSON pointers, quantities, names, selectors;
 * :mod:`.workloads`: pod templates of every workload kind, containers, effective requests;

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from llmfleet.model import safe_yaml
+from llmfleet import DATA_DIR
+from llmfleet.kube import safe_yaml
 from llmfleet.model.k8s import as_dict, as_list, dig
 
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "accelerators.yaml"
+DATA_FILE = DATA_DIR / "accelerators.yaml"
 NVIDIA_GPU = "nvidia.com/gpu"
 
 

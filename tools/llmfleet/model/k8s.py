@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from llmfleet.findings import Finding, Severity
+from llmfleet.infra.findings import Finding, Severity
+
+# Re-exported: the rules read objects through this one module.
+from llmfleet.kube.pointers import as_dict, as_list, dig, escape_pointer_token, pointer  # noqa: F401  (re-exported)
+from llmfleet.kube.quantity import parse_quantity, quantity_int, to_float, to_int  # noqa: F401  (re-exported)
 
 # --- objects --------------------------------------------------------------------------------
 
@@ -24,7 +27,7 @@ class Resource:
     overlay: str = ""
     lines: dict[str, int] = field(default_factory=dict, repr=False)
     #: For rendered overlays: maps a JSON pointer to the (file, line) in the repository that
-    #: the field came from, or None where it cannot be traced (see ``llmfleet.sources``).
+    #: the field came from, or None where it cannot be traced (see ``llmfleet.pipeline.field_sources``).
     locate: Callable[[str], tuple[str, int] | None] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -80,14 +83,14 @@ class Resource:
         """(group, kind, namespace, name): what the API server keys an object on."""
         return (self.group, self.kind, self.namespace, self.name)
 
-    def line_of(self, pointer: str) -> int:
-        """Line of the deepest ancestor of ``pointer`` that has a known position."""
+    def line_of(self, at: str) -> int:
+        """Line of the deepest ancestor of ``at`` that has a known position."""
         while True:
-            if pointer in self.lines:
-                return self.lines[pointer]
-            if not pointer:
+            if at in self.lines:
+                return self.lines[at]
+            if not at:
                 return 0
-            pointer = pointer.rpartition("/")[0]
+            at = at.rpartition("/")[0]
 
     def source_of(self, path: str) -> tuple[str, int]:
         """The file and line a finding at ``path`` should point at."""
@@ -113,119 +116,6 @@ class Resource:
             path=path,
             extra=extra,
         )
-
-
-# --- JSON pointers (RFC 6901) and safe access -----------------------------------------------
-
-
-def escape_pointer_token(token: Any) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def pointer(*tokens: Any) -> str:
-    """A JSON pointer from path tokens: ``pointer("spec", "containers", 0)``."""
-    return "".join("/" + escape_pointer_token(t) for t in tokens)
-
-
-def dig(data: Any, *keys: Any, default: Any = None) -> Any:
-    """``data[k1][k2]...`` or ``default`` when any step is missing or of the wrong type."""
-    for key in keys:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
-            data = data[key]
-        else:
-            return default
-    return data
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-# --- quantities -----------------------------------------------------------------------------
-
-#: Suffixes of a Kubernetes resource quantity (k8s.io/apimachinery pkg/api/resource
-#: quantity.go: binarySI Ki..Ei, decimalSI n u m "" k M G T P E, and decimal exponents).
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal("1e3"),
-    "M": Decimal("1e6"),
-    "G": Decimal("1e9"),
-    "T": Decimal("1e12"),
-    "P": Decimal("1e15"),
-    "E": Decimal("1e18"),
-}
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$")
-
-
-def parse_quantity(value: Any) -> Decimal | None:
-    """A resource quantity (``2``, ``"500m"``, ``"16Gi"``, ``"1e3"``) as a number, or None when
-    it is not one (booleans, lists, bad strings)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value)) if value == value and abs(value) != float("inf") else None
-    if not isinstance(value, str):
-        return None
-    match = _QUANTITY.match(value.strip())
-    if not match:
-        return None
-    number, exponent, suffix = match.groups()
-    try:
-        base = Decimal(number)
-        if exponent:
-            return base * (Decimal(10) ** int(exponent[1:]))
-    except (InvalidOperation, ValueError):
-        return None
-    suffix = suffix or ""
-    return base * (_BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix])
-
-
-def quantity_int(value: Any) -> int | None:
-    """A whole-number quantity (``2``, ``"2"``, ``2.0``, ``"2000m"``), or None (fractions,
-    booleans, anything that is not a quantity).  Extended resources such as GPUs must be
-    whole numbers."""
-    number = parse_quantity(value)
-    if number is None or number != number.to_integral_value():
-        return None
-    return int(number)
-
-
-def to_int(value: Any, default: int | None = None) -> int | None:
-    """An integer field (``2``, ``"2"``, ``2.0``) or ``default``."""
-    if isinstance(value, bool) or value is None:
-        return default
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else default
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return default
-    return default
-
-
-def to_float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
-    return result if result == result and abs(result) != float("inf") else None
 
 
 # --- names ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from llmfleet.model import catalog
+from llmfleet.catalog import entries as catalog
 from llmfleet.model.accelerators import NVIDIA_GPU, NodeSelection, is_accelerator, node_selection, whole
 from llmfleet.model.k8s import (
     Resource,
@@ -48,7 +48,7 @@ class ClusterSettings:
     #: validate.kubernetes-version): the HPA defaults the simulation follows ("": the newest).
     kubernetes_version: str = ""
     #: The cloud the cluster runs on (gke or eks; "" = not said): bounds new-model's GPU
-    #: choice and the instance prices of `cost` (llmfleet.pricing).
+    #: choice and the instance prices of `cost` (llmfleet.catalog.pricing).
     cloud: str = ""
 
 

@@ -13,8 +13,8 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from llmfleet.model import catalog
-from llmfleet.model.catalog import ModelSpec
+from llmfleet.catalog import entries as catalog
+from llmfleet.catalog.entries import ModelSpec
 
 ANNOTATION = "llmfleet.io/model-sizing"
 #: ModelSpec fields the annotation carries (id, gated and source come from elsewhere).

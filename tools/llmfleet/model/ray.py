@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from llmfleet.model import safe_yaml
+from llmfleet.kube import safe_yaml
 from llmfleet.model.k8s import Resource
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from llmfleet.model import safe_yaml
+from llmfleet.kube import safe_yaml
 from llmfleet.model.k8s import as_list
 from llmfleet.model.overlay import OverlayModel
 from llmfleet.model.workloads import Container, PodTemplate

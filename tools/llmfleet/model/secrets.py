@@ -1,5 +1,5 @@
 """Which values in Kubernetes objects are secret: the one definition that the redaction
-(:mod:`llmfleet.redact`), the diff and the ``secret-literal`` rule share.
+(:mod:`llmfleet.pipeline.redact`), the diff and the ``secret-literal`` rule share.
 
 Secret values are:
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from llmfleet.model import catalog
+from llmfleet.catalog import entries as catalog
 
 #: Total/(experts × expert size) of the NxM mixtures of experts with published counts
 #: (Mixtral 8x7B: 46.7 B of 56; 8x22B: 141 B of 176).

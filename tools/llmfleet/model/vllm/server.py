@@ -31,7 +31,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmfleet.model import safe_yaml
+from llmfleet.kube import safe_yaml
 from llmfleet.model.k8s import Resource, as_list, dig, escape_pointer_token, to_int
 from llmfleet.model.vllm import flags as vflags
 from llmfleet.model.vllm import images

@@ -1,0 +1,1 @@
+"""The LLM catalog: models, GPU classes, node shapes, dtypes and the sizing arithmetic."""

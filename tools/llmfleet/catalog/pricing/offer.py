@@ -1,0 +1,147 @@
+"""What a cluster can run and what a replica costs on it.
+
+A cluster is bounded by ``cluster.cloud`` (gke or eks: the node shapes of that cloud in
+``node_shapes.yaml``) and ``cluster.node-shapes`` (only those shapes).  A GPU class with no
+shape left is not offered: new-model does not choose it, and pinning it with ``--gpu`` is
+refused (an overlay for it would stay Pending).
+
+A replica's price is the sum over its pods of each pod's share of the cheapest priced
+instance that holds it (:mod:`llmfleet.catalog.pricing.binpack`).  A class whose shapes have no
+sourced price falls back to the per-GPU price of ``gpus.yaml`` (EC2 us-east-1 instance price
+/ its GPUs), and the price says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from llmfleet.catalog.entries import GpuClass
+from llmfleet.catalog.node_shapes import Catalog, NodeShape, catalog, cluster_shapes
+from llmfleet.catalog.pricing import binpack
+from llmfleet.catalog.pricing.binpack import Placement, PodRequest
+from llmfleet.catalog.pricing.instances import CLOUDS, PriceTable, table
+
+GIB = Decimal(1024**3)
+#: The vLLM container's requests new-model writes (base/deployment.yaml for one GPU; the
+#: scaffold's patch-resources.yaml per GPU above one): CPU cores and GiB of memory.
+BASE_CPU, BASE_MEMORY_GIB = 4, 24
+CPU_REQUEST_PER_GPU, MEMORY_GIB_PER_GPU = 4, 48
+#: Host memory per GPU where the usual node shapes have less than 48 GiB per GPU (L4, T4).
+MEMORY_GIB_PER_GPU_BY_CLASS = {"t4": 24, "l4": 32}
+
+
+def scaffold_pod_request(gpu_class: str, gpus: int) -> PodRequest:
+    """The requests of a pod new-model scaffolds with ``gpus`` GPUs of ``gpu_class``."""
+    if gpus <= 1:
+        return PodRequest(gpu_class, 1, Decimal(BASE_CPU), BASE_MEMORY_GIB * GIB)
+    memory = MEMORY_GIB_PER_GPU_BY_CLASS.get(gpu_class, MEMORY_GIB_PER_GPU) * gpus
+    return PodRequest(gpu_class, gpus, Decimal(CPU_REQUEST_PER_GPU * gpus), memory * GIB)
+
+
+@dataclass(frozen=True)
+class ClusterOffer:
+    clouds: tuple[str, ...]  # () = every cloud of the catalog
+    shapes: Catalog
+    configured_shapes: bool = False
+
+    def shapes_of(self, gpu_class: str) -> list[NodeShape]:
+        return [
+            s
+            for s in self.shapes.of_class(gpu_class)
+            if not self.clouds or s.cloud in self.clouds or s.cloud == "cluster"
+        ]
+
+    def unavailable(self, gpu_class: str) -> str | None:
+        """Why the cluster cannot run ``gpu_class``; None when it can."""
+        if self.shapes_of(gpu_class):
+            return None
+        if self.configured_shapes:
+            return f"no {gpu_class} node shape in cluster.node-shapes (llmfleet.yaml)"
+        where = "/".join(self.clouds) or "any cloud"
+        return (
+            f"not offered on {where} (cluster.cloud in llmfleet.yaml; "
+            "tools/llmfleet/data/node_shapes.yaml lists no such node shape there)"
+        )
+
+    @property
+    def catalog(self) -> Catalog:
+        """The shapes the offer keeps, as a node catalog (for the multi-node planner)."""
+        kept = tuple(
+            s for s in self.shapes.shapes if not self.clouds or s.cloud in self.clouds or s.cloud == "cluster"
+        )
+        return Catalog(kept, self.shapes.headroom)
+
+
+def offer_for(cloud: str | None, node_shapes: tuple = ()) -> ClusterOffer:
+    clouds: tuple[str, ...] = ()
+    if cloud:
+        if cloud not in CLOUDS:
+            from llmfleet.infra.errors import UsageError
+
+            raise UsageError(
+                f"cluster.cloud {cloud!r} (llmfleet.yaml): one of {', '.join(CLOUDS)} "
+                "(the clouds tools/llmfleet/data/node_shapes.yaml has shapes for)"
+            )
+        clouds = (cloud,)
+    shapes = cluster_shapes(node_shapes) if node_shapes else catalog()
+    return ClusterOffer(clouds, shapes, bool(node_shapes))
+
+
+@dataclass(frozen=True)
+class GroupPrice:
+    """What one replica (``pods`` pods of ``request``) costs per hour."""
+
+    request: PodRequest
+    pods: int
+    on_demand: float | None
+    spot: float | None
+    basis: str  # "instance", "per-gpu" or "no-shape"
+    placement: Placement | None = None
+
+    @property
+    def shown(self) -> str:
+        pods = f"{self.pods} pods × " if self.pods > 1 else ""
+        if self.placement is not None:
+            return f"{pods}{self.placement.shown}"
+        if self.basis == "per-gpu":
+            return (
+                f"{pods}{self.request.gpus} × {self.request.gpu_class} at the per-GPU price of gpus.yaml "
+                "(no sourced instance price for its node shapes)"
+            )
+        return f"no node shape of {self.request.gpu_class} holds the pod"
+
+
+def group_price(
+    gpu: GpuClass,
+    request: PodRequest,
+    pods: int,
+    offer: ClusterOffer,
+    prices: PriceTable | None = None,
+    spot: bool = False,
+) -> GroupPrice:
+    """``spot``: place the pod on the cheapest instance with a sourced spot price (falling
+    back to the on-demand placement, whose spot price is then unknown)."""
+    prices = prices or table()
+    found = (binpack.cheapest(request, offer.shapes, prices, offer.clouds, spot=True) if spot else None) or (
+        binpack.cheapest(request, offer.shapes, prices, offer.clouds)
+    )
+    if found is not None:
+        spot_hour = found.spot_per_pod_hour
+        return GroupPrice(
+            request,
+            pods,
+            found.per_pod_hour * pods,
+            None if spot_hour is None else spot_hour * pods,
+            "instance",
+            found,
+        )
+    if offer.shapes_of(gpu.name) and not binpack.holds_somewhere(request, offer.shapes, offer.clouds):
+        return GroupPrice(request, pods, None, None, "no-shape")
+    per_gpu_spot = gpu.spot_price_per_hour
+    return GroupPrice(
+        request,
+        pods,
+        gpu.price_per_hour * request.gpus * pods,
+        None if per_gpu_spot is None else per_gpu_spot * request.gpus * pods,
+        "per-gpu",
+    )

@@ -1,0 +1,1 @@
+"""Cost of the fleet and its chart."""

@@ -1,0 +1,1 @@
+"""The rendered difference between revisions, and how a change moves the simulation."""

@@ -1,0 +1,1 @@
+"""Lint rules: one module per rule (see ``llmfleet.pipeline.lint.registry``)."""

@@ -1,0 +1,143 @@
+"""auth-exposed: an LLM server reachable from outside the cluster must require an API key.
+
+vLLM serves its OpenAI API without authentication unless ``--api-key`` or env
+``VLLM_API_KEY`` is set (docs/reference/vllm.md §2.2 "Frontend": only ``/v1``, ``/v2``,
+``/inference`` and ``/cohere`` are guarded then).  A Service of type LoadBalancer or NodePort,
+an Ingress, or a Gateway API HTTPRoute in front of the pods exposes free GPU inference to
+whoever reaches it (kube-score flags NodePort Services: docs/reference/tooling.md §4.2 ``service-type``).
+When the container takes env from ``envFrom`` the key may be set there; that case is not
+reported.  An OpenShift Route publishes its Service on the cluster's router (edge TLS does
+not authenticate).  The same holds for SGLang and llama.cpp without ``--api-key``, TGI
+without ``--api-key``/``API_KEY``, and for Ollama, NVIDIA NIM and Triton, which have no
+request authentication at all (docs/reference/servers.md).  A NodePort is a warning: it is
+reachable from the nodes' network, not necessarily from the internet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from llmfleet.model.k8s import Resource, dig
+from llmfleet.model.servers import other_servers
+from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
+
+EXPOSED_TYPES = ("LoadBalancer", "NodePort")
+
+
+def _unauthenticated(model: OverlayModel, service: Resource) -> list[str]:
+    names = []
+    others = other_servers(model)
+    for template in model.service_templates(service):
+        for server in model.api_servers:
+            if server.template is template and server.api_key() is None and not server.api_key_unknown():
+                names.append(f"{template.ref} (vLLM)")
+        for other in others:
+            if other.template is template and other.authenticated() is False:
+                names.append(f"{template.ref} ({other.engine.title})")
+    return list(dict.fromkeys(names))
+
+
+def _openshift_route_services(res: Resource) -> list[tuple[str, str]]:
+    out = []
+    to = dig(res.data, "spec", "to")
+    if (
+        isinstance(to, dict)
+        and (to.get("kind") or "Service") == "Service"
+        and isinstance(to.get("name"), str)
+    ):
+        out.append(("/spec/to/name", to["name"]))
+    for i, alt in enumerate(dig(res.data, "spec", "alternateBackends") or []):
+        if (
+            isinstance(alt, dict)
+            and (alt.get("kind") or "Service") == "Service"
+            and isinstance(alt.get("name"), str)
+        ):
+            out.append((f"/spec/alternateBackends/{i}/name", alt["name"]))
+    return out
+
+
+def _ingress_services(res: Resource) -> list[tuple[str, str]]:
+    """(pointer, service name) of every backend of an Ingress."""
+    out = []
+    default = dig(res.data, "spec", "defaultBackend", "service", "name")
+    if isinstance(default, str):
+        out.append(("/spec/defaultBackend/service/name", default))
+    rules = dig(res.data, "spec", "rules")
+    for ri, item in enumerate(rules if isinstance(rules, list) else []):
+        paths = dig(item, "http", "paths")
+        for pi, path in enumerate(paths if isinstance(paths, list) else []):
+            name = dig(path, "backend", "service", "name")
+            if isinstance(name, str):
+                out.append((f"/spec/rules/{ri}/http/paths/{pi}/backend/service/name", name))
+    return out
+
+
+def _route_services(res: Resource) -> list[tuple[str, str]]:
+    out = []
+    rules = dig(res.data, "spec", "rules")
+    for ri, item in enumerate(rules if isinstance(rules, list) else []):
+        refs = dig(item, "backendRefs")
+        for bi, ref in enumerate(refs if isinstance(refs, list) else []):
+            if (
+                isinstance(ref, dict)
+                and (ref.get("kind") or "Service") == "Service"
+                and isinstance(ref.get("name"), str)
+            ):
+                out.append((f"/spec/rules/{ri}/backendRefs/{bi}/name", ref["name"]))
+    return out
+
+
+@rule(
+    id="auth-exposed",
+    severity=Severity.ERROR,
+    description="A LoadBalancer/NodePort Service, Ingress, HTTPRoute or OpenShift Route exposes "
+    "LLM server pods (vLLM, SGLang, TGI, Ollama, NIM, Triton, llama.cpp) that check no API key",
+    remediation="Set the server's API key from a Secret (vLLM: VLLM_API_KEY; SGLang, llama.cpp, "
+    "TGI: --api-key), or keep the Service ClusterIP behind an authenticating gateway "
+    "(the only choice for Ollama, NIM and Triton).",
+    rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
+    "route hands the GPUs (and any private model) to the internet "
+    "(docs/reference/vllm.md §2.2 Frontend).",
+    category="security",
+)
+def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
+    """Passing: a ClusterIP Service, or VLLM_API_KEY from a Secret on the container.
+
+    Failing (``/spec/type``)::
+
+        kind: Service
+        spec: {type: LoadBalancer, selector: {app: vllm}}   # pods without an API key
+    """
+    for service in model.of_kind("Service"):
+        kind = dig(service.data, "spec", "type")
+        if kind in EXPOSED_TYPES:
+            exposed = _unauthenticated(model, service)
+            if exposed:
+                yield Problem(
+                    service,
+                    "/spec/type",
+                    f"Service type {kind} exposes {', '.join(exposed)}, which checks no API "
+                    "key: anyone who reaches it can use the model"
+                    + (" (from the nodes' network)" if kind == "NodePort" else ""),
+                    Severity.WARNING if kind == "NodePort" else None,
+                )
+    for kind, backends in (
+        ("Ingress", _ingress_services),
+        ("HTTPRoute", _route_services),
+        ("Route", _openshift_route_services),
+    ):
+        for res in model.of_kind(kind):
+            if kind == "Route" and not res.group.startswith("route.openshift.io"):
+                continue
+            for path, name in backends(res):
+                target = model.get("Service", name, res.namespace)
+                if target is None:
+                    continue
+                exposed = _unauthenticated(model, target)
+                if exposed:
+                    yield Problem(
+                        res,
+                        path,
+                        f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "
+                        "checks no API key: anyone who reaches the route can use the model",
+                    )
