@@ -13,7 +13,7 @@ import yaml
 
 from llmfleet.infra.findings import Severity
 from llmfleet.pipeline.config import load_config
-from llmfleet.pipeline.field_sources import Tracer, tracer_for
+from llmfleet.pipeline.field_sources.locate import Tracer, tracer_for
 from llmfleet.pipeline.manifests import Resource, load_text
 from llmfleet.pipeline.render import render
 from llmfleet_testlib import (

@@ -278,7 +278,7 @@ class Loader:
                 ],
             )
         resources, findings = load_bytes(rendered.text.encode(), file, overlay=target.display)
-        from llmfleet.pipeline.field_sources import lazy_locator
+        from llmfleet.pipeline.field_sources.locate import lazy_locator
 
         source_dir = display_path(target.path, self.config.root)
         for res in resources:
