@@ -9,7 +9,8 @@ import pytest
 
 from llmfleet.model import OverlayModel
 from llmfleet.model.vllm import flags as vflags
-from llmfleet.model.vllm.server import IMAGE, OPENAI_API_SERVER, VLLM_SERVE, read_server
+from llmfleet.model.vllm.command_line import read_server
+from llmfleet.model.vllm.server import IMAGE, OPENAI_API_SERVER, VLLM_SERVE
 from llmfleet.pipeline.manifests import load_text
 
 C0 = "/spec/template/spec/containers/0"

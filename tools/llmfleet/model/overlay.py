@@ -26,7 +26,8 @@ from llmfleet.model.k8s import (
 )
 from llmfleet.model.monitoring import Monitor, QueryRef, RuleItem, dashboard_queries, rule_items
 from llmfleet.model.scaling import Autoscaler, ReplicaRange, autoscalers, replica_range
-from llmfleet.model.vllm.server import VllmServer, read_server
+from llmfleet.model.vllm.command_line import read_server
+from llmfleet.model.vllm.server import VllmServer
 from llmfleet.model.workloads import Container, PodTemplate, Workload, extract
 
 
