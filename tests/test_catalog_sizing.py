@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from llmfleet.catalog import entries as catalog
-from llmfleet.catalog import sizing
+from llmfleet.catalog import planning, sizing
 from llmfleet.catalog.sizing import GIB
 from llmfleet.infra.errors import UsageError
 
@@ -380,7 +380,7 @@ def test_tp_rules():
 def test_auto_plans():
     got = {}
     for model_id in DOC_TABLE:
-        p = sizing.plan(catalog.find_model(model_id))
+        p = planning.plan(catalog.find_model(model_id))
         got[model_id] = (p.sizing.gpu.name, p.sizing.tp, p.max_model_len)
         assert p.sizing.holds(p.max_model_len, sizing.MIN_CONCURRENCY)
     assert got["meta-llama/Llama-3.1-8B-Instruct"] == ("l4", 1, 8192)
@@ -393,7 +393,7 @@ def test_auto_plans():
 
 def test_cheapest_is_price_times_tp():
     spec = catalog.find_model("meta-llama/Llama-3.1-70B-Instruct")
-    p = sizing.plan(spec, max_model_len=8192)
+    p = planning.plan(spec, max_model_len=8192)
     cheaper = [
         o
         for o in (
@@ -406,30 +406,30 @@ def test_cheapest_is_price_times_tp():
 
 def test_pinned_gpu_fits_max_model_len():
     llama = catalog.find_model("meta-llama/Llama-3.1-8B-Instruct")
-    p = sizing.plan(llama, gpu="l4")
+    p = planning.plan(llama, gpu="l4")
     # 2.83 GiB of KV / 128 KiB = 23k tokens: 8192 holds 2 sequences, 16384 does not.
     assert (p.sizing.tp, p.max_model_len) == (1, 8192)
     assert any("fitted" in n for n in p.notes)
-    h100 = sizing.plan(llama, gpu="h100-80gb")
+    h100 = planning.plan(llama, gpu="h100-80gb")
     assert h100.max_model_len == 131072  # 453k tokens: 3.46 full-length sequences
-    assert sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"), gpu="l4").max_model_len == 32768
+    assert planning.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"), gpu="l4").max_model_len == 32768
 
 
 def test_pinned_length_one_sequence_is_enough():
     # The hand-written overlay: Llama-3.1-8B on one L4 at 16384 (one full request fits).
-    p = sizing.plan(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", max_model_len=16384)
+    p = planning.plan(catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", max_model_len=16384)
     assert p.sizing.tp == 1 and 1 <= p.concurrency < 2
     assert any("fewer than" in n for n in p.notes)
 
 
 def test_pinned_t4_serves_in_float16():
-    p = sizing.plan(catalog.find_model("microsoft/Phi-3-mini-4k-instruct"), gpu="t4")
+    p = planning.plan(catalog.find_model("microsoft/Phi-3-mini-4k-instruct"), gpu="t4")
     assert p.serve_dtype == "half" and any("float16" in n for n in p.notes)
 
 
 def test_pinned_does_not_fit_says_how_short():
     with pytest.raises(UsageError) as err:
-        sizing.plan(
+        planning.plan(
             catalog.find_model("meta-llama/Llama-3.1-8B-Instruct"), gpu="l4", tp=1, max_model_len=131072
         )
     message = str(err.value)
@@ -461,7 +461,7 @@ def fit_numbers(message: str) -> tuple[float, float, float, float, float]:
 def test_the_refusal_message_is_the_decision(model_id, kwargs):
     """One arithmetic: the numbers in the message add up, and say "short" only when short."""
     with pytest.raises(UsageError) as err:
-        sizing.plan(catalog.find_model(model_id), **kwargs)
+        planning.plan(catalog.find_model(model_id), **kwargs)
     weights, overhead, kv, need, budget, short = fit_numbers(str(err.value))
     assert need == pytest.approx(weights + overhead + kv, abs=0.015)
     assert short > 0 and need > budget
@@ -481,7 +481,7 @@ def test_fit_is_the_decision():
 
 def test_multi_node_when_one_node_is_not_enough():
     spec = catalog.find_model("meta-llama/Llama-3.1-405B-Instruct")
-    p = sizing.plan(spec, gpu="h100-80gb")
+    p = planning.plan(spec, gpu="h100-80gb")
     s = p.sizing
     assert (s.gpu.name, s.tp, s.pp, p.nodes, s.gpus) == ("h100-80gb", 8, 2, 2, 16)
     # weights / (TP x PP) and the KV of 63 of the 126 layers on each GPU.
@@ -490,10 +490,10 @@ def test_multi_node_when_one_node_is_not_enough():
     assert p.max_model_len == 131072 and p.concurrency >= sizing.MIN_CONCURRENCY
     assert any("no single node holds" in n for n in p.notes)
     # Unpinned, one node of 8 x H200 holds it and is cheaper than two H100 nodes.
-    auto = sizing.plan(spec)
+    auto = planning.plan(spec)
     assert (auto.sizing.gpu.name, auto.sizing.tp, auto.nodes) == ("h200-141gb", 8, 1)
     # --nodes asks for it.
-    three = sizing.plan(spec, gpu="h100-80gb", nodes=3)
+    three = planning.plan(spec, gpu="h100-80gb", nodes=3)
     assert (three.sizing.tp, three.nodes) == (8, 3)
     assert three.sizing.kv_bytes_per_token_per_gpu == 2 * 42 * 1 * 128 * 2
 
@@ -508,9 +508,9 @@ def test_multi_node_explains_why_not():
         (NodeShape("g6.xlarge", "l4", "eks", 1, Decimal(4), Decimal(16 * 2**30)),), (Decimal(0), Decimal(0))
     )
     with pytest.raises(UsageError, match=r"no multi-node plan: l4: no node shape with several GPUs"):
-        sizing.plan(spec, gpu="l4", nodes=2, shapes=single_gpu)
+        planning.plan(spec, gpu="l4", nodes=2, shapes=single_gpu)
     with pytest.raises(UsageError, match=r"--nodes 9: 1 to 4"):
-        sizing.plan(spec, nodes=9)
+        planning.plan(spec, nodes=9)
 
 
 def test_fits_nothing_says_what_it_needs():
@@ -525,7 +525,7 @@ def test_fits_nothing_says_what_it_needs():
         context=131072,
     )
     with pytest.raises(UsageError) as err:
-        sizing.plan(huge)
+        planning.plan(huge)
     message = str(err.value)
     assert "does not fit on any GPU class of the catalog on up to 4 nodes" in message
     assert "(closest: 4 nodes x 8 x b200)" in message
@@ -536,20 +536,20 @@ def test_fits_nothing_says_what_it_needs():
 def test_plan_rejects_bad_lengths_and_tp():
     spec = catalog.find_model("Qwen/Qwen2.5-7B-Instruct")
     with pytest.raises(UsageError, match="above Qwen/Qwen2.5-7B-Instruct's context"):
-        sizing.plan(spec, max_model_len=65536)
+        planning.plan(spec, max_model_len=65536)
     with pytest.raises(UsageError, match="--tp 8: 28 attention heads are not divisible by TP 8"):
-        sizing.plan(spec, tp=8)
+        planning.plan(spec, tp=8)
     with pytest.raises(UsageError, match="--tp 3"):
-        sizing.plan(spec, tp=3)
+        planning.plan(spec, tp=3)
 
 
 def test_fp8_quantization_not_on_t4():
     with pytest.raises(UsageError, match="--gpu t4: .*no fp8"):
-        sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"), gpu="t4", quantization="fp8")
+        planning.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"), gpu="t4", quantization="fp8")
 
 
 def test_describe_lists_the_figures():
-    text = "\n".join(sizing.describe(sizing.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"))))
+    text = "\n".join(planning.describe(planning.plan(catalog.find_model("Qwen/Qwen2.5-7B-Instruct"))))
     for needle in (
         "weights    14.19 GiB",
         "kv/token   57,344 B (56 KiB)",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmfleet.catalog import attention_window, purpose, quantization, sizing
+from llmfleet.catalog import attention_window, planning, purpose, quantization, sizing
 from llmfleet.catalog import entries as catalog
 from llmfleet.infra.errors import UsageError
 from llmfleet_testlib import REPO_ROOT
@@ -133,7 +133,7 @@ def test_window_vllm_does_not_apply_is_no_window():
     assert (r1.sliding_window, r1.sliding_layers) == (None, 0)  # use_sliding_window: false
     assert attention_window.effective_window({"sliding_window": 4096}, 4096) is None  # window >= context
     assert attention_window.effective_window({"sliding_window": 4096}, 32768) == 4096
-    plan = sizing.plan(r1, max_model_len=8192)
+    plan = planning.plan(r1, max_model_len=8192)
     assert not any("sliding window" in note for note in plan.notes)
     assert (
         attention_window.local_layers({"layer_types": ["sliding_attention", "full_attention"] * 3}, "x", 6)
@@ -147,7 +147,7 @@ def test_window_vllm_does_not_apply_is_no_window():
 
 def test_reasoning_models_get_a_longer_default_and_the_reason():
     r1 = model("deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B")
-    plan = sizing.plan(r1)
+    plan = planning.plan(r1)
     assert plan.max_model_len == 32_768
     assert any("reasoning model" in note and "32,768" in note for note in plan.notes)
     qwen3 = model("Qwen--Qwen3-30B-A3B.json", "Qwen/Qwen3-30B-A3B")

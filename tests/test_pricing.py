@@ -12,7 +12,7 @@ import yaml
 
 from llmfleet.catalog import entries as catalog
 from llmfleet.catalog import node_shapes as nodes
-from llmfleet.catalog import sizing
+from llmfleet.catalog import planning
 from llmfleet.catalog.pricing import api, binpack, instances
 from llmfleet.catalog.pricing.binpack import PodRequest
 from llmfleet.catalog.pricing.offer import group_price, offer_for, scaffold_pod_request
@@ -147,9 +147,11 @@ def test_new_model_plan_prefers_one_a100_over_four_l4_by_instance_price():
     from llmfleet.features.scaffold.pricing import price_function
 
     eks = offer_for("eks")
-    chosen = sizing.plan(model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable)
+    chosen = planning.plan(
+        model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable
+    )
     assert (chosen.sizing.gpu.name, chosen.sizing.tp) == ("a100-80gb", 1)
-    per_gpu = sizing.plan(model, max_model_len=8192)  # the old per-GPU ordering picks 4 x L4
+    per_gpu = planning.plan(model, max_model_len=8192)  # the old per-GPU ordering picks 4 x L4
     assert (per_gpu.sizing.gpu.name, per_gpu.sizing.tp) == ("l4", 4)
 
 
@@ -157,11 +159,11 @@ def test_pinned_gpu_the_cloud_does_not_offer_is_refused():
     model = catalog.resolve_model("Qwen/Qwen2.5-7B-Instruct")
     gke = offer_for("gke")
     with pytest.raises(UsageError, match="--gpu l40s: not offered on gke"):
-        sizing.plan(model, gpu="l40s", unavailable=gke.unavailable)
+        planning.plan(model, gpu="l40s", unavailable=gke.unavailable)
     # Unpinned, the cheapest GKE class is chosen, never L40S or A10G.
     from llmfleet.features.scaffold.pricing import price_function
 
-    chosen = sizing.plan(model, price_of=price_function(gke), unavailable=gke.unavailable)
+    chosen = planning.plan(model, price_of=price_function(gke), unavailable=gke.unavailable)
     assert chosen.sizing.gpu.name not in ("l40s", "a10g-24gb")
 
 
@@ -175,7 +177,7 @@ def test_classes_without_an_instance_price_rank_after_priced_ones():
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", CONFIGS / "deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json"
     )
     gke = offer_for("gke")
-    chosen = sizing.plan(model, price_of=price_function(gke), unavailable=gke.unavailable)
+    chosen = planning.plan(model, price_of=price_function(gke), unavailable=gke.unavailable)
     price = replica_price(chosen.sizing, gke)
     assert (chosen.sizing.gpu.name, chosen.sizing.tp, price.basis) == ("l4", 8, "instance")
     assert price.on_demand == pytest.approx(8.003330296)

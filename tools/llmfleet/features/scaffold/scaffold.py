@@ -32,10 +32,11 @@ from typing import Any
 
 import yaml
 
-from llmfleet.catalog import dtypes, sizing
+from llmfleet.catalog import dtypes, planning, sizing
 from llmfleet.catalog import entries as catalog
 from llmfleet.catalog import quantization as checkpoint_quantization
 from llmfleet.catalog.entries import ModelSpec
+from llmfleet.catalog.planning import Plan
 from llmfleet.catalog.pricing.offer import (
     CPU_REQUEST_PER_GPU,
     MEMORY_GIB_PER_GPU,
@@ -43,7 +44,7 @@ from llmfleet.catalog.pricing.offer import (
     ClusterOffer,
     offer_for,
 )
-from llmfleet.catalog.sizing import GIB, Plan
+from llmfleet.catalog.sizing import GIB
 from llmfleet.features.scaffold import pricing as scaffold_pricing
 from llmfleet.features.scaffold import templates
 from llmfleet.infra import exitcodes
@@ -591,7 +592,7 @@ def prepare(
         )
     if quantization is None and model.quantization in sizing.QUANTIZATION_BYTES:
         quantization = model.quantization
-    plan = sizing.plan(
+    plan = planning.plan(
         model,
         gpu=options.gpu,
         tp=options.tp,
@@ -817,7 +818,7 @@ def run_new_model(config, options: NewModelOptions, echo: Callable[..., None]) -
     sc = prepare(options, overlays_dir, root, shapes, scaffold_pricing.cluster_offer(config))
     rel = _display(overlays_dir / sc.name, root)
     echo(f"new-model {sc.model.id} -> {rel}/")
-    for line in sizing.describe(sc.plan) + describe_cost(sc):
+    for line in planning.describe(sc.plan) + describe_cost(sc):
         echo("  " + line)
     if sc.model.gated:
         echo(
