@@ -300,3 +300,10 @@ def test_an_empty_target_is_a_usage_error(cli, repo_copy, command):
     result = cli([command, ""], cwd=repo_copy)
     assert result.exit_code == exitcodes.USAGE, result.stderr
     assert "an empty target" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1e308", "inf", "nan", "-1"])
+def test_cost_requests_per_day_out_of_range_is_a_usage_error(cli, repo_copy, value):
+    result = cli(["cost", OVERLAY, "--requests-per-day", value], cwd=repo_copy)
+    assert result.exit_code == exitcodes.USAGE, result.stderr
+    assert "internal error" not in result.stderr

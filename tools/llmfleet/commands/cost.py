@@ -22,7 +22,8 @@ from llmfleet.pipeline.config import load_config, resolve_overlay_arg
 @click.argument("overlays", nargs=-1)
 @click.option(
     "--requests-per-day",
-    type=float,
+    # Past 1e12 a day (over ten million a second) no price means anything; inf overflowed.
+    type=click.FloatRange(max=1e12),
     default=DEFAULT_REQUESTS_PER_DAY,
     show_default=True,
     help="Request volume to price on the hosted API.",
