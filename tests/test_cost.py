@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from llmfleet.features.cost import estimate as cost
+from llmfleet.features.cost import estimate, report
 from llmfleet.features.cost.estimate import ApiPricing
 from llmfleet.infra.errors import UsageError
 from llmfleet.model import OverlayModel
@@ -17,8 +17,10 @@ from llmfleet_testlib import representative_overlays
 
 
 def overlay_cost(name: str, objs: list[dict]):
-    """cost.overlay_cost over the fleet model of these rendered objects."""
-    return cost.overlay_cost(OverlayModel(name, [Resource(o, "<rendered>", i) for i, o in enumerate(objs)]))
+    """estimate.overlay_cost over the fleet model of these rendered objects."""
+    return estimate.overlay_cost(
+        OverlayModel(name, [Resource(o, "<rendered>", i) for i, o in enumerate(objs)])
+    )
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -136,10 +138,10 @@ def test_cloud_bounds_the_instance():
     model = OverlayModel(
         "big", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("a100-80gb", gpus=4))]
     )
-    on_gke = cost.overlay_cost(model, offer_for("gke"))
+    on_gke = estimate.overlay_cost(model, offer_for("gke"))
     assert on_gke.per_hour_min == pytest.approx(20.27519156)  # a2-ultragpu-4g, whole node
     assert on_gke.spot_replica_hour == pytest.approx(8.10987342)
-    on_eks = cost.overlay_cost(model, offer_for("eks"))
+    on_eks = estimate.overlay_cost(model, offer_for("eks"))
     assert on_eks.per_hour_min == pytest.approx(13.723525)
     assert on_eks.spot_replica_hour is None  # no sourced EC2 spot price
 
@@ -166,7 +168,7 @@ def test_api_price_by_size_class():
 
 
 def test_text_shows_the_arithmetic():
-    text = cost.format_text([overlay_cost("m", objects())], ApiPricing(), 1000)
+    text = report.format_text([overlay_cost("m", objects())], ApiPricing(), 1000)
     assert "API: 1,000 req × (500 in × $0.15 + 200 out × $0.60)/1e6 = $0.195/day" in text
     assert "price: g2-standard-4 (1 × l4, $0.7068/h on demand, gke us-central1): the whole node" in text
     assert "min: 1 replica × $0.7068/h × 24 h = $16.96/day ($0.7068/h, on-demand)" in text
@@ -175,7 +177,7 @@ def test_text_shows_the_arithmetic():
     assert "at 1,000 requests/day the API is cheaper" in text
     # No vLLM server in these objects: the capacity is unknown, and the report says so.
     assert "capacity: unknown" in text and "reachability unknown" in text
-    big = cost.format_text(
+    big = report.format_text(
         [overlay_cost("big", objects("a100-80gb", gpus=4, max_replicas=2))], ApiPricing(), 2_000_000
     )
     assert "max: 2 replicas × $13.7235/h × 24 h = $658.73/day" in big
@@ -185,11 +187,11 @@ def test_text_shows_the_arithmetic():
 
 
 def test_money_format():
-    assert cost.money(16.8) == "$16.80"
-    assert cost.money(0.195) == "$0.195"
-    assert cost.money(0.000195) == "$0.000195"
-    assert cost.money(0.7) == "$0.70"
-    assert cost.money(1234.5) == "$1,234.50"
+    assert estimate.money(16.8) == "$16.80"
+    assert estimate.money(0.195) == "$0.195"
+    assert estimate.money(0.000195) == "$0.000195"
+    assert estimate.money(0.7) == "$0.70"
+    assert estimate.money(1234.5) == "$1,234.50"
 
 
 # -- reading the objects -----------------------------------------------------------------------
@@ -209,11 +211,11 @@ def test_class_without_instance_price_falls_back_to_per_gpu():
 
     # T4 on GKE: n1 machines with attached T4s have no instance price in the table.
     model = OverlayModel("m", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("t4"))])
-    c = cost.overlay_cost(model, offer_for("gke"))
+    c = estimate.overlay_cost(model, offer_for("gke"))
     assert c.replica_price.basis == "per-gpu"
     assert c.per_hour_min == pytest.approx(0.526)  # gpus.yaml's t4 price_per_hour
     assert c.spot_replica_hour == pytest.approx(0.35)  # and its spot figure
-    assert "per-GPU price of gpus.yaml" in cost.format_text([c], ApiPricing(), 1000)
+    assert "per-GPU price of gpus.yaml" in report.format_text([c], ApiPricing(), 1000)
 
 
 def test_without_scaled_object_uses_spec_replicas():
@@ -307,7 +309,7 @@ def test_cost_json_for_the_repository(cli, repo_copy):
 
 
 def test_cost_plot_writes_a_png(cli, repo_copy, tmp_path):
-    png = tmp_path / "cost.png"
+    png = tmp_path / "estimate.png"
     overlay = sorted((repo_copy / "overlays").iterdir())[0]
     result = cli(["cost", str(overlay), "--plot", str(png)], cwd=repo_copy)
     assert result.exit_code == 0, result.stderr
@@ -319,7 +321,7 @@ def test_cost_plot_writes_a_png(cli, repo_copy, tmp_path):
 
 def test_plot_function_directly(tmp_path):
     png = tmp_path / "x.png"
-    cost.plot([overlay_cost("m", objects())], ApiPricing(), 1000, png)
+    report.plot([overlay_cost("m", objects())], ApiPricing(), 1000, png)
     assert png.read_bytes()[:8] == PNG_MAGIC
 
 
@@ -367,9 +369,9 @@ def test_spot_pricing_places_the_pod_where_a_spot_price_is_sourced():
     model = OverlayModel(
         "big", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("a100-80gb", gpus=4))]
     )
-    spot = cost.overlay_cost(model, spot=True)
+    spot = estimate.overlay_cost(model, spot=True)
     spot.pricing = "spot"
     assert spot.replica_price.placement.shape.name == "a2-ultragpu-4g"
     assert spot.per_hour_min == pytest.approx(8.10987342)
-    on_demand = cost.overlay_cost(model)
+    on_demand = estimate.overlay_cost(model)
     assert on_demand.replica_price.placement.shape.name == "p4de.24xlarge"

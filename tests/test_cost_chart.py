@@ -18,7 +18,7 @@ from matplotlib.transforms import Bbox
 from llmfleet.catalog import entries as catalog
 from llmfleet.catalog import sizing
 from llmfleet.features.cost import chart as cost_chart
-from llmfleet.features.cost import estimate as cost
+from llmfleet.features.cost import estimate, report
 from llmfleet.features.cost.estimate import ApiPricing, OverlayCost
 from llmfleet.features.simulate.adapters import replica_from_sizing
 from llmfleet.features.simulate.spec import KV_CACHE_USAGE_SUM, QUEUE, ScalingSpec, Trigger
@@ -188,7 +188,9 @@ def test_the_repository_chart(cli, repo_copy, tmp_path):
     from llmfleet.pipeline.config import load_config
     from llmfleet.pipeline.runner import iter_overlay_models
 
-    costs = [c for c in (cost.overlay_cost(m) for _, m in iter_overlay_models(load_config(repo_copy))) if c]
+    costs = [
+        c for c in (estimate.overlay_cost(m) for _, m in iter_overlay_models(load_config(repo_copy))) if c
+    ]
     fig = cost_chart.build(costs, API, 1000)
     try:
         fig.canvas.draw()
@@ -200,7 +202,7 @@ def test_the_repository_chart(cli, repo_copy, tmp_path):
         assert not fig.legends[0].get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
     finally:
         cost_chart.close(fig)
-    png = tmp_path / "cost.png"
+    png = tmp_path / "estimate.png"
     result = cli(["cost", "--plot", str(png)], cwd=repo_copy)
     assert result.exit_code == 0, result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -235,7 +237,7 @@ def test_unreachable_break_even_says_how_many_replicas_and_what_they_cost():
     cap = v["capacity"]
     assert v["break_even"] > cap.at_max_per_day and v["status"] == "not-reachable"
     assert v["replicas_for_break_even"] == -(-v["break_even"] // cap.per_replica_per_day)
-    text = cost.format_text([c], API, 1000)
+    text = report.format_text([c], API, 1000)
     assert f"not reachable at max replicas: raise max replicas to {v['replicas_for_break_even']}" in text
     assert "the API is cheaper at every volume" in text
     assert c.cheaper_at(v["break_even"], API) == "api"

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 import yaml
 
-from llmfleet.features.cost import estimate as cost
+from llmfleet.features.cost import estimate
 from llmfleet.features.diff import rendered as diff
 from llmfleet.model import FleetModel, OverlayModel
 from llmfleet.model.k8s import Resource
@@ -92,7 +92,7 @@ def test_cost_diff_quota_and_fit_agree(kind):
     objs = objects(kind)
     model = model_of(objs)
 
-    priced = cost.overlay_cost(model)
+    priced = estimate.overlay_cost(model)
     assert priced is not None and priced.gpu.name == "l4"
     assert (priced.gpus_per_pod, priced.max_replicas) == (per_replica, 3)
     assert priced.gpus_per_pod * priced.max_replicas == at_max

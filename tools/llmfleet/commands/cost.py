@@ -11,9 +11,8 @@ from llmfleet.features.cost.estimate import (
     DEFAULT_INPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
     DEFAULT_REQUESTS_PER_DAY,
-    CostOptions,
-    run_cost,
 )
+from llmfleet.features.cost.report import CostOptions, run_cost
 from llmfleet.infra.errors import LlmfleetError
 from llmfleet.pipeline.config import load_config, resolve_overlay_arg
 

@@ -27,15 +27,12 @@ max replicas.  Beyond that the report says "not reachable at max replicas: raise
 replicas to N" (N replicas at their target serve the break-even volume) and what those
 replicas would cost: since the break-even is then above what min replicas serve at their
 target, a replica costs more per request at its target than the API charges, so adding
-replicas never makes self-hosting cheaper.
-"""
+replicas never makes self-hosting cheaper."""
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from llmfleet.catalog import entries as catalog
@@ -44,11 +41,21 @@ from llmfleet.infra.errors import UsageError
 from llmfleet.model import OverlayModel, overlay_sizing
 
 HOURS_PER_DAY = 24
+
+
 #: The guide's hosted-API reference: GPT-4o-mini, USD per million tokens.
 DEFAULT_API_INPUT_PRICE = 0.15
+
+
 DEFAULT_API_OUTPUT_PRICE = 0.60
+
+
 DEFAULT_REQUESTS_PER_DAY = 1000
+
+
 DEFAULT_INPUT_TOKENS = 500
+
+
 DEFAULT_OUTPUT_TOKENS = 200
 
 
@@ -467,9 +474,6 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
-# -- reading the model ------------------------------------------------------------------------
-
-
 def overlay_cost(
     model: OverlayModel, offer: Any = None, spot: bool = False, directory: Any = None
 ) -> OverlayCost | None:
@@ -598,56 +602,6 @@ def _attach_sizing_only(found: OverlayCost, model: OverlayModel, server: Any) ->
         return
 
 
-# -- report ------------------------------------------------------------------------------------
-
-
-@dataclass
-class CostOptions:
-    overlays: list[str] = field(default_factory=list)
-    requests_per_day: float = DEFAULT_REQUESTS_PER_DAY
-    input_tokens: int = DEFAULT_INPUT_TOKENS
-    output_tokens: int = DEFAULT_OUTPUT_TOKENS
-    #: None (both): each overlay against a hosted model of its size (api_prices.yaml).
-    api_input_price: float | None = None
-    api_output_price: float | None = None
-    fmt: str = "text"
-    plot: str | None = None
-    spot: bool = False
-
-    @property
-    def api(self) -> ApiPricing:
-        by_size = self.api_input_price is None and self.api_output_price is None
-        return ApiPricing(
-            DEFAULT_API_INPUT_PRICE if self.api_input_price is None else self.api_input_price,
-            DEFAULT_API_OUTPUT_PRICE if self.api_output_price is None else self.api_output_price,
-            self.input_tokens,
-            self.output_tokens,
-            by_size=by_size,
-        )
-
-    def validate(self) -> None:
-        for label, value in (
-            ("--requests-per-day", self.requests_per_day),
-            ("--input-tokens", self.input_tokens),
-            ("--output-tokens", self.output_tokens),
-            ("--api-input-price", self.api_input_price),
-            ("--api-output-price", self.api_output_price),
-        ):
-            if value is None and label.startswith("--api-"):
-                continue
-            if value is None or not math.isfinite(value) or value < 0:
-                raise UsageError(f"{label} {value}: must be a number >= 0")
-        if self.input_tokens + self.output_tokens <= 0 or self.output_tokens <= 0:
-            raise UsageError("--output-tokens: a request produces at least one token")
-        if self.fmt not in ("text", "json"):
-            raise UsageError(f"--format {self.fmt}: text or json")
-
-
-def self_min(c: OverlayCost, cap: Capacity) -> float:
-    """Requests/day the min replicas serve at their target."""
-    return c.min_replicas * cap.per_replica_per_day
-
-
 def _basis_text(replica: Any) -> str:
     """Where a replica's speed comes from (llmfleet.features.simulate.capacity)."""
     return {
@@ -657,233 +611,3 @@ def _basis_text(replica: Any) -> str:
         getattr(replica, "basis", "roofline"),
         "roofline estimate (docs/reference/roofline.md): an upper bound",
     )
-
-
-def _capacity_text(c: OverlayCost, api: ApiPricing) -> str:
-    cap = c.capacity(api)
-    if cap is None:
-        return f"  capacity: unknown ({c.capacity_problem or 'no sizing for this model and GPU class'})"
-    basis = "at its autoscaling target" if cap.basis == "autoscaling-target" else "from the sizing"
-    return (
-        f"  capacity: {number(cap.at_max_per_day)} requests/day at max replicas ({c.max_replicas} × "
-        f"{number(cap.per_replica_per_day)}, {basis}: {cap.detail}; "
-        f"{api.input_tokens}+{api.output_tokens} tokens per request, {_basis_text(c.replica)}); "
-        f"{number(cap.full_at_max_per_day)}/day with every KV token in use"
-    )
-
-
-def _break_even_text(c: OverlayCost, api: ApiPricing, requests_per_day: float) -> list[str]:
-    api = c.api_for(api)
-    per_request = api.per_request
-    if not c.priced:
-        return [f"  break-even: none (no sourced {c.pricing} price for its instance)"]
-    v = c.verdict(api)
-    be = v["break_even"]
-    if be is None:
-        return ["  break-even: none (the API is free at these prices)"]
-    arithmetic = f"{money(c.per_day_min)}/day ÷ {money(per_request)}/request = {number(be)} requests/day"
-    cap = v["capacity"]
-    lines: list[str] = []
-    replicas = v["replicas_for_break_even"]
-    at_target = v["cost_per_request_at_target"]
-    even_then = (
-        f"a replica at its target costs {money(at_target or 0.0)}/request, the API "
-        f"{money(per_request)}: more replicas never catch up, the API is cheaper at every volume"
-    )
-    if v["status"] == "not-reachable":
-        lines.append(
-            f"  break-even: not reachable at max replicas: raise max replicas to {replicas} "
-            f"({arithmetic}, above the {number(cap.at_max_per_day)} requests/day that "
-            f"{c.max_replicas} replica{'s' if c.max_replicas != 1 else ''} serve)"
-        )
-        lines.append(
-            f"    and even then: {replicas} replicas cost {money(v['cost_at_break_even_replicas'])}/day "
-            f"at that volume, the API {money(c.per_day_min)}/day; {even_then}"
-        )
-    elif v["status"] == "api-cheaper":
-        lines.append(
-            f"  break-even: none ({arithmetic} at min replicas, but serving that needs {replicas} "
-            f"replicas, {money(v['cost_at_break_even_replicas'])}/day; {even_then})"
-        )
-    elif v["status"] == "reachable":
-        lines.append(
-            f"  break-even: {arithmetic}, within what min replicas serve "
-            f"({number(self_min(c, cap))} requests/day; {number(cap.at_max_per_day)} at max replicas)"
-        )
-    else:
-        lines.append(f"  break-even: {arithmetic} (reachability unknown: capacity unknown)")
-    if cap is not None and requests_per_day > cap.at_max_per_day:
-        lines.append(
-            f"  at {number(requests_per_day)} requests/day: more than the overlay serves at max "
-            f"replicas; it would need {cap.replicas_for(requests_per_day)} replicas"
-        )
-    elif c.cheaper_at(requests_per_day, api) == "self-hosted":
-        there = c.cost_at(requests_per_day, api)
-        shown = (
-            f" ({money(there)}/day against the API's {money(api.per_day(requests_per_day))})"
-            if there is not None
-            else ""
-        )
-        lines.append(f"  at {number(requests_per_day)} requests/day self-hosted is cheaper{shown}")
-    else:
-        lines.append(f"  at {number(requests_per_day)} requests/day the API is cheaper")
-    return lines
-
-
-def format_text(
-    costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, skipped: list[str] | None = None
-) -> str:
-    out: list[str] = []
-    per_request = api.per_request
-    if api.by_size:
-        from llmfleet.catalog.pricing.api import classes
-
-        source = classes()[0]
-        out.append(
-            f"API: per overlay, a hosted model of its size ({api.input_tokens} in + {api.output_tokens} "
-            f"out tokens per request; tools/llmfleet/data/api_prices.yaml, read {source.read}: {source.source_url})"
-        )
-    else:
-        out.append(api.arithmetic(requests_per_day))
-        out.append(
-            f"     per request: ({api.input_tokens} × {money(api.input_price)} + "
-            f"{api.output_tokens} × {money(api.output_price)})/1e6 = {money(per_request)}"
-        )
-    spot = any(c.pricing == "spot" for c in costs)
-    out.append(
-        "Prices: "
-        + ("spot, where the instance has a sourced spot price; " if spot else "on demand; ")
-        + "each pod is its share of the cheapest instance that holds its GPUs, CPU and memory "
-        "(tools/llmfleet/data/instance_prices.yaml, node_shapes.yaml; cluster.cloud in llmfleet.yaml)"
-    )
-    for c in costs:
-        out.append("")
-        out.append(
-            f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica ({c.gpu.display}); "
-            f"replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})"
-        )
-        out.append(f"  price: {c.price_shown}")
-        hour = c.replica_hour
-        if hour is not None:
-            for label, replicas in (("min", c.min_replicas), ("max", c.max_replicas)):
-                out.append(
-                    f"  {label}: {replica_arithmetic(replicas, hour)} ({price(replicas * hour)}/h, {c.pricing})"
-                )
-        else:
-            out.append(f"  {c.pricing}: no sourced {c.pricing} price for this replica")
-        if c.pricing == "on-demand":
-            spot_hour = c.spot_replica_hour
-            out.append(
-                f"  spot: {money(c.spot_per_day(c.min_replicas) or 0.0)}/day at min, "
-                f"{money(c.spot_per_day(c.max_replicas) or 0.0)}/day at max ({price(spot_hour)}/h per replica)"
-                if spot_hour is not None
-                else "  spot: no sourced spot price for this instance"
-            )
-        own = c.api_for(api)
-        if own.size_class:
-            out.append(
-                f"  hosted API of its size ({own.size_class}): {money(own.input_price)} in / "
-                f"{money(own.output_price)} out per million tokens = {money(own.per_request)}/request"
-            )
-        out.append(_capacity_text(c, api))
-        out += _break_even_text(c, api, requests_per_day)
-    if len(costs) > 1:
-        out.append("")
-        low = sum(c.per_day_min for c in costs)
-        high = sum(c.per_day_max for c in costs)
-        out.append(
-            f"fleet: {money(low)}/day at min replicas, {money(high)}/day at max replicas "
-            f"({len(costs)} overlays)"
-        )
-    for name in skipped or []:
-        out.append(f"note: {name}: no GPU workload, not priced")
-    return "\n".join(out) + "\n"
-
-
-def format_json(
-    costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, skipped: list[str] | None = None
-) -> str:
-    doc = {
-        "assumptions": {
-            "hours_per_day": HOURS_PER_DAY,
-            "requests_per_day": requests_per_day,
-            "input_tokens": api.input_tokens,
-            "output_tokens": api.output_tokens,
-            "api_input_price_per_million": None if api.by_size else api.input_price,
-            "api_output_price_per_million": None if api.by_size else api.output_price,
-            "api_prices": "by model size class (tools/llmfleet/data/api_prices.yaml)"
-            if api.by_size
-            else "as given",
-            "gpu_price_basis": "each pod's share of the cheapest instance that holds it "
-            "(tools/llmfleet/data/instance_prices.yaml); gpus.yaml's per-GPU price where no instance "
-            "price is sourced: " + catalog.price_basis(),
-            "capacity_model": "replica model at each ScaledObject's targets: measured (capacity.yaml), "
-            "else calibrated (docs/reference/calibration.md); each overlay's capacity.model says which",
-        },
-        "api": {"per_request": None, "per_day": None, "by_size": True}
-        if api.by_size
-        else {"per_request": round(api.per_request, 9), "per_day": round(api.per_day(requests_per_day), 6)},
-        "overlays": [c.to_json(api, requests_per_day) for c in costs],
-        "total": {
-            "per_day_min": round(sum(c.per_day_min for c in costs), 6),
-            "per_day_max": round(sum(c.per_day_max for c in costs), 6),
-        },
-        "skipped": list(skipped or []),
-    }
-    return json.dumps(doc, indent=2) + "\n"
-
-
-def plot(costs: list[OverlayCost], api: ApiPricing, requests_per_day: float, path: str | Path) -> Path:
-    """Write the chart of :mod:`llmfleet.features.cost.chart` as a PNG (atomically)."""
-    from llmfleet.infra.output import output_target
-
-    path = output_target(path, "--plot")
-    if path.parent and not path.parent.exists():
-        raise UsageError(f"--plot {path}: folder {path.parent} does not exist")
-    from llmfleet.features.cost import chart as cost_chart
-
-    fig = cost_chart.build(costs, api, requests_per_day)
-    try:
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format="png", dpi=cost_chart.DPI, bbox_inches="tight")
-        tmp.replace(path)
-    finally:
-        cost_chart.close(fig)
-    return path
-
-
-def run_cost(config, options: CostOptions) -> str:
-    """Render the overlays, price them and return the formatted report (writes --plot)."""
-    from llmfleet.pipeline.runner import iter_overlay_models
-
-    options.validate()
-    directories = (
-        [config.resolve_overlay_arg(raw) for raw in options.overlays]
-        if options.overlays
-        else config.overlay_dirs()
-    )
-    if not directories:
-        raise UsageError(f"no overlays under {config.overlays_path}")
-    from llmfleet.features.scaffold.pricing import cluster_offer
-
-    offer = cluster_offer(config)
-    costs: list[OverlayCost] = []
-    skipped: list[str] = []
-    for loaded, model in iter_overlay_models(config, directories=directories):
-        if loaded.findings and not loaded.resources:
-            raise UsageError(f"{loaded.name}: {loaded.findings[0].message}")
-        found = overlay_cost(model, offer, spot=options.spot, directory=loaded.target.path)
-        if found is None:
-            skipped.append(loaded.name)
-        else:
-            found.pricing = "spot" if options.spot else "on-demand"
-            costs.append(found)
-    api = options.api
-    if options.plot:
-        plot([c for c in costs if c.priced], api, options.requests_per_day, options.plot)
-    if options.fmt == "json":
-        return format_json(costs, api, options.requests_per_day, skipped)
-    text = format_text(costs, api, options.requests_per_day, skipped)
-    if options.plot:
-        text += f"chart: {options.plot}\n"
-    return text
