@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from llmfleet.catalog import entries as catalog
-from llmfleet.features.scaffold import scaffold
-from llmfleet.features.scaffold.scaffold import NewModelOptions
+from llmfleet.features.scaffold import plan, prepare, write
+from llmfleet.features.scaffold.plan import NewModelOptions
 from llmfleet.infra.findings import Finding, Severity
 from llmfleet.pipeline import render
 
@@ -122,17 +122,17 @@ def test_dry_run_writes_nothing(cli, repo):
 
 def test_output_is_deterministic(repo):
     options = NewModelOptions("meta-llama/Llama-3.1-70B-Instruct", gpu="a100-80gb", tp=4, force=True)
-    one = scaffold.prepare(options, repo / "overlays", repo).files
-    two = scaffold.prepare(options, repo / "overlays", repo).files
+    one = prepare.prepare(options, repo / "overlays", repo).files
+    two = prepare.prepare(options, repo / "overlays", repo).files
     assert one == two
 
 
 def test_default_names():
-    assert scaffold.default_name("Qwen/Qwen2.5-7B-Instruct") == "qwen2-5-7b-instruct"
-    assert scaffold.default_name("meta-llama/Llama-3.1-8B-Instruct") == "llama-3-1-8b-instruct"
-    assert scaffold.default_name("mistralai/Mistral-7B-Instruct-v0.3") == "mistral-7b-instruct-v0-3"
-    assert scaffold.default_name("01-ai/01-Yi__6B") == "m-01-yi-6b"
-    assert len(scaffold.default_name("org/" + "x" * 100)) == scaffold.MAX_NAME == 41
+    assert plan.default_name("Qwen/Qwen2.5-7B-Instruct") == "qwen2-5-7b-instruct"
+    assert plan.default_name("meta-llama/Llama-3.1-8B-Instruct") == "llama-3-1-8b-instruct"
+    assert plan.default_name("mistralai/Mistral-7B-Instruct-v0.3") == "mistral-7b-instruct-v0-3"
+    assert plan.default_name("01-ai/01-Yi__6B") == "m-01-yi-6b"
+    assert len(plan.default_name("org/" + "x" * 100)) == plan.MAX_NAME == 41
 
 
 def test_config_json_model(cli, repo, tmp_path):
@@ -412,7 +412,7 @@ def test_interrupt_leaves_no_half_overlay(cli, repo, monkeypatch, force):
             raise KeyboardInterrupt
         return real_replace(src, dst)
 
-    monkeypatch.setattr(scaffold.os, "replace", interrupted)
+    monkeypatch.setattr(os, "replace", interrupted)
     args = [model, "--skip-check"] + (["--force"] if force else [])
     result = new_model(cli, repo, *args)
     assert result.exit_code == 130
@@ -457,7 +457,7 @@ def _fake_check(own: bool):
 
 def test_failed_check_rolls_back(cli, repo, monkeypatch):
     before = tree(repo / "overlays")
-    monkeypatch.setattr(scaffold, "_check", _fake_check(own=True))
+    monkeypatch.setattr(write, "_check", _fake_check(own=True))
     result = new_model(cli, repo, "Qwen/Qwen2.5-7B-Instruct")
     assert result.exit_code == 1
     assert "the generated overlay fails `llmfleet check overlays/qwen2-5-7b-instruct`" in result.stderr
@@ -469,14 +469,14 @@ def test_failed_check_with_force_restores_the_old_overlay(cli, repo, monkeypatch
     target.mkdir()
     (target / "kustomization.yaml").write_text("resources: []\n")
     before = tree(repo / "overlays")
-    monkeypatch.setattr(scaffold, "_check", _fake_check(own=True))
+    monkeypatch.setattr(write, "_check", _fake_check(own=True))
     result = new_model(cli, repo, "Qwen/Qwen2.5-7B-Instruct", "--force")
     assert result.exit_code == 1
     assert tree(repo / "overlays") == before
 
 
 def test_fleet_findings_keep_the_overlay_but_fail(cli, repo, monkeypatch):
-    monkeypatch.setattr(scaffold, "_check", _fake_check(own=False))
+    monkeypatch.setattr(write, "_check", _fake_check(own=False))
     result = new_model(cli, repo, "Qwen/Qwen2.5-7B-Instruct")
     assert result.exit_code == 1
     assert "passes its own checks" in result.stderr and "fleet-wide findings" in result.stderr
@@ -550,9 +550,9 @@ def test_generated_overlay_renders_like_the_hand_written_one(repo, name):
     assert original.is_dir(), f"hand-written overlay {name} is missing"
     expected = rendered_objects(original)
     options = flags_of(original, expected)
-    sc = scaffold.prepare(options, repo / "overlays", repo)
+    sc = prepare.prepare(options, repo / "overlays", repo)
     shutil.rmtree(repo / "overlays" / name)
-    scaffold.write_overlay(repo / "overlays", name, sc.files, force=True)
+    write.write_overlay(repo / "overlays", name, sc.files, force=True)
     got = normalise(rendered_objects(repo / "overlays" / name))
     want = normalise(expected)
     assert [(o["kind"], o["metadata"]["name"]) for o in got] == [
@@ -587,15 +587,15 @@ def test_generated_overlays_lint_clean(repo, model, flags):
     from llmfleet.pipeline.config import load_config
     from llmfleet.pipeline.runner import Options, run_lint
 
-    name = "gen-" + scaffold.default_name(model)[:30]
+    name = "gen-" + plan.default_name(model)[:30]
     opts = NewModelOptions(model, name=name, served_model_name=name)
     args = iter(flags)
     for flag in args:
         key = flag[2:].replace("-", "_")
         value = next(args)
         setattr(opts, key, int(value) if key in ("min_replicas", "max_replicas", "tp", "nodes") else value)
-    sc = scaffold.prepare(opts, repo / "overlays", repo)
-    scaffold.write_overlay(repo / "overlays", name, sc.files, force=False)
+    sc = prepare.prepare(opts, repo / "overlays", repo)
+    write.write_overlay(repo / "overlays", name, sc.files, force=False)
     report = run_lint(load_config(repo), [str(repo / "overlays" / name)], Options())
     assert [
         (f.rule, f.severity.value, f.path, f.message) for f in report.findings if f.severity.value != "info"
@@ -622,7 +622,7 @@ def test_gemma2_on_t4_is_refused_and_float32_is_written_only_when_asked(cli, rep
 
 
 def test_comments_state_the_dtype_configured(repo):
-    sc = scaffold.prepare(
+    sc = prepare.prepare(
         NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="t4"), repo / "overlays", repo
     )
     assert sc.files["kustomization.yaml"].startswith(
@@ -631,7 +631,7 @@ def test_comments_state_the_dtype_configured(repo):
     serve = yaml.safe_load(sc.files["serve.yaml"])
     assert serve["dtype"] == "half"
     assert "in fp16 ->" in sc.files["serve.yaml"] and "(bf16)" not in sc.files["kustomization.yaml"]
-    l4 = scaffold.prepare(
+    l4 = prepare.prepare(
         NewModelOptions("microsoft/Phi-3-mini-4k-instruct", gpu="l4"), repo / "overlays", repo
     )
     assert "(bf16)" in l4.files["kustomization.yaml"] and "dtype" not in yaml.safe_load(
@@ -735,7 +735,7 @@ def test_multi_node_overlay_when_one_node_is_not_enough(cli, repo):
 
 
 def test_three_nodes_patch_the_group_size(repo):
-    sc = scaffold.prepare(
+    sc = prepare.prepare(
         NewModelOptions("meta-llama/Llama-3.1-405B-Instruct", gpu="h100-80gb", nodes=3),
         repo / "overlays",
         repo,
@@ -743,14 +743,14 @@ def test_three_nodes_patch_the_group_size(repo):
     assert "patch-size.yaml" in sc.files
     serve = yaml.safe_load(sc.files["serve.yaml"])
     assert (serve["tensor-parallel-size"], serve["pipeline-parallel-size"]) == (8, 3)
-    scaffold.write_overlay(repo / "overlays", sc.name, sc.files, force=False)
+    write.write_overlay(repo / "overlays", sc.name, sc.files, force=False)
     lws = next(o for o in rendered_objects(repo / "overlays" / sc.name) if o["kind"] == "LeaderWorkerSet")
     assert lws["spec"]["leaderWorkerTemplate"]["size"] == 3
 
 
 def test_l4_groups_get_resources_that_fit_their_nodes(repo):
     """base-multinode asks 640Gi per pod (an 8 x H100 node); an 8 x L4 node has less."""
-    sc = scaffold.prepare(
+    sc = prepare.prepare(
         NewModelOptions(
             "meta-llama/Llama-3.1-70B-Instruct", gpu="l4", nodes=2, served_model_name="l4-70b", name="l4-70b"
         ),
@@ -758,7 +758,7 @@ def test_l4_groups_get_resources_that_fit_their_nodes(repo):
         repo,
     )
     assert "patch-resources.yaml" in sc.files
-    scaffold.write_overlay(repo / "overlays", sc.name, sc.files, force=False)
+    write.write_overlay(repo / "overlays", sc.name, sc.files, force=False)
     lws = next(o for o in rendered_objects(repo / "overlays" / sc.name) if o["kind"] == "LeaderWorkerSet")
     for role in ("leaderTemplate", "workerTemplate"):
         resources = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]["resources"]
@@ -778,11 +778,11 @@ def test_multi_node_explains_why_not(cli, repo):
 
 
 def test_base_defaults_are_read_from_the_repository(repo):
-    d = scaffold.base_defaults(repo)
+    d = plan.base_defaults(repo)
     deployment = yaml.safe_load((repo / "base" / "deployment.yaml").read_text())
     probe = deployment["spec"]["template"]["spec"]["containers"][0]["startupProbe"]
     assert (d.startup_failures, d.probe_period_s) == (probe["failureThreshold"], probe["periodSeconds"])
-    assert scaffold.base_defaults(repo / "nowhere") == scaffold.BaseDefaults()
+    assert plan.base_defaults(repo / "nowhere") == plan.BaseDefaults()
 
 
 @pytest.mark.parametrize(
@@ -796,13 +796,13 @@ def test_name_bound_from_the_render_and_without_a_renderer(repo, monkeypatch, mo
     from llmfleet.pipeline import render
 
     options = NewModelOptions(model, gpu=gpu, name="x", served_model_name="x")
-    assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound
+    assert prepare.prepare(options, repo / "overlays", repo).name_limit == bound
 
     def missing():
         raise ToolError("kustomize", "not found")
 
     monkeypatch.setattr(render, "find_renderer", missing)
-    assert scaffold.prepare(options, repo / "overlays", repo).name_limit == bound
+    assert prepare.prepare(options, repo / "overlays", repo).name_limit == bound
 
 
 @pytest.mark.parametrize("multinode", [False, True], ids=["single-node", "multi-node"])

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from llmfleet.catalog import entries as catalog
-from llmfleet.features.scaffold import scaffold
+from llmfleet.features.scaffold import plan, prepare
 from llmfleet.features.scaffold import templates as scaffold_templates
 from llmfleet.model.vllm import flags
 
@@ -33,7 +33,7 @@ def rendered(tmp_path_factory):
     overlays.mkdir()
     mp = pytest.MonkeyPatch()
     # The object-name bound needs a kustomize render; it is not what this test is about.
-    mp.setattr(scaffold, "name_limit", lambda sc, root, overlays_dir=None: (scaffold.MAX_NAME, ""))
+    mp.setattr(prepare, "name_limit", lambda sc, root, overlays_dir=None: (plan.MAX_NAME, ""))
     used: set[str] = set()
     real = scaffold_templates._environment().get_template
 
@@ -44,7 +44,7 @@ def rendered(tmp_path_factory):
     mp.setattr(scaffold_templates._environment(), "get_template", recording)
     try:
         out = [
-            (model, opts, scaffold.prepare(scaffold.NewModelOptions(model_id=model, **opts), overlays, REPO))
+            (model, opts, prepare.prepare(plan.NewModelOptions(model_id=model, **opts), overlays, REPO))
             for model, opts in PLANS
         ]
     finally:
@@ -101,8 +101,8 @@ def test_a_missing_value_is_an_error_not_an_empty_string():
 
 
 def test_the_catalog_models_all_render(tmp_path, monkeypatch):
-    monkeypatch.setattr(scaffold, "name_limit", lambda sc, root, overlays_dir=None: (scaffold.MAX_NAME, ""))
+    monkeypatch.setattr(prepare, "name_limit", lambda sc, root, overlays_dir=None: (plan.MAX_NAME, ""))
     (tmp_path / "overlays").mkdir()
     for model_id in catalog.models():
-        sc = scaffold.prepare(scaffold.NewModelOptions(model_id=model_id), tmp_path / "overlays", REPO)
+        sc = prepare.prepare(plan.NewModelOptions(model_id=model_id), tmp_path / "overlays", REPO)
         assert yaml.safe_load(sc.files["serve.yaml"])["model"] == model_id

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from llmfleet.features.gateway_routes import expected_text
-from llmfleet.features.scaffold import scaffold
-from llmfleet.features.scaffold.scaffold import NewModelOptions
+from llmfleet.features.scaffold import prepare
+from llmfleet.features.scaffold.plan import NewModelOptions
 from llmfleet.infra import exitcodes, transaction
 from llmfleet.pipeline.config import load_config
 
@@ -74,7 +74,7 @@ def llmfleet(
 
 def generated_files(repo: Path) -> dict[str, bytes]:
     options = NewModelOptions(MODEL, name=NAME, force=True)
-    files = scaffold.prepare(options, repo / "overlays", repo).files
+    files = prepare.prepare(options, repo / "overlays", repo).files
     return {name: text.encode() for name, text in files.items()}
 
 

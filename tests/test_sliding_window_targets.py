@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmfleet.features.scaffold import scaffold
+from llmfleet.features.scaffold import plan, prepare
 
 REPO = Path(__file__).resolve().parents[1]
 GEMMA3 = REPO / "tests/data/hf_configs/google--gemma-3-27b-it.json"
@@ -17,10 +17,10 @@ GEMMA3 = REPO / "tests/data/hf_configs/google--gemma-3-27b-it.json"
 
 @pytest.mark.parametrize("gpu", ["l4", "a100-80gb", "h100-80gb"])
 def test_gemma3_targets_count_the_sliding_window(tmp_path, monkeypatch, gpu):
-    monkeypatch.setattr(scaffold, "name_limit", lambda sc, root, overlays_dir=None: (scaffold.MAX_NAME, ""))
+    monkeypatch.setattr(prepare, "name_limit", lambda sc, root, overlays_dir=None: (plan.MAX_NAME, ""))
     (tmp_path / "overlays").mkdir()
-    options = scaffold.NewModelOptions(model_id="google/gemma-3-27b-it", gpu=gpu, config_json=str(GEMMA3))
-    sc = scaffold.prepare(options, tmp_path / "overlays", REPO)
+    options = plan.NewModelOptions(model_id="google/gemma-3-27b-it", gpu=gpu, config_json=str(GEMMA3))
+    sc = prepare.prepare(options, tmp_path / "overlays", REPO)
     s = sc.plan.sizing
     length = sc.plan.max_model_len
     assert s.kv_tokens < length, "the case this guards: fewer KV tokens than one full-context request"

@@ -10,7 +10,8 @@ from llmfleet.catalog.dtypes import REQUESTS as DTYPES
 from llmfleet.catalog.entries import gpu_names
 from llmfleet.catalog.sizing import DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES, MAX_NODES
 from llmfleet.commands.options import repo_root_option
-from llmfleet.features.scaffold.scaffold import NewModelOptions, run_new_model
+from llmfleet.features.scaffold.plan import NewModelOptions
+from llmfleet.features.scaffold.write import run_new_model
 from llmfleet.infra import exitcodes
 from llmfleet.infra.errors import LlmfleetError
 from llmfleet.pipeline.config import load_config

@@ -38,7 +38,7 @@ from llmfleet.model.k8s import parse_quantity
 from llmfleet.model.vllm.startup import cold_load_for
 
 if TYPE_CHECKING:
-    from llmfleet.features.scaffold.scaffold import Scaffold
+    from llmfleet.features.scaffold.plan import Scaffold
 
 BASE = "base-multinode"
 COMPONENTS = ("model-cache", "api-key", "network-policy-multi-node", "pdb")
@@ -119,8 +119,8 @@ def _pod_fits_a_shape(sc: Scaffold, b: MultinodeBase, catalog_shapes: node_shape
 
 
 def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
-    from llmfleet.features.scaffold.scaffold import (
-        CPU_LIMIT_PER_GPU,
+    from llmfleet.features.scaffold.plan import CPU_LIMIT_PER_GPU
+    from llmfleet.features.scaffold.write import (
         CPU_REQUEST_PER_GPU,
         MEMORY_GIB_PER_GPU,
         MEMORY_GIB_PER_GPU_BY_CLASS,
@@ -132,12 +132,8 @@ def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
 
 
 def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> str:
-    from llmfleet.features.scaffold.scaffold import (
-        AUTOSCALING_PATCH,
-        NAMESPACE,
-        _config_generator_context,
-        _format,
-    )
+    from llmfleet.features.scaffold.files import AUTOSCALING_PATCH, _config_generator_context, _format
+    from llmfleet.features.scaffold.plan import NAMESPACE
 
     s = sc.plan.sizing
     return templates.render(
@@ -159,7 +155,7 @@ def _kustomization(sc: Scaffold, rel: str, patches: list[tuple[str, bool]]) -> s
 
 
 def _serve(sc: Scaffold) -> str:
-    from llmfleet.features.scaffold.scaffold import serve_context
+    from llmfleet.features.scaffold.files import serve_context
 
     s = sc.plan.sizing
     return templates.render(
@@ -207,7 +203,7 @@ def _patch_resources(sc: Scaffold, b: MultinodeBase) -> str:
 
 
 def _patch_cache(sc: Scaffold, size: str) -> str:
-    from llmfleet.features.scaffold.scaffold import _format
+    from llmfleet.features.scaffold.files import _format
 
     s = sc.plan.sizing
     return templates.render(
@@ -235,7 +231,7 @@ def render_files(
     sc: Scaffold, overlay_dir: Path, root: Path, shapes: node_shapes.Catalog | None = None
 ) -> dict[str, str]:
     """File name -> content of the multi-node overlay (deterministic)."""
-    from llmfleet.features.scaffold.scaffold import AUTOSCALING_PATCH, _patch_autoscaling
+    from llmfleet.features.scaffold.files import AUTOSCALING_PATCH, _patch_autoscaling
 
     rel = os.path.relpath(root, overlay_dir).replace(os.sep, "/")
     b = base(root)

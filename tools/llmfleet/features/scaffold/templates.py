@@ -1,6 +1,6 @@
 """The YAML of a new overlay, as data: Jinja2 templates in ``data/scaffold/`` (one per file
 that ``new-model`` writes, ``multinode/`` for the multi-node unit, and the partials they
-include). The numbers and phrases are computed in Python (:mod:`llmfleet.features.scaffold.scaffold`); the
+include). The numbers and phrases are computed in Python (:mod:`llmfleet.features.scaffold.write`); the
 text, comments, keys and structure live in the templates."""
 
 from __future__ import annotations
