@@ -28,7 +28,8 @@ from llmfleet.model.monitoring import Monitor, QueryRef, RuleItem, dashboard_que
 from llmfleet.model.scaling import Autoscaler, ReplicaRange, autoscalers, replica_range
 from llmfleet.model.vllm.command_line import read_server
 from llmfleet.model.vllm.server import VllmServer
-from llmfleet.model.workloads import Container, PodTemplate, Workload, extract
+from llmfleet.model.workload_extract import extract
+from llmfleet.model.workloads import Container, PodTemplate, Workload
 
 
 @dataclass(frozen=True)

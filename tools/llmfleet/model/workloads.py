@@ -479,16 +479,3 @@ WORKLOAD_KINDS: dict[tuple[str, str], Callable[[Resource], Workload]] = {
 SCALABLE_KINDS = frozenset(
     {"Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Rollout", "LeaderWorkerSet"}
 )
-
-
-def extract(res: Resource) -> Workload | None:
-    """The workload an object is, or None when it makes no pods."""
-    group = res.group.split("/")[0] if res.group else ""
-    build = WORKLOAD_KINDS.get((group, res.kind))
-    if build is None:
-        from llmfleet.model.custom_workloads import custom_reader  # the data table, read once
-
-        build = custom_reader(group, res.kind)
-    if build is None:
-        return None
-    return build(res)

@@ -119,12 +119,12 @@ def _pod_fits_a_shape(sc: Scaffold, b: MultinodeBase, catalog_shapes: node_shape
 
 
 def _per_gpu_resources(sc: Scaffold) -> tuple[int, int, int]:
-    from llmfleet.features.scaffold.plan import CPU_LIMIT_PER_GPU
-    from llmfleet.features.scaffold.write import (
+    from llmfleet.catalog.pricing.offer import (
         CPU_REQUEST_PER_GPU,
         MEMORY_GIB_PER_GPU,
         MEMORY_GIB_PER_GPU_BY_CLASS,
     )
+    from llmfleet.features.scaffold.plan import CPU_LIMIT_PER_GPU
 
     s = sc.plan.sizing
     memory = MEMORY_GIB_PER_GPU_BY_CLASS.get(s.gpu.name, MEMORY_GIB_PER_GPU) * s.tp
