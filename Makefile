@@ -128,7 +128,7 @@ MUTANTS ?=
 JOBS ?= 1
 MUTATION_DIR := .mutmut
 MUTATION_LINKS := tests tools pyproject.toml pytest.ini llmfleet.yaml base base-multinode components overlays platform argocd docs schemas
-mutate: setup ## Mutation testing over model/, lint/rules/, simulate/, redact, transaction -> docs/mutation-results.md
+mutate: setup ## Mutation testing over model/, catalog/, pipeline/lint/rules/, features/simulate/, redact, transaction -> docs/mutation-results.md
 	mkdir -p $(MUTATION_DIR)
 	for f in $(MUTATION_LINKS); do ln -sfn ../$$f $(MUTATION_DIR)/$$f; done
 	ln -sfn ../tools $(MUTATION_DIR)/src

@@ -29,7 +29,7 @@ def test_counts_and_ratio_per_module(tmp_path):
     mutants = tmp_path / "mutants"
     write_meta(
         mutants,
-        "src/llmfleet/redact.py.meta",
+        "src/llmfleet/pipeline/redact.py.meta",
         {
             "llmfleet.pipeline.redact.x_a__mutmut_1": 1,  # killed
             "llmfleet.pipeline.redact.x_a__mutmut_2": 3,  # killed (pytest internal error)
@@ -39,7 +39,9 @@ def test_counts_and_ratio_per_module(tmp_path):
             "llmfleet.pipeline.redact.x_a__mutmut_6": None,  # not run
         },
     )
-    write_meta(mutants, "src/llmfleet/model/sizing.py.meta", {"llmfleet.catalog.sizing.x_b__mutmut_1": None})
+    write_meta(
+        mutants, "src/llmfleet/catalog/sizing.py.meta", {"llmfleet.catalog.sizing.x_b__mutmut_1": None}
+    )
     module = report_module()
     results = {r.module: r for r in module.collect(mutants)}
     redact = results["llmfleet.pipeline.redact"]

@@ -48,7 +48,7 @@ class ModuleResult:
 
 
 def module_name(meta: Path, root: Path) -> str:
-    """``mutants/src/llmfleet/model/sizing.py.meta`` -> ``llmfleet.catalog.sizing``."""
+    """``mutants/src/llmfleet/catalog/sizing.py.meta`` -> ``llmfleet.catalog.sizing``."""
     relative = meta.relative_to(root).as_posix().removesuffix(".py.meta")
     return relative.removeprefix("src/").removeprefix("tools/").replace("/", ".")
 
