@@ -189,7 +189,11 @@ def test_real_kubeconform_from_local_schemas(cli, empty_repo, monkeypatch, offli
         '    - "http://127.0.0.1:9/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"\n'
         f'    - "{REPO_ROOT}/schemas/crds/{{{{.Group}}}}/{{{{.ResourceKind}}}}_{{{{.ResourceAPIVersion}}}}.json"\n'
     )
-    scaled = "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s}\nspec: {scaleTargetRef: {name: x}, triggers: [], bogus: 1}\n"
+    # A valid trigger: the KEDA CRD (v2.20) requires at least one; the unknown field is the defect.
+    scaled = (
+        "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: s}\nspec: {scaleTargetRef: {name: x}, bogus: 1,"
+        " triggers: [{type: prometheus, metadata: {serverAddress: 'http://p:9090', query: q, threshold: '1'}}]}\n"
+    )
     (empty_repo / "d.yaml").write_text(DEPLOYMENT + "---\n" + scaled)
     result = cli(["validate", "--validator", "kubeconform", "--format", "json", "d.yaml"], cwd=empty_repo)
     assert result.exit_code == exitcodes.FINDINGS, result.stderr
