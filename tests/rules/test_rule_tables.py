@@ -379,6 +379,51 @@ SCOPE = [
         "",
         "error",
     ),
+    # The survivors of issue 26's mutation run, each a case of its own:
+    (
+        "sum by (pod): one element per pod, an error",
+        'sum by (pod)(vllm:num_requests_waiting{model_name="qwen", namespace="llm"})',
+        "",
+        "error",
+    ),
+    (
+        "a regex that matches only part of the name does not scope it",
+        'sum(vllm:num_requests_waiting{model_name=~"qwe", namespace="llm"})',
+        OTHER,
+        "error",
+    ),
+    (
+        "a regex that fully matches the name scopes it",
+        'sum(vllm:num_requests_waiting{model_name=~"qw.*", namespace="llm"})',
+        OTHER,
+        None,
+    ),
+    (
+        "the right-hand side of a binary expression is checked too",
+        'sum(vllm:num_requests_waiting{model_name="qwen", namespace="llm"})'
+        ' / sum(vllm:num_requests_running{namespace="llm"})',
+        OTHER,
+        "error",
+    ),
+    (
+        "both sides scoped",
+        'sum(vllm:num_requests_waiting{model_name="qwen", namespace="llm"})'
+        ' / sum(vllm:num_requests_running{model_name="qwen", namespace="llm"})',
+        OTHER,
+        None,
+    ),
+    (
+        "the namespace's value must be the ScaledObject's own",
+        'sum(vllm:num_requests_waiting{model_name="qwen", namespace="prod"})',
+        OTHER,
+        "error",
+    ),
+    (
+        "no namespace, one model in the input: a warning",
+        'sum(vllm:num_requests_waiting{model_name="qwen"})',
+        "",
+        "warning",
+    ),
 ]
 
 
