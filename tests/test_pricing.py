@@ -143,7 +143,7 @@ def test_aks_offers_only_its_derived_classes():
     assert "not offered on aks" in aks.unavailable("b200")
     pending = aks.unavailable("a100-80gb")
     assert pending and "aks rents it" in pending and "not_derived" in pending
-    # Another cloud in the same message is unaffected by aks's not_derived entry.
+    # The not_derived entry is for aks only: GKE still offers the class.
     assert offer_for("gke").unavailable("a100-80gb") is None
 
 
