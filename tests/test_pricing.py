@@ -130,6 +130,41 @@ def test_cloud_bounds_the_classes():
     assert limited.unavailable("l4") is None
 
 
+def test_aks_offers_only_its_derived_classes():
+    aks = offer_for("aks")
+    assert aks.unavailable("t4") is None
+    assert [s.name for s in aks.shapes_of("t4")] == [
+        "Standard_NC4as_T4_v3",
+        "Standard_NC8as_T4_v3",
+        "Standard_NC16as_T4_v3",
+        "Standard_NC64as_T4_v3",
+    ]
+    assert "not offered on aks" in aks.unavailable("l4")
+    assert "not offered on aks" in aks.unavailable("b200")
+    pending = aks.unavailable("a100-80gb")
+    assert pending and "aks rents it" in pending and "not_derived" in pending
+    # The not_derived entry is for aks only: GKE still offers the class.
+    assert offer_for("gke").unavailable("a100-80gb") is None
+
+
+def test_aks_t4_pods_are_priced_per_gpu_until_aks_has_instance_prices():
+    t4 = catalog.get_gpu("t4")
+    aks = offer_for("aks")
+    # One T4, 4 CPU, 24 GiB: fits Standard_NC4as_T4_v3 (3860m - 500m, 23522Mi - 2Gi = 21474 MiB
+    # is less than 24 GiB = 24576 MiB, so not there) -- the NC8as (7820m, 52194Mi) holds it.
+    one = scaffold_pod_request("t4", 1)
+    assert not shape("Standard_NC4as_T4_v3", "aks").fits(one.gpus, one.cpu, one.memory, aks.shapes.headroom)
+    assert shape("Standard_NC8as_T4_v3", "aks").fits(one.gpus, one.cpu, one.memory, aks.shapes.headroom)
+    found = group_price(t4, one, 1, aks)
+    assert (found.basis, found.on_demand) == ("per-gpu", pytest.approx(t4.price_per_hour))
+    # Four T4 (16 CPU, 96 GiB) fit the NC64as only; eight T4 fit no AKS shape (no 8-GPU size).
+    four = scaffold_pod_request("t4", 4)
+    assert group_price(t4, four, 1, aks).basis == "per-gpu"
+    eight = scaffold_pod_request("t4", 8)
+    assert group_price(t4, eight, 1, aks).basis == "no-shape"
+    assert group_price(t4, eight, 1, offer_for("eks")).basis == "instance"  # g4dn.metal
+
+
 def test_pod_no_shape_holds_has_no_price():
     gpu = catalog.get_gpu("l4")
     huge = PodRequest("l4", 8, Decimal(400), 100 * GI)
@@ -203,6 +238,15 @@ def test_cluster_cloud_in_llmfleet_yaml_bounds_new_model_and_cost(cli, repo_copy
     o = json.loads(priced.stdout)["overlays"][0]
     assert o["price_instance"] == "a2-ultragpu-4g (gke us-central1)"
     assert o["per_hour_min"] == pytest.approx(20.275192, abs=1e-6)
+
+
+def test_cluster_cloud_aks_bounds_new_model(cli, repo_copy):
+    _set_cluster(repo_copy, cloud="aks")
+    refused = cli(["new-model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "l4", "--dry-run"], cwd=repo_copy)
+    assert refused.exit_code == 2 and "--gpu l4: not offered on aks" in refused.stderr
+    pending = cli(["new-model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "h100-80gb", "--dry-run"], cwd=repo_copy)
+    assert pending.exit_code == 2 and "not_derived" in pending.stderr
+    assert "Traceback" not in refused.stderr + pending.stderr
 
 
 def test_unknown_cloud_is_a_usage_error(cli, repo_copy):

@@ -77,6 +77,18 @@ def catalog() -> Catalog:
     )
 
 
+@lru_cache(maxsize=1)
+def _not_derived() -> dict[str, tuple[str, ...]]:
+    raw = safe_yaml.load(DATA_FILE.read_text(encoding="utf-8"))
+    return {str(k): tuple(str(c) for c in v or ()) for k, v in (raw.get("not_derived") or {}).items()}
+
+
+def not_derived(gpu_class: str) -> tuple[str, ...]:
+    """The clouds that rent ``gpu_class`` but whose shapes for it are not in the data file yet
+    (their allocatable figures are not sourced)."""
+    return _not_derived().get(gpu_class, ())
+
+
 def cluster_shapes(configured: tuple[Any, ...]) -> Catalog:
     """The shapes a cluster has: names picked from the catalog, or shapes written out
     (``{name, gpu-class, gpus, cpu, memory}`` with allocatable CPU and memory quantities)."""

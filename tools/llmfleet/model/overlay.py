@@ -49,7 +49,7 @@ class ClusterSettings:
     #: The cluster's Kubernetes version (x.y.z; cluster.kubernetes-version, else
     #: validate.kubernetes-version): the HPA defaults the simulation follows ("": the newest).
     kubernetes_version: str = ""
-    #: The cloud the cluster runs on (gke or eks; "" = not said): bounds new-model's GPU
+    #: The cloud the cluster runs on (gke, eks or aks; "" = not said): bounds new-model's GPU
     #: choice and the instance prices of `cost` (llmfleet.catalog.pricing).
     cloud: str = ""
 

@@ -11,7 +11,7 @@ from llmfleet import DATA_DIR
 from llmfleet.kube import safe_yaml
 
 DATA_FILE = DATA_DIR / "instance_prices.yaml"
-CLOUDS = ("gke", "eks")
+CLOUDS = ("gke", "eks", "aks")
 
 
 class PriceTableError(ValueError):

@@ -1,6 +1,6 @@
 """What a cluster can run and what a replica costs on it.
 
-A cluster is bounded by ``cluster.cloud`` (gke or eks: the node shapes of that cloud in
+A cluster is bounded by ``cluster.cloud`` (gke, eks or aks: the node shapes of that cloud in
 ``node_shapes.yaml``) and ``cluster.node-shapes`` (only those shapes).  A GPU class with no
 shape left is not offered: new-model does not choose it, and pinning it with ``--gpu`` is
 refused (an overlay for it would stay Pending).
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from llmfleet.catalog.entries import GpuClass
-from llmfleet.catalog.node_shapes import Catalog, NodeShape, catalog, cluster_shapes
+from llmfleet.catalog.node_shapes import Catalog, NodeShape, catalog, cluster_shapes, not_derived
 from llmfleet.catalog.pricing import binpack
 from llmfleet.catalog.pricing.binpack import Placement, PodRequest
 from llmfleet.catalog.pricing.instances import CLOUDS, PriceTable, table
@@ -58,6 +58,12 @@ class ClusterOffer:
         if self.configured_shapes:
             return f"no {gpu_class} node shape in cluster.node-shapes (llmfleet.yaml)"
         where = "/".join(self.clouds) or "any cloud"
+        pending = [c for c in self.clouds if c in not_derived(gpu_class)]
+        if pending and len(pending) == len(self.clouds):
+            return (
+                f"no {gpu_class} node shape on {where} yet ({where} rents it, but "
+                "tools/llmfleet/data/node_shapes.yaml does not list its sizes: not_derived)"
+            )
         return (
             f"not offered on {where} (cluster.cloud in llmfleet.yaml; "
             "tools/llmfleet/data/node_shapes.yaml lists no such node shape there)"
