@@ -23,38 +23,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.model.k8s import as_list, dig, to_int
+from llmfleet.model.pod_security_standards import BASELINE_CAPABILITIES, RESTRICTED_VOLUMES
 from llmfleet.model.vllm import images
 from llmfleet.model.workloads import Container, PodTemplate
 from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
 
-# Tuples, not sets: the values compared with them come from the manifest and may be of any
-# type (a mapping where a string belongs is a finding, not a crash on an unhashable value).
-ALLOWED_CAPS_BASELINE = (
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-)
-ALLOWED_VOLUMES = (
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "image",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-)
 SAFE_SYSCTLS = (
     "kernel.shm_rmid_forced",
     "net.ipv4.ip_local_port_range",
@@ -125,7 +98,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
         if not isinstance(volume, dict):
             continue
         kinds = [k for k in volume if k != "name"]
-        bad = [k for k in kinds if k not in ALLOWED_VOLUMES]
+        bad = [k for k in kinds if k not in RESTRICTED_VOLUMES]
         if bad:
             yield f"{sp}/volumes/{i}", f"volume {volume.get('name')!r} of type {bad[0]} is not allowed"
     annotations = template.annotations
@@ -163,7 +136,7 @@ def violations(template: PodTemplate) -> Iterator[tuple[str, str]]:
                     )
         adds = dig(sc, "capabilities", "add")
         for cap in adds if isinstance(adds, list) else []:
-            if cap not in ALLOWED_CAPS_BASELINE or (not windows and cap != "NET_BIND_SERVICE"):
+            if cap not in BASELINE_CAPABILITIES or (not windows and cap != "NET_BIND_SERVICE"):
                 yield f"{scp}/capabilities/add", f"container {name!r}: capability {cap!r} may not be added"
                 break
         if windows:

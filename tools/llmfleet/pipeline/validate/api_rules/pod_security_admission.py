@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from llmfleet.model.pod_security_standards import BASELINE_CAPABILITIES, RESTRICTED_VOLUMES
 from llmfleet.pipeline.validate.api_rules.problems import is_int
 
 LEVELS = ("privileged", "baseline", "restricted")
@@ -71,30 +72,11 @@ def privileged(meta: dict[str, Any], spec: dict[str, Any]) -> str | None:
     )
 
 
-_BASELINE_CAPABILITIES = frozenset(
-    {
-        "AUDIT_WRITE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "MKNOD",
-        "NET_BIND_SERVICE",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYS_CHROOT",
-    }
-)
-
-
 def capabilities_baseline(meta: dict[str, Any], spec: dict[str, Any]) -> str | None:
     bad = [
         c
         for c in containers(spec)
-        if any(a not in _BASELINE_CAPABILITIES for a in _l(_d(_security(c).get("capabilities")).get("add")))
+        if any(a not in BASELINE_CAPABILITIES for a in _l(_d(_security(c).get("capabilities")).get("add")))
     ]
     return f"non-default capabilities (containers {_names(bad)})" if bad else None
 
@@ -211,20 +193,6 @@ def host_probes(meta: dict[str, Any], spec: dict[str, Any]) -> str | None:
 
 # -- restricted ----------------------------------------------------------------------------------
 
-_RESTRICTED_VOLUMES = frozenset(
-    {
-        "configMap",
-        "csi",
-        "downwardAPI",
-        "emptyDir",
-        "ephemeral",
-        "image",
-        "persistentVolumeClaim",
-        "projected",
-        "secret",
-    }
-)
-
 
 def restricted_volumes(meta: dict[str, Any], spec: dict[str, Any]) -> str | None:
     bad = []
@@ -233,7 +201,7 @@ def restricted_volumes(meta: dict[str, Any], spec: dict[str, Any]) -> str | None
             continue
         sources = [k for k, v in volume.items() if k != "name" and v is not None]
         # A volume with no source is defaulted to an emptyDir before admission.
-        if sources and not any(s in _RESTRICTED_VOLUMES for s in sources):
+        if sources and not any(s in RESTRICTED_VOLUMES for s in sources):
             bad.append(volume)
     return f"restricted volume types (volumes {_names(bad)})" if bad else None
 
