@@ -11,6 +11,7 @@ from typing import Any
 from llmfleet.infra.findings import Finding, Severity
 
 # Re-exported: the rules read objects through this one module.
+from llmfleet.kube import names
 from llmfleet.kube.pointers import as_dict, as_list, dig, escape_pointer_token, pointer  # noqa: F401  (re-exported)
 from llmfleet.kube.quantity import parse_quantity, quantity_int, to_float, to_int  # noqa: F401  (re-exported)
 
@@ -120,18 +121,13 @@ class Resource:
 
 # --- names ----------------------------------------------------------------------------------
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-DNS1123_LABEL_MAX = 63
-DNS1123_SUBDOMAIN_MAX = 253
-
 
 def is_dns1123_label(name: str) -> bool:
-    return len(name) <= DNS1123_LABEL_MAX and bool(_DNS1123_LABEL.match(name))
+    return not names.dns1123_label(name)
 
 
 def is_dns1123_subdomain(name: str) -> bool:
-    return len(name) <= DNS1123_SUBDOMAIN_MAX and bool(_DNS1123_SUBDOMAIN.match(name))
+    return not names.dns1123_subdomain(name)
 
 
 #: kustomize's name hash suffix: ``-`` and 10 characters of the hex digest with 0 1 3 a e

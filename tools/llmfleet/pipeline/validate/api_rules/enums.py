@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmfleet.pipeline.validate.api_rules import names
+from llmfleet.kube import names
 from llmfleet.pipeline.validate.api_rules.problems import Problems
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")

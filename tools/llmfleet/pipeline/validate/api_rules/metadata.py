@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from llmfleet.pipeline.validate.api_rules import names
+from llmfleet.kube import names
 from llmfleet.pipeline.validate.api_rules.problems import Problems
 
 #: 256 KiB: the total size of an object's annotations, keys and values (TotalAnnotationSizeLimitB).

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmfleet.pipeline.validate.api_rules import enums, names, pod_security_admission, quantity
+from llmfleet.kube import names
+from llmfleet.pipeline.validate.api_rules import enums, pod_security_admission, quantity
 from llmfleet.pipeline.validate.api_rules.pods import check_port_num_or_name
 from llmfleet.pipeline.validate.api_rules.problems import Problems, is_int
 from llmfleet.pipeline.validate.api_rules.resources import parsed_quantities

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmfleet.pipeline.validate.api_rules import enums, names, quantity
+from llmfleet.kube import names
+from llmfleet.pipeline.validate.api_rules import enums, quantity
 from llmfleet.pipeline.validate.api_rules.problems import Problems, is_int
 from llmfleet.pipeline.validate.api_rules.resources import check_requirements
 

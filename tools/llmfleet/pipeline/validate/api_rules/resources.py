@@ -8,7 +8,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from llmfleet.pipeline.validate.api_rules import names, quantity
+from llmfleet.kube import names
+from llmfleet.pipeline.validate.api_rules import quantity
 from llmfleet.pipeline.validate.api_rules.problems import Problems
 
 _STANDARD_CONTAINER = frozenset({"cpu", "memory", "ephemeral-storage"})

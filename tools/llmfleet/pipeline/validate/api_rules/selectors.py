@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmfleet.kube import names
 from llmfleet.model.k8s import selector_matches
-from llmfleet.pipeline.validate.api_rules import names
 from llmfleet.pipeline.validate.api_rules.metadata import check_labels
 from llmfleet.pipeline.validate.api_rules.problems import Problems
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from llmfleet.pipeline.validate.api_rules import enums, names
+from llmfleet.kube import names
+from llmfleet.pipeline.validate.api_rules import enums
 from llmfleet.pipeline.validate.api_rules.metadata import check_annotations, check_labels
 from llmfleet.pipeline.validate.api_rules.pods import check_pod_spec
 from llmfleet.pipeline.validate.api_rules.problems import Problems, is_int
