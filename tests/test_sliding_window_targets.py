@@ -4,12 +4,14 @@ an internal error (regression: 'tokens of KV cache hold no request of 65536 toke
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 import yaml
 
 from llmfleet.features.scaffold import plan, prepare
+from llmfleet.model import autoscaling
 
 REPO = Path(__file__).resolve().parents[1]
 GEMMA3 = REPO / "tests/data/hf_configs/google--gemma-3-27b-it.json"
@@ -27,5 +29,11 @@ def test_gemma3_targets_count_the_sliding_window(tmp_path, monkeypatch, gpu):
     assert sc.plan.concurrency >= 1
     patch = yaml.safe_load(sc.files["patch-autoscaling-targets.yaml"])
     queue = next(op["value"] for op in patch if op["path"] == "/spec/triggers/0/metadata/threshold")
-    assert int(queue) == max(1, int(min(sc.plan.concurrency, 10**6))) or int(queue) >= 1
+    # The queue target is the requests a replica holds at once, counted with what a request's
+    # KV really takes: global layers the whole context, local layers their window.
+    per_request = math.ceil(s.kv_bytes_per_sequence_per_gpu(length) / s.kv_bytes_per_token_per_gpu)
+    assert per_request < length
+    held = s.kv_tokens / per_request
+    cap = autoscaling.default_max_num_seqs(s.gpu.memory_gib, s.gpu.name)
+    assert int(queue) == max(1, math.floor(min(held, cap)))
     assert "sliding-window layers keep their window" in sc.files["patch-autoscaling-targets.yaml"]
