@@ -124,16 +124,30 @@ schemas: setup ## Re-download the vendored schemas (schemas/) from their pinned 
 # modules the tests import), and keeps its results there between runs.
 # MUTANTS narrows the run to mutant names (fnmatch), e.g. MUTANTS='llmfleet.pipeline.redact.*'; JOBS is
 # the number of mutants tested at once (the machine is shared: 1 by default).
+# SAMPLE=0.1 runs a seeded sample of that fraction of every module's mutants instead
+# (tools/scripts/mutation_sample.py; SEED picks another sample); the report then gives each
+# package's kill ratio with its 95% interval over the sample.
 MUTANTS ?=
+SAMPLE ?=
+SEED ?= 1
 JOBS ?= 1
 MUTATION_DIR := .mutmut
-MUTATION_LINKS := tests tools pyproject.toml pytest.ini llmfleet.yaml base base-multinode components overlays platform argocd docs schemas
+MUTATION_LINKS := tests tools gateway pyproject.toml pytest.ini llmfleet.yaml base base-multinode components overlays platform argocd docs schemas
 mutate: setup ## Mutation testing over model/, catalog/, pipeline/lint/rules/, features/simulate/, redact, transaction -> docs/mutation-results.md
 	mkdir -p $(MUTATION_DIR)
 	for f in $(MUTATION_LINKS); do ln -sfn ../$$f $(MUTATION_DIR)/$$f; done
 	ln -sfn ../tools $(MUTATION_DIR)/src
-	cd $(MUTATION_DIR) && ../$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) >&2
-	$(BIN)/python tools/scripts/mutation_report.py --mutants $(MUTATION_DIR)/mutants --out docs/mutation-results.md
+	if [ -z "$(SAMPLE)" ]; then \
+	  cd $(MUTATION_DIR) && ../$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS) >&2; \
+	else \
+	  find $(MUTATION_DIR)/mutants -name '*.py.meta' 2>/dev/null | grep -q . \
+	    || (cd $(MUTATION_DIR) && ../$(BIN)/mutmut run --max-children $(JOBS) 'llmfleet.pipeline.redact.*' >&2) || exit 1; \
+	  $(BIN)/python tools/scripts/mutation_sample.py --mutants $(MUTATION_DIR)/mutants \
+	    --fraction $(SAMPLE) --seed $(SEED) > $(MUTATION_DIR)/sample.txt || exit 1; \
+	  cd $(MUTATION_DIR) && ../$(BIN)/mutmut run --max-children $(JOBS) $$(cat sample.txt) >&2; \
+	fi
+	$(BIN)/python tools/scripts/mutation_report.py --mutants $(MUTATION_DIR)/mutants \
+	  $(if $(SAMPLE),--names $(MUTATION_DIR)/sample.txt --sample "$(SAMPLE) (seed $(SEED))") --out docs/mutation-results.md
 
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .llmfleet-cache .pytest_cache $(MUTATION_DIR)

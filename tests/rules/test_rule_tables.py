@@ -153,7 +153,7 @@ def probe(path="/health", delay=0, period=10, failures=3, port=8000):
 
 STARTUP = [
     (
-        "8 B: 300 s covers ≈ 210 s",
+        "8 B: 300 s covers ~ 210 s",
         {**VLLM, "args": ["meta-llama/Llama-3.1-8B-Instruct"], "startupProbe": probe(failures=30)},
         set(),
     ),
@@ -178,7 +178,7 @@ STARTUP = [
         set(),
     ),
     (
-        "70 B downloaded at every start: 600 s, under half of ≈ 24 min: error",
+        "70 B downloaded at every start: 600 s, under half of ~ 24 min: error",
         {**VLLM, "args": ["meta-llama/Llama-3.3-70B-Instruct"], "startupProbe": probe(failures=60)},
         {("error", "Deployment/m", f"{C0}/startupProbe")},
     ),
@@ -216,7 +216,7 @@ def test_probe_startup_not_on_kserve_runtime():
 
 LIVENESS = [
     (
-        "SGLang: liveness from 30 s, 3 × 10 s, 8 B model: error",
+        "SGLang: liveness from 30 s, 3 x 10 s, 8 B model: error",
         {**SGLANG, "livenessProbe": probe(delay=30)},
         {("error", "Deployment/m", f"{C0}/livenessProbe")},
     ),
@@ -618,8 +618,8 @@ INSTANCES = [
     ("TP 2 on one A100", "Standard_NC24ads_A100_v4", {"tensor-parallel-size": 2}, None, True),
     ("TP 2 on two A100s", "Standard_NC48ads_A100_v4", {"tensor-parallel-size": 2}, None, False),
     ("underscored key", "Standard_NC24ads_A100_v4", {"tensor_parallel_size": 4}, None, True),
-    ("TP 1 × PP 2 over two nodes", "Standard_NC24ads_A100_v4", {"pipeline-parallel-size": 2}, 2, False),
-    ("TP 1 × PP 2 on one node", "Standard_NC24ads_A100_v4", {"pipeline-parallel-size": 2}, None, True),
+    ("TP 1 x PP 2 over two nodes", "Standard_NC24ads_A100_v4", {"pipeline-parallel-size": 2}, 2, False),
+    ("TP 1 x PP 2 on one node", "Standard_NC24ads_A100_v4", {"pipeline-parallel-size": 2}, None, True),
     ("an instance type not in the table", "Standard_Unknown", {"tensor-parallel-size": 8}, None, False),
     ("no vLLM settings", "Standard_NC24ads_A100_v4", None, None, False),
 ]

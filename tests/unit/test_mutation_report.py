@@ -61,3 +61,35 @@ def test_no_results_is_a_usage_error(tmp_path, capsys):
     assert report_module().main(["--mutants", str(tmp_path / "none"), "--out", str(tmp_path / "out.md")]) == 2
     assert "no mutmut results" in capsys.readouterr().err
     assert not (tmp_path / "out.md").exists()
+
+
+def test_a_sample_counts_only_its_mutants_and_gives_intervals(tmp_path):
+    mutants = tmp_path / "mutants"
+    write_meta(
+        mutants,
+        "src/llmfleet/model/promql.py.meta",
+        {f"llmfleet.model.promql.x_a__mutmut_{i}": (1 if i <= 8 else 0) for i in range(1, 13)},
+    )
+    names = tmp_path / "sample.txt"
+    # the sample holds 8 killed and 2 surviving mutants; the other two survivors are outside it
+    names.write_text("\n".join(f"llmfleet.model.promql.x_a__mutmut_{i}" for i in range(1, 11)))
+    module = report_module()
+    out = tmp_path / "out.md"
+    assert module.main(["--mutants", str(mutants), "--names", str(names), "--sample", "0.1 (seed 1)", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "Overall: 8 of 10 mutants run killed (80.0%)." in text
+    assert "A seeded sample of 0.1 (seed 1)" in text
+    low, high = module.wilson_interval(8, 10)
+    # the Wilson interval of 8/10 at 95%, worked out by hand: 0.490 to 0.943
+    assert (round(low, 3), round(high, 3)) == (0.49, 0.943)
+    assert f"| `model/` | 10 | 8 | 80.0% | {100 * low:.1f}%–{100 * high:.1f}% |" in text
+    assert "x_a__mutmut_11" not in text
+
+
+def test_wilson_interval_edges():
+    module = report_module()
+    assert module.wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = module.wilson_interval(50, 50)
+    assert high == 1.0 and 0.92 < low < 0.93
+    low, high = module.wilson_interval(0, 50)
+    assert low == 0.0 and 0.07 < high < 0.08
