@@ -370,6 +370,21 @@ def test_cluster_cloud_aks_bounds_new_model(cli, repo_copy):
     assert "Traceback" not in refused.stderr + pinned.stderr
 
 
+def test_cost_names_the_spot_source_and_its_date(cli, repo_copy):
+    """On EKS the on-demand and the spot price come from two sources of different dates:
+    the text says which, the JSON carries both dates."""
+    _set_cluster(repo_copy, cloud="eks")
+    text = cli(["cost", "llama-3-1-70b-instruct"], cwd=repo_copy)
+    assert text.exit_code == 0, text.stderr
+    assert "spot source: EC2 spot, us-east-1, median over the availability zones listed, " in text.stdout
+    assert "prices from before 2026-09-24" in text.stdout and "skypilot-catalog" in text.stdout
+    data = json.loads(cli(["cost", "llama-3-1-70b-instruct", "--format", "json"], cwd=repo_copy).stdout)
+    o = data["overlays"][0]
+    assert (o["price_date"], o["spot_price_date"]) == ("2026-09-24", "before 2026-09-24")
+    # Half a p4de.24xlarge at the median of its two spot zones: 6.8234 / 2 per 4-GPU replica.
+    assert o["spot_price_per_gpu_hour"] == pytest.approx(6.8234 / 2 / 4)
+
+
 def test_unknown_cloud_is_a_usage_error(cli, repo_copy):
     _set_cluster(repo_copy, cloud="azure")
     result = cli(["cost", "llama-3-1-8b-instruct"], cwd=repo_copy)

@@ -33,6 +33,15 @@ class PriceSource:
     basis: str
     price_date: str = ""
 
+    @property
+    def dated(self) -> str:
+        """The date of the prices in words: "prices of 2024-08-18", "prices from before 2026-09-24"."""
+        return (
+            f"prices from {self.price_date}"
+            if self.price_date.startswith("before")
+            else f"prices of {self.price_date}"
+        )
+
 
 @dataclass(frozen=True)
 class InstancePrice:

@@ -451,10 +451,13 @@ class OverlayCost:
     @property
     def spot_source_shown(self) -> str:
         """Where the spot price comes from and the date of its prices ("" without one)."""
-        facts = self._price_facts()
-        if facts["spot_price_source"] is None:
+        placement = getattr(self.replica_price, "placement", None)
+        if placement is not None:
+            source = placement.price.spot_source
+            return "" if source is None else f"{source.basis}, {source.dated} ({source.url})"
+        if self.gpu.spot_price_per_hour is None:
             return ""
-        return f"{facts['spot_price_basis']}, prices of {facts['spot_price_date']} ({facts['spot_price_source']})"
+        return f"per GPU, gpus.yaml, dated {self.gpu.spot_price_date}: {self.gpu.spot_price_source}"
 
     def _price_facts(self) -> dict[str, Any]:
         """Where the price comes from: the instance the pod is packed onto, or gpus.yaml."""
