@@ -223,6 +223,30 @@ def test_guide_pools_are_known_shapes():
             assert known, f"{cloud} pool {machine} x {count} {gpu_class} is not in node_shapes.yaml"
 
 
+def guide_aks_pools() -> list[tuple[str, str]]:
+    """(gpu class, VM size) of every `az aks nodepool add` command of the guide's files."""
+    pools = []
+    for command in re.findall(r"az aks nodepool add .*?(?:\n(?!\s)|\Z)", GUIDE, re.S):
+        size = re.search(r"--node-vm-size (\S+)", command).group(1)
+        gpu_class = re.search(r"llmfleet\.io/gpu-class=([\w-]+)", command).group(1)
+        assert "nvidia.com/gpu=present:NoSchedule" in command, command
+        pools.append((gpu_class, size))
+    return pools
+
+
+def test_guide_aks_pools_are_known_shapes_that_fit_the_70b_pod():
+    """The AKS pool of docs/deploying.md 2.4 is a shape of its class in node_shapes.yaml, and
+    the 70B overlay's pod fits it (4 x A100 80GB, its CPU and memory requests)."""
+    pools = guide_aks_pools()
+    assert pools, "no az aks nodepool add command in the deploy guide"
+    aks = {(c, r["name"]): r for c, k, r in shapes() if k == "aks"}
+    for gpu_class, size in pools:
+        assert (gpu_class, size) in aks, f"AKS pool {size} ({gpu_class}) is not in node_shapes.yaml"
+    pod = _pods("llama-3-1-70b-instruct")
+    (role, needs), *_ = pod.items()
+    assert any(fits(needs, aks[p]) for p in pools if p[0] == needs["class"]), (role, needs)
+
+
 def pod_templates(docs: list[dict]) -> dict[str, dict]:
     """The GPU pod templates of an overlay's serving workload, by role: a Deployment's pod,
     or a LeaderWorkerSet's leader and workers (the workers default to the leader's template)."""
