@@ -143,7 +143,14 @@ def test_cloud_bounds_the_instance():
     assert on_gke.spot_replica_hour == pytest.approx(8.10987342)
     on_eks = estimate.overlay_cost(model, offer_for("eks"))
     assert on_eks.per_hour_min == pytest.approx(13.723525)
-    assert on_eks.spot_replica_hour is None  # no sourced EC2 spot price
+    # EC2 spot of p4de.24xlarge: the median of its two us-east-1 zones (7.8074, 5.8394) = 6.8234,
+    # half of it per pod.
+    assert on_eks.spot_replica_hour == pytest.approx(3.4117)
+    assert on_eks.to_json(ApiPricing(), 0)["spot_price_date"] == "before 2026-09-24"
+    # AKS: a whole Standard_NC96ads_A100_v4 (4 x A100 80GB), $14.692/h, Spot $1.777732/h.
+    on_aks = estimate.overlay_cost(model, offer_for("aks"))
+    assert (on_aks.per_hour_min, on_aks.spot_replica_hour) == (pytest.approx(14.692), pytest.approx(1.777732))
+    assert on_aks.to_json(ApiPricing(), 0)["price_instance"] == "Standard_NC96ads_A100_v4 (aks eastus)"
 
 
 def test_custom_api_prices_by_hand():
@@ -200,10 +207,14 @@ def test_money_format():
 def test_node_selector_and_keda_defaults():
     c = overlay_cost("m", objects("t4", selector="nodeSelector", min_replicas=None, max_replicas=None))
     assert (c.gpu.name, c.min_replicas, c.max_replicas) == ("t4", 0, 100)  # KEDA's defaults
-    assert c.per_day_max == pytest.approx(100 * 0.526 * 24)  # g4dn.xlarge, on demand
-    # No sourced spot price for g4dn.xlarge (the T4 shapes of GKE have no instance price):
-    # no spot column, rather than gpus.yaml's undated per-GPU figure.
-    assert c.spot_per_day(100) is None
+    # g4dn.xlarge and Standard_NC4as_T4_v3 both cost $0.526/h on demand (any cloud: the tie
+    # goes to either); the spot column is that instance's sourced spot price, never gpus.yaml's
+    # undated per-GPU $0.35.
+    assert c.per_day_max == pytest.approx(100 * 0.526 * 24)
+    chosen = c.replica_price.placement.price
+    assert chosen.name in ("g4dn.xlarge", "Standard_NC4as_T4_v3") and chosen.spot is not None
+    assert c.spot_per_day(100) == pytest.approx(100 * chosen.spot * 24)
+    assert chosen.spot != c.gpu.spot_price_per_hour
 
 
 def test_class_without_instance_price_falls_back_to_per_gpu():
@@ -364,14 +375,21 @@ def test_cost_unknown_gpu_class_in_an_overlay(cli, repo_copy, name):
 
 
 def test_spot_pricing_places_the_pod_where_a_spot_price_is_sourced():
-    # 4 x A100 80GB: on demand, half a p4de.24xlarge (no sourced EC2 spot price); at spot,
-    # a2-ultragpu-4g's Spot VM price, $8.10987342/h (us-central1).
+    from llmfleet.catalog.pricing.offer import offer_for
+
+    # 4 x A100 80GB: on demand, half a p4de.24xlarge ($13.72/h). At spot the cheapest is a
+    # whole Standard_NC96ads_A100_v4 at Azure Spot, $1.777732/h (eastus) -- against half a
+    # p4de.24xlarge at EC2 spot (6.8234 / 2 = $3.4117) and a2-ultragpu-4g's Spot VM $8.10987342.
     model = OverlayModel(
         "big", [Resource(o, "<rendered>", i) for i, o in enumerate(objects("a100-80gb", gpus=4))]
     )
     spot = estimate.overlay_cost(model, spot=True)
     spot.pricing = "spot"
-    assert spot.replica_price.placement.shape.name == "a2-ultragpu-4g"
-    assert spot.per_hour_min == pytest.approx(8.10987342)
+    assert spot.replica_price.placement.shape.name == "Standard_NC96ads_A100_v4"
+    assert spot.per_hour_min == pytest.approx(1.777732)
+    on_gke = estimate.overlay_cost(model, offer_for("gke"), spot=True)
+    on_gke.pricing = "spot"
+    assert on_gke.replica_price.placement.shape.name == "a2-ultragpu-4g"
+    assert on_gke.per_hour_min == pytest.approx(8.10987342)
     on_demand = estimate.overlay_cost(model)
     assert on_demand.replica_price.placement.shape.name == "p4de.24xlarge"

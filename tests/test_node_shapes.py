@@ -56,8 +56,20 @@ def cpu_reserved_millicores(vcpus: int) -> int:
     return reserved
 
 
-#: AKS "Node resource reservations": kube-reserved CPU (millicores) by cores on the host.
+#: AKS "Node resource reservations": kube-reserved CPU (millicores) by cores on the host --
+#: the documented table, which has no row for 24, 40, 48, 80 or 96 cores.
 AKS_CPU_RESERVED = {1: 60, 2: 100, 4: 140, 8: 180, 16: 260, 32: 420, 64: 740}
+
+
+def aks_cpu_reserved_millicores(vcpus: int) -> int:
+    """AKS's node provisioner (Azure/karpenter-provider-azure reservedCPUTaxVCPU): 6 % of the
+    first core, 4 % of the second, 2 % of cores 3-4, 1 % of every core above 4."""
+    total = vcpus * 1000
+    reserved = 0
+    for start, end, per_100 in ((0, 1000, 6), (1000, 2000, 4), (2000, 4000, 2), (4000, total, 1)):
+        if total > start:
+            reserved += (min(total, end) - start) * per_100 // 100
+    return reserved
 
 
 def aks_memory_reserved_mib(gib: float, max_pods: int) -> float:
@@ -84,8 +96,7 @@ def test_allocatable_follows_the_documented_reservations(gpu_class, cloud, row):
     if cloud == "gke":
         memory = row["memory_gib"] * 1024 - gke_memory_reserved_mib(row["memory_gib"]) - 100
     elif cloud == "aks":
-        # Only core counts of the documented table: a KeyError here is an unsourced shape.
-        cpu = row["cpu"] * 1000 - AKS_CPU_RESERVED[row["cpu"]]
+        cpu = row["cpu"] * 1000 - aks_cpu_reserved_millicores(row["cpu"])
         assert 30 <= row["max_pods"] <= 250
         memory = row["memory_gib"] * 1024 - aks_memory_reserved_mib(row["memory_gib"], row["max_pods"]) - 100
     else:
@@ -94,6 +105,16 @@ def test_allocatable_follows_the_documented_reservations(gpu_class, cloud, row):
         memory = row["memory_gib"] * 1024 - (11 * row["max_pods"] + 255) - 100
     assert row["allocatable"]["cpu"] == f"{cpu}m"
     assert row["allocatable"]["memory"] == f"{math.floor(memory)}Mi"
+
+
+def test_aks_cpu_rule_reproduces_the_documented_table():
+    """The provisioner's brackets give every figure of the AKS table, and the A100/H100/H200
+    sizes' core counts (24-96) -- which the table lacks -- follow from the same brackets."""
+    assert {cores: aks_cpu_reserved_millicores(cores) for cores in AKS_CPU_RESERVED} == AKS_CPU_RESERVED
+    # 24 cores: 60 + 40 + 2 x 20 + 20 x 10 = 340m; 96 cores: 140 + 92 x 10 = 1060m.
+    assert (aks_cpu_reserved_millicores(24), aks_cpu_reserved_millicores(96)) == (340, 1060)
+    aks_cores = {r["cpu"] for c, k, r in shapes() if k == "aks"}
+    assert {24, 40, 48, 80, 96} <= aks_cores and not {24, 40, 48, 80, 96} & set(AKS_CPU_RESERVED)
 
 
 def test_every_catalog_class_has_shapes_on_every_cloud():
@@ -108,6 +129,10 @@ def test_every_catalog_class_has_shapes_on_every_cloud():
         assert clouds | absent | pending == {"gke", "eks", "aks"}, gpu_class
         assert not clouds & absent and not clouds & pending and not absent & pending, gpu_class
     assert set(SHAPES["shapes"]["t4"]) == {"gke", "eks", "aks"}
+    # Azure's A100, H100 and H200 sizes are derived now: nothing is left pending.
+    for gpu_class in ("a100-40gb", "a100-80gb", "h100-80gb", "h200-141gb"):
+        assert "aks" in SHAPES["shapes"][gpu_class], gpu_class
+    assert not any(not_derived.values())
 
 
 def test_aks_t4_allocatable_by_hand():
@@ -122,6 +147,18 @@ def test_aks_t4_allocatable_by_hand():
     assert aks_memory_reserved_mib(16, 250) == 4096 and aks_memory_reserved_mib(28, 250) == 5050
 
 
+def test_aks_a100_and_h200_allocatable_by_hand():
+    """Standard_NC24ads_A100_v4 (24 vCPU, 220 GiB, 1 A100 80GB): CPU 24000 - 340 = 23660m;
+    memory 225280 - 5050 - 100 = 220130 MiB. Standard_ND96isr_H200_v5 (96 vCPU, 1,850 GiB,
+    8 H200): 96000 - 1060 = 94940m; 1894400 - 5050 - 100 = 1889250 MiB."""
+    a100 = {r["name"]: r for r in SHAPES["shapes"]["a100-80gb"]["aks"]}
+    assert a100["Standard_NC24ads_A100_v4"]["allocatable"] == {"cpu": "23660m", "memory": "220130Mi"}
+    assert [a100[n]["gpus"] for n in ("Standard_NC24ads_A100_v4", "Standard_NC48ads_A100_v4")] == [1, 2]
+    h200 = SHAPES["shapes"]["h200-141gb"]["aks"][0]
+    assert (h200["name"], h200["gpus"]) == ("Standard_ND96isr_H200_v5", 8)
+    assert h200["allocatable"] == {"cpu": "94940m", "memory": "1889250Mi"}
+
+
 def test_shapes_are_unique_and_sourced():
     header = (DATA / "node_shapes.yaml").read_text().split("\nversion:")[0]
     for url in (
@@ -132,6 +169,13 @@ def test_shapes_are_unique_and_sourced():
         "learn.microsoft.com/en-us/azure/aks/node-resource-reservations",
         "learn.microsoft.com/en-us/azure/aks/concepts-network-ip-address-planning",
         "learn.microsoft.com/en-us/azure/virtual-machines/sizes/gpu-accelerated/ncast4v3-series",
+        "Azure/karpenter-provider-azure",
+        "nca100v4-series.md",
+        "ndasra100v4-series.md",
+        "ndma100v4-series.md",
+        "ncadsh100v5-series.md",
+        "ndh100v5-series.md",
+        "nd-h200-v5-series.md",
     ):
         assert url in header
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", SHAPES["read"])
@@ -177,6 +221,30 @@ def test_guide_pools_are_known_shapes():
                 if (c, k, r["name"], r["gpus"]) == (gpu_class, cloud, machine, count)
             ]
             assert known, f"{cloud} pool {machine} x {count} {gpu_class} is not in node_shapes.yaml"
+
+
+def guide_aks_pools() -> list[tuple[str, str]]:
+    """(gpu class, VM size) of every `az aks nodepool add` command of the guide's files."""
+    pools = []
+    for command in re.findall(r"az aks nodepool add .*?(?:\n(?!\s)|\Z)", GUIDE, re.S):
+        size = re.search(r"--node-vm-size (\S+)", command).group(1)
+        gpu_class = re.search(r"llmfleet\.io/gpu-class=([\w-]+)", command).group(1)
+        assert "nvidia.com/gpu=present:NoSchedule" in command, command
+        pools.append((gpu_class, size))
+    return pools
+
+
+def test_guide_aks_pools_are_known_shapes_that_fit_the_70b_pod():
+    """The AKS pool of docs/deploying.md 2.4 is a shape of its class in node_shapes.yaml, and
+    the 70B overlay's pod fits it (4 x A100 80GB, its CPU and memory requests)."""
+    pools = guide_aks_pools()
+    assert pools, "no az aks nodepool add command in the deploy guide"
+    aks = {(c, r["name"]): r for c, k, r in shapes() if k == "aks"}
+    for gpu_class, size in pools:
+        assert (gpu_class, size) in aks, f"AKS pool {size} ({gpu_class}) is not in node_shapes.yaml"
+    pod = _pods("llama-3-1-70b-instruct")
+    (role, needs), *_ = pod.items()
+    assert any(fits(needs, aks[p]) for p in pools if p[0] == needs["class"]), (role, needs)
 
 
 def pod_templates(docs: list[dict]) -> dict[str, dict]:

@@ -5,6 +5,7 @@ Expected figures are worked out by hand from the two data files."""
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -48,9 +49,53 @@ def test_every_price_row_is_a_node_shape_of_the_same_size():
         assert (row.gpu_class, row.vcpu, row.memory_gib) == (gpu_class, entry["cpu"], entry["memory_gib"]), (
             row
         )
-        assert row.source.url.startswith("https://") and row.source.read
         if row.spot is not None:
             assert row.spot < row.on_demand, row
+
+
+def test_every_price_row_has_a_source_and_a_date():
+    """On demand and spot alike: a source with a URL pinned to a commit, the date it was read
+    and the date of its prices (or the bound the source gives)."""
+    table = instances.table()
+    for row in table.rows:
+        kinds = [("on demand", row.source)] + ([("spot", row.spot_source)] if row.spot is not None else [])
+        for kind, source in kinds:
+            assert source is not None, f"{row.name}: {kind} price without a source"
+            assert source.url.startswith("https://github.com/") and "/blob/" in source.url, (row.name, kind)
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", source.read), (row.name, kind)
+            assert re.fullmatch(r"(before )?\d{4}-\d{2}-\d{2}", source.price_date), (row.name, kind)
+    # Each cloud has on-demand and spot prices now.
+    for cloud in instances.CLOUDS:
+        rows = [r for r in table.rows if r.cloud == cloud]
+        assert rows and any(r.spot is not None for r in rows), cloud
+
+
+def test_ec2_spot_is_the_median_zone():
+    """EC2 spot rows list the source's price per zone; the row's spot price is the median zone
+    (the reduction instance_prices.yaml documents), never the cheapest one."""
+    zoned = [r for r in instances.table().rows if r.spot_zones]
+    assert {r.cloud for r in zoned} == {"eks"}
+    assert len(zoned) == len([r for r in instances.table().rows if r.cloud == "eks"])
+    for row in zoned:
+        values = sorted(row.spot_zones.values())
+        middle = len(values) // 2
+        expected = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        assert row.spot == pytest.approx(expected) and values[0] <= row.spot <= values[-1], row.name
+        assert all(zone.startswith("use1-az") for zone in row.spot_zones), row.name
+    # g6.12xlarge: use1-az1 1.9438, az2 2.3398, az4 1.9139, az6 1.8626 -> (1.9139 + 1.9438) / 2.
+    g6 = instances.table().find("eks", "g6.12xlarge")
+    assert g6.spot == pytest.approx(1.92885) and g6.spot_source.id == "aws-spot-skypilot"
+
+
+def test_azure_nc_a100_prices_scale_with_the_gpus():
+    """A cross-check of the Azure rows against each other: the NC A100 v4 sizes are priced per
+    GPU (the retail list gives 3.673, 7.346, 14.692 for 1, 2, 4 GPUs)."""
+    table = instances.table()
+    one = table.find("aks", "Standard_NC24ads_A100_v4")
+    for name in ("Standard_NC48ads_A100_v4", "Standard_NC96ads_A100_v4"):
+        row = table.find("aks", name)
+        assert row.on_demand == pytest.approx(one.on_demand * row.gpus), name
+        assert row.region == "eastus" and row.source.id == "azure-retail-skypilot"
 
 
 def test_price_table_errors_name_the_row_and_field():
@@ -65,6 +110,28 @@ def test_price_table_errors_name_the_row_and_field():
     raw = yaml.safe_load(instances.DATA_FILE.read_text())
     raw["instances"].append(dict(raw["instances"][0]))
     with pytest.raises(instances.PriceTableError, match="listed twice"):
+        instances.parse(raw)
+    raw = yaml.safe_load(instances.DATA_FILE.read_text())
+    del raw["sources"]["gcp-skus"]["price_date"]
+    with pytest.raises(instances.PriceTableError, match=r"sources.gcp-skus: price_date"):
+        instances.parse(raw)
+    raw = yaml.safe_load(instances.DATA_FILE.read_text())
+    raw["instances"][0]["spot"] = 0.1
+    with pytest.raises(
+        instances.PriceTableError, match=r"instances\[0\] \(g4dn.xlarge\): give spot or spot_zones"
+    ):
+        instances.parse(raw)
+    raw = yaml.safe_load(instances.DATA_FILE.read_text())
+    raw["instances"][0]["spot_source"] = "nowhere"
+    with pytest.raises(instances.PriceTableError, match="spot_source 'nowhere' is not in sources"):
+        instances.parse(raw)
+    # A source that repeats the on-demand price as "spot" (SkyPilot's Azure H100 rows) has none.
+    raw = yaml.safe_load(instances.DATA_FILE.read_text())
+    h100 = next(r for r in raw["instances"] if r["name"] == "Standard_NC40ads_H100_v5")
+    h100["spot"] = h100["on_demand"]
+    with pytest.raises(
+        instances.PriceTableError, match=r"\(Standard_NC40ads_H100_v5\): spot 6.98 is not below"
+    ):
         instances.parse(raw)
 
 
@@ -130,7 +197,7 @@ def test_cloud_bounds_the_classes():
     assert limited.unavailable("l4") is None
 
 
-def test_aks_offers_only_its_derived_classes():
+def test_aks_offers_its_gpu_classes():
     aks = offer_for("aks")
     assert aks.unavailable("t4") is None
     assert [s.name for s in aks.shapes_of("t4")] == [
@@ -141,28 +208,76 @@ def test_aks_offers_only_its_derived_classes():
     ]
     assert "not offered on aks" in aks.unavailable("l4")
     assert "not offered on aks" in aks.unavailable("b200")
-    pending = aks.unavailable("a100-80gb")
+    for gpu_class in ("a100-40gb", "a100-80gb", "h100-80gb", "h200-141gb"):
+        assert aks.unavailable(gpu_class) is None, gpu_class
+    assert [s.name for s in aks.shapes_of("h100-80gb")] == [
+        "Standard_NC40ads_H100_v5",
+        "Standard_NC80adis_H100_v5",
+        "Standard_ND96isr_H100_v5",
+    ]
+
+
+def test_a_class_whose_shapes_are_not_derived_says_so(monkeypatch):
+    """The not_derived path (a cloud that rents the class but whose allocatable is unsourced):
+    with the H200 shape taken away and the class marked pending, AKS says why."""
+    from llmfleet.catalog.pricing import offer as offer_module
+
+    full = nodes.catalog()
+    kept = tuple(s for s in full.shapes if not (s.cloud == "aks" and s.gpu_class == "h200-141gb"))
+    monkeypatch.setattr(
+        offer_module, "not_derived", lambda gpu_class: ("aks",) if gpu_class == "h200-141gb" else ()
+    )
+    pending = offer_module.ClusterOffer(("aks",), nodes.Catalog(kept, full.headroom)).unavailable(
+        "h200-141gb"
+    )
     assert pending and "aks rents it" in pending and "not_derived" in pending
-    # The not_derived entry is for aks only: GKE still offers the class.
-    assert offer_for("gke").unavailable("a100-80gb") is None
 
 
-def test_aks_t4_pods_are_priced_per_gpu_until_aks_has_instance_prices():
+def test_aks_pods_are_priced_by_instance():
     t4 = catalog.get_gpu("t4")
     aks = offer_for("aks")
-    # One T4, 4 CPU, 24 GiB: fits Standard_NC4as_T4_v3 (3860m - 500m, 23522Mi - 2Gi = 21474 MiB
-    # is less than 24 GiB = 24576 MiB, so not there) -- the NC8as (7820m, 52194Mi) holds it.
+    table = instances.table()
+    # One T4, 4 CPU, 24 GiB: not on Standard_NC4as_T4_v3 (3860m - 500m, 23522Mi - 2Gi = 21474 MiB
+    # is less than 24 GiB = 24576 MiB) -- the NC8as (7820m, 52194Mi) holds it, whole node.
     one = scaffold_pod_request("t4", 1)
     assert not shape("Standard_NC4as_T4_v3", "aks").fits(one.gpus, one.cpu, one.memory, aks.shapes.headroom)
-    assert shape("Standard_NC8as_T4_v3", "aks").fits(one.gpus, one.cpu, one.memory, aks.shapes.headroom)
     found = group_price(t4, one, 1, aks)
-    assert (found.basis, found.on_demand) == ("per-gpu", pytest.approx(t4.price_per_hour))
+    nc8 = table.find("aks", "Standard_NC8as_T4_v3")
+    assert (found.basis, found.placement.shape.name) == ("instance", "Standard_NC8as_T4_v3")
+    assert (found.on_demand, found.spot) == (nc8.on_demand, nc8.spot)
     # Four T4 (16 CPU, 96 GiB) fit the NC64as only; eight T4 fit no AKS shape (no 8-GPU size).
-    four = scaffold_pod_request("t4", 4)
-    assert group_price(t4, four, 1, aks).basis == "per-gpu"
+    four = group_price(t4, scaffold_pod_request("t4", 4), 1, aks)
+    assert (four.placement.shape.name, four.on_demand) == ("Standard_NC64as_T4_v3", 4.352)
     eight = scaffold_pod_request("t4", 8)
     assert group_price(t4, eight, 1, aks).basis == "no-shape"
     assert group_price(t4, eight, 1, offer_for("eks")).basis == "instance"  # g4dn.metal
+    # H200 on AKS: a shape (ND96isr_H200_v5) but no sourced price -> the per-GPU figure, said so.
+    h200 = catalog.get_gpu("h200-141gb")
+    per_gpu = group_price(h200, scaffold_pod_request("h200-141gb", 8), 1, aks)
+    assert (per_gpu.basis, per_gpu.on_demand) == ("per-gpu", pytest.approx(8 * h200.price_per_hour))
+
+
+def test_new_model_on_aks_chooses_an_a100_by_instance_price():
+    """R1-Distill-Qwen-32B (bf16, ~61 GiB) at 8,192 tokens on AKS: one A100 80GB on a whole
+    Standard_NC24ads_A100_v4 ($3.673/h) against an H100 NVL on NC40ads_H100_v5 ($6.98/h), 1/8
+    of an ND96amsr_A100_v4 ($32.77 / 8 = $4.09625) or four T4 (too little memory in fp16)."""
+    from llmfleet.features.scaffold.pricing import price_function, replica_price
+
+    model = catalog.resolve_model(
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", CONFIGS / "deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json"
+    )
+    aks = offer_for("aks")
+    chosen = planning.plan(
+        model, max_model_len=8192, price_of=price_function(aks), unavailable=aks.unavailable
+    )
+    price = replica_price(chosen.sizing, aks)
+    assert (chosen.sizing.gpu.name, chosen.sizing.tp) == ("a100-80gb", 1)
+    assert (price.basis, price.placement.shape.name, price.on_demand) == (
+        "instance",
+        "Standard_NC24ads_A100_v4",
+        3.673,
+    )
+    assert price.spot == instances.table().find("aks", "Standard_NC24ads_A100_v4").spot
 
 
 def test_pod_no_shape_holds_has_no_price():
@@ -244,9 +359,30 @@ def test_cluster_cloud_aks_bounds_new_model(cli, repo_copy):
     _set_cluster(repo_copy, cloud="aks")
     refused = cli(["new-model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "l4", "--dry-run"], cwd=repo_copy)
     assert refused.exit_code == 2 and "--gpu l4: not offered on aks" in refused.stderr
-    pending = cli(["new-model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "h100-80gb", "--dry-run"], cwd=repo_copy)
-    assert pending.exit_code == 2 and "not_derived" in pending.stderr
-    assert "Traceback" not in refused.stderr + pending.stderr
+    pinned = cli(
+        ["new-model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "h100-80gb", "--dry-run", "--skip-check"],
+        cwd=repo_copy,
+    )
+    assert pinned.exit_code == 0, pinned.stderr
+    # One H100 pod (4 CPU, 24 GiB) on Standard_NC40ads_H100_v5, the whole node at $6.98/h.
+    assert "Standard_NC40ads_H100_v5" in pinned.stdout and "aks eastus" in pinned.stdout
+    assert "cluster.cloud aks" in pinned.stdout and "prices of 2024-08-18" in pinned.stdout
+    assert "Traceback" not in refused.stderr + pinned.stderr
+
+
+def test_cost_names_the_spot_source_and_its_date(cli, repo_copy):
+    """On EKS the on-demand and the spot price come from two sources of different dates:
+    the text says which, the JSON carries both dates."""
+    _set_cluster(repo_copy, cloud="eks")
+    text = cli(["cost", "llama-3-1-70b-instruct"], cwd=repo_copy)
+    assert text.exit_code == 0, text.stderr
+    assert "spot source: EC2 spot, us-east-1, median over the availability zones listed, " in text.stdout
+    assert "prices from before 2026-09-24" in text.stdout and "skypilot-catalog" in text.stdout
+    data = json.loads(cli(["cost", "llama-3-1-70b-instruct", "--format", "json"], cwd=repo_copy).stdout)
+    o = data["overlays"][0]
+    assert (o["price_date"], o["spot_price_date"]) == ("2026-09-24", "before 2026-09-24")
+    # Half a p4de.24xlarge at the median of its two spot zones: 6.8234 / 2 per 4-GPU replica.
+    assert o["spot_price_per_gpu_hour"] == pytest.approx(6.8234 / 2 / 4)
 
 
 def test_unknown_cloud_is_a_usage_error(cli, repo_copy):

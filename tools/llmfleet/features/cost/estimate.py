@@ -448,6 +448,17 @@ class OverlayCost:
             "cheaper_at_requests_per_day": cheaper,
         }
 
+    @property
+    def spot_source_shown(self) -> str:
+        """Where the spot price comes from and the date of its prices ("" without one)."""
+        placement = getattr(self.replica_price, "placement", None)
+        if placement is not None:
+            source = placement.price.spot_source
+            return "" if source is None else f"{source.basis}, {source.dated} ({source.url})"
+        if self.gpu.spot_price_per_hour is None:
+            return ""
+        return f"per GPU, gpus.yaml, dated {self.gpu.spot_price_date}: {self.gpu.spot_price_source}"
+
     def _price_facts(self) -> dict[str, Any]:
         """Where the price comes from: the instance the pod is packed onto, or gpus.yaml."""
         rp = self.replica_price
@@ -459,14 +470,21 @@ class OverlayCost:
                 "price_date": self.gpu.price_date,
                 "price_source": self.gpu.price_source,
                 "pods_per_node": None,
+                "spot_price_basis": None if self.gpu.spot_price_per_hour is None else "per GPU, gpus.yaml",
+                "spot_price_date": self.gpu.spot_price_date or None,
+                "spot_price_source": self.gpu.spot_price_source or None,
             }
         source = placement.price.source
+        spot_source = placement.price.spot_source
         return {
             "price_basis": f"share of the instance: {source.basis}",
             "price_instance": f"{placement.shape.name} ({placement.price.where})",
-            "price_date": source.read,
+            "price_date": source.price_date,
             "price_source": source.url,
             "pods_per_node": placement.pods_per_node,
+            "spot_price_basis": None if spot_source is None else spot_source.basis,
+            "spot_price_date": None if spot_source is None else spot_source.price_date,
+            "spot_price_source": None if spot_source is None else spot_source.url,
         }
 
 

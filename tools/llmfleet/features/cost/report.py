@@ -179,6 +179,8 @@ def format_text(
             f"replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})"
         )
         out.append(f"  price: {c.price_shown}")
+        if c.spot_replica_hour is not None and c.spot_source_shown:
+            out.append(f"  spot source: {c.spot_source_shown}")
         hour = c.replica_hour
         if hour is not None:
             for label, replicas in (("min", c.min_replicas), ("max", c.max_replicas)):

@@ -70,7 +70,14 @@ def cost_lines(s: sizing.Sizing, offer: ClusterOffer, min_replicas: int, max_rep
     lines.append(f"price      {price.shown} ({where})")
     if price.placement is not None:
         source = price.placement.price.source
-        lines.append(f"           source: {source.basis} ({source.url})")
+        lines.append(f"           source: {source.basis}, {source.dated} ({source.url})")
     if price.spot is not None:
-        lines.append(f"           spot {money(price.spot)}/h per replica (same source)")
+        spot_source = price.placement.price.spot_source if price.placement is not None else None
+        if spot_source is None:
+            where = "per-GPU spot price of gpus.yaml"
+        elif price.placement is not None and spot_source is price.placement.price.source:
+            where = "same source"
+        else:
+            where = f"{spot_source.basis}, {spot_source.dated} ({spot_source.url})"
+        lines.append(f"           spot {money(price.spot)}/h per replica ({where})")
     return lines
