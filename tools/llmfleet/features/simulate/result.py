@@ -420,6 +420,8 @@ def format_report(result: SimulationResult) -> str:
             f"slo         wait p95 <= {_duration(o['queue_wait_p95_s'])}, p99 <= {_duration(o['queue_wait_p99_s'])}; "
             f"ttft p95 <= {_duration(o['ttft_p95_s'])}, p99 <= {_duration(o['ttft_p99_s'])} ({o['source']})"
         )
+        if o.get("reason"):
+            lines.append(f"            why: {o['reason']}")
     lines += [
         f"cost        {s['gpu_hours']:.2f} GPU-hours, ${s['cost']:.2f}",
     ]
