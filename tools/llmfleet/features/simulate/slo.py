@@ -3,9 +3,9 @@
 Each overlay may state one in ``overlays/<name>/capacity.yaml`` (key ``slo``); without it the
 interactive default applies.  An objective looser than the default (any bound above it) must
 carry ``reason``: who the model serves and why they tolerate the wait -- a relaxed objective
-is a decision about users, not a way to make the check pass (docs/deploying.md, "Warm
-headroom or a declared objective").  ``llmfleet simulate`` and ``llmfleet diff`` fail (exit 1) when a
-simulated percentile is above its objective.
+is a decision about users, not a way to make the check pass (docs/deploying.md §9.5).
+``llmfleet simulate`` and ``llmfleet diff`` fail (exit 1) when a simulated percentile is above
+its objective.
 
 The simulation knows each request's queue wait exactly; its time to first token is estimated
 as the wait plus the prefill of its prompt on the replica (compute bound, calibrated) plus one
@@ -79,7 +79,7 @@ class Slo:
             raise SloError(
                 f"{where}: slo.reason: missing; slo.{looser[0]} ({getattr(slo, looser[0]):g} s) is looser "
                 f"than the interactive default ({getattr(cls(), looser[0]):g} s): say who the model "
-                "serves and why they accept the wait (docs/deploying.md, \"Warm headroom or a declared objective\")"
+                "serves and why they accept the wait (docs/deploying.md §9.5)"
             )
         return slo
 
