@@ -281,8 +281,10 @@ def test_cost_json_for_the_repository(cli, repo_copy):
         assert o["break_even_requests_per_day"] == pytest.approx(expected_min / per_request, rel=1e-6)
     if "llama-3-1-8b-instruct" in by_name:
         o = by_name["llama-3-1-8b-instruct"]
-        # 4 CPU + 24 GiB on one L4: a g2-standard-8 at $0.853624271/h, the whole node.
-        assert (o["gpu_class"], o["gpus_per_pod"], o["per_day_min"]) == ("l4", 1, 20.486983)
+        # 4 CPU + 24 GiB on one L4: a g2-standard-8 at $0.853624271/h, the whole node; 3 warm
+        # replicas (docs/deploying.md §9.5).
+        assert (o["gpu_class"], o["gpus_per_pod"], o["min_replicas"]) == ("l4", 1, 3)
+        assert o["per_day_min"] == pytest.approx(3 * 0.853624271 * 24, abs=1e-6)
         assert o["price_instance"] == "g2-standard-8 (gke us-central1)" and o["pods_per_node"] == 1
         assert o["api"]["size_class"].startswith("up to 10B")
     if "llama-3-1-405b-instruct-fp8" in by_name:

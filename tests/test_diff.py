@@ -268,7 +268,10 @@ def test_diff_simulates_the_default_spike_before_and_after(cli, git_repo):
                         "stabilizationWindowSeconds": 0,
                         "policies": [{"type": "Pods", "value": 1, "periodSeconds": 600}],
                     },
-                }
+                },
+                # From one warm replica (the shipped overlay keeps warm headroom, so only one
+                # pod is ever added): the spike then needs pods added ten minutes apart.
+                {"op": "replace", "path": "/spec/minReplicaCount", "value": 1},
             ]
         )
     )
@@ -350,17 +353,24 @@ def test_the_exit_code_follows_the_working_tree_s_latency_objective(cli, git_rep
     simulated waits meet (capacity.yaml `slo`) gives exit 0 for the same change."""
     overlay = single_node_overlays()[0]
     folder = git_repo / "overlays" / overlay
-    set_yaml_key(folder / "serve.yaml", "gpu-memory-utilization", "0.85")
+    # The change a PR must not slip through: the warm headroom removed (docs/deploying.md §9.5).
+    patch = folder / "patch-max-replicas.yaml"
+    scaled = yaml.safe_load(patch.read_text())
+    assert scaled["spec"].get("minReplicaCount", 1) > 1, "the shipped overlay keeps warm replicas"
+    scaled["spec"]["minReplicaCount"] = 1
+    patch.write_text(yaml.safe_dump(scaled, sort_keys=False))
     strict = cli(["diff", "--base", "main", overlay], cwd=git_repo)
     match = SIMULATED.search(strict.stdout)
     assert match, strict.stdout
     _, wait_after = _before_after(match.group("wait"))
-    flagged = "slo-breached" in match.group("flags").partition(" → ")[2] or (
-        " → " not in match.group("flags") and "slo-breached" in match.group("flags")
-    )
-    assert flagged, "the default spike is expected to breach the default objective of " + overlay
+    flags_before, arrow, flags_after = match.group("flags").partition(" → ")
+    assert arrow and "slo-breached" in flags_after and "slo-breached" not in flags_before, match.group(0)
     assert strict.exit_code == 1 and "breaches the latency objective of " + overlay in strict.stderr
     lenient = dict.fromkeys(("queue_wait_p95_s", "queue_wait_p99_s", "ttft_p95_s", "ttft_p99_s"), 4 * 3600)
+    (folder / "capacity.yaml").write_text(yaml.safe_dump({"slo": lenient}))
+    unexplained = cli(["diff", "--base", "main", overlay], cwd=git_repo)
+    assert unexplained.exit_code == 2 and "slo.reason: missing" in unexplained.stderr, unexplained.stderr
+    lenient["reason"] = "nightly evaluation runs; no user waits on a reply"
     (folder / "capacity.yaml").write_text(yaml.safe_dump({"slo": lenient}))
     relaxed = cli(["diff", "--base", "main", overlay], cwd=git_repo)
     assert relaxed.exit_code == 0, relaxed.stderr

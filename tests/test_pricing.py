@@ -349,10 +349,11 @@ def test_cluster_cloud_in_llmfleet_yaml_bounds_new_model_and_cost(cli, repo_copy
     assert "gke us-central1" in chosen.stdout and "cluster.cloud gke" in chosen.stdout
     priced = cli(["cost", "llama-3-1-70b-instruct", "--format", "json"], cwd=repo_copy)
     assert priced.exit_code == 0, priced.stderr
-    # 4 x A100 80GB, 16 CPU, 192 GiB on GKE: an a2-ultragpu-4g ($20.27519156/h), whole node.
+    # 4 x A100 80GB, 16 CPU, 192 GiB on GKE: an a2-ultragpu-4g ($20.27519156/h), whole node;
+    # both replicas warm (docs/deploying.md §9.5).
     o = json.loads(priced.stdout)["overlays"][0]
     assert o["price_instance"] == "a2-ultragpu-4g (gke us-central1)"
-    assert o["per_hour_min"] == pytest.approx(20.275192, abs=1e-6)
+    assert o["min_replicas"] == 2 and o["per_hour_min"] == pytest.approx(2 * 20.275192, abs=1e-5)
 
 
 def test_cluster_cloud_aks_bounds_new_model(cli, repo_copy):

@@ -140,3 +140,17 @@ def test_cost_reads_the_measurement_and_says_so(cli, repo_copy):
     document = json.loads(cli(["cost", OVERLAY, "--format", "json"], cwd=repo_copy).stdout)
     [overlay] = document["overlays"]
     assert overlay["capacity"]["model"].startswith("measured")
+
+
+def test_a_declared_objective_keeps_its_reason_through_calibrate(cli, repo_copy):
+    folder = repo_copy / "overlays" / OVERLAY
+    slo = {"queue_wait_p99_s": 1800, "reason": "nightly evaluation jobs; no user waits on a reply"}
+    (folder / "capacity.yaml").write_text(yaml.safe_dump({"slo": slo}))
+    assert cli(["calibrate", OVERLAY, str(VLLM_033)], cwd=repo_copy).exit_code == 0
+    written = yaml.safe_load((folder / "capacity.yaml").read_text())
+    assert written["slo"]["reason"] == slo["reason"] and written["slo"]["queue_wait_p99_s"] == 1800
+    # An objective at or under the default writes no empty reason.
+    (folder / "capacity.yaml").write_text(yaml.safe_dump({"slo": {"queue_wait_p99_s": 120}}))
+    assert cli(["calibrate", OVERLAY, str(VLLM_033)], cwd=repo_copy).exit_code == 0
+    written = yaml.safe_load((folder / "capacity.yaml").read_text())
+    assert written["slo"]["queue_wait_p99_s"] == 120 and "reason" not in written["slo"]

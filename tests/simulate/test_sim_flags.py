@@ -124,3 +124,21 @@ def test_options_change_the_bounds():
     strict = simulate(good_spec(), replica, a_spike(replica), SimulationOptions(absorb_bound_s=60))
     assert "slow-to-absorb" in flags(strict)
     assert math.isclose(strict.summary["absorb_bound_s"], 60)
+
+
+def test_a_load_exactly_at_the_ready_capacity_is_not_an_overload():
+    """The timeline rounds the Ready pods' capacity to 6 decimals; a fixed fleet offered exactly
+    what it serves (the default spike's peak for min = max) must not read as load above it, while
+    a load 1 % above it for longer than the bound still does."""
+    from llmfleet.features.simulate.traffic import constant
+
+    replica = make_replica(startup_s=300.0, memory_bandwidth_gbps=250)
+    fixed = good_spec(min_replicas=1, max_replicas=1)
+    exact = replica.capacity_rps(IN, OUT)
+    assert exact - round(exact, 6) > 1e-7  # the timeline's rounding takes a little off it
+    options = SimulationOptions(absorb_bound_s=600)
+    at = simulate(fixed, replica, constant(exact, 3600, IN, OUT), options)
+    assert "slow-to-absorb" not in flags(at)
+    assert at.summary["time_to_absorb_s"] == 0
+    above = simulate(fixed, replica, constant(exact * 1.01, 3600, IN, OUT), options)
+    assert "slow-to-absorb" in flags(above)

@@ -39,7 +39,13 @@ def test_default_spike_report(repository_model, overlay):
     result = simulate(spec, replica, default_spike(replica, spec))
     text = result.report()
     assert text.startswith(f"simulation  {overlay}-server: default spike")
-    assert result.summary["replicas_max"] > spec.min_replicas, text
+    if spec.max_replicas > spec.min_replicas:
+        assert result.summary["replicas_max"] > spec.min_replicas, text
+    else:
+        # A fixed fleet (docs/deploying.md §9.5): the spike peaks at what it serves, nothing waits.
+        assert result.summary["replicas_max"] == spec.min_replicas, text
+        assert result.summary["wait_max_s"] == 0, text
+    assert result.ok, text
     # The repository's own configurations absorb the default spike within the bound.
     assert "slow-to-absorb" not in {f.id for f in result.flags}, text
     assert "never-scales-out" not in {f.id for f in result.flags}, text

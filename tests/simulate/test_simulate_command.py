@@ -54,18 +54,53 @@ def test_an_objective_in_capacity_yaml_replaces_the_default(cli, repo_copy):
     overlay = repo_copy / "overlays" / "mistral-7b-instruct-v0-3"
     default = json.loads(cli(["simulate", overlay.name, "--format", "json"], cwd=repo_copy).stdout)
     p99 = default["summary"]["wait_p99_s"]
-    assert p99 > 300, "the repository's default spike is expected to breach the default objective"
+    assert p99 > 0, "the default spike is expected to make some request wait"
     lenient = dict.fromkeys(("queue_wait_p95_s", "queue_wait_p99_s", "ttft_p95_s", "ttft_p99_s"), 3 * 3600)
+    lenient["reason"] = "overnight batch summaries; callers poll for results"
     (overlay / "capacity.yaml").write_text(yaml.safe_dump({"slo": lenient}))
-    report = json.loads(cli(["simulate", overlay.name, "--format", "json"], cwd=repo_copy).stdout)
+    result = cli(["simulate", overlay.name, "--format", "json"], cwd=repo_copy)
+    report = json.loads(result.stdout)
     assert report["summary"]["slo"]["queue_wait_p99_s"] == 3 * 3600
+    assert report["summary"]["slo"]["reason"] == lenient["reason"]
     assert "slo-breached" not in {f["id"] for f in report["flags"]}
-    strict = dict(lenient, queue_wait_p99_s=p99 / 2)
+    text = cli(["simulate", overlay.name], cwd=repo_copy).stdout
+    assert f"why: {lenient['reason']}" in text
+    strict = {"queue_wait_p99_s": p99 / 2}  # stricter than the default: no reason needed
     (overlay / "capacity.yaml").write_text(yaml.safe_dump({"slo": strict}))
     result = cli(["simulate", overlay.name, "--format", "json"], cwd=repo_copy)
     assert result.exit_code == exitcodes.FINDINGS
     messages = [f["message"] for f in json.loads(result.stdout)["flags"] if f["id"] == "slo-breached"]
     assert len(messages) == 1 and messages[0].startswith("queue_wait_p99 is")
+
+
+@pytest.mark.parametrize(
+    "slo, field",
+    [
+        ({"queue_wait_p99_s": 1800}, "slo.queue_wait_p99_s"),
+        ({"ttft_p95_s": 66, "reason": "  "}, "slo.ttft_p95_s"),
+    ],
+)
+def test_an_objective_looser_than_the_default_needs_a_reason(cli, repo_copy, slo, field):
+    """A relaxed objective is a decision about the model's users: without a reason the file is
+    refused (exit 2, naming the file, the missing reason and the loosened bound)."""
+    overlay = repo_copy / "overlays" / "mistral-7b-instruct-v0-3"
+    (overlay / "capacity.yaml").write_text(yaml.safe_dump({"slo": slo}))
+    for command in (["simulate", overlay.name], ["simulate", overlay.name, "--format", "json"]):
+        result = cli(command, cwd=repo_copy)
+        assert result.exit_code == exitcodes.USAGE, (command, result.stdout, result.stderr)
+        assert "capacity.yaml" in result.stderr and "slo.reason: missing" in result.stderr
+        assert field in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_repository_s_overlays_meet_their_objective_under_the_default_spike(cli, repo_copy):
+    """The shipped overlays carry the warm headroom (or fixed size) their objective needs
+    (docs/deploying.md §9.5): no breach, no other error."""
+    for overlay in overlay_names():
+        result = cli(["simulate", overlay, "--format", "json"], cwd=repo_copy)
+        report = json.loads(result.stdout)
+        errors = [f for f in report["flags"] if f["severity"] == "error"]
+        assert result.exit_code == exitcodes.OK and not errors, (overlay, errors)
+        assert report["summary"]["wait_p99_s"] <= report["summary"]["slo"]["queue_wait_p99_s"]
 
 
 def test_a_wrong_objective_names_the_file_and_field(cli, repo_copy):
@@ -79,7 +114,10 @@ def test_a_wrong_objective_names_the_file_and_field(cli, repo_copy):
 
 def test_a_scale_up_of_one_pod_per_ten_minutes_is_flagged(cli, repo_copy):
     overlay = repo_copy / "overlays" / "llama-3-1-8b-instruct"
-    (overlay / "patch-slow-scale-up.yaml").write_text(yaml.safe_dump(ONE_POD_PER_TEN_MINUTES))
+    # From one warm replica (the shipped overlay keeps 3 warm, so only one pod is ever added):
+    # the spike then needs three pods added, ten minutes apart.
+    cold = [{"op": "replace", "path": "/spec/minReplicaCount", "value": 1}]
+    (overlay / "patch-slow-scale-up.yaml").write_text(yaml.safe_dump(ONE_POD_PER_TEN_MINUTES + cold))
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     kustomization.setdefault("patches", []).append(
         {"path": "patch-slow-scale-up.yaml", "target": {"kind": "ScaledObject", "name": "server"}}

@@ -81,7 +81,8 @@ def command(
     diff of each changed one and a summary line (GPUs and cost at max scale). For each
     changed overlay, the autoscaling simulation (`llmfleet simulate`) replays the base's
     default spike against both sides: peak queue, time to absorb, GPU-hours and p99 wait,
-    before and after. Exit 1 when the working tree's side breaches its latency objective.
+    before and after. Exit 1 when the working tree's side breaches its latency objective;
+    exit 2 when the working tree's capacity.yaml cannot be read (its objective cannot be judged).
 
     REF is checked out in a temporary git worktree, removed afterwards."""
     from llmfleet.infra.output import write_output
@@ -111,6 +112,11 @@ def command(
         )
     text = render_markdown(diffs, base) if fmt == "markdown" else render_text(diffs, base)
     write_output(text, output)
+    unreadable = [d.spike.after_invalid for d in diffs if d.spike is not None and d.spike.after_invalid]
+    if unreadable:
+        for message in unreadable:
+            click.echo(f"llmfleet: {message}", err=True)
+        sys.exit(exitcodes.USAGE)
     breached = [d.name for d in diffs if d.spike is not None and d.spike.breaches_slo]
     if breached:
         click.echo(

@@ -42,6 +42,9 @@ class SpikeComparison:
     after: SpikeOutcome | None = None
     before_note: str = ""  # why a side has no figures
     after_note: str = ""
+    #: The working tree's capacity.yaml cannot be read: the objective cannot be judged, and
+    #: `llmfleet diff` exits 2 (a broken file must not pass where a breach would fail).
+    after_invalid: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,6 +95,7 @@ def compare_spike(
     """``before``/``after``: the rendered objects of each side, None where the overlay does
     not exist (or does not build); ``*_dir``: each side's overlay folder (its capacity.yaml)."""
     from llmfleet.features.simulate import default_spike
+    from llmfleet.features.simulate.overlay import CapacityInputError
 
     out = SpikeComparison()
     sides: dict[str, object] = {}
@@ -103,6 +107,8 @@ def compare_spike(
             sides[name] = _inputs(objects, cluster, folders[name])[0]
         except ValueError as exc:  # OverlayInputError, or a sizing outside its domain
             setattr(out, f"{name}_note", str(exc))
+            if name == "after" and isinstance(exc, CapacityInputError):
+                out.after_invalid = str(exc)
     source = "before" if "before" in sides else "after" if "after" in sides else None
     if source is None:
         return out

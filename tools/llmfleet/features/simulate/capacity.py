@@ -140,7 +140,9 @@ def render(measured: Measured | None, slo: Slo | None) -> str:
     if measured is not None:
         body["measured"] = measured.to_dict()
     if slo is not None and slo.source != "default (interactive)":
-        body["slo"] = {k: v for k, v in slo.to_dict().items() if k != "source"}
+        body["slo"] = {
+            k: v for k, v in slo.to_dict().items() if k != "source" and not (k == "reason" and not v)
+        }
     import yaml
 
     return header + yaml.safe_dump(body, sort_keys=False, default_flow_style=False)

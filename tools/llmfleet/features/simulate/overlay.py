@@ -23,6 +23,11 @@ class OverlayInputError(ValueError):
     """The overlay cannot be simulated; the message says why."""
 
 
+class CapacityInputError(OverlayInputError):
+    """The overlay's capacity.yaml cannot be read (bad input, never a reason to skip the
+    simulation: ``llmfleet diff`` exits 2 on it rather than leaving the objective unjudged)."""
+
+
 @dataclass(frozen=True)
 class Inputs:
     name: str  # the ScaledObject's name
@@ -44,7 +49,7 @@ def inputs_for(model: OverlayModel, directory: Path | None = None, *, basis: str
     try:
         record = capacity_file.load(directory)
     except capacity_file.CapacityFileError as err:
-        raise OverlayInputError(str(err)) from None
+        raise CapacityInputError(str(err)) from None
     found: list[Inputs] = []
     problems: list[str] = []
     for scaler in model.scaled_objects:

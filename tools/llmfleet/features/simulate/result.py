@@ -27,6 +27,11 @@ from llmfleet.features.simulate.slo import breaches, ttft_s
 ERROR = "error"
 WARNING = "warning"
 
+#: Decimals the timeline keeps of the Ready pods' capacity, and the largest error that rounding
+#: makes (an offered load within it of the capacity is not above it).
+CAPACITY_DECIMALS = 6
+CAPACITY_ROUNDING = 0.5 * 10**-CAPACITY_DECIMALS + 1e-12
+
 
 @dataclass(frozen=True)
 class ScaleEvent:
@@ -87,7 +92,7 @@ class Timeline:
         self.waiting.append(round(sum(p.waiting for p in sim.pods), 6))
         self.running.append(round(sum(p.running for p in sim.pods), 6))
         per_pod = sim.replica.capacity_rps(segment.input_tokens, segment.output_tokens)
-        self.capacity_rps.append(round(states.count("ready") * per_pod, 6))
+        self.capacity_rps.append(round(states.count("ready") * per_pod, CAPACITY_DECIMALS))
         for name, value in sim.last_values.items():
             self.metrics.setdefault(name, []).append(None if value is None else round(value, 6))
 
@@ -167,8 +172,12 @@ def analyse(sim, timeline: Timeline) -> SimulationResult:
     options, replica, spec, trace = sim.options, sim.replica, sim.spec, sim.trace
     end = trace.duration_s
     flags: list[Flag] = []
+    # The timeline keeps capacity rounded to 6 decimals (CAPACITY_DECIMALS); a load exactly at
+    # what the Ready pods serve is not an overload, so the comparison allows that rounding.
     overloads = _episodes(
-        "overload", timeline, lambda i: timeline.offered_rps[i] > timeline.capacity_rps[i] * (1 + 1e-9) + 1e-9
+        "overload",
+        timeline,
+        lambda i: timeline.offered_rps[i] > timeline.capacity_rps[i] * (1 + 1e-9) + CAPACITY_ROUNDING,
     )
     queues = _episodes("queue", timeline, lambda i: timeline.waiting[i] >= options.absorb_queue_threshold)
     episodes = sorted(overloads + queues, key=lambda e: (e.start_s, e.kind))
@@ -411,6 +420,8 @@ def format_report(result: SimulationResult) -> str:
             f"slo         wait p95 <= {_duration(o['queue_wait_p95_s'])}, p99 <= {_duration(o['queue_wait_p99_s'])}; "
             f"ttft p95 <= {_duration(o['ttft_p95_s'])}, p99 <= {_duration(o['ttft_p99_s'])} ({o['source']})"
         )
+        if o.get("reason"):
+            lines.append(f"            why: {o['reason']}")
     lines += [
         f"cost        {s['gpu_hours']:.2f} GPU-hours, ${s['cost']:.2f}",
     ]

@@ -1,8 +1,11 @@
 """The latency objective a simulated overlay is judged against.
 
 Each overlay may state one in ``overlays/<name>/capacity.yaml`` (key ``slo``); without it the
-interactive default applies.  ``llmfleet simulate`` and ``llmfleet diff`` fail (exit 1) when a
-simulated percentile is above its objective.
+interactive default applies.  An objective looser than the default (any bound above it) must
+carry ``reason``: who the model serves and why they tolerate the wait -- a relaxed objective
+is a decision about users, not a way to make the check pass (docs/deploying.md §9.5).
+``llmfleet simulate`` and ``llmfleet diff`` fail (exit 1) when a simulated percentile is above
+its objective.
 
 The simulation knows each request's queue wait exactly; its time to first token is estimated
 as the wait plus the prefill of its prompt on the replica (compute bound, calibrated) plus one
@@ -21,6 +24,8 @@ DEFAULT_QUEUE_WAIT_P99_S = 300.0
 DEFAULT_TTFT_P95_S = 65.0
 DEFAULT_TTFT_P99_S = 310.0
 FIELDS = ("queue_wait_p95_s", "queue_wait_p99_s", "ttft_p95_s", "ttft_p99_s")
+#: The keys of a capacity file's ``slo`` mapping: the bounds and the reason for them.
+KEYS = (*FIELDS, "reason")
 
 
 class SloError(ValueError):
@@ -34,6 +39,8 @@ class Slo:
     ttft_p95_s: float = DEFAULT_TTFT_P95_S
     ttft_p99_s: float = DEFAULT_TTFT_P99_S
     source: str = "default (interactive)"
+    #: Why the overlay's users accept this objective (required when it is looser than the default).
+    reason: str = ""
 
     def __post_init__(self):
         for name in FIELDS:
@@ -45,6 +52,13 @@ class Slo:
                 or value <= 0
             ):
                 raise SloError(f"slo.{name}: must be a number of seconds > 0, got {value!r}")
+        if not isinstance(self.reason, str):
+            raise SloError(f"slo.reason: must be text, got {type(self.reason).__name__}")
+
+    def looser_than_default(self) -> list[str]:
+        """The bounds above the interactive default."""
+        default = Slo()
+        return [name for name in FIELDS if getattr(self, name) > getattr(default, name)]
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> Slo:
@@ -53,13 +67,21 @@ class Slo:
             return cls()
         if not isinstance(data, dict):
             raise SloError(f"{where}: slo must be a mapping of {', '.join(FIELDS)}")
-        unknown = sorted(set(data) - set(FIELDS))
+        unknown = sorted(set(data) - set(KEYS))
         if unknown:
-            raise SloError(f"{where}: slo.{unknown[0]}: unknown field (known: {', '.join(FIELDS)})")
+            raise SloError(f"{where}: slo.{unknown[0]}: unknown field (known: {', '.join(KEYS)})")
         try:
-            return cls(**{k: data[k] for k in FIELDS if k in data}, source=where)
+            slo = cls(**{k: data[k] for k in KEYS if k in data}, source=where)
         except SloError as err:
             raise SloError(f"{where}: {err}") from None
+        looser = slo.looser_than_default()
+        if looser and not slo.reason.strip():
+            raise SloError(
+                f"{where}: slo.reason: missing; slo.{looser[0]} ({getattr(slo, looser[0]):g} s) is looser "
+                f"than the interactive default ({getattr(cls(), looser[0]):g} s): say who the model "
+                "serves and why they accept the wait (docs/deploying.md §9.5)"
+            )
+        return slo
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,4 +103,4 @@ def breaches(summary: dict[str, float], slo: Slo) -> list[tuple[str, float, floa
     return [(name, value, getattr(slo, name)) for name, value in pairs if value > getattr(slo, name)]
 
 
-__all__ = ["Slo", "SloError", "breaches", "ttft_s", "FIELDS"]
+__all__ = ["Slo", "SloError", "breaches", "ttft_s", "FIELDS", "KEYS"]
