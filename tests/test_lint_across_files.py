@@ -49,7 +49,11 @@ def _lint(cli, root, *targets):
 
 
 def _found(report, rule):
-    return {(f["overlay"], f["file"], f["line"], f["kind"], f["path"]) for f in report["findings"] if f["rule"] == rule}
+    return {
+        (f["overlay"], f["file"], f["line"], f["kind"], f["path"])
+        for f in report["findings"]
+        if f["rule"] == rule
+    }
 
 
 @pytest.mark.parametrize(
@@ -78,7 +82,9 @@ def test_each_file_alone_is_what_it_was(cli, empty_repo):
     # given together with a file that defines other workloads, the missing target is an error
     (empty_repo / "c.yaml").write_text(DEPLOYMENT.replace("name: m,", "name: other,"))
     together = _lint(cli, empty_repo, "a.yaml", "c.yaml")
-    assert _found(together, "scaler-target") == {("a.yaml", "a.yaml", 5, "ScaledObject", "/spec/scaleTargetRef")}
+    assert _found(together, "scaler-target") == {
+        ("a.yaml", "a.yaml", 5, "ScaledObject", "/spec/scaleTargetRef")
+    }
 
 
 def test_a_folder_and_a_file_resolve_across_each_other(cli, empty_repo):

@@ -85,6 +85,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "server-image-unpinned": {"image-unpinned"},
     "instance-parallelism": {"tp-mismatch-gpus"},
     "yaml-syntax": {"yaml-error"},
+    "volume-rwo-shared": {"rwo-volume-shared"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

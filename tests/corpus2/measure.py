@@ -38,6 +38,7 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "server-image-unpinned": {"image-unpinned"},
     "instance-parallelism": {"tp-mismatch-gpus"},
     "image-digest": {"image-unpinned"},
+    "volume-rwo-shared": {"rwo-volume-shared"},
 }
 
 

@@ -83,6 +83,10 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
         ("error", "ScaledObject", "m", "/spec/triggers/1/metadata/query"),
     },
+    "volume-rwo-shared": {
+        ("warning", "Deployment", "m", f"{D}/volumes/0/persistentVolumeClaim/claimName"),
+        ("error", "Deployment", "pair", f"{D}/volumes/0/persistentVolumeClaim/claimName"),
+    },
     "scaler-recreate": {
         ("error", "Deployment", "m", "/spec/strategy/type"),
         ("error", "Deployment", "fixed", "/spec/strategy/type"),
