@@ -21,6 +21,9 @@ class Served:
     listens_after_load: bool
     platform_probes: bool  # a template whose pods' probes the platform sets (KServe, OME runtimes)
     load: LoadTime
+    #: The port accepts TCP connections while the model loads (HTTP answers 503): a tcpSocket
+    #: probe passes during the load (llama.cpp).
+    tcp_during_load: bool = False
 
 
 PERSISTENT = ("persistentVolumeClaim", "hostPath", "nfs", "csi", "cephfs", "glusterfs", "ephemeral")
@@ -55,4 +58,5 @@ def served(model: OverlayModel) -> Iterator[Served]:
             other.engine.listens_after_load,
             not other.container.workload.runs_pods,
             load,
+            other.engine.tcp_during_load,
         )

@@ -39,6 +39,12 @@ class Engine:
     #: fails for the whole load).
     listens_after_load: bool = True
     cpu_only: bool = False
+    #: True when the port accepts connections during the load although HTTP answers 503 until
+    #: the model is loaded (llama.cpp): a tcpSocket probe passes, an httpGet probe fails.
+    tcp_during_load: bool = False
+    #: The API category an ``auth_flags`` value must name to guard inference (Triton's
+    #: ``--http-restricted-api=<apis>:<header>=<value>``); empty when any value does.
+    auth_category: str = ""
 
 
 VLLM = Engine(
@@ -107,6 +113,8 @@ ENGINES: tuple[Engine, ...] = (
         ("tritonserver",),
         8000,
         port_flags=("--http-port",),
+        auth_flags=("--http-restricted-api",),
+        auth_category="inference",
         health=("/v2/health/ready", "/v2/health/live"),
     ),
     Engine(
@@ -115,10 +123,13 @@ ENGINES: tuple[Engine, ...] = (
         ("llama.cpp", "llama-cpp", "llamacpp"),
         ("llama-server", "/app/llama-server", "/llama-server"),
         8080,
+        port_env=("LLAMA_ARG_PORT",),
         auth_flags=("--api-key", "--api-key-file"),
         auth_env=("LLAMA_API_KEY",),
-        model_flags=("-m", "--model", "--hf-repo", "-hf"),
-        health=("/health",),
+        model_flags=("-m", "--model", "-hf", "-hfr", "--hf-repo", "-mu", "--model-url"),
+        model_env=("LLAMA_ARG_MODEL", "LLAMA_ARG_HF_REPO", "LLAMA_ARG_MODEL_URL"),
+        health=("/health", "/v1/health"),
+        tcp_during_load=True,
     ),
 )
 #: Routers and gateways in front of servers, which are not servers themselves.
@@ -185,6 +196,22 @@ class LlmServer:
                     return word.split("=", 1)[1]
         return None
 
+    def flags(self, *names: str) -> list[str]:
+        """Every value of a flag that may be repeated."""
+        words, found = list(self.words), []
+        for i, word in enumerate(words):
+            for name in names:
+                if word == name and i + 1 < len(words):
+                    found.append(words[i + 1])
+                elif word.startswith(name + "="):
+                    found.append(word.split("=", 1)[1])
+        return found
+
+    def _guards(self, value: str) -> bool:
+        """A ``<apis>:<header>=<value>`` restriction that names the engine's auth category."""
+        apis, _, restriction = value.partition(":")
+        return bool(restriction) and self.engine.auth_category in {a.strip() for a in apis.split(",")}
+
     def env(self, *names: str) -> str | None:
         for name in names:
             found = self.container.env_var(name)
@@ -216,6 +243,8 @@ class LlmServer:
         an envFrom source may set it."""
         if not self.engine.auth_flags and not self.engine.auth_env:
             return False
+        if self.engine.auth_category:
+            return any(self._guards(value) for value in self.flags(*self.engine.auth_flags))
         if self.flag(*self.engine.auth_flags):
             return True
         value = self.env(*self.engine.auth_env)

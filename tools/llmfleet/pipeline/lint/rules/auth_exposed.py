@@ -7,9 +7,11 @@ an Ingress, or a Gateway API HTTPRoute in front of the pods exposes free GPU inf
 whoever reaches it (kube-score flags NodePort Services: docs/reference/tooling.md §4.2 ``service-type``).
 When the container takes env from ``envFrom`` the key may be set there; that case is not
 reported.  An OpenShift Route publishes its Service on the cluster's router (edge TLS does
-not authenticate).  The same holds for SGLang and llama.cpp without ``--api-key``, TGI
-without ``--api-key``/``API_KEY``, and for Ollama, NVIDIA NIM and Triton, which have no
-request authentication at all (docs/reference/servers.md).  A NodePort is a warning: it is
+not authenticate).  The same holds for SGLang and llama.cpp without ``--api-key`` (llama.cpp:
+also ``--api-key-file`` or env ``LLAMA_API_KEY``), TGI without ``--api-key``/``API_KEY``,
+Triton unless ``--http-restricted-api`` restricts the ``inference`` APIs to a header, and for
+Ollama and NVIDIA NIM, which have no request authentication at all
+(docs/reference/servers.md).  A NodePort is a warning: it is
 reachable from the nodes' network, not necessarily from the internet.
 """
 
@@ -93,8 +95,8 @@ def _route_services(res: Resource) -> list[tuple[str, str]]:
     description="A LoadBalancer/NodePort Service, Ingress, HTTPRoute or OpenShift Route exposes "
     "LLM server pods (vLLM, SGLang, TGI, Ollama, NIM, Triton, llama.cpp) that check no API key",
     remediation="Set the server's API key from a Secret (vLLM: VLLM_API_KEY; SGLang, llama.cpp, "
-    "TGI: --api-key), or keep the Service ClusterIP behind an authenticating gateway "
-    "(the only choice for Ollama, NIM and Triton).",
+    "TGI: --api-key; Triton: --http-restricted-api=inference:<header>=<value>), or keep the "
+    "Service ClusterIP behind an authenticating gateway (the only choice for Ollama and NIM).",
     rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
     "route hands the GPUs (and any private model) to the internet "
     "(docs/reference/vllm.md §2.2 Frontend).",
