@@ -1,5 +1,8 @@
 """gpu-parallelism: vLLM's parallel sizes must match the accelerators it is given.
 
+More workers than accelerators is an error (vLLM cannot place them and exits at startup); fewer
+is a warning (it serves, and the other accelerators stay idle).
+
 One pod: tensor × pipeline × data parallel (the local data-parallel size when set) must equal
 the accelerators the vLLM container requests.  A server whose engine spans several pods (a
 LeaderWorkerSet group, a Ray cluster, a KServe multi-node predictor) must have tensor ×
@@ -93,7 +96,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     f"vLLM of {server.workload.resource.ref} runs with a parallel size of "
                     f"{size}{origin} across a group of {pods} pods holding {total} "
                     f"accelerators ({per_pod} in the server's pod): tensor × pipeline "
-                    "parallel must equal GPUs per pod × pods",
+                    "parallel must equal GPUs per pod × pods" + _effect(size, total),
+                    _severity(size, total),
                 )
             continue
         gpus = container_accelerators(model, server)
@@ -103,5 +107,19 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             resource,
             path,
             f"container {server.container.name!r} of {server.template.ref} runs vLLM "
-            f"with a parallel size of {size}{origin} but requests {gpus} accelerator(s)",
+            f"with a parallel size of {size}{origin} but requests {gpus} accelerator(s)"
+            + _effect(size, gpus),
+            _severity(size, gpus),
         )
+
+
+def _severity(size: int, gpus: int) -> Severity | None:
+    """More workers than accelerators fails at startup (an error); fewer leaves the others
+    idle (a warning: it serves, at a cost)."""
+    return None if size > gpus else Severity.WARNING
+
+
+def _effect(size: int, gpus: int) -> str:
+    if size > gpus:
+        return ": vLLM fails at startup, it cannot place its workers"
+    return f": {gpus - size} accelerator(s) stay idle"
