@@ -86,6 +86,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "instance-parallelism": {"tp-mismatch-gpus"},
     "yaml-syntax": {"yaml-error"},
     "volume-rwo-shared": {"rwo-volume-shared"},
+    "image-floating-tag": {"image-unpinned"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

@@ -45,6 +45,7 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "instance-parallelism": {"tp-mismatch-gpus"},
     "image-digest": {"image-unpinned"},
     "volume-rwo-shared": {"rwo-volume-shared"},
+    "image-floating-tag": {"image-unpinned"},
 }
 
 

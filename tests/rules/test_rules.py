@@ -84,6 +84,11 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
         ("error", "ScaledObject", "m", "/spec/triggers/1/metadata/query"),
     },
+    "image-floating-tag": {
+        ("warning", "Deployment", "ui", f"{D}/initContainers/0/image"),
+        ("warning", "Deployment", "ui", f"{C0}/image"),
+        ("warning", "Deployment", "router", f"{C0}/image"),
+    },
     "volume-rwo-shared": {
         ("warning", "Deployment", "m", f"{D}/volumes/0/persistentVolumeClaim/claimName"),
         ("error", "Deployment", "pair", f"{D}/volumes/0/persistentVolumeClaim/claimName"),

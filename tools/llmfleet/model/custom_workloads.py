@@ -27,6 +27,9 @@ class TemplatePath:
     pods: tuple[str, ...] = ()
     #: Path beside the template to the names of claims the operator mounts into its pods.
     mounts: str = ""
+    #: Path beside the template to resources the operator sets on the main container, in
+    #: Dynamo's ResourceItem form ({requests, limits} of {cpu, memory, gpu, gpuType, custom}).
+    resources: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class CustomKind:
     runs_pods: bool = True
     platform_scheduling: bool = False
     claims: ClaimPath | None = None
+    #: What the operator adds to every pod it makes (``probes``, ``shm``, ``routing``).
+    operator: frozenset[str] = frozenset()
 
 
 @cache
@@ -67,6 +72,7 @@ def table() -> dict[tuple[str, str], CustomKind]:
                     t.get("container", ""),
                     tuple(t.get("pods", ())),
                     t.get("mounts", ""),
+                    t.get("resources", ""),
                 )
                 for t in entry["templates"]
             ),
@@ -74,6 +80,7 @@ def table() -> dict[tuple[str, str], CustomKind]:
             entry.get("runsPods", True),
             entry.get("scheduling") == "platform" or not entry.get("runsPods", True),
             ClaimPath(claims["path"], claims["name"], claims["accessMode"]) if claims else None,
+            frozenset(entry.get("operator", ())),
         )
         out[(kind.group, kind.kind)] = kind
     return out
@@ -116,7 +123,11 @@ def reader(kind: CustomKind) -> Callable[[Resource], Workload]:
         else:
             replicas = Replicas(0, 0, f"a {kind.kind} runs no pods itself")
         workload = Workload(
-            res, replicas=replicas, runs_pods=kind.runs_pods, platform_scheduling=kind.platform_scheduling
+            res,
+            replicas=replicas,
+            runs_pods=kind.runs_pods,
+            platform_scheduling=kind.platform_scheduling,
+            operator_managed=kind.operator,
         )
         for spec in kind.templates:
             for keys, node in expand(res.data, spec.path):
@@ -138,6 +149,8 @@ def reader(kind: CustomKind) -> Callable[[Resource], Workload]:
                 if spec.container:
                     one = dig(node, spec.container)
                     if isinstance(one, dict):
+                        holder = dig(res.data, *keys[:-1]) if keys[:-1] else res.data
+                        one = _with_resources(one, dig(holder, spec.resources) if spec.resources else None)
                         template.extra.append((one, pointer(*keys, spec.container), "containers"))
                 _beside(res.data, keys[:-1], spec, template)
                 workload.templates.append(template)
@@ -162,6 +175,27 @@ def _beside(data: Any, parent: tuple[Any, ...], spec: TemplatePath, template: Po
         for keys, name in expand(holder, spec.mounts):
             if isinstance(name, str) and name:
                 template.claim_mounts.append((name, pointer(*parent, *keys)))
+
+
+def _with_resources(container: dict[str, Any], resources: Any) -> dict[str, Any]:
+    """The main container with the resources the operator sets from a Dynamo-style
+    ResourceItem (``gpu`` becomes ``gpuType``, default nvidia.com/gpu; ``custom`` entries as
+    named), the container's own values winning; a copy, the object is left as written."""
+    if not isinstance(resources, dict):
+        return container
+    merged = dict(as_dict(container.get("resources")))
+    for section in ("requests", "limits"):
+        item = resources.get(section)
+        if not isinstance(item, dict):
+            continue
+        values = dict(as_dict(item.get("custom")))
+        for key in ("cpu", "memory"):
+            if item.get(key) not in (None, ""):
+                values[key] = item[key]
+        if item.get("gpu") not in (None, ""):
+            values[str(item.get("gpuType") or "nvidia.com/gpu")] = item["gpu"]
+        merged[section] = {**values, **as_dict(merged.get(section))}
+    return {**container, "resources": merged}
 
 
 def _declared_claims(data: Any, claims: ClaimPath) -> Iterator[DeclaredClaim]:

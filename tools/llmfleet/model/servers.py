@@ -45,6 +45,13 @@ class Engine:
     #: The API category an ``auth_flags`` value must name to guard inference (Triton's
     #: ``--http-restricted-api=<apis>:<header>=<value>``); empty when any value does.
     auth_category: str = ""
+    #: Flags (each with its aliases) whose product is the GPUs one server instance uses, the
+    #: env var of the first, and the flag of its node count (the GPUs spread over that many pods).
+    parallel_flags: tuple[tuple[str, ...], ...] = ()
+    parallel_env: str = ""
+    nodes_flags: tuple[str, ...] = ()
+    #: Flags that change how GPUs map to parallel sizes (SGLang's data parallelism): not judged.
+    parallel_unknown_flags: tuple[str, ...] = ()
 
 
 VLLM = Engine(
@@ -71,6 +78,12 @@ ENGINES: tuple[Engine, ...] = (
         auth_flags=("--api-key",),
         model_flags=("--model-path", "--model"),
         health=("/health", "/health_generate"),
+        parallel_flags=(
+            ("--tp-size", "--tp", "--tensor-parallel-size"),
+            ("--pp-size", "--pipeline-parallel-size"),
+        ),
+        nodes_flags=("--nnodes",),
+        parallel_unknown_flags=("--dp-size", "--dp", "--data-parallel-size", "--enable-dp-attention"),
     ),
     Engine(
         "tgi",
@@ -83,6 +96,8 @@ ENGINES: tuple[Engine, ...] = (
         auth_env=("API_KEY",),
         model_flags=("--model-id",),
         model_env=("MODEL_ID",),
+        parallel_flags=(("--num-shard",),),
+        parallel_env="NUM_SHARD",
     ),
     Engine(
         "ollama",
@@ -238,6 +253,39 @@ class LlmServer:
     def model_id(self) -> str:
         return self.flag(*self.engine.model_flags) or self.env(*self.engine.model_env) or ""
 
+    def parallel(self) -> tuple[int, int, str] | None:
+        """(GPUs one instance uses, pods it spans, where it is set) from the engine's parallel
+        flags; None when none is set, a value is not a number, or the layout is not judged."""
+        if not self.engine.parallel_flags or any(
+            self.flag(f) is not None for f in self.engine.parallel_unknown_flags
+        ):
+            return None
+        if any(w in self.engine.parallel_unknown_flags for w in self.words):
+            return None
+        size, where = 1, []
+        for i, names in enumerate(self.engine.parallel_flags):
+            value = self.flag(*names)
+            if value is None and i == 0 and self.engine.parallel_env:
+                value = self.env(self.engine.parallel_env)
+                if value is not None:
+                    where.append(f"env {self.engine.parallel_env}")
+            elif value is not None:
+                where.append(names[0])
+            if value is None:
+                continue
+            try:
+                size *= int(str(value))
+            except ValueError:
+                return None
+        if not where:
+            return None
+        nodes_text = self.flag(*self.engine.nodes_flags) if self.engine.nodes_flags else None
+        try:
+            nodes = int(str(nodes_text)) if nodes_text is not None else 1
+        except ValueError:
+            return None
+        return size, max(nodes, 1), ", ".join(where)
+
     def authenticated(self) -> bool | None:
         """True when an API key is set, False when none is (or the engine has none), None when
         an envFrom source may set it."""
@@ -253,6 +301,30 @@ class LlmServer:
         if self.engine.auth_env and self.container.env_from:
             return None
         return False
+
+
+#: Flags and env vars that name the model across launchers the engines above do not cover
+#: (Dynamo's ``python -m dynamo.vllm --model``, wrappers): enough to know the model's size.
+GENERIC_MODEL_FLAGS = ("--model", "--model-path", "--model-id", "--served-model")
+GENERIC_MODEL_ENV = ("MODEL_ID", "MODEL_NAME", "MODEL")
+
+
+def model_ids_named(container: Container) -> list[str]:
+    """Hugging Face-style model ids (``org/name``) a container's command line or env names
+    with a generic model flag, whatever runs it."""
+    words = _words(container)
+    found = []
+    for i, word in enumerate(words):
+        for flag in GENERIC_MODEL_FLAGS:
+            if word == flag and i + 1 < len(words):
+                found.append(words[i + 1])
+            elif word.startswith(flag + "="):
+                found.append(word.split("=", 1)[1])
+    for name in GENERIC_MODEL_ENV:
+        hit = container.env_var(name)
+        if hit is not None and isinstance(hit[1].get("value"), str):
+            found.append(hit[1]["value"])
+    return [m for m in found if "/" in m and "$" not in m and not m.startswith(("/", "."))]
 
 
 def other_servers(model: OverlayModel) -> list[LlmServer]:

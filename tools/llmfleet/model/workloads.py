@@ -260,6 +260,9 @@ class Workload:
     platform_scheduling: bool = False
     #: Claims the object declares itself (custom resources whose operator makes the PVCs).
     declared_claims: list[DeclaredClaim] = field(default_factory=list)
+    #: What an operator adds to the pods (``probes``, ``shm``, ``routing``: it routes requests
+    #: itself, not through Service endpoints); from data/custom_workloads.yaml.
+    operator_managed: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return f"Workload({self.resource.ref!r})"
