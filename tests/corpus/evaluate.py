@@ -87,6 +87,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "yaml-syntax": {"yaml-error"},
     "volume-rwo-shared": {"rwo-volume-shared"},
     "image-floating-tag": {"image-unpinned"},
+    "gpu-privileged": {"gpu-isolation-bypass"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

@@ -46,6 +46,7 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "image-digest": {"image-unpinned"},
     "volume-rwo-shared": {"rwo-volume-shared"},
     "image-floating-tag": {"image-unpinned"},
+    "gpu-privileged": {"gpu-isolation-bypass"},
 }
 
 
@@ -147,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder = folder_of(args.half)
     data, paths = ground_truth(folder)
-    missing = unknown_facts(data, facts(folder))
+    known = facts(folder)
+    # a corpus without facts*.yaml files (tests/corpus keeps its facts elsewhere): nothing to check
+    missing = unknown_facts(data, known) if known else []
     report = measure(args.half, args.files)
     if args.json:
         print(

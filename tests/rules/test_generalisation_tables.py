@@ -254,3 +254,32 @@ NODE_SELECTION = [
 @pytest.mark.parametrize(("case", "text", "expected"), NODE_SELECTION, ids=[r[0] for r in NODE_SELECTION])
 def test_gpu_node_selection_knows_the_model_and_the_family(case, text, expected):
     assert where(findings("gpu-node-selection", text)) == expected
+
+
+PRIVILEGED = [
+    (
+        "privileged with a GPU",
+        {"securityContext": {"privileged": True}, "resources": {"limits": {"nvidia.com/gpu": 1}}},
+        "/securityContext/privileged",
+    ),
+    (
+        "privileged with CUDA_VISIBLE_DEVICES",
+        {"securityContext": {"privileged": True}, "env": [{"name": "CUDA_VISIBLE_DEVICES", "value": "0"}]},
+        "/securityContext/privileged",
+    ),
+    ("privileged, no GPU", {"securityContext": {"privileged": True}}, None),
+    (
+        "privileged: false",
+        {"securityContext": {"privileged": False}, "resources": {"limits": {"nvidia.com/gpu": 1}}},
+        None,
+    ),
+    ("a GPU, not privileged", {"resources": {"limits": {"nvidia.com/gpu": 1}}}, None),
+]
+
+
+@pytest.mark.parametrize(("case", "fields", "pointer"), PRIVILEGED, ids=[r[0] for r in PRIVILEGED])
+def test_gpu_privileged(case, fields, pointer):
+    found = where(
+        findings("gpu-privileged", deployment({"image": "vllm/vllm-openai:v0.33.0", "args": ["m"], **fields}))
+    )
+    assert found == ([("warning", "Deployment", "m", C0 + pointer)] if pointer else [])

@@ -84,6 +84,10 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
         ("error", "ScaledObject", "m", "/spec/triggers/1/metadata/query"),
     },
+    "gpu-privileged": {
+        ("warning", "Deployment", "m", f"{C0}/securityContext/privileged"),
+        ("warning", "Deployment", "dev", f"{C0}/volumeMounts/0"),
+    },
     "image-floating-tag": {
         ("warning", "Deployment", "ui", f"{D}/initContainers/0/image"),
         ("warning", "Deployment", "ui", f"{C0}/image"),
