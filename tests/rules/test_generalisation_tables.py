@@ -283,3 +283,71 @@ def test_gpu_privileged(case, fields, pointer):
         findings("gpu-privileged", deployment({"image": "vllm/vllm-openai:v0.33.0", "args": ["m"], **fields}))
     )
     assert found == ([("warning", "Deployment", "m", C0 + pointer)] if pointer else [])
+
+
+PVC_CACHE = {"name": "cache", "persistentVolumeClaim": {"claimName": "cache"}}
+CACHES = [
+    (
+        "TGI without a volume at /data",
+        {"image": TGI, "args": ["--model-id", "mistralai/Mistral-7B-Instruct-v0.3"]},
+        None,
+        True,
+    ),
+    (
+        "TGI with a claim at /data",
+        {
+            "image": TGI,
+            "args": ["--model-id", "mistralai/Mistral-7B-Instruct-v0.3"],
+            "volumeMounts": [{"name": "cache", "mountPath": "/data"}],
+        },
+        [PVC_CACHE],
+        False,
+    ),
+    (
+        "TGI with HF_HOME on a claim",
+        {
+            "image": TGI,
+            "args": ["--model-id", "mistralai/Mistral-7B-Instruct-v0.3"],
+            "env": [{"name": "HF_HOME", "value": "/models"}],
+            "volumeMounts": [{"name": "cache", "mountPath": "/models"}],
+        },
+        [PVC_CACHE],
+        False,
+    ),
+    ("TGI with a small model", {"image": TGI, "args": ["--model-id", "Qwen/Qwen3-0.6B"]}, None, False),
+    ("TGI serving a local path", {"image": TGI, "args": ["--model-id", "/models/m"]}, None, False),
+    ("Ollama without a volume", {"image": "ollama/ollama:0.5.7"}, None, True),
+    (
+        "Ollama with OLLAMA_MODELS on a claim",
+        {
+            "image": "ollama/ollama:0.5.7",
+            "env": [{"name": "OLLAMA_MODELS", "value": "/m"}],
+            "volumeMounts": [{"name": "cache", "mountPath": "/m"}],
+        },
+        [PVC_CACHE],
+        False,
+    ),
+    (
+        "SGLang on a generic ephemeral volume",
+        {
+            "image": SGLANG,
+            "command": ["python3", "-m", "sglang.launch_server"],
+            "args": ["--model-path", "Qwen/Qwen3-14B"],
+            "volumeMounts": [{"name": "cache", "mountPath": "/root/.cache"}],
+        },
+        [
+            {
+                "name": "cache",
+                "ephemeral": {"volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"]}}},
+            }
+        ],
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "container", "volumes", "reported"), CACHES, ids=[r[0] for r in CACHES])
+def test_model_cache_of_other_servers(case, container, volumes, reported):
+    text = deployment(container, pod={"volumes": volumes} if volumes else None)
+    found = where(findings("model-cache", text))
+    assert found == ([("warning", "Deployment", "m", C0)] if reported else [])
