@@ -88,6 +88,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "volume-rwo-shared": {"rwo-volume-shared"},
     "image-floating-tag": {"image-unpinned"},
     "gpu-privileged": {"gpu-isolation-bypass"},
+    "object-name-invalid": {"invalid-name"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

@@ -47,6 +47,7 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "volume-rwo-shared": {"rwo-volume-shared"},
     "image-floating-tag": {"image-unpinned"},
     "gpu-privileged": {"gpu-isolation-bypass"},
+    "object-name-invalid": {"invalid-name"},
 }
 
 

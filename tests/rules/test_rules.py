@@ -84,6 +84,11 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
         ("error", "ScaledObject", "m", "/spec/triggers/1/metadata/query"),
     },
+    "object-name-invalid": {
+        ("error", "Deployment", "MyTinyModel", "/metadata/name"),
+        ("error", "Deployment", "MyTinyModel", f"{C0}/name"),
+        ("error", "Service", "tiny_model", "/metadata/name"),
+    },
     "gpu-privileged": {
         ("warning", "Deployment", "m", f"{C0}/securityContext/privileged"),
         ("warning", "Deployment", "dev", f"{C0}/volumeMounts/0"),
