@@ -351,3 +351,29 @@ def test_model_cache_of_other_servers(case, container, volumes, reported):
     text = deployment(container, pod={"volumes": volumes} if volumes else None)
     found = where(findings("model-cache", text))
     assert found == ([("warning", "Deployment", "m", C0)] if reported else [])
+
+
+def test_a_model_named_in_a_configmap_of_the_input_is_read():
+    configmap = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "tgi-config", "namespace": "llm"},
+            "data": {"MODEL_ID": "mistralai/Mistral-7B-Instruct-v0.3", "PORT": "2080"},
+        }
+    )
+    by_env_from = {
+        "image": "ghcr.io/huggingface/tgi-gaudi:2.0.6",
+        "envFrom": [{"configMapRef": {"name": "tgi-config"}}],
+    }
+    by_key = {
+        "image": TGI,
+        "env": [
+            {"name": "MODEL_ID", "valueFrom": {"configMapKeyRef": {"name": "tgi-config", "key": "MODEL_ID"}}}
+        ],
+    }
+    for container in (by_env_from, by_key):
+        text = deployment(container) + "\n---\n" + configmap
+        assert where(findings("model-cache", text)) == [("warning", "Deployment", "m", C0)], container
+    # the ConfigMap elsewhere: the model is not known, nothing is judged
+    assert findings("model-cache", deployment(by_env_from)) == []

@@ -88,7 +88,7 @@ ENGINES: tuple[Engine, ...] = (
     Engine(
         "tgi",
         "Text Generation Inference",
-        ("text-generation-inference",),
+        ("text-generation-inference", "huggingface/tgi-gaudi"),
         ("text-generation-launcher",),
         80,
         port_env=("PORT",),
@@ -192,6 +192,9 @@ class LlmServer:
     engine: Engine
     container: Container
     words: tuple[str, ...]
+    #: ConfigMap data the container's env takes by reference (configMapKeyRef, envFrom
+    #: configMapRef) when the ConfigMap is in the input: name → value.
+    from_configmaps: tuple[tuple[str, str], ...] = ()
 
     @property
     def resource(self) -> Resource:
@@ -228,13 +231,17 @@ class LlmServer:
         return bool(restriction) and self.engine.auth_category in {a.strip() for a in apis.split(",")}
 
     def env(self, *names: str) -> str | None:
+        resolved = dict(self.from_configmaps)
         for name in names:
             found = self.container.env_var(name)
             if found is not None:
                 item = found[1]
                 if item.get("valueFrom"):
-                    return "<from a reference>"
+                    return resolved.get(name, "<from a reference>")
                 return str(item.get("value") or "")
+        for name in names:
+            if name in resolved:  # envFrom configMapRef
+                return resolved[name]
         return None
 
     @property
@@ -336,5 +343,39 @@ def other_servers(model: OverlayModel) -> list[LlmServer]:
                 continue
             engine = detect(container)
             if engine is not None:
-                found.append(LlmServer(engine, container, tuple(_words(container))))
+                found.append(
+                    LlmServer(engine, container, tuple(_words(container)), _configmap_env(model, container))
+                )
     return found
+
+
+def _configmap_env(model: OverlayModel, container: Container) -> tuple[tuple[str, str], ...]:
+    """Env values the container takes from ConfigMaps of the input: ``envFrom`` configMapRef
+    entries (prefixed as Kubernetes prefixes them), then ``valueFrom.configMapKeyRef`` (which
+    wins, as an explicit env entry does)."""
+    namespace = container.template.namespace
+    values: dict[str, str] = {}
+    for source in container.env_from:
+        ref = source.get("configMapRef")
+        if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
+            continue
+        found = model.find_configmap(ref["name"], namespace)
+        data = found.data.get("data") if found is not None else None
+        if isinstance(data, dict):
+            prefix = str(source.get("prefix") or "")
+            values.update(
+                {f"{prefix}{k}": str(v) for k, v in data.items() if isinstance(v, (str, int, float))}
+            )
+    for item in container.env:
+        ref = (
+            item.get("valueFrom", {}).get("configMapKeyRef")
+            if isinstance(item.get("valueFrom"), dict)
+            else None
+        )
+        if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
+            continue
+        found = model.find_configmap(ref["name"], namespace)
+        data = found.data.get("data") if found is not None else None
+        if isinstance(data, dict) and isinstance(data.get(ref.get("key")), (str, int, float)):
+            values[str(item.get("name"))] = str(data[ref.get("key")])
+    return tuple(values.items())
