@@ -89,6 +89,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "image-floating-tag": {"image-unpinned"},
     "gpu-privileged": {"gpu-isolation-bypass"},
     "object-name-invalid": {"invalid-name"},
+    "toleration-all": {"tolerate-all"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

@@ -48,6 +48,7 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "image-floating-tag": {"image-unpinned"},
     "gpu-privileged": {"gpu-isolation-bypass"},
     "object-name-invalid": {"invalid-name"},
+    "toleration-all": {"tolerate-all"},
 }
 
 

@@ -377,3 +377,38 @@ def test_a_model_named_in_a_configmap_of_the_input_is_read():
         assert where(findings("model-cache", text)) == [("warning", "Deployment", "m", C0)], container
     # the ConfigMap elsewhere: the model is not known, nothing is judged
     assert findings("model-cache", deployment(by_env_from)) == []
+
+
+@pytest.mark.parametrize(
+    ("image", "reported"),
+    [
+        ("nvcr.io/nvidia/ai-dynamo/vllm-runtime:my-tag", True),
+        ("ghcr.io/acme/server:your-version", True),
+        ("ghcr.io/acme/server:1.2.3", False),
+        ("ghcr.io/acme/mytagger:1.0", False),
+    ],
+)
+def test_image_placeholder_tags(image, reported):
+    found = where(findings("image-placeholder", deployment({"image": image})))
+    assert found == ([("error", "Deployment", "m", f"{C0}/image")] if reported else [])
+
+
+TOLERATIONS = [
+    ("catch-all", [{"operator": "Exists"}], "/spec/template/spec/tolerations/0"),
+    (
+        "catch-all NoExecute",
+        [{"operator": "Exists", "effect": "NoExecute"}],
+        "/spec/template/spec/tolerations/0",
+    ),
+    ("catch-all NoSchedule only", [{"operator": "Exists", "effect": "NoSchedule"}], None),
+    ("catch-all for 300 s", [{"operator": "Exists", "tolerationSeconds": 300}], None),
+    ("a keyed toleration", [{"key": "nvidia.com/gpu", "operator": "Exists"}], None),
+]
+
+
+@pytest.mark.parametrize(("case", "tolerations", "pointer"), TOLERATIONS, ids=[r[0] for r in TOLERATIONS])
+def test_toleration_all(case, tolerations, pointer):
+    found = where(
+        findings("toleration-all", deployment({"image": "nginx:1.27.1"}, pod={"tolerations": tolerations}))
+    )
+    assert found == ([("warning", "Deployment", "m", pointer)] if pointer else [])
