@@ -90,6 +90,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "gpu-privileged": {"gpu-isolation-bypass"},
     "object-name-invalid": {"invalid-name"},
     "toleration-all": {"tolerate-all"},
+    "image-placeholder": {"image-placeholder"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

@@ -49,6 +49,7 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "gpu-privileged": {"gpu-isolation-bypass"},
     "object-name-invalid": {"invalid-name"},
     "toleration-all": {"tolerate-all"},
+    "image-placeholder": {"image-placeholder"},
 }
 
 
