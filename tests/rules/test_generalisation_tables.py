@@ -412,3 +412,31 @@ def test_toleration_all(case, tolerations, pointer):
         findings("toleration-all", deployment({"image": "nginx:1.27.1"}, pod={"tolerations": tolerations}))
     )
     assert found == ([("warning", "Deployment", "m", pointer)] if pointer else [])
+
+
+TRITON = "nvcr.io/nvidia/tritonserver:25.08-py3"
+PROBE_PORTS = [
+    ("Triton ready on 8000", {"httpGet": {"path": "/v2/health/ready", "port": 8000}}, [], None),
+    ("Triton metrics port 8002", {"httpGet": {"path": "/metrics", "port": 8002}}, [], None),
+    ("Triton probed on 8080", {"httpGet": {"path": "/healthz", "port": 8080}}, [], "warning"),
+    (
+        "8080 declared by the pod (a sidecar may answer)",
+        {"httpGet": {"path": "/healthz", "port": 8080}},
+        [{"containerPort": 8080}],
+        None,
+    ),
+    ("an undeclared named port", {"httpGet": {"path": "/v2/health/ready", "port": "http"}}, [], "error"),
+]
+
+
+@pytest.mark.parametrize(("case", "probe", "ports", "severity"), PROBE_PORTS, ids=[r[0] for r in PROBE_PORTS])
+def test_probe_target_of_other_servers(case, probe, ports, severity):
+    container = {
+        "image": TRITON,
+        "command": ["tritonserver", "--model-repository=/m"],
+        "readinessProbe": probe,
+    }
+    if ports:
+        container["ports"] = ports
+    found = where(findings("probe-target", deployment(container)))
+    assert found == ([(severity, "Deployment", "m", f"{C0}/readinessProbe/httpGet/port")] if severity else [])

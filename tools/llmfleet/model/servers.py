@@ -52,6 +52,9 @@ class Engine:
     nodes_flags: tuple[str, ...] = ()
     #: Flags that change how GPUs map to parallel sizes (SGLang's data parallelism): not judged.
     parallel_unknown_flags: tuple[str, ...] = ()
+    #: Other ports the server listens on by default (Triton's gRPC and metrics ports), with the
+    #: flags that move them.
+    other_ports: tuple[tuple[int, str], ...] = ()
 
 
 VLLM = Engine(
@@ -130,6 +133,7 @@ ENGINES: tuple[Engine, ...] = (
         port_flags=("--http-port",),
         auth_flags=("--http-restricted-api",),
         auth_category="inference",
+        other_ports=((8001, "--grpc-port"), (8002, "--metrics-port")),
         health=("/v2/health/ready", "/v2/health/live"),
     ),
     Engine(
@@ -255,6 +259,17 @@ class LlmServer:
             return int(str(value))
         except (TypeError, ValueError):
             return self.engine.port
+
+    @property
+    def ports(self) -> set[int]:
+        """Every port the server listens on: its HTTP port and the engine's others."""
+        found = {self.port}
+        for default, flag in self.engine.other_ports:
+            try:
+                found.add(int(str(self.flag(flag) or default)))
+            except ValueError:
+                found.add(default)
+        return found
 
     @property
     def model_id(self) -> str:
