@@ -91,6 +91,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "object-name-invalid": {"invalid-name"},
     "toleration-all": {"tolerate-all"},
     "image-placeholder": {"image-placeholder"},
+    "server-loopback": {"server-loopback", "listens-on-loopback"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).

@@ -50,6 +50,7 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "object-name-invalid": {"invalid-name"},
     "toleration-all": {"tolerate-all"},
     "image-placeholder": {"image-placeholder"},
+    "server-loopback": {"server-loopback", "listens-on-loopback"},
 }
 
 

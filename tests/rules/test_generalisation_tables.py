@@ -440,3 +440,58 @@ def test_probe_target_of_other_servers(case, probe, ports, severity):
         container["ports"] = ports
     found = where(findings("probe-target", deployment(container)))
     assert found == ([(severity, "Deployment", "m", f"{C0}/readinessProbe/httpGet/port")] if severity else [])
+
+
+SG_CMD = ["python3", "-m", "sglang.launch_server"]
+PROBE = {"httpGet": {"path": "/health", "port": 30000}}
+LOOPBACK_CASES = [
+    (
+        "SGLang without --host, probed",
+        {"image": SGLANG, "command": SG_CMD, "args": ["--model-path", "m/m"], "readinessProbe": PROBE},
+        "error",
+    ),
+    (
+        "SGLang --host 127.0.0.1, probed",
+        {"image": SGLANG, "command": SG_CMD, "args": ["--host", "127.0.0.1"], "readinessProbe": PROBE},
+        "error",
+    ),
+    (
+        "SGLang --host 0.0.0.0",
+        {"image": SGLANG, "command": SG_CMD, "args": ["--host", "0.0.0.0"], "readinessProbe": PROBE},
+        None,
+    ),
+    (
+        "SGLang --host from a variable",
+        {"image": SGLANG, "command": SG_CMD, "args": ["--host", "$(POD_IP)"], "readinessProbe": PROBE},
+        None,
+    ),
+    ("SGLang without --host, nothing reaches it", {"image": SGLANG, "command": SG_CMD, "args": []}, None),
+    (
+        "llama.cpp's own server image binds 0.0.0.0",
+        {"image": "ghcr.io/ggml-org/llama.cpp:server", "readinessProbe": PROBE},
+        None,
+    ),
+    (
+        "llama-server in another image",
+        {"image": "quay.io/ramalama/ramalama:0.11.0", "command": ["llama-server"], "readinessProbe": PROBE},
+        "warning",
+    ),
+    (
+        "llama-server with LLAMA_ARG_HOST",
+        {
+            "image": "quay.io/ramalama/ramalama:0.11.0",
+            "command": ["llama-server"],
+            "env": [{"name": "LLAMA_ARG_HOST", "value": "0.0.0.0"}],
+            "readinessProbe": PROBE,
+        },
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "container", "severity"), LOOPBACK_CASES, ids=[r[0] for r in LOOPBACK_CASES]
+)
+def test_server_loopback(case, container, severity):
+    found = where(findings("server-loopback", deployment(container)))
+    assert found == ([(severity, "Deployment", "m", C0)] if severity else [])

@@ -84,6 +84,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),
         ("error", "ScaledObject", "m", "/spec/triggers/1/metadata/query"),
     },
+    "server-loopback": {("error", "Deployment", "m", C0)},
     "toleration-all": {("warning", "Deployment", "m", f"{D}/tolerations/1")},
     "object-name-invalid": {
         ("error", "Deployment", "MyTinyModel", "/metadata/name"),
