@@ -159,3 +159,38 @@ def test_llamacpp_liveness_during_the_load(case, probe, severity):
     }
     found = where(findings("probe-liveness", deployment(container)))
     assert found == ([(severity, "Deployment", "m", f"{C0}/livenessProbe")] if severity else [])
+
+
+LOCALAI = "localai/localai:v2.29.0-aio-cpu"
+
+
+@pytest.mark.parametrize(
+    ("container", "reported"),
+    [
+        ({"image": LOCALAI}, True),
+        (
+            {
+                "image": LOCALAI,
+                "env": [{"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "k"}}}],
+            },
+            False,
+        ),
+        (
+            {
+                "image": LOCALAI,
+                "env": [
+                    {"name": "LOCALAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "k", "key": "k"}}}
+                ],
+            },
+            False,
+        ),
+    ],
+)
+def test_localai_exposed_without_a_key(container, reported):
+    found = where(findings("auth-exposed", deployment(container) + "\n---\n" + LB))
+    assert found == ([("error", "Service", "svc", "/spec/type")] if reported else [])
+
+
+def test_localai_port_from_its_address():
+    assert server({"image": LOCALAI, "env": [{"name": "LOCALAI_ADDRESS", "value": ":9090"}]}).port == 9090
+    assert server({"image": LOCALAI}).port == 8080

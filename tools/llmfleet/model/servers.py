@@ -1,5 +1,5 @@
 """LLM servers other than vLLM, recognised in a container: SGLang, TGI, Ollama, NVIDIA NIM,
-Triton and llama.cpp, with what the lint rules need of each (its port, how it takes an API
+Triton, llama.cpp and LocalAI, with what the lint rules need of each (its port, how it takes an API
 key, its health endpoints, whether it listens before the model is loaded).
 
 vLLM itself is read in depth by :mod:`llmfleet.model.vllm.server`; :func:`llm_servers` gives
@@ -150,6 +150,19 @@ ENGINES: tuple[Engine, ...] = (
         health=("/health", "/v1/health"),
         tcp_during_load=True,
     ),
+    Engine(
+        "localai",
+        "LocalAI",
+        ("localai/localai", "go-skynet/local-ai", "mudler/localai"),
+        ("local-ai",),
+        8080,
+        port_flags=("--address",),
+        port_env=("LOCALAI_ADDRESS", "ADDRESS"),
+        auth_flags=("--api-keys",),
+        auth_env=("LOCALAI_API_KEY", "API_KEY"),
+        health=("/readyz", "/healthz"),
+        listens_after_load=False,
+    ),
 )
 #: Routers and gateways in front of servers, which are not servers themselves.
 NOT_SERVERS = ("router", "gateway", "proxy", "epp")
@@ -253,8 +266,8 @@ class LlmServer:
         value = self.flag(*self.engine.port_flags) if self.engine.port_flags else None
         if value is None and self.engine.port_env:
             value = self.env(*self.engine.port_env)
-            if value and ":" in value:
-                value = value.rsplit(":", 1)[1]
+        if value and ":" in value:  # an address (OLLAMA_HOST, LocalAI's :8080)
+            value = value.rsplit(":", 1)[1]
         try:
             return int(str(value))
         except (TypeError, ValueError):

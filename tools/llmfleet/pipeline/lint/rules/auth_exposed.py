@@ -9,7 +9,8 @@ When the container takes env from ``envFrom`` the key may be set there; that cas
 reported.  An OpenShift Route publishes its Service on the cluster's router (edge TLS does
 not authenticate).  The same holds for SGLang and llama.cpp without ``--api-key`` (llama.cpp:
 also ``--api-key-file`` or env ``LLAMA_API_KEY``), TGI without ``--api-key``/``API_KEY``,
-Triton unless ``--http-restricted-api`` restricts the ``inference`` APIs to a header, and for
+Triton unless ``--http-restricted-api`` restricts the ``inference`` APIs to a header, LocalAI
+without ``LOCALAI_API_KEY``/``API_KEY``, and for
 Ollama and NVIDIA NIM, which have no request authentication at all
 (docs/reference/servers.md).  A NodePort is a warning: it is
 reachable from the nodes' network, not necessarily from the internet; so is a LoadBalancer made
@@ -124,7 +125,7 @@ def _route_services(res: Resource) -> list[tuple[str, str]]:
     id="auth-exposed",
     severity=Severity.ERROR,
     description="A LoadBalancer/NodePort Service, Ingress, HTTPRoute or OpenShift Route exposes "
-    "LLM server pods (vLLM, SGLang, TGI, Ollama, NIM, Triton, llama.cpp) that check no API key",
+    "LLM server pods (vLLM, SGLang, TGI, Ollama, NIM, Triton, llama.cpp, LocalAI) that check no API key",
     remediation="Set the server's API key from a Secret (vLLM: VLLM_API_KEY; SGLang, llama.cpp, "
     "TGI: --api-key; Triton: --http-restricted-api=inference:<header>=<value>), or keep the "
     "Service ClusterIP behind an authenticating gateway (the only choice for Ollama and NIM).",
