@@ -85,6 +85,13 @@ RULE_CLASSES: dict[str, set[str]] = {
     "server-image-unpinned": {"image-unpinned"},
     "instance-parallelism": {"tp-mismatch-gpus"},
     "yaml-syntax": {"yaml-error"},
+    "volume-rwo-shared": {"rwo-volume-shared"},
+    "image-floating-tag": {"image-unpinned"},
+    "gpu-privileged": {"gpu-isolation-bypass"},
+    "object-name-invalid": {"invalid-name"},
+    "toleration-all": {"tolerate-all"},
+    "image-placeholder": {"image-placeholder"},
+    "server-loopback": {"server-loopback", "listens-on-loopback"},
 }
 
 #: Rules this measure does not judge, and why (they are counted apart).
@@ -243,16 +250,21 @@ def judge_file(name: str, entry: dict[str, Any], findings: list[dict[str, Any]] 
 
 def evaluate(files: list[str] | None = None, command: list[str] | None = None,
              expected: Path = EXPECTED) -> Report:
-    data = load_expected(expected)
+    return evaluate_data(load_expected(expected), expected.parent, files, command, str(expected))
+
+
+def evaluate_data(data: dict[str, Any], folder: Path, files: list[str] | None = None,
+                  command: list[str] | None = None, source: str = "") -> Report:
+    """Lint and judge the files of ``folder`` that the ground truth ``data`` lists."""
     command = command or [sys.executable, "-m", "llmfleet"]
     report = Report()
     selected = [(name, entry) for name, entry in sorted(data["files"].items()) if not files or name in files]
     for name, _ in selected:
-        if not (expected.parent / name).is_file():
-            raise FileNotFoundError(f"{expected}: lists {name}, which is not in {expected.parent}")
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{source or folder}: lists {name}, which is not in {folder}")
     # One linter process per file, as many at once as there are cores; judged in file order.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(lambda item: run_lint(expected.parent / item[0], command), selected))
+        results = list(pool.map(lambda item: run_lint(folder / item[0], command), selected))
     for (name, entry), (findings, reason) in zip(selected, results):
         judge_file(name, entry or {}, findings, reason, report)
         report.files += 1

@@ -4,9 +4,14 @@
 Unlike tests/corpus/evaluate.py (which leaves hardening and fleet rules out of its measure), no
 rule is excluded here: every finding at error or warning is judged right (it names a real problem
 of the file: same object, a class its rule stands for) or wrong.  Recall is over all real
-problems of expected.yaml, including classes no rule covers.
+problems of the ground truth, including classes no rule covers.
 
-Usage: python tests/corpus2/measure.py {dev,heldout,old} [--json] [FILE...]
+A half is ``dev``, ``heldout`` (this corpus), ``old`` (tests/corpus) or any folder of manifests:
+every ``expected*.yaml`` in it is read (one per collector: ``expected-a.yaml``,
+``expected-b.yaml``; their files are merged), and the ``facts*.yaml`` beside it or one level up
+are checked for every fact a problem cites (``source``).
+
+Usage: python tests/corpus2/measure.py {dev,heldout,old,FOLDER} [--json] [FILE...]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "corpus"))
 
 import evaluate  # noqa: E402  (the judging code of the first corpus, shared)
+import yaml  # noqa: E402
 
 HALVES = {"dev": HERE / "dev", "heldout": HERE / "heldout", "old": HERE.parent / "corpus"}
 
@@ -38,6 +44,13 @@ EXTRA_CLASSES: dict[str, set[str]] = {
     "server-image-unpinned": {"image-unpinned"},
     "instance-parallelism": {"tp-mismatch-gpus"},
     "image-digest": {"image-unpinned"},
+    "volume-rwo-shared": {"rwo-volume-shared"},
+    "image-floating-tag": {"image-unpinned"},
+    "gpu-privileged": {"gpu-isolation-bypass"},
+    "object-name-invalid": {"invalid-name"},
+    "toleration-all": {"tolerate-all"},
+    "image-placeholder": {"image-placeholder"},
+    "server-loopback": {"server-loopback", "listens-on-loopback"},
 }
 
 
@@ -68,23 +81,88 @@ def counting_everything() -> Iterator[None]:
         evaluate.object_of = saved[2]
 
 
+def folder_of(half: str) -> Path:
+    """The folder a half names: dev, heldout, old, or a path."""
+    folder = HALVES.get(half) or Path(half)
+    if not folder.is_dir():
+        raise SystemExit(f"{half}: not dev, heldout, old nor a folder")
+    return folder.resolve()
+
+
+def ground_truth(folder: Path) -> tuple[dict, list[Path]]:
+    """Every ``expected*.yaml`` of ``folder`` merged into one ``files`` mapping (a file two
+    collectors judged gets the problems, fine and unjudged entries of both)."""
+    paths = sorted(folder.glob("expected*.yaml"))
+    if not paths:
+        raise SystemExit(f"{folder}: no expected*.yaml ground truth")
+    merged: dict[str, dict] = {}
+    for path in paths:
+        for name, entry in evaluate.load_expected(path)["files"].items():
+            entry = dict(entry or {})
+            into = merged.setdefault(name, {k: v for k, v in entry.items() if k not in LISTS})
+            for key in LISTS:
+                into.setdefault(key, [])
+                into[key] = [*into[key], *(entry.get(key) or [])]
+    return {"version": 1, "files": merged}, paths
+
+
+LISTS = ("problems", "fine", "unjudged")
+
+
+def facts(folder: Path) -> dict[str, object]:
+    """Fact ids of the ``facts*.yaml`` files in ``folder`` and its parent (a mapping of ids,
+    or a list of entries with an ``id``, possibly under a top-level ``facts`` key)."""
+    found: dict[str, object] = {}
+    for path in [*sorted(folder.glob("facts*.yaml")), *sorted(folder.parent.glob("facts*.yaml"))]:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("facts"), (dict, list)):
+            data = data["facts"]
+        if isinstance(data, dict):
+            found.update({str(k): v for k, v in data.items()})
+        elif isinstance(data, list):
+            found.update({str(e["id"]): e for e in data if isinstance(e, dict) and "id" in e})
+    return found
+
+
+def unknown_facts(data: dict, known: dict[str, object]) -> list[str]:
+    """``file: class cites X`` for every cited fact id no facts file defines."""
+    out = []
+    for name, entry in sorted(data["files"].items()):
+        for key in LISTS:
+            for item in entry.get(key) or []:
+                cited = item.get("source") if isinstance(item, dict) else None
+                for fact in [cited] if isinstance(cited, str) else list(cited or []):
+                    if fact not in known:
+                        out.append(f"{name}: {item.get('class')} cites {fact}")
+    return out
+
+
 def measure(half: str, files: list[str] | None = None) -> evaluate.Report:
+    folder = folder_of(half)
+    data, _ = ground_truth(folder)
     with counting_everything():
-        return evaluate.evaluate(files or None, expected=HALVES[half] / "expected.yaml")
+        return evaluate.evaluate_data(data, folder, files or None)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("half", choices=sorted(HALVES))
+    parser.add_argument("half", help="dev, heldout, old, or a folder with expected*.yaml")
     parser.add_argument("files", nargs="*")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    folder = folder_of(args.half)
+    data, paths = ground_truth(folder)
+    known = facts(folder)
+    # a corpus without facts*.yaml files (tests/corpus keeps its facts elsewhere): nothing to check
+    missing = unknown_facts(data, known) if known else []
     report = measure(args.half, args.files)
     if args.json:
         print(
             json.dumps(
                 {
                     "summary": report.summary(),
+                    "ground_truth": [p.name for p in paths],
+                    "unknown_facts": missing,
                     "findings": [vars(f) for f in report.findings],
                     "problems": report.problems,
                 },
@@ -92,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
+    print(f"ground truth: {', '.join(p.name for p in paths)} ({len(data['files'])} files)")
     evaluate.print_report(report)
+    if missing:
+        print("\nfacts cited but defined in no facts*.yaml:")
+        for line in missing:
+            print(f"  {line}")
     print("\nwrong findings (all):")
     for f in report.wrong:
         print(f"  {f.file}: {f.severity} {f.rule} on {f.object}: {f.matched}")

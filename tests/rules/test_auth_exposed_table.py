@@ -85,3 +85,49 @@ def test_auth_exposed_table(case, text, expected):
     assert where(findings("auth-exposed", text)) == sorted(
         e if e[0] == "warning" else ("error", *e) for e in expected
     )
+
+
+INTERNAL = [
+    # (case, annotations, source ranges, severity)
+    ("an internet-facing load balancer", {}, None, "error"),
+    ("GKE internal", {"networking.gke.io/load-balancer-type": "Internal"}, None, "warning"),
+    ("AWS internal", {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}, None, "warning"),
+    (
+        "AWS LB controller scheme",
+        {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"},
+        None,
+        "warning",
+    ),
+    (
+        "AWS LB controller, internet-facing",
+        {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"},
+        None,
+        "error",
+    ),
+    ("Azure internal", {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}, None, "warning"),
+    (
+        "Azure internal false",
+        {"service.beta.kubernetes.io/azure-load-balancer-internal": "false"},
+        None,
+        "error",
+    ),
+    ("source ranges of an office", {}, ["203.0.113.0/24"], "warning"),
+    ("source ranges open to all", {}, ["0.0.0.0/0"], "error"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "annotations", "ranges", "severity"), INTERNAL, ids=[r[0] for r in INTERNAL]
+)
+def test_an_internal_or_restricted_load_balancer_is_a_warning(case, annotations, ranges, severity):
+    spec = "type: LoadBalancer" + (f", loadBalancerSourceRanges: {ranges}" if ranges else "")
+    meta = f", annotations: {annotations}" if annotations else ""
+    service = f"""
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: s, namespace: llm{meta}}}
+spec: {{{spec}, selector: {{app: m}}, ports: [{{port: 80, targetPort: 8000}}]}}
+"""
+    found = where(findings("auth-exposed", pods() + service))
+    assert found == [(severity, "Service", "s", "/spec/type")]

@@ -75,6 +75,8 @@ NOT_EXECUTED = {
     "scaler-recreate": "the failing Deployment needs the ScaledObject that scales it above one replica",
     "service-reference": "the failing case needs a self-contained input without the Service it names",
     "vllm-config-unreadable": "a serve.yaml file, read through the ConfigMap the --config argument names",
+    "volume-rwo-shared": "the failing Deployment needs the claim a comment describes "
+    "(tests/rules/test_volume_rwo_shared_table.py)",
 }
 #: Rules whose failing case is prose (only the passing example runs).
 PASSING_ONLY = {"shutdown-prestop"}

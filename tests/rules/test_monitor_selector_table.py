@@ -98,3 +98,11 @@ def test_the_message_lists_the_declared_port_names():
     monitor = pod_monitor("{selector: {matchLabels: {app: m}}, podMetricsEndpoints: [{port: metrics}]}")
     (row,) = findings("monitor-selector", PODS + monitor)
     assert row[4] == "port 'metrics' is not a container port name of the selected pods (http)"
+
+
+def test_a_lone_monitor_file_is_not_judged_but_one_beside_workloads_is():
+    monitor = pod_monitor("{selector: {matchLabels: {app: other}}, podMetricsEndpoints: [{port: http}]}")
+    assert findings("monitor-selector", monitor) == []  # its pods are deployed from elsewhere
+    assert where(findings("monitor-selector", PODS + monitor)) == [
+        ("error", "PodMonitor", "pm", "/spec/selector")
+    ]

@@ -89,3 +89,31 @@ def test_one_finding_per_name_however_often_it_is_used():
         "promql-unknown-metric", scaled("sum(vllm:made_up) + sum(vllm:made_up) / sum(vllm:other_made_up)")
     )
     assert len(found) == 2
+
+
+RELEASES = [
+    # (case, image of the queried server or None for no server in the input, severity or None)
+    ("the pinned release no longer exports it", "vllm/vllm-openai:v0.33.0", "error"),
+    ("vLLM 0.8 still exports vllm:gpu_cache_usage_perc", "vllm/vllm-openai:v0.8.5", None),
+    ("vLLM 0.11 hides it", "vllm/vllm-openai:v0.11.0", "error"),
+    ("a release the image does not tell", "example.com/team/llm-server:2024-07", "warning"),
+    ("no vLLM server in a foreign input", None, "warning"),
+]
+
+
+@pytest.mark.parametrize(("case", "image", "severity"), RELEASES, ids=[r[0] for r in RELEASES])
+def test_a_removed_metric_is_judged_by_the_release_of_the_servers_it_queries(case, image, severity):
+    text = scaled("sum(vllm:gpu_cache_usage_perc)")
+    if image is None:
+        text = text.split("---", 1)[1]
+    else:
+        text = text.replace("vllm/vllm-openai:v0.33.0", image)
+        if not image.startswith("vllm/"):
+            text = text.replace("args: [m]", "command: [vllm, serve], args: [m]")
+    found = [(row[0], row[3]) for row in findings("promql-unknown-metric", text)]
+    assert found == ([(severity, "/spec/triggers/0/metadata/query")] if severity else [])
+
+
+def test_a_name_that_never_existed_is_an_error_without_any_server():
+    text = scaled("sum(rate(vllm:request_latency_seconds_bucket[5m]))").split("---", 1)[1]
+    assert [row[0] for row in findings("promql-unknown-metric", text)] == ["error"]

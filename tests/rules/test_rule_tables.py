@@ -509,24 +509,34 @@ def test_gated_model_token(args, envs, extra, severity):
 
 
 VISIBLE = [
-    ("0,1 for 2 GPUs", "0,1", 2, False),
-    ("0,1,2,3 for 1 GPU", "0,1,2,3", 1, True),
-    ("index 1 for 1 GPU", "1", 1, True),
-    ("a UUID", "GPU-1234", 1, False),
-    ("a reference", "$(DEVICES)", 1, False),
-    ("no GPU requested (gpu-missing's)", "0", 0, False),
+    # CUDA makes visible only the indices before the first invalid one (CUDA Programming Guide)
+    ("0,1 for 2 GPUs", "0,1", 2, [], None),
+    ("0,1,2,3 for 1 GPU, one GPU needed: CUDA sees device 0", "0,1,2,3", 1, [], "warning"),
+    (
+        "0,1,2,3 for 1 GPU and tensor parallel 4: fails",
+        "0,1,2,3",
+        1,
+        ["--tensor-parallel-size", "4"],
+        "error",
+    ),
+    ("index 1 for 1 GPU: CUDA sees none", "1", 1, [], "error"),
+    ("1,0 for 1 GPU: the first index is invalid", "1,0", 1, [], "error"),
+    ("a UUID", "GPU-1234", 1, [], None),
+    ("a reference", "$(DEVICES)", 1, [], None),
+    ("no GPU requested (gpu-missing's)", "0", 0, [], None),
 ]
 
 
-@pytest.mark.parametrize("value,gpus,reported", [c[1:] for c in VISIBLE], ids=[c[0] for c in VISIBLE])
-def test_gpu_visible_devices(value, gpus, reported):
+@pytest.mark.parametrize("value,gpus,args,severity", [c[1:] for c in VISIBLE], ids=[c[0] for c in VISIBLE])
+def test_gpu_visible_devices(value, gpus, args, severity):
     container = {
         **VLLM,
+        "args": [*VLLM["args"], *args],
         "env": [env("CUDA_VISIBLE_DEVICES", value)],
         "resources": {"limits": {"nvidia.com/gpu": gpus}} if gpus else {},
     }
     got = found(deployment(container), "gpu-visible-devices")
-    assert got == ({("error", "Deployment/m", f"{C0}/env/0")} if reported else set())
+    assert got == ({(severity, "Deployment/m", f"{C0}/env/0")} if severity else set())
 
 
 UNPINNED = [
@@ -734,3 +744,43 @@ def test_gpu_shm_not_demanded_in_kuberay_fleets():
     text = json.dumps(fleet)
     assert found(text, "gpu-shm") == set()
     assert found(text, "gpu-parallelism") == set()
+
+
+PARALLEL = [
+    # (case, tensor-parallel size, GPUs requested, severity or None)
+    ("TP 4 on 4 GPUs", "4", 4, None),
+    ("TP 4 on 2 GPUs: cannot place its workers", "4", 2, "error"),
+    ("TP 1 on 2 GPUs: one stays idle", "1", 2, "warning"),
+    ("TP 2 on 8 GPUs: six stay idle", "2", 8, "warning"),
+]
+
+
+@pytest.mark.parametrize("tp,gpus,severity", [c[1:] for c in PARALLEL], ids=[c[0] for c in PARALLEL])
+def test_gpu_parallelism_more_workers_fail_fewer_idle(tp, gpus, severity):
+    container = {
+        **VLLM,
+        "args": [*VLLM["args"], "--tensor-parallel-size", tp],
+        "resources": {"limits": {"nvidia.com/gpu": gpus}},
+    }
+    got = found(deployment(container, pod={"volumes": []}), "gpu-parallelism")
+    assert got == ({(severity, "Deployment/m", f"{C0}/args/1")} if severity else set())
+
+
+TOLERATION_KEYS = [
+    # (case, toleration key, severity): a spelling of nvidia.com/gpu matches no taint; another
+    # GPU-looking key may be the taint some clusters put on their GPU nodes
+    ("nvidia/gpu, a misspelling", "nvidia/gpu", "error"),
+    ("nvidia.com/GPU, a misspelling", "nvidia.com/GPU", "error"),
+    ("gpu, another cluster's taint key", "gpu", "warning"),
+    ("nvidia.com/gpu.shared, another taint", "nvidia.com/gpu.shared-by-time-slicing", "warning"),
+]
+
+
+@pytest.mark.parametrize(
+    "key,severity", [c[1:] for c in TOLERATION_KEYS], ids=[c[0] for c in TOLERATION_KEYS]
+)
+def test_gpu_toleration_key_that_is_not_the_taint(key, severity):
+    pod = {"tolerations": [{"key": key, "operator": "Exists", "effect": "NoSchedule"}]}
+    container = {**VLLM, "resources": {"limits": {"nvidia.com/gpu": 1}}}
+    got = found(deployment(container, pod=pod), "gpu-toleration")
+    assert got == {(severity, "Deployment/m", "/spec/template/spec/tolerations/0/key")}

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from llmfleet.model.k8s import Resource, as_dict, dig, pointer
-from llmfleet.model.workloads import PodTemplate, Replicas, Workload, _own_replicas
+from llmfleet.model.k8s import Resource, as_dict, as_list, dig, pointer, to_int
+from llmfleet.model.workloads import DeclaredClaim, PodTemplate, Replicas, Workload, _own_replicas
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,23 @@ class TemplatePath:
     role: str
     inline: bool = False
     container: str = ""
+    #: Paths, beside the template (relative to the node that holds it), whose product is the
+    #: number of pods of this template per object (a Dynamo service's replicas × nodeCount).
+    pods: tuple[str, ...] = ()
+    #: Path beside the template to the names of claims the operator mounts into its pods.
+    mounts: str = ""
+    #: Path beside the template to resources the operator sets on the main container, in
+    #: Dynamo's ResourceItem form ({requests, limits} of {cpu, memory, gpu, gpuType, custom}).
+    resources: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimPath:
+    """Where a custom resource declares the claims its operator creates."""
+
+    path: str
+    name: str
+    access_mode: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,9 @@ class CustomKind:
     replicas: str = ""
     runs_pods: bool = True
     platform_scheduling: bool = False
+    claims: ClaimPath | None = None
+    #: What the operator adds to every pod it makes (``probes``, ``shm``, ``routing``).
+    operator: frozenset[str] = frozenset()
 
 
 @cache
@@ -40,16 +60,27 @@ def table() -> dict[tuple[str, str], CustomKind]:
     data = yaml.safe_load(text)
     out = {}
     for entry in data["kinds"]:
+        claims = entry.get("claims")
         kind = CustomKind(
             entry["group"],
             entry["kind"],
             tuple(
-                TemplatePath(t["path"], t.get("role", "pod"), bool(t.get("inline")), t.get("container", ""))
+                TemplatePath(
+                    t["path"],
+                    t.get("role", "pod"),
+                    bool(t.get("inline")),
+                    t.get("container", ""),
+                    tuple(t.get("pods", ())),
+                    t.get("mounts", ""),
+                    t.get("resources", ""),
+                )
                 for t in entry["templates"]
             ),
             entry.get("replicas", ""),
             entry.get("runsPods", True),
             entry.get("scheduling") == "platform" or not entry.get("runsPods", True),
+            ClaimPath(claims["path"], claims["name"], claims["accessMode"]) if claims else None,
+            frozenset(entry.get("operator", ())),
         )
         out[(kind.group, kind.kind)] = kind
     return out
@@ -92,7 +123,11 @@ def reader(kind: CustomKind) -> Callable[[Resource], Workload]:
         else:
             replicas = Replicas(0, 0, f"a {kind.kind} runs no pods itself")
         workload = Workload(
-            res, replicas=replicas, runs_pods=kind.runs_pods, platform_scheduling=kind.platform_scheduling
+            res,
+            replicas=replicas,
+            runs_pods=kind.runs_pods,
+            platform_scheduling=kind.platform_scheduling,
+            operator_managed=kind.operator,
         )
         for spec in kind.templates:
             for keys, node in expand(res.data, spec.path):
@@ -114,11 +149,63 @@ def reader(kind: CustomKind) -> Callable[[Resource], Workload]:
                 if spec.container:
                     one = dig(node, spec.container)
                     if isinstance(one, dict):
+                        holder = dig(res.data, *keys[:-1]) if keys[:-1] else res.data
+                        one = _with_resources(one, dig(holder, spec.resources) if spec.resources else None)
                         template.extra.append((one, pointer(*keys, spec.container), "containers"))
+                _beside(res.data, keys[:-1], spec, template)
                 workload.templates.append(template)
+        if kind.claims is not None:
+            workload.declared_claims = list(_declared_claims(res.data, kind.claims))
         return workload
 
     return build
+
+
+def _beside(data: Any, parent: tuple[Any, ...], spec: TemplatePath, template: PodTemplate) -> None:
+    """The pod count and the operator-mounted claims read beside a template."""
+    holder = dig(data, *parent) if parent else data
+    if spec.pods:
+        count = 1
+        for path in spec.pods:
+            found = [node for _, node in expand(holder, path)]
+            value = to_int(found[0], None) if found else None
+            count *= 1 if value is None or value < 0 else value
+        template.pods_min = template.pods_max = count
+    if spec.mounts:
+        for keys, name in expand(holder, spec.mounts):
+            if isinstance(name, str) and name:
+                template.claim_mounts.append((name, pointer(*parent, *keys)))
+
+
+def _with_resources(container: dict[str, Any], resources: Any) -> dict[str, Any]:
+    """The main container with the resources the operator sets from a Dynamo-style
+    ResourceItem (``gpu`` becomes ``gpuType``, default nvidia.com/gpu; ``custom`` entries as
+    named), the container's own values winning; a copy, the object is left as written."""
+    if not isinstance(resources, dict):
+        return container
+    merged = dict(as_dict(container.get("resources")))
+    for section in ("requests", "limits"):
+        item = resources.get(section)
+        if not isinstance(item, dict):
+            continue
+        values = dict(as_dict(item.get("custom")))
+        for key in ("cpu", "memory"):
+            if item.get(key) not in (None, ""):
+                values[key] = item[key]
+        if item.get("gpu") not in (None, ""):
+            values[str(item.get("gpuType") or "nvidia.com/gpu")] = item["gpu"]
+        merged[section] = {**values, **as_dict(merged.get(section))}
+    return {**container, "resources": merged}
+
+
+def _declared_claims(data: Any, claims: ClaimPath) -> Iterator[DeclaredClaim]:
+    for keys, entry in expand(data, claims.path):
+        if not isinstance(entry, dict) or not isinstance(entry.get(claims.name), str):
+            continue
+        modes = entry.get(claims.access_mode)
+        found = [str(m) for m in (as_list(modes) if isinstance(modes, list) else [modes]) if m]
+        where = pointer(*keys, claims.access_mode) if modes is not None else pointer(*keys)
+        yield DeclaredClaim(entry[claims.name], tuple(found), where)
 
 
 def custom_reader(group: str, kind: str) -> Callable[[Resource], Workload] | None:

@@ -162,11 +162,13 @@ class OverlayModel:
         return next((w for w in self.workloads if w.resource is resource), None)
 
     def pods_selected(self, selector: Any, namespace: str | None) -> list[PodTemplate]:
-        """Pod templates whose labels match ``selector`` (in ``namespace`` if given)."""
+        """Pod templates whose labels match ``selector`` (in ``namespace`` if given).  An
+        object without a namespace lands in the one it is applied to, so it matches any."""
         return [
             t
             for t in self.templates
-            if (namespace is None or t.namespace == namespace) and selector_matches(selector, t.labels)
+            if (not namespace or not t.namespace or t.namespace == namespace)
+            and selector_matches(selector, t.labels)
         ]
 
     def service_templates(self, service: Resource) -> list[PodTemplate]:

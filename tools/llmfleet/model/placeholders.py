@@ -9,6 +9,6 @@ import re
 
 PLACEHOLDER = re.compile(
     r"(?i)(^|[./@:-])(example\.(com|org|net)|example[-_]?(org|user|owner|company|registry)|"
-    r"your[-_]?(org|registry|repo|company|account|project|user)|my[-_]?registry|"
+    r"your[-_]?(org|registry|repo|company|account|project|user|tag|version)|my[-_]?(registry|tag|version)|"
     r"replace[-_]?(me|this)|changeme|change[-_]me|placeholder|todo|xxx+|<[^>]*>)([./@:-]|$)"
 )

@@ -10,7 +10,7 @@ from llmfleet.model.k8s import Resource
 from llmfleet.model.load_time import LoadTime, expected_load
 from llmfleet.model.overlay import OverlayModel
 from llmfleet.model.servers import other_servers
-from llmfleet.model.workloads import Container
+from llmfleet.model.workloads import Container, Workload
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class Served:
     listens_after_load: bool
     platform_probes: bool  # a template whose pods' probes the platform sets (KServe, OME runtimes)
     load: LoadTime
+    #: The port accepts TCP connections while the model loads (HTTP answers 503): a tcpSocket
+    #: probe passes during the load (llama.cpp).
+    tcp_during_load: bool = False
 
 
 PERSISTENT = ("persistentVolumeClaim", "hostPath", "nfs", "csi", "cephfs", "glusterfs", "ephemeral")
@@ -36,12 +39,20 @@ def downloads_every_start(container: Container, model_id: str) -> bool:
     )
 
 
+def platform_owns_probes(workload: Workload) -> bool:
+    """A runtime template (the serving platform sets its pods' probes and lifecycle), or an
+    operator that injects probes and routes requests itself (Dynamo)."""
+    return not workload.runs_pods or "probes" in workload.operator_managed
+
+
 def served(model: OverlayModel) -> Iterator[Served]:
     for server in model.api_servers:
         names = [server.model_id, *server.served_model_names]
         downloads = downloads_every_start(server.container, server.model_id)
         load = expected_load(names, server.value("quantization"), server.nodes or 1, downloads)
-        yield Served(server.resource, server.container, "vLLM", True, not server.workload.runs_pods, load)
+        yield Served(
+            server.resource, server.container, "vLLM", True, platform_owns_probes(server.workload), load
+        )
     for other in other_servers(model):
         load = expected_load(
             [other.model_id, other.flag("--served-model-name") or ""],
@@ -53,6 +64,7 @@ def served(model: OverlayModel) -> Iterator[Served]:
             other.container,
             other.engine.title,
             other.engine.listens_after_load,
-            not other.container.workload.runs_pods,
+            platform_owns_probes(other.container.workload),
             load,
+            other.engine.tcp_during_load,
         )

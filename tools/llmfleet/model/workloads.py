@@ -134,6 +134,9 @@ class PodTemplate:
     pods_min: int = 1
     pods_max: int = 1
     extra: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)  # (data, path, section)
+    #: Claims an operator mounts into these pods by name, outside the pod spec (a Dynamo
+    #: service's ``volumeMounts``), with the pointer that names each.
+    claim_mounts: list[tuple[str, str]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"PodTemplate({self.ref!r})"
@@ -229,6 +232,16 @@ class Replicas:
     path: str = ""
 
 
+@dataclass(frozen=True)
+class DeclaredClaim:
+    """A PersistentVolumeClaim a custom resource declares for its operator to create or use
+    (a DynamoGraphDeployment's ``spec.pvcs``)."""
+
+    name: str
+    access_modes: tuple[str, ...]
+    path: str  # pointer of the access mode (or of the entry) in the object
+
+
 @dataclass(eq=False)
 class Workload:
     """An object that makes pods."""
@@ -245,6 +258,11 @@ class Workload:
     #: True when an operator picks the nodes and adds the tolerations (KAITO's Workspace from
     #: its instance type), or the template is instantiated by a platform that does (runtimes).
     platform_scheduling: bool = False
+    #: Claims the object declares itself (custom resources whose operator makes the PVCs).
+    declared_claims: list[DeclaredClaim] = field(default_factory=list)
+    #: What an operator adds to the pods (``probes``, ``shm``, ``routing``: it routes requests
+    #: itself, not through Service endpoints); from data/custom_workloads.yaml.
+    operator_managed: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return f"Workload({self.resource.ref!r})"

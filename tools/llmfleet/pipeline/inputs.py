@@ -2,7 +2,9 @@
 YAML, stdin) and each one loaded into resources and input findings.
 
 A folder without a kustomization is one input, as ``kustomize build`` would see a folder of
-resources: selectors, scale targets and alert coverage resolve across its files.  Only
+resources: selectors, scale targets and alert coverage resolve across its files.  The lint
+rules see every file, folder and stdin of one invocation together
+(``llmfleet.pipeline.runner.lint_groups``), each finding still under its own input.  Only
 regular files and stdin are read (a FIFO or a device is an ``input`` finding), each up to
 ``limits.max-input-bytes``.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,6 +205,50 @@ def duplicate_objects(loaded: Loaded) -> list[Finding]:
     return findings
 
 
+def lint_groups(
+    reported: list[tuple[Loaded, OverlayModel]], config: Config
+) -> list[tuple[OverlayModel, Callable[[Finding], Finding]]]:
+    """What the input rules run over, each with the function that names a finding's input.
+
+    A kustomization is its own model.  The files, folders and stdin of one invocation are
+    one model, as ``kubectl apply -f a.yaml -f b.yaml`` applies them together: a
+    ScaledObject in one file scales the Deployment of another, a Service selects pods
+    defined elsewhere, two workloads share one claim.  Each finding is still reported under
+    the input its object came from (its file, and the folder or file named on the command
+    line), so per-file reporting is unchanged.
+    """
+    groups: list[tuple[OverlayModel, Callable[[Finding], Finding]]] = []
+    loose: list[tuple[Loaded, OverlayModel]] = []
+    for loaded, model in reported:
+        if loaded.is_kustomization:
+            groups.append((model, _same))
+        else:
+            loose.append((loaded, model))
+    if len(loose) == 1:
+        groups.append((loose[0][1], _same))
+    elif loose:
+        owner: dict[str, str] = {}
+        for loaded, _ in loose:
+            owner.setdefault(loaded.file, loaded.name)
+            for res in loaded.resources:
+                owner.setdefault(res.file, loaded.name)
+        first = loose[0][0].name
+        resources = [res for loaded, _ in loose for res in loaded.resources]
+        joined = OverlayModel("", resources, config.cluster)
+
+        def named(finding: Finding) -> Finding:
+            if finding.overlay:
+                return finding
+            return replace(finding, overlay=owner.get(finding.file, first))
+
+        groups.append((joined, named))
+    return groups
+
+
+def _same(finding: Finding) -> Finding:
+    return finding
+
+
 class Checker:
     """Load, validate, model and lint a set of targets; return one Report."""
 
@@ -304,14 +348,14 @@ class Checker:
         if validator is not None:
             validator.save()
         if self.rules is not None:
-            tools = self._tool_runner([m for _, m in reported])
+            groups = lint_groups(reported, self.config)
+            tools = self._tool_runner([model for model, _ in groups])
             if tools is not None:
                 tools()
-        if self.rules is not None:
             from llmfleet.pipeline.lint.engine import lint_fleet, lint_model
 
-            for _, model in reported:
-                report.findings += lint_model(model, self.rules)
+            for model, owners in groups:
+                report.findings += [owners(f) for f in lint_model(model, self.rules)]
             if self.fleet:
                 fleet = FleetModel(
                     overlay_models,

@@ -150,9 +150,11 @@ def _expand_words(container: Container, env: Environment, key: str) -> list[_Wor
 
 
 def _looks_like_vllm_args(args: list[_Word]) -> bool:
-    """Args a ``vllm serve`` entrypoint would take: empty, a model first, or known options."""
+    """Args a ``vllm serve`` entrypoint would take: a model first, or known options.  No args
+    at all is no evidence: an image that only mentions vLLM (``ai-dynamo/vllm-runtime``, a
+    router) has an entrypoint of its own, and it may start a frontend or a shell."""
     if not args:
-        return True
+        return False
     first = args[0].text
     if not first.startswith("-"):
         return "/" in first or not first.endswith((".py", ".sh")) and " " not in first

@@ -105,6 +105,45 @@ REMOVED: dict[str, str] = {
     "vllm:engine_healthy": "nothing in 0.33.0 (newer than the pinned release, docs/reference/vllm.md §1.3)",
 }
 
+#: The first release that no longer exports a metric of REMOVED by default (hidden or removed,
+#: docs/reference/vllm.md §1.5: the V0-only gauges hidden in 0.9, the gpu_* cache metrics
+#: hidden in 0.11, time_per_output_token_seconds hidden in 0.12).  A name missing here never
+#: existed under that name, or is wrong for every release.
+REMOVED_IN: dict[str, str] = {
+    "vllm:gpu_cache_usage_perc": "0.11",
+    "vllm:gpu_prefix_cache_queries": "0.11",
+    "vllm:gpu_prefix_cache_hits": "0.11",
+    "vllm:gpu_prefix_cache_queries_total": "0.11",
+    "vllm:gpu_prefix_cache_hits_total": "0.11",
+    "vllm:time_per_output_token_seconds": "0.12",
+    "vllm:avg_prompt_throughput_toks_per_s": "0.7",
+    "vllm:avg_generation_throughput_toks_per_s": "0.7",
+    "vllm:num_requests_swapped": "0.9",
+    "vllm:cpu_cache_usage_perc": "0.9",
+    "vllm:cpu_prefix_cache_hit_rate": "0.9",
+    "vllm:gpu_prefix_cache_hit_rate": "0.9",
+    "vllm:time_in_queue_requests": "0.9",
+    "vllm:model_forward_time_milliseconds": "0.9",
+    "vllm:model_execute_time_milliseconds": "0.9",
+}
+
+
+def exported_by(name: str, version: str) -> bool:
+    """Whether a removed metric (REMOVED) was still exported by vLLM ``version``."""
+    removed = REMOVED_IN.get(name)
+    if removed is None:
+        return False
+    return _release(version) < _release(removed)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.lstrip("v").split(".")[:3]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count", "_created")
 
 

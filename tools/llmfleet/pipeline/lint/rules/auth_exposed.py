@@ -7,10 +7,14 @@ an Ingress, or a Gateway API HTTPRoute in front of the pods exposes free GPU inf
 whoever reaches it (kube-score flags NodePort Services: docs/reference/tooling.md §4.2 ``service-type``).
 When the container takes env from ``envFrom`` the key may be set there; that case is not
 reported.  An OpenShift Route publishes its Service on the cluster's router (edge TLS does
-not authenticate).  The same holds for SGLang and llama.cpp without ``--api-key``, TGI
-without ``--api-key``/``API_KEY``, and for Ollama, NVIDIA NIM and Triton, which have no
-request authentication at all (docs/reference/servers.md).  A NodePort is a warning: it is
-reachable from the nodes' network, not necessarily from the internet.
+not authenticate).  The same holds for SGLang and llama.cpp without ``--api-key`` (llama.cpp:
+also ``--api-key-file`` or env ``LLAMA_API_KEY``), TGI without ``--api-key``/``API_KEY``,
+Triton unless ``--http-restricted-api`` restricts the ``inference`` APIs to a header, LocalAI
+without ``LOCALAI_API_KEY``/``API_KEY``, and for
+Ollama and NVIDIA NIM, which have no request authentication at all
+(docs/reference/servers.md).  A NodePort is a warning: it is
+reachable from the nodes' network, not necessarily from the internet; so is a LoadBalancer made
+internal by its cloud's annotation, or limited by ``loadBalancerSourceRanges``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,36 @@ from llmfleet.model.servers import other_servers
 from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
 
 EXPOSED_TYPES = ("LoadBalancer", "NodePort")
+#: Service annotations that make a cloud load balancer internal (an address in the VPC, not on
+#: the internet), with the values that do (Kubernetes docs "Internal load balancer"; the AWS
+#: Load Balancer Controller's scheme annotation).  docs/reference/servers.md.
+INTERNAL_LB = {
+    "networking.gke.io/load-balancer-type": ("internal",),
+    "cloud.google.com/load-balancer-type": ("internal",),
+    "service.beta.kubernetes.io/aws-load-balancer-internal": ("true", "0.0.0.0/0"),
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": ("internal",),
+    "service.beta.kubernetes.io/azure-load-balancer-internal": ("true",),
+    "service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type": ("private",),
+    "service.beta.kubernetes.io/openstack-internal-load-balancer": ("true",),
+    "service.beta.kubernetes.io/oci-load-balancer-internal": ("true",),
+    "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type": ("intranet",),
+}
+
+
+def reach(service: Resource) -> str:
+    """Who reaches a LoadBalancer: "" for the internet, else why not everyone can."""
+    for key, values in INTERNAL_LB.items():
+        value = service.annotations.get(key)
+        if value is not None and str(value).strip().lower() in values:
+            return f"an internal load balancer ({key}), reachable from the private network"
+    ranges = dig(service.data, "spec", "loadBalancerSourceRanges")
+    if (
+        isinstance(ranges, list)
+        and ranges
+        and not any(str(r).strip() in ("0.0.0.0/0", "::/0") for r in ranges)
+    ):
+        return f"reachable only from loadBalancerSourceRanges {', '.join(map(str, ranges))}"
+    return ""
 
 
 def _unauthenticated(model: OverlayModel, service: Resource) -> list[str]:
@@ -91,10 +125,10 @@ def _route_services(res: Resource) -> list[tuple[str, str]]:
     id="auth-exposed",
     severity=Severity.ERROR,
     description="A LoadBalancer/NodePort Service, Ingress, HTTPRoute or OpenShift Route exposes "
-    "LLM server pods (vLLM, SGLang, TGI, Ollama, NIM, Triton, llama.cpp) that check no API key",
+    "LLM server pods (vLLM, SGLang, TGI, Ollama, NIM, Triton, llama.cpp, LocalAI) that check no API key",
     remediation="Set the server's API key from a Secret (vLLM: VLLM_API_KEY; SGLang, llama.cpp, "
-    "TGI: --api-key), or keep the Service ClusterIP behind an authenticating gateway "
-    "(the only choice for Ollama, NIM and Triton).",
+    "TGI: --api-key; Triton: --http-restricted-api=inference:<header>=<value>), or keep the "
+    "Service ClusterIP behind an authenticating gateway (the only choice for Ollama and NIM).",
     rationale="vLLM serves anyone who reaches it when no API key is set; an exposed Service or "
     "route hands the GPUs (and any private model) to the internet "
     "(docs/reference/vllm.md §2.2 Frontend).",
@@ -113,13 +147,13 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if kind in EXPOSED_TYPES:
             exposed = _unauthenticated(model, service)
             if exposed:
+                limited = reach(service) if kind == "LoadBalancer" else "from the nodes' network"
                 yield Problem(
                     service,
                     "/spec/type",
                     f"Service type {kind} exposes {', '.join(exposed)}, which checks no API "
-                    "key: anyone who reaches it can use the model"
-                    + (" (from the nodes' network)" if kind == "NodePort" else ""),
-                    Severity.WARNING if kind == "NodePort" else None,
+                    "key: anyone who reaches it can use the model" + (f" ({limited})" if limited else ""),
+                    Severity.WARNING if limited else None,
                 )
     for kind, backends in (
         ("Ingress", _ingress_services),

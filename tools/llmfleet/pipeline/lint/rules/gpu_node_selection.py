@@ -7,24 +7,32 @@ NVIDIA GPU Feature Discovery's ``nvidia.com/gpu.product``, Karpenter's GPU label
 instance type (``llmfleet/data/accelerators.yaml``, plus ``cluster.gpu-label-keys``).
 A pod whose servers all serve a model small enough for any data-centre GPU (weights under
 ``small-model-gib``, 8 GiB by default: half of a 16 GB T4, leaving the rest for the KV cache)
-need not pick one; the size comes from the catalog or the model's name.
+need not pick one; the size comes from the catalog or the model's name (for a launcher no
+server reading covers, the model a generic ``--model``/``--model-path`` flag names).  Gaudi
+(``habana.ai/gaudi``) and TPU resources name their family already.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from llmfleet.model.servers import other_servers
+from llmfleet.model.servers import model_ids_named, other_servers
 from llmfleet.model.vllm.params import estimate
 from llmfleet.model.vllm.startup import GIB, bytes_per_parameter
 from llmfleet.model.workloads import PodTemplate
 from llmfleet.pipeline.lint.api import Option, Options, OverlayModel, Problem, Severity, rule
+
+#: Accelerator resources whose name already fixes the device family (Intel Gaudi, Google TPU
+#: slices are chosen by topology selectors of their own): no GPU type to pick.
+ONE_FAMILY = ("habana.ai/", "google.com/tpu")
 
 
 def _small_models_only(model: OverlayModel, template: PodTemplate, limit_gib: float) -> bool:
     """Every server of the pod serves a model of known size under ``limit_gib`` of weights."""
     ids = [s.model_id for s in model.api_servers if s.template is template]
     ids += [o.model_id for o in other_servers(model) if o.template is template]
+    if not ids:  # a launcher no engine covers (Dynamo's workers): the model its flags name
+        ids = [m for c in template.main_containers for m in model_ids_named(c)]
     if not ids:
         return False
     for model_id in ids:
@@ -74,8 +82,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     for template in model.templates:
         if template.workload.platform_scheduling or not template.workload.runs_pods:
             continue  # the operator or the platform's serving object places the pods
-        if not model.pod_accelerators(template):
-            continue
+        requested = model.pod_accelerators(template)
+        if not requested or all(name.startswith(ONE_FAMILY) for name in requested):
+            continue  # no accelerator, or one whose resource name already fixes the family
         if model.node_selection(template).selects:
             continue
         if _small_models_only(model, template, options["small-model-gib"]):

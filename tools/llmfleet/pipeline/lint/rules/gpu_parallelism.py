@@ -1,4 +1,8 @@
-"""gpu-parallelism: vLLM's parallel sizes must match the accelerators it is given.
+"""gpu-parallelism: vLLM's parallel sizes must match the accelerators it is given (and
+SGLang's ``--tp-size`` × ``--pp-size`` per ``--nnodes`` pod, TGI's ``--num-shard``/``NUM_SHARD``).
+
+More workers than accelerators is an error (vLLM cannot place them and exits at startup); fewer
+is a warning (it serves, and the other accelerators stay idle).
 
 One pod: tensor × pipeline × data parallel (the local data-parallel size when set) must equal
 the accelerators the vLLM container requests.  A server whose engine spans several pods (a
@@ -12,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from llmfleet.model.accelerators import whole
+from llmfleet.model.servers import other_servers
 from llmfleet.model.vllm.server import RAY_KINDS, VllmServer
 from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
 
@@ -93,7 +98,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     f"vLLM of {server.workload.resource.ref} runs with a parallel size of "
                     f"{size}{origin} across a group of {pods} pods holding {total} "
                     f"accelerators ({per_pod} in the server's pod): tensor × pipeline "
-                    "parallel must equal GPUs per pod × pods",
+                    "parallel must equal GPUs per pod × pods" + _effect(size, total),
+                    _severity(size, total),
                 )
             continue
         gpus = container_accelerators(model, server)
@@ -103,5 +109,46 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             resource,
             path,
             f"container {server.container.name!r} of {server.template.ref} runs vLLM "
-            f"with a parallel size of {size}{origin} but requests {gpus} accelerator(s)",
+            f"with a parallel size of {size}{origin} but requests {gpus} accelerator(s)"
+            + _effect(size, gpus),
+            _severity(size, gpus),
         )
+    yield from _other_servers(model)
+
+
+def _other_servers(model: OverlayModel) -> Iterator[Problem]:
+    """SGLang (``--tp-size`` × ``--pp-size`` over ``--nnodes`` pods) and TGI (``--num-shard`` /
+    ``NUM_SHARD``): the GPUs one pod's share of the server uses must be the GPUs it requests."""
+    for server in other_servers(model):
+        found = server.parallel()
+        if found is None:
+            continue
+        size, nodes, where = found
+        if size % nodes:
+            continue  # not an even split: not judged
+        per_pod = size // nodes
+        container = server.container
+        names = model.pod_accelerators(container.template)
+        gpus = sum(whole(container.request(name)) for name in names)
+        if gpus == 0 or gpus == per_pod:
+            continue  # no accelerator at all is gpu-missing's question
+        spread = f" over {nodes} pods" if nodes > 1 else ""
+        yield Problem(
+            container.resource,
+            container.path,
+            f"container {container.name!r} runs {server.engine.title} on {size} GPUs{spread} "
+            f"({where}) but its pod requests {gpus} accelerator(s)" + _effect(per_pod, gpus),
+            _severity(per_pod, gpus),
+        )
+
+
+def _severity(size: int, gpus: int) -> Severity | None:
+    """More workers than accelerators fails at startup (an error); fewer leaves the others
+    idle (a warning: it serves, at a cost)."""
+    return None if size > gpus else Severity.WARNING
+
+
+def _effect(size: int, gpus: int) -> str:
+    if size > gpus:
+        return ": the server fails at startup, it cannot place its workers"
+    return f": {gpus - size} accelerator(s) stay idle"

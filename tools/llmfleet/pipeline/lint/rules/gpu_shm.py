@@ -36,8 +36,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         containers: [{name: vllm, args: [-tp, "2"]}]
     """
     for server in model.servers:
-        if server.workload.kind in RAY_KINDS:
-            continue  # KubeRay mounts a memory-backed /dev/shm into every Ray container
+        if server.workload.kind in RAY_KINDS or "shm" in server.workload.operator_managed:
+            continue  # KubeRay, and the Dynamo operator, mount a memory-backed /dev/shm themselves
         size = server.world_size
         if size is None or size <= 1 or memory_volume_at(server.container, "/dev/shm") is not None:
             continue

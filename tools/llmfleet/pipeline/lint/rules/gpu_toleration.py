@@ -5,7 +5,8 @@ requesting ``nvidia.com/gpu`` without a matching toleration stays Pending.  GKE,
 with the ExtendedResourceToleration admission plugin, add that toleration themselves: pods
 that select GKE accelerator nodes, or any pod when ``cluster.adds-gpu-tolerations`` is true,
 are not reported — except for a toleration whose key looks meant for the GPU taint but is
-misspelt (``nvidia/gpu``), which matches nothing.
+misspelt (``nvidia/gpu``), which matches nothing: an error; another GPU-looking key (``gpu``)
+may be the taint of that cluster: a warning.
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ def misspelt(toleration: Any, key: str) -> bool:
     if not isinstance(toleration, dict) or not toleration.get("key"):
         return False
     other = str(toleration["key"])
-    return other != key and (
-        "gpu" in other.lower() or difflib.SequenceMatcher(None, other.lower(), key.lower()).ratio() > 0.8
-    )
+    return other != key and ("gpu" in other.lower() or near_miss(other, key))
+
+
+def near_miss(other: str, key: str) -> bool:
+    """A spelling of ``key`` itself (``nvidia/gpu``, ``nvidia.com/GPU``), not another taint
+    some clusters use for GPU nodes (``gpu``, ``sku``, ``nvidia.com/gpu.shared``)."""
+    return difflib.SequenceMatcher(None, other.lower(), key.lower()).ratio() > 0.8
 
 
 @rule(
@@ -103,12 +108,18 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             continue
         wrong = [i for i, t in enumerate(items) if misspelt(t, key)]
         if wrong:
+            other = str(items[wrong[0]]["key"])
+            certain = near_miss(other, key) and not added
             yield Problem(
                 template.resource,
                 f"{template.spec_path}/tolerations/{wrong[0]}/key",
-                f"the pod of {template.ref} tolerates {items[wrong[0]]['key']!r}, not the "
-                f"GPU taint {key!r}: the toleration matches no taint",
-                Severity.WARNING if added else None,
+                f"the pod of {template.ref} tolerates {other!r}, not the GPU taint {key!r}: "
+                + (
+                    "the toleration matches no taint"
+                    if certain
+                    else "unless this cluster taints its GPU nodes with that key, the pod stays Pending"
+                ),
+                None if certain else Severity.WARNING,
             )
             continue
         if added:

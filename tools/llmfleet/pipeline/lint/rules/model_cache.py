@@ -10,7 +10,8 @@ a hostPath or another persistent volume keeps it.  A model read from a local pat
 KServe's ``/mnt/models``) or an object store is not a Hugging Face download and is skipped.
 So is a small model (under ``small-model-gib`` of weights, 2 GiB by default: Qwen3-0.6B,
 SmolLM2-135M, gemma-3-1b), whose download takes seconds; the size comes from the catalog or
-the model's name (:mod:`llmfleet.model.vllm.params`).
+the model's name (:mod:`llmfleet.model.vllm.params`).  SGLang and TGI downloading a Hub model,
+and Ollama's pulled models, are judged the same way against their images' cache folders.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from llmfleet.model.pods import mounted_volume
 from llmfleet.model.ray import serve_models
+from llmfleet.model.servers import other_servers
 from llmfleet.model.vllm.params import estimate
 from llmfleet.model.vllm.server import VllmServer
 from llmfleet.model.vllm.startup import GIB, bytes_per_parameter
@@ -39,6 +41,7 @@ PERSISTENT = (
     "image",
     "gcePersistentDisk",
     "awsElasticBlockStore",
+    "ephemeral",  # a generic ephemeral volume: a PVC of the pod's own, kept across container restarts
 )
 DEFAULT_HOME = "/root"
 
@@ -90,8 +93,8 @@ def _kind(volume: dict[str, Any] | None) -> str:
 @rule(
     id="model-cache",
     severity=Severity.WARNING,
-    description="A vLLM pod downloads the model into a cache that does not survive the pod "
-    "(no volume, or an emptyDir)",
+    description="An LLM server pod (vLLM, SGLang, TGI, Ollama) downloads the model into a cache "
+    "that does not survive the pod (no volume, or an emptyDir)",
     remediation="Mount a PersistentVolumeClaim (ReadWriteMany for several replicas) at HF_HOME "
     "(components/model-cache does this), or serve the model from a volume path.",
     rationale="Every new or rescheduled replica otherwise downloads the weights again before "
@@ -120,6 +123,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         containers: [{name: vllm, image: vllm/vllm-openai:v0.33.0, args: [meta-llama/Llama-3.1-8B-Instruct]}]
     """
     yield from _ray_serve(model)
+    yield from _other_servers(model, options["small-model-gib"])
     for server in model.servers:
         model_id = server.model_id
         if not is_hub_id(model_id):
@@ -142,6 +146,65 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             f"container {server.container.name!r} downloads {model_id} into {folder} "
             f"({source}), which is on {kind}: every new pod downloads the weights again; "
             "mount a persistent volume there",
+        )
+
+
+#: Where other servers' images keep what they download, and the env vars that move it (with
+#: the suffix each adds): TGI's image sets its Hugging Face cache to /data; SGLang uses the Hugging
+#: Face library's default under /root; Ollama keeps pulled models in $HOME/.ollama/models unless
+#: OLLAMA_MODELS says otherwise (docs/reference/servers.md "Model caches").
+HF_ENV = (("HF_HUB_CACHE", ""), ("HUGGINGFACE_HUB_CACHE", ""), ("HF_HOME", "/hub"))
+OTHER_CACHES: dict[str, tuple[str, tuple[tuple[str, str], ...], bool]] = {
+    # engine: (default folder, env overrides, judged without a model id)
+    "tgi": ("/data", HF_ENV, False),
+    "sglang": (
+        "/root/.cache/huggingface/hub",
+        (*HF_ENV, ("XDG_CACHE_HOME", "/huggingface/hub"), ("HOME", "/.cache/huggingface/hub")),
+        False,
+    ),
+    "ollama": ("/root/.ollama/models", (("OLLAMA_MODELS", ""), ("HOME", "/.ollama/models")), True),
+}
+
+
+def _other_servers(model: OverlayModel, small_gib: float) -> Iterator[Problem]:
+    """SGLang and TGI downloading a Hub model, Ollama pulling models, into a folder on no
+    persistent volume."""
+    for server in other_servers(model):
+        known = OTHER_CACHES.get(server.engine.id)
+        if known is None or not server.container.workload.runs_pods:
+            continue
+        default, overrides, always = known
+        model_id = server.model_id
+        if not always:
+            if not is_hub_id(model_id) or "/" not in model_id:
+                continue
+            size = estimate(model_id)
+            if size is not None and size.total_b is not None:
+                if size.total_b * 1e9 * bytes_per_parameter(model_id) / GIB < small_gib:
+                    continue
+        folder, source = default, f"the {server.engine.title} image's default"
+        for name, suffix in overrides:
+            hit = server.container.env_var(name)
+            if hit is None:
+                continue
+            value = hit[1].get("value")
+            if not isinstance(value, str) or not value or "$" in value:
+                folder = ""
+                break
+            folder, source = value.rstrip("/") + suffix, f"env {name}"
+            break
+        if not folder:
+            continue  # set from a reference: the folder cannot be told
+        kind = _kind(mounted_volume(server.container, folder))
+        if kind in PERSISTENT:
+            continue
+        what = f"downloads {model_id}" if model_id else "keeps the models it pulls"
+        yield Problem(
+            server.resource,
+            server.container.path,
+            f"container {server.container.name!r} ({server.engine.title}) {what} in {folder} "
+            f"({source}), which is on {kind}: every new or restarted pod fetches the weights "
+            "again; mount a persistent volume there",
         )
 
 

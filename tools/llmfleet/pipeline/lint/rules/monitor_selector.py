@@ -7,6 +7,8 @@ configs for the endpoints of matching Services; ``port`` is the *name* of a cont
 nobody declares, scrapes nothing, without any error: the vLLM metrics the alerts and KEDA
 need are simply absent (docs/reference/vllm.md §1, §5.4).  kube-linter's
 ``dangling-servicemonitor`` covers only the ServiceMonitor selector (docs/reference/tooling.md §3.1).
+A monitor file linted alone (no workload, no Service, not an overlay) is not judged: what it
+scrapes is deployed from elsewhere (lint the files together to judge it).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     Failing (``/spec/selector``): a selector no pod template matches; or
     (``/spec/podMetricsEndpoints/0/port``) a port name no container declares.
     """
+    if not model.is_overlay and not model.workloads and not model.of_kind("Service"):
+        return  # a lone monitor file: what it scrapes is deployed from elsewhere
     for monitor in model.monitors:
         res = monitor.resource
         selector = monitor.selector

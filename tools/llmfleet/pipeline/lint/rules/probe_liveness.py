@@ -5,7 +5,9 @@ A restart costs a full cold load, so liveness should act only after a minute of 
 model load, killing the pod in a loop when its window is shorter than the cold load (scaled
 with the model's size, :mod:`llmfleet.model.load_time`).  This holds for vLLM, SGLang, TGI,
 NIM, Triton and llama.cpp, which answer only once the model is loaded, and for probes a KServe
-runtime writes itself; Ollama answers before it loads a model.
+runtime writes itself; Ollama answers before it loads a model, and llama.cpp accepts TCP
+connections during the load (HTTP answers 503 until the model is loaded), so a tcpSocket
+liveness probe does not kill it.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             continue
         path = f"{container.path}/livenessProbe"
         tolerance = probe_field(probe, "failureThreshold") * probe_field(probe, "periodSeconds")
-        if container.probe("startupProbe") is None and item.listens_after_load:
+        tcp_passes = item.tcp_during_load and isinstance(probe.get("tcpSocket"), dict)
+        if container.probe("startupProbe") is None and item.listens_after_load and not tcp_passes:
             load = item.load
             window = probe_window(probe)
             if window < load.typical_s:

@@ -7,7 +7,9 @@ there is no ``/live`` or ``/ready`` (§3.1 "Not available").  With ``--api-key``
 the token, so a ``/v1/models`` probe gets 401 forever (§2.2 "Frontend", §3.5).  A probe on
 another port, or on a named port the container does not declare, never succeeds
 (kube-linter's liveness-port/readiness-port/startup-port check only the declared ports:
-docs/reference/tooling.md §3.1; here the port must also be vLLM's).
+docs/reference/tooling.md §3.1; here the port must also be vLLM's).  For the other servers
+(docs/reference/servers.md) an undeclared named port is an error, and a port the server does not
+listen on that no container of the pod declares a warning.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from llmfleet.model.k8s import to_int
 from llmfleet.model.pods import PROBES
+from llmfleet.model.servers import other_servers
 from llmfleet.model.workloads import Container
 from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
 
@@ -48,7 +51,7 @@ def declared_ports(container: Container) -> set[int]:
     severity=Severity.ERROR,
     description="A probe of the vLLM container targets another port than vLLM's --port, an "
     "undeclared named port, a path vLLM does not serve, or a /v1 path while an API "
-    "key is set",
+    "key is set (and for other LLM servers, a port they do not listen on)",
     remediation="Probe httpGet {path: /health, port: 8000} (or the named port of "
     "containerPort 8000); never /v1/models when an API key is set.",
     rationale="A probe that cannot succeed keeps the pod unready or restarts it forever; "
@@ -69,6 +72,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
     Failing (``.../livenessProbe/httpGet/path``): ``path: /v1/models`` with env VLLM_API_KEY set.
     """
+    yield from _other_servers(model)
     for server in model.api_servers:
         container = server.container
         vllm_port = server.port
@@ -122,4 +126,37 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         f"{kind} of container {container.name!r} requests {path!r}, which "
                         f"needs the API key ({api_key.where}): the probe gets 401; "
                         "use /health",
+                    )
+
+
+def _other_servers(model: OverlayModel) -> Iterator[Problem]:
+    """SGLang, TGI, Ollama, NIM, Triton and llama.cpp: a probe on a named port the container
+    does not declare never runs (an error); one on a port the server does not listen on, that
+    no container of the pod declares, fails (a warning: the server's port is read from its
+    flags and env, which a wrapper script may change)."""
+    for server in other_servers(model):
+        container = server.container
+        if not container.workload.runs_pods:
+            continue  # a runtime template: its platform rewrites ports and probes
+        pod_ports = {p for c in container.template.containers for p in declared_ports(c)}
+        for kind in PROBES:
+            probe = container.probe(kind)
+            if probe is None:
+                continue
+            for handler in ("httpGet", "tcpSocket"):
+                action = probe.get(handler)
+                if not isinstance(action, dict):
+                    continue
+                path = f"{container.path}/{kind}/{handler}/port"
+                number, problem = resolve_port(container, action.get("port"))
+                if problem:
+                    yield Problem(server.resource, path, f"{kind} of container {container.name!r} {problem}")
+                elif number is not None and number not in server.ports and number not in pod_ports:
+                    yield Problem(
+                        server.resource,
+                        path,
+                        f"{kind} of container {container.name!r} targets port {number}, but "
+                        f"{server.engine.title} listens on {', '.join(map(str, sorted(server.ports)))} "
+                        "and no container of the pod declares it: the probe cannot succeed",
+                        Severity.WARNING,
                     )

@@ -44,6 +44,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
 
         expr: vllm:gpu_cache_usage_perc > 0.9
     """
+    releases = [None if server.release_unknown else server.version for server in model.servers]
     for ref in itertools.chain(model.queries, model.dashboard_queries):
         query = ref.query
         if not query.ok:
@@ -57,8 +58,13 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             found = metrics.lookup(name)
             if found.status == "ok":
                 continue
+            severity = None
             if found.status == "removed":
-                message = f"{name} is not exported by vLLM {VLLM_VERSION}; use {found.hint}"
+                verdict = _removed(found.base, releases, model.is_overlay)
+                if verdict is None:
+                    continue  # every vLLM of the input still exports it
+                severity, judged = verdict
+                message = f"{name} is not exported by vLLM {judged}; use {found.hint}"
             elif found.status in ("no-total", "histogram-base"):
                 message = f"{name} is not an exposed series; use {found.hint}"
             else:
@@ -66,7 +72,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     f"{name} is not a vLLM {VLLM_VERSION} metric (not in "
                     "docs/reference/vllm.md §1.2-1.4): the selector matches nothing"
                 )
-            yield Problem(ref.resource, ref.path, message)
+            yield Problem(ref.resource, ref.path, message, severity)
         quantiled = set()
         for selector in histogram_quantile_inputs(query.ast):
             name = selector.name
@@ -86,3 +92,33 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                     f"histogram_quantile over {name}, which is {what} series, not _bucket: "
                     "the result is meaningless (docs/reference/vllm.md §6)",
                 )
+
+
+def _removed(base: str, releases: list[str | None], own: bool) -> tuple[Severity | None, str] | None:
+    """How sure it is that a removed metric is missing, as (severity, the release judged).
+
+    An error when every vLLM server of the input runs a release that no longer exports it (or,
+    with no server in the input, for this repository's overlays, the pinned release); a warning
+    when a foreign input holds no vLLM server to tell the release, or some of its servers run an
+    older or unknown one; nothing when every server still exports it.  A name that never
+    existed is an error whatever the release."""
+    removed_in = metrics.REMOVED_IN.get(base)
+    if removed_in is None:
+        return None, VLLM_VERSION
+    if not releases:
+        if own:
+            return None, VLLM_VERSION
+        return (
+            Severity.WARNING,
+            f"{removed_in} or later (the input holds no vLLM server that tells the release)",
+        )
+    known = [r for r in releases if r]
+    still = [r for r in known if metrics.exported_by(base, r)]
+    if known and len(still) == len(releases):
+        return None
+    if still or len(known) < len(releases):
+        return (
+            Severity.WARNING,
+            f"{removed_in} or later (some vLLM servers of the input run an older or unknown release)",
+        )
+    return None, ", ".join(sorted(set(known)))

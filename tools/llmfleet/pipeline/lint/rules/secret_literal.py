@@ -9,7 +9,9 @@ flags the same as ``sensitiveContainerEnvVar`` / ``sensitiveConfigmapContent`` (
 Names checked: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, VLLM_API_KEY, ``*_TOKEN``, ``*_KEY``,
 ``*_SECRET``, ``*PASSWORD*``, and every name :func:`llmfleet.model.secrets.is_sensitive_name`
 calls a credential (``--api-key``, ``clientSecret``; in the ``--config`` file too).
-``$(VAR)`` references (Kubernetes dependent env) are not literals.
+``$(VAR)`` references (Kubernetes dependent env) are not literals.  A ConfigMap key that
+names a credential (``HF_TOKEN``, ``HUGGINGFACEHUB_API_TOKEN``) with a value is reported too
+(a placeholder value: a warning).
 
 Secrets rendered from a kustomization (``secretGenerator`` ``literals``, ``envs`` and
 ``files``) are reported on the rendered Secret and traced back to the literal's line in the
@@ -157,6 +159,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         ),
                         None if _credential(key, text) else Severity.WARNING,
                     )
+    yield from _configmap_credentials(model)
     for container in model.containers():
         for i, item in enumerate(as_list(container.data.get("env"))):
             if (
@@ -196,6 +199,36 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         yield from _other_server_literals(other)
     for kustomization in model.of_kind("Kustomization"):
         yield from _generator_literals(kustomization)
+
+
+def _configmap_credentials(model: OverlayModel) -> Iterator[Problem]:
+    """ConfigMap keys that name a credential (HF_TOKEN, HUGGINGFACEHUB_API_TOKEN, *_API_KEY,
+    password...) with a value: a ConfigMap is plain configuration, readable by whoever reads
+    the namespace's ConfigMaps, and the token sits in the manifest (Polaris's
+    ``sensitiveConfigmapContent``, docs/reference/tooling.md §4.1).  A placeholder still puts
+    the real token there once filled in: a warning."""
+    for configmap in model.of_kind("ConfigMap"):
+        values = configmap.data.get("data")
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            text = "" if value is None else str(value).strip()
+            if not text or not is_sensitive_name(key) or not is_literal(text):
+                continue
+            placeholder = bool(PLACEHOLDER.match(text))
+            yield Problem(
+                configmap,
+                f"/data/{escape_pointer_token(key)}",
+                f"ConfigMap {configmap.name!r} key {key!r} holds a credential"
+                + (
+                    " placeholder (<redacted>): the real token will be written"
+                    if placeholder
+                    else " (<redacted>)"
+                )
+                + " into a ConfigMap, in the manifests and readable with the namespace's ConfigMaps; "
+                "put it in a Secret created out of band and reference it (secretKeyRef)",
+                Severity.WARNING if placeholder else None,
+            )
 
 
 def _other_server_literals(server: LlmServer) -> Iterator[Problem]:

@@ -8,7 +8,9 @@ publish leaves the wiring broken until a request times out.  Judged only when th
 self-contained enough to know: it defines Services, and the name is in a namespace the input
 holds (Kubernetes DNS: ``<service>.<namespace>.svc.cluster.local``; docs/reference/servers.md).
 Names with ``$``/``${...}`` (filled at run time), pod DNS names of operators' own Services and
-addresses outside the cluster are not judged.
+addresses outside the cluster are not judged.  An input with no Service at all is judged only for
+the Service a StatefulSet of it names as its governing one (``spec.serviceName``): the pods
+address it, and nothing in the input creates it.
 """
 
 from __future__ import annotations
@@ -43,7 +45,12 @@ def _words(container: Container) -> list[tuple[str, str]]:
 
 def references(container: Container) -> Iterator[tuple[str, int | None, str]]:
     """(host, port, pointer) of every in-cluster address a container names."""
-    for text, path in _words(container):
+    words = _words(container)
+    for index, (text, path) in enumerate(words):
+        if text in ADDRESS_FLAGS and index + 1 < len(words):  # [--dist-init-addr, leader:5000]
+            found = _HOSTPORT.match(words[index + 1][0].strip("\"'"))
+            if found:
+                yield found.group(1), int(found.group(2)), words[index + 1][1]
         for match in _URL.finditer(text):
             yield match.group(1), int(match.group(2)) if match.group(2) else None, path
         tokens = text.split()
@@ -114,7 +121,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         env: [{name: DECODE_URL, value: "http://decode:8000"}]   # no Service decode
     """
     services = model.of_kind("Service")
-    if not services:
+    governing = _governing_services(model)
+    if not services and not governing:
         return
     namespaces = {r.namespace for r in model.resources}
     for template in model.templates:
@@ -128,15 +136,25 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 name, namespace = target
                 if namespace not in namespaces:
                     continue
+                if not services and (namespace, name) not in governing:
+                    continue  # no Service in the input: only a StatefulSet's own is judged
                 service = model.get("Service", name, namespace)
                 if service is None:
+                    own = (namespace, name) in governing
                     yield Problem(
                         template.resource,
                         path,
                         f"container {container.name!r} names Service {name!r}"
                         + (f" in namespace {namespace!r}" if namespace else "")
                         + " (as "
-                        + f"{host}{':' + str(port) if port else ''}), which this input does not define",
+                        + f"{host}{':' + str(port) if port else ''}), which this input does not define"
+                        + (
+                            " although a StatefulSet names it as its governing Service "
+                            "(spec.serviceName): its pods' DNS names and this address resolve "
+                            "only once that headless Service exists"
+                            if own
+                            else ""
+                        ),
                     )
                 elif port is not None and _ports(service) and port not in _ports(service):
                     yield Problem(
@@ -145,3 +163,14 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         f"container {container.name!r} calls {host}:{port}, but Service {name!r} "
                         f"publishes port(s) {', '.join(map(str, sorted(_ports(service))))}",
                     )
+
+
+def _governing_services(model: OverlayModel) -> set[tuple[str, str]]:
+    """(namespace, name) of the Services the input's StatefulSets name in ``spec.serviceName``
+    (the headless Service that gives their pods DNS names; apps/v1 StatefulSetSpec)."""
+    found = set()
+    for res in model.of_kind("StatefulSet"):
+        name = dig(res.data, "spec", "serviceName")
+        if isinstance(name, str) and name:
+            found.add((res.namespace, name))
+    return found
