@@ -75,7 +75,12 @@ def test_a_sample_counts_only_its_mutants_and_gives_intervals(tmp_path):
     names.write_text("\n".join(f"llmfleet.model.promql.x_a__mutmut_{i}" for i in range(1, 11)))
     module = report_module()
     out = tmp_path / "out.md"
-    assert module.main(["--mutants", str(mutants), "--names", str(names), "--sample", "0.1 (seed 1)", "--out", str(out)]) == 0
+    assert (
+        module.main(
+            ["--mutants", str(mutants), "--names", str(names), "--sample", "0.1 (seed 1)", "--out", str(out)]
+        )
+        == 0
+    )
     text = out.read_text()
     assert "Overall: 8 of 10 mutants run killed (80.0%)." in text
     assert "A seeded sample of 0.1 (seed 1)" in text

@@ -22,7 +22,7 @@ def sample_module():
 def write_meta(root, relative: str, names: list[str]) -> None:
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"exit_code_by_key": {name: None for name in names}}))
+    path.write_text(json.dumps({"exit_code_by_key": dict.fromkeys(names)}))
 
 
 def names(module: str, count: int) -> list[str]:
