@@ -267,3 +267,16 @@ def test_a_margin_under_a_hundredth_of_a_gib_is_said_in_words():
     assert text.endswith("; less than 0.01 GiB to spare" if closest.fits else "; short by less than 0.01 GiB")
     roomy = sizing.Fit(s, 1024)
     assert roomy.message().endswith(f"; {sizing.gib(-roomy.shortfall):.2f} GiB to spare")
+
+
+@pytest.mark.parametrize(("gpu", "requested"), [("t4", "half"), ("t4", "bfloat16"), ("l4", "half")])
+def test_float32_checkpoint_refused_a_16_bit_dtype_is_offered_float32(gpu, requested):
+    # A float32 Gemma 2 checkpoint: vLLM refuses float16 for gemma2 ("use bfloat16 or float32
+    # instead") and t4 has no bfloat16, so float32 on the pinned class is what runs there.
+    m = replace(model(GEMMA_9B), id="test/gemma2-fp32", dtype="float32")
+    fp32 = planning.plan(m, gpu=gpu, dtype="float32")
+    text = refusal(m, gpu=gpu, dtype=requested)
+    assert (
+        f"float32 on {gpu}, which vLLM accepts: fits {fp32.sizing.shape} with max-model-len "
+        f"{fp32.max_model_len} ("
+    ) in text
