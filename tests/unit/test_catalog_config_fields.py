@@ -315,3 +315,23 @@ def test_bitsandbytes_without_a_load_flag_names_the_file_and_field():
     assert str(err.value) == (
         "m/config.json: quantization_config (bitsandbytes) sets neither load_in_4bit nor load_in_8bit"
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "window"),
+    [
+        # transformers' Qwen configs default use_sliding_window to False and then drop the
+        # window: a Qwen config that leaves the flag out has no window.
+        ({"model_type": "qwen2"}, None),
+        ({"model_type": "qwen3_moe"}, None),
+        ({"model_type": "qwen2", "use_sliding_window": True}, 4096),
+        ({"model_type": "qwen2", "use_sliding_window": False}, None),
+        # Other families have no such flag: the window is on (Mistral 7B v0.1).
+        ({"model_type": "mistral"}, 4096),
+    ],
+)
+def test_qwen_window_needs_use_sliding_window(tmp_path, fields, window):
+    config = {**BASE, "sliding_window": 4096, "max_position_embeddings": 32768, **fields}
+    assert attention_window.effective_window(config, 32768) == window
+    spec = catalog.model_from_config_json(write(tmp_path, config), "test/m")
+    assert spec.sliding_window == window
