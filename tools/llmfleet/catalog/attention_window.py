@@ -2,9 +2,9 @@
 layer keeps per sequence in vLLM (docs/reference/quantization.md, "Sliding windows").
 
 * A window vLLM never applies is no window: Qwen2/Qwen3 configs with
-  ``use_sliding_window: false`` (transformers' Qwen2Config and Qwen3Config keep
-  ``sliding_window`` only when ``use_sliding_window`` is true), and a window at least as long
-  as the context.
+  ``use_sliding_window: false`` or without that field (transformers' Qwen2Config and
+  Qwen3Config default it to false and keep ``sliding_window`` only when it is true), and a
+  window at least as long as the context.
 * Local layers: a ``layer_types`` list counts its ``sliding_attention`` entries; Gemma 2
   alternates (even layers local); Gemma 3 makes every ``sliding_window_pattern``-th layer
   global (default 6: five local, one global); Qwen2 with the window on uses it from
@@ -30,8 +30,9 @@ def effective_window(c: Mapping[str, Any], context: int) -> int | None:
     window = c.get("sliding_window")
     if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
         return None
-    if c.get("use_sliding_window") is False:
-        return None
+    use = c.get("use_sliding_window")
+    if use is False or (use is None and str(c.get("model_type") or "").startswith("qwen")):
+        return None  # Qwen configs default use_sliding_window to False (module docstring)
     if window >= context:
         return None
     return window

@@ -393,8 +393,9 @@ def dtype_refusal(
         )
     except UsageError:
         alternatives.append("another GPU class: none of the catalog's holds it either")
-    checkpoint = dtypes.checkpoint_dtype(model)
-    if requested != "float32" and checkpoint != "float32":
+    # float32 whatever the checkpoint's dtype: vLLM's own refusal of float16 says "use
+    # bfloat16 or float32", and on a class without bfloat16 it is the only way to run it.
+    if requested != "float32":
         try:
             fp32 = plan(
                 model,
