@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.model.k8s import Resource, as_list, escape_pointer_token
-from llmfleet.model.secrets import PLACEHOLDER, TOKEN, is_sensitive_name
+from llmfleet.model.secrets import TOKEN, is_placeholder, is_sensitive_name
 from llmfleet.model.servers import LlmServer, other_servers
 from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
 
@@ -120,11 +120,19 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 continue
             name = str(item.get("name") or "")
             if sensitive_env(name) and "value" in item and is_literal(item.get("value")):
+                placeholder = is_placeholder(str(item.get("value")).strip())
                 yield Problem(
                     container.resource,
                     f"{container.path}/env/{i}/value",
-                    f"env {name} of container {container.name!r} has a literal value; "
-                    "take it from a Secret (valueFrom.secretKeyRef)",
+                    f"env {name} of container {container.name!r} has a literal "
+                    + (
+                        "placeholder value (<redacted>): the credential is missing, and filled "
+                        "in here it would be committed; "
+                        if placeholder
+                        else "value; "
+                    )
+                    + "take it from a Secret (valueFrom.secretKeyRef)",
+                    Severity.WARNING if placeholder else None,
                 )
     for secret in model.of_kind("Secret"):
         for section in ("stringData", "data"):
@@ -136,7 +144,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 if value is None or text == "":
                     continue
                 path = f"/{section}/{escape_pointer_token(key)}"
-                if PLACEHOLDER.match(text):
+                if is_placeholder(text):
                     yield Problem(
                         secret,
                         path,
@@ -179,7 +187,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             if (
                 secret_option
                 and is_literal(setting.raw or setting.value)
-                and not PLACEHOLDER.match(str(setting.raw or setting.value))
+                and not is_placeholder(str(setting.raw or setting.value))
             ):
                 # A --config file key: the pointer goes on to the key, so that the finding is
                 # traced to its line in serve.yaml.
@@ -215,7 +223,7 @@ def _configmap_credentials(model: OverlayModel) -> Iterator[Problem]:
             text = "" if value is None else str(value).strip()
             if not text or not is_sensitive_name(key) or not is_literal(text):
                 continue
-            placeholder = bool(PLACEHOLDER.match(text))
+            placeholder = bool(is_placeholder(text))
             yield Problem(
                 configmap,
                 f"/data/{escape_pointer_token(key)}",
@@ -248,7 +256,7 @@ def _other_server_literals(server: LlmServer) -> Iterator[Problem]:
                 elif f"{flag} " in word or f"{flag}=" in word:  # inside an `sh -c` script
                     rest = word.split(flag, 1)[1].lstrip(" =")
                     value = rest.split()[0].strip("\"'") if rest.split() else None
-                if value and is_literal(value) and not PLACEHOLDER.match(value) and "$" not in value:
+                if value and is_literal(value) and not is_placeholder(value) and "$" not in value:
                     yield Problem(
                         container.resource,
                         f"{container.path}/{key}/{i}",
@@ -266,7 +274,7 @@ def _generator_literals(kustomization: Resource) -> Iterator[Problem]:
             if not isinstance(literal, str) or "=" not in literal:
                 continue
             key, value = literal.split("=", 1)
-            if not value or PLACEHOLDER.match(value):
+            if not value or is_placeholder(value):
                 continue
             yield Problem(
                 kustomization,
