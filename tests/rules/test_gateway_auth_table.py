@@ -43,7 +43,9 @@ spec:
 """
 
 
-def policy(field: str, target: str = "targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]") -> str:
+def policy(
+    field: str, target: str = "targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]"
+) -> str:
     return f"""---
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: SecurityPolicy
@@ -71,19 +73,47 @@ TABLE = [
         },
     ),
     ("every rule requires Authorization", GATEWAY + ai_route(KEYED, KEYED), set()),
-    ("SecurityPolicy apiKeyAuth on the Gateway", GATEWAY + ai_route(OPEN) + policy("apiKeyAuth: {credentialRefs: [{name: keys}]}"), set()),
-    ("SecurityPolicy jwt on the route", GATEWAY + ai_route(OPEN) + policy("jwt: {providers: []}", "targetRefs: [{kind: AIGatewayRoute, name: r}]"), set()),
-    ("SecurityPolicy with targetSelectors", GATEWAY + ai_route(OPEN) + policy("extAuth: {grpc: {}}", "targetSelectors: [{kind: Gateway}]"), set()),
-    ("SecurityPolicy with only CORS is no auth", GATEWAY + ai_route(OPEN) + policy("cors: {allowOrigins: ['*']}"), GW),
-    ("SecurityPolicy on another Gateway", GATEWAY + ai_route(OPEN) + policy("apiKeyAuth: {}", "targetRefs: [{kind: Gateway, name: other}]"), GW),
+    (
+        "SecurityPolicy apiKeyAuth on the Gateway",
+        GATEWAY + ai_route(OPEN) + policy("apiKeyAuth: {credentialRefs: [{name: keys}]}"),
+        set(),
+    ),
+    (
+        "SecurityPolicy jwt on the route",
+        GATEWAY
+        + ai_route(OPEN)
+        + policy("jwt: {providers: []}", "targetRefs: [{kind: AIGatewayRoute, name: r}]"),
+        set(),
+    ),
+    (
+        "SecurityPolicy with targetSelectors",
+        GATEWAY + ai_route(OPEN) + policy("extAuth: {grpc: {}}", "targetSelectors: [{kind: Gateway}]"),
+        set(),
+    ),
+    (
+        "SecurityPolicy with only CORS is no auth",
+        GATEWAY + ai_route(OPEN) + policy("cors: {allowOrigins: ['*']}"),
+        GW,
+    ),
+    (
+        "SecurityPolicy on another Gateway",
+        GATEWAY + ai_route(OPEN) + policy("apiKeyAuth: {}", "targetRefs: [{kind: Gateway, name: other}]"),
+        GW,
+    ),
     (
         "Istio RequestAuthentication in the namespace",
-        GATEWAY + ai_route(OPEN) + "---\napiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: ra, namespace: ai}\nspec: {}\n",
+        GATEWAY
+        + ai_route(OPEN)
+        + "---\napiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: ra, namespace: ai}\nspec: {}\n",
         set(),
     ),
     ("HTTPRoute to an InferencePool", GATEWAY + http_route(), GW),
     ("HTTPRoute to an x-k8s InferencePool", GATEWAY + http_route(group="inference.networking.x-k8s.io"), GW),
-    ("HTTPRoute to a Service: the Service rules judge it", GATEWAY + http_route(kind="Service", group='""'), set()),
+    (
+        "HTTPRoute to a Service: the Service rules judge it",
+        GATEWAY + http_route(kind="Service", group='""'),
+        set(),
+    ),
     ("the route's Gateway is not in the input", ai_route(OPEN), set()),
     ("a Gateway with no model route", GATEWAY, set()),
 ]

@@ -33,7 +33,13 @@ LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 TABLE = [
     # (case, args, GPUs, node selector, expected (severity, pointer) or None)
     ("Llama-3.1-8B, full 131072 context, no GPU class", f"[{LLAMA}]", 1, "", ("warning", f"{C0}/args/0")),
-    ("TP 2, still the full context", f"[{LLAMA}, --tensor-parallel-size, '2']", 2, "", ("warning", f"{C0}/args/0")),
+    (
+        "TP 2, still the full context",
+        f"[{LLAMA}, --tensor-parallel-size, '2']",
+        2,
+        "",
+        ("warning", f"{C0}/args/0"),
+    ),
     ("a max-model-len that fits", f"[{LLAMA}, --max-model-len, '8192']", 1, "", None),
     ("a 4k-context model fits the smallest class", "[microsoft/Phi-3-mini-4k-instruct]", 1, "", None),
     ("a model outside the catalog: not judged", "[acme/Custom-8B]", 1, "", None),

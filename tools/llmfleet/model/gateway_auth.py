@@ -47,9 +47,7 @@ def _targets(policy: Resource) -> tuple[list[tuple[str, str]], bool]:
     """(kind, name) pairs a policy attaches to, and whether it selects by labels."""
     spec = policy.spec
     refs = [spec.get("targetRef")] + as_list(spec.get("targetRefs"))
-    pairs = [
-        (str(r.get("kind") or ""), str(r.get("name") or "")) for r in refs if isinstance(r, dict)
-    ]
+    pairs = [(str(r.get("kind") or ""), str(r.get("name") or "")) for r in refs if isinstance(r, dict)]
     return pairs, bool(as_list(spec.get("targetSelectors")))
 
 

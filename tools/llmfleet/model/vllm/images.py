@@ -34,6 +34,8 @@ def is_floating(tag: str) -> bool:
     if _PINNED_PART.search(tag) or any(_PINNED_PART.search(p) for p in parts):
         return False
     return True
+
+
 _VERSION = re.compile(r"(?:^|[^0-9.])v?(\d+\.\d+\.\d+)(?:\.\d+)?(?:\.?post\d+)?(?![0-9])")
 _VLLM_VERSION = re.compile(r"vllm[_-]?v?(\d+\.\d+\.\d+)", re.IGNORECASE)
 

@@ -128,9 +128,7 @@ def _stuck_rollout(claim: Claim, use: ClaimUse) -> Iterator[Problem]:
     if surge < 1 or _max_unavailable(workload.resource.data, replicas) >= 1:
         return
     if claim.one_pod:
-        effect = (
-            "the new pod stays Pending (the old one holds the claim) and no rollout ever finishes"
-        )
+        effect = "the new pod stays Pending (the old one holds the claim) and no rollout ever finishes"
     else:
         effect = (
             "ReadWriteOnce attaches to one node, so a new pod scheduled on another node waits in "
