@@ -897,3 +897,52 @@ def test_gpu_toleration_key_that_is_not_the_taint(key, severity):
     container = {**VLLM, "resources": {"limits": {"nvidia.com/gpu": 1}}}
     got = found(deployment(container, pod=pod), "gpu-toleration")
     assert got == {(severity, "Deployment/m", "/spec/template/spec/tolerations/0/key")}
+
+
+ROUTE_KEYS = [
+    # (case, route kind, header name, value, match type, severity or None)
+    (
+        "AIGatewayRoute, Authorization with an example key",
+        "AIGatewayRoute",
+        "Authorization",
+        "sk-abcdefghijklmnopqrstuvwxyz",
+        "Exact",
+        "warning",
+    ),
+    (
+        "HTTPRoute, x-api-key shaped like a real key",
+        "HTTPRoute",
+        "x-api-key",
+        "sk-abc123def456ghi789jkl012mno",
+        "Exact",
+        "error",
+    ),
+    ("a placeholder", "HTTPRoute", "Authorization", "<your-key>", "Exact", None),
+    ("a regular expression", "HTTPRoute", "Authorization", "^Bearer .+$", "RegularExpression", None),
+    (
+        "a model header is no credential",
+        "AIGatewayRoute",
+        "x-ai-eg-model",
+        "sk-abc123def456ghi789jkl012mno",
+        "Exact",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "kind,header,value,match_type,severity", [c[1:] for c in ROUTE_KEYS], ids=[c[0] for c in ROUTE_KEYS]
+)
+def test_secret_literal_in_route_header_match(kind, header, value, match_type, severity):
+    api = "aigateway.envoyproxy.io/v1beta1" if kind == "AIGatewayRoute" else "gateway.networking.k8s.io/v1"
+    route = {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": "r", "namespace": "llm"},
+        "spec": {
+            "rules": [{"matches": [{"headers": [{"type": match_type, "name": header, "value": value}]}]}]
+        },
+    }
+    got = found(json.dumps(route), "secret-literal")
+    path = "/spec/rules/0/matches/0/headers/0/value"
+    assert got == ({(severity, f"{kind}/r", path)} if severity else set())

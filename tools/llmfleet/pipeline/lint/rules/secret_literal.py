@@ -168,6 +168,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         None if _credential(key, text) else Severity.WARNING,
                     )
     yield from _configmap_credentials(model)
+    yield from _route_header_credentials(model)
     for container in model.containers():
         for i, item in enumerate(as_list(container.data.get("env"))):
             if (
@@ -237,6 +238,44 @@ def _configmap_credentials(model: OverlayModel) -> Iterator[Problem]:
                 "put it in a Secret created out of band and reference it (secretKeyRef)",
                 Severity.WARNING if placeholder else None,
             )
+
+
+#: Request headers that carry a client credential.
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key", "proxy-authorization")
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "AIGatewayRoute")
+
+
+def _route_header_credentials(model: OverlayModel) -> Iterator[Problem]:
+    """A route rule that matches ``Authorization: <key>`` (Gateway API header matches, Envoy AI
+    Gateway's per-model key check) keeps the key in the route, readable by whoever reads the
+    route.  A value shaped like a real key is an error; another literal a warning (it may be an
+    example); placeholders are skipped."""
+    for route in model.resources:
+        if route.kind not in ROUTE_KINDS:
+            continue
+        for ri, item in enumerate(as_list(route.spec.get("rules"))):
+            matches = as_list(item.get("matches")) if isinstance(item, dict) else []
+            for mi, match in enumerate(matches):
+                headers = as_list(match.get("headers")) if isinstance(match, dict) else []
+                for hi, header in enumerate(headers):
+                    if not isinstance(header, dict):
+                        continue
+                    name = str(header.get("name") or "").lower()
+                    value = str(header.get("value") or "").strip()
+                    if name not in CREDENTIAL_HEADERS or not value or is_placeholder(value):
+                        continue
+                    if (header.get("type") or "Exact") == "RegularExpression":
+                        continue  # a pattern, not a key
+                    real = bool(TOKEN.search(value))
+                    yield Problem(
+                        route,
+                        f"/spec/rules/{ri}/matches/{mi}/headers/{hi}/value",
+                        f"{route.kind} {route.name!r} matches the {header.get('name')} header "
+                        "against a literal key (<redacted>): the key sits in the manifest; "
+                        "check keys with a gateway auth policy whose keys come from a Secret "
+                        "(Envoy Gateway SecurityPolicy apiKeyAuth)",
+                        None if real else Severity.WARNING,
+                    )
 
 
 def _other_server_literals(server: LlmServer) -> Iterator[Problem]:
