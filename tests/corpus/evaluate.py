@@ -85,7 +85,7 @@ RULE_CLASSES: dict[str, set[str]] = {
     "server-image-unpinned": {"image-unpinned"},
     "instance-parallelism": {"tp-mismatch-gpus"},
     "yaml-syntax": {"yaml-error"},
-    "volume-rwo-shared": {"rwo-volume-shared"},
+    "volume-rwo-shared": {"rwo-volume-shared", "rwo-rolling-update"},
     "image-floating-tag": {"image-unpinned"},
     "gpu-privileged": {"gpu-isolation-bypass"},
     "object-name-invalid": {"invalid-name"},

@@ -35,6 +35,7 @@ CONTAINER_KEYS = {
 }
 POD_KEYS = {
     "containers",
+    "hostIPC",
     "volumes",
     "terminationGracePeriodSeconds",
     "nodeSelector",

@@ -159,6 +159,56 @@ CUSTOM = [
         False,
     ),
     (
+        "llmaz Service, LeaderWorkerTemplate layout (docs/examples): leader and worker",
+        {
+            "apiVersion": "inference.llmaz.io/v1alpha1",
+            "kind": "Service",
+            "spec": {
+                "replicas": 2,
+                "workloadTemplate": {
+                    "size": 2,
+                    "leaderTemplate": {"spec": {"containers": [{"name": "l"}]}},
+                    "workerTemplate": {"spec": {"containers": [{"name": "w"}]}},
+                },
+            },
+        },
+        [
+            "/spec/workloadTemplate/leaderTemplate/spec/containers/0",
+            "/spec/workloadTemplate/workerTemplate/spec/containers/0",
+        ],
+        True,
+    ),
+    (
+        "llmaz Service, LeaderWorkerSetSpec layout: workers only (single host)",
+        {
+            "apiVersion": "inference.llmaz.io/v1alpha1",
+            "kind": "Service",
+            "spec": {
+                "workloadTemplate": {
+                    "leaderWorkerTemplate": {"workerTemplate": {"spec": {"containers": [{"name": "w"}]}}}
+                }
+            },
+        },
+        ["/spec/workloadTemplate/leaderWorkerTemplate/workerTemplate/spec/containers/0"],
+        True,
+    ),
+    (
+        "a core v1 Service is not llmaz's",
+        {"apiVersion": "v1", "kind": "Service", "spec": {"workloadTemplate": {"leaderTemplate": {}}}},
+        [],
+        True,
+    ),
+    (
+        "llmaz Playground: no pod template (a BackendRuntime supplies it)",
+        {
+            "apiVersion": "inference.llmaz.io/v1alpha1",
+            "kind": "Playground",
+            "spec": {"replicas": 1, "modelClaim": {"modelName": "qwen2-0--5b"}},
+        },
+        [],
+        True,
+    ),
+    (
         "an unknown kind",
         {
             "apiVersion": "example.com/v1",

@@ -107,3 +107,28 @@ def test_vllm_deprecated_entrypoint_table(case, tag, command, severity):
         findings("vllm-deprecated-entrypoint", pod(f"vllm/vllm-openai:{tag}", command, "[--model, m]"))
     )
     assert found == ([(severity, "Deployment", "d", f"{C0}/command")] if severity else [])
+
+
+FLOATING_COMPOUND = [
+    # (case, vLLM image, reported by vllm-image-unpinned)
+    ("latest", "vllm/vllm-openai:latest", True),
+    ("latest-nightly (a fork's nightly)", "lmcache/vllm-openai:latest-nightly", True),
+    ("nightly with a build variant", "vllm/vllm-openai:nightly-cu128", True),
+    ("a dated nightly", "vllm/vllm-openai:nightly-20250101", False),
+    ("an ISO-dated nightly", "vllm/vllm-openai:nightly-2025-01-01", False),
+    ("a nightly at a commit", "vllm/vllm-openai:nightly-3fb4b4f1", False),
+    ("a release", "vllm/vllm-openai:v0.8.5", False),
+    ("a release with latest in a variant", "vllm/vllm-openai:v0.8.5-latest", False),
+    ("a variant without a floating word", "vllm/vllm-openai:cu128", False),
+    ("devel is not dev", "vllm/vllm-openai:devel", False),
+]
+
+
+@pytest.mark.parametrize(
+    "image,reported", [c[1:] for c in FLOATING_COMPOUND], ids=[c[0] for c in FLOATING_COMPOUND]
+)
+def test_compound_floating_tags(image, reported):
+    got = where(findings("vllm-image-unpinned", pod(image)))
+    assert bool(got) == reported
+    if reported:
+        assert got == [("error", "Deployment", "d", f"{C0}/image")]

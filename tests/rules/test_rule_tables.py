@@ -265,19 +265,48 @@ def test_probe_liveness_in_a_kserve_runtime_counts():
     }
 
 
+HELM = {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "vllm"}
 SERVICE_LINKS = [
-    ("a Service named vllm", {}, {("error", "Deployment/m", "/spec/template/spec")}),
-    ("headless", {"clusterIP": "None"}, set()),
-    ("ExternalName", {"type": "ExternalName", "externalName": "x.example"}, set()),
+    # (case, Service spec, Service labels, pod spec, expected): reported on the Service's name
+    ("a Service named vllm", {}, {}, None, {("error", "Service/vllm", "/metadata/name")}),
+    ("ClusterIP type", {"type": "ClusterIP"}, {}, None, {("error", "Service/vllm", "/metadata/name")}),
+    ("headless", {"clusterIP": "None"}, {}, None, set()),
+    ("ExternalName", {"type": "ExternalName", "externalName": "x.example"}, {}, None, set()),
+    ("pods turn service links off", {}, {}, {"enableServiceLinks": False}, set()),
+    ("Helm release named vllm", {}, HELM, None, {("warning", "Service/vllm", "/metadata/name")}),
+    (
+        "Helm labels, instance is another name",
+        {},
+        {**HELM, "app.kubernetes.io/instance": "chat"},
+        None,
+        {("error", "Service/vllm", "/metadata/name")},
+    ),
+    (
+        "release-named, not Helm-managed",
+        {},
+        {"app.kubernetes.io/instance": "vllm"},
+        None,
+        {("error", "Service/vllm", "/metadata/name")},
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    "svc_spec,expected", [c[1:] for c in SERVICE_LINKS], ids=[c[0] for c in SERVICE_LINKS]
+    "svc_spec,labels,pod,expected",
+    [c[1:] for c in SERVICE_LINKS],
+    ids=[c[0] for c in SERVICE_LINKS],
 )
-def test_vllm_service_links(svc_spec, expected):
-    text = deployment(VLLM) + "\n---\n" + doc("Service", "vllm", svc_spec)
+def test_vllm_service_links(svc_spec, labels, pod, expected):
+    meta = {"labels": labels} if labels else {}
+    text = deployment(VLLM, pod=pod) + "\n---\n" + doc("Service", "vllm", svc_spec, **meta)
     assert found(text, "vllm-service-links") == expected
+
+
+def test_vllm_service_links_in_another_namespace_is_fine():
+    service = json.loads(doc("Service", "vllm", {}))
+    service["metadata"]["namespace"] = "other"
+    text = deployment(VLLM) + "\n---\n" + json.dumps(service)
+    assert found(text, "vllm-service-links") == set()
 
 
 GPU_MISSING = [
@@ -555,6 +584,33 @@ def test_server_image_unpinned(image, reported):
     assert got == ({("error", "Deployment/m", f"{C0}/image")} if reported else set())
 
 
+LOCALAI = {"name": "local-ai", "image": "localai/localai:latest"}
+UNPINNED_SEVERITY = [
+    # (case, container, severity): an error when the manifest passes the server options a
+    # release can rename or drop, a warning when it runs on the image's defaults and env
+    ("SGLang with flags", {**SGLANG, "image": "lmsysorg/sglang:latest"}, "error"),
+    ("LocalAI on its defaults", LOCALAI, "warning"),
+    ("LocalAI with env only", {**LOCALAI, "env": [{"name": "THREADS", "value": "4"}]}, "warning"),
+    ("LocalAI with an args option", {**LOCALAI, "args": ["--threads", "4"]}, "error"),
+    ("LocalAI with a positional model only", {**LOCALAI, "args": ["phi-2"]}, "warning"),
+    (
+        "an option inside sh -c",
+        {**LOCALAI, "command": ["sh", "-c"], "args": ["local-ai run --address :8080"]},
+        "error",
+    ),
+    ("sh -c with no option", {**LOCALAI, "command": ["sh", "-c", "local-ai"]}, "warning"),
+]
+
+
+@pytest.mark.parametrize(
+    "container,severity", [c[1:] for c in UNPINNED_SEVERITY], ids=[c[0] for c in UNPINNED_SEVERITY]
+)
+def test_server_image_unpinned_severity(container, severity):
+    assert found(deployment(container), "server-image-unpinned") == {
+        (severity, "Deployment/m", f"{C0}/image")
+    }
+
+
 SVC = doc("Service", "decode", {"selector": {"a": "b"}, "ports": [{"port": 8000}]})
 REFERENCES = [
     ("defined, right port", {"name": "DECODE", "value": "http://decode:8000"}, SVC, False),
@@ -746,6 +802,63 @@ def test_gpu_shm_not_demanded_in_kuberay_fleets():
     assert found(text, "gpu-parallelism") == set()
 
 
+SHM = [
+    # (case, pod spec additions, volumes on the container, reported)
+    ("TP 4, nothing at /dev/shm", {}, False, True),
+    ("TP 4, hostIPC: the node's /dev/shm", {"hostIPC": True}, False, False),
+    ("TP 4, hostIPC false", {"hostIPC": False}, False, True),
+    ("TP 4, hostIPC as a string is not true", {"hostIPC": "true"}, False, True),
+    ("TP 4, memory emptyDir at /dev/shm", {}, True, False),
+]
+
+
+@pytest.mark.parametrize("pod,mounted,reported", [c[1:] for c in SHM], ids=[c[0] for c in SHM])
+def test_gpu_shm_table(pod, mounted, reported):
+    container = {
+        **VLLM,
+        "args": ["Qwen/Qwen3-8B", "--tensor-parallel-size", "4"],
+        "resources": {"limits": {"nvidia.com/gpu": 4}},
+    }
+    if mounted:
+        container["volumeMounts"] = [{"name": "shm", "mountPath": "/dev/shm"}]
+        pod = {**pod, "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory"}}]}
+    got = found(deployment(container, pod=pod), "gpu-shm")
+    assert got == ({("error", "Deployment/m", C0)} if reported else set())
+
+
+PLACEHOLDERS = [
+    # (case, ConfigMap HF_TOKEN value, severity): a placeholder is a missing credential, not a
+    # leaked one (a warning); a real-looking key stays an error
+    ("insert-your-...-here", "insert-your-huggingface-token-here", "warning"),
+    ("<token>", "<token>", "warning"),
+    ("changeme", "changeme", "warning"),
+    ("your-token", "your-token", "warning"),
+    ("${VAR}", "${HF_TOKEN}", "warning"),
+    ("xxxx", "xxxxxxxxxxxx", "warning"),
+    ("put your token here", "put-your-token-here", "warning"),
+    ("a real-looking HF token", "hf_abcdefghijklmnopqrstuvwxyz012345", "error"),
+    ("a real token ending in -here stays a token", "sk-abc123def456ghi789jkl012-here", "error"),
+    ("an opaque word", "s3cr3tValue42", "error"),
+]
+
+
+@pytest.mark.parametrize("value,severity", [c[1:] for c in PLACEHOLDERS], ids=[c[0] for c in PLACEHOLDERS])
+def test_secret_placeholder_in_configmap(value, severity):
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cfg", "namespace": "llm"},
+        "data": {"HF_TOKEN": value},
+    }
+    assert found(json.dumps(configmap), "secret-literal") == {(severity, "ConfigMap/cfg", "/data/HF_TOKEN")}
+
+
+@pytest.mark.parametrize("value,severity", [c[1:] for c in PLACEHOLDERS], ids=[c[0] for c in PLACEHOLDERS])
+def test_secret_placeholder_in_env(value, severity):
+    container = {**VLLM, "env": [{"name": "HF_TOKEN", "value": value}]}
+    assert found(deployment(container), "secret-literal") == {(severity, "Deployment/m", f"{C0}/env/0/value")}
+
+
 PARALLEL = [
     # (case, tensor-parallel size, GPUs requested, severity or None)
     ("TP 4 on 4 GPUs", "4", 4, None),
@@ -784,3 +897,52 @@ def test_gpu_toleration_key_that_is_not_the_taint(key, severity):
     container = {**VLLM, "resources": {"limits": {"nvidia.com/gpu": 1}}}
     got = found(deployment(container, pod=pod), "gpu-toleration")
     assert got == {(severity, "Deployment/m", "/spec/template/spec/tolerations/0/key")}
+
+
+ROUTE_KEYS = [
+    # (case, route kind, header name, value, match type, severity or None)
+    (
+        "AIGatewayRoute, Authorization with an example key",
+        "AIGatewayRoute",
+        "Authorization",
+        "sk-abcdefghijklmnopqrstuvwxyz",
+        "Exact",
+        "warning",
+    ),
+    (
+        "HTTPRoute, x-api-key shaped like a real key",
+        "HTTPRoute",
+        "x-api-key",
+        "sk-abc123def456ghi789jkl012mno",
+        "Exact",
+        "error",
+    ),
+    ("a placeholder", "HTTPRoute", "Authorization", "<your-key>", "Exact", None),
+    ("a regular expression", "HTTPRoute", "Authorization", "^Bearer .+$", "RegularExpression", None),
+    (
+        "a model header is no credential",
+        "AIGatewayRoute",
+        "x-ai-eg-model",
+        "sk-abc123def456ghi789jkl012mno",
+        "Exact",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "kind,header,value,match_type,severity", [c[1:] for c in ROUTE_KEYS], ids=[c[0] for c in ROUTE_KEYS]
+)
+def test_secret_literal_in_route_header_match(kind, header, value, match_type, severity):
+    api = "aigateway.envoyproxy.io/v1beta1" if kind == "AIGatewayRoute" else "gateway.networking.k8s.io/v1"
+    route = {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": "r", "namespace": "llm"},
+        "spec": {
+            "rules": [{"matches": [{"headers": [{"type": match_type, "name": header, "value": value}]}]}]
+        },
+    }
+    got = found(json.dumps(route), "secret-literal")
+    path = "/spec/rules/0/matches/0/headers/0/value"
+    assert got == ({(severity, f"{kind}/r", path)} if severity else set())

@@ -60,7 +60,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
         ("warning", "Deployment", "m", f"{C0}/args/4"),
         ("warning", "Deployment", "m", f"{C0}/args/5"),
     },
-    "vllm-service-links": {("error", "Deployment", "m", D)},
+    "vllm-service-links": {("error", "Service", "vllm", "/metadata/name")},
     "vllm-image-unpinned": {("error", "Deployment", "m", f"{C0}/image")},
     "vllm-metrics-disabled": {("warning", "Deployment", "m", f"{C0}/args/1")},
     "scaler-target": {
@@ -78,7 +78,7 @@ EXPECTED: dict[str, set[tuple[str, str, str, str]]] = {
     "scaler-query-scope": {("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query")},
     "server-image-unpinned": {
         ("error", "Deployment", "sglang", f"{C0}/image"),
-        ("error", "StatefulSet", "nim", f"{C0}/image"),
+        ("warning", "StatefulSet", "nim", f"{C0}/image"),  # no options: runs on its defaults
     },
     "scaler-averaged-query": {
         ("error", "ScaledObject", "m", "/spec/triggers/0/metadata/query"),

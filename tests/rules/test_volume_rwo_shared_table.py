@@ -99,9 +99,29 @@ spec:
 
 W = ("Deployment", "w")
 TABLE = [
-    ("RWO, one replica", pvc() + workload(), []),
+    (
+        "RWO, one replica, default rolling update: the surge pod may land on another node",
+        pvc() + workload(),
+        [("warning", *W, CLAIM)],
+    ),
+    ("RWO, one replica, Recreate", pvc() + workload(spec="replicas: 1\n  strategy: {type: Recreate}"), []),
+    (
+        "RWO, one replica, maxSurge 0",
+        pvc() + workload(spec="replicas: 1\n  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}"),
+        [],
+    ),
+    (
+        "RWO, one replica, maxUnavailable 1: the old pod goes first",
+        pvc() + workload(spec="replicas: 1\n  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 1}}"),
+        [],
+    ),
+    ("RWO, one StatefulSet pod: no surge", pvc() + workload("StatefulSet", spec="serviceName: w"), []),
     ("RWO, three replicas: a warning", pvc() + workload(spec="replicas: 3"), [("warning", *W, CLAIM)]),
-    ("RWO and no replicas field: one pod", pvc() + workload(spec="minReadySeconds: 0"), []),
+    (
+        "RWO and no replicas field: one pod, default rolling update",
+        pvc() + workload(spec="minReadySeconds: 0"),
+        [("warning", *W, CLAIM)],
+    ),
     ("RWX, three replicas", pvc("[ReadWriteMany]") + workload(spec="replicas: 3"), []),
     (
         "RWO and ROX: many nodes may attach it",

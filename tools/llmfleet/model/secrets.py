@@ -59,8 +59,9 @@ REDACTED = "<redacted>"
 #: A value that only holds a place for the real one (filled by envsubst, a template or a person).
 PLACEHOLDER = re.compile(
     r"^\s*(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\([A-Za-z_][A-Za-z0-9_]*\)|<[^>]*>|\{\{.*\}\}|"
-    r"(?i:replace[_-]?(me|with.*)?|change[_-]?me|todo|xxx+|your[_-].*|dummy|placeholder|"
-    r"example|\*+|redacted))\s*$"
+    r"(?i:replace[_-]?(me|with.*)?|change[_-]?(me|this|it)|todo|tbd|x{3,}[x_.-]*|(your|my)[_ -].*|"
+    r"(insert|enter|put|paste|add|set|fill)[_ -](in[_ -])?(your|the|a|an)[_ -].*|.*[_ -]here|"
+    r"dummy.*|placeholder.*|.*[_-]placeholder|example.*|\*+|\.{3,}|redacted|none|null|not[_-]?set))\s*$"
 )
 #: Values that look like a credential whatever they are called.
 TOKEN = re.compile(
@@ -112,7 +113,9 @@ def is_sensitive_name(name: Any) -> bool:
 
 
 def is_placeholder(value: Any) -> bool:
-    return isinstance(value, str) and bool(PLACEHOLDER.match(value))
+    """A value that holds a place (``insert-your-token-here``, ``<token>``, ``changeme``,
+    ``${HF_TOKEN}``, ``xxxx``) and is not itself shaped like a real key."""
+    return isinstance(value, str) and bool(PLACEHOLDER.match(value)) and not TOKEN.search(value)
 
 
 def is_reference(value: Any) -> bool:

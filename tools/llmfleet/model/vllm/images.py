@@ -16,6 +16,26 @@ from functools import lru_cache
 SERVER_REPOSITORIES = ("vllm-openai", "vllm-openai-rocm", "vllm-openai-cpu")
 #: Tags that move between releases.
 FLOATING_TAGS = frozenset({"latest", "nightly", "main", "stable"})
+#: Words that make a compound tag float (``latest-nightly``, ``nightly-cu128``, ``main-gpu``)
+#: unless the tag also names a version, a date or a commit.
+FLOATING_WORDS = frozenset({"latest", "nightly", "main", "master", "stable", "dev", "edge", "rolling"})
+_PINNED_PART = re.compile(r"\d+\.\d+|\d{4}-\d{2}-\d{2}|(?<![0-9])\d{8}(?![0-9])|^[0-9a-f]{7,40}$")
+
+
+def is_floating(tag: str) -> bool:
+    """A tag that moves: ``latest``/``nightly``/``main``/``stable``, or a compound of those
+    words with build variants (``latest-nightly``, ``nightly-cu128``) that names no version
+    (``1.2``), date (``20250101``) or commit (hex of 7-40) of its own."""
+    if tag in FLOATING_TAGS:
+        return True
+    parts = [p for p in re.split(r"[-_.]", tag.lower()) if p]
+    if not any(p in FLOATING_WORDS for p in parts):
+        return False
+    if _PINNED_PART.search(tag) or any(_PINNED_PART.search(p) for p in parts):
+        return False
+    return True
+
+
 _VERSION = re.compile(r"(?:^|[^0-9.])v?(\d+\.\d+\.\d+)(?:\.\d+)?(?:\.?post\d+)?(?![0-9])")
 _VLLM_VERSION = re.compile(r"vllm[_-]?v?(\d+\.\d+\.\d+)", re.IGNORECASE)
 

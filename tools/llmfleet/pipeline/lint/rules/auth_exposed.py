@@ -15,12 +15,16 @@ Ollama and NVIDIA NIM, which have no request authentication at all
 (docs/reference/servers.md).  A NodePort is a warning: it is
 reachable from the nodes' network, not necessarily from the internet; so is a LoadBalancer made
 internal by its cloud's annotation, or limited by ``loadBalancerSourceRanges``.
+A Gateway API Gateway whose routes (Envoy AI Gateway AIGatewayRoute, or an HTTPRoute to an
+InferencePool) send model traffic with no authentication in the input is a warning
+(:mod:`llmfleet.model.gateway_auth`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from llmfleet.model.gateway_auth import open_entries
 from llmfleet.model.k8s import Resource, dig
 from llmfleet.model.servers import other_servers
 from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
@@ -175,3 +179,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         f"{kind} routes to Service {name!r} of {', '.join(exposed)}, which "
                         "checks no API key: anyone who reaches the route can use the model",
                     )
+    # Gateway API entry points to model servers outside the input (InferencePool, Envoy AI
+    # Gateway backends): a warning, since the servers' own keys are not in the input.
+    for entry in open_entries(model):
+        yield Problem(entry.resource, entry.path, entry.message, Severity.WARNING)

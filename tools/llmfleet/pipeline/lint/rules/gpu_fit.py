@@ -17,7 +17,9 @@ pod's node selection (any known GPU label, ``llmfleet/data/accelerators.yaml``),
 max-model-len (default: the model's context), gpu-memory-utilization, quantization and
 kv-cache-dtype from the container's vLLM settings (args or the ``--config`` file).  Models
 or GPU classes the catalog does not know, and ``max-model-len: auto`` (vLLM fits it), are
-not checked.
+not checked.  With no GPU class selected and no ``--max-model-len``, the model's full context
+is sized on the smallest catalog class that holds its weights (nothing keeps the pod off it):
+a warning when one full-length sequence does not fit there.
 
 The dtype is the one vLLM 0.33 runs (``llmfleet.catalog.dtypes``, docs/reference/vllm-versions.md
 §6.1-6.2): an explicit ``--dtype half``/``float16`` for an architecture vLLM refuses in
@@ -138,6 +140,9 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
     """
     for server in model.api_servers:
         classes, tp, pp = _gpus_of(model, server)
+        if not classes and tp >= 1 and pp >= 1:
+            yield from _default_context_unselected(server, tp, pp)
+            continue
         if not classes or tp < 1 or pp < 1:
             continue
         if (
@@ -316,3 +321,47 @@ def _estimate(
             "(an estimate: the model is not in the catalog)",
             Severity.WARNING,
         )
+
+
+def _default_context_unselected(server: Any, tp: int, pp: int) -> Iterator[Problem]:
+    """No GPU class selected and no ``--max-model-len``: vLLM takes the model's full context.
+    On the smallest catalog GPU class where the weights fit (the pod may land there: nothing
+    rules it out), one full-length sequence's KV cache may not: vLLM then refuses to start.
+    A warning, since the cluster's GPUs are not in the input."""
+    if server.value("max-model-len") is not None or server.is_unresolved("max-model-len"):
+        return
+    for name in ("gpu-memory-utilization", "quantization", "kv-cache-dtype", "dtype"):
+        if server.is_unresolved(name):
+            return
+    util = _fraction(server.value("gpu-memory-utilization"), sizing.DEFAULT_GPU_MEMORY_UTILIZATION)
+    spec = overlay_sizing.spec_for(server)
+    if util is None or spec is None or not spec.context:
+        return
+    try:
+        requested = dtypes.normalize(server.value("dtype"))
+        quantization = sizing.normalize_quantization(server.value("quantization") or spec.quantization)
+        kv_dtype = str(server.value("kv-cache-dtype") or "auto").lower()
+        sizing.kv_bytes_per_element(spec, kv_dtype)
+    except (UsageError, ValueError):
+        return
+    for g in sorted(catalog.gpus().values(), key=lambda c: c.memory_gib):
+        resolution = dtypes.resolve(spec, g, requested, quantization)
+        if resolution.refused:
+            continue
+        sized = sizing.size(spec, g, tp, quantization, kv_dtype, util, pp, resolution.served)
+        if not sized.fit(1).fits:
+            continue  # the weights alone do not fit this class: look at a larger one
+        fit = sized.fit(spec.context)
+        if fit.fits:
+            return  # the smallest class that holds the weights holds the full context too
+        where = server.model
+        yield Problem(
+            where.resource if where is not None else server.resource,
+            where.path if where is not None else server.container.path,
+            f"no --max-model-len and no GPU class selected: vLLM takes {spec.id}'s full "
+            f"{spec.context} tokens, and on a {g.name} ({g.memory_gib:g} GiB), where the weights "
+            f"fit, one such sequence does not: {fit.message()}; vLLM would refuse to start "
+            "there. Set --max-model-len or select a larger GPU class",
+            Severity.WARNING,
+        )
+        return

@@ -31,6 +31,11 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         containers: [{name: vllm, args: [-tp, "2"], volumeMounts: [{name: shm, mountPath: /dev/shm}]}]
         volumes: [{name: shm, emptyDir: {medium: Memory, sizeLimit: 2Gi}}]
 
+    Passing (``hostIPC: true``: the runtime binds the node's /dev/shm into the container)::
+
+        hostIPC: true
+        containers: [{name: vllm, args: [-tp, "4"]}]
+
     Failing (``/spec/template/spec/containers/0``)::
 
         containers: [{name: vllm, args: [-tp, "2"]}]
@@ -41,6 +46,8 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         size = server.world_size
         if size is None or size <= 1 or memory_volume_at(server.container, "/dev/shm") is not None:
             continue
+        if server.template.spec.get("hostIPC") is True:
+            continue  # the node's IPC namespace and its /dev/shm (docs/reference/kubernetes.md)
         yield Problem(
             server.resource,
             server.container.path,

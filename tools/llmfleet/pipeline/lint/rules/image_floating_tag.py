@@ -47,7 +47,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         image = images.parse(reference)
         if image.digest or image.mentions_vllm:
             continue  # pinned, or vllm-image-unpinned's
-        if not image.tag or image.tag in images.FLOATING_TAGS:
+        if not image.tag or images.is_floating(image.tag):
             what = (
                 "has no tag (it resolves to latest)"
                 if not image.tag

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from llmfleet.model.k8s import Resource, as_list, escape_pointer_token
-from llmfleet.model.secrets import PLACEHOLDER, TOKEN, is_sensitive_name
+from llmfleet.model.secrets import TOKEN, is_placeholder, is_sensitive_name
 from llmfleet.model.servers import LlmServer, other_servers
 from llmfleet.pipeline.lint.api import Options, OverlayModel, Problem, Severity, rule
 
@@ -120,11 +120,19 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 continue
             name = str(item.get("name") or "")
             if sensitive_env(name) and "value" in item and is_literal(item.get("value")):
+                placeholder = is_placeholder(str(item.get("value")).strip())
                 yield Problem(
                     container.resource,
                     f"{container.path}/env/{i}/value",
-                    f"env {name} of container {container.name!r} has a literal value; "
-                    "take it from a Secret (valueFrom.secretKeyRef)",
+                    f"env {name} of container {container.name!r} has a literal "
+                    + (
+                        "placeholder value (<redacted>): the credential is missing, and filled "
+                        "in here it would be committed; "
+                        if placeholder
+                        else "value; "
+                    )
+                    + "take it from a Secret (valueFrom.secretKeyRef)",
+                    Severity.WARNING if placeholder else None,
                 )
     for secret in model.of_kind("Secret"):
         for section in ("stringData", "data"):
@@ -136,7 +144,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 if value is None or text == "":
                     continue
                 path = f"/{section}/{escape_pointer_token(key)}"
-                if PLACEHOLDER.match(text):
+                if is_placeholder(text):
                     yield Problem(
                         secret,
                         path,
@@ -160,6 +168,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                         None if _credential(key, text) else Severity.WARNING,
                     )
     yield from _configmap_credentials(model)
+    yield from _route_header_credentials(model)
     for container in model.containers():
         for i, item in enumerate(as_list(container.data.get("env"))):
             if (
@@ -179,7 +188,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
             if (
                 secret_option
                 and is_literal(setting.raw or setting.value)
-                and not PLACEHOLDER.match(str(setting.raw or setting.value))
+                and not is_placeholder(str(setting.raw or setting.value))
             ):
                 # A --config file key: the pointer goes on to the key, so that the finding is
                 # traced to its line in serve.yaml.
@@ -215,7 +224,7 @@ def _configmap_credentials(model: OverlayModel) -> Iterator[Problem]:
             text = "" if value is None else str(value).strip()
             if not text or not is_sensitive_name(key) or not is_literal(text):
                 continue
-            placeholder = bool(PLACEHOLDER.match(text))
+            placeholder = bool(is_placeholder(text))
             yield Problem(
                 configmap,
                 f"/data/{escape_pointer_token(key)}",
@@ -229,6 +238,44 @@ def _configmap_credentials(model: OverlayModel) -> Iterator[Problem]:
                 "put it in a Secret created out of band and reference it (secretKeyRef)",
                 Severity.WARNING if placeholder else None,
             )
+
+
+#: Request headers that carry a client credential.
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key", "proxy-authorization")
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "AIGatewayRoute")
+
+
+def _route_header_credentials(model: OverlayModel) -> Iterator[Problem]:
+    """A route rule that matches ``Authorization: <key>`` (Gateway API header matches, Envoy AI
+    Gateway's per-model key check) keeps the key in the route, readable by whoever reads the
+    route.  A value shaped like a real key is an error; another literal a warning (it may be an
+    example); placeholders are skipped."""
+    for route in model.resources:
+        if route.kind not in ROUTE_KINDS:
+            continue
+        for ri, item in enumerate(as_list(route.spec.get("rules"))):
+            matches = as_list(item.get("matches")) if isinstance(item, dict) else []
+            for mi, match in enumerate(matches):
+                headers = as_list(match.get("headers")) if isinstance(match, dict) else []
+                for hi, header in enumerate(headers):
+                    if not isinstance(header, dict):
+                        continue
+                    name = str(header.get("name") or "").lower()
+                    value = str(header.get("value") or "").strip()
+                    if name not in CREDENTIAL_HEADERS or not value or is_placeholder(value):
+                        continue
+                    if (header.get("type") or "Exact") == "RegularExpression":
+                        continue  # a pattern, not a key
+                    real = bool(TOKEN.search(value))
+                    yield Problem(
+                        route,
+                        f"/spec/rules/{ri}/matches/{mi}/headers/{hi}/value",
+                        f"{route.kind} {route.name!r} matches the {header.get('name')} header "
+                        "against a literal key (<redacted>): the key sits in the manifest; "
+                        "check keys with a gateway auth policy whose keys come from a Secret "
+                        "(Envoy Gateway SecurityPolicy apiKeyAuth)",
+                        None if real else Severity.WARNING,
+                    )
 
 
 def _other_server_literals(server: LlmServer) -> Iterator[Problem]:
@@ -248,7 +295,7 @@ def _other_server_literals(server: LlmServer) -> Iterator[Problem]:
                 elif f"{flag} " in word or f"{flag}=" in word:  # inside an `sh -c` script
                     rest = word.split(flag, 1)[1].lstrip(" =")
                     value = rest.split()[0].strip("\"'") if rest.split() else None
-                if value and is_literal(value) and not PLACEHOLDER.match(value) and "$" not in value:
+                if value and is_literal(value) and not is_placeholder(value) and "$" not in value:
                     yield Problem(
                         container.resource,
                         f"{container.path}/{key}/{i}",
@@ -266,7 +313,7 @@ def _generator_literals(kustomization: Resource) -> Iterator[Problem]:
             if not isinstance(literal, str) or "=" not in literal:
                 continue
             key, value = literal.split("=", 1)
-            if not value or PLACEHOLDER.match(value):
+            if not value or is_placeholder(value):
                 continue
             yield Problem(
                 kustomization,

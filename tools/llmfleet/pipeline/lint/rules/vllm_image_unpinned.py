@@ -50,7 +50,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
                 f"{container.path}/image",
                 f"image {container.image!r} has no tag: it resolves to latest",
             )
-        elif image.tag in FLOATING_TAGS:
+        elif images.is_floating(image.tag):
             yield Problem(
                 container.resource,
                 f"{container.path}/image",

@@ -39,7 +39,10 @@ def injects_variables(service: Resource) -> bool:
     category="vllm",
 )
 def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
-    """Passing::
+    """Reported on the Service (``/metadata/name``): renaming it is the usual fix, and the
+    project's corpora name the Service as the cause.
+
+    Passing::
 
         kind: Service
         metadata: {name: llama-3-1-8b-instruct}
@@ -50,27 +53,58 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         metadata: {name: vllm}
         spec: {clusterIP: None}
 
-    Failing (``/spec/template/spec``)::
+    Failing (``/metadata/name`` of the Service)::
 
         kind: Service
         metadata: {name: vllm}      # same namespace, pods without enableServiceLinks: false
+
+    Warning (a Helm-rendered Service whose name is the release name: the name is chosen at
+    ``helm install``, so the rendered example's ``vllm`` is not necessarily what is deployed)::
+
+        kind: Service
+        metadata: {name: vllm, labels: {app.kubernetes.io/managed-by: Helm,
+                                        app.kubernetes.io/instance: vllm}}
     """
     services = [s for s in model.of_kind("Service") if s.name == "vllm" and injects_variables(s)]
-    if not services:
-        return
-    seen = set()
-    for server in model.servers:
-        template = server.template
-        if id(template) in seen:
+    for service in services:
+        exposed = []
+        seen = set()
+        for server in model.servers:
+            template = server.template
+            if id(template) in seen:
+                continue
+            seen.add(id(template))
+            if template.spec.get("enableServiceLinks") is False:
+                continue
+            if template.namespace == service.namespace:
+                exposed.append(f"{server.resource.kind}/{server.resource.name}")
+        if not exposed:
             continue
-        seen.add(id(template))
-        if template.spec.get("enableServiceLinks") is False:
-            continue
-        if any(s.namespace == template.namespace for s in services):
-            yield Problem(
-                server.resource,
-                template.spec_path,
-                "a Service named 'vllm' is in this namespace and the pod keeps "
-                "enableServiceLinks on: Kubernetes sets VLLM_PORT=tcp://…, which vLLM "
-                "reads as its own port and fails",
-            )
+        release = release_named(service)
+        yield Problem(
+            service,
+            "/metadata/name",
+            f"Service 'vllm' makes Kubernetes set VLLM_PORT=tcp://… in the pods of "
+            f"{', '.join(sorted(set(exposed)))} (enableServiceLinks is on), which vLLM reads as "
+            "its own port and fails"
+            + (
+                "; the name is the Helm release name here, so install under another release "
+                "name (or set enableServiceLinks: false)"
+                if release
+                else ""
+            ),
+            Severity.WARNING if release else None,
+        )
+
+
+def release_named(service: Resource) -> bool:
+    """A Helm-rendered object named after its release (``app.kubernetes.io/managed-by: Helm``
+    and the name equal to the ``app.kubernetes.io/instance`` label, Helm's standard labels):
+    its name is whatever release name the user installs under."""
+    labels = dig(service.data, "metadata", "labels")
+    if not isinstance(labels, dict):
+        return False
+    return (
+        str(labels.get("app.kubernetes.io/managed-by") or "") == "Helm"
+        and str(labels.get("app.kubernetes.io/instance") or "") == service.name
+    )

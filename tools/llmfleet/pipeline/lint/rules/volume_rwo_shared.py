@@ -8,7 +8,8 @@ that needs no attach (NFS) does not enforce it: a warning.  ``ReadWriteOncePod``
 use the claim in the whole cluster; the scheduler keeps every other pod that names it Pending
 (VolumeRestrictions plugin): an error, whatever the cluster.  A Deployment of one replica on a
 ReadWriteOncePod claim whose rolling update surges never finishes a rollout: the new pod waits
-for the old one, which waits for the new one to be ready (a warning: the old pod keeps serving).
+for the old one, which waits for the new one to be ready (a warning: the old pod keeps serving);
+on a ReadWriteOnce claim the same rollout hangs whenever the surge pod lands on another node.
 
 Pods are counted at the workload's largest scale (replicas, an autoscaler's maximum, a
 LeaderWorkerSet's group size, a Dynamo service's replicas) and summed over every workload of
@@ -33,7 +34,8 @@ DEFAULT_UNAVAILABLE = "25%"
     id="volume-rwo-shared",
     severity=Severity.WARNING,
     description="A ReadWriteOnce claim is mounted by more than one pod (they must all run on the node "
-    "that attaches it), or a ReadWriteOncePod claim by more than one pod (the others never start)",
+    "that attaches it), or a ReadWriteOncePod claim by more than one pod (the others never start); "
+    "or one Deployment pod on such a claim whose rolling update starts the new pod first",
     remediation="Give the claim ReadWriteMany (a shared file system) or ReadOnlyMany for a read-only "
     "model cache, give each pod its own claim (StatefulSet volumeClaimTemplates), or run one replica.",
     rationale="A ReadWriteOnce volume attaches to one node: a replica scheduled elsewhere hangs in "
@@ -79,7 +81,7 @@ def check(model: OverlayModel, options: Options) -> Iterator[Problem]:
         if total > 1:
             severity = Severity.ERROR if claim.one_pod else Severity.WARNING
             yield from _report(claim, mounted, f"up to {total} pods", severity)
-        elif total == 1 and claim.one_pod:
+        elif total == 1:
             yield from _stuck_rollout(claim, mounted[0][0])
 
 
@@ -116,7 +118,8 @@ def _report(
 
 def _stuck_rollout(claim: Claim, use: ClaimUse) -> Iterator[Problem]:
     """One Deployment replica on a ReadWriteOncePod claim: a surge pod can never start, and
-    with no unavailable pod allowed the old one is never removed."""
+    with no unavailable pod allowed the old one is never removed.  On a ReadWriteOnce claim the
+    same happens whenever the surge pod is scheduled on another node (Multi-Attach)."""
     workload = use.workload
     if workload.kind != "Deployment":
         return
@@ -124,13 +127,20 @@ def _stuck_rollout(claim: Claim, use: ClaimUse) -> Iterator[Problem]:
     surge, _ = rollout_surge(workload, replicas)
     if surge < 1 or _max_unavailable(workload.resource.data, replicas) >= 1:
         return
+    if claim.one_pod:
+        effect = "the new pod stays Pending (the old one holds the claim) and no rollout ever finishes"
+    else:
+        effect = (
+            "ReadWriteOnce attaches to one node, so a new pod scheduled on another node waits in "
+            "ContainerCreating (Multi-Attach error) while the old one keeps the volume, and the "
+            "rollout hangs"
+        )
     yield Problem(
         workload.resource,
         use.path,
-        f"claim {claim.name!r} is ReadWriteOncePod and the Deployment's rolling update starts "
-        f"{surge} new pod(s) before it stops the old one: the new pod stays Pending (the old one "
-        "holds the claim) and no rollout ever finishes; use strategy Recreate or maxSurge: 0 "
-        "with maxUnavailable: 1",
+        f"claim {claim.name!r} is {', '.join(claim.access_modes)} and the Deployment's rolling "
+        f"update starts {surge} new pod(s) before it stops the old one: {effect}; use strategy "
+        "Recreate or maxSurge: 0 with maxUnavailable: 1",
         Severity.WARNING,
     )
 
