@@ -5,9 +5,9 @@ is reported; a backend of another kind is not (issue 26, surviving mutants)."""
 from __future__ import annotations
 
 import pytest
+from test_auth_exposed_table import pods
 
 from rule_tables import findings, where
-from test_auth_exposed_table import pods
 
 ROUTE = """---
 apiVersion: route.openshift.io/v1

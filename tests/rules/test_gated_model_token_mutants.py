@@ -5,9 +5,9 @@ may already hold the weights, so the finding drops to a warning; an emptyDir cac
 from __future__ import annotations
 
 import pytest
+from test_generalisation_tables import deployment
 
 from rule_tables import findings
-from test_generalisation_tables import deployment
 
 CACHE = "/root/.cache/huggingface"
 VOLUMES = [

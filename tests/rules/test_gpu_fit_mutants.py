@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_gpu_fit_unselected_table import C0, pod
 
 from llmfleet.catalog import sizing
 from rule_tables import findings
-from test_gpu_fit_unselected_table import C0, pod
 
 L4 = "llmfleet.io/gpu-class: l4"
 GIB = 1024**3

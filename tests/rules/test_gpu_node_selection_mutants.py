@@ -3,8 +3,9 @@ every server of that pod serves a small model (issue 26, surviving mutants)."""
 
 from __future__ import annotations
 
-from rule_tables import findings, where
 from test_generalisation_tables import TGI, deployment
+
+from rule_tables import findings, where
 
 GPU = {"resources": {"limits": {"nvidia.com/gpu": 1}}}
 
@@ -24,4 +25,6 @@ def test_each_pod_is_judged_by_its_own_servers_models():
 
 def test_a_gpu_pod_serving_no_known_model_is_reported():
     text = deployment({"image": "busybox:1.36", "command": ["sleep", "1d"], **GPU}, name="job")
-    assert where(findings("gpu-node-selection", text)) == [("warning", "Deployment", "job", "/spec/template/spec")]
+    assert where(findings("gpu-node-selection", text)) == [
+        ("warning", "Deployment", "job", "/spec/template/spec")
+    ]

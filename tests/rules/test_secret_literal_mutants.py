@@ -8,16 +8,20 @@ import base64
 import json
 
 import pytest
+from test_generalisation_tables import deployment
+from test_triton_llamacpp_table import LLAMA_IMAGE
 
 from rule_tables import findings
-from test_triton_llamacpp_table import LLAMA_IMAGE
-from test_generalisation_tables import deployment
 
 C0 = "/spec/template/spec/containers/0"
 
 ARGS = [
     # (case, args, reported pointer or None)
-    ("key=value ending in base64 padding", ["-m", "/m.gguf", "--api-key=c2VjcmV0a2V5MTIzNA=="], f"{C0}/args/2"),
+    (
+        "key=value ending in base64 padding",
+        ["-m", "/m.gguf", "--api-key=c2VjcmV0a2V5MTIzNA=="],
+        f"{C0}/args/2",
+    ),
     ("key=value", ["-m", "/m.gguf", "--api-key=sk-abcdef123456"], f"{C0}/args/2"),
     ("key from an env var", ["-m", "/m.gguf", "--api-key=$(KEY)"], None),
 ]

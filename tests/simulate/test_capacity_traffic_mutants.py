@@ -44,7 +44,9 @@ def test_matches_shape(case, gpu, tp, pp, differs):
     measured = Measured(**{**RAW, "input_tokens": 512.0, "output_tokens": 128.0})
     why = matches(measured, gpu, tp, pp, "Qwen/Qwen3-8B")
     if differs:
-        assert why == f"measured on 2 x l4 (tp 2, pp 1), the overlay runs {tp * pp} x {gpu} (tp {tp}, pp {pp})"
+        assert (
+            why == f"measured on 2 x l4 (tp 2, pp 1), the overlay runs {tp * pp} x {gpu} (tp {tp}, pp {pp})"
+        )
     else:
         assert why is None
 

@@ -6,9 +6,9 @@ TooFewReplicas / TooManyReplicas / ScaleUpLimit)."""
 from __future__ import annotations
 
 import pytest
+from test_sim_hpa import spec
 
 from llmfleet.features.simulate.hpa import HorizontalController, value_replicas
-from test_sim_hpa import spec
 
 FROM_ZERO = [
     # (usage, target, proposal)
