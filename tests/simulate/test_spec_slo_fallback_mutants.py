@@ -6,11 +6,11 @@ from __future__ import annotations
 import copy
 
 import pytest
+from test_sim_spec import SO
 
 from llmfleet.features.simulate import ScalingSpec, SpecError
 from llmfleet.features.simulate.fallback import FallbackError, parse
 from llmfleet.features.simulate.slo import Slo, breaches
-from test_sim_spec import SO
 
 
 def _with_trigger(trigger):
@@ -24,7 +24,10 @@ BAD = [
     ("not a mapping", "prometheus", "spec.triggers[0]: a trigger must be a mapping"),
     (
         "an infinite threshold",
-        {**SO["spec"]["triggers"][0], "metadata": {**SO["spec"]["triggers"][0]["metadata"], "threshold": "inf"}},
+        {
+            **SO["spec"]["triggers"][0],
+            "metadata": {**SO["spec"]["triggers"][0]["metadata"], "threshold": "inf"},
+        },
         "spec.triggers[0].metadata.threshold: 'inf' is not a finite number",
     ),
 ]
