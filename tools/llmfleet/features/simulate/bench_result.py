@@ -14,6 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: Keys every result file has, from vLLM 0.5 to 0.33.
 REQUIRED = (
@@ -76,18 +77,24 @@ def _in_flight(data: dict, where: str) -> tuple[int, str]:
     )
 
 
+def _last_line(lines: list[str]) -> Any:
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return None
+
+
 def parse(text: str, name: str, sha256: str = "") -> BenchResult:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise BenchResultError(f"{name}: empty")
     try:
-        data = (
-            json.loads(lines[-1])
-            if len(lines) > 1 and lines[0].lstrip().startswith("{")
-            else json.loads(text)
-        )
+        data = json.loads(text)  # one run, on one line or pretty-printed
     except json.JSONDecodeError as err:
-        raise BenchResultError(f"{name}: not JSON ({err.msg} at line {err.lineno})") from None
+        # `--append-result` files hold one JSON object a line: the last is the latest run
+        data = _last_line(lines) if len(lines) > 1 else None
+        if data is None:
+            raise BenchResultError(f"{name}: not JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(data, dict):
         raise BenchResultError(f"{name}: must hold a JSON object, got {type(data).__name__}")
     missing = [k for k in REQUIRED if k not in data]
