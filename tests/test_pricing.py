@@ -259,8 +259,9 @@ def test_aks_pods_are_priced_by_instance():
 
 def test_new_model_on_aks_chooses_an_a100_by_instance_price():
     """R1-Distill-Qwen-32B (bf16, ~61 GiB) at 8,192 tokens on AKS: one A100 80GB on a whole
-    Standard_NC24ads_A100_v4 ($3.673/h) against an H100 NVL on NC40ads_H100_v5 ($6.98/h), 1/8
-    of an ND96amsr_A100_v4 ($32.77 / 8 = $4.09625) or four T4 (too little memory in fp16)."""
+    Standard_NC24ads_A100_v4 ($3.673/h) against an H100 NVL on NC40ads_H100_v5 ($6.98/h), a
+    whole ND96amsr_A100_v4 for one replica ($32.77; its share, $4.09625, is only the marginal
+    price once eight replicas fill it) or four T4 (too little memory in fp16)."""
     from llmfleet.features.scaffold.pricing import price_function, replica_price
 
     model = catalog.resolve_model(
@@ -287,20 +288,26 @@ def test_pod_no_shape_holds_has_no_price():
     assert (found.basis, found.on_demand) == ("no-shape", None)
 
 
-def test_new_model_plan_prefers_one_a100_over_four_l4_by_instance_price():
-    # A 32B in bf16 (~61 GiB of weights) needs 4 x L4 (TP 4) or one A100 80GB.  Per GPU,
-    # 4 x L4 looked cheaper (4 x $0.8048 = $3.22 against $3.43); per instance the
-    # g6.12xlarge that holds the 4-GPU pod is $4.60, 1/8 of a p4de.24xlarge $3.43.
+def test_new_model_plan_on_eks_follows_the_replica_count():
+    # A 32B in bf16 (~61 GiB of weights) needs 4 x L4 (TP 4) or one A100 80GB.  On EKS the
+    # only A100 80GB shape is the 8-GPU p4de.24xlarge ($27.44705/h).  One replica: the
+    # g6.12xlarge that holds the 4 x L4 pod, $4.6016, against the whole p4de.  Eight
+    # replicas: 8 x $4.6016 = $36.8128 against one p4de holding all eight, $27.44705.
     model = catalog.resolve_model(
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", CONFIGS / "deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json"
     )
-    from llmfleet.features.scaffold.pricing import price_function
+    from llmfleet.features.scaffold.pricing import price_function, replica_price
 
     eks = offer_for("eks")
-    chosen = planning.plan(
-        model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable
+    lone = planning.plan(model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable)
+    assert (lone.sizing.gpu.name, lone.sizing.tp) == ("l4", 4)
+    assert replica_price(lone.sizing, eks).hour(1) == pytest.approx(4.6016)
+    eight = planning.plan(
+        model, max_model_len=8192, price_of=price_function(eks, 8), unavailable=eks.unavailable
     )
-    assert (chosen.sizing.gpu.name, chosen.sizing.tp) == ("a100-80gb", 1)
+    assert (eight.sizing.gpu.name, eight.sizing.tp) == ("a100-80gb", 1)
+    nodes = replica_price(eight.sizing, eks).nodes(8)
+    assert (nodes.placement.shape.name, nodes.count, nodes.on_demand) == ("p4de.24xlarge", 1, 27.44705)
     per_gpu = planning.plan(model, max_model_len=8192)  # the old per-GPU ordering picks 4 x L4
     assert (per_gpu.sizing.gpu.name, per_gpu.sizing.tp) == ("l4", 4)
 
@@ -382,8 +389,12 @@ def test_cost_names_the_spot_source_and_its_date(cli, repo_copy):
     data = json.loads(cli(["cost", "llama-3-1-70b-instruct", "--format", "json"], cwd=repo_copy).stdout)
     o = data["overlays"][0]
     assert (o["price_date"], o["spot_price_date"]) == ("2026-09-24", "before 2026-09-24")
-    # Half a p4de.24xlarge at the median of its two spot zones: 6.8234 / 2 per 4-GPU replica.
-    assert o["spot_price_per_gpu_hour"] == pytest.approx(6.8234 / 2 / 4)
+    # Marginal: half a p4de.24xlarge at the median of its two spot zones, 6.8234 / 2 per 4-GPU
+    # replica; the two replicas fill one whole node, $6.8234/h at spot.
+    assert o["marginal_spot_price_per_gpu_hour"] == pytest.approx(6.8234 / 2 / 4)
+    assert [(n["instance"], n["count"], n["per_hour_spot"]) for n in o["nodes_min"]] == [
+        ("p4de.24xlarge", 1, pytest.approx(6.8234))
+    ]
 
 
 def test_unknown_cloud_is_a_usage_error(cli, repo_copy):
