@@ -204,7 +204,7 @@ class ReplicaPrice:
 
 def _total(values: Iterable[float | None]) -> float | None:
     found = list(values)
-    return None if any(v is None for v in found) else float(sum(found))
+    return None if any(v is None for v in found) else sum(v or 0.0 for v in found)
 
 
 def group_price(

@@ -101,5 +101,5 @@ def cost_lines(s: sizing.Sizing, offer: ClusterOffer, min_replicas: int, max_rep
         elif spot_source is not None:
             where = f"{spot_source.basis}, {spot_source.dated} ({spot_source.url})"
         on = f" on {spot_nodes.shown.split(' (')[0]}" if spot_nodes is not None else ""
-        lines.append(f"           spot {money(spot_min)}/h at min replicas{on} ({where})")
+        lines.append(f"           spot {hourly(spot_min)}/h at min replicas{on} ({where})")
     return lines
