@@ -94,8 +94,9 @@ def objects(
 # -- arithmetic, by hand -----------------------------------------------------------------------
 
 
-# Prices below are the instance prices of tools/llmfleet/data/instance_prices.yaml (each
-# pod its share of the cheapest instance that holds it), worked out by hand.
+# Prices below are the instance prices of tools/llmfleet/data/instance_prices.yaml, on whole
+# nodes (ceil(pods / pods per node) nodes of the shape cheapest for that replica count), worked
+# out by hand.
 
 
 def test_one_l4_by_hand():
@@ -122,14 +123,20 @@ def test_cpu_and_memory_requests_choose_a_bigger_node():
 
 
 def test_four_a100_by_hand():
-    # 4 x A100 80GB, no CPU/memory requests: two such pods share a p4de.24xlarge (8 GPUs,
-    # $27.44705/h): $13.723525/h each, below a2-ultragpu-4g's $20.27519156.
+    # 4 x A100 80GB, no CPU/memory requests.  One replica: a whole Standard_NC96ads_A100_v4
+    # (4 GPUs, $14.692/h) -- below a whole p4de.24xlarge ($27.44705, half of it idle) and
+    # a2-ultragpu-4g ($20.27519156).  Two replicas: one p4de.24xlarge holds both ($27.44705),
+    # below 2 x $14.692 = $29.384.  The share of a p4de ($13.723525) is only the marginal price.
     c = overlay_cost("big", objects("a100-80gb", gpus=4, min_replicas=1, max_replicas=2))
-    assert c.per_hour_min == pytest.approx(13.723525)
+    assert c.per_hour_min == pytest.approx(14.692)
+    assert [(n.placement.shape.name, n.count) for n in c.nodes(1)] == [("Standard_NC96ads_A100_v4", 1)]
+    assert c.per_hour_max == pytest.approx(27.44705)
+    assert [(n.placement.shape.name, n.count, n.free_slots) for n in c.nodes(2)] == [("p4de.24xlarge", 1, 0)]
     assert c.replica_price.placement.pods_per_node == 2
-    assert c.per_day_min == pytest.approx(329.3646)  # 13.723525 x 24
-    assert c.per_day_max == pytest.approx(658.7292)  # 2 x 13.723525 x 24
-    assert c.break_even(ApiPricing()) == pytest.approx(1_689_049.23, rel=1e-6)  # 329.3646 / 0.000195
+    assert c.replica_hour == pytest.approx(13.723525)  # marginal: 27.44705 / 2
+    assert c.per_day_min == pytest.approx(352.608)  # 14.692 x 24
+    assert c.per_day_max == pytest.approx(658.7292)  # 27.44705 x 24
+    assert c.break_even(ApiPricing()) == pytest.approx(1_808_246.15, rel=1e-6)  # 352.608 / 0.000195
 
 
 def test_cloud_bounds_the_instance():
@@ -142,9 +149,13 @@ def test_cloud_bounds_the_instance():
     assert on_gke.per_hour_min == pytest.approx(20.27519156)  # a2-ultragpu-4g, whole node
     assert on_gke.spot_replica_hour == pytest.approx(8.10987342)
     on_eks = estimate.overlay_cost(model, offer_for("eks"))
-    assert on_eks.per_hour_min == pytest.approx(13.723525)
-    # EC2 spot of p4de.24xlarge: the median of its two us-east-1 zones (7.8074, 5.8394) = 6.8234,
-    # half of it per pod.
+    # One replica on EKS: the p4de.24xlarge is the only A100 80GB shape, and a lone 4-GPU pod
+    # pays the whole node ($27.44705), one of its two 4-GPU slots free.
+    assert on_eks.per_hour_min == pytest.approx(27.44705)
+    assert [n.free_slots for n in on_eks.nodes(1)] == [1]
+    # EC2 spot of p4de.24xlarge: the median of its two us-east-1 zones (7.8074, 5.8394) = 6.8234
+    # for the node; half of it is the marginal spot price of a replica.
+    assert on_eks.spot_per_day(1) == pytest.approx(6.8234 * 24)
     assert on_eks.spot_replica_hour == pytest.approx(3.4117)
     assert on_eks.to_json(ApiPricing(), 0)["spot_price_date"] == "before 2026-09-24"
     # AKS: a whole Standard_NC96ads_A100_v4 (4 x A100 80GB), $14.692/h, Spot $1.777732/h.
@@ -156,10 +167,11 @@ def test_cloud_bounds_the_instance():
 def test_custom_api_prices_by_hand():
     api = ApiPricing(input_price=2.50, output_price=10.00, input_tokens=1000, output_tokens=300)
     assert api.per_request == pytest.approx(0.0055)  # (1000 x 2.5 + 300 x 10) / 1e6
-    # 1 x H100: 1/8 of a p5.48xlarge ($55.04/h) = $6.88, below a3-highgpu-1g's $11.06.
+    # 1 x H100, 2 replicas: two Standard_NC40ads_H100_v5 (1 GPU, $6.98/h) = $13.96, below a
+    # whole p5.48xlarge ($55.04, 6 of its 8 GPUs idle) and 2 x a3-highgpu-1g ($11.06).
     c = overlay_cost("m", objects("h100-80gb", min_replicas=2, max_replicas=3))
-    assert c.per_day_min == pytest.approx(330.24)  # 2 x 6.88 x 24
-    assert c.break_even(api) == pytest.approx(60_043.636, rel=1e-6)  # 330.24 / 0.0055
+    assert c.per_day_min == pytest.approx(335.04)  # 2 x 6.98 x 24
+    assert c.break_even(api) == pytest.approx(60_916.364, rel=1e-6)  # 335.04 / 0.0055
 
 
 def test_api_price_by_size_class():
@@ -178,8 +190,12 @@ def test_text_shows_the_arithmetic():
     text = report.format_text([overlay_cost("m", objects())], ApiPricing(), 1000)
     assert "API: 1,000 req × (500 in × $0.15 + 200 out × $0.60)/1e6 = $0.195/day" in text
     assert "price: g2-standard-4 (1 × l4, $0.7068/h on demand, gke us-central1): the whole node" in text
-    assert "min: 1 replica × $0.7068/h × 24 h = $16.96/day ($0.7068/h, on-demand)" in text
-    assert "max: 4 replicas × $0.7068/h × 24 h = $67.86/day ($2.8273/h, on-demand)" in text
+    assert (
+        "min: 1 replica on 1 node of g2-standard-4 (1 × l4, $0.7068/h on demand, gke us-central1) "
+        "× 24 h = $16.96/day ($0.7068/h, on-demand); 0 of 1 GPU slots free"
+    ) in text
+    assert "max: 4 replicas on 4 nodes of g2-standard-4 " in text
+    assert "× 24 h = $67.86/day ($2.8273/h, on-demand); 0 of 4 GPU slots free" in text
     assert "break-even: $16.96/day ÷ $0.000195/request = 86,995 requests/day" in text
     assert "at 1,000 requests/day the API is cheaper" in text
     # No vLLM server in these objects: the capacity is unknown, and the report says so.
@@ -187,10 +203,20 @@ def test_text_shows_the_arithmetic():
     big = report.format_text(
         [overlay_cost("big", objects("a100-80gb", gpus=4, max_replicas=2))], ApiPricing(), 2_000_000
     )
-    assert "max: 2 replicas × $13.7235/h × 24 h = $658.73/day" in big
-    assert "p4de.24xlarge (8 × a100-80gb, $27.4471/h on demand, eks us-east-1): 1/2 of the node" in big
+    assert (
+        "min: 1 replica on 1 node of Standard_NC96ads_A100_v4 (4 × a100-80gb, $14.6920/h on demand, "
+        "aks eastus) × 24 h = $352.61/day"
+    ) in big
+    assert (
+        "max: 2 replicas on 1 node of p4de.24xlarge (8 × a100-80gb, $27.4471/h on demand, eks us-east-1) "
+        "× 24 h = $658.73/day ($27.4471/h, on-demand); 0 of 2 4-GPU slots free"
+    ) in big
+    assert (
+        "marginal: $13.7235/h per replica once its node is shared (p4de.24xlarge (8 × a100-80gb, "
+        "$27.4471/h on demand, eks us-east-1): 1/2 of the node)"
+    ) in big
     assert "at 2,000,000 requests/day self-hosted is cheaper" in big
-    assert "Prices: on demand; each pod is its share of the cheapest instance" in big
+    assert "Prices: on demand; whole nodes: at each replica count" in big
 
 
 def test_money_format():
@@ -274,8 +300,11 @@ def test_cost_json_for_the_repository(cli, repo_copy):
     by_name = {o["overlay"]: o for o in doc["overlays"]}
     assert by_name, "no overlays priced"
     for o in by_name.values():
-        expected_min = o["min_replicas"] * o["gpus_per_pod"] * o["price_per_gpu_hour"] * 24
+        # Whole nodes: the instance price of each node group at min replicas, x 24.
+        expected_min = sum(n["per_hour_on_demand"] for n in o["nodes_min"]) * 24
         assert o["per_day_min"] == pytest.approx(expected_min)
+        for n in o["nodes_min"] + o["nodes_max"]:
+            assert n["slots"] - n["pods"] == n["free_slots"] >= 0
         api = o["api"]
         per_request = (500 * api["input_price_per_million"] + 200 * api["output_price_per_million"]) / 1e6
         assert o["break_even_requests_per_day"] == pytest.approx(expected_min / per_request, rel=1e-6)
@@ -286,6 +315,9 @@ def test_cost_json_for_the_repository(cli, repo_copy):
         assert (o["gpu_class"], o["gpus_per_pod"], o["min_replicas"]) == ("l4", 1, 3)
         assert o["per_day_min"] == pytest.approx(3 * 0.853624271 * 24, abs=1e-6)
         assert o["price_instance"] == "g2-standard-8 (gke us-central1)" and o["pods_per_node"] == 1
+        assert [(n["instance"], n["count"], n["free_slots"]) for n in o["nodes_min"]] == [
+            ("g2-standard-8", 3, 0)
+        ]
         assert o["api"]["size_class"].startswith("up to 10B")
     if "llama-3-1-405b-instruct-fp8" in by_name:
         assert by_name["llama-3-1-405b-instruct-fp8"]["api"]["size_class"].startswith("over 100B")
@@ -318,7 +350,9 @@ def test_cost_json_for_the_repository(cli, repo_copy):
         assert o["price_date"] and o["price_instance"] and o["pricing"] == "on-demand"
     if "llama-3-1-405b-instruct-fp8" in by_name:
         o = by_name["llama-3-1-405b-instruct-fp8"]
-        assert o["gpus_per_replica"] == 16 and o["per_day_min"] == pytest.approx(16 * 6.88 * 24)
+        # Leader and worker each on a whole p5.48xlarge ($55.04/h): 2 nodes.
+        assert o["gpus_per_replica"] == 16 and o["per_day_min"] == pytest.approx(2 * 55.04 * 24)
+        assert [(n["instance"], n["count"]) for n in o["nodes_min"]] == [("p5.48xlarge", 2)]
 
 
 def test_cost_plot_writes_a_png(cli, repo_copy, tmp_path):

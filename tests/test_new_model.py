@@ -86,9 +86,11 @@ def test_qwen_is_written_sized_priced_and_checked(cli, repo):
         # The pod (4 CPU, 24 GiB) fits neither g6.xlarge nor g2-standard-4 (4 vCPU, less the
         # kubelet's and the DaemonSets' share): the cheapest node that holds it is a
         # g2-standard-8 at $0.853624271/h (us-central1), the whole node per pod.
-        "cost min   1 replica × $0.8536/h = $0.8536/h, $20.49/day",
-        "cost max   4 replicas × $0.8536/h = $3.4145/h, $81.95/day",
-        "price      g2-standard-8 (1 × l4, $0.8536/h on demand, gke us-central1): the whole node",
+        "cost min   1 replica on 1 node of g2-standard-8 (1 × l4, $0.8536/h on demand, gke us-central1) "
+        "= $0.8536/h, $20.49/day; 0 of 1 GPU slots free",
+        "cost max   4 replicas on 4 nodes of g2-standard-8 (1 × l4, $0.8536/h on demand, gke us-central1) "
+        "= $3.4145/h, $81.95/day; 0 of 4 GPU slots free",
+        "instance   g2-standard-8 (1 × l4, $0.8536/h on demand, gke us-central1): the whole node",
         "check      llmfleet check overlays/qwen2-5-7b-instruct: passed (0 errors, 0 warnings)",
     ):
         assert needle in out, out

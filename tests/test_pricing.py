@@ -259,8 +259,9 @@ def test_aks_pods_are_priced_by_instance():
 
 def test_new_model_on_aks_chooses_an_a100_by_instance_price():
     """R1-Distill-Qwen-32B (bf16, ~61 GiB) at 8,192 tokens on AKS: one A100 80GB on a whole
-    Standard_NC24ads_A100_v4 ($3.673/h) against an H100 NVL on NC40ads_H100_v5 ($6.98/h), 1/8
-    of an ND96amsr_A100_v4 ($32.77 / 8 = $4.09625) or four T4 (too little memory in fp16)."""
+    Standard_NC24ads_A100_v4 ($3.673/h) against an H100 NVL on NC40ads_H100_v5 ($6.98/h), a
+    whole ND96amsr_A100_v4 for one replica ($32.77; its share, $4.09625, is only the marginal
+    price once eight replicas fill it) or four T4 (too little memory in fp16)."""
     from llmfleet.features.scaffold.pricing import price_function, replica_price
 
     model = catalog.resolve_model(
@@ -287,20 +288,26 @@ def test_pod_no_shape_holds_has_no_price():
     assert (found.basis, found.on_demand) == ("no-shape", None)
 
 
-def test_new_model_plan_prefers_one_a100_over_four_l4_by_instance_price():
-    # A 32B in bf16 (~61 GiB of weights) needs 4 x L4 (TP 4) or one A100 80GB.  Per GPU,
-    # 4 x L4 looked cheaper (4 x $0.8048 = $3.22 against $3.43); per instance the
-    # g6.12xlarge that holds the 4-GPU pod is $4.60, 1/8 of a p4de.24xlarge $3.43.
+def test_new_model_plan_on_eks_follows_the_replica_count():
+    # A 32B in bf16 (~61 GiB of weights) needs 4 x L4 (TP 4) or one A100 80GB.  On EKS the
+    # only A100 80GB shape is the 8-GPU p4de.24xlarge ($27.44705/h).  One replica: the
+    # g6.12xlarge that holds the 4 x L4 pod, $4.6016, against the whole p4de.  Eight
+    # replicas: 8 x $4.6016 = $36.8128 against one p4de holding all eight, $27.44705.
     model = catalog.resolve_model(
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", CONFIGS / "deepseek-ai--DeepSeek-R1-Distill-Qwen-32B.json"
     )
-    from llmfleet.features.scaffold.pricing import price_function
+    from llmfleet.features.scaffold.pricing import price_function, replica_price
 
     eks = offer_for("eks")
-    chosen = planning.plan(
-        model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable
+    lone = planning.plan(model, max_model_len=8192, price_of=price_function(eks), unavailable=eks.unavailable)
+    assert (lone.sizing.gpu.name, lone.sizing.tp) == ("l4", 4)
+    assert replica_price(lone.sizing, eks).hour(1) == pytest.approx(4.6016)
+    eight = planning.plan(
+        model, max_model_len=8192, price_of=price_function(eks, 8), unavailable=eks.unavailable
     )
-    assert (chosen.sizing.gpu.name, chosen.sizing.tp) == ("a100-80gb", 1)
+    assert (eight.sizing.gpu.name, eight.sizing.tp) == ("a100-80gb", 1)
+    nodes = replica_price(eight.sizing, eks).nodes(8)
+    assert (nodes.placement.shape.name, nodes.count, nodes.on_demand) == ("p4de.24xlarge", 1, 27.44705)
     per_gpu = planning.plan(model, max_model_len=8192)  # the old per-GPU ordering picks 4 x L4
     assert (per_gpu.sizing.gpu.name, per_gpu.sizing.tp) == ("l4", 4)
 
@@ -382,8 +389,12 @@ def test_cost_names_the_spot_source_and_its_date(cli, repo_copy):
     data = json.loads(cli(["cost", "llama-3-1-70b-instruct", "--format", "json"], cwd=repo_copy).stdout)
     o = data["overlays"][0]
     assert (o["price_date"], o["spot_price_date"]) == ("2026-09-24", "before 2026-09-24")
-    # Half a p4de.24xlarge at the median of its two spot zones: 6.8234 / 2 per 4-GPU replica.
-    assert o["spot_price_per_gpu_hour"] == pytest.approx(6.8234 / 2 / 4)
+    # Marginal: half a p4de.24xlarge at the median of its two spot zones, 6.8234 / 2 per 4-GPU
+    # replica; the two replicas fill one whole node, $6.8234/h at spot.
+    assert o["marginal_spot_price_per_gpu_hour"] == pytest.approx(6.8234 / 2 / 4)
+    assert [(n["instance"], n["count"], n["per_hour_spot"]) for n in o["nodes_min"]] == [
+        ("p4de.24xlarge", 1, pytest.approx(6.8234))
+    ]
 
 
 def test_unknown_cloud_is_a_usage_error(cli, repo_copy):
@@ -391,3 +402,188 @@ def test_unknown_cloud_is_a_usage_error(cli, repo_copy):
     result = cli(["cost", "llama-3-1-8b-instruct"], cwd=repo_copy)
     assert result.exit_code == 2
     assert "cloud" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- whole nodes at a replica count ------------------------------------------------------------
+# Figures from the rows of tools/llmfleet/data/instance_prices.yaml, worked by hand.
+
+
+def test_a_lone_8b_on_aks_rents_a_whole_nc24ads_a100():
+    """One replica of Llama-3.1-8B on AKS: 1/8 of a Standard_ND96asr_v4 (8 x A100 40GB,
+    $27.197/h) is $3.399625, below the whole Standard_NC24ads_A100_v4 (1 x A100 80GB, $3.673),
+    but one replica rents the whole ND96asr.  The NC24ads is chosen, at $3.673/h."""
+    from llmfleet.features.scaffold.pricing import price_function, replica_price
+
+    model = catalog.resolve_model("meta-llama/Llama-3.1-8B-Instruct")
+    aks = offer_for("aks")
+    chosen = planning.plan(model, price_of=price_function(aks, 1), unavailable=aks.unavailable)
+    price = replica_price(chosen.sizing, aks)
+    nodes = price.nodes(1)
+    assert (chosen.sizing.gpu.name, chosen.sizing.tp) == ("a100-80gb", 1)
+    assert (nodes.placement.shape.name, nodes.count, nodes.free_slots) == ("Standard_NC24ads_A100_v4", 1, 0)
+    assert price.hour(1) == 3.673
+    forty = group_price(catalog.get_gpu("a100-40gb"), scaffold_pod_request("a100-40gb", 1), 1, aks)
+    assert forty.on_demand == pytest.approx(27.197 / 8)  # the share: marginal only
+    assert forty.hour(1) == 27.197  # what one replica pays
+    assert forty.nodes(1).slots_shown == "7 of 8 GPU slots free"
+
+
+def test_eight_pods_take_the_cheapest_nodes_for_eight():
+    """Eight 1-GPU pods on AKS: A100 40GB fills one Standard_ND96asr_v4 ($27.197); A100 80GB
+    costs 8 x $3.673 = $29.384 on NC24ads (NC48ads 4 x $7.346 and NC96ads 2 x $14.692 tie; the
+    smaller shape wins), below one ND96amsr_A100_v4 at $32.77.  new-model with 8 replicas
+    therefore takes the A100 40GB for the 8B, which at 1 replica took the A100 80GB."""
+    from llmfleet.features.scaffold.pricing import price_function
+
+    aks = offer_for("aks")
+    table, shapes = instances.table(), nodes.catalog()
+    forty = scaffold_pod_request("a100-40gb", 1)
+    eighty = scaffold_pod_request("a100-80gb", 1)
+    found = binpack.cheapest_nodes(forty, 8, binpack.placements(forty, shapes, table, ("aks",)))
+    assert (found.placement.shape.name, found.count, found.on_demand, found.free_slots) == (
+        "Standard_ND96asr_v4",
+        1,
+        27.197,
+        0,
+    )
+    found = binpack.cheapest_nodes(eighty, 8, binpack.placements(eighty, shapes, table, ("aks",)))
+    assert (found.placement.shape.name, found.count) == ("Standard_NC24ads_A100_v4", 8)
+    assert found.on_demand == pytest.approx(29.384)
+    model = catalog.resolve_model("meta-llama/Llama-3.1-8B-Instruct")
+    eight = planning.plan(model, price_of=price_function(aks, 8), unavailable=aks.unavailable)
+    assert eight.sizing.gpu.name == "a100-40gb"
+
+
+def test_three_replicas_of_a_one_gpu_pod_on_an_eight_gpu_node_pay_one_node():
+    """EKS rents A100 80GB only as the 8-GPU p4de.24xlarge ($27.44705/h): 1, 3 or 8 one-GPU
+    replicas pay one node; the ninth a second one."""
+    a100 = catalog.get_gpu("a100-80gb")
+    eks = offer_for("eks")
+    price = group_price(a100, scaffold_pod_request("a100-80gb", 1), 1, eks)
+    three = price.nodes(3)
+    assert (three.placement.shape.name, three.count, three.free_slots) == ("p4de.24xlarge", 1, 5)
+    assert three.slots_shown == "5 of 8 GPU slots free"
+    assert price.hour(1) == price.hour(3) == price.hour(8) == 27.44705
+    assert price.hour(9) == pytest.approx(2 * 27.44705)
+    assert price.on_demand == pytest.approx(27.44705 / 8)  # the marginal share
+
+
+def test_spot_on_whole_nodes():
+    """Spot likewise: 3 one-GPU A100 80GB pods on EKS pay one p4de.24xlarge at the median of its
+    two zones' spot prices, (7.8074 + 5.8394) / 2 = $6.8234; on AKS one A100 40GB pod pays the
+    whole ND96asr_v4 at Spot, $2.99167.  The H100 shapes of AKS have no sourced spot price."""
+    eks, aks = offer_for("eks"), offer_for("aks")
+    a100 = group_price(catalog.get_gpu("a100-80gb"), scaffold_pod_request("a100-80gb", 1), 1, eks)
+    assert a100.hour(3, spot=True) == pytest.approx(6.8234)
+    forty = group_price(catalog.get_gpu("a100-40gb"), scaffold_pod_request("a100-40gb", 1), 1, aks)
+    assert forty.hour(1, spot=True) == pytest.approx(2.99167)
+    h100 = group_price(catalog.get_gpu("h100-80gb"), scaffold_pod_request("h100-80gb", 1), 1, aks)
+    assert h100.hour(1) == 6.98 and h100.hour(1, spot=True) is None
+
+
+def test_slots_a_pod_cannot_use_are_said():
+    """A 1 x L4 pod of 4 CPU and 48 GiB: a g6.12xlarge (4 L4) holds 3 by memory
+    (191631 MiB // 49152 MiB); one such pod leaves 2 slots and one more GPU idle."""
+    fat = PodRequest("l4", 1, Decimal(4), 48 * GI)
+    placement = binpack.Placement(
+        shape("g6.12xlarge", "eks"), instances.table().find("eks", "g6.12xlarge"), 3
+    )
+    one = binpack.Nodes(placement, fat, 1)
+    assert (one.count, one.free_slots, one.idle_gpus) == (1, 2, 3)
+    assert one.slots_shown == (
+        "2 of 3 GPU slots free, 1 more GPU idle (CPU or memory holds 3 such pods per node)"
+    )
+    assert binpack.Nodes(placement, fat, 4).count == 2
+
+
+def test_new_model_prints_whole_nodes_and_free_slots(cli, repo_copy):
+    _set_cluster(repo_copy, cloud="aks")
+    pinned = cli(
+        [
+            "new-model",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "--gpu",
+            "a100-40gb",
+            "--name",
+            "l8",
+            "--served-model-name",
+            "l8",
+            "--min-replicas",
+            "3",
+            "--max-replicas",
+            "9",
+            "--dry-run",
+            "--skip-check",
+        ],
+        cwd=repo_copy,
+    )
+    assert pinned.exit_code == 0, pinned.stderr
+    out = pinned.stdout
+    # 3 replicas: one ND96asr_v4 ($27.197), 5 of 8 slots free; 9 replicas: two (54.394), 7 free.
+    assert (
+        "cost min   3 replicas on 1 node of Standard_ND96asr_v4 (8 × a100-40gb, $27.1970/h on demand, "
+        "aks eastus) = $27.197/h, $652.73/day; 5 of 8 GPU slots free"
+    ) in out
+    assert "cost max   9 replicas on 2 nodes of Standard_ND96asr_v4" in out
+    assert "= $54.394/h, $1,305.46/day; 7 of 16 GPU slots free" in out
+    assert "marginal   $3.3996/h per replica once its node is shared" in out
+    # Spot: the same node at Azure Spot, $2.99167/h.
+    assert "spot $2.9917/h at min replicas on 1 node of Standard_ND96asr_v4" in out
+
+
+def test_cost_says_when_free_slots_make_more_replicas_cheaper():
+    """Eight one-GPU A100 80GB replicas fit one p4de.24xlarge ($27.44705/h = $658.7292/day).
+    With a replica serving 86,400 requests/day and the API at $0.001/request, one replica's
+    node costs 658.7292 / 86,400 = $0.00762/request, but 8 replicas on it serve 691,200/day:
+    from 658,729.2 requests/day (8 replicas) self-hosting is cheaper."""
+    from llmfleet.features.cost import estimate
+    from llmfleet.model import OverlayModel
+    from llmfleet.model.k8s import Resource
+
+    class Replica:
+        kv_tokens = 1000
+
+        def batch_limit(self, _input, _output):
+            return 10
+
+        def throughput(self, _batch, _input, _output):
+            return 1.0  # requests/s
+
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "m", "namespace": "inference"},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "spec": {
+                    "nodeSelector": {"llmfleet.io/gpu-class": "a100-80gb"},
+                    "containers": [
+                        {
+                            "name": "vllm",
+                            "image": "vllm/vllm-openai:v0.33.0",
+                            "resources": {
+                                "requests": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "24Gi"},
+                                "limits": {"nvidia.com/gpu": 1},
+                            },
+                        }
+                    ],
+                }
+            },
+        },
+    }
+    c = estimate.overlay_cost(OverlayModel("m", [Resource(deployment, "<rendered>", 0)]), offer_for("eks"))
+    c.min_replicas, c.max_replicas, c.replica = 1, 8, Replica()
+    api = estimate.ApiPricing(input_price=1.0, output_price=0.0, input_tokens=1000, output_tokens=1)
+    assert api.per_request == pytest.approx(0.001)
+    verdict = c.verdict(api)
+    assert verdict["status"] == "api-cheaper"
+    volume, replicas = verdict["self_hosted_cheaper_from"]
+    assert (volume, replicas) == (pytest.approx(658_729.2), 8)
+    assert c.cheaper_at(660_000, api) == "self-hosted" and c.cheaper_at(600_000, api) == "api"
+    from llmfleet.features.cost import report
+
+    text = report.format_text([c], api, 1000)
+    assert "from 658,729 requests/day (8 replicas on the same nodes) self-hosting is cheaper" in text
+    c.max_replicas = 7  # 7 replicas serve 604,800 < 658,729: never
+    assert c.verdict(api)["self_hosted_cheaper_from"] is None

@@ -88,10 +88,11 @@ def command(
     shown and whether the replicas can reach it.
 
     GPU class from the pods' node selection, GPUs per replica from nvidia.com/gpu (a
-    LeaderWorkerSet group: all its pods), replicas from the KEDA ScaledObject; each pod
-    priced as its share of the cheapest instance that holds it (GPUs, CPU and memory
-    requests; cluster.cloud in llmfleet.yaml; llmfleet/data/instance_prices.yaml), spot in
-    its own column.
+    LeaderWorkerSet group: all its pods), replicas from the KEDA ScaledObject; min and max
+    replicas priced as the whole nodes their pods take, on the shape cheapest for that
+    count (GPUs, CPU and memory requests; cluster.cloud in llmfleet.yaml;
+    llmfleet/data/instance_prices.yaml), spot beside; a pod's share of a node only as the
+    marginal price once the node is shared.
     """
     try:
         config = load_config(Path(repo_root) if repo_root else None)

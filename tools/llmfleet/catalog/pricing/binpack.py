@@ -1,14 +1,18 @@
-"""Bin-packing a pod onto the node shapes of its GPU class: how many such pods one node
-holds (GPUs, allocatable CPU and memory, less the node's DaemonSet headroom), and what one
-pod costs as its share of the instance.  The cheapest priced placement wins.
+"""Bin-packing pods onto the node shapes of their GPU class: how many such pods one node
+holds (GPUs, allocatable CPU and memory, less the node's DaemonSet headroom), and what a
+group of pods at a known count costs on whole nodes.  The cheapest placement for that
+count wins.
 
     pods per node = min(node GPUs // pod GPUs,
                         (allocatable CPU - headroom) // pod CPU,
                         (allocatable memory - headroom) // pod memory)
-    $/h per pod   = instance $/h / pods per node
+    nodes         = ceil(pods / pods per node)
+    $/h           = nodes x instance $/h          (spot likewise)
 
-The share assumes the other slots of the node are filled by pods of the same kind (more
-replicas of the model); a lone pod on a larger node pays the whole node."""
+A lone pod on an 8-GPU node pays the whole node, so one pod may be cheapest on a 1-GPU
+shape and eight pods on the 8-GPU one.  The pod's *share* of a node (instance $/h / pods
+per node, :attr:`Placement.per_pod_hour`) is only the marginal price of one more pod once
+the node's other slots are filled."""
 
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ class Placement:
 
     @property
     def per_pod_hour(self) -> float:
+        """The pod's share of the node: the marginal price once the node is shared."""
         return self.price.on_demand / self.pods_per_node
 
     @property
@@ -48,6 +53,71 @@ class Placement:
         return (
             f"{self.shape.name} ({self.price.gpus} × {self.price.gpu_class}, "
             f"${self.price.on_demand:,.4f}/h on demand, {self.price.where}): {share}"
+        )
+
+
+@dataclass(frozen=True)
+class Nodes:
+    """``pods`` pods of ``request`` on whole nodes of one placement's shape."""
+
+    placement: Placement
+    request: PodRequest
+    pods: int
+
+    @property
+    def count(self) -> int:
+        return math.ceil(self.pods / self.placement.pods_per_node) if self.pods > 0 else 0
+
+    @property
+    def slots(self) -> int:
+        return self.count * self.placement.pods_per_node
+
+    @property
+    def free_slots(self) -> int:
+        return self.slots - self.pods
+
+    @property
+    def idle_gpus(self) -> int:
+        return self.count * self.placement.shape.gpus - self.pods * self.request.gpus
+
+    @property
+    def on_demand(self) -> float:
+        return self.count * self.placement.price.on_demand
+
+    @property
+    def spot(self) -> float | None:
+        spot = self.placement.price.spot
+        return None if spot is None else self.count * spot
+
+    @property
+    def slots_shown(self) -> str:
+        """``7 of 8 GPU slots free``; ``1 of 2 4-GPU slots free``; with the GPUs no pod can
+        use when CPU or memory holds fewer pods than the GPUs would."""
+        unit = "GPU slots" if self.request.gpus == 1 else f"{self.request.gpus}-GPU slots"
+        text = f"{self.free_slots} of {self.slots} {unit} free"
+        stranded = self.idle_gpus - self.free_slots * self.request.gpus
+        if stranded > 0:
+            text += (
+                f", {stranded} more GPU{'s' if stranded != 1 else ''} idle "
+                f"(CPU or memory holds {self.placement.pods_per_node} such pods per node)"
+            )
+        return text
+
+    @property
+    def shown(self) -> str:
+        """``1 node of Standard_ND96asr_v4 (8 × a100-40gb, $27.1970/h on demand, aks eastus)``."""
+        return self.text()
+
+    def text(self, spot: bool = False) -> str:
+        price = self.placement.price
+        hour = (
+            f"${price.spot:,.4f}/h spot"
+            if spot and price.spot is not None
+            else f"${price.on_demand:,.4f}/h on demand"
+        )
+        return (
+            f"{self.count} node{'s' if self.count != 1 else ''} of {self.placement.shape.name} "
+            f"({price.gpus} × {price.gpu_class}, {hour}, {price.where})"
         )
 
 
@@ -97,6 +167,23 @@ def cheapest(
 ) -> Placement | None:
     found = placements(request, shapes, prices, clouds, spot)
     return found[0] if found else None
+
+
+def cheapest_nodes(
+    request: PodRequest,
+    pods: int,
+    choices: list[Placement] | tuple[Placement, ...],
+    spot: bool = False,
+) -> Nodes | None:
+    """The cheapest whole nodes for ``pods`` pods among ``choices`` (placements of the
+    request): ceil(pods / pods per node) nodes × the instance price (with ``spot``: the spot
+    price, among the shapes that have one); ties go to the smaller shape."""
+    found = [Nodes(p, request, pods) for p in choices if not spot or p.price.spot is not None]
+    if not found:
+        return None
+    if spot:
+        return min(found, key=lambda n: (n.spot or 0.0, n.placement.shape.gpus, n.placement.shape.name))
+    return min(found, key=lambda n: (n.on_demand, n.placement.shape.gpus, n.placement.shape.name))
 
 
 def holds_somewhere(request: PodRequest, shapes: Catalog, clouds: tuple[str, ...] = ()) -> bool:

@@ -100,18 +100,17 @@ def _steps(
 ) -> tuple[list[float], list[float], bool]:
     """Vertices of the overlay's cost line; True when it ends at the capacity."""
     cap = c.capacity(api)
-    per = c.per_day_per_replica
     if cap is None or cap.per_replica_per_day <= 0:
         return [x_lo, x_hi], [c.per_day_min, c.per_day_min], False
     unit = cap.per_replica_per_day
-    xs, ys = [x_lo], [c.min_replicas * per]
+    xs, ys = [x_lo], [c.per_day_at(c.min_replicas)]
     for k in range(c.min_replicas + 1, c.max_replicas + 1):
         edge = (k - 1) * unit
         if edge <= x_lo:
-            ys[-1] = k * per
+            ys[-1] = c.per_day_at(k)
             continue
         xs += [edge, edge]
-        ys += [ys[-1], k * per]
+        ys += [ys[-1], c.per_day_at(k)]
     end = max(cap.at_max_per_day, x_lo * 1.01)
     xs.append(end)
     ys.append(ys[-1])

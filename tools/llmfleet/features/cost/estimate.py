@@ -3,12 +3,17 @@
 Per overlay, from its fleet model (``llmfleet.model``): the GPU class (its node selection,
 any known GPU label), GPUs per replica (the pods' effective accelerator requests; a
 LeaderWorkerSet group counts all its pods) and the replica range (the KEDA ScaledObject or HPA
-that targets the workload, with KEDA's defaults; ``spec.replicas`` without one).  Prices per
-GPU-hour come from the catalog (``llmfleet/data/gpus.yaml``): every class on one basis, on
-demand (the basis and the date in that file); ``--spot`` prices the classes that have a
-sourced spot price at it instead, and leaves the others out of the break-even.
+that targets the workload, with KEDA's defaults; ``spec.replicas`` without one).  Replicas
+are priced on whole nodes (llmfleet.catalog.pricing.offer): at a replica count, replicas x
+pods per replica pods on ceil(pods / pods per node) nodes of the shape cheapest for that
+count, so a lone replica on an 8-GPU node pays the whole node; ``--spot`` prices them at the
+spot price of the shapes that have one.  A class without a sourced instance price falls back
+to the per-GPU price of ``llmfleet/data/gpus.yaml``.  A pod's share of a node is shown only as
+the marginal price of one more replica once the node is shared.  Overlays are priced each on
+their own nodes: the fleet total is an upper bound where overlays of one GPU class could
+share a node's free slots.
 
-    self-hosted $/day = replicas x GPUs per replica x $/GPU-hour x 24
+    self-hosted $/day = nodes at that replica count x instance $/h x 24
     API $/request     = (input tokens x $/M input + output tokens x $/M output) / 1e6
     API $/day         = requests/day x API $/request
     break-even        = self-hosted $/day at min replicas / API $/request   [requests/day]
@@ -254,14 +259,38 @@ class OverlayCost:
     capacity_problem: str = ""
     #: "on-demand" or "spot": the price the figures use.
     pricing: str = "on-demand"
-    #: One replica's price: each pod's share of the cheapest instance that holds it
-    #: (llmfleet.catalog.pricing.offer); None: GPUs x the per-GPU price of gpus.yaml.
+    #: The replicas' price on whole nodes (llmfleet.catalog.pricing.offer.ReplicaPrice);
+    #: None: GPUs x the per-GPU price of gpus.yaml.
     replica_price: Any = None
     #: Parameters of the served model (for the API size class); None when unknown.
     params: float | None = None
 
     @property
+    def spot_pricing(self) -> bool:
+        return self.pricing == "spot"
+
+    def hour(self, replicas: int, spot: bool | None = None) -> float | None:
+        """$/h of ``replicas`` replicas on whole nodes (at spot with ``spot``, default: the
+        report's pricing); GPUs x the per-GPU price without an instance price."""
+        spot = self.spot_pricing if spot is None else spot
+        rp = self.replica_price
+        if rp is None:
+            per_gpu = self.gpu.spot_price_per_hour if spot else self.gpu.price_per_hour
+            return None if per_gpu is None else replicas * per_gpu * self.gpus_per_pod
+        return rp.hour(replicas, spot)
+
+    def nodes(self, replicas: int, spot: bool | None = None) -> list[Any]:
+        """The whole nodes ``replicas`` replicas take (binpack.Nodes, one per pod template)."""
+        rp = self.replica_price
+        return [] if rp is None else rp.nodes(replicas, self.spot_pricing if spot is None else spot)
+
+    def per_day_at(self, replicas: int) -> float:
+        return (self.hour(replicas) or 0.0) * HOURS_PER_DAY
+
+    @property
     def replica_hour(self) -> float | None:
+        """The marginal price of one replica once its nodes are shared: its pods' share of
+        the node (== the whole node when a node holds one pod)."""
         rp = self.replica_price
         if rp is None:
             per_gpu = self.gpu.spot_price_per_hour if self.pricing == "spot" else self.gpu.price_per_hour
@@ -270,7 +299,7 @@ class OverlayCost:
 
     @property
     def price_per_gpu_hour(self) -> float | None:
-        """The replica's price per GPU it holds (its instance share / its GPUs)."""
+        """The marginal price per GPU (the replica's share of the node / its GPUs)."""
         hour = self.replica_hour
         return None if hour is None else hour / self.gpus_per_pod
 
@@ -285,10 +314,10 @@ class OverlayCost:
 
     @property
     def priced(self) -> bool:
-        return self.price_per_gpu_hour is not None
+        return self.hour(self.min_replicas) is not None
 
     def _hour(self, replicas: int) -> float:
-        return replicas * (self.replica_hour or 0.0)
+        return self.hour(replicas) or 0.0
 
     @property
     def per_hour_min(self) -> float:
@@ -307,10 +336,6 @@ class OverlayCost:
         return self.per_hour_max * HOURS_PER_DAY
 
     @property
-    def per_day_per_replica(self) -> float:
-        return self._hour(1) * HOURS_PER_DAY
-
-    @property
     def spot_replica_hour(self) -> float | None:
         rp = self.replica_price
         if rp is None:
@@ -319,8 +344,22 @@ class OverlayCost:
         return rp.spot
 
     def spot_per_day(self, replicas: int) -> float | None:
-        hour = self.spot_replica_hour
-        return None if hour is None else replicas * hour * HOURS_PER_DAY
+        """Spot $/day of ``replicas`` replicas on whole nodes: with ``--spot``, the nodes
+        cheapest at spot; in an on-demand report, the same nodes as on demand at their spot
+        price (None when one has none)."""
+        if self.spot_pricing or self.replica_price is None:
+            hour = self.hour(replicas, spot=True)
+        else:
+            nodes = self.nodes(replicas, spot=False)
+            spots = [n.spot for n in nodes]
+            hour = None if not nodes or any(x is None for x in spots) else sum(x or 0.0 for x in spots)
+        return None if hour is None else hour * HOURS_PER_DAY
+
+    @property
+    def free_slots(self) -> bool:
+        """Whether the nodes at min or max replicas have a free slot (another overlay of the
+        class could use it: the per-overlay figures are then an upper bound)."""
+        return any(n.free_slots > 0 for r in (self.min_replicas, self.max_replicas) for n in self.nodes(r))
 
     def api_for(self, api: ApiPricing) -> ApiPricing:
         return api.for_params(self.params)
@@ -344,7 +383,7 @@ class OverlayCost:
         cap = self.capacity(api)
         if cap is None or requests_per_day > cap.at_max_per_day + 1e-6:
             return None
-        return max(self.min_replicas, cap.replicas_for(requests_per_day)) * self.per_day_per_replica
+        return self.per_day_at(max(self.min_replicas, cap.replicas_for(requests_per_day)))
 
     def verdict(self, api: ApiPricing) -> dict[str, Any]:
         """Break-even, capacity and reachability, as numbers (text, JSON and chart read this).
@@ -366,13 +405,16 @@ class OverlayCost:
             "replicas_for_break_even": None,
             "cost_per_request_at_target": None,
             "cost_at_break_even_replicas": None,
+            "self_hosted_cheaper_from": None,
         }
         if cap is None or be is None or cap.per_replica_rps <= 0:
             return out
-        out["cost_per_request_at_target"] = self.per_day_per_replica / cap.per_replica_per_day
+        marginal = (self.replica_hour or 0.0) * HOURS_PER_DAY
+        out["cost_per_request_at_target"] = marginal / cap.per_replica_per_day
+        out["self_hosted_cheaper_from"] = self._cheaper_from(api, cap)
         replicas = cap.replicas_for(be)
         out["replicas_for_break_even"] = replicas
-        out["cost_at_break_even_replicas"] = max(replicas, self.min_replicas) * self.per_day_per_replica
+        out["cost_at_break_even_replicas"] = self.per_day_at(max(replicas, self.min_replicas))
         if be <= self.min_replicas * cap.per_replica_per_day:
             out["reachable"], out["status"] = True, "reachable"
         elif be <= cap.at_max_per_day:
@@ -380,6 +422,21 @@ class OverlayCost:
         else:
             out["reachable"], out["status"] = False, "not-reachable"
         return out
+
+    def _cheaper_from(self, api: ApiPricing, cap: Capacity) -> tuple[float, int] | None:
+        """The lowest volume (requests/day) at which self-hosting costs no more than the API,
+        and the replicas the autoscaler runs there, up to max replicas; None when the API is
+        cheaper at every volume the replicas serve.  The self-hosted cost is a step: n
+        replicas (whole nodes) for volumes in ((n-1) x capacity, n x capacity]."""
+        unit = cap.per_replica_per_day
+        if api.per_request <= 0 or unit <= 0:
+            return None
+        for n in range(self.min_replicas, self.max_replicas + 1):
+            low = 0.0 if n == self.min_replicas else (n - 1) * unit
+            volume = max(low, self.per_day_at(n) / api.per_request)
+            if volume <= n * unit + 1e-6:
+                return volume, n
+        return None
 
     def cheaper_at(self, requests_per_day: float, api: ApiPricing) -> str | None:
         """ "api" or "self-hosted" at this volume: the replicas the autoscaler runs for it
@@ -407,12 +464,14 @@ class OverlayCost:
             "gpus_per_pod": self.gpus_per_pod,
             "gpus_per_replica": self.gpus_per_pod,
             "pricing": self.pricing,
-            "price_per_gpu_hour": _round(self.price_per_gpu_hour),
-            "price_per_replica_hour": _round(self.replica_hour),
+            "marginal_price_per_gpu_hour": _round(self.price_per_gpu_hour),
+            "marginal_price_per_replica_hour": _round(self.replica_hour),
             **self._price_facts(),
-            "spot_price_per_gpu_hour": _round(
+            "marginal_spot_price_per_gpu_hour": _round(
                 None if self.spot_replica_hour is None else self.spot_replica_hour / self.gpus_per_pod
             ),
+            "nodes_min": [_nodes_json(n) for n in self.nodes(self.min_replicas)],
+            "nodes_max": [_nodes_json(n) for n in self.nodes(self.max_replicas)],
             "api": {
                 "input_price_per_million": self.api_for(api).input_price,
                 "output_price_per_million": self.api_for(api).output_price,
@@ -443,6 +502,9 @@ class OverlayCost:
             "break_even_status": v["status"],
             "replicas_for_break_even": v["replicas_for_break_even"],
             "cost_per_request_at_target": _round(v["cost_per_request_at_target"], 9),
+            "self_hosted_cheaper_from_requests_per_day": None
+            if v["self_hosted_cheaper_from"] is None
+            else round(v["self_hosted_cheaper_from"][0], 3),
             "per_day_at_requests_per_day": _round(serve_cost),
             "serves_requests_per_day": None if cap is None else requests_per_day <= cap.at_max_per_day,
             "cheaper_at_requests_per_day": cheaper,
@@ -477,7 +539,7 @@ class OverlayCost:
         source = placement.price.source
         spot_source = placement.price.spot_source
         return {
-            "price_basis": f"share of the instance: {source.basis}",
+            "price_basis": f"whole nodes: {source.basis}",
             "price_instance": f"{placement.shape.name} ({placement.price.where})",
             "price_date": source.price_date,
             "price_source": source.url,
@@ -486,6 +548,19 @@ class OverlayCost:
             "spot_price_date": None if spot_source is None else spot_source.price_date,
             "spot_price_source": None if spot_source is None else spot_source.url,
         }
+
+
+def _nodes_json(nodes: Any) -> dict[str, Any]:
+    return {
+        "instance": nodes.placement.shape.name,
+        "count": nodes.count,
+        "pods": nodes.pods,
+        "slots": nodes.slots,
+        "free_slots": nodes.free_slots,
+        "idle_gpus": nodes.idle_gpus,
+        "per_hour_on_demand": round(nodes.on_demand, 6),
+        "per_hour_spot": _round(nodes.spot),
+    }
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
@@ -539,9 +614,9 @@ def overlay_cost(
 
 
 def _replica_price(model: OverlayModel, use: Any, gpu: GpuClass, offer: Any, spot: bool = False) -> Any:
-    """The sum over the replica's pod templates of (pods x each pod's instance share)."""
+    """The replica's pod templates, each on its own whole nodes (ReplicaPrice)."""
     from llmfleet.catalog.pricing.binpack import PodRequest
-    from llmfleet.catalog.pricing.offer import GroupPrice, group_price, offer_for
+    from llmfleet.catalog.pricing.offer import GroupPrice, ReplicaPrice, group_price, offer_for
 
     offer = offer or offer_for(None)
     parts: list[GroupPrice] = []
@@ -553,20 +628,7 @@ def _replica_price(model: OverlayModel, use: Any, gpu: GpuClass, offer: Any, spo
             gpu.name, units, template.effective_request("cpu"), template.effective_request("memory")
         )
         parts.append(group_price(gpu, request, template.pods_max, offer, spot=spot))
-    if len(parts) == 1:
-        return parts[0]
-    if not parts or any(p.on_demand is None for p in parts):
-        return None
-    first = parts[0]
-    spots = [p.spot for p in parts]
-    return GroupPrice(
-        first.request,
-        sum(p.pods for p in parts),
-        sum(p.on_demand or 0.0 for p in parts),
-        None if any(s is None for s in spots) else sum(s or 0.0 for s in spots),
-        first.basis,
-        first.placement,
-    )
+    return ReplicaPrice(tuple(parts)) if parts else None
 
 
 def _attach_replica_model(found: OverlayCost, model: OverlayModel, use: Any, directory: Any = None) -> None:

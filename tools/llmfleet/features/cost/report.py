@@ -28,6 +28,22 @@ from llmfleet.features.cost.estimate import (
 from llmfleet.infra.errors import UsageError
 
 
+def _replicas_line(c: OverlayCost, label: str, replicas: int, spot: bool) -> str:
+    """``min: 2 replicas on 1 node of p4de.24xlarge (...) × 24 h = $658.73/day (...); 0 of 2 ...``"""
+    hour = c.hour(replicas, spot) or 0.0
+    nodes = c.nodes(replicas, spot)
+    pricing = "spot" if spot else "on-demand"
+    if not nodes:
+        return f"  {label}: {replica_arithmetic(replicas, hour / replicas if replicas else 0.0)} ({pricing})"
+    count = f"{replicas} replica{'s' if replicas != 1 else ''}"
+    placed = " + ".join(n.text(spot) for n in nodes)
+    slots = "; ".join(n.slots_shown for n in nodes)
+    return (
+        f"  {label}: {count} on {placed} × {HOURS_PER_DAY} h = {money(hour * HOURS_PER_DAY)}/day "
+        f"({price(hour)}/h, {pricing}); {slots}"
+    )
+
+
 @dataclass
 class CostOptions:
     overlays: list[str] = field(default_factory=list)
@@ -102,10 +118,18 @@ def _break_even_text(c: OverlayCost, api: ApiPricing, requests_per_day: float) -
     lines: list[str] = []
     replicas = v["replicas_for_break_even"]
     at_target = v["cost_per_request_at_target"]
-    even_then = (
-        f"a replica at its target costs {money(at_target or 0.0)}/request, the API "
-        f"{money(per_request)}: more replicas never catch up, the API is cheaper at every volume"
-    )
+    cheaper_from = v["self_hosted_cheaper_from"]
+    if cheaper_from is None:
+        even_then = (
+            f"a replica at its target costs {money(at_target or 0.0)}/request even with its nodes "
+            f"shared, the API {money(per_request)}: more replicas never catch up, the API is cheaper "
+            "at every volume the replicas serve"
+        )
+    else:
+        even_then = (
+            f"but the nodes of min replicas have free slots: from {number(cheaper_from[0])} "
+            f"requests/day ({cheaper_from[1]} replicas on the same nodes) self-hosting is cheaper"
+        )
     if v["status"] == "not-reachable":
         lines.append(
             f"  break-even: not reachable at max replicas: raise max replicas to {replicas} "
@@ -169,7 +193,9 @@ def format_text(
     out.append(
         "Prices: "
         + ("spot, where the instance has a sourced spot price; " if spot else "on demand; ")
-        + "each pod is its share of the cheapest instance that holds its GPUs, CPU and memory "
+        + "whole nodes: at each replica count, the pods on the fewest nodes of the shape cheapest "
+        "for that count that holds their GPUs, CPU and memory; 'marginal' is one more replica's share "
+        "of a node once its slots are shared "
         "(tools/llmfleet/data/instance_prices.yaml, node_shapes.yaml; cluster.cloud in llmfleet.yaml)"
     )
     for c in costs:
@@ -178,23 +204,32 @@ def format_text(
             f"{c.name}: {c.gpus_per_pod} × {c.gpu.name} per replica ({c.gpu.display}); "
             f"replicas {c.min_replicas}-{c.max_replicas} ({c.replicas_source})"
         )
-        out.append(f"  price: {c.price_shown}")
-        if c.spot_replica_hour is not None and c.spot_source_shown:
-            out.append(f"  spot source: {c.spot_source_shown}")
-        hour = c.replica_hour
-        if hour is not None:
+        if c.hour(c.min_replicas) is not None:
             for label, replicas in (("min", c.min_replicas), ("max", c.max_replicas)):
-                out.append(
-                    f"  {label}: {replica_arithmetic(replicas, hour)} ({price(replicas * hour)}/h, {c.pricing})"
-                )
+                out.append(_replicas_line(c, label, replicas, c.spot_pricing))
         else:
             out.append(f"  {c.pricing}: no sourced {c.pricing} price for this replica")
-        if c.pricing == "on-demand":
-            spot_hour = c.spot_replica_hour
+        marginal = c.replica_hour
+        placement = getattr(c.replica_price, "placement", None)
+        if marginal is not None and placement is not None and placement.pods_per_node > 1:
             out.append(
-                f"  spot: {money(c.spot_per_day(c.min_replicas) or 0.0)}/day at min, "
-                f"{money(c.spot_per_day(c.max_replicas) or 0.0)}/day at max ({price(spot_hour)}/h per replica)"
-                if spot_hour is not None
+                f"  marginal: {price(marginal)}/h per replica once its node is shared ({c.price_shown})"
+            )
+        else:
+            out.append(f"  price: {c.price_shown}")
+        if c.spot_replica_hour is not None and c.spot_source_shown:
+            out.append(f"  spot source: {c.spot_source_shown}")
+        if c.pricing == "on-demand":
+            spot_min, spot_max = c.spot_per_day(c.min_replicas), c.spot_per_day(c.max_replicas)
+            each = ", ".join(
+                f"{n.placement.shape.name} ${n.placement.price.spot:,.4f}/h"
+                for n in c.nodes(c.min_replicas)
+                if n.placement.price.spot is not None
+            )
+            out.append(
+                f"  spot: {money(spot_min)}/day at min, {money(spot_max or 0.0)}/day at max"
+                + (f" (the same nodes at spot: {each})" if each else "")
+                if spot_min is not None
                 else "  spot: no sourced spot price for this instance"
             )
         own = c.api_for(api)
@@ -209,13 +244,32 @@ def format_text(
         out.append("")
         low = sum(c.per_day_min for c in costs)
         high = sum(c.per_day_max for c in costs)
+        shared = _shareable(costs)
         out.append(
             f"fleet: {money(low)}/day at min replicas, {money(high)}/day at max replicas "
-            f"({len(costs)} overlays)"
+            f"({len(costs)} overlays, each on its own nodes"
+            + (
+                f"; an upper bound: {', '.join(shared)} could share free slots of their nodes)"
+                if shared
+                else ")"
+            )
         )
     for name in skipped or []:
         out.append(f"note: {name}: no GPU workload, not priced")
     return "\n".join(out) + "\n"
+
+
+def _shareable(costs: list[OverlayCost]) -> list[str]:
+    """GPU classes where two overlays leave free slots that another could fill: there the
+    per-overlay whole-node figures overstate the fleet (they are not packed together)."""
+    by_class: dict[str, list[OverlayCost]] = {}
+    for c in costs:
+        by_class.setdefault(c.gpu.name, []).append(c)
+    return [
+        f"the {name} overlays ({', '.join(c.name for c in group)})"
+        for name, group in sorted(by_class.items())
+        if len(group) > 1 and any(c.free_slots for c in group)
+    ]
 
 
 def format_json(
@@ -232,9 +286,12 @@ def format_json(
             "api_prices": "by model size class (tools/llmfleet/data/api_prices.yaml)"
             if api.by_size
             else "as given",
-            "gpu_price_basis": "each pod's share of the cheapest instance that holds it "
-            "(tools/llmfleet/data/instance_prices.yaml); gpus.yaml's per-GPU price where no instance "
-            "price is sourced: " + catalog.price_basis(),
+            "gpu_price_basis": "whole nodes: at min and max replicas, ceil(pods / pods per node) nodes "
+            "of the instance cheapest for that count (tools/llmfleet/data/instance_prices.yaml); "
+            "marginal_* figures are one replica's share of a node once it is shared; gpus.yaml's "
+            "per-GPU price where no instance price is sourced: " + catalog.price_basis(),
+            "fleet_total": "each overlay on its own nodes: an upper bound where overlays of one GPU "
+            "class could share free slots",
             "capacity_model": "replica model at each ScaledObject's targets: measured (capacity.yaml), "
             "else calibrated (docs/reference/calibration.md); each overlay's capacity.model says which",
         },

@@ -111,7 +111,7 @@ def prepare(
         dtype=options.dtype or "auto",
         nodes=options.nodes,
         shapes=shapes if shapes is not None or not offer.clouds else offer.catalog,
-        price_of=scaffold_pricing.price_function(offer),
+        price_of=scaffold_pricing.price_function(offer, options.min_replicas),
         unavailable=offer.unavailable,
     )
     max_replicas = (

@@ -1,6 +1,7 @@
 """new-model's prices: the cluster it scaffolds for (``cluster.cloud``,
-``cluster.node-shapes``), the hourly price of each candidate configuration as its share of
-the instances that hold it (llmfleet.catalog.pricing), and the cost lines it prints."""
+``cluster.node-shapes``), the hourly price of each candidate configuration at the
+scaffold's minimum replica count on whole nodes (llmfleet.catalog.pricing: one replica on an
+8-GPU node pays the whole node), and the cost lines it prints."""
 
 from __future__ import annotations
 
@@ -35,18 +36,21 @@ def replica_price(s: sizing.Sizing, offer: ClusterOffer) -> GroupPrice:
 UNPRICED_RANK = 1e6
 
 
-def price_function(offer: ClusterOffer) -> sizing.PriceOf:
-    """The ordering key new-model sorts candidates by: the replica's instance price."""
+def price_function(offer: ClusterOffer, min_replicas: int = 1) -> sizing.PriceOf:
+    """The ordering key new-model sorts candidates by: what ``min_replicas`` replicas cost
+    on the whole nodes cheapest for that count (the replicas always running)."""
     cache: dict[tuple[str, int, int], float] = {}
+    count = max(1, min_replicas)
 
     def price_of(s: sizing.Sizing) -> float:
         key = (s.gpu.name, s.tp, s.pp)
         if key not in cache:
             found = replica_price(s, offer)
-            if found.on_demand is None:
+            hour = found.hour(count)
+            if hour is None:
                 cache[key] = math.inf
             else:
-                cache[key] = found.on_demand + (UNPRICED_RANK if found.basis == "per-gpu" else 0.0)
+                cache[key] = hour + (UNPRICED_RANK if found.basis == "per-gpu" else 0.0)
         return cache[key]
 
     return price_of
@@ -61,23 +65,41 @@ def cost_lines(s: sizing.Sizing, offer: ClusterOffer, min_replicas: int, max_rep
         return [f"price      unknown: {price.shown}"]
     lines = []
     for label, replicas in (("min", min_replicas), ("max", max_replicas)):
-        hour = replicas * price.on_demand
+        hour = price.hour(replicas) or 0.0
+        count = f"{replicas} replica{'s' if replicas != 1 else ''}"
+        nodes = price.nodes(replicas)
+        if nodes is None:
+            lines.append(
+                f"cost {label}   {count} × {hourly(price.on_demand)}/h = {hourly(hour)}/h, {money(hour * 24)}/day"
+            )
+            continue
         lines.append(
-            f"cost {label}   {replicas} replica{'s' if replicas != 1 else ''} × {hourly(price.on_demand)}/h = "
-            f"{hourly(hour)}/h, {money(hour * 24)}/day"
+            f"cost {label}   {count} on {nodes.shown} = {hourly(hour)}/h, {money(hour * 24)}/day; "
+            f"{nodes.slots_shown}"
         )
     where = f"cluster.cloud {'/'.join(offer.clouds)}" if offer.clouds else "cheapest cloud of the catalog"
-    lines.append(f"price      {price.shown} ({where})")
     if price.placement is not None:
+        if price.placement.pods_per_node > 1:
+            lines.append(
+                f"marginal   {hourly(price.on_demand)}/h per replica once its node is shared: "
+                f"{price.shown} ({where})"
+            )
+        else:
+            lines.append(f"instance   {price.shown} ({where})")
         source = price.placement.price.source
         lines.append(f"           source: {source.basis}, {source.dated} ({source.url})")
-    if price.spot is not None:
-        spot_source = price.placement.price.spot_source if price.placement is not None else None
-        if spot_source is None:
+    else:
+        lines.append(f"price      {price.shown} ({where})")
+    spot_min = price.hour(min_replicas, spot=True)
+    if spot_min is not None:
+        spot_nodes = price.nodes(min_replicas, spot=True)
+        spot_source = spot_nodes.placement.price.spot_source if spot_nodes is not None else None
+        if spot_nodes is None:
             where = "per-GPU spot price of gpus.yaml"
         elif price.placement is not None and spot_source is price.placement.price.source:
             where = "same source"
-        else:
+        elif spot_source is not None:
             where = f"{spot_source.basis}, {spot_source.dated} ({spot_source.url})"
-        lines.append(f"           spot {money(price.spot)}/h per replica ({where})")
+        on = f" on {spot_nodes.shown.split(' (')[0]}" if spot_nodes is not None else ""
+        lines.append(f"           spot {hourly(spot_min)}/h at min replicas{on} ({where})")
     return lines
