@@ -78,6 +78,9 @@ def number(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+#: Replica counts above the minimum that the break-even search walks one by one.
+EXACT_REPLICAS = 4096
+
 @dataclass(frozen=True)
 class ApiPricing:
     input_price: float = DEFAULT_API_INPUT_PRICE  # USD per million input tokens
@@ -431,11 +434,23 @@ class OverlayCost:
         unit = cap.per_replica_per_day
         if api.per_request <= 0 or unit <= 0:
             return None
-        for n in range(self.min_replicas, self.max_replicas + 1):
+        def at(n: int) -> tuple[float, int] | None:
             low = 0.0 if n == self.min_replicas else (n - 1) * unit
             volume = max(low, self.per_day_at(n) / api.per_request)
-            if volume <= n * unit + 1e-6:
-                return volume, n
+            return (volume, n) if volume <= n * unit + 1e-6 else None
+
+        # Every replica count up to EXACT_REPLICAS above the minimum; beyond that the rounding
+        # to whole nodes is under one node in thousands of replicas, so doubling counts (and
+        # the maximum) find the step without walking up to a max of 2**31 one by one.
+        last = min(self.max_replicas, self.min_replicas + EXACT_REPLICAS)
+        for n in range(self.min_replicas, last + 1):
+            if (found := at(n)) is not None:
+                return found
+        n = last
+        while n < self.max_replicas:
+            n = min(self.max_replicas, n * 2)
+            if (found := at(n)) is not None:
+                return found
         return None
 
     def cheaper_at(self, requests_per_day: float, api: ApiPricing) -> str | None:
