@@ -81,6 +81,7 @@ def number(value: float) -> str:
 #: Replica counts above the minimum that the break-even search walks one by one.
 EXACT_REPLICAS = 4096
 
+
 @dataclass(frozen=True)
 class ApiPricing:
     input_price: float = DEFAULT_API_INPUT_PRICE  # USD per million input tokens
@@ -434,6 +435,7 @@ class OverlayCost:
         unit = cap.per_replica_per_day
         if api.per_request <= 0 or unit <= 0:
             return None
+
         def at(n: int) -> tuple[float, int] | None:
             low = 0.0 if n == self.min_replicas else (n - 1) * unit
             volume = max(low, self.per_day_at(n) / api.per_request)
