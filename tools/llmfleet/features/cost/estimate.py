@@ -442,17 +442,23 @@ class OverlayCost:
             return (volume, n) if volume <= n * unit + 1e-6 else None
 
         # Every replica count up to EXACT_REPLICAS above the minimum; beyond that the rounding
-        # to whole nodes is under one node in thousands of replicas, so doubling counts (and
-        # the maximum) find the step without walking up to a max of 2**31 one by one.
+        # to whole nodes is under one node in thousands of replicas (the cost is as good as
+        # monotone), so doubling counts, then bisecting, find the step without walking up to a
+        # max of 2**31 one by one.
         last = min(self.max_replicas, self.min_replicas + EXACT_REPLICAS)
         for n in range(self.min_replicas, last + 1):
             if (found := at(n)) is not None:
                 return found
-        n = last
-        while n < self.max_replicas:
-            n = min(self.max_replicas, n * 2)
-            if (found := at(n)) is not None:
-                return found
+        failed = last
+        while failed < self.max_replicas:
+            n = min(self.max_replicas, failed * 2)
+            if at(n) is None:
+                failed = n
+                continue
+            while n - failed > 1:  # the first count in (failed, n] that is cheaper
+                middle = (failed + n) // 2
+                failed, n = (failed, middle) if at(middle) is not None else (middle, n)
+            return at(n)
         return None
 
     def cheaper_at(self, requests_per_day: float, api: ApiPricing) -> str | None:
